@@ -1,0 +1,285 @@
+"""Typed events.
+
+`PbxEvent`s are what the telephony adapters make of raw AMI/ARI messages: raw dicts never go
+past `ccserver/telephony/`. Each event class has a stable `topic` (``<noun>_<past verb>``) that
+bus subscribers filter on; capability handlers may publish further domain events (subclasses of
+`DomainEvent`) computed from them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, asdict
+from typing import Any, ClassVar
+
+
+@dataclass(slots=True)
+class Event:
+    topic: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["topic"] = self.topic
+        return data
+
+
+@dataclass(slots=True)
+class PbxEvent(Event):
+    """Something Asterisk reported. `node` names the Asterisk instance it came from."""
+
+    node: str = field(default="", kw_only=True)
+
+
+@dataclass(slots=True)
+class DomainEvent(Event):
+    """Something the server decided or computed (an agent paused, a call queued...)."""
+
+
+# --- links -------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PbxLinkUp(PbxEvent):
+    """An AMI or ARI connection is logged in (`link` is ``ami`` or ``ari``)."""
+
+    topic: ClassVar[str] = "pbx_link_up"
+    link: str = ""
+
+
+@dataclass(slots=True)
+class PbxLinkDown(PbxEvent):
+    topic: ClassVar[str] = "pbx_link_down"
+    link: str = ""
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class PbxFullyBooted(PbxEvent):
+    topic: ClassVar[str] = "pbx_fully_booted"
+
+
+@dataclass(slots=True)
+class ResyncCompleted(PbxEvent):
+    """A resync from Asterisk finished; `differences` counts the events it emitted."""
+
+    topic: ClassVar[str] = "resync_completed"
+    differences: int = 0
+
+
+# --- channels ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ChannelCreated(PbxEvent):
+    topic: ClassVar[str] = "channel_created"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    caller_number: str = ""
+    caller_name: str = ""
+    context: str = ""
+    exten: str = ""
+    state: str = ""
+
+
+@dataclass(slots=True)
+class ChannelAnswered(PbxEvent):
+    topic: ClassVar[str] = "channel_answered"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+
+
+@dataclass(slots=True)
+class ChannelStateChanged(PbxEvent):
+    topic: ClassVar[str] = "channel_state_changed"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    state: str = ""
+
+
+@dataclass(slots=True)
+class ChannelHungup(PbxEvent):
+    topic: ClassVar[str] = "channel_hungup"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    cause: int = 0
+    cause_text: str = ""
+
+
+@dataclass(slots=True)
+class DtmfReceived(PbxEvent):
+    topic: ClassVar[str] = "dtmf_received"
+    uniqueid: str = ""
+    channel: str = ""
+    digit: str = ""
+
+
+@dataclass(slots=True)
+class BridgeEntered(PbxEvent):
+    topic: ClassVar[str] = "bridge_entered"
+    bridge_id: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+
+
+@dataclass(slots=True)
+class BridgeLeft(PbxEvent):
+    topic: ClassVar[str] = "bridge_left"
+    bridge_id: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+
+
+# --- queues ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class QueueCallerJoined(PbxEvent):
+    topic: ClassVar[str] = "queue_caller_joined"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    caller_number: str = ""
+    position: int = 0
+
+
+@dataclass(slots=True)
+class QueueCallerLeft(PbxEvent):
+    topic: ClassVar[str] = "queue_caller_left"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    position: int = 0
+
+
+@dataclass(slots=True)
+class QueueCallerAbandoned(PbxEvent):
+    topic: ClassVar[str] = "queue_caller_abandoned"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    position: int = 0
+    hold_time: int = 0
+
+
+@dataclass(slots=True)
+class AgentCalled(PbxEvent):
+    """A queue rings an agent: the screen-pop trigger."""
+
+    topic: ClassVar[str] = "agent_called"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    caller_number: str = ""
+    interface: str = ""
+    member_name: str = ""
+    dest_channel: str = ""
+
+
+@dataclass(slots=True)
+class AgentConnected(PbxEvent):
+    topic: ClassVar[str] = "agent_connected"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    interface: str = ""
+    member_name: str = ""
+    hold_time: int = 0
+    ring_time: int = 0
+
+
+@dataclass(slots=True)
+class AgentCompleted(PbxEvent):
+    topic: ClassVar[str] = "agent_completed"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    interface: str = ""
+    member_name: str = ""
+    talk_time: int = 0
+    hold_time: int = 0
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class AgentRingNoAnswer(PbxEvent):
+    topic: ClassVar[str] = "agent_ring_no_answer"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    interface: str = ""
+    member_name: str = ""
+    ring_time: int = 0
+
+
+@dataclass(slots=True)
+class QueueMemberChanged(PbxEvent):
+    """A queue member was added, removed, paused or changed status.
+
+    `status` is Asterisk's device state code (1 not in use, 2 in use, 5 unavailable, 6 ringing...);
+    `change` is ``added``, ``removed``, ``paused``, ``status`` or ``snapshot`` (from a resync).
+    """
+
+    topic: ClassVar[str] = "queue_member_changed"
+    change: str = ""
+    queue: str = ""
+    interface: str = ""
+    member_name: str = ""
+    status: int = 0
+    paused: bool = False
+    paused_reason: str = ""
+    in_call: bool = False
+    penalty: int = 0
+
+
+# --- supervision / recording --------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ChanSpyStarted(PbxEvent):
+    topic: ClassVar[str] = "chanspy_started"
+    spyer_channel: str = ""
+    spyee_channel: str = ""
+    spyee_uniqueid: str = ""
+
+
+@dataclass(slots=True)
+class ChanSpyStopped(PbxEvent):
+    topic: ClassVar[str] = "chanspy_stopped"
+    spyer_channel: str = ""
+    spyee_channel: str = ""
+    spyee_uniqueid: str = ""
+
+
+@dataclass(slots=True)
+class MixMonitorStarted(PbxEvent):
+    topic: ClassVar[str] = "mixmonitor_started"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+
+
+# --- ARI / Stasis --------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StasisStarted(PbxEvent):
+    topic: ClassVar[str] = "stasis_started"
+    app: str = ""
+    uniqueid: str = ""
+    channel: str = ""
+    caller_number: str = ""
+    exten: str = ""
+    args: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class StasisEnded(PbxEvent):
+    topic: ClassVar[str] = "stasis_ended"
+    app: str = ""
+    uniqueid: str = ""
+    channel: str = ""

@@ -1,0 +1,135 @@
+"""Typed, layered settings: defaults < TOML file < environment (CCSERVER_*) < command line.
+
+Every field can be set as ``CCSERVER_<FIELD>`` (upper case) in the environment or as ``field =``
+in the TOML file given by ``--config`` / ``CCSERVER_CONFIG``. Unknown keys and badly typed values
+are refused with an error naming the key and where it came from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .core.errors import ConfigurationError
+
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ccserver"
+
+
+@dataclass
+class Settings:
+    # where ccserver keeps its own files (SQLite database, recordings index...)
+    data_dir: Path = Path("var")
+    # SQLAlchemy URL; empty means SQLite at data_dir/ccserver.db
+    database_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # the origin browsers use to reach the web UI (WebSocket Origin check); empty: derived
+    public_url: str = ""
+    secret_key: str = ""
+
+    # --- the private Asterisk ---------------------------------------------------------------
+    # name of the instance (its own directory and ports): 'demo', 'test-1234'...
+    asterisk_instance: str = "default"
+    # where the debootstrapped Debian sid root is cached (used when no Asterisk >= 20 is installed)
+    asterisk_root: Path = CACHE_DIR / "asterisk-root"
+    # "auto": host Asterisk if >= 20, else the cached root; "host" or "chroot" to force
+    asterisk_mode: str = "auto"
+    # 0 means: pick a free port when the instance is first rendered, then keep it
+    ami_port: int = 0
+    ari_port: int = 0
+    sip_port: int = 0
+    rtp_port_start: int = 0
+    rtp_port_count: int = 200
+    ami_host: str = "127.0.0.1"
+    ami_username: str = "ccserver"
+    ami_secret: str = ""
+    ari_username: str = "ccserver"
+    ari_password: str = ""
+    ari_app: str = "ccserver"
+    # address SIP and RTP bind to; set a LAN address so real softphones can register
+    sip_bind_address: str = "127.0.0.1"
+    # seconds an AMI/ARI command may take before it fails with pbx-timeout
+    pbx_command_timeout: float = 5.0
+    # seconds between periodic resyncs from Asterisk
+    resync_interval: float = 60.0
+    log_level: str = "INFO"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(Path(self.data_dir) / 'ccserver.db').resolve()}"
+
+    def replace(self, **changes: Any) -> "Settings":
+        return _apply(self, changes, "code")
+
+
+def _coerce(name: str, typ: Any, value: Any, source: str) -> Any:
+    typ_name = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
+    try:
+        if typ_name in ("int",):
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if typ_name in ("float",):
+            return float(value)
+        if typ_name in ("bool",):
+            if isinstance(value, bool):
+                return value
+            low = str(value).strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ_name in ("Path",):
+            return Path(str(value)).expanduser()
+        if isinstance(value, (dict, list)):
+            raise ValueError
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"setting {name!r} from {source}: {value!r} is not a valid {typ_name}",
+                                 field=name, source=source) from None
+
+
+def _apply(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
+    known = {f.name: f for f in fields(Settings)}
+    changes: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigurationError(f"unknown setting {key!r} in {source}", field=key, source=source)
+        changes[key] = _coerce(key, known[key].type, value, source)
+    return dataclasses.replace(base, **changes)
+
+
+def load_settings(config_file: str | os.PathLike | None = None,
+                  environ: Mapping[str, str] | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    settings = Settings()
+    config_file = config_file or environ.get("CCSERVER_CONFIG") or None
+    if config_file:
+        path = Path(config_file)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigurationError(f"config file {path} does not exist", file=str(path)) from None
+        except PermissionError:
+            raise ConfigurationError(f"config file {path} is not readable", file=str(path)) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"config file {path}: {exc}", file=str(path)) from None
+        settings = _apply(settings, data, str(path))
+    known = {f.name for f in fields(Settings)}
+    from_env = {}
+    for key, value in environ.items():
+        if key.startswith("CCSERVER_") and key != "CCSERVER_CONFIG":
+            name = key[len("CCSERVER_"):].lower()
+            if name in known:
+                from_env[name] = value
+    settings = _apply(settings, from_env, "environment")
+    if overrides:
+        settings = _apply(settings, {k: v for k, v in overrides.items() if v is not None}, "command line")
+    return settings
