@@ -283,3 +283,29 @@ class StasisEnded(PbxEvent):
     app: str = ""
     uniqueid: str = ""
     channel: str = ""
+
+
+# --- resync --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class ChannelSnapshot:
+    uniqueid: str
+    linkedid: str
+    channel: str
+    state: str
+    caller_number: str = ""
+    context: str = ""
+    exten: str = ""
+
+
+@dataclass(slots=True)
+class PbxSnapshot(PbxEvent):
+    """What Asterisk holds right now (QueueStatus, CoreShowChannels, ARI channels), taken after
+    every (re)connect and periodically; handlers reconcile their state with it."""
+
+    topic: ClassVar[str] = "pbx_snapshot"
+    channels: tuple[ChannelSnapshot, ...] = ()
+    queue_members: tuple[QueueMemberChanged, ...] = ()
+    queue_callers: tuple[QueueCallerJoined, ...] = ()
+    stasis_channel_ids: tuple[str, ...] = ()

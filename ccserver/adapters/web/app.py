@@ -1,0 +1,53 @@
+"""The aiohttp application factory: middlewares, templates, routes, background tasks."""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from . import auth, pages, realtime
+from .errors import error_middleware
+from .keys import REALTIME, RUNTIME
+
+logger = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+# capability modules exposing `add_routes(app)`; a module not written yet is skipped
+CAPABILITY_WEB_MODULES: tuple[str, ...] = ()
+
+
+def create_app(runtime) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, auth.auth_middleware],
+                          client_max_size=20 * 1024 * 1024)
+    app[RUNTIME] = runtime
+    app[REALTIME] = realtime.RealtimeHub()
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+                               autoescape=jinja2.select_autoescape(default=True),
+                               context_processors=[_template_context])
+    env.globals["app_name"] = "ccserver"
+    auth.add_routes(app)
+    realtime.add_routes(app)
+    pages.add_routes(app)
+    for name in CAPABILITY_WEB_MODULES:
+        importlib.import_module(name).add_routes(app)
+    app.router.add_static("/static", HERE / "static", name="static")
+    app.cleanup_ctx.append(_runtime_lifecycle)
+    return app
+
+
+async def _template_context(request: web.Request) -> dict:
+    user = request.get("user")
+    return {"user": user, "csrf_token": user.csrf_token if user else ""}
+
+
+async def _runtime_lifecycle(app: web.Application):
+    runtime = app[RUNTIME]
+    await runtime.start()
+    pages.bridge_bus_to_realtime(runtime, app[REALTIME])
+    yield
+    await app[REALTIME].close_all()
+    await runtime.stop()

@@ -1,0 +1,200 @@
+"""Who may see what: login, sessions, roles and CSRF.
+
+Every route declares its audience with `@roles(...)` or `@public`; a route that declares
+nothing is refused to everybody (deny by default), and a test walks the route table.
+Sessions are server-side rows (only a hash of the cookie token is stored); the session's CSRF
+token must come back with every state-changing request (form field ``csrf_token`` or header
+``X-CSRF-Token``). The login form itself uses a double-submit cookie.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
+from .keys import RUNTIME
+
+logger = logging.getLogger(__name__)
+
+ROLES = ("agent", "supervisor", "admin")
+SESSION_COOKIE = "ccs_session"
+LOGIN_CSRF_COOKIE = "ccs_login_csrf"
+SESSION_TTL_SECONDS = 12 * 3600
+_UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+_ROLES_ATTR = "__ccserver_roles__"
+PUBLIC = frozenset({"*public*"})
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    id: int
+    username: str
+    role: str
+    display_name: str
+    csrf_token: str
+
+
+def roles(*allowed: str) -> Callable:
+    """Restrict a handler to the given roles."""
+    unknown = set(allowed) - set(ROLES)
+    if unknown or not allowed:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def mark(handler: Callable) -> Callable:
+        setattr(handler, _ROLES_ATTR, frozenset(allowed))
+        return handler
+    return mark
+
+
+def public(handler: Callable) -> Callable:
+    setattr(handler, _ROLES_ATTR, PUBLIC)
+    return handler
+
+
+def allowed_roles(handler: Callable) -> frozenset[str] | None:
+    """The audience a handler declared (None: it declared nothing and is refused)."""
+    return getattr(handler, _ROLES_ATTR, None)
+
+
+def current_user(request: web.Request) -> CurrentUser:
+    user = request.get("user")
+    if user is None:
+        raise AuthenticationRequired("please log in")
+    return user
+
+
+async def _load_user(request: web.Request) -> CurrentUser | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 200:
+        return None
+    runtime = request.app[RUNTIME]
+    found = await asyncio.to_thread(runtime.sessions.lookup, token)
+    if found is None:
+        return None
+    user, session = found
+    if not user.active:
+        return None
+    return CurrentUser(id=user.id, username=user.username, role=user.role,
+                       display_name=user.display_name or user.username,
+                       csrf_token=session.csrf_token)
+
+
+def _route_handler(request: web.Request) -> Callable | None:
+    route = request.match_info.route
+    if route.resource is not None and route.resource.canonical.startswith("/static"):
+        return public
+    return route.handler
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler):
+    route_handler = _route_handler(request)
+    audience = allowed_roles(route_handler) if route_handler is not None else PUBLIC
+    if request.match_info.http_exception is not None:
+        audience = PUBLIC  # 404/405: let the error middleware answer
+    user = await _load_user(request)
+    request["user"] = user
+    if audience is None:
+        logger.error("route %s declares no roles: refused", request.path)
+        raise Forbidden("this route declares no audience and is refused", path=request.path)
+    if audience is not PUBLIC:
+        if user is None:
+            raise AuthenticationRequired("please log in", path=request.path)
+        if user.role not in audience:
+            raise Forbidden(f"the {user.role} role may not use {request.path}",
+                            path=request.path, role=user.role)
+        if request.method in _UNSAFE_METHODS:
+            await _check_csrf(request, user.csrf_token)
+    return await handler(request)
+
+
+async def _check_csrf(request: web.Request, expected: str) -> None:
+    supplied = request.headers.get("X-CSRF-Token", "")
+    if not supplied and request.content_type in ("application/x-www-form-urlencoded",
+                                                 "multipart/form-data"):
+        form = await request.post()
+        supplied = str(form.get("csrf_token", ""))
+    if not supplied or not hmac.compare_digest(supplied, expected):
+        raise CsrfRejected("missing or wrong CSRF token: reload the page and try again")
+
+
+def _cookie_secure(request: web.Request) -> bool:
+    return request.secure
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+@public
+async def login_page(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = aiohttp_jinja2.render_template(
+        "login.html", request, {"login_csrf": token, "next": _safe_next(request.query.get("next")),
+                                "error": None})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
+                        secure=_cookie_secure(request), path="/login")
+    return response
+
+
+@public
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf_token", ""))):
+        raise CsrfRejected("the login form expired: reload it and try again")
+    username = str(form.get("username", "")).strip()[:64]
+    password = str(form.get("password", ""))[:256]
+    runtime = request.app[RUNTIME]
+    user = await asyncio.to_thread(runtime.users.authenticate, username, password)
+    if user is None or not user.active:
+        logger.info("login refused for %r from %s", username, request.remote)
+        response = aiohttp_jinja2.render_template(
+            "login.html", request, {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))),
+                                    "error": "Unknown user or wrong password."}, status=401)
+        return response
+    token, _csrf = await asyncio.to_thread(runtime.sessions.create, user.id, SESSION_TTL_SECONDS)
+    await asyncio.to_thread(runtime.audit.record, user.username, "login", user.username,
+                            remote=request.remote or "")
+    response = web.HTTPFound(_safe_next(str(form.get("next", ""))) or "/")
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
+                        secure=_cookie_secure(request), max_age=SESSION_TTL_SECONDS, path="/")
+    response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@roles(*ROLES)
+async def logout(request: web.Request) -> web.StreamResponse:
+    token = request.cookies.get(SESSION_COOKIE, "")
+    runtime = request.app[RUNTIME]
+    await asyncio.to_thread(runtime.sessions.delete, token)
+    response = web.HTTPFound("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@roles(*ROLES)
+async def api_me(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    return web.json_response({"username": user.username, "role": user.role,
+                              "display_name": user.display_name, "csrf_token": user.csrf_token})
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect a freshly logged-in user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return ""
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/login", login_page, name="login")
+    app.router.add_post("/login", login_submit, name="login-submit")
+    app.router.add_post("/logout", logout, name="logout")
+    app.router.add_get("/api/me", api_me, name="api-me")

@@ -1,0 +1,13 @@
+"""Typed keys for what lives on the aiohttp application (no module-level singletons)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ...app import Runtime
+    from .realtime import RealtimeHub
+
+RUNTIME: web.AppKey["Runtime"] = web.AppKey("runtime")
+REALTIME: web.AppKey["RealtimeHub"] = web.AppKey("realtime")

@@ -1,0 +1,112 @@
+"""Live updates over one WebSocket per browser page.
+
+Each client has a bounded queue and its own sender task: a broadcast is serialized once and
+queued for every client whose role (or user) it targets; a client too slow to keep up is closed
+(its page reconnects and reloads its state) rather than slowing everybody down. The Origin of
+the upgrade request must be the server's own.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, web
+
+from ...core.errors import Forbidden
+from .auth import ROLES, CurrentUser, current_user, roles
+from .keys import REALTIME, RUNTIME
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class RealtimeClient:
+    user: CurrentUser
+    ws: web.WebSocketResponse
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(256))
+    dropped: bool = False
+
+
+class RealtimeHub:
+    def __init__(self) -> None:
+        self.clients: set[RealtimeClient] = set()
+        self.sent = 0
+
+    def broadcast(self, message: dict[str, Any], *, roles: set[str] | frozenset[str] | None = None,
+                  usernames: set[str] | None = None) -> int:
+        """Queue `message` for the matching clients; returns how many got it. Never blocks."""
+        payload = None
+        count = 0
+        for client in list(self.clients):
+            if roles is not None and client.user.role not in roles and not (
+                    usernames and client.user.username in usernames):
+                continue
+            if roles is None and usernames is not None and client.user.username not in usernames:
+                continue
+            if payload is None:
+                payload = json.dumps(message, default=str, separators=(",", ":"))
+            try:
+                client.queue.put_nowait(payload)
+                count += 1
+            except asyncio.QueueFull:
+                if not client.dropped:
+                    client.dropped = True
+                    logger.warning("realtime client %s too slow: closing it", client.user.username)
+                    asyncio.get_running_loop().create_task(
+                        client.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow"))
+        return count
+
+    async def close_all(self) -> None:
+        for client in list(self.clients):
+            await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+def _origin_allowed(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser (tests, CLI tools); cookies still authenticate
+    allowed = {f"{request.scheme}://{request.host}"}
+    public_url = request.app[RUNTIME].settings.public_url
+    if public_url:
+        parts = urlsplit(public_url)
+        allowed.add(f"{parts.scheme}://{parts.netloc}")
+    return origin in allowed
+
+
+@roles(*ROLES)
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    user = current_user(request)
+    if not _origin_allowed(request):
+        raise Forbidden("WebSocket from another origin refused", origin=request.headers.get("Origin"))
+    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    hub = request.app[REALTIME]
+    client = RealtimeClient(user=user, ws=ws)
+    hub.clients.add(client)
+    sender = asyncio.get_running_loop().create_task(_send_loop(client, hub))
+    try:
+        await ws.send_str(json.dumps({"topic": "hello", "user": user.username, "role": user.role}))
+        async for _msg in ws:  # pages only listen; commands go through the JSON API
+            pass
+    finally:
+        hub.clients.discard(client)
+        sender.cancel()
+        await asyncio.gather(sender, return_exceptions=True)
+    return ws
+
+
+async def _send_loop(client: RealtimeClient, hub: RealtimeHub) -> None:
+    while True:
+        payload = await client.queue.get()
+        if client.ws.closed:
+            return
+        await client.ws.send_str(payload)
+        hub.sent += 1
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/ws", websocket_handler, name="websocket")

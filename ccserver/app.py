@@ -1,0 +1,96 @@
+"""Composition root: builds the runtime objects once and wires them together.
+
+Nothing here is a module-level singleton: `Runtime` lives on the aiohttp application
+(`keys.RUNTIME`) and owns the start/stop order of everything that runs in the background.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .adapters.db.database import Database
+from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
+from .core.bus import InProcessBus, Intake
+from .core.channels import ChannelRegistry
+from .core.clock import Clock, SystemClock
+from .settings import Settings
+from .telephony.pbx import PbxConnection, PbxEndpoint
+
+logger = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings, endpoint: PbxEndpoint | None, *,
+                 clock: Clock | None = None, database: Database | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.bus = InProcessBus()
+        self.intake = Intake(self.bus)
+        self.channels = ChannelRegistry()
+        self.channels.register(self.intake)
+        self.database = database or Database(settings.effective_database_url)
+        self.users = UserRepository(self.database)
+        self.sessions = SessionRepository(self.database)
+        self.audit = AuditLog(self.database)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.pbx = (PbxConnection(endpoint, self.intake.submit,
+                                  command_timeout=settings.pbx_command_timeout,
+                                  resync_interval=settings.resync_interval)
+                    if endpoint is not None else None)
+        self.started_at: float | None = None
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.database.upgrade)
+        await self.bus.start()
+        self.intake.start()
+        self.scheduler.start()
+        if self.pbx is not None:
+            await self.pbx.start()
+        self.started_at = time.time()
+
+    async def stop(self) -> None:
+        if self.pbx is not None:
+            await self.pbx.stop()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.intake.stop()
+        await self.bus.stop()
+        await asyncio.to_thread(self.database.dispose)
+
+    async def health(self) -> dict[str, Any]:
+        """What /status shows: each part's state, and ``ok`` only when all are fine."""
+        try:
+            db_ok = await asyncio.wait_for(asyncio.to_thread(self.database.ping), 3.5)
+        except asyncio.TimeoutError:
+            db_ok = False
+        parts: dict[str, Any] = {
+            "database": {"state": "up" if db_ok else "down",
+                         "dialect": self.database.dialect},
+            "scheduler": {"state": "up" if self.scheduler.running else "down",
+                          "jobs": len(self.scheduler.get_jobs()) if self.scheduler.running else 0},
+            "intake": {"processed": self.intake.processed, "queued": self.intake.queue.qsize()},
+            "bus": self.bus.stats(),
+        }
+        pbx_ok = False
+        if self.pbx is not None:
+            parts.update(self.pbx.health())
+            pbx_ok = self.pbx.healthy
+        else:
+            parts["ami"] = parts["ari"] = {"state": "not-configured"}
+        ok = db_ok and self.scheduler.running and pbx_ok
+        return {"status": "ok" if ok else "degraded", **parts}
+
+
+def endpoint_from_settings(settings: Settings) -> PbxEndpoint | None:
+    """An external Asterisk described by settings alone (ami_port and ari_port set)."""
+    if not settings.ami_port or not settings.ari_port:
+        return None
+    return PbxEndpoint(ami_host=settings.ami_host, ami_port=settings.ami_port,
+                       ami_username=settings.ami_username, ami_secret=settings.ami_secret,
+                       ari_url=f"http://{settings.ami_host}:{settings.ari_port}/",
+                       ari_username=settings.ari_username, ari_password=settings.ari_password,
+                       ari_app=settings.ari_app, node=settings.asterisk_instance)

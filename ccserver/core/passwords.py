@@ -1,0 +1,87 @@
+"""Password hashing with the standard library's scrypt.
+
+A hash is a self-describing string ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` so the cost
+parameters can be raised later: `needs_rehash` tells when a stored hash uses older ones, and the
+caller re-hashes the password on the next successful login. Verification is constant-time.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import secrets
+
+# scrypt cost: n=2**15, r=8, p=1 (about 32 MiB and ~50-100 ms per hash on a current CPU)
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 1
+SALT_BYTES = 16
+HASH_BYTES = 32
+_PREFIX = "scrypt"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    # maxmem: OpenSSL's default (32 MiB) is just too small for n=2**15, r=8
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length,
+                          maxmem=2 * 128 * r * (n + p + 2))
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = _scrypt(password, salt, n, r, p, HASH_BYTES)
+    return f"{_PREFIX}${n}${r}${p}${_b64(salt)}${_b64(digest)}"
+
+
+def _parse(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != _PREFIX:
+        return None
+    try:
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt, digest = _unb64(parts[4]), _unb64(parts[5])
+    except ValueError:
+        return None
+    # refuse absurd parameters rather than burn CPU/memory on a corrupted or hostile row
+    if n < 2 or n & (n - 1) or n > 2**20 or not 1 <= r <= 32 or not 1 <= p <= 16 or not digest:
+        return None
+    return n, r, p, salt, digest
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when `password` matches `stored`; False for a wrong password or an unusable hash."""
+    parsed = _parse(stored)
+    if parsed is None:
+        return False
+    n, r, p, salt, digest = parsed
+    candidate = _scrypt(password, salt, n, r, p, len(digest))
+    return hmac.compare_digest(candidate, digest)
+
+
+def needs_rehash(stored: str) -> bool:
+    """True when `stored` was made with other parameters than the current ones (or is unusable)."""
+    parsed = _parse(stored)
+    if parsed is None:
+        return True
+    n, r, p, salt, digest = parsed
+    return (n, r, p, len(salt), len(digest)) != (SCRYPT_N, SCRYPT_R, SCRYPT_P, SALT_BYTES, HASH_BYTES)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def verify_dummy(password: str) -> bool:
+    """Spend the time of a real verification and return False: used when a login names an unknown
+    or disabled user, so the answer takes as long as for a real one (no enumeration by timing)."""
+    verify_password(password, _dummy_hash())
+    return False

@@ -1,0 +1,107 @@
+"""One Asterisk node as the rest of the server sees it: AMI + ARI links, resync, health."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.errors import CcError
+from ..core.events import PbxEvent
+from .ami import AmiLink
+from .ari import AriLink
+from .resync import take_snapshot
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PbxEndpoint:
+    """Where and how to reach one Asterisk node."""
+
+    ami_host: str
+    ami_port: int
+    ami_username: str
+    ami_secret: str
+    ari_url: str
+    ari_username: str
+    ari_password: str
+    ari_app: str = "ccserver"
+    node: str = "asterisk"
+
+
+class PbxConnection:
+    def __init__(self, endpoint: PbxEndpoint, submit: Callable[[PbxEvent], None], *,
+                 command_timeout: float = 5.0, resync_interval: float = 60.0) -> None:
+        self.endpoint = endpoint
+        self._submit = submit
+        self.resync_interval = resync_interval
+        self.ami = AmiLink(host=endpoint.ami_host, port=endpoint.ami_port,
+                           username=endpoint.ami_username, secret=endpoint.ami_secret,
+                           submit=submit, node=endpoint.node, command_timeout=command_timeout,
+                           on_login=self.request_resync)
+        self.ari = AriLink(base_url=endpoint.ari_url, username=endpoint.ari_username,
+                           password=endpoint.ari_password, app=endpoint.ari_app, submit=submit,
+                           node=endpoint.node, command_timeout=command_timeout,
+                           on_connect=self.request_resync)
+        self.last_resync_at: float | None = None
+        self.last_resync_error = ""
+        self._resync_wanted = asyncio.Event()
+        self._synced_since_login = False
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.ami.start()
+        await self.ari.start()
+        self._task = asyncio.get_running_loop().create_task(self._resync_loop(), name="pbx-resync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.ari.stop()
+        await self.ami.stop()
+
+    def request_resync(self) -> None:
+        """Called on every (re)connect of either link: the snapshot is taken soon after."""
+        self._synced_since_login = False
+        self._resync_wanted.set()
+
+    async def _resync_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._resync_wanted.wait(), self.resync_interval)
+            except asyncio.TimeoutError:
+                pass
+            self._resync_wanted.clear()
+            if not self.ami.is_up:
+                continue
+            try:
+                snapshot = await take_snapshot(self.ami, self.ari, self.endpoint.node)
+            except CcError as exc:
+                self.last_resync_error = exc.message
+                logger.warning("resync from %s failed: %s; retrying", self.endpoint.node, exc.message)
+                await asyncio.sleep(0.5)
+                self._resync_wanted.set()
+                continue
+            self._submit(snapshot)
+            self.last_resync_at = time.time()
+            self.last_resync_error = ""
+            self._synced_since_login = True
+            logger.info("resync from %s: %d channels, %d queue members", self.endpoint.node,
+                        len(snapshot.channels), len(snapshot.queue_members))
+
+    @property
+    def healthy(self) -> bool:
+        return self.ami.is_up and self.ari.is_up and self._synced_since_login
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "ami": {"state": self.ami.state, "error": self.ami.last_error,
+                    "address": f"{self.endpoint.ami_host}:{self.endpoint.ami_port}"},
+            "ari": {"state": self.ari.state, "error": self.ari.last_error, "url": self.endpoint.ari_url},
+            "resync": {"done": self._synced_since_login, "last_at": self.last_resync_at,
+                       "error": self.last_resync_error},
+        }
