@@ -11,7 +11,7 @@ from aiohttp import web
 
 from . import auth, pages, realtime
 from .errors import error_middleware
-from .keys import REALTIME, RUNTIME
+from .keys import CURRENT_USER, REALTIME, RUNTIME
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -40,7 +40,7 @@ def create_app(runtime) -> web.Application:
 
 
 async def _template_context(request: web.Request) -> dict:
-    user = request.get("user")
+    user = request.get(CURRENT_USER)
     return {"user": user, "csrf_token": user.csrf_token if user else ""}
 
 

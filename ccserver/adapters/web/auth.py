@@ -19,7 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
-from .keys import RUNTIME
+from .keys import CURRENT_USER, RUNTIME
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def allowed_roles(handler: Callable) -> frozenset[str] | None:
 
 
 def current_user(request: web.Request) -> CurrentUser:
-    user = request.get("user")
+    user = request.get(CURRENT_USER)
     if user is None:
         raise AuthenticationRequired("please log in")
     return user
@@ -100,7 +100,7 @@ async def auth_middleware(request: web.Request, handler):
     if request.match_info.http_exception is not None:
         audience = PUBLIC  # 404/405: let the error middleware answer
     user = await _load_user(request)
-    request["user"] = user
+    request[CURRENT_USER] = user
     if audience is None:
         logger.error("route %s declares no roles: refused", request.path)
         raise Forbidden("this route declares no audience and is refused", path=request.path)
@@ -166,7 +166,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
                         secure=_cookie_secure(request), max_age=SESSION_TTL_SECONDS, path="/")
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
-    return response
+    raise response
 
 
 @roles(*ROLES)
@@ -176,7 +176,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     await asyncio.to_thread(runtime.sessions.delete, token)
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
-    return response
+    raise response
 
 
 @roles(*ROLES)

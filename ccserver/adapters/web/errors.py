@@ -12,7 +12,7 @@ logger = logging.getLogger(__name__)
 
 
 def wants_json(request: web.Request) -> bool:
-    return (request.path.startswith("/api/") or request.path == "/status"
+    return (request.path.startswith("/api/") or request.path in ("/status", "/ws")
             or "application/json" in request.headers.get("Accept", "")
             and "text/html" not in request.headers.get("Accept", ""))
 

@@ -1,0 +1,126 @@
+"""`ccserver serve`, `ccserver demo`, `ccserver db upgrade`, `ccserver user add`."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+
+from aiohttp import web
+
+from ..core.errors import ConfigurationError
+from ..settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="run the server (starts the private Asterisk unless --external)")
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8080)")
+    serve.add_argument("--external", action="store_true",
+                       help="use the Asterisk described by ami_*/ari_* settings instead of the private one")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="set up a demo call center (SQLite + private Asterisk) and run it")
+    demo.add_argument("--host")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--setup-only", action="store_true", help="seed and print, do not serve")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply pending schema migrations in place")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+
+    user = sub.add_parser("user", help="web users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a user (password read from stdin or prompted)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("agent", "supervisor", "admin"))
+    add.add_argument("--display-name", default="")
+    add.set_defaults(func=cmd_user_add)
+
+
+def _database(settings: Settings):
+    from ..adapters.db.database import Database
+    return Database(settings.effective_database_url)
+
+
+def cmd_db_upgrade(args, settings: Settings) -> int:
+    db = _database(settings)
+    applied = db.upgrade()
+    print(f"database at version {db.current_version()} ({len(applied)} migration(s) applied)")
+    return 0
+
+
+def cmd_user_add(args, settings: Settings) -> int:
+    from ..adapters.db.repositories import UserRepository
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.username}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    db = _database(settings)
+    db.upgrade()
+    UserRepository(db).create_user(args.username, password, role=args.role,
+                                   display_name=args.display_name or args.username)
+    print(f"user {args.username} ({args.role}) created")
+    return 0
+
+
+def _settings_with(settings: Settings, args) -> Settings:
+    return settings.replace(**{k: v for k, v in (("http_host", getattr(args, "host", None)),
+                                                 ("http_port", getattr(args, "port", None)))
+                               if v is not None})
+
+
+def private_endpoint(settings: Settings):
+    """Bring the private Asterisk up (building its root the first time) and say how to reach it."""
+    from ..telephony.instance import AsteriskInstance
+    from ..telephony.pbx import PbxEndpoint
+    instance = AsteriskInstance(settings)
+    info = instance.up()
+    endpoint = PbxEndpoint(ami_host=info.ami_host, ami_port=info.ami_port,
+                           ami_username=info.ami_username, ami_secret=info.ami_secret,
+                           ari_url=info.ari_url + "/", ari_username=info.ari_username,
+                           ari_password=info.ari_password, ari_app=info.ari_app, node=info.name)
+    return instance, info, endpoint
+
+
+def run_server(settings: Settings, endpoint) -> None:
+    from ..adapters.web.app import create_app
+    from ..app import Runtime
+    app = create_app(Runtime(settings, endpoint))
+    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
+                access_log=None, shutdown_timeout=5.0)
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from ..app import endpoint_from_settings
+    settings = _settings_with(settings, args)
+    if args.external:
+        endpoint = endpoint_from_settings(settings)
+        if endpoint is None:
+            raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_AMI_PORT...)",
+                                     field="ami_port")
+    else:
+        _instance, info, endpoint = private_endpoint(settings)
+        print(f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
+              f"SIP {info.sip_host}:{info.sip_port}", flush=True)
+    print(f"ccserver listening on http://{settings.http_host}:{settings.http_port}/", flush=True)
+    run_server(settings, endpoint)
+    return 0
+
+
+def cmd_demo(args, settings: Settings) -> int:
+    from .demo import seed_demo
+    settings = _settings_with(settings, args)
+    if settings.asterisk_instance == "default":
+        settings = settings.replace(asterisk_instance="demo")
+    instance, info, endpoint = private_endpoint(settings)
+    summary = seed_demo(settings, instance)
+    print(summary.describe(settings, info), flush=True)
+    if args.setup_only:
+        return 0
+    run_server(settings, endpoint)
+    return 0

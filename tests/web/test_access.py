@@ -1,0 +1,178 @@
+"""Every route refuses users without the right role; login, CSRF, errors, WebSocket origin."""
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from ccserver.adapters.web.auth import PUBLIC, ROLES, allowed_roles
+from tests.web.conftest import PASSWORD, csrf_of, login
+
+# the only routes anybody may reach without logging in
+EXPECTED_PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/status")}
+
+
+def route_table(app):
+    """(method, path template, declared roles) for every route but HEAD duplicates and static."""
+    rows = []
+    for route in app.router.routes():
+        if route.method == "HEAD":
+            continue
+        canonical = route.resource.canonical
+        if canonical.startswith("/static"):
+            continue
+        rows.append((route.method, canonical, allowed_roles(route.handler)))
+    return rows
+
+
+def concrete(path: str) -> str:
+    return path.replace("{", "").replace("}", "")  # /x/{id} -> /x/id: reaches the handler check
+
+
+async def test_every_route_declares_an_audience(web_app):
+    rows = route_table(web_app.app)
+    assert len(rows) >= 6
+    undeclared = [(m, p) for m, p, r in rows if r is None]
+    assert undeclared == []
+    public = {(m, p) for m, p, r in rows if r is PUBLIC}
+    assert public == EXPECTED_PUBLIC
+
+
+async def test_anonymous_user_is_refused_everywhere_but_public_routes(web_app):
+    client = TestClient(web_app)
+    await client.start_server()
+    for method, path, audience in route_table(web_app.app):
+        if audience is PUBLIC:
+            continue
+        resp = await client.request(method, concrete(path), allow_redirects=False)
+        if path.startswith("/api/") or path == "/ws":
+            assert resp.status == 401, (method, path, resp.status)
+            body = await resp.json()
+            assert body["error"] == "authentication-required"
+        else:
+            assert resp.status in (302, 401), (method, path, resp.status)
+            if resp.status == 302:
+                assert resp.headers["Location"].startswith("/login")
+    await client.close()
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_each_role_is_refused_routes_not_meant_for_it(web_app, role):
+    client = await login(web_app, f"{role}1")
+    token = await csrf_of(client)
+    checked = 0
+    for method, path, audience in route_table(web_app.app):
+        if audience is PUBLIC or role in audience:
+            continue
+        resp = await client.request(method, concrete(path), headers={"X-CSRF-Token": token,
+                                                                    "Accept": "application/json"},
+                                    allow_redirects=False)
+        assert resp.status == 403, (role, method, path, resp.status)
+        assert (await resp.json())["error"] == "forbidden"
+        checked += 1
+    if role == "agent":
+        assert checked >= 1  # the system page is not for agents
+    await client.close()
+
+
+async def test_role_can_reach_its_own_pages(web_app):
+    client = await login(web_app, "supervisor1")
+    resp = await client.get("/system")
+    assert resp.status == 200
+    assert "État du système" in await resp.text()
+    await client.close()
+
+
+async def test_wrong_password_is_refused_with_a_message(web_app):
+    client = TestClient(web_app)
+    await client.start_server()
+    page = await client.get("/login")
+    import re
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    resp = await client.post("/login", data={"username": "admin1", "password": "nope",
+                                             "csrf_token": token}, allow_redirects=False)
+    assert resp.status == 401
+    assert "wrong password" in await resp.text()
+    me = await client.get("/api/me")
+    assert me.status == 401
+    await client.close()
+
+
+async def test_login_form_without_csrf_token_is_refused(web_app):
+    client = TestClient(web_app)
+    await client.start_server()
+    resp = await client.post("/login", data={"username": "admin1", "password": PASSWORD},
+                             allow_redirects=False)
+    assert resp.status == 403
+    await client.close()
+
+
+async def test_state_changing_request_without_csrf_is_refused(web_app):
+    client = await login(web_app, "agent1")
+    resp = await client.post("/logout", allow_redirects=False)
+    assert resp.status == 403
+    still = await client.get("/api/me")
+    assert still.status == 200
+    token = await csrf_of(client)
+    resp = await client.post("/logout", data={"csrf_token": token}, allow_redirects=False)
+    assert resp.status == 302
+    gone = await client.get("/api/me")
+    assert gone.status == 401
+    await client.close()
+
+
+async def test_login_redirect_only_to_local_paths(web_app):
+    client = TestClient(web_app)
+    await client.start_server()
+    import re
+    page = await client.get("/login?next=//evil.example/x")
+    text = await page.text()
+    assert "evil.example" not in text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
+    resp = await client.post("/login", data={"username": "admin1", "password": PASSWORD,
+                                             "csrf_token": token, "next": "https://evil.example/"},
+                             allow_redirects=False)
+    assert resp.headers["Location"] == "/"
+    await client.close()
+
+
+async def test_unknown_api_route_gives_json_error_with_stable_id(web_app):
+    client = await login(web_app, "admin1")
+    resp = await client.get("/api/nothing-here")
+    assert resp.status == 404
+    assert (await resp.json())["error"] == "not-found"
+    await client.close()
+
+
+async def test_websocket_refuses_foreign_origin_and_greets_own(web_app):
+    client = await login(web_app, "supervisor1")
+    resp = await client.get("/ws", headers={"Origin": "http://evil.example",
+                                            "Connection": "Upgrade", "Upgrade": "websocket",
+                                            "Sec-WebSocket-Version": "13",
+                                            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert resp.status == 403
+    origin = f"http://{web_app.host}:{web_app.port}"
+    ws = await client.ws_connect("/ws", headers={"Origin": origin})
+    hello = await ws.receive_json(timeout=2)
+    assert hello == {"topic": "hello", "user": "supervisor1", "role": "supervisor"}
+    await ws.close()
+    await client.close()
+
+
+async def test_status_reports_each_part_and_is_degraded_without_pbx(web_app):
+    client = TestClient(web_app)
+    await client.start_server()
+    resp = await client.get("/status")
+    body = await resp.json()
+    assert resp.status == 503
+    assert body["status"] == "degraded"
+    assert body["database"]["state"] == "up"
+    assert body["scheduler"]["state"] == "up"
+    assert body["ami"]["state"] == "not-configured"
+    await client.close()
+
+
+async def test_passwords_are_stored_hashed(web_app):
+    from ccserver.adapters.web.keys import RUNTIME
+    user = web_app.app[RUNTIME].users.get_by_username("admin1")
+    assert PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("scrypt$")
