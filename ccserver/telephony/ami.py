@@ -37,6 +37,11 @@ def check_ami_value(name: str, value: Any) -> str:
     return text
 
 
+# panoramisk logs every reconnect attempt at ERROR; AmiLink logs each outage and recovery once
+_PANORAMISK_LOG = logging.getLogger(__name__ + ".panoramisk")
+_PANORAMISK_LOG.setLevel(logging.CRITICAL)
+
+
 class _Manager(Manager):
     """panoramisk Manager with our failure semantics (see module docstring)."""
 
@@ -51,11 +56,9 @@ class _Manager(Manager):
         super().connection_made(f)
 
     def login(self, future):
-        try:
-            authenticated = super().login(future)
-        except Exception as exc:  # the link dropped during login
-            self.link._login_failed(str(exc))
-            return False
+        if future.cancelled() or future.exception() is not None:
+            return False  # the link dropped during login: _disconnected handles it
+        authenticated = super().login(future)
         if not authenticated:
             self.link._login_failed(future.result().message)
             # hang up; panoramisk reconnects (and retries the login) after reconnect_timeout
@@ -85,7 +88,7 @@ class AmiLink:
         self._failures = 0
         self.manager = _Manager(host=host, port=port, username=username, secret=secret,
                                 ping_delay=5, ping_interval=5, reconnect_timeout=1,
-                                forgetable_actions=(), log=logging.getLogger(__name__ + ".panoramisk"),
+                                forgetable_actions=("login", "ping"), log=_PANORAMISK_LOG,
                                 on_login=self._logged_in, on_disconnect=self._disconnected)
         self.manager.link = self
         self.manager.register_event("*", self._on_event)

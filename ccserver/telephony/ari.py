@@ -11,8 +11,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import urllib.parse
+
 import aiohttp
 import aioari
+from aiohttp import web
+from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from ..core.errors import PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ..core.events import PbxEvent, PbxLinkDown, PbxLinkUp
@@ -64,8 +68,7 @@ class AriLink:
         failures = 0
         while True:
             try:
-                self.client = await asyncio.wait_for(
-                    aioari.connect(self.base_url, self.username, self._password), 10)
+                self.client = await asyncio.wait_for(self._connect(), 10)
                 self.client.on_event("*", self._on_event)
                 runner = asyncio.ensure_future(self.client.run(apps=self.app))
                 # run() registers the app when its WebSocket opens; give it a moment to fail early
@@ -103,6 +106,18 @@ class AriLink:
                 await self._close_client()
                 await asyncio.sleep(min(0.5 * 2 ** min(failures - 1, 2), 2.0))
 
+    async def _connect(self) -> Any:
+        """aioari.connect, but closing the HTTP session when the connection fails."""
+        host = urllib.parse.urlparse(self.base_url).netloc.split(":")[0]
+        http = AsynchronousHttpClient(auth=ApiKeyAuthenticator(host, f"{self.username}:{self._password}"))
+        client = aioari.Client(self.base_url, http)
+        try:
+            await client.init()
+        except BaseException:
+            await http.close()
+            raise
+        return client
+
     async def _on_event(self, message: dict) -> None:
         for listener in self.raw_listeners:
             try:
@@ -128,8 +143,8 @@ class AriLink:
         except asyncio.TimeoutError:
             raise PbxTimeout(f"ARI {resource}.{operation} took more than {self.command_timeout:g} s",
                              operation=f"{resource}.{operation}") from None
-        except aiohttp.ClientResponseError as exc:
-            raise PbxCommandFailed(f"ARI {resource}.{operation} failed: {exc.status} {exc.message}",
+        except web.HTTPException as exc:  # how aioswagger reports an error status
+            raise PbxCommandFailed(f"ARI {resource}.{operation} failed: {exc.status} {exc.reason}",
                                    operation=f"{resource}.{operation}", status=exc.status) from None
         except aiohttp.ClientError as exc:
             raise PbxUnavailable(f"ARI {resource}.{operation}: {exc}") from None
@@ -140,7 +155,10 @@ class AriLink:
 
 
 def _is_auth_error(exc: BaseException) -> bool:
-    return isinstance(exc, aiohttp.ClientResponseError) and exc.status in (401, 403)
+    # aioswagger raises aiohttp.web's HTTPUnauthorized for a refused ARI login
+    if isinstance(exc, (aiohttp.ClientResponseError, web.HTTPException)):
+        return exc.status in (401, 403)
+    return False
 
 
 def _short(exc: BaseException) -> str:
