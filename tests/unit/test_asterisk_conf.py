@@ -211,3 +211,47 @@ def test_host_mode_without_asterisk_is_refused(tmp_path, monkeypatch):
 def test_unknown_mode_is_refused(tmp_path):
     with pytest.raises(ConfigurationError, match="asterisk_mode"):
         resolve_environment("docker", tmp_path / "root")
+
+
+def fake_debootstrap(tmp_path: Path, body: str) -> Path:
+    """A `debootstrap` on PATH that runs `body` (sh) instead of building anything."""
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    script = bin_dir / "debootstrap"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return bin_dir
+
+
+def test_failed_root_build_leaves_no_half_root(tmp_path, monkeypatch):
+    bin_dir = fake_debootstrap(tmp_path, 'target="$4"\nmkdir -p "$target/usr"\n'
+                                         'echo "I: Retrieving InRelease"\necho "E: no network" >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    cache = tmp_path / "cache"
+    leftover = cache / ".asterisk-root.build-99999"  # an earlier build that was interrupted
+    (leftover / "etc").mkdir(parents=True)
+    with pytest.raises(ConfigurationError) as info:
+        resolve_environment("chroot", cache / "asterisk-root")
+    assert "debootstrap failed (exit 1)" in info.value.message
+    assert "E: no network" in info.value.message  # the log's last lines
+    assert not (cache / "asterisk-root").exists()
+    assert not list(cache.glob(".asterisk-root.build-*"))
+
+
+def test_root_dir_not_built_by_ccserver_is_not_overwritten(tmp_path, monkeypatch):
+    bin_dir = fake_debootstrap(tmp_path, "exit 0\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    (tmp_path / "asterisk-root" / "mine").mkdir(parents=True)
+    with pytest.raises(ConfigurationError, match="not built by ccserver"):
+        resolve_environment("chroot", tmp_path / "asterisk-root")
+    assert (tmp_path / "asterisk-root" / "mine").is_dir()
+
+
+def test_building_as_non_root_says_root_is_needed(tmp_path, monkeypatch):
+    bin_dir = fake_debootstrap(tmp_path, "exit 0\n")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(ConfigurationError, match="needs root rights"):
+        resolve_environment("auto", tmp_path / "asterisk-root")
