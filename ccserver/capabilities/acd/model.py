@@ -1,0 +1,199 @@
+"""Queues, agents' SIP accounts and skills, as Asterisk configuration. Pure: no I/O.
+
+The database holds the truth; these functions validate definitions and render them into the
+files Asterisk reads (`pjsip_agents.conf`, `queues_generated.conf`, `extensions_acd.conf`).
+Skill routing: a queue lists required skills with a minimum level; an agent who has them all
+becomes a member with penalty = sum of (10 - level) over those skills, so the best-skilled
+available agent rings first (Asterisk rings lower penalties first).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from ...core.errors import InvalidInput
+
+STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered",
+              "linear", "wrandom")
+OVERFLOW_KINDS = ("none", "queue", "voicemail", "callback", "hangup")
+MAX_SKILL_LEVEL = 10
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+SIP_USER_RE = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+DIGITS_RE = re.compile(r"^\+?[0-9]{2,20}$")
+
+
+@dataclass(frozen=True)
+class QueueDefinition:
+    name: str
+    display_name: str = ""
+    strategy: str = "rrmemory"
+    required_skills: Mapping[str, int] = field(default_factory=dict)
+    service_level_seconds: int = 20
+    service_level_target_pct: int = 80
+    wrapup_seconds: int = 0
+    ring_seconds: int = 15
+    max_wait_seconds: int = 0  # 0: no limit
+    overflow_kind: str = "none"
+    overflow_target: str = ""
+    announce_position: bool = True
+    announce_holdtime: bool = True
+    announce_frequency_seconds: int = 30
+    numbers: tuple[str, ...] = ()  # numbers called (DIDs) that lead to this queue
+    callback_key: str = ""  # a DTMF key a waiting caller presses to be called back
+
+
+@dataclass(frozen=True)
+class AgentAccount:
+    username: str
+    display_name: str
+    sip_username: str
+    sip_password: str
+    skills: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def interface(self) -> str:
+        return f"PJSIP/{self.sip_username}"
+
+
+def validate_queue(queue: QueueDefinition, known_skills: Iterable[str],
+                   known_queues: Iterable[str] = ()) -> QueueDefinition:
+    """Raise InvalidInput naming every bad field; return the queue unchanged when valid."""
+    errors: list[dict[str, str]] = []
+
+    def bad(field_name: str, message: str) -> None:
+        errors.append({"field": field_name, "message": message})
+
+    if not NAME_RE.match(queue.name or ""):
+        bad("name", "lower-case letters, digits, '-' or '_' (max 32), starting with a letter")
+    if queue.strategy not in STRATEGIES:
+        bad("strategy", f"one of {', '.join(STRATEGIES)}")
+    skills = set(known_skills)
+    for skill, level in queue.required_skills.items():
+        if skill not in skills:
+            bad("required_skills", f"unknown skill {skill!r}")
+        elif not isinstance(level, int) or not 1 <= level <= MAX_SKILL_LEVEL:
+            bad("required_skills", f"level of {skill!r} must be 1..{MAX_SKILL_LEVEL}")
+    for name, low, high in (("service_level_seconds", 1, 3600), ("service_level_target_pct", 1, 100),
+                            ("wrapup_seconds", 0, 3600), ("ring_seconds", 5, 300),
+                            ("max_wait_seconds", 0, 86400), ("announce_frequency_seconds", 0, 3600)):
+        value = getattr(queue, name)
+        if not isinstance(value, int) or not low <= value <= high:
+            bad(name, f"must be a whole number from {low} to {high}")
+    if queue.overflow_kind not in OVERFLOW_KINDS:
+        bad("overflow_kind", f"one of {', '.join(OVERFLOW_KINDS)}")
+    elif queue.overflow_kind == "queue":
+        if queue.overflow_target == queue.name:
+            bad("overflow_target", "a queue cannot overflow into itself")
+        elif queue.overflow_target not in set(known_queues):
+            bad("overflow_target", f"unknown queue {queue.overflow_target!r}")
+    elif queue.overflow_kind == "voicemail" and not re.match(r"^[0-9a-z_-]{1,32}$", queue.overflow_target):
+        bad("overflow_target", "a voicemail box name")
+    for number in queue.numbers:
+        if not DIGITS_RE.match(number):
+            bad("numbers", f"{number!r} is not a phone number")
+    if queue.callback_key and queue.callback_key not in "0123456789*#":
+        bad("callback_key", "a single DTMF key 0-9, * or #")
+    if errors:
+        raise InvalidInput(f"queue {queue.name!r}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                           queue=queue.name, field=errors[0]["field"], errors=errors)
+    return queue
+
+
+def validate_agent(agent: AgentAccount, known_skills: Iterable[str]) -> AgentAccount:
+    errors = []
+    if not SIP_USER_RE.match(agent.sip_username or ""):
+        errors.append(("sip_username", "lower-case letters, digits, '.', '-' or '_' (2-32)"))
+    if len(agent.sip_password) < 12 or re.search(r"[\s;\"\\]", agent.sip_password):
+        errors.append(("sip_password", "at least 12 characters, no spaces, quotes, ';' or '\\'"))
+    if re.search(r"[\x00-\x1f\"<>;]", agent.display_name):
+        errors.append(("display_name", "no control characters, quotes, '<', '>' or ';'"))
+    skills = set(known_skills)
+    for skill, level in agent.skills.items():
+        if skill not in skills:
+            errors.append(("skills", f"unknown skill {skill!r}"))
+        elif not isinstance(level, int) or not 1 <= level <= MAX_SKILL_LEVEL:
+            errors.append(("skills", f"level of {skill!r} must be 1..{MAX_SKILL_LEVEL}"))
+    if errors:
+        raise InvalidInput(f"agent {agent.username!r}: " + "; ".join(f"{f}: {m}" for f, m in errors),
+                           agent=agent.username, field=errors[0][0])
+    return agent
+
+
+def parse_skills(text: str) -> dict[str, int]:
+    """'fr:5, billing:3' -> {'fr': 5, 'billing': 3}; InvalidInput naming the bad part."""
+    skills: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, level = part.partition(":")
+        name = name.strip()
+        if not sep or not NAME_RE.match(name) or not level.strip().isdigit():
+            raise InvalidInput(f"bad skill {part!r}: write name:level, e.g. fr:5", field="skills")
+        skills[name] = int(level)
+    return skills
+
+
+def member_penalty(agent_skills: Mapping[str, int], required: Mapping[str, int]) -> int | None:
+    """None when the agent lacks a required skill (or its level); else the penalty."""
+    penalty = 0
+    for skill, minimum in required.items():
+        level = agent_skills.get(skill, 0)
+        if level < minimum:
+            return None
+        penalty += MAX_SKILL_LEVEL - level
+    return penalty
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render_pjsip_agents(agents: Iterable[AgentAccount]) -> str:
+    lines = ["; generated by ccserver from the agents table: do not edit", ""]
+    for agent in sorted(agents, key=lambda a: a.sip_username):
+        user = agent.sip_username
+        lines += [
+            f"[{user}](ccserver-endpoint)",
+            "context = ccserver-agents",
+            f"auth = {user}",
+            f"aors = {user}",
+            f'callerid = "{agent.display_name}" <{user}>',
+            "",
+            f"[{user}]",
+            "type = auth",
+            "auth_type = userpass",
+            f"username = {user}",
+            f"password = {agent.sip_password}",
+            "",
+            f"[{user}]",
+            "type = aor",
+            "max_contacts = 1",
+            "remove_existing = yes",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def render_queues(queues: Iterable[QueueDefinition]) -> str:
+    lines = ["; generated by ccserver from the queues table: do not edit", ""]
+    for q in sorted(queues, key=lambda q: q.name):
+        lines += [
+            f"[{q.name}]",
+            f"strategy = {q.strategy}",
+            f"timeout = {q.ring_seconds}",
+            "retry = 2",
+            f"wrapuptime = {q.wrapup_seconds}",
+            f"servicelevel = {q.service_level_seconds}",
+            "joinempty = yes",
+            "leavewhenempty = no",
+            "ringinuse = no",
+            "setinterfacevar = yes",
+            "setqueuevar = yes",
+            "setqueueentryvar = yes",
+            f"announce-frequency = {q.announce_frequency_seconds if (q.announce_position or q.announce_holdtime) else 0}",
+            f"announce-position = {'yes' if q.announce_position else 'no'}",
+            f"announce-holdtime = {'yes' if q.announce_holdtime else 'no'}",
+            "musicclass = default",
+        ]
+        if q.callback_key:
+            lines.append(f"context = ccq-{q.name}-exit")
+        lines.append("")
+    return "\n".join(lines)
