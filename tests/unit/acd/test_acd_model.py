@@ -1,0 +1,87 @@
+import pytest
+
+from ccserver.capabilities.acd.model import (AgentAccount, QueueDefinition, member_penalty,
+                                             parse_skills, render_pjsip_agents, render_queues,
+                                             validate_agent, validate_queue)
+from ccserver.core.errors import InvalidInput
+
+SKILLS = {"fr", "en", "billing", "tech"}
+
+
+@pytest.mark.parametrize("agent_skills, required, expected", [
+    ({"fr": 5, "billing": 3}, {"fr": 1}, 5),
+    ({"fr": 10}, {"fr": 1}, 0),
+    ({"fr": 5, "billing": 3}, {"fr": 1, "billing": 1}, 12),
+    ({"fr": 5}, {"fr": 1, "billing": 1}, None),
+    ({"fr": 2}, {"fr": 3}, None),
+    ({}, {}, 0),
+])
+def test_member_penalty_prefers_best_skilled(agent_skills, required, expected):
+    assert member_penalty(agent_skills, required) == expected
+
+
+def test_better_skilled_agent_gets_lower_penalty():
+    required = {"fr": 1, "billing": 1}
+    expert = member_penalty({"fr": 9, "billing": 8}, required)
+    novice = member_penalty({"fr": 3, "billing": 2}, required)
+    assert expert < novice
+
+
+def test_parse_skills():
+    assert parse_skills("fr:5, billing:3") == {"fr": 5, "billing": 3}
+    assert parse_skills("") == {}
+    with pytest.raises(InvalidInput) as err:
+        parse_skills("fr=5")
+    assert err.value.details["field"] == "skills"
+
+
+def test_queue_with_unknown_skill_is_refused_naming_the_field():
+    with pytest.raises(InvalidInput) as err:
+        validate_queue(QueueDefinition(name="support", required_skills={"klingon": 2}), SKILLS)
+    assert err.value.details["field"] == "required_skills"
+    assert "klingon" in err.value.message
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"name": "Support Team"}, "name"),
+    ({"name": "x\ny"}, "name"),
+    ({"strategy": "fastest"}, "strategy"),
+    ({"service_level_target_pct": 120}, "service_level_target_pct"),
+    ({"overflow_kind": "queue", "overflow_target": "nowhere"}, "overflow_target"),
+    ({"overflow_kind": "queue", "overflow_target": "support"}, "overflow_target"),
+    ({"numbers": ("01 23",)}, "numbers"),
+    ({"callback_key": "x"}, "callback_key"),
+])
+def test_bad_queue_fields_are_named(changes, field):
+    queue = QueueDefinition(**{"name": "support", **changes})
+    with pytest.raises(InvalidInput) as err:
+        validate_queue(queue, SKILLS, known_queues={"support", "sales"})
+    assert field in [e["field"] for e in err.value.details["errors"]]
+
+
+def test_valid_queue_passes():
+    q = QueueDefinition(name="support", required_skills={"fr": 2}, overflow_kind="queue",
+                        overflow_target="sales", numbers=("0140000000",), callback_key="1")
+    assert validate_queue(q, SKILLS, {"support", "sales"}) is q
+
+
+def test_agent_password_and_names_cannot_inject_config():
+    good = AgentAccount("agent1", "Agent One", "agent1", "s3cret-password-xyz", {"fr": 5})
+    validate_agent(good, SKILLS)
+    for bad in (AgentAccount("a", "A", "agent1", "short", {}),
+                AgentAccount("a", "A", "agent1", "long-enough-pass\n[x]", {}),
+                AgentAccount("a", "A\n[evil]", "agent1", "long-enough-pass", {}),
+                AgentAccount("a", "A", "Agent 1", "long-enough-pass", {}),
+                AgentAccount("a", "A", "agent1", "long-enough-pass", {"klingon": 1})):
+        with pytest.raises(InvalidInput):
+            validate_agent(bad, SKILLS)
+
+
+def test_rendered_config_has_endpoint_auth_aor_and_queue_settings():
+    text = render_pjsip_agents([AgentAccount("agent1", "Agent One", "agent1", "pw-123456789012")])
+    assert "[agent1](ccserver-endpoint)" in text
+    assert "password = pw-123456789012" in text and "type = aor" in text
+    queues = render_queues([QueueDefinition(name="support", strategy="leastrecent", wrapup_seconds=15,
+                                            callback_key="1")])
+    assert "[support]" in queues and "strategy = leastrecent" in queues
+    assert "wrapuptime = 15" in queues and "context = ccq-support-exit" in queues
