@@ -1,0 +1,354 @@
+"""The database: one `Database` per process, built from a SQLAlchemy URL.
+
+SQLite (a file, the embedded default) and PostgreSQL (production) are supported. The schema is
+owned by the SQL migrations in ``sql/migrations`` (see ``sql/README.md``); `upgrade` applies the
+pending ones in order, each in its own transaction, and records them in ``schema_migrations``.
+
+Everything here is synchronous SQLAlchemy; the async web layer calls it through
+``asyncio.to_thread``.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import DateTime, create_engine, event, inspect, make_url, text
+from sqlalchemy.engine import Connection, Engine, URL
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from ...core.errors import CcError, ConfigurationError
+
+if TYPE_CHECKING:
+    from ...settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_DIALECTS = ("sqlite", "postgresql")
+# seconds to wait for a PostgreSQL connection (libpq connect_timeout) and for a SQLite lock
+CONNECT_TIMEOUT = 2
+SQLITE_BUSY_TIMEOUT = 5.0
+# any constant: the key of the PostgreSQL advisory lock that serialises concurrent upgrades
+_PG_MIGRATION_LOCK = 7_366_246_001
+
+_MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+?)(?:\.(?P<dialect>sqlite|postgresql))?\.sql$")
+_STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+
+_INSERT_MIGRATION = text("INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+                         "VALUES (:version, :name, :checksum, :applied_at)")
+_SELECT_MIGRATIONS = text("SELECT version, name, checksum, applied_at FROM schema_migrations "
+                          "ORDER BY version").columns(applied_at=DateTime)
+_CREATE_SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR(200) NOT NULL,
+    checksum VARCHAR(64) NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)"""
+
+
+class MigrationError(ConfigurationError):
+    """A migration cannot be applied; nothing of it was written."""
+
+    error_id = "migration-failed"
+
+
+class DatabaseUnavailable(CcError):
+    """The database cannot be reached or read right now."""
+
+    error_id = "database-unavailable"
+    status = 503
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def default_sql_dir() -> Path:
+    """``$CCSERVER_SQL_DIR`` if set, else the ``sql/`` directory of the source tree next to the
+    ``ccserver`` package (a checkout, an editable install, the docker image)."""
+    if os.environ.get("CCSERVER_SQL_DIR"):
+        return Path(os.environ["CCSERVER_SQL_DIR"])
+    return Path(__file__).resolve().parents[3] / "sql"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+    checksum: str  # SHA-256 of the file, line endings normalised
+
+    @property
+    def label(self) -> str:
+        return f"{self.version:04d}_{self.name}"
+
+    def statements(self) -> list[str]:
+        """The file's statements: ``--`` comment lines dropped, split on ``;`` at a line end."""
+        text = "\n".join(line for line in _read(self.path).splitlines()
+                         if not line.lstrip().startswith("--"))
+        return [s.strip() for s in _STATEMENT_END.split(text) if s.strip()]
+
+
+@dataclass(frozen=True)
+class AppliedMigration:
+    version: int
+    name: str
+    checksum: str
+    applied_at: datetime
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+def load_migrations(migrations_dir: Path, dialect: str) -> list[Migration]:
+    """The migrations for `dialect`, in version order. For each version the file
+    ``NNNN_name.<dialect>.sql`` wins over the portable ``NNNN_name.sql``."""
+    if not migrations_dir.is_dir():
+        raise ConfigurationError(f"migrations directory {migrations_dir} does not exist "
+                                 "(set CCSERVER_SQL_DIR to the sql/ directory)", file=str(migrations_dir))
+    found: dict[int, dict[str | None, Path]] = {}
+    names: dict[int, str] = {}
+    for path in sorted(migrations_dir.iterdir()):
+        if path.suffix != ".sql":
+            continue
+        match = _MIGRATION_FILE.match(path.name)
+        if not match:
+            raise ConfigurationError(f"badly named migration {path.name}: expected NNNN_name.sql, "
+                                     "NNNN_name.sqlite.sql or NNNN_name.postgresql.sql", file=str(path))
+        version = int(match["version"])
+        if names.setdefault(version, match["name"]) != match["name"]:
+            raise ConfigurationError(f"two migrations numbered {version:04d}: "
+                                     f"{names[version]} and {match['name']}", file=str(path))
+        found.setdefault(version, {})[match["dialect"]] = path
+    migrations = []
+    for version in sorted(found):
+        variants = found[version]
+        path = variants.get(dialect) or variants.get(None)
+        if path is None:
+            raise ConfigurationError(f"migration {version:04d}_{names[version]} has no file for {dialect} "
+                                     f"(add {version:04d}_{names[version]}.sql or .{dialect}.sql)",
+                                     file=str(migrations_dir))
+        checksum = hashlib.sha256(_read(path).encode("utf-8")).hexdigest()
+        migrations.append(Migration(version, names[version], path, checksum))
+    return migrations
+
+
+def _normalise_url(url: str | URL) -> URL:
+    if isinstance(url, str) and url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"invalid database URL: {exc}", field="database_url") from None
+    if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
+        raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}: "
+                                 "use a sqlite:/// or postgresql:// URL", field="database_url")
+    return parsed
+
+
+class Database:
+    """A connection pool plus the schema migrations. Create one per process, `dispose` it at exit."""
+
+    def __init__(self, url: str | URL, *, migrations_dir: Path | None = None, echo: bool = False) -> None:
+        self.url = _normalise_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.migrations_dir = migrations_dir or default_sql_dir() / "migrations"
+        self._healthy: bool | None = None
+        self.engine: Engine = self._create_engine(echo)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        return cls(settings.effective_database_url)
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    # --- engine ---------------------------------------------------------------------------
+
+    def _create_engine(self, echo: bool) -> Engine:
+        if self.dialect == "postgresql":
+            connect_args = {}
+            if "connect_timeout" not in self.url.query:
+                connect_args["connect_timeout"] = CONNECT_TIMEOUT
+            return create_engine(self.url, echo=echo, pool_pre_ping=True, pool_timeout=10,
+                                 connect_args=connect_args)
+        memory = self.url.database in (None, "", ":memory:")
+        if not memory:
+            directory = Path(self.url.database).expanduser().parent
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigurationError(f"cannot create the database directory {directory}: "
+                                         f"{exc.strerror}", field="database_url") from None
+        engine = create_engine(self.url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
+                               **({"poolclass": StaticPool} if memory else {}))
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record) -> None:
+            # let SQLAlchemy, not the sqlite3 module, open transactions: the module would not
+            # open one before DDL, and migrations must be all-or-nothing
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # IMMEDIATE takes the write lock at once: concurrent upgrades queue instead of failing
+            immediate = conn.get_execution_options().get("ccserver_immediate", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back if it raises. Objects stay
+        usable after the block (they are not expired on commit)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def ping(self) -> bool:
+        """True when the database answers ``SELECT 1``. Never raises; gives up after about
+        `CONNECT_TIMEOUT` seconds when the server cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except (SQLAlchemyError, OSError) as exc:
+            if self._healthy is not False:
+                logger.warning("database %r unreachable: %s", self, _reason(exc))
+            self._healthy = False
+            return False
+        if self._healthy is False:
+            logger.info("database %r reachable again", self)
+        self._healthy = True
+        return True
+
+    # --- migrations -----------------------------------------------------------------------
+
+    def migrations(self) -> list[Migration]:
+        """All the migrations known for this database's dialect, in order."""
+        return load_migrations(self.migrations_dir, self.dialect)
+
+    def applied_migrations(self) -> list[AppliedMigration]:
+        """The migrations recorded in ``schema_migrations``, in order (none on an empty database)."""
+        try:
+            with self.engine.connect() as conn:
+                if not inspect(conn).has_table("schema_migrations"):
+                    return []
+                rows = conn.execute(_SELECT_MIGRATIONS).all()
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(f"cannot read the schema version of {self!r}: {_reason(exc)}") from exc
+        return [AppliedMigration(v, n, c, at.replace(tzinfo=timezone.utc)) for v, n, c, at in rows]
+
+    def current_version(self) -> int:
+        """The version of the last applied migration; 0 for an empty database."""
+        applied = self.applied_migrations()
+        return applied[-1].version if applied else 0
+
+    def pending_migrations(self) -> list[Migration]:
+        """The migrations not applied yet, in order. Raises `ConfigurationError` when an applied
+        migration's file was changed or the database is newer than the code."""
+        known = self.migrations()
+        applied = self.applied_migrations()
+        self._check_applied(known, applied)
+        done = {m.version for m in applied}
+        return [m for m in known if m.version not in done]
+
+    def _check_applied(self, known: list[Migration], applied: list[AppliedMigration]) -> None:
+        by_version = {m.version: m for m in known}
+        for row in applied:
+            migration = by_version.get(row.version)
+            if migration is None:
+                raise ConfigurationError(
+                    f"the database has migration {row.version:04d}_{row.name} applied, which this "
+                    f"ccserver does not know: the database is newer than the code "
+                    f"(migrations in {self.migrations_dir})", version=row.version)
+            if migration.checksum != row.checksum:
+                raise ConfigurationError(
+                    f"migration {migration.label} was changed after it was applied "
+                    f"(file {migration.path}); restore it and put the change in a new migration",
+                    version=row.version, file=str(migration.path),
+                    applied_checksum=row.checksum, file_checksum=migration.checksum)
+
+    def upgrade(self, target: int | None = None) -> list[Migration]:
+        """Apply the pending migrations up to `target` (default: all), each in its own
+        transaction. Returns those applied; an up-to-date database is left untouched.
+
+        Raises `ConfigurationError` when an applied migration's file was changed or the database
+        is newer than the code, `MigrationError` when a migration fails (that migration is
+        rolled back entirely, the earlier ones stay)."""
+        self._create_migrations_table()
+        pending = [m for m in self.pending_migrations() if target is None or m.version <= target]
+        applied = []
+        for migration in pending:
+            if self._apply(migration):
+                applied.append(migration)
+        return applied
+
+    @contextmanager
+    def _migration_transaction(self) -> Iterator[Connection]:
+        """A transaction holding the migration lock: concurrent upgrades run one after another."""
+        with self.engine.connect() as conn:
+            conn.execution_options(ccserver_immediate=True)  # SQLite: BEGIN IMMEDIATE
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+                yield conn
+
+    def _create_migrations_table(self) -> None:
+        try:
+            with self._migration_transaction() as conn:
+                conn.exec_driver_sql(_CREATE_SCHEMA_MIGRATIONS)
+        except SQLAlchemyError as exc:
+            raise DatabaseUnavailable(f"cannot create schema_migrations in {self!r}: {_reason(exc)}") from exc
+
+    def _apply(self, migration: Migration) -> bool:
+        statements = migration.statements()
+        try:
+            with self._migration_transaction() as conn:
+                # another process may have applied it while we waited for the lock
+                if conn.execute(text("SELECT 1 FROM schema_migrations WHERE version = :v"),
+                                {"v": migration.version}).first():
+                    return False
+                for index, statement in enumerate(statements, 1):
+                    try:
+                        # no_parameters: a '%' in the SQL is not a psycopg2 placeholder
+                        conn.exec_driver_sql(statement, execution_options={"no_parameters": True})
+                    except SQLAlchemyError as exc:
+                        raise MigrationError(
+                            f"migration {migration.label} failed at statement {index}: {_reason(exc)}; "
+                            "nothing of it was applied", version=migration.version,
+                            file=str(migration.path), statement=statement) from exc
+                conn.execute(_INSERT_MIGRATION, {
+                    "version": migration.version, "name": migration.name, "checksum": migration.checksum,
+                    "applied_at": datetime.now(timezone.utc).replace(tzinfo=None)})
+        except SQLAlchemyError as exc:
+            raise MigrationError(f"migration {migration.label} could not be applied: {_reason(exc)}",
+                                 version=migration.version, file=str(migration.path)) from exc
+        logger.info("applied migration %s to %r", migration.label, self)
+        return True
+
+

@@ -1,0 +1,315 @@
+"""Thin repositories over `Database`: each method is one short transaction and returns detached
+table objects (usable after the call). Synchronous: call them through ``asyncio.to_thread``."""
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, delete, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from ...core.clock import Clock, SystemClock
+from ...core.errors import Conflict, InvalidInput, NotFound
+from ...core.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+from .database import Database
+from .tables import ROLES, AuditEntry, Call, User, WebSession
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{2,32}")
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # scrypt of a megabyte-long "password" is a cheap denial of service
+
+
+class NoSuchUser(NotFound):
+    error_id = "no-such-user"
+
+
+def _seconds(ttl: timedelta | float) -> timedelta:
+    return ttl if isinstance(ttl, timedelta) else timedelta(seconds=ttl)
+
+
+def _token_hash(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode("utf-8")).hexdigest()
+
+
+class UserRepository:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    @staticmethod
+    def validate_username(username: str) -> str:
+        if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
+            raise InvalidInput("a username is 2 to 32 characters among a-z 0-9 . _ -",
+                               field="username", value=username)
+        return username
+
+    @staticmethod
+    def validate_role(role: str) -> str:
+        if role not in ROLES:
+            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role", value=role)
+        return role
+
+    @staticmethod
+    def validate_password(password: str) -> str:
+        if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters",
+                               field="password")
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters", field="password")
+        return password
+
+    def create_user(self, username: str, password: str, role: str = "agent",
+                    display_name: str = "") -> User:
+        """Raises `InvalidInput` (``field`` names the bad one) or `Conflict` if the name is taken."""
+        self.validate_username(username)
+        self.validate_role(role)
+        self.validate_password(password)
+        if len(display_name) > 100:
+            raise InvalidInput("a display name has at most 100 characters", field="display_name")
+        user = User(username=username, display_name=display_name, role=role,
+                    password_hash=hash_password(password), active=True, created_at=self.clock.now())
+        try:
+            with self.db.session() as session:
+                session.add(user)
+        except IntegrityError:
+            if self.get_by_username(username) is None:
+                raise
+            raise Conflict(f"user {username!r} already exists", field="username", value=username) from None
+        return user
+
+    def get(self, user_id: int) -> User | None:
+        with self.db.session() as session:
+            return session.get(User, user_id)
+
+    def get_by_username(self, username: str) -> User | None:
+        with self.db.session() as session:
+            return session.exec(select(User).where(User.username == username)).first()
+
+    def require(self, username: str) -> User:
+        user = self.get_by_username(username)
+        if user is None:
+            raise NoSuchUser(f"no user {username!r}", username=username)
+        return user
+
+    def list(self, *, include_inactive: bool = True, role: str | None = None) -> builtins.list[User]:
+        query = select(User).order_by(User.username)
+        if not include_inactive:
+            query = query.where(User.active == True)  # noqa: E712 (SQL expression)
+        if role is not None:
+            query = query.where(User.role == role)
+        with self.db.session() as session:
+            return builtins.list(session.exec(query).all())
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The active user with that password, else None. Takes as long for an unknown or
+        disabled user as for a wrong password. Re-hashes a hash made with old parameters."""
+        user = self.get_by_username(username) if isinstance(username, str) else None
+        if (user is None or not user.active or not isinstance(password, str)
+                or len(password) > MAX_PASSWORD_LENGTH):
+            verify_dummy(password if isinstance(password, str) else "")
+            return None
+        if not verify_password(password, user.password_hash):
+            return None
+        if needs_rehash(user.password_hash):
+            self._update(user.username, password_hash=hash_password(password))
+        return user
+
+    def set_password(self, username: str, password: str) -> User:
+        self.validate_password(password)
+        return self._update(username, password_hash=hash_password(password))
+
+    def update(self, username: str, *, display_name: str | None = None, role: str | None = None,
+               active: bool | None = None) -> User:
+        """Change the given fields of a user; raises `NoSuchUser`."""
+        changes: dict[str, Any] = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if role is not None:
+            changes["role"] = self.validate_role(role)
+        if active is not None:
+            changes["active"] = bool(active)
+        return self._update(username, **changes)
+
+    def _update(self, username: str, **changes: Any) -> User:
+        with self.db.session() as session:
+            user = session.exec(select(User).where(User.username == username)).first()
+            if user is None:
+                raise NoSuchUser(f"no user {username!r}", username=username)
+            for name, value in changes.items():
+                setattr(user, name, value)
+            session.add(user)
+        return user
+
+    def count(self) -> int:
+        with self.db.session() as session:
+            return session.exec(select(func.count()).select_from(User)).one()
+
+
+class SessionRepository:
+    """Web sessions. The browser holds a random token; the database holds only its SHA-256, so a
+    leaked database does not hand out live sessions."""
+
+    # last_seen_at is written at most this often per session (not on every request)
+    touch_interval = timedelta(seconds=60)
+
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    def create(self, user_id: int, ttl: timedelta | float) -> tuple[str, str]:
+        """A new session for `user_id` lasting `ttl` (a timedelta or seconds).
+        Returns (raw session token, CSRF token); only the first goes in the cookie."""
+        raw_token = secrets.token_urlsafe(32)
+        csrf_token = secrets.token_urlsafe(32)
+        now = self.clock.now()
+        with self.db.session() as session:
+            session.add(WebSession(token_hash=_token_hash(raw_token), user_id=user_id,
+                                   csrf_token=csrf_token, created_at=now,
+                                   expires_at=now + _seconds(ttl), last_seen_at=now))
+        return raw_token, csrf_token
+
+    def lookup(self, raw_token: str, *, extend: timedelta | float | None = None
+               ) -> tuple[User, WebSession] | None:
+        """(user, session) for a live session of an active user, else None. Updates
+        `last_seen_at` (at most every `touch_interval`); with `extend`, also pushes `expires_at`
+        to now + extend (sliding expiry)."""
+        if not raw_token or not isinstance(raw_token, str):
+            return None
+        now = self.clock.now()
+        with self.db.session() as session:
+            row = session.exec(select(WebSession, User).join(User, User.id == WebSession.user_id)
+                               .where(WebSession.token_hash == _token_hash(raw_token))).first()
+            if row is None:
+                return None
+            web_session, user = row
+            if web_session.expires_at <= now or not user.active:
+                return None
+            if now - web_session.last_seen_at >= self.touch_interval or extend is not None:
+                web_session.last_seen_at = now
+                if extend is not None:
+                    web_session.expires_at = max(web_session.expires_at, now + _seconds(extend))
+                session.add(web_session)
+        return user, web_session
+
+    def delete(self, raw_token: str) -> bool:
+        """Log out: True if the session existed."""
+        with self.db.session() as session:
+            result = session.exec(delete(WebSession).where(WebSession.token_hash == _token_hash(raw_token)))
+            return result.rowcount > 0
+
+    def delete_for_user(self, user_id: int) -> int:
+        """End every session of a user (password changed, account disabled)."""
+        with self.db.session() as session:
+            return session.exec(delete(WebSession).where(WebSession.user_id == user_id)).rowcount
+
+    def purge_expired(self) -> int:
+        with self.db.session() as session:
+            return session.exec(delete(WebSession).where(WebSession.expires_at <= self.clock.now())).rowcount
+
+
+class AuditLog:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    def record(self, actor: str, action: str, target: str = "", **details: Any) -> AuditEntry:
+        """Record that `actor` (a username, or ``system``) did `action` (``user.create``...) to
+        `target`; `details` must be JSON-serialisable (other values are stored as strings)."""
+        entry = AuditEntry(at=self.clock.now(), actor=actor[:64], action=action[:64], target=target[:255],
+                           details=json.dumps(details, default=str, sort_keys=True))
+        with self.db.session() as session:
+            session.add(entry)
+        return entry
+
+    def list(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
+             since: datetime | None = None, until: datetime | None = None,
+             limit: int = 100, offset: int = 0) -> builtins.list[AuditEntry]:
+        """Entries newest first, filtered by the given fields (`since` inclusive, `until` exclusive)."""
+        query = select(AuditEntry)
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
+        if action is not None:
+            query = query.where(AuditEntry.action == action)
+        if target is not None:
+            query = query.where(AuditEntry.target == target)
+        if since is not None:
+            query = query.where(AuditEntry.at >= since)
+        if until is not None:
+            query = query.where(AuditEntry.at < until)
+        query = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit).offset(offset)
+        with self.db.session() as session:
+            return builtins.list(session.exec(query).all())
+
+
+CALL_FIELDS = frozenset(c.name for c in Call.__table__.columns) - {"id", "uniqueid"}
+# VARCHAR lengths: PostgreSQL refuses a longer value, SQLite would store it; refuse on both
+_CALL_LENGTHS = {c.name: c.type.length for c in Call.__table__.columns
+                 if isinstance(c.type, String) and c.type.length}
+
+
+class CallRepository:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    def upsert(self, uniqueid: str, **fields: Any) -> Call:
+        """Insert the call or update the given fields of the existing one (others untouched)."""
+        self.upsert_many([{"uniqueid": uniqueid, **fields}])
+        call = self.get(uniqueid)
+        assert call is not None
+        return call
+
+    def upsert_many(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Upsert several calls in one transaction (the batched DB writer). Each row has a
+        ``uniqueid`` and any of `CALL_FIELDS`; ``created_at`` defaults to now on insert."""
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        count = 0
+        with self.db.session() as session:
+            for row in rows:
+                fields = dict(row)
+                uniqueid = fields.pop("uniqueid", None)
+                if not uniqueid:
+                    raise InvalidInput("a call needs a uniqueid", field="uniqueid")
+                unknown = set(fields) - CALL_FIELDS
+                if unknown:
+                    raise InvalidInput(f"unknown call fields: {', '.join(sorted(unknown))}",
+                                       field=sorted(unknown)[0])
+                for name, value in (("uniqueid", uniqueid), *fields.items()):
+                    limit = _CALL_LENGTHS.get(name)
+                    if limit and isinstance(value, str) and len(value) > limit:
+                        raise InvalidInput(f"call {name} is longer than {limit} characters",
+                                           field=name, uniqueid=uniqueid[:64])
+                values = {"created_at": self.clock.now(), **fields, "uniqueid": uniqueid}
+                statement = insert(Call).values(**values)
+                if fields:
+                    statement = statement.on_conflict_do_update(index_elements=["uniqueid"], set_=fields)
+                else:
+                    statement = statement.on_conflict_do_nothing(index_elements=["uniqueid"])
+                session.exec(statement)
+                count += 1
+        return count
+
+    def get(self, uniqueid: str) -> Call | None:
+        with self.db.session() as session:
+            return session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
+
+    def list_recent(self, *, limit: int = 100, queue: str | None = None, agent: str | None = None,
+                    since: datetime | None = None) -> builtins.list[Call]:
+        query = select(Call)
+        if queue is not None:
+            query = query.where(Call.queue == queue)
+        if agent is not None:
+            query = query.where(Call.agent == agent)
+        if since is not None:
+            query = query.where(Call.created_at >= since)
+        query = query.order_by(col(Call.created_at).desc(), col(Call.id).desc()).limit(limit)
+        with self.db.session() as session:
+            return builtins.list(session.exec(query).all())
