@@ -309,3 +309,39 @@ class PbxSnapshot(PbxEvent):
     queue_members: tuple[QueueMemberChanged, ...] = ()
     queue_callers: tuple[QueueCallerJoined, ...] = ()
     stasis_channel_ids: tuple[str, ...] = ()
+
+
+# --- dialplan signals (AMI UserEvent sent by the generated dialplans) ------------------------
+
+
+@dataclass(slots=True)
+class QueueOverflowed(PbxEvent):
+    """A caller waited the queue's maximum and was sent to its overflow destination."""
+
+    topic: ClassVar[str] = "queue_overflowed"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    destination: str = ""
+
+
+@dataclass(slots=True)
+class CallbackRequested(PbxEvent):
+    """A waiting caller pressed the callback key (and confirmed a number)."""
+
+    topic: ClassVar[str] = "callback_requested"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    number: str = ""
+    entered_at: str = ""  # epoch seconds when the caller joined the queue (keeps their place)
+
+
+@dataclass(slots=True)
+class CallDataSet(PbxEvent):
+    """Call data a dialplan or the IVR attached to a call (customer id, menu path, language)."""
+
+    topic: ClassVar[str] = "call_data_set"
+    uniqueid: str = ""
+    linkedid: str = ""
+    data: tuple[tuple[str, str], ...] = ()

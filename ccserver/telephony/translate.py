@@ -127,6 +127,20 @@ def _mixmonitor(f: Mapping[str, str], node: str) -> ev.PbxEvent:
                                 channel=f.get("channel", ""), node=node)
 
 
+def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
+    """Signals from the generated dialplans: ``UserEvent(CcsOverflow,Queue: ...)`` etc."""
+    name = f.get("userevent", "")
+    if name == "CcsOverflow":
+        return ev.QueueOverflowed(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
+                                  linkedid=f.get("linkedid", ""), destination=f.get("destination", ""),
+                                  node=node)
+    if name == "CcsCallback":
+        return ev.CallbackRequested(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
+                                    linkedid=f.get("linkedid", ""), number=f.get("number", ""),
+                                    entered_at=f.get("enteredat", ""), node=node)
+    return None
+
+
 def _fully_booted(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.PbxFullyBooted(node=node)
 
@@ -152,6 +166,7 @@ AMI_TRANSLATORS: dict[str, Callable[[Mapping[str, str], str], ev.PbxEvent | None
     "ChanSpyStop": _chanspy(ev.ChanSpyStopped),
     "MixMonitorStart": _mixmonitor,
     "FullyBooted": _fully_booted,
+    "UserEvent": _user_event,
 }
 
 

@@ -1,0 +1,174 @@
+"""Call records: one row per call, built from queue and channel events. Pure: no I/O.
+
+A record opens when a caller joins a queue and closes when the caller's channel hangs up (or a
+resync shows it is gone). Each change is published so the database writer can upsert by
+uniqueid: a record is stored when it opens (nothing lost if the server stops mid-call) and
+overwritten when it ends (never duplicated).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ...core import events as ev
+from ...core.clock import Clock
+
+OUTCOMES = ("answered", "abandoned", "callback", "overflow")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_number: str
+    queue: str
+    entered_queue_at: datetime
+    direction: str = "inbound"
+    overflowed_from: str = ""
+    agent: str = ""
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    wait_seconds: int | None = None
+    talk_seconds: int | None = None
+    outcome: str = ""
+    hangup_cause: str = ""
+    data: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["data"] = dict(self.data)
+        return row
+
+
+@dataclass(slots=True)
+class CallRecordChanged(ev.DomainEvent):
+    """A call record opened or changed (`ended` when it is final)."""
+
+    topic: ClassVar[str] = "call_record_changed"
+    record: CallRecord | None = None
+    ended: bool = False
+
+
+class CallTracker:
+    def __init__(self, clock: Clock, agent_of_interface: Callable[[str], str] | None = None) -> None:
+        self.clock = clock
+        self.open: dict[str, CallRecord] = {}
+        self._agent_of = agent_of_interface or (lambda interface: "")
+
+    def load_open(self, records: list[CallRecord]) -> None:
+        """Records stored as open by a previous run: the next resync closes the vanished ones."""
+        for record in records:
+            self.open[record.uniqueid] = record
+
+    def apply(self, event: ev.Event) -> list[ev.Event]:
+        handler = self._handlers.get(type(event))
+        return handler(self, event) if handler else []
+
+    def _changed(self, record: CallRecord, ended: bool = False) -> list[ev.Event]:
+        if ended:
+            self.open.pop(record.uniqueid, None)
+        else:
+            self.open[record.uniqueid] = record
+        return [CallRecordChanged(record=record, ended=ended)]
+
+    def _joined(self, e: ev.QueueCallerJoined) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
+                                caller_number=e.caller_number, queue=e.queue,
+                                entered_queue_at=self.clock.now())
+        elif record.queue != e.queue:
+            record = replace(record, overflowed_from=record.queue, queue=e.queue, outcome="")
+        else:
+            return []
+        return self._changed(record)
+
+    def _connected(self, e: ev.AgentConnected) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        record = replace(record, answered_at=self.clock.now(), wait_seconds=e.hold_time,
+                         agent=self._agent_of(e.interface) or e.member_name, outcome="answered")
+        return self._changed(record)
+
+    def _completed(self, e: ev.AgentCompleted) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        return self._changed(replace(record, talk_seconds=e.talk_time))
+
+    def _abandoned(self, e: ev.QueueCallerAbandoned) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        return self._changed(replace(record, outcome="abandoned", wait_seconds=e.hold_time))
+
+    def _overflowed(self, e: ev.QueueOverflowed) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        return self._changed(replace(record, outcome="overflow", wait_seconds=self._waited(record)))
+
+    def _callback(self, e: ev.CallbackRequested) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        return self._changed(replace(record, outcome="callback", wait_seconds=self._waited(record)))
+
+    def _data(self, e: ev.CallDataSet) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        merged = dict(record.data)
+        merged.update(e.data)
+        return self._changed(replace(record, data=tuple(sorted(merged.items()))))
+
+    def _hungup(self, e: ev.ChannelHungup) -> list[ev.Event]:
+        record = self.open.get(e.uniqueid)
+        if record is None:
+            return []
+        return self._close(record, e.cause_text or str(e.cause))
+
+    def _snapshot(self, snapshot: ev.PbxSnapshot) -> list[ev.Event]:
+        alive = {c.uniqueid for c in snapshot.channels}
+        out: list[ev.Event] = []
+        for record in list(self.open.values()):
+            if record.uniqueid not in alive:
+                out += self._close(record, "vanished during outage")
+        return out
+
+    def _close(self, record: CallRecord, cause: str) -> list[ev.Event]:
+        now = self.clock.now()
+        outcome = record.outcome
+        if record.answered_at is not None:
+            outcome = "answered"
+        elif outcome not in ("callback", "overflow"):
+            outcome = "abandoned"
+        wait = record.wait_seconds if record.wait_seconds is not None else self._waited(record)
+        talk = record.talk_seconds
+        if record.answered_at is not None and talk is None:
+            talk = max(0, int((now - record.answered_at).total_seconds()))
+        return self._changed(replace(record, ended_at=now, outcome=outcome, wait_seconds=wait,
+                                     talk_seconds=talk, hangup_cause=cause), ended=True)
+
+    def _waited(self, record: CallRecord) -> int:
+        return max(0, int((self.clock.now() - record.entered_queue_at).total_seconds()))
+
+    _handlers: ClassVar[dict] = {
+        ev.QueueCallerJoined: _joined,
+        ev.AgentConnected: _connected,
+        ev.AgentCompleted: _completed,
+        ev.QueueCallerAbandoned: _abandoned,
+        ev.QueueOverflowed: _overflowed,
+        ev.CallbackRequested: _callback,
+        ev.CallDataSet: _data,
+        ev.ChannelHungup: _hungup,
+        ev.PbxSnapshot: _snapshot,
+    }
+
+    def register(self, intake) -> None:
+        for event_type in self._handlers:
+            intake.add_handler(event_type, self.apply)

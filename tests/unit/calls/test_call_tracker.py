@@ -1,0 +1,105 @@
+from datetime import datetime, timezone
+
+from ccserver.capabilities.calls.model import CallRecord, CallRecordChanged, CallTracker
+from ccserver.core import events as ev
+from ccserver.core.clock import ManualClock
+
+
+def tracker():
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    return CallTracker(clock, agent_of_interface={"PJSIP/agent1": "alice"}.get), clock
+
+
+def ended(out):
+    return [e.record for e in out if isinstance(e, CallRecordChanged) and e.ended]
+
+
+def join(t, uid="u1", queue="support"):
+    return t.apply(ev.QueueCallerJoined(queue=queue, uniqueid=uid, linkedid=uid, channel="PJSIP/customers-1",
+                                        caller_number="0612345678"))
+
+
+def test_answered_call_row():
+    t, clock = tracker()
+    opened = join(t)
+    assert opened[0].record.outcome == "" and not opened[0].ended
+    clock.advance(seconds=7)
+    t.apply(ev.AgentConnected(queue="support", uniqueid="u1", interface="PJSIP/agent1", hold_time=7))
+    clock.advance(seconds=60)
+    t.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface="PJSIP/agent1", talk_time=60))
+    rec = ended(t.apply(ev.ChannelHungup(uniqueid="u1", cause=16, cause_text="Normal Clearing")))[0]
+    assert (rec.outcome, rec.agent, rec.wait_seconds, rec.talk_seconds) == ("answered", "alice", 7, 60)
+    assert rec.answered_at == datetime(2026, 11, 23, 9, 0, 7, tzinfo=timezone.utc)
+    assert rec.ended_at == datetime(2026, 11, 23, 9, 1, 7, tzinfo=timezone.utc)
+    assert t.open == {}
+
+
+def test_abandoned_with_wait_time():
+    t, clock = tracker()
+    join(t)
+    clock.advance(seconds=12)
+    t.apply(ev.QueueCallerAbandoned(queue="support", uniqueid="u1", hold_time=12, position=1))
+    rec = ended(t.apply(ev.ChannelHungup(uniqueid="u1")))[0]
+    assert (rec.outcome, rec.wait_seconds, rec.agent) == ("abandoned", 12, "")
+
+
+def test_hangup_without_abandon_event_is_abandoned_with_measured_wait():
+    t, clock = tracker()
+    join(t)
+    clock.advance(seconds=5)
+    rec = ended(t.apply(ev.ChannelHungup(uniqueid="u1")))[0]
+    assert (rec.outcome, rec.wait_seconds) == ("abandoned", 5)
+
+
+def test_callback_and_overflow_outcomes():
+    t, clock = tracker()
+    join(t, "a")
+    clock.advance(seconds=30)
+    t.apply(ev.CallbackRequested(queue="support", uniqueid="a", number="0612345678"))
+    assert ended(t.apply(ev.ChannelHungup(uniqueid="a")))[0].outcome == "callback"
+    join(t, "b")
+    clock.advance(seconds=90)
+    t.apply(ev.QueueOverflowed(queue="support", uniqueid="b", destination="voicemail"))
+    rec = ended(t.apply(ev.ChannelHungup(uniqueid="b")))[0]
+    assert (rec.outcome, rec.wait_seconds) == ("overflow", 90)
+
+
+def test_overflow_to_another_queue_answered_there():
+    t, _ = tracker()
+    join(t, "c", "support")
+    t.apply(ev.QueueOverflowed(queue="support", uniqueid="c", destination="queue:sales"))
+    join(t, "c", "sales")
+    t.apply(ev.AgentConnected(queue="sales", uniqueid="c", interface="PJSIP/agent1", hold_time=3))
+    rec = ended(t.apply(ev.ChannelHungup(uniqueid="c")))[0]
+    assert (rec.queue, rec.overflowed_from, rec.outcome) == ("sales", "support", "answered")
+
+
+def test_resync_closes_calls_that_vanished_once():
+    t, _ = tracker()
+    join(t, "x")
+    join(t, "y")
+    out = t.apply(ev.PbxSnapshot(channels=(ev.ChannelSnapshot("y", "y", "PJSIP/c-2", "Up"),)))
+    closed = ended(out)
+    assert [r.uniqueid for r in closed] == ["x"]
+    assert closed[0].hangup_cause == "vanished during outage"
+    assert ended(t.apply(ev.ChannelHungup(uniqueid="x"))) == []  # never closed twice
+
+
+def test_call_data_merges():
+    t, _ = tracker()
+    join(t)
+    t.apply(ev.CallDataSet(uniqueid="u1", data=(("customer_id", "12345678"),)))
+    out = t.apply(ev.CallDataSet(uniqueid="u1", data=(("menu_path", "1>2"),)))
+    assert dict(out[0].record.data) == {"customer_id": "12345678", "menu_path": "1>2"}
+
+
+def test_channels_outside_queues_make_no_record():
+    t, _ = tracker()
+    assert t.apply(ev.ChannelHungup(uniqueid="zzz")) == []
+
+
+def test_reloaded_open_record_closed_by_resync():
+    t, clock = tracker()
+    t.load_open([CallRecord(uniqueid="old", linkedid="old", channel="c", caller_number="1", queue="support",
+                            entered_queue_at=clock.now())])
+    assert ended(t.apply(ev.PbxSnapshot()))[0].uniqueid == "old"
