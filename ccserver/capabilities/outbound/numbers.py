@@ -208,6 +208,8 @@ def normalize_many(numbers: Sequence[str] | Iterable[str]) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     # newlines inside a value would shift every later number: refuse them up front
     data = "\n".join(numbers)
+    if "\u00a0" in data:  # no-break spaces (spreadsheets): a separator, as in parse_number
+        data = data.replace("\u00a0", " ")
     if data.count("\n") != len(numbers) - 1:
         return np.array([-1 if "\n" in n else _nsn_or_minus_one(n) for n in numbers],
                         dtype=np.int64)

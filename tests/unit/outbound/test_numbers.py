@@ -98,7 +98,8 @@ def test_bulk_normalization_agrees_with_the_scalar_one():
         texts += _writings(nsn)
     texts += ["", "abc", "0692123456", "+262692123456", "+262612345678", "+508412345",
               "06 12 34 56 7", "0012345678", "+612345678", "06 12 34 56 78 90 12 34 56 78 90",
-              "+590 (0)690 12 34 56", "00262 692 12 34 56", "é0612345678"]
+              "+590 (0)690 12 34 56", "00262 692 12 34 56", "é0612345678",
+              "06\u00a012\u00a034\u00a056\u00a078", "06\t12 34 56 78\r"]
     bulk = normalize_many(texts)
     scalar = [(n.nsn if (n := try_parse_number(t)) else -1) for t in texts]
     assert bulk.tolist() == scalar
