@@ -12,10 +12,17 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .adapters.db.acd import AcdRepository
 from .adapters.db.database import Database
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
+from .adapters.db.writer import BatchedWriter, subscribe_writer
+from .capabilities.acd.service import AcdService, ConfigWriter
+from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
+                                        AgentWrapUpStarted)
+from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
+from .core.events import PbxLinkUp
 from .core.clock import Clock, SystemClock
 from .settings import Settings
 from .telephony.pbx import PbxConnection, PbxEndpoint
@@ -25,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(self, settings: Settings, endpoint: PbxEndpoint | None, *,
-                 clock: Clock | None = None, database: Database | None = None) -> None:
+                 clock: Clock | None = None, database: Database | None = None,
+                 config_writer: ConfigWriter | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.bus = InProcessBus()
@@ -41,13 +49,38 @@ class Runtime:
                                   command_timeout=settings.pbx_command_timeout,
                                   resync_interval=settings.resync_interval)
                     if endpoint is not None else None)
+        # inbound: live agent states, call records, and the use cases acting on both
+        self.agent_board = AgentBoard(self.clock)
+        self.agent_board.register(self.intake)
+        self.call_tracker = CallTracker(self.clock, agent_of_interface=self._agent_of_interface)
+        self.call_tracker.register(self.intake)
+        self.acd_repo = AcdRepository(self.database, self.clock)
+        self.acd = AcdService(self.acd_repo, self.agent_board, self.call_tracker,
+                              self.pbx.ami if self.pbx else None, config_writer, self.audit, self.clock)
+        self.state_writer = BatchedWriter("db:agent-states", self.acd.write_states)
+        self.call_writer = BatchedWriter("db:calls", self.acd.write_calls)
+        subscribe_writer(self.bus, self.state_writer, [AgentStateChanged.topic])
+        subscribe_writer(self.bus, self.call_writer, [CallRecordChanged.topic])
+        self.bus.subscribe("acd:reactions", self.acd.on_event,
+                           topics=[AgentMembershipLost.topic, AgentWrapUpStarted.topic,
+                                   PbxLinkUp.topic])
         self.started_at: float | None = None
+
+    def _agent_of_interface(self, interface: str) -> str:
+        status = self.agent_board.agent_for(interface)
+        return status.username if status else ""
 
     async def start(self) -> None:
         await asyncio.to_thread(self.database.upgrade)
+        await self.acd.load()
+        await self.acd.apply_configuration()
         await self.bus.start()
+        self.state_writer.start()
+        self.call_writer.start()
         self.intake.start()
         self.scheduler.start()
+        self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
+                               id="acd-regenerate-dialplan", replace_existing=True)
         if self.pbx is not None:
             await self.pbx.start()
         self.started_at = time.time()
@@ -59,6 +92,8 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         await self.intake.stop()
         await self.bus.stop()
+        await self.state_writer.stop()
+        await self.call_writer.stop()
         await asyncio.to_thread(self.database.dispose)
 
     async def health(self) -> dict[str, Any]:

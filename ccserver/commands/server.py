@@ -87,10 +87,10 @@ def private_endpoint(settings: Settings):
     return instance, info, endpoint
 
 
-def run_server(settings: Settings, endpoint) -> None:
+def run_server(settings: Settings, endpoint, config_writer=None) -> None:
     from ..adapters.web.app import create_app
     from ..app import Runtime
-    app = create_app(Runtime(settings, endpoint))
+    app = create_app(Runtime(settings, endpoint, config_writer=config_writer))
     web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
                 access_log=None, shutdown_timeout=5.0)
 
@@ -98,17 +98,18 @@ def run_server(settings: Settings, endpoint) -> None:
 def cmd_serve(args, settings: Settings) -> int:
     from ..app import endpoint_from_settings
     settings = _settings_with(settings, args)
+    instance = None
     if args.external:
         endpoint = endpoint_from_settings(settings)
         if endpoint is None:
             raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_AMI_PORT...)",
                                      field="ami_port")
     else:
-        _instance, info, endpoint = private_endpoint(settings)
+        instance, info, endpoint = private_endpoint(settings)
         print(f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
               f"SIP {info.sip_host}:{info.sip_port}", flush=True)
     print(f"ccserver listening on http://{settings.http_host}:{settings.http_port}/", flush=True)
-    run_server(settings, endpoint)
+    run_server(settings, endpoint, None if args.external else instance)
     return 0
 
 
@@ -122,5 +123,5 @@ def cmd_demo(args, settings: Settings) -> int:
     print(summary.describe(settings, info), flush=True)
     if args.setup_only:
         return 0
-    run_server(settings, endpoint)
+    run_server(settings, endpoint, instance)
     return 0

@@ -118,3 +118,217 @@ class Call(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     outcome: str | None = Field(default=None, sa_type=String(32))
     hangup_cause: int | None = Field(default=None, sa_type=Integer)
+    # added by 0004_acd
+    overflowed_from: str | None = Field(default=None, sa_type=String(128))
+    wait_seconds: int | None = Field(default=None, sa_type=Integer)
+    talk_seconds: int | None = Field(default=None, sa_type=Integer)
+    hangup_reason: str | None = Field(default=None, sa_type=String(64))
+    call_data: str | None = Field(default=None, sa_type=Text)
+    disposition: str | None = Field(default=None, sa_type=String(32))
+    notes: str | None = Field(default=None, sa_type=Text)
+    customer_id: int | None = Field(default=None, sa_type=Integer)
+
+
+# --- inbound (ACD): migration 0004_acd ---------------------------------------------------------
+
+
+class Skill(SQLModel, table=True):
+    __tablename__ = "skills"
+    __table_args__ = (UniqueConstraint("name", name="uq_skills_name"),)
+
+    id: int | None = _id()
+    name: str = Field(sa_type=String(32))
+    label: str = Field(default="", sa_type=String(100))
+
+
+class Agent(SQLModel, table=True):
+    """A user who takes calls: their SIP account and skills (JSON ``{"fr": 5}``)."""
+
+    __tablename__ = "agents"
+    __table_args__ = (
+        UniqueConstraint("user_id", name="uq_agents_user_id"),
+        UniqueConstraint("sip_username", name="uq_agents_sip_username"),
+    )
+
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", sa_type=Integer)
+    sip_username: str = Field(sa_type=String(32))
+    sip_password: str = Field(sa_type=String(64))
+    team: str = Field(default="", sa_type=String(64))
+    skills: str = Field(default="{}", sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class Queue(SQLModel, table=True):
+    """A queue as admins define it; JSON columns: required_skills, numbers, hours, dispositions."""
+
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("name", name="uq_queues_name"),)
+
+    id: int | None = _id()
+    name: str = Field(sa_type=String(32))
+    display_name: str = Field(default="", sa_type=String(100))
+    strategy: str = Field(default="rrmemory", sa_type=String(16))
+    required_skills: str = Field(default="{}", sa_type=Text)
+    service_level_seconds: int = Field(default=20, sa_type=Integer)
+    service_level_target_pct: int = Field(default=80, sa_type=Integer)
+    wrapup_seconds: int = Field(default=0, sa_type=Integer)
+    ring_seconds: int = Field(default=15, sa_type=Integer)
+    max_wait_seconds: int = Field(default=0, sa_type=Integer)
+    overflow_kind: str = Field(default="none", sa_type=String(16))
+    overflow_target: str = Field(default="", sa_type=String(64))
+    announce_position: bool = Field(default=True, sa_type=Boolean)
+    announce_holdtime: bool = Field(default=True, sa_type=Boolean)
+    announce_frequency_seconds: int = Field(default=30, sa_type=Integer)
+    numbers: str = Field(default="[]", sa_type=Text)
+    callback_key: str = Field(default="", sa_type=String(1))
+    hours: str = Field(default="{}", sa_type=Text)
+    timezone: str = Field(default="Europe/Paris", sa_type=String(64))
+    holidays: str = Field(default="FR", sa_type=String(16))
+    closed_message: str = Field(default="", sa_type=String(128))
+    dispositions: str = Field(default="[]", sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class PauseReason(SQLModel, table=True):
+    __tablename__ = "pause_reasons"
+    __table_args__ = (UniqueConstraint("code", name="uq_pause_reasons_code"),)
+
+    id: int | None = _id()
+    code: str = Field(sa_type=String(32))
+    label: str = Field(default="", sa_type=String(100))
+    active: bool = Field(default=True, sa_type=Boolean)
+
+
+class AgentLogin(SQLModel, table=True):
+    """An agent's current login (queues, pause): restored in Asterisk after it restarts."""
+
+    __tablename__ = "agent_logins"
+    __table_args__ = (UniqueConstraint("agent_id", name="uq_agent_logins_agent_id"),)
+
+    id: int | None = _id()
+    agent_id: int = Field(foreign_key="agents.id", ondelete="CASCADE", sa_type=Integer)
+    queues: str = Field(default="[]", sa_type=Text)
+    paused: bool = Field(default=False, sa_type=Boolean)
+    pause_reason: str = Field(default="", sa_type=String(32))
+    logged_in_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class AgentStateEntry(SQLModel, table=True):
+    """One change of an agent's state: the timeline reporting reads."""
+
+    __tablename__ = "agent_state_log"
+    __table_args__ = (Index("ix_agent_state_log_agent_at", "agent", "at"),)
+
+    id: int | None = _id()
+    agent: str = Field(sa_type=String(32))
+    at: datetime = Field(sa_type=UtcDateTime)
+    state: str = Field(sa_type=String(16))
+    previous: str = Field(default="", sa_type=String(16))
+    reason: str = Field(default="", sa_type=String(64))
+    queue: str = Field(default="", sa_type=String(32))
+    call_uniqueid: str = Field(default="", sa_type=String(64))
+
+
+class CallbackRequest(SQLModel, table=True):
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'dialing', 'done', 'failed', 'cancelled')",
+                        name="ck_callbacks_status"),
+        Index("ix_callbacks_status_entered", "status", "entered_queue_at"),
+    )
+
+    id: int | None = _id()
+    queue: str = Field(sa_type=String(32))
+    number: str = Field(sa_type=String(32))
+    caller_uniqueid: str = Field(default="", sa_type=String(64))
+    entered_queue_at: datetime = Field(sa_type=UtcDateTime)
+    requested_at: datetime = Field(sa_type=UtcDateTime)
+    status: str = Field(default="pending", sa_type=String(16))
+    attempts: int = Field(default=0, sa_type=Integer)
+    agent: str = Field(default="", sa_type=String(32))
+    completed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str = Field(default="", sa_type=String(255))
+
+
+# --- customers (CTI customer file): migration 0003_customers ----------------------------------
+
+
+class Customer(SQLModel, table=True):
+    """A customer. `customer_number` is the 8-digit id callers type in the IVR (None: unknown)."""
+
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("customer_number", name="uq_customers_customer_number"),
+        Index("ix_customers_last_name", "last_name"),
+        Index("ix_customers_company", "company"),
+    )
+
+    id: int | None = _id()
+    customer_number: str | None = Field(default=None, sa_type=String(8))
+    first_name: str = Field(default="", sa_type=String(100))
+    last_name: str = Field(default="", sa_type=String(100))
+    company: str = Field(default="", sa_type=String(200))
+    email: str = Field(default="", sa_type=String(254))
+    postcode: str = Field(default="", sa_type=String(5))
+    notes: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class CustomerPhone(SQLModel, table=True):
+    """A customer's phone number, normalized to E.164: the screen-pop looks callers up by it."""
+
+    __tablename__ = "customer_phones"
+    __table_args__ = (
+        UniqueConstraint("e164", name="uq_customer_phones_e164"),
+        Index("ix_customer_phones_customer_id", "customer_id"),
+    )
+
+    id: int | None = _id()
+    customer_id: int = Field(foreign_key="customers.id", ondelete="CASCADE", sa_type=Integer)
+    e164: str = Field(sa_type=String(16))
+    label: str = Field(default="", sa_type=String(32))
+
+
+class Ticket(SQLModel, table=True):
+    """An incident ticket; `opened_at` is the start of the call it was opened from."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'pending', 'closed')", name="ck_tickets_status"),
+        Index("ix_tickets_customer_id_status", "customer_id", "status"),
+        Index("ix_tickets_call_uniqueid", "call_uniqueid"),
+    )
+
+    id: int | None = _id()
+    customer_id: int = Field(foreign_key="customers.id", sa_type=Integer)
+    call_uniqueid: str | None = Field(default=None, sa_type=String(64))
+    subject: str = Field(sa_type=String(200))
+    status: str = Field(default="open", sa_type=String(16))
+    opened_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    notes: str = Field(default="", sa_type=Text)
+
+
+class Interaction(SQLModel, table=True):
+    """One contact with a customer (a call handled by an agent): the customer's history."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        CheckConstraint("direction IN ('inbound', 'outbound')", name="ck_interactions_direction"),
+        Index("ix_interactions_customer_id_at", "customer_id", "at"),
+        Index("ix_interactions_call_uniqueid", "call_uniqueid"),
+    )
+
+    id: int | None = _id()
+    customer_id: int = Field(foreign_key="customers.id", sa_type=Integer)
+    call_uniqueid: str | None = Field(default=None, sa_type=String(64))
+    at: datetime = Field(sa_type=UtcDateTime)
+    direction: str = Field(sa_type=String(16))
+    agent: str = Field(default="", sa_type=String(64))
+    queue: str = Field(default="", sa_type=String(128))
+    disposition: str = Field(default="", sa_type=String(64))
+    notes: str = Field(default="", sa_type=Text)

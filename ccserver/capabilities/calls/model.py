@@ -34,7 +34,8 @@ class CallRecord:
     wait_seconds: int | None = None
     talk_seconds: int | None = None
     outcome: str = ""
-    hangup_cause: str = ""
+    hangup_cause: int | None = None  # Q.850 code (16 normal clearing)
+    hangup_reason: str = ""
     data: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,6 +57,8 @@ class CallTracker:
     def __init__(self, clock: Clock, agent_of_interface: Callable[[str], str] | None = None) -> None:
         self.clock = clock
         self.open: dict[str, CallRecord] = {}
+        # data the IVR attached before the caller reached a queue (the record opens at the queue)
+        self.pending_data: dict[str, dict[str, str]] = {}
         self._agent_of = agent_of_interface or (lambda interface: "")
 
     def load_open(self, records: list[CallRecord]) -> None:
@@ -77,9 +80,10 @@ class CallTracker:
     def _joined(self, e: ev.QueueCallerJoined) -> list[ev.Event]:
         record = self.open.get(e.uniqueid)
         if record is None:
+            data = self.pending_data.pop(e.uniqueid, {})
             record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
                                 caller_number=e.caller_number, queue=e.queue,
-                                entered_queue_at=self.clock.now())
+                                entered_queue_at=self.clock.now(), data=tuple(sorted(data.items())))
         elif record.queue != e.queue:
             record = replace(record, overflowed_from=record.queue, queue=e.queue, outcome="")
         else:
@@ -121,26 +125,30 @@ class CallTracker:
     def _data(self, e: ev.CallDataSet) -> list[ev.Event]:
         record = self.open.get(e.uniqueid)
         if record is None:
+            if len(self.pending_data) >= 10_000:  # callers who never reached a queue
+                self.pending_data.pop(next(iter(self.pending_data)))
+            self.pending_data.setdefault(e.uniqueid, {}).update(e.data)
             return []
         merged = dict(record.data)
         merged.update(e.data)
         return self._changed(replace(record, data=tuple(sorted(merged.items()))))
 
     def _hungup(self, e: ev.ChannelHungup) -> list[ev.Event]:
+        self.pending_data.pop(e.uniqueid, None)
         record = self.open.get(e.uniqueid)
         if record is None:
             return []
-        return self._close(record, e.cause_text or str(e.cause))
+        return self._close(record, e.cause, e.cause_text)
 
     def _snapshot(self, snapshot: ev.PbxSnapshot) -> list[ev.Event]:
         alive = {c.uniqueid for c in snapshot.channels}
         out: list[ev.Event] = []
         for record in list(self.open.values()):
             if record.uniqueid not in alive:
-                out += self._close(record, "vanished during outage")
+                out += self._close(record, None, "vanished during outage")
         return out
 
-    def _close(self, record: CallRecord, cause: str) -> list[ev.Event]:
+    def _close(self, record: CallRecord, cause: int | None, reason: str) -> list[ev.Event]:
         now = self.clock.now()
         outcome = record.outcome
         if record.answered_at is not None:
@@ -152,7 +160,8 @@ class CallTracker:
         if record.answered_at is not None and talk is None:
             talk = max(0, int((now - record.answered_at).total_seconds()))
         return self._changed(replace(record, ended_at=now, outcome=outcome, wait_seconds=wait,
-                                     talk_seconds=talk, hangup_cause=cause), ended=True)
+                                     talk_seconds=talk, hangup_cause=cause, hangup_reason=reason),
+                             ended=True)
 
     def _waited(self, record: CallRecord) -> int:
         return max(0, int((self.clock.now() - record.entered_queue_at).total_seconds()))

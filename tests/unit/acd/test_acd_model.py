@@ -85,3 +85,41 @@ def test_rendered_config_has_endpoint_auth_aor_and_queue_settings():
                                             callback_key="1")])
     assert "[support]" in queues and "strategy = leastrecent" in queues
     assert "wrapuptime = 15" in queues and "context = ccq-support-exit" in queues
+
+
+from ccserver.capabilities.acd.model import holiday_dates, parse_hours, render_acd_dialplan  # noqa: E402
+
+
+def test_parse_hours_ranges_and_errors():
+    assert parse_hours({"mon-fri": "08:00-12:00, 13:30-18:00", "sat": "09:00-12:00"}) == [
+        ("08:00-12:00", "mon-fri"), ("13:30-18:00", "mon-fri"), ("09:00-12:00", "sat")]
+    for bad in ({"weekdays": "08:00-12:00"}, {"mon": "8h-12h"}, {"mon": "12:00-08:00"}, {"mon-fri-sat": "08:00-09:00"}):
+        with pytest.raises(InvalidInput) as err:
+            parse_hours(bad)
+        assert err.value.details["field"] == "hours"
+
+
+def test_alsace_moselle_calendar_has_good_friday_and_st_stephen():
+    days = {d.isoformat() for d, _ in holiday_dates("FR-57", [2026])}
+    assert {"2026-04-03", "2026-12-26", "2026-07-14"} <= days
+    assert "2026-04-03" not in {d.isoformat() for d, _ in holiday_dates("FR", [2026])}
+
+
+def test_dialplan_routes_numbers_checks_holidays_hours_and_callback():
+    q = QueueDefinition(name="support", numbers=("100", "0140000000"), hours={"mon-fri": "08:00-19:00"},
+                        callback_key="1", max_wait_seconds=300, overflow_kind="queue",
+                        overflow_target="sales")
+    text = render_acd_dialplan([q, QueueDefinition(name="sales", holidays="")], [2026, 2027])
+    assert "exten => 0140000000,1,Goto(ccq-support,s,1)" in text
+    assert "GotoIfTime(*,*,14,jul,Europe/Paris?closed,1)" in text
+    assert "GotoIfTime(*,*,29,mar,Europe/Paris?closed,1) ; 2027-03-29 Easter Monday" in text
+    assert "GotoIfTime(08:00-19:00,mon-fri,*,*,Europe/Paris?open,1)" in text
+    assert "Queue(support,,,,300)" in text and "Goto(ccq-sales,open,1)" in text
+    assert "[ccq-support-exit]" in text and "exten => 1,1,Goto(ccq-support-callback,s,1)" in text
+    sales = text[text.index("[ccq-sales]"):text.index("[ccq-support]")]
+    assert "GotoIfTime" not in sales and "Goto(open,1)" in sales
+
+
+def test_dialplan_refuses_injected_values():
+    with pytest.raises(InvalidInput):
+        render_acd_dialplan([QueueDefinition(name="support", closed_message="x)\nexten => 1,1,System(rm")], [2026])

@@ -81,7 +81,7 @@ def test_resync_closes_calls_that_vanished_once():
     out = t.apply(ev.PbxSnapshot(channels=(ev.ChannelSnapshot("y", "y", "PJSIP/c-2", "Up"),)))
     closed = ended(out)
     assert [r.uniqueid for r in closed] == ["x"]
-    assert closed[0].hangup_cause == "vanished during outage"
+    assert closed[0].hangup_reason == "vanished during outage"
     assert ended(t.apply(ev.ChannelHungup(uniqueid="x"))) == []  # never closed twice
 
 
@@ -103,3 +103,11 @@ def test_reloaded_open_record_closed_by_resync():
     t.load_open([CallRecord(uniqueid="old", linkedid="old", channel="c", caller_number="1", queue="support",
                             entered_queue_at=clock.now())])
     assert ended(t.apply(ev.PbxSnapshot()))[0].uniqueid == "old"
+
+
+def test_ivr_data_set_before_the_queue_reaches_the_record():
+    t, _ = tracker()
+    t.apply(ev.CallDataSet(uniqueid="u1", data=(("customer_id", "12345678"), ("menu_path", "1>2"))))
+    rec = join(t)[0].record
+    assert dict(rec.data) == {"customer_id": "12345678", "menu_path": "1>2"}
+    assert t.pending_data == {}

@@ -1,0 +1,267 @@
+"""Database access for the inbound capability: skills, agents, queues, logins, timeline, calls."""
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import select
+
+from ...capabilities.acd.model import AgentAccount, QueueDefinition
+from ...core.clock import Clock, SystemClock
+from ...core.errors import Conflict, InvalidInput, NotFound
+from .database import Database
+from .repositories import UserRepository
+from .tables import (Agent, AgentLogin, AgentStateEntry, Call, CallbackRequest, PauseReason, Queue,
+                     Skill, User)
+
+
+class NoSuchQueue(NotFound):
+    error_id = "no-such-queue"
+
+
+class NoSuchAgent(NotFound):
+    error_id = "no-such-agent"
+
+
+@dataclass(frozen=True)
+class StoredLogin:
+    username: str
+    interface: str
+    queues: tuple[str, ...]
+    paused: bool
+    pause_reason: str
+
+
+def generate_sip_password() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def _queue_definition(row: Queue) -> QueueDefinition:
+    return QueueDefinition(
+        name=row.name, display_name=row.display_name, strategy=row.strategy,
+        required_skills=json.loads(row.required_skills or "{}"),
+        service_level_seconds=row.service_level_seconds,
+        service_level_target_pct=row.service_level_target_pct, wrapup_seconds=row.wrapup_seconds,
+        ring_seconds=row.ring_seconds, max_wait_seconds=row.max_wait_seconds,
+        overflow_kind=row.overflow_kind, overflow_target=row.overflow_target,
+        announce_position=row.announce_position, announce_holdtime=row.announce_holdtime,
+        announce_frequency_seconds=row.announce_frequency_seconds,
+        numbers=tuple(json.loads(row.numbers or "[]")), callback_key=row.callback_key,
+        hours=json.loads(row.hours or "{}"), timezone=row.timezone, holidays=row.holidays,
+        closed_message=row.closed_message, dispositions=tuple(json.loads(row.dispositions or "[]")))
+
+
+def _queue_columns(q: QueueDefinition) -> dict:
+    return dict(name=q.name, display_name=q.display_name, strategy=q.strategy,
+                required_skills=json.dumps(dict(q.required_skills), sort_keys=True),
+                service_level_seconds=q.service_level_seconds,
+                service_level_target_pct=q.service_level_target_pct, wrapup_seconds=q.wrapup_seconds,
+                ring_seconds=q.ring_seconds, max_wait_seconds=q.max_wait_seconds,
+                overflow_kind=q.overflow_kind, overflow_target=q.overflow_target,
+                announce_position=q.announce_position, announce_holdtime=q.announce_holdtime,
+                announce_frequency_seconds=q.announce_frequency_seconds,
+                numbers=json.dumps(list(q.numbers)), callback_key=q.callback_key,
+                hours=json.dumps(dict(q.hours), sort_keys=True), timezone=q.timezone,
+                holidays=q.holidays, closed_message=q.closed_message,
+                dispositions=json.dumps(list(q.dispositions)))
+
+
+class AcdRepository:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.users = UserRepository(db, self.clock)
+
+    # --- skills and pause reasons -------------------------------------------------------------
+    def skills(self) -> list[str]:
+        with self.db.session() as s:
+            return sorted(row.name for row in s.exec(select(Skill)))
+
+    def add_skill(self, name: str, label: str = "") -> None:
+        with self.db.session() as s:
+            if s.exec(select(Skill).where(Skill.name == name)).first() is None:
+                s.add(Skill(name=name, label=label))
+
+    def pause_reasons(self, active_only: bool = True) -> list[PauseReason]:
+        with self.db.session() as s:
+            query = select(PauseReason).order_by(PauseReason.code)
+            if active_only:
+                query = query.where(PauseReason.active == True)  # noqa: E712
+            return list(s.exec(query))
+
+    def add_pause_reason(self, code: str, label: str) -> None:
+        with self.db.session() as s:
+            if s.exec(select(PauseReason).where(PauseReason.code == code)).first() is None:
+                s.add(PauseReason(code=code, label=label))
+
+    # --- queues ---------------------------------------------------------------------------------
+    def queues(self) -> list[QueueDefinition]:
+        with self.db.session() as s:
+            return [_queue_definition(r) for r in s.exec(select(Queue).order_by(Queue.name))]
+
+    def queue(self, name: str) -> QueueDefinition:
+        with self.db.session() as s:
+            row = s.exec(select(Queue).where(Queue.name == name)).first()
+            if row is None:
+                raise NoSuchQueue(f"no queue named {name!r}", queue=name)
+            return _queue_definition(row)
+
+    def save_queue(self, queue: QueueDefinition, *, create: bool) -> None:
+        now = self.clock.now()
+        with self.db.session() as s:
+            row = s.exec(select(Queue).where(Queue.name == queue.name)).first()
+            if create and row is not None:
+                raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
+            if not create and row is None:
+                raise NoSuchQueue(f"no queue named {queue.name!r}", queue=queue.name)
+            if row is None:
+                row = Queue(created_at=now, updated_at=now, **_queue_columns(queue))
+            else:
+                for key, value in _queue_columns(queue).items():
+                    setattr(row, key, value)
+                row.updated_at = now
+            s.add(row)
+
+    # --- agents ---------------------------------------------------------------------------------
+    def create_agent(self, username: str, password: str, display_name: str, skills: dict[str, int],
+                     team: str = "", sip_username: str | None = None,
+                     sip_password: str | None = None) -> AgentAccount:
+        """The user (role agent) and their SIP account, in one transaction."""
+        user = self.users.create_user(username, password, role="agent", display_name=display_name)
+        try:
+            with self.db.session() as s:
+                sip_user = sip_username or username.replace(".", "-")
+                if s.exec(select(Agent).where(Agent.sip_username == sip_user)).first() is not None:
+                    raise Conflict(f"SIP account {sip_user!r} already exists", field="sip_username")
+                s.add(Agent(user_id=user.id, sip_username=sip_user,
+                            sip_password=sip_password or generate_sip_password(), team=team,
+                            skills=json.dumps(skills, sort_keys=True), created_at=self.clock.now()))
+        except Exception:
+            with self.db.session() as s:  # nothing half-written: no user without their agent row
+                s.exec(delete(User).where(User.id == user.id))
+            raise
+        return self.agent(username)
+
+    def set_agent_skills(self, username: str, skills: dict[str, int]) -> None:
+        with self.db.session() as s:
+            row = self._agent_row(s, username)[0]
+            row.skills = json.dumps(skills, sort_keys=True)
+            s.add(row)
+
+    def _agent_row(self, s, username: str) -> tuple[Agent, User]:
+        row = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
+                     .where(User.username == username)).first()
+        if row is None:
+            raise NoSuchAgent(f"no agent named {username!r}", agent=username)
+        return row
+
+    def agent(self, username: str) -> AgentAccount:
+        with self.db.session() as s:
+            agent, user = self._agent_row(s, username)
+            return _account(agent, user)
+
+    def agents(self) -> list[AgentAccount]:
+        with self.db.session() as s:
+            rows = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
+                          .where(User.active == True).order_by(User.username))  # noqa: E712
+            return [_account(a, u) for a, u in rows]
+
+    # --- logins (what should be in Asterisk) -----------------------------------------------------
+    def store_login(self, username: str, queues: Iterable[str], paused: bool, reason: str) -> None:
+        with self.db.session() as s:
+            agent, _user = self._agent_row(s, username)
+            row = s.exec(select(AgentLogin).where(AgentLogin.agent_id == agent.id)).first()
+            if row is None:
+                row = AgentLogin(agent_id=agent.id, logged_in_at=self.clock.now())
+            row.queues, row.paused, row.pause_reason = json.dumps(sorted(queues)), paused, reason
+            s.add(row)
+
+    def clear_login(self, username: str) -> None:
+        with self.db.session() as s:
+            agent, _user = self._agent_row(s, username)
+            s.exec(delete(AgentLogin).where(AgentLogin.agent_id == agent.id))
+
+    def stored_logins(self) -> list[StoredLogin]:
+        with self.db.session() as s:
+            rows = s.exec(select(AgentLogin, Agent, User).join(Agent, Agent.id == AgentLogin.agent_id)
+                          .join(User, User.id == Agent.user_id))
+            return [StoredLogin(username=u.username, interface=f"PJSIP/{a.sip_username}",
+                                queues=tuple(json.loads(l.queues)), paused=l.paused,
+                                pause_reason=l.pause_reason) for l, a, u in rows]
+
+    # --- timeline and call records ---------------------------------------------------------------
+    def append_states(self, entries: Iterable[dict]) -> int:
+        rows = [AgentStateEntry(**e) for e in entries]
+        with self.db.session() as s:
+            s.add_all(rows)
+        return len(rows)
+
+    def timeline(self, username: str, since: datetime | None = None) -> list[AgentStateEntry]:
+        with self.db.session() as s:
+            query = select(AgentStateEntry).where(AgentStateEntry.agent == username)
+            if since is not None:
+                query = query.where(AgentStateEntry.at >= since)
+            return list(s.exec(query.order_by(AgentStateEntry.at, AgentStateEntry.id)))
+
+    def upsert_calls(self, rows: Iterable[dict]) -> int:
+        count = 0
+        with self.db.session() as s:
+            for fields in rows:
+                row = s.exec(select(Call).where(Call.uniqueid == fields["uniqueid"])).first()
+                if row is None:
+                    row = Call(**fields)
+                else:
+                    for key, value in fields.items():
+                        setattr(row, key, value)
+                s.add(row)
+                count += 1
+        return count
+
+    def calls(self, *, queue: str | None = None, since: datetime | None = None) -> list[Call]:
+        with self.db.session() as s:
+            query = select(Call)
+            if queue:
+                query = query.where(Call.queue == queue)
+            if since is not None:
+                query = query.where(Call.created_at >= since)
+            return list(s.exec(query.order_by(Call.created_at, Call.id)))
+
+    def open_calls(self) -> list[Call]:
+        with self.db.session() as s:
+            return list(s.exec(select(Call).where(Call.ended_at == None)  # noqa: E711
+                               .where(Call.queue != None)))  # noqa: E711
+
+    # --- callbacks --------------------------------------------------------------------------------
+    def add_callback(self, queue: str, number: str, caller_uniqueid: str, entered_queue_at: datetime) -> int:
+        with self.db.session() as s:
+            row = CallbackRequest(queue=queue, number=number, caller_uniqueid=caller_uniqueid,
+                                  entered_queue_at=entered_queue_at, requested_at=self.clock.now())
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def callbacks(self, status: str | None = None) -> list[CallbackRequest]:
+        with self.db.session() as s:
+            query = select(CallbackRequest).order_by(CallbackRequest.entered_queue_at)
+            if status:
+                query = query.where(CallbackRequest.status == status)
+            return list(s.exec(query))
+
+    def update_callback(self, callback_id: int, **fields) -> None:
+        with self.db.session() as s:
+            row = s.get(CallbackRequest, callback_id)
+            if row is None:
+                raise NotFound(f"no callback {callback_id}")
+            for key, value in fields.items():
+                setattr(row, key, value)
+            s.add(row)
+
+
+def _account(agent: Agent, user: User) -> AgentAccount:
+    return AgentAccount(username=user.username, display_name=user.display_name or user.username,
+                        sip_username=agent.sip_username, sip_password=agent.sip_password,
+                        skills=json.loads(agent.skills or "{}"))

@@ -1,0 +1,276 @@
+"""Inbound use cases: provisioning queues and SIP accounts into Asterisk, agents' login, pause,
+wrap-up and logout, and keeping Asterisk's memberships as the agents left them.
+
+Commands go to Asterisk through the PbxCommands port; the agents' states change only when
+Asterisk confirms (queue events -> AgentBoard). The database keeps each agent's login so that
+an Asterisk restart puts everybody back as they were.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from ...core import events as ev
+from ...core.clock import Clock
+from ...core.errors import Conflict, InvalidInput, PbxUnavailable
+from ..agents.model import (WRAPUP_REASON, AgentBoard, AgentMembershipLost, AgentState,
+                            AgentStateChanged, AgentWrapUpStarted)
+from ..calls.model import CallRecord, CallRecordChanged, CallTracker
+from .model import (AgentAccount, QueueDefinition, member_penalty, parse_skills, render_acd_dialplan,
+                    render_pjsip_agents, render_queues, validate_agent, validate_queue)
+
+logger = logging.getLogger(__name__)
+
+
+class ConfigWriter(Protocol):
+    """Where generated Asterisk configuration goes (the private instance)."""
+
+    def write_generated(self, filename: str, text: str) -> Any: ...
+
+
+class AcdService:
+    def __init__(self, repo, board: AgentBoard, tracker: CallTracker, pbx, writer: ConfigWriter | None,
+                 audit, clock: Clock) -> None:
+        self.repo = repo
+        self.board = board
+        self.tracker = tracker
+        self.pbx = pbx
+        self.writer = writer
+        self.audit = audit
+        self.clock = clock
+        self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+
+    # --- start-up -----------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Agents, stored logins and open calls from the database into the live models."""
+        agents = await asyncio.to_thread(self.repo.agents)
+        logins = {l.username: l for l in await asyncio.to_thread(self.repo.stored_logins)}
+        queues = await asyncio.to_thread(self.repo.queues)
+        self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
+        for agent in agents:
+            login = logins.get(agent.username)
+            self.board.add_agent(agent.username, agent.interface,
+                                 queues=frozenset(login.queues) if login else frozenset(),
+                                 paused=login.paused if login else False,
+                                 reason=login.pause_reason if login else "")
+        open_calls = await asyncio.to_thread(self.repo.open_calls)
+        self.tracker.load_open([_record_from_row(row) for row in open_calls])
+
+    async def apply_configuration(self) -> None:
+        """Render queues, SIP accounts and dialplan from the database and reload Asterisk."""
+        queues = await asyncio.to_thread(self.repo.queues)
+        agents = await asyncio.to_thread(self.repo.agents)
+        now = self.clock.now()
+        files = {"pjsip_agents.conf": render_pjsip_agents(agents),
+                 "queues_generated.conf": render_queues(queues),
+                 "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1])}
+        self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
+        for agent in agents:
+            self.board.add_agent(agent.username, agent.interface)
+        if self.writer is None:
+            logger.warning("no Asterisk configuration writer: queues and SIP accounts not applied")
+            return
+        for name, text in files.items():
+            await asyncio.to_thread(self.writer.write_generated, name, text)
+        await self._reload_asterisk()
+
+    async def _reload_asterisk(self) -> None:
+        """Make Asterisk read the generated files (again after each AMI login: it may have been
+        running before they were written)."""
+        if self.pbx is None or not self.pbx.is_up or self.writer is None:
+            return
+        for command in ("module reload res_pjsip.so", "module reload app_queue.so", "dialplan reload"):
+            await self.pbx.cli(command)
+
+    # --- administration ----------------------------------------------------------------------------
+    async def create_queue(self, queue: QueueDefinition, actor: str) -> None:
+        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)} | {queue.name}
+        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
+        await asyncio.to_thread(self.repo.save_queue, queue, create=True)
+        await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name)
+        await self.apply_configuration()
+
+    async def update_queue(self, queue: QueueDefinition, actor: str) -> None:
+        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)}
+        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
+        await asyncio.to_thread(self.repo.save_queue, queue, create=False)
+        await asyncio.to_thread(self.audit.record, actor, "queue.update", queue.name)
+        await self.apply_configuration()
+
+    async def create_agent(self, username: str, password: str, display_name: str, skills: str | dict,
+                           actor: str, team: str = "") -> AgentAccount:
+        parsed = parse_skills(skills) if isinstance(skills, str) else dict(skills)
+        known = await asyncio.to_thread(self.repo.skills)
+        validate_agent(AgentAccount(username, display_name, username.replace(".", "-"),
+                                    "x" * 16, parsed), known)
+        account = await asyncio.to_thread(self.repo.create_agent, username, password, display_name,
+                                          parsed, team)
+        await asyncio.to_thread(self.audit.record, actor, "agent.create", username)
+        await self.apply_configuration()
+        return account
+
+    # --- agent actions -----------------------------------------------------------------------------
+    def _status(self, username: str):
+        status = self.board.agents.get(username)
+        if status is None:
+            raise InvalidInput(f"{username!r} is not an agent", field="username")
+        return status
+
+    def _require_pbx(self):
+        if self.pbx is None or not self.pbx.is_up:
+            raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
+        return self.pbx
+
+    async def eligible_queues(self, username: str) -> list[tuple[QueueDefinition, int]]:
+        agent = await asyncio.to_thread(self.repo.agent, username)
+        result = []
+        for queue in await asyncio.to_thread(self.repo.queues):
+            penalty = member_penalty(agent.skills, queue.required_skills)
+            if penalty is not None:
+                result.append((queue, penalty))
+        return result
+
+    async def login(self, username: str, queues: Iterable[str] | None = None) -> list[str]:
+        """Join the given queues (default: every queue the agent's skills allow)."""
+        pbx = self._require_pbx()
+        status = self._status(username)
+        eligible = {q.name: penalty for q, penalty in await self.eligible_queues(username)}
+        wanted = list(queues) if queues is not None else sorted(eligible)
+        refused = [q for q in wanted if q not in eligible]
+        if refused:
+            raise InvalidInput(f"{username} lacks the skills of queue(s) {', '.join(refused)}",
+                               field="queues", queues=refused)
+        if not wanted:
+            raise InvalidInput(f"no queue matches {username}'s skills", field="queues")
+        for queue in wanted:
+            if queue in status.queues:
+                continue
+            try:
+                await pbx.queue_add(queue, status.interface, member_name=username,
+                                    penalty=eligible[queue])
+            except Exception as exc:
+                if "Already there" not in str(exc):
+                    raise
+        await asyncio.to_thread(self.repo.store_login, username, set(wanted) | set(status.queues),
+                                False, "")
+        return wanted
+
+    async def logout(self, username: str) -> None:
+        pbx = self._require_pbx()
+        status = self._status(username)
+        if status.state in (AgentState.ON_CALL, AgentState.RINGING):
+            raise Conflict("finish the current call before logging out", field="state")
+        for queue in sorted(status.queues):
+            await pbx.queue_remove(queue, status.interface)
+        await asyncio.to_thread(self.repo.clear_login, username)
+        self._cancel_wrapup(username)
+
+    async def pause(self, username: str, reason: str) -> None:
+        pbx = self._require_pbx()
+        status = self._status(username)
+        codes = {r.code for r in await asyncio.to_thread(self.repo.pause_reasons)}
+        if reason not in codes:
+            raise InvalidInput(f"unknown pause reason {reason!r}", field="reason",
+                               allowed=sorted(codes))
+        if not status.queues:
+            raise Conflict("log in before pausing", field="state")
+        await pbx.queue_pause(None, status.interface, True, reason)
+        await asyncio.to_thread(self.repo.store_login, username, status.queues, True, reason)
+        self._cancel_wrapup(username)
+
+    async def unpause(self, username: str) -> None:
+        """Back to available (also ends a wrap-up early)."""
+        pbx = self._require_pbx()
+        status = self._status(username)
+        if not status.queues:
+            raise Conflict("log in first", field="state")
+        await pbx.queue_pause(None, status.interface, False)
+        await asyncio.to_thread(self.repo.store_login, username, status.queues, False, "")
+        self._cancel_wrapup(username)
+
+    def _cancel_wrapup(self, username: str) -> None:
+        timer = self._wrapup_timers.pop(username, None)
+        if timer is not None:
+            timer.cancel()
+
+    # --- reactions to events (bus subscriber) -------------------------------------------------------
+    async def on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PbxLinkUp) and event.link == "ami":
+            await self._reload_asterisk()
+        elif isinstance(event, AgentMembershipLost):
+            await self._restore(event)
+        elif isinstance(event, AgentWrapUpStarted):
+            await self._start_wrapup(event)
+
+    async def _restore(self, event: AgentMembershipLost) -> None:
+        """Asterisk restarted: put the agent back in their queues, paused as they were."""
+        if self.pbx is None or not self.pbx.is_up:
+            return
+        eligible = {q.name: p for q, p in await self.eligible_queues(event.username)}
+        for queue in event.queues:
+            if queue not in eligible:
+                continue
+            try:
+                await self.pbx.queue_add(queue, event.interface, member_name=event.username,
+                                         penalty=eligible[queue], paused=event.paused,
+                                         reason=event.reason if event.paused else "")
+            except Exception as exc:
+                logger.warning("agent %s: cannot restore membership of %s: %s", event.username, queue, exc)
+        logger.info("agent %s restored in %s (paused=%s %s)", event.username, ",".join(event.queues),
+                    event.paused, event.reason)
+
+    async def _start_wrapup(self, event: AgentWrapUpStarted) -> None:
+        if self.pbx is None or not self.pbx.is_up:
+            return
+        await self.pbx.queue_pause(None, event.interface, True, WRAPUP_REASON)
+        loop = asyncio.get_running_loop()
+        self._cancel_wrapup(event.username)
+        self._wrapup_timers[event.username] = loop.call_later(
+            event.seconds, lambda: loop.create_task(self._end_wrapup(event.username)))
+
+    async def _end_wrapup(self, username: str) -> None:
+        self._wrapup_timers.pop(username, None)
+        status = self.board.agents.get(username)
+        if status is not None and status.state == AgentState.WRAP_UP:
+            try:
+                await self.unpause(username)
+            except Exception as exc:
+                logger.warning("agent %s: wrap-up could not end: %s", username, exc)
+
+    # --- persistence (batched writers call these in a thread) -------------------------------------
+    def write_states(self, events: list[ev.Event]) -> None:
+        self.repo.append_states(
+            dict(agent=e.username, at=e.at, state=e.state, previous=e.previous, reason=e.reason[:64],
+                 queue=e.queue, call_uniqueid=e.uniqueid)
+            for e in events if isinstance(e, AgentStateChanged))
+
+    def write_calls(self, events: list[ev.Event]) -> None:
+        latest: dict[str, CallRecord] = {}
+        for e in events:
+            if isinstance(e, CallRecordChanged) and e.record is not None:
+                latest[e.record.uniqueid] = e.record
+        self.repo.upsert_calls(_row_from_record(r) for r in latest.values())
+
+
+def _row_from_record(r: CallRecord) -> dict:
+    return dict(uniqueid=r.uniqueid, linkedid=r.linkedid, channel=r.channel[:255],
+                caller_number=r.caller_number[:64], direction=r.direction, queue=r.queue,
+                agent=r.agent or None, created_at=r.entered_queue_at, answered_at=r.answered_at,
+                ended_at=r.ended_at, outcome=r.outcome or None,
+                hangup_cause=r.hangup_cause, hangup_reason=r.hangup_reason[:64] or None,
+                overflowed_from=r.overflowed_from or None, wait_seconds=r.wait_seconds,
+                talk_seconds=r.talk_seconds, call_data=json.dumps(dict(r.data)) if r.data else None)
+
+
+def _record_from_row(row) -> CallRecord:
+    return CallRecord(uniqueid=row.uniqueid, linkedid=row.linkedid or row.uniqueid,
+                      channel=row.channel or "", caller_number=row.caller_number or "",
+                      queue=row.queue or "", entered_queue_at=row.created_at,
+                      direction=row.direction or "inbound", overflowed_from=row.overflowed_from or "",
+                      agent=row.agent or "", answered_at=row.answered_at, outcome=row.outcome or "",
+                      wait_seconds=row.wait_seconds, talk_seconds=row.talk_seconds,
+                      data=tuple(sorted(json.loads(row.call_data).items())) if row.call_data else ())

@@ -1,0 +1,100 @@
+"""The demo call center: two queues, four agents with SIP accounts, a supervisor, an admin.
+
+Seeding is idempotent: a second run keeps what exists (and the passwords it generated, kept in
+`<data_dir>/demo-logins.json`, readable by the owner only) and prints the same logins.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..adapters.db.acd import AcdRepository
+from ..adapters.db.database import Database
+from ..adapters.db.repositories import UserRepository
+from ..capabilities.acd.model import QueueDefinition
+from ..settings import Settings
+
+SKILLS = {"fr": "Français", "en": "English", "billing": "Facturation", "tech": "Support technique"}
+PAUSE_REASONS = {"break": "Pause", "lunch": "Déjeuner", "training": "Formation",
+                 "backoffice": "Back-office"}
+QUEUES = (
+    QueueDefinition(name="support", display_name="Support technique", strategy="leastrecent",
+                    required_skills={"fr": 1, "tech": 1}, wrapup_seconds=15, numbers=("100", "0140000100"),
+                    callback_key="1", holidays="", dispositions=("resolved", "escalated", "callback")),
+    QueueDefinition(name="billing", display_name="Facturation", strategy="rrmemory",
+                    required_skills={"fr": 1, "billing": 1}, wrapup_seconds=10,
+                    numbers=("200", "0140000200"), max_wait_seconds=300, overflow_kind="queue",
+                    overflow_target="support", holidays="", dispositions=("paid", "dispute", "info")),
+)
+AGENTS = (
+    ("alice", "Alice Martin", {"fr": 9, "tech": 8, "billing": 3}),
+    ("bruno", "Bruno Petit", {"fr": 7, "tech": 4}),
+    ("chloe", "Chloé Durand", {"fr": 8, "billing": 9, "en": 6}),
+    ("david", "David Moreau", {"fr": 5, "billing": 5, "tech": 5, "en": 8}),
+)
+
+
+@dataclass
+class DemoSummary:
+    logins: dict[str, dict]
+
+    def describe(self, settings: Settings, info) -> str:
+        url = f"http://{settings.http_host}:{settings.http_port}/"
+        lines = ["", "=" * 72, "ccserver demo call center", "=" * 72,
+                 f"Web UI:        {url}", "", "Logins (web):"]
+        for username, data in self.logins.items():
+            lines.append(f"  {data['role']:<11} {username:<12} password: {data['password']}")
+        lines += ["", f"SIP (softphones: Zoiper, Linphone, MicroSIP) — server {info.sip_host}:{info.sip_port} UDP"]
+        for username, data in self.logins.items():
+            if "sip_password" in data:
+                lines.append(f"  {username:<12} SIP user: {data['sip_username']:<10} "
+                             f"SIP password: {data['sip_password']}")
+        lines += ["", "Queues: support (dial 100 or 0140000100), billing (dial 200 or 0140000200;",
+                  "        overflows to support after 5 min). Press 1 while waiting in support",
+                  "        to be called back.",
+                  f"Asterisk '{info.name}': AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}",
+                  "=" * 72, ""]
+        return "\n".join(lines)
+
+
+def seed_demo(settings: Settings, instance=None) -> DemoSummary:
+    db = Database(settings.effective_database_url)
+    db.upgrade()
+    users, acd = UserRepository(db), AcdRepository(db)
+    secrets_file = Path(settings.data_dir) / "demo-logins.json"
+    stored: dict[str, dict] = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
+
+    def password_for(username: str) -> str:
+        return stored.get(username, {}).get("password") or secrets.token_urlsafe(9)
+
+    for name, label in SKILLS.items():
+        acd.add_skill(name, label)
+    for code, label in PAUSE_REASONS.items():
+        acd.add_pause_reason(code, label)
+    for queue in QUEUES:
+        if queue.name not in {q.name for q in acd.queues()}:
+            acd.save_queue(queue, create=True)
+    logins: dict[str, dict] = {}
+    for username, display, role in (("admin", "Administrateur", "admin"),
+                                    ("superviseur", "Sophie Superviseure", "supervisor")):
+        password = password_for(username)
+        if users.get_by_username(username) is None:
+            users.create_user(username, password, role=role, display_name=display)
+        logins[username] = {"role": role, "password": password}
+    for username, display, skills in AGENTS:
+        password = password_for(username)
+        if users.get_by_username(username) is None:
+            acd.create_agent(username, password, display, skills)
+        account = acd.agent(username)
+        logins[username] = {"role": "agent", "password": password, "sip_username": account.sip_username,
+                            "sip_password": account.sip_password}
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    tmp = secrets_file.with_suffix(".tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        json.dump(logins, out, indent=2)
+    os.replace(tmp, secrets_file)
+    db.dispose()
+    return DemoSummary(logins=logins)
