@@ -1,0 +1,1 @@
+"""Customers: the CTI customer file (identity, phones, history, tickets) and CSV import."""
