@@ -20,6 +20,7 @@ from .capabilities.acd.service import AcdService, ConfigWriter
 from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
                                         AgentWrapUpStarted)
 from .capabilities.calls.model import CallRecordChanged, CallTracker
+from .capabilities.customers.service import CustomerService
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
 from .core.events import PbxLinkUp
@@ -54,6 +55,7 @@ class Runtime:
         self.agent_board.register(self.intake)
         self.call_tracker = CallTracker(self.clock, agent_of_interface=self._agent_of_interface)
         self.call_tracker.register(self.intake)
+        self.customers = CustomerService(self.database, self.clock)
         self.acd_repo = AcdRepository(self.database, self.clock)
         self.acd = AcdService(self.acd_repo, self.agent_board, self.call_tracker,
                               self.pbx.ami if self.pbx else None, config_writer, self.audit, self.clock)

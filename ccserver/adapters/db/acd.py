@@ -230,6 +230,21 @@ class AcdRepository:
                 query = query.where(Call.created_at >= since)
             return list(s.exec(query.order_by(Call.created_at, Call.id)))
 
+    def call(self, uniqueid: str) -> Call | None:
+        with self.db.session() as s:
+            return s.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
+
+    def annotate_call(self, uniqueid: str, **fields) -> None:
+        """Disposition, notes, customer: the agent's part of a call row (created if the batched
+        writer has not stored it yet)."""
+        with self.db.session() as s:
+            row = s.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
+            if row is None:
+                row = Call(uniqueid=uniqueid, created_at=self.clock.now())
+            for key, value in fields.items():
+                setattr(row, key, value)
+            s.add(row)
+
     def open_calls(self) -> list[Call]:
         with self.db.session() as s:
             return list(s.exec(select(Call).where(Call.ended_at == None)  # noqa: E711

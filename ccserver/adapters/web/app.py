@@ -16,8 +16,9 @@ from .keys import CURRENT_USER, REALTIME, RUNTIME
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
-# capability modules exposing `add_routes(app)`; a module not written yet is skipped
-CAPABILITY_WEB_MODULES: tuple[str, ...] = ()
+# capability modules exposing `add_routes(app)` and optionally `bridge(runtime, hub)` (called once
+# the runtime runs: subscribes to the bus to push live updates)
+CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web", )
 
 
 def create_app(runtime) -> web.Application:
@@ -48,6 +49,10 @@ async def _runtime_lifecycle(app: web.Application):
     runtime = app[RUNTIME]
     await runtime.start()
     pages.bridge_bus_to_realtime(runtime, app[REALTIME])
+    for name in CAPABILITY_WEB_MODULES:
+        bridge = getattr(importlib.import_module(name), "bridge", None)
+        if bridge is not None:
+            bridge(runtime, app[REALTIME])
     yield
     await app[REALTIME].close_all()
     await runtime.stop()

@@ -241,6 +241,57 @@ class AcdService:
             except Exception as exc:
                 logger.warning("agent %s: wrap-up could not end: %s", username, exc)
 
+    # --- after the call: notes, disposition, ticket (runs in a thread) ------------------------------
+    def save_wrapup(self, username: str, body: dict, customers=None) -> dict:
+        """Validate everything first, then write: the call row, the customer's interaction and
+        the ticket. An agent may only annotate calls they took."""
+        uniqueid = body.get("uniqueid")
+        if not isinstance(uniqueid, str) or not uniqueid:
+            raise InvalidInput("uniqueid of the call is required", field="uniqueid")
+        call = self.repo.call(uniqueid)
+        open_record = self.tracker.open.get(uniqueid)
+        agent = (open_record.agent if open_record else None) or (call.agent if call else None)
+        if call is None and open_record is None:
+            raise InvalidInput(f"no call {uniqueid!r}", field="uniqueid")
+        if agent != username:
+            raise InvalidInput("this call was not taken by you", field="uniqueid")
+        queue_name = (open_record.queue if open_record else call.queue) or ""
+        disposition = body.get("disposition") or ""
+        if disposition:
+            allowed = self.repo.queue(queue_name).dispositions if queue_name else ()
+            if disposition not in allowed:
+                raise InvalidInput(f"unknown disposition {disposition!r} for queue {queue_name}",
+                                   field="disposition", allowed=list(allowed))
+        notes = body.get("notes") or ""
+        if not isinstance(notes, str) or len(notes) > 10_000:
+            raise InvalidInput("notes: text up to 10,000 characters", field="notes")
+        customer_id = body.get("customer_id")
+        if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
+            raise InvalidInput("customer_id must be a number", field="customer_id")
+        ticket = body.get("ticket") or None
+        if ticket is not None:
+            if not isinstance(ticket, dict):
+                raise InvalidInput("ticket must be an object", field="ticket")
+            if customer_id is None:
+                raise InvalidInput("a ticket needs a customer", field="customer_id")
+        if customers is not None and customer_id is not None:
+            customers.customer_file(customer_id)  # raises not-found before anything is written
+        self.repo.annotate_call(uniqueid, disposition=disposition or None, notes=notes or None,
+                                customer_id=customer_id)
+        result: dict[str, Any] = {"uniqueid": uniqueid, "disposition": disposition}
+        if customers is not None and customer_id is not None:
+            customers.record_interaction(customer_id, uniqueid, username, queue=queue_name,
+                                         disposition=disposition or None, notes=notes or None)
+            if ticket is not None:
+                if ticket.get("id"):
+                    view = customers.update_ticket(ticket["id"], status=ticket.get("status"),
+                                                   append_note=ticket.get("notes"), author=username)
+                else:
+                    view = customers.open_ticket(customer_id, uniqueid, ticket.get("subject", ""),
+                                                 notes=ticket.get("notes"))
+                result["ticket"] = view.to_dict()
+        return result
+
     # --- persistence (batched writers call these in a thread) -------------------------------------
     def write_states(self, events: list[ev.Event]) -> None:
         self.repo.append_states(

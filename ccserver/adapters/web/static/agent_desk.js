@@ -1,0 +1,123 @@
+// The agent desk: state buttons, current call, screen-pop and wrap-up. Live over the WebSocket.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const labels = { logged_out: "Déconnecté", available: "Disponible", paused: "En pause", ringing: "Sonnerie",
+                   on_call: "En communication", wrap_up: "Post-appel" };
+  let desk = null, status = null, call = null, pop = null;
+
+  async function api(method, url, body) {
+    const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+                                    body: body === undefined ? undefined : JSON.stringify(body) });
+    const data = await resp.json().catch(() => ({}));
+    if (!resp.ok) { $("desk-error").textContent = data.message || ("erreur " + resp.status); throw data; }
+    $("desk-error").textContent = "";
+    return data;
+  }
+  function mmss(since) {
+    if (!since) return "00:00";
+    const s = Math.max(0, Math.floor((Date.now() - Date.parse(since)) / 1000));
+    return String(Math.floor(s / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+  }
+  function text(el, value) { el.textContent = value == null ? "" : String(value); }
+
+  function renderStatus(s) {
+    status = s;
+    const st = $("state");
+    st.dataset.state = s.state;
+    text(st, labels[s.state] || s.state);
+    text($("pause-reason"), s.state === "paused" ? "Motif : " + s.pause_reason : "");
+    $("login-box").hidden = s.state !== "logged_out";
+    $("controls").hidden = s.state === "logged_out";
+    if (s.call) {
+      call = s.call;
+      $("call-card").hidden = false;
+      text($("call-number"), s.call.caller_number);
+      text($("call-queue"), s.call.queue);
+    } else if (s.state !== "wrap_up") {
+      $("call-card").hidden = true;
+    }
+    if (s.state === "wrap_up" || s.state === "on_call") $("wrapup-card").hidden = false;
+  }
+
+  function renderPop(msg) {
+    pop = msg;
+    $("screen-pop").hidden = false;
+    $("call-card").hidden = false;
+    text($("call-number"), msg.caller_number);
+    text($("call-queue"), msg.queue);
+    const ivr = msg.call_data || {};
+    const parts = [];
+    if (ivr.menu_path) parts.push("Parcours SVI : " + ivr.menu_path);
+    if (ivr.customer_id) parts.push("N° client saisi : " + ivr.customer_id);
+    if (ivr.language) parts.push("Langue : " + ivr.language);
+    text($("call-ivr"), parts.join(" · "));
+    if (msg.found) {
+      const c = msg.customer;
+      $("customer-known").hidden = false; $("customer-new").hidden = true;
+      text($("customer-name"), [c.first_name, c.last_name].filter(Boolean).join(" ") + (c.company ? " — " + c.company : ""));
+      text($("customer-meta"), "Client n° " + (c.customer_number || "—") + " · " + (c.phones || []).map((p) => p.display || p.e164).join(", "));
+      const tickets = $("customer-tickets"); tickets.replaceChildren();
+      for (const t of c.open_tickets || []) { const li = document.createElement("li"); li.textContent = "#" + t.id + " " + t.subject + " (" + t.status + ")"; tickets.appendChild(li); }
+      const history = $("customer-history"); history.replaceChildren();
+      for (const h of c.history || c.interactions || []) {
+        const tr = document.createElement("tr");
+        for (const v of [h.at, h.agent, h.queue, h.disposition, h.notes]) { const td = document.createElement("td"); td.textContent = v || ""; tr.appendChild(td); }
+        history.appendChild(tr);
+      }
+    } else {
+      $("customer-known").hidden = true; $("customer-new").hidden = false;
+      $("new-phone").value = (msg.prefill && (msg.prefill.phone || msg.prefill.phone_display)) || msg.caller_number || "";
+    }
+    const q = (desk && desk.queues.find((x) => x.name === msg.queue)) || { dispositions: [] };
+    const sel = $("disposition"); sel.replaceChildren(new Option("—", ""));
+    for (const d of q.dispositions) sel.appendChild(new Option(d, d));
+    $("wrapup-card").hidden = false;
+    text($("wrapup-saved"), "");
+  }
+
+  async function load() {
+    desk = await api("GET", "/api/agent/desk");
+    const list = $("queue-list");
+    for (const q of desk.queues) {
+      const label = document.createElement("label");
+      const box = document.createElement("input"); box.type = "checkbox"; box.value = q.name; box.checked = true;
+      label.append(box, " " + q.display_name); list.appendChild(label);
+    }
+    const sel = $("pause-select");
+    for (const r of desk.pause_reasons) sel.appendChild(new Option(r.label || r.code, r.code));
+    renderStatus(desk.status);
+  }
+
+  $("btn-login").onclick = () => api("POST", "/api/agent/login", { queues: [...document.querySelectorAll("#queue-list input:checked")].map((b) => b.value) });
+  $("btn-available").onclick = () => api("POST", "/api/agent/unpause", {});
+  $("btn-pause").onclick = () => api("POST", "/api/agent/pause", { reason: $("pause-select").value });
+  $("btn-logout").onclick = () => api("POST", "/api/agent/logout", {});
+  $("customer-new").onsubmit = async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const body = Object.fromEntries(f.entries());
+    body.phones = [body.phone]; delete body.phone;
+    const created = await api("POST", "/api/customers", body);
+    renderPop({ ...pop, found: true, customer: created.customer || created });
+  };
+  $("wrapup-form").onsubmit = async (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const uniqueid = (pop && pop.uniqueid) || (call && call.uniqueid);
+    const body = { uniqueid, disposition: f.get("disposition"), notes: f.get("notes") };
+    if (pop && pop.found) body.customer_id = pop.customer.id;
+    if (f.get("ticket_subject")) body.ticket = { subject: f.get("ticket_subject"), notes: f.get("notes") };
+    await api("POST", "/api/agent/wrapup", body);
+    text($("wrapup-saved"), "Enregistré.");
+  };
+
+  ccsLive.on("agent_state", (m) => { if (desk && m.username === desk.status.username) renderStatus(m.status); });
+  ccsLive.on("screen_pop", renderPop);
+  setInterval(() => {
+    if (status) text($("state-timer"), mmss(status.since));
+    if (status && status.call) text($("call-timer"), mmss(status.call.answered_at || status.call.ringing_at));
+    if (pop) text($("ticket-timer"), mmss(pop.entered_queue_at || pop.ringing_at));
+  }, 1000);
+  load();
+})();

@@ -1,0 +1,61 @@
+"""CTI screen-pop: when a queue rings an agent, their page shows who is calling.
+
+Triggered by AgentCalled (the ringing moment). The customer is found from the customer id the
+IVR collected, else from the caller's number; an unknown caller gets a prefilled new-customer
+form. The message goes to that agent's pages only, over the WebSocket.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ...core import events as ev
+from ..agents.model import AgentBoard
+from ..calls.model import CallTracker
+
+logger = logging.getLogger(__name__)
+
+IVR_CUSTOMER_KEYS = ("customer_id", "customer_number", "IVR_CUSTOMER_ID")
+
+
+class ScreenPopService:
+    def __init__(self, board: AgentBoard, tracker: CallTracker, lookup: Callable[..., dict] | None,
+                 send_to_user: Callable[[str, dict], Any]) -> None:
+        self.board = board
+        self.tracker = tracker
+        self.lookup = lookup  # CustomerService.screen_pop(caller_number=, customer_number=)
+        self.send_to_user = send_to_user
+        self.sent = 0
+
+    def call_data(self, uniqueid: str) -> dict[str, str]:
+        record = self.tracker.open.get(uniqueid)
+        if record is not None:
+            return dict(record.data)
+        return dict(self.tracker.pending_data.get(uniqueid, {}))
+
+    async def on_agent_called(self, event: ev.AgentCalled) -> None:
+        agent = self.board.agent_for(event.interface)
+        if agent is None:
+            return
+        started = time.perf_counter()
+        data = self.call_data(event.uniqueid)
+        customer_number = next((data[k] for k in IVR_CUSTOMER_KEYS if data.get(k)), None)
+        found: dict[str, Any] = {"found": False, "prefill": {"phone": event.caller_number}}
+        if self.lookup is not None:
+            try:
+                found = await asyncio.to_thread(self.lookup, caller_number=event.caller_number,
+                                                customer_number=customer_number)
+            except Exception:
+                logger.exception("screen-pop lookup failed for call %s (agent %s)", event.uniqueid,
+                                 agent.username)
+        record = self.tracker.open.get(event.uniqueid)
+        message = {"topic": "screen_pop", "uniqueid": event.uniqueid, "queue": event.queue,
+                   "caller_number": event.caller_number, "call_data": data,
+                   "entered_queue_at": record.entered_queue_at.isoformat() if record else None,
+                   "ringing_at": (agent.call.ringing_at.isoformat() if agent.call else None),
+                   "lookup_ms": round((time.perf_counter() - started) * 1000, 2), **found}
+        self.send_to_user(agent.username, message)
+        self.sent += 1
