@@ -8,10 +8,7 @@ import time
 import uuid
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from ccserver.adapters.web.app import create_app
-from ccserver.app import Runtime
 from ccserver.cli import main as cli_main
 from ccserver.core import events as ev
 from ccserver.core.errors import PbxUnavailable
@@ -20,56 +17,9 @@ from ccserver.settings import Settings
 from ccserver.telephony.instance import AsteriskInstance
 from ccserver.telephony.pbx import PbxEndpoint
 
+from tests.support.server import Server, endpoint_of, until
+
 pytestmark = pytest.mark.asterisk
-
-
-def endpoint_of(info, **changes) -> PbxEndpoint:
-    values = dict(ami_host=info.ami_host, ami_port=info.ami_port, ami_username=info.ami_username,
-                  ami_secret=info.ami_secret, ari_url=info.ari_url + "/", ari_username=info.ari_username,
-                  ari_password=info.ari_password, ari_app=f"t{uuid.uuid4().hex[:8]}", node=info.name)
-    values.update(changes)
-    return PbxEndpoint(**values)
-
-
-async def until(predicate, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
-        await asyncio.sleep(step)
-
-
-class Server:
-    """A ccserver web app + runtime on a free port, talking to a given endpoint."""
-
-    def __init__(self, tmp_path, endpoint):
-        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=3.0)
-        self.runtime = Runtime(self.settings, endpoint)
-        self.events: list[ev.Event] = []
-        self.runtime.bus.subscribe("test-recorder", self.events.append)
-        self.server = TestServer(create_app(self.runtime))
-        self.client: TestClient | None = None
-
-    async def __aenter__(self):
-        await self.server.start_server()
-        self.client = TestClient(self.server)
-        await self.client.start_server()
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.client.close()
-        await self.server.close()
-
-    async def status(self):
-        resp = await self.client.get("/status")
-        return resp.status, await resp.json()
-
-    async def ok(self):
-        code, body = await self.status()
-        return code == 200 and body["status"] == "ok"
 
 
 async def test_local_call_produces_created_answered_hungup_in_order(asterisk, tmp_path):

@@ -1,0 +1,83 @@
+"""Running a ccserver (runtime + web app) against a real Asterisk inside a test."""
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from ccserver.adapters.web.app import create_app
+from ccserver.app import Runtime
+from ccserver.core import events as ev
+from ccserver.settings import Settings
+from ccserver.telephony.pbx import PbxEndpoint
+
+
+def endpoint_of(info, **changes) -> PbxEndpoint:
+    values = dict(ami_host=info.ami_host, ami_port=info.ami_port, ami_username=info.ami_username,
+                  ami_secret=info.ami_secret, ari_url=info.ari_url + "/", ari_username=info.ari_username,
+                  ari_password=info.ari_password, ari_app=f"t{uuid.uuid4().hex[:8]}", node=info.name)
+    values.update(changes)
+    return PbxEndpoint(**values)
+
+
+async def until(predicate, timeout: float, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not reached within {timeout} s")
+        await asyncio.sleep(step)
+
+
+class Server:
+    """A ccserver web app + runtime on a free port, talking to a given endpoint."""
+
+    def __init__(self, tmp_path, endpoint, *, config_writer=None, clock=None, **settings):
+        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=3.0, **settings)
+        self.runtime = Runtime(self.settings, endpoint, config_writer=config_writer, clock=clock)
+        self.events: list[ev.Event] = []
+        self.runtime.bus.subscribe("test-recorder", self.events.append)
+        self.server = TestServer(create_app(self.runtime))
+        self.client: TestClient | None = None
+
+    async def __aenter__(self):
+        await self.server.start_server()
+        self.client = TestClient(self.server)
+        await self.client.start_server()
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.client.close()
+        await self.server.close()
+
+    async def status(self):
+        resp = await self.client.get("/status")
+        return resp.status, await resp.json()
+
+    async def ok(self):
+        code, body = await self.status()
+        return code == 200 and body["status"] == "ok"
+
+
+
+    async def login(self, username: str, password: str) -> TestClient:
+        """A separate browser-like client logged in as `username`."""
+        client = TestClient(self.server)
+        await client.start_server()
+        page = await client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+        resp = await client.post("/login", data={"username": username, "password": password,
+                                                 "csrf_token": token}, allow_redirects=False)
+        assert resp.status == 302, await resp.text()
+        me = await client.get("/api/me")
+        client.csrf = (await me.json())["csrf_token"]
+        return client
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}"
