@@ -19,10 +19,13 @@ from .adapters.db.writer import BatchedWriter, subscribe_writer
 from .capabilities.acd.service import AcdService, ConfigWriter
 from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
                                         AgentWrapUpStarted)
+from .capabilities.callbacks.model import WaitingLine
+from .capabilities.callbacks.service import CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
+from .core import events as ev
 from .core.events import PbxLinkUp
 from .core.clock import Clock, SystemClock
 from .settings import Settings
@@ -59,6 +62,15 @@ class Runtime:
         self.acd_repo = AcdRepository(self.database, self.clock)
         self.acd = AcdService(self.acd_repo, self.agent_board, self.call_tracker,
                               self.pbx.ami if self.pbx else None, config_writer, self.audit, self.clock)
+        self.waiting_line = WaitingLine(self.clock)
+        self.waiting_line.register(self.intake)
+        self.callbacks = CallbackService(self.acd_repo, self.waiting_line,
+                                         self.pbx.ami if self.pbx else None, self.clock,
+                                         settings.trunk_host)
+        self.bus.subscribe("callbacks", self.callbacks.on_event,
+                           topics=[ev.CallbackRequested.topic, ev.AgentConnected.topic,
+                                   ev.ChannelHungup.topic, ev.PbxSnapshot.topic,
+                                   ev.QueueCallerLeft.topic, ev.QueueCallerAbandoned.topic])
         self.state_writer = BatchedWriter("db:agent-states", self.acd.write_states)
         self.call_writer = BatchedWriter("db:calls", self.acd.write_calls)
         subscribe_writer(self.bus, self.state_writer, [AgentStateChanged.topic])
@@ -83,6 +95,8 @@ class Runtime:
         self.scheduler.start()
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
                                id="acd-regenerate-dialplan", replace_existing=True)
+        self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
+                               id="callbacks-dial-due", replace_existing=True)
         if self.pbx is not None:
             await self.pbx.start()
         self.started_at = time.time()

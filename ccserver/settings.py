@@ -55,6 +55,12 @@ class Settings:
     pbx_command_timeout: float = 5.0
     # seconds between periodic resyncs from Asterisk
     resync_interval: float = 60.0
+    # where outbound calls (callbacks, campaigns) go: host[:port] of the SIP trunk peer that the
+    # [customers] endpoint dials (Dial(PJSIP/customers/sip:NUMBER@HOST))
+    trunk_host: str = "127.0.0.1:5060"
+    # IVR: the directory of the scripts (*.yaml) and how often its counters are written
+    ivr_scripts_dir: Path = Path("ivr_scripts")
+    ivr_stats_flush_interval: float = 30.0
     log_level: str = "INFO"
 
     @property
