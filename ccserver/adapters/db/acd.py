@@ -16,7 +16,7 @@ from ...core.errors import Conflict, InvalidInput, NotFound
 from .database import Database
 from .repositories import UserRepository
 from .tables import (Agent, AgentLogin, AgentStateEntry, Call, CallbackRequest, PauseReason, Queue,
-                     Skill, User)
+                     Skill, SupervisorScope, User)
 
 
 class NoSuchQueue(NotFound):
@@ -165,10 +165,18 @@ class AcdRepository:
             return _account(agent, user)
 
     def agents(self) -> list[AgentAccount]:
+        """Active users of role agent with their SIP accounts."""
+        return [a for a, role in self._accounts() if role == "agent"]
+
+    def sip_accounts(self) -> list[AgentAccount]:
+        """Every active SIP account (agents, and supervisors' phones)."""
+        return [a for a, _role in self._accounts()]
+
+    def _accounts(self) -> list[tuple[AgentAccount, str]]:
         with self.db.session() as s:
             rows = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
                           .where(User.active == True).order_by(User.username))  # noqa: E712
-            return [_account(a, u) for a, u in rows]
+            return [(_account(a, u), u.role) for a, u in rows]
 
     # --- logins (what should be in Asterisk) -----------------------------------------------------
     def store_login(self, username: str, queues: Iterable[str], paused: bool, reason: str) -> None:
@@ -249,6 +257,51 @@ class AcdRepository:
         with self.db.session() as s:
             return list(s.exec(select(Call).where(Call.ended_at == None)  # noqa: E711
                                .where(Call.queue != None)))  # noqa: E711
+
+    # --- supervision -------------------------------------------------------------------------------
+    def teams(self) -> dict[str, str]:
+        """agent username -> team."""
+        with self.db.session() as s:
+            return {u.username: a.team for a, u in s.exec(select(Agent, User).join(User, User.id == Agent.user_id))}
+
+    def scopes_of(self, username: str) -> tuple[set[str], set[str]]:
+        """(queues, teams) given to a supervisor."""
+        with self.db.session() as s:
+            rows = s.exec(select(SupervisorScope).join(User, User.id == SupervisorScope.user_id)
+                          .where(User.username == username))
+            queues, teams = set(), set()
+            for row in rows:
+                (queues if row.kind == "queue" else teams).add(row.value)
+            return queues, teams
+
+    def give_scope(self, username: str, kind: str, value: str) -> None:
+        if kind not in ("queue", "team"):
+            raise InvalidInput("kind: queue or team", field="kind")
+        user = self.users.require(username)
+        with self.db.session() as s:
+            exists = s.exec(select(SupervisorScope).where(SupervisorScope.user_id == user.id,
+                                                          SupervisorScope.kind == kind,
+                                                          SupervisorScope.value == value)).first()
+            if exists is None:
+                s.add(SupervisorScope(user_id=user.id, kind=kind, value=value))
+
+    def sip_account_of(self, username: str) -> AgentAccount | None:
+        """The SIP account of any user (agents, and supervisors who listen with a phone)."""
+        try:
+            return self.agent(username)
+        except NoSuchAgent:
+            return None
+
+    def add_sip_account(self, username: str, sip_username: str | None = None,
+                        sip_password: str | None = None) -> AgentAccount:
+        """A SIP account for an existing user (a supervisor's phone)."""
+        user = self.users.require(username)
+        with self.db.session() as s:
+            if s.exec(select(Agent).where(Agent.user_id == user.id)).first() is None:
+                s.add(Agent(user_id=user.id, sip_username=sip_username or username.replace(".", "-"),
+                            sip_password=sip_password or generate_sip_password(), team="",
+                            skills="{}", created_at=self.clock.now()))
+        return self.agent(username)
 
     # --- callbacks --------------------------------------------------------------------------------
     def add_callback(self, queue: str, number: str, caller_uniqueid: str, entered_queue_at: datetime) -> int:

@@ -58,14 +58,15 @@ class AcdService:
                                  paused=login.paused if login else False,
                                  reason=login.pause_reason if login else "")
         open_calls = await asyncio.to_thread(self.repo.open_calls)
-        self.tracker.load_open([_record_from_row(row) for row in open_calls])
+        self.tracker.load_open([record_from_row(row) for row in open_calls])
 
     async def apply_configuration(self) -> None:
         """Render queues, SIP accounts and dialplan from the database and reload Asterisk."""
         queues = await asyncio.to_thread(self.repo.queues)
         agents = await asyncio.to_thread(self.repo.agents)
+        accounts = await asyncio.to_thread(self.repo.sip_accounts)
         now = self.clock.now()
-        files = {"pjsip_agents.conf": render_pjsip_agents(agents),
+        files = {"pjsip_agents.conf": render_pjsip_agents(accounts),
                  "queues_generated.conf": render_queues(queues),
                  "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1])}
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
@@ -317,11 +318,12 @@ def _row_from_record(r: CallRecord) -> dict:
                 talk_seconds=r.talk_seconds, call_data=json.dumps(dict(r.data)) if r.data else None)
 
 
-def _record_from_row(row) -> CallRecord:
+def record_from_row(row) -> CallRecord:
     return CallRecord(uniqueid=row.uniqueid, linkedid=row.linkedid or row.uniqueid,
                       channel=row.channel or "", caller_number=row.caller_number or "",
                       queue=row.queue or "", entered_queue_at=row.created_at,
                       direction=row.direction or "inbound", overflowed_from=row.overflowed_from or "",
-                      agent=row.agent or "", answered_at=row.answered_at, outcome=row.outcome or "",
+                      agent=row.agent or "", answered_at=row.answered_at, ended_at=row.ended_at,
+                      outcome=row.outcome or "",
                       wait_seconds=row.wait_seconds, talk_seconds=row.talk_seconds,
                       data=tuple(sorted(json.loads(row.call_data).items())) if row.call_data else ())

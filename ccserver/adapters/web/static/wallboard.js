@@ -1,0 +1,63 @@
+// The wallboard: pushed by the server (topic "wallboard"); durations tick locally.
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const labels = { available: "Disponible", paused: "Pause", ringing: "Sonnerie", on_call: "En appel",
+                   wrap_up: "Post-appel", logged_out: "Déconnecté" };
+  let board = null, received = 0;
+  const me = document.querySelector(".who") ? null : null;
+
+  function secs(s) { s = Math.max(0, Math.floor(s)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
+  function cell(tr, value) { const td = document.createElement("td"); td.textContent = value == null ? "" : String(value); tr.appendChild(td); return td; }
+  async function api(method, url, body) {
+    const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+                                    body: body === undefined ? undefined : JSON.stringify(body) });
+    const data = await resp.json().catch(() => ({}));
+    document.getElementById("board-error").textContent = resp.ok ? "" : (data.message || resp.status);
+    return data;
+  }
+  function button(td, label, onclick) { const b = document.createElement("button"); b.type = "button"; b.textContent = label; b.onclick = onclick; td.appendChild(b); }
+
+  function render() {
+    if (!board) return;
+    const drift = (Date.now() - received) / 1000;
+    document.getElementById("board-at").textContent = "· " + new Date(board.at).toLocaleTimeString();
+    const qb = document.querySelector("#queues tbody"); qb.replaceChildren();
+    for (const q of board.queues) {
+      const tr = document.createElement("tr"); tr.dataset.queue = q.queue;
+      cell(tr, q.queue); cell(tr, q.waiting).className = "waiting";
+      cell(tr, q.waiting ? secs(q.longest_wait_seconds + drift) : "—");
+      cell(tr, q.service_level_pct == null ? "—" : q.service_level_pct + " %");
+      cell(tr, q.answered).className = "answered"; cell(tr, q.abandoned).className = "abandoned";
+      cell(tr, q.callbacks); cell(tr, q.average_handle_seconds == null ? "—" : secs(q.average_handle_seconds));
+      cell(tr, Object.entries(q.agents_by_state).filter(([, n]) => n).map(([s, n]) => (labels[s] || s) + " " + n).join(", "));
+      qb.appendChild(tr);
+    }
+    const ab = document.querySelector("#agents tbody"); ab.replaceChildren();
+    for (const a of board.agents) {
+      const tr = document.createElement("tr"); tr.dataset.agent = a.username;
+      cell(tr, a.username); cell(tr, labels[a.state] || a.state).className = "state-" + a.state;
+      cell(tr, secs(a.seconds_in_state + drift)); cell(tr, a.pause_reason);
+      cell(tr, a.call ? a.call.caller_number + " (" + a.call.queue + ")" : "");
+      cell(tr, a.call ? secs((a.call_seconds || 0) + drift) : "");
+      const actions = cell(tr, "");
+      if (a.state === "on_call") {
+        button(actions, "Écouter", () => api("POST", "/api/supervision/spy", { agent: a.username, mode: "listen" }));
+        button(actions, "Chuchoter", () => api("POST", "/api/supervision/spy/mode", { mode: "whisper" }));
+        button(actions, "Intervenir", () => api("POST", "/api/supervision/spy/mode", { mode: "barge" }));
+        button(actions, "Raccrocher l'écoute", () => api("DELETE", "/api/supervision/spy"));
+      }
+      if (a.state !== "logged_out") {
+        if (a.state === "paused") button(actions, "Reprendre", () => api("POST", `/api/supervision/agents/${a.username}/unpause`, {}));
+        else button(actions, "Pause", () => api("POST", `/api/supervision/agents/${a.username}/pause`, { reason: "break" }));
+        button(actions, "Déconnecter", () => api("POST", `/api/supervision/agents/${a.username}/logout`, {}));
+      }
+      ab.appendChild(tr);
+    }
+    const spying = Object.entries(board.spying || {});
+    document.getElementById("spy-status").textContent = spying.map(([s, v]) => s + " → " + v.agent + " (" + v.mode + ")").join(" · ");
+  }
+  async function load() { board = await api("GET", "/api/wallboard"); received = Date.now(); render(); }
+  ccsLive.on("wallboard", (m) => { board = m; received = Date.now(); render(); });
+  setInterval(render, 1000);
+  load();
+})();

@@ -1,0 +1,200 @@
+"""Supervisors' use cases: the wallboard they are allowed to see, listen / whisper / barge on an
+agent's call (ChanSpy on the supervisor's own phone), forced pause, unpause and logout.
+Every action is audit-logged (who, whom, when, mode)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from ...core import events as ev
+from ...core.clock import Clock
+from ...core.errors import Conflict, InvalidInput, NotFound, PbxUnavailable
+from ...core.ports import OriginateRequest
+from ..acd.service import record_from_row
+from ..agents.model import AgentState
+from ..calls.model import CallRecord, CallRecordChanged
+from .model import SPY_MODES, agent_row, chanspy_options, day_of, mode_digit, queue_figures
+
+logger = logging.getLogger(__name__)
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@dataclass
+class SpySession:
+    supervisor: str
+    agent: str
+    mode: str
+    spyer_prefix: str  # PJSIP/<supervisor sip>- : the supervisor's phone leg
+    spyer_channel: str = ""
+    started: bool = False
+
+
+class SupervisionService:
+    def __init__(self, repo, board, tracker, waiting_line, acd, pbx, audit, clock: Clock) -> None:
+        self.repo = repo
+        self.board = board
+        self.tracker = tracker
+        self.line = waiting_line
+        self.acd = acd
+        self.pbx = pbx
+        self.audit = audit
+        self.clock = clock
+        self.today: list[CallRecord] = []
+        self.sessions: dict[str, SpySession] = {}  # supervisor -> session
+        self.targets: dict[str, int] = {}  # queue -> service level target (s)
+        self.dirty = True
+
+    # --- the day's records -------------------------------------------------------------------
+    async def load(self) -> None:
+        now = self.clock.now()
+        local_midnight = now.astimezone(PARIS).replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = await asyncio.to_thread(self.repo.calls, since=local_midnight.astimezone(now.tzinfo))
+        self.today = [record_from_row(r) for r in rows if r.ended_at is not None]
+        await self.refresh_targets()
+
+    async def refresh_targets(self) -> None:
+        queues = await asyncio.to_thread(self.repo.queues)
+        self.targets = {q.name: q.service_level_seconds for q in queues}
+
+    def on_event(self, event: ev.Event) -> None:
+        """Bus listener (sync): keep the day's ended records; mark the board for a push."""
+        if isinstance(event, CallRecordChanged) and event.ended and event.record is not None:
+            self.today.append(event.record)
+        elif isinstance(event, ev.ChanSpyStarted):
+            self._spy_started(event)
+        elif isinstance(event, ev.ChanSpyStopped):
+            self._spy_stopped(event)
+        elif isinstance(event, ev.ChannelHungup):
+            for supervisor, session in list(self.sessions.items()):
+                if session.spyer_channel and event.channel == session.spyer_channel:
+                    self.sessions.pop(supervisor, None)
+        self.dirty = True
+
+    # --- the wallboard -------------------------------------------------------------------------
+    def board_snapshot(self) -> dict:
+        now = self.clock.now()
+        today = day_of(now, PARIS)
+        records = [r for r in self.today if day_of(r.entered_queue_at, PARIS) == today]
+        self.today = records
+        agents = list(self.board.agents.values())
+        queues = sorted(set(self.targets) | set(self.line.waiting))
+        return {
+            "topic": "wallboard", "at": now.isoformat(),
+            "queues": [queue_figures(q, self.targets.get(q, 20), records,
+                                     [since for since, _c in self.line.waiting.get(q, {}).values()],
+                                     agents, now).to_dict() for q in queues],
+            "agents": [agent_row(a, now) for a in sorted(agents, key=lambda a: a.username)],
+            "spying": {s.supervisor: {"agent": s.agent, "mode": s.mode, "active": s.started}
+                       for s in self.sessions.values()},
+        }
+
+    @staticmethod
+    def filtered(board: dict, queues: set[str] | None, agents: set[str] | None) -> dict:
+        if queues is None and agents is None:
+            return board
+        queues = queues or set()
+        visible_agents = {a["username"] for a in board["agents"]
+                          if (agents and a["username"] in agents) or set(a["queues"]) & queues}
+        return {**board, "queues": [q for q in board["queues"] if q["queue"] in queues],
+                "agents": [a for a in board["agents"] if a["username"] in visible_agents],
+                "spying": {}}
+
+    async def scope_of(self, username: str, role: str) -> tuple[set[str] | None, set[str] | None]:
+        """(queues, agents) a user may supervise; (None, None) for admins (everything)."""
+        if role == "admin":
+            return None, None
+        queues, teams = await asyncio.to_thread(self.repo.scopes_of, username)
+        team_of = await asyncio.to_thread(self.repo.teams)
+        return queues, {u for u, team in team_of.items() if team and team in teams}
+
+    async def check_allowed(self, supervisor: str, role: str, agent: str) -> None:
+        queues, agents = await self.scope_of(supervisor, role)
+        if queues is None:
+            return
+        status = self.board.agents.get(agent)
+        if status is None or not ((agents and agent in agents) or (status.queues & queues)):
+            raise NotFound(f"no agent {agent!r} in your teams or queues", agent=agent)
+
+    # --- listen / whisper / barge ----------------------------------------------------------------
+    def _pbx(self):
+        if self.pbx is None or not self.pbx.is_up:
+            raise PbxUnavailable("the telephone system is not reachable right now")
+        return self.pbx
+
+    async def start_spy(self, supervisor: str, role: str, agent: str, mode: str) -> SpySession:
+        if mode not in SPY_MODES:
+            raise InvalidInput(f"mode: one of {', '.join(SPY_MODES)}", field="mode")
+        await self.check_allowed(supervisor, role, agent)
+        status = self.board.agents.get(agent)
+        if status is None or status.state is not AgentState.ON_CALL:
+            raise Conflict(f"{agent} is not on a call", field="agent")
+        if supervisor in self.sessions:
+            raise Conflict("you are already listening to a call: stop it first", field="supervisor")
+        phone = await asyncio.to_thread(self.repo.sip_account_of, supervisor)
+        if phone is None:
+            raise Conflict("you have no SIP phone: an admin gives you one", field="supervisor")
+        target = await asyncio.to_thread(self.repo.sip_account_of, agent)
+        pbx = self._pbx()
+        session = SpySession(supervisor=supervisor, agent=agent, mode=mode,
+                             spyer_prefix=f"PJSIP/{phone.sip_username}-")
+        self.sessions[supervisor] = session
+        try:
+            await pbx.originate(OriginateRequest(
+                channel=f"PJSIP/{phone.sip_username}", application="ChanSpy",
+                data=f"PJSIP/{target.sip_username}-,{chanspy_options(mode)}",
+                caller_id=f"\"Supervision {agent}\" <{target.sip_username}>", timeout_ms=30_000))
+        except Exception:
+            self.sessions.pop(supervisor, None)
+            raise
+        await asyncio.to_thread(self.audit.record, supervisor, "supervision.start", agent, mode=mode)
+        self.dirty = True
+        return session
+
+    async def change_mode(self, supervisor: str, mode: str) -> None:
+        session = self.sessions.get(supervisor)
+        if session is None or not session.spyer_channel:
+            raise Conflict("no listening session in progress", field="supervisor")
+        if mode not in SPY_MODES:
+            raise InvalidInput(f"mode: one of {', '.join(SPY_MODES)}", field="mode")
+        await self._pbx().send({"Action": "PlayDTMF", "Channel": session.spyer_channel,
+                                "Digit": mode_digit(mode), "Duration": 120})
+        previous, session.mode = session.mode, mode
+        await asyncio.to_thread(self.audit.record, supervisor, "supervision.mode", session.agent,
+                                mode=mode, previous=previous)
+        self.dirty = True
+
+    async def stop_spy(self, supervisor: str) -> None:
+        session = self.sessions.pop(supervisor, None)
+        if session is None:
+            raise Conflict("no listening session in progress", field="supervisor")
+        if session.spyer_channel:
+            await self._pbx().hangup(session.spyer_channel)
+        await asyncio.to_thread(self.audit.record, supervisor, "supervision.stop", session.agent,
+                                mode=session.mode)
+        self.dirty = True
+
+    def _spy_started(self, event: ev.ChanSpyStarted) -> None:
+        for session in self.sessions.values():
+            if event.spyer_channel.startswith(session.spyer_prefix):
+                session.spyer_channel, session.started = event.spyer_channel, True
+
+    def _spy_stopped(self, event: ev.ChanSpyStopped) -> None:
+        for supervisor, session in list(self.sessions.items()):
+            if event.spyer_channel == session.spyer_channel:
+                session.started = False
+
+    # --- forced agent actions --------------------------------------------------------------------
+    async def force(self, supervisor: str, role: str, agent: str, action: str, reason: str = "") -> None:
+        await self.check_allowed(supervisor, role, agent)
+        if action == "pause":
+            await self.acd.pause(agent, reason)
+        elif action == "unpause":
+            await self.acd.unpause(agent)
+        elif action == "logout":
+            await self.acd.logout(agent)
+        else:
+            raise InvalidInput("action: pause, unpause or logout", field="action")
+        await asyncio.to_thread(self.audit.record, supervisor, f"supervision.force_{action}", agent,
+                                reason=reason)
