@@ -96,7 +96,7 @@ def _route_handler(request: web.Request) -> Callable | None:
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
     route_handler = _route_handler(request)
-    audience = allowed_roles(route_handler) if route_handler is not None else PUBLIC
+    audience = PUBLIC if route_handler in (None, public) else allowed_roles(route_handler)
     if request.match_info.http_exception is not None:
         audience = PUBLIC  # 404/405: let the error middleware answer
     user = await _load_user(request)
