@@ -57,7 +57,7 @@ class FakeAmi:
                     writer.write(reply.encode())
                     if fields.get("action", "").lower() == "login" and "Success" in reply:
                         writer.write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             if writer in self.writers:
