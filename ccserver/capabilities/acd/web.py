@@ -205,4 +205,4 @@ def bridge(runtime, hub: RealtimeHub) -> None:
     pop = ScreenPopService(runtime.agent_board, runtime.call_tracker, runtime.customers.screen_pop,
                            lambda username, message: hub.broadcast(message, roles=set(), usernames={username}))
     runtime.screen_pop = pop
-    runtime.bus.subscribe("cti:screen-pop", pop.on_agent_called, topics=[ev.AgentCalled.topic])
+    runtime.bus.subscribe("cti:screen-pop", pop.on_event, topics=[ev.AgentCalled.topic])

@@ -29,6 +29,15 @@ class ScreenPopService:
         self.lookup = lookup  # CustomerService.screen_pop(caller_number=, customer_number=)
         self.send_to_user = send_to_user
         self.sent = 0
+        self._tasks: set[asyncio.Task] = set()
+
+    def on_event(self, event: ev.Event) -> None:
+        """Bus listener: each ring is looked up on its own, so one slow lookup never delays
+        the screen-pops of other agents."""
+        if isinstance(event, ev.AgentCalled):
+            task = asyncio.get_running_loop().create_task(self.on_agent_called(event))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def call_data(self, uniqueid: str) -> dict[str, str]:
         record = self.tracker.open.get(uniqueid)
