@@ -65,15 +65,15 @@ def test_upgrade_existing_database_in_place_keeps_rows(db_url, migrations_dir):
         # a later migration extends a table that already has rows (as the inbound capability will)
         (migrations_dir / f"{LATEST + 1:04d}_extend_calls.sql").write_text(
             "-- portable: one file for both databases\n"
-            "ALTER TABLE calls ADD COLUMN wait_seconds INTEGER;\n"
-            "CREATE INDEX ix_calls_wait_seconds ON calls (wait_seconds);\n")
+            "ALTER TABLE calls ADD COLUMN test_extra_seconds INTEGER;\n"
+            "CREATE INDEX ix_calls_test_extra_seconds ON calls (test_extra_seconds);\n")
         assert [m.version for m in db.upgrade()] == [LATEST + 1]
         assert db.current_version() == LATEST + 1
 
         assert users.authenticate("alice", "correct horse").display_name == "Alice"
         assert [e.action for e in AuditLog(db).list()] == ["user.create"]
         with db.engine.connect() as conn:
-            assert conn.execute(text("SELECT queue, wait_seconds FROM calls")).all() == [("sales", None)]
+            assert conn.execute(text("SELECT queue, test_extra_seconds FROM calls")).all() == [("sales", None)]
     finally:
         db.dispose()
 
