@@ -23,6 +23,7 @@ from .capabilities.callbacks.model import WaitingLine
 from .capabilities.callbacks.service import CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
+from .capabilities.recording.service import RecordingService
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
 from .core import events as ev
@@ -78,6 +79,8 @@ class Runtime:
         self.bus.subscribe("acd:reactions", self.acd.on_event,
                            topics=[AgentMembershipLost.topic, AgentWrapUpStarted.topic,
                                    PbxLinkUp.topic])
+        # recording: MixMonitor by queue policy, files indexed into the store, retention purge
+        self.recording = RecordingService.for_runtime(self, config_writer)
         self.started_at: float | None = None
 
     def _agent_of_interface(self, interface: str) -> str:
@@ -93,6 +96,7 @@ class Runtime:
         self.call_writer.start()
         self.intake.start()
         self.scheduler.start()
+        await self.recording.start(self.scheduler)
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
                                id="acd-regenerate-dialplan", replace_existing=True)
         self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
@@ -108,6 +112,7 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         await self.intake.stop()
         await self.bus.stop()
+        await self.recording.stop()
         await self.state_writer.stop()
         await self.call_writer.stop()
         await asyncio.to_thread(self.database.dispose)

@@ -61,6 +61,16 @@ class Settings:
     # IVR: the directory of the scripts (*.yaml) and how often its counters are written
     ivr_scripts_dir: Path = Path("ivr_scripts")
     ivr_stats_flush_interval: float = 30.0
+    # recording: ccserver's store of recordings (empty: data_dir/recordings) and where the files
+    # Asterisk's MixMonitor writes appear on this host (empty: the private instance's spool/monitor)
+    recordings_dir: str = ""
+    recordings_spool_dir: str = ""
+    # agents may listen to the recordings of their own calls
+    recording_agents_may_listen: bool = False
+    # AES-256 key (hex or base64 of 32 bytes) encrypting recordings at rest; empty: stored in clear
+    recording_encryption_key: str = ""
+    # hour (UTC) of the daily purge of recordings past their retention
+    recording_purge_hour: int = 3
     log_level: str = "INFO"
 
     @property

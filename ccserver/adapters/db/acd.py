@@ -52,7 +52,8 @@ def _queue_definition(row: Queue) -> QueueDefinition:
         announce_frequency_seconds=row.announce_frequency_seconds,
         numbers=tuple(json.loads(row.numbers or "[]")), callback_key=row.callback_key,
         hours=json.loads(row.hours or "{}"), timezone=row.timezone, holidays=row.holidays,
-        closed_message=row.closed_message, dispositions=tuple(json.loads(row.dispositions or "[]")))
+        closed_message=row.closed_message, dispositions=tuple(json.loads(row.dispositions or "[]")),
+        recording_policy=row.recording_policy, retention_days=row.retention_days)
 
 
 def _queue_columns(q: QueueDefinition) -> dict:
@@ -67,7 +68,8 @@ def _queue_columns(q: QueueDefinition) -> dict:
                 numbers=json.dumps(list(q.numbers)), callback_key=q.callback_key,
                 hours=json.dumps(dict(q.hours), sort_keys=True), timezone=q.timezone,
                 holidays=q.holidays, closed_message=q.closed_message,
-                dispositions=json.dumps(list(q.dispositions)))
+                dispositions=json.dumps(list(q.dispositions)),
+                recording_policy=q.recording_policy, retention_days=q.retention_days)
 
 
 class AcdRepository:

@@ -47,6 +47,10 @@ class QueueDefinition:
     holidays: str = "FR"  # "FR", "FR-57" (Alsace-Moselle), ...; "" for none
     closed_message: str = ""  # a sound played when closed (default: a generic one)
     dispositions: tuple[str, ...] = ()  # wrap-up codes agents pick for this queue
+    # recording (capabilities/recording): 'always' (from the answer), 'on_demand' (the agent
+    # starts it) or 'never'; recordings older than retention_days are purged (0: kept for ever)
+    recording_policy: str = "always"
+    retention_days: int = 180
 
 @dataclass(frozen=True)
 class AgentAccount:
@@ -117,6 +121,10 @@ def validate_queue(queue: QueueDefinition, known_skills: Iterable[str],
     for code in queue.dispositions:
         if not NAME_RE.match(code):
             bad("dispositions", f"{code!r}: lower-case letters, digits, '-' or '_'")
+    if queue.recording_policy not in ("always", "on_demand", "never"):
+        bad("recording_policy", "one of always, on_demand, never")
+    if not isinstance(queue.retention_days, int) or not 0 <= queue.retention_days <= 36500:
+        bad("retention_days", "a whole number of days from 0 (keep for ever) to 36500")
     if errors:
         raise InvalidInput(f"queue {queue.name!r}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
                            queue=queue.name, field=errors[0]["field"], errors=errors)

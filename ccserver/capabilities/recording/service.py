@@ -1,0 +1,446 @@
+"""Recording use cases: MixMonitor on answered queue calls by policy, pause/resume from the
+desk, indexing the files when calls end, playback rights, the retention purge, the GDPR
+erasure of a customer, and quality evaluations.
+
+Asterisk holds the truth about the audio: `MixMonitor` (option ``b``: only while bridged) is
+started on the caller's channel when an agent answers (AgentConnect), `MixMonitorMute` with
+Direction both writes silence while paused (the file keeps the call's length, the pause is a
+silent gap), and the recording ends with the channel. There is no MixMonitor stop event on
+hangup: the caller channel's Hangup (or its absence from a resync snapshot) closes it, then the
+file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ...adapters.db.recordings import RecordingRepository
+
+from ...core import events as ev
+from ...core.clock import Clock
+from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
+from .model import (PAUSED, RECORDING, STOPPED, LiveRecording, apply_action, averages,
+                    caller_number_forms, check_action, close_pauses, parse_grid, paused_seconds,
+                    score_evaluation, spool_name)
+from .storage import RecordingStore, parse_key
+
+logger = logging.getLogger(__name__)
+
+TOPICS = (ev.AgentConnected.topic, ev.ChannelHungup.topic, ev.PbxSnapshot.topic)
+# one audit entry per user and recording within this window (a player sends many range requests)
+PLAYBACK_AUDIT_WINDOW = 600.0
+
+
+class RecordingService:
+    def __init__(self, repo, store: RecordingStore, board, channels, tracker, pbx, audit, clock: Clock,
+                 customers=None, *, agents_may_listen: bool = False) -> None:
+        self.repo = repo
+        self.store = store
+        self.board = board
+        self.channels = channels
+        self.tracker = tracker
+        self.pbx = pbx
+        self.audit = audit
+        self.clock = clock
+        self.customers = customers
+        self.agents_may_listen = agents_may_listen
+        self.live: dict[str, LiveRecording] = {}  # by the caller channel's uniqueid
+        self._lock = asyncio.Lock()
+        self._finishing: set[asyncio.Task] = set()
+        self._played: dict[tuple[str, int], float] = {}
+        self.purge_hour = 3
+
+    @classmethod
+    def for_runtime(cls, runtime, config_writer=None) -> "RecordingService":
+        """Built from the runtime's parts and settings (see Settings: recordings_*)."""
+        settings = runtime.settings
+        spool = settings.recordings_spool_dir or None
+        if spool is None and config_writer is not None:
+            try:  # the private instance: its spool/monitor directory
+                spool = getattr(config_writer.info, "recordings_dir", None)
+            except Exception:
+                spool = None
+        store_dir = Path(settings.recordings_dir) if settings.recordings_dir else Path(settings.data_dir) / "recordings"
+        store = RecordingStore(store_dir, Path(spool) if spool else None,
+                               parse_key(settings.recording_encryption_key))
+        service = cls(RecordingRepository(runtime.database, runtime.clock), store, runtime.agent_board,
+                      runtime.channels, runtime.call_tracker, runtime.pbx.ami if runtime.pbx else None,
+                      runtime.audit, runtime.clock, runtime.customers,
+                      agents_may_listen=settings.recording_agents_may_listen)
+        service.purge_hour = settings.recording_purge_hour
+        runtime.bus.subscribe("recording", service.on_event, topics=TOPICS)
+        return service
+
+    # --- start-up --------------------------------------------------------------------------------
+    async def start(self, scheduler=None) -> None:
+        """Follow the recordings left running, and schedule the daily retention purge."""
+        await self.load()
+        if self.store.spool_dir is None:
+            logger.warning("recording: no spool directory (recordings_spool_dir): recordings "
+                           "cannot be collected from Asterisk")
+        if scheduler is not None:
+            scheduler.add_job(self.purge, "cron", hour=self.purge_hour, minute=17,
+                              id="recording-purge", replace_existing=True)
+
+    async def load(self) -> None:
+        """Recordings still running when the server stopped: followed again (the next resync
+        closes those whose call ended meanwhile)."""
+        for row in await asyncio.to_thread(self.repo.unfinished):
+            self.live[row.call_uniqueid] = LiveRecording(
+                uniqueid=row.call_uniqueid, linkedid=row.linkedid, channel=row.channel,
+                agent=row.agent, queue=row.queue, policy=row.policy,
+                retention_days=row.retention_days, state=row.status, recording_id=row.id,
+                spool_name=row.spool_name, started_at=row.started_at,
+                pauses=tuple((p[0], p[1]) for p in json.loads(row.pauses or "[]")))
+        if self.live:
+            logger.info("recording: %d recording(s) still running at start-up", len(self.live))
+
+    async def stop(self) -> None:
+        """Let the files being indexed finish (a few seconds at most)."""
+        if self._finishing:
+            await asyncio.wait(self._finishing, timeout=10)
+
+    # --- reactions to events (bus subscriber) -----------------------------------------------------
+    async def on_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.AgentConnected):
+            await self._answered(event)
+        elif isinstance(event, ev.ChannelHungup):
+            await self._ended(event.uniqueid)
+        elif isinstance(event, ev.PbxSnapshot):
+            alive = {c.uniqueid for c in event.channels}
+            for uniqueid in [u for u in self.live if u not in alive]:
+                await self._ended(uniqueid)
+
+    async def _answered(self, e: ev.AgentConnected) -> None:
+        status = self.board.agent_for(e.interface)
+        agent = status.username if status else e.member_name
+        async with self._lock:
+            current = self.live.get(e.uniqueid)
+            if current is not None:
+                if current.state in (RECORDING, PAUSED, STOPPED):
+                    return  # transferred to another queue: the channel's recording goes on
+                self.live[e.uniqueid] = replace(current, agent=agent, queue=e.queue)
+                return
+            policy = await asyncio.to_thread(self.repo.policy_for_queue, e.queue)
+            live_channel = self.channels.channels.get(e.uniqueid)
+            record = self.tracker.open.get(e.uniqueid)
+            channel = (live_channel.channel if live_channel else "") or (record.channel if record else "")
+            caller = (record.caller_number if record else "") or (
+                live_channel.caller_number if live_channel else "")
+            live = LiveRecording(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid,
+                                 channel=channel, agent=agent, queue=e.queue, policy=policy.policy,
+                                 retention_days=policy.retention_days, caller_number=caller)
+            if policy.policy == "never":
+                logger.debug("call %s queue %s: never recorded", e.uniqueid, e.queue)
+                return
+            self.live[e.uniqueid] = live
+            if policy.starts_on_answer:
+                try:
+                    await self._start(live, "system")
+                except CcError as exc:
+                    logger.warning("call %s queue %s agent %s: recording could not start: %s",
+                                   e.uniqueid, e.queue, agent, exc.message)
+
+    async def _start(self, live: LiveRecording, actor: str) -> LiveRecording:
+        """MixMonitor on the caller's channel, then its row (called with the lock held)."""
+        if not live.channel:
+            raise Conflict(f"call {live.uniqueid}: its channel is unknown; cannot record")
+        now = self.clock.now()
+        name = spool_name(live.uniqueid, now, secrets.token_hex(4))
+        fields = dict(call_uniqueid=live.uniqueid, linkedid=live.linkedid, channel=live.channel[:255],
+                      agent=live.agent[:64], queue=live.queue[:128], policy=live.policy,
+                      started_by=actor[:64], started_at=now, spool_name=name,
+                      retention_days=live.retention_days)
+        try:
+            if self.pbx is None or not self.pbx.is_up:
+                raise PbxUnavailable("the telephone system is not reachable right now")
+            await self.pbx.send({"Action": "MixMonitor", "Channel": live.channel, "File": name,
+                                 "Options": "b"})
+        except CcError as exc:
+            await asyncio.to_thread(self.repo.insert, status="failed", ended_at=now,
+                                    error=exc.message[:255], **fields)
+            raise
+        row = await asyncio.to_thread(self.repo.insert, status="recording", **fields)
+        started = replace(apply_action(live, "start", now), recording_id=row.id, spool_name=name)
+        self.live[live.uniqueid] = started
+        logger.info("recording %s started on %s (call %s, queue %s, agent %s, by %s)", row.id,
+                    live.channel, live.uniqueid, live.queue, live.agent, actor)
+        if actor != "system":
+            await asyncio.to_thread(self.audit.record, actor, "recording.start", str(row.id),
+                                    call=live.uniqueid, queue=live.queue)
+        return started
+
+    async def _ended(self, uniqueid: str) -> None:
+        async with self._lock:
+            live = self.live.pop(uniqueid, None)
+        if live is None or live.recording_id is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._finish(live, self.clock.now()),
+                                                      name=f"recording-finish-{live.recording_id}")
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+        await asyncio.shield(task)  # in order: the bus subscriber handles the next event once this one is indexed
+
+    async def _finish(self, live: LiveRecording, ended_at: datetime) -> None:
+        pauses = [list(p) for p in close_pauses(live.pauses, live.offset(ended_at))]
+        try:
+            source = await asyncio.to_thread(self.store.wait_closed, live.spool_name)
+            if source is None:
+                await asyncio.to_thread(self.repo.update, live.recording_id, status="empty",
+                                        ended_at=ended_at, pauses=json.dumps(pauses), duration_ms=0)
+                logger.info("recording %s of call %s: no audio (never bridged)", live.recording_id,
+                            live.uniqueid)
+                return
+            name = f"{live.started_at:%Y/%m/%d}/{live.recording_id}.wav"
+            stored = await asyncio.to_thread(self.store.ingest, source, name)
+            customer_id = await asyncio.to_thread(self._customer_of, live)
+            await asyncio.to_thread(
+                self.repo.update, live.recording_id, status="stored", ended_at=ended_at,
+                duration_ms=stored.duration_ms, size_bytes=stored.size_bytes, sha256=stored.sha256,
+                path=stored.path, encrypted=stored.encrypted, pauses=json.dumps(pauses),
+                customer_id=customer_id)
+            logger.info("recording %s of call %s stored: %.2f s, %d bytes, %.1f s paused, sha256 %s",
+                        live.recording_id, live.uniqueid, stored.duration_ms / 1000,
+                        stored.size_bytes, paused_seconds(pauses), stored.sha256[:12])
+        except Exception as exc:
+            logger.exception("recording %s of call %s could not be stored", live.recording_id,
+                             live.uniqueid)
+            try:
+                await asyncio.to_thread(self.repo.update, live.recording_id, status="failed",
+                                        ended_at=ended_at, pauses=json.dumps(pauses),
+                                        error=f"{type(exc).__name__}: {exc}"[:255])
+            except Exception:
+                logger.exception("recording %s: cannot mark it failed", live.recording_id)
+
+    def _customer_of(self, live: LiveRecording) -> int | None:
+        call = self.repo.call(live.uniqueid)
+        if call is not None and call.customer_id is not None:
+            return call.customer_id
+        if self.customers is None or not live.caller_number:
+            return None
+        try:
+            found = self.customers.find_by_number(live.caller_number)
+        except CcError:
+            return None
+        return getattr(found, "id", None) if found is not None else None
+
+    # --- the agent's desk -------------------------------------------------------------------------
+    def current(self, username: str) -> LiveRecording | None:
+        status = self.board.agents.get(username)
+        if status is None or status.call is None:
+            return None
+        live = self.live.get(status.call.uniqueid)
+        return live if live is not None and live.agent == username else None
+
+    def desk_state(self, username: str) -> dict[str, Any]:
+        live = self.current(username)
+        return {"recording": live.to_dict() if live else None}
+
+    async def agent_action(self, username: str, action: str) -> dict[str, Any]:
+        """start, pause, resume or stop the recording of the agent's current call."""
+        status = self.board.agents.get(username)
+        if status is None or status.call is None:
+            raise Conflict("you have no call in progress", field="call")
+        uniqueid = status.call.uniqueid
+        async with self._lock:
+            live = self.live.get(uniqueid)
+            if live is None:
+                raise Conflict("this call has no recording (its queue never records)", field="call")
+            if live.agent != username:
+                raise Forbidden("this call is not yours", field="call")
+            check_action(live, action)
+            if action == "start":
+                live = await self._start(live, username)
+            else:
+                if self.pbx is None or not self.pbx.is_up:
+                    raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
+                if action in ("pause", "resume"):
+                    await self.pbx.send({"Action": "MixMonitorMute", "Channel": live.channel,
+                                         "Direction": "both", "State": "1" if action == "pause" else "0"})
+                else:
+                    await self.pbx.send({"Action": "StopMixMonitor", "Channel": live.channel})
+                live = apply_action(live, action, self.clock.now())
+                self.live[uniqueid] = live
+                await asyncio.to_thread(self.repo.update, live.recording_id,
+                                        status=PAUSED if live.state == PAUSED else RECORDING,
+                                        pauses=json.dumps([list(p) for p in live.pauses]))
+                await asyncio.to_thread(self.audit.record, username, f"recording.{action}",
+                                        str(live.recording_id), call=uniqueid,
+                                        at_second=live.offset(self.clock.now()))
+                logger.info("recording %s of call %s: %s by %s", live.recording_id, uniqueid,
+                            action, username)
+        return {"recording": live.to_dict()}
+
+    # --- playback ---------------------------------------------------------------------------------
+    def playable(self, user, recording_id: int):
+        """The recording row if `user` may listen to it (supervisors and admins: all; agents:
+        their own calls, when the setting allows)."""
+        row = self.repo.get(recording_id)
+        if user.role == "agent":
+            if not self.agents_may_listen:
+                raise Forbidden("agents may not listen to recordings here", recording=recording_id)
+            if row.agent != user.username:
+                raise Forbidden("this recording is not one of your calls", recording=recording_id)
+        if row.status != "stored" or not row.path:
+            raise NotFound(f"recording {recording_id} has no audio ({row.status})",
+                           recording=recording_id, status=row.status)
+        return row
+
+    def note_playback(self, user, row, byte_range: str, remote: str) -> bool:
+        """Audit-log a playback: once per user and recording per 10 minutes (a player sends a
+        request per seek). True when an entry was written."""
+        key = (user.username, row.id)
+        now = time.monotonic()
+        last = self._played.get(key)
+        if last is not None and now - last < PLAYBACK_AUDIT_WINDOW:
+            return False
+        if len(self._played) > 10_000:
+            self._played = {k: v for k, v in self._played.items() if now - v < PLAYBACK_AUDIT_WINDOW}
+        self._played[key] = now
+        self.audit.record(user.username, "recording.play", str(row.id), call=row.call_uniqueid,
+                          agent=row.agent, queue=row.queue, range=byte_range or "all",
+                          remote=remote, role=user.role)
+        return True
+
+    # --- retention ------------------------------------------------------------------------------
+    async def purge(self, actor: str = "system") -> dict[str, Any]:
+        """Delete the recordings past their retention (files, then rows); log what went."""
+        now = self.clock.now()
+        expired = await asyncio.to_thread(self.repo.expired, now)
+        if not expired:
+            logger.info("recording purge: nothing expired")
+            return {"removed": 0, "ids": [], "bytes": 0}
+        ids, size = [], 0
+        for row in expired:
+            try:
+                await asyncio.to_thread(self.store.delete, row.path)
+                if row.spool_name and row.status != "stored":
+                    await asyncio.to_thread(self.store.delete_spool, row.spool_name)
+            except OSError as exc:
+                logger.warning("recording purge: cannot delete the file of recording %s (%s); "
+                               "kept for the next run", row.id, exc)
+                continue
+            ids.append(row.id)
+            size += row.size_bytes or 0
+        removed = await asyncio.to_thread(self.repo.delete, ids)
+        details = [{"id": r.id, "queue": r.queue, "started_at": r.started_at.isoformat(),
+                    "retention_days": r.retention_days} for r in expired if r.id in set(ids)]
+        logger.info("recording purge: removed %d expired recording(s) (%d bytes): ids %s",
+                    removed, size, ",".join(map(str, ids)))
+        await asyncio.to_thread(self.audit.record, actor, "recording.purge", f"{removed} recordings",
+                                ids=ids, bytes=size, recordings=details[:500])
+        return {"removed": removed, "ids": ids, "bytes": size}
+
+    # --- GDPR erasure -------------------------------------------------------------------------------
+    async def erase_customer(self, customer_id: int, actor: str) -> dict[str, Any]:
+        numbers = await asyncio.to_thread(self.repo.customer_numbers, customer_id)
+        erased = await asyncio.to_thread(self.repo.erase_customer, customer_id,
+                                         caller_number_forms(numbers))
+        files = 0
+        for _id, path in erased.recordings:
+            try:
+                if await asyncio.to_thread(self.store.delete, path):
+                    files += 1
+            except OSError as exc:
+                logger.error("erasure of customer %s: cannot delete %s: %s", customer_id, path, exc)
+        summary = {"customer_id": customer_id, "recordings": len(erased.recordings), "files": files,
+                   "calls_anonymized": erased.calls_anonymized, "tickets": erased.tickets,
+                   "interactions": erased.interactions, "phones": erased.phones}
+        await asyncio.to_thread(self.audit.record, actor, "customer.erase", str(customer_id),
+                                **{k: v for k, v in summary.items() if k != "customer_id"})
+        logger.info("customer %s erased by %s: %s", customer_id, actor, summary)
+        return summary
+
+    # --- quality grids and evaluations (synchronous: call through asyncio.to_thread) ----------------
+    @staticmethod
+    def grid_view(row) -> dict[str, Any]:
+        definition = json.loads(row.definition)
+        return {"id": row.id, "name": row.name, "description": row.description,
+                "version": row.version, "active": row.active, "sections": definition["sections"],
+                "created_by": row.created_by, "updated_at": row.updated_at.isoformat()}
+
+    def save_grid(self, grid_id: int | None, data: Any, actor: str) -> dict[str, Any]:
+        grid = parse_grid(data)
+        active = data.get("active", True)
+        if not isinstance(active, bool):
+            raise InvalidInput("active is true or false", field="active")
+        row = self.repo.save_grid(grid_id, grid.name, grid.description, grid.to_dict(), actor, active)
+        self.audit.record(actor, "quality.grid.create" if grid_id is None else "quality.grid.update",
+                          str(row.id), name=grid.name, version=row.version)
+        return self.grid_view(row)
+
+    def evaluation_view(self, row) -> dict[str, Any]:
+        grid = json.loads(row.grid_snapshot)
+        result = score_evaluation(parse_grid(grid), json.loads(row.answers))
+        return {"id": row.id, "grid_id": row.grid_id, "grid_name": grid["name"],
+                "grid_version": row.grid_version, "sections": grid["sections"],
+                "recording_id": row.recording_id, "call_uniqueid": row.call_uniqueid,
+                "agent": row.agent, "queue": row.queue, "evaluator": row.evaluator,
+                "answers": json.loads(row.answers), "score": row.score, "fatal": row.fatal,
+                "section_scores": result.to_dict()["sections"],
+                "failed_fatal": list(result.failed_fatal), "comment": row.comment,
+                "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
+                "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None}
+
+    def evaluate(self, recording_id: int, grid_id: int, answers: Any, comment: Any,
+                 evaluator: str) -> dict[str, Any]:
+        recording = self.repo.get(recording_id)
+        grid_row = self.repo.grid(grid_id)
+        if not grid_row.active:
+            raise Conflict(f"grid {grid_row.name!r} is retired", field="grid_id")
+        comment = self._comment(comment)
+        if recording.agent == evaluator:
+            raise Forbidden("nobody evaluates their own calls", field="recording_id")
+        result = score_evaluation(parse_grid(json.loads(grid_row.definition)), answers)
+        now = self.clock.now()
+        row = self.repo.add_evaluation(
+            grid_id=grid_row.id, grid_version=grid_row.version, grid_snapshot=grid_row.definition,
+            recording_id=recording.id, call_uniqueid=recording.call_uniqueid, agent=recording.agent,
+            queue=recording.queue, evaluator=evaluator[:64], answers=json.dumps(dict(result.answers)),
+            score=result.score, fatal=result.fatal, comment=comment, created_at=now, updated_at=now)
+        self.audit.record(evaluator, "quality.evaluate", str(row.id), recording=recording.id,
+                          agent=recording.agent, grid=grid_row.name, score=result.score,
+                          fatal=result.fatal)
+        return self.evaluation_view(row)
+
+    def update_evaluation(self, evaluation_id: int, answers: Any, comment: Any, evaluator: str) -> dict[str, Any]:
+        row = self.repo.evaluation(evaluation_id)
+        result = score_evaluation(parse_grid(json.loads(row.grid_snapshot)), answers)
+        row = self.repo.update_evaluation(evaluation_id, answers=json.dumps(dict(result.answers)),
+                                          score=result.score, fatal=result.fatal,
+                                          comment=self._comment(comment), updated_at=self.clock.now(),
+                                          acknowledged_at=None)
+        self.audit.record(evaluator, "quality.evaluation.update", str(row.id), score=result.score,
+                          fatal=result.fatal)
+        return self.evaluation_view(row)
+
+    @staticmethod
+    def _comment(comment: Any) -> str:
+        comment = comment or ""
+        if not isinstance(comment, str) or len(comment) > 10_000:
+            raise InvalidInput("comment: text up to 10,000 characters", field="comment")
+        return comment.strip()
+
+    def acknowledge(self, username: str, evaluation_id: int) -> dict[str, Any]:
+        row = self.repo.evaluation(evaluation_id)
+        if row.agent != username:
+            raise Forbidden("this evaluation is not about your calls", field="evaluation")
+        if row.acknowledged_at is None:
+            row = self.repo.update_evaluation(evaluation_id, acknowledged_at=self.clock.now())
+        return self.evaluation_view(row)
+
+    def averages(self, since: datetime | None = None) -> dict[str, Any]:
+        rows = self.repo.score_rows(since)
+        return {
+            "by_agent": [a.to_dict() for a in averages((agent, score, fatal) for agent, _g, _n, score, fatal in rows)],
+            "by_grid": [a.to_dict() for a in averages((name, score, fatal) for _a, _g, name, score, fatal in rows)],
+            "by_agent_and_grid": [a.to_dict() for a in averages((f"{agent} · {name}", score, fatal)
+                                                                 for agent, _g, name, score, fatal in rows)],
+        }
