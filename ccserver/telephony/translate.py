@@ -17,8 +17,13 @@ def ami_fields(message: Any) -> dict[str, str]:
     """Lower-cased field name -> value, read once (panoramisk's dict is case-insensitive but slow)."""
     store = getattr(message, "_store", None)
     if store is not None:
-        return {key: value for key, (_, value) in store.items()}
-    return {str(k).lower(): v for k, v in message.items()}
+        fields = {key: value for key, (_, value) in store.items()}
+    else:
+        fields = {str(k).lower(): v for k, v in message.items()}
+    for key, value in fields.items():
+        if isinstance(value, list):  # a header repeated: the first one is Asterisk's own
+            fields[key] = value[0]
+    return fields
 
 
 def _int(value: Any) -> int:
@@ -134,11 +139,27 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
         return ev.QueueOverflowed(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
                                   linkedid=f.get("linkedid", ""), destination=f.get("destination", ""),
                                   node=node)
+    if name == "CcsDialer":
+        return ev.DialerReported(attempt=f.get("attempt", ""), stage=f.get("stage", ""),
+                                 result=f.get("result", ""), cause=f.get("cause", ""),
+                                 uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
+                                 node=node)
+    if name == "CcsCallData":  # UserEvent(CcsCallData,ccs_key: value,...): call data for the desk
+        data = tuple(sorted((k[4:], v) for k, v in f.items() if k.startswith("ccs_") and len(k) > 4))
+        return ev.CallDataSet(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
+                              data=data, node=node)
     if name == "CcsCallback":
         return ev.CallbackRequested(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
                                     linkedid=f.get("linkedid", ""), number=f.get("number", ""),
                                     entered_at=f.get("enteredat", ""), node=node)
     return None
+
+
+def _originate_response(f: Mapping[str, str], node: str) -> ev.PbxEvent:
+    return ev.OriginateResponded(action_id=f.get("actionid", ""),
+                                 success=f.get("response", "") == "Success",
+                                 reason=_int(f.get("reason")), uniqueid=f.get("uniqueid", ""),
+                                 channel=f.get("channel", ""), node=node)
 
 
 def _fully_booted(f: Mapping[str, str], node: str) -> ev.PbxEvent:
@@ -167,6 +188,7 @@ AMI_TRANSLATORS: dict[str, Callable[[Mapping[str, str], str], ev.PbxEvent | None
     "MixMonitorStart": _mixmonitor,
     "FullyBooted": _fully_booted,
     "UserEvent": _user_event,
+    "OriginateResponse": _originate_response,
 }
 
 

@@ -167,6 +167,8 @@ class Database:
         self.migrations_dir = migrations_dir or default_sql_dir() / "migrations"
         self._healthy: bool | None = None
         self.engine: Engine = self._create_engine(echo)
+        self._session_engine = (self.engine.execution_options(ccserver_immediate=True)
+                                if self.dialect == "sqlite" else self.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -221,8 +223,13 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back if it raises. Objects stay
-        usable after the block (they are not expired on commit)."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        usable after the block (they are not expired on commit).
+
+        On SQLite the transaction starts with BEGIN IMMEDIATE: a session that reads then writes
+        would otherwise fail with "database is locked" when another writer got there first
+        (SQLite cannot wait for a read lock to become a write lock); taking the write lock up
+        front makes concurrent writers queue for up to the busy timeout instead."""
+        with Session(self._session_engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

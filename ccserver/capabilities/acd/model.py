@@ -306,8 +306,7 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int])
                   ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow,1)',
                   " same => n,Hangup()"]
         destination, action = _overflow(q)
-        lines += [f"exten => overflow,1,UserEvent(CcsOverflow,Queue: {name},Uniqueid: ${{UNIQUEID}},"
-                  f"Linkedid: ${{CHANNEL(linkedid)}},Destination: {destination})",
+        lines += [f"exten => overflow,1,UserEvent(CcsOverflow,Queue: {name},Destination: {destination})",
                   f" same => n,{action}",
                   " same => n,Hangup()",
                   "exten => closed,1,Answer()",
@@ -322,8 +321,9 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int])
                       " same => n,Read(TYPED,vm-enter-num-to-call,20,,1,6)",
                       ' same => n,GotoIf($["${TYPED}" = ""]?keep)',
                       " same => n,Set(CBNUM=${FILTER(0123456789,${TYPED})})",
-                      f" same => n(keep),UserEvent(CcsCallback,Queue: {name},Uniqueid: ${{UNIQUEID}},"
-                      "Linkedid: ${CHANNEL(linkedid)},Number: ${CBNUM},EnteredAt: ${CCS_ENTERED})",
+                      # the event carries the channel's Uniqueid and Linkedid itself
+                      f" same => n(keep),UserEvent(CcsCallback,Queue: {name},Number: ${{CBNUM}},"
+                      "EnteredAt: ${CCS_ENTERED})",
                       " same => n,Playback(auth-thankyou)",
                       " same => n,Hangup()", "",
                       # when the callback's turn comes: a Local channel takes the caller's place

@@ -15,6 +15,9 @@ from ...core.clock import Clock
 from ...core.errors import CcError, InvalidInput
 from ...core.ports import OriginateRequest
 from ..customers.model import display_number, normalize_number
+from dataclasses import dataclass
+from typing import ClassVar
+
 from .model import STAND_IN_CONTEXT, PendingCallback, WaitingLine, due_callbacks, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -28,8 +31,19 @@ def dial_digits(e164: str) -> str:
     return "00" + e164.lstrip("+")
 
 
+@dataclass(slots=True)
+class CallbackConnected(ev.DomainEvent):
+    """An agent answered a callback's stand-in: the customer is being dialed for them."""
+
+    topic: ClassVar[str] = "callback_connected"
+    callback_id: int = 0
+    agent: str = ""
+
+
 class CallbackService:
-    def __init__(self, repo, line: WaitingLine, pbx, clock: Clock, trunk_host: str) -> None:
+    def __init__(self, repo, line: WaitingLine, pbx, clock: Clock, trunk_host: str,
+                 channel_of=lambda uniqueid: "") -> None:
+        self.channel_of = channel_of  # uniqueid -> channel name of a queue caller
         self.repo = repo
         self.line = line
         self.pbx = pbx
@@ -41,7 +55,7 @@ class CallbackService:
     async def on_event(self, event: ev.Event) -> None:
         if isinstance(event, ev.CallbackRequested):
             await self.request(event)
-        elif isinstance(event, ev.AgentConnected):
+        elif isinstance(event, CallbackConnected):
             await self._connected(event)
         elif isinstance(event, ev.ChannelHungup):
             await self._hungup(event)
@@ -99,17 +113,19 @@ class CallbackService:
                 return callback_id
         return None
 
-    async def _connected(self, event: ev.AgentConnected) -> None:
-        # AgentConnect names the caller's channel only through its uniqueid: look it up
-        channel = next((channel for callers in self.line.waiting.values()
-                        for uid, (_, channel) in callers.items() if uid == event.uniqueid), "")
+    def match_connected(self, event: ev.AgentConnected) -> list[ev.Event]:
+        """Intake handler (synchronous, in order): is the answered queue caller a stand-in?"""
+        channel = self.channel_of(event.uniqueid)
         callback_id = self._callback_of(channel) if channel else None
         if callback_id is None:
-            return
+            return []
         self._forget(callback_id)
-        await asyncio.to_thread(self.repo.update_callback, callback_id, status="done",
-                                agent=event.member_name, completed_at=self.clock.now())
-        logger.info("callback #%s taken by %s", callback_id, event.member_name)
+        return [CallbackConnected(callback_id=callback_id, agent=event.member_name)]
+
+    async def _connected(self, event: CallbackConnected) -> None:
+        await asyncio.to_thread(self.repo.update_callback, event.callback_id, status="done",
+                                agent=event.agent, completed_at=self.clock.now())
+        logger.info("callback #%s taken by %s", event.callback_id, event.agent)
 
     async def _hungup(self, event: ev.ChannelHungup) -> None:
         callback_id = self._callback_of(event.channel)

@@ -53,6 +53,14 @@ class CallRecordChanged(ev.DomainEvent):
     ended: bool = False
 
 
+def _direction(channel: str) -> str:
+    """A callback's stand-in (Local/<number>@ccq-<queue>-cbqueue) is an outbound call for the
+    agent; everything else joining a queue is an inbound caller."""
+    if channel.startswith("Local/") and "-cbqueue-" in channel:
+        return "callback"
+    return "inbound"
+
+
 class CallTracker:
     def __init__(self, clock: Clock, agent_of_interface: Callable[[str], str] | None = None) -> None:
         self.clock = clock
@@ -83,7 +91,8 @@ class CallTracker:
             data = self.pending_data.pop(e.uniqueid, {})
             record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
                                 caller_number=e.caller_number, queue=e.queue,
-                                entered_queue_at=self.clock.now(), data=tuple(sorted(data.items())))
+                                entered_queue_at=self.clock.now(), data=tuple(sorted(data.items())),
+                                direction=_direction(e.channel))
         elif record.queue != e.queue:
             record = replace(record, overflowed_from=record.queue, queue=e.queue, outcome="")
         else:

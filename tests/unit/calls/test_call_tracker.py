@@ -111,3 +111,11 @@ def test_ivr_data_set_before_the_queue_reaches_the_record():
     rec = join(t)[0].record
     assert dict(rec.data) == {"customer_id": "12345678", "menu_path": "1>2"}
     assert t.pending_data == {}
+
+
+def test_callback_stand_in_is_recorded_as_a_callback_leg():
+    t, _ = tracker()
+    out = t.apply(ev.QueueCallerJoined(queue="support", uniqueid="s", channel="Local/0612345678@ccq-support-cbqueue-00000001;2",
+                                       caller_number="0612345678"))
+    assert out[0].record.direction == "callback"
+    assert join(t, "c")[0].record.direction == "inbound"

@@ -1,0 +1,200 @@
+"""Inbound on the real Asterisk: sipp agents on provisioned endpoints, sipp callers, the ACD.
+
+Each test runs a ccserver (runtime + web) whose database provisions the queue and the agents'
+SIP accounts into the shared private Asterisk, exactly as the product does.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ccserver.capabilities.acd.model import QueueDefinition
+from ccserver.capabilities.agents.model import AgentState
+from ccserver.telephony.sipp import Answer, SippCaller, SippCustomer, SippPhone, wav_rms
+from tests.support.server import Server, endpoint_of, until
+
+pytestmark = pytest.mark.asterisk
+
+QUEUE_NUMBER = "4100"
+
+
+async def queue_members(runtime) -> dict[str, dict]:
+    """QueueStatus as Asterisk reports it: interface -> fields."""
+    rows = await runtime.pbx.ami.list_action({"Action": "QueueStatus", "Queue": "support"})
+    return {r["location"]: r for r in rows if r.get("event") == "QueueMember"}
+
+
+async def setup_call_center(srv: Server, *, wrapup: int = 2, callback_key: str = "",
+                            strategy: str = "ringall") -> dict:
+    """A queue needing French, Alice (fr:9) and Bruno (fr:3): Alice is the best-skilled."""
+    rt = srv.runtime
+    await until(srv.ok, 15)
+    for skill in ("fr", "tech"):
+        await asyncio.to_thread(rt.acd_repo.add_skill, skill)
+    for code in ("break", "lunch"):
+        await asyncio.to_thread(rt.acd_repo.add_pause_reason, code, code.title())
+    await rt.acd.create_queue(QueueDefinition(
+        name="support", strategy=strategy, required_skills={"fr": 1}, numbers=(QUEUE_NUMBER,),
+        wrapup_seconds=wrapup, ring_seconds=10, holidays="", callback_key=callback_key,
+        dispositions=("resolved", "escalated")), actor="admin")
+    accounts = {}
+    for username, skills in (("alice", "fr:9"), ("bruno", "fr:3")):
+        accounts[username] = await rt.acd.create_agent(username, "password-1234", username.title(),
+                                                       skills, actor="admin")
+    return accounts
+
+
+async def start_phones(asterisk, accounts, **behaviours):
+    phones = {}
+    for username, account in accounts.items():
+        phone = SippPhone(asterisk, account.sip_username, account.sip_password,
+                          behaviour=behaviours.get(username, Answer()))
+        await phone.start()
+        await phone.wait_registered()
+        phones[username] = phone
+    return phones
+
+
+async def log_in(rt, *usernames):
+    for username in usernames:
+        await rt.acd.login(username)
+    await until(lambda: all(rt.agent_board.agents[u].state is AgentState.AVAILABLE for u in usernames), 5)
+
+
+def timeline(rt, username):
+    return [(e.previous, e.state) for e in rt.acd_repo.timeline(username)]
+
+
+async def test_best_skilled_agent_answers_and_the_call_row_and_timeline_are_right(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        phones = await start_phones(asterisk, accounts)
+        try:
+            await log_in(rt, "alice", "bruno")
+            members = await queue_members(rt)
+            assert int(members["PJSIP/alice"]["penalty"]) < int(members["PJSIP/bruno"]["penalty"])
+            caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0612345678", talk_seconds=6)
+            await caller.start()
+            await phones["alice"].wait_calls("answered", 1, timeout=15)
+            uniqueid = next(iter(rt.call_tracker.open))
+            await rt.pbx.ami.send({"Action": "MixMonitor", "Channel": rt.call_tracker.open[uniqueid].channel,
+                                   "File": f"inbound-{uniqueid}.wav", "Options": "b"})
+            result = await caller.wait(timeout=20)
+            assert result.answered and phones["bruno"].calls_offered == 0
+
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 10)
+            await until(lambda: rt.call_writer.pending == 0 and rt.acd_repo.calls(), 5)
+            await rt.call_writer.flush_now()
+            await rt.state_writer.flush_now()
+            [row] = await asyncio.to_thread(rt.acd_repo.calls)
+            assert (row.queue, row.agent, row.outcome, row.caller_number) == ("support", "alice", "answered", "0612345678")
+            assert row.answered_at is not None and row.ended_at is not None
+            assert 0 <= row.wait_seconds <= 5 and 4 <= row.talk_seconds <= 8
+            assert timeline(rt, "alice") == [("logged_out", "available"), ("available", "ringing"),
+                                             ("ringing", "on_call"), ("on_call", "wrap_up"),
+                                             ("wrap_up", "available")]
+            # audio flowed both ways: the recording of the bridge is not silence
+            wav = asterisk.info.recordings_dir / f"inbound-{uniqueid}.wav"
+            await until(lambda: wav.exists() and wav.stat().st_size > 44, 5)
+            assert wav_rms(wav) > 300
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+
+
+async def test_caller_hanging_up_while_waiting_is_abandoned_with_wait_time(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        await setup_call_center(srv)  # nobody logged in: the caller waits
+        result = await SippCaller(asterisk, QUEUE_NUMBER, caller="0698765432", talk_seconds=4).run()
+        assert result.answered  # the queue answers, then plays music while the caller waits
+        await until(lambda: not rt.call_tracker.open, 10)
+        await rt.call_writer.flush_now()
+        [row] = await asyncio.to_thread(rt.acd_repo.calls)
+        assert row.outcome == "abandoned" and row.agent is None
+        assert 3 <= row.wait_seconds <= 6
+
+
+async def test_pause_wrapup_logout_reach_asterisk_and_the_timeline(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv, wrapup=30)
+        phones = await start_phones(asterisk, {"alice": accounts["alice"]})
+        try:
+            client = await srv.login("alice", "password-1234")
+            headers = {"X-CSRF-Token": client.csrf}
+            assert (await client.post("/api/agent/login", json={"queues": ["support"]}, headers=headers)).status == 200
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 5)
+            resp = await client.post("/api/agent/pause", json={"reason": "lunch"}, headers=headers)
+            assert resp.status == 200
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.PAUSED, 5)
+            member = (await queue_members(rt))["PJSIP/alice"]
+            assert (member["paused"], member["pausedreason"]) == ("1", "lunch")
+            bad = await client.post("/api/agent/pause", json={"reason": "nap"}, headers=headers)
+            assert bad.status == 400 and (await bad.json())["details"]["field"] == "reason"
+            await client.post("/api/agent/unpause", json={}, headers=headers)
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 5)
+
+            # a call, then wrap-up (30 s): paused with reason wrapup in Asterisk until "ready"
+            await SippCaller(asterisk, QUEUE_NUMBER, caller="0611111111", talk_seconds=3).run()
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.WRAP_UP, 10)
+            members = await queue_members(rt)
+            assert (members["PJSIP/alice"]["paused"], members["PJSIP/alice"]["pausedreason"]) == ("1", "wrapup")
+            await client.post("/api/agent/unpause", json={}, headers=headers)
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 5)
+            assert (await client.post("/api/agent/logout", json={}, headers=headers)).status == 200
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.LOGGED_OUT, 5)
+            assert "PJSIP/alice" not in await queue_members(rt)
+            await rt.state_writer.flush_now()
+            states = [s for _, s in timeline(rt, "alice")]
+            assert states == ["available", "paused", "available", "ringing", "on_call", "wrap_up",
+                              "available", "logged_out"]
+            assert [e.reason for e in rt.acd_repo.timeline("alice")][1] == "lunch"
+            await client.close()
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+
+
+async def test_callback_keeps_the_place_and_bridges_an_agent_to_the_customer(asterisk, tmp_path):
+    customer = SippCustomer(asterisk, Answer(talk_seconds=None))
+    await customer.start()
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk,
+                      trunk_host=f"127.0.0.1:{customer.port}") as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv, callback_key="1")
+        phones = await start_phones(asterisk, {"alice": accounts["alice"]},
+                                    alice=Answer(talk_seconds=4))
+        try:
+            await log_in(rt, "alice")
+            await rt.acd.pause("alice", "break")  # nobody free: the caller waits, then presses 1
+            caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0622334455", dtmf=[(3.0, "1")],
+                                talk_seconds=None, max_seconds=40)
+            result = await caller.run()
+            assert result.answered
+            await until(lambda: rt.acd_repo.callbacks(), 10)
+            [request] = await asyncio.to_thread(rt.acd_repo.callbacks)
+            assert (request.queue, request.number) == ("support", "0622334455")
+            await rt.call_writer.flush_now()
+            rows = await asyncio.to_thread(rt.acd_repo.calls)
+            assert [r.outcome for r in rows if r.direction == "inbound"] == ["callback"]
+            # its turn has come (nobody waits before it): the stand-in waits for a free agent
+            await rt.callbacks.dial_due()
+            await until(lambda: rt.acd_repo.callbacks("dialing"), 10)
+            await rt.acd.unpause("alice")
+            await phones["alice"].wait_calls("answered", 1, timeout=20)
+            answered = await customer.wait_calls("answered", 1, timeout=20)
+            assert answered[0].dialed == "0622334455"
+            await until(lambda: rt.acd_repo.callbacks("done"), 10)
+            [done] = await asyncio.to_thread(rt.acd_repo.callbacks, "done")
+            assert done.agent == "alice"
+            await until(lambda: not rt.call_tracker.open, 15)
+            await rt.call_writer.flush_now()
+            legs = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.direction == "callback"]
+            assert [(r.agent, r.outcome, r.caller_number) for r in legs] == [("alice", "answered", "0622334455")]
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await customer.stop()
