@@ -198,3 +198,61 @@ async def test_callback_keeps_the_place_and_bridges_an_agent_to_the_customer(ast
             for phone in phones.values():
                 await phone.stop()
             await customer.stop()
+
+
+async def test_asterisk_restart_mid_shift_restores_agents_and_keeps_one_record_per_call(
+        asterisk_factory, tmp_path):
+    instance = asterisk_factory()
+    info = await asyncio.to_thread(instance.up)
+    async with Server(tmp_path, endpoint_of(info), config_writer=instance) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        phones = await start_phones(instance, accounts, alice=Answer(talk_seconds=None))
+        try:
+            await log_in(rt, "alice", "bruno")
+            await rt.acd.pause("bruno", "lunch")
+            await until(lambda: rt.agent_board.agents["bruno"].state is AgentState.PAUSED, 5)
+            page = await srv.login("alice", "password-1234")
+            ws = await page.ws_connect("/ws")
+            assert (await ws.receive_json(timeout=2))["topic"] == "hello"
+
+            # a call in progress when Asterisk dies
+            caller = SippCaller(instance, QUEUE_NUMBER, caller="0633445566", talk_seconds=None, max_seconds=60)
+            await caller.start()
+            await phones["alice"].wait_calls("answered", 1, timeout=15)
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 5)
+
+            instance.kill()
+            await until(lambda: not rt.pbx.ami.is_up, 5)
+            await asyncio.to_thread(instance.up)
+            await until(srv.ok, 15)
+
+            # as they were: alice available, bruno paused for lunch, in Asterisk itself
+            async def restored():
+                members = await queue_members(rt)
+                return (members.get("PJSIP/alice", {}).get("paused") == "0"
+                        and members.get("PJSIP/bruno", {}).get("pausedreason") == "lunch")
+            await until(restored, 10)
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 10)
+            assert rt.agent_board.agents["bruno"].state is AgentState.PAUSED
+            # alice's page followed her: on call, then available when Asterisk came back
+            seen = []
+            while "available" not in seen:
+                msg = await ws.receive_json(timeout=10)
+                if msg.get("topic") == "agent_state":
+                    assert msg["username"] == "alice"  # nobody else's state reaches her page
+                    seen.append(msg["status"]["state"])
+            assert seen[-2:] == ["on_call", "available"]
+            await ws.close()
+            await page.close()
+
+            await rt.call_writer.flush_now()
+            rows = await asyncio.to_thread(rt.acd_repo.calls)
+            assert len(rows) == 1
+            assert rows[0].outcome == "answered" and rows[0].hangup_reason == "vanished during outage"
+            assert rows[0].ended_at is not None
+            await caller.stop()
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await asyncio.to_thread(instance.down)
