@@ -165,28 +165,47 @@ async def test_queue_call_is_recorded_paused_played_with_ranges_and_purged(aster
             await client.close()
 
 
+async def browser_login(browser, base: str, username: str):
+    page = await browser.new_page()
+    await page.goto(base + "/login")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(base + "/")
+    return page
+
+
 @pytest.mark.browser
-async def test_supervisor_page_plays_the_recording_in_chromium(asterisk, tmp_path):
+async def test_desk_button_pauses_and_supervisor_page_plays_the_recording_in_chromium(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         runtime = srv.runtime
         accounts = await setup_queue(srv, "7102")
-        async with SippPhone(asterisk, accounts["alice"].sip_username, accounts["alice"].sip_password):
-            await runtime.acd.login("alice")
-            await until(lambda: runtime.agent_board.agents["alice"].state.value == "available", 5)
-            result = await SippCaller(asterisk, "7102", "0612345678", talk_seconds=4).run()
-        assert result.answered
-        rows = await until(lambda: runtime.recording.repo.search(RecordingFilter())[0], 10)
-        recording = rows[0][0]
-
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                page = await browser.new_page()
-                await page.goto(srv.base_url + "/login")
-                await page.fill("input[name=username]", "sup")
-                await page.fill("input[name=password]", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_url(srv.base_url + "/")
+                desk = await browser_login(browser, srv.base_url, "alice")
+                async with SippPhone(asterisk, accounts["alice"].sip_username, accounts["alice"].sip_password):
+                    await runtime.acd.login("alice")
+                    await until(lambda: runtime.agent_board.agents["alice"].state.value == "available", 5)
+                    await desk.goto(srv.base_url + "/agent")
+                    caller = SippCaller(asterisk, "7102", "0612345678", talk_seconds=7)
+                    await caller.start()
+                    # the desk shows the recording; the agent pauses it with the button, then resumes
+                    await desk.wait_for_selector("#recording-box .rec-state[data-state=recording]", timeout=10000)
+                    await desk.click("#recording-box button[data-action=pause]")
+                    await desk.wait_for_selector("#recording-box .rec-state[data-state=paused]", timeout=5000)
+                    assert await desk.is_visible("#recording-box button[data-action=resume]")
+                    await asyncio.sleep(2.0)
+                    await desk.click("#recording-box button[data-action=resume]")
+                    await desk.wait_for_selector("#recording-box .rec-state[data-state=recording]", timeout=5000)
+                    result = await caller.wait(30)
+                assert result.answered
+                rows = await until(lambda: [r for r, _c in runtime.recording.repo.search(RecordingFilter())[0]], 10)
+                recording = rows[0]
+                [(start, end)] = json.loads(recording.pauses)
+                assert 1.7 <= end - start <= 2.8
+
+                page = await browser_login(browser, srv.base_url, "sup")
                 await page.goto(srv.base_url + "/recordings")
                 await page.click(f"#recordings tr[data-id='{recording.id}'] a")
                 await page.wait_for_url(srv.base_url + f"/recordings/{recording.id}")
@@ -204,3 +223,5 @@ async def test_supervisor_page_plays_the_recording_in_chromium(asterisk, tmp_pat
         [play] = runtime.audit.list(action="recording.play", actor="sup")
         assert play.target == str(recording.id)
         assert play.details_dict["range"].startswith("bytes=")  # the browser asked for a range
+        assert [e.action for e in runtime.audit.list(actor="alice") if e.action.startswith("recording.")] == [
+            "recording.resume", "recording.pause"]
