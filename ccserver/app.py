@@ -23,6 +23,7 @@ from .capabilities.callbacks.model import WaitingLine
 from .capabilities.callbacks.service import CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
+from .capabilities.outbound.service import OutboundService
 from .capabilities.recording.service import RecordingService
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
@@ -81,6 +82,8 @@ class Runtime:
                                    PbxLinkUp.topic])
         # recording: MixMonitor by queue policy, files indexed into the store, retention purge
         self.recording = RecordingService.for_runtime(self, config_writer)
+        # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
+        self.outbound = OutboundService.for_runtime(self, config_writer)
         self.started_at: float | None = None
 
     def _agent_of_interface(self, interface: str) -> str:
@@ -96,6 +99,7 @@ class Runtime:
         self.call_writer.start()
         self.intake.start()
         self.scheduler.start()
+        await self.outbound.start()
         await self.recording.start(self.scheduler)
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
                                id="acd-regenerate-dialplan", replace_existing=True)
@@ -106,6 +110,7 @@ class Runtime:
         self.started_at = time.time()
 
     async def stop(self) -> None:
+        await self.outbound.stop()
         if self.pbx is not None:
             await self.pbx.stop()
         if self.scheduler.running:

@@ -71,6 +71,9 @@ class Settings:
     recording_encryption_key: str = ""
     # hour (UTC) of the daily purge of recordings past their retention
     recording_purge_hour: int = 3
+    # outbound dialer: where it sends calls, PJSIP/customers/<this> with {number} (national),
+    # {e164} or {digits}: "sip:{number}@trunk.example:5060"; empty: automatic dialing disabled
+    outbound_dial_uri: str = ""
     log_level: str = "INFO"
 
     @property

@@ -345,3 +345,34 @@ class CallDataSet(PbxEvent):
     uniqueid: str = ""
     linkedid: str = ""
     data: tuple[tuple[str, str], ...] = ()
+
+
+# --- outbound dialer ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class OriginateResponded(PbxEvent):
+    """The end of an asynchronous Originate: answered (`reason` 4) or why not (5 busy, 3 no
+    answer, 8 congestion, 1 hung up, 0 failure)."""
+
+    topic: ClassVar[str] = "originate_responded"
+    action_id: str = ""
+    success: bool = False
+    reason: int = 0
+    uniqueid: str = ""
+    channel: str = ""
+
+
+@dataclass(slots=True)
+class DialerReported(PbxEvent):
+    """A step the dialer's dialplan reports (UserEvent CcsDialer): ``amd`` (result HUMAN,
+    MACHINE, NOTSURE), ``abandoned`` (no agent within the wait: message played), ``dialresult``
+    (preview mode: the DIALSTATUS of the customer's leg)."""
+
+    topic: ClassVar[str] = "dialer_reported"
+    attempt: str = ""
+    stage: str = ""
+    result: str = ""
+    cause: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""

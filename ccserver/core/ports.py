@@ -33,6 +33,7 @@ class OriginateRequest:
     timeout_ms: int = 30_000
     variables: dict[str, str] = field(default_factory=dict)
     action_id: str | None = None
+    channel_id: str | None = None  # the uniqueid the new channel gets (AMI ChannelId)
 
 
 class PbxCommands(Protocol):

@@ -220,6 +220,8 @@ class AmiLink:
                                   for k, v in request.variables.items()]
         if request.action_id:
             action["ActionID"] = request.action_id
+        if request.channel_id:
+            action["ChannelId"] = request.channel_id
         reply = await self.send(action)
         return str(reply.get("ActionID", ""))
 
@@ -250,6 +252,15 @@ class AmiLink:
         await self.send({"Action": "Hangup", "Channel": channel})
 
     async def cli(self, command: str) -> str:
-        reply = await self.send({"Action": "Command", "Command": command})
-        output = reply.get("Output", reply.content if hasattr(reply, "content") else "")
-        return "\n".join(output) if isinstance(output, list) else str(output)
+        """Run a CLI command. Asterisk runs one module reload at a time and DROPS a reload asked
+        meanwhile ("already in progress"): several capabilities reload at start and after a
+        reconnect, so a refused reload is asked again (for up to command_timeout)."""
+        deadline = asyncio.get_running_loop().time() + self.command_timeout
+        while True:
+            reply = await self.send({"Action": "Command", "Command": command})
+            output = reply.get("Output", reply.content if hasattr(reply, "content") else "")
+            text = "\n".join(output) if isinstance(output, list) else str(output)
+            if "reload request is already in progress" not in text \
+                    or asyncio.get_running_loop().time() > deadline:
+                return text
+            await asyncio.sleep(0.1)

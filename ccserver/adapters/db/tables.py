@@ -442,3 +442,239 @@ class QaEvaluation(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# --- outbound campaigns and compliance: migration 0006_outbound -------------------------------
+
+
+class OutboundCampaign(SQLModel, table=True):
+    """A campaign; its Asterisk queue is ``camp-<id>``; `caller_ids` is a JSON list (NPV pool)."""
+
+    __tablename__ = "outbound_campaigns"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_outbound_campaigns_name"),
+        CheckConstraint("mode IN ('preview', 'progressive', 'predictive')",
+                        name="ck_outbound_campaigns_mode"),
+        CheckConstraint("status IN ('draft', 'running', 'paused', 'finished')",
+                        name="ck_outbound_campaigns_status"),
+    )
+
+    id: int | None = _id()
+    name: str = Field(sa_type=String(64))
+    description: str = Field(default="", sa_type=Text)
+    mode: str = Field(default="progressive", sa_type=String(16))
+    status: str = Field(default="draft", sa_type=String(16))
+    caller_ids: str = Field(default="[]", sa_type=Text)
+    amd: bool = Field(default=False, sa_type=Boolean)
+    abandon_cap_permille: int = Field(default=30, sa_type=Integer)
+    ring_seconds: int = Field(default=25, sa_type=Integer)
+    max_attempts: int = Field(default=4, sa_type=Integer)
+    retry_busy_minutes: int = Field(default=15, sa_type=Integer)
+    retry_no_answer_minutes: int = Field(default=120, sa_type=Integer)
+    retry_machine_minutes: int = Field(default=240, sa_type=Integer)
+    retry_abandoned_minutes: int = Field(default=60, sa_type=Integer)
+    retry_congestion_minutes: int = Field(default=5, sa_type=Integer)
+    abandon_message: str = Field(default="please-try-call-later", sa_type=String(128))
+    machine_message: str = Field(default="", sa_type=String(128))
+    bloctel_scrubbed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_by: str = Field(default="", sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class OutboundCampaignAgent(SQLModel, table=True):
+    __tablename__ = "outbound_campaign_agents"
+    __table_args__ = (UniqueConstraint("campaign_id", "username", name="uq_outbound_campaign_agents"),)
+
+    id: int | None = _id()
+    campaign_id: int = Field(foreign_key="outbound_campaigns.id", ondelete="CASCADE", sa_type=Integer)
+    username: str = Field(sa_type=String(64))
+
+
+class OutboundImport(SQLModel, table=True):
+    """A contact file: previewed (rows kept in `payload`), then committed in one transaction."""
+
+    __tablename__ = "outbound_imports"
+    __table_args__ = (
+        CheckConstraint("status IN ('preview', 'committed', 'cancelled')",
+                        name="ck_outbound_imports_status"),
+    )
+
+    id: int | None = _id()
+    campaign_id: int = Field(foreign_key="outbound_campaigns.id", ondelete="CASCADE", sa_type=Integer)
+    filename: str = Field(default="", sa_type=String(255))
+    status: str = Field(default="preview", sa_type=String(16))
+    encoding: str = Field(default="", sa_type=String(32))
+    total_lines: int = Field(default=0, sa_type=Integer)
+    accepted: int = Field(default=0, sa_type=Integer)
+    rejected: int = Field(default=0, sa_type=Integer)
+    report: str = Field(default="{}", sa_type=Text)
+    payload: str = Field(default="[]", sa_type=Text)
+    created_by: str = Field(default="", sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    committed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class OutboundContact(SQLModel, table=True):
+    """A contact of a campaign, deduplicated by its number (nsn) within the campaign."""
+
+    __tablename__ = "outbound_contacts"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "nsn", name="uq_outbound_contacts_campaign_nsn"),
+        CheckConstraint("status IN ('pending', 'dialing', 'reserved', 'callback', 'done', "
+                        "'exhausted', 'blocked')", name="ck_outbound_contacts_status"),
+        Index("ix_outbound_contacts_due", "campaign_id", "status", "next_attempt_at"),
+        Index("ix_outbound_contacts_nsn", "nsn"),
+    )
+
+    id: int | None = _id()
+    campaign_id: int = Field(foreign_key="outbound_campaigns.id", ondelete="CASCADE", sa_type=Integer)
+    nsn: int = Field(sa_type=Integer)
+    number: str = Field(sa_type=String(16))
+    name: str = Field(default="", sa_type=String(200))
+    postcode: str = Field(default="", sa_type=String(5))
+    area: str = Field(default="", sa_type=String(16))
+    timezone: str = Field(default="", sa_type=String(64))
+    area_source: str = Field(default="", sa_type=String(16))
+    fields: str = Field(default="{}", sa_type=Text)
+    contract: bool = Field(default=False, sa_type=Boolean)
+    outside_hours_consent: bool = Field(default=False, sa_type=Boolean)
+    status: str = Field(default="pending", sa_type=String(16))
+    attempts: int = Field(default=0, sa_type=Integer)
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_outcome: str = Field(default="", sa_type=String(16))
+    blocked_rule: str = Field(default="", sa_type=String(64))
+    callback_agent: str = Field(default="", sa_type=String(64))
+    reserved_by: str = Field(default="", sa_type=String(64))
+    reserved_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    bloctel_opposed: bool | None = Field(default=None, sa_type=Boolean)
+    bloctel_checked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    import_id: int | None = Field(default=None, sa_type=Integer)
+    source_line: int | None = Field(default=None, sa_type=Integer)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class OutboundAttempt(SQLModel, table=True):
+    """One dial attempt (all campaigns together: the history the frequency rules count)."""
+
+    __tablename__ = "outbound_attempts"
+    __table_args__ = (
+        Index("ix_outbound_attempts_nsn_started", "nsn", "started_at"),
+        Index("ix_outbound_attempts_campaign_started", "campaign_id", "started_at"),
+        Index("ix_outbound_attempts_contact", "contact_id"),
+        Index("ix_outbound_attempts_uniqueid", "uniqueid"),
+    )
+
+    id: int | None = _id()
+    campaign_id: int = Field(sa_type=Integer)
+    contact_id: int = Field(sa_type=Integer)
+    nsn: int = Field(sa_type=Integer)
+    number: str = Field(sa_type=String(16))
+    caller_id: str = Field(default="", sa_type=String(16))
+    mode: str = Field(default="", sa_type=String(16))
+    agent: str = Field(default="", sa_type=String(64))
+    uniqueid: str = Field(default="", sa_type=String(64))
+    decision_id: int | None = Field(default=None, sa_type=Integer)
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    connected_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    outcome: str = Field(default="dialing", sa_type=String(16))
+    amd_result: str = Field(default="", sa_type=String(16))
+    hangup_cause: int | None = Field(default=None, sa_type=Integer)
+    talk_seconds: int | None = Field(default=None, sa_type=Integer)
+    refused: bool = Field(default=False, sa_type=Boolean)
+    disposition: str = Field(default="", sa_type=String(32))
+    notes: str = Field(default="", sa_type=Text)
+
+
+class ComplianceDecision(SQLModel, table=True):
+    """What the compliance engine answered, with every rule (`decision`: JSON): the proof."""
+
+    __tablename__ = "compliance_decisions"
+    __table_args__ = (
+        Index("ix_compliance_decisions_at", "at"),
+        Index("ix_compliance_decisions_contact_at", "contact_id", "at"),
+        Index("ix_compliance_decisions_campaign_at", "campaign_id", "at"),
+        Index("ix_compliance_decisions_nsn_at", "nsn", "at"),
+    )
+
+    id: int | None = _id()
+    at: datetime = Field(sa_type=UtcDateTime)
+    campaign_id: int | None = Field(default=None, sa_type=Integer)
+    contact_id: int | None = Field(default=None, sa_type=Integer)
+    attempt_id: int | None = Field(default=None, sa_type=Integer)
+    number: str = Field(sa_type=String(32))
+    nsn: int | None = Field(default=None, sa_type=Integer)
+    actor: str = Field(sa_type=String(64))
+    purpose: str = Field(sa_type=String(16))
+    allowed: bool = Field(sa_type=Boolean)
+    failed_rules: str = Field(default="", sa_type=String(255))
+    regime: str = Field(default="", sa_type=String(16))
+    timezone: str = Field(default="", sa_type=String(64))
+    local_time: str = Field(default="", sa_type=String(40))
+    decision: str = Field(sa_type=Text)
+
+
+class ConsentEntry(SQLModel, table=True):
+    """The consent ledger, append-only: grants, revocations and refusals during calls."""
+
+    __tablename__ = "consent_ledger"
+    __table_args__ = (
+        CheckConstraint("scope IN ('canvassing', 'outside_hours')", name="ck_consent_ledger_scope"),
+        CheckConstraint("action IN ('grant', 'revoke', 'refusal')", name="ck_consent_ledger_action"),
+        Index("ix_consent_ledger_nsn_scope_at", "nsn", "scope", "at"),
+    )
+
+    id: int | None = _id()
+    nsn: int = Field(sa_type=Integer)
+    number: str = Field(sa_type=String(16))
+    scope: str = Field(sa_type=String(16))
+    action: str = Field(sa_type=String(16))
+    at: datetime = Field(sa_type=UtcDateTime)
+    source: str = Field(default="", sa_type=String(64))
+    proof_ref: str = Field(default="", sa_type=String(255))
+    campaign_id: int | None = Field(default=None, sa_type=Integer)
+    attempt_id: int | None = Field(default=None, sa_type=Integer)
+    recorded_by: str = Field(default="", sa_type=String(64))
+    recorded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class DncNumber(SQLModel, table=True):
+    """The company's own do-not-call list (always enforced)."""
+
+    __tablename__ = "dnc_numbers"
+    __table_args__ = (UniqueConstraint("nsn", name="uq_dnc_numbers_nsn"),)
+
+    id: int | None = _id()
+    nsn: int = Field(sa_type=Integer)
+    number: str = Field(sa_type=String(16))
+    reason: str = Field(default="", sa_type=String(255))
+    source: str = Field(default="", sa_type=String(64))
+    added_by: str = Field(default="", sa_type=String(64))
+    added_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class OppositionListEntry(SQLModel, table=True):
+    """An imported Bloctel list (bitmap at `path`) or a campaign's scrub, with its scrub date."""
+
+    __tablename__ = "opposition_lists"
+    __table_args__ = (
+        CheckConstraint("kind IN ('bloctel', 'bloctel-scrub')", name="ck_opposition_lists_kind"),
+        Index("ix_opposition_lists_kind_active", "kind", "active"),
+    )
+
+    id: int | None = _id()
+    kind: str = Field(sa_type=String(16))
+    campaign_id: int | None = Field(default=None, sa_type=Integer)
+    source: str = Field(default="", sa_type=String(255))
+    scrubbed_at: datetime = Field(sa_type=UtcDateTime)
+    imported_by: str = Field(default="", sa_type=String(64))
+    imported_at: datetime = Field(sa_type=UtcDateTime)
+    numbers: int = Field(default=0, sa_type=Integer)
+    lines: int = Field(default=0, sa_type=Integer)
+    invalid_lines: int = Field(default=0, sa_type=Integer)
+    path: str = Field(default="", sa_type=String(500))
+    active: bool = Field(default=True, sa_type=Boolean)

@@ -20,7 +20,8 @@ HERE = Path(__file__).parent
 # the runtime runs: subscribes to the bus to push live updates)
 CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web",
                                             "ccserver.capabilities.customers.web",
-                                            "ccserver.capabilities.recording.web")
+                                            "ccserver.capabilities.recording.web",
+                                            "ccserver.capabilities.outbound.web")
 
 
 def create_app(runtime) -> web.Application:
