@@ -50,6 +50,7 @@ async def setup_queue(srv: Server, number: str) -> dict:
     for name in ("alice", "bob"):
         accounts[name] = await runtime.acd.create_agent(name, PASSWORD, name.title(), {}, "admin")
     runtime.users.create_user("sup", PASSWORD, role="supervisor", display_name="Sup")
+    runtime.acd_repo.give_scope("sup", "queue", "rec")  # supervisors see their queues' recordings
     return accounts
 
 

@@ -28,6 +28,7 @@ def make_wav(path, seconds=2.0) -> bytes:
 async def recorded(web_app):
     runtime = web_app.app[RUNTIME]
     runtime.users.create_user("agent2", "correct horse battery", role="agent")
+    runtime.acd_repo.give_scope("supervisor1", "queue", "sales")  # supervisors see their queues
     now = datetime.now(timezone.utc)
     runtime.acd_repo.upsert_calls([dict(uniqueid="u1", caller_number="0612345678", queue="sales",
                                         agent="agent1", created_at=now, outcome="answered")])
@@ -184,4 +185,28 @@ async def test_policies_purge_and_erasure_routes(web_app, recorded):
     resp = await admin.post("/api/customers/999999/erase", json={}, headers=headers)
     assert resp.status == 404
     for client in (admin, sup):
+        await client.close()
+
+
+async def test_supervisors_see_only_recordings_of_their_queues_and_teams(web_app, recorded):
+    runtime, rid, _data = recorded
+    runtime.users.create_user("supervisor2", "correct horse battery", role="supervisor")
+    runtime.acd_repo.give_scope("supervisor2", "queue", "billing")
+    other = await login(web_app, "supervisor2")
+    assert (await (await other.get("/api/recordings")).json())["total"] == 0
+    assert (await other.get(f"/recordings/{rid}/audio")).status == 404
+    assert (await other.get(f"/api/recordings/{rid}")).status == 404
+    resp = await other.post("/api/quality/evaluations", headers={"X-CSRF-Token": await csrf_of(other)},
+                            json={"recording_id": rid, "grid_id": 1, "answers": {}})
+    assert resp.status == 404
+    assert runtime.audit.list(action="recording.play") == []
+    # given the team of the call's agent, they see it
+    await runtime.acd.create_agent("agent9", "correct horse battery", "Agent Nine", {}, "admin", team="north")
+    runtime.recording.repo.update(rid, agent="agent9")
+    runtime.acd_repo.give_scope("supervisor2", "team", "north")
+    assert (await (await other.get("/api/recordings")).json())["total"] == 1
+    assert (await other.get(f"/recordings/{rid}/audio", headers={"Range": "bytes=0-1"})).status == 206
+    admin = await login(web_app, "admin1")
+    assert (await (await admin.get("/api/recordings")).json())["total"] == 1
+    for client in (other, admin):
         await client.close()

@@ -44,6 +44,9 @@ class RecordingFilter:
     until: datetime | None = None
     min_seconds: int | None = None
     status: str | None = "stored"
+    # a supervisor's scope: recordings of these queues or of these agents (None: everything)
+    scope_queues: frozenset[str] | None = None
+    scope_agents: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,9 @@ class RecordingRepository:
         query = select(Recording, Call).join(Call, Call.uniqueid == Recording.call_uniqueid, isouter=True)
         if f.status:
             query = query.where(Recording.status == f.status)
+        if f.scope_queues is not None or f.scope_agents is not None:
+            query = query.where(or_(col(Recording.queue).in_(sorted(f.scope_queues or ())),
+                                    col(Recording.agent).in_(sorted(f.scope_agents or ()))))
         if f.agent:
             query = query.where(Recording.agent == f.agent)
         if f.queue:

@@ -40,8 +40,9 @@ PLAYBACK_AUDIT_WINDOW = 600.0
 
 class RecordingService:
     def __init__(self, repo, store: RecordingStore, board, channels, tracker, pbx, audit, clock: Clock,
-                 customers=None, *, agents_may_listen: bool = False) -> None:
+                 customers=None, *, agents_may_listen: bool = False, scopes=None) -> None:
         self.repo = repo
+        self.scopes = scopes  # supervisors' queues and teams (AcdRepository); None: no scoping
         self.store = store
         self.board = board
         self.channels = channels
@@ -73,7 +74,7 @@ class RecordingService:
         service = cls(RecordingRepository(runtime.database, runtime.clock), store, runtime.agent_board,
                       runtime.channels, runtime.call_tracker, runtime.pbx.ami if runtime.pbx else None,
                       runtime.audit, runtime.clock, runtime.customers,
-                      agents_may_listen=settings.recording_agents_may_listen)
+                      agents_may_listen=settings.recording_agents_may_listen, scopes=runtime.acd_repo)
         service.purge_hour = settings.recording_purge_hour
         runtime.bus.subscribe("recording", service.on_event, topics=TOPICS)
         return service
@@ -278,11 +279,29 @@ class RecordingService:
                             action, username)
         return {"recording": live.to_dict()}
 
+    # --- who sees what ------------------------------------------------------------------------------
+    def scope_of(self, user) -> tuple[set[str], set[str]] | None:
+        """(queues, agents) whose recordings a supervisor sees: the queues and teams they were
+        given (as on the wallboard); None for admins (everything)."""
+        if user.role == "admin" or self.scopes is None:
+            return None
+        queues, teams = self.scopes.scopes_of(user.username)
+        team_of = self.scopes.teams()
+        return set(queues), {u for u, team in team_of.items() if team and team in teams}
+
+    def visible(self, user, recording_id: int):
+        """The recording row if `user` (supervisor or admin) may see it; NotFound otherwise."""
+        row = self.repo.get(recording_id)
+        scope = self.scope_of(user) if user.role != "agent" else None
+        if scope is not None and row.queue not in scope[0] and row.agent not in scope[1]:
+            raise NotFound(f"no recording {recording_id} in your queues or teams", recording=recording_id)
+        return row
+
     # --- playback ---------------------------------------------------------------------------------
     def playable(self, user, recording_id: int):
-        """The recording row if `user` may listen to it (supervisors and admins: all; agents:
-        their own calls, when the setting allows)."""
-        row = self.repo.get(recording_id)
+        """The recording row if `user` may listen to it (admins: all; supervisors: their queues
+        and teams; agents: their own calls, when the setting allows)."""
+        row = self.visible(user, recording_id) if user.role != "agent" else self.repo.get(recording_id)
         if user.role == "agent":
             if not self.agents_may_listen:
                 raise Forbidden("agents may not listen to recordings here", recording=recording_id)

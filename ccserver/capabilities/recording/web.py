@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -87,7 +88,12 @@ def recording_view(row, call=None) -> dict[str, Any]:
 
 async def _search(request: web.Request) -> tuple[list[dict], int, int]:
     page = max(1, _int(request.query.get("page", "1"), "page"))
-    rows, total = await asyncio.to_thread(_service(request).repo.search, _filter(request.query),
+    service = _service(request)
+    wanted = _filter(request.query)
+    scope = await asyncio.to_thread(service.scope_of, current_user(request))
+    if scope is not None:
+        wanted = replace(wanted, scope_queues=frozenset(scope[0]), scope_agents=frozenset(scope[1]))
+    rows, total = await asyncio.to_thread(service.repo.search, wanted,
                                           limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return [recording_view(r, c) for r, c in rows], total, page
 
@@ -114,7 +120,7 @@ async def api_list(request: web.Request) -> web.StreamResponse:
 async def _detail(request: web.Request) -> dict[str, Any]:
     service = _service(request)
     recording_id = _int(request.match_info["id"], "id")
-    row = await asyncio.to_thread(service.repo.get, recording_id)
+    row = await asyncio.to_thread(service.visible, current_user(request), recording_id)
     call = await asyncio.to_thread(service.repo.call, row.call_uniqueid)
     evaluations = await asyncio.to_thread(service.repo.evaluations, recording_id=recording_id)
     return {"recording": recording_view(row, call),
@@ -268,6 +274,8 @@ async def api_grid_update(request: web.Request) -> web.StreamResponse:
 @roles("supervisor", "admin")
 async def api_evaluate(request: web.Request) -> web.StreamResponse:
     body = await _json(request)
+    await asyncio.to_thread(_service(request).visible, current_user(request),
+                            _int(body.get("recording_id"), "recording_id"))
     view = await asyncio.to_thread(
         _service(request).evaluate, _int(body.get("recording_id"), "recording_id"),
         _int(body.get("grid_id"), "grid_id"), body.get("answers"), body.get("comment"),
