@@ -131,6 +131,8 @@ async def test_grid_scoring_agent_view_and_averages(web_app, recorded):
     assert evaluation["score"] == round((100 + 2 * 80) / 3, 1) and evaluation["agent"] == "agent1"
     page = await (await sup.get("/quality")).text()
     assert "agent1" in page and str(evaluation["score"]) in page
+    page = await (await sup.get(f"/recordings/{rid}")).text()  # the scoring form beside the player
+    assert f'data-grid="{grid["id"]}"' in page and 'name="answer"' in page and "Très bien" in page
     averages = await (await sup.get("/api/quality/averages")).json()
     assert averages["by_agent"] == [{"key": "agent1", "count": 1, "average": evaluation["score"], "fatal_count": 0}]
     agent = await login(web_app, "agent1")
