@@ -51,6 +51,19 @@ class Settings:
     ari_app: str = "ccserver"
     # address SIP and RTP bind to; set a LAN address so real softphones can register
     sip_bind_address: str = "127.0.0.1"
+    # where AMI (manager.conf) and ARI/HTTP (http.conf) listen, and the networks AMI accepts
+    # logins from (comma-separated, "10.0.0.0/8" or "10.0.0.0/255.0.0.0"); the docker image
+    # listens on 0.0.0.0 and permits its compose network
+    ami_bind_address: str = "127.0.0.1"
+    ami_permit: str = "127.0.0.1/255.255.255.255"
+    ari_bind_address: str = "127.0.0.1"
+    # behind NAT (docker): the address (IP or host name) PJSIP advertises to phones for SIP and
+    # for RTP, and the networks it considers local (comma-separated); empty: not rendered
+    sip_external_signaling_address: str = ""
+    sip_external_media_address: str = ""
+    sip_local_net: str = ""
+    # Asterisk's module directory; empty: found (Debian's multiarch /usr/lib/<triplet>/...)
+    asterisk_modules_dir: str = ""
     # seconds an AMI/ARI command may take before it fails with pbx-timeout
     pbx_command_timeout: float = 5.0
     # seconds between periodic resyncs from Asterisk

@@ -1,8 +1,12 @@
 #!/bin/sh
 # Render /etc/asterisk from the repository's asterisk-conf/ templates and dialplans/ with the
 # settings of this container's environment (CCSERVER_AMI_PORT, CCSERVER_AMI_SECRET,
-# CCSERVER_ARI_PORT, CCSERVER_ARI_PASSWORD, CCSERVER_SIP_PORT, CCSERVER_RTP_PORT_START...),
-# then run Asterisk in the foreground as the asterisk user.
+# CCSERVER_ARI_PORT, CCSERVER_ARI_PASSWORD, CCSERVER_SIP_PORT, CCSERVER_RTP_PORT_START,
+# CCSERVER_AMI_BIND_ADDRESS, CCSERVER_AMI_PERMIT...; a port left at 0 or an empty secret is an
+# error), then run Asterisk in the foreground as the asterisk user.
+# The templated files are rewritten at every start; the files ccserver generates at run time
+# (pjsip_agents.conf, queues_generated.conf, extensions_*.conf...) only when missing: they live
+# in the asterisk-etc volume and a restart must not undo what ccserver wrote there.
 set -eu
 ccserver asterisk render --out /etc/asterisk
 exec asterisk -f -U asterisk -G asterisk -vvv "$@"

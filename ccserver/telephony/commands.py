@@ -1,9 +1,11 @@
-"""`ccserver asterisk up|down|status|cli`: run the private Asterisk by hand."""
+"""`ccserver asterisk up|down|status|cli`: run the private Asterisk by hand;
+`ccserver asterisk render --out DIR`: configure a system-installed Asterisk (docker image)."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+from pathlib import Path
 
 from ..settings import Settings
 from .instance import AsteriskInstance, InstanceInfo
@@ -28,6 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cli = actions.add_parser("cli", help="run an Asterisk CLI command, e.g. \"pjsip show endpoints\"")
     cli.add_argument("cli_command", metavar="COMMAND", nargs="+")
     cli.set_defaults(func=_cli)
+    render = actions.add_parser(
+        "render", help="write the configuration of a system-installed Asterisk into DIR",
+        description="Render asterisk-conf/ and copy dialplans/ into DIR (the docker image: "
+                    "/etc/asterisk) for the Asterisk installed on this system: its own "
+                    "directories (/var/lib/asterisk...), the ports and secrets of the settings "
+                    "(CCSERVER_AMI_PORT, CCSERVER_AMI_SECRET...; none picked). Files ccserver "
+                    "generates at run time (pjsip_agents.conf...) are created only when missing.")
+    render.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="Asterisk's configuration directory (astetcdir)")
+    render.set_defaults(func=_render)
 
 
 def _instance(args: argparse.Namespace, settings: Settings) -> AsteriskInstance:
@@ -94,4 +106,15 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cli(args: argparse.Namespace, settings: Settings) -> int:
     print(_instance(args, settings).cli(" ".join(args.cli_command)), end="")
+    return 0
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
+    result = _instance(args, settings).render_to(args.out)
+    print(f"rendered {len(result.rendered)} files into {result.out_dir} "
+          f"(modules {result.modules_dir})")
+    if result.created:
+        print(f"  created: {', '.join(result.created)}")
+    if result.kept:
+        print(f"  kept as they were (ccserver writes them): {', '.join(result.kept)}")
     return 0

@@ -17,11 +17,14 @@ import os
 import random
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
 import struct
 import subprocess
+import sys
+import sysconfig
 import time
 import wave
 from dataclasses import asdict, dataclass
@@ -60,11 +63,25 @@ CONSOLE_LOG = "console.log"
 MOH_FILE = "ccserver-tone.wav"
 # inside the chroot: where instances live
 CHROOT_INSTANCES = PurePosixPath("/srv/ccserver")
+# `render_to`: the directories of Debian's asterisk package (its own asterisk.conf lists them),
+# used by an Asterisk installed on the system, as in the docker image
+SYSTEM_DIRS = {
+    "varlib": "/var/lib/asterisk", "db": "/var/lib/asterisk", "key": "/var/lib/asterisk",
+    "spool": "/var/spool/asterisk", "monitor": "/var/spool/asterisk/monitor",
+    "run": "/var/run/asterisk", "log": "/var/log/asterisk", "cache": "/var/cache/asterisk",
+    "tmp": "/var/spool/asterisk/tmp", "data": "/usr/share/asterisk",
+    "agi": "/usr/share/asterisk/agi-bin", "sbin": "/usr/sbin",
+}
+# settings `render_to` refuses to leave at 0 / empty: a system Asterisk has fixed ports, and
+# ccserver (another container) must be given the same secrets
+FIXED_PORT_SETTINGS = ("ami_port", "ari_port", "sip_port", "rtp_port_start")
+REQUIRED_SECRET_SETTINGS = ("ami_secret", "ari_password")
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CONF_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.conf$")
 _PORT_LOW = 10000
 _PORT_HIGH_DEFAULT = 32767  # below Linux's ephemeral range, so clients' ports never take ours
+_ADDRESS_RE = re.compile(r"^[A-Za-z0-9.:-]{1,253}$")  # an IP address or a host name
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,7 @@ class InstanceInfo:
     ami_port: int
     ami_username: str
     ami_secret: str
+    ari_host: str
     ari_port: int
     ari_username: str
     ari_password: str
@@ -99,18 +117,34 @@ class InstanceInfo:
     rtp_end: int
 
     @property
+    def _ari_hostport(self) -> str:
+        host = f"[{self.ari_host}]" if ":" in self.ari_host else self.ari_host
+        return f"{host}:{self.ari_port}"
+
+    @property
     def ari_url(self) -> str:
         """Base URL for aioari.connect (it appends /ari/...)."""
-        return f"http://127.0.0.1:{self.ari_port}"
+        return f"http://{self._ari_hostport}"
 
     @property
     def ari_ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ari_port}/ari/events?app={self.ari_app}"
+        return f"ws://{self._ari_hostport}/ari/events?app={self.ari_app}"
 
     def as_dict(self) -> dict[str, Any]:
         data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(self).items()}
         data["ari_url"] = self.ari_url
         return data
+
+
+@dataclass(frozen=True)
+class RenderedConfig:
+    """What `AsteriskInstance.render_to` wrote."""
+
+    out_dir: Path
+    rendered: list[str]  # the templates, always rewritten
+    created: list[str]  # generated files that did not exist yet
+    kept: list[str]  # generated files left as they were (ccserver's)
+    modules_dir: str
 
 
 def validate_name(value: str, what: str) -> str:
@@ -132,6 +166,55 @@ def validate_secret(value: str, what: str) -> str:
         raise ConfigurationError(f"{what} may not contain ';' nor start or end with a space",
                                  field=what)
     return value
+
+
+def _validate_ip(value: str, field: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ConfigurationError(f"{field} {value!r} is not an IP address", field=field) from None
+    return value
+
+
+def _networks(value: str, field: str) -> list[str]:
+    """A comma/space-separated list of networks ("10.0.0.0/8", "10.0.0.0/255.0.0.0", an address),
+    each checked, returned as written (Asterisk reads both forms)."""
+    items = [item for item in re.split(r"[,\s]+", value) if item]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(f"{field}: {item!r} is not a network such as 10.0.0.0/8 or "
+                                     "10.0.0.0/255.0.0.0", field=field) from None
+    return items
+
+
+def connect_address(bind: str) -> str:
+    """The address a local client uses to reach a service bound to `bind`."""
+    if ipaddress.ip_address(bind).is_unspecified:
+        return "::1" if ":" in bind else "127.0.0.1"
+    return bind
+
+
+def find_modules_dir(root: Path = Path("/")) -> str | None:
+    """Asterisk's module directory on this system (under `root`), or None.
+
+    Debian installs modules under its multiarch triplet (/usr/lib/x86_64-linux-gnu/...,
+    /usr/lib/aarch64-linux-gnu/...): the running Python's own triplet is tried first (it is
+    Debian's Python in the docker image, so the same architecture), then any triplet present,
+    then the non-Debian layouts.
+    """
+    candidates = []
+    multiarch = (sysconfig.get_config_var("MULTIARCH")
+                 or getattr(sys.implementation, "_multiarch", None))
+    if multiarch:
+        candidates.append(f"/usr/lib/{multiarch}/asterisk/modules")
+    candidates += sorted(f"/{p.relative_to(root)}" for p in root.glob("usr/lib/*/asterisk/modules"))
+    candidates += ["/usr/lib64/asterisk/modules", "/usr/lib/asterisk/modules"]
+    for candidate in candidates:
+        if (root / candidate.lstrip("/")).is_dir():
+            return candidate
+    return None
 
 
 def _ephemeral_low() -> int:
@@ -173,6 +256,80 @@ def _render_moh_tone(path: Path) -> None:
     os.replace(tmp, path)
 
 
+class _Process:
+    """A handle on one process (a pidfd): signals reach that process only, never a later one
+    reusing its pid, and `wait` returns once ALL its threads have exited.
+
+    That last point matters after SIGKILL: the kernel releases a dying process's memory first
+    (its /proc/PID/cmdline reads empty at once, the leader may show as a zombie), while its other
+    threads go on exiting for milliseconds (much longer on a loaded machine) and only the last one
+    closes the process's files: AMI/HTTP listening sockets, the SIP port, the control socket,
+    the astdb lock. A pidfd becomes readable only when the whole thread group is gone.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.fd: int | None = None
+        self.gone = False
+        try:
+            self.fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.gone = True
+        except (AttributeError, OSError):  # no pidfd (old kernel, seccomp): /proc polling below
+            self.fd = None
+
+    def __enter__(self) -> "_Process":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def send(self, sig: int) -> bool:
+        """Send `sig`; False when the process is gone already."""
+        if self.gone:
+            return False
+        try:
+            if self.fd is not None:
+                signal.pidfd_send_signal(self.fd, sig)
+            else:
+                os.kill(self.pid, sig)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def _exited_per_proc(self) -> bool:
+        """Without a pidfd: gone, or a zombie whose other threads have all exited."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return True
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        return (fields.get("State", "").strip().startswith("Z")
+                and fields.get("Threads", "").strip() in ("", "1"))
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to `timeout` s for every thread of the process to exit; True once it has.
+        Reaps it when it is our own child (a zombie left unreaped counts as exited)."""
+        if not self.gone:
+            if self.fd is not None:
+                poller = select.poll()
+                poller.register(self.fd, select.POLLIN)
+                self.gone = bool(poller.poll(max(0.0, timeout) * 1000))
+            else:
+                deadline = time.monotonic() + timeout
+                while not (gone := self._exited_per_proc()) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                self.gone = gone
+        if self.gone:
+            try:
+                os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+        return self.gone
+
+
 class AsteriskInstance:
     """Render, start, stop and inspect one named private Asterisk.
 
@@ -199,11 +356,20 @@ class AsteriskInstance:
         validate_name(s.ari_app, "ari_app")
         validate_secret(s.ami_secret, "ami_secret")
         validate_secret(s.ari_password, "ari_password")
-        try:
-            ipaddress.ip_address(s.sip_bind_address)
-        except ValueError:
-            raise ConfigurationError(f"sip_bind_address {s.sip_bind_address!r} is not an IP address",
-                                     field="sip_bind_address") from None
+        for field in ("sip_bind_address", "ami_bind_address", "ari_bind_address"):
+            _validate_ip(getattr(s, field), field)
+        if not _networks(s.ami_permit, "ami_permit"):
+            raise ConfigurationError("ami_permit is empty: AMI would refuse every login",
+                                     field="ami_permit")
+        _networks(s.sip_local_net, "sip_local_net")
+        for field in ("sip_external_signaling_address", "sip_external_media_address"):
+            value = getattr(s, field)
+            if value and not _ADDRESS_RE.match(value):
+                raise ConfigurationError(f"{field} {value!r} is not an IP address or a host name",
+                                         field=field)
+        if s.asterisk_modules_dir and not s.asterisk_modules_dir.startswith("/"):
+            raise ConfigurationError(f"asterisk_modules_dir {s.asterisk_modules_dir!r} must be an "
+                                     "absolute path", field="asterisk_modules_dir")
         for field in ("ami_port", "ari_port", "sip_port", "rtp_port_start"):
             port = getattr(s, field)
             if not 0 <= port <= 65535:
@@ -262,10 +428,10 @@ class AsteriskInstance:
             ("etc", "etc"), ("varlib", "lib"), ("db", "lib"), ("key", "lib"),
             ("spool", "spool"), ("monitor", "spool/monitor"), ("run", "run"), ("log", "log"),
             ("cache", "cache"), ("moh", "moh"), ("tmp", "tmp"))}
-        dirs["mod"] = env.find_dir(("/usr/lib/x86_64-linux-gnu/asterisk/modules",
-                                    "/usr/lib/aarch64-linux-gnu/asterisk/modules",
-                                    "/usr/lib64/asterisk/modules", "/usr/lib/asterisk/modules"),
-                                   "modules")
+        dirs["mod"] = self.settings.asterisk_modules_dir or env.find_dir(
+            ("/usr/lib/x86_64-linux-gnu/asterisk/modules",
+             "/usr/lib/aarch64-linux-gnu/asterisk/modules",
+             "/usr/lib64/asterisk/modules", "/usr/lib/asterisk/modules"), "modules")
         dirs["data"] = env.find_dir(("/usr/share/asterisk", "/var/lib/asterisk"), "data")
         dirs["agi"] = dirs["data"] + "/agi-bin"
         dirs["sbin"] = str(PurePosixPath(env.asterisk).parent)
@@ -320,8 +486,8 @@ class AsteriskInstance:
         """Fill state with ports: from settings when set, else remembered, else picked free."""
         s = self.settings
         sip_host = s.sip_bind_address
-        wanted = {"ami_port": (s.ami_port, "127.0.0.1", socket.SOCK_STREAM),
-                  "ari_port": (s.ari_port, "127.0.0.1", socket.SOCK_STREAM),
+        wanted = {"ami_port": (s.ami_port, s.ami_bind_address, socket.SOCK_STREAM),
+                  "ari_port": (s.ari_port, s.ari_bind_address, socket.SOCK_STREAM),
                   "sip_port": (s.sip_port, sip_host, socket.SOCK_DGRAM)}
         avoid = self._sibling_ports()
         high = _ephemeral_low()
@@ -388,6 +554,59 @@ class AsteriskInstance:
         except OSError as exc:
             raise ConfigurationError(f"{path} is unreadable: {exc.strerror}", file=str(path)) from None
 
+    def _context(self, dirs: dict[str, str], ports: dict[str, Any], ami_secret: str,
+                 ari_password: str, layout: str) -> dict[str, Any]:
+        """The variables of every template (asterisk-conf/README.md lists them)."""
+        s = self.settings
+        sip_bind = s.sip_bind_address
+        return {
+            "name": self.name, "dirs": dirs, "layout": layout,
+            "ami_bind": s.ami_bind_address, "ami_permit": _networks(s.ami_permit, "ami_permit"),
+            "ami_port": ports["ami_port"], "ami_username": s.ami_username,
+            "ami_secret": ami_secret,
+            "http_bind": s.ari_bind_address, "http_port": ports["ari_port"],
+            "ari_username": s.ari_username, "ari_password": ari_password, "ari_app": s.ari_app,
+            "sip_bind": sip_bind, "sip_port": ports["sip_port"],
+            # on a wildcard bind, Asterisk puts the interface's address in the SDP (0.0.0.0 would
+            # tell phones to send their audio nowhere)
+            "media_address": "" if ipaddress.ip_address(sip_bind).is_unspecified else sip_bind,
+            "sip_external_signaling_address": s.sip_external_signaling_address,
+            "sip_external_media_address": s.sip_external_media_address,
+            "sip_local_net": _networks(s.sip_local_net, "sip_local_net"),
+            "rtp_start": ports["rtp_start"], "rtp_end": ports["rtp_end"],
+            "loopback_addresses": sorted({"127.0.0.1", sip_bind} - {"0.0.0.0", "::"}),
+        }
+
+    def _render_templates(self, context: dict[str, Any]) -> dict[str, str]:
+        """Every template rendered (nothing written: one bad template leaves the old files)."""
+        if not self.conf_dir.is_dir():
+            raise ConfigurationError(f"the Asterisk templates directory {self.conf_dir} is missing",
+                                     file=str(self.conf_dir))
+        templates = sorted(p.name for p in self.conf_dir.glob("*.conf"))
+        if "asterisk.conf" not in templates:
+            raise ConfigurationError(f"{self.conf_dir} has no asterisk.conf template",
+                                     file=str(self.conf_dir))
+        clash = set(templates) & set(GENERATED_FILES)
+        if clash:
+            raise ConfigurationError(f"{', '.join(sorted(clash))} must not be a template: ccserver "
+                                     "generates it", file=str(self.conf_dir))
+        tenv = self._template_env()
+        return {name: self._render_one(tenv, name, context) for name in templates}
+
+    def _write_config(self, etc: Path, rendered: dict[str, str]) -> list[str]:
+        """Write the rendered files, the generated ones that do not exist yet and the dialplans;
+        return the names of the generated files kept as they were."""
+        for name, text in rendered.items():
+            self._write_atomic(etc / name, text)
+        kept = []
+        for name, initial in GENERATED_FILES.items():
+            if (etc / name).exists():
+                kept.append(name)
+            else:
+                self._write_atomic(etc / name, initial)
+        self._copy_dialplans(etc / "dialplans")
+        return kept
+
     def render(self, *, check_ports: bool = False) -> InstanceInfo:
         """Write the instance's configuration; ports and secrets are picked once and remembered.
 
@@ -411,39 +630,66 @@ class AsteriskInstance:
                     "tmp"):
             self._host(dirs[key]).mkdir(parents=True, exist_ok=True)
         (self._host(dirs["log"]) / "cdr-csv").mkdir(exist_ok=True)
-        sip_bind = self.settings.sip_bind_address
-        context = {
-            "name": self.name, "dirs": dirs,
-            "ami_port": state["ami_port"], "ami_username": self.settings.ami_username,
-            "ami_secret": state["ami_secret"],
-            "http_port": state["ari_port"], "ari_username": self.settings.ari_username,
-            "ari_password": state["ari_password"], "ari_app": self.settings.ari_app,
-            "sip_bind": sip_bind, "sip_port": state["sip_port"],
-            "rtp_start": state["rtp_start"], "rtp_end": state["rtp_end"],
-            "loopback_addresses": sorted({"127.0.0.1", sip_bind} - {"0.0.0.0", "::"}),
-        }
-        templates = sorted(p.name for p in self.conf_dir.glob("*.conf"))
-        if "asterisk.conf" not in templates:
-            raise ConfigurationError(f"{self.conf_dir} has no asterisk.conf template",
-                                     file=str(self.conf_dir))
-        clash = set(templates) & set(GENERATED_FILES)
-        if clash:
-            raise ConfigurationError(f"{', '.join(sorted(clash))} must not be a template: ccserver "
-                                     "generates it", file=str(self.conf_dir))
-        tenv = self._template_env()
-        rendered = {name: self._render_one(tenv, name, context) for name in templates}
-        etc = self._host(dirs["etc"])
-        for name, text in rendered.items():  # all rendered before any is written
-            self._write_atomic(etc / name, text)
-        for name, initial in GENERATED_FILES.items():
-            if not (etc / name).exists():
-                self._write_atomic(etc / name, initial)
-        self._copy_dialplans(etc / "dialplans")
+        context = self._context(dirs, state, state["ami_secret"], state["ari_password"],
+                                "instance")
+        rendered = self._render_templates(context)
+        self._write_config(self._host(dirs["etc"]), rendered)
         moh = self._host(dirs["moh"]) / MOH_FILE
         if not moh.exists():
             _render_moh_tone(moh)
         self._save_state(state)
         return self._info(state)
+
+    def render_to(self, out_dir: Path) -> "RenderedConfig":
+        """Write the configuration of an Asterisk installed on this system (the docker image)
+        into `out_dir`, its astetcdir: `ccserver asterisk render --out DIR`.
+
+        Unlike render(): Debian's system directories (SYSTEM_DIRS) instead of the instance's
+        own, the ports and secrets of the settings as they are (none picked or generated: the
+        ccserver container is given the same settings), no instance.json. The generated files
+        (GENERATED_FILES) are written only when missing: ccserver rewrites them at run time
+        (through a volume shared with the Asterisk container), a restart must not undo that.
+        The music-on-hold tone goes to `out_dir`/moh. Nothing outside `out_dir` is touched.
+        """
+        s = self.settings
+        for field in FIXED_PORT_SETTINGS:
+            if not getattr(s, field):
+                raise ConfigurationError(
+                    f"{field} is 0: rendering for a system Asterisk needs a fixed port "
+                    f"(set CCSERVER_{field.upper()}); only the private instance picks free ports",
+                    field=field)
+        for field in REQUIRED_SECRET_SETTINGS:
+            if not getattr(s, field):
+                raise ConfigurationError(
+                    f"{field} is empty: rendering for a system Asterisk needs it set (set "
+                    f"CCSERVER_{field.upper()}, the same for ccserver)", field=field)
+        rtp_end = s.rtp_port_start + s.rtp_port_count - 1
+        if rtp_end > 65535:
+            raise ConfigurationError(f"the RTP range {s.rtp_port_start}-{rtp_end} goes past 65535",
+                                     field="rtp_port_start")
+        modules = s.asterisk_modules_dir or find_modules_dir()
+        if modules is None:
+            raise ConfigurationError(
+                "found no Asterisk module directory on this system (/usr/lib/<triplet>/asterisk/"
+                "modules): is Asterisk installed? Set asterisk_modules_dir "
+                "(CCSERVER_ASTERISK_MODULES_DIR)", field="asterisk_modules_dir")
+        out = Path(out_dir).absolute()
+        dirs = {**SYSTEM_DIRS, "etc": str(out), "moh": str(out / "moh"), "mod": modules}
+        ports = {"ami_port": s.ami_port, "ari_port": s.ari_port, "sip_port": s.sip_port,
+                 "rtp_start": s.rtp_port_start, "rtp_end": rtp_end}
+        rendered = self._render_templates(self._context(dirs, ports, s.ami_secret,
+                                                        s.ari_password, "system"))
+        try:
+            (out / "moh").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot create {out}: {exc.strerror}", file=str(out)) from None
+        kept = self._write_config(out, rendered)
+        moh = out / "moh" / MOH_FILE
+        if not moh.exists():
+            _render_moh_tone(moh)
+        return RenderedConfig(out_dir=out, rendered=sorted(rendered), kept=kept,
+                              created=sorted(set(GENERATED_FILES) - set(kept)),
+                              modules_dir=modules)
 
     def _copy_dialplans(self, target: Path) -> None:
         target.mkdir(exist_ok=True)
@@ -495,8 +741,9 @@ class AsteriskInstance:
             credentials_file=base / INSTANCE_FILE, messages_log=base / "log" / "messages.log",
             console_log=base / CONSOLE_LOG, recordings_dir=base / "spool" / "monitor",
             queue_log=base / "log" / "queue_log", cdr_csv=base / "log" / "cdr-csv" / "Master.csv",
-            ami_host="127.0.0.1", ami_port=state["ami_port"],
+            ami_host=connect_address(self.settings.ami_bind_address), ami_port=state["ami_port"],
             ami_username=self.settings.ami_username, ami_secret=state["ami_secret"],
+            ari_host=connect_address(self.settings.ari_bind_address),
             ari_port=state["ari_port"], ari_username=self.settings.ari_username,
             ari_password=state["ari_password"], ari_app=self.settings.ari_app,
             sip_host=self.settings.sip_bind_address, sip_port=state["sip_port"],
@@ -548,6 +795,7 @@ class AsteriskInstance:
             if pid is not None:
                 logger.info("instance %s already runs (pid %s)", self.name, pid)
                 return self._info(pid=pid)
+            self._wait_previous_exited()
             info = self.render(check_ports=True)
             self._clear_stale()
             started = time.monotonic()
@@ -579,6 +827,24 @@ class AsteriskInstance:
             return self._info(pid=pid)
 
     start_again = up
+
+    def _wait_previous_exited(self, timeout: float = 10.0) -> None:
+        """When the Asterisk of our pid file was just killed it may still be exiting: its memory is
+        gone (so pid() says it does not run) but threads still hold its ports, control socket and
+        astdb. Wait for it to be gone before rendering (port checks) and starting another."""
+        try:
+            pid = int((self.instance_dir / PID_FILE).read_text().strip())
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return  # no pid file, or that process is gone
+        if comm != "asterisk" or cmdline:  # a running process, not an Asterisk on its way out
+            return
+        with _Process(pid) as proc:
+            if not proc.wait(timeout):
+                raise ConfigurationError(f"the previous Asterisk of instance {self.name} (pid {pid}) "
+                                         f"is still exiting after {timeout:.0f} s", pid=pid,
+                                         instance=self.name)
 
     def _clear_stale(self) -> None:
         """Left by a killed Asterisk: our pid file, its control socket and pid file."""
@@ -641,41 +907,47 @@ class AsteriskInstance:
             if pid is None:
                 (self.instance_dir / PID_FILE).unlink(missing_ok=True)
                 return False
-            try:
-                subprocess.run(self._asterisk_argv("-rx", "core stop now"), capture_output=True,
-                               timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
-            self._stop_pid(pid, grace=timeout)
+            with _Process(pid) as proc:
+                try:
+                    subprocess.run(self._asterisk_argv("-rx", "core stop now"),
+                                   capture_output=True, timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    pass
+                self._stop(proc, grace=timeout)
             (self.instance_dir / PID_FILE).unlink(missing_ok=True)
             logger.info("instance %s stopped (pid %s)", self.name, pid)
             return True
 
     def _stop_pid(self, pid: int, grace: float) -> None:
-        for sig in (None, signal.SIGTERM, signal.SIGKILL):
-            if sig is not None:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    return
-            deadline = time.monotonic() + (grace if sig is None else 3.0)
-            while time.monotonic() < deadline:
-                if not self._is_our_asterisk(pid):
-                    return
-                time.sleep(0.05)
-        if self._is_our_asterisk(pid):
-            raise ConfigurationError(f"Asterisk pid {pid} of instance {self.name} survived SIGKILL",
-                                     pid=pid)
+        with _Process(pid) as proc:
+            self._stop(proc, grace)
+
+    def _stop(self, proc: _Process, grace: float) -> None:
+        """Wait `grace` s for the process to exit, then SIGTERM, then SIGKILL; return only once
+        every thread of it has exited (its ports and files are free)."""
+        for sig, wait in ((None, grace), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+            if sig is not None and not proc.send(sig):
+                proc.wait(0)
+                return
+            if proc.wait(wait):
+                return
+        raise ConfigurationError(f"Asterisk pid {proc.pid} of instance {self.name} survived "
+                                 "SIGKILL", pid=proc.pid)
 
     def kill(self, sig: int = signal.SIGKILL) -> int | None:
-        """Send `sig` to the running Asterisk (tests simulate a crash); returns its pid."""
+        """Send `sig` to the running Asterisk (tests simulate a crash); returns its pid.
+
+        After SIGKILL, returns once the process has entirely exited (see _Process), not merely
+        once /proc says it no longer runs Asterisk.
+        """
         pid = self.pid()
-        if pid is not None:
-            os.kill(pid, sig)
-            if sig == signal.SIGKILL:
-                deadline = time.monotonic() + 5
-                while self._is_our_asterisk(pid) and time.monotonic() < deadline:
-                    time.sleep(0.02)
+        if pid is None:
+            return None
+        with _Process(pid) as proc:
+            proc.send(sig)
+            if sig == signal.SIGKILL and not proc.wait(10.0):
+                raise ConfigurationError(f"Asterisk pid {pid} of instance {self.name} did not "
+                                         "exit within 10 s of SIGKILL", pid=pid)
         return pid
 
     def destroy(self) -> None:

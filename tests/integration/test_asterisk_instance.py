@@ -155,8 +155,11 @@ def test_generated_endpoints_apply_on_reload(second):
 
 
 def test_kill_9_then_up_again_works(second):
-    pid = second.up().pid
+    before = second.up()
+    pid = before.pid
     assert second.kill(signal.SIGKILL) == pid
+    # kill() returns once every thread has exited, not when /proc/PID/cmdline empties (that
+    # happens first, while the other threads still hold the sockets): nothing is left running
     assert second.pid() is None and not process_alive(pid)
     assert (second.instance_dir / "run" / "asterisk.ctl").exists()  # stale socket left behind
     assert not second.status().running
@@ -164,6 +167,9 @@ def test_kill_9_then_up_again_works(second):
     info = second.up()
     print(f"up after kill -9: {time.monotonic() - started:.2f} s")
     assert info.running and info.pid != pid
+    # the dead Asterisk's sockets were closed before up() checked its ports: it keeps them
+    assert (info.ami_port, info.ari_port, info.sip_port) == (before.ami_port, before.ari_port,
+                                                             before.sip_port)
     assert "System uptime" in second.cli("core show uptime")
     assert "FullyBooted" in ami_login(info)
 

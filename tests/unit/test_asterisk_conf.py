@@ -255,3 +255,238 @@ def test_building_as_non_root_says_root_is_needed(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(ConfigurationError, match="needs root rights"):
         resolve_environment("auto", tmp_path / "asterisk-root")
+
+
+# ---------------------------------------------------------------- render --out (docker image)
+SYSTEM = dict(ami_port=5038, ari_port=8088, sip_port=5060, rtp_port_start=10000,
+              ami_secret="ami-s3cret", ari_password="ari-s3cret",
+              asterisk_modules_dir="/usr/lib/aarch64-linux-gnu/asterisk/modules")
+
+
+def system_instance(**changes) -> AsteriskInstance:
+    """An instance that cannot resolve any environment: render_to must not need one."""
+    settings = Settings().replace(**{"asterisk_instance": "asterisk", "asterisk_mode": "host",
+                                     **SYSTEM, **changes})
+    return AsteriskInstance(settings)
+
+
+def out_text(out: Path, name: str) -> str:
+    return (out / name).read_text()
+
+
+@pytest.mark.parametrize("field", ["ami_port", "ari_port", "sip_port", "rtp_port_start"])
+def test_render_out_refuses_a_port_left_at_0(tmp_path, field):
+    with pytest.raises(ConfigurationError) as info:
+        system_instance(**{field: 0}).render_to(tmp_path / "etc")
+    assert info.value.details["field"] == field
+    assert f"CCSERVER_{field.upper()}" in info.value.message
+    assert not (tmp_path / "etc").exists()
+
+
+@pytest.mark.parametrize("field", ["ami_secret", "ari_password"])
+def test_render_out_refuses_an_empty_secret(tmp_path, field):
+    with pytest.raises(ConfigurationError) as info:
+        system_instance(**{field: ""}).render_to(tmp_path / "etc")
+    assert info.value.details["field"] == field
+    assert f"CCSERVER_{field.upper()}" in info.value.message
+    assert not (tmp_path / "etc").exists()
+
+
+def test_render_out_uses_the_system_directories_ports_and_secrets(tmp_path):
+    out = tmp_path / "etc"
+    result = system_instance().render_to(out)
+    conf = out_text(out, "asterisk.conf")
+    for line in (f"astetcdir => {out}", "astvarlibdir => /var/lib/asterisk",
+                 "astdbdir => /var/lib/asterisk", "astspooldir => /var/spool/asterisk",
+                 "astrundir => /var/run/asterisk", "astlogdir => /var/log/asterisk",
+                 "astcachedir => /var/cache/asterisk", "astdatadir => /usr/share/asterisk",
+                 "astmoddir => /usr/lib/aarch64-linux-gnu/asterisk/modules",
+                 "astagidir => /usr/share/asterisk/agi-bin", "astsbindir => /usr/sbin"):
+        assert line in conf
+    assert "instance dir" not in conf and "runuser" not in conf.replace("; never set runuser", "")
+    manager = out_text(out, "manager.conf")
+    assert "port = 5038" in manager and re.search(r"^\[ccserver\]\nsecret = ami-s3cret$", manager, re.M)
+    assert "bindport = 8088" in out_text(out, "http.conf")
+    assert "password = ari-s3cret" in out_text(out, "ari.conf")
+    assert "bind = 127.0.0.1:5060" in out_text(out, "pjsip.conf")
+    assert "rtpstart = 10000" in out_text(out, "rtp.conf") and "rtpend = 10199" in out_text(out, "rtp.conf")
+    assert f"directory = {out}/moh" in out_text(out, "musiconhold.conf")
+    assert (out / "moh/ccserver-tone.wav").stat().st_size > 100_000
+    assert (out / "dialplans/default.conf").is_file()
+    assert "#include dialplans/*.conf" in out_text(out, "extensions.conf")
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(
+        result.rendered + result.created)
+    assert not list(tmp_path.rglob("instance.json"))  # nothing of a private instance
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etc"]
+
+
+def test_render_out_keeps_generated_files_and_rewrites_templates(tmp_path):
+    out = tmp_path / "etc"
+    out.mkdir()
+    (out / "pjsip_agents.conf").write_text("[agent7](ccserver-endpoint)\n")  # written by ccserver
+    (out / "manager.conf").write_text("; an old render\n")
+    (out / "dialplans").mkdir()
+    (out / "dialplans/removed.conf").write_text("; no longer in the repository\n")
+    result = system_instance().render_to(out)
+    assert out_text(out, "pjsip_agents.conf") == "[agent7](ccserver-endpoint)\n"
+    assert result.kept == ["pjsip_agents.conf"]
+    assert set(result.created) == set(GENERATED_FILES) - {"pjsip_agents.conf"}
+    for name, initial in GENERATED_FILES.items():
+        if name != "pjsip_agents.conf":
+            assert out_text(out, name) == initial
+    assert "port = 5038" in out_text(out, "manager.conf")
+    assert not (out / "dialplans/removed.conf").exists()
+    # a second start (container restart) keeps what ccserver wrote meanwhile
+    (out / "queues_generated.conf").write_text("[support]\nstrategy = rrmemory\n")
+    again = system_instance().render_to(out)
+    assert sorted(again.kept) == sorted(GENERATED_FILES) and again.created == []
+    assert out_text(out, "queues_generated.conf") == "[support]\nstrategy = rrmemory\n"
+
+
+def test_render_out_listens_on_the_network_and_permits_it(tmp_path):
+    out = tmp_path / "etc"
+    system_instance(ami_bind_address="0.0.0.0", ari_bind_address="0.0.0.0",
+                    ami_permit="172.28.58.0/24, 10.1.0.0/255.255.0.0",
+                    sip_bind_address="0.0.0.0").render_to(out)
+    manager = out_text(out, "manager.conf")
+    assert "bindaddr = 0.0.0.0" in manager
+    assert re.search(r"^deny = 0\.0\.0\.0/0\.0\.0\.0\npermit = 172\.28\.58\.0/24\n"
+                     r"permit = 10\.1\.0\.0/255\.255\.0\.0\nread = ", manager, re.M)
+    http = out_text(out, "http.conf")
+    assert "bindaddr = 0.0.0.0" in http and "loopback only" not in http
+    pjsip = out_text(out, "pjsip.conf")
+    assert "bind = 0.0.0.0:5060" in pjsip
+    # on a wildcard bind Asterisk advertises the interface address (0.0.0.0 in SDP means nowhere)
+    assert "media_address" not in pjsip and "bind_rtp_to_media_address" not in pjsip
+
+
+def test_nat_addresses_are_rendered_only_when_set(tmp_path, fake_root):
+    out = tmp_path / "etc"
+    system_instance(sip_bind_address="0.0.0.0", sip_external_signaling_address="pbx.example.com",
+                    sip_external_media_address="203.0.113.7",
+                    sip_local_net="172.28.58.0/24,192.168.1.0/24").render_to(out)
+    pjsip = out_text(out, "pjsip.conf")
+    assert re.search(r"^bind = 0\.0\.0\.0:5060\nexternal_signaling_address = pbx\.example\.com\n"
+                     r"external_media_address = 203\.0\.113\.7\nlocal_net = 172\.28\.58\.0/24\n"
+                     r"local_net = 192\.168\.1\.0/24\n\n", pjsip, re.M)
+    instance = make(fake_root)  # the private instance: none of it
+    instance.render()
+    private = etc(instance, "pjsip.conf")
+    assert "external_" not in private and "local_net" not in private
+    assert "bindaddr = 127.0.0.1" in etc(instance, "manager.conf")
+    assert "\npermit = 127.0.0.1/255.255.255.255\n" in etc(instance, "manager.conf")
+    assert "bindaddr = 127.0.0.1" in etc(instance, "http.conf")
+
+
+@pytest.mark.parametrize("field,value", [
+    ("ami_bind_address", "asterisk"), ("ari_bind_address", "0.0.0.0\n"),
+    ("ami_permit", "172.28.0.0/33"), ("ami_permit", "everyone"), ("ami_permit", " , "),
+    ("sip_local_net", "10.0.0.0/8;x"), ("sip_external_media_address", "1.2.3.4\nlocal_net=x"),
+    ("sip_external_signaling_address", "a b"), ("asterisk_modules_dir", "relative/modules"),
+])
+def test_bad_network_settings_are_refused(field, value):
+    with pytest.raises(ConfigurationError) as info:
+        system_instance(**{field: value})
+    assert info.value.details["field"] == field
+
+
+def test_modules_dir_is_found_under_the_multiarch_triplet(tmp_path, monkeypatch):
+    from ccserver.telephony import instance as module
+
+    assert module.find_modules_dir(tmp_path) is None
+    (tmp_path / "usr/lib/asterisk/modules").mkdir(parents=True)
+    assert module.find_modules_dir(tmp_path) == "/usr/lib/asterisk/modules"
+    (tmp_path / "usr/lib/aarch64-linux-gnu/asterisk/modules").mkdir(parents=True)
+    assert module.find_modules_dir(tmp_path) == "/usr/lib/aarch64-linux-gnu/asterisk/modules"
+    (tmp_path / "usr/lib/x86_64-linux-gnu/asterisk/modules").mkdir(parents=True)
+    monkeypatch.setattr(module.sysconfig, "get_config_var",
+                        lambda name: "x86_64-linux-gnu" if name == "MULTIARCH" else None)
+    assert module.find_modules_dir(tmp_path) == "/usr/lib/x86_64-linux-gnu/asterisk/modules"
+
+
+def test_render_out_without_asterisk_modules_names_the_setting(tmp_path, monkeypatch):
+    from ccserver.telephony import instance as module
+
+    monkeypatch.setattr(module, "find_modules_dir", lambda root=Path("/"): None)
+    with pytest.raises(ConfigurationError) as info:
+        system_instance(asterisk_modules_dir="").render_to(tmp_path / "etc")
+    assert info.value.details["field"] == "asterisk_modules_dir"
+    monkeypatch.setattr(module, "find_modules_dir",
+                        lambda root=Path("/"): "/usr/lib/x86_64-linux-gnu/asterisk/modules")
+    result = system_instance(asterisk_modules_dir="").render_to(tmp_path / "etc")
+    assert result.modules_dir == "/usr/lib/x86_64-linux-gnu/asterisk/modules"
+    assert "astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules" in \
+        out_text(tmp_path / "etc", "asterisk.conf")
+
+
+def test_render_out_command_reads_the_environment(tmp_path, monkeypatch, capsys):
+    from ccserver.cli import main
+
+    for key, value in {**SYSTEM, "ami_bind_address": "0.0.0.0"}.items():
+        monkeypatch.setenv(f"CCSERVER_{key.upper()}", str(value))
+    out = tmp_path / "etc"
+    assert main(["asterisk", "render", "--out", str(out)]) == 0
+    assert f"into {out}" in capsys.readouterr().out
+    assert "bindaddr = 0.0.0.0" in out_text(out, "manager.conf")
+    monkeypatch.setenv("CCSERVER_ARI_PASSWORD", "")
+    assert main(["asterisk", "render", "--out", str(out)]) == 2
+    assert "CCSERVER_ARI_PASSWORD" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a process on its way out
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "proc-polling"])
+def test_process_handle_waits_for_every_thread_not_just_the_leader(tmp_path, monkeypatch, pidfd):
+    """What SIGKILL leaves for a moment (longer on a loaded machine): the main thread is gone
+    (/proc/PID/cmdline reads empty) while another thread still holds the process's sockets.
+    The handle must not call it exited until that last thread is gone too."""
+    import errno
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from ccserver.telephony.instance import _Process
+
+    syscall_exit = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)
+    if syscall_exit is None:
+        pytest.skip("exit syscall number unknown for this architecture")
+    release = tmp_path / "release"
+    child = subprocess.Popen([sys.executable, "-c", f"""
+import ctypes, os, socket, sys, threading, time
+sock = socket.socket()
+sock.bind(("127.0.0.1", 0))
+sock.listen()
+def hold():
+    while not os.path.exists({str(release)!r}):
+        time.sleep(0.01)
+threading.Thread(target=hold).start()
+print(sock.getsockname()[1], flush=True)
+ctypes.CDLL(None).syscall({syscall_exit}, 0)  # exit(2) of the main thread only
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(child.stdout.readline())
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{child.pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert Path(f"/proc/{child.pid}/cmdline").read_bytes() == b""  # looks dead...
+        if not pidfd:  # a kernel or seccomp profile without pidfd_open
+            def no_pidfd(pid, flags=0):
+                raise OSError(errno.ENOSYS, "pidfd_open")
+            monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+        with _Process(child.pid) as proc:
+            assert not proc.wait(0.3)  # ...but is not: its socket is still bound
+            with socket.socket() as probe, pytest.raises(OSError):
+                probe.bind(("127.0.0.1", port))
+            release.touch()
+            assert proc.wait(5)
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+        assert not Path(f"/proc/{child.pid}").exists()  # reaped
+    finally:
+        release.touch()
+        child.stdout.close()
+        try:
+            child.wait(5)
+        except (subprocess.TimeoutExpired, ChildProcessError):
+            pass

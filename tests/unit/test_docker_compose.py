@@ -3,6 +3,7 @@ the Dockerfiles reference exists in the repository, and that every service has a
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import json
 import re
 import shlex
@@ -208,8 +209,6 @@ def test_ccserver_image_command_is_a_real_cli_command():
     build_parser().parse_args(cmd[1:])
 
 
-@pytest.mark.xfail(reason="`ccserver asterisk render --out DIR` (telephony) is not written yet; "
-                          "docker/asterisk-entrypoint.sh relies on it", strict=False)
 def test_asterisk_entrypoint_command_is_a_real_cli_command():
     from ccserver.cli import build_parser
 
@@ -218,3 +217,40 @@ def test_asterisk_entrypoint_command_is_a_real_cli_command():
     assert lines
     for line in lines:
         build_parser().parse_args(shlex.split(line)[1:])
+
+
+def interpolated(value: str) -> str:
+    """A compose value as compose would pass it: ${VAR:-default} -> default, ${VAR:?msg} -> a
+    stand-in secret (the value docker/.env would give)."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
+    return re.sub(r"\$\{\w+:\?[^}]*\}", "set-in-dot-env", value)
+
+
+def test_asterisk_ami_listens_on_and_permits_the_compose_network():
+    data = compose()
+    env = data["services"]["asterisk"]["environment"]
+    assert env["CCSERVER_AMI_BIND_ADDRESS"] == env["CCSERVER_ARI_BIND_ADDRESS"] == "0.0.0.0"
+    [pool] = data["networks"]["default"]["ipam"]["config"]
+    subnet = ipaddress.ip_network(interpolated(pool["subnet"]))
+    permits = [ipaddress.ip_network(p, strict=False)
+               for p in re.split(r"[,\s]+", interpolated(env["CCSERVER_AMI_PERMIT"])) if p]
+    assert any(subnet.subnet_of(p) for p in permits), (subnet, permits)
+
+
+def test_asterisk_environment_renders_the_configuration(tmp_path):
+    """What the entrypoint does at container start, with the compose environment."""
+    from ccserver.settings import load_settings
+    from ccserver.telephony.instance import AsteriskInstance
+
+    env = {key: interpolated(value)
+           for key, value in compose()["services"]["asterisk"]["environment"].items()}
+    env["CCSERVER_ASTERISK_MODULES_DIR"] = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
+    settings = load_settings(environ=env)
+    out = tmp_path / "etc-asterisk"
+    AsteriskInstance(settings).render_to(out)
+    manager = (out / "manager.conf").read_text()
+    assert f"port = {env['CCSERVER_AMI_PORT']}" in manager and "bindaddr = 0.0.0.0" in manager
+    assert f"permit = {env['CCSERVER_AMI_PERMIT']}" in manager
+    assert f"bindport = {env['CCSERVER_ARI_PORT']}" in (out / "http.conf").read_text()
+    assert f"bind = 0.0.0.0:{env['CCSERVER_SIP_PORT']}" in (out / "pjsip.conf").read_text()
+    assert f"rtpstart = {env['CCSERVER_RTP_PORT_START']}" in (out / "rtp.conf").read_text()

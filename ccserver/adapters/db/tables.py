@@ -678,3 +678,24 @@ class OppositionListEntry(SQLModel, table=True):
     invalid_lines: int = Field(default=0, sa_type=Integer)
     path: str = Field(default="", sa_type=String(500))
     active: bool = Field(default=True, sa_type=Boolean)
+
+
+# --- supervision: migration 0008_supervision ----------------------------------------------------
+
+
+class SupervisorScope(SQLModel, table=True):
+    """A queue or a team a supervisor is given."""
+
+    __tablename__ = "supervisor_scopes"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "value", name="uq_supervisor_scopes"),
+        CheckConstraint("kind IN ('queue', 'team')", name="ck_supervisor_scopes_kind"),
+    )
+
+    id: int | None = _id()
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", sa_type=Integer)
+    kind: str = Field(sa_type=String(8))
+    value: str = Field(sa_type=String(64))
+
+
+# --- recording, retention and quality review: migration 0007_recordings ----------------------
