@@ -380,7 +380,7 @@ class OutboundService:
                 out[key] = value
             elif key == "caller_ids":
                 if isinstance(value, str):
-                    value = [v for v in re.split(r"[\s,;]+", value) if v]
+                    value = [v.strip() for v in re.split(r"[,;\n]+", value) if v.strip()]
                 if not isinstance(value, list):
                     raise InvalidInput("caller_ids is a list of numbers", field="caller_ids")
                 out[key] = check_caller_id_pool(value)
