@@ -15,7 +15,7 @@ from ...core.ports import OriginateRequest
 from ..acd.service import record_from_row
 from ..agents.model import AgentState
 from ..calls.model import CallRecord, CallRecordChanged
-from .model import SPY_MODES, agent_row, chanspy_options, day_of, mode_digit, queue_figures
+from .model import SPY_MODES, agent_row, day_of, mode_digit, queue_figures
 
 logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -26,8 +26,8 @@ class SpySession:
     supervisor: str
     agent: str
     mode: str
-    spyer_prefix: str  # PJSIP/<supervisor sip>- : the supervisor's phone leg
-    spyer_channel: str = ""
+    spyer_prefix: str  # Local/<mode>-<agent sip>@ccserver-spy- : the Local channel running ChanSpy
+    spyer_channel: str = ""  # its ;2 half (in ChanSpy); DTMF for mode changes goes to the ;1 half
     started: bool = False
 
 
@@ -68,7 +68,7 @@ class SupervisionService:
             self._spy_stopped(event)
         elif isinstance(event, ev.ChannelHungup):
             for supervisor, session in list(self.sessions.items()):
-                if session.spyer_channel and event.channel == session.spyer_channel:
+                if event.channel.startswith(session.spyer_prefix):
                     self.sessions.pop(supervisor, None)
         self.dirty = True
 
@@ -137,13 +137,15 @@ class SupervisionService:
             raise Conflict("you have no SIP phone: an admin gives you one", field="supervisor")
         target = await asyncio.to_thread(self.repo.sip_account_of, agent)
         pbx = self._pbx()
+        # a Local channel runs ChanSpy (so that DTMF sent to its other half reaches ChanSpy and
+        # switches the mode) and its other half calls the supervisor's phone
         session = SpySession(supervisor=supervisor, agent=agent, mode=mode,
-                             spyer_prefix=f"PJSIP/{phone.sip_username}-")
+                             spyer_prefix=f"Local/{mode}-{target.sip_username}@ccserver-spy-")
         self.sessions[supervisor] = session
         try:
             await pbx.originate(OriginateRequest(
-                channel=f"PJSIP/{phone.sip_username}", application="ChanSpy",
-                data=f"PJSIP/{target.sip_username}-,{chanspy_options(mode)}",
+                channel=f"Local/{mode}-{target.sip_username}@ccserver-spy", application="Dial",
+                data=f"PJSIP/{phone.sip_username},30",
                 caller_id=f"\"Supervision {agent}\" <{target.sip_username}>", timeout_ms=30_000))
         except Exception:
             self.sessions.pop(supervisor, None)
@@ -158,8 +160,12 @@ class SupervisionService:
             raise Conflict("no listening session in progress", field="supervisor")
         if mode not in SPY_MODES:
             raise InvalidInput(f"mode: one of {', '.join(SPY_MODES)}", field="mode")
-        await self._pbx().send({"Action": "PlayDTMF", "Channel": session.spyer_channel,
-                                "Digit": mode_digit(mode), "Duration": 120})
+        pbx = self._pbx()
+        await pbx.send({"Action": "PlayDTMF", "Channel": session.spyer_channel[:-2] + ";1",
+                        "Digit": mode_digit(mode), "Duration": 120})
+        # shown by `core show channel` on the spy leg: what an admin sees in Asterisk
+        await pbx.send({"Action": "Setvar", "Channel": session.spyer_channel,
+                        "Variable": "CCS_SPY_MODE", "Value": mode})
         previous, session.mode = session.mode, mode
         await asyncio.to_thread(self.audit.record, supervisor, "supervision.mode", session.agent,
                                 mode=mode, previous=previous)
@@ -170,7 +176,7 @@ class SupervisionService:
         if session is None:
             raise Conflict("no listening session in progress", field="supervisor")
         if session.spyer_channel:
-            await self._pbx().hangup(session.spyer_channel)
+            await self._pbx().hangup(session.spyer_channel[:-2] + ";1")
         await asyncio.to_thread(self.audit.record, supervisor, "supervision.stop", session.agent,
                                 mode=session.mode)
         self.dirty = True
