@@ -295,3 +295,102 @@ async def test_opposed_and_unconsented_numbers_are_never_dialed(asterisk, tmp_pa
             assert decision["actor"] == "dialer" and decision["purpose"] == "dial"
             failed = [r for r in decision["decision"]["reasons"] if not r["passed"]]
             assert [r["rule"] for r in failed] == [rule] and failed[0]["source"]
+
+
+async def test_preview_agent_clicks_then_their_phone_then_the_customer(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        service = center.service
+        campaign = await service.create_campaign(
+            "Preview", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1")
+        cid = campaign["id"]
+        preview = await service.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Preview\n".encode(),
+                                               "p.csv", "utf-8", "super1")
+        await service.commit_import(preview["import_id"], "super1")
+        await service.record_consent(number=ANSWERS, source="web", proof_ref="P-1",
+                                     actor="super1", at=center.clock.now() - timedelta(days=1))
+        await service.set_agents(cid, [center.agent], "super1")
+        await service.change_status(cid, "start", "super1")
+        client = await center.login(center.agent)
+        me = await (await client.get("/api/me")).json()
+        headers = {"X-CSRF-Token": me["csrf_token"]}
+        found = await (await client.post("/api/outbound/preview/next", headers=headers)).json()
+        assert found["contact"]["name"] == "Mme Preview" and found["decision"]["allowed"]
+        resp = await client.post(f"/api/outbound/preview/{found['contact']['id']}/dial",
+                                 headers=headers)
+        assert resp.status == 201, await resp.text()
+        attempt_id = (await resp.json())["attempt_id"]
+        await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
+        (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
+        assert call.dialed == ANSWERS and call.caller == "0162000001"
+        await until(lambda: service.repo.attempt(attempt_id).ended_at, 15, "the call's end")
+        attempt = service.repo.attempt(attempt_id)
+        assert attempt.outcome == "completed" and attempt.agent == center.agent
+        assert attempt.connected_at is not None and attempt.mode == "preview"
+        assert center.contacts(cid)[ANSWERS].status == "done"
+
+
+async def test_no_free_agent_plays_the_abandon_message_within_2_s(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.2, talk_seconds=None)}  # stays until Asterisk hangs up
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        cid = await center.campaign([ANSWERS])
+        await center.phone.stop()  # the agent's phone is gone: nobody takes the answered call
+        board = center.runtime.agent_board
+        await until(lambda: not board.agents[center.agent].phone_reachable, 10,
+                    "Asterisk reports the agent unreachable")
+        board.agents[center.agent].phone_reachable = True  # as if the board had not noticed
+        reports: list[tuple[float, ev.DialerReported]] = []
+        center.runtime.bus.subscribe("test-abandon", lambda e: reports.append((time.monotonic(), e)),
+                                     topics=[ev.DialerReported.topic])
+        await center.service.change_status(cid, "start", "super1")
+        (call,) = await center.customer.wait_calls("answered", 1, timeout=15)
+        await until(lambda: any(e.stage == "abandoned" for _, e in reports), 10,
+                    "the abandon reported by the dialplan")
+        at, report = next((t, e) for t, e in reports if e.stage == "abandoned")
+        assert at - call.answered_at < 2.6  # the message starts within 2 s of the answer
+        (ended,) = await center.customer.wait_calls("hungup", 1, timeout=15)
+        assert report.result in ("TIMEOUT", "JOINUNAVAIL", "LEAVEUNAVAIL", "JOINEMPTY",
+                                 "LEAVEEMPTY")
+        assert ended.ended_by == "remote" and ended.duration < 2.0 + 3.5  # wait + message
+        attempt = await until(lambda: (a := center.attempts(cid).get(ANSWERS)) and a.ended_at
+                              and a, 10, "attempt closed")
+        assert attempt.outcome == "abandoned"
+        stats = center.service.stats[cid]
+        assert stats.abandon_rate(center.clock.now().timestamp()) == 1.0
+
+
+def greeting_wav(path, seconds: float = 0.6, total: float = 6.0):
+    """A short 'Allô ?' (a 440 Hz burst) then silence: what app_amd takes for a person."""
+    import math
+    import struct
+    import wave
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        frames = bytearray()
+        for i in range(int(total * 8000)):
+            value = int(6000 * math.sin(2 * math.pi * 440 * i / 8000)) if i < seconds * 8000 else 0
+            frames += struct.pack("<h", value)
+        out.writeframes(bytes(frames))
+    return path
+
+
+async def test_answering_machine_detection_separates_machines_from_people(asterisk, tmp_path):
+    human, machine = "0612000021", "0612000022"
+    customers = {human: Answer(audio=greeting_wav(tmp_path / "hello.wav"), talk_seconds=6),
+                 machine: Answer(audio=True, talk_seconds=8)}  # a long recorded greeting
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        cid = await center.campaign([machine, human], amd=True, retry_machine_minutes=240)
+        await center.service.change_status(cid, "start", "super1")
+
+        def done():
+            attempts = center.attempts(cid)
+            return len(attempts) == 2 and all(a.ended_at for a in attempts.values()) and attempts
+        attempts = await until(done, 40, "both calls over")
+        assert attempts[machine].outcome == "machine"
+        assert attempts[machine].amd_result == "MACHINE"
+        assert attempts[human].amd_result == "HUMAN"
+        assert attempts[human].outcome == "completed" and attempts[human].agent == center.agent
+        contact = center.contacts(cid)[machine]
+        assert contact.next_attempt_at == center.clock.now() + timedelta(minutes=240)

@@ -428,6 +428,8 @@ class AttemptTracker:
             return [a.event(final=False)]
         if e.stage == "dialresult":  # preview: the customer's leg
             outcome = DIAL_STATUSES.get(e.result, Outcome.FAILED)
+            if a.outcome is Outcome.CONNECTED:
+                return []  # Dial() returning after the call: the hangup ends it
             if outcome is Outcome.CONNECTED:
                 now = self.clock.now()
                 a.outcome, a.answered_at, a.connected_at, a.human = outcome, now, now, True
