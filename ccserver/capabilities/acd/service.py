@@ -43,6 +43,8 @@ class AcdService:
         self.audit = audit
         self.clock = clock
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        # told the queue definitions each time they are (re)applied (wallboard targets...)
+        self.queue_listeners: list = []
 
     # --- start-up -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -72,6 +74,8 @@ class AcdService:
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
             self.board.add_agent(agent.username, agent.interface)
+        for listener in self.queue_listeners:
+            listener(queues)
         if self.writer is None:
             logger.warning("no Asterisk configuration writer: queues and SIP accounts not applied")
             return

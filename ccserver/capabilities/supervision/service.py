@@ -55,8 +55,12 @@ class SupervisionService:
         await self.refresh_targets()
 
     async def refresh_targets(self) -> None:
-        queues = await asyncio.to_thread(self.repo.queues)
+        self.set_queues(await asyncio.to_thread(self.repo.queues))
+
+    def set_queues(self, queues) -> None:
+        """The queues and their service-level targets (called whenever they are applied)."""
         self.targets = {q.name: q.service_level_seconds for q in queues}
+        self.dirty = True
 
     def on_event(self, event: ev.Event) -> None:
         """Bus listener (sync): keep the day's ended records; mark the board for a push."""
