@@ -20,11 +20,12 @@ from .capabilities.acd.service import AcdService, ConfigWriter
 from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
                                         AgentWrapUpStarted)
 from .capabilities.callbacks.model import WaitingLine
-from .capabilities.callbacks.service import CallbackService
+from .capabilities.callbacks.service import CallbackConnected, CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
 from .capabilities.outbound.service import OutboundService
 from .capabilities.recording.service import RecordingService
+from .capabilities.supervision.service import SupervisionService
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
 from .core import events as ev
@@ -68,11 +69,17 @@ class Runtime:
         self.waiting_line.register(self.intake)
         self.callbacks = CallbackService(self.acd_repo, self.waiting_line,
                                          self.pbx.ami if self.pbx else None, self.clock,
-                                         settings.trunk_host)
+                                         settings.trunk_host, channel_of=self._channel_of)
+        self.intake.add_handler(ev.AgentConnected, self.callbacks.match_connected)
         self.bus.subscribe("callbacks", self.callbacks.on_event,
-                           topics=[ev.CallbackRequested.topic, ev.AgentConnected.topic,
+                           topics=[ev.CallbackRequested.topic, CallbackConnected.topic,
                                    ev.ChannelHungup.topic, ev.PbxSnapshot.topic,
                                    ev.QueueCallerLeft.topic, ev.QueueCallerAbandoned.topic])
+        self.supervision = SupervisionService(self.acd_repo, self.agent_board, self.call_tracker,
+                                              self.waiting_line, self.acd,
+                                              self.pbx.ami if self.pbx else None, self.audit, self.clock)
+        self.acd.queue_listeners.append(self.supervision.set_queues)
+        self._background: list[asyncio.Task] = []
         self.state_writer = BatchedWriter("db:agent-states", self.acd.write_states)
         self.call_writer = BatchedWriter("db:calls", self.acd.write_calls)
         subscribe_writer(self.bus, self.state_writer, [AgentStateChanged.topic])
@@ -86,6 +93,10 @@ class Runtime:
         self.outbound = OutboundService.for_runtime(self, config_writer)
         self.started_at: float | None = None
 
+    def _channel_of(self, uniqueid: str) -> str:
+        record = self.call_tracker.open.get(uniqueid)
+        return record.channel if record else ""
+
     def _agent_of_interface(self, interface: str) -> str:
         status = self.agent_board.agent_for(interface)
         return status.username if status else ""
@@ -94,6 +105,7 @@ class Runtime:
         await asyncio.to_thread(self.database.upgrade)
         await self.acd.load()
         await self.acd.apply_configuration()
+        await self.supervision.load()
         await self.bus.start()
         self.state_writer.start()
         self.call_writer.start()
@@ -109,8 +121,18 @@ class Runtime:
             await self.pbx.start()
         self.started_at = time.time()
 
+    def background(self, coro, name: str) -> asyncio.Task:
+        """A task that lives as long as the runtime (cancelled at stop)."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._background.append(task)
+        return task
+
     async def stop(self) -> None:
         await self.outbound.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background.clear()
         if self.pbx is not None:
             await self.pbx.stop()
         if self.scheduler.running:
