@@ -19,6 +19,7 @@ HERE = Path(__file__).parent
 # capability modules exposing `add_routes(app)` and optionally `bridge(runtime, hub)` (called once
 # the runtime runs: subscribes to the bus to push live updates)
 CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web",
+                                            "ccserver.capabilities.supervision.web",
                                             "ccserver.capabilities.customers.web",
                                             "ccserver.capabilities.recording.web",
                                             "ccserver.capabilities.outbound.web")
