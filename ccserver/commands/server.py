@@ -98,18 +98,21 @@ def run_server(settings: Settings, endpoint, config_writer=None) -> None:
 def cmd_serve(args, settings: Settings) -> int:
     from ..app import endpoint_from_settings
     settings = _settings_with(settings, args)
-    instance = None
+    writer = None
     if args.external:
+        from ..telephony.config_dir import DirectoryConfigWriter
         endpoint = endpoint_from_settings(settings)
         if endpoint is None:
             raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_AMI_PORT...)",
                                      field="ami_port")
+        if settings.asterisk_generated_dir:
+            writer = DirectoryConfigWriter(settings.asterisk_generated_dir)
     else:
-        instance, info, endpoint = private_endpoint(settings)
+        writer, info, endpoint = private_endpoint(settings)
         print(f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
               f"SIP {info.sip_host}:{info.sip_port}", flush=True)
     print(f"ccserver listening on http://{settings.http_host}:{settings.http_port}/", flush=True)
-    run_server(settings, endpoint, None if args.external else instance)
+    run_server(settings, endpoint, writer)
     return 0
 
 
