@@ -37,6 +37,9 @@ class Settings:
     asterisk_root: Path = CACHE_DIR / "asterisk-root"
     # "auto": host Asterisk if >= 20, else the cached root; "host" or "chroot" to force
     asterisk_mode: str = "auto"
+    # with `serve --external`: the directory shared with that Asterisk's /etc/asterisk where the
+    # generated files (SIP accounts, queues, dialplans) are written; empty: none are written
+    asterisk_generated_dir: str = ""
     # 0 means: pick a free port when the instance is first rendered, then keep it
     ami_port: int = 0
     ari_port: int = 0
