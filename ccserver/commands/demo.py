@@ -84,6 +84,8 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         if users.get_by_username(username) is None:
             users.create_user(username, password, role=role, display_name=display)
         logins[username] = {"role": role, "password": password}
+    for queue in QUEUES:  # the supervisor is given both queues (admins see everything anyway)
+        acd.give_scope("superviseur", "queue", queue.name)
     for username, display, skills in AGENTS:
         password = password_for(username)
         if users.get_by_username(username) is None:
