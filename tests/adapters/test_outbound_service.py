@@ -437,3 +437,27 @@ async def test_campaign_validation(env):
     await s.create_campaign("Same", {}, "sup")
     with pytest.raises(Conflict):
         await s.create_campaign("Same", {}, "sup")
+
+
+async def test_why_and_export_commands(env, db_url, tmp_path, monkeypatch, capsys):
+    from ccserver.cli import main as cli_main
+    e = env()
+    cid = await e.campaign(["0612000101", "0612000102"], agents=2)
+    await e.service.dnc_add(["0612000102"], "", "sup")
+    await e.service.tick()
+    blocked = e.contacts(cid)["0612000102"]
+    monkeypatch.setenv("CCSERVER_DATABASE_URL", db_url)
+    monkeypatch.setenv("CCSERVER_DATA_DIR", str(tmp_path))
+    assert cli_main(["compliance", "why", "--contact", str(blocked.id)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["decisions"][0]["failed_rules"] == ["dnc.company_list"]
+    assert "dnc.company_list" in out["summary"]
+    assert cli_main(["compliance", "why", "--number", "+33 6 12 00 01 01"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["decisions"][0]["allowed"] is True and out["contacts"][0]["campaign_id"] == cid
+    target = tmp_path / "proof.csv"
+    assert cli_main(["compliance", "export", "--campaign", str(cid), "--output", str(target)]) == 0
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8").lstrip("\ufeff")),
+                           delimiter=";"))
+    assert len(rows) == 3 and {r[7] for r in rows[1:]} == {"0612000101", "0612000102"}
+    assert cli_main(["compliance", "why", "--contact", "999999"]) == 2

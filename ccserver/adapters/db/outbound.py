@@ -184,12 +184,16 @@ class OutboundRepository:
                     raise NoSuchImport(f"no import {import_id}", import_id=import_id)
                 raise Conflict(f"import {import_id} is {row.status}, not a preview: nothing done",
                                import_id=import_id, status=row.status)
-            inserted = 0
-            done = 0
-            for batch in _chunks(contacts):
-                stmt = self._insert(OutboundContact.__table__).values(batch) \
-                    .on_conflict_do_nothing(index_elements=["campaign_id", "nsn"])
-                inserted += session.exec(stmt).rowcount
+            # one statement executed for many rows; with RETURNING, SQLAlchemy sends them as
+            # multi-row INSERTs ("insertmanyvalues") on both databases, and the ids returned
+            # are the rows really inserted (not the duplicates ON CONFLICT skipped)
+            stmt = self._insert(OutboundContact.__table__) \
+                .on_conflict_do_nothing(index_elements=["campaign_id", "nsn"]) \
+                .returning(OutboundContact.__table__.c.id)
+            connection = session.connection()
+            done = inserted = 0
+            for batch in _chunks(contacts, 5000):
+                inserted += len(connection.execute(stmt, batch).all())
                 done += len(batch)
                 if progress is not None:
                     progress(done, len(contacts))
@@ -535,13 +539,14 @@ class OutboundRepository:
                 now: datetime) -> int:
         values = [dict(nsn=nsn, number=number, reason=reason[:255], source=source[:64],
                        added_by=added_by, added_at=now) for nsn, number in numbers]
-        added = 0
+        count = select(func.count()).select_from(DncNumber)
         with self.db.session() as session:
-            for batch in _chunks(values):
-                stmt = self._insert(DncNumber.__table__).values(batch) \
-                    .on_conflict_do_nothing(index_elements=["nsn"])
-                added += session.exec(stmt).rowcount
-        return added
+            before = session.exec(count).one()
+            stmt = self._insert(DncNumber.__table__).on_conflict_do_nothing(index_elements=["nsn"])
+            connection = session.connection()
+            for batch in _chunks(values, 5000):
+                connection.execute(stmt, batch)
+            return session.exec(count).one() - before
 
     def dnc_remove(self, nsn: int) -> bool:
         with self.db.session() as session:

@@ -11,6 +11,15 @@ exits 0 when the call is allowed, 1 when it is forbidden (2 on bad input).
         [--scrubbed-at ISO-8601]
 
 builds a memory-mapped opposition bitmap from a text file of numbers (atomic replace).
+
+    ccserver compliance why (--contact ID | --number NUMBER [--campaign ID])
+
+prints, as JSON, the decisions the dialer (and people) took for a contact or a number, with
+every rule: "why was this contact not called?".
+
+    ccserver compliance export [--campaign ID] [--from ISO] [--to ISO] [--number N] [--output F]
+
+writes every stored decision as CSV (';', UTF-8), the compliance officer's proof.
 """
 from __future__ import annotations
 
@@ -59,6 +68,22 @@ def register(subparsers: Any) -> None:
     build.add_argument("--scrubbed-at", help="date of the Bloctel extraction (ISO-8601)")
     build.set_defaults(func=run_build)
 
+    why = sub.add_parser("why", help="the stored decisions for a contact or a number (JSON)")
+    target = why.add_mutually_exclusive_group(required=True)
+    target.add_argument("--contact", type=int, help="contact id (see the campaign screen)")
+    target.add_argument("--number", help="a number, any French writing")
+    why.add_argument("--campaign", type=int, help="with --number: only this campaign")
+    why.add_argument("--limit", type=int, default=50)
+    why.set_defaults(func=run_why)
+
+    export = sub.add_parser("export", help="every stored decision as CSV")
+    export.add_argument("--campaign", type=int)
+    export.add_argument("--from", dest="since", help="ISO-8601 (UTC when no offset)")
+    export.add_argument("--to", dest="until", help="ISO-8601, exclusive")
+    export.add_argument("--number")
+    export.add_argument("--output", help="file to write (default: standard output)")
+    export.set_defaults(func=run_export)
+
 
 def run_check(args: argparse.Namespace, settings: Any = None) -> int:
     at = parse_instant(args.at, "at")
@@ -99,6 +124,62 @@ def run_build(args: argparse.Namespace, settings: Any = None) -> int:
                "lines": report.lines, "invalid_lines": report.invalid_lines,
                "scrubbed_at": report.meta.scrubbed_at}, sys.stdout)
     sys.stdout.write("\n")
+    return 0
+
+
+def _service(settings: Any):
+    from ...adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
+    from ...adapters.db.outbound import OutboundRepository  # noqa: PLC0415
+    from ...core.clock import SystemClock  # noqa: PLC0415
+    from .service import OutboundService  # noqa: PLC0415
+    database = Database(settings.effective_database_url)
+    database.upgrade()
+    return OutboundService(OutboundRepository(database), clock=SystemClock()), database
+
+
+def run_why(args: argparse.Namespace, settings: Any = None) -> int:
+    from .numbers import parse_number  # noqa: PLC0415
+    from .service import decision_dict  # noqa: PLC0415
+    service, database = _service(settings)
+    try:
+        if args.contact is not None:
+            result = service.why(args.contact)
+        else:
+            number = parse_number(args.number, field="number")
+            decisions = []
+            for batch in service.repo.iter_decisions(campaign_id=args.campaign,
+                                                     number_nsn=number.nsn):
+                decisions.extend(batch)
+            result = {"number": number.national,
+                      "contacts": [{"id": c.id, "campaign_id": c.campaign_id,
+                                    "status": c.status, "blocked_rule": c.blocked_rule}
+                                   for c in service.repo.contacts_by_nsn(number.nsn)
+                                   if args.campaign in (None, c.campaign_id)],
+                      "decisions": [decision_dict(d) for d in decisions[::-1][:args.limit]]}
+    finally:
+        database.dispose()
+    json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+def run_export(args: argparse.Namespace, settings: Any = None) -> int:
+    since = parse_instant(args.since, "from") if args.since else None
+    until = parse_instant(args.until, "to") if args.until else None
+    service, database = _service(settings)
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    rows = 0
+    try:
+        for chunk in service.export_decisions(campaign_id=args.campaign, since=since,
+                                              until=until, number=args.number):
+            out.write(chunk)
+            rows += chunk.count("\r\n")
+    finally:
+        database.dispose()
+        if args.output:
+            out.close()
+    if args.output:
+        print(f"{rows - 1} decision(s) written to {args.output}", file=sys.stderr)
     return 0
 
 

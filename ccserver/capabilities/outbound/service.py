@@ -874,9 +874,13 @@ class OutboundService:
         return {"decision_id": decision_id, **decision.as_dict()}
 
     async def why_not_called(self, contact_id: int) -> dict:
-        contact = await asyncio.to_thread(self.repo.contact, contact_id)
-        decisions = await asyncio.to_thread(self.repo.decisions_of_contact, contact_id)
-        attempts = await asyncio.to_thread(self.repo.attempts_of_contact, contact_id)
+        """Why was this contact (not) called: its stored decisions, newest first, its attempts."""
+        return await asyncio.to_thread(self.why, contact_id)
+
+    def why(self, contact_id: int) -> dict:
+        contact = self.repo.contact(contact_id)
+        decisions = self.repo.decisions_of_contact(contact_id)
+        attempts = self.repo.attempts_of_contact(contact_id)
         return {"contact": contact_dict(contact), "decisions": [decision_dict(d) for d in decisions],
                 "attempts": [attempt_dict(a) for a in attempts],
                 "summary": _why_summary(contact, decisions)}
