@@ -23,6 +23,8 @@ from .capabilities.callbacks.model import WaitingLine
 from .capabilities.callbacks.service import CallbackConnected, CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
+from .capabilities.ivr.handlers import IvrEngine
+from .capabilities.ivr.service import IvrService
 from .capabilities.outbound.service import OutboundService
 from .capabilities.recording.service import RecordingService
 from .capabilities.supervision.service import SupervisionService
@@ -91,6 +93,9 @@ class Runtime:
         self.recording = RecordingService.for_runtime(self, config_writer)
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
         self.outbound = OutboundService.for_runtime(self, config_writer)
+        # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
+        self.ivr = IvrService.for_runtime(self, config_writer)
+        self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
 
     def _channel_of(self, uniqueid: str) -> str:
@@ -106,6 +111,9 @@ class Runtime:
         await self.acd.load()
         await self.acd.apply_configuration()
         await self.supervision.load()
+        await self.ivr.start()
+        if self.ivr_engine is not None:
+            self.ivr_engine.start()
         await self.bus.start()
         self.state_writer.start()
         self.call_writer.start()
@@ -128,6 +136,9 @@ class Runtime:
         return task
 
     async def stop(self) -> None:
+        if self.ivr_engine is not None:
+            await self.ivr_engine.stop()
+        await self.ivr.stop()
         await self.outbound.stop()
         for task in self._background:
             task.cancel()

@@ -698,4 +698,26 @@ class SupervisorScope(SQLModel, table=True):
     value: str = Field(sa_type=String(64))
 
 
+# --- IVR statistics: migration 0005_ivr_stats ---------------------------------------------------
+
+
+class IvrStat(SQLModel, table=True):
+    """One IVR counter for a day (UTC), script, version and node ('' for the script's own)."""
+
+    __tablename__ = "ivr_stats"
+    __table_args__ = (
+        UniqueConstraint("day", "script", "version", "node", "counter", name="uq_ivr_stats_key"),
+        Index("ix_ivr_stats_script_day", "script", "day"),
+    )
+
+    id: int | None = _id()
+    day: str = Field(sa_type=String(10))
+    script: str = Field(sa_type=String(100))
+    version: str = Field(sa_type=String(64))
+    node: str = Field(sa_type=String(100))
+    counter: str = Field(sa_type=String(100))
+    value: int = Field(default=0, sa_type=Integer)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
 # --- recording, retention and quality review: migration 0007_recordings ----------------------

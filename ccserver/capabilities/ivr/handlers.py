@@ -1,0 +1,645 @@
+"""The IVR engine on ARI: runs `IvrCall`s on the channels the dialplan sends to Stasis.
+
+The dialplan (``extensions_ivr.conf``, see `service`) sends a caller to
+``Stasis(<app>,ivr,<script>,did|exten)``. `IvrEngine.on_ari_event` is a raw listener of the ARI
+link (synchronous, never slow): it routes StasisStart (first argument ``ivr``),
+ChannelDtmfReceived, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed and StasisEnd to
+the call's inbox. Each call has one asyncio task reading its inbox, so a call's events are
+handled in order and a slow call (a slow lookup, a slow ARI command) never blocks the others nor
+the ARI link. The task feeds each event to the pure runtime (`IvrCall`) and performs the actions
+it returns: answer, play (playback ids from the runtime, mapped back to the channel), timers
+(``loop.call_later``), customer lookups (a task; the runtime's own timer bounds them), and the
+hand-overs, which leave Stasis with continueInDialplan after setting the channel variables
+(``IVR_CUSTOMER_ID``, ``IVR_MENU_PATH``, ``IVR_LANGUAGE``..., ``QUEUE_PRIO``, ``IVR_SKILLS``) and
+submitting `CallDataSet` to the intake (the call record and the agent's screen-pop get it):
+
+- queue: ``ccq-<queue>,open,1`` (the ACD's context, entering ``Queue(<queue>)``);
+- voicemail / transfer: ``ccserver-ivr-voicemail,s,1`` / ``ccserver-ivr-transfer,s,1``;
+- fallback: the script's dialplan fallback, else ``ccserver-ivr-fallback,s,1``.
+
+A hand-over target is checked with ``DIALPLAN_EXISTS`` first: a missing queue context is a
+failure the runtime answers with the script's fallback. **No caller is stranded**: a command
+that fails becomes an `AdapterError` input (the runtime goes to the script's fallback), and any
+exception in this module is logged with the channel id and sends the channel to the fallback
+(the runtime's, else straight to ``ccserver-ivr-fallback``, else hung up). On (re)connection of
+ARI, channels left in the application by a previous process are sent to the fallback too, and
+at stop every call still in the IVR is.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from ccserver.core import events as ev
+from ccserver.core.errors import CcError, PbxCommandFailed
+
+from .model import (
+    DEFAULT_FALLBACK, Action, CallInfo, CancelTimer, ContinueInDialplan, Hangup, IvrCall,
+    Lookup, LookupDone, Play, RequestCallback, SendToQueue, SendToVoicemail, StartTimer,
+    StopPlayback, Transfer,
+)
+from .service import (
+    FALLBACK_CONTEXT, QUEUE_CONTEXT, QUEUE_EXTEN, TRANSFER_CONTEXT, VOICEMAIL_CONTEXT, IvrService,
+)
+
+logger = logging.getLogger(__name__)
+# aioari logs "No mapping for Variable; returning JSON" at INFO for every getChannelVar
+logging.getLogger("aioari.model").setLevel(logging.WARNING)
+
+STASIS_ARG = "ivr"
+MAX_RECOVERY_DEPTH = 3
+
+
+class HandOverFailed(CcError):
+    error_id = "ivr-hand-over-failed"
+    status = 502
+
+
+@dataclass(slots=True)
+class IvrCallEnded(ev.DomainEvent):
+    """A call left the IVR (to a queue, voicemail, a transfer, the fallback, or hung up)."""
+
+    topic: ClassVar[str] = "ivr_call_ended"
+    uniqueid: str = ""
+    linkedid: str = ""
+    script: str = ""
+    version: str = ""
+    outcome: str = ""
+    target: str = ""  # context,exten,priority of the hand-over
+    menu_path: str = ""
+    customer_id: str = ""
+    error: str = ""
+
+
+@dataclass(eq=False)
+class IvrSession:
+    """One channel in the IVR, as the engine sees it."""
+
+    channel_id: str
+    channel: str
+    started: float  # monotonic
+    inbox: asyncio.Queue = field(default_factory=asyncio.Queue)
+    call: IvrCall | None = None
+    linkedid: str = ""
+    task: asyncio.Task | None = None
+    timer: asyncio.TimerHandle | None = None
+    timer_id: str | None = None
+    lookups: set[asyncio.Task] = field(default_factory=set)
+    left: bool = False  # we sent it out of Stasis (continue or hang-up)
+    gone: bool = False  # the channel hung up or no longer exists
+    closed: bool = False  # StasisEnd seen: the task ends
+    played: list[str] = field(default_factory=list)  # media URIs, in order
+    handover: tuple[str, str, int] | None = None
+    outcome: str = ""
+    errors: list[str] = field(default_factory=list)
+    data_sent: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        call = self.call
+        return {"channel_id": self.channel_id, "channel": self.channel,
+                "script": call.script.name if call else None,
+                "version": call.script.version if call else None,
+                "node": call.node_id if call else None,
+                "outcome": self.outcome or (call.outcome if call else "") or "",
+                "target": ",".join(map(str, self.handover)) if self.handover else "",
+                "played": list(self.played), "errors": list(self.errors),
+                "call_data": call.call_data.to_dict() if call else None}
+
+
+class IvrEngine:
+    def __init__(self, service: IvrService, pbx: Any, submit: Callable[[ev.Event], None], *,
+                 bus: Any = None, node: str = "",
+                 transfer_dial: str = "PJSIP/{number}@customers",
+                 lookup_timeout: float = 30.0, stop_timeout: float = 3.0,
+                 keep_recent: int = 200) -> None:
+        self.service = service
+        self.pbx = pbx
+        self.ari = pbx.ari
+        self.submit = submit
+        self.bus = bus
+        self.node = node or getattr(getattr(pbx, "endpoint", None), "node", "")
+        self.transfer_dial = transfer_dial
+        self.lookup_timeout = lookup_timeout
+        self.stop_timeout = stop_timeout
+        self.sessions: dict[str, IvrSession] = {}
+        self.recent: deque[dict[str, Any]] = deque(maxlen=keep_recent)
+        # milliseconds from a DTMF reaching the listener to the end of the actions it caused
+        self.dtmf_latencies_ms: deque[float] = deque(maxlen=5000)
+        self.calls_started = 0
+        self.errors = 0
+        # called with each new session (live views, tests)
+        self.on_session: list[Callable[[IvrSession], None]] = []
+        self._playbacks: dict[str, str] = {}
+        self._subscription = None
+        self._attached = False
+        self._sweep_task: asyncio.Task | None = None
+
+    @classmethod
+    def for_runtime(cls, runtime: Any) -> "IvrEngine | None":
+        """The engine of a `Runtime` (None without a PBX): transfers leave through the
+        customers trunk (``trunk_host``)."""
+        if getattr(runtime, "pbx", None) is None:
+            return None
+        trunk = getattr(runtime.settings, "trunk_host", "")
+        dial = f"PJSIP/customers/sip:{{number}}@{trunk}" if trunk else "PJSIP/{number}@customers"
+        return cls(runtime.ivr, runtime.pbx, runtime.intake.submit, bus=runtime.bus,
+                   transfer_dial=dial)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self._attached:
+            self.ari.raw_listeners.append(self.on_ari_event)
+            self._attached = True
+        if self.bus is not None and self._subscription is None:
+            self._subscription = self.bus.subscribe("ivr:links", self._on_link_up,
+                                                    topics=[ev.PbxLinkUp.topic], maxsize=100)
+
+    async def stop(self) -> None:
+        if self._attached:
+            try:
+                self.ari.raw_listeners.remove(self.on_ari_event)
+            except ValueError:
+                pass
+            self._attached = False
+        if self._subscription is not None and self.bus is not None:
+            self.bus.unsubscribe(self._subscription)
+            self._subscription = None
+        if self._sweep_task is not None:
+            self._sweep_task.cancel()
+        sessions = list(self.sessions.values())
+        if sessions:
+            logger.info("ivr: stopping with %d call(s) in the IVR: sending them to the fallback",
+                        len(sessions))
+            for s in sessions:
+                if s.task is not None:
+                    s.task.cancel()
+            await asyncio.gather(*(s.task for s in sessions if s.task), return_exceptions=True)
+            try:
+                await asyncio.wait_for(asyncio.gather(
+                    *(self._last_resort(s, "ccserver is stopping") for s in sessions
+                      if not (s.left or s.gone or s.closed)), return_exceptions=True),
+                    self.stop_timeout)
+            except asyncio.TimeoutError:
+                logger.error("ivr: could not release every call in %.1f s", self.stop_timeout)
+            for s in sessions:
+                self._cleanup(s)
+
+    def stats(self) -> dict[str, Any]:
+        lat = sorted(self.dtmf_latencies_ms)
+
+        def pct(p: float) -> float | None:
+            return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else None
+        return {"active": len(self.sessions), "started": self.calls_started,
+                "errors": self.errors, "dtmf_latency_ms": {
+                    "count": len(lat), "p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)}}
+
+    # -- the ARI listener (synchronous, never slow) -------------------------------------------
+
+    def on_ari_event(self, message: dict) -> None:
+        try:
+            self._route(message)
+        except Exception:  # never let the ARI link's loop see an exception of ours
+            logger.exception("ivr: cannot route ARI event %s", message.get("type"))
+
+    def _route(self, message: dict) -> None:
+        kind = message.get("type")
+        now = time.monotonic()
+        if kind == "StasisStart":
+            args = message.get("args") or []
+            if not args or args[0] != STASIS_ARG:
+                return
+            channel = message.get("channel") or {}
+            cid = channel.get("id")
+            if not cid or cid in self.sessions:
+                return
+            s = IvrSession(cid, channel.get("name", ""), now)
+            self.sessions[cid] = s
+            self.calls_started += 1
+            for watcher in self.on_session:
+                watcher(s)
+            s.task = asyncio.get_running_loop().create_task(self._run(s, message),
+                                                            name=f"ivr:{cid}")
+            return
+        if kind == "PlaybackFinished":
+            playback = message.get("playback") or {}
+            pid = playback.get("id", "")
+            target = playback.get("target_uri", "")
+            cid = self._playbacks.pop(pid, None) or (
+                target.split(":", 1)[1] if target.startswith("channel:") else None)
+            self._put(cid, ("playback", pid, playback.get("state", ""), now))
+            return
+        channel = message.get("channel") or {}
+        cid = channel.get("id")
+        if kind == "ChannelDtmfReceived":
+            self._put(cid, ("dtmf", message.get("digit", ""), now))
+        elif kind in ("ChannelHangupRequest", "ChannelDestroyed"):
+            self._put(cid, ("hangup", kind, now))
+        elif kind == "StasisEnd":
+            self._put(cid, ("end", None, now))
+
+    def _put(self, cid: str | None, item: tuple) -> None:
+        s = self.sessions.get(cid) if cid else None
+        if s is not None and not s.closed:
+            s.inbox.put_nowait(item)
+
+    # -- one task per call --------------------------------------------------------------------
+
+    async def _run(self, s: IvrSession, start: dict) -> None:
+        try:
+            await self._guard(s, self._on_start(s, start))
+            while not s.closed:
+                item = await s.inbox.get()
+                await self._guard(s, self._dispatch(s, item))
+        finally:
+            self._cleanup(s)
+
+    async def _guard(self, s: IvrSession, step) -> None:
+        try:
+            await step
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.errors += 1
+            logger.exception("ivr channel %s: engine error (%s); sending the call to the "
+                             "fallback", s.channel_id, exc)
+            s.errors.append(f"{type(exc).__name__}: {exc}")
+            await self._rescue(s, exc)
+
+    async def _rescue(self, s: IvrSession, exc: BaseException) -> None:
+        """After an exception of ours: the runtime's fallback, else the dialplan's."""
+        if s.left or s.gone or s.closed:
+            return
+        try:
+            if s.call is not None and not s.call.finished:
+                actions = s.call.error(f"engine error: {type(exc).__name__}: {exc}")
+                if actions:
+                    await self._perform(s, actions, depth=MAX_RECOVERY_DEPTH - 1)
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("ivr channel %s: the script's fallback failed too", s.channel_id)
+        if not (s.left or s.gone or s.closed):
+            await self._last_resort(s, f"{type(exc).__name__}: {exc}")
+
+    async def _last_resort(self, s: IvrSession, reason: str) -> None:
+        """Straight to ccserver-ivr-fallback; hang up if even that fails."""
+        cid = s.channel_id
+        try:
+            self._send_call_data(s, force=True)
+            await self.ari.call("channels", "setChannelVar", channelId=cid,
+                                variable="IVR_ERROR", value=reason[:200])
+        except Exception:
+            pass
+        try:
+            target = DEFAULT_FALLBACK
+            await self.ari.call("channels", "continueInDialplan", channelId=cid,
+                                context=target.context, extension=target.exten,
+                                priority=target.priority)
+            s.left, s.handover = True, (target.context, target.exten, target.priority)
+            s.outcome = s.outcome or "fallback"
+            logger.warning("ivr channel %s: sent to %s (%s)", cid, target.context, reason)
+            return
+        except Exception as exc:
+            if _gone(exc):
+                s.gone = True
+                return
+            logger.error("ivr channel %s: cannot send to %s (%s): hanging up", cid,
+                         FALLBACK_CONTEXT, exc)
+        try:
+            await self.ari.call("channels", "hangup", channelId=cid)
+            s.left, s.outcome = True, "hangup"
+        except Exception as exc:
+            if not _gone(exc):
+                logger.error("ivr channel %s: cannot hang up either (%s): the channel may stay "
+                             "in Stasis until ARI answers again", cid, exc)
+
+    def _cleanup(self, s: IvrSession) -> None:
+        if s.timer is not None:
+            s.timer.cancel()
+            s.timer = None
+        for task in list(s.lookups):
+            task.cancel()
+        s.lookups.clear()
+        for pid in [p for p, c in self._playbacks.items() if c == s.channel_id]:
+            self._playbacks.pop(pid, None)
+        if self.sessions.get(s.channel_id) is s:
+            del self.sessions[s.channel_id]
+            self.recent.append(s.summary())
+            self._publish_end(s)
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    async def _on_start(self, s: IvrSession, message: dict) -> None:
+        channel = message.get("channel") or {}
+        args = list(message.get("args") or [])
+        name = args[1] if len(args) > 1 and args[1] else None
+        route = args[2] if len(args) > 2 else "did"
+        exten = (channel.get("dialplan") or {}).get("exten", "")
+        info = CallInfo(uniqueid=s.channel_id,
+                        caller_number=(channel.get("caller") or {}).get("number", ""),
+                        did=exten if route == "did" else "", exten=exten, channel=s.channel)
+        s.call = self.service.start_call(info, name)
+        logger.info("ivr channel %s (%s): %s from %s to %s", s.channel_id, s.channel,
+                    s.call.script.label, info.caller_number or "?", exten)
+        answer = None
+        if channel.get("state") != "Up":
+            answer = self.ari.call("channels", "answer", channelId=s.channel_id)
+        linked = self.ari.call("channels", "getChannelVar", channelId=s.channel_id,
+                               variable="CHANNEL(linkedid)")
+        results = await asyncio.gather(*(c for c in (answer, linked) if c is not None),
+                                       return_exceptions=True)
+        if answer is not None and isinstance(results[0], BaseException):
+            raise results[0]
+        value = results[-1]
+        if not isinstance(value, BaseException):
+            s.linkedid = str(_field(value, "value") or "")
+        await self._perform(s, s.call.start())
+
+    async def _dispatch(self, s: IvrSession, item: tuple) -> None:
+        kind, payload, *rest = item
+        call = s.call
+        if kind == "end":
+            s.closed = True
+            if call is not None and not call.finished and not s.left:
+                s.gone = True
+                call.hangup()
+                s.outcome = "caller_hangup"
+            return
+        if kind == "hangup":
+            if call is not None and not call.finished and not s.left:
+                s.gone = True
+                call.hangup()
+                s.outcome = "caller_hangup"
+                self._stop_local(s)
+            return
+        if call is None or call.finished or s.left or s.gone:
+            return
+        received = item[-1]
+        if kind == "dtmf":
+            actions = call.dtmf(payload)
+            await self._perform(s, actions)
+            if actions:
+                self.dtmf_latencies_ms.append((time.monotonic() - received) * 1000)
+        elif kind == "playback":
+            state = rest[0] if rest else ""
+            if state == "failed" and payload == call.playback_id:
+                await self._perform(s, call.error(f"playback {payload} failed (missing prompt "
+                                                  f"file?)"))
+            else:
+                await self._perform(s, call.playback_finished(payload))
+        elif kind == "timer":
+            if payload != s.timer_id:
+                return
+            s.timer, s.timer_id = None, None
+            await self._perform(s, call.timeout(payload))
+        elif kind == "lookup":
+            await self._perform(s, call.handle(payload))
+
+    def _stop_local(self, s: IvrSession) -> None:
+        if s.timer is not None:
+            s.timer.cancel()
+        s.timer, s.timer_id = None, None
+        for task in list(s.lookups):
+            task.cancel()
+
+    # -- actions ------------------------------------------------------------------------------
+
+    async def _perform(self, s: IvrSession, actions: list[Action], depth: int = 0) -> None:
+        for action in actions:
+            if s.gone or s.closed or s.left:
+                return
+            try:
+                await self._execute(s, action)
+            except (CcError, asyncio.TimeoutError) as exc:
+                if _gone(exc):
+                    s.gone = True
+                    logger.info("ivr channel %s: channel gone during %s", s.channel_id,
+                                action.kind)
+                    return
+                message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+                s.errors.append(f"{action.kind}: {message}")
+                logger.warning("ivr channel %s: %s failed: %s", s.channel_id, action.kind,
+                               message)
+                if depth >= MAX_RECOVERY_DEPTH or s.call is None:
+                    raise
+                more = s.call.error(f"{action.kind} failed: {message}")
+                if more:  # the runtime's answer: its fallback
+                    await self._perform(s, more, depth + 1)
+                else:  # the runtime had let the call go already: the dialplan's fallback
+                    await self._last_resort(s, f"{action.kind} failed: {message}")
+                return
+
+    async def _execute(self, s: IvrSession, action: Action) -> None:
+        cid = s.channel_id
+        if isinstance(action, Play):
+            self._playbacks[action.playback_id] = cid
+            s.played.extend(action.media)
+            await self.ari.call("channels", "play", channelId=cid,
+                                media=",".join(action.media), lang=action.language,
+                                playbackId=action.playback_id)
+        elif isinstance(action, StopPlayback):
+            try:
+                await self.ari.call("playbacks", "stop", playbackId=action.playback_id)
+            except PbxCommandFailed as exc:
+                if exc.details.get("status") != 404:  # 404: it had finished already
+                    raise
+        elif isinstance(action, StartTimer):
+            if s.timer is not None:
+                s.timer.cancel()
+            s.timer_id = action.timer_id
+            s.timer = asyncio.get_running_loop().call_later(
+                action.seconds, self._put, cid, ("timer", action.timer_id, time.monotonic()))
+        elif isinstance(action, CancelTimer):
+            if s.timer_id == action.timer_id and s.timer is not None:
+                s.timer.cancel()
+                s.timer, s.timer_id = None, None
+        elif isinstance(action, Lookup):
+            task = asyncio.get_running_loop().create_task(self._lookup(s, action),
+                                                          name=f"ivr-lookup:{cid}")
+            s.lookups.add(task)
+            task.add_done_callback(s.lookups.discard)
+        elif isinstance(action, SendToQueue):
+            variables = {"QUEUE_PRIO": str(action.priority), "IVR_QUEUE": action.queue,
+                         "IVR_SKILLS": ",".join(f"{k}:{v}" for k, v in action.skills.items())}
+            await self._hand_over(s, QUEUE_CONTEXT.format(queue=action.queue), QUEUE_EXTEN, 1,
+                                  variables)
+        elif isinstance(action, SendToVoicemail):
+            await self._hand_over(s, VOICEMAIL_CONTEXT, "s", 1, {"IVR_MAILBOX": action.mailbox})
+        elif isinstance(action, Transfer):
+            dial = self.transfer_dial.format(number=action.number)
+            await self._hand_over(s, TRANSFER_CONTEXT, "s", 1,
+                                  {"IVR_TRANSFER_NUMBER": action.number,
+                                   "IVR_TRANSFER_DIAL": dial})
+        elif isinstance(action, ContinueInDialplan):
+            default = (action.context, action.exten, action.priority) == (
+                DEFAULT_FALLBACK.context, DEFAULT_FALLBACK.exten, DEFAULT_FALLBACK.priority)
+            try:
+                await self._hand_over(s, action.context, action.exten, action.priority,
+                                      {"IVR_ERROR": (action.reason or "")[:200]},
+                                      check=not default)
+            except HandOverFailed as exc:
+                logger.error("ivr channel %s: fallback %s,%s,%s unusable (%s): using %s",
+                             cid, action.context, action.exten, action.priority, exc.message,
+                             FALLBACK_CONTEXT)
+                await self._last_resort(s, action.reason or exc.message)
+        elif isinstance(action, RequestCallback):
+            self.submit(ev.CallbackRequested(queue=action.queue or "", uniqueid=cid,
+                                             linkedid=s.linkedid, number=action.number,
+                                             entered_at=str(int(self.service.clock.now().timestamp())),
+                                             node=self.node))
+        elif isinstance(action, Hangup):
+            self._send_call_data(s)
+            await self.ari.call("channels", "hangup", channelId=cid)
+            s.left = True
+            s.outcome = s.call.outcome if s.call else "hangup"
+        else:  # pragma: no cover - every action of the model is handled above
+            raise TypeError(f"unknown IVR action {action!r}")
+
+    async def _hand_over(self, s: IvrSession, context: str, exten: str, priority: int,
+                         extra: dict[str, str], check: bool = True) -> None:
+        cid = s.channel_id
+        if check:
+            found = await self.ari.call(
+                "channels", "getChannelVar", channelId=cid,
+                variable=f"DIALPLAN_EXISTS({context},{exten},{priority})")
+            if str(_field(found, "value")) != "1":
+                raise HandOverFailed(f"no dialplan at {context},{exten},{priority}",
+                                     context=context, exten=exten, priority=priority)
+        variables = dict(s.call.call_data.channel_variables()) if s.call else {}
+        variables.update(extra)
+        await asyncio.gather(*(self.ari.call("channels", "setChannelVar", channelId=cid,
+                                             variable=name, value=value)
+                               for name, value in variables.items()))
+        self._send_call_data(s, force=True)
+        await self.ari.call("channels", "continueInDialplan", channelId=cid, context=context,
+                            extension=exten, priority=priority)
+        s.left = True
+        s.handover = (context, exten, priority)
+        s.outcome = (s.call.outcome if s.call else None) or "fallback"
+        logger.info("ivr channel %s: %s -> %s,%s,%s", cid, s.outcome, context, exten, priority)
+
+    async def _lookup(self, s: IvrSession, action: Lookup) -> None:
+        lookup = self.service.lookup
+        try:
+            if lookup is None:
+                raise RuntimeError("no customer directory configured")
+            result = await asyncio.wait_for(lookup(action.lookup, action.value),
+                                            self.lookup_timeout)
+        except asyncio.TimeoutError:
+            return  # the runtime's timer (the node's timeout) has fired already
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning("ivr channel %s: customer lookup (%s) failed: %s", s.channel_id,
+                           action.lookup, exc)
+            done = LookupDone(False, None, action.request_id, error=str(exc) or repr(exc))
+        else:
+            if result is None:
+                done = LookupDone(False, None, action.request_id)
+            else:
+                customer = result.to_dict() if hasattr(result, "to_dict") else result
+                done = LookupDone(True, customer, action.request_id)
+        self._put(s.channel_id, ("lookup", done, time.monotonic()))
+
+    # -- call data for CTI --------------------------------------------------------------------
+
+    def _send_call_data(self, s: IvrSession, force: bool = False) -> None:
+        if s.call is None or (s.data_sent and not force):
+            return
+        self.submit(ev.CallDataSet(uniqueid=s.channel_id, linkedid=s.linkedid,
+                                   data=tuple(call_data_pairs(s.call)), node=self.node))
+        s.data_sent = True
+
+    def _publish_end(self, s: IvrSession) -> None:
+        call = s.call
+        if call is None:
+            return
+        data = call.call_data
+        self.submit(IvrCallEnded(
+            uniqueid=s.channel_id, linkedid=s.linkedid, script=call.script.name,
+            version=call.script.version, outcome=data.outcome or s.outcome or "",
+            target=",".join(map(str, s.handover)) if s.handover else "",
+            menu_path=",".join(f"{m.node}:{m.key}" for m in data.menu_path),
+            customer_id=data.customer_id or "", error=data.error or ""))
+
+    # -- orphans ------------------------------------------------------------------------------
+
+    async def _on_link_up(self, event: ev.Event) -> None:
+        if not isinstance(event, ev.PbxLinkUp):
+            return
+        if event.link == "ami":
+            await self.service.on_ami_login()
+        elif event.link == "ari":
+            await self.sweep_orphans()
+
+    async def sweep_orphans(self, settle: float = 1.0) -> list[str]:
+        """Channels in our Stasis application that no session knows (left by a previous run):
+        send them to the fallback. Seen twice `settle` seconds apart, so a channel whose
+        StasisStart is on its way is not taken for one."""
+        try:
+            first = await self._app_channels()
+            if not first:
+                return []
+            await asyncio.sleep(settle)
+            second = await self._app_channels()
+        except CcError as exc:
+            logger.warning("ivr: cannot list the channels of the ARI application: %s",
+                           exc.message)
+            return []
+        orphans = sorted((first & second) - set(self.sessions))
+        for cid in orphans:
+            logger.warning("ivr channel %s: left in Stasis by a previous run: sending it to "
+                           "the fallback", cid)
+            await self._last_resort(IvrSession(cid, "", time.monotonic()),
+                                    "left in the IVR by a previous run")
+        return orphans
+
+    async def _app_channels(self) -> set[str]:
+        app = await self.ari.call("applications", "get", applicationName=self.ari.app)
+        return set(_field(app, "channel_ids") or ())
+
+
+def call_data_pairs(call: IvrCall) -> list[tuple[str, str]]:
+    """The IVR's call data as the flat (key, text) pairs of `CallDataSet`."""
+    d = call.call_data
+    pairs = {
+        "ivr_script": d.script, "ivr_version": d.version, "language": d.language,
+        "customer_id": d.customer_id or "",
+        "menu_path": ",".join(f"{m.node}:{m.key}" for m in d.menu_path),
+        "menu_labels": " > ".join(m.label or m.key for m in d.menu_path),
+        "ivr_outcome": d.outcome or "",
+    }
+    if d.customer:
+        pairs["customer"] = json.dumps(d.customer, default=str, ensure_ascii=False,
+                                       sort_keys=True)
+    if d.hours:
+        pairs["ivr_hours"] = d.hours
+    if d.error:
+        pairs["ivr_error"] = d.error
+    for key, value in d.collected.items():
+        pairs[f"collected.{key}"] = str(value)
+    for key, value in d.data.items():
+        pairs[f"data.{key}"] = str(value)
+    return sorted(pairs.items())
+
+
+def _field(value: Any, name: str) -> Any:
+    if isinstance(value, dict):
+        return value.get(name)
+    json_ = getattr(value, "json", None)
+    if isinstance(json_, dict):
+        return json_.get(name)
+    return getattr(value, name, None)
+
+
+def _gone(exc: BaseException) -> bool:
+    """ARI says the channel no longer exists (404) or is no longer in Stasis (409)."""
+    return isinstance(exc, PbxCommandFailed) and exc.details.get("status") in (404, 409) \
+        and str(exc.details.get("operation", "")).startswith("channels.")
