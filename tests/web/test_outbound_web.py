@@ -206,3 +206,27 @@ async def test_campaign_actions_and_agents(web_app):
                               json={"retry_busy_minutes": 30, "amd": True})
     assert (await resp.json())["retry_minutes"]["busy"] == 30
     await client.close()
+
+
+async def test_agent_reads_the_contact_card_of_their_campaigns_only(web_app):
+    supervisor = await login(web_app, "supervisor1")
+    headers = {"X-CSRF-Token": await csrf_of(supervisor)}
+    campaign = await create_campaign(supervisor, headers["X-CSRF-Token"], name="Cartes")
+    await supervisor.post("/api/outbound/dnc", headers=headers, json={"number": "0612345679"})
+    resp = await supervisor.post(f"/api/outbound/campaigns/{campaign['id']}/imports",
+                                 data=upload_form(CSV), headers=headers)
+    report = await resp.json()
+    assert report["on_company_dnc"] == 1  # imported, but never called while listed
+    await supervisor.post(f"/api/outbound/imports/{report['import_id']}/confirm", headers=headers)
+    contacts = (await (await supervisor.get(
+        f"/api/outbound/campaigns/{campaign['id']}/contacts")).json())["contacts"]
+    contact_id = contacts[0]["id"]
+    agent = await login(web_app, "agent1")
+    resp = await agent.get(f"/api/outbound/contacts/{contact_id}")
+    assert resp.status == 403
+    await supervisor.put(f"/api/outbound/campaigns/{campaign['id']}/agents", headers=headers,
+                         json={"agents": ["agent1"]})
+    card = await (await agent.get(f"/api/outbound/contacts/{contact_id}")).json()
+    assert card["fields"] == {"Segment": "or"} and card["name"] == "Jean Dupont"
+    await agent.close()
+    await supervisor.close()

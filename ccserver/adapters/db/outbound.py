@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from ...core.errors import Conflict, InvalidInput, NotFound
+from ...core.errors import Conflict, NotFound
 from .database import Database
 from .tables import (ComplianceDecision, ConsentEntry, DncNumber, OppositionListEntry,
                      OutboundAttempt, OutboundCampaign, OutboundCampaignAgent, OutboundContact,

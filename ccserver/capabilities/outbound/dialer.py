@@ -11,7 +11,7 @@ customer's channel (the agent's channel in preview mode) is known before Asteris
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, ClassVar, Iterable
 

@@ -20,7 +20,6 @@ columns) raise `InvalidInput` with ``line`` (and ``lines``) in its details.
 from __future__ import annotations
 
 import csv
-import io
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping

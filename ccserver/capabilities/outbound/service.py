@@ -41,9 +41,9 @@ from .dialer import (MODES, AttemptTracker, DialAttemptChanged, LiveAttempt, Out
                      RetryPolicy, after_attempt, after_refusal, campaign_blockers,
                      check_caller_id_pool, choose_caller_id, dial_channel, dialplan_value,
                      next_window_change, open_areas, queue_name)
-from .imports import (ConsentRow, Rejection, consent_entry, parse_consents, parse_contacts,
+from .imports import (ConsentRow, consent_entry, parse_consents, parse_contacts,
                       parse_number_list, row_from_list)
-from .numbers import parse_number, try_parse_number
+from .numbers import parse_number
 from .opposition import OppositionList, build_from_text_file
 from .pacing import DEFAULT_ABANDON_CAP, PacingStats, plan
 from .windows import AREA_INDEX, AREAS
@@ -270,6 +270,7 @@ class OutboundService:
         self._blocked_logged: dict[int, tuple[str, ...]] = {}
         self._tick_lock = asyncio.Lock()
         self.originates = 0  # Originate actions sent (tests, /status)
+        self._callbacks_notified: set[int] = set()
 
     @classmethod
     def for_runtime(cls, runtime, writer: ConfigWriter | None = None) -> "OutboundService":
@@ -482,7 +483,7 @@ class OutboundService:
 
     async def join(self, campaign_id: int, username: str) -> str:
         """The agent joins the campaign's queue (AMI QueueAdd): they take its calls."""
-        await self._require_assigned(campaign_id, username)
+        await self.require_assigned(campaign_id, username)
         if self.pbx is None:
             raise CcError("no Asterisk connection")
         queue = queue_name(campaign_id)
@@ -494,7 +495,7 @@ class OutboundService:
             raise CcError("no Asterisk connection")
         await self.pbx.queue_remove(queue_name(campaign_id), self._interface(username))
 
-    async def _require_assigned(self, campaign_id: int, username: str) -> None:
+    async def require_assigned(self, campaign_id: int, username: str) -> None:
         agents = await asyncio.to_thread(self.repo.campaign_agents, campaign_id)
         if username not in agents:
             raise Forbidden(f"{username} is not assigned to campaign {campaign_id}",
@@ -526,6 +527,8 @@ class OutboundService:
         preview = await asyncio.to_thread(parse_contacts, data, filename, encoding=encoding,
                                           existing=existing, progress=progress)
         report = preview.report()
+        on_dnc = await asyncio.to_thread(self.repo.dnc_members, [r.nsn for r in preview.rows])
+        report["on_company_dnc"] = len(on_dnc)  # imported, never called while listed
         row = await asyncio.to_thread(
             self.repo.create_import, campaign_id, filename, preview.encoding, preview.total_lines,
             len(preview.rows), preview.rejected_lines, report,
@@ -960,9 +963,12 @@ class OutboundService:
             logger.info("outbound: %d preview reservation(s) expired", released)
         for event in self.tracker.expire(now - timedelta(minutes=5)):
             await self._on_attempt_event(event)
-        for contact in await asyncio.to_thread(self.repo.due_callbacks, now):
-            self.notify({"topic": "outbound_callback_due", "contact": contact_dict(contact)},
-                        usernames={contact.callback_agent})
+        due = await asyncio.to_thread(self.repo.due_callbacks, now)
+        for contact in due:
+            if contact.id not in self._callbacks_notified:
+                self.notify({"topic": "outbound_callback_due", "contact": contact_dict(contact)},
+                            usernames={contact.callback_agent})
+        self._callbacks_notified = {c.id for c in due}
 
     # ============================================================ the dialer
     async def _loop(self) -> None:
@@ -1016,7 +1022,7 @@ class OutboundService:
     def blockers_of(self, campaign, all_contract: bool = False) -> list[dict]:
         blockers = campaign_blockers(
             self.clock.now(), caller_ids=json.loads(campaign.caller_ids), mode=campaign.mode,
-            dial_configured=bool(self.dial_uri) or campaign.mode == "preview",
+            dial_configured=bool(self.dial_uri),
             bloctel_dates=[campaign.bloctel_scrubbed_at, self._bloctel_date],
             all_contract=all_contract)
         return [b.as_dict() for b in blockers]
@@ -1086,8 +1092,13 @@ class OutboundService:
             for c in claimed:
                 self._caller_counter += 1
                 callers[c.id] = choose_caller_id(pool, c.area, self._caller_counter)
-            for contact, decision, decision_id in self._decide_many(
-                    campaign, claimed, now, "dialer", "dial", callers):
+            try:
+                decided = self._decide_many(campaign, claimed, now, "dialer", "dial", callers)
+            except Exception:
+                for c in claimed:  # never leave them 'dialing' with no call
+                    self.repo.update_contact(c.id, now, status="pending")
+                raise
+            for contact, decision, decision_id in decided:
                 if not decision.allowed or len(out) >= count:
                     if decision.allowed:  # more than needed: back to the list, checked again later
                         self.repo.update_contact(contact.id, now, status="pending")

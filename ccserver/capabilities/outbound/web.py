@@ -203,9 +203,15 @@ async def api_import_cancel(request: web.Request) -> web.StreamResponse:
 
 
 # --- compliance ------------------------------------------------------------------------------------
-@roles(*MANAGERS)
+@roles("agent", *MANAGERS)
 async def api_contact(request: web.Request) -> web.StreamResponse:
-    contact = await asyncio.to_thread(_service(request).repo.contact, _int(request, "id"))
+    """A contact's card (custom fields included): the agent desk reads it for the screen-pop
+    of an outbound call (call data ``contact_id``); agents see their campaigns' contacts only."""
+    service = _service(request)
+    contact = await asyncio.to_thread(service.repo.contact, _int(request, "id"))
+    user = current_user(request)
+    if user.role == "agent":
+        await service.require_assigned(contact.campaign_id, user.username)
     return web.json_response(contact_dict(contact))
 
 
