@@ -338,110 +338,26 @@ class Interaction(SQLModel, table=True):
     notes: str = Field(default="", sa_type=Text)
 
 
-# --- recording, retention and quality review: migration 0007_recordings ----------------------
+# --- IVR statistics: migration 0005_ivr_stats ---------------------------------------------------
 
 
-class CampaignRecordingPolicy(SQLModel, table=True):
-    """Recording policy and retention of an outbound campaign (its queue is ``camp-<id>``)."""
+class IvrStat(SQLModel, table=True):
+    """One IVR counter for a day (UTC), script, version and node ('' for the script's own)."""
 
-    __tablename__ = "campaign_recording_policies"
+    __tablename__ = "ivr_stats"
     __table_args__ = (
-        UniqueConstraint("campaign_id", name="uq_campaign_recording_policies_campaign_id"),
-        CheckConstraint("policy IN ('always', 'on_demand', 'never')",
-                        name="ck_campaign_recording_policies_policy"),
+        UniqueConstraint("day", "script", "version", "node", "counter", name="uq_ivr_stats_key"),
+        Index("ix_ivr_stats_script_day", "script", "day"),
     )
 
     id: int | None = _id()
-    campaign_id: int = Field(sa_type=Integer)
-    policy: str = Field(default="always", sa_type=String(16))
-    retention_days: int = Field(default=180, sa_type=Integer)
-    updated_by: str = Field(default="", sa_type=String(64))
+    day: str = Field(sa_type=String(10))
+    script: str = Field(sa_type=String(100))
+    version: str = Field(sa_type=String(64))
+    node: str = Field(sa_type=String(100))
+    counter: str = Field(sa_type=String(100))
+    value: int = Field(default=0, sa_type=Integer)
     updated_at: datetime = Field(sa_type=UtcDateTime)
-
-
-class Recording(SQLModel, table=True):
-    """One MixMonitor recording of a call; `path` is relative to the recordings store, `pauses`
-    a JSON list of [start, end] seconds from the start, `size_bytes`/`sha256` of the WAV."""
-
-    __tablename__ = "recordings"
-    __table_args__ = (
-        CheckConstraint("status IN ('recording', 'paused', 'stored', 'empty', 'failed')",
-                        name="ck_recordings_status"),
-        Index("ix_recordings_call_uniqueid", "call_uniqueid"),
-        Index("ix_recordings_started_at", "started_at"),
-        Index("ix_recordings_agent_started_at", "agent", "started_at"),
-        Index("ix_recordings_queue_started_at", "queue", "started_at"),
-        Index("ix_recordings_customer_id", "customer_id"),
-        Index("ix_recordings_status", "status"),
-    )
-
-    id: int | None = _id()
-    call_uniqueid: str = Field(sa_type=String(64))
-    linkedid: str = Field(default="", sa_type=String(64))
-    channel: str = Field(default="", sa_type=String(255))
-    agent: str = Field(default="", sa_type=String(64))
-    queue: str = Field(default="", sa_type=String(128))
-    customer_id: int | None = Field(default=None, sa_type=Integer)
-    policy: str = Field(default="always", sa_type=String(16))
-    status: str = Field(default="recording", sa_type=String(16))
-    started_by: str = Field(default="", sa_type=String(64))
-    started_at: datetime = Field(sa_type=UtcDateTime)
-    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    duration_ms: int | None = Field(default=None, sa_type=Integer)
-    size_bytes: int | None = Field(default=None, sa_type=BigInteger)
-    sha256: str | None = Field(default=None, sa_type=String(64))
-    spool_name: str = Field(default="", sa_type=String(255))
-    path: str | None = Field(default=None, sa_type=String(500))
-    encrypted: bool = Field(default=False, sa_type=Boolean)
-    pauses: str = Field(default="[]", sa_type=Text)
-    retention_days: int = Field(default=0, sa_type=Integer)
-    error: str = Field(default="", sa_type=String(255))
-
-
-class QaGrid(SQLModel, table=True):
-    """A quality evaluation grid; `definition` is the JSON of its sections and criteria."""
-
-    __tablename__ = "qa_grids"
-    __table_args__ = (UniqueConstraint("name", name="uq_qa_grids_name"),)
-
-    id: int | None = _id()
-    name: str = Field(sa_type=String(100))
-    description: str = Field(default="", sa_type=Text)
-    definition: str = Field(sa_type=Text)
-    version: int = Field(default=1, sa_type=Integer)
-    active: bool = Field(default=True, sa_type=Boolean)
-    created_by: str = Field(default="", sa_type=String(64))
-    created_at: datetime = Field(sa_type=UtcDateTime)
-    updated_at: datetime = Field(sa_type=UtcDateTime)
-
-
-class QaEvaluation(SQLModel, table=True):
-    """A supervisor's evaluation of a call with a grid (the grid as it was: `grid_snapshot`)."""
-
-    __tablename__ = "qa_evaluations"
-    __table_args__ = (
-        Index("ix_qa_evaluations_agent_created_at", "agent", "created_at"),
-        Index("ix_qa_evaluations_grid_id", "grid_id"),
-        Index("ix_qa_evaluations_recording_id", "recording_id"),
-    )
-
-    id: int | None = _id()
-    grid_id: int = Field(foreign_key="qa_grids.id", sa_type=Integer)
-    grid_version: int = Field(sa_type=Integer)
-    grid_snapshot: str = Field(sa_type=Text)
-    recording_id: int | None = Field(default=None, foreign_key="recordings.id", ondelete="SET NULL",
-                                     sa_type=Integer)
-    call_uniqueid: str = Field(default="", sa_type=String(64))
-    agent: str = Field(sa_type=String(64))
-    queue: str = Field(default="", sa_type=String(128))
-    evaluator: str = Field(sa_type=String(64))
-    answers: str = Field(default="{}", sa_type=Text)
-    score: float = Field(sa_type=Float)
-    fatal: bool = Field(default=False, sa_type=Boolean)
-    comment: str = Field(default="", sa_type=Text)
-    created_at: datetime = Field(sa_type=UtcDateTime)
-    updated_at: datetime = Field(sa_type=UtcDateTime)
-    acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 # --- outbound campaigns and compliance: migration 0006_outbound -------------------------------
@@ -698,26 +614,107 @@ class SupervisorScope(SQLModel, table=True):
     value: str = Field(sa_type=String(64))
 
 
-# --- IVR statistics: migration 0005_ivr_stats ---------------------------------------------------
+# --- recording, retention and quality review: migration 0007_recordings ----------------------
 
 
-class IvrStat(SQLModel, table=True):
-    """One IVR counter for a day (UTC), script, version and node ('' for the script's own)."""
+class CampaignRecordingPolicy(SQLModel, table=True):
+    """Recording policy and retention of an outbound campaign (its queue is ``camp-<id>``)."""
 
-    __tablename__ = "ivr_stats"
+    __tablename__ = "campaign_recording_policies"
     __table_args__ = (
-        UniqueConstraint("day", "script", "version", "node", "counter", name="uq_ivr_stats_key"),
-        Index("ix_ivr_stats_script_day", "script", "day"),
+        UniqueConstraint("campaign_id", name="uq_campaign_recording_policies_campaign_id"),
+        CheckConstraint("policy IN ('always', 'on_demand', 'never')",
+                        name="ck_campaign_recording_policies_policy"),
     )
 
     id: int | None = _id()
-    day: str = Field(sa_type=String(10))
-    script: str = Field(sa_type=String(100))
-    version: str = Field(sa_type=String(64))
-    node: str = Field(sa_type=String(100))
-    counter: str = Field(sa_type=String(100))
-    value: int = Field(default=0, sa_type=Integer)
+    campaign_id: int = Field(sa_type=Integer)
+    policy: str = Field(default="always", sa_type=String(16))
+    retention_days: int = Field(default=180, sa_type=Integer)
+    updated_by: str = Field(default="", sa_type=String(64))
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
-# --- recording, retention and quality review: migration 0007_recordings ----------------------
+class Recording(SQLModel, table=True):
+    """One MixMonitor recording of a call; `path` is relative to the recordings store, `pauses`
+    a JSON list of [start, end] seconds from the start, `size_bytes`/`sha256` of the WAV."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (
+        CheckConstraint("status IN ('recording', 'paused', 'stored', 'empty', 'failed')",
+                        name="ck_recordings_status"),
+        Index("ix_recordings_call_uniqueid", "call_uniqueid"),
+        Index("ix_recordings_started_at", "started_at"),
+        Index("ix_recordings_agent_started_at", "agent", "started_at"),
+        Index("ix_recordings_queue_started_at", "queue", "started_at"),
+        Index("ix_recordings_customer_id", "customer_id"),
+        Index("ix_recordings_status", "status"),
+    )
+
+    id: int | None = _id()
+    call_uniqueid: str = Field(sa_type=String(64))
+    linkedid: str = Field(default="", sa_type=String(64))
+    channel: str = Field(default="", sa_type=String(255))
+    agent: str = Field(default="", sa_type=String(64))
+    queue: str = Field(default="", sa_type=String(128))
+    customer_id: int | None = Field(default=None, sa_type=Integer)
+    policy: str = Field(default="always", sa_type=String(16))
+    status: str = Field(default="recording", sa_type=String(16))
+    started_by: str = Field(default="", sa_type=String(64))
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    duration_ms: int | None = Field(default=None, sa_type=Integer)
+    size_bytes: int | None = Field(default=None, sa_type=BigInteger)
+    sha256: str | None = Field(default=None, sa_type=String(64))
+    spool_name: str = Field(default="", sa_type=String(255))
+    path: str | None = Field(default=None, sa_type=String(500))
+    encrypted: bool = Field(default=False, sa_type=Boolean)
+    pauses: str = Field(default="[]", sa_type=Text)
+    retention_days: int = Field(default=0, sa_type=Integer)
+    error: str = Field(default="", sa_type=String(255))
+
+
+class QaGrid(SQLModel, table=True):
+    """A quality evaluation grid; `definition` is the JSON of its sections and criteria."""
+
+    __tablename__ = "qa_grids"
+    __table_args__ = (UniqueConstraint("name", name="uq_qa_grids_name"),)
+
+    id: int | None = _id()
+    name: str = Field(sa_type=String(100))
+    description: str = Field(default="", sa_type=Text)
+    definition: str = Field(sa_type=Text)
+    version: int = Field(default=1, sa_type=Integer)
+    active: bool = Field(default=True, sa_type=Boolean)
+    created_by: str = Field(default="", sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class QaEvaluation(SQLModel, table=True):
+    """A supervisor's evaluation of a call with a grid (the grid as it was: `grid_snapshot`)."""
+
+    __tablename__ = "qa_evaluations"
+    __table_args__ = (
+        Index("ix_qa_evaluations_agent_created_at", "agent", "created_at"),
+        Index("ix_qa_evaluations_grid_id", "grid_id"),
+        Index("ix_qa_evaluations_recording_id", "recording_id"),
+    )
+
+    id: int | None = _id()
+    grid_id: int = Field(foreign_key="qa_grids.id", sa_type=Integer)
+    grid_version: int = Field(sa_type=Integer)
+    grid_snapshot: str = Field(sa_type=Text)
+    recording_id: int | None = Field(default=None, foreign_key="recordings.id", ondelete="SET NULL",
+                                     sa_type=Integer)
+    call_uniqueid: str = Field(default="", sa_type=String(64))
+    agent: str = Field(sa_type=String(64))
+    queue: str = Field(default="", sa_type=String(128))
+    evaluator: str = Field(sa_type=String(64))
+    answers: str = Field(default="{}", sa_type=Text)
+    score: float = Field(sa_type=Float)
+    fatal: bool = Field(default=False, sa_type=Boolean)
+    comment: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
