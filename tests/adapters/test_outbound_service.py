@@ -461,3 +461,30 @@ async def test_why_and_export_commands(env, db_url, tmp_path, monkeypatch, capsy
                            delimiter=";"))
     assert len(rows) == 3 and {r[7] for r in rows[1:]} == {"0612000101", "0612000102"}
     assert cli_main(["compliance", "why", "--contact", "999999"]) == 2
+
+
+async def test_apscheduler_opens_and_closes_the_campaign_at_the_window_boundaries(env):
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    e = env()  # Tuesday 11:30 in Paris: open until 13:00
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.start()
+    e.service.scheduler = scheduler
+    messages = []
+    e.service.notify = lambda message, **kw: messages.append(message)
+    try:
+        cid = await e.campaign(["0612000111"])
+        job = scheduler.get_job(f"outbound-window-{cid}")
+        wait = (job.next_run_time - datetime.now(UTC)).total_seconds()
+        assert 90 * 60 - 5 < wait <= 90 * 60 + 2  # 13:00 in Paris, 90 minutes ahead
+        assert e.service.live[cid].open is True
+        e.clock.set(datetime(2026, 9, 15, 11, 0, 1, tzinfo=UTC))  # 13:00:01: the job runs
+        await job.func(*job.args)
+        assert e.service.live[cid].open is False
+        assert messages[-1]["topic"] == "outbound_campaign_window" and not messages[-1]["open"]
+        job = scheduler.get_job(f"outbound-window-{cid}")
+        wait = (job.next_run_time - datetime.now(UTC)).total_seconds()
+        assert 3600 - 5 < wait <= 3600 + 2  # reopens at 14:00
+        await e.service.change_status(cid, "finish", "sup")
+        assert scheduler.get_job(f"outbound-window-{cid}") is None
+    finally:
+        scheduler.shutdown(wait=False)
