@@ -53,11 +53,14 @@ class CallRecordChanged(ev.DomainEvent):
     ended: bool = False
 
 
-def _direction(channel: str) -> str:
-    """A callback's stand-in (Local/<number>@ccq-<queue>-cbqueue) is an outbound call for the
+def _direction(channel: str, queue: str) -> str:
+    """A callback's stand-in (Local/<number>@ccq-<queue>-cbqueue) is a callback leg, a customer
+    answering a campaign call joins the campaign's queue (camp-<id>): both are outbound for the
     agent; everything else joining a queue is an inbound caller."""
     if channel.startswith("Local/") and "-cbqueue-" in channel:
         return "callback"
+    if queue.startswith("camp-"):
+        return "outbound"
     return "inbound"
 
 
@@ -92,7 +95,7 @@ class CallTracker:
             record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
                                 caller_number=e.caller_number, queue=e.queue,
                                 entered_queue_at=self.clock.now(), data=tuple(sorted(data.items())),
-                                direction=_direction(e.channel))
+                                direction=_direction(e.channel, e.queue))
         elif record.queue != e.queue:
             record = replace(record, overflowed_from=record.queue, queue=e.queue, outcome="")
         else:

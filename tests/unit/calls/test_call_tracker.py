@@ -119,3 +119,10 @@ def test_callback_stand_in_is_recorded_as_a_callback_leg():
                                        caller_number="0612345678"))
     assert out[0].record.direction == "callback"
     assert join(t, "c")[0].record.direction == "inbound"
+
+
+def test_campaign_queue_calls_are_outbound():
+    t, _ = tracker()
+    out = t.apply(ev.QueueCallerJoined(queue="camp-7", uniqueid="o", channel="PJSIP/customers-00000009",
+                                       caller_number="0612345678"))
+    assert out[0].record.direction == "outbound"
