@@ -73,7 +73,7 @@ CREATE TABLE qa_evaluations (
     queue VARCHAR(128) NOT NULL DEFAULT '',
     evaluator VARCHAR(64) NOT NULL,
     answers TEXT NOT NULL DEFAULT '{}',
-    score FLOAT NOT NULL,
+    score DOUBLE PRECISION NOT NULL,
     fatal BOOLEAN NOT NULL DEFAULT FALSE,
     comment TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMP NOT NULL,

@@ -3,6 +3,7 @@ the progress bar (fed by the WebSocket) reach 100 % and the final count."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 import pytest
@@ -49,16 +50,20 @@ async def server(tmp_path):
     await site.start()
     runtime.users.create_user("super1", PASSWORD, role="supervisor", display_name="Super One")
 
-    # a slow disk: each progress step of the import waits a little, so the bar is seen moving
+    # the import holds at its first intermediate step until the test has seen the bar there
+    # (deterministic: no race between a fast import and the page)
     real_import = runtime.customers.import_customers
+    halfway_seen = threading.Event()
 
-    def slow_import(preview, confirm_partial=False, progress=None, **kwargs):
-        def slow_progress(done, total):
-            time.sleep(0.04)
+    def gated_import(preview, confirm_partial=False, progress=None, **kwargs):
+        def gated_progress(done, total):
             progress(done, total)
-        return real_import(preview, confirm_partial, slow_progress, **kwargs)
+            if 0 < done < total:
+                halfway_seen.wait(20)
+        return real_import(preview, confirm_partial, gated_progress, **kwargs)
 
-    runtime.customers.import_customers = slow_import
+    runtime.customers.import_customers = gated_import
+    runtime.halfway_seen = halfway_seen
     yield f"http://127.0.0.1:{port}", runtime
     await runner.cleanup()
 
@@ -103,6 +108,7 @@ async def test_import_with_errors_in_chromium_shows_report_then_progress_to_100(
             await page.wait_for_function(
                 "() => { const b = document.getElementById('import-progress');"
                 " return b && b.value > 0 && b.value < b.max; }", timeout=15000)
+            runtime.halfway_seen.set()
             await page.wait_for_selector("#import-report", timeout=30000)
             bar = await page.eval_on_selector("#import-progress", "b => [b.value, b.max]")
             assert bar == [GOOD_LINES, GOOD_LINES]

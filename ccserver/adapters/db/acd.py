@@ -84,7 +84,7 @@ class AcdRepository:
             return sorted(row.name for row in s.exec(select(Skill)))
 
     def add_skill(self, name: str, label: str = "") -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             if s.exec(select(Skill).where(Skill.name == name)).first() is None:
                 s.add(Skill(name=name, label=label))
 
@@ -96,7 +96,7 @@ class AcdRepository:
             return list(s.exec(query))
 
     def add_pause_reason(self, code: str, label: str) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             if s.exec(select(PauseReason).where(PauseReason.code == code)).first() is None:
                 s.add(PauseReason(code=code, label=label))
 
@@ -114,7 +114,7 @@ class AcdRepository:
 
     def save_queue(self, queue: QueueDefinition, *, create: bool) -> None:
         now = self.clock.now()
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             row = s.exec(select(Queue).where(Queue.name == queue.name)).first()
             if create and row is not None:
                 raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
@@ -135,7 +135,7 @@ class AcdRepository:
         """The user (role agent) and their SIP account, in one transaction."""
         user = self.users.create_user(username, password, role="agent", display_name=display_name)
         try:
-            with self.db.session() as s:
+            with self.db.write_session() as s:
                 sip_user = sip_username or username.replace(".", "-")
                 if s.exec(select(Agent).where(Agent.sip_username == sip_user)).first() is not None:
                     raise Conflict(f"SIP account {sip_user!r} already exists", field="sip_username")
@@ -143,13 +143,13 @@ class AcdRepository:
                             sip_password=sip_password or generate_sip_password(), team=team,
                             skills=json.dumps(skills, sort_keys=True), created_at=self.clock.now()))
         except Exception:
-            with self.db.session() as s:  # nothing half-written: no user without their agent row
+            with self.db.write_session() as s:  # nothing half-written: no user without their agent row
                 s.exec(delete(User).where(User.id == user.id))
             raise
         return self.agent(username)
 
     def set_agent_skills(self, username: str, skills: dict[str, int]) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             row = self._agent_row(s, username)[0]
             row.skills = json.dumps(skills, sort_keys=True)
             s.add(row)
@@ -182,7 +182,7 @@ class AcdRepository:
 
     # --- logins (what should be in Asterisk) -----------------------------------------------------
     def store_login(self, username: str, queues: Iterable[str], paused: bool, reason: str) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             agent, _user = self._agent_row(s, username)
             row = s.exec(select(AgentLogin).where(AgentLogin.agent_id == agent.id)).first()
             if row is None:
@@ -191,7 +191,7 @@ class AcdRepository:
             s.add(row)
 
     def clear_login(self, username: str) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             agent, _user = self._agent_row(s, username)
             s.exec(delete(AgentLogin).where(AgentLogin.agent_id == agent.id))
 
@@ -206,7 +206,7 @@ class AcdRepository:
     # --- timeline and call records ---------------------------------------------------------------
     def append_states(self, entries: Iterable[dict]) -> int:
         rows = [AgentStateEntry(**e) for e in entries]
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             s.add_all(rows)
         return len(rows)
 
@@ -219,7 +219,7 @@ class AcdRepository:
 
     def upsert_calls(self, rows: Iterable[dict]) -> int:
         count = 0
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             for fields in rows:
                 row = s.exec(select(Call).where(Call.uniqueid == fields["uniqueid"])).first()
                 if row is None:
@@ -247,7 +247,7 @@ class AcdRepository:
     def annotate_call(self, uniqueid: str, **fields) -> None:
         """Disposition, notes, customer: the agent's part of a call row (created if the batched
         writer has not stored it yet)."""
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             row = s.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
             if row is None:
                 row = Call(uniqueid=uniqueid, created_at=self.clock.now())
@@ -280,7 +280,7 @@ class AcdRepository:
         if kind not in ("queue", "team"):
             raise InvalidInput("kind: queue or team", field="kind")
         user = self.users.require(username)
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             exists = s.exec(select(SupervisorScope).where(SupervisorScope.user_id == user.id,
                                                           SupervisorScope.kind == kind,
                                                           SupervisorScope.value == value)).first()
@@ -298,7 +298,7 @@ class AcdRepository:
                         sip_password: str | None = None) -> AgentAccount:
         """A SIP account for an existing user (a supervisor's phone)."""
         user = self.users.require(username)
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             if s.exec(select(Agent).where(Agent.user_id == user.id)).first() is None:
                 s.add(Agent(user_id=user.id, sip_username=sip_username or username.replace(".", "-"),
                             sip_password=sip_password or generate_sip_password(), team="",
@@ -307,7 +307,7 @@ class AcdRepository:
 
     # --- callbacks --------------------------------------------------------------------------------
     def add_callback(self, queue: str, number: str, caller_uniqueid: str, entered_queue_at: datetime) -> int:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             row = CallbackRequest(queue=queue, number=number, caller_uniqueid=caller_uniqueid,
                                   entered_queue_at=entered_queue_at, requested_at=self.clock.now())
             s.add(row)
@@ -322,7 +322,7 @@ class AcdRepository:
             return list(s.exec(query))
 
     def update_callback(self, callback_id: int, **fields) -> None:
-        with self.db.session() as s:
+        with self.db.write_session() as s:
             row = s.get(CallbackRequest, callback_id)
             if row is None:
                 raise NotFound(f"no callback {callback_id}")

@@ -223,12 +223,22 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back if it raises. Objects stay
-        usable after the block (they are not expired on commit).
+        usable after the block (they are not expired on commit). For reads, and for writes
+        that do not read first: use `write_session` to read then write."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
-        On SQLite the transaction starts with BEGIN IMMEDIATE: a session that reads then writes
-        would otherwise fail with "database is locked" when another writer got there first
-        (SQLite cannot wait for a read lock to become a write lock); taking the write lock up
-        front makes concurrent writers queue for up to the busy timeout instead."""
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """Like `session`, for a transaction that reads then writes. On SQLite it starts with
+        BEGIN IMMEDIATE: otherwise it fails with "database is locked" when another writer got
+        there first (SQLite cannot wait for a read lock to become a write lock); taking the
+        write lock up front makes writers queue (busy timeout) while readers go on (WAL)."""
         with Session(self._session_engine, expire_on_commit=False) as session:
             try:
                 yield session

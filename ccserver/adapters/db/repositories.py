@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, delete, func
+import logging
+
+from sqlalchemy import String, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import col, select
 
 from ...core.clock import Clock, SystemClock
@@ -21,6 +23,8 @@ from ...core.errors import Conflict, InvalidInput, NotFound
 from ...core.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from .database import Database
 from .tables import ROLES, AuditEntry, Call, User, WebSession
+
+logger = logging.getLogger(__name__)
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
@@ -187,16 +191,23 @@ class SessionRepository:
         with self.db.session() as session:
             row = session.exec(select(WebSession, User).join(User, User.id == WebSession.user_id)
                                .where(WebSession.token_hash == _token_hash(raw_token))).first()
-            if row is None:
-                return None
-            web_session, user = row
-            if web_session.expires_at <= now or not user.active:
-                return None
-            if now - web_session.last_seen_at >= self.touch_interval or extend is not None:
-                web_session.last_seen_at = now
-                if extend is not None:
-                    web_session.expires_at = max(web_session.expires_at, now + _seconds(extend))
-                session.add(web_session)
+        if row is None:
+            return None
+        web_session, user = row
+        if web_session.expires_at <= now or not user.active:
+            return None
+        if now - web_session.last_seen_at >= self.touch_interval or extend is not None:
+            values = {"last_seen_at": now}
+            if extend is not None:
+                values["expires_at"] = max(web_session.expires_at, now + _seconds(extend))
+            try:  # best effort: a busy database (a long import) must not refuse the request
+                with self.db.session() as session:
+                    session.exec(update(WebSession).where(WebSession.id == web_session.id).values(**values))
+                for key, value in values.items():
+                    setattr(web_session, key, value)
+            except OperationalError as exc:
+                logger.warning("session %s: last_seen_at not updated (%s)", web_session.id,
+                               str(exc).splitlines()[0])
         return user, web_session
 
     def delete(self, raw_token: str) -> bool:
