@@ -60,17 +60,10 @@ _CALL_COLUMNS = (Call.uniqueid, Call.caller_number, Call.queue, Call.created_at,
 class CustomerRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._write_engine = db.engine.execution_options(ccserver_immediate=True)
 
-    @contextmanager
-    def _session(self, *, write: bool = False) -> Iterator[Session]:
-        with Session(self._write_engine if write else self.db.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+    def _session(self, *, write: bool = False):
+        """Writes read first (is the number taken?): they take the write lock up front."""
+        return self.db.write_session() if write else self.db.session()
 
     # --- the customer file -----------------------------------------------------------------
 

@@ -3,14 +3,13 @@ erasure of a customer. Synchronous: call through ``asyncio.to_thread``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, update
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from ...capabilities.recording.model import (DEFAULT_POLICY, DEFAULT_RETENTION_DAYS, RecordingPolicy,
                                              campaign_of_queue, purge_cutoff)
@@ -63,19 +62,10 @@ class RecordingRepository:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
-        # writes take SQLite's write lock at BEGIN (IMMEDIATE): a read-then-write transaction
-        # would otherwise fail with "database is locked" when another writer got there first
-        self._write_engine = db.engine.execution_options(ccserver_immediate=True)
 
-    @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with Session(self._write_engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+    def _write(self):
+        """Writes read first: they take SQLite's write lock up front (Database.write_session)."""
+        return self.db.write_session()
 
     # --- policies -------------------------------------------------------------------------------
     def policy_for_queue(self, queue: str) -> RecordingPolicy:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from dataclasses import replace
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -11,21 +9,12 @@ from aiohttp import web
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.keys import RUNTIME
 from ...adapters.web.realtime import RealtimeHub
+from ...adapters.web.requests import read_json
 from ...core import events as ev
 from ...core.errors import InvalidInput, NotFound
 from ..agents.model import AgentStateChanged
 from ..cti.service import ScreenPopService
 from .model import QueueDefinition
-
-
-async def _json(request: web.Request) -> dict:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return body
 
 
 # --- the agent desk -----------------------------------------------------------------------------
@@ -56,7 +45,7 @@ async def api_desk(request: web.Request) -> web.StreamResponse:
 
 @roles("agent")
 async def api_login(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     queues = body.get("queues")
     if queues is not None and (not isinstance(queues, list) or not all(isinstance(q, str) for q in queues)):
         raise InvalidInput("queues must be a list of queue names", field="queues")
@@ -67,7 +56,7 @@ async def api_login(request: web.Request) -> web.StreamResponse:
 
 @roles("agent")
 async def api_pause(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     reason = body.get("reason")
     if not isinstance(reason, str):
         raise InvalidInput("reason is required", field="reason")
@@ -92,7 +81,7 @@ async def api_wrapup(request: web.Request) -> web.StreamResponse:
     """Save the agent's notes, disposition and ticket with the call (and the customer's history)."""
     runtime = request.app[RUNTIME]
     user = current_user(request)
-    body = await _json(request)
+    body = await read_json(request)
     saved = await asyncio.to_thread(runtime.acd.save_wrapup, user.username, body, runtime.customers)
     return web.json_response(saved)
 
@@ -126,7 +115,7 @@ async def api_queues(request: web.Request) -> web.StreamResponse:
 
 @roles("admin")
 async def api_queue_create(request: web.Request) -> web.StreamResponse:
-    queue = _queue_from_json(await _json(request))
+    queue = _queue_from_json(await read_json(request))
     await request.app[RUNTIME].acd.create_queue(queue, current_user(request).username)
     return web.json_response({"name": queue.name}, status=201)
 
@@ -136,7 +125,7 @@ async def api_queue_update(request: web.Request) -> web.StreamResponse:
     runtime = request.app[RUNTIME]
     name = request.match_info["name"]
     current = await asyncio.to_thread(runtime.acd_repo.queue, name)
-    body = await _json(request)
+    body = await read_json(request)
     body.pop("name", None)
     queue = _queue_from_json({**{k: v for k, v in current.__dict__.items()}, **body, "name": name})
     await runtime.acd.update_queue(queue, current_user(request).username)
@@ -156,7 +145,7 @@ async def api_agents(request: web.Request) -> web.StreamResponse:
 
 @roles("admin")
 async def api_agent_create(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     for key in ("username", "password", "display_name"):
         if not isinstance(body.get(key), str) or not body.get(key):
             raise InvalidInput(f"{key} is required", field=key)

@@ -9,12 +9,12 @@ Every route declares its roles. Uploads are multipart forms (field ``file``) sen
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.keys import RUNTIME
 from ...adapters.web.realtime import RealtimeHub
@@ -28,16 +28,6 @@ MANAGERS = ("supervisor", "admin")
 
 def _service(request: web.Request):
     return request.app[RUNTIME].outbound
-
-
-async def _json(request: web.Request) -> dict:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return body
 
 
 def _int(request: web.Request, name: str) -> int:
@@ -127,7 +117,7 @@ async def api_campaigns(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def api_campaign_create(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     name = body.pop("name", None)
     campaign = await _service(request).create_campaign(name, body, current_user(request).username)
     return web.json_response(campaign, status=201)
@@ -140,7 +130,7 @@ async def api_campaign(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def api_campaign_update(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     body.pop("name", None)
     campaign = await _service(request).update_campaign(_int(request, "id"), body,
                                                        current_user(request).username)
@@ -157,7 +147,7 @@ async def api_campaign_action(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def api_campaign_agents(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     agents = await _service(request).set_agents(_int(request, "id"), body.get("agents"),
                                                 current_user(request).username)
     return web.json_response({"agents": agents})
@@ -232,7 +222,7 @@ async def api_contact_check(request: web.Request) -> web.StreamResponse:
 @roles(*MANAGERS)
 async def api_compliance_check(request: web.Request) -> web.StreamResponse:
     """The engine on any facts (like `ccserver compliance check`): nothing stored."""
-    body = await _json(request)
+    body = await read_json(request)
     number = body.get("number")
     if not isinstance(number, str):
         raise InvalidInput("number is required", field="number")
@@ -299,7 +289,7 @@ async def api_consents(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def api_consent_add(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     allowed = {"number", "scope", "action", "at", "source", "proof_ref", "campaign_id"}
     unknown = set(body) - allowed
     if unknown:
@@ -338,7 +328,7 @@ async def api_dnc_add(request: web.Request) -> web.StreamResponse:
                                        source=f"file {filename}"[:64],
                                        encoding=_encoding(fields))
     else:
-        body = await _json(request)
+        body = await read_json(request)
         numbers = body.get("numbers")
         if isinstance(body.get("number"), str):
             numbers = [body["number"]]
@@ -425,7 +415,7 @@ async def api_preview_skip(request: web.Request) -> web.StreamResponse:
 
 @roles("agent")
 async def api_callback(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     if not isinstance(body.get("at"), str):
         raise InvalidInput("at (ISO-8601) is required", field="at")
     result = await _service(request).schedule_callback(
@@ -436,7 +426,7 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
 
 @roles("agent", "supervisor")
 async def api_attempt_result(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     result = await _service(request).record_result(
         _int(request, "id"), current_user(request).username,
         disposition=str(body.get("disposition", "")), refused=bool(body.get("refused")),

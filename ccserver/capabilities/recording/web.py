@@ -13,6 +13,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...adapters.db.recordings import RecordingFilter
+from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.keys import RUNTIME
 from ...core.errors import InvalidInput
@@ -23,16 +24,6 @@ PAGE_SIZE = 50
 
 def _service(request: web.Request):
     return request.app[RUNTIME].recording
-
-
-async def _json(request: web.Request) -> dict:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return body
 
 
 def _int(value: Any, field: str) -> int:
@@ -199,7 +190,7 @@ async def api_policies(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def api_campaign_policy(request: web.Request) -> web.StreamResponse:
     campaign_id = _int(request.match_info["id"], "id")
-    body = await _json(request)
+    body = await read_json(request)
     policy = validate_policy(body.get("recording_policy"), body.get("retention_days"))
     service = _service(request)
     actor = current_user(request).username
@@ -258,14 +249,14 @@ async def api_grid(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_grid_create(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     view = await asyncio.to_thread(_service(request).save_grid, None, body, current_user(request).username)
     return web.json_response(view, status=201)
 
 
 @roles("supervisor", "admin")
 async def api_grid_update(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     view = await asyncio.to_thread(_service(request).save_grid, _int(request.match_info["id"], "id"),
                                    body, current_user(request).username)
     return web.json_response(view)
@@ -273,7 +264,7 @@ async def api_grid_update(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_evaluate(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     await asyncio.to_thread(_service(request).visible, current_user(request),
                             _int(body.get("recording_id"), "recording_id"))
     view = await asyncio.to_thread(
@@ -285,7 +276,7 @@ async def api_evaluate(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_evaluation_update(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     view = await asyncio.to_thread(_service(request).update_evaluation,
                                    _int(request.match_info["id"], "id"), body.get("answers"),
                                    body.get("comment"), current_user(request).username)

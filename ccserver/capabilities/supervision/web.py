@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.keys import RUNTIME
 from ...adapters.web.realtime import RealtimeHub
@@ -20,16 +20,6 @@ from ..calls.model import CallRecordChanged
 logger = logging.getLogger(__name__)
 PUSH_INTERVAL = 0.5  # seconds between two pushes at most: the board is never more than 1 s stale
 SCOPE_TTL = 30.0
-
-
-async def _json(request: web.Request) -> dict:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return body
 
 
 @roles("supervisor", "admin")
@@ -47,7 +37,7 @@ async def api_wallboard(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_spy_start(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     user = current_user(request)
     agent, mode = body.get("agent"), body.get("mode", "listen")
     if not isinstance(agent, str) or not isinstance(mode, str):
@@ -58,7 +48,7 @@ async def api_spy_start(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_spy_mode(request: web.Request) -> web.StreamResponse:
-    body = await _json(request)
+    body = await read_json(request)
     mode = body.get("mode")
     if not isinstance(mode, str):
         raise InvalidInput("mode is required", field="mode")
@@ -75,7 +65,7 @@ async def api_spy_stop(request: web.Request) -> web.StreamResponse:
 @roles("supervisor", "admin")
 async def api_force(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
-    body = await _json(request) if request.can_read_body else {}
+    body = await read_json(request) if request.can_read_body else {}
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise InvalidInput("reason must be text", field="reason")
