@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -11,10 +12,10 @@ from ...adapters.web.keys import RUNTIME
 from ...adapters.web.realtime import RealtimeHub
 from ...adapters.web.requests import read_json
 from ...core import events as ev
-from ...core.errors import InvalidInput, NotFound
+from ...core.errors import Conflict, InvalidInput, NotFound
 from ..agents.model import AgentStateChanged
 from ..cti.service import ScreenPopService
-from .model import QueueDefinition
+from .model import OVERFLOW_KINDS, STRATEGIES, QueueDefinition, parse_skills
 
 
 # --- the agent desk -----------------------------------------------------------------------------
@@ -167,6 +168,7 @@ async def api_my_sip_account(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    add_admin_routes(app)
     app.router.add_get("/agent", desk_page, name="agent-desk")
     app.router.add_get("/api/agent/desk", api_desk, name="api-agent-desk")
     app.router.add_get("/api/agent/sip-account", api_my_sip_account, name="api-agent-sip")
@@ -195,3 +197,95 @@ def bridge(runtime, hub: RealtimeHub) -> None:
                            lambda username, message: hub.broadcast(message, roles=set(), usernames={username}))
     runtime.screen_pop = pop
     runtime.bus.subscribe("cti:screen-pop", pop.on_event, topics=[ev.AgentCalled.topic])
+
+
+# --- administration pages (server-rendered forms) --------------------------------------------------
+
+
+def _form_queue(form, current: QueueDefinition | None) -> QueueDefinition:
+    """A queue from the admin form; InvalidInput names the field that does not parse."""
+    def number(field: str, default: int) -> int:
+        text = str(form.get(field, "")).strip()
+        if not text:
+            return default
+        if not text.isdigit():
+            raise InvalidInput(f"{field}: a whole number", field=field)
+        return int(text)
+
+    def listing(field: str) -> tuple[str, ...]:
+        return tuple(x.strip() for x in str(form.get(field, "")).replace("\n", ",").split(",") if x.strip())
+
+    hours = {}
+    for line in str(form.get("hours", "")).splitlines():
+        if line.strip():
+            days, _, ranges = line.strip().partition(" ")
+            hours[days] = ranges.strip()
+    base = current or QueueDefinition(name=str(form.get("name", "")).strip())
+    return replace(
+        base, display_name=str(form.get("display_name", base.display_name)).strip(),
+        strategy=str(form.get("strategy", base.strategy)),
+        required_skills=parse_skills(str(form.get("required_skills", ""))),
+        wrapup_seconds=number("wrapup_seconds", base.wrapup_seconds),
+        max_wait_seconds=number("max_wait_seconds", base.max_wait_seconds),
+        service_level_seconds=number("service_level_seconds", base.service_level_seconds),
+        overflow_kind=str(form.get("overflow_kind", base.overflow_kind)),
+        overflow_target=str(form.get("overflow_target", "")).strip(),
+        numbers=listing("numbers"), dispositions=listing("dispositions"),
+        callback_key=str(form.get("callback_key", "")).strip(), hours=hours,
+        holidays=str(form.get("holidays", base.holidays)).strip())
+
+
+async def _admin_context(request: web.Request, **extra) -> dict:
+    runtime = request.app[RUNTIME]
+    return {"queues": await asyncio.to_thread(runtime.acd_repo.queues),
+            "agents": await asyncio.to_thread(runtime.acd_repo.agents),
+            "skills": await asyncio.to_thread(runtime.acd_repo.skills),
+            "strategies": STRATEGIES, "overflow_kinds": OVERFLOW_KINDS, "error": None, "created": None,
+            "form": {}, **extra}
+
+
+@roles("admin")
+async def admin_page(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template("admin_acd.html", request, await _admin_context(request))
+
+
+@roles("admin")
+async def admin_queue_submit(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    form = await request.post()
+    name = str(form.get("name", "")).strip()
+    existing = {q.name: q for q in await asyncio.to_thread(runtime.acd_repo.queues)}
+    try:
+        queue = _form_queue(form, existing.get(name))
+        if name in existing:
+            await runtime.acd.update_queue(queue, current_user(request).username)
+        else:
+            await runtime.acd.create_queue(queue, current_user(request).username)
+    except InvalidInput as error:
+        context = await _admin_context(request, error=error, form=dict(form))
+        return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=400)
+    raise web.HTTPSeeOther("/admin/acd")
+
+
+@roles("admin")
+async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[RUNTIME]
+    form = await request.post()
+    try:
+        for key in ("username", "display_name", "password"):
+            if not str(form.get(key, "")).strip():
+                raise InvalidInput(f"{key} is required", field=key)
+        account = await runtime.acd.create_agent(
+            str(form["username"]).strip(), str(form["password"]), str(form["display_name"]).strip(),
+            str(form.get("skills", "")), current_user(request).username, team=str(form.get("team", "")).strip())
+    except (InvalidInput, Conflict) as error:
+        context = await _admin_context(request, error=error, form=dict(form))
+        return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=400)
+    context = await _admin_context(request, created=account)
+    return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=201)
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/acd", admin_page, name="admin-acd")
+    app.router.add_post("/admin/acd/queues", admin_queue_submit, name="admin-acd-queue")
+    app.router.add_post("/admin/acd/agents", admin_agent_submit, name="admin-acd-agent")
