@@ -256,3 +256,42 @@ async def test_asterisk_restart_mid_shift_restores_agents_and_keeps_one_record_p
             for phone in phones.values():
                 await phone.stop()
             await asyncio.to_thread(instance.down)
+
+
+async def test_closed_hours_play_the_closed_message_and_max_wait_overflows(asterisk, tmp_path):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        now = datetime.now(ZoneInfo("Europe/Paris"))
+        # open only in a one-minute slot that is not now: closed whatever the time of the run
+        slot = (now + timedelta(hours=2)).strftime("%H:%M")
+        end = (now + timedelta(hours=2, minutes=1)).strftime("%H:%M")
+        if end <= slot:  # the slot would wrap past midnight: use the slot before
+            slot, end = (now - timedelta(hours=2)).strftime("%H:%M"), (now - timedelta(hours=2) + timedelta(minutes=1)).strftime("%H:%M")
+        await rt.acd.create_queue(QueueDefinition(name="night", numbers=("4200",), hours={"mon-sun": f"{slot}-{end}"},
+                                                  holidays=""), actor="admin")
+        closed = await SippCaller(asterisk, "4200", caller="0600000042", talk_seconds=None, max_seconds=20).run()
+        assert closed.answered and closed.ended_by == "remote"  # the closed message, then Asterisk hangs up
+        assert not [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.queue == "night"]
+
+        # support overflows after 3 s into "backup", where Bruno waits
+        await rt.acd.create_queue(QueueDefinition(name="backup", required_skills={"fr": 1}, holidays=""), actor="admin")
+        await rt.acd.update_queue(QueueDefinition(
+            name="support", required_skills={"fr": 8}, numbers=(QUEUE_NUMBER,), max_wait_seconds=3,
+            overflow_kind="queue", overflow_target="backup", holidays="", ring_seconds=10), actor="admin")
+        phones = await start_phones(asterisk, {"bruno": accounts["bruno"]}, bruno=Answer(talk_seconds=2))
+        try:
+            await rt.acd.login("bruno", ["backup"])  # bruno (fr:3) may not take support any more
+            await until(lambda: rt.agent_board.agents["bruno"].state is AgentState.AVAILABLE, 5)
+            result = await SippCaller(asterisk, QUEUE_NUMBER, caller="0600000043", talk_seconds=None,
+                                      max_seconds=30).run()
+            assert result.answered
+            await until(lambda: not rt.call_tracker.open, 10)
+            await rt.call_writer.flush_now()
+            [row] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.caller_number == "0600000043"]
+            assert (row.overflowed_from, row.queue, row.agent, row.outcome) == ("support", "backup", "bruno", "answered")
+        finally:
+            for phone in phones.values():
+                await phone.stop()
