@@ -95,6 +95,7 @@ class Runtime:
         self.outbound = OutboundService.for_runtime(self, config_writer)
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
         self.ivr = IvrService.for_runtime(self, config_writer)
+        self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
         self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
 

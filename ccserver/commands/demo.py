@@ -1,4 +1,5 @@
-"""The demo call center: two queues, four agents with SIP accounts, a supervisor, an admin.
+"""The demo call center: two queues, four agents with SIP accounts, a supervisor, an admin, the
+example IVR (ivr_scripts/service-client.yaml, on 300 / 0140000300) and one customer to type in it.
 
 Seeding is idempotent: a second run keeps what exists (and the passwords it generated, kept in
 `<data_dir>/demo-logins.json`, readable by the owner only) and prints the same logins.
@@ -15,6 +16,7 @@ from ..adapters.db.acd import AcdRepository
 from ..adapters.db.database import Database
 from ..adapters.db.repositories import UserRepository
 from ..capabilities.acd.model import QueueDefinition
+from ..capabilities.customers.service import CustomerService
 from ..settings import Settings
 
 SKILLS = {"fr": "Français", "en": "English", "billing": "Facturation", "tech": "Support technique"}
@@ -35,6 +37,11 @@ AGENTS = (
     ("chloe", "Chloé Durand", {"fr": 8, "billing": 9, "en": 6}),
     ("david", "David Moreau", {"fr": 5, "billing": 5, "tech": 5, "en": 8}),
 )
+# the example IVR script (ivr_scripts/service-client.yaml) routes these numbers itself
+IVR_NUMBERS = ("300", "0140000300")
+# a customer to type in the IVR (the screen-pop shows them, whoever calls)
+CUSTOMER = {"customer_number": "12345678", "first_name": "Camille", "last_name": "Lefèvre",
+            "phones": ["0144556677"]}
 
 
 @dataclass
@@ -55,6 +62,13 @@ class DemoSummary:
         lines += ["", "Queues: support (dial 100 or 0140000100), billing (dial 200 or 0140000200;",
                   "        overflows to support after 5 min). Press 1 while waiting in support",
                   "        to be called back.",
+                  f"IVR:    dial {IVR_NUMBERS[0]} or {IVR_NUMBERS[1]} (ivr_scripts/service-client.yaml,"
+                  " open Mon-Fri",
+                  "        8:30-12:30 and 13:30-18:00, Sat 9:00-12:00, Paris): 1 French / 2 English;",
+                  f"        type the customer number {CUSTOMER['customer_number']} then # "
+                  f"({CUSTOMER['first_name']} {CUSTOMER['last_name']}: their card",
+                  "        pops up on the agent's page); then 1 billing, 2 technical support",
+                  "        (then 1 internet, 2 mobile, 3 TV), 3 offers, 4 be called back, 0 an agent.",
                   f"Asterisk '{info.name}': AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}",
                   "=" * 72, ""]
         return "\n".join(lines)
@@ -93,6 +107,9 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         account = acd.agent(username)
         logins[username] = {"role": "agent", "password": password, "sip_username": account.sip_username,
                             "sip_password": account.sip_password}
+    customers = CustomerService(db)
+    if customers.find_by_customer_number(CUSTOMER["customer_number"]) is None:
+        customers.create_customer(**CUSTOMER)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     tmp = secrets_file.with_suffix(".tmp")
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:

@@ -18,6 +18,7 @@ import pytest
 from ccserver.adapters.db.ivr import IvrStatsRepository
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.ivr.handlers import IvrCallEnded, IvrSession
+from ccserver.commands import demo
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.core.ports import OriginateRequest
@@ -30,12 +31,13 @@ logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "ivr_scripts" / "service-client.yaml"
-QUEUES = ("facturation", "support-technique", "commercial", "accueil", "rappels")
-SKILLS = ("facturation", "internet", "mobile", "tv", "vente")
-# the example's own recordings are not installed on a test machine: stock sounds stand in
-# (distinct ones where a test tells the branches apart by what the caller heard)
-PROMPTS = {"custom/ferme-jour-ferie": "descending-2tone", "custom/ferme-horaires": "ascending-2tone",
-           "custom/choix-invalide": "beeperr", "custom/pas-de-choix": "beeperr"}
+# the example runs on the demo's queues and skills
+QUEUES = tuple(q.name for q in demo.QUEUES)
+SKILLS = tuple(demo.SKILLS)
+# the example's stock prompts last a few seconds: short tones stand in so that the tests do not
+# wait for them (distinct ones where a test tells the branches apart by what the caller heard);
+# test_ivr_to_agent.py runs the example as shipped
+PROMPTS = {"ferme_jour_ferie": "descending-2tone", "ferme": "ascending-2tone"}
 OPEN_DAY = datetime(2026, 7, 15, 10, 0, tzinfo=PARIS)  # a Wednesday, open
 BASTILLE_DAY = datetime(2026, 7, 14, 10, 0, tzinfo=PARIS)  # a Tuesday, public holiday
 KNOWN_CALLER = "0611111111"  # in the customer directory: identified by their number
@@ -43,10 +45,15 @@ UNKNOWN_CALLER = "0699999999"
 
 
 def example_text(version: str | None = None) -> str:
-    text = EXAMPLE.read_text(encoding="utf-8")
-    for name, stock in PROMPTS.items():
-        text = text.replace(name, stock)
-    text = re.sub(r"custom/[a-z0-9-]+", "beep", text).replace("vm-goodbye", "goodbye")
+    lines, node = [], ""
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if match := re.fullmatch(r"  ([A-Za-z0-9_.-]+):", line):
+            node = match.group(1)
+        if match := re.fullmatch(r"(\s+)(prompt|on_timeout|on_invalid): .*", line):
+            sound = "beeperr" if match.group(2) != "prompt" else PROMPTS.get(node, "beep")
+            line = f"{match.group(1)}{match.group(2)}: {sound}"
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
     if version:
         text = text.replace('version: "2026.1"', f'version: "{version}"')
     return text
@@ -77,7 +84,7 @@ async def ivr_server(asterisk, tmp_path, *, clock=None, scripts: dict[str, str] 
         await until(lambda: runtime.ivr.dialplan_applied, 10)
 
         async def queues_loaded():
-            out = await runtime.pbx.ami.cli("queue show accueil")
+            out = await runtime.pbx.ami.cli("queue show support")
             return "No such queue" not in out
         await until(queues_loaded, 10)
         yield srv
@@ -87,7 +94,7 @@ class Caller:
     """A call into the IVR: a Local channel (;2 runs the dialplan into Stasis, ;1 waits) whose
     keys are sent with AMI PlayDTMF on ;1."""
 
-    def __init__(self, srv: Server, number: str = "0140000000", caller_id: str = UNKNOWN_CALLER):
+    def __init__(self, srv: Server, number: str = "0140000300", caller_id: str = UNKNOWN_CALLER):
         self.srv, self.number, self.caller_id = srv, number, caller_id
         self.session: IvrSession | None = None
         self.leg1 = ""
@@ -173,7 +180,7 @@ async def stored_counters(srv: Server) -> dict:
 async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_billing_queue(
         asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path) as srv:
-        caller = Caller(srv, "0140000000", UNKNOWN_CALLER)
+        caller = Caller(srv, "0140000300", UNKNOWN_CALLER)
         session = await caller.dial()
         cid = session.channel_id
         assert session.call.script.name == "service-client"
@@ -185,9 +192,9 @@ async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_bil
         await caller.press("1")  # Facturation
         await caller.at("menu_facturation")
         await caller.press("2")  # Paiement et prélèvement
-        await until(lambda: joined(srv, cid, "facturation"), 10)
+        await until(lambda: joined(srv, cid, "billing"), 10)
         await caller.left_ivr()
-        assert session.handover == ("ccq-facturation", "open", 1)
+        assert session.handover == ("ccq-billing", "open", 1)
 
         # what the IVR learned travels with the call: CallDataSet (call record, screen-pop)...
         data = call_data(srv, cid)
@@ -199,7 +206,7 @@ async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_bil
         assert data["data.motif"] == "paiement"
         assert '"last_name": "Martin"' in data["customer"]
         record = await until(lambda: srv.runtime.call_tracker.open.get(cid), 5)
-        assert record.queue == "facturation"
+        assert record.queue == "billing"
         assert dict(record.data)["customer_id"] == "12345678"  # what the screen-pop reads
         # ... and as channel variables, in the queue
         assert await caller.getvar("IVR_CUSTOMER_ID") == "12345678"
@@ -207,16 +214,16 @@ async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_bil
             "accueil:1,menu_principal:1,menu_facturation:2"
         assert await caller.getvar("IVR_LANGUAGE") == "fr"
         assert await caller.getvar("QUEUE_PRIO") == "0"
-        assert await caller.getvar("IVR_SKILLS") == "facturation:1"
+        assert await caller.getvar("IVR_SKILLS") == "billing:1"
         ended = await until(lambda: next((e for e in srv.events if isinstance(e, IvrCallEnded)
                                           and e.uniqueid == cid), None), 5)
-        assert ended.outcome == "queue:facturation"
+        assert ended.outcome == "queue:billing"
 
         # statistics per script, version and node, stored for reporting
         counters = await stored_counters(srv)
         key = ("service-client", "2026.1")
         assert counters[(*key, "", "calls")] == 1
-        assert counters[(*key, "", "outcome:queue:facturation")] == 1
+        assert counters[(*key, "", "outcome:queue:billing")] == 1
         assert counters[(*key, "accueil", "choice:1")] == 1
         assert counters[(*key, "menu_principal", "choice:1")] == 1
         assert counters[(*key, "menu_facturation", "choice:2")] == 1
@@ -229,7 +236,7 @@ async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_bil
 
 async def test_invalid_keys_and_timeouts_follow_the_retry_rules(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path) as srv:
-        caller = Caller(srv, "7000", KNOWN_CALLER)  # the extension route; caller identified
+        caller = Caller(srv, "300", KNOWN_CALLER)  # the extension route; caller identified
         session = await caller.dial()
         cid = session.channel_id
         await caller.waiting_at("accueil")
@@ -242,7 +249,7 @@ async def test_invalid_keys_and_timeouts_follow_the_retry_rules(asterisk, tmp_pa
         await caller.press("9")
         await caller.waiting_at("menu_principal")
         await caller.press("9")  # 3 wrong keys with retries 2: on_exhausted (an advisor)
-        await until(lambda: joined(srv, cid, "accueil"), 10)
+        await until(lambda: joined(srv, cid, "support"), 10)
         assert session.call.call_data.menu_path == []
         assert session.played.count("sound:beeperr") == 2  # on_invalid twice, then exhausted
         counters = await stored_counters(srv)
@@ -251,13 +258,13 @@ async def test_invalid_keys_and_timeouts_follow_the_retry_rules(asterisk, tmp_pa
         assert counters[(*key, "accueil", "exhausted")] == 1
         assert counters[(*key, "menu_principal", "invalid")] == 3
         assert counters[(*key, "menu_principal", "exhausted")] == 1
-        assert counters[(*key, "", "outcome:queue:accueil")] == 1
+        assert counters[(*key, "", "outcome:queue:support")] == 1
         await caller.hangup()
 
 
 async def test_caller_on_a_public_holiday_hears_the_closed_branch(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path, clock=ManualClock(BASTILLE_DAY)) as srv:
-        caller = Caller(srv, "+33140000000", UNKNOWN_CALLER)
+        caller = Caller(srv, "+33140000300", UNKNOWN_CALLER)
         session = await caller.dial()
         await caller.at("accueil")
         await caller.press("1")
@@ -265,7 +272,7 @@ async def test_caller_on_a_public_holiday_hears_the_closed_branch(asterisk, tmp_
         assert session.call.call_data.hours == "holiday"
         assert "sound:descending-2tone" in session.played  # ferme-jour-ferie
         assert "sound:ascending-2tone" not in session.played  # not the out-of-hours one
-        await caller.press("2")  # leave a message
+        await caller.press("5")  # leave a message
         await caller.left_ivr()
         assert session.handover == ("ccserver-ivr-voicemail", "s", 1)
         assert session.call.outcome == "voicemail"
@@ -287,12 +294,12 @@ async def test_sipp_caller_with_rfc2833_keys_types_customer_number_and_reaches_q
                 (3.0, "12345678#"),  # saisie_numero_client (prompt over at ~2.4 s)
                 (6.5, "1"),  # menu_principal: Facturation
                 (8.0, "2")]  # menu_facturation: Paiement
-        sipp = SippCaller(asterisk, "0140000000", UNKNOWN_CALLER, dtmf=keys, talk_seconds=11)
+        sipp = SippCaller(asterisk, "0140000300", UNKNOWN_CALLER, dtmf=keys, talk_seconds=11)
         await sipp.start()
         try:
             session = await until(lambda: seen[0] if seen else None, 10)
             assert session.channel.startswith("PJSIP/customers")
-            await until(lambda: joined(srv, session.channel_id, "facturation"), 15)
+            await until(lambda: joined(srv, session.channel_id, "billing"), 15)
             data = call_data(srv, session.channel_id)
             assert data["customer_id"] == "12345678"
             assert data["menu_path"] == "accueil:1,menu_principal:1,menu_facturation:2"
@@ -311,13 +318,13 @@ async def test_lookup_that_breaks_the_script_sends_the_caller_to_the_fallback(as
         async def faulty_lookup(kind: str, value: str):
             return 42  # not a customer record: the runtime raises on it
         srv.runtime.ivr.lookup = faulty_lookup
-        caller = Caller(srv, "0140000000", UNKNOWN_CALLER)
+        caller = Caller(srv, "0140000300", UNKNOWN_CALLER)
         session = await caller.dial()
         cid = session.channel_id
         await caller.at("accueil")
         await caller.press("1")
-        # identification_appelant fails -> fallback node 'debordement' (queue accueil)
-        await until(lambda: joined(srv, cid, "accueil"), 10)
+        # identification_appelant fails -> fallback node 'debordement' (queue support)
+        await until(lambda: joined(srv, cid, "support"), 10)
         await caller.left_ivr()
         assert session.call.call_data.error.startswith("identification_appelant: TypeError")
         assert call_data(srv, cid)["ivr_error"].startswith("identification_appelant")
@@ -378,11 +385,11 @@ async def test_engine_exception_is_logged_and_caller_sent_to_fallback(asterisk, 
                 raise RuntimeError("simulated engine bug")
             return await real(s, action)
         engine._execute = execute
-        caller = Caller(srv, "0140000000", UNKNOWN_CALLER)
+        caller = Caller(srv, "0140000300", UNKNOWN_CALLER)
         session = await caller.dial()
         await caller.at("accueil")
         await caller.press("1")
-        await until(lambda: joined(srv, session.channel_id, "accueil"), 10)  # debordement
+        await until(lambda: joined(srv, session.channel_id, "support"), 10)  # debordement
         assert any(session.channel_id in r.getMessage() and "simulated engine bug" in r.getMessage()
                    for r in caplog.records)
         await caller.hangup()
@@ -393,7 +400,7 @@ async def test_engine_exception_is_logged_and_caller_sent_to_fallback(asterisk, 
 
 async def test_new_version_activated_mid_call_does_not_change_that_call(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path) as srv:
-        caller = Caller(srv, "0140000000", KNOWN_CALLER)
+        caller = Caller(srv, "0140000300", KNOWN_CALLER)
         session = await caller.dial()
         cid = session.channel_id
         await caller.at("accueil")
@@ -411,20 +418,22 @@ async def test_new_version_activated_mid_call_does_not_change_that_call(asterisk
         await caller.press("1")  # v1: Facturation
         await caller.at("menu_facturation")
         await caller.press("3")  # Contestation: priority queue
-        await until(lambda: joined(srv, cid, "facturation"), 10)
+        await until(lambda: joined(srv, cid, "billing"), 10)
         assert call_data(srv, cid)["ivr_version"] == "2026.1"
+        assert call_data(srv, cid)["data.motif"] == "contestation"
         assert await caller.getvar("QUEUE_PRIO") == "5"
         await caller.hangup()
 
         # a new call runs the new version
-        second = Caller(srv, "0140000000", KNOWN_CALLER)
+        second = Caller(srv, "0140000300", KNOWN_CALLER)
         s2 = await second.dial()
         assert s2.call.script.version == "2026.2"
         await second.at("accueil")
         await second.press("1")
         await second.at("menu_principal")
         await second.press("1")
-        await until(lambda: joined(srv, s2.channel_id, "commercial"), 10)
+        await until(lambda: joined(srv, s2.channel_id, "billing"), 10)
+        assert call_data(srv, s2.channel_id)["data.motif"] == "commercial"  # sales, via v2
         await second.hangup()
         counters = await stored_counters(srv)
         assert counters[("service-client", "2026.1", "menu_principal", "choice:1")] == 1
@@ -442,7 +451,8 @@ async def test_invalid_upload_is_refused_with_file_line_node_and_active_version_
         admin = await srv.login("admin1", "correct horse battery")
         bad = example_text("2026.9").replace("prompt: beep\n    choices:\n      \"1\": {next: langue_fr",
                                              "prompt: custom/absent\n    choices:\n      \"1\": {next: langue_fr")
-        bad = bad.replace("queue: commercial", "queue: inconnue")
+        bad = re.sub(r"(  file_commercial:\n    type: queue\n    queue: )billing", r"\1inconnue", bad)
+        assert bad.count("inconnue") == 1
         assert bad.count("custom/absent") == 1
         resp = await admin.post("/api/ivr/scripts", json={"filename": "service-client.yaml",
                                                           "text": bad},
@@ -459,6 +469,6 @@ async def test_invalid_upload_is_refused_with_file_line_node_and_active_version_
         assert srv.runtime.ivr.registry.active("service-client").version == "2026.1"
         # the routes in Asterisk are those of the active scripts
         shown = await srv.runtime.pbx.ami.cli("dialplan show ccserver-ivr-routes")
-        assert "0140000000" in shown and "+33140000000" in shown and "7000" in shown
+        assert "0140000300" in shown and "+33140000300" in shown and "'300'" in shown
         assert f"Stasis({srv.runtime.pbx.endpoint.ari_app},ivr,service-client,did)" in shown
         await admin.close()

@@ -88,6 +88,19 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
         assert "Sophie Superviseure" in home
         board = json.loads(opener.open(f"http://127.0.0.1:{port}/api/wallboard").read())
         assert {q["queue"] for q in board["queues"]} == {"support", "billing"}
+        # the example IVR runs as shipped on the demo (its queues, the stock sounds), on 300
+        assert "IVR:    dial 300 or 0140000300" in output
+        admin_password = re.search(r"admin\s+admin\s+password: (\S+)", output).group(1)
+        admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        page = admin.open(f"http://127.0.0.1:{port}/login").read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        admin.open(f"http://127.0.0.1:{port}/login", data=urllib.parse.urlencode(
+            {"username": "admin", "password": admin_password, "csrf_token": token}).encode())
+        ivr = json.loads(admin.open(f"http://127.0.0.1:{port}/api/ivr/scripts").read())
+        assert ivr["errors"] == {}
+        scripts = {s["name"]: s for s in ivr["scripts"]}
+        assert scripts["service-client"]["extensions"] == ["300"]
+        assert "astreinte" in scripts
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

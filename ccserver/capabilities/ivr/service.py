@@ -336,6 +336,10 @@ class IvrService:
         self._store_failing = False
         self.dialplan_text: str | None = None
         self.dialplan_applied = False
+        # the queue names the scripts were last validated against (None: not loaded yet)
+        self._queues_at_load: frozenset[str] | None = None
+        self._queue_reloads: set[asyncio.Task] = set()
+        self.queue_reloads = 0  # reloads started because the ACD's queues changed
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -349,6 +353,9 @@ class IvrService:
                 self._flush_loop(), name="ivr-stats-flush")
 
     async def stop(self) -> None:
+        for task in list(self._queue_reloads):
+            task.cancel()
+        await asyncio.gather(*self._queue_reloads, return_exceptions=True)
         if self._flush_task is not None:
             self._flush_task.cancel()
             await asyncio.gather(self._flush_task, return_exceptions=True)
@@ -391,6 +398,7 @@ class IvrService:
         kept as is), record the errors of the others, deactivate scripts whose file is gone."""
         async with self._lock:
             context = await self.validation_context()
+            self._queues_at_load = context.queues
             files = sorted(p for p in self.scripts_dir.glob("*.y*ml")
                            if p.is_file() and p.suffix in (".yaml", ".yml")) \
                 if self.scripts_dir.is_dir() else []
@@ -435,6 +443,36 @@ class IvrService:
                     self.files.pop(name, None)
         await self.apply_dialplan()
         return LoadReport(activated, all_issues)
+
+    def on_queues_applied(self, queues: Iterable[Any]) -> None:
+        """ACD listener (`AcdService.queue_listeners`), told the queue definitions each time
+        they are applied. Scripts are validated against the queues: when the queue names differ
+        from those of the last load, the scripts are loaded again (in a task), so that a script
+        naming a queue created since becomes active (and its routes reach Asterisk) without a
+        manual reload. Nothing before the first load: `start` sees the queues itself."""
+        names = frozenset(getattr(q, "name", q) for q in queues)
+        if self._queues_at_load is None or names == self._queues_at_load:
+            return
+        added = sorted(names - self._queues_at_load)
+        removed = sorted(self._queues_at_load - names)
+        self._queues_at_load = names  # one reload per change, however often it is told
+        logger.info("ivr: queues changed (added: %s; removed: %s): reloading the scripts",
+                    ", ".join(added) or "none", ", ".join(removed) or "none")
+        self.queue_reloads += 1
+        task = asyncio.get_running_loop().create_task(self._reload_for_queues(),
+                                                      name="ivr-reload-queues")
+        self._queue_reloads.add(task)
+        task.add_done_callback(self._queue_reloads.discard)
+
+    async def _reload_for_queues(self) -> None:
+        try:
+            report = await self.load_all()
+        except Exception:
+            logger.exception("ivr: reload after a change of the queues failed")
+            return
+        logger.info("ivr: %d script(s) active after the queue change (%s), %d error(s)",
+                    len(report.activated), ", ".join(report.activated) or "none",
+                    len(report.issues))
 
     async def upload(self, text: str, filename: str = "", actor: str = "") -> IvrScript:
         """Validate a script and, when it has no error, write it to the scripts directory and

@@ -10,11 +10,13 @@ from ccserver.capabilities.ivr.loader import ValidationContext, check_files, loa
 from ccserver.capabilities.ivr.model import (
     Hangup, Lookup, Play, RequestCallback, SendToQueue, Transfer,
 )
+from ccserver.commands import demo
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = ROOT / "ivr_scripts"
-QUEUES = frozenset({"accueil", "facturation", "support-technique", "commercial", "rappels"})
-SKILLS = frozenset({"facturation", "internet", "mobile", "tv", "vente"})
+# the examples run on the demo call center's queues and skills
+QUEUES = frozenset(q.name for q in demo.QUEUES)
+SKILLS = frozenset(demo.SKILLS)
 CONTEXT = ValidationContext(queues=QUEUES, skills=SKILLS)
 
 
@@ -45,7 +47,7 @@ def test_two_level_walk_with_customer_number_reaches_the_right_queue(service_cli
     d.press("#")                                # 7 digits: refused, asked again
     assert d.call.stats.node("service-client", "saisie_numero_client").invalid == 1
     replay = only(d.actions[-1:], Play)
-    assert replay.media[0] == "sound:custom/numero-client-invalide"
+    assert replay.media[0] == "sound:check-number-dial-again"
     d.played()
     d.press("12345678#")
     lookup = only(d.actions[-2:], Lookup)
@@ -57,8 +59,8 @@ def test_two_level_walk_with_customer_number_reaches_the_right_queue(service_cli
     assert d.node == "menu_technique"
     out = d.press("1")                          # internet
     queue = only(out, SendToQueue)
-    assert queue.queue == "support-technique"
-    assert dict(queue.skills) == {"internet": 2}
+    assert queue.queue == "support"
+    assert dict(queue.skills) == {"tech": 2}
     data = queue.call_data
     assert data["customer_id"] == "12345678"
     assert data["customer"]["name"] == "Mme Durand"
@@ -78,8 +80,7 @@ def test_english_caller_recognised_by_number_goes_to_billing_dispute(service_cli
     d.found({"id": "C-77"})
     d.press("1")
     queue = only(d.press("3"), SendToQueue)
-    assert (queue.queue, queue.priority, dict(queue.skills)) == ("facturation", 5,
-                                                                  {"facturation": 3})
+    assert (queue.queue, queue.priority, dict(queue.skills)) == ("billing", 5, {"billing": 3})
     assert queue.call_data["language"] == "en"
     assert queue.call_data["customer_id"] == "C-77"
     plays = [a for a in d.actions if isinstance(a, Play)]
@@ -93,11 +94,11 @@ def test_caller_on_a_holiday_hears_the_closed_branch(service_client, at):
     d.start()
     d.press("1")
     assert d.node == "ferme_jour_ferie"
-    assert d.actions[-1].media == ("sound:custom/ferme-jour-ferie",)
+    assert d.actions[-1].media == ("sound:sorry", "sound:please-try-call-later")
     d.played()
     d.press("1")                                # be called back
     callback = only(d.actions, RequestCallback)
-    assert (callback.number, callback.queue) == ("0612345678", "rappels")
+    assert (callback.number, callback.queue) == ("0612345678", "support")
     d.played()
     d.played()
     assert isinstance(d.actions[-1], Hangup)
@@ -127,9 +128,9 @@ def test_menu_exhausted_goes_to_an_agent(service_client):
     for _ in range(3):
         d.played()
         d.expire()
-    assert d.actions[-1].media == ("sound:custom/transfert-conseiller",)
+    assert d.actions[-1].media == ("sound:pls-hold-while-try",)
     d.played()
-    assert d.call.outcome == "queue:accueil"
+    assert d.call.outcome == "queue:support"
     assert d.actions[-1].call_data["data"]["motif"] == "autre"
 
 
@@ -144,4 +145,4 @@ def test_astreinte_transfers_at_night(tmp_path):
     d.start()
     assert d.node == "astreinte_confirmation"
     d = Driver(script, at=paris(2026, 7, 15, 10, 0))
-    assert only(d.start(), SendToQueue).queue == "support-technique"
+    assert only(d.start(), SendToQueue).queue == "support"

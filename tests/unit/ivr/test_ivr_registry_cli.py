@@ -13,6 +13,7 @@ from ccserver.capabilities.ivr.loader import ValidationContext, parse_script, re
 from ccserver.capabilities.ivr.model import CallInfo, NoSuchIvrScript
 from ccserver.capabilities.ivr.registry import IvrRegistry
 from ccserver.cli import main
+from ccserver.commands import demo
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import InvalidInput
 
@@ -20,6 +21,9 @@ ROOT = Path(__file__).resolve().parents[3]
 SCRIPTS = ROOT / "ivr_scripts"
 QUEUES = "accueil,facturation,support-technique,commercial,rappels"
 SKILLS = "facturation,internet,mobile,tv,vente"
+# the demo call center's (`ccserver demo`), which the example scripts run on
+DEMO_QUEUES = ",".join(q.name for q in demo.QUEUES)
+DEMO_SKILLS = ",".join(demo.SKILLS)
 
 SCRIPT = """\
 script:
@@ -106,11 +110,12 @@ def test_registry_stats_are_shared_by_its_calls():
 
 
 def test_example_scripts_activate(tmp_path):
-    registry = IvrRegistry(ValidationContext(queues=frozenset(QUEUES.split(",")),
-                                             skills=frozenset(SKILLS.split(","))))
+    registry = IvrRegistry(ValidationContext(queues=frozenset(DEMO_QUEUES.split(",")),
+                                             skills=frozenset(DEMO_SKILLS.split(","))))
     for path in sorted(SCRIPTS.glob("*.yaml")):
         registry.activate(read_script(path))
-    assert registry.resolve(did="01 40 00 00 00".replace(" ", "")).name == "service-client"
+    assert registry.resolve(did="01 40 00 03 00".replace(" ", "")).name == "service-client"
+    assert registry.resolve(exten="300").name == "service-client"
     assert registry.resolve(exten="7100").name == "astreinte"
 
 
@@ -136,12 +141,24 @@ def _sound_dir(tmp_path: Path, skip: str = "") -> Path:
 def test_check_passes_on_the_example_scripts(capsys, tmp_path):
     sounds = _sound_dir(tmp_path)
     code = main(["ivr", "check", str(SCRIPTS / "service-client.yaml"),
-                 str(SCRIPTS / "astreinte.yaml"), "--queues", QUEUES, "--skills", SKILLS,
+                 str(SCRIPTS / "astreinte.yaml"), "--queues", DEMO_QUEUES, "--skills", DEMO_SKILLS,
                  "--sounds-dir", str(sounds)])
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "OK: 2 script(s) valid" in out
     assert "not checked" not in err
+
+
+def test_shipped_scripts_pass_the_check_with_the_demo_queues_and_skills(capsys):
+    """`ccserver ivr check ivr_scripts/*.yaml` with the lists of the demo call center: the
+    scripts as shipped run on the demo (the prompt files are checked against the real Asterisk
+    sounds in tests/integration/test_ivr_to_agent.py)."""
+    files = [str(p) for p in sorted(SCRIPTS.glob("*.yaml"))]
+    code = main(["ivr", "check", *files, "--queues", DEMO_QUEUES, "--skills", DEMO_SKILLS])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert f"OK: {len(files)} script(s) valid" in out
+    assert "not checked: prompt files" in err and "queues" not in err.split("not checked:")[1]
 
 
 def test_check_on_a_directory_without_lists_says_what_it_did_not_check(capsys):
@@ -151,17 +168,17 @@ def test_check_on_a_directory_without_lists_says_what_it_did_not_check(capsys):
 
 
 def test_check_reports_a_missing_prompt_file(capsys, tmp_path):
-    sounds = _sound_dir(tmp_path, skip="custom/menu-technique")
+    sounds = _sound_dir(tmp_path, skip="vm-reachoper")
     code = main(["ivr", "check", str(SCRIPTS / "service-client.yaml"),
                  "--sounds-dir", str(sounds)])
     out, _err = capsys.readouterr()
     assert code == 1
     line = next(n for n, t in enumerate(
         (SCRIPTS / "service-client.yaml").read_text().splitlines(), 1)
-        if "prompt: custom/menu-technique" in t)
+        if "vm-reachoper" in t)
     assert out.splitlines() == [
-        f"{SCRIPTS / 'service-client.yaml'}:{line}: node menu_technique: "
-        f"missing prompt file 'custom/menu-technique'"]
+        f"{SCRIPTS / 'service-client.yaml'}:{line}: node menu_principal: "
+        f"missing prompt file 'vm-reachoper'"]
 
 
 def test_check_on_a_broken_script_prints_file_line_node(capsys, tmp_path):

@@ -2,12 +2,14 @@
 the generated dialplan, prompt files inside a chroot, statistics per version and their flush."""
 from __future__ import annotations
 
+import asyncio
 import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.ivr.model import CallInfo
 from ccserver.capabilities.ivr.service import (
     IvrService, asterisk_prompt_checker, did_forms, render_ivr_dialplan, resolve_in_root,
@@ -102,6 +104,30 @@ async def test_queue_and_skill_names_come_from_the_source_given(tmp_path):
     assert service.registry.names() == []
     [issue] = service.load_issues["ivr_scripts/one.yaml"]
     assert issue.node == "q" and issue.message.startswith("unknown queue 'ventes'")
+
+
+async def test_script_naming_a_queue_created_later_is_activated_when_the_queues_change(tmp_path):
+    """The ACD tells its queue listeners the definitions each time it applies them: a new queue
+    name reloads the scripts, without a manual reload."""
+    queues = ["accueil"]
+    service = make(tmp_path, {"one.yaml": ONE}, queue_names=lambda: list(queues))
+    service.on_queues_applied([QueueDefinition(name="accueil")])  # before the first load
+    assert service.queue_reloads == 0
+    await service.load_all()
+    assert service.registry.names() == [] and "ivr_scripts/one.yaml" in service.load_issues
+    service.on_queues_applied([QueueDefinition(name="accueil")])  # same queues: nothing to do
+    assert service.queue_reloads == 0
+
+    queues.append("ventes")  # saved by the ACD, then applied
+    service.on_queues_applied([QueueDefinition(name="accueil"), QueueDefinition(name="ventes")])
+    service.on_queues_applied([QueueDefinition(name="accueil"), QueueDefinition(name="ventes")])
+    assert service.queue_reloads == 1
+    await asyncio.gather(*service._queue_reloads)
+    assert service.registry.names() == ["one"] and service.load_issues == {}
+    assert "exten => 7000,1,Stasis(ccs,ivr,one,exten)" in \
+        service.config_writer.files["extensions_ivr.conf"]
+    assert service.dialplan_applied and len(service.reloads) == 2
+    await service.stop()
 
 
 async def test_upload_with_errors_is_refused_and_nothing_changes(tmp_path):

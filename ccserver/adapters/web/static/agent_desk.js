@@ -48,7 +48,8 @@
     text($("call-queue"), msg.queue);
     const ivr = msg.call_data || {};
     const parts = [];
-    if (ivr.menu_path) parts.push("Parcours SVI : " + ivr.menu_path);
+    // the choices' labels ("Français > Facturation"), else their keys ("accueil:1,...")
+    if (ivr.menu_labels || ivr.menu_path) parts.push("Parcours SVI : " + (ivr.menu_labels || ivr.menu_path));
     if (ivr.customer_id) parts.push("N° client saisi : " + ivr.customer_id);
     if (ivr.language) parts.push("Langue : " + ivr.language);
     text($("call-ivr"), parts.join(" · "));
