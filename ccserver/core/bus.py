@@ -34,6 +34,7 @@ class Subscription:
     dropped: int = 0
     failed: int = 0
     overflowing: bool = False
+    busy: bool = False  # handling an event right now (drain waits for it)
     task: asyncio.Task | None = field(default=None, repr=False)
 
     def wants(self, topic: str) -> bool:
@@ -103,7 +104,7 @@ class InProcessBus:
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait until every subscriber has handled what was published (tests, shutdown)."""
         async def _all_empty() -> None:
-            while any(s.queue.qsize() or getattr(s, "_busy", False) for s in self._subscriptions):
+            while any(s.queue.qsize() or s.busy for s in self._subscriptions):
                 await asyncio.sleep(0.005)
         await asyncio.wait_for(_all_empty(), timeout)
 
@@ -111,7 +112,7 @@ class InProcessBus:
     async def _run(sub: Subscription) -> None:
         while True:
             event = await sub.queue.get()
-            sub._busy = True  # type: ignore[attr-defined]
+            sub.busy = True
             try:
                 result = sub.listener(event)
                 if asyncio.iscoroutine(result):
@@ -122,7 +123,7 @@ class InProcessBus:
                 sub.failed += 1
                 logger.exception("bus subscriber %s failed on %s", sub.name, event.topic)
             finally:
-                sub._busy = False  # type: ignore[attr-defined]
+                sub.busy = False
 
     def stats(self) -> dict[str, dict[str, Any]]:
         return {s.name: {"queued": s.queue.qsize(), "dropped": s.dropped, "failed": s.failed}
