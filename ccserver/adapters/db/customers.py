@@ -62,8 +62,9 @@ class CustomerRepository:
         self.db = db
 
     def _session(self, *, write: bool = False):
-        """Writes read first (is the number taken?): they take the write lock up front."""
-        return self.db.write_session() if write else self.db.session()
+        """Reads (the screen-pop lookup) never wait for a writer; writes read first (is the
+        number taken?) and take the write lock up front."""
+        return self.db.write_session() if write else self.db.read_session()
 
     # --- the customer file -----------------------------------------------------------------
 

@@ -223,22 +223,13 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that commits when the block ends and rolls back if it raises. Objects stay
-        usable after the block (they are not expired on commit). For reads, and for writes
-        that do not read first: use `write_session` to read then write."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        usable after the block (they are not expired on commit).
 
-    @contextmanager
-    def write_session(self) -> Iterator[Session]:
-        """Like `session`, for a transaction that reads then writes. On SQLite it starts with
-        BEGIN IMMEDIATE: otherwise it fails with "database is locked" when another writer got
-        there first (SQLite cannot wait for a read lock to become a write lock); taking the
-        write lock up front makes writers queue (busy timeout) while readers go on (WAL)."""
+        On SQLite it starts with BEGIN IMMEDIATE: a transaction that reads then writes would
+        otherwise fail with "database is locked" when another writer got there first (SQLite
+        cannot wait for a read lock to become a write lock); taking the write lock up front
+        makes writers queue (busy timeout) instead. Pure reads that must not wait behind a
+        long write (the login check on every request) use `read_session`."""
         with Session(self._session_engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -246,6 +237,16 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    # the same: kept as the explicit name where a transaction reads then writes
+    write_session = session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reads only: on SQLite (WAL) it never waits for a writer. (Closing it
+        ends the transaction without expiring what was read.)"""
+        with Session(self.engine, expire_on_commit=False) as session:
+            yield session
 
     def ping(self) -> bool:
         """True when the database answers ``SELECT 1``. Never raises; gives up after about

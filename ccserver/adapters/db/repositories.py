@@ -188,7 +188,7 @@ class SessionRepository:
         if not raw_token or not isinstance(raw_token, str):
             return None
         now = self.clock.now()
-        with self.db.session() as session:
+        with self.db.read_session() as session:  # every request: never behind a long write
             row = session.exec(select(WebSession, User).join(User, User.id == WebSession.user_id)
                                .where(WebSession.token_hash == _token_hash(raw_token))).first()
         if row is None:

@@ -113,6 +113,47 @@
     text($("wrapup-saved"), "Enregistré.");
   };
 
+  // outbound campaigns: join the ones I am assigned to; preview mode: see the contact, then call
+  let previewed = null;
+  async function loadCampaigns() {
+    const resp = await fetch("/api/outbound/my-campaigns");
+    if (!resp.ok) return;
+    const campaigns = await resp.json();
+    $("campaigns-card").hidden = campaigns.length === 0;
+    const list = $("my-campaigns"); list.replaceChildren();
+    for (const c of campaigns) {
+      const li = document.createElement("li");
+      li.textContent = c.name + " (" + c.mode + ", " + c.status + ") ";
+      const joined = status && status.queues.includes("camp-" + c.id);
+      const b = document.createElement("button"); b.type = "button";
+      b.textContent = joined ? "Quitter" : "Rejoindre";
+      b.dataset.campaign = c.id;
+      b.onclick = async () => { await api("POST", `/api/outbound/campaigns/${c.id}/${joined ? "leave" : "join"}`, {}); setTimeout(loadCampaigns, 500); };
+      li.appendChild(b); list.appendChild(li);
+    }
+  }
+  $("btn-preview-next").onclick = async () => {
+    const resp = await fetch("/api/outbound/preview/next", { method: "POST", headers: { "X-CSRF-Token": csrf } });
+    $("preview-contact").hidden = resp.status !== 200;
+    $("preview-empty").hidden = resp.status !== 204;
+    if (resp.status !== 200) { previewed = null; return; }
+    previewed = await resp.json();
+    text($("preview-name"), previewed.contact.name || "—");
+    text($("preview-number"), previewed.contact.number);
+    text($("preview-campaign"), previewed.campaign.name);
+    text($("preview-decision"), previewed.decision && previewed.decision.allowed ? "Appel autorisé maintenant" : "");
+  };
+  $("btn-preview-dial").onclick = async () => {
+    if (!previewed) return;
+    await api("POST", `/api/outbound/preview/${previewed.contact.id}/dial`, {});
+    text($("preview-decision"), "Appel en cours : votre téléphone sonne d'abord.");
+  };
+  $("btn-preview-skip").onclick = async () => {
+    if (!previewed) return;
+    await api("POST", `/api/outbound/preview/${previewed.contact.id}/skip`, {});
+    $("preview-contact").hidden = true; previewed = null;
+  };
+
   ccsLive.on("agent_state", (m) => { if (desk && m.username === desk.status.username) renderStatus(m.status); });
   ccsLive.on("screen_pop", renderPop);
   setInterval(() => {
@@ -120,5 +161,5 @@
     if (status && status.call) text($("call-timer"), mmss(status.call.answered_at || status.call.ringing_at));
     if (pop) text($("ticket-timer"), mmss(pop.entered_queue_at || pop.ringing_at));
   }, 1000);
-  load();
+  load().then(loadCampaigns);
 })();

@@ -1,0 +1,46 @@
+"""Preview dialing from the agent desk in Chromium: join the campaign, see the next contact,
+click "Appeler": the agent's phone rings first, then the customer is dialed."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center, until
+from tests.support.browser import chromium, log_in
+from ccserver.telephony.sipp import Answer
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
+
+
+async def test_agent_previews_and_calls_a_contact_from_the_desk(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        service = center.service
+        campaign = await service.create_campaign("Relance fibre", {"mode": "preview", "caller_ids": ["0162000001"]},
+                                                 "super1")
+        cid = campaign["id"]
+        preview = await service.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Aperçu\n".encode(), "p.csv",
+                                               "utf-8", "super1")
+        await service.commit_import(preview["import_id"], "super1")
+        await service.record_consent(number=ANSWERS, source="web", proof_ref="P-1", actor="super1",
+                                     at=center.clock.now() - timedelta(days=1))
+        await service.set_agents(cid, [center.agent], "super1")
+        await service.change_status(cid, "start", "super1")
+        base = f"http://{center.server.host}:{center.server.port}"
+        async with chromium() as browser:
+            page = await browser.new_page()
+            await log_in(page, base, center.agent, PASSWORD)
+            await page.goto(base + "/agent")
+            await page.wait_for_selector("#campaigns-card:not([hidden])")
+            assert "Relance fibre" in await page.text_content("#my-campaigns")
+            await page.click(f"#my-campaigns button[data-campaign='{cid}']")
+            await until(lambda: f"camp-{cid}" in center.runtime.agent_board.agents[center.agent].queues, 10,
+                        "the agent in the campaign's queue")
+            await page.click("#btn-preview-next")
+            await page.wait_for_selector("#preview-contact:not([hidden])")
+            assert await page.text_content("#preview-name") == "Mme Aperçu"
+            await page.click("#btn-preview-dial")
+            await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
+            (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
+            assert call.dialed == ANSWERS and call.caller == "0162000001"
