@@ -28,6 +28,7 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
+from ...core.csvtext import sniff_delimiter
 from ...core.errors import InvalidInput
 
 # --- phone numbers -------------------------------------------------------------------------
@@ -258,7 +259,6 @@ def clean_direction(direction: Any) -> str:
 # --- CSV import ----------------------------------------------------------------------------
 
 MAX_IMPORT_ROWS = 100_000
-DELIMITERS = (";", ",", "\t")
 PHONE_FIELDS = {"phone": "", "mobile": "mobile"}  # CSV field -> label of the stored number
 
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -407,22 +407,6 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "iso-8859-1"
 
 
-def _sniff_delimiter(header: str) -> str:
-    counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: ";" first (French Excel)
-    return best if counts[best] else ";"
-
-
-def _count_outside_quotes(line: str, char: str) -> int:
-    count, quoted = 0, False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == char and not quoted:
-            count += 1
-    return count
-
-
 def _map_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, str], list[str]]:
     positions: dict[str, int] = {}
     written: dict[str, str] = {}
@@ -460,7 +444,7 @@ def parse_customer_csv(data: bytes, filename: str = "", *, default_region: str =
     header_index = next((i for i, l in enumerate(lines) if l.strip()), None)
     if header_index is None:
         raise InvalidInput("the file is empty", field="file", reason="empty")
-    delimiter = _sniff_delimiter(lines[header_index])
+    delimiter = sniff_delimiter(lines[header_index])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header: list[str] | None = None
     header_line = 0

@@ -28,13 +28,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ...core.csvtext import sniff_delimiter
 from ...core.errors import InvalidInput
 from .numbers import FrenchNumber, NumberKind, parse_number
 from .windows import area_for_postcode, resolve_area
 
 ENCODINGS = {"utf-8": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1",
              "utf-16": "utf-16"}
-DELIMITERS = (";", ",", "\t")
 MAX_NAME = 200
 MAX_FIELD_VALUE = 1000
 MAX_CUSTOM_FIELDS = 50
@@ -216,22 +216,6 @@ def _is_utf8(raw: bytes) -> bool:
         return False
 
 
-def _sniff_delimiter(header: str) -> str:
-    counts = {d: _count_outside_quotes(header, d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: ";" first (French Excel)
-    return best if counts[best] else ";"
-
-
-def _count_outside_quotes(line: str, char: str) -> int:
-    count, quoted = 0, False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == char and not quoted:
-            count += 1
-    return count
-
-
 @dataclass
 class _Record:
     line: int  # first physical line
@@ -327,7 +311,7 @@ def parse_contacts(data: bytes, filename: str = "", *, encoding: str = "utf-8",
     (their lines are rejected as duplicates)."""
     text, used = decode(data, encoding)
     header_line, header_text = _header(text)
-    delimiter = _sniff_delimiter(header_text)
+    delimiter = sniff_delimiter(header_text)
     body = "\n".join(text.splitlines()[header_line:])
     header_cells = next(csv.reader([header_text], delimiter=delimiter))
     positions, written, custom = _map_contact_header(header_cells, header_line)
@@ -543,7 +527,7 @@ def parse_consents(data: bytes, *, now: datetime, encoding: str = "utf-8",
     """A consent ledger file: number, scope, action, date, source, proof reference."""
     text, _ = decode(data, encoding)
     header_line, header_text = _header(text)
-    delimiter = _sniff_delimiter(header_text)
+    delimiter = sniff_delimiter(header_text)
     header_cells = next(csv.reader([header_text], delimiter=delimiter))
     positions: dict[str, int] = {}
     for index, cell in enumerate(header_cells):
