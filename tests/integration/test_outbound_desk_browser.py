@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center, until
+from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center
+from tests.support.server import until
 from tests.support.browser import chromium, log_in
 from ccserver.telephony.sipp import Answer
 

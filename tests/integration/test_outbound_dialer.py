@@ -22,8 +22,8 @@ from ccserver.capabilities.agents.model import AgentState
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.settings import Settings
-from ccserver.telephony.pbx import PbxEndpoint
 from ccserver.telephony.sipp import BUSY, NO_ANSWER, Answer, SippCustomer, SippPhone
+from tests.support.server import endpoint_of, until
 
 pytestmark = pytest.mark.asterisk
 
@@ -33,27 +33,6 @@ ANSWERS, IS_BUSY, NEVER_ANSWERS = "0612000001", "0612000002", "0612000003"
 OPEN_CONSENT_REGIME = datetime(2026, 9, 15, 9, 30, tzinfo=timezone.utc)
 # Tuesday 16 June 2026, 11:30 in Paris: Bloctel regime, open window
 OPEN_BLOCTEL_REGIME = datetime(2026, 6, 16, 9, 30, tzinfo=timezone.utc)
-
-
-def endpoint_of(info) -> PbxEndpoint:
-    return PbxEndpoint(ami_host=info.ami_host, ami_port=info.ami_port,
-                       ami_username=info.ami_username, ami_secret=info.ami_secret,
-                       ari_url=info.ari_url + "/", ari_username=info.ari_username,
-                       ari_password=info.ari_password, ari_app=f"t{uuid.uuid4().hex[:8]}",
-                       node=info.name)
-
-
-async def until(predicate, timeout: float, what: str = "the condition", step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not reached within {timeout} s")
-        await asyncio.sleep(step)
 
 
 class Center:

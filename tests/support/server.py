@@ -23,14 +23,17 @@ def endpoint_of(info, **changes) -> PbxEndpoint:
     return PbxEndpoint(**values)
 
 
-async def until(predicate, timeout: float, step: float = 0.05):
+async def until(predicate, timeout: float, what: str = "the condition", step: float = 0.05):
+    """Poll `predicate` (plain, async, or returning an awaitable) until it is truthy."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await predicate() if asyncio.iscoroutinefunction(predicate) else predicate()
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"not reached within {timeout} s")
+            raise AssertionError(f"{what}: not reached within {timeout} s")
         await asyncio.sleep(step)
 
 
