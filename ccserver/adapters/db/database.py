@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import Connection, Engine, URL
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
@@ -337,9 +338,22 @@ class Database:
                 yield conn
 
     def _create_migrations_table(self) -> None:
+        # On a brand-new SQLite file, upgrades starting together race while the first one turns
+        # the file to WAL: SQLite then says "database is locked" at once, without waiting (its
+        # busy handler does not cover that moment). CREATE ... IF NOT EXISTS is idempotent: try
+        # again, for up to the busy timeout.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
         try:
-            with self._migration_transaction() as conn:
-                conn.exec_driver_sql(_CREATE_SCHEMA_MIGRATIONS)
+            while True:
+                try:
+                    with self._migration_transaction() as conn:
+                        conn.exec_driver_sql(_CREATE_SCHEMA_MIGRATIONS)
+                    return
+                except OperationalError as exc:
+                    if (self.dialect != "sqlite" or "locked" not in str(exc)
+                            or time.monotonic() > deadline):
+                        raise
+                    time.sleep(0.05)
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(f"cannot create schema_migrations in {self!r}: {_reason(exc)}") from exc
 
