@@ -14,7 +14,9 @@ while the process runs.
   the source address of the REGISTER (`rewrite_contact = yes`): a REGISTER sent by a second
   process would route calls to that process. Unregisters (`Contact: *`) when stopped.
 - `SippCaller`: a customer calling in through the `[customers]` trunk; `run()` returns a
-  `CallResult`.
+  `CallResult`. Given a SIP account's password it is that provisioned phone placing a call
+  (answers the digest challenge; a separate process: Asterisk identifies the endpoint by the From
+  user, and calls to the phone still go to its registered contact).
 - `SippCustomer`: a UAS standing for the customers an outbound dialer calls; the behaviour can
   depend on the number dialed.
 
