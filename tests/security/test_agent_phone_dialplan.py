@@ -99,12 +99,11 @@ async def dial_from(srv: Server, asterisk, account, number: str, **options):  # 
                         password=account.sip_password, talk_seconds=2, max_seconds=20, **options)
     result = await caller.run()
     own = f"PJSIP/{account.sip_username}-"
-    if result.status == 403:  # refused by the dialplan: the phone's channel existed; wait its end
+    if result.status != 404:  # 404: PJSIP refused the INVITE before making any channel
+        # the dialplan ran on the phone's channel: once AMI reported its end (and that of any
+        # channel it made), every Newchannel of this call has been seen
         await until(lambda: any(c.channel.startswith(own) for c in watch.created())
-                    and watch.all_ended(), 10, f"the channel of {number!r} created and ended")
-    else:
-        await asyncio.sleep(0.5)
-        await until(watch.all_ended, 15, f"the channels of {number!r} ended")
+                    and watch.all_ended(), 15, f"the channels of {number!r} created and ended")
     linked = {c.linkedid for c in watch.created()} | {c.uniqueid for c in watch.created()}
     rows = await srv.runtime.pbx.ami.list_action({"Action": "CoreShowChannels"})
     still_up = sorted(r.get("channel", "") for r in rows
