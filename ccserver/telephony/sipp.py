@@ -14,7 +14,9 @@ while the process runs.
   the source address of the REGISTER (`rewrite_contact = yes`): a REGISTER sent by a second
   process would route calls to that process. Unregisters (`Contact: *`) when stopped.
 - `SippCaller`: a customer calling in through the `[customers]` trunk; `run()` returns a
-  `CallResult`.
+  `CallResult`. Given a SIP account's password it is that provisioned phone placing a call
+  (answers the digest challenge; a separate process: Asterisk identifies the endpoint by the From
+  user, and calls to the phone still go to its registered contact).
 - `SippCustomer`: a UAS standing for the customers an outbound dialer calls; the behaviour can
   depend on the number dialed.
 
@@ -81,6 +83,9 @@ REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request
            600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere"}
 
 _USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+# what a phone may put in the user part of a Request-URI (RFC 3261 unreserved, user-unreserved
+# and %-escapes; no ':' or '@', which end the user part): a test dials `agent2&Local/x%40ctx`
+_DIALED_RE = re.compile(r"^[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,128}$")
 _SECRET_RE = re.compile(r"^[^\s\[\]<>&\"'\\]{1,128}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]{0,40}$")
 _LOG_RE = re.compile(r"^ccs\|(\d+)\|([a-z_]+)\|([^|]*)\|?(.*)$")
@@ -215,6 +220,13 @@ def _check_user(value: str, what: str) -> str:
     if not isinstance(value, str) or not _USER_RE.match(value):
         raise InvalidInput(f"{what} {value!r} is not usable in a SIP URI here (letters, digits, "
                            "'_', '.', '+', '-'; 1-64 characters)", field=what)
+    return value
+
+
+def _check_dialed(value: str, what: str) -> str:
+    if not isinstance(value, str) or not _DIALED_RE.match(value):
+        raise InvalidInput(f"{what} {value!r} cannot be the user part of a Request-URI (letters, "
+                           "digits, %-escapes and _.!~*'()&=+$,;?/-; 1-128 characters)", field=what)
     return value
 
 
@@ -1032,7 +1044,9 @@ class SippCustomer(_AnsweringParty):
 
 # -------------------------------------------------------------------------------- the caller
 class SippCaller:
-    """A customer calling `number` through the `[customers]` trunk (From user: `caller`).
+    """A customer calling `number` through the `[customers]` trunk (From user: `caller`), or,
+    given the `password` of SIP account `caller`, that provisioned phone placing a call (its
+    digest challenge answered; `number` may then be any Request-URI user part, %-escaped).
 
     Once answered it plays `audio` (see `Answer.audio`) with `dtmf` [(seconds after the
     answer, "digits")] sent as RFC 4733 events, then hangs up after `talk_seconds` or, when
@@ -1043,9 +1057,11 @@ class SippCaller:
                  display_name: str | None = None, audio: bool | str | Path | None = True,
                  dtmf: Sequence[tuple[float, str]] = (), talk_seconds: float | None = None,
                  cancel_after: float | None = None, max_seconds: float = 120.0,
-                 trace: bool = True) -> None:
+                 trace: bool = True, password: str | None = None) -> None:
         self.instance = instance
-        self.number = _check_user(number, "number")
+        self.password = None if password is None else _check_secret(password, "password")
+        self.number = (_check_user(number, "number") if password is None
+                       else _check_dialed(number, "number"))
         self.caller = _check_user(caller, "caller")
         if display_name is not None and not _NAME_RE.match(display_name):
             raise InvalidInput("display_name: letters, digits, spaces, '_', '.', '-'",
@@ -1090,7 +1106,8 @@ class SippCaller:
         run.file("scenario.xml").write_text(render_scenario(
             "uac.xml", number=self.number, caller=self.caller, display_name=self.display_name,
             failure_codes=FAILURE_CODES, cancel_ms=int(ring_limit * 1000),
-            talk_ms=int((self.talk_seconds or 0) * 1000), pcap=pcap))
+            talk_ms=int((self.talk_seconds or 0) * 1000), pcap=pcap, password=self.password,
+            invite_cseq=2 if self.password else 1, branch_suffix="a" if self.password else ""))
         self._run = run
         timeout = ring_limit + (self.talk_seconds or self.max_seconds) + 15
         await run.start(["-sf", run.inner("scenario.xml"), "-m", "1"], timeout,

@@ -70,7 +70,8 @@ class AcdService:
         now = self.clock.now()
         files = {"pjsip_agents.conf": render_pjsip_agents(accounts),
                  "queues_generated.conf": render_queues(queues),
-                 "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1])}
+                 "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1],
+                                                            phones=accounts)}
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
             self.board.add_agent(agent.username, agent.interface)
