@@ -69,7 +69,8 @@ class Settings:
     asterisk_modules_dir: str = ""
     # seconds an AMI/ARI command may take before it fails with pbx-timeout
     pbx_command_timeout: float = 5.0
-    # seconds between periodic resyncs from Asterisk
+    # seconds between checks for drift: a resync from Asterisk is taken then only when something
+    # suggests the events missed a change (always after a (re)connect)
     resync_interval: float = 60.0
     # where outbound calls (callbacks, campaigns) go: host[:port] of the SIP trunk peer that the
     # [customers] endpoint dials (Dial(PJSIP/customers/sip:NUMBER@HOST))
