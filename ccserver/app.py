@@ -28,7 +28,7 @@ from .capabilities.ivr.service import IvrService
 from .capabilities.outbound.service import OutboundService
 from .capabilities.recording.service import RecordingService
 from .capabilities.supervision.service import SupervisionService
-from .core.alerts import Alerts
+from .core.alerts import CALL_REFUSED, Alerts
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
 from .core import events as ev
@@ -49,6 +49,7 @@ class Runtime:
         self.bus = InProcessBus()
         self.intake = Intake(self.bus)
         self.alerts = Alerts()  # what needs a human: wallboard and /status
+        self.bus.subscribe("alerts:refused", self._call_refused, topics=[ev.CallRefused.topic])
         self.channels = ChannelRegistry()
         self.channels.register(self.intake)
         self.database = database or Database(settings.effective_database_url)
@@ -101,6 +102,16 @@ class Runtime:
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
         self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
+
+    def _call_refused(self, event: ev.CallRefused) -> None:
+        """A caller refused at admission: counted for the wallboard and /status, logged once
+        (the call record with its cause is written by the call writer)."""
+        count = self.alerts.note(CALL_REFUSED, self.clock.now(), call=event.uniqueid,
+                                 caller=event.caller_number, number=event.exten, reason=event.reason,
+                                 limit=event.limit)
+        logger.warning("call %s from %s to %s refused on %s: %s, more than max_concurrent_calls %d at "
+                       "once; %d refused since start", event.uniqueid, event.caller_number, event.exten,
+                       event.node, event.reason or "capacity", event.limit, count)
 
     def _channel_of(self, uniqueid: str) -> str:
         record = self.call_tracker.open.get(uniqueid)
