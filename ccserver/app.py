@@ -28,6 +28,7 @@ from .capabilities.ivr.service import IvrService
 from .capabilities.outbound.service import OutboundService
 from .capabilities.recording.service import RecordingService
 from .capabilities.supervision.service import SupervisionService
+from .core.alerts import CALL_REFUSED, Alerts
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
 from .core import events as ev
@@ -47,6 +48,8 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.bus = InProcessBus()
         self.intake = Intake(self.bus)
+        self.alerts = Alerts()  # what needs a human: wallboard and /status
+        self.bus.subscribe("alerts:refused", self._call_refused, topics=[ev.CallRefused.topic])
         self.channels = ChannelRegistry()
         self.channels.register(self.intake)
         self.database = database or Database(settings.effective_database_url)
@@ -79,7 +82,8 @@ class Runtime:
                                    ev.QueueCallerLeft.topic, ev.QueueCallerAbandoned.topic])
         self.supervision = SupervisionService(self.acd_repo, self.agent_board, self.call_tracker,
                                               self.waiting_line, self.acd,
-                                              self.pbx.ami if self.pbx else None, self.audit, self.clock)
+                                              self.pbx.ami if self.pbx else None, self.audit, self.clock,
+                                              alerts=self.alerts)
         self.acd.queue_listeners.append(self.supervision.set_queues)
         self._background: list[asyncio.Task] = []
         self.state_writer = BatchedWriter("db:agent-states", self.acd.write_states)
@@ -98,6 +102,16 @@ class Runtime:
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
         self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
+
+    def _call_refused(self, event: ev.CallRefused) -> None:
+        """A caller refused at admission: counted for the wallboard and /status, logged once
+        (the call record with its cause is written by the call writer)."""
+        count = self.alerts.note(CALL_REFUSED, self.clock.now(), call=event.uniqueid,
+                                 caller=event.caller_number, number=event.exten, reason=event.reason,
+                                 limit=event.limit)
+        logger.warning("call %s from %s to %s refused on %s: %s, more than max_concurrent_calls %d at "
+                       "once; %d refused since start", event.uniqueid, event.caller_number, event.exten,
+                       event.node, event.reason or "capacity", event.limit, count)
 
     def _channel_of(self, uniqueid: str) -> str:
         record = self.call_tracker.open.get(uniqueid)
@@ -169,6 +183,9 @@ class Runtime:
                           "jobs": len(self.scheduler.get_jobs()) if self.scheduler.running else 0},
             "intake": {"processed": self.intake.processed, "queued": self.intake.queue.qsize()},
             "bus": self.bus.stats(),
+            # counts only: /status is public, the details are in the audit log and the records
+            "alerts": dict(self.alerts.counts),
+            "recording": {"storing": self.recording.storing},
         }
         pbx_ok = False
         if self.pbx is not None:

@@ -45,7 +45,15 @@ class Settings:
     ari_port: int = 0
     sip_port: int = 0
     rtp_port_start: int = 0
-    rtp_port_count: int = 200
+    # RTP ports (UDP) from rtp_port_start: 4 per call (caller and agent legs, RTP + RTCP), so
+    # 2000 carry 500 calls; the 200 more than max_concurrent_calls needs are for the legs the
+    # admission does not count (supervisors listening, agent-to-agent, campaigns). At start, a
+    # range smaller than 4 x max_concurrent_calls is refused, naming this setting.
+    rtp_port_count: int = 2000
+    # the most customers' calls this node carries at once (100+ agents: 300); the dialplan
+    # refuses the next caller (SIP 503, a "refused" call record and an alert) before the RTP
+    # range runs out (PJSIP would answer 488 and nothing would show it)
+    max_concurrent_calls: int = 300
     ami_host: str = "127.0.0.1"
     ami_username: str = "ccserver"
     ami_secret: str = ""
@@ -69,7 +77,8 @@ class Settings:
     asterisk_modules_dir: str = ""
     # seconds an AMI/ARI command may take before it fails with pbx-timeout
     pbx_command_timeout: float = 5.0
-    # seconds between periodic resyncs from Asterisk
+    # seconds between checks for drift: a resync from Asterisk is taken then only when something
+    # suggests the events missed a change (always after a (re)connect)
     resync_interval: float = 60.0
     # where outbound calls (callbacks, campaigns) go: host[:port] of the SIP trunk peer that the
     # [customers] endpoint dials (Dial(PJSIP/customers/sip:NUMBER@HOST))

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ..core.errors import ConfigurationError
 from ..settings import Settings
+from ..telephony.capacity import check_rtp_capacity
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,8 @@ def cmd_serve(args, settings: Settings) -> int:
     from ..app import endpoint_from_settings
     settings = _settings_with(settings, args)
     writer = None
+    # the node's RTP range must carry the calls it admits (the private instance checks it too)
+    check_rtp_capacity(settings.rtp_port_count, settings.max_concurrent_calls)
     if args.external:
         from ..telephony.config_dir import DirectoryConfigWriter
         endpoint = endpoint_from_settings(settings)

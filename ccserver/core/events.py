@@ -326,6 +326,21 @@ class QueueOverflowed(PbxEvent):
 
 
 @dataclass(slots=True)
+class CallRefused(PbxEvent):
+    """The dialplan refused a customer's call for lack of resources (``[ccserver-admission]``:
+    more than max_concurrent_calls at once); its channel is hung up with cause 34."""
+
+    topic: ClassVar[str] = "call_refused"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    caller_number: str = ""
+    exten: str = ""
+    reason: str = ""  # capacity
+    limit: int = 0
+
+
+@dataclass(slots=True)
 class CallbackRequested(PbxEvent):
     """A waiting caller pressed the callback key (and confirmed a number)."""
 

@@ -35,6 +35,7 @@ import jinja2
 
 from ..core.errors import ConfigurationError
 from ..settings import Settings
+from .capacity import check_rtp_capacity
 from .root import AsteriskEnvironment, AsteriskNotBuilt, remove_tree, resolve_environment
 
 logger = logging.getLogger(__name__)
@@ -377,6 +378,7 @@ class AsteriskInstance:
         if not 2 <= s.rtp_port_count <= 20000:
             raise ConfigurationError(f"rtp_port_count {s.rtp_port_count} must be 2..20000",
                                      field="rtp_port_count")
+        check_rtp_capacity(s.rtp_port_count, s.max_concurrent_calls)
 
     @property
     def environment(self) -> AsteriskEnvironment:
@@ -574,6 +576,7 @@ class AsteriskInstance:
             "sip_external_media_address": s.sip_external_media_address,
             "sip_local_net": _networks(s.sip_local_net, "sip_local_net"),
             "rtp_start": ports["rtp_start"], "rtp_end": ports["rtp_end"],
+            "max_concurrent_calls": s.max_concurrent_calls,
             "loopback_addresses": sorted({"127.0.0.1", sip_bind} - {"0.0.0.0", "::"}),
         }
 

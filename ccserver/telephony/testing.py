@@ -25,7 +25,8 @@ def settings_for_test(data_dir: Path, name: str | None = None, **changes) -> Set
     name = name or f"{TEST_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
     base = load_settings()
     values = dict(asterisk_instance=name, data_dir=Path(data_dir), ami_port=0, ari_port=0,
-                  sip_port=0, rtp_port_start=0, rtp_port_count=200, ami_secret="",
+                  sip_port=0, rtp_port_start=0, rtp_port_count=200, max_concurrent_calls=40,
+                  ami_secret="",
                   ari_password="", sip_bind_address="127.0.0.1")
     values.update(changes)
     return base.replace(**values)

@@ -148,6 +148,11 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
         data = tuple(sorted((k[4:], v) for k, v in f.items() if k.startswith("ccs_") and len(k) > 4))
         return ev.CallDataSet(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
                               data=data, node=node)
+    if name == "CcsRefused":
+        return ev.CallRefused(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
+                              channel=f.get("channel", ""), caller_number=f.get("calleridnum", ""),
+                              exten=f.get("exten", ""), reason=f.get("reason", ""),
+                              limit=_int(f.get("limit")), node=node)
     if name == "CcsCallback":
         return ev.CallbackRequested(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
                                     linkedid=f.get("linkedid", ""), number=f.get("number", ""),

@@ -114,6 +114,7 @@ class Harness:
                                   cause=16)
         self.apply(hangup)
         await self.service.on_event(hangup)
+        await self.service.settled()
 
 
 @pytest.fixture
@@ -213,6 +214,7 @@ async def test_restart_follows_running_recordings_and_a_snapshot_closes_vanished
     await fresh.load()
     assert fresh.live["100.1"].state == "recording"
     await fresh.on_event(ev.PbxSnapshot(channels=()))
+    await fresh.settled()
     [row] = h.repo.for_call("100.1")
     assert row.status == "stored" and row.duration_ms == 3000
 

@@ -34,7 +34,8 @@ def etc(instance: AsteriskInstance, name: str) -> str:
 
 def test_render_writes_ports_and_secrets_into_the_config(fake_root):
     instance = make(fake_root, ami_port=15038, ari_port=15088, sip_port=15060,
-                    rtp_port_start=16000, rtp_port_count=100, ami_secret="s3cret-ami",
+                    rtp_port_start=16000, rtp_port_count=100, max_concurrent_calls=25,
+                    ami_secret="s3cret-ami",
                     ari_password="s3cret-ari", ari_username="ariuser")
     info = instance.render()
     assert instance.instance_dir == fake_root.root / "srv/ccserver/unit"
@@ -309,7 +310,7 @@ def test_render_out_uses_the_system_directories_ports_and_secrets(tmp_path):
     assert "bindport = 8088" in out_text(out, "http.conf")
     assert "password = ari-s3cret" in out_text(out, "ari.conf")
     assert "bind = 127.0.0.1:5060" in out_text(out, "pjsip.conf")
-    assert "rtpstart = 10000" in out_text(out, "rtp.conf") and "rtpend = 10199" in out_text(out, "rtp.conf")
+    assert "rtpstart = 10000" in out_text(out, "rtp.conf") and "rtpend = 11999" in out_text(out, "rtp.conf")
     assert f"directory = {out}/moh" in out_text(out, "musiconhold.conf")
     assert (out / "moh/ccserver-tone.wav").stat().st_size > 100_000
     assert (out / "dialplans/default.conf").is_file()

@@ -80,7 +80,7 @@ class AcdRepository:
 
     # --- skills and pause reasons -------------------------------------------------------------
     def skills(self) -> list[str]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return sorted(row.name for row in s.exec(select(Skill)))
 
     def add_skill(self, name: str, label: str = "") -> None:
@@ -89,7 +89,7 @@ class AcdRepository:
                 s.add(Skill(name=name, label=label))
 
     def pause_reasons(self, active_only: bool = True) -> list[PauseReason]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             query = select(PauseReason).order_by(PauseReason.code)
             if active_only:
                 query = query.where(PauseReason.active == True)  # noqa: E712
@@ -102,11 +102,11 @@ class AcdRepository:
 
     # --- queues ---------------------------------------------------------------------------------
     def queues(self) -> list[QueueDefinition]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return [_queue_definition(r) for r in s.exec(select(Queue).order_by(Queue.name))]
 
     def queue(self, name: str) -> QueueDefinition:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             row = s.exec(select(Queue).where(Queue.name == name)).first()
             if row is None:
                 raise NoSuchQueue(f"no queue named {name!r}", queue=name)
@@ -162,7 +162,7 @@ class AcdRepository:
         return row
 
     def agent(self, username: str) -> AgentAccount:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             agent, user = self._agent_row(s, username)
             return _account(agent, user)
 
@@ -175,7 +175,7 @@ class AcdRepository:
         return [a for a, _role in self._accounts()]
 
     def _accounts(self) -> list[tuple[AgentAccount, str]]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             rows = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
                           .where(User.active == True).order_by(User.username))  # noqa: E712
             return [(_account(a, u), u.role) for a, u in rows]
@@ -196,7 +196,7 @@ class AcdRepository:
             s.exec(delete(AgentLogin).where(AgentLogin.agent_id == agent.id))
 
     def stored_logins(self) -> list[StoredLogin]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             rows = s.exec(select(AgentLogin, Agent, User).join(Agent, Agent.id == AgentLogin.agent_id)
                           .join(User, User.id == Agent.user_id))
             return [StoredLogin(username=u.username, interface=f"PJSIP/{a.sip_username}",
@@ -211,7 +211,7 @@ class AcdRepository:
         return len(rows)
 
     def timeline(self, username: str, since: datetime | None = None) -> list[AgentStateEntry]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             query = select(AgentStateEntry).where(AgentStateEntry.agent == username)
             if since is not None:
                 query = query.where(AgentStateEntry.at >= since)
@@ -232,7 +232,7 @@ class AcdRepository:
         return count
 
     def calls(self, *, queue: str | None = None, since: datetime | None = None) -> list[Call]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             query = select(Call)
             if queue:
                 query = query.where(Call.queue == queue)
@@ -241,7 +241,7 @@ class AcdRepository:
             return list(s.exec(query.order_by(Call.created_at, Call.id)))
 
     def call(self, uniqueid: str) -> Call | None:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return s.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
 
     def annotate_call(self, uniqueid: str, **fields) -> None:
@@ -256,19 +256,19 @@ class AcdRepository:
             s.add(row)
 
     def open_calls(self) -> list[Call]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return list(s.exec(select(Call).where(Call.ended_at == None)  # noqa: E711
                                .where(Call.queue != None)))  # noqa: E711
 
     # --- supervision -------------------------------------------------------------------------------
     def teams(self) -> dict[str, str]:
         """agent username -> team."""
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return {u.username: a.team for a, u in s.exec(select(Agent, User).join(User, User.id == Agent.user_id))}
 
     def scopes_of(self, username: str) -> tuple[set[str], set[str]]:
         """(queues, teams) given to a supervisor."""
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             rows = s.exec(select(SupervisorScope).join(User, User.id == SupervisorScope.user_id)
                           .where(User.username == username))
             queues, teams = set(), set()
@@ -315,7 +315,7 @@ class AcdRepository:
             return row.id
 
     def callbacks(self, status: str | None = None) -> list[CallbackRequest]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             query = select(CallbackRequest).order_by(CallbackRequest.entered_queue_at)
             if status:
                 query = query.where(CallbackRequest.status == status)

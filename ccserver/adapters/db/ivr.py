@@ -50,7 +50,7 @@ class IvrStatsRepository:
     def totals(self, script: str | None = None, since: str | None = None,
                until: str | None = None) -> dict[CounterKey, int]:
         """Counters summed over days (`since`/`until`: ISO dates, inclusive)."""
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             query = select(IvrStat)
             if script is not None:
                 query = query.where(IvrStat.script == script)
@@ -65,7 +65,7 @@ class IvrStatsRepository:
             return out
 
     def rows(self, script: str | None = None) -> list[IvrStat]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             query = select(IvrStat).order_by(IvrStat.day, IvrStat.script, IvrStat.version,
                                              IvrStat.node, IvrStat.counter)
             if script is not None:

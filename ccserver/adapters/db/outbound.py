@@ -67,7 +67,7 @@ class OutboundRepository:
         row = OutboundCampaign(name=name, created_by=created_by, created_at=now, updated_at=now,
                                **{k: v for k, v in values.items() if k in CAMPAIGN_FIELDS})
         try:
-            with self.db.session() as session:
+            with self.db.write_session() as session:
                 session.add(row)
         except IntegrityError:
             raise Conflict(f"a campaign named {name!r} exists already", field="name",
@@ -75,7 +75,7 @@ class OutboundRepository:
         return row
 
     def campaign(self, campaign_id: int) -> OutboundCampaign:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.get(OutboundCampaign, campaign_id)
         if row is None:
             raise NoSuchCampaign(f"no campaign {campaign_id}", campaign_id=campaign_id)
@@ -85,12 +85,12 @@ class OutboundRepository:
         query = select(OutboundCampaign).order_by(OutboundCampaign.id)
         if statuses is not None:
             query = query.where(col(OutboundCampaign.status).in_(list(statuses)))
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(query).all())
 
     def update_campaign(self, campaign_id: int, changes: dict[str, Any], now: datetime
                         ) -> OutboundCampaign:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = session.get(OutboundCampaign, campaign_id)
             if row is None:
                 raise NoSuchCampaign(f"no campaign {campaign_id}", campaign_id=campaign_id)
@@ -101,20 +101,20 @@ class OutboundRepository:
         return row
 
     def campaign_agents(self, campaign_id: int) -> list[str]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = session.exec(select(OutboundCampaignAgent.username)
                                 .where(OutboundCampaignAgent.campaign_id == campaign_id)
                                 .order_by(OutboundCampaignAgent.username)).all()
         return list(rows)
 
     def campaigns_of_agent(self, username: str) -> list[int]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundCampaignAgent.campaign_id)
                                      .where(OutboundCampaignAgent.username == username)).all())
 
     def set_campaign_agents(self, campaign_id: int, usernames: Iterable[str]) -> list[str]:
         wanted = sorted(set(usernames))
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             if session.get(OutboundCampaign, campaign_id) is None:
                 raise NoSuchCampaign(f"no campaign {campaign_id}", campaign_id=campaign_id)
             current = {r.username: r for r in session.exec(
@@ -130,7 +130,7 @@ class OutboundRepository:
     # --- imports ---------------------------------------------------------------------------------
     def existing_numbers(self, campaign_id: int) -> dict[int, str]:
         """nsn -> description of the contacts a campaign already has (duplicates in a new file)."""
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = session.exec(select(OutboundContact.nsn, OutboundContact.id,
                                        OutboundContact.import_id, OutboundContact.source_line)
                                 .where(OutboundContact.campaign_id == campaign_id)).all()
@@ -146,13 +146,13 @@ class OutboundRepository:
                              payload=json.dumps(payload, ensure_ascii=False,
                                                 separators=(",", ":")),
                              created_by=created_by, created_at=now)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add(row)
         row.payload = ""  # not kept in memory
         return row
 
     def get_import(self, import_id: int, with_payload: bool = False) -> OutboundImport:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.get(OutboundImport, import_id)
         if row is None:
             raise NoSuchImport(f"no import {import_id}", import_id=import_id)
@@ -161,7 +161,7 @@ class OutboundRepository:
         return row
 
     def imports(self, campaign_id: int) -> list[OutboundImport]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = list(session.exec(select(OutboundImport)
                                      .where(OutboundImport.campaign_id == campaign_id)
                                      .order_by(col(OutboundImport.id).desc())).all())
@@ -173,7 +173,7 @@ class OutboundRepository:
                       progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Insert the previewed contacts in ONE transaction; (inserted, skipped as duplicates of
         contacts added meanwhile). Refused unless the import is still a preview."""
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             guard = session.exec(update(OutboundImport)
                                  .where(OutboundImport.id == import_id,
                                         OutboundImport.status == "preview")
@@ -201,7 +201,7 @@ class OutboundRepository:
         return inserted, skipped
 
     def cancel_import(self, import_id: int) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.exec(update(OutboundImport)
                                   .where(OutboundImport.id == import_id,
                                          OutboundImport.status == "preview")
@@ -214,7 +214,7 @@ class OutboundRepository:
 
     # --- contacts --------------------------------------------------------------------------------
     def contact(self, contact_id: int) -> OutboundContact:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.get(OutboundContact, contact_id)
         if row is None:
             raise NoSuchContact(f"no contact {contact_id}", contact_id=contact_id)
@@ -229,7 +229,7 @@ class OutboundRepository:
             like = f"%{search}%"
             where.append(or_(col(OutboundContact.number).like(like),
                              col(OutboundContact.name).ilike(like)))
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             total = session.exec(select(func.count()).select_from(OutboundContact)
                                  .where(*where)).one()
             rows = list(session.exec(select(OutboundContact).where(*where)
@@ -238,12 +238,12 @@ class OutboundRepository:
         return rows, int(total)
 
     def contacts_by_nsn(self, nsn: int) -> list[OutboundContact]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundContact)
                                      .where(OutboundContact.nsn == nsn)).all())
 
     def contact_counts(self, campaign_id: int) -> dict[str, int]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = session.exec(select(OutboundContact.status, func.count())
                                 .where(OutboundContact.campaign_id == campaign_id)
                                 .group_by(OutboundContact.status)).all()
@@ -251,7 +251,7 @@ class OutboundRepository:
 
     def campaign_areas(self, campaign_id: int) -> tuple[set[str], bool]:
         """Areas of the contacts still to call, and whether some may be called outside hours."""
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             areas = session.exec(select(OutboundContact.area).distinct()
                                  .where(OutboundContact.campaign_id == campaign_id,
                                         col(OutboundContact.status).in_(["pending", "callback"]))
@@ -286,14 +286,14 @@ class OutboundRepository:
                  .where(OutboundContact.campaign_id == campaign_id, status_clause,
                         OutboundContact.next_attempt_at <= now, reachable)
                  .order_by(OutboundContact.next_attempt_at, OutboundContact.id).limit(limit))
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = list(session.exec(query).all())
         if agent is not None:  # the agent's own callbacks first
             rows.sort(key=lambda c: (c.status != "callback", c.next_attempt_at, c.id))
         return rows
 
     def due_callbacks(self, now: datetime) -> list[OutboundContact]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundContact)
                                      .where(OutboundContact.status == "callback",
                                             OutboundContact.next_attempt_at <= now)).all())
@@ -302,7 +302,7 @@ class OutboundRepository:
                       **values: Any) -> bool:
         """Atomically move a contact from one of `from_statuses` (several dialers, several
         agents: only one wins)."""
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.exec(update(OutboundContact)
                                   .where(OutboundContact.id == contact_id,
                                          col(OutboundContact.status).in_(list(from_statuses)))
@@ -310,12 +310,12 @@ class OutboundRepository:
             return result.rowcount == 1
 
     def update_contact(self, contact_id: int, now: datetime, **values: Any) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.exec(update(OutboundContact).where(OutboundContact.id == contact_id)
                          .values(updated_at=now, **values))
 
     def release_expired_reservations(self, now: datetime) -> int:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.exec(update(OutboundContact)
                                   .where(OutboundContact.status == "reserved",
                                          OutboundContact.reserved_until < now)
@@ -325,7 +325,7 @@ class OutboundRepository:
 
     def reset_dialing(self, now: datetime) -> int:
         """At start-up: contacts left 'dialing' by a stopped server go back to pending."""
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.exec(update(OutboundContact)
                                   .where(OutboundContact.status == "dialing")
                                   .values(status="pending", updated_at=now))
@@ -340,14 +340,14 @@ class OutboundRepository:
             where.append(OutboundContact.nsn == nsn)
         if campaign_id is not None:
             where.append(OutboundContact.campaign_id == campaign_id)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.exec(update(OutboundContact).where(*where)
                                   .values(status="pending", blocked_rule="", next_attempt_at=now,
                                           updated_at=now))
             return result.rowcount
 
     def set_outside_hours(self, nsn_states: dict[int, bool], now: datetime) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             for state in (True, False):
                 nsns = [n for n, s in nsn_states.items() if s is state]
                 for batch in _chunks(nsns):
@@ -356,13 +356,13 @@ class OutboundRepository:
                                  .values(outside_hours_consent=state, updated_at=now))
 
     def campaign_nsns(self, campaign_id: int) -> list[tuple[int, int]]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundContact.id, OutboundContact.nsn)
                                      .where(OutboundContact.campaign_id == campaign_id)).all())
 
     def apply_scrub(self, campaign_id: int, opposed_ids: list[int], kept_ids: list[int],
                     scrubbed_at: datetime, now: datetime) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             for ids, opposed in ((opposed_ids, True), (kept_ids, False)):
                 for batch in _chunks(ids):
                     session.exec(update(OutboundContact).where(col(OutboundContact.id).in_(batch))
@@ -374,24 +374,24 @@ class OutboundRepository:
     # --- attempts --------------------------------------------------------------------------------
     def create_attempt(self, **values: Any) -> OutboundAttempt:
         row = OutboundAttempt(**values)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add(row)
         return row
 
     def update_attempt(self, attempt_id: int, **values: Any) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.exec(update(OutboundAttempt).where(OutboundAttempt.id == attempt_id)
                          .values(**values))
 
     def attempt(self, attempt_id: int) -> OutboundAttempt:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             row = session.get(OutboundAttempt, attempt_id)
         if row is None:
             raise NoSuchAttempt(f"no attempt {attempt_id}", attempt_id=attempt_id)
         return row
 
     def attempts_of_contact(self, contact_id: int) -> list[OutboundAttempt]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundAttempt)
                                      .where(OutboundAttempt.contact_id == contact_id)
                                      .order_by(OutboundAttempt.id)).all())
@@ -401,7 +401,7 @@ class OutboundRepository:
         where = [OutboundAttempt.campaign_id == campaign_id]
         if since is not None:
             where.append(OutboundAttempt.started_at >= since)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundAttempt).where(*where)
                                      .order_by(col(OutboundAttempt.id).desc()).limit(limit)).all())
 
@@ -412,7 +412,7 @@ class OutboundRepository:
         nsn_list = list(set(nsns))
         out: dict[int, list[tuple[datetime, bool]]] = defaultdict(list)
         excluded = list(exclude_outcomes)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             for batch in _chunks(nsn_list):
                 for nsn, started, refused in session.exec(
                         select(OutboundAttempt.nsn, OutboundAttempt.started_at,
@@ -432,13 +432,13 @@ class OutboundRepository:
         where = [OutboundAttempt.campaign_id == campaign_id]
         if since is not None:
             where.append(OutboundAttempt.started_at >= since)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             rows = session.exec(select(OutboundAttempt.outcome, func.count()).where(*where)
                                 .group_by(OutboundAttempt.outcome)).all()
         return {outcome: int(n) for outcome, n in rows}
 
     def open_attempts(self) -> list[OutboundAttempt]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OutboundAttempt)
                                      .where(col(OutboundAttempt.outcome).in_(
                                          ["dialing", "answered", "connected"]))).all())
@@ -446,23 +446,23 @@ class OutboundRepository:
     # --- compliance decisions --------------------------------------------------------------------
     def store_decision(self, **values: Any) -> int:
         row = ComplianceDecision(**values)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add(row)
         return int(row.id)
 
     def store_decisions(self, rows: list[dict[str, Any]]) -> list[int]:
         objects = [ComplianceDecision(**values) for values in rows]
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add_all(objects)
         return [int(o.id) for o in objects]
 
     def link_decision(self, decision_id: int, attempt_id: int) -> None:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.exec(update(ComplianceDecision).where(ComplianceDecision.id == decision_id)
                          .values(attempt_id=attempt_id))
 
     def decisions_of_contact(self, contact_id: int, limit: int = 200) -> list[ComplianceDecision]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(ComplianceDecision)
                                      .where(ComplianceDecision.contact_id == contact_id)
                                      .order_by(col(ComplianceDecision.id).desc())
@@ -472,7 +472,7 @@ class OutboundRepository:
         query = select(func.count()).select_from(ComplianceDecision)
         if campaign_id is not None:
             query = query.where(ComplianceDecision.campaign_id == campaign_id)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return int(session.exec(query).one())
 
     def iter_decisions(self, *, campaign_id: int | None = None, since: datetime | None = None,
@@ -490,7 +490,7 @@ class OutboundRepository:
                 where.append(ComplianceDecision.at < until)
             if number_nsn is not None:
                 where.append(ComplianceDecision.nsn == number_nsn)
-            with self.db.session() as session:
+            with self.db.read_session() as session:
                 rows = list(session.exec(select(ComplianceDecision).where(*where)
                                          .order_by(ComplianceDecision.id).limit(batch)).all())
             if not rows:
@@ -501,12 +501,12 @@ class OutboundRepository:
     # --- consent ledger --------------------------------------------------------------------------
     def add_consents(self, entries: list[dict[str, Any]]) -> list[int]:
         rows = [ConsentEntry(**e) for e in entries]
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add_all(rows)
         return [int(r.id) for r in rows]
 
     def consent_entries(self, nsn: int) -> list[ConsentEntry]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(ConsentEntry).where(ConsentEntry.nsn == nsn)
                                      .order_by(ConsentEntry.at, ConsentEntry.id)).all())
 
@@ -514,7 +514,7 @@ class OutboundRepository:
         """For each number and scope, the last grant or revocation dated at or before `at`
         (the state in force at that moment)."""
         out: dict[int, dict[str, ConsentEntry]] = defaultdict(dict)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             for batch in _chunks(list(set(nsns))):
                 rows = session.exec(select(ConsentEntry)
                                     .where(col(ConsentEntry.nsn).in_(batch),
@@ -526,11 +526,11 @@ class OutboundRepository:
         return out
 
     def consent_count(self) -> int:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return int(session.exec(select(func.count()).select_from(ConsentEntry)).one())
 
     def recent_consents(self, limit: int = 100) -> list[ConsentEntry]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(ConsentEntry).order_by(col(ConsentEntry.id).desc())
                                      .limit(limit)).all())
 
@@ -540,7 +540,7 @@ class OutboundRepository:
         values = [dict(nsn=nsn, number=number, reason=reason[:255], source=source[:64],
                        added_by=added_by, added_at=now) for nsn, number in numbers]
         count = select(func.count()).select_from(DncNumber)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             before = session.exec(count).one()
             stmt = self._insert(DncNumber.__table__).on_conflict_do_nothing(index_elements=["nsn"])
             connection = session.connection()
@@ -549,7 +549,7 @@ class OutboundRepository:
             return session.exec(count).one() - before
 
     def dnc_remove(self, nsn: int) -> bool:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             row = session.exec(select(DncNumber).where(DncNumber.nsn == nsn)).first()
             if row is None:
                 return False
@@ -558,14 +558,14 @@ class OutboundRepository:
 
     def dnc_members(self, nsns: Iterable[int]) -> set[int]:
         found: set[int] = set()
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             for batch in _chunks(list(set(nsns))):
                 found.update(session.exec(select(DncNumber.nsn)
                                           .where(col(DncNumber.nsn).in_(batch))).all())
         return found
 
     def dnc_list(self, offset: int = 0, limit: int = 100) -> tuple[list[DncNumber], int]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             total = session.exec(select(func.count()).select_from(DncNumber)).one()
             rows = list(session.exec(select(DncNumber).order_by(col(DncNumber.id).desc())
                                      .offset(offset).limit(limit)).all())
@@ -574,7 +574,7 @@ class OutboundRepository:
     # --- Bloctel lists ---------------------------------------------------------------------------
     def add_opposition_list(self, **values: Any) -> OppositionListEntry:
         row = OppositionListEntry(**values)
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             previous = session.exec(select(OppositionListEntry)
                                     .where(OppositionListEntry.kind == row.kind,
                                            OppositionListEntry.campaign_id == row.campaign_id
@@ -588,14 +588,14 @@ class OutboundRepository:
         return row
 
     def active_bloctel(self) -> OppositionListEntry | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.exec(select(OppositionListEntry)
                                 .where(OppositionListEntry.kind == "bloctel",
                                        OppositionListEntry.active == True)  # noqa: E712
                                 .order_by(col(OppositionListEntry.id).desc())).first()
 
     def opposition_lists(self, limit: int = 50) -> list[OppositionListEntry]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return list(session.exec(select(OppositionListEntry)
                                      .order_by(col(OppositionListEntry.id).desc())
                                      .limit(limit)).all())

@@ -70,7 +70,7 @@ class RecordingRepository:
     # --- policies -------------------------------------------------------------------------------
     def policy_for_queue(self, queue: str) -> RecordingPolicy:
         """A queue's policy; a campaign's (queue camp-<id>); the default for unknown queues."""
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             campaign = campaign_of_queue(queue)
             if campaign is not None:
                 row = s.exec(select(CampaignRecordingPolicy)
@@ -84,7 +84,7 @@ class RecordingRepository:
             return RecordingPolicy(row.recording_policy, row.retention_days)
 
     def campaign_policies(self) -> dict[int, RecordingPolicy]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return {r.campaign_id: RecordingPolicy(r.policy, r.retention_days)
                     for r in s.exec(select(CampaignRecordingPolicy))}
 
@@ -99,7 +99,7 @@ class RecordingRepository:
             s.add(row)
 
     def queue_policies(self) -> dict[str, RecordingPolicy]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return {q.name: RecordingPolicy(q.recording_policy, q.retention_days)
                     for q in s.exec(select(Queue))}
 
@@ -122,23 +122,23 @@ class RecordingRepository:
             return row
 
     def get(self, recording_id: int) -> Recording:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             row = s.get(Recording, recording_id)
             if row is None:
                 raise NoSuchRecording(f"no recording {recording_id}", recording=recording_id)
             return row
 
     def for_call(self, uniqueid: str) -> list[Recording]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return list(s.exec(select(Recording).where(Recording.call_uniqueid == uniqueid)
                                .order_by(Recording.id)))
 
     def unfinished(self) -> list[Recording]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return list(s.exec(select(Recording).where(col(Recording.status).in_(("recording", "paused")))))
 
     def call(self, uniqueid: str) -> Call | None:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return s.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
 
     def search(self, f: RecordingFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[tuple[Recording, Call | None]], int]:
@@ -165,7 +165,7 @@ class RecordingRepository:
             query = query.where(Recording.started_at < f.until)
         if f.min_seconds:
             query = query.where(Recording.duration_ms >= f.min_seconds * 1000)
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             total = s.exec(select(func.count()).select_from(query.subquery())).one()
             rows = s.exec(query.order_by(col(Recording.started_at).desc(), col(Recording.id).desc())
                           .limit(limit).offset(offset)).all()
@@ -190,7 +190,7 @@ class RecordingRepository:
             cutoff = purge_cutoff(policy.retention_days, now)
             if cutoff is not None:
                 conditions.append((Recording.queue == name) & (Recording.started_at < cutoff))
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             found: dict[int, Recording] = {}
             finished = col(Recording.status).notin_(("recording", "paused"))
             if conditions:
@@ -217,7 +217,7 @@ class RecordingRepository:
 
     # --- GDPR erasure -------------------------------------------------------------------------
     def customer_numbers(self, customer_id: int) -> list[str]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             if s.get(Customer, customer_id) is None:
                 raise NotFound(f"no customer {customer_id}", customer=customer_id)
             return [p.e164 for p in s.exec(select(CustomerPhone).where(CustomerPhone.customer_id == customer_id))]
@@ -256,14 +256,14 @@ class RecordingRepository:
 
     # --- quality grids ---------------------------------------------------------------------------
     def grids(self, active_only: bool = False) -> list[QaGrid]:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             query = select(QaGrid).order_by(QaGrid.name)
             if active_only:
                 query = query.where(QaGrid.active == True)  # noqa: E712
             return list(s.exec(query))
 
     def grid(self, grid_id: int) -> QaGrid:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             row = s.get(QaGrid, grid_id)
             if row is None:
                 raise NoSuchGrid(f"no grid {grid_id}", grid=grid_id)
@@ -301,7 +301,7 @@ class RecordingRepository:
             return row
 
     def evaluation(self, evaluation_id: int) -> QaEvaluation:
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             row = s.get(QaEvaluation, evaluation_id)
             if row is None:
                 raise NoSuchEvaluation(f"no evaluation {evaluation_id}", evaluation=evaluation_id)
@@ -329,7 +329,7 @@ class RecordingRepository:
             query = query.where(QaEvaluation.recording_id == recording_id)
         if since is not None:
             query = query.where(QaEvaluation.created_at >= since)
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return list(s.exec(query.order_by(col(QaEvaluation.created_at).desc(),
                                               col(QaEvaluation.id).desc()).limit(limit)))
 
@@ -339,5 +339,5 @@ class RecordingRepository:
                        QaEvaluation.fatal).join(QaGrid, QaGrid.id == QaEvaluation.grid_id)
         if since is not None:
             query = query.where(QaEvaluation.created_at >= since)
-        with self.db.session() as s:
+        with self.db.read_session() as s:
             return [tuple(r) for r in s.exec(query)]

@@ -81,7 +81,7 @@ class UserRepository:
         user = User(username=username, display_name=display_name, role=role,
                     password_hash=hash_password(password), active=True, created_at=self.clock.now())
         try:
-            with self.db.session() as session:
+            with self.db.write_session() as session:
                 session.add(user)
         except IntegrityError:
             if self.get_by_username(username) is None:
@@ -90,11 +90,11 @@ class UserRepository:
         return user
 
     def get(self, user_id: int) -> User | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.get(User, user_id)
 
     def get_by_username(self, username: str) -> User | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.exec(select(User).where(User.username == username)).first()
 
     def require(self, username: str) -> User:
@@ -109,7 +109,7 @@ class UserRepository:
             query = query.where(User.active == True)  # noqa: E712 (SQL expression)
         if role is not None:
             query = query.where(User.role == role)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return builtins.list(session.exec(query).all())
 
     def authenticate(self, username: str, password: str) -> User | None:
@@ -143,7 +143,7 @@ class UserRepository:
         return self._update(username, **changes)
 
     def _update(self, username: str, **changes: Any) -> User:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
                 raise NoSuchUser(f"no user {username!r}", username=username)
@@ -153,7 +153,7 @@ class UserRepository:
         return user
 
     def count(self) -> int:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.exec(select(func.count()).select_from(User)).one()
 
 
@@ -174,7 +174,7 @@ class SessionRepository:
         raw_token = secrets.token_urlsafe(32)
         csrf_token = secrets.token_urlsafe(32)
         now = self.clock.now()
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add(WebSession(token_hash=_token_hash(raw_token), user_id=user_id,
                                    csrf_token=csrf_token, created_at=now,
                                    expires_at=now + _seconds(ttl), last_seen_at=now))
@@ -201,7 +201,7 @@ class SessionRepository:
             if extend is not None:
                 values["expires_at"] = max(web_session.expires_at, now + _seconds(extend))
             try:  # best effort: a busy database (a long import) must not refuse the request
-                with self.db.session() as session:
+                with self.db.write_session() as session:
                     session.exec(update(WebSession).where(WebSession.id == web_session.id).values(**values))
                 for key, value in values.items():
                     setattr(web_session, key, value)
@@ -212,17 +212,17 @@ class SessionRepository:
 
     def delete(self, raw_token: str) -> bool:
         """Log out: True if the session existed."""
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             result = session.exec(delete(WebSession).where(WebSession.token_hash == _token_hash(raw_token)))
             return result.rowcount > 0
 
     def delete_for_user(self, user_id: int) -> int:
         """End every session of a user (password changed, account disabled)."""
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             return session.exec(delete(WebSession).where(WebSession.user_id == user_id)).rowcount
 
     def purge_expired(self) -> int:
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             return session.exec(delete(WebSession).where(WebSession.expires_at <= self.clock.now())).rowcount
 
 
@@ -236,7 +236,7 @@ class AuditLog:
         `target`; `details` must be JSON-serialisable (other values are stored as strings)."""
         entry = AuditEntry(at=self.clock.now(), actor=actor[:64], action=action[:64], target=target[:255],
                            details=json.dumps(details, default=str, sort_keys=True))
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             session.add(entry)
         return entry
 
@@ -256,7 +256,7 @@ class AuditLog:
         if until is not None:
             query = query.where(AuditEntry.at < until)
         query = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit).offset(offset)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return builtins.list(session.exec(query).all())
 
 
@@ -283,7 +283,7 @@ class CallRepository:
         ``uniqueid`` and any of `CALL_FIELDS`; ``created_at`` defaults to now on insert."""
         insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         count = 0
-        with self.db.session() as session:
+        with self.db.write_session() as session:
             for row in rows:
                 fields = dict(row)
                 uniqueid = fields.pop("uniqueid", None)
@@ -309,7 +309,7 @@ class CallRepository:
         return count
 
     def get(self, uniqueid: str) -> Call | None:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
 
     def list_recent(self, *, limit: int = 100, queue: str | None = None, agent: str | None = None,
@@ -322,5 +322,5 @@ class CallRepository:
         if since is not None:
             query = query.where(Call.created_at >= since)
         query = query.order_by(col(Call.created_at).desc(), col(Call.id).desc()).limit(limit)
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             return builtins.list(session.exec(query).all())

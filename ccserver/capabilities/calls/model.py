@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 from ...core import events as ev
 from ...core.clock import Clock
 
-OUTCOMES = ("answered", "abandoned", "callback", "overflow")
+OUTCOMES = ("answered", "abandoned", "callback", "overflow", "refused")
+REFUSED_CAUSE = 34  # Q.850 "no circuit/channel available": what the admission dialplan hangs up with
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,18 @@ class CallTracker:
         merged.update(e.data)
         return self._changed(replace(record, data=tuple(sorted(merged.items()))))
 
+    def _refused(self, e: ev.CallRefused) -> list[ev.Event]:
+        """Refused at admission (before any queue): a record of its own, ended at once."""
+        self.pending_data.pop(e.uniqueid, None)
+        now = self.clock.now()
+        record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
+                            caller_number=e.caller_number, queue="", entered_queue_at=now,
+                            ended_at=now, wait_seconds=0, outcome="refused", hangup_cause=REFUSED_CAUSE,
+                            hangup_reason=f"refused: {e.reason or 'capacity'} "
+                                          f"(max_concurrent_calls {e.limit})")
+        self.open.pop(e.uniqueid, None)
+        return [CallRecordChanged(record=record, ended=True)]
+
     def _hungup(self, e: ev.ChannelHungup) -> list[ev.Event]:
         self.pending_data.pop(e.uniqueid, None)
         record = self.open.get(e.uniqueid)
@@ -187,6 +200,7 @@ class CallTracker:
         ev.CallbackRequested: _callback,
         ev.CallDataSet: _data,
         ev.ChannelHungup: _hungup,
+        ev.CallRefused: _refused,
         ev.PbxSnapshot: _snapshot,
     }
 

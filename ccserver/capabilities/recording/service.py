@@ -8,6 +8,12 @@ Direction both writes silence while paused (the file keeps the call's length, th
 silent gap), and the recording ends with the channel. There is no MixMonitor stop event on
 hangup: the caller channel's Hangup (or its absence from a resync snapshot) closes it, then the
 file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed.
+
+Starting is on the bus subscriber's path, in event order; storing a finished file (waiting for
+MixMonitor to close it, copying, hashing) runs beside it in a bounded pool of `STORERS`, so a
+burst of calls ending never delays the recordings of calls being answered. A call whose policy
+says "record" and that was not recorded (MixMonitor refused, channel gone, file not stored) is
+an alert: `Alerts` (wallboard, /status), an audit entry and one log line, plus its failed row.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ from typing import Any
 from ...adapters.db.recordings import RecordingRepository
 
 from ...core import events as ev
+from ...core.alerts import RECORDING_MISSED, Alerts
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
 from .model import (PAUSED, RECORDING, STOPPED, LiveRecording, apply_action, averages,
@@ -33,14 +40,17 @@ from .storage import RecordingStore, parse_key
 
 logger = logging.getLogger(__name__)
 
-TOPICS = (ev.AgentConnected.topic, ev.ChannelHungup.topic, ev.PbxSnapshot.topic)
+TOPICS = (ev.QueueCallerJoined.topic, ev.AgentConnected.topic, ev.ChannelHungup.topic, ev.PbxSnapshot.topic)
+# recordings stored at once (each mostly waits for its file to close, then copies and hashes it)
+STORERS = 8
 # one audit entry per user and recording within this window (a player sends many range requests)
 PLAYBACK_AUDIT_WINDOW = 600.0
 
 
 class RecordingService:
     def __init__(self, repo, store: RecordingStore, board, channels, tracker, pbx, audit, clock: Clock,
-                 customers=None, *, agents_may_listen: bool = False, scopes=None) -> None:
+                 customers=None, *, agents_may_listen: bool = False, scopes=None,
+                 alerts: Alerts | None = None, storers: int = STORERS) -> None:
         self.repo = repo
         self.scopes = scopes  # supervisors' queues and teams (AcdRepository); None: no scoping
         self.store = store
@@ -55,6 +65,11 @@ class RecordingService:
         self.live: dict[str, LiveRecording] = {}  # by the caller channel's uniqueid
         self._lock = asyncio.Lock()
         self._finishing: set[asyncio.Task] = set()
+        self._storers = asyncio.Semaphore(storers)
+        self.alerts = alerts or Alerts()
+        # caller channels as the queue events told them, in this subscriber's order: the start
+        # never depends on the live registry, which runs ahead of a busy subscriber
+        self._callers: dict[str, tuple[str, str]] = {}  # uniqueid -> (channel, caller number)
         self._played: dict[tuple[str, int], float] = {}
         self.purge_hour = 3
 
@@ -74,7 +89,8 @@ class RecordingService:
         service = cls(RecordingRepository(runtime.database, runtime.clock), store, runtime.agent_board,
                       runtime.channels, runtime.call_tracker, runtime.pbx.ami if runtime.pbx else None,
                       runtime.audit, runtime.clock, runtime.customers,
-                      agents_may_listen=settings.recording_agents_may_listen, scopes=runtime.acd_repo)
+                      agents_may_listen=settings.recording_agents_may_listen, scopes=runtime.acd_repo,
+                      alerts=runtime.alerts)
         service.purge_hour = settings.recording_purge_hour
         runtime.bus.subscribe("recording", service.on_event, topics=TOPICS)
         return service
@@ -108,11 +124,26 @@ class RecordingService:
         if self._finishing:
             await asyncio.wait(self._finishing, timeout=10)
 
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Wait until every ended recording is stored (tests, shutdown)."""
+        while self._finishing:
+            await asyncio.wait(set(self._finishing), timeout=timeout)
+
+    @property
+    def storing(self) -> int:
+        """Ended recordings not stored yet (waiting for a storer or being stored)."""
+        return len(self._finishing)
+
     # --- reactions to events (bus subscriber) -----------------------------------------------------
     async def on_event(self, event: ev.Event) -> None:
-        if isinstance(event, ev.AgentConnected):
+        if isinstance(event, ev.QueueCallerJoined):
+            if len(self._callers) >= 20_000:  # callers whose hang-up we never saw
+                self._callers.pop(next(iter(self._callers)))
+            self._callers[event.uniqueid] = (event.channel, event.caller_number)
+        elif isinstance(event, ev.AgentConnected):
             await self._answered(event)
         elif isinstance(event, ev.ChannelHungup):
+            self._callers.pop(event.uniqueid, None)
             await self._ended(event.uniqueid)
         elif isinstance(event, ev.PbxSnapshot):
             alive = {c.uniqueid for c in event.channels}
@@ -132,9 +163,11 @@ class RecordingService:
             policy = await asyncio.to_thread(self.repo.policy_for_queue, e.queue)
             live_channel = self.channels.channels.get(e.uniqueid)
             record = self.tracker.open.get(e.uniqueid)
-            channel = (live_channel.channel if live_channel else "") or (record.channel if record else "")
-            caller = (record.caller_number if record else "") or (
-                live_channel.caller_number if live_channel else "")
+            joined_channel, joined_caller = self._callers.get(e.uniqueid, ("", ""))
+            channel = (joined_channel or (live_channel.channel if live_channel else "")
+                       or (record.channel if record else ""))
+            caller = (joined_caller or (record.caller_number if record else "")
+                      or (live_channel.caller_number if live_channel else ""))
             live = LiveRecording(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid,
                                  channel=channel, agent=agent, queue=e.queue, policy=policy.policy,
                                  retention_days=policy.retention_days, caller_number=caller)
@@ -146,13 +179,25 @@ class RecordingService:
                 try:
                     await self._start(live, "system")
                 except CcError as exc:
-                    logger.warning("call %s queue %s agent %s: recording could not start: %s",
-                                   e.uniqueid, e.queue, agent, exc.message)
+                    await self._missed(live, f"could not start: {exc.message}")
+
+    async def _missed(self, live: LiveRecording, reason: str) -> None:
+        """A call its policy says to record was not recorded: an alert, not just a log line."""
+        count = self.alerts.note(RECORDING_MISSED, self.clock.now(), call=live.uniqueid,
+                                 queue=live.queue, agent=live.agent, reason=reason)
+        logger.error("call %s queue %s agent %s: policy %r says record, but the call is not recorded "
+                     "(%s); %d such call(s) since start", live.uniqueid, live.queue, live.agent,
+                     live.policy, reason, count)
+        try:
+            await asyncio.to_thread(self.audit.record, "system", "recording.missed", live.uniqueid,
+                                    queue=live.queue, agent=live.agent, policy=live.policy,
+                                    reason=reason[:255])
+        except Exception:
+            logger.exception("call %s: cannot audit-log the missed recording", live.uniqueid)
 
     async def _start(self, live: LiveRecording, actor: str) -> LiveRecording:
-        """MixMonitor on the caller's channel, then its row (called with the lock held)."""
-        if not live.channel:
-            raise Conflict(f"call {live.uniqueid}: its channel is unknown; cannot record")
+        """MixMonitor on the caller's channel, then its row (called with the lock held). A
+        refusal is kept as a failed row with its cause."""
         now = self.clock.now()
         name = spool_name(live.uniqueid, now, secrets.token_hex(4))
         fields = dict(call_uniqueid=live.uniqueid, linkedid=live.linkedid, channel=live.channel[:255],
@@ -160,6 +205,8 @@ class RecordingService:
                       started_by=actor[:64], started_at=now, spool_name=name,
                       retention_days=live.retention_days)
         try:
+            if not live.channel:
+                raise Conflict(f"call {live.uniqueid}: its channel is unknown; cannot record")
             if self.pbx is None or not self.pbx.is_up:
                 raise PbxUnavailable("the telephone system is not reachable right now")
             await self.pbx.send({"Action": "MixMonitor", "Channel": live.channel, "File": name,
@@ -183,11 +230,15 @@ class RecordingService:
             live = self.live.pop(uniqueid, None)
         if live is None or live.recording_id is None:
             return
-        task = asyncio.get_running_loop().create_task(self._finish(live, self.clock.now()),
+        # stored beside the subscriber, never in front of the next call's start
+        task = asyncio.get_running_loop().create_task(self._store(live, self.clock.now()),
                                                       name=f"recording-finish-{live.recording_id}")
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
-        await asyncio.shield(task)  # in order: the bus subscriber handles the next event once this one is indexed
+
+    async def _store(self, live: LiveRecording, ended_at: datetime) -> None:
+        async with self._storers:
+            await self._finish(live, ended_at)
 
     async def _finish(self, live: LiveRecording, ended_at: datetime) -> None:
         pauses = [list(p) for p in close_pauses(live.pauses, live.offset(ended_at))]
@@ -219,6 +270,8 @@ class RecordingService:
                                         error=f"{type(exc).__name__}: {exc}"[:255])
             except Exception:
                 logger.exception("recording %s: cannot mark it failed", live.recording_id)
+            await self._missed(live, f"recording {live.recording_id} could not be stored: "
+                                     f"{type(exc).__name__}: {exc}")
 
     def _customer_of(self, live: LiveRecording) -> int | None:
         call = self.repo.call(live.uniqueid)

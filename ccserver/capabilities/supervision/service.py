@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from ...core import events as ev
+from ...core.alerts import KINDS, Alerts
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, NotFound, PbxUnavailable
 from ...core.ports import OriginateRequest
@@ -32,7 +33,8 @@ class SpySession:
 
 
 class SupervisionService:
-    def __init__(self, repo, board, tracker, waiting_line, acd, pbx, audit, clock: Clock) -> None:
+    def __init__(self, repo, board, tracker, waiting_line, acd, pbx, audit, clock: Clock,
+                 alerts: Alerts | None = None) -> None:
         self.repo = repo
         self.board = board
         self.tracker = tracker
@@ -45,6 +47,11 @@ class SupervisionService:
         self.sessions: dict[str, SpySession] = {}  # supervisor -> session
         self.targets: dict[str, int] = {}  # queue -> service level target (s)
         self.dirty = True
+        self.alerts = alerts or Alerts()
+        self.alerts.listeners.append(self._alerted)
+
+    def _alerted(self, kind: str) -> None:
+        self.dirty = True  # the board shows the new count at the next push
 
     # --- the day's records -------------------------------------------------------------------
     async def load(self) -> None:
@@ -92,6 +99,9 @@ class SupervisionService:
             "agents": [agent_row(a, now) for a in sorted(agents, key=lambda a: a.username)],
             "spying": {s.supervisor: {"agent": s.agent, "mode": s.mode, "active": s.started}
                        for s in self.sessions.values()},
+            # since the server started: calls not recorded although their policy says so, callers
+            # refused by Asterisk for lack of resources (the whole node: not filtered by scope)
+            "alerts": {kind: self.alerts.counts[kind] for kind in KINDS},
         }
 
     @staticmethod

@@ -53,6 +53,13 @@
       }
       ab.appendChild(tr);
     }
+    const alerts = board.alerts || {};
+    const alertText = [[alerts.recording_missed, "appel(s) non enregistré(s) malgré la règle d'enregistrement"],
+                       [alerts.call_refused, "appel(s) refusé(s) faute de ressources"]]
+      .filter(([n]) => n).map(([n, label]) => n + " " + label).join(" · ");
+    const alertsEl = document.getElementById("alerts");
+    alertsEl.textContent = alertText ? "Alertes depuis le démarrage : " + alertText : "";
+    alertsEl.hidden = !alertText;
     const spying = Object.entries(board.spying || {});
     document.getElementById("spy-status").textContent = spying.map(([s, v]) => s + " → " + v.agent + " (" + v.mode + ")").join(" · ");
   }
