@@ -131,8 +131,9 @@ class RealtimeHub:
         return count
 
     async def close_all(self) -> None:
-        for client in list(self.clients):
-            await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        # all at once: each close waits for the browser's reply (up to the socket's timeout)
+        await asyncio.gather(*(client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                               for client in list(self.clients)), return_exceptions=True)
 
 
 def _origin_allowed(request: web.Request) -> bool:
