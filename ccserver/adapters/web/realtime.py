@@ -45,6 +45,7 @@ class RealtimeHub:
         self.clients: set[RealtimeClient] = set()
         self.sent = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing: set[asyncio.Task] = set()  # referenced until done (no garbage collection)
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """The loop the sockets run on, so `revoke_user_threadsafe` works from worker threads."""
@@ -78,8 +79,10 @@ class RealtimeHub:
             self.clients.discard(client)  # nothing more is queued for it
             logger.info("closing realtime socket of %s (session %s): session ended (%s)",
                         client.user.username, client.user.session_id, reason)
-            asyncio.get_running_loop().create_task(
+            task = asyncio.get_running_loop().create_task(
                 client.ws.close(code=SESSION_ENDED, message=b"session ended"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return len(closing)
 
     async def watch_sessions(self, sessions, interval: float) -> None:

@@ -33,7 +33,7 @@ def content_security_policy(request: web.Request) -> str:
     # keeps the live updates working in older ones
     host = request.host
     sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host or "") else ""
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
             f"media-src 'self'; connect-src 'self'{sockets}; object-src 'none'; "
             "base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
 
