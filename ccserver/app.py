@@ -17,6 +17,7 @@ from .adapters.db.database import Database
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter, subscribe_writer
 from .capabilities.acd.service import AcdService, ConfigWriter
+from .capabilities.admin.service import UserAdminService
 from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
                                         AgentWrapUpStarted)
 from .capabilities.callbacks.model import WaitingLine
@@ -56,6 +57,7 @@ class Runtime:
         self.users = UserRepository(self.database)
         self.sessions = SessionRepository(self.database)
         self.audit = AuditLog(self.database)
+        self.user_admin = UserAdminService(self.users, self.sessions, self.audit)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.pbx = (PbxConnection(endpoint, self.intake.submit,
                                   command_timeout=settings.pbx_command_timeout,
@@ -140,9 +142,19 @@ class Runtime:
                                id="acd-regenerate-dialplan", replace_existing=True)
         self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
                                id="callbacks-dial-due", replace_existing=True)
+        self.scheduler.add_job(self.purge_expired_sessions, "interval",
+                               minutes=self.settings.session_purge_interval,
+                               id="sessions-purge-expired", replace_existing=True)
         if self.pbx is not None:
             await self.pbx.start()
         self.started_at = time.time()
+
+    async def purge_expired_sessions(self) -> int:
+        """Delete the expired web sessions (they already let nobody in; this keeps the table
+        small). Runs every `session_purge_interval` minutes."""
+        purged = await asyncio.to_thread(self.sessions.purge_expired)
+        logger.info("purged %d expired web session(s)", purged)
+        return purged
 
     def background(self, coro, name: str) -> asyncio.Task:
         """A task that lives as long as the runtime (cancelled at stop)."""

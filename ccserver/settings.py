@@ -28,7 +28,15 @@ class Settings:
     http_port: int = 8080
     # the origin browsers use to reach the web UI (WebSocket Origin check); empty: derived
     public_url: str = ""
-    secret_key: str = ""
+    # session and login cookies carry the Secure flag, and responses Strict-Transport-Security:
+    # "auto" when the request came over HTTPS (or public_url is https://...), "always" behind a
+    # TLS-terminating proxy that talks plain HTTP to ccserver
+    cookie_secure: str = "auto"
+    # seconds between two checks that the sessions of open WebSockets are still valid (a user
+    # disabled from the command line is disconnected within this delay)
+    session_check_interval: float = 1.0
+    # minutes between two purges of expired sessions from the database
+    session_purge_interval: float = 15.0
 
     # --- the private Asterisk ---------------------------------------------------------------
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...
@@ -111,7 +119,21 @@ class Settings:
         return _apply(self, changes, "code")
 
 
+# settings restricted to a few words: the accepted spellings of each, and what they mean
+_CHOICES: dict[str, dict[str, str]] = {
+    "cookie_secure": {"auto": "auto", "always": "always", "true": "always", "yes": "always",
+                      "on": "always", "1": "always"},
+}
+
+
 def _coerce(name: str, typ: Any, value: Any, source: str) -> Any:
+    if name in _CHOICES:
+        choice = _CHOICES[name].get(str(value).strip().lower())
+        if choice is None:
+            raise ConfigurationError(
+                f"setting {name!r} from {source}: {value!r} is not one of "
+                f"{', '.join(sorted(set(_CHOICES[name].values())))}", field=name, source=source)
+        return choice
     typ_name = typ if isinstance(typ, str) else getattr(typ, "__name__", str(typ))
     try:
         if typ_name in ("int",):

@@ -32,7 +32,7 @@ READS = {
         "require": lambda r: r.require("alice"), "list": lambda r: r.list(),
         "authenticate": lambda r: r.authenticate("alice", "correct horse"), "count": lambda r: r.count(),
     },
-    SessionRepository: {"lookup": lambda r: r.lookup("no-such-token")},
+    SessionRepository: {"lookup": lambda r: r.lookup("no-such-token"), "live_ids": lambda r: r.live_ids([1, 2])},
     AuditLog: {"list": lambda r: r.list()},
     CallRepository: {"get": lambda r: r.get("1.1"), "list_recent": lambda r: r.list_recent()},
     AcdRepository: {

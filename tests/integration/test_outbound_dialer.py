@@ -41,7 +41,7 @@ class Center:
     def __init__(self, asterisk, tmp_path, at: datetime, customers: dict):
         self.asterisk = asterisk
         self.clock = ManualClock(at)
-        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=5.0, secret_key="x")
+        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=5.0)
         self.runtime = Runtime(self.settings, endpoint_of(asterisk.info), clock=self.clock,
                                config_writer=asterisk)
         self.service = self.runtime.outbound

@@ -221,7 +221,21 @@ class SessionRepository:
         with self.db.write_session() as session:
             return session.exec(delete(WebSession).where(WebSession.user_id == user_id)).rowcount
 
+    def live_ids(self, session_ids: Iterable[int]) -> set[int]:
+        """Which of `session_ids` still let their browser in (row present, not expired, user
+        active): one query, run every second or so for the sessions of open WebSockets."""
+        ids = builtins.list(session_ids)
+        if not ids:
+            return set()
+        with self.db.read_session() as session:
+            rows = session.exec(select(WebSession.id).join(User, User.id == WebSession.user_id)
+                                .where(col(WebSession.id).in_(ids),
+                                       WebSession.expires_at > self.clock.now(),
+                                       User.active == True)).all()  # noqa: E712 (SQL expression)
+        return set(rows)
+
     def purge_expired(self) -> int:
+        """Delete expired sessions; returns how many."""
         with self.db.write_session() as session:
             return session.exec(delete(WebSession).where(WebSession.expires_at <= self.clock.now())).rowcount
 

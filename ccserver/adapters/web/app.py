@@ -1,6 +1,7 @@
 """The aiohttp application factory: middlewares, templates, routes, background tasks."""
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from pathlib import Path
@@ -9,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from . import auth, pages, realtime
+from . import auth, pages, realtime, security
 from .errors import error_middleware
 from .keys import CURRENT_USER, REALTIME, RUNTIME
 
@@ -31,6 +32,7 @@ def create_app(runtime) -> web.Application:
                           client_max_size=20 * 1024 * 1024)
     app[RUNTIME] = runtime
     app[REALTIME] = realtime.RealtimeHub()
+    security.setup(app)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")),
                                autoescape=jinja2.select_autoescape(default=True),
                                context_processors=[_template_context])
@@ -53,6 +55,11 @@ async def _template_context(request: web.Request) -> dict:
 async def _runtime_lifecycle(app: web.Application):
     runtime = app[RUNTIME]
     await runtime.start()
+    hub = app[REALTIME]
+    hub.bind_loop(asyncio.get_running_loop())
+    runtime.user_admin.revocation_listeners.append(hub.revoke_user_threadsafe)
+    runtime.background(hub.watch_sessions(runtime.sessions, runtime.settings.session_check_interval),
+                       name="realtime-session-check")
     pages.bridge_bus_to_realtime(runtime, app[REALTIME])
     for name in CAPABILITY_WEB_MODULES:
         bridge = getattr(importlib.import_module(name), "bridge", None)

@@ -19,7 +19,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
-from .keys import CURRENT_USER, RUNTIME
+from .keys import CURRENT_USER, REALTIME, RUNTIME
+from .security import served_over_https
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class CurrentUser:
     role: str
     display_name: str
     csrf_token: str
+    # the WebSession row this request came with: its WebSockets close when it is revoked
+    session_id: int = 0
 
 
 def roles(*allowed: str) -> Callable:
@@ -83,7 +86,7 @@ async def _load_user(request: web.Request) -> CurrentUser | None:
         return None
     return CurrentUser(id=user.id, username=user.username, role=user.role,
                        display_name=user.display_name or user.username,
-                       csrf_token=session.csrf_token)
+                       csrf_token=session.csrf_token, session_id=session.id)
 
 
 def _route_handler(request: web.Request) -> Callable | None:
@@ -126,7 +129,7 @@ async def _check_csrf(request: web.Request, expected: str) -> None:
 
 
 def _cookie_secure(request: web.Request) -> bool:
-    return request.secure
+    return served_over_https(request)
 
 
 # --- views ---------------------------------------------------------------------------------
@@ -171,9 +174,21 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 @roles(*ROLES)
 async def logout(request: web.Request) -> web.StreamResponse:
-    token = request.cookies.get(SESSION_COOKIE, "")
+    """End this browser's session: its row is deleted and the WebSockets opened with it close
+    at once. With ``scope=all`` (the "everywhere" button) every session of the user ends, on
+    every browser, and all their WebSockets close."""
+    user = current_user(request)
     runtime = request.app[RUNTIME]
-    await asyncio.to_thread(runtime.sessions.delete, token)
+    scope = ""
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        scope = str((await request.post()).get("scope", ""))
+    if scope == "all":
+        await asyncio.to_thread(runtime.user_admin.revoke_sessions, user.username, user.username)
+    else:
+        await asyncio.to_thread(runtime.sessions.delete, request.cookies.get(SESSION_COOKIE, ""))
+        request.app[REALTIME].close_sessions({user.session_id}, reason="logout")
+        await asyncio.to_thread(runtime.audit.record, user.username, "logout", user.username,
+                                remote=request.remote or "")
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

@@ -4,6 +4,12 @@ Each client has a bounded queue and its own sender task: a broadcast is serializ
 queued for every client whose role (or user) it targets; a client too slow to keep up is closed
 (its page reconnects and reloads its state) rather than slowing everybody down. The Origin of
 the upgrade request must be the server's own.
+
+A socket lives no longer than the session it was opened with: logging out, disabling the user,
+resetting their password or revoking their sessions closes it at once with code 4401 (the
+page says "Session terminée" and goes to the login page), and `watch_sessions` re-checks the
+sessions of all open sockets with one query every second or so, so a revocation made by
+another process (the ``ccserver user`` command) or a session that expired closes them too.
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ from .keys import REALTIME, RUNTIME
 
 logger = logging.getLogger(__name__)
 
+# WebSocket close code (application range 4000-4999) telling the page its session ended
+SESSION_ENDED = 4401
+
 
 @dataclass(eq=False)
 class RealtimeClient:
@@ -35,6 +44,70 @@ class RealtimeHub:
     def __init__(self) -> None:
         self.clients: set[RealtimeClient] = set()
         self.sent = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing: set[asyncio.Task] = set()  # referenced until done (no garbage collection)
+
+    def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop the sockets run on, so `revoke_user_threadsafe` works from worker threads."""
+        self._loop = loop
+
+    def close_sessions(self, session_ids: set[int] | frozenset[int], *, reason: str) -> int:
+        """Close (code 4401) every socket opened with one of these sessions; returns how many."""
+        return self._close_where(lambda c: c.user.session_id in session_ids, reason)
+
+    def close_user(self, user_id: int, *, reason: str) -> int:
+        """Close (code 4401) every socket of this user, whatever the session."""
+        return self._close_where(lambda c: c.user.id == user_id, reason)
+
+    def revoke_user_threadsafe(self, user_id: int, username: str) -> None:
+        """A `UserAdminService` revocation listener: may be called from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.close_user(user_id, reason="revoked")
+        else:
+            loop.call_soon_threadsafe(lambda: self.close_user(user_id, reason="revoked"))
+
+    def _close_where(self, predicate, reason: str) -> int:
+        closing = [c for c in list(self.clients) if predicate(c)]
+        for client in closing:
+            self.clients.discard(client)  # nothing more is queued for it
+            logger.info("closing realtime socket of %s (session %s): session ended (%s)",
+                        client.user.username, client.user.session_id, reason)
+            task = asyncio.get_running_loop().create_task(
+                client.ws.close(code=SESSION_ENDED, message=b"session ended"))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+        return len(closing)
+
+    async def watch_sessions(self, sessions, interval: float) -> None:
+        """Every `interval` seconds, one query tells which sessions of the open sockets are
+        still live; the sockets of the others (deleted, expired, user disabled) close."""
+        failing = False
+        while True:
+            await asyncio.sleep(interval)
+            ids = {c.user.session_id for c in self.clients}
+            if not ids:
+                continue
+            try:
+                live = await asyncio.to_thread(sessions.live_ids, ids)
+            except Exception as exc:  # the database is down: keep the sockets, say it once
+                if not failing:
+                    logger.warning("cannot re-check the sessions of realtime sockets: %s",
+                                   str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                failing = True
+                continue
+            if failing:
+                logger.info("realtime sockets' sessions re-checked again")
+                failing = False
+            ended = ids - live
+            if ended:
+                self.close_sessions(ended, reason="session no longer valid")
 
     def broadcast(self, message: dict[str, Any], *, roles: set[str] | frozenset[str] | None = None,
                   usernames: set[str] | None = None) -> int:
@@ -61,8 +134,9 @@ class RealtimeHub:
         return count
 
     async def close_all(self) -> None:
-        for client in list(self.clients):
-            await client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        # all at once: each close waits for the browser's reply (up to the socket's timeout)
+        await asyncio.gather(*(client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                               for client in list(self.clients)), return_exceptions=True)
 
 
 def _origin_allowed(request: web.Request) -> bool:

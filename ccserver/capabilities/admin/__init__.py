@@ -1,0 +1,1 @@
+"""User administration: disabling accounts, resetting passwords, revoking sessions."""
