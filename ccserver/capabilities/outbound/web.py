@@ -434,7 +434,7 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
     return web.json_response(result)
 
 
-@roles("agent", "supervisor")
+@roles("agent", *MANAGERS)
 async def api_attempt_result(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     result = await _service(request).record_result(
