@@ -70,8 +70,8 @@ def _evaluation_edit_kept_both_names(runtime, ctx) -> None:
 
 
 def _attempt_result_audited(runtime, ctx) -> None:
-    entry = runtime.audit.list(action="attempt.result")[0]
-    assert entry.actor == "agent1" and entry.target == str(ctx["attempt"])
+    entries = runtime.audit.list(action="attempt.result")
+    assert [(e.actor, e.target) for e in entries] == [("agent1", str(ctx["attempt"]))]
 
 
 AGENTS = ("agent2",)
@@ -255,22 +255,32 @@ async def _send(clients, who: str, case: Case, ctx: dict):
 
 
 async def test_out_of_scope_users_get_403_and_change_nothing_in_scope_users_pass(center):
+    """The whole table walked; every miss is listed (not only the first)."""
     runtime, ctx, clients = center
-    refused = 0
+    misses, refused = [], 0
     for case in OBJECT_ROUTES:
         for outsider in case.outsiders:
             before = snapshot(runtime)
             resp = await _send(clients, outsider, case, ctx)
-            where = (outsider, case.method, case.path(ctx))
-            assert resp.status == 403, (*where, resp.status, await resp.text())
-            assert (await resp.json())["error"] == "forbidden", where
-            assert snapshot(runtime) == before, where
+            where = f"{outsider} {case.method} {case.path(ctx)}"
+            body = await resp.text()
+            if resp.status != 403 or '"error": "forbidden"' not in body:
+                misses.append(f"{where}: {resp.status} {body[:120]}")
+            changed = [t for t, rows in snapshot(runtime).items() if rows != before[t]]
+            if changed:
+                misses.append(f"{where}: changed {', '.join(changed)}")
             refused += 1
         resp = await _send(clients, case.insider, case, ctx)
-        assert resp.status in case.ok, (case.insider, case.method, case.path(ctx), resp.status,
-                                        await resp.text())
-        if case.then is not None:
-            case.then(runtime, ctx)
+        if resp.status not in case.ok:
+            misses.append(f"{case.insider} {case.method} {case.path(ctx)}: {resp.status} "
+                          f"{(await resp.text())[:120]}")
+        elif case.then is not None:
+            try:
+                case.then(runtime, ctx)
+            except (AssertionError, IndexError, AttributeError) as exc:
+                misses.append(f"{case.insider} {case.method} {case.path(ctx)}: not recorded "
+                              f"({type(exc).__name__} {exc})")
+    assert misses == []
     assert refused >= len(OBJECT_ROUTES)
 
 
