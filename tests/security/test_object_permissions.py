@@ -95,6 +95,12 @@ OBJECT_ROUTES: list[Case] = [
          ok=(201, 409, 500, 503)),  # 409: campaign not running or engine refusal; 500/503: no Asterisk
     Case("POST", "/api/outbound/preview/{id}/skip",
          lambda c: f"/api/outbound/preview/{c['reserved']}/skip", AGENTS, "agent1", body=dict),
+    Case("POST", "/api/outbound/campaigns/{id}/join",
+         lambda c: f"/api/outbound/campaigns/{c['campaign']}/join", ("agent3",), "agent1",
+         ok=(200, 500, 503)),  # 500/503: no Asterisk here
+    Case("POST", "/api/outbound/campaigns/{id}/leave",
+         lambda c: f"/api/outbound/campaigns/{c['campaign']}/leave", ("agent3",), "agent1",
+         ok=(200, 500, 503)),
     # --- outbound: supervisors' campaigns, contacts and imports
     Case("GET", "/api/outbound/campaigns/{id}", lambda c: f"/api/outbound/campaigns/{c['campaign']}",
          SUPERVISORS, "supervisor1"),
@@ -186,7 +192,7 @@ async def center(database, tmp_path):  # noqa: F811 (the fixture of ccserver.ada
     runtime = Runtime(Settings(data_dir=tmp_path, secret_key="x"), endpoint=None, database=database)
     server = TestServer(create_app(runtime))
     await server.start_server()
-    for name in ("agent1", "agent2"):
+    for name in ("agent1", "agent2", "agent3"):  # agent3: assigned to no campaign
         await runtime.acd.create_agent(name, PASSWORD, name.title(), {}, "admin1",
                                        team="north" if name == "agent1" else "south")
     for name, role in (("supervisor1", "supervisor"), ("supervisor2", "supervisor"),
@@ -199,7 +205,7 @@ async def center(database, tmp_path):  # noqa: F811 (the fixture of ccserver.ada
                                                     status=1))
     ctx = await _objects(runtime)
     clients = {name: await _login(server, name)
-               for name in ("agent1", "agent2", "supervisor1", "supervisor2", "admin1")}
+               for name in ("agent1", "agent2", "agent3", "supervisor1", "supervisor2", "admin1")}
     yield runtime, ctx, clients
     for client, _token in clients.values():
         await client.close()
@@ -288,7 +294,7 @@ async def test_admin_acts_everywhere(center):
     runtime, ctx, clients = center
     for case in OBJECT_ROUTES:
         if case.template.startswith("/api/agent/") or "/preview/" in case.template \
-                or case.template.endswith("/callback"):
+                or case.template.endswith(("/callback", "/join", "/leave")):
             continue  # the agent desk is the agents' own (admins have no desk)
         resp = await _send(clients, "admin1", case, ctx)
         assert resp.status != 403, (case.method, case.path(ctx), await resp.text())

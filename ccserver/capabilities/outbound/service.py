@@ -505,6 +505,7 @@ class OutboundService:
         return queue
 
     async def leave(self, campaign_id: int, username: str) -> None:
+        await self.require_assigned(campaign_id, username)
         if self.pbx is None:
             raise CcError("no Asterisk connection")
         await self.pbx.queue_remove(queue_name(campaign_id), self._interface(username))
