@@ -345,3 +345,49 @@ async def test_system_page_shows_supervisors_only_the_channels_of_their_scope(ce
     assert "customers-ivr" not in pages["supervisor1"]
     assert "customers-billing" in pages["supervisor2"] and "customers-sales" not in pages["supervisor2"]
     assert all(f"customers-{q}" in pages["admin1"] for q in ("sales", "billing", "ivr"))
+
+
+async def _channel_messages(ws, count: int) -> list[dict]:
+    """The next `count` live channel messages (other pushes, like the wallboard, skipped)."""
+    topics = {ev.ChannelCreated.topic, ev.ChannelAnswered.topic, ev.ChannelHungup.topic}
+    found = []
+    while len(found) < count:
+        message = await ws.receive_json(timeout=5)
+        if message.get("topic") in topics:
+            found.append(message)
+    return found
+
+
+async def test_live_channel_feed_reaches_supervisors_of_the_channels_scope_only(center):
+    runtime, ctx, clients = center
+    runtime.call_tracker.apply(ev.QueueCallerJoined(queue="sales", uniqueid="910.1",
+                                                    caller_number="0611111111"))
+    runtime.call_tracker.apply(ev.QueueCallerJoined(queue="billing", uniqueid="911.1",
+                                                    caller_number="0622222222"))
+    sockets = {}
+    for who in ("supervisor1", "supervisor2", "admin1"):
+        client, _ = clients[who]
+        origin = f"http://{client.server.host}:{client.server.port}"
+        sockets[who] = await client.ws_connect("/ws", headers={"Origin": origin})
+        assert (await sockets[who].receive_json(timeout=2))["topic"] == "hello"
+    # in order: sales call, billing call, an IVR channel of nobody, then the sales call ends
+    # (its call record already closed: whoever was shown it is told)
+    for uniqueid, name in (("910.1", "PJSIP/customers-sales"), ("911.1", "PJSIP/customers-billing"),
+                           ("912.1", "PJSIP/customers-ivr")):
+        runtime.bus.publish(ev.ChannelCreated(uniqueid=uniqueid, linkedid=uniqueid, channel=name,
+                                              state="Ring"))
+    await runtime.bus.drain()  # the channels were shown while their calls were open
+    runtime.call_tracker.open.pop("910.1")
+    runtime.bus.publish(ev.ChannelHungup(uniqueid="910.1", linkedid="910.1",
+                                         channel="PJSIP/customers-sales", cause=16))
+    runtime.bus.publish(ev.ChannelHungup(uniqueid="911.1", linkedid="911.1",
+                                         channel="PJSIP/customers-billing", cause=16))
+    seen = {who: [(m["topic"], m["uniqueid"]) for m in await _channel_messages(ws, n)]
+            for who, ws, n in ((w, s, {"admin1": 5}.get(w, 2)) for w, s in sockets.items())}
+    created, hungup = ev.ChannelCreated.topic, ev.ChannelHungup.topic
+    assert seen["supervisor1"] == [(created, "910.1"), (hungup, "910.1")]
+    assert seen["supervisor2"] == [(created, "911.1"), (hungup, "911.1")]
+    assert seen["admin1"] == [(created, "910.1"), (created, "911.1"), (created, "912.1"),
+                              (hungup, "910.1"), (hungup, "911.1")]
+    for ws in sockets.values():
+        await ws.close()
