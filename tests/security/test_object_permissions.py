@@ -67,6 +67,7 @@ def _evaluation_edit_kept_both_names(runtime, ctx) -> None:
     assert row.last_edited_at is not None
     entry = runtime.audit.list(action="quality.evaluation.update")[0]
     assert entry.actor == "supervisor1"
+    assert runtime.recording.evaluation_view(row)["last_edited_by"] == "supervisor1"
 
 
 def _attempt_result_audited(runtime, ctx) -> None:
@@ -310,6 +311,8 @@ async def test_supervisors_see_only_their_campaigns_and_evaluations(center):
     assert [e["id"] for e in await (await inside.get("/api/quality/evaluations")).json()] == \
         [ctx["evaluation"]]
     assert await (await outside.get("/api/quality/evaluations")).json() == []
+    page = await (await outside.get("/quality")).text()
+    assert f"/recordings/{ctx['recording']}" not in page
 
 
 async def test_a_supervisor_who_creates_a_campaign_supervises_it(center):
@@ -391,3 +394,15 @@ async def test_live_channel_feed_reaches_supervisors_of_the_channels_scope_only(
                               (hungup, "910.1"), (hungup, "911.1")]
     for ws in sockets.values():
         await ws.close()
+
+
+async def test_an_edited_evaluation_shows_its_evaluator_and_its_last_editor(center):
+    runtime, ctx, clients = center
+    client, token = clients["supervisor1"]
+    resp = await client.put(f"/api/quality/evaluations/{ctx['evaluation']}",
+                            headers={"X-CSRF-Token": token}, json={"answers": {"a": 0}})
+    assert resp.status == 200
+    view = await resp.json()
+    assert view["evaluator"] == "admin1" and view["last_edited_by"] == "supervisor1"
+    page = await (await client.get(f"/recordings/{ctx['recording']}")).text()
+    assert "admin1 (modifiée par supervisor1 le " in page
