@@ -311,6 +311,9 @@ async def test_supervisors_see_only_their_campaigns_and_evaluations(center):
     assert [e["id"] for e in await (await inside.get("/api/quality/evaluations")).json()] == \
         [ctx["evaluation"]]
     assert await (await outside.get("/api/quality/evaluations")).json() == []
+    assert (await (await outside.get("/api/quality/averages")).json())["by_agent"] == []
+    assert [a["key"] for a in (await (await inside.get("/api/quality/averages")).json())["by_agent"]] \
+        == ["agent1"]
     page = await (await outside.get("/quality")).text()
     assert f"/recordings/{ctx['recording']}" not in page
 

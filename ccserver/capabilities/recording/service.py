@@ -496,8 +496,14 @@ class RecordingService:
             row = self.repo.update_evaluation(evaluation_id, acknowledged_at=self.clock.now())
         return self.evaluation_view(row)
 
-    def averages(self, since: datetime | None = None) -> dict[str, Any]:
+    def averages(self, since: datetime | None = None, user=None) -> dict[str, Any]:
+        """Average scores by agent and grid; a supervisor's (`user`) cover their scope only."""
         rows = self.repo.score_rows(since)
+        if user is not None and user.role != "admin" and not (self.scopes is None and user.role != "agent"):
+            actor = actor_for(user.username, user.role, self.scopes)
+            rows = [r for r in rows if may_act(actor, Target.of("evaluation", "-", agents=[r[0]],
+                                                                 queues=[r[5]]))]
+        rows = [r[:5] for r in rows]
         return {
             "by_agent": [a.to_dict() for a in averages((agent, score, fatal) for agent, _g, _n, score, fatal in rows)],
             "by_grid": [a.to_dict() for a in averages((name, score, fatal) for _a, _g, name, score, fatal in rows)],

@@ -225,7 +225,7 @@ async def quality_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     grids = await asyncio.to_thread(service.repo.grids)
     since = _date(request.query.get("since"), "since")
-    stats = await asyncio.to_thread(service.averages, since)
+    stats = await asyncio.to_thread(service.averages, since, current_user(request))
     recent = await asyncio.to_thread(service.repo.evaluations, limit=200)
     recent = (await asyncio.to_thread(service.visible_evaluations, current_user(request),
                                       recent))[:50]
@@ -299,7 +299,8 @@ async def api_evaluations(request: web.Request) -> web.StreamResponse:
 @roles("supervisor", "admin")
 async def api_averages(request: web.Request) -> web.StreamResponse:
     since = _date(request.query.get("since"), "since")
-    return web.json_response(await asyncio.to_thread(_service(request).averages, since))
+    return web.json_response(await asyncio.to_thread(_service(request).averages, since,
+                                                     current_user(request)))
 
 
 @roles("agent")
