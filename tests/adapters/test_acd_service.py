@@ -13,7 +13,7 @@ from ccserver.capabilities.agents.model import AgentBoard, AgentMembershipLost, 
 from ccserver.capabilities.calls.model import CallRecordChanged, CallTracker
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
-from ccserver.core.errors import Conflict, InvalidInput, PbxUnavailable
+from ccserver.core.errors import Conflict, Forbidden, InvalidInput, PbxUnavailable
 
 
 class FakePbx:
@@ -135,7 +135,7 @@ async def test_wrapup_only_on_own_calls_with_known_disposition(acd):
     acd.tracker.apply(ev.QueueCallerJoined(queue="support", uniqueid="u1", caller_number="0612345678"))
     acd.tracker.agent_of = None
     acd.tracker.apply(ev.AgentConnected(queue="support", uniqueid="u1", member_name="alice"))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(Forbidden):
         acd.save_wrapup("bob", {"uniqueid": "u1"})
     with pytest.raises(InvalidInput) as err:
         acd.save_wrapup("alice", {"uniqueid": "u1", "disposition": "made-up"})

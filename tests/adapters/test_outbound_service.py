@@ -17,7 +17,7 @@ from ccserver.capabilities.agents.model import AgentBoard
 from ccserver.capabilities.outbound.service import CallForbidden, OutboundService
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
-from ccserver.core.errors import Conflict, InvalidInput
+from ccserver.core.errors import Conflict, Forbidden, InvalidInput
 
 UTC = timezone.utc
 CONSENT_TUESDAY = datetime(2026, 9, 15, 9, 30, tzinfo=UTC)  # 11:30 Paris, consent regime
@@ -373,7 +373,7 @@ async def test_preview_reserves_checks_and_dials_through_the_agent(env):
     contact = found["contact"]
     assert contact["number"] == "0612000071" and contact["reserved_by"] == "agent0"
     assert found["decision"]["allowed"]
-    with pytest.raises(Conflict):
+    with pytest.raises(Forbidden):  # reserved for agent0: not agent1's to call
         await s.preview_dial(contact["id"], "agent1")
     dialed = await s.preview_dial(contact["id"], "agent0")
     (request,) = e.ami.originated

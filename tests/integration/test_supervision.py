@@ -112,7 +112,7 @@ async def test_supervisor_cannot_spy_outside_their_queues_or_without_a_call(aste
         client = await srv.login("sam", "password-1234")
         headers = {"X-CSRF-Token": client.csrf}
         resp = await client.post("/api/supervision/spy", json={"agent": "alice", "mode": "listen"}, headers=headers)
-        assert resp.status == 404  # alice is in no queue or team of sam's
+        assert resp.status == 403  # alice is in no queue or team of sam's
         board = await (await client.get("/api/wallboard")).json()
         assert board["agents"] == [] and board["queues"] == []
         await asyncio.to_thread(rt.acd_repo.give_scope, "sam", "queue", "support")

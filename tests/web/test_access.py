@@ -176,3 +176,39 @@ async def test_passwords_are_stored_hashed(web_app):
     user = web_app.app[RUNTIME].users.get_by_username("admin1")
     assert PASSWORD not in user.password_hash
     assert user.password_hash.startswith("scrypt$")
+
+
+# Routes that name an object but whose objects are not anybody's in particular: each with why.
+# Every other route naming an object is in tests/security/test_object_permissions.py
+# (OBJECT_ROUTES), where out-of-scope users get 403 and change nothing.
+SHARED_OBJECT_ROUTES = {
+    ("PATCH", "/api/queues/{name}"): "admins only (queues are the center's configuration)",
+    ("PUT", "/api/recording/policies/campaigns/{id}"): "admins only",
+    ("POST", "/api/customers/{id}/erase"): "admins only (GDPR erasure)",
+    ("GET", "/customers/{id}"): "the customer file is the whole center's: any agent may take "
+                                "any customer's call",
+    ("GET", "/api/customers/{id}"): "the customer file is the whole center's",
+    ("PATCH", "/api/customers/{id}"): "the customer file is the whole center's",
+    ("PATCH", "/api/tickets/{id}"): "tickets follow the customer file; the author is recorded",
+    ("GET", "/customers/import/{job}"): "private to the uploader: another user's job is 404",
+    ("POST", "/customers/import/{job}/confirm"): "private to the uploader",
+    ("GET", "/api/customers/imports/{job}"): "private to the uploader",
+    ("GET", "/api/quality/grids/{id}"): "evaluation grids are shared by all supervisors",
+    ("PUT", "/api/quality/grids/{id}"): "evaluation grids are shared by all supervisors",
+    ("DELETE", "/api/outbound/dnc/{number}"): "the company's do-not-call list is one list",
+    ("GET", "/api/ivr/scripts/{name}"): "IVR scripts are the center's configuration",
+}
+
+
+async def test_every_route_naming_an_object_checks_who_may_act_on_it(web_app):
+    """The route walk: a new route with an id in its path must either join the object
+    permission table (with an out-of-scope user refused) or say why its objects are shared."""
+    from tests.security.test_object_permissions import OBJECT_ROUTES
+    checked = {(case.method, case.template) for case in OBJECT_ROUTES}
+    naming = {(m, p) for m, p, _r in route_table(web_app.app) if "{" in p}
+    unclassified = naming - checked - set(SHARED_OBJECT_ROUTES)
+    assert unclassified == set()
+    assert set(SHARED_OBJECT_ROUTES) <= naming  # no stale entries
+    # routes naming their object in the body are walked too
+    assert {("POST", "/api/quality/evaluations"), ("POST", "/api/supervision/spy"),
+            ("POST", "/api/agent/wrapup")} <= checked

@@ -196,11 +196,12 @@ async def test_supervisors_see_only_recordings_of_their_queues_and_teams(web_app
     runtime.acd_repo.give_scope("supervisor2", "queue", "billing")
     other = await login(web_app, "supervisor2")
     assert (await (await other.get("/api/recordings")).json())["total"] == 0
-    assert (await other.get(f"/recordings/{rid}/audio")).status == 404
-    assert (await other.get(f"/api/recordings/{rid}")).status == 404
+    assert (await other.get(f"/recordings/{rid}/audio")).status == 403
+    assert (await other.get(f"/api/recordings/{rid}")).status == 403
     resp = await other.post("/api/quality/evaluations", headers={"X-CSRF-Token": await csrf_of(other)},
                             json={"recording_id": rid, "grid_id": 1, "answers": {}})
-    assert resp.status == 404
+    assert resp.status == 403
+    assert (await resp.json())["error"] == "forbidden"
     assert runtime.audit.list(action="recording.play") == []
     # given the team of the call's agent, they see it
     await runtime.acd.create_agent("agent9", "correct horse battery", "Agent Nine", {}, "admin", team="north")

@@ -333,10 +333,10 @@ class RecordingRepository:
             return list(s.exec(query.order_by(col(QaEvaluation.created_at).desc(),
                                               col(QaEvaluation.id).desc()).limit(limit)))
 
-    def score_rows(self, since: datetime | None = None) -> list[tuple[str, int, str, float, bool]]:
-        """(agent, grid id, grid name, score, fatal) of every evaluation (since a date)."""
+    def score_rows(self, since: datetime | None = None) -> list[tuple[str, int, str, float, bool, str]]:
+        """(agent, grid id, grid name, score, fatal, queue) of every evaluation (since a date)."""
         query = select(QaEvaluation.agent, QaEvaluation.grid_id, QaGrid.name, QaEvaluation.score,
-                       QaEvaluation.fatal).join(QaGrid, QaGrid.id == QaEvaluation.grid_id)
+                       QaEvaluation.fatal, QaEvaluation.queue).join(QaGrid, QaGrid.id == QaEvaluation.grid_id)
         if since is not None:
             query = query.where(QaEvaluation.created_at >= since)
         with self.db.read_session() as s:

@@ -718,3 +718,6 @@ class QaEvaluation(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # who changed it last (evaluator stays whoever made it); empty / None: never edited
+    last_edited_by: str = Field(default="", sa_type=String(64))
+    last_edited_at: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, PbxUnavailable
+from ...core.permissions import Actor, Target, require
 from ..agents.model import (WRAPUP_REASON, AgentBoard, AgentMembershipLost, AgentState,
                             AgentStateChanged, AgentWrapUpStarted)
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
@@ -259,8 +260,8 @@ class AcdService:
         agent = (open_record.agent if open_record else None) or (call.agent if call else None)
         if call is None and open_record is None:
             raise InvalidInput(f"no call {uniqueid!r}", field="uniqueid")
-        if agent != username:
-            raise InvalidInput("this call was not taken by you", field="uniqueid")
+        # only the agent who took the call annotates it (403 for anybody else's call)
+        require(Actor(username, "agent"), Target.of("call", uniqueid, agents=[agent]), "wrap up")
         queue_name = (open_record.queue if open_record else call.queue) or ""
         disposition = body.get("disposition") or ""
         if disposition:

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound
+from ...core.permissions import Actor, Target, actor_for, may_act, require
 from ...core.ports import OriginateRequest
 from ..agents.model import AgentState
 from .compliance import (Attempt, Basis, CallRequest, Decision, OppositionFacts, decide,
@@ -241,8 +242,11 @@ class OutboundService:
                  writer: ConfigWriter | None = None, board=None, scheduler=None, audit=None,
                  dial_uri: str = "", data_dir: Path | str = "var",
                  interface_of: Callable[[str], str | None] | None = None,
-                 tick_seconds: float = 1.0) -> None:
+                 tick_seconds: float = 1.0, scopes=None) -> None:
         self.repo = repo
+        # supervisors' queues and teams (the ACD repository): a campaign is in a supervisor's
+        # scope when its queue camp-<id> is; None: no scope source, supervisors reach nothing
+        self.scopes = scopes
         self.clock = clock
         self.intake = intake
         self.bus = bus
@@ -280,7 +284,7 @@ class OutboundService:
                       pbx=runtime.pbx.ami if runtime.pbx is not None else None, writer=writer,
                       board=getattr(runtime, "agent_board", None), scheduler=runtime.scheduler,
                       audit=runtime.audit, dial_uri=runtime.settings.outbound_dial_uri,
-                      data_dir=runtime.settings.data_dir)
+                      data_dir=runtime.settings.data_dir, scopes=runtime.acd_repo)
         service.register(runtime.intake)
         service.subscribe(runtime.bus)
         return service
@@ -404,7 +408,8 @@ class OutboundService:
                                field="abandon_message")
         return out
 
-    async def create_campaign(self, name: str, values: dict[str, Any], actor: str) -> dict:
+    async def create_campaign(self, name: str, values: dict[str, Any], actor: str,
+                              role: str | None = None) -> dict:
         if not isinstance(name, str) or not NAME_RE.match(name.strip()):
             raise InvalidInput("a campaign name has 1 to 64 letters, digits, spaces, _ . ' -",
                                field="name", value=name)
@@ -414,11 +419,16 @@ class OutboundService:
         row = await asyncio.to_thread(self.repo.create_campaign, name.strip(), clean, actor,
                                       self.clock.now())
         await self._audit(actor, "campaign.create", row.name, campaign_id=row.id)
+        if role == "supervisor" and self.scopes is not None:
+            # the supervisor who creates a campaign supervises it (its queue joins their scope)
+            await asyncio.to_thread(self.scopes.give_scope, actor, "queue", queue_name(row.id))
         self._campaigns_at = 0
         await self.apply_configuration()
         return _campaign_dict(row, [])
 
-    async def update_campaign(self, campaign_id: int, values: dict[str, Any], actor: str) -> dict:
+    async def update_campaign(self, campaign_id: int, values: dict[str, Any], actor: str,
+                              role: str | None = None) -> dict:
+        await self.require_campaign(campaign_id, actor, role, "change")
         clean = self._validate_campaign(values, creating=False)
         if "caller_ids" in clean:
             clean["caller_ids"] = json.dumps(clean["caller_ids"])
@@ -429,7 +439,9 @@ class OutboundService:
         self._campaigns_at = 0
         return _campaign_dict(row)
 
-    async def change_status(self, campaign_id: int, action: str, actor: str) -> dict:
+    async def change_status(self, campaign_id: int, action: str, actor: str,
+                            role: str | None = None) -> dict:
+        await self.require_campaign(campaign_id, actor, role, "change")
         if action not in STATUS_CHANGES:
             raise InvalidInput("action must be start, pause or finish", field="action",
                                value=action)
@@ -464,7 +476,9 @@ class OutboundService:
         return [{**_campaign_dict(r), "live": self.live.get(r.id, CampaignLive()).to_dict()}
                 for r in rows]
 
-    async def set_agents(self, campaign_id: int, usernames: list[str], actor: str) -> list[str]:
+    async def set_agents(self, campaign_id: int, usernames: list[str], actor: str,
+                         role: str | None = None) -> list[str]:
+        await self.require_campaign(campaign_id, actor, role, "change")
         if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
             raise InvalidInput("agents is a list of usernames", field="agents")
         agents = await asyncio.to_thread(self.repo.set_campaign_agents, campaign_id, usernames)
@@ -491,6 +505,7 @@ class OutboundService:
         return queue
 
     async def leave(self, campaign_id: int, username: str) -> None:
+        await self.require_assigned(campaign_id, username)
         if self.pbx is None:
             raise CcError("no Asterisk connection")
         await self.pbx.queue_remove(queue_name(campaign_id), self._interface(username))
@@ -501,16 +516,82 @@ class OutboundService:
             raise Forbidden(f"{username} is not assigned to campaign {campaign_id}",
                             campaign_id=campaign_id)
 
+    # ============================================================ who may act on what
+    # Every method a user reaches through a route that names a campaign, contact, import or
+    # attempt takes the user's `role`; None means an internal caller (the dialer, the CLI,
+    # tests of the engine) and skips the check. The rules live in core/permissions.py.
+    async def actor(self, username: str, role: str) -> Actor:
+        if role == "supervisor" and self.scopes is None:
+            return Actor(username, role)
+        return await asyncio.to_thread(actor_for, username, role, self.scopes)
+
+    async def require_campaign(self, campaign_id: int, username: str, role: str | None,
+                               action: str = "act on") -> None:
+        """A campaign belongs to its queue camp-<id>; its assigned agents may see it."""
+        if role is None:
+            return
+        await asyncio.to_thread(self.repo.campaign, campaign_id)  # 404 before 403
+        agents = await asyncio.to_thread(self.repo.campaign_agents, campaign_id) \
+            if role == "agent" else []
+        require(await self.actor(username, role),
+                Target.of("campaign", campaign_id, agents=agents,
+                          queues=[queue_name(campaign_id)]), action)
+
+    async def require_contact(self, contact_id: int, username: str, role: str | None,
+                              action: str = "act on"):
+        """A contact is its campaign's; for an agent, it is theirs once they handled it: it is
+        reserved for them, its callback is theirs, or one of its attempts rang them."""
+        contact = await asyncio.to_thread(self.repo.contact, contact_id)
+        if role is None:
+            return contact
+        agents: set[str] = set()
+        if role == "agent":
+            attempts = await asyncio.to_thread(self.repo.attempts_of_contact, contact_id)
+            agents = {contact.reserved_by or "", contact.callback_agent or ""} | {
+                a.agent or "" for a in attempts}
+        require(await self.actor(username, role),
+                Target.of("contact", contact_id, agents=agents,
+                          queues=[queue_name(contact.campaign_id)]), action)
+        return contact
+
+    async def require_import(self, import_id: int, username: str, role: str | None,
+                             action: str = "act on") -> None:
+        imp = await asyncio.to_thread(self.repo.get_import, import_id)
+        if role is not None:
+            require(await self.actor(username, role),
+                    Target.of("import", import_id, queues=[queue_name(imp.campaign_id)]), action)
+
+    async def require_attempt(self, attempt_id: int, username: str, role: str | None,
+                              action: str = "act on"):
+        """An attempt is the agent's who took the call, and its campaign's."""
+        attempt = await asyncio.to_thread(self.repo.attempt, attempt_id)
+        if role is not None:
+            require(await self.actor(username, role),
+                    Target.of("attempt", attempt_id, agents=[attempt.agent],
+                              queues=[queue_name(attempt.campaign_id)]), action)
+        return attempt
+
+    async def visible_campaigns(self, username: str, role: str) -> list[dict]:
+        """The campaigns list as this user may see it (a supervisor: their scope's)."""
+        rows = await self.campaigns()
+        if role == "admin":
+            return rows
+        if role != "supervisor":
+            return []  # agents see their campaigns through my-campaigns
+        actor = await self.actor(username, role)
+        return [c for c in rows if may_act(actor, Target.of("campaign", c["id"], queues=[c["queue"]]))]
+
     async def _audit(self, actor: str, action: str, target: str, **details: Any) -> None:
         if self.audit is not None:
             await asyncio.to_thread(self.audit.record, actor, action, target, **details)
 
     # ============================================================ contact imports
     async def preview_import(self, campaign_id: int, data: bytes, filename: str, encoding: str,
-                             actor: str) -> dict:
+                             actor: str, role: str | None = None) -> dict:
         """Check a contact file and keep what it would import; nothing is imported yet. A file
         that is unusable as a whole raises InvalidInput (line-numbered)."""
         await asyncio.to_thread(self.repo.campaign, campaign_id)
+        await self.require_campaign(campaign_id, actor, role, "import contacts into")
         existing = await asyncio.to_thread(self.repo.existing_numbers, campaign_id)
         loop = asyncio.get_running_loop()
         token = secrets.token_hex(6)
@@ -539,8 +620,9 @@ class OutboundService:
         return {"import_id": row.id, "token": token, "status": "preview", **report,
                 "sample": [r.to_dict() for r in preview.rows[:10]]}
 
-    async def commit_import(self, import_id: int, actor: str) -> dict:
+    async def commit_import(self, import_id: int, actor: str, role: str | None = None) -> dict:
         """Import the previewed contacts, all in one transaction."""
+        await self.require_import(import_id, actor, role, "confirm")
         imp = await asyncio.to_thread(self.repo.get_import, import_id, True)
         if imp.status != "preview":
             raise Conflict(f"import {import_id} is {imp.status}: nothing to do",
@@ -573,7 +655,8 @@ class OutboundService:
         return {"import_id": import_id, "status": "committed", "inserted": inserted,
                 "skipped_duplicates": skipped, "rejected": imp.rejected}
 
-    async def cancel_import(self, import_id: int, actor: str) -> dict:
+    async def cancel_import(self, import_id: int, actor: str, role: str | None = None) -> dict:
+        await self.require_import(import_id, actor, role, "cancel")
         await asyncio.to_thread(self.repo.cancel_import, import_id)
         return {"import_id": import_id, "status": "cancelled"}
 
@@ -734,9 +817,10 @@ class OutboundService:
 
     async def import_bloctel_scrub(self, campaign_id: int, returned: bytes,
                                    scrubbed_at: str | datetime, filename: str, actor: str,
-                                   encoding: str = "utf-8") -> dict:
+                                   encoding: str = "utf-8", role: str | None = None) -> dict:
         """The campaign file as Bloctel returned it after scrubbing: the campaign's numbers
         missing from it are the opposed ones."""
+        await self.require_campaign(campaign_id, actor, role, "scrub")
         when = scrubbed_at if isinstance(scrubbed_at, datetime) else \
             parse_instant(scrubbed_at, "scrubbed_at")
         if when > self.clock.now() + timedelta(minutes=5):
@@ -865,9 +949,9 @@ class OutboundService:
                                  blocked_rule=step.blocked_rule, reserved_by="",
                                  reserved_until=None)
 
-    async def check_contact(self, contact_id: int, actor: str) -> dict:
+    async def check_contact(self, contact_id: int, actor: str, role: str | None = None) -> dict:
         """'May this contact be called now?': the engine's answer, stored like the dialer's."""
-        contact = await asyncio.to_thread(self.repo.contact, contact_id)
+        contact = await self.require_contact(contact_id, actor, role, "check")
         campaign = await asyncio.to_thread(self.repo.campaign, contact.campaign_id)
         pool = json.loads(campaign.caller_ids)
         caller = choose_caller_id(pool, contact.area, 0)
@@ -1292,6 +1376,7 @@ class OutboundService:
         customer's."""
         now = self.clock.now()
         contact = await asyncio.to_thread(self.repo.contact, contact_id)
+        self._require_reserved_for(contact, username)
         if contact.status != "reserved" or contact.reserved_by != username:
             raise Conflict(f"contact {contact_id} is not reserved for {username} (get it with "
                            "/api/outbound/preview/next)", contact_id=contact_id)
@@ -1351,9 +1436,17 @@ class OutboundService:
             raise
         return {"attempt_id": attempt.id, "decision_id": decision_id, "uniqueid": uniqueid}
 
+    @staticmethod
+    def _require_reserved_for(contact, username: str) -> None:
+        """A contact reserved for another agent is theirs: 403 (not reserved at all: 409)."""
+        if contact.status == "reserved" and contact.reserved_by and contact.reserved_by != username:
+            raise Forbidden(f"contact {contact.id} is reserved for another agent",
+                            kind="contact", id=str(contact.id))
+
     async def preview_skip(self, contact_id: int, username: str) -> dict:
         now = self.clock.now()
         contact = await asyncio.to_thread(self.repo.contact, contact_id)
+        self._require_reserved_for(contact, username)
         if contact.status != "reserved" or contact.reserved_by != username:
             raise Conflict(f"contact {contact_id} is not reserved for {username}")
         back = "callback" if contact.callback_agent == username else "pending"
@@ -1362,14 +1455,15 @@ class OutboundService:
         return {"contact_id": contact_id, "status": back}
 
     async def schedule_callback(self, contact_id: int, at: str | datetime, username: str,
-                                mine: bool = True) -> dict:
-        """An agent schedules a callback: for themselves (offered to them when due) or for
-        the campaign (dialed like any contact). The engine still checks it when due."""
+                                mine: bool = True, role: str | None = None) -> dict:
+        """An agent schedules a callback on a contact they handled: for themselves (offered
+        to them when due) or for the campaign (dialed like any contact). The engine still
+        checks it when due."""
         moment = at if isinstance(at, datetime) else parse_instant(at, "at")
         now = self.clock.now()
         if moment < now - timedelta(minutes=1):
             raise InvalidInput("the callback time is in the past", field="at")
-        contact = await asyncio.to_thread(self.repo.contact, contact_id)
+        contact = await self.require_contact(contact_id, username, role, "schedule a callback on")
         if contact.status in ("blocked",):
             raise Conflict(f"contact {contact_id} is blocked ({contact.blocked_rule})",
                            contact_id=contact_id)
@@ -1384,10 +1478,11 @@ class OutboundService:
 
     async def record_result(self, attempt_id: int, username: str, *, disposition: str = "",
                             refused: bool = False, do_not_call: bool = False,
-                            notes: str = "") -> dict:
-        """The agent's result of a call. A refusal is recorded (60-day rule, consent ledger);
-        `do_not_call` also puts the number on the company's do-not-call list."""
-        attempt = await asyncio.to_thread(self.repo.attempt, attempt_id)
+                            notes: str = "", role: str | None = None) -> dict:
+        """The agent's result of a call (the agent who took it, or a supervisor of its
+        campaign). A refusal is recorded (60-day rule, consent ledger); `do_not_call` also puts
+        the number on the company's do-not-call list."""
+        attempt = await self.require_attempt(attempt_id, username, role, "record the result of")
         if len(disposition) > 32 or len(notes) > 4000:
             raise InvalidInput("disposition: 32 characters at most; notes: 4000",
                                field="disposition")
@@ -1409,6 +1504,10 @@ class OutboundService:
                                    username, source="call")
             await asyncio.to_thread(self.repo.update_contact, attempt.contact_id, now,
                                     status="done")
+        await self._audit(username, "attempt.result", str(attempt_id),
+                          campaign_id=attempt.campaign_id, disposition=disposition,
+                          refused=bool(refused or do_not_call), do_not_call=do_not_call,
+                          agent=attempt.agent or "")
         return {"attempt_id": attempt_id, "refused": bool(refused or do_not_call),
                 "do_not_call": do_not_call, "disposition": disposition}
 

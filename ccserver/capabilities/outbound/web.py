@@ -30,6 +30,11 @@ def _service(request: web.Request):
     return request.app[RUNTIME].outbound
 
 
+def _who(request: web.Request) -> tuple[str, str]:
+    user = current_user(request)
+    return user.username, user.role
+
+
 def _int(request: web.Request, name: str) -> int:
     text = request.match_info.get(name, "")
     if not text.isdigit():
@@ -70,7 +75,7 @@ def _encoding(fields: dict[str, str]) -> str:
 # --- pages -----------------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
-    campaigns = await _service(request).campaigns()
+    campaigns = await _service(request).visible_campaigns(*_who(request))
     return aiohttp_jinja2.render_template("outbound/campaigns.html", request,
                                           {"campaigns": campaigns})
 
@@ -79,6 +84,7 @@ async def campaigns_page(request: web.Request) -> web.StreamResponse:
 async def campaign_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     campaign_id = _int(request, "id")
+    await service.require_campaign(campaign_id, *_who(request), "see")
     campaign = await service.campaign(campaign_id)
     status = request.query.get("status", "")
     search = request.query.get("q", "")[:64]
@@ -94,6 +100,7 @@ async def campaign_page(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def contact_page(request: web.Request) -> web.StreamResponse:
+    await _service(request).require_contact(_int(request, "id"), *_who(request), "see")
     why = await _service(request).why_not_called(_int(request, "id"))
     return aiohttp_jinja2.render_template("outbound/contact.html", request, {"why": why})
 
@@ -103,7 +110,7 @@ async def compliance_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     status = await service.opposition_status()
     consents = await asyncio.to_thread(service.repo.recent_consents, 50)
-    campaigns = await service.campaigns()
+    campaigns = await service.visible_campaigns(*_who(request))
     return aiohttp_jinja2.render_template("outbound/compliance.html", request, {
         "opposition": status, "consents": consents, "campaigns": campaigns,
         "encodings": list(ENCODINGS)})
@@ -112,36 +119,36 @@ async def compliance_page(request: web.Request) -> web.StreamResponse:
 # --- campaigns API ---------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def api_campaigns(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).campaigns())
+    return web.json_response(await _service(request).visible_campaigns(*_who(request)))
 
 
 @roles(*MANAGERS)
 async def api_campaign_create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     name = body.pop("name", None)
-    campaign = await _service(request).create_campaign(name, body, current_user(request).username)
+    campaign = await _service(request).create_campaign(name, body, *_who(request))
     return web.json_response(campaign, status=201)
 
 
 @roles(*MANAGERS)
 async def api_campaign(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).campaign(_int(request, "id")))
+    service = _service(request)
+    await service.require_campaign(_int(request, "id"), *_who(request), "see")
+    return web.json_response(await service.campaign(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_campaign_update(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     body.pop("name", None)
-    campaign = await _service(request).update_campaign(_int(request, "id"), body,
-                                                       current_user(request).username)
+    campaign = await _service(request).update_campaign(_int(request, "id"), body, *_who(request))
     return web.json_response(campaign)
 
 
 @roles(*MANAGERS)
 async def api_campaign_action(request: web.Request) -> web.StreamResponse:
     campaign = await _service(request).change_status(_int(request, "id"),
-                                                     request.match_info["action"],
-                                                     current_user(request).username)
+                                                     request.match_info["action"], *_who(request))
     return web.json_response(campaign)
 
 
@@ -149,13 +156,14 @@ async def api_campaign_action(request: web.Request) -> web.StreamResponse:
 async def api_campaign_agents(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     agents = await _service(request).set_agents(_int(request, "id"), body.get("agents"),
-                                                current_user(request).username)
+                                                *_who(request))
     return web.json_response({"agents": agents})
 
 
 @roles(*MANAGERS)
 async def api_contacts(request: web.Request) -> web.StreamResponse:
     service = _service(request)
+    await service.require_campaign(_int(request, "id"), *_who(request), "see")
     rows, total = await asyncio.to_thread(
         service.repo.contacts, _int(request, "id"), status=request.query.get("status", ""),
         search=request.query.get("q", "")[:64], offset=_query_int(request, "offset", 0, 10**9),
@@ -168,27 +176,26 @@ async def api_contacts(request: web.Request) -> web.StreamResponse:
 async def api_import_preview(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
     report = await _service(request).preview_import(_int(request, "id"), data, filename,
-                                                    _encoding(fields),
-                                                    current_user(request).username)
+                                                    _encoding(fields), *_who(request))
     return web.json_response(report, status=201)
 
 
 @roles(*MANAGERS)
 async def api_import(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).import_report(_int(request, "id")))
+    service = _service(request)
+    await service.require_import(_int(request, "id"), *_who(request), "see")
+    return web.json_response(await service.import_report(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_import_confirm(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).commit_import(_int(request, "id"),
-                                                   current_user(request).username)
+    result = await _service(request).commit_import(_int(request, "id"), *_who(request))
     return web.json_response(result)
 
 
 @roles(*MANAGERS)
 async def api_import_cancel(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).cancel_import(_int(request, "id"),
-                                                   current_user(request).username)
+    result = await _service(request).cancel_import(_int(request, "id"), *_who(request))
     return web.json_response(result)
 
 
@@ -202,20 +209,22 @@ async def api_contact(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     if user.role == "agent":
         await service.require_assigned(contact.campaign_id, user.username)
+    else:
+        await service.require_contact(contact.id, user.username, user.role, "see")
     return web.json_response(contact_dict(contact))
 
 
 @roles(*MANAGERS)
 async def api_contact_why(request: web.Request) -> web.StreamResponse:
     """Why was this contact (not) called: every stored decision with every rule."""
+    await _service(request).require_contact(_int(request, "id"), *_who(request), "see")
     return web.json_response(await _service(request).why_not_called(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_contact_check(request: web.Request) -> web.StreamResponse:
     """The engine's answer for this contact now (stored like the dialer's decisions)."""
-    result = await _service(request).check_contact(_int(request, "id"),
-                                                   current_user(request).username)
+    result = await _service(request).check_contact(_int(request, "id"), *_who(request))
     return web.json_response(result)
 
 
@@ -364,7 +373,8 @@ async def api_bloctel_scrub(request: web.Request) -> web.StreamResponse:
                            field="scrubbed_at")
     result = await _service(request).import_bloctel_scrub(
         _int(request, "id"), data, fields["scrubbed_at"], filename,
-        current_user(request).username, encoding=_encoding(fields))
+        current_user(request).username, encoding=_encoding(fields),
+        role=current_user(request).role)
     return web.json_response(result, status=201)
 
 
@@ -420,17 +430,18 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
         raise InvalidInput("at (ISO-8601) is required", field="at")
     result = await _service(request).schedule_callback(
         _int(request, "id"), body["at"], current_user(request).username,
-        mine=bool(body.get("mine", True)))
+        mine=bool(body.get("mine", True)), role=current_user(request).role)
     return web.json_response(result)
 
 
-@roles("agent", "supervisor")
+@roles("agent", *MANAGERS)
 async def api_attempt_result(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     result = await _service(request).record_result(
         _int(request, "id"), current_user(request).username,
         disposition=str(body.get("disposition", "")), refused=bool(body.get("refused")),
-        do_not_call=bool(body.get("do_not_call")), notes=str(body.get("notes", "")))
+        do_not_call=bool(body.get("do_not_call")), notes=str(body.get("notes", "")),
+        role=current_user(request).role)
     return web.json_response(result)
 
 

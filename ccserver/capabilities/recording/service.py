@@ -33,6 +33,7 @@ from ...core import events as ev
 from ...core.alerts import RECORDING_MISSED, Alerts
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
+from ...core.permissions import Target, actor_for, may_act, require
 from .model import (PAUSED, RECORDING, STOPPED, LiveRecording, apply_action, averages,
                     caller_number_forms, check_action, close_pauses, parse_grid, paused_seconds,
                     score_evaluation, spool_name)
@@ -342,12 +343,36 @@ class RecordingService:
         team_of = self.scopes.teams()
         return set(queues), {u for u, team in team_of.items() if team and team in teams}
 
+    def require(self, user, target: Target, action: str) -> None:
+        """The scope rules of core/permissions.py for `user` (anything with username and role).
+        Without a scope source (self.scopes None, engine tests) supervisors are not scoped."""
+        if self.scopes is None and user.role != "agent":
+            return
+        require(actor_for(user.username, user.role, self.scopes), target, action)
+
     def visible(self, user, recording_id: int):
-        """The recording row if `user` (supervisor or admin) may see it; NotFound otherwise."""
+        """The recording row if `user` (supervisor or admin) may see it: its queue or its
+        agent's team is theirs; Forbidden otherwise."""
         row = self.repo.get(recording_id)
-        scope = self.scope_of(user) if user.role != "agent" else None
-        if scope is not None and row.queue not in scope[0] and row.agent not in scope[1]:
-            raise NotFound(f"no recording {recording_id} in your queues or teams", recording=recording_id)
+        if user.role != "agent":
+            self.require(user, Target.of("recording", recording_id, agents=[row.agent],
+                                         queues=[row.queue]), "see")
+        return row
+
+    def visible_evaluations(self, user, rows) -> list:
+        """The evaluations among `rows` that `user` may see (a supervisor: their scope's)."""
+        if user.role == "admin" or (self.scopes is None and user.role != "agent"):
+            return list(rows)
+        actor = actor_for(user.username, user.role, self.scopes)
+        return [r for r in rows if may_act(actor, Target.of("evaluation", r.id, agents=[r.agent],
+                                                            queues=[r.queue]))]
+
+    def evaluation_of(self, user, evaluation_id: int, action: str = "see"):
+        """The evaluation row if `user` may act on it: a supervisor of the call's queue or of
+        its agent's team, an admin, or (to see and acknowledge it) the agent evaluated."""
+        row = self.repo.evaluation(evaluation_id)
+        self.require(user, Target.of("evaluation", evaluation_id, agents=[row.agent],
+                                     queues=[row.queue]), action)
         return row
 
     # --- playback ---------------------------------------------------------------------------------
@@ -455,6 +480,8 @@ class RecordingService:
                 "grid_version": row.grid_version, "sections": grid["sections"],
                 "recording_id": row.recording_id, "call_uniqueid": row.call_uniqueid,
                 "agent": row.agent, "queue": row.queue, "evaluator": row.evaluator,
+                "last_edited_by": row.last_edited_by or None,
+                "last_edited_at": row.last_edited_at.isoformat() if row.last_edited_at else None,
                 "answers": json.loads(row.answers), "score": row.score, "fatal": row.fatal,
                 "section_scores": result.to_dict()["sections"],
                 "failed_fatal": list(result.failed_fatal), "comment": row.comment,
@@ -462,8 +489,14 @@ class RecordingService:
                 "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None}
 
     def evaluate(self, recording_id: int, grid_id: int, answers: Any, comment: Any,
-                 evaluator: str) -> dict[str, Any]:
+                 evaluator: str, role: str | None = None) -> dict[str, Any]:
+        """`role` None: an internal caller (no scope check); a user's evaluation is checked
+        against their scope before anything is written."""
         recording = self.repo.get(recording_id)
+        if role is not None:
+            self.require(_User(evaluator, role), Target.of(
+                "recording", recording_id, agents=[recording.agent], queues=[recording.queue]),
+                "evaluate")
         grid_row = self.repo.grid(grid_id)
         if not grid_row.active:
             raise Conflict(f"grid {grid_row.name!r} is retired", field="grid_id")
@@ -482,15 +515,25 @@ class RecordingService:
                           fatal=result.fatal)
         return self.evaluation_view(row)
 
-    def update_evaluation(self, evaluation_id: int, answers: Any, comment: Any, evaluator: str) -> dict[str, Any]:
-        row = self.repo.evaluation(evaluation_id)
+    def update_evaluation(self, evaluation_id: int, answers: Any, comment: Any, evaluator: str,
+                          role: str | None = None) -> dict[str, Any]:
+        """Change an evaluation: the first evaluator's name stays, the editor and the time of
+        the edit are kept next to it (and in the audit log)."""
+        if role is not None:
+            row = self.evaluation_of(_User(evaluator, role), evaluation_id, "edit")
+        else:
+            row = self.repo.evaluation(evaluation_id)
+        if row.agent == evaluator:
+            raise Forbidden("nobody evaluates their own calls", field="evaluation")
         result = score_evaluation(parse_grid(json.loads(row.grid_snapshot)), answers)
+        now = self.clock.now()
         row = self.repo.update_evaluation(evaluation_id, answers=json.dumps(dict(result.answers)),
                                           score=result.score, fatal=result.fatal,
-                                          comment=self._comment(comment), updated_at=self.clock.now(),
-                                          acknowledged_at=None)
+                                          comment=self._comment(comment), updated_at=now,
+                                          acknowledged_at=None, last_edited_by=evaluator[:64],
+                                          last_edited_at=now)
         self.audit.record(evaluator, "quality.evaluation.update", str(row.id), score=result.score,
-                          fatal=result.fatal)
+                          fatal=result.fatal, evaluator=row.evaluator, agent=row.agent)
         return self.evaluation_view(row)
 
     @staticmethod
@@ -501,18 +544,31 @@ class RecordingService:
         return comment.strip()
 
     def acknowledge(self, username: str, evaluation_id: int) -> dict[str, Any]:
-        row = self.repo.evaluation(evaluation_id)
-        if row.agent != username:
-            raise Forbidden("this evaluation is not about your calls", field="evaluation")
+        row = self.evaluation_of(_User(username, "agent"), evaluation_id, "acknowledge")
         if row.acknowledged_at is None:
             row = self.repo.update_evaluation(evaluation_id, acknowledged_at=self.clock.now())
         return self.evaluation_view(row)
 
-    def averages(self, since: datetime | None = None) -> dict[str, Any]:
+    def averages(self, since: datetime | None = None, user=None) -> dict[str, Any]:
+        """Average scores by agent and grid; a supervisor's (`user`) cover their scope only."""
         rows = self.repo.score_rows(since)
+        if user is not None and user.role != "admin" and not (self.scopes is None and user.role != "agent"):
+            actor = actor_for(user.username, user.role, self.scopes)
+            rows = [r for r in rows if may_act(actor, Target.of("evaluation", "-", agents=[r[0]],
+                                                                 queues=[r[5]]))]
+        rows = [r[:5] for r in rows]
         return {
             "by_agent": [a.to_dict() for a in averages((agent, score, fatal) for agent, _g, _n, score, fatal in rows)],
             "by_grid": [a.to_dict() for a in averages((name, score, fatal) for _a, _g, name, score, fatal in rows)],
             "by_agent_and_grid": [a.to_dict() for a in averages((f"{agent} · {name}", score, fatal)
                                                                  for agent, _g, name, score, fatal in rows)],
         }
+
+
+class _User:
+    """A username and a role: what the scope rules need of a user."""
+
+    __slots__ = ("username", "role")
+
+    def __init__(self, username: str, role: str) -> None:
+        self.username, self.role = username, role

@@ -225,8 +225,10 @@ async def quality_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     grids = await asyncio.to_thread(service.repo.grids)
     since = _date(request.query.get("since"), "since")
-    stats = await asyncio.to_thread(service.averages, since)
-    recent = await asyncio.to_thread(service.repo.evaluations, limit=50)
+    stats = await asyncio.to_thread(service.averages, since, current_user(request))
+    recent = await asyncio.to_thread(service.repo.evaluations, limit=200)
+    recent = (await asyncio.to_thread(service.visible_evaluations, current_user(request),
+                                      recent))[:50]
     return aiohttp_jinja2.render_template("recordings/quality.html", request, {
         "grids": [service.grid_view(g) for g in grids], "stats": stats,
         "evaluations": [service.evaluation_view(e) for e in recent],
@@ -265,21 +267,21 @@ async def api_grid_update(request: web.Request) -> web.StreamResponse:
 @roles("supervisor", "admin")
 async def api_evaluate(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
-    await asyncio.to_thread(_service(request).visible, current_user(request),
-                            _int(body.get("recording_id"), "recording_id"))
+    user = current_user(request)
     view = await asyncio.to_thread(
         _service(request).evaluate, _int(body.get("recording_id"), "recording_id"),
         _int(body.get("grid_id"), "grid_id"), body.get("answers"), body.get("comment"),
-        current_user(request).username)
+        user.username, user.role)
     return web.json_response(view, status=201)
 
 
 @roles("supervisor", "admin")
 async def api_evaluation_update(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
+    user = current_user(request)
     view = await asyncio.to_thread(_service(request).update_evaluation,
                                    _int(request.match_info["id"], "id"), body.get("answers"),
-                                   body.get("comment"), current_user(request).username)
+                                   body.get("comment"), user.username, user.role)
     return web.json_response(view)
 
 
@@ -290,13 +292,15 @@ async def api_evaluations(request: web.Request) -> web.StreamResponse:
     rows = await asyncio.to_thread(service.repo.evaluations, agent=request.query.get("agent") or None,
                                    grid_id=_int(grid, "grid_id") if grid else None,
                                    since=_date(request.query.get("since"), "since"))
+    rows = await asyncio.to_thread(service.visible_evaluations, current_user(request), rows)
     return web.json_response([service.evaluation_view(r) for r in rows])
 
 
 @roles("supervisor", "admin")
 async def api_averages(request: web.Request) -> web.StreamResponse:
     since = _date(request.query.get("since"), "since")
-    return web.json_response(await asyncio.to_thread(_service(request).averages, since))
+    return web.json_response(await asyncio.to_thread(_service(request).averages, since,
+                                                     current_user(request)))
 
 
 @roles("agent")

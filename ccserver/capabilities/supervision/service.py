@@ -12,6 +12,7 @@ from ...core import events as ev
 from ...core.alerts import KINDS, Alerts
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, NotFound, PbxUnavailable
+from ...core.permissions import Actor, Target, actor_for, channel_target, may_act, require
 from ...core.ports import OriginateRequest
 from ..acd.service import record_from_row
 from ..agents.model import AgentState
@@ -123,13 +124,34 @@ class SupervisionService:
         team_of = await asyncio.to_thread(self.repo.teams)
         return queues, {u for u, team in team_of.items() if team and team in teams}
 
+    async def actor(self, username: str, role: str) -> Actor:
+        return await asyncio.to_thread(actor_for, username, role, self.repo)
+
     async def check_allowed(self, supervisor: str, role: str, agent: str) -> None:
-        queues, agents = await self.scope_of(supervisor, role)
-        if queues is None:
-            return
+        """An agent is in a supervisor's scope when one of their queues or their team is."""
+        if role == "admin":
+            return  # admins supervise everybody (an unknown agent fails at the PBX step)
         status = self.board.agents.get(agent)
-        if status is None or not ((agents and agent in agents) or (status.queues & queues)):
-            raise NotFound(f"no agent {agent!r} in your teams or queues", agent=agent)
+        if status is None:
+            raise NotFound(f"no agent {agent!r}", agent=agent)
+        require(await self.actor(supervisor, role),
+                Target.of("agent", agent, agents=[agent], queues=status.queues), "supervise")
+
+    def channel_targets(self, channels) -> list[tuple[object, Target]]:
+        """Each live channel with what it belongs to: the tracked calls it takes part in (their
+        queue and agent) and the agent phone it is."""
+        calls = [(r.uniqueid, r.linkedid, r.queue, r.agent) for r in self.tracker.open.values()]
+        interfaces = {a.interface: a.username for a in self.board.agents.values() if a.interface}
+        return [(c, channel_target(c.uniqueid, c.linkedid, c.channel, calls, interfaces))
+                for c in channels]
+
+    async def visible_channels(self, username: str, role: str, channels) -> list:
+        """The live channels this user may see: all for an admin; a supervisor's queues' and
+        teams' calls only."""
+        if role == "admin":
+            return list(channels)
+        actor = await self.actor(username, role)
+        return [c for c, target in self.channel_targets(channels) if may_act(actor, target)]
 
     # --- listen / whisper / barge ----------------------------------------------------------------
     def _pbx(self):
