@@ -29,6 +29,11 @@ class Settings:
     # the origin browsers use to reach the web UI (WebSocket Origin check); empty: derived
     public_url: str = ""
     secret_key: str = ""
+    # GDPR erasure: the HMAC key (hex, 32 bytes or more) of the hashes kept in place of erased
+    # numbers (do-not-call list, consent ledger, decisions); empty: data_dir/erasure_hmac.key,
+    # generated (0600) the first time. Back it up: without it, erased numbers on the do-not-call
+    # list are no longer recognised
+    erasure_hmac_key: str = ""
 
     # --- the private Asterisk ---------------------------------------------------------------
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...

@@ -71,6 +71,9 @@ class CallTracker:
         # data the IVR attached before the caller reached a queue (the record opens at the queue)
         self.pending_data: dict[str, dict[str, str]] = {}
         self._agent_of = agent_of_interface or (lambda interface: "")
+        # calls whose person was erased (GDPR) while live: uniqueid -> the channel name to keep;
+        # their records never carry the caller's number or data again
+        self.erased: dict[str, str] = {}
 
     def load_open(self, records: list[CallRecord]) -> None:
         """Records stored as open by a previous run: the next resync closes the vanished ones."""
@@ -81,7 +84,25 @@ class CallTracker:
         handler = self._handlers.get(type(event))
         return handler(self, event) if handler else []
 
+    def erase(self, redacted_channels: dict[str, str]) -> None:
+        """Forget the caller of these live calls (uniqueid -> channel name without the number):
+        the records written from now on are anonymous."""
+        self.erased.update(redacted_channels)
+        for uniqueid in redacted_channels:
+            self.pending_data.pop(uniqueid, None)
+            record = self.open.get(uniqueid)
+            if record is not None:
+                self.open[uniqueid] = self.anonymous(record)
+
+    def anonymous(self, record: CallRecord) -> CallRecord:
+        """`record` as it may be stored: without the caller if that person was erased."""
+        if record.uniqueid not in self.erased:
+            return record
+        return replace(record, caller_number="", data=(),
+                       channel=self.erased[record.uniqueid] or record.channel)
+
     def _changed(self, record: CallRecord, ended: bool = False) -> list[ev.Event]:
+        record = self.anonymous(record)
         if ended:
             self.open.pop(record.uniqueid, None)
         else:
