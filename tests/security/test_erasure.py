@@ -226,6 +226,13 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
                                                  cause=16)):
         from ccserver.capabilities.acd.service import _row_from_record
         acd.upsert_calls([_row_from_record(tracker.anonymous(change.record))])
+    with files["master"].open("a") as f:  # Asterisk writes the live call's CDR at its hangup
+        f.write(f'"","{NUMBER}","7101","ccserver-inbound","""Zoe Erasmus"" <{NUMBER}>","x","y",'
+                f'"Queue","rec","","","",9,9,"ANSWERED","DOCUMENTATION","{live}",""\n')
+    assert erasure.pending
+    await erasure.on_event(ev.ChannelHungup(uniqueid=live, linkedid=live, cause=16))
+    await erasure.settled()
+    assert not erasure.pending
 
     # --- nothing left in the database
     after = dump_database(database)

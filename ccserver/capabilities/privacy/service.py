@@ -24,11 +24,13 @@ import asyncio
 import logging
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ...adapters.db.erasure import ErasureRepository
+from ...core import events as ev
 from ...core.errors import CcError, ConfigurationError, InvalidInput
 from .model import (HASH_PREFIX, Person, canonical, canonical_nsn, filter_lines, keyed_hash,
                     parse_person_number)
@@ -36,6 +38,7 @@ from .model import (HASH_PREFIX, Person, canonical, canonical_nsn, filter_lines,
 logger = logging.getLogger(__name__)
 
 KEY_FILE = "erasure_hmac.key"
+FOLLOW_UP_DELAY = 1.0  # seconds after the person's last live call ended
 # the tables an erasure changes (PostgreSQL vacuums them so dead tuples go too)
 ERASED_TABLES = ("calls", "customers", "customer_phones", "tickets", "interactions", "recordings",
                  "qa_evaluations", "callbacks", "outbound_contacts", "outbound_attempts",
@@ -109,7 +112,7 @@ class AsteriskFiles:
 class ErasureService:
     def __init__(self, repo: ErasureRepository, key: bytes, *, audit, recording=None, tracker=None,
                  channels=None, pbx=None, database=None, files: AsteriskFiles | None = None,
-                 store=None) -> None:
+                 store=None, drain: Callable[[], Awaitable[None]] | None = None) -> None:
         self.repo = repo
         self.store = store if store is not None else (recording.store if recording is not None else None)
         self.key = key
@@ -120,16 +123,84 @@ class ErasureService:
         self.pbx = pbx
         self.database = database
         self.files = files or AsteriskFiles(None, None, None)
+        self.drain = drain  # waits until call records on their way are in the database
         self._lock = asyncio.Lock()
+        # live calls of erased persons: uniqueid -> (person, their call ids); when the last one
+        # hangs up, the logs are filtered again (Asterisk writes the CDR and queue_log then)
+        self.pending: dict[str, tuple[Person, frozenset[str]]] = {}
+        self._followups: set[asyncio.Task] = set()
 
     @classmethod
     def for_runtime(cls, runtime, config_writer=None) -> "ErasureService":
         settings = runtime.settings
-        return cls(ErasureRepository(runtime.database),
-                   load_key(settings.erasure_hmac_key, Path(settings.data_dir)),
-                   audit=runtime.audit, recording=runtime.recording, tracker=runtime.call_tracker,
-                   channels=runtime.channels, pbx=runtime.pbx.ami if runtime.pbx else None,
-                   database=runtime.database, files=AsteriskFiles.of(settings, config_writer))
+        writer = runtime.call_writer
+
+        async def drain() -> None:
+            for _ in range(50):  # the call writer flushes every 0.2 s
+                if not writer.pending:
+                    return
+                await asyncio.sleep(0.1)
+
+        service = cls(ErasureRepository(runtime.database),
+                      load_key(settings.erasure_hmac_key, Path(settings.data_dir)),
+                      audit=runtime.audit, recording=runtime.recording, tracker=runtime.call_tracker,
+                      channels=runtime.channels, pbx=runtime.pbx.ami if runtime.pbx else None,
+                      database=runtime.database, files=AsteriskFiles.of(settings, config_writer),
+                      drain=drain)
+        runtime.bus.subscribe("erasure", service.on_event,
+                              topics=(ev.ChannelHungup.topic, ev.PbxSnapshot.topic))
+        return service
+
+    async def on_event(self, event: ev.Event) -> None:
+        """The person's live calls ending: filter the logs again once the last one is gone."""
+        if not self.pending:
+            return
+        if isinstance(event, ev.ChannelHungup):
+            gone = [event.uniqueid]
+        elif isinstance(event, ev.PbxSnapshot):
+            alive = {c.uniqueid for c in event.channels}
+            gone = [u for u in self.pending if u not in alive]
+        else:
+            return
+        for uniqueid in gone:
+            entry = self.pending.pop(uniqueid, None)
+            if entry is None:
+                continue
+            person, ids = entry
+            if any(p is person for p, _ in self.pending.values()):
+                continue  # another leg of theirs still runs
+            task = asyncio.get_running_loop().create_task(self._follow_up(person, ids),
+                                                          name="erasure-follow-up")
+            self._followups.add(task)
+            task.add_done_callback(self._followups.discard)
+
+    async def _follow_up(self, person: Person, ids: frozenset[str]) -> None:
+        await asyncio.sleep(FOLLOW_UP_DELAY)  # Asterisk writes the CDR just after the hangup
+        async with self._lock:
+            failures: list[dict[str, str]] = []
+            dropped = await asyncio.to_thread(self._rewrite_logs, person, set(ids), failures)
+            if dropped:
+                await self._reload_logs(failures)
+            if failures:
+                logger.error("erasure follow-up: %d file(s) could not be rewritten: %s", len(failures),
+                             "; ".join(f"{f['file']}: {f['error']}" for f in failures))
+                await asyncio.to_thread(self.audit.record, "system", "person.erase.incomplete",
+                                        "", failures=failures)
+            logger.info("erasure follow-up after the last live call: %d log line(s) removed", dropped)
+
+    async def settled(self, timeout: float = 10.0) -> None:
+        """Wait until no follow-up is pending or running (tests, shutdown)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while (self.pending or self._followups) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+
+    async def _reload_logs(self, failures: list[dict[str, str]]) -> None:
+        if self.pbx is None or not getattr(self.pbx, "is_up", False):
+            return
+        try:  # Asterisk keeps queue_log and its logs open: make it reopen the new files
+            await self.pbx.cli("logger reload")
+        except CcError as exc:
+            failures.append({"file": "asterisk logs", "error": f"logger reload: {exc.message}"})
 
     # --- the keyed hash ----------------------------------------------------------------------------
     def hash_of(self, number: int | str) -> str:
@@ -156,18 +227,22 @@ class ErasureService:
             person = Person.of(customer_id, e164, names)
             live = self._live_calls(person)
             if self.tracker is not None and live:
-                self.tracker.erase({u: person.redact(self._channel(u)) for u in live})
+                self.tracker.erase(live, person.redact)
             doomed_spool = await self.recording.forget_live(live) if self.recording is not None else []
+            if self.drain is not None:
+                await self.drain()
             erased = await asyncio.to_thread(self.repo.erase, person, self.hash_of, live)
+            if self.tracker is not None:  # a record still on its way is written anonymous
+                self.tracker.erase(erased.uniqueids, person.redact)
+            live_now = live & set(self.channels.channels) if self.channels is not None else set()
+            for uniqueid in live_now:
+                self.pending[uniqueid] = (person, frozenset(erased.uniqueids))
             # --- files, after the commit
             failures: list[dict[str, str]] = []
             removed = await asyncio.to_thread(self._remove_files, person, erased, doomed_spool, failures)
             rewritten = await asyncio.to_thread(self._rewrite_logs, person, erased.uniqueids, failures)
-            if rewritten and self.pbx is not None and getattr(self.pbx, "is_up", False):
-                try:  # Asterisk keeps queue_log and its logs open: make it reopen the new files
-                    await self.pbx.cli("logger reload")
-                except CcError as exc:
-                    failures.append({"file": "asterisk logs", "error": f"logger reload: {exc.message}"})
+            if rewritten:
+                await self._reload_logs(failures)
             if self.database is not None:
                 await asyncio.to_thread(self._compact, failures)
             kept_hash = self.hash_of(person.nsns[0]) if person.nsns else (
@@ -176,7 +251,7 @@ class ErasureService:
                 "customer_id": customer_id, "number_hash": HASH_PREFIX + kept_hash if kept_hash else "",
                 **erased.counts, "files": removed["recordings"], "spool_files": removed["spool"],
                 "voicemail_messages": removed["voicemail"], "call_files": removed["outgoing"],
-                "log_lines_removed": rewritten, "failures": failures}
+                "log_lines_removed": rewritten, "live_calls": len(live_now), "failures": failures}
             summary.setdefault("tickets", 0)
             summary.setdefault("interactions", 0)
             summary.setdefault("phones", 0)
@@ -198,12 +273,6 @@ class ErasureService:
         return summary
 
     # --- live calls -------------------------------------------------------------------------------
-    def _channel(self, uniqueid: str) -> str:
-        if self.channels is not None and uniqueid in self.channels.channels:
-            return self.channels.channels[uniqueid].channel
-        record = self.tracker.open.get(uniqueid) if self.tracker is not None else None
-        return record.channel if record else ""
-
     def _live_calls(self, person: Person) -> set[str]:
         """uniqueids (and linkedids) of the person's calls in progress, from the live channels
         and the open call records: by the caller's number, or a number in the channel name."""
