@@ -265,3 +265,128 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
     [entry] = audit.list(action="customer.erase")
     assert entry.actor == "admin" and entry.target == str(zoe.id)
     assert expected in entry.details and not needles_in(entry.details.encode())
+
+
+# --- on the real Asterisk ----------------------------------------------------------------------------
+from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
+from ccserver.telephony.sipp import SippCaller, SippPhone  # noqa: E402
+from tests.integration.conftest import asterisk  # noqa: E402,F401  (the shared instance fixture)
+from tests.support.server import Server, endpoint_of, until  # noqa: E402
+
+PASSWORD = "password-123"
+
+
+def dump_sqlite(path: Path) -> str:
+    import sqlite3
+    conn = sqlite3.connect(path)
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+
+
+@pytest.mark.asterisk
+async def test_real_recorded_call_callback_and_campaign_are_erased_with_a_live_call(asterisk, tmp_path):
+    info = asterisk.info
+    async with Server(tmp_path, endpoint_of(info), config_writer=asterisk) as srv:
+        runtime = srv.runtime
+        await until(srv.ok, 20, "the server is up")
+        await runtime.acd.create_queue(QueueDefinition(
+            name="erase", numbers=("7301",), holidays="", announce_position=False,
+            announce_holdtime=False, recording_policy="always", retention_days=30), "admin")
+        account = await runtime.acd.create_agent("alice", PASSWORD, "Alice", {}, "admin")
+        runtime.users.create_user("boss", PASSWORD, role="admin", display_name="Boss")
+        zoe = runtime.customers.create_customer(phones=[NUMBER], first_name="Zoé", last_name="Erasmus",
+                                                notes="appelle souvent")
+        async with SippPhone(asterisk, account.sip_username, account.sip_password):
+            await runtime.acd.login("alice")
+            await until(lambda: runtime.agent_board.agents["alice"].state.value == "available", 5,
+                        "alice available")
+            # 1. a recorded inbound call from the person, to its end and into the store
+            first = SippCaller(asterisk, "7301", NUMBER, display_name="Zoe Erasmus", talk_seconds=3)
+            await first.start()
+            result = await first.wait(30)
+            assert result.answered
+            rows = await until(lambda: _stored(runtime), 10, "the first recording stored")
+            first_row = rows[0]
+            stored_path = runtime.recording.store.store_dir / first_row.path
+            assert stored_path.exists()
+            await until(lambda: (runtime.acd_repo.call(first_row.call_uniqueid) or _NoCall).ended_at, 5,
+                        "the first call's row written")
+            # 2. a callback request, a campaign contact, a consent, a decision, an attempt, a DNC entry
+            runtime.acd_repo.add_callback("erase", NUMBER, first_row.call_uniqueid, runtime.clock.now())
+            outbound = runtime.outbound
+            campaign = await outbound.create_campaign("E1", {"mode": "preview", "caller_ids": ["0162000001"]},
+                                                      "boss")
+            csv_text = f"nom;numero;cp\n{NAME};06 12 34 56 78;75011\n"
+            preview = await outbound.preview_import(campaign["id"], csv_text.encode(), "e.csv", "utf-8", "boss")
+            await outbound.commit_import(preview["import_id"], "boss")
+            await outbound.record_consent(number=NUMBER, source="web", proof_ref=f"form {NUMBER}", actor="boss")
+            contact = outbound.repo.contacts(campaign["id"])[0][0]
+            decision = await outbound.check_contact(contact.id, "boss")
+            outbound.repo.create_attempt(campaign_id=campaign["id"], contact_id=contact.id, nsn=contact.nsn,
+                                         number=contact.number, caller_id="0162000001", mode="preview",
+                                         uniqueid="outbound-1", decision_id=decision["decision_id"],
+                                         started_at=runtime.clock.now(), outcome="refused",
+                                         notes=f"{NAME} ne veut plus")
+            await outbound.dnc_add([NUMBER], "demande pendant l'appel", "boss")
+
+            # 3. a second call of the person, live and being recorded during the erasure
+            second = SippCaller(asterisk, "7301", NUMBER, display_name="Zoe Erasmus", talk_seconds=8)
+            await second.start()
+            await second.wait_answered(10)
+            live = await until(lambda: runtime.recording.current("alice"), 5, "the live recording")
+            spool_file = runtime.recording.store.spool_dir / live.spool_name
+            await until(lambda: spool_file.exists() and spool_file.stat().st_size > 8000, 5,
+                        "MixMonitor writing the live call")
+
+            # before: the person is in Asterisk's CDR CSV and queue_log, the database, the store
+            await until(lambda: NUMBER in info.cdr_csv.read_text(), 5, "the first call's CDR")
+            assert "Zoe Erasmus" in info.cdr_csv.read_text() and NUMBER in info.queue_log.read_text()
+            assert walk(tmp_path, info.instance_dir)
+            boss = await srv.login("boss", PASSWORD)
+            resp = await boss.post("/api/privacy/erase", json={"customer_id": zoe.id,
+                                                               "number": "+33 6 12 34 56 78"},
+                                   headers={"X-CSRF-Token": boss.csrf})
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert body["failures"] == [] and body["live_calls"] >= 1 and body["files"] == 1
+            assert not spool_file.exists()  # the live call's file is gone at once
+            await second.wait(30)
+            await boss.close()
+        await runtime.erasure.settled()
+        await until(lambda: (runtime.acd_repo.call(live.uniqueid) or _NoCall).ended_at, 5,
+                    "the live call's row written at its hangup")
+        await asyncio.sleep(1.0)  # anything else Asterisk writes after the hangup
+        await runtime.erasure.settled()
+        assert not spool_file.exists() and not stored_path.exists()
+        assert [r for r in _all_recordings(runtime)] == []
+        # the do-not-call list still refuses the number, whatever its writing
+        assert runtime.outbound.repo.dnc_members([612345678]) == {612345678}
+        db_path = Path(runtime.database.url.database)
+        dump = dump_sqlite(db_path)
+    leaks = [line for line in dump.splitlines() if needles_in(line.encode())]
+    assert leaks == [], "\n".join(leaks)
+    files = walk(tmp_path, info.instance_dir)
+    # the sipp "phones" (the customer's and the agent's own devices) keep their traces in tmp/
+    files = {p: hits for p, hits in files.items() if asterisk.scratch_dir not in p.parents}
+    assert files == {}, files
+    assert info.cdr_csv.exists() and info.queue_log.exists()  # rewritten, not deleted
+    assert first_row.call_uniqueid not in info.cdr_csv.read_text()
+    assert live.uniqueid not in info.queue_log.read_text()
+
+
+class _NoCall:
+    ended_at = None
+
+
+def _all_recordings(runtime):
+    from sqlmodel import select as model_select
+
+    from ccserver.adapters.db.tables import Recording
+    with runtime.database.session() as s:
+        return list(s.exec(model_select(Recording)))
+
+
+def _stored(runtime):
+    return [r for r in _all_recordings(runtime) if r.status == "stored"]
