@@ -34,6 +34,11 @@ class Settings:
     # generated (0600) the first time. Back it up: without it, erased numbers on the do-not-call
     # list are no longer recognised
     erasure_hmac_key: str = ""
+    # with an external Asterisk (`serve --external`, docker): where its spool (voicemail/,
+    # outgoing/) and its log directory (cdr-csv/, queue_log, messages.log) are seen from this
+    # host, so an erasure reaches them; empty: not reachable (the private instance's are known)
+    asterisk_spool_dir: str = ""
+    asterisk_log_dir: str = ""
 
     # --- the private Asterisk ---------------------------------------------------------------
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...

@@ -106,7 +106,9 @@ class AsteriskFiles:
         if info is not None:
             return cls(info.instance_dir / "spool", info.instance_dir / "log", info.recordings_dir)
         spool = settings.recordings_spool_dir or ""
-        return cls(None, None, Path(spool) if spool else None)
+        return cls(Path(settings.asterisk_spool_dir) if settings.asterisk_spool_dir else None,
+                   Path(settings.asterisk_log_dir) if settings.asterisk_log_dir else None,
+                   Path(spool) if spool else None)
 
 
 class ErasureService:
@@ -388,6 +390,8 @@ class ErasureService:
             if b"\0" in data[:4096]:
                 continue  # not text
             text = data.decode("utf-8", errors="surrogateescape")
+            if not person.mentioned_in(text) and not any(i in text for i in ids):
+                continue  # the common case: one pass over the file, no line split
             new, dropped = filter_lines(text, person, ids)
             if not dropped:
                 continue
