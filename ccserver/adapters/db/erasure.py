@@ -123,6 +123,11 @@ class ErasureRepository:
                        .values(recording_id=None))
                 s.exec(delete(Recording).where(col(Recording.id).in_(ids)))
             counts["recordings"] = len(ids)
+            # quality evaluations of those calls stay (the agent's scores), their comments lose the person
+            if uniqueids:
+                for evaluation in s.exec(select(QaEvaluation).where(col(QaEvaluation.call_uniqueid).in_(uniqueids))):
+                    evaluation.comment = person.redact(evaluation.comment)
+                    s.add(evaluation)
             # --- the customer file
             if cid is not None:
                 counts["tickets"] = s.exec(delete(Ticket).where(Ticket.customer_id == cid)).rowcount or 0

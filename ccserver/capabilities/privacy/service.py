@@ -236,7 +236,18 @@ class ErasureService:
             erased = await asyncio.to_thread(self.repo.erase, person, self.hash_of, live)
             if self.tracker is not None:  # a record still on its way is written anonymous
                 self.tracker.erase(erased.uniqueids, person.redact)
-            live_now = live & set(self.channels.channels) if self.channels is not None else set()
+            live_channels = self.channels.channels if self.channels is not None else {}
+            # calls found only through the database (a campaign call to the person: its channel
+            # shows our caller ID, the attempt row knows its uniqueid) that still run
+            late = {u for u, c in list(live_channels.items())
+                    if (u in erased.uniqueids or c.linkedid in erased.uniqueids) and u not in live}
+            if late:
+                if self.tracker is not None:
+                    self.tracker.erase(late, person.redact)
+                if self.recording is not None:
+                    doomed_spool += await self.recording.forget_live(late)
+                live |= late
+            live_now = {u for u in live if u in live_channels}
             for uniqueid in live_now:
                 self.pending[uniqueid] = (person, frozenset(erased.uniqueids))
             # --- files, after the commit
