@@ -335,7 +335,9 @@ async def test_real_recorded_call_callback_and_campaign_are_erased_with_a_live_c
             second = SippCaller(asterisk, "7301", NUMBER, display_name="Zoe Erasmus", talk_seconds=8)
             await second.start()
             await second.wait_answered(10)
-            live = await until(lambda: runtime.recording.current("alice"), 5, "the live recording")
+            live = await until(lambda: (lambda r: r if r is not None and r.state == "recording" and r.spool_name
+                                        else None)(runtime.recording.current("alice")), 5,
+                               "the live call being recorded")
             spool_file = runtime.recording.store.spool_dir / live.spool_name
             await until(lambda: spool_file.exists() and spool_file.stat().st_size > 8000, 5,
                         "MixMonitor writing the live call")
