@@ -156,6 +156,7 @@ class Runtime:
         await self.intake.stop()
         await self.bus.stop()
         await self.recording.stop()
+        await self.erasure.stop()
         await self.state_writer.stop()
         await self.call_writer.stop()
         await asyncio.to_thread(self.database.dispose)

@@ -47,7 +47,7 @@ NUMBER = "0612345678"
 WRITINGS = ("0612345678", "+33612345678", "33612345678", "612345678", "06 12 34 56 78",
             "06.12.34.56.78", "+33 6 12 34 56 78")
 NAME = "Zoé Erasmus"
-NAMES = (NAME, "Zoe Erasmus", "Zo\\u00e9 Erasmus", "Erasmus")
+NAMES = (NAME, "Zoe Erasmus", "Zo\\u00e9 Erasmus", "Erasmus", "zoe@example.org")
 OTHER = "0698765432"
 
 
@@ -199,7 +199,7 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
                                  uniqueid="o1", decision_id=decision["decision_id"],
                                  started_at=clock.now(), outcome="answered", notes=f"{NAME} rappellera")
     await outbound.dnc_add([NUMBER], f"demande de {NAME}", "sup")
-    audit.record("alice", "customer.update", str(zoe.id), phone=NUMBER, name=NAME)
+    audit.record("alice", "customer.update", str(zoe.id), phone=NUMBER, name=NAME, email="zoe@example.org")
     before = dump_database(database)
     assert all(w in before for w in ("0612345678", "612345678")) and "Erasmus" in before
     # a live call of the person: its call record and its recording being written

@@ -39,7 +39,7 @@ class ErasureRepository:
         self.db = db
 
     def customer(self, customer_id: int) -> tuple[list[str], list[str]]:
-        """(phones E.164, full names) of a customer; NotFound if there is none."""
+        """(phones E.164, full names and e-mail) of a customer; NotFound if there is none."""
         with self.db.session() as s:
             row = s.get(Customer, customer_id)
             if row is None:
@@ -47,7 +47,7 @@ class ErasureRepository:
             phones = [p.e164 for p in s.exec(select(CustomerPhone)
                                              .where(CustomerPhone.customer_id == customer_id))]
             names = [f"{row.first_name} {row.last_name}".strip(),
-                     f"{row.last_name} {row.first_name}".strip()]
+                     f"{row.last_name} {row.first_name}".strip(), row.email]
             return phones, names
 
     def contact_names(self, nsns: Iterable[int]) -> list[str]:

@@ -70,7 +70,7 @@ class Person:
 
     customer_id: int | None
     numbers: tuple[str, ...]  # E.164
-    names: tuple[str, ...] = ()  # full names, as written in the customer file / contacts
+    names: tuple[str, ...] = ()  # full names (and e-mail addresses) of the customer file / contacts
     forms: tuple[str, ...] = field(default=())  # every textual writing, longest first
 
     @classmethod
@@ -79,7 +79,8 @@ class Person:
         forms: set[str] = set()
         for n in e164:
             forms |= number_forms(n)
-        clean_names = tuple(sorted({n.strip() for n in names if full_name_ok(n)}))
+        clean_names = tuple(sorted({n.strip() for n in names
+                                    if full_name_ok(n) or _EMAIL.fullmatch(n.strip() or "-")}))
         return cls(customer_id, e164, clean_names, tuple(sorted(forms, key=lambda f: (-len(f), f))))
 
     @property
@@ -157,6 +158,9 @@ class Person:
                     cell.values() if isinstance(cell, dict) else cell):
                 return True
         return False
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 def full_name_ok(name: str | None) -> bool:

@@ -171,10 +171,13 @@ class ErasureService:
             person, ids = entry
             if any(p is person for p, _ in self.pending.values()):
                 continue  # another leg of theirs still runs
-            task = asyncio.get_running_loop().create_task(self._follow_up(person, ids),
-                                                          name="erasure-follow-up")
-            self._followups.add(task)
-            task.add_done_callback(self._followups.discard)
+            self._schedule_follow_up(person, ids)
+
+    def _schedule_follow_up(self, person: Person, ids: frozenset[str]) -> None:
+        task = asyncio.get_running_loop().create_task(self._follow_up(person, ids),
+                                                      name="erasure-follow-up")
+        self._followups.add(task)
+        task.add_done_callback(self._followups.discard)
 
     async def _follow_up(self, person: Person, ids: frozenset[str]) -> None:
         await asyncio.sleep(FOLLOW_UP_DELAY)  # Asterisk writes the CDR just after the hangup
@@ -189,6 +192,11 @@ class ErasureService:
                 await asyncio.to_thread(self.audit.record, "system", "person.erase.incomplete",
                                         "", failures=failures)
             logger.info("erasure follow-up after the last live call: %d log line(s) removed", dropped)
+
+    async def stop(self) -> None:
+        """Let a running follow-up finish (a few seconds at most)."""
+        if self._followups:
+            await asyncio.wait(set(self._followups), timeout=FOLLOW_UP_DELAY + 5)
 
     async def settled(self, timeout: float = 10.0) -> None:
         """Wait until no follow-up is pending or running (tests, shutdown)."""
@@ -250,6 +258,8 @@ class ErasureService:
             live_now = {u for u in live if u in live_channels}
             for uniqueid in live_now:
                 self.pending[uniqueid] = (person, frozenset(erased.uniqueids))
+            if live and not live_now:  # they hung up meanwhile: Asterisk may still be writing
+                self._schedule_follow_up(person, frozenset(erased.uniqueids))
             # --- files, after the commit
             failures: list[dict[str, str]] = []
             removed = await asyncio.to_thread(self._remove_files, person, erased, doomed_spool, failures)
