@@ -16,11 +16,12 @@ import json
 import logging
 import os
 import stat
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, select
 
 from ccserver.adapters.db.acd import AcdRepository
 from ccserver.adapters.db.erasure import ErasureRepository
@@ -231,8 +232,7 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
                 f'"Queue","rec","","","",9,9,"ANSWERED","DOCUMENTATION","{live}",""\n')
     assert erasure.pending
     await erasure.on_event(ev.ChannelHungup(uniqueid=live, linkedid=live, cause=16))
-    await erasure.settled()
-    assert not erasure.pending
+    assert await erasure.settled()
 
     # --- nothing left in the database
     after = dump_database(database)
@@ -354,13 +354,16 @@ async def test_real_recorded_call_callback_and_campaign_are_erased_with_a_live_c
             assert resp.status == 200, body
             assert body["failures"] == [] and body["live_calls"] >= 1 and body["files"] == 1
             assert not spool_file.exists()  # the live call's file is gone at once
-            await second.wait(30)
+            ended = await second.wait(30)
+            assert ended.answered and ended.duration is not None, ended
             await boss.close()
-        await runtime.erasure.settled()
-        await until(lambda: (runtime.acd_repo.call(live.uniqueid) or _NoCall).ended_at, 5,
+        assert await runtime.erasure.settled(), ("calls still followed", runtime.erasure.pending)
+        waited = time.monotonic()
+        await until(lambda: (runtime.acd_repo.call(live.uniqueid) or _NoCall).ended_at, 15,
                     "the live call's row written at its hangup")
+        logger.info("the live call's row was written %.2f s after the follow-up", time.monotonic() - waited)
         await asyncio.sleep(1.0)  # anything else Asterisk writes after the hangup
-        await runtime.erasure.settled()
+        assert await runtime.erasure.settled()
         assert not spool_file.exists() and not stored_path.exists()
         assert [r for r in _all_recordings(runtime)] == []
         # the do-not-call list still refuses the number, whatever its writing

@@ -198,11 +198,12 @@ class ErasureService:
         if self._followups:
             await asyncio.wait(set(self._followups), timeout=FOLLOW_UP_DELAY + 5)
 
-    async def settled(self, timeout: float = 10.0) -> None:
-        """Wait until no follow-up is pending or running (tests, shutdown)."""
+    async def settled(self, timeout: float = 10.0) -> bool:
+        """Wait until no follow-up is pending or running; False if some still are."""
         deadline = asyncio.get_running_loop().time() + timeout
         while (self.pending or self._followups) and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.1)
+        return not (self.pending or self._followups)
 
     async def _reload_logs(self, failures: list[dict[str, str]]) -> None:
         if self.pbx is None or not getattr(self.pbx, "is_up", False):
