@@ -24,6 +24,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,6 +228,7 @@ class ErasureService:
         if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
             raise InvalidInput("customer_id is a number", field="customer_id")
         e164 = [parse_person_number(n, "number") for n in numbers]
+        started = time.monotonic()
         async with self._lock:
             names: list[str] = []
             if customer_id is not None:
@@ -275,7 +277,8 @@ class ErasureService:
                 "customer_id": customer_id, "number_hash": HASH_PREFIX + kept_hash if kept_hash else "",
                 **erased.counts, "files": removed["recordings"], "spool_files": removed["spool"],
                 "voicemail_messages": removed["voicemail"], "call_files": removed["outgoing"],
-                "log_lines_removed": rewritten, "live_calls": len(live_now), "failures": failures}
+                "log_lines_removed": rewritten, "live_calls": len(live_now), "failures": failures,
+                "seconds": round(time.monotonic() - started, 3)}
             summary.setdefault("tickets", 0)
             summary.setdefault("interactions", 0)
             summary.setdefault("phones", 0)
