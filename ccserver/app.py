@@ -27,6 +27,7 @@ from .capabilities.customers.service import CustomerService
 from .capabilities.ivr.handlers import IvrEngine
 from .capabilities.ivr.service import IvrService
 from .capabilities.outbound.service import OutboundService
+from .capabilities.privacy.service import ErasureService
 from .capabilities.recording.service import RecordingService
 from .capabilities.supervision.service import SupervisionService
 from .core.alerts import CALL_REFUSED, Alerts
@@ -99,6 +100,9 @@ class Runtime:
         self.recording = RecordingService.for_runtime(self, config_writer)
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
         self.outbound = OutboundService.for_runtime(self, config_writer)
+        # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers
+        self.erasure = ErasureService.for_runtime(self, config_writer)
+        self.outbound.repo.number_hash = self.erasure.hash_of
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
         self.ivr = IvrService.for_runtime(self, config_writer)
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
@@ -178,6 +182,7 @@ class Runtime:
         await self.intake.stop()
         await self.bus.stop()
         await self.recording.stop()
+        await self.erasure.stop()
         await self.state_writer.stop()
         await self.call_writer.stop()
         await asyncio.to_thread(self.database.dispose)

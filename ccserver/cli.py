@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "ccserver.telephony.commands",
     "ccserver.capabilities.outbound.commands",
     "ccserver.capabilities.ivr.commands",
+    "ccserver.capabilities.privacy.commands",
 )
 
 

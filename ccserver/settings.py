@@ -37,6 +37,16 @@ class Settings:
     session_check_interval: float = 1.0
     # minutes between two purges of expired sessions from the database
     session_purge_interval: float = 15.0
+    # GDPR erasure: the HMAC key (hex, 32 bytes or more) of the hashes kept in place of erased
+    # numbers (do-not-call list, consent ledger, decisions); empty: data_dir/erasure_hmac.key,
+    # generated (0600) the first time. Back it up: without it, erased numbers on the do-not-call
+    # list are no longer recognised
+    erasure_hmac_key: str = ""
+    # with an external Asterisk (`serve --external`, docker): where its spool (voicemail/,
+    # outgoing/) and its log directory (cdr-csv/, queue_log, messages.log) are seen from this
+    # host, so an erasure reaches them; empty: not reachable (the private instance's are known)
+    asterisk_spool_dir: str = ""
+    asterisk_log_dir: str = ""
 
     # --- the private Asterisk ---------------------------------------------------------------
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...

@@ -17,6 +17,7 @@ from ccserver.adapters.db import AuditLog, CallRepository, Database, SessionRepo
 from ccserver.adapters.db import database as database_module
 from ccserver.adapters.db.acd import AcdRepository
 from ccserver.adapters.db.customers import CustomerRepository
+from ccserver.adapters.db.erasure import ErasureRepository
 from ccserver.adapters.db.ivr import IvrStatsRepository
 from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.recordings import RecordingFilter, RecordingRepository
@@ -53,6 +54,7 @@ READS = {
         "conflicts": lambda r: r.conflicts([CustomerRow(line=2, customer_number="C1",
                                                         phones=(("+33612345678", "mobile"),))]),
     },
+    ErasureRepository: {"customer": lambda r: r.customer(1), "contact_names": lambda r: r.contact_names([612345678])},
     IvrStatsRepository: {"totals": lambda r: r.totals(), "rows": lambda r: r.rows()},
     OutboundRepository: {
         "campaign": lambda r: r.campaign(1), "campaigns": lambda r: r.campaigns(),
@@ -78,7 +80,7 @@ READS = {
         "queue_policies": lambda r: r.queue_policies(), "get": lambda r: r.get(1),
         "for_call": lambda r: r.for_call("1.1"), "unfinished": lambda r: r.unfinished(),
         "call": lambda r: r.call("1.1"), "search": lambda r: r.search(RecordingFilter()),
-        "expired": lambda r: r.expired(NOW), "customer_numbers": lambda r: r.customer_numbers(1),
+        "expired": lambda r: r.expired(NOW),
         "grids": lambda r: r.grids(), "grid": lambda r: r.grid(1), "evaluation": lambda r: r.evaluation(1),
         "evaluations": lambda r: r.evaluations(), "score_rows": lambda r: r.score_rows(),
     },
@@ -96,6 +98,7 @@ WRITES = {
                     "give_scope", "add_sip_account", "add_callback", "update_callback"},
     CustomerRepository: {"create", "update", "require_customer", "save_interaction", "insert_ticket",
                          "change_ticket", "import_rows"},
+    ErasureRepository: {"erase"},
     IvrStatsRepository: {"add"},
     OutboundRepository: {"create_campaign", "update_campaign", "set_campaign_agents", "create_import",
                          "commit_import", "cancel_import", "claim_contact", "update_contact",
@@ -103,7 +106,7 @@ WRITES = {
                          "apply_scrub", "create_attempt", "update_attempt", "store_decision",
                          "store_decisions", "link_decision", "add_consents", "dnc_add", "dnc_remove",
                          "add_opposition_list"},
-    RecordingRepository: {"set_campaign_policy", "insert", "update", "delete", "erase_customer", "save_grid",
+    RecordingRepository: {"set_campaign_policy", "insert", "update", "delete", "save_grid",
                           "add_evaluation", "update_evaluation"},
 }
 

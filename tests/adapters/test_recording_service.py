@@ -12,12 +12,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ccserver.adapters.db.acd import AcdRepository
+from ccserver.adapters.db.erasure import ErasureRepository
 from ccserver.adapters.db.recordings import RecordingRepository
 from ccserver.adapters.db.repositories import AuditLog
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.agents.model import AgentBoard
 from ccserver.capabilities.calls.model import CallTracker
 from ccserver.capabilities.customers.service import CustomerService
+from ccserver.capabilities.privacy.service import ErasureService
 from ccserver.capabilities.recording.model import RecordingPolicy
 from ccserver.capabilities.recording.service import RecordingService
 from ccserver.capabilities.recording.storage import RecordingStore
@@ -291,7 +293,9 @@ async def test_erasing_a_customer_removes_recordings_and_personal_data_keeps_sta
     grid = h.service.save_grid(None, {"name": "g", "sections": [{"title": "s", "criteria": [{"id": "a", "label": "a"}]}]}, "sup")
     evaluation = h.service.evaluate(mine[0].id, grid["id"], {"a": 1}, "", "sup")
 
-    summary = await h.service.erase_customer(alice.id, "admin")
+    erasure = ErasureService(ErasureRepository(h.db), b"k" * 32, audit=h.audit, recording=h.service,
+                             tracker=h.tracker, channels=h.channels, database=h.db)
+    summary = await erasure.erase(customer_id=alice.id, actor="admin")
     assert summary["recordings"] == 2 and summary["files"] == 2 and summary["calls_anonymized"] == 2
     assert summary["tickets"] == 1 and summary["interactions"] == 1 and summary["phones"] == 1
     for r in mine:
@@ -309,7 +313,7 @@ async def test_erasing_a_customer_removes_recordings_and_personal_data_keeps_sta
     [entry] = h.audit.list(action="customer.erase")
     assert entry.target == str(alice.id) and "Martin" not in entry.details
     with pytest.raises(NotFound):
-        await h.service.erase_customer(alice.id, "admin")
+        await erasure.erase(customer_id=alice.id, actor="admin")
 
 
 GRID = {"name": "Accueil", "sections": [

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -248,6 +248,38 @@ class Database:
         ends the transaction without expiring what was read.)"""
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    def compact(self, tables: Iterable[str] = ()) -> None:
+        """After a GDPR erasure: make the deleted bytes go from the disk. SQLite keeps deleted
+        rows in free pages and old row versions in the WAL: VACUUM rewrites the file, then a
+        TRUNCATE checkpoint empties the WAL (retried while a reader holds it). PostgreSQL keeps
+        dead tuples until VACUUM: the given tables are vacuumed."""
+        raw = self.engine.raw_connection()
+        try:
+            if self.dialect == "sqlite":
+                cursor = raw.cursor()
+                cursor.execute("VACUUM")
+                for _ in range(50):
+                    busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    if not busy or not busy[0]:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise RuntimeError("the WAL could not be emptied (a reader kept it busy)")
+                cursor.close()
+            elif tables:
+                driver = raw.driver_connection
+                driver.rollback()
+                driver.autocommit = True
+                try:
+                    cursor = driver.cursor()
+                    for table in tables:
+                        cursor.execute(f'VACUUM "{table}"')
+                    cursor.close()
+                finally:
+                    driver.autocommit = False
+        finally:
+            raw.close()
 
     def ping(self) -> bool:
         """True when the database answers ``SELECT 1``. Never raises; gives up after about

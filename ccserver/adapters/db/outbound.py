@@ -56,6 +56,9 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
 class OutboundRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # the keyed hash of an NSN (privacy.ErasureService.hash_of): do-not-call entries whose
+        # person was erased keep only that hash, and must still match their number
+        self.number_hash: Callable[[int], str] | None = None
 
     def _insert(self, table):
         return (postgresql.insert(table) if self.db.dialect == "postgresql"
@@ -549,19 +552,33 @@ class OutboundRepository:
             return session.exec(count).one() - before
 
     def dnc_remove(self, nsn: int) -> bool:
+        match = DncNumber.nsn == nsn
+        if self.number_hash is not None:
+            match = or_(match, DncNumber.number_hash == self.number_hash(nsn))
         with self.db.write_session() as session:
-            row = session.exec(select(DncNumber).where(DncNumber.nsn == nsn)).first()
-            if row is None:
+            rows = list(session.exec(select(DncNumber).where(match)))
+            if not rows:
                 return False
-            session.delete(row)
+            for row in rows:
+                session.delete(row)
         return True
 
     def dnc_members(self, nsns: Iterable[int]) -> set[int]:
+        """The given numbers that are on the company's do-not-call list: by their NSN, or by
+        the keyed hash an erased entry keeps."""
+        wanted = list(set(nsns))
         found: set[int] = set()
         with self.db.read_session() as session:
-            for batch in _chunks(list(set(nsns))):
+            for batch in _chunks(wanted):
                 found.update(session.exec(select(DncNumber.nsn)
                                           .where(col(DncNumber.nsn).in_(batch))).all())
+            if self.number_hash is None:
+                return found
+            hashed = set(session.exec(select(DncNumber.number_hash)
+                                      .where(DncNumber.number_hash != "")).all())
+        if hashed:
+            found.update(n for n in wanted if n not in found and n >= 0
+                         and self.number_hash(n) in hashed)
         return found
 
     def dnc_list(self, offset: int = 0, limit: int = 100) -> tuple[list[DncNumber], int]:

@@ -1,9 +1,9 @@
-"""Database access for recordings, their policies, quality grids and evaluations, and the GDPR
-erasure of a customer. Synchronous: call through ``asyncio.to_thread``."""
+"""Database access for recordings, their policies, quality grids and evaluations (the GDPR
+erasure is in erasure.py). Synchronous: call through ``asyncio.to_thread``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +16,7 @@ from ...capabilities.recording.model import (DEFAULT_POLICY, DEFAULT_RETENTION_D
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, NotFound
 from .database import Database
-from .tables import (Call, CampaignRecordingPolicy, Customer, CustomerPhone, Interaction, QaEvaluation,
-                     QaGrid, Queue, Recording, Ticket)
+from .tables import Call, CampaignRecordingPolicy, QaEvaluation, QaGrid, Queue, Recording
 
 
 class NoSuchRecording(NotFound):
@@ -46,16 +45,6 @@ class RecordingFilter:
     # a supervisor's scope: recordings of these queues or of these agents (None: everything)
     scope_queues: frozenset[str] | None = None
     scope_agents: frozenset[str] | None = None
-
-
-@dataclass(frozen=True)
-class ErasedCustomer:
-    customer_id: int
-    recordings: list[tuple[int, str | None]]  # (id, store path)
-    calls_anonymized: int
-    tickets: int
-    interactions: int
-    phones: int
 
 
 class RecordingRepository:
@@ -214,45 +203,6 @@ class RecordingRepository:
                    .values(recording_id=None))
             result = s.exec(delete(Recording).where(col(Recording.id).in_(recording_ids)))
             return result.rowcount or 0
-
-    # --- GDPR erasure -------------------------------------------------------------------------
-    def customer_numbers(self, customer_id: int) -> list[str]:
-        with self.db.read_session() as s:
-            if s.get(Customer, customer_id) is None:
-                raise NotFound(f"no customer {customer_id}", customer=customer_id)
-            return [p.e164 for p in s.exec(select(CustomerPhone).where(CustomerPhone.customer_id == customer_id))]
-
-    def erase_customer(self, customer_id: int, caller_numbers: Iterable[str]) -> ErasedCustomer:
-        """In one transaction: the customer's recordings rows (the caller deletes the files),
-        tickets, interactions, phones and file; their calls keep times, queue, agent, outcome
-        and durations but lose the caller's number, notes, call data and the customer link."""
-        numbers = sorted(set(caller_numbers))
-        with self._write() as s:
-            if s.get(Customer, customer_id) is None:
-                raise NotFound(f"no customer {customer_id}", customer=customer_id)
-            call_match = Call.customer_id == customer_id
-            if numbers:
-                call_match = or_(call_match, col(Call.caller_number).in_(numbers))
-            uniqueids = [c.uniqueid for c in s.exec(select(Call).where(call_match))]
-            rec_match = Recording.customer_id == customer_id
-            if uniqueids:
-                rec_match = or_(rec_match, col(Recording.call_uniqueid).in_(uniqueids))
-            recordings = [(r.id, r.path) for r in s.exec(select(Recording).where(rec_match))]
-            ids = [r for r, _ in recordings]
-            if ids:
-                s.exec(update(QaEvaluation).where(col(QaEvaluation.recording_id).in_(ids))
-                       .values(recording_id=None))
-                s.exec(delete(Recording).where(col(Recording.id).in_(ids)))
-            anonymized = 0
-            if uniqueids:
-                anonymized = s.exec(update(Call).where(col(Call.uniqueid).in_(uniqueids))
-                                    .values(caller_number=None, notes=None, customer_id=None,
-                                            call_data=None)).rowcount or 0
-            tickets = s.exec(delete(Ticket).where(Ticket.customer_id == customer_id)).rowcount or 0
-            interactions = s.exec(delete(Interaction).where(Interaction.customer_id == customer_id)).rowcount or 0
-            phones = s.exec(delete(CustomerPhone).where(CustomerPhone.customer_id == customer_id)).rowcount or 0
-            s.exec(delete(Customer).where(Customer.id == customer_id))
-        return ErasedCustomer(customer_id, recordings, anonymized, tickets, interactions, phones)
 
     # --- quality grids ---------------------------------------------------------------------------
     def grids(self, active_only: bool = False) -> list[QaGrid]:

@@ -532,6 +532,8 @@ class ComplianceDecision(SQLModel, table=True):
     timezone: str = Field(default="", sa_type=String(64))
     local_time: str = Field(default="", sa_type=String(40))
     decision: str = Field(sa_type=Text)
+    # added by 0010_erasure: the keyed hash of the number once its person was erased
+    number_hash: str = Field(default="", sa_type=String(64))
 
 
 class ConsentEntry(SQLModel, table=True):
@@ -556,13 +558,17 @@ class ConsentEntry(SQLModel, table=True):
     attempt_id: int | None = Field(default=None, sa_type=Integer)
     recorded_by: str = Field(default="", sa_type=String(64))
     recorded_at: datetime = Field(sa_type=UtcDateTime)
+    # added by 0010_erasure: the keyed hash of the number once its person was erased
+    number_hash: str = Field(default="", sa_type=String(64))
 
 
 class DncNumber(SQLModel, table=True):
-    """The company's own do-not-call list (always enforced)."""
+    """The company's own do-not-call list (always enforced). An entry whose person was erased
+    keeps only `number_hash` (nsn = -id, number empty) and still blocks the number."""
 
     __tablename__ = "dnc_numbers"
-    __table_args__ = (UniqueConstraint("nsn", name="uq_dnc_numbers_nsn"),)
+    __table_args__ = (UniqueConstraint("nsn", name="uq_dnc_numbers_nsn"),
+                      Index("ix_dnc_numbers_number_hash", "number_hash"))
 
     id: int | None = _id()
     nsn: int = Field(sa_type=Integer)
@@ -571,6 +577,8 @@ class DncNumber(SQLModel, table=True):
     source: str = Field(default="", sa_type=String(64))
     added_by: str = Field(default="", sa_type=String(64))
     added_at: datetime = Field(sa_type=UtcDateTime)
+    # added by 0010_erasure
+    number_hash: str = Field(default="", sa_type=String(64))
 
 
 class OppositionListEntry(SQLModel, table=True):

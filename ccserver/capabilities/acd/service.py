@@ -310,7 +310,8 @@ class AcdService:
         latest: dict[str, CallRecord] = {}
         for e in events:
             if isinstance(e, CallRecordChanged) and e.record is not None:
-                latest[e.record.uniqueid] = e.record
+                # an event queued before its caller was erased must not write them back
+                latest[e.record.uniqueid] = self.tracker.anonymous(e.record)
         self.repo.upsert_calls(_row_from_record(r) for r in latest.values())
 
 

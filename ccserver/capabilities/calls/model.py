@@ -7,7 +7,7 @@ overwritten when it ends (never duplicated).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
@@ -72,6 +72,9 @@ class CallTracker:
         # data the IVR attached before the caller reached a queue (the record opens at the queue)
         self.pending_data: dict[str, dict[str, str]] = {}
         self._agent_of = agent_of_interface or (lambda interface: "")
+        # calls whose person was erased (GDPR): uniqueid -> what redacts their channel name
+        # (a callback leg's carries the number); their records never carry the caller again
+        self.erased: dict[str, Callable[[str], str]] = {}
 
     def load_open(self, records: list[CallRecord]) -> None:
         """Records stored as open by a previous run: the next resync closes the vanished ones."""
@@ -82,7 +85,26 @@ class CallTracker:
         handler = self._handlers.get(type(event))
         return handler(self, event) if handler else []
 
+    def erase(self, uniqueids: Iterable[str], redact: Callable[[str], str]) -> None:
+        """Forget the caller of these calls (live, or ended with an event still on its way to
+        the database): the records written from now on are anonymous."""
+        uniqueids = [u for u in uniqueids if u]
+        self.erased.update({u: redact for u in uniqueids})
+        for uniqueid in uniqueids:
+            self.pending_data.pop(uniqueid, None)
+            record = self.open.get(uniqueid)
+            if record is not None:
+                self.open[uniqueid] = self.anonymous(record)
+
+    def anonymous(self, record: CallRecord) -> CallRecord:
+        """`record` as it may be stored: without the caller if that person was erased."""
+        if record.uniqueid not in self.erased:
+            return record
+        return replace(record, caller_number="", data=(),
+                       channel=self.erased[record.uniqueid](record.channel))
+
     def _changed(self, record: CallRecord, ended: bool = False) -> list[ev.Event]:
+        record = self.anonymous(record)
         if ended:
             self.open.pop(record.uniqueid, None)
         else:

@@ -866,7 +866,7 @@ class OutboundService:
                            "imported_at": l.imported_at.isoformat(), "imported_by": l.imported_by,
                            "numbers": l.numbers, "active": l.active} for l in lists],
                 "dnc_count": total,
-                "dnc": [{"number": d.number, "reason": d.reason, "source": d.source,
+                "dnc": [{"number": d.number or "(effacé)", "reason": d.reason, "source": d.source,
                          "added_by": d.added_by, "added_at": d.added_at.isoformat()} for d in dnc]}
 
     # ============================================================ the compliance engine

@@ -35,7 +35,7 @@ from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Target, actor_for, may_act, require
 from .model import (PAUSED, RECORDING, STOPPED, LiveRecording, apply_action, averages,
-                    caller_number_forms, check_action, close_pauses, parse_grid, paused_seconds,
+                    check_action, close_pauses, parse_grid, paused_seconds,
                     score_evaluation, spool_name)
 from .storage import RecordingStore, parse_key
 
@@ -72,6 +72,8 @@ class RecordingService:
         # never depends on the live registry, which runs ahead of a busy subscriber
         self._callers: dict[str, tuple[str, str]] = {}  # uniqueid -> (channel, caller number)
         self._played: dict[tuple[str, int], float] = {}
+        # live calls whose person was erased: uniqueid -> spool name, deleted when the call ends
+        self._doomed: dict[str, str] = {}
         self.purge_hour = 3
 
     @classmethod
@@ -152,6 +154,8 @@ class RecordingService:
                 await self._ended(uniqueid)
 
     async def _answered(self, e: ev.AgentConnected) -> None:
+        if e.uniqueid in self._doomed or (e.linkedid and e.linkedid in self._doomed):
+            return  # its person was erased during the call: never recorded again
         status = self.board.agent_for(e.interface)
         agent = status.username if status else e.member_name
         async with self._lock:
@@ -229,6 +233,9 @@ class RecordingService:
     async def _ended(self, uniqueid: str) -> None:
         async with self._lock:
             live = self.live.pop(uniqueid, None)
+            doomed = self._doomed.pop(uniqueid, None)
+        if doomed:
+            await asyncio.to_thread(self._delete_doomed, uniqueid, doomed)
         if live is None or live.recording_id is None:
             return
         # stored beside the subscriber, never in front of the next call's start
@@ -435,25 +442,39 @@ class RecordingService:
                                 ids=ids, bytes=size, recordings=details[:500])
         return {"removed": removed, "ids": ids, "bytes": size}
 
-    # --- GDPR erasure -------------------------------------------------------------------------------
-    async def erase_customer(self, customer_id: int, actor: str) -> dict[str, Any]:
-        numbers = await asyncio.to_thread(self.repo.customer_numbers, customer_id)
-        erased = await asyncio.to_thread(self.repo.erase_customer, customer_id,
-                                         caller_number_forms(numbers))
-        files = 0
-        for _id, path in erased.recordings:
-            try:
-                if await asyncio.to_thread(self.store.delete, path):
-                    files += 1
-            except OSError as exc:
-                logger.error("erasure of customer %s: cannot delete %s: %s", customer_id, path, exc)
-        summary = {"customer_id": customer_id, "recordings": len(erased.recordings), "files": files,
-                   "calls_anonymized": erased.calls_anonymized, "tickets": erased.tickets,
-                   "interactions": erased.interactions, "phones": erased.phones}
-        await asyncio.to_thread(self.audit.record, actor, "customer.erase", str(customer_id),
-                                **{k: v for k, v in summary.items() if k != "customer_id"})
-        logger.info("customer %s erased by %s: %s", customer_id, actor, summary)
-        return summary
+    # --- GDPR erasure (see capabilities/privacy) --------------------------------------------------
+    async def forget_live(self, uniqueids: set[str]) -> list[str]:
+        """Stop recording the live calls among `uniqueids` (their person is being erased): the
+        MixMonitor is stopped, the call is never indexed, and its spool file is deleted now and
+        again when the call ends (MixMonitor may still hold it open). Returns the spool names."""
+        names = []
+        async with self._lock:
+            for uniqueid in [u for u, live in self.live.items()
+                             if u in uniqueids or live.linkedid in uniqueids]:
+                live = self.live.pop(uniqueid)
+                self._doomed[uniqueid] = live.spool_name or ""
+                if live.spool_name:
+                    names.append(live.spool_name)
+                if live.state in (RECORDING, PAUSED) and self.pbx is not None and self.pbx.is_up:
+                    try:
+                        await self.pbx.send({"Action": "StopMixMonitor", "Channel": live.channel})
+                    except CcError as exc:
+                        logger.warning("erasure: call %s: MixMonitor could not be stopped (%s); its "
+                                       "file is deleted when the call ends", uniqueid, exc.message)
+                logger.info("erasure: recording %s of live call %s stopped and discarded",
+                            live.recording_id, uniqueid)
+            for uniqueid in uniqueids:  # not recorded yet: never will be
+                self._doomed.setdefault(uniqueid, "")
+        return names
+
+    def _delete_doomed(self, uniqueid: str, spool: str) -> None:
+        try:
+            path = self.store.wait_closed(spool)
+            if path is not None:
+                path.unlink(missing_ok=True)
+                logger.info("erasure: spool file of call %s deleted after the hangup", uniqueid)
+        except OSError as exc:
+            logger.error("erasure: cannot delete the spool file %s of call %s: %s", spool, uniqueid, exc)
 
     # --- quality grids and evaluations (synchronous: call through asyncio.to_thread) ----------------
     @staticmethod

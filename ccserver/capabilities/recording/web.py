@@ -333,8 +333,29 @@ async def api_acknowledge(request: web.Request) -> web.StreamResponse:
 
 @roles("admin")
 async def api_erase_customer(request: web.Request) -> web.StreamResponse:
+    """Erase a customer everywhere (capabilities/privacy); an error if a file could not go."""
     customer_id = _int(request.match_info["id"], "id")
-    summary = await _service(request).erase_customer(customer_id, current_user(request).username)
+    summary = await request.app[RUNTIME].erasure.erase(
+        customer_id=customer_id, actor=current_user(request).username, raise_on_failure=True)
+    return web.json_response(summary)
+
+
+@roles("admin")
+async def api_erase_person(request: web.Request) -> web.StreamResponse:
+    """Erase a person by customer id and/or phone numbers: JSON {"customer_id": 12,
+    "numbers": ["06 12 34 56 78"]} (or "number")."""
+    body = await read_json(request)
+    customer_id = body.get("customer_id")
+    if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
+        raise InvalidInput("customer_id is a number", field="customer_id")
+    numbers = body.get("numbers", [])
+    if "number" in body:
+        numbers = [body["number"], *numbers] if isinstance(numbers, list) else numbers
+    if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
+        raise InvalidInput("numbers is a list of phone numbers", field="numbers")
+    summary = await request.app[RUNTIME].erasure.erase(
+        customer_id=customer_id, numbers=numbers, actor=current_user(request).username,
+        raise_on_failure=True)
     return web.json_response(summary)
 
 
@@ -368,3 +389,4 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/agent/evaluations/{id}/acknowledge", api_acknowledge,
                name="api-agent-evaluation-ack")
     r.add_post("/api/customers/{id}/erase", api_erase_customer, name="api-customer-erase")
+    r.add_post("/api/privacy/erase", api_erase_person, name="api-privacy-erase")

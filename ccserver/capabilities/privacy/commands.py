@@ -1,0 +1,68 @@
+"""`ccserver customer erase`: the GDPR erasure from the command line (same use case as the web's
+POST /api/privacy/erase). Run it on the server's host: it reaches the database, ccserver's
+recordings store and the private Asterisk's spool and logs. Calls in progress are only
+handled by the running server (use the web API for those)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("customer", help="customer files")
+    sub = parser.add_subparsers(dest="customer_command", required=True)
+    erase = sub.add_parser("erase", help="GDPR erasure of a person everywhere (JSON summary)")
+    erase.add_argument("--id", type=int, dest="customer_id", help="the customer file's id")
+    erase.add_argument("--number", action="append", default=[],
+                       help="a phone number of the person, any writing (repeatable)")
+    erase.add_argument("--actor", default="cli", help="who asks (written in the audit log)")
+    erase.set_defaults(func=run_erase)
+
+
+class _InstanceCli:
+    """The private instance's CLI, for `logger reload` after the logs were rewritten."""
+
+    def __init__(self, instance) -> None:
+        self.instance = instance
+        self.is_up = True
+
+    async def cli(self, command: str) -> str:
+        return await asyncio.to_thread(self.instance.cli, command)
+
+
+def run_erase(args: argparse.Namespace, settings: Any) -> int:
+    from ...adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
+    from ...adapters.db.erasure import ErasureRepository  # noqa: PLC0415
+    from ...adapters.db.repositories import AuditLog  # noqa: PLC0415
+    from ..recording.storage import RecordingStore, parse_key  # noqa: PLC0415
+    from .service import AsteriskFiles, ErasureService, load_key  # noqa: PLC0415
+
+    database = Database(settings.effective_database_url)
+    database.upgrade()
+    instance = pbx = None
+    if not settings.recordings_spool_dir:
+        from ...telephony.instance import AsteriskInstance  # noqa: PLC0415
+        candidate = AsteriskInstance(settings)
+        if candidate.status() is not None:
+            instance = candidate
+            if candidate.pid() is not None:
+                pbx = _InstanceCli(candidate)
+    files = AsteriskFiles.of(settings, instance)
+    store_dir = Path(settings.recordings_dir) if settings.recordings_dir else Path(settings.data_dir) / "recordings"
+    store = RecordingStore(store_dir, files.monitor_dir, parse_key(settings.recording_encryption_key))
+    service = ErasureService(ErasureRepository(database), load_key(settings.erasure_hmac_key,
+                                                                    Path(settings.data_dir)),
+                             audit=AuditLog(database), pbx=pbx, database=database, files=files,
+                             store=store)
+    try:
+        summary = asyncio.run(service.erase(customer_id=args.customer_id, numbers=args.number,
+                                            actor=args.actor))
+    finally:
+        database.dispose()
+    json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 1 if summary["failures"] else 0
