@@ -50,13 +50,15 @@ def tampered(message: Any) -> str | None:
     store = getattr(message, "_store", None)
     items = list(store.items()) if store is not None else [(str(k).lower(), (k, v))
                                                           for k, v in message.items()]
-    keys = [key for key, _ in items]
+    keys = [key for key, _ in items if key != "content"]  # panoramisk's body, not a header
     for key, (_, value) in items:
         if isinstance(value, list):
             return f"header {key!r} repeated"
     for index, key in enumerate(keys):
         if key.endswith("calleridnum"):
             prefix = key[:-len("calleridnum")]
+            if prefix + "calleridname" not in keys:
+                continue  # not an Asterisk snapshot (Asterisk always sends both)
             full = [prefix + name for name in _SNAPSHOT_TAIL]
             if (keys[index:index + len(full)] != full
                     and keys[index:] != [key, prefix + "calleridname"]):

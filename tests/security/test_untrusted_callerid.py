@@ -12,6 +12,7 @@ from panoramisk.message import Message
 
 from ccserver.core import events as ev
 from ccserver.telephony.translate import tampered, translate_ami, translate_ari
+from tests.web.conftest import login, web_app  # noqa: F401 (fixture)
 
 SNAPSHOT = ("Channel: PJSIP/customers-00000000\r\nChannelState: 4\r\nChannelStateDesc: Ring\r\n"
             "CallerIDNum: {num}\r\nCallerIDName: {name}\r\nConnectedLineNum: <unknown>\r\n"
@@ -95,3 +96,40 @@ def test_callback_number_from_a_user_event_is_one_line():
         "EnteredAt: 1796403124"))
     assert isinstance(event, ev.CallbackRequested)
     assert (event.number, event.entered_at, event.queue) == ("0612345678", "1796403124", "support")
+
+
+# --- /status: healthy or not for anybody, the details for supervisors and admins -----------------
+
+async def test_anonymous_status_says_only_whether_the_server_is_healthy(web_app):
+    from aiohttp.test_utils import TestClient
+    client = TestClient(web_app)
+    await client.start_server()
+    resp = await client.get("/status")
+    assert resp.status == 503  # no PBX here: degraded, as healthchecks expect
+    assert await resp.json() == {"status": "degraded"}
+    agent = await login(web_app, "agent1")
+    resp = await agent.get("/status")
+    assert await resp.json() == {"status": "degraded"}
+    await agent.close()
+    await client.close()
+
+
+async def test_supervisor_and_admin_get_the_details_without_the_database_password(web_app):
+    from ccserver.adapters.web.keys import RUNTIME
+    runtime = web_app.app[RUNTIME]
+    clients = [await login(web_app, "supervisor1"), await login(web_app, "admin1")]
+    for client in clients:
+        resp = await client.get("/status")
+        body = await resp.json()
+        assert resp.status == 503 and body["status"] == "degraded"
+        assert body["database"]["state"] == "up" and body["ami"]["state"] == "not-configured"
+        assert body["database"]["url"] == runtime.database.url.render_as_string(hide_password=True)
+    for client in clients:  # closing a TestClient closes the server: only at the end
+        await client.close()
+
+
+def test_status_never_shows_a_database_password(tmp_path):
+    from ccserver.adapters.db.database import Database
+    db = Database("postgresql+psycopg2://ccs:s3cret-pw@db.example:5432/ccs")
+    shown = db.url.render_as_string(hide_password=True)
+    assert "s3cret-pw" not in shown and "db.example" in shown
