@@ -52,6 +52,20 @@ def clean_text(value: Any, max_length: int = FIELD_MAX) -> str:
     return text[:max_length].rstrip()
 
 
+_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+              "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_C_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def ami_unescape(value: Any) -> str:
+    """A caller-ID name as AMI writes it (C-escaped: ``O\\'Brien``, ``a\\r\\n``) back to text.
+
+    Feed the result to `caller_name`: the line breaks it restores are removed there."""
+    if not isinstance(value, str) or "\\" not in value:
+        return "" if value is None else str(value)
+    return _C_ESCAPE.sub(lambda m: _C_ESCAPES.get(m.group(1), m.group(0)), value)
+
+
 def caller_name(value: Any) -> str:
     """A caller-ID name, as stored and shown (at most 80 characters)."""
     return clean_text(value, CALLER_NAME_MAX)

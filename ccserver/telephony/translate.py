@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core import events as ev
-from ..core.untrusted import caller_name, caller_number, clean_text, dtmf_digit, for_log
+from ..core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, dtmf_digit,
+                              for_log)
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def _int(value: Any) -> int:
 def _channel_created(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.ChannelCreated(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
                              channel=f.get("channel", ""), caller_number=caller_number(f.get("calleridnum")),
-                             caller_name=caller_name(f.get("calleridname")), context=f.get("context", ""),
+                             caller_name=caller_name(ami_unescape(f.get("calleridname"))), context=f.get("context", ""),
                              exten=f.get("exten", ""), state=f.get("channelstatedesc", ""), node=node)
 
 
@@ -124,7 +125,7 @@ def _caller_abandon(f: Mapping[str, str], node: str) -> ev.PbxEvent:
 def _agent_called(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.AgentCalled(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
                           linkedid=f.get("linkedid", ""), caller_number=caller_number(f.get("calleridnum")),
-                          caller_name=caller_name(f.get("calleridname")),
+                          caller_name=caller_name(ami_unescape(f.get("calleridname"))),
                           interface=f.get("interface", ""), member_name=f.get("membername", ""),
                           dest_channel=f.get("destchannel", ""), node=node)
 

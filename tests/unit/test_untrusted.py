@@ -72,3 +72,12 @@ def test_for_log_quotes_line_breaks():
     line = for_log("Bob\r\n2026-01-01 INFO forged")
     assert "\r" not in line and "\n" not in line and "\\r\\n" in line
     assert for_log("x" * 1000, 10).endswith("...")
+
+
+def test_ami_names_are_unescaped_then_cleaned():
+    from ccserver.core.untrusted import ami_unescape
+    assert ami_unescape("O\\'Brien") == "O'Brien"
+    assert ami_unescape('Q\\\\\\"uote') == 'Q\\"uote'
+    assert caller_name(ami_unescape("Evil\\r\\nEvent: Fake")) == "Evil Event: Fake"
+    assert ami_unescape("plain") == "plain" and ami_unescape(None) == ""
+    assert ami_unescape("trailing\\") == "trailing\\"
