@@ -134,3 +134,140 @@ def test_status_never_shows_a_database_password(tmp_path):
     db = Database("postgresql+psycopg2://ccs:s3cret-pw@db.example:5432/ccs")
     shown = db.url.render_as_string(hide_password=True)
     assert "s3cret-pw" not in shown and "db.example" in shown
+
+
+# --- end to end: sipp callers on the real Asterisk, the pages in Chromium -----------------------
+
+import asyncio  # noqa: E402
+import logging  # noqa: E402
+
+import pytest  # noqa: E402
+
+from ccserver.capabilities.agents.model import AgentState  # noqa: E402
+from ccserver.telephony.sipp import Answer, SippCaller  # noqa: E402
+from tests.integration.test_inbound import (QUEUE_NUMBER, log_in as acd_log_in,  # noqa: E402
+                                            setup_call_center, start_phones)
+from tests.support.browser import chromium, log_in as browser_log_in  # noqa: E402
+from tests.support.server import Server, endpoint_of, until  # noqa: E402
+from tests.integration.conftest import asterisk  # noqa: E402,F401 (the real Asterisk fixture)
+
+# a display name with markup, quotes, a backslash and 10 KiB of padding (SIP allows all of it in
+# a quoted-string; CR/LF it does not)
+HOSTILE_NAME = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> "Q" \\ ' + "x" * 10240
+# a From user with an escaped lone LF: PJSIP URI-decodes it into the caller-ID number
+HOSTILE_NUMBER = "0612345678%0Afake"
+# a From user whose CR/LF + blank line would write a whole AMI event of the caller's choosing:
+# "alice is paused for 'hacked'"
+FORGING_NUMBER = ("0699999999%0D%0A%0D%0AEvent%3A%20QueueMemberPause%0D%0APrivilege%3A%20agent%2Call"
+                  "%0D%0AQueue%3A%20support%0D%0AInterface%3A%20PJSIP%2Falice%0D%0AMemberName%3A%20alice"
+                  "%0D%0APaused%3A%201%0D%0APausedReason%3A%20hacked%0D%0AStatus%3A%201")
+# the header-injecting variant: the caller's own Uniqueid and Queue in Asterisk's events
+INJECTING_NUMBER = "0677777777%0D%0AUniqueid%3A%20forged%0D%0AQueue%3A%20vip"
+
+XSS_PROBE = "window.__xss = 0; window.alert = () => { window.__xss = 'alert'; };"
+
+
+def no_line_breaks_from_callers(records) -> list[str]:
+    """Log lines where a caller's value started a line of its own."""
+    bad = []
+    for record in records:
+        text = record.getMessage()
+        if "\r" in text or any(line.startswith(("fake", "Uniqueid: forged", "Event: ", "Queue: vip"))
+                               for line in text.split("\n")[1:]):
+            bad.append(text)
+    return bad
+
+
+@pytest.mark.asterisk
+@pytest.mark.browser
+async def test_hostile_caller_id_is_stored_and_shown_as_text(asterisk, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv, wrapup=0)
+        await asyncio.to_thread(rt.users.create_user, "sophie", "password-1234", role="supervisor")
+        await asyncio.to_thread(rt.acd_repo.give_scope, "sophie", "queue", "support")
+        phones = await start_phones(asterisk, {"alice": accounts["alice"]},
+                                    alice=Answer(ring_seconds=4, talk_seconds=4))
+        try:
+            async with chromium() as browser:
+                desk = await browser.new_page()
+                await desk.add_init_script(XSS_PROBE)
+                await browser_log_in(desk, srv.base_url, "alice", "password-1234")
+                await desk.goto(srv.base_url + "/agent")
+                await desk.wait_for_function("document.body.dataset.live === 'yes'")
+                await desk.click("#btn-login")
+                await desk.wait_for_selector("#state[data-state=available]", timeout=10_000)
+                board = await browser.new_page()
+                await board.add_init_script(XSS_PROBE)
+                await browser_log_in(board, srv.base_url, "sophie", "password-1234")
+                await board.goto(srv.base_url + "/wallboard")
+                await board.wait_for_function("document.body.dataset.live === 'yes'")
+
+                caller = SippCaller(asterisk, QUEUE_NUMBER, caller=HOSTILE_NUMBER,
+                                    display_name=HOSTILE_NAME, talk_seconds=None, max_seconds=30)
+                await caller.start()
+                await desk.wait_for_selector("#state[data-state=ringing]", timeout=10_000)
+                await desk.wait_for_function("document.getElementById('call-name').textContent !== ''")
+                shown = await desk.text_content("#call-name")
+                # the name is text: the markup is there, literally, and nothing ran
+                assert shown.startswith('<script>window.__xss=1</script><img src=x onerror=')
+                assert len(shown) <= 80
+                assert await desk.text_content("#call-number") == "0612345678fake"
+                await board.wait_for_selector("#agents tr[data-agent=alice] td:has-text('<script>')",
+                                              timeout=5_000)
+                row_text = await board.text_content("#agents tr[data-agent=alice]")
+                assert "<script>window.__xss=1</script>" in row_text
+                await desk.wait_for_selector("#state[data-state=on_call]", timeout=15_000)
+                await caller.wait(timeout=20)
+                for page in (desk, board):
+                    assert await page.evaluate("window.__xss") == 0
+                    assert await page.evaluate("document.querySelectorAll('#call-card script, #call-card img, #agents script, #agents img').length") == 0
+
+            await until(lambda: rt.call_writer.pending == 0 and rt.acd_repo.calls(), 10)
+            await rt.call_writer.flush_now()
+            [row] = await asyncio.to_thread(rt.acd_repo.calls)
+            assert row.caller_number == "0612345678fake"  # no LF, at most 40 characters
+            assert all(e.caller_name == "" or len(e.caller_name) <= 80 for e in srv.events
+                       if isinstance(e, (ev.ChannelCreated, ev.AgentCalled)))
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+    assert no_line_breaks_from_callers(caplog.records) == []
+
+
+@pytest.mark.asterisk
+async def test_a_caller_id_number_cannot_forge_ami_events_or_headers(asterisk, tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv, wrapup=0)
+        phones = await start_phones(asterisk, {"alice": accounts["alice"]},
+                                    alice=Answer(ring_seconds=1, talk_seconds=2))
+        try:
+            await acd_log_in(rt, "alice")
+            for number in (FORGING_NUMBER, INJECTING_NUMBER):
+                result = await SippCaller(asterisk, QUEUE_NUMBER, caller=number, talk_seconds=None,
+                                          max_seconds=20).run()
+                assert result.answered
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 10)
+            await until(lambda: rt.call_writer.pending == 0 and len(rt.acd_repo.calls()) == 2, 10)
+            await rt.call_writer.flush_now()
+            # nobody paused alice: the forged QueueMemberPause never reached ccserver
+            assert not [e for e in srv.events if isinstance(e, ev.QueueMemberChanged)
+                        and e.paused_reason == "hacked"]
+            assert rt.agent_board.agents["alice"].pause_reason != "hacked"
+            assert "hacked" not in str(await asyncio.to_thread(rt.acd_repo.timeline, "alice"))
+            # nor did a forged Uniqueid or queue: every call is a real one in the real queue
+            assert not [e for e in srv.events if getattr(e, "uniqueid", "") == "forged"
+                        or getattr(e, "queue", "support") == "vip"]
+            rows = await asyncio.to_thread(rt.acd_repo.calls)
+            numbers = sorted(r.caller_number for r in rows)
+            # the numbers as the ccserver-customers context cleaned them: no control characters
+            assert numbers == ["0677777777UniqueidforgedQueuevip"[:40],
+                               "0699999999EventQueueMemberPausePrivilege"[:40]]
+            assert all(r.queue == "support" and r.outcome == "answered" for r in rows)
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+    assert no_line_breaks_from_callers(caplog.records) == []
