@@ -116,24 +116,22 @@ async def test_anonymous_status_says_only_whether_the_server_is_healthy(web_app)
 
 
 async def test_supervisor_and_admin_get_the_details_without_the_database_password(web_app):
+    from sqlalchemy import make_url
+
     from ccserver.adapters.web.keys import RUNTIME
     runtime = web_app.app[RUNTIME]
+    # as in production: a PostgreSQL URL with a password (ping still uses the real engine)
+    runtime.database.url = make_url("postgresql+psycopg2://ccs:s3cret-pw@db.example:5432/ccs")
     clients = [await login(web_app, "supervisor1"), await login(web_app, "admin1")]
     for client in clients:
         resp = await client.get("/status")
         body = await resp.json()
         assert resp.status == 503 and body["status"] == "degraded"
         assert body["database"]["state"] == "up" and body["ami"]["state"] == "not-configured"
-        assert body["database"]["url"] == runtime.database.url.render_as_string(hide_password=True)
+        assert body["database"]["url"] == "postgresql+psycopg2://ccs:***@db.example:5432/ccs"
+        assert "s3cret-pw" not in await resp.text()
     for client in clients:  # closing a TestClient closes the server: only at the end
         await client.close()
-
-
-def test_status_never_shows_a_database_password(tmp_path):
-    from ccserver.adapters.db.database import Database
-    db = Database("postgresql+psycopg2://ccs:s3cret-pw@db.example:5432/ccs")
-    shown = db.url.render_as_string(hide_password=True)
-    assert "s3cret-pw" not in shown and "db.example" in shown
 
 
 # --- end to end: sipp callers on the real Asterisk, the pages in Chromium -----------------------
