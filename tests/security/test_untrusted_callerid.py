@@ -155,10 +155,9 @@ HOSTILE_NAME = '<script>window.__xss=1</script><img src=x onerror="window.__xss=
 # a From user with an escaped lone LF: PJSIP URI-decodes it into the caller-ID number
 HOSTILE_NUMBER = "0612345678%0Afake"
 # a From user whose CR/LF + blank line would write a whole AMI event of the caller's choosing:
-# "alice is paused for 'hacked'"
-FORGING_NUMBER = ("0699999999%0D%0A%0D%0AEvent%3A%20QueueMemberPause%0D%0APrivilege%3A%20agent%2Call"
-                  "%0D%0AQueue%3A%20support%0D%0AInterface%3A%20PJSIP%2Falice%0D%0AMemberName%3A%20alice"
-                  "%0D%0APaused%3A%201%0D%0APausedReason%3A%20hacked%0D%0AStatus%3A%201")
+# "alice left the support queue" (PJSIP keeps at most 79 characters of a number: it fits)
+FORGING_NUMBER = ("6%0D%0A%0D%0AEvent%3A%20QueueMemberRemoved%0D%0AQueue%3A%20support"
+                  "%0D%0AInterface%3A%20PJSIP%2Falice")
 # the header-injecting variant: the caller's own Uniqueid and Queue in Asterisk's events
 INJECTING_NUMBER = "0677777777%0D%0AUniqueid%3A%20forged%0D%0AQueue%3A%20vip"
 
@@ -251,19 +250,19 @@ async def test_a_caller_id_number_cannot_forge_ami_events_or_headers(asterisk, t
             await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 10)
             await until(lambda: rt.call_writer.pending == 0 and len(rt.acd_repo.calls()) == 2, 10)
             await rt.call_writer.flush_now()
-            # nobody paused alice: the forged QueueMemberPause never reached ccserver
+            # nobody took alice out of her queue: the forged QueueMemberRemoved never arrived
             assert not [e for e in srv.events if isinstance(e, ev.QueueMemberChanged)
-                        and e.paused_reason == "hacked"]
-            assert rt.agent_board.agents["alice"].pause_reason != "hacked"
-            assert "hacked" not in str(await asyncio.to_thread(rt.acd_repo.timeline, "alice"))
+                        and e.change == "removed"]
+            assert rt.agent_board.agents["alice"].queues == frozenset({"support"})
+            assert rt.agent_board.agents["alice"].state is AgentState.AVAILABLE
             # nor did a forged Uniqueid or queue: every call is a real one in the real queue
             assert not [e for e in srv.events if getattr(e, "uniqueid", "") == "forged"
                         or getattr(e, "queue", "support") == "vip"]
             rows = await asyncio.to_thread(rt.acd_repo.calls)
             numbers = sorted(r.caller_number for r in rows)
             # the numbers as the ccserver-customers context cleaned them: no control characters
-            assert numbers == ["0677777777UniqueidforgedQueuevip"[:40],
-                               "0699999999EventQueueMemberPausePrivilege"[:40]]
+            assert numbers == ["0677777777UniqueidforgedQueuevip",
+                               "6EventQueueMemberRemovedQueuesupportInte"]
             assert all(r.queue == "support" and r.outcome == "answered" for r in rows)
         finally:
             for phone in phones.values():
