@@ -268,3 +268,82 @@ async def test_a_caller_id_number_cannot_forge_ami_events_or_headers(asterisk, t
             for phone in phones.values():
                 await phone.stop()
     assert no_line_breaks_from_callers(caplog.records) == []
+
+
+# --- the ARI IVR: the caller's number and the dialled extension, as the IVR engine keeps them -----
+
+async def test_ivr_engine_keeps_a_clean_caller_number_and_extension(tmp_path, caplog):
+    import textwrap
+    from types import SimpleNamespace
+
+    from ccserver.capabilities.ivr.handlers import IvrEngine
+    from ccserver.capabilities.ivr.service import IvrService
+    from ccserver.core.clock import ManualClock
+    from datetime import datetime, timezone
+
+    (tmp_path / "demo.yaml").write_text(textwrap.dedent("""\
+        script:
+          name: demo
+          version: "1"
+          entry: code
+          fallback: fin
+          routes:
+            extensions: ["7000"]
+        nodes:
+          code:
+            type: collect
+            prompt: [beep]
+            store_as: code
+            min_digits: 2
+            max_digits: 4
+            terminator: "#"
+            timeout: 5
+            next: fin
+          fin:
+            type: hangup
+        """))
+    service = IvrService(scripts_dir=tmp_path, clock=ManualClock(datetime(2026, 7, 15, 8, tzinfo=timezone.utc)))
+    await service.load_all()
+    assert service.registry.names() == ["demo"], service.errors()
+
+    class Ari:
+        app = "tapp"
+        raw_listeners: list = []
+
+        async def call(self, resource, operation, **params):
+            await asyncio.sleep(0)
+            if operation == "getChannelVar":
+                return {"value": "1" if params["variable"].startswith("DIALPLAN_EXISTS(") else "l1"}
+            if operation == "get":
+                return {"name": self.app, "channel_ids": []}
+            return None
+
+    ari = Ari()
+    engine = IvrEngine(service, SimpleNamespace(ari=ari, endpoint=SimpleNamespace(node="n", ari_app="tapp")),
+                       lambda event: None)
+    engine.start()
+    caplog.set_level(logging.INFO)
+    try:
+        for listener in ari.raw_listeners:
+            listener({"type": "StasisStart", "args": ["ivr", "demo", "exten"], "application": "tapp",
+                      "channel": {"id": "c1", "name": "PJSIP/customers-1", "state": "Up",
+                                  "caller": {"number": "06\r\n12345678" + "9" * 100},
+                                  "dialplan": {"exten": "7000\r\nfake"}}})
+        for _ in range(50):
+            await asyncio.sleep(0)
+        session = engine.sessions["c1"]
+        assert session.call.call_data.caller_number == "06 12345678" + "9" * 29  # 40 characters
+        for digit in ("1\r\nX", "A", "12", "3", "#"):  # only single phone keys count
+            for listener in ari.raw_listeners:
+                listener({"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": "c1"}})
+            for _ in range(50):
+                await asyncio.sleep(0)
+        assert session.call.call_data.collected == {}  # "3" alone is too short: nothing else got in
+        for listener in ari.raw_listeners:
+            listener({"type": "StasisEnd", "channel": {"id": "c1"}})
+        for _ in range(50):
+            await asyncio.sleep(0)
+    finally:
+        await engine.stop()
+    assert no_line_breaks_from_callers(caplog.records) == []
+    assert not [r for r in caplog.records if "\n" in r.getMessage() and "fake" in r.getMessage()]
