@@ -347,3 +347,66 @@ async def test_ivr_engine_keeps_a_clean_caller_number_and_extension(tmp_path, ca
         await engine.stop()
     assert no_line_breaks_from_callers(caplog.records) == []
     assert not [r for r in caplog.records if "\n" in r.getMessage() and "fake" in r.getMessage()]
+
+
+# --- CR/LF set by a dialplan (any entry but the customers trunk): ccserver's own defence ---------
+
+@pytest.mark.asterisk
+async def test_caller_id_with_line_breaks_set_by_a_dialplan_is_refused_by_ccserver(asterisk, tmp_path,
+                                                                                  caplog):
+    import secrets
+
+    from ccserver.core.errors import InvalidInput
+    from ccserver.core.ports import OriginateRequest
+
+    caplog.set_level(logging.INFO)
+    context = f"sec-cid-{secrets.token_hex(3)}"
+    dialplan = asterisk.info.instance_dir / "etc" / "dialplans" / f"zz-{context}.conf"
+    dialplan.write_text(
+        f"[{context}]\n"
+        # a number with headers of its own, a name with a whole forged event (Asterisk escapes
+        # names in its snapshots, but a dialplan's UserEvent would not)
+        "exten => s,1,Set(CALLERID(num)=${URIDECODE(0611%0D%0AQueue%3A%20vip%0D%0AUniqueid%3A%20forged)})\n"
+        " same => n,Set(CALLERID(name)=${URIDECODE(Bob%0D%0A%0D%0AEvent%3A%20QueueMemberRemoved%0D%0A"
+        "Queue%3A%20support%0D%0AInterface%3A%20PJSIP%2Falice)})\n"
+        " same => n,UserEvent(CcsCallData,ccs_note: ${CALLERID(name)})\n"
+        " same => n,Goto(ccq-support,open,1)\n"
+        " same => n,Hangup()\n")
+    try:
+        asterisk.cli("dialplan reload")
+        async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+            rt = srv.runtime
+            accounts = await setup_call_center(srv, wrapup=0)
+            phones = await start_phones(asterisk, {"alice": accounts["alice"]},
+                                        alice=Answer(ring_seconds=1, talk_seconds=2))
+            try:
+                await acd_log_in(rt, "alice")
+                # ccserver itself never sends a line break to AMI: refused before it leaves
+                with pytest.raises(InvalidInput):
+                    await rt.pbx.ami.originate(OriginateRequest(
+                        channel=f"Local/s@{context}", application="Wait", data="1",
+                        caller_id='"Bob\r\nAction: Hangup" <0611>'))
+                await rt.pbx.ami.originate(OriginateRequest(channel=f"Local/s@{context}",
+                                                            application="Wait", data="10"))
+                # the call queues, Asterisk rings alice, the caller gives up after 10 s
+                await until(lambda: "0 active channels" not in asterisk.cli("core show channels count"),
+                            5, "the call placed")
+                await until(lambda: "0 active channels" in asterisk.cli("core show channels count"),
+                            20, "the call over")
+                assert not [e for e in srv.events if getattr(e, "uniqueid", "") == "forged"
+                            or getattr(e, "queue", "support") == "vip"]
+                assert not [e for e in srv.events if isinstance(e, ev.QueueMemberChanged)
+                            and e.change == "removed"]
+                assert rt.agent_board.agents["alice"].queues == frozenset({"support"})
+                # ccserver refused to believe those events, whose snapshot carried the caller's
+                # extra headers, and said so, on one line each
+                refused = [r for r in caplog.records if "event refused" in r.getMessage()]
+                assert [r for r in refused if "AgentCalled event refused" in r.getMessage()]
+                assert all("\n" not in r.getMessage() for r in refused)
+            finally:
+                for phone in phones.values():
+                    await phone.stop()
+    finally:
+        dialplan.unlink()
+        asterisk.cli("dialplan reload")
+    assert no_line_breaks_from_callers(caplog.records) == []
