@@ -42,6 +42,17 @@ def ami_fields(message: Any) -> dict[str, str]:
     return fields
 
 
+def _snapshot_keys(prefix: str) -> tuple[list[str], list[str]]:
+    found = _SNAPSHOT_KEYS.get(prefix)
+    if found is None:
+        found = _SNAPSHOT_KEYS[prefix] = ([prefix + name for name in _SNAPSHOT_TAIL],
+                                          [prefix + "calleridnum", prefix + "calleridname"])
+    return found
+
+
+_SNAPSHOT_KEYS: dict[str, tuple[list[str], list[str]]] = {}
+
+
 def tampered(message: Any) -> str | None:
     """Why this AMI message cannot be Asterisk's own (headers injected by caller data), or None.
 
@@ -49,20 +60,21 @@ def tampered(message: Any) -> str | None:
     its snapshot in Asterisk's fixed order (or, in OriginateResponse, by the name alone, last),
     means a value carried line breaks."""
     store = getattr(message, "_store", None)
-    items = list(store.items()) if store is not None else [(str(k).lower(), (k, v))
-                                                          for k, v in message.items()]
-    keys = [key for key, _ in items if key != "content"]  # panoramisk's body, not a header
-    for key, (_, value) in items:
-        if isinstance(value, list):
+    if store is None:
+        store = {str(k).lower(): (k, v) for k, v in message.items()}
+    keys = list(store)
+    if keys and keys[-1] == "content":  # panoramisk's body, not a header
+        keys.pop()
+    for key, (_, value) in store.items():
+        if value.__class__ is list:
             return f"header {key!r} repeated"
     for index, key in enumerate(keys):
         if key.endswith("calleridnum"):
-            prefix = key[:-len("calleridnum")]
-            if prefix + "calleridname" not in keys:
+            prefix = key[:-11]
+            full, short = _snapshot_keys(prefix)
+            if short[1] not in store:
                 continue  # not an Asterisk snapshot (Asterisk always sends both)
-            full = [prefix + name for name in _SNAPSHOT_TAIL]
-            if (keys[index:index + len(full)] != full
-                    and keys[index:] != [key, prefix + "calleridname"]):
+            if keys[index:index + 11] != full and keys[index:] != short:
                 return f"headers after {key!r} out of order"
     return None
 
