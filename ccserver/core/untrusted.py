@@ -81,21 +81,6 @@ def dtmf_digit(value: Any) -> str:
     return value if isinstance(value, str) and len(value) == 1 and value in ARI_DTMF_DIGITS else ""
 
 
-def dtmf_digits(value: Any, max_length: int = 64) -> str:
-    """Only the 0-9 * # keys of `value` (what IVR collect nodes accept), at most `max_length`."""
-    if not isinstance(value, str):
-        return ""
-    return "".join(ch for ch in value if ch in DTMF_DIGITS)[:max_length]
-
-
-def ami_value(value: Any, max_length: int = 1024) -> str:
-    """A value we put into an AMI action field or a UserEvent body: one line, no CR/LF/NUL.
-
-    A CR/LF inside an AMI header value ends the header and lets the rest become new headers
-    (or a whole new action): the one thing that must never get through."""
-    return clean_text(value, max_length)
-
-
 def for_log(value: Any, max_length: int = 200) -> str:
     """A caller-supplied value for a log line: printable, quoted, short (``%s`` of this is safe)."""
     text = value if isinstance(value, str) else str(value)

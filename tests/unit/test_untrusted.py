@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ccserver.core.untrusted import (CALLER_NAME_MAX, CALLER_NUMBER_MAX, ami_value, caller_name,
-                                     caller_number, clean_text, dtmf_digit, dtmf_digits, for_log)
+from ccserver.core.untrusted import (CALLER_NAME_MAX, CALLER_NUMBER_MAX, caller_name, caller_number,
+                                     clean_text, dtmf_digit, for_log)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -55,17 +55,6 @@ def test_none_and_non_strings():
 ])
 def test_dtmf_digit_accepts_only_keys(digit, expected):
     assert dtmf_digit(digit) == expected
-
-
-def test_dtmf_digits_keep_only_phone_keys():
-    assert dtmf_digits("12A3*#\r\n٣4") == "123*#4"
-    assert dtmf_digits("1" * 100, 20) == "1" * 20
-    assert dtmf_digits(None) == ""
-
-
-def test_ami_value_is_one_line():
-    assert ami_value("06\r\nAction: Originate\r\n\r\n") == "06 Action: Originate"
-    assert "\r" not in ami_value("x\r" * 10) and "\n" not in ami_value("x\n" * 10)
 
 
 def test_for_log_quotes_line_breaks():
