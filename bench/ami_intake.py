@@ -26,34 +26,42 @@ def call_events(i: int) -> list[dict[str, str]]:
     uid, agent_uid = f"1700000000.{2 * i}", f"1700000000.{2 * i + 1}"
     caller = f"PJSIP/customers-{i:08x}"
     agent = f"PJSIP/agent{i % 50}-{i:08x}"
-    base = {"Privilege": "call,all", "Linkedid": uid, "Context": "inbound", "Exten": "100",
-            "Priority": "1", "Language": "fr", "AccountCode": "", "CallerIDNum": f"0612{i:06d}",
-            "CallerIDName": "", "ConnectedLineNum": "", "ConnectedLineName": ""}
+
+    def snap(channel: str, state: str, desc: str, unique: str) -> dict[str, str]:
+        """A channel snapshot, its headers in Asterisk's order (translate.tampered checks it)."""
+        return {"Channel": channel, "ChannelState": state, "ChannelStateDesc": desc,
+                "CallerIDNum": f"0612{i:06d}", "CallerIDName": "", "ConnectedLineNum": "",
+                "ConnectedLineName": "", "Language": "fr", "AccountCode": "", "Context": "inbound",
+                "Exten": "100", "Priority": "1", "Uniqueid": unique, "Linkedid": uid}
+    call = {"Privilege": "call,all"}
     q = {"Queue": "support", "Position": "1", "Count": "1"}
+    up = snap(caller, "6", "Up", uid)
     return [
-        {"Event": "Newchannel", **base, "Channel": caller, "ChannelState": "0", "ChannelStateDesc": "Down", "Uniqueid": uid},
-        {"Event": "Newstate", **base, "Channel": caller, "ChannelState": "6", "ChannelStateDesc": "Up", "Uniqueid": uid},
-        {"Event": "QueueCallerJoin", **base, **q, "Channel": caller, "Uniqueid": uid},
-        {"Event": "Newchannel", **base, "Channel": agent, "ChannelState": "0", "ChannelStateDesc": "Down", "Uniqueid": agent_uid},
-        {"Event": "AgentCalled", **base, **q, "Channel": caller, "Uniqueid": uid, "DestChannel": agent,
-         "DestUniqueid": agent_uid, "Interface": f"PJSIP/agent{i % 50}", "MemberName": f"Agent {i % 50}"},
+        {"Event": "Newchannel", **call, **snap(caller, "0", "Down", uid)},
+        {"Event": "Newstate", **call, **up},
+        {"Event": "QueueCallerJoin", **call, **up, **q},
+        {"Event": "Newchannel", **call, **snap(agent, "0", "Down", agent_uid)},
+        {"Event": "AgentCalled", **call, **up, "DestChannel": agent, "DestUniqueid": agent_uid, **q,
+         "Interface": f"PJSIP/agent{i % 50}", "MemberName": f"Agent {i % 50}"},
         {"Event": "QueueMemberStatus", "Privilege": "agent,all", "Queue": "support", "MemberName": f"Agent {i % 50}",
          "Interface": f"PJSIP/agent{i % 50}", "StateInterface": f"PJSIP/agent{i % 50}", "Membership": "dynamic",
          "Penalty": "0", "CallsTaken": "3", "LastCall": "0", "LastPause": "0", "LoginTime": "1700000000",
          "InCall": "0", "Status": "6", "Paused": "0", "PausedReason": "", "Ringinuse": "0", "Wrapuptime": "0"},
-        {"Event": "Newstate", **base, "Channel": agent, "ChannelState": "5", "ChannelStateDesc": "Ringing", "Uniqueid": agent_uid},
-        {"Event": "DialState", **base, "Channel": caller, "Uniqueid": uid, "DialStatus": "RINGING"},
-        {"Event": "Newstate", **base, "Channel": agent, "ChannelState": "6", "ChannelStateDesc": "Up", "Uniqueid": agent_uid},
-        {"Event": "QueueCallerLeave", **base, **q, "Channel": caller, "Uniqueid": uid},
-        {"Event": "AgentConnect", **base, **q, "Channel": caller, "Uniqueid": uid, "Interface": f"PJSIP/agent{i % 50}",
+        {"Event": "Newstate", **call, **snap(agent, "5", "Ringing", agent_uid)},
+        {"Event": "DialState", **call, **up, "DialStatus": "RINGING"},
+        {"Event": "Newstate", **call, **snap(agent, "6", "Up", agent_uid)},
+        {"Event": "QueueCallerLeave", **call, **up, **q},
+        {"Event": "AgentConnect", **call, **up, **q, "Interface": f"PJSIP/agent{i % 50}",
          "MemberName": f"Agent {i % 50}", "HoldTime": "4", "RingTime": "2", "DestChannel": agent},
-        {"Event": "BridgeEnter", **base, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", "Channel": caller, "Uniqueid": uid},
-        {"Event": "BridgeEnter", **base, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", "Channel": agent, "Uniqueid": agent_uid},
-        {"Event": "BridgeLeave", **base, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", "Channel": caller, "Uniqueid": uid},
-        {"Event": "AgentComplete", **base, **q, "Channel": caller, "Uniqueid": uid, "Interface": f"PJSIP/agent{i % 50}",
+        {"Event": "BridgeEnter", **call, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", **up},
+        {"Event": "BridgeEnter", **call, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic",
+         **snap(agent, "6", "Up", agent_uid)},
+        {"Event": "BridgeLeave", **call, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", **up},
+        {"Event": "AgentComplete", **call, **up, **q, "Interface": f"PJSIP/agent{i % 50}",
          "MemberName": f"Agent {i % 50}", "HoldTime": "4", "TalkTime": "60", "Reason": "caller"},
-        {"Event": "Hangup", **base, "Channel": caller, "Uniqueid": uid, "Cause": "16", "Cause-txt": "Normal Clearing"},
-        {"Event": "Hangup", **base, "Channel": agent, "Uniqueid": agent_uid, "Cause": "16", "Cause-txt": "Normal Clearing"},
+        {"Event": "Hangup", **call, **up, "Cause": "16", "Cause-txt": "Normal Clearing"},
+        {"Event": "Hangup", **call, **snap(agent, "6", "Up", agent_uid), "Cause": "16",
+         "Cause-txt": "Normal Clearing"},
     ]
 
 

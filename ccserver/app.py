@@ -195,7 +195,8 @@ class Runtime:
             db_ok = False
         parts: dict[str, Any] = {
             "database": {"state": "up" if db_ok else "down",
-                         "dialect": self.database.dialect},
+                         "dialect": self.database.dialect,
+                         "url": self.database.url.render_as_string(hide_password=True)},
             "scheduler": {"state": "up" if self.scheduler.running else "down",
                           "jobs": len(self.scheduler.get_jobs()) if self.scheduler.running else 0},
             "intake": {"processed": self.intake.processed, "queued": self.intake.queue.qsize()},

@@ -175,6 +175,7 @@ class AgentCalled(PbxEvent):
     uniqueid: str = ""
     linkedid: str = ""
     caller_number: str = ""
+    caller_name: str = ""
     interface: str = ""
     member_name: str = ""
     dest_channel: str = ""
@@ -273,6 +274,7 @@ class StasisStarted(PbxEvent):
     uniqueid: str = ""
     channel: str = ""
     caller_number: str = ""
+    caller_name: str = ""
     exten: str = ""
     args: tuple[str, ...] = ()
 

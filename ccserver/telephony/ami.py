@@ -22,7 +22,7 @@ from panoramisk import Manager
 from ..core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ..core.events import PbxEvent, PbxLinkDown, PbxLinkUp
 from ..core.ports import OriginateRequest
-from .translate import ami_fields, translate_ami
+from .translate import ami_fields, tampered, translate_ami
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,17 @@ class AmiLink:
         first = replies[0] if replies else None
         if first is not None and getattr(first, "response", "") == "Error":
             raise PbxCommandFailed(f"Asterisk refused {action.get('Action')}: {first.message}")
-        return [ami_fields(r) for r in replies if "event" in r]
+        entries = []
+        for reply in replies:
+            if "event" not in reply:
+                continue
+            why = tampered(reply)
+            if why is not None:  # a caller-ID number with line breaks: see translate.tampered
+                logger.warning("AMI %s: %s entry refused: %s", action.get("Action"),
+                               reply.get("Event"), why)
+                continue
+            entries.append(ami_fields(reply))
+        return entries
 
     # --- the PbxCommands port ---------------------------------------------------------------
     async def originate(self, request: OriginateRequest) -> str:

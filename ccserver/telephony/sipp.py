@@ -87,7 +87,11 @@ _USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 # and %-escapes; no ':' or '@', which end the user part): a test dials `agent2&Local/x%40ctx`
 _DIALED_RE = re.compile(r"^[A-Za-z0-9_.!~*'()&=+$,;?/%-]{1,128}$")
 _SECRET_RE = re.compile(r"^[^\s\[\]<>&\"'\\]{1,128}$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9 _.-]{0,40}$")
+# a caller's display name: any printable ASCII but sipp's keyword brackets, up to 16 KiB (tests
+# send hostile names: quotes, backslashes, <script>, 10 KiB); sent as a SIP quoted-string
+_NAME_RE = re.compile(r"^[\x20-\x5a\x5c\x5e-\x7e]{0,16384}$")
+# a caller's From user may carry %XX escapes (PJSIP URI-decodes them: tests send %0D%0A)
+_CALLER_RE = re.compile(r"^(?:[A-Za-z0-9_.+-]|%[0-9A-Fa-f]{2}){1,512}$")
 _LOG_RE = re.compile(r"^ccs\|(\d+)\|([a-z_]+)\|([^|]*)\|?(.*)$")
 _RUN_COUNTER = itertools.count(1)
 _LIVE: set["_SippRun"] = set()  # sipp processes this process started that may still run
@@ -216,6 +220,13 @@ def _cause(fields: list[str]) -> int | None:
 
 
 # --------------------------------------------------------------------------------- validation
+def _quoted_string_body(text: str | None) -> str | None:
+    """`text` inside a SIP quoted-string (RFC 3261 quoted-pair for '"' and '\\')."""
+    if text is None:
+        return None
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _check_user(value: str, what: str) -> str:
     if not isinstance(value, str) or not _USER_RE.match(value):
         raise InvalidInput(f"{what} {value!r} is not usable in a SIP URI here (letters, digits, "
@@ -1062,9 +1073,13 @@ class SippCaller:
         self.password = None if password is None else _check_secret(password, "password")
         self.number = (_check_user(number, "number") if password is None
                        else _check_dialed(number, "number"))
-        self.caller = _check_user(caller, "caller")
-        if display_name is not None and not _NAME_RE.match(display_name):
-            raise InvalidInput("display_name: letters, digits, spaces, '_', '.', '-'",
+        if not isinstance(caller, str) or not _CALLER_RE.match(caller):
+            raise InvalidInput(f"caller {caller!r} is not usable as a SIP From user here (letters, "
+                               "digits, '_', '.', '+', '-', %XX escapes)", field="caller")
+        self.caller = caller
+        if display_name is not None and (not isinstance(display_name, str)
+                                         or not _NAME_RE.match(display_name)):
+            raise InvalidInput("display_name: printable ASCII but '[' and ']', at most 16 KiB",
                                field="display_name")
         self.display_name = display_name
         self.audio = audio
@@ -1104,7 +1119,8 @@ class SippCaller:
                 run.file("rtp.pcap"), audio=audio, seconds=seconds, dtmf=self.dtmf, loop=loop)))
         ring_limit = self.cancel_after or self.max_seconds
         run.file("scenario.xml").write_text(render_scenario(
-            "uac.xml", number=self.number, caller=self.caller, display_name=self.display_name,
+            "uac.xml", number=self.number, caller=self.caller,
+            display_name=_quoted_string_body(self.display_name),
             failure_codes=FAILURE_CODES, cancel_ms=int(ring_limit * 1000),
             talk_ms=int((self.talk_seconds or 0) * 1000), pcap=pcap, password=self.password,
             invite_cseq=2 if self.password else 1, branch_suffix="a" if self.password else ""))

@@ -1,16 +1,32 @@
 """Raw AMI/ARI messages -> typed PbxEvents. Nothing raw goes past this module.
 
 AMI messages arrive as panoramisk `Message` objects (case-insensitive dicts); ARI events as the
-JSON dicts aioari hands us. Each translator reads only the fields the domain needs.
+JSON dicts aioari hands us. Each translator reads only the fields the domain needs. Whatever a
+caller controls (caller-ID name and number, DTMF, call data and numbers the dialplan passes on
+in UserEvents) is normalized here by `core.untrusted`, once: past this module it holds no control
+characters and has a sane length.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core import events as ev
+from ..core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, dtmf_digit,
+                              for_log)
+
+logger = logging.getLogger(__name__)
 
 _NO_VALUE = ("", "")
+# A channel snapshot in an AMI event is always these headers, in this order (after Channel,
+# ChannelState, ChannelStateDesc), each name with the same prefix ("", "Dest", "Spyee"...).
+# Asterisk writes CallerIDNum and ConnectedLineNum unescaped: a caller whose number holds CR/LF
+# (a SIP From user "06%0D%0AQueue: x") adds headers of their own right after it. Such an event
+# is refused as a whole (`tampered`). manager.conf's eventfilter already drops events where the
+# caller wrote a blank line (a whole forged event); the dialplan cleans the number on entry.
+_SNAPSHOT_TAIL = ("calleridnum", "calleridname", "connectedlinenum", "connectedlinename",
+                  "language", "accountcode", "context", "exten", "priority", "uniqueid", "linkedid")
 
 
 def ami_fields(message: Any) -> dict[str, str]:
@@ -26,6 +42,43 @@ def ami_fields(message: Any) -> dict[str, str]:
     return fields
 
 
+def _snapshot_keys(prefix: str) -> tuple[list[str], list[str]]:
+    found = _SNAPSHOT_KEYS.get(prefix)
+    if found is None:
+        found = _SNAPSHOT_KEYS[prefix] = ([prefix + name for name in _SNAPSHOT_TAIL],
+                                          [prefix + "calleridnum", prefix + "calleridname"])
+    return found
+
+
+_SNAPSHOT_KEYS: dict[str, tuple[list[str], list[str]]] = {}
+
+
+def tampered(message: Any) -> str | None:
+    """Why this AMI message cannot be Asterisk's own (headers injected by caller data), or None.
+
+    A header repeated with the same spelling, or a caller-ID number not followed by the rest of
+    its snapshot in Asterisk's fixed order (or, in OriginateResponse, by the name alone, last),
+    means a value carried line breaks."""
+    store = getattr(message, "_store", None)
+    if store is None:
+        store = {str(k).lower(): (k, v) for k, v in message.items()}
+    keys = list(store)
+    if keys and keys[-1] == "content":  # panoramisk's body, not a header
+        keys.pop()
+    for key, (_, value) in store.items():
+        if value.__class__ is list:
+            return f"header {key!r} repeated"
+    for index, key in enumerate(keys):
+        if key.endswith("calleridnum"):
+            prefix = key[:-11]
+            full, short = _snapshot_keys(prefix)
+            if short[1] not in store:
+                continue  # not an Asterisk snapshot (Asterisk always sends both)
+            if keys[index:index + 11] != full and keys[index:] != short:
+                return f"headers after {key!r} out of order"
+    return None
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -35,8 +88,8 @@ def _int(value: Any) -> int:
 
 def _channel_created(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.ChannelCreated(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                             channel=f.get("channel", ""), caller_number=f.get("calleridnum", ""),
-                             caller_name=f.get("calleridname", ""), context=f.get("context", ""),
+                             channel=f.get("channel", ""), caller_number=caller_number(f.get("calleridnum")),
+                             caller_name=caller_name(ami_unescape(f.get("calleridname"))), context=f.get("context", ""),
                              exten=f.get("exten", ""), state=f.get("channelstatedesc", ""), node=node)
 
 
@@ -65,7 +118,7 @@ def _bridge(cls: type) -> Callable[[Mapping[str, str], str], ev.PbxEvent]:
 def _caller_join(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.QueueCallerJoined(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
                                 linkedid=f.get("linkedid", ""), channel=f.get("channel", ""),
-                                caller_number=f.get("calleridnum", ""),
+                                caller_number=caller_number(f.get("calleridnum")),
                                 position=_int(f.get("position")), node=node)
 
 
@@ -83,7 +136,8 @@ def _caller_abandon(f: Mapping[str, str], node: str) -> ev.PbxEvent:
 
 def _agent_called(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.AgentCalled(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                          linkedid=f.get("linkedid", ""), caller_number=f.get("calleridnum", ""),
+                          linkedid=f.get("linkedid", ""), caller_number=caller_number(f.get("calleridnum")),
+                          caller_name=caller_name(ami_unescape(f.get("calleridname"))),
                           interface=f.get("interface", ""), member_name=f.get("membername", ""),
                           dest_channel=f.get("destchannel", ""), node=node)
 
@@ -133,19 +187,27 @@ def _mixmonitor(f: Mapping[str, str], node: str) -> ev.PbxEvent:
 
 
 def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
-    """Signals from the generated dialplans: ``UserEvent(CcsOverflow,Queue: ...)`` etc."""
+    """Signals from the generated dialplans: ``UserEvent(CcsOverflow,Queue: ...)`` etc.
+
+    Their own fields are read only after the ``UserEvent`` header: what comes before is the
+    channel snapshot, where a caller's data could have slipped a header in."""
     name = f.get("userevent", "")
+    keys = list(f)
+    body = {k: f[k] for k in keys[keys.index("userevent") + 1:]} if name else {}
     if name == "CcsOverflow":
-        return ev.QueueOverflowed(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                  linkedid=f.get("linkedid", ""), destination=f.get("destination", ""),
-                                  node=node)
+        return ev.QueueOverflowed(queue=body.get("queue", ""), uniqueid=f.get("uniqueid", ""),
+                                  linkedid=f.get("linkedid", ""),
+                                  destination=clean_text(body.get("destination")), node=node)
     if name == "CcsDialer":
-        return ev.DialerReported(attempt=f.get("attempt", ""), stage=f.get("stage", ""),
-                                 result=f.get("result", ""), cause=f.get("cause", ""),
+        return ev.DialerReported(attempt=clean_text(body.get("attempt")),
+                                 stage=clean_text(body.get("stage")),
+                                 result=clean_text(body.get("result")),
+                                 cause=clean_text(body.get("cause")),
                                  uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
                                  node=node)
     if name == "CcsCallData":  # UserEvent(CcsCallData,ccs_key: value,...): call data for the desk
-        data = tuple(sorted((k[4:], v) for k, v in f.items() if k.startswith("ccs_") and len(k) > 4))
+        data = tuple(sorted((clean_text(k[4:], 64), clean_text(v)) for k, v in body.items()
+                            if k.startswith("ccs_") and len(k) > 4))
         return ev.CallDataSet(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
                               data=data, node=node)
     if name == "CcsRefused":
@@ -154,9 +216,10 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
                               exten=f.get("exten", ""), reason=f.get("reason", ""),
                               limit=_int(f.get("limit")), node=node)
     if name == "CcsCallback":
-        return ev.CallbackRequested(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                    linkedid=f.get("linkedid", ""), number=f.get("number", ""),
-                                    entered_at=f.get("enteredat", ""), node=node)
+        return ev.CallbackRequested(queue=body.get("queue", ""), uniqueid=f.get("uniqueid", ""),
+                                    linkedid=f.get("linkedid", ""),
+                                    number=caller_number(body.get("number")),
+                                    entered_at=clean_text(body.get("enteredat"), 32), node=node)
     return None
 
 
@@ -207,6 +270,11 @@ def translate_ami(message: Any, node: str = "") -> ev.PbxEvent | None:
     translator = AMI_TRANSLATORS.get(name)
     if translator is None:
         return None
+    why = tampered(message)
+    if why is not None:
+        logger.warning("AMI %s event refused: %s (caller data carrying line breaks?): %s",
+                       name, why, for_log(dict(ami_fields(message)), 400))
+        return None
     return translator(ami_fields(message), node)
 
 
@@ -218,13 +286,14 @@ def translate_ari(event: Mapping[str, Any], node: str = "") -> ev.PbxEvent | Non
     name = channel.get("name", "")
     if kind == "StasisStart":
         return ev.StasisStarted(app=event.get("application", ""), uniqueid=uniqueid, channel=name,
-                                caller_number=(channel.get("caller") or {}).get("number", ""),
-                                exten=(channel.get("dialplan") or {}).get("exten", ""),
-                                args=tuple(event.get("args") or ()), node=node)
+                                caller_number=caller_number((channel.get("caller") or {}).get("number")),
+                                caller_name=caller_name((channel.get("caller") or {}).get("name")),
+                                exten=clean_text((channel.get("dialplan") or {}).get("exten"), 80),
+                                args=tuple(clean_text(a) for a in event.get("args") or ()), node=node)
     if kind == "StasisEnd":
         return ev.StasisEnded(app=event.get("application", ""), uniqueid=uniqueid, channel=name,
                               node=node)
     if kind == "ChannelDtmfReceived":
-        return ev.DtmfReceived(uniqueid=uniqueid, channel=name, digit=event.get("digit", ""),
+        return ev.DtmfReceived(uniqueid=uniqueid, channel=name, digit=dtmf_digit(event.get("digit")),
                                node=node)
     return None

@@ -47,6 +47,7 @@ class Server:
         self.runtime.bus.subscribe("test-recorder", self.events.append)
         self.server = TestServer(create_app(self.runtime))
         self.client: TestClient | None = None
+        self._status_client: TestClient | None = None
 
     async def __aenter__(self):
         await self.server.start_server()
@@ -56,15 +57,24 @@ class Server:
 
     async def __aexit__(self, *exc):
         await self.client.close()
+        if self._status_client is not None:
+            await self._status_client.close()
         await self.server.close()
 
     async def status(self):
-        resp = await self.client.get("/status")
+        """/status as a supervisor sees it: the parts' states and errors (anonymous callers
+        get only {"status": ...})."""
+        if self._status_client is None:
+            await asyncio.to_thread(self.runtime.users.create_user, "status-probe",
+                                    "status-probe-password", role="supervisor")
+            self._status_client = await self.login("status-probe", "status-probe-password")
+        resp = await self._status_client.get("/status")
         return resp.status, await resp.json()
 
     async def ok(self):
-        code, body = await self.status()
-        return code == 200 and body["status"] == "ok"
+        """What a healthcheck sees (anonymous): 200 and {"status": "ok"}."""
+        resp = await self.client.get("/status")
+        return resp.status == 200 and (await resp.json())["status"] == "ok"
 
 
 

@@ -158,9 +158,8 @@ async def test_websocket_refuses_foreign_origin_and_greets_own(web_app):
     await client.close()
 
 
-async def test_status_reports_each_part_and_is_degraded_without_pbx(web_app):
-    client = TestClient(web_app)
-    await client.start_server()
+async def test_status_reports_each_part_to_a_supervisor_and_is_degraded_without_pbx(web_app):
+    client = await login(web_app, "supervisor1")
     resp = await client.get("/status")
     body = await resp.json()
     assert resp.status == 503

@@ -10,7 +10,7 @@ from aiohttp import web
 from ...core import events as ev
 from ...core.permissions import Actor, may_act
 from .auth import ROLES, current_user, public, roles
-from .keys import RUNTIME
+from .keys import CURRENT_USER, RUNTIME
 from .realtime import RealtimeHub
 
 logger = logging.getLogger(__name__)
@@ -23,11 +23,23 @@ CHANNEL_TOPICS = frozenset({ev.ChannelCreated.topic, ev.ChannelAnswered.topic,
 SCOPE_TTL = 30.0  # seconds a supervisor's scope is reused for the live channel feed
 
 
+# who may read /status in full: where AMI, ARI and the database are, and their errors
+STATUS_DETAIL_ROLES = frozenset({"supervisor", "admin"})
+
+
 @public
 async def status(request: web.Request) -> web.StreamResponse:
-    """Health probe (docker, tests): states only, no secrets; 503 until everything is ok."""
+    """Health probe (docker, load balancers, tests): 200 once everything is ok, 503 before.
+
+    Anybody gets only ``{"status": "ok"|"degraded"}``; the parts' states, the AMI host, the ARI
+    URL, the database URL (without its password) and the last errors are for a logged-in
+    supervisor or admin: they map the installation for an attacker."""
     health = await request.app[RUNTIME].health()
-    return web.json_response(health, status=200 if health["status"] == "ok" else 503)
+    code = 200 if health["status"] == "ok" else 503
+    user = request.get(CURRENT_USER)
+    if user is None or user.role not in STATUS_DETAIL_ROLES:
+        return web.json_response({"status": health["status"]}, status=code)
+    return web.json_response(health, status=code)
 
 
 @roles(*ROLES)

@@ -344,7 +344,8 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int],
                 lines += [f"[ccq-{name}-exit]",
                           f"exten => {q.callback_key},1,Goto(ccq-{name}-callback,s,1)", ""]
             lines += [f"[ccq-{name}-callback]",
-                      "exten => s,1,Set(CBNUM=${CALLERID(num)})",
+                      # the number goes into a UserEvent: never a caller-chosen ',' or line break
+                      "exten => s,1,Set(CBNUM=${FILTER(0123456789+,${CALLERID(num)})})",
                       " same => n,Read(TYPED,vm-enter-num-to-call,20,,1,6)",
                       ' same => n,GotoIf($["${TYPED}" = ""]?keep)',
                       " same => n,Set(CBNUM=${FILTER(0123456789,${TYPED})})",

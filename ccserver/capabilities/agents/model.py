@@ -40,6 +40,7 @@ class CurrentCall:
     caller_number: str
     ringing_at: datetime
     answered_at: datetime | None = None
+    caller_name: str = ""
 
 
 @dataclass
@@ -63,6 +64,7 @@ class AgentStatus:
                 "call": None if self.call is None else {
                     "uniqueid": self.call.uniqueid, "queue": self.call.queue,
                     "caller_number": self.call.caller_number,
+                    "caller_name": self.call.caller_name,
                     "ringing_at": self.call.ringing_at.isoformat(),
                     "answered_at": self.call.answered_at.isoformat() if self.call.answered_at else None}}
 
@@ -180,7 +182,8 @@ class AgentBoard:
         if agent is None:
             return []
         agent.call = CurrentCall(uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue,
-                                 caller_number=event.caller_number, ringing_at=self.clock.now())
+                                 caller_number=event.caller_number, caller_name=event.caller_name,
+                                 ringing_at=self.clock.now())
         return self._change(agent, AgentState.RINGING, queue=event.queue, uniqueid=event.uniqueid)
 
     def _ring_no_answer(self, event: ev.AgentRingNoAnswer) -> list[ev.Event]:

@@ -62,7 +62,8 @@ class ScreenPopService:
                                  agent.username)
         record = self.tracker.open.get(event.uniqueid)
         message = {"topic": "screen_pop", "uniqueid": event.uniqueid, "queue": event.queue,
-                   "caller_number": event.caller_number, "call_data": data,
+                   "caller_number": event.caller_number, "caller_name": event.caller_name,
+                   "call_data": data,
                    "entered_queue_at": record.entered_queue_at.isoformat() if record else None,
                    "ringing_at": (agent.call.ringing_at.isoformat() if agent.call else None),
                    "lookup_ms": round((time.perf_counter() - started) * 1000, 2), **found}

@@ -37,6 +37,7 @@ from typing import Any, Callable, ClassVar
 
 from ccserver.core import events as ev
 from ccserver.core.errors import CcError, PbxCommandFailed
+from ccserver.core.untrusted import caller_number, clean_text, dtmf_digit
 
 from .model import (
     DEFAULT_FALLBACK, Action, CallInfo, CancelTimer, ContinueInDialplan, Hangup, IvrCall,
@@ -237,7 +238,7 @@ class IvrEngine:
         channel = message.get("channel") or {}
         cid = channel.get("id")
         if kind == "ChannelDtmfReceived":
-            self._put(cid, ("dtmf", message.get("digit", ""), now))
+            self._put(cid, ("dtmf", dtmf_digit(message.get("digit")), now))
         elif kind in ("ChannelHangupRequest", "ChannelDestroyed"):
             self._put(cid, ("hangup", kind, now))
         elif kind == "StasisEnd":
@@ -341,9 +342,9 @@ class IvrEngine:
         args = list(message.get("args") or [])
         name = args[1] if len(args) > 1 and args[1] else None
         route = args[2] if len(args) > 2 else "did"
-        exten = (channel.get("dialplan") or {}).get("exten", "")
+        exten = clean_text((channel.get("dialplan") or {}).get("exten"), 80)
         info = CallInfo(uniqueid=s.channel_id,
-                        caller_number=(channel.get("caller") or {}).get("number", ""),
+                        caller_number=caller_number((channel.get("caller") or {}).get("number")),
                         did=exten if route == "did" else "", exten=exten, channel=s.channel)
         s.call = self.service.start_call(info, name)
         logger.info("ivr channel %s (%s): %s from %s to %s", s.channel_id, s.channel,

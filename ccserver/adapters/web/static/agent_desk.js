@@ -33,6 +33,7 @@
       call = s.call;
       $("call-card").hidden = false;
       text($("call-number"), s.call.caller_number);
+      text($("call-name"), s.call.caller_name);
       text($("call-queue"), s.call.queue);
     } else if (s.state !== "wrap_up") {
       $("call-card").hidden = true;
@@ -45,6 +46,7 @@
     $("screen-pop").hidden = false;
     $("call-card").hidden = false;
     text($("call-number"), msg.caller_number);
+    text($("call-name"), msg.caller_name);
     text($("call-queue"), msg.queue);
     const ivr = msg.call_data || {};
     const parts = [];

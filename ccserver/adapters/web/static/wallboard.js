@@ -37,7 +37,7 @@
       const tr = document.createElement("tr"); tr.dataset.agent = a.username;
       cell(tr, a.username); cell(tr, labels[a.state] || a.state).className = "state-" + a.state;
       cell(tr, secs(a.seconds_in_state + drift)); cell(tr, a.pause_reason);
-      cell(tr, a.call ? a.call.caller_number + " (" + a.call.queue + ")" : "");
+      cell(tr, a.call ? [a.call.caller_name, a.call.caller_number].filter(Boolean).join(" ") + " (" + a.call.queue + ")" : "");
       cell(tr, a.call ? secs((a.call_seconds || 0) + drift) : "");
       const actions = cell(tr, "");
       if (a.state === "on_call") {
