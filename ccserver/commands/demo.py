@@ -102,11 +102,17 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         acd.give_scope("superviseur", "queue", queue.name)
     for username, display, skills in AGENTS:
         password = password_for(username)
+        # the database keeps only digests of SIP passwords: the demo prints the clear ones it
+        # generated, from its own owner-only file
+        sip_password = stored.get(username, {}).get("sip_password") or None
         if users.get_by_username(username) is None:
-            acd.create_agent(username, password, display, skills)
+            sip_password = acd.create_agent(username, password, display, skills,
+                                            sip_password=sip_password).sip_password
+        elif sip_password is None:  # the file was lost: a new SIP password, printed below
+            sip_password = acd.reset_sip_password(username).sip_password
         account = acd.agent(username)
         logins[username] = {"role": "agent", "password": password, "sip_username": account.sip_username,
-                            "sip_password": account.sip_password}
+                            "sip_password": sip_password}
     customers = CustomerService(db)
     if customers.find_by_customer_number(CUSTOMER["customer_number"]) is None:
         customers.create_customer(**CUSTOMER)
