@@ -44,6 +44,35 @@ CUSTOMER = {"customer_number": "12345678", "first_name": "Camille", "last_name":
             "phones": ["0144556677"]}
 
 
+RECORDING_KEY_FILE = "recording.key"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings: its own Asterisk instance, and recordings encrypted at rest (a voice
+    is personal data) with a key generated once into `<data_dir>/recording.key` (owner only)
+    unless one is configured (CCSERVER_RECORDING_ENCRYPTION_KEY)."""
+    if settings.asterisk_instance == "default":
+        settings = settings.replace(asterisk_instance="demo")
+    if not settings.recording_encryption_key:
+        settings = settings.replace(recording_encryption_key=_demo_recording_key(Path(settings.data_dir)))
+    return settings
+
+
+def _demo_recording_key(data_dir: Path) -> str:
+    path = data_dir / RECORDING_KEY_FILE
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(key + "\n")
+    os.replace(tmp, path)
+    return key
+
+
 @dataclass
 class DemoSummary:
     logins: dict[str, dict]

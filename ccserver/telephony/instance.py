@@ -58,6 +58,12 @@ GENERATED_FILES = {
                                "[ccserver-dialer-preview]\n\n[ccserver-dialer-answered]\n"),
 }
 INSTANCE_FILE = "instance.json"
+# configuration files (secrets inside) and the directories of an instance: never world-readable
+CONF_FILE_MODE = 0o640
+DIR_MODE = 0o750
+# the umask Asterisk runs with: what it creates (recordings, logs, astdb) is at most 0640/0750
+# (asterisk.conf has no umask option; MixMonitor has no file-mode option)
+ASTERISK_UMASK = 0o027
 PID_FILE = "asterisk.pid"
 CONSOLE_LOG = "console.log"
 MOH_FILE = "ccserver-tone.wav"
@@ -602,6 +608,7 @@ class AsteriskInstance:
         for name, initial in GENERATED_FILES.items():
             if (etc / name).exists():
                 kept.append(name)
+                os.chmod(etc / name, CONF_FILE_MODE)  # written 0644 by older versions
             else:
                 self._write_atomic(etc / name, initial)
         self._copy_dialplans(etc / "dialplans")
@@ -626,10 +633,12 @@ class AsteriskInstance:
         state["ari_password"] = self.settings.ari_password or validate_secret(
             state.get("ari_password") or secrets.token_hex(16), "ari_password")
         dirs = self._dirs()
-        for key in ("etc", "varlib", "key", "spool", "monitor", "run", "log", "cache", "moh",
-                    "tmp"):
-            self._host(dirs[key]).mkdir(parents=True, exist_ok=True)
-        (self._host(dirs["log"]) / "cdr-csv").mkdir(exist_ok=True)
+        private = [self._host(dirs[key]) for key in ("etc", "varlib", "key", "spool", "monitor",
+                                                     "run", "log", "cache", "moh", "tmp")]
+        private += [self._host(dirs["log"]) / "cdr-csv", self._host(dirs["etc"]) / "dialplans"]
+        for path in private:  # recordings, logs, configuration: nothing for other users
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, DIR_MODE)
         context = self._context(dirs, state, state["ami_secret"], state["ari_password"],
                                 "instance")
         rendered = self._render_templates(context)
@@ -709,8 +718,14 @@ class AsteriskInstance:
 
     @staticmethod
     def _write_atomic(path: Path, text: str) -> None:
+        """Configuration holds secrets (AMI secret, ARI password, SIP digests): created 0640
+        (owner and group, which Asterisk may need to read it), never readable by others."""
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONF_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, CONF_FILE_MODE)  # whatever the umask
         os.replace(tmp, path)
 
     def write_generated(self, filename: str, text: str) -> Path:
@@ -805,7 +820,7 @@ class AsteriskInstance:
             try:
                 self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
                                               stderr=subprocess.STDOUT, start_new_session=True,
-                                              close_fds=True)
+                                              close_fds=True, umask=ASTERISK_UMASK)
             except OSError as exc:
                 raise ConfigurationError(f"cannot start {argv[0]}: {exc.strerror}",
                                          instance=self.name) from None

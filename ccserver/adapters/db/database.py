@@ -70,6 +70,19 @@ class DatabaseUnavailable(CcError):
     status = 503
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """The SQLite file (customers, calls, password hashes) readable by its owner only: created
+    0600 before SQLite opens it (SQLite gives its -wal and -shm files the database file's mode),
+    and an older world-readable one (with its -wal/-shm) is narrowed to 0600."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+        except FileNotFoundError:
+            pass
+
+
 def _add_postgresql_functions(dbapi_connection) -> None:
     """PostgreSQL's md5(text), sha256(bytea), convert_to(text, enc) and encode(bytea, 'hex') on
     a SQLite connection, so that migrations hashing data (0009_sip_digests) stay portable."""
@@ -216,9 +229,10 @@ class Database:
         if not memory:
             directory = Path(self.url.database).expanduser().parent
             try:
-                directory.mkdir(parents=True, exist_ok=True)
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _private_sqlite_file(Path(self.url.database).expanduser())
             except OSError as exc:
-                raise ConfigurationError(f"cannot create the database directory {directory}: "
+                raise ConfigurationError(f"cannot create the database file in {directory}: "
                                          f"{exc.strerror}", field="database_url") from None
         engine = create_engine(self.url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
                                **({"poolclass": StaticPool} if memory else {}))
