@@ -147,6 +147,24 @@ async def test_real_asterisk_accepts_each_digest_of_the_right_password_and_refus
         assert refused.value.details["status"] == "401"
 
 
+def test_demo_prints_sip_passwords_that_match_the_stored_digests_at_every_start(tmp_path):
+    from ccserver.commands import demo
+    settings = Settings(data_dir=tmp_path)
+    first = demo.seed_demo(settings).logins["alice"]["sip_password"]
+    assert mode(tmp_path / "demo-logins.json") == 0o600  # the demo's own file, owner only
+    db = Database(settings.effective_database_url)
+    try:
+        stored = lambda: dict(AcdRepository(db).agent("alice").sip_digests)  # noqa: E731
+        assert stored() == sip_password_digests("alice", first)
+        assert not any(first in value for value in every_text_value(db))
+        assert demo.seed_demo(settings).logins["alice"]["sip_password"] == first  # same at restart
+        (tmp_path / "demo-logins.json").unlink()  # lost: a new password, printed and applied
+        again = demo.seed_demo(settings).logins["alice"]["sip_password"]
+        assert again != first and stored() == sip_password_digests("alice", again)
+    finally:
+        db.dispose()
+
+
 # --- files at rest ---------------------------------------------------------------------------------
 
 @pytest.mark.asterisk
