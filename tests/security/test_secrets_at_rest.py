@@ -26,6 +26,7 @@ from ccserver.adapters.db.acd import AcdRepository
 from ccserver.adapters.db.database import Database, default_sql_dir
 from ccserver.adapters.db.repositories import AuditLog
 from ccserver.adapters.db.testing import database, db_url, empty_database  # noqa: F401
+from ccserver.adapters.web.keys import RUNTIME
 from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests
 from ccserver.capabilities.acd.service import AcdService
 from ccserver.capabilities.agents.model import AgentBoard
@@ -39,6 +40,7 @@ from ccserver.telephony.sipp import SippCaller, SippError, SippPhone
 from tests.adapters.test_acd_service import FakePbx, FakeWriter
 from tests.integration.conftest import asterisk  # noqa: F401  (the shared real Asterisk)
 from tests.support.server import Server, endpoint_of, until
+from tests.web.conftest import csrf_of, login, web_app  # noqa: F401
 from tests.support.sip_digest import register
 
 PASSWORD = "password-1234"
@@ -163,6 +165,42 @@ def test_demo_prints_sip_passwords_that_match_the_stored_digests_at_every_start(
         assert again != first and stored() == sip_password_digests("alice", again)
     finally:
         db.dispose()
+
+
+async def test_api_shows_a_sip_password_only_at_creation_and_reset(web_app):
+    runtime = web_app.app[RUNTIME]
+    admin = await login(web_app, "admin1")
+    headers = {"X-CSRF-Token": await csrf_of(admin)}
+    resp = await admin.post("/api/agents", json={"username": "zoe", "password": PASSWORD,
+                                                  "display_name": "Zoé"}, headers=headers)
+    assert resp.status == 201
+    created = (await resp.json())["sip_password"]
+    assert dict(runtime.acd_repo.agent("zoe").sip_digests) == sip_password_digests("zoe", created)
+    # the admin page lists the account without any password and offers a new one
+    page = await (await admin.get("/admin/acd")).text()
+    assert created not in page and 'action="/admin/acd/agents/zoe/sip-password"' in page
+    resp = await admin.post("/api/agents/zoe/sip-password", headers=headers)
+    assert resp.status == 200
+    reset = (await resp.json())["sip_password"]
+    assert reset != created
+    assert dict(runtime.acd_repo.agent("zoe").sip_digests) == sip_password_digests("zoe", reset)
+    assert [e.target for e in runtime.audit.list(action="agent.sip_password_reset")] == ["zoe"]
+    # the agent reads their SIP user, never a password; a forgotten one is replaced, shown once
+    agent = await login(web_app, "zoe", PASSWORD)
+    mine = await (await agent.get("/api/agent/sip-account")).json()
+    assert mine == {"sip_username": "zoe", "realm": "ccserver"}
+    resp = await agent.post("/api/agent/sip-account/reset",
+                            headers={"X-CSRF-Token": await csrf_of(agent)})
+    own = (await resp.json())["sip_password"]
+    assert resp.status == 200 and own not in (created, reset)
+    assert dict(runtime.acd_repo.agent("zoe").sip_digests) == sip_password_digests("zoe", own)
+    # nobody else resets it
+    other = await login(web_app, "supervisor1")
+    resp = await other.post("/api/agents/zoe/sip-password",
+                            headers={"X-CSRF-Token": await csrf_of(other)})
+    assert resp.status == 403
+    for client in (admin, agent, other):
+        await client.close()
 
 
 # --- files at rest ---------------------------------------------------------------------------------
