@@ -755,7 +755,9 @@ class AsteriskInstance:
             (out / "moh").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigurationError(f"cannot create {out}: {exc.strerror}", file=str(out)) from None
-        kept = self._write_config(out, rendered)
+        # 0640 files: readable by Asterisk through out_dir's group (the entrypoint of the docker
+        # image gives /etc/asterisk to the asterisk group)
+        kept = self._write_config(out, rendered, out.stat().st_gid)
         moh = out / "moh" / MOH_FILE
         if not moh.exists():
             _render_moh_tone(moh)
