@@ -47,8 +47,8 @@ class CountingAmi:
     async def queue_add(self, *args, **kw):
         pass
 
-    async def cli(self, command):
-        return ""
+    async def reload(self, module):
+        return None
 
 
 def contact_file(lines: int, seed: int = 7) -> bytes:

@@ -61,7 +61,7 @@ def seed(db_url: str, agents: int, customers: int) -> list[str]:
                         role="agent", created_at=now)
             s.add(user)
             s.flush()
-            s.add(Agent(user_id=user.id, sip_username=f"agent{i:03d}", sip_password="x" * 20,
+            s.add(Agent(user_id=user.id, sip_username=f"agent{i:03d}", sip_password_md5="0" * 32,
                         skills='{"fr": 5}', created_at=now))
     sessions = SessionRepository(db, clock)
     tokens = []

@@ -55,6 +55,10 @@ class Settings:
     asterisk_root: Path = CACHE_DIR / "asterisk-root"
     # "auto": host Asterisk if >= 20, else the cached root; "host" or "chroot" to force
     asterisk_mode: str = "auto"
+    # the user the private Asterisk runs as when ccserver runs as root: "auto" (in the chroot
+    # root, a dedicated user whose uid no host user has; on the host, its 'asterisk' user),
+    # or "" to leave it as ccserver's own user (root)
+    asterisk_run_user: str = "auto"
     # with `serve --external`: the directory shared with that Asterisk's /etc/asterisk where the
     # generated files (SIP accounts, queues, dialplans) are written; empty: none are written
     asterisk_generated_dir: str = ""

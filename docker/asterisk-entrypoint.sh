@@ -9,4 +9,6 @@
 # in the asterisk-etc volume and a restart must not undo what ccserver wrote there.
 set -eu
 ccserver asterisk render --out /etc/asterisk
+# the rendered files are 0640 (secrets inside): Asterisk reads them through its group
+chgrp -R asterisk /etc/asterisk
 exec asterisk -f -U asterisk -G asterisk -vvv "$@"

@@ -44,6 +44,35 @@ CUSTOMER = {"customer_number": "12345678", "first_name": "Camille", "last_name":
             "phones": ["0144556677"]}
 
 
+RECORDING_KEY_FILE = "recording.key"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The demo's settings: its own Asterisk instance, and recordings encrypted at rest (a voice
+    is personal data) with a key generated once into `<data_dir>/recording.key` (owner only)
+    unless one is configured (CCSERVER_RECORDING_ENCRYPTION_KEY)."""
+    if settings.asterisk_instance == "default":
+        settings = settings.replace(asterisk_instance="demo")
+    if not settings.recording_encryption_key:
+        settings = settings.replace(recording_encryption_key=_demo_recording_key(Path(settings.data_dir)))
+    return settings
+
+
+def _demo_recording_key(data_dir: Path) -> str:
+    path = data_dir / RECORDING_KEY_FILE
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        out.write(key + "\n")
+    os.replace(tmp, path)
+    return key
+
+
 @dataclass
 class DemoSummary:
     logins: dict[str, dict]
@@ -102,11 +131,17 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         acd.give_scope("superviseur", "queue", queue.name)
     for username, display, skills in AGENTS:
         password = password_for(username)
+        # the database keeps only digests of SIP passwords: the demo prints the clear ones it
+        # generated, from its own owner-only file
+        sip_password = stored.get(username, {}).get("sip_password") or None
         if users.get_by_username(username) is None:
-            acd.create_agent(username, password, display, skills)
+            sip_password = acd.create_agent(username, password, display, skills,
+                                            sip_password=sip_password).sip_password
+        elif sip_password is None:  # the file was lost: a new SIP password, printed below
+            sip_password = acd.reset_sip_password(username).sip_password
         account = acd.agent(username)
         logins[username] = {"role": "agent", "password": password, "sip_username": account.sip_username,
-                            "sip_password": account.sip_password}
+                            "sip_password": sip_password}
     customers = CustomerService(db)
     if customers.find_by_customer_number(CUSTOMER["customer_number"]) is None:
         customers.create_customer(**CUSTOMER)

@@ -164,10 +164,8 @@ def cmd_serve(args, settings: Settings) -> int:
 
 
 def cmd_demo(args, settings: Settings) -> int:
-    from .demo import seed_demo
-    settings = _settings_with(settings, args)
-    if settings.asterisk_instance == "default":
-        settings = settings.replace(asterisk_instance="demo")
+    from .demo import demo_settings, seed_demo
+    settings = demo_settings(_settings_with(settings, args))
     instance, info, endpoint = private_endpoint(settings)
     summary = seed_demo(settings, instance)
     print(summary.describe(settings, info), flush=True)

@@ -261,16 +261,24 @@ class AmiLink:
     async def hangup(self, channel: str) -> None:
         await self.send({"Action": "Hangup", "Channel": channel})
 
-    async def cli(self, command: str) -> str:
-        """Run a CLI command. Asterisk runs one module reload at a time and DROPS a reload asked
-        meanwhile ("already in progress"): several capabilities reload at start and after a
-        reconnect, so a refused reload is asked again (for up to command_timeout)."""
+    async def reload(self, module: str) -> None:
+        """Reload one module's configuration (`res_pjsip.so`, `app_queue.so`, `pbx_config.so` for
+        the dialplan; `logger` makes it reopen its log files) with the `Reload` action: it needs the `system` class, not `command` (the
+        whole CLI), which the AMI user is not given. Asterisk runs one reload at a time and
+        REFUSES one asked meanwhile ("A reload is in progress"): several capabilities reload at
+        start and after a reconnect, so a refused reload is asked again (for up to
+        command_timeout)."""
+        if not re.match(r"^([A-Za-z0-9_]+\.so|logger)$", module):
+            raise InvalidInput(f"module: a module file name such as res_pjsip.so (or logger), "
+                               f"not {module!r}",
+                               field="module")
         deadline = asyncio.get_running_loop().time() + self.command_timeout
         while True:
-            reply = await self.send({"Action": "Command", "Command": command})
-            output = reply.get("Output", reply.content if hasattr(reply, "content") else "")
-            text = "\n".join(output) if isinstance(output, list) else str(output)
-            if "reload request is already in progress" not in text \
-                    or asyncio.get_running_loop().time() > deadline:
-                return text
+            try:
+                await self.send({"Action": "Reload", "Module": module})
+                return
+            except PbxCommandFailed as exc:
+                if "in progress" not in str(exc.details.get("reply", "")).lower() \
+                        or asyncio.get_running_loop().time() > deadline:
+                    raise
             await asyncio.sleep(0.1)

@@ -32,7 +32,12 @@ class DirectoryConfigWriter:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
-            os.chmod(tmp, 0o644)
+            # secrets inside (SIP digests): owner and the directory's group (Asterisk's), not others
+            os.chmod(tmp, 0o640)
+            try:
+                os.chown(tmp, -1, self.directory.stat().st_gid)
+            except PermissionError:
+                pass  # not a member of that group: the file keeps ours
             os.replace(tmp, target)  # Asterisk never reads a half-written file
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -36,7 +36,8 @@ import jinja2
 from ..core.errors import ConfigurationError
 from ..settings import Settings
 from .capacity import check_rtp_capacity
-from .root import AsteriskEnvironment, AsteriskNotBuilt, remove_tree, resolve_environment
+from .root import (AsteriskEnvironment, AsteriskNotBuilt, ServiceUser, ensure_service_user,
+                   remove_tree, resolve_environment)
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,12 @@ GENERATED_FILES = {
                                "[ccserver-dialer-preview]\n\n[ccserver-dialer-answered]\n"),
 }
 INSTANCE_FILE = "instance.json"
+# configuration files (secrets inside) and the directories of an instance: never world-readable
+CONF_FILE_MODE = 0o640
+DIR_MODE = 0o750
+# the umask Asterisk runs with: what it creates (recordings, logs, astdb) is at most 0640/0750
+# (asterisk.conf has no umask option; MixMonitor has no file-mode option)
+ASTERISK_UMASK = 0o027
 PID_FILE = "asterisk.pid"
 CONSOLE_LOG = "console.log"
 MOH_FILE = "ccserver-tone.wav"
@@ -347,6 +354,7 @@ class AsteriskInstance:
         self.dialplan_dir = Path(dialplan_dir) if dialplan_dir else DEFAULT_DIALPLAN_DIR
         self._env = environment
         self._proc: subprocess.Popen | None = None
+        self._run_user: ServiceUser | None | bool = False  # False: not resolved yet
         self._validate_settings()
 
     # ---------------------------------------------------------------- environment and paths
@@ -379,6 +387,54 @@ class AsteriskInstance:
             raise ConfigurationError(f"rtp_port_count {s.rtp_port_count} must be 2..20000",
                                      field="rtp_port_count")
         check_rtp_capacity(s.rtp_port_count, s.max_concurrent_calls)
+
+    @property
+    def run_user(self) -> ServiceUser | None:
+        """The unprivileged user Asterisk runs as (`-U`/`-G`), or None: ccserver is not root
+        (Asterisk then simply runs as ccserver's user) or settings.asterisk_run_user is ""."""
+        if self._run_user is False:
+            self._run_user = self._resolve_run_user()
+        return self._run_user
+
+    def _resolve_run_user(self) -> ServiceUser | None:
+        wanted = self.settings.asterisk_run_user
+        if os.geteuid() != 0 or not wanted:
+            return None
+        env = self.environment
+        if env.mode == "chroot" and wanted == "auto":
+            return ensure_service_user(env.root)
+        import grp
+        import pwd
+        name = "asterisk" if wanted == "auto" else wanted
+        if env.mode == "chroot":  # a user named in settings: looked up in the root's own files
+            entry = next((line.split(":") for line in (env.root / "etc/passwd").read_text()
+                          .splitlines() if line.split(":")[0] == name), None)
+            if entry is None:
+                raise ConfigurationError(f"asterisk_run_user {name!r} does not exist in {env.root}",
+                                         field="asterisk_run_user")
+            return ServiceUser(name, int(entry[2]), int(entry[3]))
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            if wanted == "auto":
+                logger.warning("no 'asterisk' user on this host: Asterisk runs as root")
+                return None
+            raise ConfigurationError(f"asterisk_run_user {name!r} does not exist",
+                                     field="asterisk_run_user") from None
+        return ServiceUser(name, entry.pw_uid, grp.getgrgid(entry.pw_gid).gr_gid)
+
+    def _own(self, path: Path, *, writable: bool) -> None:
+        """Give `path` to Asterisk's user: its own when Asterisk writes there (spool, logs,
+        astdb, run), else root's with Asterisk's group (it reads the configuration)."""
+        user = self.run_user
+        if user is None:
+            return
+        uid = user.uid if writable else -1
+        if writable and path.is_dir() and path.stat().st_uid != user.uid:
+            for top, dirs, files in os.walk(path):  # files left by a run as root
+                for name in dirs + files:
+                    os.chown(os.path.join(top, name), user.uid, user.gid, follow_symlinks=False)
+        os.chown(path, uid, user.gid, follow_symlinks=False)
 
     @property
     def environment(self) -> AsteriskEnvironment:
@@ -596,18 +652,22 @@ class AsteriskInstance:
         tenv = self._template_env()
         return {name: self._render_one(tenv, name, context) for name in templates}
 
-    def _write_config(self, etc: Path, rendered: dict[str, str]) -> list[str]:
+    def _write_config(self, etc: Path, rendered: dict[str, str],
+                      group: int | None = None) -> list[str]:
         """Write the rendered files, the generated ones that do not exist yet and the dialplans;
         return the names of the generated files kept as they were."""
         for name, text in rendered.items():
-            self._write_atomic(etc / name, text)
+            self._write_atomic(etc / name, text, group)
         kept = []
         for name, initial in GENERATED_FILES.items():
             if (etc / name).exists():
                 kept.append(name)
+                os.chmod(etc / name, CONF_FILE_MODE)  # written 0644 by older versions
+                if group is not None:
+                    os.chown(etc / name, -1, group)
             else:
-                self._write_atomic(etc / name, initial)
-        self._copy_dialplans(etc / "dialplans")
+                self._write_atomic(etc / name, initial, group)
+        self._copy_dialplans(etc / "dialplans", group)
         return kept
 
     def render(self, *, check_ports: bool = False) -> InstanceInfo:
@@ -620,7 +680,9 @@ class AsteriskInstance:
                                      file=str(self.conf_dir))
         base = self.instance_dir
         base.mkdir(parents=True, exist_ok=True)
-        os.chmod(base, 0o700)  # secrets inside
+        # secrets inside: nobody else; Asterisk's group when it runs as its own user
+        os.chmod(base, DIR_MODE if self.run_user else 0o700)
+        self._own(base, writable=False)
         state = self._load_state()
         state["name"] = self.name
         self._pick_ports(state, check_free=check_ports)
@@ -629,14 +691,24 @@ class AsteriskInstance:
         state["ari_password"] = self.settings.ari_password or validate_secret(
             state.get("ari_password") or secrets.token_hex(16), "ari_password")
         dirs = self._dirs()
+        private = [self._host(dirs[key]) for key in ("etc", "varlib", "key", "spool", "monitor",
+                                                     "run", "log", "cache", "moh", "tmp")]
+        private += [self._host(dirs["log"]) / "cdr-csv", self._host(dirs["etc"]) / "dialplans"]
+        for path in private:  # recordings, logs, configuration: nothing for other users
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, DIR_MODE)
+        writable = {dirs[key] for key in ("varlib", "key", "spool", "monitor", "run", "log",
+                                          "cache")}
         for key in ("etc", "varlib", "key", "spool", "monitor", "run", "log", "cache", "moh",
                     "tmp"):
-            self._host(dirs[key]).mkdir(parents=True, exist_ok=True)
-        (self._host(dirs["log"]) / "cdr-csv").mkdir(exist_ok=True)
+            self._own(self._host(dirs[key]), writable=dirs[key] in writable)
+        self._own(self._host(dirs["log"]) / "cdr-csv", writable=True)
+        self._own(self._host(dirs["etc"]) / "dialplans", writable=False)
         context = self._context(dirs, state, state["ami_secret"], state["ari_password"],
                                 "instance")
         rendered = self._render_templates(context)
-        self._write_config(self._host(dirs["etc"]), rendered)
+        self._write_config(self._host(dirs["etc"]), rendered,
+                           self.run_user.gid if self.run_user else None)
         moh = self._host(dirs["moh"]) / MOH_FILE
         if not moh.exists():
             _render_moh_tone(moh)
@@ -686,7 +758,9 @@ class AsteriskInstance:
             (out / "moh").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigurationError(f"cannot create {out}: {exc.strerror}", file=str(out)) from None
-        kept = self._write_config(out, rendered)
+        # 0640 files: readable by Asterisk through out_dir's group (the entrypoint of the docker
+        # image gives /etc/asterisk to the asterisk group)
+        kept = self._write_config(out, rendered, out.stat().st_gid)
         moh = out / "moh" / MOH_FILE
         if not moh.exists():
             _render_moh_tone(moh)
@@ -694,7 +768,7 @@ class AsteriskInstance:
                               created=sorted(set(GENERATED_FILES) - set(kept)),
                               modules_dir=modules)
 
-    def _copy_dialplans(self, target: Path) -> None:
+    def _copy_dialplans(self, target: Path, group: int | None = None) -> None:
         target.mkdir(exist_ok=True)
         sources = sorted(self.dialplan_dir.glob("*.conf")) if self.dialplan_dir.is_dir() else []
         names = {p.name for p in sources}
@@ -703,17 +777,25 @@ class AsteriskInstance:
                 old.unlink()
         for src in sources:
             try:
-                self._write_atomic(target / src.name, src.read_text(encoding="utf-8"))
+                self._write_atomic(target / src.name, src.read_text(encoding="utf-8"), group)
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigurationError(f"dialplan {src} is unreadable: {exc}",
                                          file=str(src)) from None
         if not sources:  # extensions.conf includes dialplans/*.conf: keep the glob matching
-            self._write_atomic(target / "empty.conf", "; no dialplan in the repository\n")
+            self._write_atomic(target / "empty.conf", "; no dialplan in the repository\n", group)
 
     @staticmethod
-    def _write_atomic(path: Path, text: str) -> None:
+    def _write_atomic(path: Path, text: str, group: int | None = None) -> None:
+        """Configuration holds secrets (AMI secret, ARI password, SIP digests): created 0640
+        (owner and group, which Asterisk may need to read it), never readable by others."""
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONF_FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, CONF_FILE_MODE)  # whatever the umask
+        if group is not None:
+            os.chown(tmp, -1, group)
         os.replace(tmp, path)
 
     def write_generated(self, filename: str, text: str) -> Path:
@@ -726,7 +808,7 @@ class AsteriskInstance:
                                      "NAME.conf that is not one of the templates", file=filename)
         path = self.instance_dir / "etc" / filename
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_atomic(path, text)
+        self._write_atomic(path, text, self.run_user.gid if self.run_user else None)
         return path
 
     # ---------------------------------------------------------------- information
@@ -803,12 +885,14 @@ class AsteriskInstance:
             self._clear_stale()
             started = time.monotonic()
             console = open(info.console_log, "ab")
-            argv = self._asterisk_argv("-f", "-n", "-q")
+            user = self.run_user  # never `-U root` (see ASTERISK.md): a user of its own
+            argv = self._asterisk_argv(*(("-U", user.name) if user else ()),
+                                       "-f", "-n", "-q")
             logger.info("starting Asterisk instance %s: %s", self.name, " ".join(argv))
             try:
                 self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=console,
                                               stderr=subprocess.STDOUT, start_new_session=True,
-                                              close_fds=True)
+                                              close_fds=True, umask=ASTERISK_UMASK)
             except OSError as exc:
                 raise ConfigurationError(f"cannot start {argv[0]}: {exc.strerror}",
                                          instance=self.name) from None

@@ -165,6 +165,77 @@ def resolve_environment(mode: str, root: Path, *, build: bool = True) -> Asteris
     return AsteriskEnvironment("chroot", root, binary, found[1])
 
 
+# the user the private Asterisk runs as inside the chroot root. Not the package's `asterisk`
+# (uid 101 there): a chroot shares the host's uids, and 101 is often a host account (postgres on
+# Debian machines), which Asterisk would then act as (signals, /proc, its files).
+SERVICE_USER = "ccsasterisk"
+SERVICE_UID_RANGE = range(64100, 64900)
+
+
+@dataclass(frozen=True)
+class ServiceUser:
+    name: str
+    uid: int
+    gid: int
+
+
+def _ids_in(path: Path) -> dict[str, int]:
+    """name -> id of an /etc/passwd or /etc/group file."""
+    ids = {}
+    try:
+        for line in path.read_text().splitlines():
+            parts = line.split(":")
+            if len(parts) > 2 and parts[2].isdigit():
+                ids[parts[0]] = int(parts[2])
+    except FileNotFoundError:
+        pass
+    return ids
+
+
+def _host_has_id(uid: int) -> bool:
+    import grp
+    import pwd
+    for lookup in (pwd.getpwuid, grp.getgrgid):
+        try:
+            lookup(uid)
+            return True
+        except KeyError:
+            continue
+    return False
+
+
+def ensure_service_user(root: Path) -> ServiceUser | None:
+    """The unprivileged user of the chroot root's Asterisk, added to the root's /etc/passwd and
+    /etc/group on first use with a uid = gid that neither the host nor the root uses yet; None
+    for a root without an /etc/passwd (not a Debian root: nothing to run as)."""
+    root = Path(root)
+    passwd, group = root / "etc" / "passwd", root / "etc" / "group"
+    if not passwd.is_file():
+        logger.warning("%s has no etc/passwd: its Asterisk runs as root", root)
+        return None
+    with open(root / ".ccserver-user.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        users, groups = _ids_in(passwd), _ids_in(group)
+        uid = users.get(SERVICE_USER, groups.get(SERVICE_USER))
+        if uid is None:
+            taken = set(users.values()) | set(groups.values())
+            uid = next((i for i in SERVICE_UID_RANGE if i not in taken and not _host_has_id(i)),
+                       None)
+            if uid is None:
+                raise ConfigurationError(f"no free uid in {SERVICE_UID_RANGE.start}-"
+                                         f"{SERVICE_UID_RANGE.stop - 1} for Asterisk's user in "
+                                         f"{root}", root=str(root))
+        if SERVICE_USER not in groups:
+            with open(group, "a") as out:
+                out.write(f"{SERVICE_USER}:x:{uid}:\n")
+        if SERVICE_USER not in users:
+            with open(passwd, "a") as out:
+                out.write(f"{SERVICE_USER}:x:{uid}:{uid}:ccserver private Asterisk:/nonexistent:"
+                          "/usr/sbin/nologin\n")
+            logger.info("added user %s (uid %s) to %s for Asterisk", SERVICE_USER, uid, root)
+        return ServiceUser(SERVICE_USER, uid, _ids_in(group)[SERVICE_USER])
+
+
 def _mounts_below(path: Path) -> list[str]:
     """Mount points at or below `path` (debootstrap mounts /proc and /sys while it works)."""
     prefix = str(path.resolve())

@@ -30,9 +30,8 @@ class FakePbx:
     async def queue_remove(self, queue, interface):
         self.sent.append(("remove", queue, interface))
 
-    async def cli(self, command):
-        self.sent.append(("cli", command))
-        return ""
+    async def reload(self, module):
+        self.sent.append(("reload", module))
 
 
 class FakeWriter:
@@ -65,7 +64,7 @@ async def test_agent_creation_provisions_sip_account_and_config(acd):
     files = acd.writer.files
     assert "[alice](ccserver-endpoint)" in files["pjsip_agents.conf"]
     assert "[support]" in files["queues_generated.conf"] and "[ccq-support]" in files["extensions_acd.conf"]
-    assert ("cli", "module reload res_pjsip.so") in acd.pbx.sent
+    assert ("reload", "res_pjsip.so") in acd.pbx.sent
 
 
 async def test_agent_with_unknown_skill_is_refused_and_nothing_is_written(acd):

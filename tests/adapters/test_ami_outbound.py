@@ -63,14 +63,12 @@ async def test_originate_sets_the_channel_id_and_its_outcome_comes_back_translat
 async def test_a_reload_refused_because_another_runs_is_asked_again():
     submitted = []
     fake, link = await up(submitted, timeout=2.0)
-    answers = iter(["A module reload request is already in progress; please be patient"] * 2
-                   + ["Module 'app_queue.so' reloaded successfully."])
-    fake.responders["command"] = lambda f: ("Response: Success\r\nActionID: {aid}\r\n"
-                                            "Message: Command output follows\r\n"
-                                            f"Output: {next(answers)}\r\n\r\n")
+    answers = iter(["Error\r\nActionID: {aid}\r\nMessage: A reload is in progress"] * 2
+                   + ["Success\r\nActionID: {aid}\r\nMessage: Module Reloaded"])
+    fake.responders["reload"] = lambda f: f"Response: {next(answers)}\r\n\r\n"
     try:
-        out = await link.cli("module reload app_queue.so")
-        assert "reloaded successfully" in out and fake.count("command") == 3
+        await link.reload("app_queue.so")
+        assert fake.count("reload") == 3 and fake.count("command") == 0
     finally:
         await link.stop()
         await fake.stop()

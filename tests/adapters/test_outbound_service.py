@@ -43,8 +43,8 @@ class FakeAmi:
     async def queue_remove(self, queue, interface):
         self.members.remove(next(m for m in self.members if m[:2] == (queue, interface)))
 
-    async def cli(self, command):
-        return ""
+    async def reload(self, module):
+        return None
 
 
 class Env:

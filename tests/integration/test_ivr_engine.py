@@ -84,7 +84,7 @@ async def ivr_server(asterisk, tmp_path, *, clock=None, scripts: dict[str, str] 
         await until(lambda: runtime.ivr.dialplan_applied, 10)
 
         async def queues_loaded():
-            out = await runtime.pbx.ami.cli("queue show support")
+            out = await asyncio.to_thread(asterisk.cli, "queue show support")
             return "No such queue" not in out
         await until(queues_loaded, 10)
         yield srv
@@ -468,7 +468,7 @@ async def test_invalid_upload_is_refused_with_file_line_node_and_active_version_
         assert "inconnue" in lines[by_node["file_commercial"]["line"] - 1]
         assert srv.runtime.ivr.registry.active("service-client").version == "2026.1"
         # the routes in Asterisk are those of the active scripts
-        shown = await srv.runtime.pbx.ami.cli("dialplan show ccserver-ivr-routes")
+        shown = await asyncio.to_thread(asterisk.cli, "dialplan show ccserver-ivr-routes")
         assert "0140000300" in shown and "+33140000300" in shown and "'300'" in shown
         assert f"Stasis({srv.runtime.pbx.endpoint.ari_app},ivr,service-client,did)" in shown
         await admin.close()

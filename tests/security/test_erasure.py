@@ -100,9 +100,8 @@ class FakeAmi:
         self.sent.append(action)
         return {}
 
-    async def cli(self, command):
-        self.sent.append({"Action": "Command", "Command": command})
-        return ""
+    async def reload(self, module):
+        self.sent.append({"Action": "Reload", "Module": module})
 
 
 def write_asterisk_files(base: Path, live_uniqueid: str) -> dict[str, Path]:

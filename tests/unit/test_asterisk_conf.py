@@ -64,8 +64,8 @@ def test_manager_conf_filters_noisy_events_at_the_source(fake_root):
     for event in ("VarSet", "Newexten", "TestEvent", "RTCPSent", "RTCPReceived"):
         assert f"eventfilter(action(exclude),name({event})) =" in manager
     read = re.search(r"^read = (.*)$", manager, re.M).group(1).split(",")
-    for cls in ("call", "agent", "system", "command", "reporting", "dtmf", "originate", "user"):
-        assert cls in read
+    # the events ccserver translates: FullyBooted, channels/bridges, queues, the dialplans' UserEvents
+    assert sorted(read) == ["agent", "call", "system", "user"]
 
 
 def test_modules_are_listed_explicitly(fake_root):

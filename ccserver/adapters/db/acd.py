@@ -4,13 +4,13 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import delete
 from sqlmodel import select
 
-from ...capabilities.acd.model import AgentAccount, QueueDefinition
+from ...capabilities.acd.model import AgentAccount, QueueDefinition, sip_password_digests
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput, NotFound
 from .database import Database
@@ -38,6 +38,12 @@ class StoredLogin:
 
 def generate_sip_password() -> str:
     return secrets.token_urlsafe(18)
+
+
+def _digest_columns(sip_username: str, password: str) -> dict[str, str]:
+    """The stored form of a SIP password: its digests only (the password itself is not kept)."""
+    digests = sip_password_digests(sip_username, password)
+    return {"sip_password_md5": digests["MD5"], "sip_password_sha256": digests["SHA-256"]}
 
 
 def _queue_definition(row: Queue) -> QueueDefinition:
@@ -132,21 +138,34 @@ class AcdRepository:
     def create_agent(self, username: str, password: str, display_name: str, skills: dict[str, int],
                      team: str = "", sip_username: str | None = None,
                      sip_password: str | None = None) -> AgentAccount:
-        """The user (role agent) and their SIP account, in one transaction."""
+        """The user (role agent) and their SIP account, in one transaction. The account returned
+        carries the clear SIP password (to show once); only its digests are stored."""
         user = self.users.create_user(username, password, role="agent", display_name=display_name)
+        sip_password = sip_password or generate_sip_password()
         try:
             with self.db.write_session() as s:
                 sip_user = sip_username or username.replace(".", "-")
                 if s.exec(select(Agent).where(Agent.sip_username == sip_user)).first() is not None:
                     raise Conflict(f"SIP account {sip_user!r} already exists", field="sip_username")
-                s.add(Agent(user_id=user.id, sip_username=sip_user,
-                            sip_password=sip_password or generate_sip_password(), team=team,
-                            skills=json.dumps(skills, sort_keys=True), created_at=self.clock.now()))
+                s.add(Agent(user_id=user.id, sip_username=sip_user, team=team,
+                            skills=json.dumps(skills, sort_keys=True), created_at=self.clock.now(),
+                            **_digest_columns(sip_user, sip_password)))
         except Exception:
             with self.db.write_session() as s:  # nothing half-written: no user without their agent row
                 s.exec(delete(User).where(User.id == user.id))
             raise
-        return self.agent(username)
+        return replace(self.agent(username), sip_password=sip_password)
+
+    def reset_sip_password(self, username: str, sip_password: str | None = None) -> AgentAccount:
+        """A new SIP password for the account of `username` (agent or supervisor's phone): its
+        digests replace the old ones; the account returned carries it in clear, to show once."""
+        sip_password = sip_password or generate_sip_password()
+        with self.db.write_session() as s:
+            agent, _user = self._agent_row(s, username)
+            for key, value in _digest_columns(agent.sip_username, sip_password).items():
+                setattr(agent, key, value)
+            s.add(agent)
+        return replace(self.agent(username), sip_password=sip_password)
 
     def set_agent_skills(self, username: str, skills: dict[str, int]) -> None:
         with self.db.write_session() as s:
@@ -296,14 +315,20 @@ class AcdRepository:
 
     def add_sip_account(self, username: str, sip_username: str | None = None,
                         sip_password: str | None = None) -> AgentAccount:
-        """A SIP account for an existing user (a supervisor's phone)."""
+        """A SIP account for an existing user (a supervisor's phone). When it is created, the
+        account returned carries the clear SIP password (to show once); an existing account is
+        returned as stored (no password: use reset_sip_password)."""
         user = self.users.require(username)
+        sip_password = sip_password or generate_sip_password()
+        created = False
         with self.db.write_session() as s:
             if s.exec(select(Agent).where(Agent.user_id == user.id)).first() is None:
-                s.add(Agent(user_id=user.id, sip_username=sip_username or username.replace(".", "-"),
-                            sip_password=sip_password or generate_sip_password(), team="",
-                            skills="{}", created_at=self.clock.now()))
-        return self.agent(username)
+                sip_user = sip_username or username.replace(".", "-")
+                s.add(Agent(user_id=user.id, sip_username=sip_user, team="", skills="{}",
+                            created_at=self.clock.now(), **_digest_columns(sip_user, sip_password)))
+                created = True
+        account = self.agent(username)
+        return replace(account, sip_password=sip_password) if created else account
 
     # --- callbacks --------------------------------------------------------------------------------
     def add_callback(self, queue: str, number: str, caller_uniqueid: str, entered_queue_at: datetime) -> int:
@@ -333,5 +358,7 @@ class AcdRepository:
 
 def _account(agent: Agent, user: User) -> AgentAccount:
     return AgentAccount(username=user.username, display_name=user.display_name or user.username,
-                        sip_username=agent.sip_username, sip_password=agent.sip_password,
-                        skills=json.loads(agent.skills or "{}"))
+                        sip_username=agent.sip_username, skills=json.loads(agent.skills or "{}"),
+                        sip_digests={name: value for name, value in (
+                            ("SHA-256", agent.sip_password_sha256), ("MD5", agent.sip_password_md5))
+                            if value})

@@ -70,6 +70,44 @@ class DatabaseUnavailable(CcError):
     status = 503
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """The SQLite file (customers, calls, password hashes) readable by its owner only: created
+    0600 before SQLite opens it (SQLite gives its -wal and -shm files the database file's mode),
+    and an older world-readable one (with its -wal/-shm) is narrowed to 0600."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for candidate in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                os.chmod(candidate, 0o600)
+        except FileNotFoundError:
+            pass
+
+
+def _add_postgresql_functions(dbapi_connection) -> None:
+    """PostgreSQL's md5(text), sha256(bytea), convert_to(text, enc) and encode(bytea, 'hex') on
+    a SQLite connection, so that migrations hashing data (0011_sip_digests) stay portable."""
+    def md5(value):
+        return None if value is None else hashlib.md5(str(value).encode("utf-8")).hexdigest()
+
+    def sha256(value):
+        return None if value is None else hashlib.sha256(value if isinstance(value, bytes)
+                                                         else str(value).encode("utf-8")).digest()
+
+    def convert_to(value, encoding):
+        return None if value is None else str(value).encode(str(encoding).replace("UTF8", "utf-8"))
+
+    def encode(value, form):
+        if value is None:
+            return None
+        if str(form).lower() != "hex":
+            raise ValueError(f"encode(): only 'hex' is provided on SQLite, not {form!r}")
+        return bytes(value).hex()
+
+    for name, nargs, function in (("md5", 1, md5), ("sha256", 1, sha256),
+                                  ("convert_to", 2, convert_to), ("encode", 2, encode)):
+        dbapi_connection.create_function(name, nargs, function, deterministic=True)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -191,9 +229,10 @@ class Database:
         if not memory:
             directory = Path(self.url.database).expanduser().parent
             try:
-                directory.mkdir(parents=True, exist_ok=True)
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                _private_sqlite_file(Path(self.url.database).expanduser())
             except OSError as exc:
-                raise ConfigurationError(f"cannot create the database directory {directory}: "
+                raise ConfigurationError(f"cannot create the database file in {directory}: "
                                          f"{exc.strerror}", field="database_url") from None
         engine = create_engine(self.url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
                                **({"poolclass": StaticPool} if memory else {}))
@@ -203,6 +242,7 @@ class Database:
             # let SQLAlchemy, not the sqlite3 module, open transactions: the module would not
             # open one before DDL, and migrations must be all-or-nothing
             dbapi_connection.isolation_level = None
+            _add_postgresql_functions(dbapi_connection)
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             if not memory:

@@ -154,7 +154,10 @@ class Agent(SQLModel, table=True):
     id: int | None = _id()
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", sa_type=Integer)
     sip_username: str = Field(sa_type=String(32))
-    sip_password: str = Field(sa_type=String(64))
+    # added by 0011_sip_digests, which dropped the clear sip_password: digests of
+    # sip_username:ccserver:password, the only SIP credentials stored (see acd/model.py)
+    sip_password_md5: str = Field(default="", sa_type=String(32))
+    sip_password_sha256: str = Field(default="", sa_type=String(64))
     team: str = Field(default="", sa_type=String(64))
     skills: str = Field(default="{}", sa_type=Text)
     created_at: datetime = Field(sa_type=UtcDateTime)

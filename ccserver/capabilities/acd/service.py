@@ -90,8 +90,8 @@ class AcdService:
         running before they were written)."""
         if self.pbx is None or not self.pbx.is_up or self.writer is None:
             return
-        for command in ("module reload res_pjsip.so", "module reload app_queue.so", "dialplan reload"):
-            await self.pbx.cli(command)
+        for module in ("res_pjsip.so", "app_queue.so", "pbx_config.so"):  # pbx_config: the dialplan
+            await self.pbx.reload(module)
 
     # --- administration ----------------------------------------------------------------------------
     async def create_queue(self, queue: QueueDefinition, actor: str) -> None:
@@ -117,6 +117,15 @@ class AcdService:
         account = await asyncio.to_thread(self.repo.create_agent, username, password, display_name,
                                           parsed, team)
         await asyncio.to_thread(self.audit.record, actor, "agent.create", username)
+        await self.apply_configuration()
+        return account
+
+    async def reset_sip_password(self, username: str, actor: str) -> AgentAccount:
+        """A new SIP password for `username`'s phone, applied to Asterisk at once (the old one
+        stops working). Only its digests are stored: the account returned carries it in clear,
+        to be shown this once."""
+        account = await asyncio.to_thread(self.repo.reset_sip_password, username)
+        await asyncio.to_thread(self.audit.record, actor, "agent.sip_password_reset", username)
         await self.apply_configuration()
         return account
 

@@ -15,7 +15,7 @@ from ...core import events as ev
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..agents.model import AgentStateChanged
 from ..cti.service import ScreenPopService
-from .model import OVERFLOW_KINDS, STRATEGIES, QueueDefinition, parse_skills
+from .model import OVERFLOW_KINDS, SIP_REALM, STRATEGIES, QueueDefinition, parse_skills
 
 
 # --- the agent desk -----------------------------------------------------------------------------
@@ -162,9 +162,28 @@ async def api_agent_create(request: web.Request) -> web.StreamResponse:
 
 @roles("agent")
 async def api_my_sip_account(request: web.Request) -> web.StreamResponse:
+    """The agent's SIP user. The password is not stored (only its digests): it was shown at
+    creation; a forgotten one is replaced with POST /api/agent/sip-account/reset."""
     runtime = request.app[RUNTIME]
     account = await asyncio.to_thread(runtime.acd_repo.agent, current_user(request).username)
+    return web.json_response({"sip_username": account.sip_username, "realm": SIP_REALM})
+
+
+@roles("agent")
+async def api_my_sip_password_reset(request: web.Request) -> web.StreamResponse:
+    """A new SIP password for the agent's own phone, shown this once."""
+    user = current_user(request).username
+    account = await request.app[RUNTIME].acd.reset_sip_password(user, user)
     return web.json_response({"sip_username": account.sip_username, "sip_password": account.sip_password})
+
+
+@roles("admin")
+async def api_agent_sip_password_reset(request: web.Request) -> web.StreamResponse:
+    """An admin gives a user's SIP account a new password, shown this once."""
+    account = await request.app[RUNTIME].acd.reset_sip_password(
+        request.match_info["username"], current_user(request).username)
+    return web.json_response({"username": account.username, "sip_username": account.sip_username,
+                              "sip_password": account.sip_password})
 
 
 def add_routes(app: web.Application) -> None:
@@ -172,6 +191,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/agent", desk_page, name="agent-desk")
     app.router.add_get("/api/agent/desk", api_desk, name="api-agent-desk")
     app.router.add_get("/api/agent/sip-account", api_my_sip_account, name="api-agent-sip")
+    app.router.add_post("/api/agent/sip-account/reset", api_my_sip_password_reset,
+                        name="api-agent-sip-reset")
     app.router.add_post("/api/agent/login", api_login, name="api-agent-login")
     app.router.add_post("/api/agent/pause", api_pause, name="api-agent-pause")
     app.router.add_post("/api/agent/unpause", api_unpause, name="api-agent-unpause")
@@ -182,6 +203,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch("/api/queues/{name}", api_queue_update, name="api-queue-update")
     app.router.add_get("/api/agents", api_agents, name="api-agents")
     app.router.add_post("/api/agents", api_agent_create, name="api-agent-create")
+    app.router.add_post("/api/agents/{username}/sip-password", api_agent_sip_password_reset,
+                        name="api-agent-sip-password")
 
 
 def bridge(runtime, hub: RealtimeHub) -> None:
@@ -241,7 +264,7 @@ async def _admin_context(request: web.Request, **extra) -> dict:
             "agents": await asyncio.to_thread(runtime.acd_repo.agents),
             "skills": await asyncio.to_thread(runtime.acd_repo.skills),
             "strategies": STRATEGIES, "overflow_kinds": OVERFLOW_KINDS, "error": None, "created": None,
-            "form": {}, **extra}
+            "reset": None, "form": {}, **extra}
 
 
 @roles("admin")
@@ -285,7 +308,19 @@ async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=201)
 
 
+@roles("admin")
+async def admin_sip_password_submit(request: web.Request) -> web.StreamResponse:
+    """'Nouveau mot de passe SIP': the page shows the new password once (only digests are kept)."""
+    runtime = request.app[RUNTIME]
+    account = await runtime.acd.reset_sip_password(request.match_info["username"],
+                                                   current_user(request).username)
+    context = await _admin_context(request, reset=account)
+    return aiohttp_jinja2.render_template("admin_acd.html", request, context)
+
+
 def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/acd", admin_page, name="admin-acd")
     app.router.add_post("/admin/acd/queues", admin_queue_submit, name="admin-acd-queue")
     app.router.add_post("/admin/acd/agents", admin_agent_submit, name="admin-acd-agent")
+    app.router.add_post("/admin/acd/agents/{username}/sip-password", admin_sip_password_submit,
+                        name="admin-acd-sip-password")

@@ -667,7 +667,7 @@ class IvrService:
         async def reload_dialplan() -> bool:
             if pbx is None or not pbx.ami.is_up:
                 return False
-            await pbx.ami.cli("dialplan reload")
+            await pbx.ami.reload("pbx_config.so")  # the dialplan
             return True
 
         acd_repo = getattr(runtime, "acd_repo", None)

@@ -354,8 +354,8 @@ class OutboundService:
         if self.pbx is None or not getattr(self.pbx, "is_up", False) or self.writer is None:
             return
         try:
-            await self.pbx.cli("module reload app_queue.so")
-            await self.pbx.cli("dialplan reload")
+            await self.pbx.reload("app_queue.so")
+            await self.pbx.reload("pbx_config.so")  # the dialplan
         except CcError as exc:
             logger.warning("outbound: could not reload Asterisk's queues/dialplan: %s", exc.message)
 

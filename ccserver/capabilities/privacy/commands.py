@@ -24,14 +24,14 @@ def register(subparsers: Any) -> None:
 
 
 class _InstanceCli:
-    """The private instance's CLI, for `logger reload` after the logs were rewritten."""
+    """The private instance's CLI, to reload the logger after the logs were rewritten."""
 
     def __init__(self, instance) -> None:
         self.instance = instance
         self.is_up = True
 
-    async def cli(self, command: str) -> str:
-        return await asyncio.to_thread(self.instance.cli, command)
+    async def reload(self, module: str) -> None:
+        await asyncio.to_thread(self.instance.reload, module)
 
 
 def run_erase(args: argparse.Namespace, settings: Any) -> int:

@@ -210,7 +210,7 @@ class ErasureService:
         if self.pbx is None or not getattr(self.pbx, "is_up", False):
             return
         try:  # Asterisk keeps queue_log and its logs open: make it reopen the new files
-            await self.pbx.cli("logger reload")
+            await self.pbx.reload("logger")
         except CcError as exc:
             failures.append({"file": "asterisk logs", "error": f"logger reload: {exc.message}"})
 

@@ -36,6 +36,18 @@ HEADER = struct.Struct("<8sI8sQ")  # magic, chunk size, nonce prefix, plaintext 
 CHUNK = 64 * 1024
 TAG = 16
 READ_PIECE = 64 * 1024
+# recordings are personal data: never readable by other users of the machine
+RECORDING_FILE_MODE = 0o640
+RECORDING_DIR_MODE = 0o750
+
+
+def _make_private_dirs(store: Path, directory: Path) -> None:
+    """`directory` (inside `store`) and the directories between, created 0750."""
+    for path in [store, *reversed(directory.relative_to(store).parents), directory]:
+        path = store / path if not path.is_absolute() else path
+        if not path.is_dir():
+            path.mkdir(mode=RECORDING_DIR_MODE, parents=True, exist_ok=True)
+            os.chmod(path, RECORDING_DIR_MODE)
 
 
 def parse_key(text: str) -> bytes | None:
@@ -114,11 +126,14 @@ class RecordingStore:
             info = parse_wav_header(f.read(4096), size)
         relative = name + (".enc" if self.key else "")
         target = self._path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_private_dirs(self.store_dir, target.parent)
         tmp = target.with_name(target.name + f".tmp-{secrets.token_hex(4)}")
         digest = hashlib.sha256()
         try:
-            with open(source, "rb") as src, open(tmp, "wb") as out:
+            # a voice is personal data: owner and group only, whatever the umask
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, RECORDING_FILE_MODE)
+            os.fchmod(fd, RECORDING_FILE_MODE)
+            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
                 if self.key is None:
                     while piece := src.read(1024 * 1024):
                         digest.update(piece)

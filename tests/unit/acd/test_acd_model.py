@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 
 from ccserver.capabilities.acd.model import (AgentAccount, QueueDefinition, member_penalty,
@@ -80,7 +82,9 @@ def test_agent_password_and_names_cannot_inject_config():
 def test_rendered_config_has_endpoint_auth_aor_and_queue_settings():
     text = render_pjsip_agents([AgentAccount("agent1", "Agent One", "agent1", "pw-123456789012")])
     assert "[agent1](ccserver-endpoint)" in text
-    assert "password = pw-123456789012" in text and "type = aor" in text
+    md5 = hashlib.md5(b"agent1:ccserver:pw-123456789012").hexdigest()
+    assert f"password_digest = MD5:{md5}" in text and "type = aor" in text
+    assert "pw-123456789012" not in text
     queues = render_queues([QueueDefinition(name="support", strategy="leastrecent", wrapup_seconds=15,
                                             callback_key="1")])
     assert "[support]" in queues and "strategy = leastrecent" in queues
