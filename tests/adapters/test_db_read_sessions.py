@@ -95,7 +95,7 @@ WRITES = {
     CallRepository: {"upsert", "upsert_many"},
     AcdRepository: {"add_skill", "add_pause_reason", "save_queue", "create_agent", "set_agent_skills",
                     "store_login", "clear_login", "append_states", "upsert_calls", "annotate_call",
-                    "give_scope", "add_sip_account", "add_callback", "update_callback"},
+                    "give_scope", "add_sip_account", "reset_sip_password", "add_callback", "update_callback"},
     CustomerRepository: {"create", "update", "require_customer", "save_interaction", "insert_ticket",
                          "change_ticket", "import_rows"},
     ErasureRepository: {"erase"},

@@ -182,6 +182,8 @@ async def test_passwords_are_stored_hashed(web_app):
 # (OBJECT_ROUTES), where out-of-scope users get 403 and change nothing.
 SHARED_OBJECT_ROUTES = {
     ("PATCH", "/api/queues/{name}"): "admins only (queues are the center's configuration)",
+    ("POST", "/api/agents/{username}/sip-password"): "admins only (a new SIP password, shown once)",
+    ("POST", "/admin/acd/agents/{username}/sip-password"): "admins only (a new SIP password, shown once)",
     ("PUT", "/api/recording/policies/campaigns/{id}"): "admins only",
     ("POST", "/api/customers/{id}/erase"): "admins only (GDPR erasure)",
     ("GET", "/customers/{id}"): "the customer file is the whole center's: any agent may take "

@@ -10,7 +10,9 @@ from ccserver.telephony.translate import translate_ami
 # UserEvent as Asterisk 22 sends it from [ccserver-admission] (channel fields included)
 REFUSED = {"Event": "UserEvent", "Privilege": "user,all", "Channel": "PJSIP/customers-00000002",
            "ChannelState": "4", "ChannelStateDesc": "Ring", "CallerIDNum": "0612345672",
-           "CallerIDName": "<unknown>", "Context": "ccserver-admission", "Exten": "4100",
+           "CallerIDName": "<unknown>", "ConnectedLineNum": "<unknown>",
+           "ConnectedLineName": "<unknown>", "Language": "en", "AccountCode": "",
+           "Context": "ccserver-admission", "Exten": "4100",
            "Priority": "4", "Uniqueid": "1796403314.2", "Linkedid": "1796403314.2",
            "UserEvent": "CcsRefused", "Reason": "capacity", "Limit": "2"}
 

@@ -59,8 +59,10 @@ def test_the_customers_trunk_goes_through_admission_at_the_configured_limit(fake
                                                    max_concurrent_calls=100), environment=fake_root)
     instance.render()
     etc = instance.instance_dir / "etc"
-    assert "context = ccserver-admission" in (etc / "pjsip_customers.conf").read_text()
+    # the trunk's calls are cleaned (ccserver-customers) then admitted, then routed
+    assert "context = ccserver-customers" in (etc / "pjsip_customers.conf").read_text()
     extensions = (etc / "extensions.conf").read_text()
+    assert "?ccserver-admission,${CCS_DIALLED},1)" in extensions
     assert "[ccserver-admission]" in extensions
     assert "${GROUP_COUNT(customers@ccserver-calls)} > 100]" in extensions
     assert "UserEvent(CcsRefused,Reason: capacity,Limit: 100)" in extensions
