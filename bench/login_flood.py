@@ -119,18 +119,12 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
     addresses = [f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
                  for _ in range(args.addresses)]
     answers: collections.Counter = collections.Counter()
-    latencies: list[float] = []
-    stop = asyncio.Event()
-
-    async def probe() -> None:
-        async with aiohttp.ClientSession(cookies={"ccs_session": token}) as session:
-            while not stop.is_set():
-                t0 = time.monotonic()
-                async with session.get(base + "/api/me") as resp:
-                    await resp.read()
-                    assert resp.status == 200, resp.status
-                latencies.append(time.monotonic() - t0)
-                await asyncio.sleep(0.02)
+    # /api/me is timed from a process of its own: this one is busy sending the flood
+    prober = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--probe", base, token, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    assert prober.stdout is not None and prober.stdin is not None
+    await prober.stdout.readline()  # its first answer: it is polling
 
     async def one_bad(session, i) -> None:
         headers = {"X-Forwarded-For": random.choice(addresses)} if addresses else None
@@ -141,9 +135,6 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout,
                                      cookie_jar=aiohttp.DummyCookieJar()) as session:
-        prober = asyncio.create_task(probe())
-        await asyncio.sleep(1)  # a few quiet samples first
-        quiet = len(latencies)
         tasks = []
         total = int(args.rate * args.seconds)
         t0 = time.monotonic()
@@ -155,12 +146,31 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
         sent_in = time.monotonic() - t0
         await asyncio.gather(*tasks)
         drained_in = time.monotonic() - t0
-        stop.set()
-        await prober
+    prober.stdin.close()
+    samples = [line.split() for line in (await prober.stdout.read()).decode().splitlines()]
+    await prober.wait()
+    latencies = [float(took) for at, took in samples if t0 <= float(at) <= t0 + drained_in]
     _rss, peak = rss_kib(pid)
     print(f"flood: {total} bad logins sent in {sent_in:.1f} s, all answered after {drained_in:.1f} s, "
           f"answers {dict(sorted(answers.items(), key=str))}; server peak RSS {peak / 1024:.0f} MiB")
-    return latencies[quiet:]
+    return latencies
+
+
+async def probe(base: str, token: str) -> None:
+    """Poll /api/me every 20 ms until stdin closes; print "<monotonic start> <seconds>" lines."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    done = asyncio.ensure_future(reader.read())
+    async with aiohttp.ClientSession(cookies={"ccs_session": token}) as session:
+        while not done.done():
+            t0 = time.monotonic()
+            async with session.get(base + "/api/me") as resp:
+                await resp.read()
+                if resp.status != 200:
+                    raise SystemExit(f"/api/me answered {resp.status}")
+            print(f"{t0:.6f} {time.monotonic() - t0:.6f}", flush=True)
+            await asyncio.sleep(0.02)
 
 
 async def run(args) -> list[float]:
@@ -209,6 +219,9 @@ async def run(args) -> list[float]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--probe"]:
+        asyncio.run(probe(sys.argv[2], sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=10)

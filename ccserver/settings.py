@@ -32,13 +32,14 @@ class Settings:
     # reverse proxies whose X-Forwarded-For is believed (comma-separated networks, "10.0.0.2/32");
     # empty: the client address is the TCP peer's
     trusted_proxies: str = ""
-    # logins: failures tolerated per account and per client address (IPv6: per /64) before a
+    # logins: the failure per account and per client address (IPv6: per /64) that starts a
     # growing lock (0: no limit for that scope); password hashing runs on this many threads
-    # with at most login_hash_queue logins waiting (more are answered 503 at once)
+    # with at most login_hash_queue logins waiting (more are answered 503 at once; 128 lets a
+    # whole shift log in at once)
     login_account_failures: int = 5
     login_address_failures: int = 20
     login_hash_workers: int = 2
-    login_hash_queue: int = 32
+    login_hash_queue: int = 128
 
     # --- the private Asterisk ---------------------------------------------------------------
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...

@@ -32,17 +32,17 @@ ADDRESS = "address"
 class ThrottlePolicy:
     """How one scope reacts to failures."""
 
-    # failures tolerated before the first lock (0: this scope never locks)
-    free_failures: int
-    # the lock after the first failure beyond the free ones; each further one doubles it
+    # the failure that starts the first lock: the 5th one with 5 (0: this scope never locks)
+    lock_at: int
+    # the first lock; each further failure doubles it
     first_lock: timedelta
     max_lock: timedelta
-    # one failure is forgiven per this much time without a new failure
+    # one failure is forgiven per this much quiet time (no failure, no lock)
     forgive_every: timedelta
 
     def __post_init__(self) -> None:
-        if self.free_failures < 0:
-            raise ValueError("free_failures must be >= 0")
+        if self.lock_at < 0:
+            raise ValueError("lock_at must be >= 0")
         if self.first_lock <= timedelta(0) or self.max_lock < self.first_lock:
             raise ValueError("locks must be positive and max_lock >= first_lock")
         if self.forgive_every <= timedelta(0):
@@ -50,22 +50,22 @@ class ThrottlePolicy:
 
     @property
     def enabled(self) -> bool:
-        return self.free_failures > 0
+        return self.lock_at > 0
 
     def lock_after(self, failures: int) -> timedelta:
         """How long the key is locked right after its `failures`-th failure (0 if not locked)."""
-        excess = failures - self.free_failures
-        if not self.enabled or excess <= 0:
+        excess = failures - self.lock_at
+        if not self.enabled or excess < 0:
             return timedelta(0)
         if excess > 40:  # 2**40 locks are past any cap: no huge floats
             return self.max_lock
-        return min(self.max_lock, self.first_lock * 2 ** (excess - 1))
+        return min(self.max_lock, self.first_lock * 2 ** excess)
 
 
-ACCOUNT_POLICY = ThrottlePolicy(free_failures=5, first_lock=timedelta(seconds=30),
+ACCOUNT_POLICY = ThrottlePolicy(lock_at=5, first_lock=timedelta(seconds=30),
                                 max_lock=timedelta(minutes=15), forgive_every=timedelta(minutes=10))
 # a call center often logs in from one NAT address: more failures tolerated, forgiven faster
-ADDRESS_POLICY = ThrottlePolicy(free_failures=20, first_lock=timedelta(seconds=10),
+ADDRESS_POLICY = ThrottlePolicy(lock_at=20, first_lock=timedelta(seconds=10),
                                 max_lock=timedelta(minutes=15), forgive_every=timedelta(seconds=30))
 
 
@@ -92,7 +92,8 @@ class Lock:
 @dataclass
 class _Entry:
     failures: int = 0
-    # failures are forgiven from this instant on, one per policy.forgive_every
+    # failures are forgiven from this instant on (the last failure, or the end of its lock),
+    # one per policy.forgive_every
     since: datetime | None = None
     locked_until: datetime | None = None
     # attempts admitted whose outcome is not known yet (accounts only)
@@ -140,16 +141,16 @@ class _Scope:
     def failed(self, key: str, now: datetime) -> Lock | None:
         entry = self.get(key, now, create=True)
         assert entry is not None
-        if not entry.failures:
-            entry.since = now
         entry.failures += 1
         entry.pending = max(0, entry.pending - 1)
+        entry.since = now  # forgiving starts again after this failure (and after its lock)
         duration = self.policy.lock_after(entry.failures)
         if not duration:
             return None
         until = now + duration
         already = entry.locked_until is not None and entry.locked_until > now
         entry.locked_until = max(until, entry.locked_until) if already else until  # type: ignore[type-var]
+        entry.since = entry.locked_until
         if already:
             return None  # attempts admitted before the lock started: it is reported once
         return Lock(self.name, key, entry.failures, until, int(duration.total_seconds()))
@@ -175,7 +176,29 @@ class LoginThrottle:
         """None when this attempt may check its password (then report it with `failed`,
         `succeeded` or `abandoned`); else why and for how long it is refused."""
         now = self.clock.now()
-        account, where = self.account_key(username), address_key(address)
+        account = self.account_key(username)
+        refusals = self._locks(account, address_key(address), now)
+        if self._account.policy.enabled and not refusals:
+            # concurrent guesses on one account: no more in flight than failures left before a
+            # lock (at least one), or a burst of parallel tries would all slip under the limit
+            entry = self._account.get(account, now, create=True)
+            assert entry is not None
+            room = max(1, self._account.policy.lock_at - entry.failures)
+            if entry.pending >= room:
+                refusals.append(Refusal(ACCOUNT, account, 1))
+            else:
+                entry.pending += 1
+        if not refusals:
+            return None
+        return max(refusals, key=lambda r: r.retry_after)
+
+    def locked(self, username: str, address: str) -> Refusal | None:
+        """Whether the account or the address is locked right now (counts nothing): an attempt
+        admitted earlier asks again just before its password is hashed."""
+        refusals = self._locks(self.account_key(username), address_key(address), self.clock.now())
+        return max(refusals, key=lambda r: r.retry_after) if refusals else None
+
+    def _locks(self, account: str, where: str, now: datetime) -> list[Refusal]:
         refusals = []
         for scope, key in ((self._account, account), (self._address, where)):
             if not scope.policy.enabled:
@@ -186,21 +209,9 @@ class LoginThrottle:
             wait = scope.locked_for(entry, now)
             if wait:
                 refusals.append(Refusal(scope.name, key, wait))
-            else:
+            elif scope is self._address:
                 scope.drop_if_idle(key, entry)
-        if self._account.policy.enabled and not refusals:
-            # concurrent guesses on one account: no more in flight than failures left before a
-            # lock (at least one), or a burst of parallel tries would all slip under the limit
-            entry = self._account.get(account, now, create=True)
-            assert entry is not None
-            room = max(1, self._account.policy.free_failures - entry.failures)
-            if entry.pending >= room:
-                refusals.append(Refusal(ACCOUNT, account, 1))
-            else:
-                entry.pending += 1
-        if not refusals:
-            return None
-        return max(refusals, key=lambda r: r.retry_after)
+        return refusals
 
     def failed(self, username: str, address: str) -> list[Lock]:
         """A wrong password (or unknown user): the locks this failure started, if any."""
@@ -214,7 +225,8 @@ class LoginThrottle:
         return locks
 
     def succeeded(self, username: str, address: str) -> None:
-        """The right password: the account starts afresh (the address keeps its count)."""
+        """The right password: the account starts afresh (the address keeps its count; other
+        attempts still in flight on the account are forgotten too, harmlessly)."""
         self._account.entries.pop(self.account_key(username), None)
 
     def abandoned(self, username: str, address: str) -> None:

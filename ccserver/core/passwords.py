@@ -125,14 +125,17 @@ class HashingPool:
 
     At most `workers` hashes run at once, which bounds their memory (32 MiB each) and their
     CPU; a call arriving when `workers + queue` are already admitted raises `HashingBusy` at
-    once rather than waiting behind an unbounded queue. Use it from one event loop."""
+    once rather than waiting behind an unbounded queue. Calls wait on the event loop, not in
+    the executor, so `ready` can still give up (raise) just before a thread is used: a login
+    whose account got locked while it waited spends no hash. Use it from one event loop."""
 
-    def __init__(self, workers: int = 2, queue: int = 32) -> None:
+    def __init__(self, workers: int = 2, queue: int = 128) -> None:
         if workers < 1 or queue < 0:
             raise ValueError("a hashing pool needs workers >= 1 and queue >= 0")
         self.workers, self.queue = workers, queue
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-hash",
                                             initializer=_lower_priority)
+        self._slots = asyncio.Semaphore(workers)
         self._admitted = 0
         self.refused = 0
 
@@ -141,14 +144,17 @@ class HashingPool:
         """Calls running or waiting right now."""
         return self._admitted
 
-    async def run(self, fn: Callable[..., T], *args) -> T:
+    async def run(self, fn: Callable[..., T], *args, ready: Callable[[], None] | None = None) -> T:
         if self._admitted >= self.workers + self.queue:
             self.refused += 1
             raise HashingBusy("the server is busy checking other logins: try again in a moment",
                               workers=self.workers, queue=self.queue)
         self._admitted += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+            async with self._slots:
+                if ready is not None:
+                    ready()
+                return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         finally:
             self._admitted -= 1
 

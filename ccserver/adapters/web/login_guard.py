@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 import unicodedata
 from dataclasses import replace
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -23,8 +24,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from ...core.errors import ConfigurationError, InvalidInput, PayloadTooLarge
-from ...core.login_throttle import (ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottle, Lock, Refusal,
-                                   ThrottlePolicy)
+from ...core.login_throttle import (ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottle, Lock, Refusal)
 from ...core.passwords import HashingBusy, HashingPool
 from .keys import RUNTIME
 
@@ -50,6 +50,8 @@ class LoginGuard:
         self.throttle = throttle
         self.pool = pool
         self.trusted_proxies = trusted_proxies
+        self._busy_logged_at = 0.0
+        self._busy_refusals = 0
 
     def client_address(self, request: web.Request) -> str:
         """The TCP peer, or behind a trusted reverse proxy the last address in X-Forwarded-For
@@ -78,12 +80,23 @@ class LoginGuard:
             logger.debug("login for %r from %s throttled (%s, %d s)", username, address,
                          refusal.scope, refusal.retry_after)
             raise LoginRefused(429, throttled_message(refusal), refusal.retry_after)
+
+        def still_allowed() -> None:  # just before hashing: a lock may have started meanwhile
+            late = self.throttle.locked(username, address)
+            if late is not None:
+                raise LoginRefused(429, throttled_message(late), late.retry_after)
+
         try:
-            user = await self.pool.run(runtime.users.authenticate, username, password)
+            user = await self.pool.run(runtime.users.authenticate, username, password,
+                                       ready=still_allowed)
         except HashingBusy:
             self.throttle.abandoned(username, address)
-            logger.warning("login for %r from %s refused: %d password checks already in flight",
-                           username, address, self.pool.admitted)
+            self._busy_refusals += 1
+            now = time.monotonic()
+            if now - self._busy_logged_at >= 10:  # a flood would fill the log: once per 10 s
+                logger.warning("%d logins answered 503 since the last such warning: %d password "
+                               "checks already in flight", self._busy_refusals, self.pool.admitted)
+                self._busy_logged_at, self._busy_refusals = now, 0
             raise LoginRefused(503, "Le serveur vérifie déjà de nombreuses connexions : "
                                     "réessayez dans quelques secondes.", BUSY_RETRY_AFTER) from None
         except BaseException:
@@ -154,8 +167,8 @@ def install(app: web.Application) -> LoginGuard:
         raise ConfigurationError("setting 'login_hash_workers' must be >= 1", field="login_hash_workers")
     throttle = LoginThrottle(
         runtime.clock,
-        account=_with_free(ACCOUNT_POLICY, settings.login_account_failures),
-        address=_with_free(ADDRESS_POLICY, settings.login_address_failures))
+        account=replace(ACCOUNT_POLICY, lock_at=settings.login_account_failures),
+        address=replace(ADDRESS_POLICY, lock_at=settings.login_address_failures))
     guard = LoginGuard(throttle, HashingPool(settings.login_hash_workers, settings.login_hash_queue),
                        parse_networks(settings.trusted_proxies))
     app[LOGIN_GUARD] = guard
@@ -165,10 +178,6 @@ def install(app: web.Application) -> LoginGuard:
 
     app.on_cleanup.append(stop_pool)
     return guard
-
-
-def _with_free(policy: ThrottlePolicy, free: int) -> ThrottlePolicy:
-    return replace(policy, free_failures=free)
 
 
 async def read_login_form(request: web.Request) -> MultiDict[str]:
