@@ -74,6 +74,20 @@ def seed(db_url: str, agents: int) -> str:
     return token
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU seconds of the main thread, i.e. the event loop; of all the other threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    main = others = 0.0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if task.name == str(pid):
+            main += used
+        else:
+            others += used
+    return main, others
+
+
 def rss_kib(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of the process, in KiB."""
     values = {}
@@ -137,6 +151,7 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
                                      cookie_jar=aiohttp.DummyCookieJar()) as session:
         tasks = []
         total = int(args.rate * args.seconds)
+        cpu0 = cpu_seconds(pid)
         t0 = time.monotonic()
         for i in range(total):
             tasks.append(asyncio.create_task(one_bad(session, i)))
@@ -146,6 +161,7 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
         sent_in = time.monotonic() - t0
         await asyncio.gather(*tasks)
         drained_in = time.monotonic() - t0
+        cpu1 = cpu_seconds(pid)
     prober.stdin.close()
     samples = [line.split() for line in (await prober.stdout.read()).decode().splitlines()]
     await prober.wait()
@@ -153,6 +169,9 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
     _rss, peak = rss_kib(pid)
     print(f"flood: {total} bad logins sent in {sent_in:.1f} s, all answered after {drained_in:.1f} s, "
           f"answers {dict(sorted(answers.items(), key=str))}; server peak RSS {peak / 1024:.0f} MiB")
+    print(f"flood: server CPU {cpu1[0] - cpu0[0]:.1f} s on the event loop thread, "
+          f"{cpu1[1] - cpu0[1]:.1f} s on other threads (hashing, database); "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return latencies
 
 

@@ -114,8 +114,13 @@ class UserRepository:
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The active user with that password, else None. Takes as long for an unknown or
-        disabled user as for a wrong password. Re-hashes a hash made with old parameters."""
-        user = self.get_by_username(username) if isinstance(username, str) else None
+        disabled user as for a wrong password. Re-hashes a hash made with old parameters.
+        The lookup is a pure read: it runs on a password-hashing thread and must never hold it
+        waiting behind a long write (SQLite)."""
+        user = None
+        if isinstance(username, str):
+            with self.db.read_session() as session:
+                user = session.exec(select(User).where(User.username == username)).first()
         if (user is None or not user.active or not isinstance(password, str)
                 or len(password) > MAX_PASSWORD_LENGTH):
             verify_dummy(password if isinstance(password, str) else "")
