@@ -210,12 +210,12 @@ def safe_next(target: str | None) -> str:
 
     Browsers drop tab, CR and LF anywhere in a URL and read a backslash as a slash, so
     ``/\\t/evil.example`` or ``/\\evil.example`` leave the site as ``//evil.example``: any
-    control, format or space character, backslash, scheme, host or leading ``//`` (also once
-    percent-decoded) is refused."""
+    control or format character, whitespace other than a plain space, backslash, scheme, host
+    or leading ``//`` (also once percent-decoded) is refused."""
     if not target or len(target) > 2000:
         return ""
     for candidate in (target, unquote(target)):
-        if "\\" in candidate or any(unicodedata.category(c)[0] in "CZ" for c in candidate):
+        if "\\" in candidate or any(_invisible(c) for c in candidate):
             return ""
         if not candidate.startswith("/") or candidate.startswith("//"):
             return ""
@@ -223,3 +223,8 @@ def safe_next(target: str | None) -> str:
         if parts.scheme or parts.netloc:
             return ""
     return target
+
+
+def _invisible(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category[0] == "C" or (char != " " and (category[0] == "Z" or char.isspace()))
