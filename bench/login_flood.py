@@ -139,6 +139,12 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
         stdout=asyncio.subprocess.PIPE)
     assert prober.stdout is not None and prober.stdin is not None
     await prober.stdout.readline()  # its first answer: it is polling
+    if args.nice:
+        # the attacker is on another machine in real life: here, do not steal the server's CPU
+        # (the server and the /api/me prober keep the normal priority)
+        os.nice(args.nice)
+    quiet_from = time.monotonic()
+    await asyncio.sleep(args.quiet)  # /api/me without the flood: what this machine gives anyway
 
     async def one_bad(session, i) -> None:
         headers = {"X-Forwarded-For": random.choice(addresses)} if addresses else None
@@ -166,6 +172,11 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
     samples = [line.split() for line in (await prober.stdout.read()).decode().splitlines()]
     await prober.wait()
     latencies = [float(took) for at, took in samples if t0 <= float(at) <= t0 + drained_in]
+    quiet = sorted(float(took) * 1000 for at, took in samples if quiet_from <= float(at) < t0)
+    if quiet:
+        q = lambda f: quiet[min(len(quiet) - 1, int(f * len(quiet)))]  # noqa: E731
+        print(f"/api/me before the flood: {len(quiet)} requests  p50 {q(0.5):.1f} ms  p99 {q(0.99):.1f} ms  "
+              f"max {quiet[-1]:.1f} ms")
     _rss, peak = rss_kib(pid)
     print(f"flood: {total} bad logins sent in {sent_in:.1f} s, all answered after {drained_in:.1f} s, "
           f"answers {dict(sorted(answers.items(), key=str))}; server peak RSS {peak / 1024:.0f} MiB")
@@ -249,6 +260,9 @@ def main() -> None:
     parser.add_argument("--addresses", type=int, default=0,
                         help="spread the flood over N X-Forwarded-For addresses (trusted proxy)")
     parser.add_argument("--burst", type=int, default=100, help="concurrent good logins first (0: none)")
+    parser.add_argument("--nice", type=int, default=10,
+                        help="niceness of the flood sender (0: compete with the server for the CPU)")
+    parser.add_argument("--quiet", type=float, default=5, help="seconds of /api/me before the flood")
     parser.add_argument("--max-connections", type=int, default=2000)
     parser.add_argument("--strict", action="store_true", help="exit 1 if p99 > 50 ms")
     args = parser.parse_args()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -20,7 +21,7 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -144,7 +145,11 @@ class HashingPool:
         """Calls running or waiting right now."""
         return self._admitted
 
-    async def run(self, fn: Callable[..., T], *args, ready: Callable[[], None] | None = None) -> T:
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for a hashing thread (raises `HashingBusy` at once when the queue is full);
+        inside, `call` runs on it. What the caller does first inside (a last check, a quick
+        database read on another executor) happens before any hash is spent."""
         if self._admitted >= self.workers + self.queue:
             self.refused += 1
             raise HashingBusy("the server is busy checking other logins: try again in a moment",
@@ -152,11 +157,20 @@ class HashingPool:
         self._admitted += 1
         try:
             async with self._slots:
-                if ready is not None:
-                    ready()
-                return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+                yield
         finally:
             self._admitted -= 1
+
+    async def call(self, fn: Callable[..., T], *args) -> T:
+        """Run `fn` on a hashing thread (inside `slot`)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def run(self, fn: Callable[..., T], *args, ready: Callable[[], None] | None = None) -> T:
+        """`fn(*args)` on a hashing thread; `ready` may still give up (raise) just before."""
+        async with self.slot():
+            if ready is not None:
+                ready()
+            return await self.call(fn, *args)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

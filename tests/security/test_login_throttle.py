@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from ccserver.adapters.db import repositories
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core.clock import ManualClock
@@ -27,19 +28,22 @@ THROTTLED = "Trop de tentatives de connexion échouées"
 
 
 class Site:
-    def __init__(self, server: TestServer, runtime: Runtime, clock: ManualClock) -> None:
+    def __init__(self, server: TestServer, runtime: Runtime, clock: ManualClock, monkeypatch) -> None:
         self.server, self.runtime, self.clock = server, runtime, clock
+        # every password hash a login spends (a real one, or against a dummy for unknown users)
         self.password_checks: list[str] = []
         self.clients: list[TestClient] = []
-        real = runtime.users.authenticate
         lock = threading.Lock()
 
-        def counting(username, password):  # runs on whatever thread the server uses
-            with lock:
-                self.password_checks.append(username)
-            return real(username, password)
+        def counting(real):
+            def check(password, *args):  # runs on whatever thread the server uses
+                with lock:
+                    self.password_checks.append(real.__name__)
+                return real(password, *args)
+            return check
 
-        runtime.users.authenticate = counting
+        for name in ("verify_password", "verify_dummy"):
+            monkeypatch.setattr(repositories, name, counting(getattr(repositories, name)))
 
     async def client(self) -> TestClient:
         client = TestClient(self.server)
@@ -64,19 +68,19 @@ class Site:
                 for e in self.runtime.audit.list(action="login.lock")]
 
 
-async def make_site(tmp_path, **settings) -> Site:
+async def make_site(tmp_path, monkeypatch, **settings) -> Site:
     clock = ManualClock(T0)
     runtime = Runtime(Settings(data_dir=tmp_path, secret_key="x", **settings), endpoint=None, clock=clock)
     server = TestServer(create_app(runtime))
     await server.start_server()
     for name in ("agent1", "agent2"):
         runtime.users.create_user(name, PASSWORD, role="agent", display_name=name)
-    return Site(server, runtime, clock)
+    return Site(server, runtime, clock, monkeypatch)
 
 
 @pytest.fixture
-async def site(tmp_path):
-    site = await make_site(tmp_path)
+async def site(tmp_path, monkeypatch):
+    site = await make_site(tmp_path, monkeypatch)
     yield site
     for client in site.clients:
         await client.close()
@@ -84,11 +88,11 @@ async def site(tmp_path):
 
 
 @pytest.fixture
-async def make(tmp_path):
+async def make(tmp_path, monkeypatch):
     made = []
 
     async def factory(**settings) -> Site:
-        made.append(await make_site(tmp_path / str(len(made)), **settings))
+        made.append(await make_site(tmp_path / str(len(made)), monkeypatch, **settings))
         return made[-1]
 
     yield factory

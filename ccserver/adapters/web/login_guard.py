@@ -81,14 +81,15 @@ class LoginGuard:
                          refusal.scope, refusal.retry_after)
             raise LoginRefused(429, throttled_message(refusal), refusal.retry_after)
 
-        def still_allowed() -> None:  # just before hashing: a lock may have started meanwhile
-            late = self.throttle.locked(username, address)
-            if late is not None:
-                raise LoginRefused(429, throttled_message(late), late.retry_after)
-
         try:
-            user = await self.pool.run(runtime.users.authenticate, username, password,
-                                       ready=still_allowed)
+            async with self.pool.slot():
+                late = self.throttle.locked(username, address)  # a lock may have started meanwhile
+                if late is not None:
+                    raise LoginRefused(429, throttled_message(late), late.retry_after)
+                # the lookup on the default executor, the hash alone on a (low-priority) hashing
+                # thread: it never holds the GIL long enough to delay the event loop
+                found = await asyncio.to_thread(runtime.users.find_for_login, username)
+                user = await self.pool.call(runtime.users.check_password, found, password)
         except HashingBusy:
             self.throttle.abandoned(username, address)
             self._busy_refusals += 1
