@@ -47,6 +47,17 @@ class Settings:
     # host, so an erasure reaches them; empty: not reachable (the private instance's are known)
     asterisk_spool_dir: str = ""
     asterisk_log_dir: str = ""
+    # reverse proxies whose X-Forwarded-For is believed (comma-separated networks, "10.0.0.2/32");
+    # empty: the client address is the TCP peer's
+    trusted_proxies: str = ""
+    # logins: the failure per account and per client address (IPv6: per /64) that starts a
+    # growing lock (0: no limit for that scope); password hashing runs on this many threads
+    # with at most login_hash_queue logins waiting (more are answered 503 at once; 128 lets a
+    # whole shift log in at once)
+    login_account_failures: int = 5
+    login_address_failures: int = 20
+    login_hash_workers: int = 2
+    login_hash_queue: int = 128
 
     # --- the private Asterisk ---------------------------------------------------------------
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...

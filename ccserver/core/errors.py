@@ -29,6 +29,13 @@ class InvalidInput(CcError):
     status = 400
 
 
+class PayloadTooLarge(CcError):
+    """A request body larger than the route accepts (refused before it is parsed)."""
+
+    error_id = "payload-too-large"
+    status = 413
+
+
 class NotFound(CcError):
     error_id = "not-found"
     status = 404

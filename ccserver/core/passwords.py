@@ -3,14 +3,32 @@
 A hash is a self-describing string ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` so the cost
 parameters can be raised later: `needs_rehash` tells when a stored hash uses older ones, and the
 caller re-hashes the password on the next successful login. Verification is constant-time.
+
+Each hash takes about 32 MiB and tens of milliseconds of CPU: the server runs them on a
+`HashingPool`, a small executor of its own with a bounded wait queue, so a flood of logins can
+neither starve the event loop (nor the default executor its database calls run on) nor make
+memory grow with the number of logins in flight.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
+import logging
+import os
 import secrets
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from .errors import CcError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # scrypt cost: n=2**15, r=8, p=1 (about 32 MiB and ~50-100 ms per hash on a current CPU)
 SCRYPT_N = 2**15
@@ -85,3 +103,74 @@ def verify_dummy(password: str) -> bool:
     or disabled user, so the answer takes as long as for a real one (no enumeration by timing)."""
     verify_password(password, _dummy_hash())
     return False
+
+
+class HashingBusy(CcError):
+    """Every password-hashing slot is taken: the caller answers at once instead of queueing."""
+
+    error_id = "server-busy"
+    status = 503
+
+
+def _lower_priority() -> None:
+    # Linux: the nice value is per thread. A hashing thread yields the CPU to the event loop, so
+    # pages and APIs stay fast while logins queue (a no-op where unsupported)
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+class HashingPool:
+    """Runs password hashing on `workers` threads with at most `queue` calls waiting.
+
+    At most `workers` hashes run at once, which bounds their memory (32 MiB each) and their
+    CPU; a call arriving when `workers + queue` are already admitted raises `HashingBusy` at
+    once rather than waiting behind an unbounded queue. Calls wait on the event loop, not in
+    the executor, so `ready` can still give up (raise) just before a thread is used: a login
+    whose account got locked while it waited spends no hash. Use it from one event loop."""
+
+    def __init__(self, workers: int = 2, queue: int = 128) -> None:
+        if workers < 1 or queue < 0:
+            raise ValueError("a hashing pool needs workers >= 1 and queue >= 0")
+        self.workers, self.queue = workers, queue
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-hash",
+                                            initializer=_lower_priority)
+        self._slots = asyncio.Semaphore(workers)
+        self._admitted = 0
+        self.refused = 0
+
+    @property
+    def admitted(self) -> int:
+        """Calls running or waiting right now."""
+        return self._admitted
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for a hashing thread (raises `HashingBusy` at once when the queue is full);
+        inside, `call` runs on it. What the caller does first inside (a last check, a quick
+        database read on another executor) happens before any hash is spent."""
+        if self._admitted >= self.workers + self.queue:
+            self.refused += 1
+            raise HashingBusy("the server is busy checking other logins: try again in a moment",
+                              workers=self.workers, queue=self.queue)
+        self._admitted += 1
+        try:
+            async with self._slots:
+                yield
+        finally:
+            self._admitted -= 1
+
+    async def call(self, fn: Callable[..., T], *args) -> T:
+        """Run `fn` on a hashing thread (inside `slot`)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def run(self, fn: Callable[..., T], *args, ready: Callable[[], None] | None = None) -> T:
+        """`fn(*args)` on a hashing thread; `ready` may still give up (raise) just before."""
+        async with self.slot():
+            if ready is not None:
+                ready()
+            return await self.call(fn, *args)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

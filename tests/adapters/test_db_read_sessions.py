@@ -32,6 +32,8 @@ READS = {
         "get": lambda r: r.get(1), "get_by_username": lambda r: r.get_by_username("alice"),
         "require": lambda r: r.require("alice"), "list": lambda r: r.list(),
         "authenticate": lambda r: r.authenticate("alice", "correct horse"), "count": lambda r: r.count(),
+        "find_for_login": lambda r: r.find_for_login("alice"),
+        "check_password": lambda r: r.check_password(r.find_for_login("alice"), "correct horse"),
     },
     SessionRepository: {"lookup": lambda r: r.lookup("no-such-token"), "live_ids": lambda r: r.live_ids([1, 2])},
     AuditLog: {"list": lambda r: r.list()},

@@ -115,7 +115,20 @@ class UserRepository:
     def authenticate(self, username: str, password: str) -> User | None:
         """The active user with that password, else None. Takes as long for an unknown or
         disabled user as for a wrong password. Re-hashes a hash made with old parameters."""
-        user = self.get_by_username(username) if isinstance(username, str) else None
+        return self.check_password(self.find_for_login(username), password)
+
+    def find_for_login(self, username: str) -> User | None:
+        """The user a login names (None if unknown). A pure read: it never waits behind a long
+        write (SQLite), so the web login runs it on the default executor before hashing."""
+        if not isinstance(username, str):
+            return None
+        with self.db.read_session() as session:
+            return session.exec(select(User).where(User.username == username)).first()
+
+    def check_password(self, user: User | None, password: str) -> User | None:
+        """`user` if it is active and `password` is its password, else None; the hashing half
+        of `authenticate` (the web login runs it on its bounded hashing executor). Spends one
+        hash whatever the case, against a dummy for an unknown or disabled user."""
         if (user is None or not user.active or not isinstance(password, str)
                 or len(password) > MAX_PASSWORD_LENGTH):
             verify_dummy(password if isinstance(password, str) else "")

@@ -19,6 +19,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
+from . import login_guard
 from .keys import CURRENT_USER, REALTIME, RUNTIME
 from .security import served_over_https
 
@@ -148,14 +149,21 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 @public
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await login_guard.read_login_form(request)  # a few KiB at most, 413 beyond
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf_token", ""))):
         raise CsrfRejected("the login form expired: reload it and try again")
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:256]
     runtime = request.app[RUNTIME]
-    user = await asyncio.to_thread(runtime.users.authenticate, username, password)
+    try:
+        user = await request.app[login_guard.LOGIN_GUARD].authenticate(request, username, password)
+    except login_guard.LoginRefused as refused:  # throttled or busy: no password was checked
+        response = aiohttp_jinja2.render_template(
+            "login.html", request, {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))),
+                                    "error": refused.message}, status=refused.status)
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     if user is None or not user.active:
         logger.info("login refused for %r from %s", username, request.remote)
         response = aiohttp_jinja2.render_template(
@@ -203,9 +211,7 @@ async def api_me(request: web.Request) -> web.StreamResponse:
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect a freshly logged-in user to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return ""
+    return login_guard.safe_next(target)
 
 
 def add_routes(app: web.Application) -> None:
@@ -213,3 +219,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/login", login_submit, name="login-submit")
     app.router.add_post("/logout", logout, name="logout")
     app.router.add_get("/api/me", api_me, name="api-me")
+    login_guard.install(app)
