@@ -96,7 +96,7 @@ async def dial_from(srv: Server, asterisk, account, number: str, **options):  # 
     call still up afterwards)."""
     watch = ChannelWatch(srv)
     caller = SippCaller(asterisk, number, caller=account.sip_username,
-                        password=account.sip_password, talk_seconds=2, max_seconds=20, **options)
+                        password=account.sip_password, **{"talk_seconds": 2, "max_seconds": 20, **options})
     result = await caller.run()
     own = f"PJSIP/{account.sip_username}-"
     if result.status != 404:  # 404: PJSIP refused the INVITE before making any channel
@@ -255,3 +255,32 @@ def test_a_sip_account_that_cannot_be_an_extension_is_refused_by_name():
         with pytest.raises(InvalidInput) as err:
             render_acd_dialplan([], [2026], phones=[AgentAccount("bob", "Bob", bad, PASSWORD)])
         assert err.value.details["field"] == "sip_username"
+
+
+@pytest.mark.asterisk
+async def test_a_phone_cannot_ask_the_queue_for_a_callback_to_any_number(asterisk, tmp_path):  # noqa: F811
+    """A callback dials the trunk with the number the caller keeps or types: from an agent's
+    phone that would be an external call outside the compliance engine. Only the customers'
+    trunk may ask; a phone pressing the callback key is refused, logged, and nothing is stored."""
+    log_start = asterisk.info.messages_log.stat().st_size
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        accounts = await provision(srv)
+        # nobody is logged in: the queue answers and waits; the phone presses 1 (callback key),
+        # then types a number to be called back at
+        typed = [(5.0 + 0.4 * i, digit) for i, digit in enumerate(CUSTOMER + "#")]
+        result, created, still_up = await dial_from(srv, asterisk, accounts["alice"], QUEUE_NUMBER,
+                                                    dtmf=[(3.0, "1"), *typed], talk_seconds=12)
+        assert result.answered
+        assert [c.channel.rsplit("-", 1)[0] for c in created] == ["PJSIP/alice"] and still_up == []
+
+        def refusals() -> list[str]:
+            with open(asterisk.info.messages_log, errors="replace") as log_file:
+                log_file.seek(log_start)
+                return re.findall(r"ccserver: callback from (PJSIP/alice-\S+) in support refused",
+                                  log_file.read())
+        def requested() -> bool:
+            return any(isinstance(e, ev.CallbackRequested) for e in srv.events)
+        await until(lambda: refusals() or requested(), 5, "the request refused or taken")
+        assert not requested()
+        assert refusals()
+        assert await asyncio.to_thread(srv.runtime.acd_repo.callbacks) == []

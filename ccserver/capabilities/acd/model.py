@@ -380,8 +380,12 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int],
                 lines += [f"[ccq-{name}-exit]",
                           f"exten => {q.callback_key},1,Goto(ccq-{name}-callback,s,1)", ""]
             lines += [f"[ccq-{name}-callback]",
+                      # a callback dials the trunk with a number the caller may type: only a
+                      # customer's line (the trunk) may ask, never a provisioned phone, whose
+                      # external calls go through the outbound compliance engine only
+                      'exten => s,1,GotoIf($["${CHANNEL(endpoint)}" != "customers"]?refused,1)',
                       # the number goes into a UserEvent: never a caller-chosen ',' or line break
-                      "exten => s,1,Set(CBNUM=${FILTER(0123456789+,${CALLERID(num)})})",
+                      " same => n,Set(CBNUM=${FILTER(0123456789+,${CALLERID(num)})})",
                       " same => n,Read(TYPED,vm-enter-num-to-call,20,,1,6)",
                       ' same => n,GotoIf($["${TYPED}" = ""]?keep)',
                       " same => n,Set(CBNUM=${FILTER(0123456789,${TYPED})})",
@@ -389,6 +393,10 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int],
                       f" same => n(keep),UserEvent(CcsCallback,Queue: {name},Number: ${{CBNUM}},"
                       "EnteredAt: ${CCS_ENTERED})",
                       " same => n,Playback(auth-thankyou)",
+                      " same => n,Hangup()",
+                      "exten => refused,1,Log(NOTICE,ccserver: callback from ${CHANNEL(name)} "
+                      f"in {name} refused: not a customer's line)",
+                      " same => n,Playback(sorry)",
                       " same => n,Hangup()", "",
                       # when the callback's turn comes: a Local channel takes the caller's place
                       f"[ccq-{name}-cbqueue]",
