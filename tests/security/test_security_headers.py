@@ -8,13 +8,11 @@ import dataclasses
 import datetime
 import ipaddress
 import re
-import socket
 import ssl
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,7 +23,7 @@ from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import Settings, load_settings
-from tests.support.browser import chromium, log_in
+from tests.support.browser import chromium, log_in, served_app
 
 PASSWORD = "correct horse battery"
 TEMPLATES = Path(__file__).resolve().parents[2] / "ccserver" / "adapters" / "web" / "templates"
@@ -165,29 +163,17 @@ def self_signed(tmp_path) -> ssl.SSLContext:
     return context
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_over_https_cookies_are_secure_and_hsts_is_sent(tmp_path):
     runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)  # cookie_secure: auto
-    runner = web.AppRunner(create_app(runtime))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=self_signed(tmp_path)).start()
-    try:
+    async with served_app(runtime, ssl_context=self_signed(tmp_path)) as base:
         async with aiohttp.ClientSession() as http:
-            page = await http.get(f"https://127.0.0.1:{port}/login", ssl=False)
+            page = await http.get(base + "/login", ssl=False)
             assert page.status == 200
             assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
             assert has_secure_flag(set_cookie(page, "ccs_login_csrf"))
             assert_security_headers(page, "login over HTTPS")
-            static = await http.get(f"https://127.0.0.1:{port}/static/app.css", ssl=False)
+            static = await http.get(base + "/static/app.css", ssl=False)
             assert "Strict-Transport-Security" in static.headers
-    finally:
-        await runner.cleanup()
 
 
 def test_cookie_secure_refuses_an_unknown_value():
@@ -244,16 +230,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
 @pytest.mark.browser
 async def test_no_page_violates_the_csp_in_chromium_and_the_pages_still_work(tmp_path):
     runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
-    runner = web.AppRunner(create_app(runtime))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    base = f"http://127.0.0.1:{port}"
-    for name, role in (("agent1", "agent"), ("super1", "supervisor"), ("admin1", "admin")):
-        await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)
-    customer = await asyncio.to_thread(runtime.customers.create_customer, phones=["0612345678"],
-                                       last_name="Lefèvre", first_name="Zoé")
-    try:
+    async with served_app(runtime) as base:
+        for name, role in (("agent1", "agent"), ("super1", "supervisor"), ("admin1", "admin")):
+            await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)
+        customer = await asyncio.to_thread(runtime.customers.create_customer, phones=["0612345678"],
+                                           last_name="Lefèvre", first_name="Zoé")
         async with chromium() as browser:
             # the login page, anonymous
             context = await browser.new_context()
@@ -286,8 +267,6 @@ async def test_no_page_violates_the_csp_in_chromium_and_the_pages_still_work(tmp
                     # this test) only rejects a promise with the JSON error object
                     assert [e for e in errors if re.match(r"(\w*Error)\b", e)] == [], (url, errors)
                 await context.close()
-    finally:
-        await runner.cleanup()
 
 
 def watch(page) -> tuple[list[str], list[str]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
@@ -24,16 +23,10 @@ from ccserver.adapters.web.app import create_app
 from ccserver.adapters.web.auth import SESSION_COOKIE
 from ccserver.app import Runtime
 from ccserver.settings import Settings
-from tests.support.browser import chromium, log_in
+from tests.support.browser import chromium, log_in, served_app
 
 PASSWORD = "correct horse battery"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Site:
@@ -280,14 +273,9 @@ async def test_purge_job_removes_only_expired_sessions(tmp_path):
 @pytest.mark.browser
 async def test_the_open_page_says_session_ended_and_goes_to_login_when_the_user_is_disabled(tmp_path):
     runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
-    runner = web.AppRunner(create_app(runtime))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    base = f"http://127.0.0.1:{port}"
-    for name, role in (("super1", "supervisor"), ("admin1", "admin")):
-        await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)
-    try:
+    async with served_app(runtime) as base:
+        for name, role in (("super1", "supervisor"), ("admin1", "admin")):
+            await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)
         async with chromium() as browser:
             pages = {}
             for name in ("super1", "admin1"):
@@ -305,20 +293,13 @@ async def test_the_open_page_says_session_ended_and_goes_to_login_when_the_user_
             # the other user's page stays live
             assert await pages["admin1"].evaluate("() => document.body.dataset.live") == "yes"
             assert pages["admin1"].url == base + "/wallboard"
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.browser
 async def test_logging_out_in_one_browser_leaves_the_other_browser_logged_in(tmp_path):
     runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
-    runner = web.AppRunner(create_app(runtime))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    base = f"http://127.0.0.1:{port}"
-    await asyncio.to_thread(runtime.users.create_user, "super1", PASSWORD, role="supervisor")
-    try:
+    async with served_app(runtime) as base:
+        await asyncio.to_thread(runtime.users.create_user, "super1", PASSWORD, role="supervisor")
         async with chromium() as browser:
             office, home = [await (await browser.new_context()).new_page() for _ in range(2)]
             for page in (office, home):
@@ -338,5 +319,3 @@ async def test_logging_out_in_one_browser_leaves_the_other_browser_logged_in(tmp
             await office.wait_for_url(base + "/login")
             await home.get_by_role("alert").filter(has_text="Session terminée").wait_for(timeout=5_000)
             await home.wait_for_url(base + "/login", timeout=5_000)
-    finally:
-        await runner.cleanup()

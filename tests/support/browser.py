@@ -1,6 +1,7 @@
 """Debian's Chromium driven by Playwright (browser downloads are not possible here)."""
 from __future__ import annotations
 
+import socket
 from contextlib import asynccontextmanager
 
 from playwright.async_api import async_playwright
@@ -26,3 +27,26 @@ async def log_in(page, base_url: str, username: str, password: str) -> None:
     await page.fill("input[name=password]", password)
     await page.click("button[type=submit]")
     await page.wait_for_url(base_url + "/")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@asynccontextmanager
+async def served_app(runtime, ssl_context=None):
+    """The web app of `runtime` (no PBX needed) on a free loopback port, for a real browser;
+    yields its base URL."""
+    from aiohttp import web  # noqa: PLC0415 - only the browser tests need a real site
+
+    from ccserver.adapters.web.app import create_app  # noqa: PLC0415
+    runner = web.AppRunner(create_app(runtime))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context).start()
+    try:
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
