@@ -219,7 +219,7 @@ def seed(db_url: str, agents: int) -> list[tuple[str, str]]:
 
 async def web_login(base: str, username: str) -> aiohttp.ClientSession:
     """A client logged in through the login form, with its CSRF token in `session.csrf`."""
-    session = aiohttp.ClientSession(base_url=base)
+    session = aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with session.get("/login") as page:
         token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
     async with session.post("/login", data={"username": username, "password": PASSWORD,
@@ -263,6 +263,7 @@ class LoadReport:
     recording_files_missing: list[str] = field(default_factory=list)
     alerts: dict = field(default_factory=dict)
     load_average: str = ""
+    stored_in_time: bool = False  # every row written and ended, recordings finished, within 60 s
     work_dir: Path | None = None
 
     def total(self, name: str) -> int:
@@ -420,7 +421,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
 
         async with sup.get("/status") as resp:
             report.alerts = (await resp.json()).get("alerts", {})
-        await asyncio.sleep(0)
+        report.stored_in_time = await wait_stored(settings.effective_database_url, placed_calls, 60)
         check_records(report, settings.effective_database_url, work, placed_calls, bank, talk)
         report.load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         return report
@@ -445,15 +446,41 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             shutil.rmtree(work, ignore_errors=True)
 
 
+def read_tables(db_url: str) -> tuple[list[dict], list[dict]]:
+    """The inbound calls rows and the recordings rows (read-only, beside the server)."""
+    path = db_url.removeprefix("sqlite:///")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    con.row_factory = sqlite3.Row
+    try:
+        rows = [dict(r) for r in con.execute(
+            "SELECT * FROM calls WHERE direction = 'inbound' OR direction IS NULL")]
+        recordings = [dict(r) for r in con.execute("SELECT * FROM recordings")]
+    finally:
+        con.close()
+    return rows, recordings
+
+
+async def wait_stored(db_url: str, placed, timeout: float) -> bool:
+    """Wait until the server has written what it will write: a row for every call placed,
+    ended, and no recording of them still being made or stored. False after `timeout`."""
+    numbers = {c.caller for c in placed}
+    deadline = time.monotonic() + timeout
+    while True:
+        rows, recordings = await asyncio.to_thread(read_tables, db_url)
+        mine = [r for r in rows if r["caller_number"] in numbers]
+        ids = {r["uniqueid"] for r in mine}
+        if ({r["caller_number"] for r in mine} == numbers and all(r["ended_at"] for r in mine)
+                and not any(r["status"] in ("recording", "paused") for r in recordings
+                            if r["call_uniqueid"] in ids)):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.5)
+
+
 def check_records(report: LoadReport, db_url: str, work: Path, placed, bank, talk: float) -> None:
     """The calls table against the calls placed; the recordings table against the answered."""
-    path = db_url.removeprefix("sqlite:///")
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    rows = [dict(r) for r in con.execute(
-        "SELECT * FROM calls WHERE direction = 'inbound' OR direction IS NULL")]
-    recordings = [dict(r) for r in con.execute("SELECT * FROM recordings")]
-    con.close()
+    rows, recordings = read_tables(db_url)
     by_number: dict[str, list[dict]] = {}
     for row in rows:
         by_number.setdefault(row["caller_number"] or "", []).append(row)
@@ -533,6 +560,7 @@ def format_report(r: LoadReport) -> str:
         f"{len(r.recording_files_missing)}, start delay after the answer p50 "
         f"{_f(pct(r.recording_delays, 0.5), ' s')} p95 {_f(pct(r.recording_delays, 0.95), ' s')} "
         f"max {_f(max(r.recording_delays, default=None), ' s')}",
+        f"  database settled (rows ended, recordings finished) within 60 s: {r.stored_in_time}",
         f"  wallboard = phones after every wave: {all(w.board_matches for w in r.waves)}; "
         f"alerts {r.alerts}; load average {r.load_average}",
     ]
