@@ -272,6 +272,10 @@ class LoadReport:
 
 async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float = 10.0,
                    work: Path | None = None, keep: bool = False, say=print) -> LoadReport:
+    """One run (see the module docstring). `work`: where the database, recordings and the
+    server's log go (default: a temporary directory, deleted at the end unless `keep`); `keep`
+    also keeps the Asterisk instance's directory (sipp traces), stopped."""
+    own_work = work is None
     work = Path(work or tempfile.mkdtemp(prefix="ccs-load-"))
     work.mkdir(parents=True, exist_ok=True)
     max_calls = agents + 20
@@ -385,10 +389,11 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
                 wave.failed += len(callers) - wave.placed
             answered_total += wave.answered
             abandoned_total += wave.abandoned
-            # queue answer (the caller's 200) to the agent's answer (the phone's ACK)
+            # the caller's INVITE (into the queue) to the agent's answer (the phone's ACK); the
+            # caller's 200 comes with the agent's answer (the queue answers the caller then)
             by_caller = {c.caller: c for c in bank.calls if c.answered}
-            waits = [by_caller[c.caller].answered_at - c.answered_at for c in calls
-                     if c.answered and c.caller in by_caller]
+            pairs = [(c, by_caller[c.caller]) for c in calls if c.answered and c.caller in by_caller]
+            waits = [agent.answered_at - c.invite_at for c, agent in pairs]
             wave.wait_p50, wave.wait_p95 = pct(waits, 0.5), pct(waits, 0.95)
             # settled: nobody waiting, nobody on a call, the counters where the phones say
             wave.settled = await board.wait(
@@ -442,7 +447,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
                 server.kill()
                 server.wait()
         await asyncio.to_thread(instance.down if keep else instance.destroy)
-        if not keep:
+        if own_work and not keep:
             shutil.rmtree(work, ignore_errors=True)
 
 
@@ -537,7 +542,7 @@ def _f(value, unit="", digits=2) -> str:
 
 def format_wave(w: WaveReport) -> str:
     return (f"  wave {w.index}: offered {w.placed} answered {w.answered} abandoned {w.abandoned} "
-            f"failed {w.failed} refused {w.refused} | queue->agent answer p50 {_f(w.wait_p50, ' s')} "
+            f"failed {w.failed} refused {w.refused} | caller in -> agent answer p50 {_f(w.wait_p50, ' s')} "
             f"p95 {_f(w.wait_p95, ' s')} | server CPU {_f(w.server.get('cpu_mean'), '%', 0)} "
             f"(max {_f(w.server.get('cpu_max'), '%', 0)}) RSS {_f(w.server.get('rss_max_mb'), ' MB', 0)}"
             f" | Asterisk CPU {_f(w.asterisk.get('cpu_mean'), '%', 0)} "
