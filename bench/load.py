@@ -243,6 +243,7 @@ class WaveReport:
     wait_p95: float | None = None
     server: dict = field(default_factory=dict)
     asterisk: dict = field(default_factory=dict)
+    sipp_cpu: tuple = (None, None)  # the generator: phones' and callers' sipp processes
     board_answered: int | None = None
     board_abandoned: int | None = None
     board_matches: bool = False
@@ -325,7 +326,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
 
         async def sample_loop():
             while True:
-                for s in samplers.values():
+                for s in list(samplers.values()):
                     s.sample()
                 await asyncio.sleep(1.0)
         tasks.append(asyncio.create_task(sample_loop()))
@@ -353,6 +354,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
 
         bank = SippPhoneBank(instance, accounts, behaviour=Answer(audio_seconds=talk + 10))
         await bank.start()
+        samplers["phones"] = ProcessSampler(bank._run.proc.pid)
         await bank.wait_registered(timeout=60 + agents * 0.2)
         say(f"N={agents}: {agents} phones registered (one sipp process), desks and wallboard open")
 
@@ -378,6 +380,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             run = SippCallers(instance, NUMBER, callers, talk_seconds=talk, rate=rate,
                               cancel_after=max(60.0, 3 * talk), name=f"wave{index}")
             await run.start()
+            samplers["callers"] = ProcessSampler(run._run.proc.pid)
             calls = await run.wait()
             placed_calls += calls
             wave.placed = len(calls)
@@ -409,6 +412,8 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             ended = time.monotonic()
             wave.server = samplers["server"].between(started, ended)
             wave.asterisk = samplers["asterisk"].between(started, ended)
+            wave.sipp_cpu = (samplers["phones"].between(started, ended)["cpu_mean"],
+                             samplers["callers"].between(started, ended)["cpu_mean"])
             report.waves.append(wave)
             say(format_wave(wave))
 
@@ -547,6 +552,7 @@ def format_wave(w: WaveReport) -> str:
             f"(max {_f(w.server.get('cpu_max'), '%', 0)}) RSS {_f(w.server.get('rss_max_mb'), ' MB', 0)}"
             f" | Asterisk CPU {_f(w.asterisk.get('cpu_mean'), '%', 0)} "
             f"(max {_f(w.asterisk.get('cpu_max'), '%', 0)}) RSS {_f(w.asterisk.get('rss_max_mb'), ' MB', 0)}"
+            f" | sipp CPU phones {_f(w.sipp_cpu[0], '%', 0)} callers {_f(w.sipp_cpu[1], '%', 0)}"
             f" | wallboard answered {w.board_answered} abandoned {w.board_abandoned} "
             f"{'= phones' if w.board_matches else '!= phones'}{'' if w.settled else ' (not settled in 30 s)'}")
 
