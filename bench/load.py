@@ -16,7 +16,7 @@ and phones saw. At the end, the calls table is compared with the calls placed (o
 call, answered ones with the agent whose phone answered and a talk time near the one played)
 and the recordings table with the answered calls.
 
-Usage: python bench/load.py [--agents 100] [--waves 3] [--talk 20] [--rate 10] [--sweep 50,100]
+Usage: python bench/load.py [--agents 100] [--waves 3] [--talk 20] [--rate N/10] [--sweep 50,100]
 """
 from __future__ import annotations
 
@@ -244,6 +244,7 @@ class WaveReport:
     server: dict = field(default_factory=dict)
     asterisk: dict = field(default_factory=dict)
     sipp_cpu: tuple = (None, None)  # the generator: phones' and callers' sipp processes
+    board_offered: int | None = None
     board_answered: int | None = None
     board_abandoned: int | None = None
     board_matches: bool = False
@@ -372,7 +373,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             f"{rate:g}/s talking {talk:g} s")
 
         placed_calls = []  # every WaveCall of every wave
-        answered_total = abandoned_total = 0
+        answered_total = abandoned_total = offered_total = 0
         for index in range(1, waves + 1):
             wave = WaveReport(index=index)
             callers = [f"07{index:02d}{i:06d}" for i in range(agents)]
@@ -392,6 +393,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
                 wave.failed += len(callers) - wave.placed
             answered_total += wave.answered
             abandoned_total += wave.abandoned
+            offered_total += wave.answered + wave.abandoned
             # the caller's INVITE (into the queue) to the agent's answer (the phone's ACK); the
             # caller's 200 comes with the agent's answer (the queue answers the caller then)
             by_caller = {c.caller: c for c in bank.calls if c.answered}
@@ -403,12 +405,15 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
                 lambda: board.queue().get("waiting") == 0
                 and board.queue().get("answered") == answered_total
                 and board.queue().get("abandoned") == abandoned_total
-                and all(s == "available" for s in board.agent_states().values()), 30)
+                and board.queue().get("offered") == offered_total
+                and all(s == "available" for s in board.agent_states().values()), 60)
             figures = board.queue()
+            wave.board_offered = figures.get("offered")
             wave.board_answered, wave.board_abandoned = figures.get("answered"), figures.get("abandoned")
             phones_answered = sum(1 for c in bank.calls if c.answered)
             wave.board_matches = (wave.board_answered == answered_total == phones_answered
-                                  and wave.board_abandoned == abandoned_total)
+                                  and wave.board_abandoned == abandoned_total
+                                  and wave.board_offered == offered_total)
             ended = time.monotonic()
             wave.server = samplers["server"].between(started, ended)
             wave.asterisk = samplers["asterisk"].between(started, ended)
@@ -553,8 +558,8 @@ def format_wave(w: WaveReport) -> str:
             f" | Asterisk CPU {_f(w.asterisk.get('cpu_mean'), '%', 0)} "
             f"(max {_f(w.asterisk.get('cpu_max'), '%', 0)}) RSS {_f(w.asterisk.get('rss_max_mb'), ' MB', 0)}"
             f" | sipp CPU phones {_f(w.sipp_cpu[0], '%', 0)} callers {_f(w.sipp_cpu[1], '%', 0)}"
-            f" | wallboard answered {w.board_answered} abandoned {w.board_abandoned} "
-            f"{'= phones' if w.board_matches else '!= phones'}{'' if w.settled else ' (not settled in 30 s)'}")
+            f" | wallboard offered {w.board_offered} answered {w.board_answered} abandoned {w.board_abandoned} "
+            f"{'= phones' if w.board_matches else '!= phones'}{'' if w.settled else ' (not settled in 60 s)'}")
 
 
 def format_report(r: LoadReport) -> str:
@@ -588,7 +593,9 @@ def main() -> None:
     parser.add_argument("--sweep", default="", help="several N in turn, e.g. 50,100,150")
     parser.add_argument("--waves", type=int, default=3)
     parser.add_argument("--talk", type=float, default=20.0, help="seconds each caller talks")
-    parser.add_argument("--rate", type=float, default=10.0, help="new callers per second")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="new callers per second (default N/10: a wave arrives in 10 s, so all "
+                             "N calls are up at once when the talk time is longer)")
     parser.add_argument("--keep", action="store_true", help="keep the traces (work directory)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -596,7 +603,7 @@ def main() -> None:
     for n in counts:
         print(f"--- load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
               flush=True)
-        report = asyncio.run(run_load(n, args.waves, args.talk, args.rate, keep=args.keep,
+        report = asyncio.run(run_load(n, args.waves, args.talk, args.rate or n / 10, keep=args.keep,
                                       say=lambda s: print(s, flush=True)))
         print(format_report(report), flush=True)
 
