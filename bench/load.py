@@ -52,7 +52,7 @@ from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
 from ccserver.telephony.instance import AsteriskInstance  # noqa: E402
-from ccserver.telephony.sipp import ANSWER, Answer, SippCallers, SippPhoneBank  # noqa: E402
+from ccserver.telephony.sipp import Answer, SippCallers, SippPhoneBank  # noqa: E402
 from ccserver.telephony.testing import cleanup_stale_test_instances, settings_for_test  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -243,7 +243,7 @@ class WaveReport:
     wait_p95: float | None = None
     server: dict = field(default_factory=dict)
     asterisk: dict = field(default_factory=dict)
-    sipp_cpu: tuple = (None, None)  # the generator: phones' and callers' sipp processes
+    sipp_cpu: tuple = (None, None, None)  # the generator: phones' and callers' sipp, this script
     board_offered: int | None = None
     board_answered: int | None = None
     board_abandoned: int | None = None
@@ -261,6 +261,7 @@ class LoadReport:
     records_duplicated: list[str] = field(default_factory=list)
     records_wrong: list[str] = field(default_factory=list)
     unrecorded: list[str] = field(default_factory=list)
+    unrecorded_causes: dict[str, int] = field(default_factory=dict)
     recording_delays: list[float] = field(default_factory=list)
     recording_files_missing: list[str] = field(default_factory=list)
     alerts: dict = field(default_factory=dict)
@@ -323,7 +324,8 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
                     raise RuntimeError(f"the server is not healthy after 120 s: see {work}/server.log")
                 await asyncio.sleep(0.2)
 
-        samplers = {"server": ProcessSampler(server.pid), "asterisk": ProcessSampler(instance.pid())}
+        samplers = {"server": ProcessSampler(server.pid), "asterisk": ProcessSampler(instance.pid()),
+                    "bench": ProcessSampler(os.getpid())}
 
         async def sample_loop():
             while True:
@@ -340,11 +342,9 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
         sup = await web_login(base, "sup")
         sessions.append(sup)
         tasks.append(asyncio.create_task(board.read(await sup.ws_connect("/ws"))))
-        desk_messages = [0]
-
-        async def desk(ws):
+        async def desk(ws):  # the agent's page: it reads its pushes (screen-pop, state...)
             async for _msg in ws:
-                desk_messages[0] += 1
+                pass
         agent_sessions = []
         for start in range(0, agents, 20):
             batch = await asyncio.gather(*(web_login(base, u) for u, _p in accounts[start:start + 20]))
@@ -418,7 +418,8 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             wave.server = samplers["server"].between(started, ended)
             wave.asterisk = samplers["asterisk"].between(started, ended)
             wave.sipp_cpu = (samplers["phones"].between(started, ended)["cpu_mean"],
-                             samplers["callers"].between(started, ended)["cpu_mean"])
+                             samplers["callers"].between(started, ended)["cpu_mean"],
+                             samplers["bench"].between(started, ended)["cpu_mean"])
             report.waves.append(wave)
             say(format_wave(wave))
 
@@ -525,7 +526,10 @@ def check_records(report: LoadReport, db_url: str, work: Path, placed, bank, tal
             recs = recs_by_call.get(row["uniqueid"], [])
             stored = [r for r in recs if r["status"] == "stored"]
             if not stored:
-                report.unrecorded.append(f"{call.caller} ({[r['status'] for r in recs]})")
+                causes = "; ".join(f"{r['status']}: {r['error']}" if r["error"] else r["status"]
+                                   for r in recs) or "no recording row"
+                report.unrecorded.append(f"{call.caller} ({causes})")
+                report.unrecorded_causes[causes] = report.unrecorded_causes.get(causes, 0) + 1
             else:
                 rec = stored[0]
                 answered = datetime.fromisoformat(str(row["answered_at"]))
@@ -557,7 +561,8 @@ def format_wave(w: WaveReport) -> str:
             f"(max {_f(w.server.get('cpu_max'), '%', 0)}) RSS {_f(w.server.get('rss_max_mb'), ' MB', 0)}"
             f" | Asterisk CPU {_f(w.asterisk.get('cpu_mean'), '%', 0)} "
             f"(max {_f(w.asterisk.get('cpu_max'), '%', 0)}) RSS {_f(w.asterisk.get('rss_max_mb'), ' MB', 0)}"
-            f" | sipp CPU phones {_f(w.sipp_cpu[0], '%', 0)} callers {_f(w.sipp_cpu[1], '%', 0)}"
+            f" | generator CPU: sipp phones {_f(w.sipp_cpu[0], '%', 0)} callers "
+            f"{_f(w.sipp_cpu[1], '%', 0)}, bench {_f(w.sipp_cpu[2], '%', 0)}"
             f" | wallboard offered {w.board_offered} answered {w.board_answered} abandoned {w.board_abandoned} "
             f"{'= phones' if w.board_matches else '!= phones'}{'' if w.settled else ' (not settled in 60 s)'}")
 
@@ -580,6 +585,8 @@ def format_report(r: LoadReport) -> str:
         f"  wallboard = phones after every wave: {all(w.board_matches for w in r.waves)}; "
         f"alerts {r.alerts}; load average {r.load_average}",
     ]
+    if r.unrecorded_causes:
+        lines.append(f"  unrecorded, by cause: {r.unrecorded_causes}")
     for name in ("records_missing", "records_duplicated", "records_wrong", "unrecorded"):
         items = getattr(r, name)
         if items:
