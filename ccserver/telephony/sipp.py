@@ -1193,3 +1193,239 @@ class SippCaller:
             hangup_cause=_cause(ended[1]) if ended else None,
             returncode=self._run.returncode if self._run else None,
             run_dir=self._run.dir if self._run else Path())
+
+
+# ------------------------------------------------------------------ many parties, one process
+def _injection_file(path: Path, rows: Sequence[Sequence[str]]) -> Path:
+    """A sipp injection file (-inf): SEQUENTIAL, one line per call, fields [field0]; [field1]..."""
+    path.write_text("SEQUENTIAL\n" + "".join(";".join(row) + ";\n" for row in rows))
+    return path
+
+
+class SippPhoneBank(_AnsweringParty):
+    """Many agent softphones in ONE sipp process (load tests: a process per phone costs more CPU
+    than the product under test: 100 phones saturated 2 cores).
+
+    The main scenario is register.xml with the account of [field0]/[field1] of an injection file,
+    one sipp "call" per account, each refreshing its registration; the out-of-call scenario
+    uas.xml answers every INVITE: all the accounts' contacts are this process's port with their
+    own user part (`sip:agent7@127.0.0.1:PORT`), so a call's `dialed` is the agent's SIP user.
+    Stopping kills the process without unregistering (the instance is thrown away after)."""
+
+    kind = "phones"
+
+    def __init__(self, instance: AsteriskInstance, accounts: Sequence[tuple[str, str]], *,
+                 behaviour: Behaviour = ANSWER, expires: int = 300, register_rate: float = 50.0,
+                 max_seconds: float = 3600.0, trace: bool = False) -> None:
+        super().__init__(instance, max_seconds=max_seconds, trace=trace)
+        if not accounts:
+            raise InvalidInput("accounts: at least one (username, password)", field="accounts")
+        self.accounts = [(_check_user(u, "username"), _check_secret(p, "password"))
+                         for u, p in accounts]
+        self.behaviour = _check_behaviour(behaviour)
+        if not 60 <= expires <= 7200:
+            raise InvalidInput("expires: 60-7200 seconds", field="expires")
+        self.expires = expires
+        self.register_rate = register_rate
+        self.registered: dict[str, float] = {}  # username -> when (last 200 to its REGISTER)
+        self.registration_errors: dict[str, str] = {}
+
+    def describe(self) -> str:
+        return f"phone bank ({len(self.accounts)} phones)"
+
+    @property
+    def sip_port(self) -> int | None:
+        return self._run.sip_port if self._run else None
+
+    def calls_of(self, username: str) -> list[SippCall]:
+        return [call for call in self.calls if call.dialed == username]
+
+    async def start(self) -> "SippPhoneBank":
+        if self.running:
+            return self
+        run = _SippRun(self.instance, "phones", f"bank{len(self.accounts)}", on_event=self._on_event,
+                       trace=self.trace)
+        _injection_file(run.file("accounts.csv"), self.accounts)
+        groups = self._uas_groups(self.behaviour, {}, run)
+        run.file("register.xml").write_text(render_scenario(
+            "register.xml", user="[field0]", password="[field1]", expires=self.expires,
+            refresh_ms=int(self.expires * 0.8 * 1000)))
+        run.file("scenario.xml").write_text(render_scenario(
+            "uas.xml", groups=groups, contact_user="[$dialed]",
+            has_answer=any(g["kind"] == "answer" for g in groups)))
+        self._run = run
+        count = len(self.accounts)
+        await run.start(["-sf", run.inner("register.xml"), "-oocsf", run.inner("scenario.xml"),
+                         "-inf", run.inner("accounts.csv"), "-m", str(count),
+                         "-r", f"{self.register_rate:g}", "-rp", "1000", "-l", str(count)],
+                        self.max_seconds, remote=_sip_target(self.instance))
+        return self
+
+    def _on_event(self, when: float, event: str, call_id: str, fields: list[str]) -> None:
+        if event == "registered":
+            user = fields[1] if len(fields) > 1 else ""
+            self.registered[user] = when
+            self.registration_errors.pop(user, None)
+        elif event == "reg_failed":
+            self.registration_errors[fields[1] if len(fields) > 1 else "?"] = fields[0] if fields else "?"
+        elif not self._on_uas_event(when, event, call_id, fields):
+            return
+        self._notify()
+
+    async def wait_registered(self, timeout: float = 60.0) -> None:
+        """Wait for every account's 200 to its REGISTER, then for its contact in `pjsip show
+        contacts`. SippError naming the refused accounts."""
+        if self._run is None:
+            raise SippError(f"{self.describe()} is not started")
+        started = time.monotonic()
+        wanted = {u for u, _p in self.accounts}
+        await self.wait_for(lambda: wanted <= set(self.registered) | set(self.registration_errors),
+                            timeout, "every registration")
+        if self.registration_errors:
+            raise SippError(f"{self.describe()}: REGISTER refused for {self.registration_errors}\n"
+                            + self._run.diagnostics())
+        while True:
+            contacts = await asyncio.to_thread(self.instance.cli, "pjsip show contacts")
+            missing = [u for u in wanted if f"{u}/sip:{u}@127.0.0.1:{self.sip_port}" not in contacts]
+            if not missing:
+                return
+            if time.monotonic() - started > timeout:
+                raise SippError(f"{self.describe()}: registered but not in `pjsip show contacts`: "
+                                f"{sorted(missing)[:10]}")
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        if self._run is not None:
+            await self._run.stop()
+            self._notify()
+
+    async def __aenter__(self) -> "SippPhoneBank":
+        await self.start()
+        try:
+            await self.wait_registered()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.stop()
+
+
+@dataclass
+class WaveCall:
+    """One call of a `SippCallers` wave, as the caller's sipp log tells it (monotonic times)."""
+
+    call_id: str
+    caller: str
+    invite_at: float
+    answered_at: float | None = None
+    status: int | None = None  # final response (200, 503...)
+    ended_at: float | None = None
+    ended_by: str | None = None  # "local" (our BYE after talk_seconds) or "remote"
+    hangup_cause: int | None = None
+    cancelled: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def done(self) -> bool:
+        return self.ended_at is not None or (self.status is not None and self.status != 200)
+
+
+class SippCallers:
+    """Customers calling `number`, one call per caller number of `callers`, all from ONE sipp
+    process (uac.xml with [field0] of an injection file as the From user), started at `rate`
+    calls/s. Each answered call talks `talk_seconds` (audio played) then hangs up; one still
+    unanswered after `cancel_after` seconds is cancelled (an abandon)."""
+
+    def __init__(self, instance: AsteriskInstance, number: str, callers: Sequence[str], *,
+                 talk_seconds: float, rate: float = 10.0, cancel_after: float = 120.0,
+                 audio: bool | str | Path | None = True, trace: bool = False,
+                 name: str = "wave") -> None:
+        if not callers:
+            raise InvalidInput("callers: at least one number", field="callers")
+        if talk_seconds <= 0 or rate <= 0 or cancel_after <= 0:
+            raise InvalidInput("talk_seconds, rate and cancel_after must be > 0", field="talk_seconds")
+        self.instance = instance
+        self.number = _check_user(number, "number")
+        self.callers = [_check_user(c, "caller") for c in callers]
+        if len(set(self.callers)) != len(self.callers):
+            raise InvalidInput("callers: each number once (calls are told apart by it)",
+                               field="callers")
+        self.talk_seconds = talk_seconds
+        self.rate = rate
+        self.cancel_after = cancel_after
+        self.audio = audio
+        self.trace = trace
+        self.name = name
+        self.calls: dict[str, WaveCall] = {}  # caller number -> call
+        self._by_id: dict[str, WaveCall] = {}
+        self._run: _SippRun | None = None
+
+    @property
+    def run_dir(self) -> Path | None:
+        return self._run.dir if self._run else None
+
+    def _on_event(self, when: float, event: str, call_id: str, fields: list[str]) -> None:
+        if event == "invite":
+            caller = fields[1] if len(fields) > 1 else ""
+            call = WaveCall(call_id=call_id, caller=caller, invite_at=when)
+            self.calls[caller] = call
+            self._by_id[call_id] = call
+            return
+        call = self._by_id.get(call_id)
+        if call is None:
+            return
+        if event == "answered":
+            call.answered_at, call.status = when, 200
+        elif event == "failed":
+            if fields and fields[0].isdigit():
+                call.status = int(fields[0])
+        elif event == "cancelling":
+            call.cancelled = True
+        elif event == "ended":
+            call.ended_at = when
+            call.ended_by = fields[0] if fields else None
+            call.hangup_cause = _cause(fields)
+
+    async def start(self) -> "SippCallers":
+        run = _SippRun(self.instance, "callers", f"{self.name}-{self.number}",
+                       on_event=self._on_event, trace=self.trace)
+        _injection_file(run.file("callers.csv"), [(c,) for c in self.callers])
+        audio, loop = _audio_bytes(self.instance, self.audio)
+        pcap = None
+        if audio is not None:
+            pcap = str(self.instance.inner_path(build_rtp_pcap(
+                run.file("rtp.pcap"), audio=audio, seconds=self.talk_seconds + 1.0, loop=loop)))
+        run.file("scenario.xml").write_text(render_scenario(
+            "uac.xml", number=self.number, caller="[field0]", display_name=None,
+            failure_codes=FAILURE_CODES, cancel_ms=int(self.cancel_after * 1000),
+            talk_ms=int(self.talk_seconds * 1000), pcap=pcap, password=None, invite_cseq=1,
+            branch_suffix=""))
+        self._run = run
+        count = len(self.callers)
+        timeout = count / self.rate + self.cancel_after + self.talk_seconds + 30
+        await run.start(["-sf", run.inner("scenario.xml"), "-inf", run.inner("callers.csv"),
+                         "-m", str(count), "-r", f"{self.rate:g}", "-rp", "1000",
+                         "-l", str(count)], timeout, remote=_sip_target(self.instance))
+        return self
+
+    async def wait(self, timeout: float | None = None) -> list[WaveCall]:
+        """Wait for the process to end (every call placed and finished); the calls."""
+        assert self._run is not None, "start() first"
+        limit = timeout if timeout is not None else (
+            len(self.callers) / self.rate + self.cancel_after + self.talk_seconds + 40)
+        try:
+            await self._run.wait(limit)
+        except asyncio.TimeoutError:
+            await self._run.stop()
+            raise SippError(f"callers {self.name}: still running after {limit:g} s\n"
+                            + self._run.diagnostics()) from None
+        return list(self.calls.values())
+
+    async def stop(self) -> None:
+        if self._run is not None:
+            await self._run.stop()
