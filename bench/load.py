@@ -48,7 +48,7 @@ if str(REPO) not in sys.path:
 from ccserver.adapters.db.acd import AcdRepository  # noqa: E402
 from ccserver.adapters.db.database import Database  # noqa: E402
 from ccserver.adapters.db.tables import Agent, User  # noqa: E402
-from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
+from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
 from ccserver.telephony.instance import AsteriskInstance  # noqa: E402
@@ -207,8 +207,9 @@ def seed(db_url: str, agents: int) -> list[tuple[str, str]]:
             s.add(user)
             s.flush()
             sip_password = secrets.token_hex(10)
-            s.add(Agent(user_id=user.id, sip_username=name, sip_password=sip_password,
-                        skills="{}", created_at=now))
+            digests = sip_password_digests(name, sip_password)  # only digests are stored
+            s.add(Agent(user_id=user.id, sip_username=name, sip_password_md5=digests["MD5"],
+                        sip_password_sha256=digests["SHA-256"], skills="{}", created_at=now))
             accounts.append((name, sip_password))
         s.add(User(username="sup", display_name="Superviseur", password_hash=shared_hash,
                    role="supervisor", active=True, created_at=now))
