@@ -29,7 +29,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.common import free_port, percentile  # noqa: E402
 from ccserver.adapters.db.acd import AcdRepository  # noqa: E402
 from ccserver.adapters.db.database import Database  # noqa: E402
 from ccserver.adapters.db.tables import Agent, User  # noqa: E402
@@ -61,19 +61,6 @@ QUEUE = "load"
 NUMBER = "4100"
 PASSWORD = "load-bench-password"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 # ------------------------------------------------------------------------------ measurements
@@ -400,7 +387,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             by_caller = {c.caller: c for c in bank.calls if c.answered}
             pairs = [(c, by_caller[c.caller]) for c in calls if c.answered and c.caller in by_caller]
             waits = [agent.answered_at - c.invite_at for c, agent in pairs]
-            wave.wait_p50, wave.wait_p95 = pct(waits, 0.5), pct(waits, 0.95)
+            wave.wait_p50, wave.wait_p95 = percentile(waits, 0.5), percentile(waits, 0.95)
             # settled: nobody waiting, nobody on a call, the counters where the phones say
             wave.settled = await board.wait(
                 lambda: board.queue().get("waiting") == 0
@@ -573,14 +560,14 @@ def format_report(r: LoadReport) -> str:
     lines = [
         f"N={r.agents}: offered {r.total('placed')} answered {r.total('answered')} "
         f"abandoned {r.total('abandoned')} failed {r.total('failed')} refused {r.total('refused')}",
-        f"  AgentConnect -> wallboard push: p50 {_f(pct(delays, 0.5), ' s')} p95 "
-        f"{_f(pct(delays, 0.95), ' s')} max {_f(max(delays, default=None), ' s')} "
+        f"  AgentConnect -> wallboard push: p50 {_f(percentile(delays, 0.5), ' s')} p95 "
+        f"{_f(percentile(delays, 0.95), ' s')} max {_f(max(delays, default=None), ' s')} "
         f"({len(delays)} matched, {r.connect_unmatched} never shown)",
         f"  records vs calls placed: missing {len(r.records_missing)} duplicated "
         f"{len(r.records_duplicated)} wrong {len(r.records_wrong)}",
         f"  recordings: unrecorded answered calls {len(r.unrecorded)}, files missing "
         f"{len(r.recording_files_missing)}, start delay after the answer p50 "
-        f"{_f(pct(r.recording_delays, 0.5), ' s')} p95 {_f(pct(r.recording_delays, 0.95), ' s')} "
+        f"{_f(percentile(r.recording_delays, 0.5), ' s')} p95 {_f(percentile(r.recording_delays, 0.95), ' s')} "
         f"max {_f(max(r.recording_delays, default=None), ' s')}",
         f"  database settled (rows ended, recordings finished) within 60 s: {r.stored_in_time}",
         f"  wallboard = phones after every wave: {all(w.board_matches for w in r.waves)}; "
