@@ -98,6 +98,7 @@ class Runtime:
                                    PbxLinkUp.topic])
         # recording: MixMonitor by queue policy, files indexed into the store, retention purge
         self.recording = RecordingService.for_runtime(self, config_writer)
+        self.acd.queue_listeners.append(self.recording.forget_policies)  # policies cached
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
         self.outbound = OutboundService.for_runtime(self, config_writer)
         # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers

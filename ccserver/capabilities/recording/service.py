@@ -9,7 +9,11 @@ silent gap), and the recording ends with the channel. There is no MixMonitor sto
 hangup: the caller channel's Hangup (or its absence from a resync snapshot) closes it, then the
 file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed.
 
-Starting is on the bus subscriber's path, in event order; storing a finished file (waiting for
+Each call's events (answer, hang-up, a desk action, a resync closing it) are handled in their
+order on that call's own chain of tasks, and different calls' chains run side by side (at most
+`STARTERS` starts at once): a slow MixMonitor answer or a stalled row insert delays that call's
+recording only, never the next caller's. The queue's policy is read once and kept
+(`forget_policies` when a queue or campaign changes). Storing a finished file (waiting for
 MixMonitor to close it, copying, hashing) runs beside it in a bounded pool of `STORERS`, so a
 burst of calls ending never delays the recordings of calls being answered. A call whose policy
 says "record" and that was not recorded (MixMonitor refused, channel gone, file not stored) is
@@ -42,6 +46,10 @@ from .storage import RecordingStore, parse_key
 logger = logging.getLogger(__name__)
 
 TOPICS = (ev.QueueCallerJoined.topic, ev.AgentConnected.topic, ev.ChannelHungup.topic, ev.PbxSnapshot.topic)
+# recordings started at once (each mostly waits for Asterisk's answer to MixMonitor)
+STARTERS = 64
+# a cached queue policy is read again after this long (a change made outside this process)
+POLICY_TTL = 60.0
 # recordings stored at once (each mostly waits for its file to close, then copies and hashes it)
 STORERS = 8
 # one audit entry per user and recording within this window (a player sends many range requests)
@@ -64,7 +72,12 @@ class RecordingService:
         self.customers = customers
         self.agents_may_listen = agents_may_listen
         self.live: dict[str, LiveRecording] = {}  # by the caller channel's uniqueid
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # erasures, one at a time
+        # the last task of each call's chain (its events handled in order), by uniqueid
+        self._chains: dict[str, asyncio.Task] = {}
+        self._starters = asyncio.Semaphore(STARTERS)
+        self._policies: dict[str, tuple[float, Any]] = {}  # queue -> (read at, RecordingPolicy)
+        self._policies_generation = 0
         self._finishing: set[asyncio.Task] = set()
         self._storers = asyncio.Semaphore(storers)
         self.alerts = alerts or Alerts()
@@ -95,7 +108,7 @@ class RecordingService:
                       agents_may_listen=settings.recording_agents_may_listen, scopes=runtime.acd_repo,
                       alerts=runtime.alerts)
         service.purge_hour = settings.recording_purge_hour
-        runtime.bus.subscribe("recording", service.on_event, topics=TOPICS)
+        runtime.bus.subscribe("recording", service.dispatch, topics=TOPICS)
         return service
 
     # --- start-up --------------------------------------------------------------------------------
@@ -123,14 +136,17 @@ class RecordingService:
             logger.info("recording: %d recording(s) still running at start-up", len(self.live))
 
     async def stop(self) -> None:
-        """Let the files being indexed finish (a few seconds at most)."""
+        """Let the starts under way and the files being indexed finish (a few seconds at most)."""
+        if self._chains:
+            await asyncio.wait(set(self._chains.values()), timeout=10)
         if self._finishing:
             await asyncio.wait(self._finishing, timeout=10)
 
     async def settled(self, timeout: float = 10.0) -> None:
-        """Wait until every ended recording is stored (tests, shutdown)."""
-        while self._finishing:
-            await asyncio.wait(set(self._finishing), timeout=timeout)
+        """Wait until every call's events are handled and every ended recording is stored
+        (tests, shutdown)."""
+        while self._chains or self._finishing:
+            await asyncio.wait(set(self._chains.values()) | set(self._finishing), timeout=timeout)
 
     @property
     def storing(self) -> int:
@@ -138,34 +154,99 @@ class RecordingService:
         return len(self._finishing)
 
     # --- reactions to events (bus subscriber) -----------------------------------------------------
+    def dispatch(self, event: ev.Event) -> None:
+        """The bus subscriber: hands the event to its call's chain and returns at once, so one
+        call's start never waits for another's."""
+        self._dispatch(event)
+
     async def on_event(self, event: ev.Event) -> None:
+        """`dispatch`, then wait until this event is handled (tests, direct callers)."""
+        tasks = self._dispatch(event)
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    def _dispatch(self, event: ev.Event) -> list[asyncio.Task]:
         if isinstance(event, ev.QueueCallerJoined):
             if len(self._callers) >= 20_000:  # callers whose hang-up we never saw
                 self._callers.pop(next(iter(self._callers)))
             self._callers[event.uniqueid] = (event.channel, event.caller_number)
-        elif isinstance(event, ev.AgentConnected):
-            await self._answered(event)
-        elif isinstance(event, ev.ChannelHungup):
-            self._callers.pop(event.uniqueid, None)
-            await self._ended(event.uniqueid)
-        elif isinstance(event, ev.PbxSnapshot):
+            return []
+        if isinstance(event, ev.AgentConnected):
+            return [self._follow(event.uniqueid, lambda: self._answered(event))]
+        if isinstance(event, ev.ChannelHungup):
+            return [self._follow(event.uniqueid, lambda: self._hung_up(event.uniqueid))]
+        if isinstance(event, ev.PbxSnapshot):
             alive = {c.uniqueid for c in event.channels}
-            for uniqueid in [u for u in self.live if u not in alive]:
-                await self._ended(uniqueid)
+            # followed calls and calls whose start is under way (their chain closes them after it)
+            gone = [u for u in {**self.live, **self._chains} if u not in alive]
+            return [self._follow(u, lambda u=u: self._ended(u)) for u in gone]
+        return []
+
+    def _in_order(self, uniqueid: str, step) -> asyncio.Task:
+        """Run `step()` after the call's earlier steps (whatever became of them), beside the
+        other calls' steps."""
+        previous = self._chains.get(uniqueid)
+
+        async def run():
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
+            return await step()
+        task = asyncio.get_running_loop().create_task(run(), name=f"recording-call-{uniqueid}")
+        self._chains[uniqueid] = task
+
+        def done(t: asyncio.Task) -> None:
+            if self._chains.get(uniqueid) is t:
+                del self._chains[uniqueid]
+        task.add_done_callback(done)
+        return task
+
+    def _follow(self, uniqueid: str, step) -> asyncio.Task:
+        """A bus event's step: its failure is logged (nobody awaits it)."""
+        async def logged():
+            try:
+                await step()
+            except Exception:
+                logger.exception("recording: call %s: event handling failed", uniqueid)
+        return self._in_order(uniqueid, logged)
+
+    async def _hung_up(self, uniqueid: str) -> None:
+        self._callers.pop(uniqueid, None)
+        await self._ended(uniqueid)
+
+    async def policy_for_queue(self, queue: str):
+        """The queue's recording policy, read from the database once per `POLICY_TTL`."""
+        now = time.monotonic()
+        cached = self._policies.get(queue)
+        if cached is not None and now - cached[0] < POLICY_TTL:
+            return cached[1]
+        generation = self._policies_generation
+        policy = await asyncio.to_thread(self.repo.policy_for_queue, queue)
+        if generation == self._policies_generation:  # not changed while it was read
+            if len(self._policies) >= 10_000:
+                self._policies.clear()
+            self._policies[queue] = (now, policy)
+        return policy
+
+    def forget_policies(self, *_args) -> None:
+        """A queue's or a campaign's policy changed: read them again (an ACD queue listener)."""
+        self._policies_generation += 1
+        self._policies.clear()
 
     async def _answered(self, e: ev.AgentConnected) -> None:
         if e.uniqueid in self._doomed or (e.linkedid and e.linkedid in self._doomed):
             return  # its person was erased during the call: never recorded again
         status = self.board.agent_for(e.interface)
         agent = status.username if status else e.member_name
-        async with self._lock:
-            current = self.live.get(e.uniqueid)
-            if current is not None:
-                if current.state in (RECORDING, PAUSED, STOPPED):
-                    return  # transferred to another queue: the channel's recording goes on
-                self.live[e.uniqueid] = replace(current, agent=agent, queue=e.queue)
-                return
-            policy = await asyncio.to_thread(self.repo.policy_for_queue, e.queue)
+        current = self.live.get(e.uniqueid)
+        if current is not None:
+            if current.state in (RECORDING, PAUSED, STOPPED):
+                return  # transferred to another queue: the channel's recording goes on
+            self.live[e.uniqueid] = replace(current, agent=agent, queue=e.queue)
+            return
+        async with self._starters:
+            policy = await self.policy_for_queue(e.queue)
+            if e.uniqueid in self._doomed or (e.linkedid and e.linkedid in self._doomed):
+                return  # erased while its policy was read
             live_channel = self.channels.channels.get(e.uniqueid)
             record = self.tracker.open.get(e.uniqueid)
             joined_channel, joined_caller = self._callers.get(e.uniqueid, ("", ""))
@@ -201,7 +282,7 @@ class RecordingService:
             logger.exception("call %s: cannot audit-log the missed recording", live.uniqueid)
 
     async def _start(self, live: LiveRecording, actor: str) -> LiveRecording:
-        """MixMonitor on the caller's channel, then its row (called with the lock held). A
+        """MixMonitor on the caller's channel, then its row (called on the call's chain). A
         refusal is kept as a failed row with its cause."""
         now = self.clock.now()
         name = spool_name(live.uniqueid, now, secrets.token_hex(4))
@@ -231,9 +312,11 @@ class RecordingService:
         return started
 
     async def _ended(self, uniqueid: str) -> None:
-        async with self._lock:
-            live = self.live.pop(uniqueid, None)
-            doomed = self._doomed.pop(uniqueid, None)
+        live = self.live.pop(uniqueid, None)
+        doomed = self._doomed.pop(uniqueid, None)
+        if live is not None and (doomed is not None or live.linkedid in self._doomed):
+            # its person is being erased (forget_live waits for this chain): never indexed
+            doomed, live = doomed or live.spool_name or "", None
         if doomed:
             await asyncio.to_thread(self._delete_doomed, uniqueid, doomed)
         if live is None or live.recording_id is None:
@@ -311,33 +394,37 @@ class RecordingService:
         if status is None or status.call is None:
             raise Conflict("you have no call in progress", field="call")
         uniqueid = status.call.uniqueid
-        async with self._lock:
-            live = self.live.get(uniqueid)
-            if live is None:
-                raise Conflict("this call has no recording (its queue never records)", field="call")
-            if live.agent != username:
-                raise Forbidden("this call is not yours", field="call")
-            check_action(live, action)
-            if action == "start":
-                live = await self._start(live, username)
+        # on the call's chain: after its start, before its hang-up
+        return await asyncio.shield(self._in_order(
+            uniqueid, lambda: self._agent_action(uniqueid, username, action)))
+
+    async def _agent_action(self, uniqueid: str, username: str, action: str) -> dict[str, Any]:
+        live = self.live.get(uniqueid)
+        if live is None:
+            raise Conflict("this call has no recording (its queue never records)", field="call")
+        if live.agent != username:
+            raise Forbidden("this call is not yours", field="call")
+        check_action(live, action)
+        if action == "start":
+            live = await self._start(live, username)
+        else:
+            if self.pbx is None or not self.pbx.is_up:
+                raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
+            if action in ("pause", "resume"):
+                await self.pbx.send({"Action": "MixMonitorMute", "Channel": live.channel,
+                                     "Direction": "both", "State": "1" if action == "pause" else "0"})
             else:
-                if self.pbx is None or not self.pbx.is_up:
-                    raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
-                if action in ("pause", "resume"):
-                    await self.pbx.send({"Action": "MixMonitorMute", "Channel": live.channel,
-                                         "Direction": "both", "State": "1" if action == "pause" else "0"})
-                else:
-                    await self.pbx.send({"Action": "StopMixMonitor", "Channel": live.channel})
-                live = apply_action(live, action, self.clock.now())
-                self.live[uniqueid] = live
-                await asyncio.to_thread(self.repo.update, live.recording_id,
-                                        status=PAUSED if live.state == PAUSED else RECORDING,
-                                        pauses=json.dumps([list(p) for p in live.pauses]))
-                await asyncio.to_thread(self.audit.record, username, f"recording.{action}",
-                                        str(live.recording_id), call=uniqueid,
-                                        at_second=live.offset(self.clock.now()))
-                logger.info("recording %s of call %s: %s by %s", live.recording_id, uniqueid,
-                            action, username)
+                await self.pbx.send({"Action": "StopMixMonitor", "Channel": live.channel})
+            live = apply_action(live, action, self.clock.now())
+            self.live[uniqueid] = live
+            await asyncio.to_thread(self.repo.update, live.recording_id,
+                                    status=PAUSED if live.state == PAUSED else RECORDING,
+                                    pauses=json.dumps([list(p) for p in live.pauses]))
+            await asyncio.to_thread(self.audit.record, username, f"recording.{action}",
+                                    str(live.recording_id), call=uniqueid,
+                                    at_second=live.offset(self.clock.now()))
+            logger.info("recording %s of call %s: %s by %s", live.recording_id, uniqueid,
+                        action, username)
         return {"recording": live.to_dict()}
 
     # --- who sees what ------------------------------------------------------------------------------
@@ -448,6 +535,11 @@ class RecordingService:
         MixMonitor is stopped, the call is never indexed, and its spool file is deleted now and
         again when the call ends (MixMonitor may still hold it open). Returns the spool names."""
         names = []
+        for uniqueid in uniqueids:  # not started yet: never will be
+            self._doomed.setdefault(uniqueid, "")
+        # the starts under way end first: what they started is stopped below
+        if self._chains:
+            await asyncio.wait(set(self._chains.values()))
         async with self._lock:
             for uniqueid in [u for u, live in self.live.items()
                              if u in uniqueids or live.linkedid in uniqueids]:
@@ -463,8 +555,6 @@ class RecordingService:
                                        "file is deleted when the call ends", uniqueid, exc.message)
                 logger.info("erasure: recording %s of live call %s stopped and discarded",
                             live.recording_id, uniqueid)
-            for uniqueid in uniqueids:  # not recorded yet: never will be
-                self._doomed.setdefault(uniqueid, "")
         return names
 
     def _delete_doomed(self, uniqueid: str, spool: str) -> None:

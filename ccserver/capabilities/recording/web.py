@@ -195,6 +195,7 @@ async def api_campaign_policy(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     actor = current_user(request).username
     await asyncio.to_thread(service.repo.set_campaign_policy, campaign_id, policy, actor)
+    service.forget_policies()
     await asyncio.to_thread(service.audit.record, actor, "recording.policy", f"camp-{campaign_id}",
                             policy=policy.policy, retention_days=policy.retention_days)
     return web.json_response({"campaign_id": campaign_id, "recording_policy": policy.policy,
