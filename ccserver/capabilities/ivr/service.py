@@ -334,8 +334,8 @@ class IvrService:
         self._lock = asyncio.Lock()
         self._flush_task: asyncio.Task | None = None
         self._store_failing = False
-        self.dialplan_text: str | None = None
-        self.dialplan_applied = False
+        self.dialplan_text: str | None = None  # the routes last written
+        self._applied_text: str | None = None  # the routes Asterisk has reloaded
         # the queue names the scripts were last validated against (None: not loaded yet)
         self._queues_at_load: frozenset[str] | None = None
         self._queue_reloads: set[asyncio.Task] = set()
@@ -536,6 +536,13 @@ class IvrService:
         scripts = [self.registry.active(name) for name in self.registry.names()]
         return render_ivr_dialplan(scripts, self.ari_app, fallback_queue=self.fallback_queue)
 
+    @property
+    def dialplan_applied(self) -> bool:
+        """Asterisk has the routes of the scripts as they are NOW: a flag left true by an
+        earlier version of the registry (scripts reloaded since, e.g. once per queue created)
+        would let a caller reach a number whose route is not loaded yet."""
+        return self._applied_text is not None and self._applied_text == self.render_dialplan()
+
     async def apply_dialplan(self, force: bool = False) -> bool:
         """Write extensions_ivr.conf when it changed and have Asterisk reload its dialplan.
         Returns True when Asterisk has the current routes."""
@@ -548,10 +555,11 @@ class IvrService:
                 return False
             await asyncio.to_thread(self.config_writer.write_generated, GENERATED_FILE, text)
             self.dialplan_text = text
-            self.dialplan_applied = False
-        if not self.dialplan_applied and self.reload_dialplan is not None:
+        written = self.dialplan_text
+        if written != self._applied_text and self.reload_dialplan is not None:
             try:
-                self.dialplan_applied = bool(await self.reload_dialplan())
+                if await self.reload_dialplan():
+                    self._applied_text = written
             except Exception as exc:
                 logger.warning("ivr: dialplan reload failed (%s); retried at the next AMI "
                                "login", exc)
@@ -559,7 +567,7 @@ class IvrService:
 
     async def on_ami_login(self) -> None:
         """Asterisk may have (re)started without our routes: write and reload them."""
-        self.dialplan_applied = False
+        self._applied_text = None
         await self.apply_dialplan(force=self.dialplan_text is None)
 
     # -- statistics ---------------------------------------------------------------------------

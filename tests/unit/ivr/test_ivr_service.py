@@ -253,3 +253,21 @@ def test_stats_tree_groups_counters():
     assert tree == {"s": {"1": {"calls": 2, "outcomes": {}, "nodes": {"m": {
         "entered": 0, "timeouts": 3, "invalid": 0, "exhausted": 0, "hangups": 0, "errors": 0,
         "choices": {"#": 1}}}}}}
+
+
+async def test_dialplan_applied_means_asterisk_has_the_routes_of_the_registry_as_it_is_now(tmp_path):
+    """A flag left true by an earlier version of the registry let a test (and a caller) reach a
+    number whose route was not loaded yet: 'applied' follows the registry's current routes."""
+    from ccserver.capabilities.ivr.loader import parse_script
+    service = make(tmp_path, {"one.yaml": ONE})
+    await service.load_all()
+    assert service.dialplan_applied and len(service.reloads) == 1
+    two = (ONE.replace("name: one", "name: two").replace('"+33140000000"', '"0170000000"')
+           .replace('"7000"', '"7001"'))
+    # the scripts change (as when they are reloaded once per queue created): until the new
+    # routes are written and reloaded, Asterisk does not have them
+    service.registry.activate(parse_script(two, "ivr_scripts/two.yaml"), await service.validation_context())
+    assert not service.dialplan_applied
+    assert await service.apply_dialplan()
+    assert service.dialplan_applied and len(service.reloads) == 2
+    assert "exten => 7001,1,Stasis(ccs,ivr,two,exten)" in service.config_writer.files["extensions_ivr.conf"]
