@@ -306,7 +306,10 @@ async def test_preview_agent_clicks_then_their_phone_then_the_customer(asterisk,
         attempt = service.repo.attempt(attempt_id)
         assert attempt.outcome == "completed" and attempt.agent == center.agent
         assert attempt.connected_at is not None and attempt.mode == "preview"
-        assert center.contacts(cid)[ANSWERS].status == "done"
+        # the contact's status is written just after the attempt's end (a second transaction):
+        # wait for it rather than read it at once
+        await until(lambda: center.contacts(cid)[ANSWERS].status == "done", 10,
+                    "the contact marked done")
 
 
 async def test_no_free_agent_plays_the_abandon_message_within_2_s(asterisk, tmp_path):
