@@ -179,7 +179,9 @@ async def test_progressive_campaign_dials_bridges_answered_and_schedules_retries
         assert {c.caller for c in center.customer.calls} == {"0162000001"}
 
         now = center.clock.now()
-        await until(lambda: center.contacts(cid)[NEVER_ANSWERS].attempts == 1, 5, "retry stored")
+        # each contact is updated just after its attempt ended (a second transaction): wait for all
+        await until(lambda: all(c.attempts == 1 and c.status != "dialing"
+                                for c in center.contacts(cid).values()), 5, "the contacts stored")
         contacts = center.contacts(cid)
         assert contacts[ANSWERS].status == "done" and contacts[ANSWERS].last_outcome == "completed"
         assert contacts[IS_BUSY].status == "pending"
