@@ -19,7 +19,7 @@ from panoramisk.ami_protocol import AMIProtocol
 
 from ccserver.core.bus import InProcessBus, Intake
 from ccserver.core.channels import ChannelRegistry
-from ccserver.telephony.ami import AmiLink
+from ccserver.adapters.pbx.ami import AmiLink
 
 
 def call_events(i: int) -> list[dict[str, str]]:

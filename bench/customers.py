@@ -94,7 +94,7 @@ def main() -> int:
         results.append(measure("sqlite", db))
         db.dispose()
     if not args.skip_postgres:
-        from ccserver.adapters.db.testing import postgres_schema_url
+        from tests.support.db import postgres_schema_url
         if args.postgres:
             import os
             os.environ["CCSERVER_TEST_POSTGRES_URL"] = args.postgres

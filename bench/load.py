@@ -51,9 +51,9 @@ from ccserver.adapters.db.tables import Agent, User  # noqa: E402
 from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
-from ccserver.telephony.instance import AsteriskInstance  # noqa: E402
-from ccserver.telephony.sipp import Answer, SippCallers, SippPhoneBank  # noqa: E402
-from ccserver.telephony.testing import cleanup_stale_test_instances, settings_for_test  # noqa: E402
+from ccserver.adapters.asterisk.instance import AsteriskInstance  # noqa: E402
+from tests.support.sipp import Answer, SippCallers, SippPhoneBank  # noqa: E402
+from tests.support.asterisk import cleanup_stale_test_instances, settings_for_test  # noqa: E402
 
 logger = logging.getLogger(__name__)
 

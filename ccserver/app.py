@@ -37,7 +37,7 @@ from .core import events as ev
 from .core.events import PbxLinkUp
 from .core.clock import Clock, SystemClock
 from .settings import Settings
-from .telephony.pbx import PbxConnection, PbxEndpoint
+from .adapters.pbx.connection import PbxConnection, PbxEndpoint
 
 logger = logging.getLogger(__name__)
 

@@ -2,21 +2,20 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 
+from .adapters.asterisk import commands as asterisk_commands
+from .capabilities.ivr import commands as ivr_commands
+from .capabilities.outbound import commands as outbound_commands
+from .capabilities.privacy import commands as privacy_commands
+from .commands import server as server_commands
 from .core.errors import CcError
 from .settings import load_settings
 
 # modules that define `register(subparsers)`; each adds its own sub-commands
-COMMAND_MODULES = (
-    "ccserver.commands.server",
-    "ccserver.telephony.commands",
-    "ccserver.capabilities.outbound.commands",
-    "ccserver.capabilities.ivr.commands",
-    "ccserver.capabilities.privacy.commands",
-)
+COMMAND_MODULES = (server_commands, asterisk_commands, outbound_commands, ivr_commands,
+                   privacy_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,13 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML settings file (also CCSERVER_CONFIG)")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING...")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # that capability is not built yet
-            raise
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..core.errors import ConfigurationError
 from ..settings import Settings
-from ..telephony.capacity import check_rtp_capacity
+from ..adapters.asterisk.capacity import check_rtp_capacity
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +121,8 @@ def _settings_with(settings: Settings, args) -> Settings:
 
 def private_endpoint(settings: Settings):
     """Bring the private Asterisk up (building its root the first time) and say how to reach it."""
-    from ..telephony.instance import AsteriskInstance
-    from ..telephony.pbx import PbxEndpoint
+    from ..adapters.asterisk.instance import AsteriskInstance
+    from ..adapters.pbx.connection import PbxEndpoint
     instance = AsteriskInstance(settings)
     info = instance.up()
     endpoint = PbxEndpoint(ami_host=info.ami_host, ami_port=info.ami_port,
@@ -147,7 +147,7 @@ def cmd_serve(args, settings: Settings) -> int:
     # the node's RTP range must carry the calls it admits (the private instance checks it too)
     check_rtp_capacity(settings.rtp_port_count, settings.max_concurrent_calls)
     if args.external:
-        from ..telephony.config_dir import DirectoryConfigWriter
+        from ..adapters.asterisk.config_dir import DirectoryConfigWriter
         endpoint = endpoint_from_settings(settings)
         if endpoint is None:
             raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_AMI_PORT...)",

@@ -1,7 +1,7 @@
 """Typed events.
 
 `PbxEvent`s are what the telephony adapters make of raw AMI/ARI messages: raw dicts never go
-past `ccserver/telephony/`. Each event class has a stable `topic` (``<noun>_<past verb>``) that
+past `ccserver/adapters/pbx/`. Each event class has a stable `topic` (``<noun>_<past verb>``) that
 bus subscribers filter on; capability handlers may publish further domain events (subclasses of
 `DomainEvent`) computed from them.
 """

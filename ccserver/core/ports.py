@@ -1,6 +1,6 @@
 """Ports: what the core and the capabilities need from the outside world.
 
-Adapters implement them (AMI/ARI in `ccserver.telephony`, the database in `ccserver.adapters.db`,
+Adapters implement them (AMI/ARI in `ccserver.adapters.pbx`, the database in `ccserver.adapters.db`,
 the bus in `ccserver.core.bus` or a broker adapter). Every PBX command has a timeout and is never
 replayed after a reconnect: on an outage it fails with `PbxUnavailable`, and the caller decides.
 """

@@ -1,2 +1,2 @@
 """Fixtures for adapter tests. The database fixtures run each test on SQLite and PostgreSQL."""
-from ccserver.adapters.db.testing import database, db_url, empty_database  # noqa: F401
+from tests.support.db import database, db_url, empty_database  # noqa: F401

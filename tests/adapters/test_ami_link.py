@@ -7,7 +7,7 @@ import pytest
 from ccserver.core import events as ev
 from ccserver.core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ccserver.core.ports import OriginateRequest
-from ccserver.telephony.ami import AmiLink
+from ccserver.adapters.pbx.ami import AmiLink
 from tests.support.fake_ami import FakeAmi
 
 

@@ -5,7 +5,7 @@ import asyncio
 
 from ccserver.core import events as ev
 from ccserver.core.ports import OriginateRequest
-from ccserver.telephony.ami import AmiLink
+from ccserver.adapters.pbx.ami import AmiLink
 from tests.support.fake_ami import FakeAmi
 
 

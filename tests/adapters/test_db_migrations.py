@@ -1,4 +1,4 @@
-"""Schema migrations, on SQLite and PostgreSQL (fixtures in ccserver.adapters.db.testing)."""
+"""Schema migrations, on SQLite and PostgreSQL (fixtures in tests.support.db)."""
 from __future__ import annotations
 
 import shutil

@@ -14,7 +14,7 @@ from ccserver.core import events as ev
 from ccserver.core.bus import InProcessBus, Intake
 from ccserver.core.channels import VANISHED, ChannelRegistry
 from ccserver.core.clock import SystemClock
-from ccserver.telephony.pbx import PbxConnection, PbxEndpoint
+from ccserver.adapters.pbx.connection import PbxConnection, PbxEndpoint
 from tests.support.fake_ami import FakeAmi
 
 

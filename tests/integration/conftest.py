@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from ccserver.telephony.instance import AsteriskInstance
-from ccserver.telephony.testing import (cleanup_stale_test_instances, settings_for_test,
+from ccserver.adapters.asterisk.instance import AsteriskInstance
+from tests.support.asterisk import (cleanup_stale_test_instances, settings_for_test,
                                         start_test_instance)
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from ccserver.capabilities.agents.model import AgentState
-from ccserver.telephony.sipp import Answer, SippCaller
+from tests.support.sipp import Answer, SippCaller
 from tests.integration.test_inbound import QUEUE_NUMBER, queue_members, setup_call_center, start_phones
 from tests.support.browser import chromium, log_in
 from tests.support.server import Server, endpoint_of, until

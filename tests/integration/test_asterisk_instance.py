@@ -16,8 +16,8 @@ import pytest
 
 from ccserver.cli import main as ccserver_main
 from ccserver.core.errors import ConfigurationError
-from ccserver.telephony.instance import AsteriskInstance, InstanceInfo
-from ccserver.telephony.root import MIN_ASTERISK_MAJOR, parse_version, root_marker
+from ccserver.adapters.asterisk.instance import AsteriskInstance, InstanceInfo
+from ccserver.adapters.asterisk.root import MIN_ASTERISK_MAJOR, parse_version, root_marker
 
 pytestmark = pytest.mark.asterisk
 

@@ -14,7 +14,7 @@ import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.core.alerts import CALL_REFUSED
-from ccserver.telephony.sipp import SippCaller
+from tests.support.sipp import SippCaller
 from tests.support.server import Server, endpoint_of, until
 
 pytestmark = pytest.mark.asterisk

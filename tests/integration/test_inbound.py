@@ -11,7 +11,7 @@ import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.agents.model import AgentState
-from ccserver.telephony.sipp import Answer, SippCaller, SippCustomer, SippPhone, wav_rms
+from tests.support.sipp import Answer, SippCaller, SippCustomer, SippPhone, wav_rms
 from tests.support.server import Server, endpoint_of, until
 
 pytestmark = pytest.mark.asterisk

@@ -284,7 +284,7 @@ async def test_sipp_caller_with_rfc2833_keys_types_customer_number_and_reaches_q
         asterisk, tmp_path):
     """A real SIP call through the [customers] trunk; the keys are RFC 4733 events in the
     caller's RTP stream, at times fitting the example's prompts (stock beeps of ~0.44 s)."""
-    from ccserver.telephony.sipp import SippCaller
+    from tests.support.sipp import SippCaller
 
     async with ivr_server(asterisk, tmp_path) as srv:
         engine = srv.runtime.ivr_engine

@@ -21,7 +21,7 @@ from ccserver.cli import main
 from ccserver.commands import demo
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
-from ccserver.telephony.sipp import Answer, SippCaller
+from tests.support.sipp import Answer, SippCaller
 from tests.integration.test_inbound import log_in, start_phones
 from tests.support.server import Server, endpoint_of, until
 

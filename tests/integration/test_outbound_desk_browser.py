@@ -9,7 +9,7 @@ import pytest
 from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center
 from tests.support.server import until
 from tests.support.browser import chromium, log_in
-from ccserver.telephony.sipp import Answer
+from tests.support.sipp import Answer
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 

@@ -22,7 +22,7 @@ from ccserver.capabilities.agents.model import AgentState
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.settings import Settings
-from ccserver.telephony.sipp import BUSY, NO_ANSWER, Answer, SippCustomer, SippPhone
+from tests.support.sipp import BUSY, NO_ANSWER, Answer, SippCustomer, SippPhone
 from tests.support.server import endpoint_of, until
 
 pytestmark = pytest.mark.asterisk

@@ -14,8 +14,8 @@ from ccserver.core import events as ev
 from ccserver.core.errors import PbxUnavailable
 from ccserver.core.ports import OriginateRequest
 from ccserver.settings import Settings
-from ccserver.telephony.instance import AsteriskInstance
-from ccserver.telephony.pbx import PbxEndpoint
+from ccserver.adapters.asterisk.instance import AsteriskInstance
+from ccserver.adapters.pbx.connection import PbxEndpoint
 
 from tests.support.server import Server, endpoint_of, until
 

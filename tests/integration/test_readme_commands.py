@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 from ccserver.settings import Settings
-from ccserver.telephony.instance import AsteriskInstance
+from ccserver.adapters.asterisk.instance import AsteriskInstance
 
 pytestmark = pytest.mark.asterisk
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from playwright.async_api import async_playwright
 from ccserver.adapters.db.recordings import RecordingFilter
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.core import events as ev
-from ccserver.telephony.sipp import SippCaller, SippPhone, wav_levels, wav_rms
+from tests.support.sipp import SippCaller, SippPhone, wav_levels, wav_rms
 
 from tests.support.server import Server, endpoint_of, until
 

@@ -1,4 +1,4 @@
-"""The sipp harness (ccserver.telephony.sipp) against the real private Asterisk.
+"""The sipp harness (tests.support.sipp) against the real private Asterisk.
 
 Two agent softphones register, customers call in through the [customers] trunk, Asterisk dials
 customers: every party is a sipp process. The test dialplan lives in its own context,
@@ -17,7 +17,7 @@ import pytest
 from panoramisk import Manager
 
 from ccserver.capabilities.acd.model import AgentAccount, render_pjsip_agents
-from ccserver.telephony.sipp import (BUSY, NO_ANSWER, Answer, NoAnswer, Reject, SippCaller,
+from tests.support.sipp import (BUSY, NO_ANSWER, Answer, NoAnswer, Reject, SippCaller,
                                      SippCustomer, SippError, SippPhone, build_rtp_pcap,
                                      wav_rms)
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from ccserver.capabilities.agents.model import AgentState
-from ccserver.telephony.sipp import Answer, SippCaller, SippPhone
+from tests.support.sipp import Answer, SippCaller, SippPhone
 from tests.integration.test_inbound import QUEUE_NUMBER, log_in, setup_call_center, start_phones
 from tests.support.rtp_capture import RtpCapture
 from tests.support.server import Server, endpoint_of, until

@@ -11,7 +11,7 @@ from ccserver.capabilities.agents.model import AgentState
 from ccserver.capabilities.supervision.model import queue_figures
 from ccserver.capabilities.acd.service import record_from_row
 from ccserver.core import events as ev
-from ccserver.telephony.sipp import Answer, SippCaller
+from tests.support.sipp import Answer, SippCaller
 from tests.integration.test_inbound import QUEUE_NUMBER, log_in, setup_call_center, start_phones
 from tests.support.browser import chromium, log_in as browser_log_in
 from tests.support.server import Server, endpoint_of, until

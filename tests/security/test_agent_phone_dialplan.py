@@ -18,7 +18,7 @@ import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.core import events as ev
-from ccserver.telephony.sipp import Answer, SippCaller, SippPhone
+from tests.support.sipp import Answer, SippCaller, SippPhone
 from tests.integration.conftest import asterisk  # noqa: F401 - the real private Asterisk
 from tests.support.server import Server, endpoint_of, until
 
@@ -203,7 +203,7 @@ def _whole_dialplan() -> dict[str, list[str]]:
     from ccserver.capabilities.acd.model import AgentAccount, render_acd_dialplan
     from ccserver.capabilities.ivr.service import render_ivr_dialplan
     from ccserver.capabilities.outbound.service import render_dialer_dialplan
-    from ccserver.telephony.instance import DEFAULT_CONF_DIR, DEFAULT_DIALPLAN_DIR
+    from ccserver.adapters.asterisk.instance import DEFAULT_CONF_DIR, DEFAULT_DIALPLAN_DIR
 
     queue = QueueDefinition(name="support", numbers=(QUEUE_NUMBER,), holidays="", callback_key="1",
                             overflow_kind="callback")

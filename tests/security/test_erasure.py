@@ -28,7 +28,7 @@ from ccserver.adapters.db.erasure import ErasureRepository
 from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.recordings import RecordingRepository
 from ccserver.adapters.db.repositories import AuditLog
-from ccserver.adapters.db.testing import database, db_url, empty_database  # noqa: F401
+from tests.support.db import database, db_url, empty_database  # noqa: F401
 from ccserver.capabilities.agents.model import AgentBoard
 from ccserver.capabilities.calls.model import CallTracker
 from ccserver.capabilities.customers.service import CustomerService
@@ -268,7 +268,7 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
 
 # --- on the real Asterisk ----------------------------------------------------------------------------
 from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
-from ccserver.telephony.sipp import SippCaller, SippPhone  # noqa: E402
+from tests.support.sipp import SippCaller, SippPhone  # noqa: E402
 from tests.integration.conftest import asterisk  # noqa: E402,F401  (the shared instance fixture)
 from tests.support.server import Server, endpoint_of, until  # noqa: E402
 

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from ccserver.adapters.db.testing import database, db_url, empty_database  # noqa: F401
+from tests.support.db import database, db_url, empty_database  # noqa: F401
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core import events as ev
@@ -189,7 +189,7 @@ def snapshot(runtime) -> dict[str, list]:
 
 
 @pytest.fixture
-async def center(database, tmp_path):  # noqa: F811 (the fixture of ccserver.adapters.db.testing)
+async def center(database, tmp_path):  # noqa: F811 (the fixture of tests.support.db)
     runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None, database=database)
     server = TestServer(create_app(runtime))
     await server.start_server()

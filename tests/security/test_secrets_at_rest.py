@@ -25,7 +25,7 @@ from sqlalchemy import inspect, text
 from ccserver.adapters.db.acd import AcdRepository
 from ccserver.adapters.db.database import Database, default_sql_dir
 from ccserver.adapters.db.repositories import AuditLog
-from ccserver.adapters.db.testing import database, db_url, empty_database  # noqa: F401
+from tests.support.db import database, db_url, empty_database  # noqa: F401
 from ccserver.adapters.web.keys import RUNTIME
 from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests
 from ccserver.capabilities.acd.service import AcdService
@@ -36,7 +36,7 @@ from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import PbxCommandFailed
 from ccserver.settings import Settings
-from ccserver.telephony.sipp import SippCaller, SippError, SippPhone
+from tests.support.sipp import SippCaller, SippError, SippPhone
 from tests.adapters.test_acd_service import FakePbx, FakeWriter
 from tests.integration.conftest import asterisk  # noqa: F401  (the shared real Asterisk)
 from tests.support.server import Server, endpoint_of, until

@@ -11,7 +11,7 @@ from __future__ import annotations
 from panoramisk.message import Message
 
 from ccserver.core import events as ev
-from ccserver.telephony.translate import tampered, translate_ami, translate_ari
+from ccserver.adapters.pbx.translate import tampered, translate_ami, translate_ari
 from tests.web.conftest import login, web_app  # noqa: F401 (fixture)
 
 SNAPSHOT = ("Channel: PJSIP/customers-00000000\r\nChannelState: 4\r\nChannelStateDesc: Ring\r\n"
@@ -142,7 +142,7 @@ import logging  # noqa: E402
 import pytest  # noqa: E402
 
 from ccserver.capabilities.agents.model import AgentState  # noqa: E402
-from ccserver.telephony.sipp import Answer, SippCaller  # noqa: E402
+from tests.support.sipp import Answer, SippCaller  # noqa: E402
 from tests.integration.test_inbound import (QUEUE_NUMBER, log_in as acd_log_in,  # noqa: E402
                                             setup_call_center, start_phones)
 from tests.support.browser import chromium, log_in as browser_log_in  # noqa: E402

@@ -12,7 +12,7 @@ from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core import events as ev
 from ccserver.settings import Settings
-from ccserver.telephony.pbx import PbxEndpoint
+from ccserver.adapters.pbx.connection import PbxEndpoint
 
 
 def endpoint_of(info, **changes) -> PbxEndpoint:

@@ -10,8 +10,8 @@ import pytest
 
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import Settings
-from ccserver.telephony.instance import AsteriskInstance, GENERATED_FILES
-from ccserver.telephony.root import AsteriskEnvironment, parse_version, resolve_environment
+from ccserver.adapters.asterisk.instance import AsteriskInstance, GENERATED_FILES
+from ccserver.adapters.asterisk.root import AsteriskEnvironment, parse_version, resolve_environment
 
 
 @pytest.fixture
@@ -392,7 +392,7 @@ def test_bad_network_settings_are_refused(field, value):
 
 
 def test_modules_dir_is_found_under_the_multiarch_triplet(tmp_path, monkeypatch):
-    from ccserver.telephony import instance as module
+    from ccserver.adapters.asterisk import instance as module
 
     assert module.find_modules_dir(tmp_path) is None
     (tmp_path / "usr/lib/asterisk/modules").mkdir(parents=True)
@@ -406,7 +406,7 @@ def test_modules_dir_is_found_under_the_multiarch_triplet(tmp_path, monkeypatch)
 
 
 def test_render_out_without_asterisk_modules_names_the_setting(tmp_path, monkeypatch):
-    from ccserver.telephony import instance as module
+    from ccserver.adapters.asterisk import instance as module
 
     monkeypatch.setattr(module, "find_modules_dir", lambda root=Path("/"): None)
     with pytest.raises(ConfigurationError) as info:
@@ -446,7 +446,7 @@ def test_process_handle_waits_for_every_thread_not_just_the_leader(tmp_path, mon
     import sys
     import time
 
-    from ccserver.telephony.instance import _Process
+    from ccserver.adapters.asterisk.instance import _Process
 
     syscall_exit = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)
     assert syscall_exit is not None, f"add the exit(2) syscall number of {os.uname().machine} here"

@@ -240,7 +240,7 @@ def test_asterisk_ami_listens_on_and_permits_the_compose_network():
 def test_asterisk_environment_renders_the_configuration(tmp_path):
     """What the entrypoint does at container start, with the compose environment."""
     from ccserver.settings import load_settings
-    from ccserver.telephony.instance import AsteriskInstance
+    from ccserver.adapters.asterisk.instance import AsteriskInstance
 
     env = {key: interpolated(value)
            for key, value in compose()["services"]["asterisk"]["environment"].items()}

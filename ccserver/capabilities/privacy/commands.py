@@ -45,7 +45,7 @@ def run_erase(args: argparse.Namespace, settings: Any) -> int:
     database.upgrade()
     instance = pbx = None
     if not settings.recordings_spool_dir:
-        from ...telephony.instance import AsteriskInstance  # noqa: PLC0415
+        from ...adapters.asterisk.instance import AsteriskInstance  # noqa: PLC0415
         candidate = AsteriskInstance(settings)
         if candidate.status() is not None:
             instance = candidate

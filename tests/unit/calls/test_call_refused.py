@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from ccserver.capabilities.calls.model import CallRecordChanged, CallTracker
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
-from ccserver.telephony.translate import translate_ami
+from ccserver.adapters.pbx.translate import translate_ami
 
 # UserEvent as Asterisk 22 sends it from [ccserver-admission] (channel fields included)
 REFUSED = {"Event": "UserEvent", "Privilege": "user,all", "Channel": "PJSIP/customers-00000002",

@@ -9,7 +9,7 @@ above is refused while it has a channel (cause 34, SIP 503) and reported (UserEv
 """
 from __future__ import annotations
 
-from ..core.errors import ConfigurationError
+from ...core.errors import ConfigurationError
 
 PORTS_PER_CALL = 4  # two legs, RTP + RTCP each
 

@@ -55,8 +55,8 @@ from typing import Any, Union
 
 import jinja2
 
-from ..core.errors import CcError, InvalidInput
-from .instance import AsteriskInstance, port_free
+from ccserver.core.errors import CcError, InvalidInput
+from ccserver.adapters.asterisk.instance import AsteriskInstance, port_free
 
 logger = logging.getLogger(__name__)
 

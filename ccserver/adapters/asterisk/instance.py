@@ -33,15 +33,15 @@ from typing import Any
 
 import jinja2
 
-from ..core.errors import ConfigurationError
-from ..settings import Settings
+from ...core.errors import ConfigurationError
+from ...settings import Settings
 from .capacity import check_rtp_capacity
 from .root import (AsteriskEnvironment, AsteriskNotBuilt, ServiceUser, ensure_service_user,
                    remove_tree, resolve_environment)
 
 logger = logging.getLogger(__name__)
 
-REPO_DIR = Path(__file__).resolve().parents[2]
+REPO_DIR = Path(__file__).resolve().parents[3]
 DEFAULT_CONF_DIR = REPO_DIR / "asterisk-conf"
 DEFAULT_DIALPLAN_DIR = REPO_DIR / "dialplans"
 

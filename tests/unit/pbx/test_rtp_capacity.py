@@ -8,9 +8,9 @@ import pytest
 
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import Settings
-from ccserver.telephony.capacity import PORTS_PER_CALL, check_rtp_capacity
-from ccserver.telephony.instance import AsteriskInstance
-from ccserver.telephony.root import AsteriskEnvironment
+from ccserver.adapters.asterisk.capacity import PORTS_PER_CALL, check_rtp_capacity
+from ccserver.adapters.asterisk.instance import AsteriskInstance
+from ccserver.adapters.asterisk.root import AsteriskEnvironment
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..core.errors import ConfigurationError
+from ...core.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

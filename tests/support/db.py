@@ -1,7 +1,7 @@
 """Pytest fixtures that run a test on both databases: SQLite (a temporary file) and PostgreSQL (a
 fresh schema per test, dropped afterwards). Use them from any conftest.py::
 
-    from ccserver.adapters.db.testing import database, db_url, empty_database  # noqa: F401
+    from tests.support.db import database, db_url, empty_database  # noqa: F401
 
 PostgreSQL is found at ``$CCSERVER_TEST_POSTGRES_URL``, else 127.0.0.1:5432 database ``test`` as
 user ``postgres`` or ``root`` (trust auth). If it cannot be reached the PostgreSQL variant FAILS
@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from .database import Database
+from ccserver.adapters.db.database import Database
 
 DEFAULT_POSTGRES_URLS = ("postgresql+psycopg2://postgres@127.0.0.1:5432/test",
                          "postgresql+psycopg2://root@127.0.0.1:5432/test")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from ..core import events as ev
-from ..core.untrusted import caller_number
+from ...core import events as ev
+from ...core.untrusted import caller_number
 from .ami import AmiLink
 from .ari import AriLink
 from .translate import _member

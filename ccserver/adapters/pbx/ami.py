@@ -19,9 +19,9 @@ from typing import Any
 
 from panoramisk import Manager
 
-from ..core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
-from ..core.events import PbxEvent, PbxLinkDown, PbxLinkUp
-from ..core.ports import OriginateRequest
+from ...core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
+from ...core.events import PbxEvent, PbxLinkDown, PbxLinkUp
+from ...core.ports import OriginateRequest
 from .translate import ami_fields, tampered, translate_ami
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ import aioari
 from aiohttp import web
 from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
-from ..core.errors import PbxCommandFailed, PbxTimeout, PbxUnavailable
-from ..core.events import PbxEvent, PbxLinkDown, PbxLinkUp
+from ...core.errors import PbxCommandFailed, PbxTimeout, PbxUnavailable
+from ...core.events import PbxEvent, PbxLinkDown, PbxLinkUp
 from .translate import translate_ari
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import events as ev
-from ..core.errors import CcError
-from ..core.events import PbxEvent
+from ...core import events as ev
+from ...core.errors import CcError
+from ...core.events import PbxEvent
 from .ami import AmiLink
 from .ari import AriLink
 from .fence import SnapshotFence

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from ..settings import Settings
+from ...settings import Settings
 from .instance import AsteriskInstance, InstanceInfo
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import secrets
 import time
 from pathlib import Path
 
-from ..settings import Settings, load_settings
-from .instance import AsteriskInstance
+from ccserver.settings import Settings, load_settings
+from ccserver.adapters.asterisk.instance import AsteriskInstance
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """SnapshotFence, pure: the events of a snapshot's window win over it, per channel, queue caller
 and queue member; what no event mentioned is left as the snapshot says."""
 from ccserver.core import events as ev
-from ccserver.telephony.fence import SnapshotFence
+from ccserver.adapters.pbx.fence import SnapshotFence
 
 
 def member(paused: bool, change: str = "snapshot") -> ev.QueueMemberChanged:

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..core import events as ev
-from ..core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, dtmf_digit,
+from ...core import events as ev
+from ...core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, dtmf_digit,
                               for_log)
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..core import events as ev
+from ...core import events as ev
 
 # channel-level events: their uniqueid must be a channel we know, else we missed its Newchannel
 _CHANNEL_EVENTS = (ev.ChannelAnswered, ev.ChannelStateChanged, ev.ChannelHungup)
