@@ -16,7 +16,7 @@ from .adapters.db.acd import AcdRepository
 from .adapters.db.database import Database
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter, subscribe_writer
-from .capabilities.acd.service import AcdService, ConfigWriter
+from .capabilities.acd.service import AcdService
 from .capabilities.admin.service import UserAdminService
 from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
                                         AgentWrapUpStarted)
@@ -36,6 +36,8 @@ from .core.channels import ChannelRegistry
 from .core import events as ev
 from .core.events import PbxLinkUp
 from .core.clock import Clock, SystemClock
+from .core.plugin import Deps, Plugin
+from .core.ports import ConfigWriter
 from .settings import Settings
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
 
@@ -58,12 +60,16 @@ class Runtime:
         self.users = UserRepository(self.database)
         self.sessions = SessionRepository(self.database)
         self.audit = AuditLog(self.database)
+        self.plugins: list[Plugin] = []  # in start order; see install()
         self.user_admin = UserAdminService(self.users, self.sessions, self.audit)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.pbx = (PbxConnection(endpoint, self.intake.submit,
                                   command_timeout=settings.pbx_command_timeout,
                                   resync_interval=settings.resync_interval)
                     if endpoint is not None else None)
+        self.deps = Deps(settings=settings, clock=self.clock, bus=self.bus, intake=self.intake,
+                         pbx=self.pbx.ami if self.pbx else None, audit=self.audit,
+                         alerts=self.alerts, channels=self.channels, config_writer=config_writer)
         # inbound: live agent states, call records, and the use cases acting on both
         self.agent_board = AgentBoard(self.clock)
         self.agent_board.register(self.intake)
@@ -110,6 +116,33 @@ class Runtime:
         self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
 
+    def install(self, plugin: Plugin) -> Plugin:
+        """Wire what a capability's `setup` returned: its intake handlers and bus subscriptions
+        now (before any event flows), its startup, jobs and cleanup at start()/stop(), its web
+        routes and live pushes when the web application is built (adapters/web/app.py)."""
+        for item in plugin.intake_handlers:
+            self.intake.add_handler(item.event_type, item.handler)
+        for sub in plugin.subscriptions:
+            self.bus.subscribe(sub.name, sub.listener, topics=sub.topics)
+        self.plugins.append(plugin)
+        return plugin
+
+    async def _start_plugins(self) -> None:
+        for plugin in self.plugins:
+            for startup in plugin.startup:
+                await startup()
+            for job in plugin.jobs:
+                self.scheduler.add_job(job.func, job.trigger, id=job.id, replace_existing=True,
+                                       **job.options)
+
+    async def _stop_plugins(self) -> None:
+        for plugin in reversed(self.plugins):
+            for cleanup in plugin.cleanup:
+                try:
+                    await cleanup()
+                except Exception:  # one capability failing to stop must not keep others running
+                    logger.exception("stopping %s failed", plugin.name)
+
     def _call_refused(self, event: ev.CallRefused) -> None:
         """A caller refused at admission: counted for the wallboard and /status, logged once
         (the call record with its cause is written by the call writer)."""
@@ -141,6 +174,7 @@ class Runtime:
         self.call_writer.start()
         self.intake.start()
         self.scheduler.start()
+        await self._start_plugins()
         await self.outbound.start()
         await self.recording.start(self.scheduler)
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
@@ -168,6 +202,7 @@ class Runtime:
         return task
 
     async def stop(self) -> None:
+        await self._stop_plugins()
         if self.ivr_engine is not None:
             await self.ivr_engine.stop()
         await self.ivr.stop()

@@ -19,6 +19,26 @@ class EventBus(Protocol):
                   maxsize: int = 10_000) -> Any: ...
 
 
+class EventIntake(Protocol):
+    """The one ordered intake of PBX events (`core.bus.Intake`): synchronous handlers per type."""
+
+    def add_handler(self, event_type: type, handler: Any) -> None: ...
+    def submit(self, event: Event) -> None: ...
+
+
+class AuditTrail(Protocol):
+    """Append-only record of who did what (the database adapter's `AuditLog`). Blocking: call it
+    from a worker thread (`asyncio.to_thread`)."""
+
+    def record(self, actor: str, action: str, target: str = "", **details: Any) -> Any: ...
+
+
+class ConfigWriter(Protocol):
+    """Where generated Asterisk configuration goes (the private instance's directory)."""
+
+    def write_generated(self, filename: str, text: str) -> Any: ...
+
+
 @dataclass(frozen=True)
 class OriginateRequest:
     """Place a call. `channel` is a dial string (``PJSIP/agent1``, ``Local/100@ivr``)."""
@@ -38,7 +58,11 @@ class OriginateRequest:
 
 class PbxCommands(Protocol):
     """Commands the server sends to Asterisk (AMI). Each raises PbxUnavailable / PbxTimeout /
-    PbxCommandFailed, never hangs."""
+    PbxCommandFailed, never hangs, and is never replayed after a reconnect. Arguments are
+    checked by the adapter (no CR/LF reaches AMI)."""
+
+    @property
+    def is_up(self) -> bool: ...
 
     async def originate(self, request: OriginateRequest) -> str: ...
     async def queue_add(self, queue: str, interface: str, member_name: str = "",
@@ -48,3 +72,8 @@ class PbxCommands(Protocol):
     async def queue_remove(self, queue: str, interface: str) -> None: ...
     async def hangup(self, channel: str) -> None: ...
     async def reload(self, module: str) -> None: ...  # e.g. res_pjsip.so, pbx_config.so (dialplan)
+    async def mix_monitor(self, channel: str, filename: str, options: str = "b") -> None: ...
+    async def mix_monitor_mute(self, channel: str, muted: bool, direction: str = "both") -> None: ...
+    async def stop_mix_monitor(self, channel: str) -> None: ...
+    async def play_dtmf(self, channel: str, digit: str, duration_ms: int = 120) -> None: ...
+    async def set_variable(self, channel: str, name: str, value: str) -> None: ...

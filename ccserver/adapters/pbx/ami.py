@@ -261,6 +261,26 @@ class AmiLink:
     async def hangup(self, channel: str) -> None:
         await self.send({"Action": "Hangup", "Channel": channel})
 
+    async def mix_monitor(self, channel: str, filename: str, options: str = "b") -> None:
+        """Start recording `channel` into `filename` (MixMonitor; option b: only while bridged)."""
+        await self.send({"Action": "MixMonitor", "Channel": channel, "File": filename,
+                         "Options": options})
+
+    async def mix_monitor_mute(self, channel: str, muted: bool, direction: str = "both") -> None:
+        """Pause (muted) or resume the recording of `channel`: silence is written meanwhile."""
+        await self.send({"Action": "MixMonitorMute", "Channel": channel, "Direction": direction,
+                         "State": "1" if muted else "0"})
+
+    async def stop_mix_monitor(self, channel: str) -> None:
+        await self.send({"Action": "StopMixMonitor", "Channel": channel})
+
+    async def play_dtmf(self, channel: str, digit: str, duration_ms: int = 120) -> None:
+        await self.send({"Action": "PlayDTMF", "Channel": channel, "Digit": digit,
+                         "Duration": duration_ms})
+
+    async def set_variable(self, channel: str, name: str, value: str) -> None:
+        await self.send({"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value})
+
     async def reload(self, module: str) -> None:
         """Reload one module's configuration (`res_pjsip.so`, `app_queue.so`, `pbx_config.so` for
         the dialplan; `logger` makes it reopen its log files) with the `Reload` action: it needs the `system` class, not `command` (the

@@ -40,7 +40,10 @@ def create_app(runtime) -> web.Application:
     auth.add_routes(app)
     realtime.add_routes(app)
     pages.add_routes(app)
-    for name in CAPABILITY_WEB_MODULES:
+    for plugin in runtime.plugins:
+        if plugin.web_routes is not None:
+            plugin.web_routes(app)
+    for name in CAPABILITY_WEB_MODULES:  # not yet converted to plugins
         importlib.import_module(name).add_routes(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app.cleanup_ctx.append(_runtime_lifecycle)
@@ -61,6 +64,9 @@ async def _runtime_lifecycle(app: web.Application):
     runtime.background(hub.watch_sessions(runtime.sessions, runtime.settings.session_check_interval),
                        name="realtime-session-check")
     pages.bridge_bus_to_realtime(runtime, app[REALTIME])
+    for plugin in runtime.plugins:
+        if plugin.live is not None:
+            plugin.live(app[REALTIME])
     for name in CAPABILITY_WEB_MODULES:
         bridge = getattr(importlib.import_module(name), "bridge", None)
         if bridge is not None:

@@ -12,11 +12,12 @@ import json
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, PbxUnavailable
+from ...core.ports import ConfigWriter
 from ...core.permissions import Actor, Target, require
 from ..agents.model import (WRAPUP_REASON, AgentBoard, AgentMembershipLost, AgentState,
                             AgentStateChanged, AgentWrapUpStarted)
@@ -25,12 +26,6 @@ from .model import (AgentAccount, QueueDefinition, member_penalty, parse_skills,
                     render_pjsip_agents, render_queues, validate_agent, validate_queue)
 
 logger = logging.getLogger(__name__)
-
-
-class ConfigWriter(Protocol):
-    """Where generated Asterisk configuration goes (the private instance)."""
-
-    def write_generated(self, filename: str, text: str) -> Any: ...
 
 
 class AcdService:
