@@ -42,7 +42,7 @@ from ccserver.adapters.db.repositories import SessionRepository  # noqa: E402
 from ccserver.adapters.db.tables import User  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
-from tests.support.fake_ami import FakeAmi  # noqa: E402
+from tests.fakes.ami_server import FakeAmi  # noqa: E402
 
 PASSWORD = "bench-password"
 

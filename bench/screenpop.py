@@ -36,7 +36,7 @@ from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
 from ccserver.capabilities.customers.service import CustomerService  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
-from tests.support.fake_ami import FakeAmi  # noqa: E402
+from tests.fakes.ami_server import FakeAmi  # noqa: E402
 
 
 def seed(db_url: str, agents: int, customers: int) -> list[str]:

@@ -14,24 +14,7 @@ from ccserver.capabilities.calls.model import CallRecordChanged, CallTracker
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput, PbxUnavailable
-
-
-class FakePbx:
-    def __init__(self):
-        self.is_up = True
-        self.sent = []
-
-    async def queue_add(self, queue, interface, member_name="", penalty=0, paused=False, reason=""):
-        self.sent.append(("add", queue, interface, penalty, paused, reason))
-
-    async def queue_pause(self, queue, interface, paused, reason=""):
-        self.sent.append(("pause", queue, interface, paused, reason))
-
-    async def queue_remove(self, queue, interface):
-        self.sent.append(("remove", queue, interface))
-
-    async def reload(self, module):
-        self.sent.append(("reload", module))
+from tests.fakes import FakePbx
 
 
 class FakeWriter:
@@ -40,6 +23,11 @@ class FakeWriter:
 
     def write_generated(self, name, text):
         self.files[name] = text
+
+
+def added(pbx: FakePbx) -> list[tuple]:
+    return [(a["queue"], a["interface"], a["penalty"], a["paused"], a["reason"])
+            for a in pbx.called("queue_add")]
 
 
 @pytest.fixture
@@ -64,7 +52,7 @@ async def test_agent_creation_provisions_sip_account_and_config(acd):
     files = acd.writer.files
     assert "[alice](ccserver-endpoint)" in files["pjsip_agents.conf"]
     assert "[support]" in files["queues_generated.conf"] and "[ccq-support]" in files["extensions_acd.conf"]
-    assert ("reload", "res_pjsip.so") in acd.pbx.sent
+    assert {"module": "res_pjsip.so"} in acd.pbx.called("reload")
 
 
 async def test_agent_with_unknown_skill_is_refused_and_nothing_is_written(acd):
@@ -79,7 +67,7 @@ async def test_login_joins_only_queues_the_skills_allow_with_penalties(acd):
     await acd.load()
     joined = await acd.login("alice")
     assert joined == ["support"]
-    assert ("add", "support", "PJSIP/alice", 3, False, "") in acd.pbx.sent
+    assert ("support", "PJSIP/alice", 3, False, "") in added(acd.pbx)
     with pytest.raises(InvalidInput) as err:
         await acd.login("alice", ["billing"])
     assert err.value.details["field"] == "queues"
@@ -97,7 +85,8 @@ async def test_pause_needs_a_known_reason_and_a_login(acd):
         await acd.pause("alice", "nap")
     assert err.value.details["allowed"] == ["break"]
     await acd.pause("alice", "break")
-    assert ("pause", None, "PJSIP/alice", True, "break") in acd.pbx.sent
+    assert {"queue": None, "interface": "PJSIP/alice", "paused": True,
+            "reason": "break"} in acd.pbx.called("queue_pause")
     assert acd.repo.stored_logins()[0].pause_reason == "break"
 
 
@@ -113,7 +102,7 @@ async def test_membership_lost_is_restored_as_it_was(acd):
     await acd.create_agent("alice", "password-123", "Alice", "fr:9, tech:8", actor="admin")
     await acd.on_event(AgentMembershipLost(username="alice", interface="PJSIP/alice", queues=("support",),
                                            paused=True, reason="break"))
-    assert ("add", "support", "PJSIP/alice", 3, True, "break") in acd.pbx.sent
+    assert ("support", "PJSIP/alice", 3, True, "break") in added(acd.pbx)
 
 
 async def test_timeline_and_call_rows_are_written(acd):

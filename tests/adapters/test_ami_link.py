@@ -8,7 +8,7 @@ from ccserver.core import events as ev
 from ccserver.core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ccserver.core.ports import OriginateRequest
 from ccserver.adapters.pbx.ami import AmiLink
-from tests.support.fake_ami import FakeAmi
+from tests.fakes.ami_server import FakeAmi
 
 
 async def wait_for(predicate, timeout=5.0):

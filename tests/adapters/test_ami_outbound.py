@@ -6,7 +6,7 @@ import asyncio
 from ccserver.core import events as ev
 from ccserver.core.ports import OriginateRequest
 from ccserver.adapters.pbx.ami import AmiLink
-from tests.support.fake_ami import FakeAmi
+from tests.fakes.ami_server import FakeAmi
 
 
 async def up(submitted, timeout=0.5):

@@ -18,6 +18,7 @@ from ccserver.capabilities.outbound.service import CallForbidden, OutboundServic
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput
+from tests.fakes import FakePbx
 
 UTC = timezone.utc
 CONSENT_TUESDAY = datetime(2026, 9, 15, 9, 30, tzinfo=UTC)  # 11:30 Paris, consent regime
@@ -26,31 +27,10 @@ LUNCH = datetime(2026, 9, 15, 11, 30, tzinfo=UTC)  # 13:30 Paris
 HOLIDAY = datetime(2026, 11, 11, 9, 30, tzinfo=UTC)  # Wednesday 11 November
 
 
-class FakeAmi:
-    is_up = True
-
-    def __init__(self):
-        self.originated = []
-        self.members = []
-
-    async def originate(self, request):
-        self.originated.append(request)
-        return request.action_id
-
-    async def queue_add(self, queue, interface, member_name="", **kw):
-        self.members.append((queue, interface, member_name))
-
-    async def queue_remove(self, queue, interface):
-        self.members.remove(next(m for m in self.members if m[:2] == (queue, interface)))
-
-    async def reload(self, module):
-        return None
-
-
 class Env:
     def __init__(self, database, tmp_path, at):
         self.clock = ManualClock(at)
-        self.ami = FakeAmi()
+        self.ami = FakePbx()
         self.board = AgentBoard(self.clock)
         self.repo = OutboundRepository(database)
         self.service = OutboundService(self.repo, clock=self.clock, pbx=self.ami, board=self.board,

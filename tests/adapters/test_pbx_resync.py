@@ -15,7 +15,7 @@ from ccserver.core.bus import InProcessBus, Intake
 from ccserver.core.channels import VANISHED, ChannelRegistry
 from ccserver.core.clock import SystemClock
 from ccserver.adapters.pbx.connection import PbxConnection, PbxEndpoint
-from tests.support.fake_ami import FakeAmi
+from tests.fakes.ami_server import FakeAmi
 
 
 def _block(**fields: str) -> str:

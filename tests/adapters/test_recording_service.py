@@ -27,6 +27,7 @@ from ccserver.core import events as ev
 from ccserver.core.channels import ChannelRegistry
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PbxCommandFailed
+from tests.fakes import FakePbx
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 KEY = bytes(range(32))
@@ -41,25 +42,6 @@ def write_wav(path, seconds: float, amplitude: int = 3000) -> bytes:
         w.setframerate(8000)
         w.writeframes(frames)
     return path.read_bytes()
-
-
-class FakeAmi:
-    """Answers actions like Asterisk; MixMonitor writes a WAV into the spool when `audio`."""
-
-    def __init__(self, spool):
-        self.spool = spool
-        self.is_up = True
-        self.sent = []
-        self.audio_seconds = 3.0
-        self.fail = None
-
-    async def send(self, action):
-        self.sent.append(dict(action))
-        if self.fail:
-            raise PbxCommandFailed(self.fail)
-        if action["Action"] == "MixMonitor" and self.audio_seconds:
-            write_wav(self.spool / action["File"], self.audio_seconds)
-        return {"Response": "Success"}
 
 
 class Harness:
@@ -77,7 +59,9 @@ class Harness:
         self.board.add_agent("bob", "PJSIP/bob")
         self.channels = ChannelRegistry()
         self.tracker = CallTracker(self.clock, agent_of_interface=lambda i: i.split("/")[1])
-        self.pbx = FakeAmi(self.spool)
+        self.audio_seconds = 3.0  # what MixMonitor writes (0: a call never bridged, no audio)
+        self.pbx = FakePbx()
+        self.pbx.on("send", self._mixmonitor_writes_the_file)
         self.audit = AuditLog(database, self.clock)
         self.customers = CustomerService(database, self.clock)
         self.repo = RecordingRepository(database, self.clock)
@@ -85,6 +69,10 @@ class Harness:
         self.store.close_timeout = 0.3
         self.service = RecordingService(self.repo, self.store, self.board, self.channels, self.tracker,
                                         self.pbx, self.audit, self.clock, self.customers)
+
+    def _mixmonitor_writes_the_file(self, action):
+        if action["Action"] == "MixMonitor" and self.audio_seconds:
+            write_wav(self.spool / action["File"], self.audio_seconds)
 
     def apply(self, event):
         for target in (self.board, self.tracker):
@@ -195,14 +183,14 @@ async def test_an_agent_acts_only_on_their_own_call(h):
 
 
 async def test_failed_mixmonitor_is_kept_as_failed(h):
-    h.pbx.fail = "Could not start MixMonitor"
+    h.pbx.fail_next("send", PbxCommandFailed("Could not start MixMonitor"), times=None)
     await h.answer()
     [row] = h.repo.for_call("100.1")
     assert row.status == "failed" and "Could not start" in row.error
 
 
 async def test_call_never_bridged_leaves_an_empty_recording(h):
-    h.pbx.audio_seconds = 0
+    h.audio_seconds = 0
     await h.answer()
     await h.hang_up()
     [row] = h.repo.for_call("100.1")

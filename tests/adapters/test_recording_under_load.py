@@ -10,6 +10,7 @@ import pytest
 
 from ccserver.core import events as ev
 from ccserver.core.alerts import RECORDING_MISSED
+from ccserver.core.errors import PbxCommandFailed
 from tests.adapters.test_recording_service import Harness
 
 SLOW_STORE = 0.5  # seconds each finished file takes to store (MixMonitor closing it, a slow disk)
@@ -64,7 +65,7 @@ async def test_starts_are_issued_promptly_while_many_calls_end(h):
 
 
 async def test_a_recording_that_cannot_start_is_an_alert(h):
-    h.pbx.fail = "No such channel"
+    h.pbx.fail_next("send", PbxCommandFailed("No such channel"), times=None)
     await h.answer(uniqueid="200.1", agent="bob")
     [row] = h.repo.for_call("200.1")
     assert row.status == "failed" and "No such channel" in row.error

@@ -29,6 +29,7 @@ from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.recordings import RecordingRepository
 from ccserver.adapters.db.repositories import AuditLog
 from tests.support.db import database, db_url, empty_database  # noqa: F401
+from tests.fakes import FakePbx
 from ccserver.capabilities.agents.model import AgentBoard
 from ccserver.capabilities.calls.model import CallTracker
 from ccserver.capabilities.customers.service import CustomerService
@@ -81,29 +82,6 @@ def walk(*roots: Path) -> dict[Path, list[str]]:
     return found
 
 
-class FakeAmi:
-    is_up = True
-
-    def __init__(self):
-        self.sent = []
-
-    async def originate(self, request):
-        return request.action_id
-
-    async def queue_add(self, *a, **kw):
-        pass
-
-    async def queue_remove(self, *a, **kw):
-        pass
-
-    async def send(self, action, **kw):
-        self.sent.append(action)
-        return {}
-
-    async def reload(self, module):
-        self.sent.append({"Action": "Reload", "Module": module})
-
-
 def write_asterisk_files(base: Path, live_uniqueid: str) -> dict[str, Path]:
     """What the real Asterisk writes about these calls (formats copied from Asterisk 22)."""
     log, spool = base / "log", base / "spool"
@@ -144,7 +122,7 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
     audit = AuditLog(database, clock)
     acd = AcdRepository(database, clock)
     customers = CustomerService(database, clock)
-    ami = FakeAmi()
+    ami = FakePbx()
     board = AgentBoard(clock)
     outbound = OutboundService(OutboundRepository(database), clock=clock, pbx=ami, board=board,
                                audit=audit, dial_uri="sip:{number}@127.0.0.1:5999",

@@ -37,7 +37,8 @@ from ccserver.core.clock import ManualClock
 from ccserver.core.errors import PbxCommandFailed
 from ccserver.settings import Settings
 from tests.support.sipp import SippCaller, SippError, SippPhone
-from tests.adapters.test_acd_service import FakePbx, FakeWriter
+from tests.adapters.test_acd_service import FakeWriter
+from tests.fakes import FakePbx
 from tests.integration.conftest import asterisk  # noqa: F401  (the shared real Asterisk)
 from tests.support.server import Server, endpoint_of, until
 from tests.web.conftest import csrf_of, login, web_app  # noqa: F401

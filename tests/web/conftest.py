@@ -1,14 +1,13 @@
 """A running web app (no PBX) on SQLite with one user of each role."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.settings import Settings
+from tests.support.web import api_csrf, logged_in
 
 PASSWORD = "correct horse battery"
 
@@ -27,16 +26,9 @@ async def web_app(tmp_path):
 
 
 async def login(server: TestServer, username: str, password: str = PASSWORD) -> TestClient:
-    client = TestClient(server)
-    await client.start_server()
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/login", data={"username": username, "password": password,
-                                             "csrf_token": token}, allow_redirects=False)
-    assert resp.status == 302, await resp.text()
-    return client
+    """A new client logged in as `username` (tests.support.web.logged_in, the shared helper)."""
+    return await logged_in(server, username, password)
 
 
 async def csrf_of(client: TestClient) -> str:
-    me = await client.get("/api/me")
-    return (await me.json())["csrf_token"]
+    return await api_csrf(client)

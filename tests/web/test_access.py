@@ -5,6 +5,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ccserver.adapters.web.auth import PUBLIC, ROLES, allowed_roles
+from tests.support.web import login_form, post_login
 from tests.web.conftest import PASSWORD, csrf_of, login
 
 # the only routes anybody may reach without logging in
@@ -85,11 +86,7 @@ async def test_role_can_reach_its_own_pages(web_app):
 async def test_wrong_password_is_refused_with_a_message(web_app):
     client = TestClient(web_app)
     await client.start_server()
-    page = await client.get("/login")
-    import re
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/login", data={"username": "admin1", "password": "nope",
-                                             "csrf_token": token}, allow_redirects=False)
+    resp = await post_login(client, "admin1", "nope")
     assert resp.status == 401
     assert "wrong password" in await resp.text()
     me = await client.get("/api/me")
@@ -123,14 +120,9 @@ async def test_state_changing_request_without_csrf_is_refused(web_app):
 async def test_login_redirect_only_to_local_paths(web_app):
     client = TestClient(web_app)
     await client.start_server()
-    import re
-    page = await client.get("/login?next=//evil.example/x")
-    text = await page.text()
+    token, _, text = await login_form(client, "?next=//evil.example/x")
     assert "evil.example" not in text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', text).group(1)
-    resp = await client.post("/login", data={"username": "admin1", "password": PASSWORD,
-                                             "csrf_token": token, "next": "https://evil.example/"},
-                             allow_redirects=False)
+    resp = await post_login(client, "admin1", PASSWORD, token=token, next="https://evil.example/")
     assert resp.headers["Location"] == "/"
     await client.close()
 

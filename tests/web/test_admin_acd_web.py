@@ -5,13 +5,14 @@ import re
 
 from ccserver.adapters.web.keys import RUNTIME
 from ccserver.capabilities.acd.model import sip_password_digests
+from tests.support.web import csrf_field
 from tests.web.conftest import login
 
 
 async def form_token(client) -> str:
     page = await client.get("/admin/acd")
     assert page.status == 200
-    return re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
+    return csrf_field(await page.text())
 
 
 async def test_admin_creates_a_queue_and_an_agent_with_a_sip_account(web_app):

@@ -27,6 +27,12 @@ _NO_VALUE = ("", "")
 # caller wrote a blank line (a whole forged event); the dialplan cleans the number on entry.
 _SNAPSHOT_TAIL = ("calleridnum", "calleridname", "connectedlinenum", "connectedlinename",
                   "language", "accountcode", "context", "exten", "priority", "uniqueid", "linkedid")
+# Replies that carry caller-ID in a layout of their own, not a channel snapshot: QueueStatus's
+# QueueEntry (app_queue, Asterisk 22) ends with these headers, then ActionID when the action had one.
+_OWN_CALLER_LAYOUTS = {
+    "QueueEntry": ("calleridnum", "calleridname", "connectedlinenum", "connectedlinename",
+                   "wait", "priority"),
+}
 
 
 def ami_fields(message: Any) -> dict[str, str]:
@@ -57,8 +63,8 @@ def tampered(message: Any) -> str | None:
     """Why this AMI message cannot be Asterisk's own (headers injected by caller data), or None.
 
     A header repeated with the same spelling, or a caller-ID number not followed by the rest of
-    its snapshot in Asterisk's fixed order (or, in OriginateResponse, by the name alone, last),
-    means a value carried line breaks."""
+    its snapshot in Asterisk's fixed order (or, in OriginateResponse, by the name alone, last; in
+    QueueEntry, by its own layout), means a value carried line breaks."""
     store = getattr(message, "_store", None)
     if store is None:
         store = {str(k).lower(): (k, v) for k, v in message.items()}
@@ -68,7 +74,13 @@ def tampered(message: Any) -> str | None:
     for key, (_, value) in store.items():
         if value.__class__ is list:
             return f"header {key!r} repeated"
+    own = _OWN_CALLER_LAYOUTS.get(store.get("event", _NO_VALUE)[1])
     for index, key in enumerate(keys):
+        if own is not None and key == "calleridnum":
+            rest = keys[index:]
+            if rest[:len(own)] != list(own) or rest[len(own):] not in ([], ["actionid"]):
+                return f"headers after {key!r} out of order"
+            continue
         if key.endswith("calleridnum"):
             prefix = key[:-11]
             full, short = _snapshot_keys(prefix)
