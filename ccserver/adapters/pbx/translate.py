@@ -91,6 +91,19 @@ def tampered(message: Any) -> str | None:
     return None
 
 
+_ABSENT = "<unknown>"  # what Asterisk writes in an AMI event for a caller-ID part it does not have
+
+
+def _number(value: Any) -> str:
+    """A caller-ID number from an AMI event ("" when Asterisk has none)."""
+    return "" if value == _ABSENT else caller_number(value)
+
+
+def _name(value: Any) -> str:
+    """A caller-ID name from an AMI event ("" when Asterisk has none)."""
+    return "" if value == _ABSENT else caller_name(ami_unescape(value))
+
+
 def _int(value: Any) -> int:
     try:
         return int(value)
@@ -100,8 +113,8 @@ def _int(value: Any) -> int:
 
 def _channel_created(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.ChannelCreated(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                             channel=f.get("channel", ""), caller_number=caller_number(f.get("calleridnum")),
-                             caller_name=caller_name(ami_unescape(f.get("calleridname"))), context=f.get("context", ""),
+                             channel=f.get("channel", ""), caller_number=_number(f.get("calleridnum")),
+                             caller_name=_name(f.get("calleridname")), context=f.get("context", ""),
                              exten=f.get("exten", ""), state=f.get("channelstatedesc", ""), node=node)
 
 
@@ -130,7 +143,7 @@ def _bridge(cls: type) -> Callable[[Mapping[str, str], str], ev.PbxEvent]:
 def _caller_join(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.QueueCallerJoined(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
                                 linkedid=f.get("linkedid", ""), channel=f.get("channel", ""),
-                                caller_number=caller_number(f.get("calleridnum")),
+                                caller_number=_number(f.get("calleridnum")),
                                 position=_int(f.get("position")), node=node)
 
 
@@ -148,8 +161,8 @@ def _caller_abandon(f: Mapping[str, str], node: str) -> ev.PbxEvent:
 
 def _agent_called(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     return ev.AgentCalled(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                          linkedid=f.get("linkedid", ""), caller_number=caller_number(f.get("calleridnum")),
-                          caller_name=caller_name(ami_unescape(f.get("calleridname"))),
+                          linkedid=f.get("linkedid", ""), caller_number=_number(f.get("calleridnum")),
+                          caller_name=_name(f.get("calleridname")),
                           interface=f.get("interface", ""), member_name=f.get("membername", ""),
                           dest_channel=f.get("destchannel", ""), node=node)
 
@@ -224,7 +237,7 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
                               data=data, node=node)
     if name == "CcsRefused":
         return ev.CallRefused(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                              channel=f.get("channel", ""), caller_number=f.get("calleridnum", ""),
+                              channel=f.get("channel", ""), caller_number=_number(f.get("calleridnum")),
                               exten=f.get("exten", ""), reason=f.get("reason", ""),
                               limit=_int(f.get("limit")), node=node)
     if name == "CcsCallback":

@@ -36,3 +36,10 @@ def test_a_refused_call_is_recorded_ended_with_cause_34():
     assert record.ended_at == clock.now() and tracker.open == {}
     # its channel's hang-up that follows changes nothing
     assert tracker.apply(ev.ChannelHungup(uniqueid="1796403314.2", cause=34)) == []
+
+
+def test_the_refused_caller_number_is_normalized_like_every_caller_number():
+    # the other translators pass the number through core.untrusted; this one took it raw
+    long = dict(REFUSED, CallerIDNum="0" * 300 + "\x07")
+    assert translate_ami(long, "node1").caller_number == "0" * 40
+    assert translate_ami(dict(REFUSED, CallerIDNum="<unknown>"), "node1").caller_number == ""

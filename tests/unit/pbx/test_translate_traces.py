@@ -60,6 +60,8 @@ def test_asterisk_own_messages_are_never_taken_for_tampered_ones(path):
 
 def expected(name: str, f: dict[str, str]) -> tuple[type, dict]:
     """The typed event and fields the raw AMI fields `f` (lower-cased) must give."""
+    f = {k: ("" if k in ("calleridnum", "calleridname") and v == "<unknown>" else v)
+         for k, v in f.items()}  # Asterisk's way of saying "none"
     call = dict(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""))
     if name == "Newchannel":
         return ev.ChannelCreated, dict(call, channel=f["channel"], caller_number=f["calleridnum"],
@@ -199,3 +201,19 @@ def test_a_queue_entry_whose_caller_number_carried_a_line_break_is_still_refused
         assert tampered(forged) is not None, injected
     forged = Message.from_line(raw.replace("Priority: 0", f"Priority: 0{EOL}Position: 1"))
     assert tampered(forged) is not None
+
+
+def test_a_caller_id_asterisk_does_not_have_is_empty_not_unknown():
+    # Asterisk writes "<unknown>" for an absent caller-ID name or number (every sipp caller of
+    # the traces has no name): the desk and the wallboard showed "<unknown>" as the caller's name
+    for trace in ("Newchannel", "AgentCalled"):
+        nameless = [m for m in read_trace(TRACES / f"{trace}.txt")
+                    if ami_fields(m)["calleridname"] == "<unknown>"]
+        assert nameless, trace
+        for message in nameless:
+            event = translate_ami(message, NODE)
+            assert event.caller_name == "" and event.caller_number.isdigit(), (trace, event)
+    raw = (TRACES / "QueueCallerJoin.txt").read_bytes().decode().split(EOL * 2)[0]
+    [number] = [line.split(": ", 1)[1] for line in raw.split(EOL) if line.startswith("CallerIDNum: ")]
+    nameless = Message.from_line(raw.replace(f"CallerIDNum: {number}", "CallerIDNum: <unknown>"))
+    assert translate_ami(nameless, NODE).caller_number == ""
