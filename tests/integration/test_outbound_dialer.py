@@ -8,7 +8,6 @@ answers depending on the number dialed.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -24,6 +23,7 @@ from ccserver.core.clock import ManualClock
 from ccserver.settings import Settings
 from tests.support.sipp import BUSY, NO_ANSWER, Answer, SippCustomer, SippPhone
 from tests.support.server import endpoint_of, until
+from tests.support.web import login
 
 pytestmark = pytest.mark.asterisk
 
@@ -97,13 +97,8 @@ class Center:
             await self.customer.stop()
 
     async def login(self, username: str) -> TestClient:
-        client = self.client
-        page = await client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-        resp = await client.post("/login", data={"username": username, "password": PASSWORD,
-                                                 "csrf_token": token}, allow_redirects=False)
-        assert resp.status == 302, await resp.text()
-        return client
+        await login(self.client, username, PASSWORD)
+        return self.client
 
     async def campaign(self, numbers: list[str], *, consent: bool = True, **values) -> int:
         """A running progressive campaign with these contacts and the agent in its queue."""

@@ -20,6 +20,7 @@ import urllib.request
 
 from ccserver.settings import Settings
 from ccserver.adapters.asterisk.instance import AsteriskInstance
+from tests.support.web import csrf_field
 
 pytestmark = pytest.mark.asterisk
 REPO = Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
         # the printed login works
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         page = opener.open(f"http://127.0.0.1:{port}/login").read().decode()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_field(page)
         data = urllib.parse.urlencode({"username": "superviseur", "password": password,
                                        "csrf_token": token}).encode()
         home = opener.open(f"http://127.0.0.1:{port}/login", data=data).read().decode()
@@ -93,7 +94,7 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
         admin_password = re.search(r"admin\s+admin\s+password: (\S+)", output).group(1)
         admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         page = admin.open(f"http://127.0.0.1:{port}/login").read().decode()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        token = csrf_field(page)
         admin.open(f"http://127.0.0.1:{port}/login", data=urllib.parse.urlencode(
             {"username": "admin", "password": admin_password, "csrf_token": token}).encode())
         ivr = json.loads(admin.open(f"http://127.0.0.1:{port}/api/ivr/scripts").read())

@@ -21,6 +21,7 @@ from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core.clock import ManualClock
 from ccserver.settings import Settings
+from tests.support.web import login_form, post_login
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 12, 4, 8, 0, tzinfo=timezone.utc)
@@ -52,16 +53,11 @@ class Site:
         return client
 
     async def login_form(self, client: TestClient, query: str = "") -> tuple[str, str]:
-        page = await client.get("/login" + query)
-        text = await page.text()
-        return re.search(r'name="csrf_token" value="([^"]+)"', text).group(1), text
+        token, _, text = await login_form(client, query)
+        return token, text
 
     async def attempt(self, client: TestClient, username: str, password: str, **extra):
-        token, _ = await self.login_form(client)
-        headers = extra.pop("headers", None)
-        return await client.post("/login", data={"username": username, "password": password,
-                                                 "csrf_token": token, **extra},
-                                 headers=headers, allow_redirects=False)
+        return await post_login(client, username, password, **extra)
 
     def locks(self) -> list[dict]:
         return [{"target": e.target, **json.loads(e.details)}

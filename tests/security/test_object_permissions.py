@@ -9,7 +9,6 @@ then the in-scope user passes the check. Runs on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -26,6 +25,7 @@ from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core import events as ev
 from ccserver.settings import Settings
+from tests.support.web import logged_in
 
 PASSWORD = "correct horse battery"
 CSV = "nom;numero;cp\nA;0612000001;75011\nB;0612000002;75011\nC;0612000003;75011\n" \
@@ -165,15 +165,8 @@ OBJECT_ROUTES: list[Case] = [
 
 
 async def _login(server: TestServer, username: str) -> tuple[TestClient, str]:
-    client = TestClient(server)
-    await client.start_server()
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    resp = await client.post("/login", data={"username": username, "password": PASSWORD,
-                                             "csrf_token": token}, allow_redirects=False)
-    assert resp.status == 302, await resp.text()
-    me = await client.get("/api/me")
-    return client, (await me.json())["csrf_token"]
+    client = await logged_in(server, username, PASSWORD)
+    return client, client.csrf
 
 
 def snapshot(runtime) -> dict[str, list]:

@@ -24,6 +24,7 @@ from ccserver.app import Runtime
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import Settings, load_settings
 from tests.support.browser import chromium, log_in, served_app
+from tests.support.web import login_form, post_login
 
 PASSWORD = "correct horse battery"
 TEMPLATES = Path(__file__).resolve().parents[2] / "ccserver" / "adapters" / "web" / "templates"
@@ -69,21 +70,14 @@ async def started(tmp_path, **settings) -> tuple[TestServer, Runtime]:
     return server, runtime
 
 
-async def login_form(client) -> tuple[str, object]:
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    return token, page
-
-
 async def test_every_response_carries_the_security_headers(tmp_path):
     server, _runtime = await started(tmp_path)
     anonymous, agent = TestClient(server), TestClient(server)
     try:
         await anonymous.start_server()
         await agent.start_server()
-        token, login_page = await login_form(agent)
-        submitted = await agent.post("/login", data={"username": "agent1", "password": PASSWORD,
-                                                     "csrf_token": token}, allow_redirects=False)
+        token, login_page, _ = await login_form(agent)
+        submitted = await post_login(agent, "agent1", PASSWORD, token=token)
         assert submitted.status == 302
         responses = {
             "login page": login_page,
@@ -127,12 +121,10 @@ async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path, 
     client = TestClient(server)
     try:
         await client.start_server()
-        token, login_page = await login_form(client)
+        token, login_page, _ = await login_form(client)
         assert has_secure_flag(set_cookie(login_page, "ccs_login_csrf"))
-        submitted = await client.post("/login", data={"username": "agent1", "password": PASSWORD,
-                                                      "csrf_token": token},
-                                      headers={"Cookie": f"ccs_login_csrf={token}"},
-                                      allow_redirects=False)
+        submitted = await post_login(client, "agent1", PASSWORD, token=token,
+                                     headers={"Cookie": f"ccs_login_csrf={token}"})
         assert submitted.status == 302
         assert has_secure_flag(set_cookie(submitted, "ccs_session"))
         for response in (login_page, submitted, await client.get("/static/app.css"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from ccserver.adapters.web.auth import SESSION_COOKIE
 from ccserver.app import Runtime
 from ccserver.settings import Settings
 from tests.support.browser import chromium, log_in, served_app
+from tests.support.web import api_csrf, post_login
 
 PASSWORD = "correct horse battery"
 REPO = Path(__file__).resolve().parents[2]
@@ -58,24 +58,17 @@ class Site:
         client = TestClient(self.server)
         await client.start_server()
         self.clients.append(client)
-        page = await client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-        resp = await client.post("/login", data={"username": username, "password": password,
-                                                 "csrf_token": token}, allow_redirects=False)
+        resp = await post_login(client, username, password)
         assert resp.status == 302, await resp.text()
         client.token = resp.cookies[SESSION_COOKIE].value
-        client.csrf = (await (await client.get("/api/me")).json())["csrf_token"]
+        client.csrf = await api_csrf(client)
         return client
 
     async def login_refused(self, username: str, password: str) -> bool:
         client = TestClient(self.server)
         await client.start_server()
         self.clients.append(client)
-        page = await client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-        resp = await client.post("/login", data={"username": username, "password": password,
-                                                 "csrf_token": token}, allow_redirects=False)
-        return resp.status == 401
+        return (await post_login(client, username, password)).status == 401
 
     async def live_socket(self, client: TestClient):
         ws = await client.ws_connect("/ws")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 
@@ -13,6 +12,7 @@ from ccserver.app import Runtime
 from ccserver.core import events as ev
 from ccserver.settings import Settings
 from ccserver.adapters.pbx.connection import PbxEndpoint
+from tests.support.web import logged_in
 
 
 def endpoint_of(info, **changes) -> PbxEndpoint:
@@ -79,17 +79,8 @@ class Server:
 
 
     async def login(self, username: str, password: str) -> TestClient:
-        """A separate browser-like client logged in as `username`."""
-        client = TestClient(self.server)
-        await client.start_server()
-        page = await client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-        resp = await client.post("/login", data={"username": username, "password": password,
-                                                 "csrf_token": token}, allow_redirects=False)
-        assert resp.status == 302, await resp.text()
-        me = await client.get("/api/me")
-        client.csrf = (await me.json())["csrf_token"]
-        return client
+        """A separate browser-like client logged in as `username` (``client.csrf`` set)."""
+        return await logged_in(self.server, username, password)
 
     @property
     def base_url(self) -> str:
