@@ -7,7 +7,7 @@ use), runs a ccserver against it (queues and agents provisioned as the product d
 raw AMI byte stream of the server's own AMI link (panoramisk's `save_stream`) and drives calls
 with sipp: an abandoned caller, agents logging in, pausing, a bridged call (a member refusing,
 another answering), MixMonitor, ChanSpy, an Originate, a queue overflow, a callback request,
-QueueStatus and CoreShowChannels while a caller waits, logout.
+QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity.
 
 For each AMI event type that `ccserver.adapters.pbx.translate` translates, and for the list
 replies it reads (QueueParams, QueueMember, QueueEntry, CoreShowChannel), it writes the first
@@ -36,7 +36,8 @@ logger = logging.getLogger("record_ami")
 
 OUT = Path(__file__).parent / "ami"
 LIST_REPLIES = ("QueueParams", "QueueMember", "QueueEntry", "CoreShowChannel")
-USER_EVENTS = ("CcsOverflow", "CcsCallback")
+USER_EVENTS = ("CcsOverflow", "CcsCallback", "CcsRefused")
+MAX_CALLS = 2  # max_concurrent_calls of the recording node (the scenario has at most 2 callers)
 PER_FILE = 3  # messages kept per event type
 EOL = "\r\n"
 
@@ -188,6 +189,17 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
                 await rt.acd.logout(username)
             await asyncio.sleep(1.0)
         await step("logout", log_out())
+
+        async def refused_above_capacity():
+            # the node admits MAX_CALLS callers at once: the next one is refused (CcsRefused)
+            callers = [SippCaller(asterisk, "4100", caller=f"06111111{i:02d}", talk_seconds=4)
+                       for i in range(MAX_CALLS + 1)]
+            for caller in callers:
+                await caller.start()
+                await asyncio.sleep(0.3)
+            for caller in callers:
+                await caller.wait(timeout=20)
+        await step("a caller above capacity", refused_above_capacity())
     finally:
         for phone in phones.values():
             await phone.stop()
@@ -196,7 +208,8 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
 async def record(out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="ccs-traces-") as name:
         tmp = Path(name)
-        asterisk = await asyncio.to_thread(start_test_instance, tmp / "asterisk")
+        asterisk = await asyncio.to_thread(start_test_instance, tmp / "asterisk",
+                                           max_concurrent_calls=MAX_CALLS)
         try:
             srv = Server(tmp / "server", endpoint_of(asterisk.info), config_writer=asterisk)
             tap = Tap()

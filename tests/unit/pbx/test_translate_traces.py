@@ -126,6 +126,9 @@ def expected(name: str, f: dict[str, str]) -> tuple[type, dict]:
         if kind == "CcsCallback":
             return ev.CallbackRequested, dict(call, queue=f["queue"], number=f["number"],
                                               entered_at=f["enteredat"])
+        if kind == "CcsRefused":
+            return ev.CallRefused, dict(call, channel=f["channel"], caller_number=f["calleridnum"],
+                                        exten=f["exten"], reason=f["reason"], limit=int(f["limit"]))
     raise AssertionError(f"no expectation written for {name} {f.get('userevent', '')}")
 
 
