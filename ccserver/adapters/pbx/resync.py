@@ -4,10 +4,9 @@ from __future__ import annotations
 import logging
 
 from ...core import events as ev
-from ...core.untrusted import caller_number
 from .ami import AmiLink
 from .ari import AriLink
-from .translate import _member
+from .translate import _member, _number
 
 logger = logging.getLogger(__name__)
 _snapshot_member = _member("snapshot")
@@ -25,7 +24,7 @@ async def take_snapshot(ami: AmiLink, ari: AriLink | None, node: str) -> ev.PbxS
             callers.append(ev.QueueCallerJoined(
                 queue=fields.get("queue", ""), uniqueid=fields.get("uniqueid", ""),
                 linkedid=fields.get("linkedid", ""), channel=fields.get("channel", ""),
-                caller_number=caller_number(fields.get("calleridnum")),
+                caller_number=_number(fields.get("calleridnum")),
                 position=int(fields.get("position") or 0), node=node))
     stasis: list[str] = []
     if ari is not None and ari.is_up:
@@ -33,7 +32,7 @@ async def take_snapshot(ami: AmiLink, ari: AriLink | None, node: str) -> ev.PbxS
     return ev.PbxSnapshot(
         channels=tuple(ev.ChannelSnapshot(
             uniqueid=c.get("uniqueid", ""), linkedid=c.get("linkedid", ""), channel=c.get("channel", ""),
-            state=c.get("channelstatedesc", ""), caller_number=caller_number(c.get("calleridnum")),
+            state=c.get("channelstatedesc", ""), caller_number=_number(c.get("calleridnum")),
             context=c.get("context", ""), exten=c.get("exten", ""))
             for c in channels if c.get("event") == "CoreShowChannel"),
         queue_members=tuple(members), queue_callers=tuple(callers),

@@ -91,17 +91,19 @@ def tampered(message: Any) -> str | None:
     return None
 
 
-_ABSENT = "<unknown>"  # what Asterisk writes in an AMI event for a caller-ID part it does not have
+# what Asterisk writes for a caller-ID part it does not have: "<unknown>" in events and
+# CoreShowChannel, "unknown" in QueueStatus's QueueEntry (app_queue)
+_ABSENT = ("<unknown>", "unknown")
 
 
 def _number(value: Any) -> str:
-    """A caller-ID number from an AMI event ("" when Asterisk has none)."""
-    return "" if value == _ABSENT else caller_number(value)
+    """A caller-ID number from an AMI message ("" when Asterisk has none)."""
+    return "" if value in _ABSENT else caller_number(value)
 
 
 def _name(value: Any) -> str:
     """A caller-ID name from an AMI event ("" when Asterisk has none)."""
-    return "" if value == _ABSENT else caller_name(ami_unescape(value))
+    return "" if value in _ABSENT else caller_name(ami_unescape(value))
 
 
 def _int(value: Any) -> int:

@@ -220,3 +220,19 @@ def test_a_caller_id_asterisk_does_not_have_is_empty_not_unknown():
     [number] = [line.split(": ", 1)[1] for line in raw.split(EOL) if line.startswith("CallerIDNum: ")]
     nameless = Message.from_line(raw.replace(f"CallerIDNum: {number}", "CallerIDNum: <unknown>"))
     assert translate_ami(nameless, NODE).caller_number == ""
+
+
+async def test_a_resync_snapshot_of_callers_without_a_number_has_an_empty_one_like_the_events():
+    # CoreShowChannel writes "<unknown>", QueueEntry "unknown" for a number Asterisk lacks
+    def without_number(trace: str, placeholder: str) -> list[Message]:
+        messages = []
+        for block in (TRACES / trace).read_bytes().decode().split(EOL * 2)[:-1]:
+            lines = [f"CallerIDNum: {placeholder}" if line.startswith("CallerIDNum: ") else line
+                     for line in block.split(EOL)]
+            messages.append(Message.from_line(EOL.join(lines)))
+        return messages
+    link = _ListReplies({"QueueStatus": without_number("QueueEntry.txt", "unknown"),
+                         "CoreShowChannels": without_number("CoreShowChannel.txt", "<unknown>")})
+    snapshot = await take_snapshot(link, None, NODE)
+    assert [c.caller_number for c in snapshot.queue_callers] == [""]
+    assert snapshot.channels and {c.caller_number for c in snapshot.channels} == {""}
