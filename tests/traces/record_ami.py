@@ -7,7 +7,8 @@ use), runs a ccserver against it (queues and agents provisioned as the product d
 raw AMI byte stream of the server's own AMI link (panoramisk's `save_stream`) and drives calls
 with sipp: an abandoned caller, agents logging in, pausing, a bridged call (a member refusing,
 another answering), MixMonitor, ChanSpy, an Originate, a queue overflow, a callback request,
-QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity.
+QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity; then a
+progressive outbound campaign with answering-machine detection (a machine, a person).
 
 For each AMI event type that `ccserver.adapters.pbx.translate` translates, and for the list
 replies it reads (QueueParams, QueueMember, QueueEntry, CoreShowChannel), it writes the first
@@ -36,7 +37,7 @@ logger = logging.getLogger("record_ami")
 
 OUT = Path(__file__).parent / "ami"
 LIST_REPLIES = ("QueueParams", "QueueMember", "QueueEntry", "CoreShowChannel")
-USER_EVENTS = ("CcsOverflow", "CcsCallback", "CcsRefused")
+USER_EVENTS = ("CcsOverflow", "CcsCallback", "CcsRefused", "CcsDialer", "CcsCallData")
 MAX_CALLS = 2  # max_concurrent_calls of the recording node (the scenario has at most 2 callers)
 PER_FILE = 3  # messages kept per event type
 EOL = "\r\n"
@@ -205,6 +206,31 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
             await phone.stop()
 
 
+async def outbound(asterisk, tmp: Path, tap: Tap) -> None:
+    """A progressive campaign with answering-machine detection calling a machine (a long
+    greeting) and a person: the dialer's UserEvents (CcsDialer, CcsCallData). Reuses the outbound
+    integration test's `Center`."""
+    from tests.integration.test_outbound_dialer import OPEN_CONSENT_REGIME, Center, greeting_wav
+
+    human, machine = "0612000021", "0612000022"
+    tmp.mkdir(parents=True, exist_ok=True)
+    center = Center(asterisk, tmp, OPEN_CONSENT_REGIME,
+                    {human: Answer(audio=greeting_wav(tmp / "hello.wav"), talk_seconds=6),
+                     machine: Answer(audio=True, talk_seconds=8)})
+    center.runtime.pbx.ami.manager.save_stream = tap
+
+    async def campaign():
+        async with center:
+            cid = await center.campaign([machine, human], amd=True)
+            await center.service.change_status(cid, "start", "super1")
+
+            def finished():
+                attempts = center.attempts(cid)
+                return len(attempts) == 2 and all(a.ended_at for a in attempts.values())
+            await until(finished, 40, "both attempts ended")
+    await step("outbound campaign", campaign())
+
+
 async def record(out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="ccs-traces-") as name:
         tmp = Path(name)
@@ -216,6 +242,7 @@ async def record(out: Path) -> int:
             srv.runtime.pbx.ami.manager.save_stream = tap  # before the login: FullyBooted
             async with srv:
                 await scenario(srv, asterisk, tmp)
+            await outbound(asterisk, tmp / "outbound", tap)
         finally:
             await asyncio.to_thread(asterisk.destroy)
     counts = write_traces(tap, out)

@@ -126,6 +126,14 @@ def expected(name: str, f: dict[str, str]) -> tuple[type, dict]:
         if kind == "CcsCallback":
             return ev.CallbackRequested, dict(call, queue=f["queue"], number=f["number"],
                                               entered_at=f["enteredat"])
+        if kind == "CcsDialer":
+            return ev.DialerReported, dict(call, attempt=f["attempt"], stage=f["stage"],
+                                           result=f["result"], cause=f.get("cause", ""))
+        if kind == "CcsCallData":
+            keys = list(f)
+            body = keys[keys.index("userevent") + 1:]
+            return ev.CallDataSet, dict(call, data=tuple(sorted((k[4:], f[k]) for k in body
+                                                                if k.startswith("ccs_"))))
         if kind == "CcsRefused":
             return ev.CallRefused, dict(call, channel=f["channel"], caller_number=f["calleridnum"],
                                         exten=f["exten"], reason=f["reason"], limit=int(f["limit"]))
@@ -154,8 +162,12 @@ def test_the_traced_call_is_seen_whole():
     assert called.dest_channel.startswith("PJSIP/alice-") and called.uniqueid
     paused = [translate_ami(m, NODE) for m in read_trace(TRACES / "QueueMemberPause.txt")]
     assert ("PJSIP/alice", True, "lunch") in {(e.interface, e.paused, e.paused_reason) for e in paused}
-    [booted] = [translate_ami(m, NODE) for m in read_trace(TRACES / "FullyBooted.txt")]
-    assert isinstance(booted, ev.PbxFullyBooted)
+    booted = [translate_ami(m, NODE) for m in read_trace(TRACES / "FullyBooted.txt")]
+    assert booted and all(isinstance(e, ev.PbxFullyBooted) for e in booted)
+    dialer = [translate_ami(m, NODE) for m in read_trace(TRACES / "UserEvent-CcsDialer.txt")]
+    assert {(e.stage, e.result) for e in dialer} >= {("amd", "MACHINE"), ("amd", "HUMAN")}
+    [data] = [translate_ami(m, NODE) for m in read_trace(TRACES / "UserEvent-CcsCallData.txt")]
+    assert dict(data.data)["direction"] == "outbound" and dict(data.data)["campaign"] == "1"
 
 
 class _ListReplies(AmiLink):
