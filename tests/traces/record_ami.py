@@ -1,14 +1,13 @@
-"""Record AMI and ARI traces from the real Asterisk 22 into tests/traces/ami/ and ari/ (re-runnable).
+"""Record AMI traces from the real Asterisk 22 into tests/traces/ami/ (re-runnable; ARI: record_ari.py).
 
-    PYTHONPATH=. python -m tests.traces.record_ami [--out tests/traces/ami]   (ARI: ../ari)
+    PYTHONPATH=. python -m tests.traces.record_ami [--out tests/traces/ami]
 
 Starts a private test Asterisk (tests/support/asterisk.py, the Asterisk root is built on first
 use), runs a ccserver against it (queues and agents provisioned as the product does), taps the
 raw AMI byte stream of the server's own AMI link (panoramisk's `save_stream`) and drives calls
 with sipp: an abandoned caller, agents logging in, pausing, a bridged call (a member refusing,
 another answering), MixMonitor, ChanSpy, an Originate, a queue overflow, a callback request,
-QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity, a call
-originated into a Stasis app of its own (its ARI events read on a websocket of its own); then a
+QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity; then a
 progressive outbound campaign with answering-machine detection (a machine, a person).
 
 For each AMI event type that `ccserver.adapters.pbx.translate` translates, and for the list
@@ -21,13 +20,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import tempfile
 from pathlib import Path
-
-import aiohttp
 
 from ccserver.adapters.pbx.translate import AMI_TRANSLATORS
 from ccserver.capabilities.acd.model import QueueDefinition
@@ -43,8 +39,6 @@ OUT = Path(__file__).parent / "ami"
 LIST_REPLIES = ("QueueParams", "QueueMember", "QueueEntry", "CoreShowChannel")
 USER_EVENTS = ("CcsOverflow", "CcsCallback", "CcsRefused", "CcsDialer", "CcsCallData")
 MAX_CALLS = 2  # max_concurrent_calls of the recording node (the scenario has at most 2 callers)
-ARI_EVENTS = ("StasisStart", "ChannelDtmfReceived", "StasisEnd")  # what translate_ari reads
-ARI_APP = "ccs-trace"
 PER_FILE = 3  # messages kept per event type
 EOL = "\r\n"
 
@@ -89,21 +83,6 @@ def write_traces(tap: Tap, out: Path) -> dict[str, int]:
     return {name: len(blocks) for name, blocks in found.items()}
 
 
-def write_ari_traces(events: list[dict], out: Path) -> dict[str, int]:
-    """One JSON file per ARI event type translate_ari reads (a list of at most PER_FILE events,
-    as Asterisk sent them)."""
-    found: dict[str, list[dict]] = {}
-    for event in events:
-        kind = event.get("type", "")
-        if kind in ARI_EVENTS and len(found.setdefault(kind, [])) < PER_FILE:
-            found[kind].append(event)
-    out.mkdir(parents=True, exist_ok=True)
-    for kind, kept in sorted(found.items()):
-        (out / f"{kind}.json").write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n",
-                                          encoding="utf-8")
-    return {f"ari/{kind}": len(kept) for kind, kept in found.items()}
-
-
 async def step(what: str, coro) -> None:
     """One scenario step: a failure is logged, the recording goes on (its traces will be missing)."""
     logger.info("-- %s", what)
@@ -113,7 +92,7 @@ async def step(what: str, coro) -> None:
         logger.exception("step %r failed", what)
 
 
-async def scenario(srv: Server, asterisk, tmp: Path, ari_events: list[dict]) -> None:
+async def scenario(srv: Server, asterisk, tmp: Path) -> None:
     rt = srv.runtime
     await until(srv.ok, 30, "the server up")
     for skill in ("fr",):
@@ -129,13 +108,11 @@ async def scenario(srv: Server, asterisk, tmp: Path, ari_events: list[dict]) -> 
         name="callback", required_skills={"fr": 1}, numbers=("4300",), callback_key="9",
         holidays=""), actor="admin")
     accounts = {}
-    for username, skills in (("alice", "fr:9"), ("bruno", "fr:9"), ("carla", "fr:1"),
-                             ("dora", "fr:1")):
+    for username, skills in (("alice", "fr:9"), ("bruno", "fr:9"), ("carla", "fr:1")):
         accounts[username] = await rt.acd.create_agent(username, "password-1234", username.title(),
                                                        skills, actor="admin")
     behaviours = {"alice": Answer(ring_seconds=1.0), "bruno": Reject(486),
-                  "carla": Answer(audio_seconds=60),
-                  "dora": Answer(dtmf=[(1.0, "5")], talk_seconds=3, audio=None)}
+                  "carla": Answer(audio_seconds=60)}
     phones = {}
     for username, account in accounts.items():
         phone = SippPhone(asterisk, account.sip_username, account.sip_password,
@@ -224,28 +201,6 @@ async def scenario(srv: Server, asterisk, tmp: Path, ari_events: list[dict]) -> 
             for caller in callers:
                 await caller.wait(timeout=20)
         await step("a caller above capacity", refused_above_capacity())
-
-        async def stasis():
-            # a phone answering a call originated into a Stasis app of our own, typing a key,
-            # then hanging up: StasisStart, ChannelDtmfReceived, StasisEnd (ARI JSON)
-            info = asterisk.info
-            url = info.ari_url.replace("http", "ws", 1) + "/ari/events"
-            params = {"app": ARI_APP, "api_key": f"{info.ari_username}:{info.ari_password}"}
-            async with aiohttp.ClientSession() as session:
-                async with session.ws_connect(url, params=params) as ws:
-                    dora = f"PJSIP/{accounts['dora'].sip_username}"
-                    await ami.originate(OriginateRequest(channel=dora, application="Stasis",
-                                                         data=f"{ARI_APP},trace-arg",
-                                                         caller_id="Ivr Test <0140000300>"))
-                    while True:
-                        message = await ws.receive(timeout=20)
-                        if message.type is not aiohttp.WSMsgType.TEXT:
-                            break
-                        event = json.loads(message.data)
-                        ari_events.append(event)
-                        if event.get("type") == "StasisEnd":
-                            break
-        await step("a Stasis call (ARI)", stasis())
     finally:
         for phone in phones.values():
             await phone.stop()
@@ -284,17 +239,15 @@ async def record(out: Path) -> int:
         try:
             srv = Server(tmp / "server", endpoint_of(asterisk.info), config_writer=asterisk)
             tap = Tap()
-            ari_events: list[dict] = []
             srv.runtime.pbx.ami.manager.save_stream = tap  # before the login: FullyBooted
             async with srv:
-                await scenario(srv, asterisk, tmp, ari_events)
+                await scenario(srv, asterisk, tmp)
             await outbound(asterisk, tmp / "outbound", tap)
         finally:
             await asyncio.to_thread(asterisk.destroy)
     counts = write_traces(tap, out)
-    counts.update(write_ari_traces(ari_events, out.parent / "ari"))
     wanted = ({n for n in AMI_TRANSLATORS if n != "UserEvent"} | set(LIST_REPLIES)
-              | {f"UserEvent-{n}" for n in USER_EVENTS} | {f"ari/{n}" for n in ARI_EVENTS})
+              | {f"UserEvent-{n}" for n in USER_EVENTS})
     missing = sorted(wanted - set(counts))
     for name, count in sorted(counts.items()):
         print(f"{name}: {count}")
