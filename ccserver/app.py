@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
 from .adapters.db.database import Database
+from .adapters.db.ivr import IvrStatsRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter, subscribe_writer
 from .capabilities.acd.service import AcdService
@@ -24,8 +25,7 @@ from .capabilities.callbacks.model import WaitingLine
 from .capabilities.callbacks.service import CallbackConnected, CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
-from .capabilities.ivr.handlers import IvrEngine
-from .capabilities.ivr.service import IvrService
+from .capabilities.ivr import plugin as ivr_plugin
 from .capabilities.outbound.service import OutboundService
 from .capabilities.privacy.service import ErasureService
 from .capabilities.recording.service import RecordingService
@@ -40,6 +40,7 @@ from .core.plugin import Deps, Plugin
 from .core.ports import ConfigWriter
 from .settings import Settings
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
+from .adapters.pbx.stasis import AriStasis
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,15 @@ class Runtime:
         self.erasure = ErasureService.for_runtime(self, config_writer)
         self.outbound.repo.number_hash = self.erasure.hash_of
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
-        self.ivr = IvrService.for_runtime(self, config_writer)
+        ivr = self.install(ivr_plugin.setup(
+            self.deps, repository=IvrStatsRepository(self.database), customers=self.customers,
+            stasis=AriStasis(self.pbx.ari) if self.pbx else None,
+            ari_app=endpoint.ari_app if endpoint else settings.ari_app,
+            node=endpoint.node if endpoint else "",
+            queue_names=lambda: [q.name for q in self.acd_repo.queues()],
+            skill_names=lambda: list(self.acd_repo.skills())))
+        self.ivr, self.ivr_engine = ivr.service, ivr.engine
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
-        self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
 
     def install(self, plugin: Plugin) -> Plugin:
@@ -166,9 +173,6 @@ class Runtime:
         await self.acd.load()
         await self.acd.apply_configuration()
         await self.supervision.load()
-        await self.ivr.start()
-        if self.ivr_engine is not None:
-            self.ivr_engine.start()
         await self.bus.start()
         self.state_writer.start()
         self.call_writer.start()
@@ -203,9 +207,6 @@ class Runtime:
 
     async def stop(self) -> None:
         await self._stop_plugins()
-        if self.ivr_engine is not None:
-            await self.ivr_engine.stop()
-        await self.ivr.stop()
         await self.outbound.stop()
         for task in self._background:
             task.cancel()
