@@ -96,24 +96,12 @@ class IvrSession:
     errors: list[str] = field(default_factory=list)
     data_sent: bool = False
 
-    def summary(self) -> dict[str, Any]:
-        call = self.call
-        return {"channel_id": self.channel_id, "channel": self.channel,
-                "script": call.script.name if call else None,
-                "version": call.script.version if call else None,
-                "node": call.node_id if call else None,
-                "outcome": self.outcome or (call.outcome if call else "") or "",
-                "target": ",".join(map(str, self.handover)) if self.handover else "",
-                "played": list(self.played), "errors": list(self.errors),
-                "call_data": call.call_data.to_dict() if call else None}
-
 
 class IvrEngine:
     def __init__(self, service: IvrService, stasis: StasisCommands,
                  submit: Callable[[ev.Event], None], *, node: str = "",
                  transfer_dial: str = "PJSIP/{number}@customers",
-                 lookup_timeout: float = 30.0, stop_timeout: float = 3.0,
-                 keep_recent: int = 200) -> None:
+                 lookup_timeout: float = 30.0, stop_timeout: float = 3.0) -> None:
         self.service = service
         self.stasis = stasis
         self.submit = submit
@@ -122,7 +110,6 @@ class IvrEngine:
         self.lookup_timeout = lookup_timeout
         self.stop_timeout = stop_timeout
         self.sessions: dict[str, IvrSession] = {}
-        self.recent: deque[dict[str, Any]] = deque(maxlen=keep_recent)
         # milliseconds from a DTMF reaching the engine's handler to the end of the actions it
         # caused
         self.dtmf_latencies_ms: deque[float] = deque(maxlen=5000)
@@ -284,7 +271,6 @@ class IvrEngine:
             self._playbacks.pop(pid, None)
         if self.sessions.get(s.channel_id) is s:
             del self.sessions[s.channel_id]
-            self.recent.append(s.summary())
             self._publish_end(s)
 
     # -- inputs -------------------------------------------------------------------------------
