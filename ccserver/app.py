@@ -56,7 +56,7 @@ class Runtime:
         self.bus.subscribe("alerts:refused", self._call_refused, topics=[ev.CallRefused.topic])
         self.channels = ChannelRegistry()
         self.channels.register(self.intake)
-        self.database = database or Database(settings.effective_database_url)
+        self.database = database or Database(settings.storage.effective_database_url)
         self.users = UserRepository(self.database)
         self.sessions = SessionRepository(self.database)
         self.audit = AuditLog(self.database)
@@ -64,8 +64,8 @@ class Runtime:
         self.user_admin = UserAdminService(self.users, self.sessions, self.audit)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.pbx = (PbxConnection(endpoint, self.intake.submit,
-                                  command_timeout=settings.pbx_command_timeout,
-                                  resync_interval=settings.resync_interval)
+                                  command_timeout=settings.pbx.command_timeout,
+                                  resync_interval=settings.pbx.resync_interval)
                     if endpoint is not None else None)
         self.deps = Deps(settings=settings, clock=self.clock, bus=self.bus, intake=self.intake,
                          pbx=self.pbx.ami if self.pbx else None, audit=self.audit,
@@ -83,7 +83,7 @@ class Runtime:
         self.waiting_line.register(self.intake)
         self.callbacks = CallbackService(self.acd_repo, self.waiting_line,
                                          self.pbx.ami if self.pbx else None, self.clock,
-                                         settings.trunk_host, channel_of=self._channel_of)
+                                         settings.outbound.trunk_host, channel_of=self._channel_of)
         self.intake.add_handler(ev.AgentConnected, self.callbacks.match_connected)
         self.bus.subscribe("callbacks", self.callbacks.on_event,
                            topics=[ev.CallbackRequested.topic, CallbackConnected.topic,
@@ -182,7 +182,7 @@ class Runtime:
         self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
                                id="callbacks-dial-due", replace_existing=True)
         self.scheduler.add_job(self.purge_expired_sessions, "interval",
-                               minutes=self.settings.session_purge_interval,
+                               minutes=self.settings.web.session_purge_interval,
                                id="sessions-purge-expired", replace_existing=True)
         if self.pbx is not None:
             await self.pbx.start()
@@ -253,10 +253,10 @@ class Runtime:
 
 def endpoint_from_settings(settings: Settings) -> PbxEndpoint | None:
     """An external Asterisk described by settings alone (ami_port and ari_port set)."""
-    if not settings.ami_port or not settings.ari_port:
+    if not settings.pbx.ami_port or not settings.pbx.ari_port:
         return None
-    return PbxEndpoint(ami_host=settings.ami_host, ami_port=settings.ami_port,
-                       ami_username=settings.ami_username, ami_secret=settings.ami_secret,
-                       ari_url=f"http://{settings.ami_host}:{settings.ari_port}/",
-                       ari_username=settings.ari_username, ari_password=settings.ari_password,
-                       ari_app=settings.ari_app, node=settings.asterisk_instance)
+    return PbxEndpoint(ami_host=settings.pbx.ami_host, ami_port=settings.pbx.ami_port,
+                       ami_username=settings.pbx.ami_username, ami_secret=settings.pbx.ami_secret,
+                       ari_url=f"http://{settings.pbx.ami_host}:{settings.pbx.ari_port}/",
+                       ari_username=settings.pbx.ari_username, ari_password=settings.pbx.ari_password,
+                       ari_app=settings.pbx.ari_app, node=settings.asterisk.instance)

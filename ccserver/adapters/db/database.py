@@ -211,7 +211,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
-        return cls(settings.effective_database_url)
+        return cls(settings.storage.effective_database_url)
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"

@@ -61,7 +61,7 @@ async def _runtime_lifecycle(app: web.Application):
     hub = app[REALTIME]
     hub.bind_loop(asyncio.get_running_loop())
     runtime.user_admin.revocation_listeners.append(hub.revoke_user_threadsafe)
-    runtime.background(hub.watch_sessions(runtime.sessions, runtime.settings.session_check_interval),
+    runtime.background(hub.watch_sessions(runtime.sessions, runtime.settings.web.session_check_interval),
                        name="realtime-session-check")
     pages.bridge_bus_to_realtime(runtime, app[REALTIME])
     for plugin in runtime.plugins:

@@ -146,7 +146,7 @@ class IvrEngine:
         customers trunk (``trunk_host``)."""
         if getattr(runtime, "pbx", None) is None:
             return None
-        trunk = getattr(runtime.settings, "trunk_host", "")
+        trunk = getattr(runtime.settings.outbound, "trunk_host", "")
         dial = f"PJSIP/customers/sip:{{number}}@{trunk}" if trunk else "PJSIP/{number}@customers"
         return cls(runtime.ivr, runtime.pbx, runtime.intake.submit, bus=runtime.bus,
                    transfer_dial=dial)

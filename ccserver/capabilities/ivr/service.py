@@ -670,7 +670,7 @@ class IvrService:
 
         settings = runtime.settings
         pbx = getattr(runtime, "pbx", None)
-        ari_app = pbx.endpoint.ari_app if pbx is not None else settings.ari_app
+        ari_app = pbx.endpoint.ari_app if pbx is not None else settings.pbx.ari_app
 
         async def reload_dialplan() -> bool:
             if pbx is None or not pbx.ami.is_up:
@@ -687,14 +687,14 @@ class IvrService:
             def skill_names() -> list[str]:
                 return list(acd_repo.skills())
         audit = getattr(runtime, "audit", None)
-        return cls(scripts_dir=Path(settings.ivr_scripts_dir), clock=runtime.clock,
+        return cls(scripts_dir=Path(settings.ivr.scripts_dir), clock=runtime.clock,
                    ari_app=ari_app, stats_store=IvrStatsRepository(runtime.database),
                    config_writer=config_writer, reload_dialplan=reload_dialplan,
                    queue_names=queue_names, skill_names=skill_names,
                    prompt_checker=prompt_checker_for_instance(config_writer),
                    lookup=customer_service_lookup(_customer_service(runtime)),
                    audit=audit.record if audit is not None else None,
-                   flush_interval=settings.ivr_stats_flush_interval)
+                   flush_interval=settings.ivr.stats_flush_interval)
 
 
 def _customer_service(runtime: Any) -> Any:

@@ -106,9 +106,9 @@ class AsteriskFiles:
                 info = None
         if info is not None:
             return cls(info.instance_dir / "spool", info.instance_dir / "log", info.recordings_dir)
-        spool = settings.recordings_spool_dir or ""
-        return cls(Path(settings.asterisk_spool_dir) if settings.asterisk_spool_dir else None,
-                   Path(settings.asterisk_log_dir) if settings.asterisk_log_dir else None,
+        spool = settings.recording.spool_dir or ""
+        return cls(Path(settings.asterisk.spool_dir) if settings.asterisk.spool_dir else None,
+                   Path(settings.asterisk.log_dir) if settings.asterisk.log_dir else None,
                    Path(spool) if spool else None)
 
 
@@ -145,7 +145,7 @@ class ErasureService:
                 await asyncio.sleep(0.1)
 
         service = cls(ErasureRepository(runtime.database),
-                      load_key(settings.erasure_hmac_key, Path(settings.data_dir)),
+                      load_key(settings.privacy.erasure_hmac_key, Path(settings.storage.data_dir)),
                       audit=runtime.audit, recording=runtime.recording, tracker=runtime.call_tracker,
                       channels=runtime.channels, pbx=runtime.pbx.ami if runtime.pbx else None,
                       database=runtime.database, files=AsteriskFiles.of(settings, config_writer),

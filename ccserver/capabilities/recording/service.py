@@ -93,21 +93,21 @@ class RecordingService:
     def for_runtime(cls, runtime, config_writer=None) -> "RecordingService":
         """Built from the runtime's parts and settings (see Settings: recordings_*)."""
         settings = runtime.settings
-        spool = settings.recordings_spool_dir or None
+        spool = settings.recording.spool_dir or None
         if spool is None and config_writer is not None:
             try:  # the private instance: its spool/monitor directory
                 spool = getattr(config_writer.info, "recordings_dir", None)
             except Exception:
                 spool = None
-        store_dir = Path(settings.recordings_dir) if settings.recordings_dir else Path(settings.data_dir) / "recordings"
+        store_dir = Path(settings.recording.store_dir) if settings.recording.store_dir else Path(settings.storage.data_dir) / "recordings"
         store = RecordingStore(store_dir, Path(spool) if spool else None,
-                               parse_key(settings.recording_encryption_key))
+                               parse_key(settings.recording.encryption_key))
         service = cls(RecordingRepository(runtime.database, runtime.clock), store, runtime.agent_board,
                       runtime.channels, runtime.call_tracker, runtime.pbx.ami if runtime.pbx else None,
                       runtime.audit, runtime.clock, runtime.customers,
-                      agents_may_listen=settings.recording_agents_may_listen, scopes=runtime.acd_repo,
+                      agents_may_listen=settings.recording.agents_may_listen, scopes=runtime.acd_repo,
                       alerts=runtime.alerts)
-        service.purge_hour = settings.recording_purge_hour
+        service.purge_hour = settings.recording.purge_hour
         runtime.bus.subscribe("recording", service.dispatch, topics=TOPICS)
         return service
 
