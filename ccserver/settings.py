@@ -208,13 +208,16 @@ class Settings:
     def replace(self, changes: Mapping[str, Any] | None = None, /, **sections: Any) -> Settings:
         """A copy with `changes` ({"web.port": 8081}) and `sections` (web={"port": 8081}) applied;
         values are checked and converted as from a file."""
-        values: dict[str, Any] = dict(changes or {})
-        for name, value in sections.items():
-            if name in SECTIONS and isinstance(value, Mapping):
+        values: dict[str, Any] = {}
+        whole: dict[str, Any] = {}
+        for name, value in [*(changes or {}).items(), *sections.items()]:
+            if name in SECTIONS and isinstance(value, SECTIONS[name]):
+                whole[name] = value  # web=WebSettings(...)
+            elif name in SECTIONS and isinstance(value, Mapping):
                 values.update({f"{name}.{key}": v for key, v in value.items()})
             else:
-                values[name] = value  # an old flat name: accepted with a warning
-        return _apply(self, values, "code")
+                values[name] = value  # "web.port", or an old flat name (accepted with a warning)
+        return _apply(dataclasses.replace(self, **whole), values, "code")
 
     def __getattr__(self, name: str) -> Any:
         # the old flat names (settings.http_port) still read, with a warning naming the new key

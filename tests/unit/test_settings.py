@@ -8,7 +8,7 @@ import pytest
 
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import (ENV_NAMES, KEYS, SECTION_OF, SECTIONS, DeprecatedSettingWarning, Settings,
-                               env_name, load_settings)
+                               WebSettings, env_name, load_settings)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -89,6 +89,8 @@ def test_replace_takes_dotted_keys_or_section_mappings(tmp_path):
     assert settings.storage.data_dir == tmp_path and settings.web.port == 8181
     with pytest.raises(ConfigurationError, match="web.port: must be an integer"):
         settings.replace({"web.port": "x"})
+    assert settings.replace({"web": {"host": "::1"}}).web.host == "::1"
+    assert settings.replace(web=WebSettings(port=1)).web == WebSettings(port=1)
 
 
 def test_old_flat_attribute_reads_still_work_with_a_warning():
