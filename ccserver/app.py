@@ -59,15 +59,15 @@ class Runtime:
         self.bus.subscribe("alerts:refused", self._call_refused, topics=[ev.CallRefused.topic])
         self.channels = ChannelRegistry()
         self.channels.register(self.intake)
-        self.database = database or Database(settings.effective_database_url)
+        self.database = database or Database(settings.storage.effective_database_url)
         self.users = UserRepository(self.database)
         self.sessions = SessionRepository(self.database)
         self.audit = AuditLog(self.database)
         self.plugins: list[Plugin] = []  # in start order; see install()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.pbx = (PbxConnection(endpoint, self.intake.submit,
-                                  command_timeout=settings.pbx_command_timeout,
-                                  resync_interval=settings.resync_interval)
+                                  command_timeout=settings.pbx.command_timeout,
+                                  resync_interval=settings.pbx.resync_interval)
                     if endpoint is not None else None)
         self.deps = Deps(settings=settings, clock=self.clock, bus=self.bus, intake=self.intake,
                          pbx=self.pbx.ami if self.pbx else None, audit=self.audit,
@@ -88,7 +88,7 @@ class Runtime:
         self.waiting_line.register(self.intake)
         self.callbacks = CallbackService(self.acd_repo, self.waiting_line,
                                          self.pbx.ami if self.pbx else None, self.clock,
-                                         settings.trunk_host, channel_of=self._channel_of)
+                                         settings.outbound.trunk_host, channel_of=self._channel_of)
         self.intake.add_handler(ev.AgentConnected, self.callbacks.match_connected)
         self.bus.subscribe("callbacks", self.callbacks.on_event,
                            topics=[ev.CallbackRequested.topic, CallbackConnected.topic,
@@ -125,7 +125,7 @@ class Runtime:
         ivr = self.install(ivr_plugin.setup(
             self.deps, repository=IvrStatsRepository(self.database), customers=self.customers,
             stasis=AriStasis(self.pbx.ari) if self.pbx else None,
-            ari_app=endpoint.ari_app if endpoint else settings.ari_app,
+            ari_app=endpoint.ari_app if endpoint else settings.pbx.ari_app,
             node=endpoint.node if endpoint else "",
             queue_names=lambda: [q.name for q in self.acd_repo.queues()],
             skill_names=lambda: list(self.acd_repo.skills())))
@@ -257,10 +257,10 @@ class Runtime:
 
 def endpoint_from_settings(settings: Settings) -> PbxEndpoint | None:
     """An external Asterisk described by settings alone (ami_port and ari_port set)."""
-    if not settings.ami_port or not settings.ari_port:
+    if not settings.pbx.ami_port or not settings.pbx.ari_port:
         return None
-    return PbxEndpoint(ami_host=settings.ami_host, ami_port=settings.ami_port,
-                       ami_username=settings.ami_username, ami_secret=settings.ami_secret,
-                       ari_url=f"http://{settings.ami_host}:{settings.ari_port}/",
-                       ari_username=settings.ari_username, ari_password=settings.ari_password,
-                       ari_app=settings.ari_app, node=settings.asterisk_instance)
+    return PbxEndpoint(ami_host=settings.pbx.ami_host, ami_port=settings.pbx.ami_port,
+                       ami_username=settings.pbx.ami_username, ami_secret=settings.pbx.ami_secret,
+                       ari_url=f"http://{settings.pbx.ami_host}:{settings.pbx.ari_port}/",
+                       ari_username=settings.pbx.ari_username, ari_password=settings.pbx.ari_password,
+                       ari_app=settings.pbx.ari_app, node=settings.asterisk.instance)

@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config, overrides={"log_level": args.log_level})
-        logging.basicConfig(level=settings.log_level.upper(),
+        settings = load_settings(args.config, overrides={"log.level": args.log_level})
+        logging.basicConfig(level=settings.log.level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args.func(args, settings) or 0)
     except CcError as exc:

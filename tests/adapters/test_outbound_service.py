@@ -446,8 +446,8 @@ async def test_why_and_export_commands(env, db_url, tmp_path, monkeypatch, capsy
     await e.service.dnc_add(["0612000102"], "", "sup")
     await e.service.tick()
     blocked = e.contacts(cid)["0612000102"]
-    monkeypatch.setenv("CCSERVER_DATABASE_URL", db_url)
-    monkeypatch.setenv("CCSERVER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CCSERVER_STORAGE_DATABASE_URL", db_url)
+    monkeypatch.setenv("CCSERVER_STORAGE_DATA_DIR", str(tmp_path))
     assert cli_main(["compliance", "why", "--contact", str(blocked.id)]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["decisions"][0]["failed_rules"] == ["dnc.company_list"]

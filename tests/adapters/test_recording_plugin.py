@@ -7,8 +7,7 @@ from ccserver.settings import Settings
 
 
 def test_runtime_installs_admin_recording_and_privacy_plugins_with_their_jobs(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path, recording_purge_hour=4,
-                               session_purge_interval=7), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path, "recording.purge_hour": 4, "web.session_purge_interval": 7}), endpoint=None)
     plugins = {p.name: p for p in runtime.plugins}
     assert {"admin", "recording", "privacy"} <= set(plugins)
     assert plugins["recording"].service is runtime.recording
@@ -28,7 +27,7 @@ def test_runtime_installs_admin_recording_and_privacy_plugins_with_their_jobs(tm
 
 
 async def test_late_cleanups_run_after_the_bus_stopped_even_if_one_fails(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)
     await runtime.start()
     assert "recording-purge" in {j.id for j in runtime.scheduler.get_jobs()}
     assert "sessions-purge-expired" in {j.id for j in runtime.scheduler.get_jobs()}

@@ -41,7 +41,7 @@ class Center:
     def __init__(self, asterisk, tmp_path, at: datetime, customers: dict):
         self.asterisk = asterisk
         self.clock = ManualClock(at)
-        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=5.0)
+        self.settings = Settings().replace({"storage.data_dir": tmp_path, "pbx.command_timeout": 5.0})
         self.runtime = Runtime(self.settings, endpoint_of(asterisk.info), clock=self.clock,
                                config_writer=asterisk)
         self.service = self.runtime.outbound
@@ -57,8 +57,8 @@ class Center:
 
     async def __aenter__(self) -> "Center":
         await self.customer.start()
-        self.settings.outbound_dial_uri = f"sip:{{number}}@127.0.0.1:{self.customer.port}"
-        self.service.dial_uri = self.settings.outbound_dial_uri
+        # the customer's port is known only now (settings are frozen: the service takes it)
+        self.service.dial_uri = f"sip:{{number}}@127.0.0.1:{self.customer.port}"
         await self.server.start_server()
         # one client for the whole test: closing a TestClient closes the server (and the runtime)
         self.client = TestClient(self.server)

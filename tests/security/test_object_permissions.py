@@ -190,7 +190,7 @@ def snapshot(runtime) -> dict[str, list]:
 
 @pytest.fixture
 async def center(database, tmp_path):  # noqa: F811 (the fixture of tests.support.db)
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None, database=database)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None, database=database)
     server = TestServer(create_app(runtime))
     await server.start_server()
     for name in ("agent1", "agent2", "agent3"):  # agent3: assigned to no campaign

@@ -66,7 +66,7 @@ async def _runtime_lifecycle(app: web.Application):
     hub = app[REALTIME]
     hub.bind_loop(asyncio.get_running_loop())
     app[USER_ADMIN].revocation_listeners.append(hub.revoke_user_threadsafe)
-    runtime.background(hub.watch_sessions(app[SESSIONS], app[SETTINGS].session_check_interval),
+    runtime.background(hub.watch_sessions(app[SESSIONS], app[SETTINGS].web.session_check_interval),
                        name="realtime-session-check")
     pages.bridge_bus_to_realtime(runtime, app[REALTIME])
     for plugin in runtime.plugins:

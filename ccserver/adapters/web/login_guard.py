@@ -160,17 +160,17 @@ LOGIN_GUARD: web.AppKey[LoginGuard] = web.AppKey("login_guard", LoginGuard)
 def install(app: web.Application) -> LoginGuard:
     """Create the guard from the runtime's settings; its executor stops with the app."""
     settings = app[SETTINGS]
-    for name in ("login_account_failures", "login_address_failures", "login_hash_queue"):
-        if getattr(settings, name) < 0:
-            raise ConfigurationError(f"setting {name!r} must be >= 0", field=name)
-    if settings.login_hash_workers < 1:
-        raise ConfigurationError("setting 'login_hash_workers' must be >= 1", field="login_hash_workers")
+    for name in ("account_failures", "address_failures", "hash_queue"):
+        if getattr(settings.login, name) < 0:
+            raise ConfigurationError(f"login.{name}: must be >= 0", field=f"login.{name}")
+    if settings.login.hash_workers < 1:
+        raise ConfigurationError("login.hash_workers: must be >= 1", field="login.hash_workers")
     throttle = LoginThrottle(
         app[CLOCK],
-        account=replace(ACCOUNT_POLICY, lock_at=settings.login_account_failures),
-        address=replace(ADDRESS_POLICY, lock_at=settings.login_address_failures))
-    guard = LoginGuard(throttle, HashingPool(settings.login_hash_workers, settings.login_hash_queue),
-                       parse_networks(settings.trusted_proxies))
+        account=replace(ACCOUNT_POLICY, lock_at=settings.login.account_failures),
+        address=replace(ADDRESS_POLICY, lock_at=settings.login.address_failures))
+    guard = LoginGuard(throttle, HashingPool(settings.login.hash_workers, settings.login.hash_queue),
+                       parse_networks(settings.web.trusted_proxies))
     app[LOGIN_GUARD] = guard
 
     async def stop_pool(_app: web.Application) -> None:

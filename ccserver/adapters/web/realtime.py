@@ -144,7 +144,7 @@ def _origin_allowed(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser (tests, CLI tools); cookies still authenticate
     allowed = {f"{request.scheme}://{request.host}"}
-    public_url = request.app[SETTINGS].public_url
+    public_url = request.app[SETTINGS].web.public_url
     if public_url:
         parts = urlsplit(public_url)
         allowed.add(f"{parts.scheme}://{parts.netloc}")

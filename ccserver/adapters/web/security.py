@@ -24,8 +24,8 @@ def served_over_https(request: web.Request) -> bool:
     configured public URL is https://..., or ``cookie_secure = "always"`` says a
     TLS-terminating proxy sits in front of us."""
     settings = request.app[SETTINGS]
-    return (request.secure or settings.cookie_secure == "always"
-            or settings.public_url.lower().startswith("https://"))
+    return (request.secure or settings.web.cookie_secure == "always"
+            or settings.web.public_url.lower().startswith("https://"))
 
 
 def content_security_policy(request: web.Request) -> str:

@@ -17,5 +17,5 @@ def setup(deps: Deps, *, users: Users, sessions: Sessions) -> Plugin:
         return await asyncio.to_thread(service.purge_expired_sessions)
 
     plugin.every("sessions-purge-expired", purge_expired_sessions,
-                 minutes=deps.settings.session_purge_interval)
+                 minutes=deps.settings.web.session_purge_interval)
     return plugin

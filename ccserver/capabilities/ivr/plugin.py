@@ -42,17 +42,17 @@ def setup(deps: Deps, *, repository: StatsStore, customers: CustomerDirectory | 
         return True
 
     service = IvrService(
-        scripts_dir=Path(settings.ivr_scripts_dir), clock=deps.clock, ari_app=ari_app,
+        scripts_dir=Path(settings.ivr.scripts_dir), clock=deps.clock, ari_app=ari_app,
         stats_store=repository, config_writer=deps.config_writer,
         reload_dialplan=reload_dialplan, queue_names=queue_names, skill_names=skill_names,
         prompt_checker=prompt_checker_for_instance(deps.config_writer), customers=customers,
-        audit=deps.audit.record, flush_interval=settings.ivr_stats_flush_interval)
+        audit=deps.audit.record, flush_interval=settings.ivr.stats_flush_interval)
     plugin = IvrPlugin(name="ivr", service=service)
     plugin.startup.append(service.start)
     engine = None
     if stasis is not None:
         # transfers leave through the customers trunk
-        trunk = settings.trunk_host
+        trunk = settings.outbound.trunk_host
         dial = f"PJSIP/customers/sip:{{number}}@{trunk}" if trunk else "PJSIP/{number}@customers"
         engine = IvrEngine(service, stasis, deps.intake.submit, node=node, transfer_dial=dial)
         plugin.engine = engine

@@ -132,7 +132,7 @@ def _service(settings: Any):
     from ...adapters.db.outbound import OutboundRepository  # noqa: PLC0415
     from ...core.clock import SystemClock  # noqa: PLC0415
     from .service import OutboundService  # noqa: PLC0415
-    database = Database(settings.effective_database_url)
+    database = Database(settings.storage.effective_database_url)
     database.upgrade()
     return OutboundService(OutboundRepository(database), clock=SystemClock()), database
 

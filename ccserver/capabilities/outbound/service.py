@@ -283,8 +283,8 @@ class OutboundService:
         service = cls(OutboundRepository(runtime.database), clock=runtime.clock,
                       pbx=runtime.pbx.ami if runtime.pbx is not None else None, writer=writer,
                       board=getattr(runtime, "agent_board", None), scheduler=runtime.scheduler,
-                      audit=runtime.audit, dial_uri=runtime.settings.outbound_dial_uri,
-                      data_dir=runtime.settings.data_dir, scopes=runtime.acd_repo)
+                      audit=runtime.audit, dial_uri=runtime.settings.outbound.dial_uri,
+                      data_dir=runtime.settings.storage.data_dir, scopes=runtime.acd_repo)
         service.register(runtime.intake)
         service.subscribe(runtime.bus)
         return service

@@ -28,7 +28,7 @@ def setup(deps: Deps, *, repository: ErasureRepository, recording: LiveRecording
           tracker, database: Compactor | None,
           drain: Callable[[], Awaitable[None]] | None = None) -> Plugin:
     settings = deps.settings
-    service = ErasureService(repository, load_key(settings.erasure_hmac_key, Path(settings.data_dir)),
+    service = ErasureService(repository, load_key(settings.privacy.erasure_hmac_key, Path(settings.storage.data_dir)),
                              audit=deps.audit, recording=recording, tracker=tracker,
                              channels=deps.channels, pbx=deps.pbx, database=database,
                              files=AsteriskFiles.of(settings, deps.config_writer), drain=drain)

@@ -101,9 +101,9 @@ class AsteriskFiles:
                 info = None
         if info is not None:
             return cls(info.instance_dir / "spool", info.instance_dir / "log", info.recordings_dir)
-        spool = settings.recordings_spool_dir or ""
-        return cls(Path(settings.asterisk_spool_dir) if settings.asterisk_spool_dir else None,
-                   Path(settings.asterisk_log_dir) if settings.asterisk_log_dir else None,
+        spool = settings.recording.spool_dir or ""
+        return cls(Path(settings.asterisk.spool_dir) if settings.asterisk.spool_dir else None,
+                   Path(settings.asterisk.log_dir) if settings.asterisk.log_dir else None,
                    Path(spool) if spool else None)
 
 

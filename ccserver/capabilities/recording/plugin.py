@@ -14,16 +14,16 @@ from .storage import RecordingStore, parse_key
 def store_of(settings: Any, config_writer: Any = None) -> RecordingStore:
     """The store (settings: recordings_dir, else data_dir/recordings; the encryption key) and the
     spool MixMonitor writes into (recordings_spool_dir, else the private instance's)."""
-    spool = settings.recordings_spool_dir or None
+    spool = settings.recording.spool_dir or None
     if spool is None and config_writer is not None:
         try:  # the private instance: its spool/monitor directory
             spool = getattr(config_writer.info, "recordings_dir", None)
         except Exception:
             spool = None
-    store_dir = (Path(settings.recordings_dir) if settings.recordings_dir
-                 else Path(settings.data_dir) / "recordings")
+    store_dir = (Path(settings.recording.store_dir) if settings.recording.store_dir
+                 else Path(settings.storage.data_dir) / "recordings")
     return RecordingStore(store_dir, Path(spool) if spool else None,
-                          parse_key(settings.recording_encryption_key))
+                          parse_key(settings.recording.encryption_key))
 
 
 def setup(deps: Deps, *, repository: RecordingRepository, board, tracker,
@@ -32,12 +32,12 @@ def setup(deps: Deps, *, repository: RecordingRepository, board, tracker,
     settings = deps.settings
     service = RecordingService(repository, store or store_of(settings, deps.config_writer), board,
                                deps.channels, tracker, deps.pbx, deps.audit, deps.clock, customers,
-                               agents_may_listen=settings.recording_agents_may_listen,
+                               agents_may_listen=settings.recording.agents_may_listen,
                                scopes=scopes, alerts=deps.alerts)
     plugin = Plugin("recording", service)
     plugin.subscribe("recording", service.dispatch, TOPICS)
     plugin.startup.append(service.start)
-    plugin.cron("recording-purge", service.purge, hour=settings.recording_purge_hour, minute=17)
+    plugin.cron("recording-purge", service.purge, hour=settings.recording.purge_hour, minute=17)
     # the starts under way and the files being indexed finish once the last events are handled
     plugin.late_cleanup.append(service.stop)
 
