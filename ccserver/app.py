@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
 from .adapters.db.database import Database
+from .adapters.db.outbound import OutboundRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter, subscribe_writer
 from .capabilities.acd.service import AcdService
@@ -26,7 +27,7 @@ from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
 from .capabilities.ivr.handlers import IvrEngine
 from .capabilities.ivr.service import IvrService
-from .capabilities.outbound.service import OutboundService
+from .capabilities.outbound import plugin as outbound_plugin
 from .capabilities.privacy.service import ErasureService
 from .capabilities.recording.service import RecordingService
 from .capabilities.supervision.service import SupervisionService
@@ -106,10 +107,13 @@ class Runtime:
         self.recording = RecordingService.for_runtime(self, config_writer)
         self.acd.queue_listeners.append(self.recording.forget_policies)  # policies cached
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
-        self.outbound = OutboundService.for_runtime(self, config_writer)
+        outbound_repo = OutboundRepository(self.database)
+        self.outbound = self.install(outbound_plugin.setup(
+            self.deps, repository=outbound_repo, board=self.agent_board, scopes=self.acd_repo,
+            scheduler=self.scheduler)).service
         # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers
         self.erasure = ErasureService.for_runtime(self, config_writer)
-        self.outbound.repo.number_hash = self.erasure.hash_of
+        outbound_repo.number_hash = self.erasure.hash_of
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
         self.ivr = IvrService.for_runtime(self, config_writer)
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
@@ -175,7 +179,6 @@ class Runtime:
         self.intake.start()
         self.scheduler.start()
         await self._start_plugins()
-        await self.outbound.start()
         await self.recording.start(self.scheduler)
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
                                id="acd-regenerate-dialplan", replace_existing=True)
@@ -206,7 +209,6 @@ class Runtime:
         if self.ivr_engine is not None:
             await self.ivr_engine.stop()
         await self.ivr.stop()
-        await self.outbound.stop()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

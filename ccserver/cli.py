@@ -7,8 +7,8 @@ import sys
 
 from .adapters.asterisk import commands as asterisk_commands
 from .capabilities.ivr import commands as ivr_commands
-from .capabilities.outbound import commands as outbound_commands
 from .capabilities.privacy import commands as privacy_commands
+from .commands import outbound as outbound_commands
 from .commands import server as server_commands
 from .core.errors import CcError
 from .settings import load_settings

@@ -23,7 +23,6 @@ CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web",
                                             "ccserver.capabilities.supervision.web",
                                             "ccserver.capabilities.customers.web",
                                             "ccserver.capabilities.recording.web",
-                                            "ccserver.capabilities.outbound.web",
                                             "ccserver.capabilities.ivr.web")
 
 

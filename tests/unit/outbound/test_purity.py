@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[3] / "ccserver" / "capabilities" / "outbound"
-PURE = ["model.py", "numbers.py", "windows.py", "compliance.py", "pacing.py", "imports.py",
+PURE = ["dialplan.py", "views.py", "numbers.py", "windows.py", "compliance.py", "pacing.py", "imports.py",
         "dialer.py"]
 FORBIDDEN = {"aiohttp", "sqlmodel", "sqlalchemy", "panoramisk", "aioari", "apscheduler",
              "asyncio", "socket", "subprocess", "os", "mmap", "requests", "psycopg2",
