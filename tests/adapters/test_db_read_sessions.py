@@ -70,7 +70,7 @@ READS = {
         "attempt": lambda r: r.attempt(1), "attempts_of_contact": lambda r: r.attempts_of_contact(1),
         "attempts": lambda r: r.attempts(1), "history": lambda r: r.history([612345678], NOW, []),
         "outcome_counts": lambda r: r.outcome_counts(1), "open_attempts": lambda r: r.open_attempts(),
-        "decisions_of_contact": lambda r: r.decisions_of_contact(1), "decision_count": lambda r: r.decision_count(),
+        "decisions_of_contact": lambda r: r.decisions_of_contact(1),
         "iter_decisions": lambda r: list(r.iter_decisions()), "consent_entries": lambda r: r.consent_entries(612345678),
         "consent_state": lambda r: r.consent_state([612345678], NOW),
         "recent_consents": lambda r: r.recent_consents(), "dnc_members": lambda r: r.dnc_members([612345678]),

@@ -462,13 +462,6 @@ class OutboundRepository:
                                      .order_by(col(ComplianceDecision.id).desc())
                                      .limit(limit)).all())
 
-    def decision_count(self, campaign_id: int | None = None) -> int:
-        query = select(func.count()).select_from(ComplianceDecision)
-        if campaign_id is not None:
-            query = query.where(ComplianceDecision.campaign_id == campaign_id)
-        with self.db.read_session() as session:
-            return int(session.exec(query).one())
-
     def iter_decisions(self, *, campaign_id: int | None = None, since: datetime | None = None,
                        until: datetime | None = None, number_nsn: int | None = None,
                        batch: int = 2000) -> Iterator[list[ComplianceDecision]]:

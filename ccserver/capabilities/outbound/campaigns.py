@@ -48,13 +48,16 @@ class CampaignService:
         """Write the campaign queues and the dialer's dialplan, and reload them when Asterisk is
         connected (at start it is not yet: the reload every capability asks after the AMI login
         reads them)."""
-        campaigns = await asyncio.to_thread(self.repo.campaigns)
-        if self.writer is None:
+        writer = self.writer
+        if writer is None:
             return
-        await asyncio.to_thread(self.writer.write_generated, "queues_campaigns.conf",
-                                render_campaign_queues(c.id for c in campaigns))
-        await asyncio.to_thread(self.writer.write_generated, "extensions_dialer.conf",
-                                render_dialer_dialplan())
+
+        def write() -> None:
+            campaigns = self.repo.campaigns()
+            writer.write_generated("queues_campaigns.conf",
+                                   render_campaign_queues(c.id for c in campaigns))
+            writer.write_generated("extensions_dialer.conf", render_dialer_dialplan())
+        await asyncio.to_thread(write)
         await self._reload_asterisk()
 
     async def _reload_asterisk(self) -> None:
@@ -242,9 +245,9 @@ class CampaignService:
                              actor: str, role: str | None = None) -> dict:
         """Check a contact file and keep what it would import; nothing is imported yet. A file
         that is unusable as a whole raises InvalidInput (line-numbered)."""
-        await asyncio.to_thread(self.repo.campaign, campaign_id)
         await self.access.require_campaign(campaign_id, actor, role, "import contacts into")
-        existing = await asyncio.to_thread(self.repo.existing_numbers, campaign_id)
+        existing = await asyncio.to_thread(
+            lambda: (self.repo.campaign(campaign_id), self.repo.existing_numbers(campaign_id))[1])
         loop = asyncio.get_running_loop()
         token = secrets.token_hex(6)
         started = time.monotonic()
