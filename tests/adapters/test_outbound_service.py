@@ -3,6 +3,7 @@
 decision stored, the dialer's choices, retries, preview mode, the export."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -285,6 +286,14 @@ async def test_the_bloctel_opposition_file_is_a_bitmap_with_its_date(env, tmp_pa
     assert await s.dialer.tick() == 1
     assert [o.variables["CCS_NUMBER"] for o in e.ami.originated] == ["0612000032"]
     assert e.contacts(cid)["0612000031"].blocked_rule == "bloctel.opposed"
+
+
+async def test_concurrent_ticks_launch_each_campaign_call_once(env):
+    e = env()
+    await e.campaign([f"06120003{i:02d}" for i in range(6)], agents=2)
+    await e.campaign([f"06120004{i:02d}" for i in range(6)], agents=1)
+    launched = await asyncio.gather(*(e.service.dialer.tick() for _ in range(4)))
+    assert sum(launched) == 3 and len(e.ami.originated) == 3  # one call per free agent
 
 
 async def test_attempt_end_and_contact_step_are_written_in_one_transaction(env):
