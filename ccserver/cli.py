@@ -6,9 +6,9 @@ import logging
 import sys
 
 from .adapters.asterisk import commands as asterisk_commands
-from .capabilities.ivr import commands as ivr_commands
-from .capabilities.privacy import commands as privacy_commands
+from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
+from .commands import privacy as privacy_commands
 from .commands import server as server_commands
 from .core.errors import CcError
 from .settings import load_settings

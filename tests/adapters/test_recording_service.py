@@ -61,6 +61,18 @@ class FakeAmi:
             write_wav(self.spool / action["File"], self.audio_seconds)
         return {"Response": "Success"}
 
+    # the typed commands of core.ports.PbxCommands, recorded as the AMI actions they send
+    async def mix_monitor(self, channel, filename, options="b"):
+        await self.send({"Action": "MixMonitor", "Channel": channel, "File": filename,
+                         "Options": options})
+
+    async def mix_monitor_mute(self, channel, muted, direction="both"):
+        await self.send({"Action": "MixMonitorMute", "Channel": channel, "Direction": direction,
+                         "State": "1" if muted else "0"})
+
+    async def stop_mix_monitor(self, channel):
+        await self.send({"Action": "StopMixMonitor", "Channel": channel})
+
 
 class Harness:
     def __init__(self, database, tmp_path, key=None):

@@ -100,6 +100,18 @@ class FakeAmi:
         self.sent.append(action)
         return {}
 
+    # the typed commands of core.ports.PbxCommands, recorded as the AMI actions they send
+    async def mix_monitor(self, channel, filename, options="b"):
+        await self.send({"Action": "MixMonitor", "Channel": channel, "File": filename,
+                         "Options": options})
+
+    async def mix_monitor_mute(self, channel, muted, direction="both"):
+        await self.send({"Action": "MixMonitorMute", "Channel": channel, "Direction": direction,
+                         "State": "1" if muted else "0"})
+
+    async def stop_mix_monitor(self, channel):
+        await self.send({"Action": "StopMixMonitor", "Channel": channel})
+
     async def reload(self, module):
         self.sent.append({"Action": "Reload", "Module": module})
 

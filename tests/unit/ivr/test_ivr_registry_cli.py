@@ -10,7 +10,8 @@ from ivr_helpers import paris
 
 from ccserver.capabilities.ivr import model
 from ccserver.capabilities.ivr.loader import ValidationContext, parse_script, read_script
-from ccserver.capabilities.ivr.model import CallInfo, NoSuchIvrScript
+from ccserver.capabilities.ivr.errors import NoSuchIvrScript
+from ccserver.capabilities.ivr.model import CallInfo
 from ccserver.capabilities.ivr.registry import IvrRegistry
 from ccserver.cli import main
 from ccserver.commands import demo

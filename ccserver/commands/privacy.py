@@ -35,17 +35,17 @@ class _InstanceCli:
 
 
 def run_erase(args: argparse.Namespace, settings: Any) -> int:
-    from ...adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
-    from ...adapters.db.erasure import ErasureRepository  # noqa: PLC0415
-    from ...adapters.db.repositories import AuditLog  # noqa: PLC0415
-    from ..recording.storage import RecordingStore, parse_key  # noqa: PLC0415
-    from .service import AsteriskFiles, ErasureService, load_key  # noqa: PLC0415
+    from ..adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
+    from ..adapters.db.erasure import ErasureRepository  # noqa: PLC0415
+    from ..adapters.db.repositories import AuditLog  # noqa: PLC0415
+    from ..capabilities.privacy.service import AsteriskFiles, ErasureService, load_key  # noqa: PLC0415
+    from ..capabilities.recording.storage import RecordingStore, parse_key  # noqa: PLC0415
 
     database = Database(settings.effective_database_url)
     database.upgrade()
     instance = pbx = None
     if not settings.recordings_spool_dir:
-        from ...adapters.asterisk.instance import AsteriskInstance  # noqa: PLC0415
+        from ..adapters.asterisk.instance import AsteriskInstance  # noqa: PLC0415
         candidate = AsteriskInstance(settings)
         if candidate.status() is not None:
             instance = candidate

@@ -1,0 +1,1 @@
+"""Fakes of the ports (`ccserver.core.ports`) for unit tests."""
