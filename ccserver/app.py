@@ -16,6 +16,7 @@ from .adapters.db.acd import AcdRepository
 from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository
+from .adapters.db.outbound import OutboundRepository
 from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter, subscribe_writer
@@ -28,7 +29,7 @@ from .capabilities.callbacks.service import CallbackConnected, CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
 from .capabilities.ivr import plugin as ivr_plugin
-from .capabilities.outbound.service import OutboundService
+from .capabilities.outbound import plugin as outbound_plugin
 from .capabilities.privacy import plugin as privacy_plugin
 from .capabilities.recording import plugin as recording_plugin
 from .capabilities.supervision.service import SupervisionService
@@ -114,13 +115,16 @@ class Runtime:
             scopes=self.acd_repo)).service
         self.acd.queue_listeners.append(self.recording.forget_policies)  # policies cached
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
-        self.outbound = OutboundService.for_runtime(self, config_writer)
+        outbound_repo = OutboundRepository(self.database)
+        self.outbound = self.install(outbound_plugin.setup(
+            self.deps, repository=outbound_repo, board=self.agent_board, scopes=self.acd_repo,
+            scheduler=self.scheduler)).service
         # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers
         self.erasure = self.install(privacy_plugin.setup(
             self.deps, repository=ErasureRepository(self.database), recording=self.recording,
             tracker=self.call_tracker, database=self.database,
             drain=privacy_plugin.until_written(self.call_writer))).service
-        self.outbound.repo.number_hash = self.erasure.hash_of
+        outbound_repo.number_hash = self.erasure.hash_of
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
         ivr = self.install(ivr_plugin.setup(
             self.deps, repository=IvrStatsRepository(self.database), customers=self.customers,
@@ -189,7 +193,6 @@ class Runtime:
         self.intake.start()
         self.scheduler.start()
         await self._start_plugins()
-        await self.outbound.start()
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
                                id="acd-regenerate-dialplan", replace_existing=True)
         self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
@@ -206,7 +209,6 @@ class Runtime:
 
     async def stop(self) -> None:
         await self._stop_plugins()
-        await self.outbound.stop()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -6,8 +6,8 @@ import logging
 import sys
 
 from .adapters.asterisk import commands as asterisk_commands
-from .capabilities.outbound import commands as outbound_commands
 from .commands import ivr as ivr_commands
+from .commands import outbound as outbound_commands
 from .commands import privacy as privacy_commands
 from .commands import server as server_commands
 from .core.errors import CcError

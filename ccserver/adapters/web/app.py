@@ -22,8 +22,7 @@ HERE = Path(__file__).parent
 # the runtime runs: subscribes to the bus to push live updates)
 CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web",
                                             "ccserver.capabilities.supervision.web",
-                                            "ccserver.capabilities.customers.web",
-                                            "ccserver.capabilities.outbound.web")
+                                            "ccserver.capabilities.customers.web")
 
 
 def create_app(runtime) -> web.Application:
