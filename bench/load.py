@@ -270,8 +270,7 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
     work = Path(work or tempfile.mkdtemp(prefix="ccs-load-"))
     work.mkdir(parents=True, exist_ok=True)
     max_calls = agents + 20
-    settings = settings_for_test(work, max_concurrent_calls=max_calls,
-                                 rtp_port_count=4 * max_calls + 200)
+    settings = settings_for_test(work, asterisk={"max_concurrent_calls": max_calls, "rtp_port_count": 4 * max_calls + 200})
     cleanup_stale_test_instances(settings)
     instance = AsteriskInstance(settings)
     report = LoadReport(agents=agents, work_dir=work)
@@ -282,13 +281,13 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
     ami = None
     try:
         info = await asyncio.to_thread(instance.up)
-        accounts = await asyncio.to_thread(seed, settings.effective_database_url, agents)
+        accounts = await asyncio.to_thread(seed, settings.storage.effective_database_url, agents)
         http_port = free_port()
-        env = dict(os.environ, CCSERVER_DATA_DIR=str(work),
-                   CCSERVER_ASTERISK_INSTANCE=settings.asterisk_instance,
-                   CCSERVER_HTTP_PORT=str(http_port),
-                   CCSERVER_MAX_CONCURRENT_CALLS=str(settings.max_concurrent_calls),
-                   CCSERVER_RTP_PORT_COUNT=str(settings.rtp_port_count),
+        env = dict(os.environ, CCSERVER_STORAGE_DATA_DIR=str(work),
+                   CCSERVER_ASTERISK_INSTANCE=settings.asterisk.instance,
+                   CCSERVER_WEB_PORT=str(http_port),
+                   CCSERVER_ASTERISK_MAX_CONCURRENT_CALLS=str(settings.asterisk.max_concurrent_calls),
+                   CCSERVER_ASTERISK_RTP_PORT_COUNT=str(settings.asterisk.rtp_port_count),
                    CCSERVER_LOG_LEVEL="INFO",
                    PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
         server_log = open(work / "server.log", "w")
@@ -425,8 +424,8 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
 
         async with sup.get("/status") as resp:
             report.alerts = (await resp.json()).get("alerts", {})
-        report.stored_in_time = await wait_stored(settings.effective_database_url, placed_calls, 60)
-        check_records(report, settings.effective_database_url, work, placed_calls, bank, talk)
+        report.stored_in_time = await wait_stored(settings.storage.effective_database_url, placed_calls, 60)
+        check_records(report, settings.storage.effective_database_url, work, placed_calls, bank, talk)
         report.load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
         return report
     finally:

@@ -11,7 +11,7 @@ The server runs as its own process (`ccserver serve --external`, against a fake 
    503 hashing busy).
 
 By default every login comes from 127.0.0.1 (the per-address limit stops the flood early). With
---addresses N the server trusts 127.0.0.1 as a reverse proxy (CCSERVER_TRUSTED_PROXIES) and each
+--addresses N the server trusts 127.0.0.1 as a reverse proxy (CCSERVER_WEB_TRUSTED_PROXIES) and each
 bad login carries one of N random X-Forwarded-For addresses: only the per-account limit and the
 bounded hashing executor stand between the flood and the event loop.
 Last line: the /api/me p99 (goal < 50 ms).
@@ -205,13 +205,13 @@ async def run(args) -> list[float]:
     ami = FakeAmi(username="bench", secret="bench-secret")
     await ami.start()
     http_port = free_port()
-    env = dict(os.environ, CCSERVER_DATABASE_URL=db_url, CCSERVER_DATA_DIR=str(work),
-               CCSERVER_HTTP_PORT=str(http_port), CCSERVER_AMI_PORT=str(ami.port),
-               CCSERVER_AMI_USERNAME="bench", CCSERVER_AMI_SECRET="bench-secret",
-               CCSERVER_ARI_PORT=str(free_port()), CCSERVER_LOG_LEVEL="WARNING",
+    env = dict(os.environ, CCSERVER_STORAGE_DATABASE_URL=db_url, CCSERVER_STORAGE_DATA_DIR=str(work),
+               CCSERVER_WEB_PORT=str(http_port), CCSERVER_PBX_AMI_PORT=str(ami.port),
+               CCSERVER_PBX_AMI_USERNAME="bench", CCSERVER_PBX_AMI_SECRET="bench-secret",
+               CCSERVER_PBX_ARI_PORT=str(free_port()), CCSERVER_LOG_LEVEL="WARNING",
                PYTHONPATH=str(REPO))
     if args.addresses:
-        env["CCSERVER_TRUSTED_PROXIES"] = "127.0.0.1/32"
+        env["CCSERVER_WEB_TRUSTED_PROXIES"] = "127.0.0.1/32"
     server = subprocess.Popen([sys.executable, "-m", "ccserver.cli", "serve", "--external"], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"))
     base = f"http://127.0.0.1:{http_port}"

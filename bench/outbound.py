@@ -79,7 +79,7 @@ async def main() -> None:
     board = AgentBoard(clock)
     service = OutboundService(OutboundRepository(db), clock=clock, pbx=ami, board=board,
                               dial_uri="sip:{number}@127.0.0.1:5060", data_dir=tmp.name)
-    campaign = await service.create_campaign("bench", {"caller_ids": ["0162000001"]}, "bench")
+    campaign = await service.campaigns.create_campaign("bench", {"caller_ids": ["0162000001"]}, "bench")
     cid = campaign["id"]
 
     data = contact_file(args.lines)
@@ -90,8 +90,8 @@ async def main() -> None:
           f"{args.lines / check_s:,.0f} lines/s ({len(preview.rows):,} accepted, "
           f"{preview.rejected_lines:,} rejected)")
     started = time.perf_counter()
-    report = await service.preview_import(cid, data, "bench.csv", "utf-8", "bench")
-    result = await service.commit_import(report["import_id"], "bench")
+    report = await service.campaigns.preview_import(cid, data, "bench.csv", "utf-8", "bench")
+    result = await service.campaigns.commit_import(report["import_id"], "bench")
     total_s = time.perf_counter() - started
     print(f"preview + commit in one transaction ({db.dialect}): {total_s:.2f} s, "
           f"{result['inserted']:,} contacts, {result['inserted'] / total_s:,.0f} contacts/s")
@@ -108,7 +108,7 @@ async def main() -> None:
     started = time.perf_counter()
     for offset in range(0, len(batch), 20):
         part = batch[offset:offset + 20]
-        service._decide_many(campaign_row, part, AT, "bench", "check",
+        service.compliance.decide_many(campaign_row, part, AT, "bench", "check",
                              {c.id: "0162000001" for c in part})
     decide_s = time.perf_counter() - started
     print(f"engine at dialing time, batches of 20, decisions stored: {len(batch) / decide_s:,.0f} "
@@ -118,12 +118,12 @@ async def main() -> None:
         board.add_agent(f"a{i}", f"PJSIP/a{i}")
         board.apply(ev.QueueMemberChanged(change="added", queue=f"camp-{cid}",
                                           interface=f"PJSIP/a{i}", status=1))
-    await service.change_status(cid, "start", "bench")
+    await service.campaigns.change_status(cid, "start", "bench")
     durations = []
     for _ in range(5):
         service.tracker.live.clear()
         started = time.perf_counter()
-        await service.tick()
+        await service.dialer.tick()
         durations.append(time.perf_counter() - started)
     print(f"dialer tick, 20 free agents, {result['inserted']:,} contacts: "
           f"{min(durations) * 1000:.0f} ms best, {max(durations) * 1000:.0f} ms worst, "

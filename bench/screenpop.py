@@ -87,10 +87,10 @@ async def run(args) -> list[float]:
     ami = FakeAmi(username="bench", secret="bench-secret")
     await ami.start()
     http_port = free_port()
-    env = dict(os.environ, CCSERVER_DATABASE_URL=db_url, CCSERVER_DATA_DIR=str(work),
-               CCSERVER_HTTP_PORT=str(http_port), CCSERVER_AMI_PORT=str(ami.port),
-               CCSERVER_AMI_USERNAME="bench", CCSERVER_AMI_SECRET="bench-secret",
-               CCSERVER_ARI_PORT=str(free_port()), CCSERVER_LOG_LEVEL="WARNING")
+    env = dict(os.environ, CCSERVER_STORAGE_DATABASE_URL=db_url, CCSERVER_STORAGE_DATA_DIR=str(work),
+               CCSERVER_WEB_PORT=str(http_port), CCSERVER_PBX_AMI_PORT=str(ami.port),
+               CCSERVER_PBX_AMI_USERNAME="bench", CCSERVER_PBX_AMI_SECRET="bench-secret",
+               CCSERVER_PBX_ARI_PORT=str(free_port()), CCSERVER_LOG_LEVEL="WARNING")
     server = subprocess.Popen([sys.executable, "-m", "ccserver.cli", "serve", "--external"], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"))
     sent: dict[str, float] = {}

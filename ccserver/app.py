@@ -14,21 +14,24 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
 from .adapters.db.database import Database
+from .adapters.db.erasure import ErasureRepository
+from .adapters.db.ivr import IvrStatsRepository
+from .adapters.db.outbound import OutboundRepository
+from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter, subscribe_writer
 from .capabilities.acd.service import AcdService
-from .capabilities.admin.service import UserAdminService
+from .capabilities.admin import plugin as admin_plugin
 from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
                                         AgentWrapUpStarted)
 from .capabilities.callbacks.model import WaitingLine
 from .capabilities.callbacks.service import CallbackConnected, CallbackService
 from .capabilities.calls.model import CallRecordChanged, CallTracker
 from .capabilities.customers.service import CustomerService
-from .capabilities.ivr.handlers import IvrEngine
-from .capabilities.ivr.service import IvrService
-from .capabilities.outbound.service import OutboundService
-from .capabilities.privacy.service import ErasureService
-from .capabilities.recording.service import RecordingService
+from .capabilities.ivr import plugin as ivr_plugin
+from .capabilities.outbound import plugin as outbound_plugin
+from .capabilities.privacy import plugin as privacy_plugin
+from .capabilities.recording import plugin as recording_plugin
 from .capabilities.supervision.service import SupervisionService
 from .core.alerts import CALL_REFUSED, Alerts
 from .core.bus import InProcessBus, Intake
@@ -40,6 +43,7 @@ from .core.plugin import Deps, Plugin
 from .core.ports import ConfigWriter
 from .settings import Settings
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
+from .adapters.pbx.stasis import AriStasis
 
 logger = logging.getLogger(__name__)
 
@@ -56,20 +60,22 @@ class Runtime:
         self.bus.subscribe("alerts:refused", self._call_refused, topics=[ev.CallRefused.topic])
         self.channels = ChannelRegistry()
         self.channels.register(self.intake)
-        self.database = database or Database(settings.effective_database_url)
+        self.database = database or Database(settings.storage.effective_database_url)
         self.users = UserRepository(self.database)
         self.sessions = SessionRepository(self.database)
         self.audit = AuditLog(self.database)
         self.plugins: list[Plugin] = []  # in start order; see install()
-        self.user_admin = UserAdminService(self.users, self.sessions, self.audit)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.pbx = (PbxConnection(endpoint, self.intake.submit,
-                                  command_timeout=settings.pbx_command_timeout,
-                                  resync_interval=settings.resync_interval)
+                                  command_timeout=settings.pbx.command_timeout,
+                                  resync_interval=settings.pbx.resync_interval)
                     if endpoint is not None else None)
         self.deps = Deps(settings=settings, clock=self.clock, bus=self.bus, intake=self.intake,
                          pbx=self.pbx.ami if self.pbx else None, audit=self.audit,
                          alerts=self.alerts, channels=self.channels, config_writer=config_writer)
+        # user administration (disable, password reset, revoke sessions; expired sessions purged)
+        self.user_admin = self.install(admin_plugin.setup(self.deps, users=self.users,
+                                                          sessions=self.sessions)).service
         # inbound: live agent states, call records, and the use cases acting on both
         self.agent_board = AgentBoard(self.clock)
         self.agent_board.register(self.intake)
@@ -83,7 +89,7 @@ class Runtime:
         self.waiting_line.register(self.intake)
         self.callbacks = CallbackService(self.acd_repo, self.waiting_line,
                                          self.pbx.ami if self.pbx else None, self.clock,
-                                         settings.trunk_host, channel_of=self._channel_of)
+                                         settings.outbound.trunk_host, channel_of=self._channel_of)
         self.intake.add_handler(ev.AgentConnected, self.callbacks.match_connected)
         self.bus.subscribe("callbacks", self.callbacks.on_event,
                            topics=[ev.CallbackRequested.topic, CallbackConnected.topic,
@@ -103,17 +109,32 @@ class Runtime:
                            topics=[AgentMembershipLost.topic, AgentWrapUpStarted.topic,
                                    PbxLinkUp.topic])
         # recording: MixMonitor by queue policy, files indexed into the store, retention purge
-        self.recording = RecordingService.for_runtime(self, config_writer)
+        self.recording = self.install(recording_plugin.setup(
+            self.deps, repository=RecordingRepository(self.database, self.clock),
+            board=self.agent_board, tracker=self.call_tracker, customers=self.customers,
+            scopes=self.acd_repo)).service
         self.acd.queue_listeners.append(self.recording.forget_policies)  # policies cached
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
-        self.outbound = OutboundService.for_runtime(self, config_writer)
+        outbound_repo = OutboundRepository(self.database)
+        self.outbound = self.install(outbound_plugin.setup(
+            self.deps, repository=outbound_repo, board=self.agent_board, scopes=self.acd_repo,
+            scheduler=self.scheduler)).service
         # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers
-        self.erasure = ErasureService.for_runtime(self, config_writer)
-        self.outbound.repo.number_hash = self.erasure.hash_of
+        self.erasure = self.install(privacy_plugin.setup(
+            self.deps, repository=ErasureRepository(self.database), recording=self.recording,
+            tracker=self.call_tracker, database=self.database,
+            drain=privacy_plugin.until_written(self.call_writer))).service
+        outbound_repo.number_hash = self.erasure.hash_of
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
-        self.ivr = IvrService.for_runtime(self, config_writer)
+        ivr = self.install(ivr_plugin.setup(
+            self.deps, repository=IvrStatsRepository(self.database), customers=self.customers,
+            stasis=AriStasis(self.pbx.ari) if self.pbx else None,
+            ari_app=endpoint.ari_app if endpoint else settings.pbx.ari_app,
+            node=endpoint.node if endpoint else "",
+            queue_names=lambda: [q.name for q in self.acd_repo.queues()],
+            skill_names=lambda: list(self.acd_repo.skills())))
+        self.ivr, self.ivr_engine = ivr.service, ivr.engine
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
-        self.ivr_engine = IvrEngine.for_runtime(self)
         self.started_at: float | None = None
 
     def install(self, plugin: Plugin) -> Plugin:
@@ -166,34 +187,19 @@ class Runtime:
         await self.acd.load()
         await self.acd.apply_configuration()
         await self.supervision.load()
-        await self.ivr.start()
-        if self.ivr_engine is not None:
-            self.ivr_engine.start()
         await self.bus.start()
         self.state_writer.start()
         self.call_writer.start()
         self.intake.start()
         self.scheduler.start()
         await self._start_plugins()
-        await self.outbound.start()
-        await self.recording.start(self.scheduler)
         self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
                                id="acd-regenerate-dialplan", replace_existing=True)
         self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
                                id="callbacks-dial-due", replace_existing=True)
-        self.scheduler.add_job(self.purge_expired_sessions, "interval",
-                               minutes=self.settings.session_purge_interval,
-                               id="sessions-purge-expired", replace_existing=True)
         if self.pbx is not None:
             await self.pbx.start()
         self.started_at = time.time()
-
-    async def purge_expired_sessions(self) -> int:
-        """Delete the expired web sessions (they already let nobody in; this keeps the table
-        small). Runs every `session_purge_interval` minutes."""
-        purged = await asyncio.to_thread(self.sessions.purge_expired)
-        logger.info("purged %d expired web session(s)", purged)
-        return purged
 
     def background(self, coro, name: str) -> asyncio.Task:
         """A task that lives as long as the runtime (cancelled at stop)."""
@@ -203,10 +209,6 @@ class Runtime:
 
     async def stop(self) -> None:
         await self._stop_plugins()
-        if self.ivr_engine is not None:
-            await self.ivr_engine.stop()
-        await self.ivr.stop()
-        await self.outbound.stop()
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -217,8 +219,12 @@ class Runtime:
             self.scheduler.shutdown(wait=False)
         await self.intake.stop()
         await self.bus.stop()
-        await self.recording.stop()
-        await self.erasure.stop()
+        for plugin in reversed(self.plugins):
+            for cleanup in plugin.late_cleanup:
+                try:
+                    await cleanup()
+                except Exception:  # one capability failing to stop must not keep others running
+                    logger.exception("stopping %s failed", plugin.name)
         await self.state_writer.stop()
         await self.call_writer.stop()
         await asyncio.to_thread(self.database.dispose)
@@ -253,10 +259,10 @@ class Runtime:
 
 def endpoint_from_settings(settings: Settings) -> PbxEndpoint | None:
     """An external Asterisk described by settings alone (ami_port and ari_port set)."""
-    if not settings.ami_port or not settings.ari_port:
+    if not settings.pbx.ami_port or not settings.pbx.ari_port:
         return None
-    return PbxEndpoint(ami_host=settings.ami_host, ami_port=settings.ami_port,
-                       ami_username=settings.ami_username, ami_secret=settings.ami_secret,
-                       ari_url=f"http://{settings.ami_host}:{settings.ari_port}/",
-                       ari_username=settings.ari_username, ari_password=settings.ari_password,
-                       ari_app=settings.ari_app, node=settings.asterisk_instance)
+    return PbxEndpoint(ami_host=settings.pbx.ami_host, ami_port=settings.pbx.ami_port,
+                       ami_username=settings.pbx.ami_username, ami_secret=settings.pbx.ami_secret,
+                       ari_url=f"http://{settings.pbx.ami_host}:{settings.pbx.ari_port}/",
+                       ari_username=settings.pbx.ari_username, ari_password=settings.pbx.ari_password,
+                       ari_app=settings.pbx.ari_app, node=settings.asterisk.instance)

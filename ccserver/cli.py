@@ -6,9 +6,9 @@ import logging
 import sys
 
 from .adapters.asterisk import commands as asterisk_commands
-from .capabilities.ivr import commands as ivr_commands
-from .capabilities.outbound import commands as outbound_commands
-from .capabilities.privacy import commands as privacy_commands
+from .commands import ivr as ivr_commands
+from .commands import outbound as outbound_commands
+from .commands import privacy as privacy_commands
 from .commands import server as server_commands
 from .core.errors import CcError
 from .settings import load_settings
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config, overrides={"log_level": args.log_level})
-        logging.basicConfig(level=settings.log_level.upper(),
+        settings = load_settings(args.config, overrides={"log.level": args.log_level})
+        logging.basicConfig(level=settings.log.level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args.func(args, settings) or 0)
     except CcError as exc:

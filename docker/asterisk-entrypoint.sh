@@ -1,8 +1,8 @@
 #!/bin/sh
 # Render /etc/asterisk from the repository's asterisk-conf/ templates and dialplans/ with the
-# settings of this container's environment (CCSERVER_AMI_PORT, CCSERVER_AMI_SECRET,
-# CCSERVER_ARI_PORT, CCSERVER_ARI_PASSWORD, CCSERVER_SIP_PORT, CCSERVER_RTP_PORT_START,
-# CCSERVER_AMI_BIND_ADDRESS, CCSERVER_AMI_PERMIT...; a port left at 0 or an empty secret is an
+# settings of this container's environment (CCSERVER_PBX_AMI_PORT, CCSERVER_PBX_AMI_SECRET,
+# CCSERVER_PBX_ARI_PORT, CCSERVER_PBX_ARI_PASSWORD, CCSERVER_ASTERISK_SIP_PORT, CCSERVER_ASTERISK_RTP_PORT_START,
+# CCSERVER_ASTERISK_AMI_BIND_ADDRESS, CCSERVER_ASTERISK_AMI_PERMIT...; a port left at 0 or an empty secret is an
 # error), then run Asterisk in the foreground as the asterisk user.
 # The templated files are rewritten at every start; the files ccserver generates at run time
 # (pjsip_agents.conf, queues_generated.conf, extensions_*.conf...) only when missing: they live

@@ -33,7 +33,7 @@ RUN pip install --no-deps -e .
 COPY docker/asterisk-entrypoint.sh /usr/local/bin/asterisk-entrypoint
 RUN chmod 0755 /usr/local/bin/asterisk-entrypoint
 
-# SIP and the RTP range (CCSERVER_SIP_PORT, CCSERVER_RTP_PORT_START/_COUNT must match);
+# SIP and the RTP range (CCSERVER_ASTERISK_SIP_PORT, CCSERVER_ASTERISK_RTP_PORT_START/_COUNT must match);
 # AMI (5038) and ARI (8088) stay on the compose network
 EXPOSE 5060/udp 10000-10199/udp 5038/tcp 8088/tcp
 

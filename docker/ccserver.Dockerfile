@@ -27,9 +27,9 @@ COPY . ./
 RUN pip install --no-deps -e . \
  && python -c "import ccserver.adapters.db.database as d; assert (d.default_sql_dir() / 'migrations').is_dir()"
 
-ENV CCSERVER_DATA_DIR=/var/lib/ccserver \
-    CCSERVER_HTTP_HOST=0.0.0.0 \
-    CCSERVER_HTTP_PORT=8080 \
+ENV CCSERVER_STORAGE_DATA_DIR=/var/lib/ccserver \
+    CCSERVER_WEB_HOST=0.0.0.0 \
+    CCSERVER_WEB_PORT=8080 \
     CCSERVER_SQL_DIR=/opt/ccserver/sql
 
 USER ccserver
@@ -38,8 +38,8 @@ EXPOSE 8080
 
 # /status answers 200 only when the database, AMI, ARI and the scheduler are all up
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/status' % os.environ.get('CCSERVER_HTTP_PORT', '8080'), timeout=4)"
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/status' % os.environ.get('CCSERVER_WEB_PORT', '8080'), timeout=4)"
 
-# --external: the Asterisk described by CCSERVER_AMI_HOST/_AMI_PORT/_ARI_PORT..., not a private one.
+# --external: the Asterisk described by CCSERVER_PBX_AMI_HOST/_AMI_PORT/_ARI_PORT..., not a private one.
 # Pending schema migrations are applied at start (safe with several replicas: they take a lock).
 CMD ["ccserver", "serve", "--external"]

@@ -51,10 +51,10 @@ def demo_settings(settings: Settings) -> Settings:
     """The demo's settings: its own Asterisk instance, and recordings encrypted at rest (a voice
     is personal data) with a key generated once into `<data_dir>/recording.key` (owner only)
     unless one is configured (CCSERVER_RECORDING_ENCRYPTION_KEY)."""
-    if settings.asterisk_instance == "default":
-        settings = settings.replace(asterisk_instance="demo")
-    if not settings.recording_encryption_key:
-        settings = settings.replace(recording_encryption_key=_demo_recording_key(Path(settings.data_dir)))
+    if settings.asterisk.instance == "default":
+        settings = settings.replace({"asterisk.instance": "demo"})
+    if not settings.recording.encryption_key:
+        settings = settings.replace({"recording.encryption_key": _demo_recording_key(Path(settings.storage.data_dir))})
     return settings
 
 
@@ -78,7 +78,7 @@ class DemoSummary:
     logins: dict[str, dict]
 
     def describe(self, settings: Settings, info) -> str:
-        url = f"http://{settings.http_host}:{settings.http_port}/"
+        url = f"http://{settings.web.host}:{settings.web.port}/"
         lines = ["", "=" * 72, "ccserver demo call center", "=" * 72,
                  f"Web UI:        {url}", "", "Logins (web):"]
         for username, data in self.logins.items():
@@ -104,10 +104,10 @@ class DemoSummary:
 
 
 def seed_demo(settings: Settings, instance=None) -> DemoSummary:
-    db = Database(settings.effective_database_url)
+    db = Database(settings.storage.effective_database_url)
     db.upgrade()
     users, acd = UserRepository(db), AcdRepository(db)
-    secrets_file = Path(settings.data_dir) / "demo-logins.json"
+    secrets_file = Path(settings.storage.data_dir) / "demo-logins.json"
     stored: dict[str, dict] = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
 
     def password_for(username: str) -> str:
@@ -145,7 +145,7 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
     customers = CustomerService(db)
     if customers.find_by_customer_number(CUSTOMER["customer_number"]) is None:
         customers.create_customer(**CUSTOMER)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    Path(settings.storage.data_dir).mkdir(parents=True, exist_ok=True)
     tmp = secrets_file.with_suffix(".tmp")
     with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
         json.dump(logins, out, indent=2)

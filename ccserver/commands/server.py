@@ -52,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _database(settings: Settings):
     from ..adapters.db.database import Database
-    return Database(settings.effective_database_url)
+    return Database(settings.storage.effective_database_url)
 
 
 def cmd_db_upgrade(args, settings: Settings) -> int:
@@ -114,9 +114,9 @@ def cmd_user_admin(args, settings: Settings) -> int:
 
 
 def _settings_with(settings: Settings, args) -> Settings:
-    return settings.replace(**{k: v for k, v in (("http_host", getattr(args, "host", None)),
-                                                 ("http_port", getattr(args, "port", None)))
-                               if v is not None})
+    return settings.replace({k: v for k, v in (("web.host", getattr(args, "host", None)),
+                                               ("web.port", getattr(args, "port", None)))
+                             if v is not None})
 
 
 def private_endpoint(settings: Settings):
@@ -136,7 +136,7 @@ def run_server(settings: Settings, endpoint, config_writer=None) -> None:
     from ..adapters.web.app import create_app
     from ..app import Runtime
     app = create_app(Runtime(settings, endpoint, config_writer=config_writer))
-    web.run_app(app, host=settings.http_host, port=settings.http_port, print=None,
+    web.run_app(app, host=settings.web.host, port=settings.web.port, print=None,
                 access_log=None, shutdown_timeout=5.0)
 
 
@@ -145,20 +145,20 @@ def cmd_serve(args, settings: Settings) -> int:
     settings = _settings_with(settings, args)
     writer = None
     # the node's RTP range must carry the calls it admits (the private instance checks it too)
-    check_rtp_capacity(settings.rtp_port_count, settings.max_concurrent_calls)
+    check_rtp_capacity(settings.asterisk.rtp_port_count, settings.asterisk.max_concurrent_calls)
     if args.external:
         from ..adapters.asterisk.config_dir import DirectoryConfigWriter
         endpoint = endpoint_from_settings(settings)
         if endpoint is None:
-            raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_AMI_PORT...)",
+            raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_PBX_AMI_PORT...)",
                                      field="ami_port")
-        if settings.asterisk_generated_dir:
-            writer = DirectoryConfigWriter(settings.asterisk_generated_dir)
+        if settings.asterisk.generated_dir:
+            writer = DirectoryConfigWriter(settings.asterisk.generated_dir)
     else:
         writer, info, endpoint = private_endpoint(settings)
         print(f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
               f"SIP {info.sip_host}:{info.sip_port}", flush=True)
-    print(f"ccserver listening on http://{settings.http_host}:{settings.http_port}/", flush=True)
+    print(f"ccserver listening on http://{settings.web.host}:{settings.web.port}/", flush=True)
     run_server(settings, endpoint, writer)
     return 0
 

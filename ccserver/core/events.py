@@ -267,8 +267,15 @@ class MixMonitorStarted(PbxEvent):
 # --- ARI / Stasis --------------------------------------------------------------------------
 
 
+# ARI only reports channels in our Stasis application. The channel id is Asterisk's uniqueid.
+# DTMF on a Stasis channel is `DtmfReceived` (above).
+
+
 @dataclass(slots=True)
 class StasisStarted(PbxEvent):
+    """A channel entered our Stasis application (``Stasis(<app>,<args>...)``). `state` is the
+    channel's state then (``Ring``, ``Up``...)."""
+
     topic: ClassVar[str] = "stasis_started"
     app: str = ""
     uniqueid: str = ""
@@ -277,6 +284,7 @@ class StasisStarted(PbxEvent):
     caller_name: str = ""
     exten: str = ""
     args: tuple[str, ...] = ()
+    state: str = ""
 
 
 @dataclass(slots=True)
@@ -285,6 +293,38 @@ class StasisEnded(PbxEvent):
     app: str = ""
     uniqueid: str = ""
     channel: str = ""
+
+
+@dataclass(slots=True)
+class PlaybackFinished(PbxEvent):
+    """A playback started through ARI ended: `state` ``done`` (played or stopped) or
+    ``failed`` (e.g. a missing file). `uniqueid` is the channel it played on ("" when the
+    target was not a channel)."""
+
+    topic: ClassVar[str] = "playback_finished"
+    playback_id: str = ""
+    uniqueid: str = ""
+    state: str = ""
+
+
+@dataclass(slots=True)
+class ChannelHangupRequested(PbxEvent):
+    """A hang-up was asked for a channel in Stasis (the caller hung up, or a command did)."""
+
+    topic: ClassVar[str] = "channel_hangup_requested"
+    uniqueid: str = ""
+    channel: str = ""
+    cause: int = 0
+
+
+@dataclass(slots=True)
+class ChannelDestroyed(PbxEvent):
+    """A channel known to ARI is gone (ARI's counterpart of AMI's Hangup: `ChannelHungup`)."""
+
+    topic: ClassVar[str] = "channel_destroyed"
+    uniqueid: str = ""
+    channel: str = ""
+    cause: int = 0
 
 
 # --- resync --------------------------------------------------------------------------------

@@ -85,6 +85,8 @@ class Plugin:
     jobs: list[ScheduledJob] = field(default_factory=list)
     startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     cleanup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # run after the bus is drained (Runtime.stop): work that the last events may still feed
+    late_cleanup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     web_routes: Callable[[Any], None] | None = None
     live: Callable[[Any], None] | None = None
 

@@ -28,14 +28,13 @@ def h(database, tmp_path):
 def slow_mixmonitor(h: Harness) -> dict[str, float]:
     """MixMonitor answered after SLOW_MIXMONITOR; returns when each was sent, by uniqueid."""
     sent_at: dict[str, float] = {}
-    send = h.pbx.send
+    mix_monitor = h.pbx.mix_monitor
 
-    async def slow(action):
-        if action["Action"] == "MixMonitor":
-            sent_at[action["Channel"].rsplit("-", 1)[1]] = time.monotonic()
-            await asyncio.sleep(SLOW_MIXMONITOR)
-        return await send(action)
-    h.pbx.send = slow
+    async def slow(channel, filename, options="b"):
+        sent_at[channel.rsplit("-", 1)[1]] = time.monotonic()
+        await asyncio.sleep(SLOW_MIXMONITOR)
+        return await mix_monitor(channel, filename, options)
+    h.pbx.mix_monitor = slow
     return sent_at
 
 

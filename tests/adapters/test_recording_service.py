@@ -27,7 +27,7 @@ from ccserver.core import events as ev
 from ccserver.core.channels import ChannelRegistry
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PbxCommandFailed
-from tests.fakes import FakePbx
+from tests.fakes import Command, FakePbx
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 KEY = bytes(range(32))
@@ -61,7 +61,7 @@ class Harness:
         self.tracker = CallTracker(self.clock, agent_of_interface=lambda i: i.split("/")[1])
         self.audio_seconds = 3.0  # what MixMonitor writes (0: a call never bridged, no audio)
         self.pbx = FakePbx()
-        self.pbx.on("send", self._mixmonitor_writes_the_file)
+        self.pbx.on("mix_monitor", self._mixmonitor_writes_the_file)
         self.audit = AuditLog(database, self.clock)
         self.customers = CustomerService(database, self.clock)
         self.repo = RecordingRepository(database, self.clock)
@@ -70,9 +70,9 @@ class Harness:
         self.service = RecordingService(self.repo, self.store, self.board, self.channels, self.tracker,
                                         self.pbx, self.audit, self.clock, self.customers)
 
-    def _mixmonitor_writes_the_file(self, action):
-        if action["Action"] == "MixMonitor" and self.audio_seconds:
-            write_wav(self.spool / action["File"], self.audio_seconds)
+    def _mixmonitor_writes_the_file(self, channel, filename, options):
+        if self.audio_seconds:
+            write_wav(self.spool / filename, self.audio_seconds)
 
     def apply(self, event):
         for target in (self.board, self.tracker):
@@ -115,10 +115,11 @@ def h(database, tmp_path):
 async def test_answered_call_of_an_always_queue_is_recorded_then_indexed(h):
     h.customers.create_customer(phones=["06 12 34 56 78"], last_name="Martin")
     channel = await h.answer()
-    [start] = h.pbx.sent
-    assert start["Action"] == "MixMonitor" and start["Channel"] == channel and start["Options"] == "b"
-    assert start["File"].startswith("ccs/2026/11/23/100.1-") and start["File"].endswith(".wav")
-    spool_bytes = (h.spool / start["File"]).read_bytes()
+    [command] = h.pbx.commands
+    start = command.args
+    assert command.name == "mix_monitor" and start["channel"] == channel and start["options"] == "b"
+    assert start["filename"].startswith("ccs/2026/11/23/100.1-") and start["filename"].endswith(".wav")
+    spool_bytes = (h.spool / start["filename"]).read_bytes()
     [row] = h.repo.for_call("100.1")
     assert row.status == "recording" and row.agent == "alice" and row.queue == "sales"
     assert row.started_by == "system" and row.retention_days == 30
@@ -127,26 +128,26 @@ async def test_answered_call_of_an_always_queue_is_recorded_then_indexed(h):
     assert row.status == "stored" and row.duration_ms == 3000 and row.size_bytes == len(spool_bytes)
     assert row.sha256 == hashlib.sha256(spool_bytes).hexdigest() and not row.encrypted
     assert row.path == f"2026/11/23/{row.id}.wav" and (h.store_dir / row.path).read_bytes() == spool_bytes
-    assert not (h.spool / start["File"]).exists()
+    assert not (h.spool / start["filename"]).exists()
     assert row.customer_id is not None  # found by the caller's number
     assert "100.1" not in h.service.live
 
 
 async def test_on_demand_queue_records_when_the_agent_starts_and_never_queue_refuses(h):
     await h.answer(queue="support")
-    assert h.pbx.sent == []
+    assert h.pbx.commands == []
     state = h.service.desk_state("alice")["recording"]
     assert state["state"] == "none" and state["can"] == ["start"]
     result = await h.service.agent_action("alice", "start")
-    assert result["recording"]["state"] == "recording" and h.pbx.sent[0]["Action"] == "MixMonitor"
+    assert result["recording"]["state"] == "recording" and h.pbx.commands[0].name == "mix_monitor"
     [row] = h.repo.for_call("100.1")
     assert row.started_by == "alice" and row.policy == "on_demand"
     await h.service.agent_action("alice", "stop")
-    assert h.pbx.sent[-1] == {"Action": "StopMixMonitor", "Channel": "PJSIP/customers-100.1"}
+    assert h.pbx.commands[-1] == Command("stop_mix_monitor", {"channel": "PJSIP/customers-100.1"})
     await h.hang_up()
     assert h.repo.get(row.id).status == "stored"
     await h.answer(uniqueid="200.1", queue="secret")
-    assert len(h.pbx.sent) == 2 and h.repo.for_call("200.1") == []
+    assert len(h.pbx.commands) == 2 and h.repo.for_call("200.1") == []
     with pytest.raises(Conflict):
         await h.service.agent_action("alice", "start")
 
@@ -155,15 +156,15 @@ async def test_pause_and_resume_mute_both_directions_and_keep_the_pause_marks(h)
     await h.answer()
     h.clock.advance(seconds=2)
     await h.service.agent_action("alice", "pause")
-    assert h.pbx.sent[-1] == {"Action": "MixMonitorMute", "Channel": "PJSIP/customers-100.1",
-                              "Direction": "both", "State": "1"}
+    assert h.pbx.commands[-1] == Command("mix_monitor_mute", {"channel": "PJSIP/customers-100.1",
+                                                              "muted": True, "direction": "both"})
     [row] = h.repo.for_call("100.1")
     assert row.status == "paused"
     with pytest.raises(Conflict):
         await h.service.agent_action("alice", "pause")
     h.clock.advance(seconds=3)
     await h.service.agent_action("alice", "resume")
-    assert h.pbx.sent[-1]["State"] == "0"
+    assert h.pbx.commands[-1].args["muted"] is False
     h.clock.advance(seconds=1)
     await h.service.agent_action("alice", "pause")  # left paused until the hangup
     h.clock.advance(seconds=2)
@@ -183,7 +184,7 @@ async def test_an_agent_acts_only_on_their_own_call(h):
 
 
 async def test_failed_mixmonitor_is_kept_as_failed(h):
-    h.pbx.fail_next("send", PbxCommandFailed("Could not start MixMonitor"), times=None)
+    h.pbx.fail_next("mix_monitor", PbxCommandFailed("Could not start MixMonitor"), times=None)
     await h.answer()
     [row] = h.repo.for_call("100.1")
     assert row.status == "failed" and "Could not start" in row.error
@@ -212,7 +213,7 @@ async def test_restart_follows_running_recordings_and_a_snapshot_closes_vanished
 async def test_encrypted_recordings_are_unreadable_on_disk_and_read_back_by_range(database, tmp_path):
     h = Harness(database, tmp_path, key=KEY)
     await h.answer()
-    plain = (h.spool / h.pbx.sent[0]["File"]).read_bytes()
+    plain = (h.spool / h.pbx.called("mix_monitor")[0]["filename"]).read_bytes()
     await h.hang_up()
     [row] = h.repo.for_call("100.1")
     on_disk = (h.store_dir / row.path).read_bytes()

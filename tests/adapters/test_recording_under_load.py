@@ -37,13 +37,12 @@ def hangup(uniqueid: str) -> ev.ChannelHungup:
 async def test_starts_are_issued_promptly_while_many_calls_end(h):
     slow_storing(h)
     sent_at: dict[str, float] = {}
-    send = h.pbx.send
+    mix_monitor = h.pbx.mix_monitor
 
-    async def timed_send(action):
-        if action["Action"] == "MixMonitor":
-            sent_at[action["Channel"].rsplit("-", 1)[1]] = time.monotonic()
-        return await send(action)
-    h.pbx.send = timed_send
+    async def timed_mix_monitor(channel, filename, options="b"):
+        sent_at[channel.rsplit("-", 1)[1]] = time.monotonic()
+        return await mix_monitor(channel, filename, options)
+    h.pbx.mix_monitor = timed_mix_monitor
     for i in range(12):
         await h.answer(uniqueid=f"old.{i}")
 
@@ -65,7 +64,7 @@ async def test_starts_are_issued_promptly_while_many_calls_end(h):
 
 
 async def test_a_recording_that_cannot_start_is_an_alert(h):
-    h.pbx.fail_next("send", PbxCommandFailed("No such channel"), times=None)
+    h.pbx.fail_next("mix_monitor", PbxCommandFailed("No such channel"), times=None)
     await h.answer(uniqueid="200.1", agent="bob")
     [row] = h.repo.for_call("200.1")
     assert row.status == "failed" and "No such channel" in row.error
@@ -84,7 +83,7 @@ async def test_a_call_whose_channel_is_already_gone_is_a_failed_recording_and_an
     [row] = h.repo.for_call("300.1")
     assert row.status == "failed" and "channel is unknown" in row.error
     assert h.service.alerts.counts[RECORDING_MISSED] == 1
-    assert h.pbx.sent == []
+    assert h.pbx.commands == []
 
 
 async def test_a_recording_that_cannot_be_stored_is_an_alert(h):

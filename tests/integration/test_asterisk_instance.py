@@ -18,6 +18,7 @@ from ccserver.cli import main as ccserver_main
 from ccserver.core.errors import ConfigurationError
 from ccserver.adapters.asterisk.instance import AsteriskInstance, InstanceInfo
 from ccserver.adapters.asterisk.root import MIN_ASTERISK_MAJOR, parse_version, root_marker
+from ccserver.settings import env_name
 
 pytestmark = pytest.mark.asterisk
 
@@ -107,9 +108,10 @@ def test_up_when_running_reports_the_same_pid(asterisk):
 
 
 def test_command_line_status_and_cli(asterisk, capsys, monkeypatch):
-    for key, value in asterisk.settings.__dict__.items():  # the CLI reads CCSERVER_* settings
-        if key in ("asterisk_root", "asterisk_mode", "data_dir"):
-            monkeypatch.setenv(f"CCSERVER_{key.upper()}", str(value))
+    for key, value in (("asterisk.root", asterisk.settings.asterisk.root),  # the CLI reads CCSERVER_*
+                       ("asterisk.mode", asterisk.settings.asterisk.mode),
+                       ("storage.data_dir", asterisk.settings.storage.data_dir)):
+        monkeypatch.setenv(env_name(key), str(value))
     assert ccserver_main(["asterisk", "--instance", asterisk.name, "status"]) == 0
     out = capsys.readouterr().out
     assert f"pid {asterisk.pid()}" in out and f":{asterisk.info.ami_port}" in out
@@ -191,7 +193,7 @@ def test_fixed_port_in_use_is_refused(asterisk_factory):
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         port = blocker.getsockname()[1]
-        instance = asterisk_factory(ari_port=port)
+        instance = asterisk_factory(pbx={"ari_port": port})
         with pytest.raises(ConfigurationError, match=f"ari_port {port} .* in use") as info:
             instance.up()
     assert info.value.details["port"] == port

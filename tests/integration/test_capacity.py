@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asterisk
 
 
 async def test_the_caller_above_capacity_is_refused_and_shows(asterisk_factory, tmp_path, caplog):
-    node = asterisk_factory(max_concurrent_calls=2, rtp_port_count=8)
+    node = asterisk_factory(asterisk={"max_concurrent_calls": 2, "rtp_port_count": 8})
     node.up()
     async with Server(tmp_path, endpoint_of(node.info), config_writer=node) as srv:
         rt = srv.runtime

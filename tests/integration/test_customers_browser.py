@@ -41,7 +41,7 @@ def csv_with_errors() -> bytes:
 
 @pytest.fixture
 async def server(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)
     app = create_app(runtime)
     runner = web.AppRunner(app)
     await runner.setup()

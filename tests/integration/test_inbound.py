@@ -161,8 +161,7 @@ async def test_pause_wrapup_logout_reach_asterisk_and_the_timeline(asterisk, tmp
 async def test_callback_keeps_the_place_and_bridges_an_agent_to_the_customer(asterisk, tmp_path):
     customer = SippCustomer(asterisk, Answer(talk_seconds=None))
     await customer.start()
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk,
-                      trunk_host=f"127.0.0.1:{customer.port}") as srv:
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, outbound={"trunk_host": f"127.0.0.1:{customer.port}"}) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv, callback_key="1")
         phones = await start_phones(asterisk, {"alice": accounts["alice"]},

@@ -67,9 +67,7 @@ async def ivr_server(asterisk, tmp_path, *, clock=None, scripts: dict[str, str] 
     scripts_dir.mkdir()
     for name, text in (scripts or {"service-client.yaml": example_text()}).items():
         (scripts_dir / name).write_text(text, encoding="utf-8")
-    srv = Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk,
-                 clock=clock or ManualClock(OPEN_DAY), ivr_scripts_dir=scripts_dir,
-                 ivr_stats_flush_interval=3600.0)
+    srv = Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=clock or ManualClock(OPEN_DAY), ivr={"scripts_dir": scripts_dir, "stats_flush_interval": 3600.0})
     runtime = srv.runtime
     await asyncio.to_thread(runtime.database.upgrade)
     for skill in SKILLS:

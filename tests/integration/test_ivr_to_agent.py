@@ -78,9 +78,7 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
     scripts.mkdir()
     for path in SCRIPTS.glob("*.yaml"):  # the examples as shipped
         shutil.copy(path, scripts / path.name)
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk,
-                      clock=ManualClock(OPEN_DAY), ivr_scripts_dir=scripts,
-                      ivr_stats_flush_interval=3600.0) as srv:
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=ManualClock(OPEN_DAY), ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0}) as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
 
@@ -189,9 +187,7 @@ async def test_caller_out_of_hours_leaves_a_message_in_the_example_mailbox(aster
     shutil.copy(SCRIPTS / "service-client.yaml", scripts)
     inbox = asterisk.info.instance_dir / "spool" / "voicemail" / "service-client" / "8000" / "INBOX"
     before = set(inbox.glob("msg*.txt")) if inbox.is_dir() else set()
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk,
-                      clock=ManualClock(NIGHT), ivr_scripts_dir=scripts,
-                      ivr_stats_flush_interval=3600.0) as srv:
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=ManualClock(NIGHT), ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0}) as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
         for skill, label in demo.SKILLS.items():

@@ -18,16 +18,16 @@ async def test_agent_previews_and_calls_a_contact_from_the_desk(asterisk, tmp_pa
     customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         service = center.service
-        campaign = await service.create_campaign("Relance fibre", {"mode": "preview", "caller_ids": ["0162000001"]},
+        campaign = await service.campaigns.create_campaign("Relance fibre", {"mode": "preview", "caller_ids": ["0162000001"]},
                                                  "super1")
         cid = campaign["id"]
-        preview = await service.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Aperçu\n".encode(), "p.csv",
+        preview = await service.campaigns.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Aperçu\n".encode(), "p.csv",
                                                "utf-8", "super1")
-        await service.commit_import(preview["import_id"], "super1")
-        await service.record_consent(number=ANSWERS, source="web", proof_ref="P-1", actor="super1",
+        await service.campaigns.commit_import(preview["import_id"], "super1")
+        await service.oppositions.record_consent(number=ANSWERS, source="web", proof_ref="P-1", actor="super1",
                                      at=center.clock.now() - timedelta(days=1))
-        await service.set_agents(cid, [center.agent], "super1")
-        await service.change_status(cid, "start", "super1")
+        await service.campaigns.set_agents(cid, [center.agent], "super1")
+        await service.campaigns.change_status(cid, "start", "super1")
         base = f"http://{center.server.host}:{center.server.port}"
         async with chromium() as browser:
             page = await browser.new_page()

@@ -41,11 +41,11 @@ class Center:
     def __init__(self, asterisk, tmp_path, at: datetime, customers: dict):
         self.asterisk = asterisk
         self.clock = ManualClock(at)
-        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=5.0)
+        self.settings = Settings().replace({"storage.data_dir": tmp_path, "pbx.command_timeout": 5.0})
         self.runtime = Runtime(self.settings, endpoint_of(asterisk.info), clock=self.clock,
                                config_writer=asterisk)
         self.service = self.runtime.outbound
-        self.service.tick_seconds = 0.2
+        self.service.dialer.tick_seconds = 0.2
         self.events: list[ev.Event] = []
         self.runtime.bus.subscribe("test-recorder", self.events.append)
         self.server = TestServer(create_app(self.runtime))
@@ -57,8 +57,8 @@ class Center:
 
     async def __aenter__(self) -> "Center":
         await self.customer.start()
-        self.settings.outbound_dial_uri = f"sip:{{number}}@127.0.0.1:{self.customer.port}"
-        self.service.dial_uri = self.settings.outbound_dial_uri
+        # the customer's port is known only now (settings are frozen: the dialer takes it)
+        self.service.dialer.dial_uri = f"sip:{{number}}@127.0.0.1:{self.customer.port}"
         await self.server.start_server()
         # one client for the whole test: closing a TestClient closes the server (and the runtime)
         self.client = TestClient(self.server)
@@ -85,7 +85,7 @@ class Center:
         try:
             for campaign in await asyncio.to_thread(self.service.repo.campaigns):
                 try:
-                    await self.service.leave(campaign.id, self.agent)
+                    await self.service.campaigns.leave(campaign.id, self.agent)
                 except Exception:  # noqa: BLE001 (not a member)
                     pass
         finally:
@@ -103,7 +103,7 @@ class Center:
     async def campaign(self, numbers: list[str], *, consent: bool = True, **values) -> int:
         """A running progressive campaign with these contacts and the agent in its queue."""
         service = self.service
-        campaign = await service.create_campaign(
+        campaign = await service.campaigns.create_campaign(
             f"Campagne {uuid.uuid4().hex[:4]}",
             {"mode": "progressive", "caller_ids": ["01 62 00 00 01"], "ring_seconds": 6,
              "retry_busy_minutes": 15, "retry_no_answer_minutes": 120, **values}, "super1")
@@ -111,17 +111,17 @@ class Center:
         csv = "Nom;Téléphone;Code postal;Offre\n" + "".join(
             f"Client {i};{n[:2]} {n[2:4]} {n[4:6]} {n[6:8]} {n[8:]};75011;fibre\n"
             for i, n in enumerate(numbers))
-        preview = await service.preview_import(cid, csv.encode(), "contacts.csv", "utf-8",
+        preview = await service.campaigns.preview_import(cid, csv.encode(), "contacts.csv", "utf-8",
                                                "super1")
         assert preview["accepted"] == len(numbers), preview
-        await service.commit_import(preview["import_id"], "super1")
+        await service.campaigns.commit_import(preview["import_id"], "super1")
         if consent:
             for number in numbers:
-                await service.record_consent(number=number, source="web form",
+                await service.oppositions.record_consent(number=number, source="web form",
                                              proof_ref=f"form-{number}", actor="super1",
                                              at=self.clock.now() - timedelta(days=3))
-        await service.set_agents(cid, [self.agent], "super1")
-        await service.join(cid, self.agent)
+        await service.campaigns.set_agents(cid, [self.agent], "super1")
+        await service.campaigns.join(cid, self.agent)
         board = self.runtime.agent_board
         await until(lambda: board.agents[self.agent].state is AgentState.AVAILABLE
                     and f"camp-{cid}" in board.agents[self.agent].queues, 10,
@@ -146,7 +146,7 @@ async def test_progressive_campaign_dials_bridges_answered_and_schedules_retries
         ws = await client.ws_connect("/ws")
         assert (await ws.receive_json(timeout=3))["topic"] == "hello"
         started = time.monotonic()
-        await center.service.change_status(cid, "start", "super1")
+        await center.service.campaigns.change_status(cid, "start", "super1")
 
         # the answered customer is bridged to the free agent, with the screen-pop
         pop = None
@@ -185,10 +185,10 @@ async def test_progressive_campaign_dials_bridges_answered_and_schedules_retries
         assert contacts[NEVER_ANSWERS].next_attempt_at == now + timedelta(minutes=120)
         # retries are not due yet: nothing more is dialed
         await asyncio.sleep(1.0)
-        assert center.service.originates == 3 and len(center.customer.calls) == 3
+        assert center.service.dialer.originates == 3 and len(center.customer.calls) == 3
         # each dial has its decision (every rule) stored and linked to the attempt
         for attempt in attempts.values():
-            why = await center.service.why_not_called(attempt.contact_id)
+            why = await center.service.compliance.why_not_called(attempt.contact_id)
             decision = why["decisions"][0]
             assert decision["allowed"] and decision["attempt_id"] == attempt.id
             assert decision["decision"]["facts"]["consent"]["proof_ref"] == f"form-{attempt.number}"
@@ -211,19 +211,19 @@ async def test_nothing_is_dialed_outside_the_legal_windows(asterisk, tmp_path, m
                 originates.append(action)
             return await original(action, **kw)
         center.runtime.pbx.ami.send = spy
-        await center.service.change_status(cid, "start", "super1")
+        await center.service.campaigns.change_status(cid, "start", "super1")
         await asyncio.sleep(2.0)  # ten dialer ticks
-        assert originates == [] and center.service.originates == 0
+        assert originates == [] and center.service.dialer.originates == 0
         assert center.customer.calls_offered == 0
-        live = center.service.live[cid]
+        live = center.service.dialer.live[cid]
         assert live.open is False and live.next_change is not None
         assert live.next_change > moment
         contacts = center.contacts(cid)
         assert all(c.status == "pending" and c.attempts == 0 for c in contacts.values())
         # the clock moves to an open window: the same campaign dials
         center.clock.set((moment + timedelta(days=1)).replace(hour=9, minute=30))  # 10:30/11:30
-        await center.service.refresh_windows(cid)
-        await until(lambda: center.service.originates >= 1, 10, "a call once the window opens")
+        await center.service.dialer.refresh_windows(cid)
+        await until(lambda: center.service.dialer.originates >= 1, 10, "a call once the window opens")
         center.runtime.pbx.ami.send = original
 
 
@@ -234,11 +234,11 @@ async def test_opposed_and_unconsented_numbers_are_never_dialed(asterisk, tmp_pa
         service = center.service
         # Bloctel regime (June 2026): the company list and a fresh Bloctel scrub are enforced
         cid = await center.campaign([dnc, bloctel, allowed], consent=False)
-        await service.dnc_add([dnc], "asked not to be called", "super1")
+        await service.oppositions.dnc_add([dnc], "asked not to be called", "super1")
         returned = "\n".join([dnc, allowed]).encode()  # Bloctel removed the opposed number
-        await service.import_bloctel_scrub(cid, returned, "2026-06-10T08:00:00Z", "scrub.csv",
+        await service.oppositions.import_bloctel_scrub(cid, returned, "2026-06-10T08:00:00Z", "scrub.csv",
                                            "super1")
-        await service.change_status(cid, "start", "super1")
+        await service.campaigns.change_status(cid, "start", "super1")
         await until(lambda: center.attempts(cid).get(allowed) is not None
                     and center.attempts(cid)[allowed].ended_at, 15, "the allowed number dialed")
         await until(lambda: all(c.status != "pending" or c.attempts
@@ -247,12 +247,12 @@ async def test_opposed_and_unconsented_numbers_are_never_dialed(asterisk, tmp_pa
         assert contacts[dnc].status == "blocked" and contacts[dnc].blocked_rule == "dnc.company_list"
         assert contacts[bloctel].status == "blocked"
         assert contacts[bloctel].blocked_rule == "bloctel.opposed"
-        await service.change_status(cid, "pause", "super1")
+        await service.campaigns.change_status(cid, "pause", "super1")
 
         # consent regime (September 2026): no consent on record, never dialed
         center.clock.set(OPEN_CONSENT_REGIME)
         cid2 = await center.campaign([unconsented], consent=False)
-        await service.change_status(cid2, "start", "super1")
+        await service.campaigns.change_status(cid2, "start", "super1")
         await until(lambda: center.contacts(cid2)[unconsented].status == "blocked", 10,
                     "the unconsented number checked")
         assert center.contacts(cid2)[unconsented].blocked_rule == "consent.required"
@@ -265,7 +265,7 @@ async def test_opposed_and_unconsented_numbers_are_never_dialed(asterisk, tmp_pa
                                          (bloctel, contacts[bloctel].id, "bloctel.opposed"),
                                          (unconsented, center.contacts(cid2)[unconsented].id,
                                           "consent.required")):
-            why = await service.why_not_called(contact_id)
+            why = await service.compliance.why_not_called(contact_id)
             decision = why["decisions"][0]
             assert decision["allowed"] is False and decision["failed_rules"] == [rule], number
             assert decision["actor"] == "dialer" and decision["purpose"] == "dial"
@@ -277,16 +277,16 @@ async def test_preview_agent_clicks_then_their_phone_then_the_customer(asterisk,
     customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         service = center.service
-        campaign = await service.create_campaign(
+        campaign = await service.campaigns.create_campaign(
             "Preview", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1")
         cid = campaign["id"]
-        preview = await service.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Preview\n".encode(),
+        preview = await service.campaigns.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Preview\n".encode(),
                                                "p.csv", "utf-8", "super1")
-        await service.commit_import(preview["import_id"], "super1")
-        await service.record_consent(number=ANSWERS, source="web", proof_ref="P-1",
+        await service.campaigns.commit_import(preview["import_id"], "super1")
+        await service.oppositions.record_consent(number=ANSWERS, source="web", proof_ref="P-1",
                                      actor="super1", at=center.clock.now() - timedelta(days=1))
-        await service.set_agents(cid, [center.agent], "super1")
-        await service.change_status(cid, "start", "super1")
+        await service.campaigns.set_agents(cid, [center.agent], "super1")
+        await service.campaigns.change_status(cid, "start", "super1")
         client = await center.login(center.agent)
         me = await (await client.get("/api/me")).json()
         headers = {"X-CSRF-Token": me["csrf_token"]}
@@ -321,7 +321,7 @@ async def test_no_free_agent_plays_the_abandon_message_within_2_s(asterisk, tmp_
         reports: list[tuple[float, ev.DialerReported]] = []
         center.runtime.bus.subscribe("test-abandon", lambda e: reports.append((time.monotonic(), e)),
                                      topics=[ev.DialerReported.topic])
-        await center.service.change_status(cid, "start", "super1")
+        await center.service.campaigns.change_status(cid, "start", "super1")
         (call,) = await center.customer.wait_calls("answered", 1, timeout=15)
         await until(lambda: any(e.stage == "abandoned" for _, e in reports), 10,
                     "the abandon reported by the dialplan")
@@ -334,7 +334,7 @@ async def test_no_free_agent_plays_the_abandon_message_within_2_s(asterisk, tmp_
         attempt = await until(lambda: (a := center.attempts(cid).get(ANSWERS)) and a.ended_at
                               and a, 10, "attempt closed")
         assert attempt.outcome == "abandoned"
-        stats = center.service.stats[cid]
+        stats = center.service.outcomes.stats[cid]
         assert stats.abandon_rate(center.clock.now().timestamp()) == 1.0
 
 
@@ -361,7 +361,7 @@ async def test_answering_machine_detection_separates_machines_from_people(asteri
                  machine: Answer(audio=True, talk_seconds=8)}  # a long recorded greeting
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         cid = await center.campaign([machine, human], amd=True, retry_machine_minutes=240)
-        await center.service.change_status(cid, "start", "super1")
+        await center.service.campaigns.change_status(cid, "start", "super1")
 
         def done():
             attempts = center.attempts(cid)

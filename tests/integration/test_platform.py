@@ -41,7 +41,7 @@ async def test_local_call_produces_created_answered_hungup_in_order(asterisk, tm
 
 
 async def test_sigkill_and_restart_recovers_within_10s_without_replaying_commands(tmp_path):
-    settings = Settings(data_dir=tmp_path / "ast", asterisk_instance=f"kill-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    settings = Settings().replace({"storage.data_dir": tmp_path / "ast", "asterisk.instance": f"kill-{os.getpid()}-{uuid.uuid4().hex[:6]}"})
     instance = AsteriskInstance(settings)
     info = instance.up()
     try:
@@ -125,11 +125,11 @@ async def test_asterisk_not_running_shows_down_while_web_answers(tmp_path, caplo
 
 def test_unreadable_config_file_gives_a_clear_error(tmp_path, capsys):
     config = tmp_path / "ccserver.toml"
-    config.write_text("http_port = 'eighty'\n")
+    config.write_text("[web]\nport = 'eighty'\n")
     code = cli_main(["--config", str(config), "db", "upgrade"])
     err = capsys.readouterr().err
     assert code == 2
-    assert "http_port" in err and "Traceback" not in err
+    assert "web.port: must be an integer" in err and "Traceback" not in err
     broken = tmp_path / "broken.toml"
     broken.write_text("http_port = = 1\n")
     code = cli_main(["--config", str(broken), "db", "upgrade"])

@@ -57,7 +57,7 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{REPO}", str(clone)], check=True)
     port = free_port()
     instance = f"readme-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    env = dict(os.environ, CCSERVER_HTTP_PORT=str(port), CCSERVER_DATA_DIR=str(tmp_path / "var"),
+    env = dict(os.environ, CCSERVER_WEB_PORT=str(port), CCSERVER_STORAGE_DATA_DIR=str(tmp_path / "var"),
                CCSERVER_ASTERISK_INSTANCE=instance, PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("VIRTUAL_ENV", None)
     log = open(tmp_path / "demo.log", "w")
@@ -108,5 +108,5 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
             proc.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-        AsteriskInstance(Settings(asterisk_instance=instance, data_dir=tmp_path / "var")).destroy()
+        AsteriskInstance(Settings().replace({"asterisk.instance": instance, "storage.data_dir": tmp_path / "var"})).destroy()
     assert proc.returncode in (0, -signal.SIGTERM), proc.returncode

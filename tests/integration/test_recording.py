@@ -71,8 +71,7 @@ def silent_runs(levels: list[float], window: float, threshold: float = 60.0) -> 
 
 async def test_queue_call_is_recorded_paused_played_with_ranges_and_purged(asterisk, tmp_path):
     clock = OffsetClock()
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=clock,
-                      recording_agents_may_listen=True) as srv:
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=clock, recording={"agents_may_listen": True}) as srv:
         runtime = srv.runtime
         accounts = await setup_queue(srv, "7101")
         alice_web = await srv.login("alice", PASSWORD)

@@ -25,7 +25,7 @@ def ccserver(*args, env):
 def test_up_builds_the_root_then_starts_from_the_cache(tmp_path):
     root = tmp_path / "asterisk-root"
     env = dict(os.environ, CCSERVER_ASTERISK_ROOT=str(root), CCSERVER_ASTERISK_MODE="chroot",
-               CCSERVER_DATA_DIR=str(tmp_path / "var"),
+               CCSERVER_STORAGE_DATA_DIR=str(tmp_path / "var"),
                CCSERVER_ASTERISK_INSTANCE=f"build-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     try:
         started = time.monotonic()

@@ -202,7 +202,7 @@ def _whole_dialplan() -> dict[str, list[str]]:
     """Every context a ccserver instance loads: the static files and the generated ones."""
     from ccserver.capabilities.acd.model import AgentAccount, render_acd_dialplan
     from ccserver.capabilities.ivr.service import render_ivr_dialplan
-    from ccserver.capabilities.outbound.service import render_dialer_dialplan
+    from ccserver.capabilities.outbound.dialplan import render_dialer_dialplan
     from ccserver.adapters.asterisk.instance import DEFAULT_CONF_DIR, DEFAULT_DIALPLAN_DIR
 
     queue = QueueDefinition(name="support", numbers=(QUEUE_NUMBER,), holidays="", callback_key="1",

@@ -164,19 +164,19 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
                                    retention_days=30)
     (store.store_dir / "2026" / "09" / "15").mkdir(parents=True)
     (store.store_dir / stored.path).write_bytes(b"RIFF the person's voice")
-    campaign = await outbound.create_campaign("C1", {"mode": "progressive", "caller_ids": ["0162000001"]}, "sup")
+    campaign = await outbound.campaigns.create_campaign("C1", {"mode": "progressive", "caller_ids": ["0162000001"]}, "sup")
     text_file = f"nom;numero;cp\n{NAME};06.12.34.56.78;75011\nPaul Other;{OTHER};75011\n"
-    preview = await outbound.preview_import(campaign["id"], text_file.encode(), "c.csv", "utf-8", "sup")
-    await outbound.commit_import(preview["import_id"], "sup")
-    await outbound.record_consent(number="+33 6 12 34 56 78", source="web", proof_ref=f"formulaire {NUMBER}",
+    preview = await outbound.campaigns.preview_import(campaign["id"], text_file.encode(), "c.csv", "utf-8", "sup")
+    await outbound.campaigns.commit_import(preview["import_id"], "sup")
+    await outbound.oppositions.record_consent(number="+33 6 12 34 56 78", source="web", proof_ref=f"formulaire {NUMBER}",
                                   actor="sup", at=clock.now() - timedelta(days=2))
     contact = next(c for c in outbound.repo.contacts(campaign["id"])[0] if c.nsn == 612345678)
-    decision = await outbound.check_contact(contact.id, "sup")
+    decision = await outbound.compliance.check_contact(contact.id, "sup")
     outbound.repo.create_attempt(campaign_id=campaign["id"], contact_id=contact.id, nsn=contact.nsn,
                                  number=contact.number, caller_id="0162000001", mode="progressive",
                                  uniqueid="o1", decision_id=decision["decision_id"],
                                  started_at=clock.now(), outcome="answered", notes=f"{NAME} rappellera")
-    await outbound.dnc_add([NUMBER], f"demande de {NAME}", "sup")
+    await outbound.oppositions.dnc_add([NUMBER], f"demande de {NAME}", "sup")
     audit.record("alice", "customer.update", str(zoe.id), phone=NUMBER, name=NAME, email="zoe@example.org")
     before = dump_database(database)
     assert all(w in before for w in ("0612345678", "612345678")) and "Erasmus" in before
@@ -230,13 +230,13 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
     # --- the proof kept is the keyed hash of the number, and the do-not-call list still refuses it
     expected = keyed_hash(key, canonical("+33612345678"))
     assert expected in after and summary["number_hash"].endswith(expected)
-    campaign2 = await outbound.create_campaign("C2", {"mode": "progressive", "caller_ids": ["0162000001"]}, "sup")
-    preview = await outbound.preview_import(campaign2["id"], f"nom;numero\nX;{NUMBER}\n".encode(), "d.csv",
+    campaign2 = await outbound.campaigns.create_campaign("C2", {"mode": "progressive", "caller_ids": ["0162000001"]}, "sup")
+    preview = await outbound.campaigns.preview_import(campaign2["id"], f"nom;numero\nX;{NUMBER}\n".encode(), "d.csv",
                                             "utf-8", "sup")
     assert preview["on_company_dnc"] == 1
-    await outbound.commit_import(preview["import_id"], "sup")
+    await outbound.campaigns.commit_import(preview["import_id"], "sup")
     again = outbound.repo.contacts(campaign2["id"])[0][0]
-    answer = await outbound.check_contact(again.id, "sup")
+    answer = await outbound.compliance.check_contact(again.id, "sup")
     assert answer["allowed"] is False and "dnc.company_list" in answer["failed"], answer
     # --- the erasure itself is audit-logged: who, which customer, the hash — not the number
     [entry] = audit.list(action="customer.erase")
@@ -293,20 +293,20 @@ async def test_real_recorded_call_callback_and_campaign_are_erased_with_a_live_c
             # 2. a callback request, a campaign contact, a consent, a decision, an attempt, a DNC entry
             runtime.acd_repo.add_callback("erase", NUMBER, first_row.call_uniqueid, runtime.clock.now())
             outbound = runtime.outbound
-            campaign = await outbound.create_campaign("E1", {"mode": "preview", "caller_ids": ["0162000001"]},
+            campaign = await outbound.campaigns.create_campaign("E1", {"mode": "preview", "caller_ids": ["0162000001"]},
                                                       "boss")
             csv_text = f"nom;numero;cp\n{NAME};06 12 34 56 78;75011\n"
-            preview = await outbound.preview_import(campaign["id"], csv_text.encode(), "e.csv", "utf-8", "boss")
-            await outbound.commit_import(preview["import_id"], "boss")
-            await outbound.record_consent(number=NUMBER, source="web", proof_ref=f"form {NUMBER}", actor="boss")
+            preview = await outbound.campaigns.preview_import(campaign["id"], csv_text.encode(), "e.csv", "utf-8", "boss")
+            await outbound.campaigns.commit_import(preview["import_id"], "boss")
+            await outbound.oppositions.record_consent(number=NUMBER, source="web", proof_ref=f"form {NUMBER}", actor="boss")
             contact = outbound.repo.contacts(campaign["id"])[0][0]
-            decision = await outbound.check_contact(contact.id, "boss")
+            decision = await outbound.compliance.check_contact(contact.id, "boss")
             outbound.repo.create_attempt(campaign_id=campaign["id"], contact_id=contact.id, nsn=contact.nsn,
                                          number=contact.number, caller_id="0162000001", mode="preview",
                                          uniqueid="outbound-1", decision_id=decision["decision_id"],
                                          started_at=runtime.clock.now(), outcome="refused",
                                          notes=f"{NAME} ne veut plus")
-            await outbound.dnc_add([NUMBER], "demande pendant l'appel", "boss")
+            await outbound.oppositions.dnc_add([NUMBER], "demande pendant l'appel", "boss")
 
             # 3. a second call of the person, live and being recorded during the erasure
             second = SippCaller(asterisk, "7301", NUMBER, display_name="Zoe Erasmus", talk_seconds=8)

@@ -66,7 +66,7 @@ class Site:
 
 async def make_site(tmp_path, monkeypatch, **settings) -> Site:
     clock = ManualClock(T0)
-    runtime = Runtime(Settings(data_dir=tmp_path, **settings), endpoint=None, clock=clock)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}, **settings), endpoint=None, clock=clock)
     server = TestServer(create_app(runtime))
     await server.start_server()
     for name in ("agent1", "agent2"):
@@ -188,7 +188,7 @@ async def test_the_client_address_is_limited_across_accounts(site):
 
 
 async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(make):
-    site = await make(trusted_proxies="127.0.0.1/32")
+    site = await make(web={"trusted_proxies": "127.0.0.1/32"})
     client = await site.client()
     for i in range(20):
         resp = await site.attempt(client, f"guess{i}", "wrong password",
@@ -268,7 +268,7 @@ async def test_an_oversize_login_body_is_refused_413_before_csrf_and_credentials
 
 
 async def test_logins_beyond_the_hashing_queue_are_answered_503_at_once(make):
-    site = await make(login_hash_workers=1, login_hash_queue=1, login_address_failures=0)
+    site = await make(login={"hash_workers": 1, "hash_queue": 1, "address_failures": 0})
     clients = [await site.client() for _ in range(8)]
     tokens = [(await site.login_form(c))[0] for c in clients]
     answers = await asyncio.gather(*(
@@ -285,7 +285,7 @@ async def test_logins_beyond_the_hashing_queue_are_answered_503_at_once(make):
 
 async def test_api_me_is_served_while_a_flood_of_bad_logins_is_in_flight(make):
     # a distributed flood: no address limit, every login a different account, all hashed
-    site = await make(login_address_failures=0)
+    site = await make(login={"address_failures": 0})
     boss = await site.client()
     token, _ = await site.login_form(boss)
     resp = await boss.post("/login", data={"username": "agent2", "password": PASSWORD, "csrf_token": token},

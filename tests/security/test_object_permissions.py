@@ -183,7 +183,7 @@ def snapshot(runtime) -> dict[str, list]:
 
 @pytest.fixture
 async def center(database, tmp_path):  # noqa: F811 (the fixture of tests.support.db)
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None, database=database)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None, database=database)
     server = TestServer(create_app(runtime))
     await server.start_server()
     for name in ("agent1", "agent2", "agent3"):  # agent3: assigned to no campaign
@@ -210,13 +210,13 @@ async def _objects(runtime) -> dict[str, int]:
     """agent1's objects, in queue sales and in the campaign that supervisor1 supervises."""
     out = runtime.outbound
     now = datetime.now(timezone.utc)
-    campaign = await out.create_campaign("Printemps", {"mode": "preview",
+    campaign = await out.campaigns.create_campaign("Printemps", {"mode": "preview",
                                                        "caller_ids": ["0162000001"]}, "admin1")
     cid = campaign["id"]
     runtime.acd_repo.give_scope("supervisor1", "queue", f"camp-{cid}")
-    await out.set_agents(cid, ["agent1", "agent2"], "admin1")  # agent2 is assigned too
-    preview = await out.preview_import(cid, CSV.encode(), "c.csv", "utf-8", "admin1")
-    await out.commit_import(preview["import_id"], "admin1")
+    await out.campaigns.set_agents(cid, ["agent1", "agent2"], "admin1")  # agent2 is assigned too
+    preview = await out.campaigns.preview_import(cid, CSV.encode(), "c.csv", "utf-8", "admin1")
+    await out.campaigns.commit_import(preview["import_id"], "admin1")
     contacts, _ = out.repo.contacts(cid, limit=10)
     called, reserved, other = contacts[0], contacts[1], contacts[2]
     attempts = [out.repo.create_attempt(campaign_id=cid, contact_id=c.id, nsn=c.nsn,
@@ -225,9 +225,9 @@ async def _objects(runtime) -> dict[str, int]:
                 for c in (called, other)]
     out.repo.update_contact(reserved.id, now, status="reserved", reserved_by="agent1",
                             reserved_until=now + timedelta(minutes=10))
-    pending = await out.preview_import(cid, b"nom;numero\nE;0612000005\n", "d.csv", "utf-8",
+    pending = await out.campaigns.preview_import(cid, b"nom;numero\nE;0612000005\n", "d.csv", "utf-8",
                                        "admin1")
-    pending2 = await out.preview_import(cid, b"nom;numero\nF;0612000006\n", "e.csv", "utf-8",
+    pending2 = await out.campaigns.preview_import(cid, b"nom;numero\nF;0612000006\n", "e.csv", "utf-8",
                                         "admin1")
     runtime.acd_repo.upsert_calls([dict(uniqueid="call-1", caller_number="0612345678",
                                         queue="sales", agent="agent1", created_at=now,

@@ -152,10 +152,10 @@ async def test_real_asterisk_accepts_each_digest_of_the_right_password_and_refus
 
 def test_demo_prints_sip_passwords_that_match_the_stored_digests_at_every_start(tmp_path):
     from ccserver.commands import demo
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings().replace({"storage.data_dir": tmp_path})
     first = demo.seed_demo(settings).logins["alice"]["sip_password"]
     assert mode(tmp_path / "demo-logins.json") == 0o600  # the demo's own file, owner only
-    db = Database(settings.effective_database_url)
+    db = Database(settings.storage.effective_database_url)
     try:
         stored = lambda: dict(AcdRepository(db).agent("alice").sip_digests)  # noqa: E731
         assert stored() == sip_password_digests("alice", first)
@@ -219,7 +219,7 @@ async def test_generated_asterisk_files_and_the_database_are_not_world_readable(
         assert mode(asterisk.instance_dir / "instance.json") == 0o600
         for directory in (asterisk.instance_dir, etc, asterisk.info.recordings_dir):
             assert not_world_readable(directory), (directory, oct(mode(directory)))
-        db_file = Path(srv.settings.effective_database_url.split("///", 1)[1])
+        db_file = Path(srv.settings.storage.effective_database_url.split("///", 1)[1])
         files = [db_file, *(db_file.with_name(db_file.name + s) for s in ("-wal", "-shm"))]
         assert all(f.exists() for f in files)
         assert [oct(mode(f)) for f in files] == [oct(0o600)] * 3
@@ -240,13 +240,12 @@ def test_an_older_world_readable_database_is_narrowed_to_its_owner(tmp_path):
 @pytest.mark.asterisk
 async def test_demo_recording_is_private_on_disk_encrypted_at_rest_and_still_plays(
         asterisk, tmp_path):  # noqa: F811
-    settings = demo_settings(Settings(data_dir=tmp_path))
+    settings = demo_settings(Settings().replace({"storage.data_dir": tmp_path}))
     key_file = tmp_path / "recording.key"
-    assert mode(key_file) == 0o600 and settings.recording_encryption_key
-    assert demo_settings(Settings(data_dir=tmp_path)).recording_encryption_key == \
-        settings.recording_encryption_key  # the same key at the next start
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk,
-                      recording_encryption_key=settings.recording_encryption_key) as srv:
+    assert mode(key_file) == 0o600 and settings.recording.encryption_key
+    assert demo_settings(Settings().replace({"storage.data_dir": tmp_path})).recording.encryption_key == \
+        settings.recording.encryption_key  # the same key at the next start
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, recording={"encryption_key": settings.recording.encryption_key}) as srv:
         runtime = srv.runtime
         await until(srv.ok, 20, "ccserver healthy")
         await runtime.acd.create_queue(QueueDefinition(

@@ -4,7 +4,6 @@ Content-Security-Policy without inline scripts that no page violates in a real C
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import ipaddress
 import re
@@ -22,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core.errors import ConfigurationError
-from ccserver.settings import Settings, load_settings
+from ccserver.settings import KEYS, Settings, load_settings
 from tests.support.browser import chromium, log_in, served_app
 from tests.support.web import login_form, post_login
 
@@ -62,7 +61,7 @@ def has_secure_flag(cookie_line: str) -> bool:
 
 
 async def started(tmp_path, **settings) -> tuple[TestServer, Runtime]:
-    runtime = Runtime(Settings(data_dir=tmp_path, **settings), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}, **settings), endpoint=None)
     server = TestServer(create_app(runtime))
     await server.start_server()
     for name, role in (("agent1", "agent"), ("super1", "supervisor"), ("admin1", "admin")):
@@ -113,8 +112,8 @@ async def test_every_response_carries_the_security_headers(tmp_path):
         await server.close()
 
 
-@pytest.mark.parametrize("settings", [{"cookie_secure": "always"},
-                                      {"public_url": "https://cc.example.fr"}],
+@pytest.mark.parametrize("settings", [{"web": {"cookie_secure": "always"}},
+                                      {"web": {"public_url": "https://cc.example.fr"}}],
                          ids=["forced", "https-public-url"])
 async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path, settings):
     server, _runtime = await started(tmp_path, **settings)
@@ -156,7 +155,7 @@ def self_signed(tmp_path) -> ssl.SSLContext:
 
 
 async def test_over_https_cookies_are_secure_and_hsts_is_sent(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)  # cookie_secure: auto
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)  # cookie_secure: auto
     async with served_app(runtime, ssl_context=self_signed(tmp_path)) as base:
         async with aiohttp.ClientSession() as http:
             page = await http.get(base + "/login", ssl=False)
@@ -170,15 +169,15 @@ async def test_over_https_cookies_are_secure_and_hsts_is_sent(tmp_path):
 
 def test_cookie_secure_refuses_an_unknown_value():
     with pytest.raises(ConfigurationError) as err:
-        load_settings(environ={"CCSERVER_COOKIE_SECURE": "sometimes"})
-    assert err.value.details["field"] == "cookie_secure"
-    assert load_settings(environ={"CCSERVER_COOKIE_SECURE": "true"}).cookie_secure == "always"
-    assert load_settings(environ={}).cookie_secure == "auto"
+        load_settings(environ={"CCSERVER_WEB_COOKIE_SECURE": "sometimes"})
+    assert err.value.details["field"] == "web.cookie_secure"
+    assert load_settings(environ={"CCSERVER_WEB_COOKIE_SECURE": "true"}).web.cookie_secure == "always"
+    assert load_settings(environ={}).web.cookie_secure == "auto"
 
 
 def test_the_unused_secret_key_setting_is_gone():
     """Nothing ever used it: a setting that looks like it protects something but does not."""
-    assert "secret_key" not in {f.name for f in dataclasses.fields(Settings)}
+    assert not [key for key in KEYS if "secret_key" in key]
     compose = (Path(__file__).resolve().parents[2] / "docker" / "compose.yaml").read_text()
     assert "SECRET_KEY" not in compose
 
@@ -221,7 +220,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.mark.browser
 async def test_no_page_violates_the_csp_in_chromium_and_the_pages_still_work(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)
     async with served_app(runtime) as base:
         for name, role in (("agent1", "agent"), ("super1", "supervisor"), ("admin1", "admin")):
             await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)

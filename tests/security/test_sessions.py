@@ -33,7 +33,7 @@ class Site:
     """A running web app (no PBX) on SQLite with agents, a supervisor and an admin."""
 
     def __init__(self, tmp_path, **settings) -> None:
-        self.settings = Settings(data_dir=tmp_path, **settings)
+        self.settings = Settings().replace({"storage.data_dir": tmp_path}, **settings)
         self.runtime = Runtime(self.settings, endpoint=None)
         self.server = TestServer(create_app(self.runtime))
         self.clients: list[TestClient] = []
@@ -112,7 +112,7 @@ async def still_open(ws, seconds: float) -> bool:
 
 # the periodic re-check is pushed far away in the "at once" tests: what closes the sockets there
 # is the revocation itself, not the next re-check
-AT_ONCE = dict(session_check_interval=60.0)
+AT_ONCE = {"web": {"session_check_interval": 60.0}}
 
 
 async def test_logout_ends_this_session_and_closes_its_sockets_at_once(tmp_path):
@@ -198,7 +198,7 @@ async def test_admin_action_revokes_every_session_and_closes_the_users_sockets(t
 
 
 def run_cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "CCSERVER_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "CCSERVER_STORAGE_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
     env.pop("CCSERVER_CONFIG", None)
     return subprocess.run([sys.executable, "-m", "ccserver.cli", *args], input=stdin, env=env,
                           capture_output=True, text=True, timeout=60)
@@ -255,7 +255,7 @@ async def test_purge_job_removes_only_expired_sessions(tmp_path):
 
         job = rt.scheduler.get_job("sessions-purge-expired")
         assert job is not None
-        assert job.trigger.interval == timedelta(minutes=rt.settings.session_purge_interval)
+        assert job.trigger.interval == timedelta(minutes=rt.settings.web.session_purge_interval)
         assert await job.func() == 3
 
         rows = await asyncio.to_thread(site.session_rows, "agent1")
@@ -265,7 +265,7 @@ async def test_purge_job_removes_only_expired_sessions(tmp_path):
 
 @pytest.mark.browser
 async def test_the_open_page_says_session_ended_and_goes_to_login_when_the_user_is_disabled(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)
     async with served_app(runtime) as base:
         for name, role in (("super1", "supervisor"), ("admin1", "admin")):
             await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)
@@ -290,7 +290,7 @@ async def test_the_open_page_says_session_ended_and_goes_to_login_when_the_user_
 
 @pytest.mark.browser
 async def test_logging_out_in_one_browser_leaves_the_other_browser_logged_in(tmp_path):
-    runtime = Runtime(Settings(data_dir=tmp_path), endpoint=None)
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)
     async with served_app(runtime) as base:
         await asyncio.to_thread(runtime.users.create_user, "super1", PASSWORD, role="supervisor")
         async with chromium() as browser:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from panoramisk.message import Message
 
 from ccserver.core import events as ev
-from ccserver.adapters.pbx.translate import tampered, translate_ami, translate_ari
+from ccserver.adapters.pbx.ari_translate import translate_ari
+from ccserver.adapters.pbx.translate import tampered, translate_ami
 from tests.web.conftest import login, web_app  # noqa: F401 (fixture)
 
 SNAPSHOT = ("Channel: PJSIP/customers-00000000\r\nChannelState: 4\r\nChannelStateDesc: Ring\r\n"
@@ -274,12 +275,13 @@ async def test_a_caller_id_number_cannot_forge_ami_events_or_headers(asterisk, t
 
 async def test_ivr_engine_keeps_a_clean_caller_number_and_extension(tmp_path, caplog):
     import textwrap
-    from types import SimpleNamespace
 
     from ccserver.capabilities.ivr.handlers import IvrEngine
     from ccserver.capabilities.ivr.service import IvrService
+    from ccserver.core.bus import InProcessBus, Intake
     from ccserver.core.clock import ManualClock
     from datetime import datetime, timezone
+    from tests.fakes.stasis import FakeStasis
 
     (tmp_path / "demo.yaml").write_text(textwrap.dedent("""\
         script:
@@ -306,41 +308,31 @@ async def test_ivr_engine_keeps_a_clean_caller_number_and_extension(tmp_path, ca
     await service.load_all()
     assert service.registry.names() == ["demo"], service.errors()
 
-    class Ari:
-        app = "tapp"
-        raw_listeners: list = []
+    engine = IvrEngine(service, FakeStasis(linkedid="l1"), lambda event: None, node="n")
+    intake = Intake(InProcessBus())
+    for event_type, handler in engine.intake_handlers():
+        intake.add_handler(event_type, handler)
 
-        async def call(self, resource, operation, **params):
-            await asyncio.sleep(0)
-            if operation == "getChannelVar":
-                return {"value": "1" if params["variable"].startswith("DIALPLAN_EXISTS(") else "l1"}
-            if operation == "get":
-                return {"name": self.app, "channel_ids": []}
-            return None
-
-    ari = Ari()
-    engine = IvrEngine(service, SimpleNamespace(ari=ari, endpoint=SimpleNamespace(node="n", ari_app="tapp")),
-                       lambda event: None)
-    engine.start()
+    def emit(message: dict) -> None:  # what the ARI link does with each event
+        event = translate_ari(message, "n")
+        if event is not None:
+            intake.apply(event)
     caplog.set_level(logging.INFO)
     try:
-        for listener in ari.raw_listeners:
-            listener({"type": "StasisStart", "args": ["ivr", "demo", "exten"], "application": "tapp",
-                      "channel": {"id": "c1", "name": "PJSIP/customers-1", "state": "Up",
-                                  "caller": {"number": "06\r\n12345678" + "9" * 100},
-                                  "dialplan": {"exten": "7000\r\nfake"}}})
+        emit({"type": "StasisStart", "args": ["ivr", "demo", "exten"], "application": "tapp",
+              "channel": {"id": "c1", "name": "PJSIP/customers-1", "state": "Up",
+                          "caller": {"number": "06\r\n12345678" + "9" * 100},
+                          "dialplan": {"exten": "7000\r\nfake"}}})
         for _ in range(50):
             await asyncio.sleep(0)
         session = engine.sessions["c1"]
         assert session.call.call_data.caller_number == "06 12345678" + "9" * 29  # 40 characters
         for digit in ("1\r\nX", "A", "12", "3", "#"):  # only single phone keys count
-            for listener in ari.raw_listeners:
-                listener({"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": "c1"}})
+            emit({"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": "c1"}})
             for _ in range(50):
                 await asyncio.sleep(0)
         assert session.call.call_data.collected == {}  # "3" alone is too short: nothing else got in
-        for listener in ari.raw_listeners:
-            listener({"type": "StasisEnd", "channel": {"id": "c1"}})
+        emit({"type": "StasisEnd", "channel": {"id": "c1"}})
         for _ in range(50):
             await asyncio.sleep(0)
     finally:

@@ -24,12 +24,11 @@ def settings_for_test(data_dir: Path, name: str | None = None, **changes) -> Set
     but ports and secrets are always picked afresh so tests never collide with anything."""
     name = name or f"{TEST_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
     base = load_settings()
-    values = dict(asterisk_instance=name, data_dir=Path(data_dir), ami_port=0, ari_port=0,
-                  sip_port=0, rtp_port_start=0, rtp_port_count=200, max_concurrent_calls=40,
-                  ami_secret="",
-                  ari_password="", sip_bind_address="127.0.0.1")
-    values.update(changes)
-    return base.replace(**values)
+    values = {"asterisk.instance": name, "storage.data_dir": Path(data_dir), "pbx.ami_port": 0,
+              "pbx.ari_port": 0, "asterisk.sip_port": 0, "asterisk.rtp_port_start": 0,
+              "asterisk.rtp_port_count": 200, "asterisk.max_concurrent_calls": 40, "pbx.ami_secret": "",
+              "pbx.ari_password": "", "asterisk.sip_bind_address": "127.0.0.1"}
+    return base.replace(values, **changes)  # changes: sections, asterisk={"rtp_port_count": 8}
 
 
 def cleanup_stale_test_instances(settings: Settings) -> list[str]:

@@ -41,7 +41,7 @@ class Server:
     """A ccserver web app + runtime on a free port, talking to a given endpoint."""
 
     def __init__(self, tmp_path, endpoint, *, config_writer=None, clock=None, **settings):
-        self.settings = Settings(data_dir=tmp_path, pbx_command_timeout=3.0, **settings)
+        self.settings = Settings().replace({"storage.data_dir": tmp_path, "pbx.command_timeout": 3.0}, **settings)
         self.runtime = Runtime(self.settings, endpoint, config_writer=config_writer, clock=clock)
         self.events: list[ev.Event] = []
         self.runtime.bus.subscribe("test-recorder", self.events.append)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ccserver.core.errors import ConfigurationError
-from ccserver.settings import Settings
+from ccserver.settings import SECTION_OF, Settings, env_name
 from ccserver.adapters.asterisk.instance import AsteriskInstance, GENERATED_FILES
 from ccserver.adapters.asterisk.root import AsteriskEnvironment, parse_version, resolve_environment
 
@@ -23,8 +23,8 @@ def fake_root(tmp_path: Path) -> AsteriskEnvironment:
     return AsteriskEnvironment("chroot", root, "/usr/sbin/asterisk", "22.10.1")
 
 
-def make(env: AsteriskEnvironment, **changes) -> AsteriskInstance:
-    settings = Settings().replace(**{"asterisk_instance": "unit", **changes})
+def make(env: AsteriskEnvironment, changes: dict | None = None, /, **sections) -> AsteriskInstance:
+    settings = Settings().replace({"asterisk.instance": "unit", **(changes or {})}, **sections)
     return AsteriskInstance(settings, environment=env)
 
 
@@ -33,10 +33,7 @@ def etc(instance: AsteriskInstance, name: str) -> str:
 
 
 def test_render_writes_ports_and_secrets_into_the_config(fake_root):
-    instance = make(fake_root, ami_port=15038, ari_port=15088, sip_port=15060,
-                    rtp_port_start=16000, rtp_port_count=100, max_concurrent_calls=25,
-                    ami_secret="s3cret-ami",
-                    ari_password="s3cret-ari", ari_username="ariuser")
+    instance = make(fake_root, pbx={"ami_port": 15038, "ari_port": 15088, "ami_secret": "s3cret-ami", "ari_password": "s3cret-ari", "ari_username": "ariuser"}, asterisk={"sip_port": 15060, "rtp_port_start": 16000, "rtp_port_count": 100, "max_concurrent_calls": 25})
     info = instance.render()
     assert instance.instance_dir == fake_root.root / "srv/ccserver/unit"
     manager = etc(instance, "manager.conf")
@@ -110,8 +107,8 @@ def test_second_render_keeps_picked_ports_and_generated_secrets(fake_root):
 
 
 def test_two_instances_get_different_ports(fake_root):
-    one = make(fake_root, asterisk_instance="one").render()
-    two = make(fake_root, asterisk_instance="two").render()
+    one = make(fake_root, asterisk={"instance": "one"}).render()
+    two = make(fake_root, asterisk={"instance": "two"}).render()
     assert not {one.ami_port, one.ari_port, one.sip_port} & {two.ami_port, two.ari_port, two.sip_port}
     assert not set(range(one.rtp_start, one.rtp_end + 1)) & set(range(two.rtp_start, two.rtp_end + 1))
 
@@ -142,17 +139,17 @@ def test_write_generated_refuses_templates_and_paths(fake_root, name):
 ])
 def test_control_characters_in_secrets_and_names_are_refused(fake_root, field, value):
     with pytest.raises(ConfigurationError) as info:
-        make(fake_root, **{field: value})
+        make(fake_root, {dotted(field): value})
     assert info.value.details["field"] == field
 
 
 def test_bad_sip_bind_address_is_refused(fake_root):
     with pytest.raises(ConfigurationError, match="sip_bind_address"):
-        make(fake_root, sip_bind_address="localhost\n")
+        make(fake_root, asterisk={"sip_bind_address": "localhost\n"})
 
 
 def test_lan_sip_address_is_used_for_sip_and_rtp_and_trusted_for_the_trunk(fake_root):
-    instance = make(fake_root, sip_bind_address="127.0.0.2", sip_port=15070)
+    instance = make(fake_root, asterisk={"sip_bind_address": "127.0.0.2", "sip_port": 15070})
     instance.render()
     pjsip = etc(instance, "pjsip.conf")
     assert "bind = 127.0.0.2:15070" in pjsip and "media_address = 127.0.0.2" in pjsip
@@ -167,7 +164,7 @@ def test_template_syntax_error_names_file_and_line(fake_root, tmp_path):
     lines = (conf / "http.conf").read_text().splitlines()
     lines.insert(2, "{% if %}")
     (conf / "http.conf").write_text("\n".join(lines) + "\n")
-    instance = AsteriskInstance(Settings().replace(asterisk_instance="unit"), conf_dir=conf,
+    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit"}), conf_dir=conf,
                                 environment=fake_root)
     with pytest.raises(ConfigurationError) as info:
         instance.render()
@@ -180,7 +177,7 @@ def test_undefined_template_variable_is_an_error(fake_root, tmp_path):
     import shutil
     shutil.copytree(AsteriskInstance(Settings(), environment=fake_root).conf_dir, conf)
     (conf / "rtp.conf").write_text("[general]\nrtpstart = {{ rtp_begin }}\n")
-    instance = AsteriskInstance(Settings().replace(asterisk_instance="unit"), conf_dir=conf,
+    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit"}), conf_dir=conf,
                                 environment=fake_root)
     with pytest.raises(ConfigurationError, match="rtp_begin"):
         instance.render()
@@ -259,15 +256,20 @@ def test_building_as_non_root_says_root_is_needed(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- render --out (docker image)
-SYSTEM = dict(ami_port=5038, ari_port=8088, sip_port=5060, rtp_port_start=10000,
-              ami_secret="ami-s3cret", ari_password="ari-s3cret",
-              asterisk_modules_dir="/usr/lib/aarch64-linux-gnu/asterisk/modules")
+SYSTEM = {"pbx.ami_port": 5038, "pbx.ari_port": 8088, "asterisk.sip_port": 5060,
+          "asterisk.rtp_port_start": 10000, "pbx.ami_secret": "ami-s3cret", "pbx.ari_password": "ari-s3cret",
+          "asterisk.modules_dir": "/usr/lib/aarch64-linux-gnu/asterisk/modules"}
 
 
-def system_instance(**changes) -> AsteriskInstance:
+def dotted(flat: str) -> str:
+    """The dotted key of a setting the instance names by its flat name in its errors."""
+    return ".".join(SECTION_OF[flat])
+
+
+def system_instance(changes: dict | None = None, /, **sections) -> AsteriskInstance:
     """An instance that cannot resolve any environment: render_to must not need one."""
-    settings = Settings().replace(**{"asterisk_instance": "asterisk", "asterisk_mode": "host",
-                                     **SYSTEM, **changes})
+    settings = Settings().replace({"asterisk.instance": "asterisk", "asterisk.mode": "host", **SYSTEM,
+                                   **(changes or {})}, **sections)
     return AsteriskInstance(settings)
 
 
@@ -275,21 +277,21 @@ def out_text(out: Path, name: str) -> str:
     return (out / name).read_text()
 
 
-@pytest.mark.parametrize("field", ["ami_port", "ari_port", "sip_port", "rtp_port_start"])
+@pytest.mark.parametrize("field", ["pbx.ami_port", "pbx.ari_port", "asterisk.sip_port", "asterisk.rtp_port_start"])
 def test_render_out_refuses_a_port_left_at_0(tmp_path, field):
     with pytest.raises(ConfigurationError) as info:
-        system_instance(**{field: 0}).render_to(tmp_path / "etc")
+        system_instance({field: 0}).render_to(tmp_path / "etc")
     assert info.value.details["field"] == field
-    assert f"CCSERVER_{field.upper()}" in info.value.message
+    assert env_name(field) in info.value.message
     assert not (tmp_path / "etc").exists()
 
 
-@pytest.mark.parametrize("field", ["ami_secret", "ari_password"])
+@pytest.mark.parametrize("field", ["pbx.ami_secret", "pbx.ari_password"])
 def test_render_out_refuses_an_empty_secret(tmp_path, field):
     with pytest.raises(ConfigurationError) as info:
-        system_instance(**{field: ""}).render_to(tmp_path / "etc")
+        system_instance({field: ""}).render_to(tmp_path / "etc")
     assert info.value.details["field"] == field
-    assert f"CCSERVER_{field.upper()}" in info.value.message
+    assert env_name(field) in info.value.message
     assert not (tmp_path / "etc").exists()
 
 
@@ -346,9 +348,7 @@ def test_render_out_keeps_generated_files_and_rewrites_templates(tmp_path):
 
 def test_render_out_listens_on_the_network_and_permits_it(tmp_path):
     out = tmp_path / "etc"
-    system_instance(ami_bind_address="0.0.0.0", ari_bind_address="0.0.0.0",
-                    ami_permit="172.28.58.0/24, 10.1.0.0/255.255.0.0",
-                    sip_bind_address="0.0.0.0").render_to(out)
+    system_instance(asterisk={"ami_bind_address": "0.0.0.0", "ari_bind_address": "0.0.0.0", "ami_permit": "172.28.58.0/24, 10.1.0.0/255.255.0.0", "sip_bind_address": "0.0.0.0"}).render_to(out)
     manager = out_text(out, "manager.conf")
     assert "bindaddr = 0.0.0.0" in manager
     assert re.search(r"^deny = 0\.0\.0\.0/0\.0\.0\.0\npermit = 172\.28\.58\.0/24\n"
@@ -363,9 +363,7 @@ def test_render_out_listens_on_the_network_and_permits_it(tmp_path):
 
 def test_nat_addresses_are_rendered_only_when_set(tmp_path, fake_root):
     out = tmp_path / "etc"
-    system_instance(sip_bind_address="0.0.0.0", sip_external_signaling_address="pbx.example.com",
-                    sip_external_media_address="203.0.113.7",
-                    sip_local_net="172.28.58.0/24,192.168.1.0/24").render_to(out)
+    system_instance(asterisk={"sip_bind_address": "0.0.0.0", "sip_external_signaling_address": "pbx.example.com", "sip_external_media_address": "203.0.113.7", "sip_local_net": "172.28.58.0/24,192.168.1.0/24"}).render_to(out)
     pjsip = out_text(out, "pjsip.conf")
     assert re.search(r"^bind = 0\.0\.0\.0:5060\nexternal_signaling_address = pbx\.example\.com\n"
                      r"external_media_address = 203\.0\.113\.7\nlocal_net = 172\.28\.58\.0/24\n"
@@ -387,7 +385,7 @@ def test_nat_addresses_are_rendered_only_when_set(tmp_path, fake_root):
 ])
 def test_bad_network_settings_are_refused(field, value):
     with pytest.raises(ConfigurationError) as info:
-        system_instance(**{field: value})
+        system_instance({dotted(field): value})
     assert info.value.details["field"] == field
 
 
@@ -410,11 +408,11 @@ def test_render_out_without_asterisk_modules_names_the_setting(tmp_path, monkeyp
 
     monkeypatch.setattr(module, "find_modules_dir", lambda root=Path("/"): None)
     with pytest.raises(ConfigurationError) as info:
-        system_instance(asterisk_modules_dir="").render_to(tmp_path / "etc")
+        system_instance(asterisk={"modules_dir": ""}).render_to(tmp_path / "etc")
     assert info.value.details["field"] == "asterisk_modules_dir"
     monkeypatch.setattr(module, "find_modules_dir",
                         lambda root=Path("/"): "/usr/lib/x86_64-linux-gnu/asterisk/modules")
-    result = system_instance(asterisk_modules_dir="").render_to(tmp_path / "etc")
+    result = system_instance(asterisk={"modules_dir": ""}).render_to(tmp_path / "etc")
     assert result.modules_dir == "/usr/lib/x86_64-linux-gnu/asterisk/modules"
     assert "astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules" in \
         out_text(tmp_path / "etc", "asterisk.conf")
@@ -423,15 +421,15 @@ def test_render_out_without_asterisk_modules_names_the_setting(tmp_path, monkeyp
 def test_render_out_command_reads_the_environment(tmp_path, monkeypatch, capsys):
     from ccserver.cli import main
 
-    for key, value in {**SYSTEM, "ami_bind_address": "0.0.0.0"}.items():
-        monkeypatch.setenv(f"CCSERVER_{key.upper()}", str(value))
+    for key, value in {**SYSTEM, "asterisk.ami_bind_address": "0.0.0.0"}.items():
+        monkeypatch.setenv(env_name(key), str(value))
     out = tmp_path / "etc"
     assert main(["asterisk", "render", "--out", str(out)]) == 0
     assert f"into {out}" in capsys.readouterr().out
     assert "bindaddr = 0.0.0.0" in out_text(out, "manager.conf")
-    monkeypatch.setenv("CCSERVER_ARI_PASSWORD", "")
+    monkeypatch.setenv("CCSERVER_PBX_ARI_PASSWORD", "")
     assert main(["asterisk", "render", "--out", str(out)]) == 2
-    assert "CCSERVER_ARI_PASSWORD" in capsys.readouterr().err
+    assert "CCSERVER_PBX_ARI_PASSWORD" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- a process on its way out

@@ -14,7 +14,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 async def web_app(tmp_path):
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings().replace({"storage.data_dir": tmp_path})
     runtime = Runtime(settings, endpoint=None)
     app = create_app(runtime)
     server = TestServer(app)

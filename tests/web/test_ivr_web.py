@@ -46,7 +46,7 @@ async def ivr_app(tmp_path):
     (scripts / "casse.yaml").write_text(SCRIPT.replace("name: accueil-web", "name: casse")
                                         .replace('"7000"', '"7001"')
                                         .replace("queue: ventes", "queue: inconnue"))
-    runtime = Runtime(Settings(data_dir=tmp_path, ivr_scripts_dir=scripts),
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path, "ivr.scripts_dir": scripts}),
                       endpoint=None)
     runtime.database.upgrade()
     runtime.acd_repo.save_queue(QueueDefinition(name="ventes"), create=True)

@@ -35,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Render asterisk-conf/ and copy dialplans/ into DIR (the docker image: "
                     "/etc/asterisk) for the Asterisk installed on this system: its own "
                     "directories (/var/lib/asterisk...), the ports and secrets of the settings "
-                    "(CCSERVER_AMI_PORT, CCSERVER_AMI_SECRET...; none picked). Files ccserver "
+                    "(CCSERVER_PBX_AMI_PORT, CCSERVER_PBX_AMI_SECRET...; none picked). Files ccserver "
                     "generates at run time (pjsip_agents.conf...) are created only when missing.")
     render.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="Asterisk's configuration directory (astetcdir)")

@@ -1,6 +1,6 @@
 """One private Asterisk instance: its own directory, configuration, ports, secrets and process.
 
-An instance is named (settings.asterisk_instance). Its directory holds the rendered configuration
+An instance is named (settings.asterisk.instance). Its directory holds the rendered configuration
 (`etc/`), every directory Asterisk writes to, `instance.json` (the ports picked and the secrets
 generated at first render, kept from one start to the next) and the pid file. In chroot mode the
 directory lives inside the Debian root (ROOT/srv/ccserver/NAME) because the chrooted Asterisk can
@@ -34,7 +34,7 @@ from typing import Any
 import jinja2
 
 from ...core.errors import ConfigurationError
-from ...settings import Settings
+from ...settings import Settings, env_name
 from .capacity import check_rtp_capacity
 from .root import (AsteriskEnvironment, AsteriskNotBuilt, ServiceUser, ensure_service_user,
                    remove_tree, resolve_environment)
@@ -82,8 +82,16 @@ SYSTEM_DIRS = {
 }
 # settings `render_to` refuses to leave at 0 / empty: a system Asterisk has fixed ports, and
 # ccserver (another container) must be given the same secrets
-FIXED_PORT_SETTINGS = ("ami_port", "ari_port", "sip_port", "rtp_port_start")
-REQUIRED_SECRET_SETTINGS = ("ami_secret", "ari_password")
+FIXED_PORT_SETTINGS = ("pbx.ami_port", "pbx.ari_port", "asterisk.sip_port", "asterisk.rtp_port_start")
+REQUIRED_SECRET_SETTINGS = ("pbx.ami_secret", "pbx.ari_password")
+
+
+
+def _setting(settings: Settings, key: str):
+    """The value of a dotted key ("pbx.ami_port")."""
+    section, name = key.split(".", 1)
+    return getattr(getattr(settings, section), name)
+
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CONF_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.conf$")
@@ -349,7 +357,7 @@ class AsteriskInstance:
                  conf_dir: Path | None = None, dialplan_dir: Path | None = None,
                  environment: AsteriskEnvironment | None = None) -> None:
         self.settings = settings
-        self.name = validate_name(name or settings.asterisk_instance, "asterisk_instance")
+        self.name = validate_name(name or settings.asterisk.instance, "asterisk_instance")
         self.conf_dir = Path(conf_dir) if conf_dir else DEFAULT_CONF_DIR
         self.dialplan_dir = Path(dialplan_dir) if dialplan_dir else DEFAULT_DIALPLAN_DIR
         self._env = environment
@@ -360,44 +368,44 @@ class AsteriskInstance:
     # ---------------------------------------------------------------- environment and paths
     def _validate_settings(self) -> None:
         s = self.settings
-        validate_name(s.ami_username, "ami_username")
-        validate_name(s.ari_username, "ari_username")
-        validate_name(s.ari_app, "ari_app")
-        validate_secret(s.ami_secret, "ami_secret")
-        validate_secret(s.ari_password, "ari_password")
+        validate_name(s.pbx.ami_username, "ami_username")
+        validate_name(s.pbx.ari_username, "ari_username")
+        validate_name(s.pbx.ari_app, "ari_app")
+        validate_secret(s.pbx.ami_secret, "ami_secret")
+        validate_secret(s.pbx.ari_password, "ari_password")
         for field in ("sip_bind_address", "ami_bind_address", "ari_bind_address"):
-            _validate_ip(getattr(s, field), field)
-        if not _networks(s.ami_permit, "ami_permit"):
+            _validate_ip(getattr(s.asterisk, field), field)
+        if not _networks(s.asterisk.ami_permit, "ami_permit"):
             raise ConfigurationError("ami_permit is empty: AMI would refuse every login",
                                      field="ami_permit")
-        _networks(s.sip_local_net, "sip_local_net")
+        _networks(s.asterisk.sip_local_net, "sip_local_net")
         for field in ("sip_external_signaling_address", "sip_external_media_address"):
-            value = getattr(s, field)
+            value = getattr(s.asterisk, field)
             if value and not _ADDRESS_RE.match(value):
                 raise ConfigurationError(f"{field} {value!r} is not an IP address or a host name",
                                          field=field)
-        if s.asterisk_modules_dir and not s.asterisk_modules_dir.startswith("/"):
-            raise ConfigurationError(f"asterisk_modules_dir {s.asterisk_modules_dir!r} must be an "
+        if s.asterisk.modules_dir and not s.asterisk.modules_dir.startswith("/"):
+            raise ConfigurationError(f"asterisk_modules_dir {s.asterisk.modules_dir!r} must be an "
                                      "absolute path", field="asterisk_modules_dir")
-        for field in ("ami_port", "ari_port", "sip_port", "rtp_port_start"):
-            port = getattr(s, field)
+        for field, port in (("ami_port", s.pbx.ami_port), ("ari_port", s.pbx.ari_port),
+                            ("sip_port", s.asterisk.sip_port), ("rtp_port_start", s.asterisk.rtp_port_start)):
             if not 0 <= port <= 65535:
                 raise ConfigurationError(f"{field} {port} is not a port number", field=field)
-        if not 2 <= s.rtp_port_count <= 20000:
-            raise ConfigurationError(f"rtp_port_count {s.rtp_port_count} must be 2..20000",
+        if not 2 <= s.asterisk.rtp_port_count <= 20000:
+            raise ConfigurationError(f"rtp_port_count {s.asterisk.rtp_port_count} must be 2..20000",
                                      field="rtp_port_count")
-        check_rtp_capacity(s.rtp_port_count, s.max_concurrent_calls)
+        check_rtp_capacity(s.asterisk.rtp_port_count, s.asterisk.max_concurrent_calls)
 
     @property
     def run_user(self) -> ServiceUser | None:
         """The unprivileged user Asterisk runs as (`-U`/`-G`), or None: ccserver is not root
-        (Asterisk then simply runs as ccserver's user) or settings.asterisk_run_user is ""."""
+        (Asterisk then simply runs as ccserver's user) or settings.asterisk.run_user is ""."""
         if self._run_user is False:
             self._run_user = self._resolve_run_user()
         return self._run_user
 
     def _resolve_run_user(self) -> ServiceUser | None:
-        wanted = self.settings.asterisk_run_user
+        wanted = self.settings.asterisk.run_user
         if os.geteuid() != 0 or not wanted:
             return None
         env = self.environment
@@ -440,16 +448,16 @@ class AsteriskInstance:
     def environment(self) -> AsteriskEnvironment:
         """The Asterisk to run (may build the chroot root on first use: about a minute)."""
         if self._env is None:
-            self._env = resolve_environment(self.settings.asterisk_mode,
-                                            Path(self.settings.asterisk_root))
+            self._env = resolve_environment(self.settings.asterisk.mode,
+                                            Path(self.settings.asterisk.root))
         return self._env
 
     def environment_if_built(self) -> AsteriskEnvironment | None:
         """The environment when it exists already, else None (status and down never build)."""
         if self._env is None:
             try:
-                self._env = resolve_environment(self.settings.asterisk_mode,
-                                                Path(self.settings.asterisk_root), build=False)
+                self._env = resolve_environment(self.settings.asterisk.mode,
+                                                Path(self.settings.asterisk.root), build=False)
             except AsteriskNotBuilt:
                 return None
         return self._env
@@ -465,7 +473,7 @@ class AsteriskInstance:
         env = self.environment
         if env.mode == "chroot":
             return env.host_path(CHROOT_INSTANCES / self.name)
-        return (Path(self.settings.data_dir) / "asterisk" / self.name).absolute()
+        return (Path(self.settings.storage.data_dir) / "asterisk" / self.name).absolute()
 
     def inner_path(self, host_path: Path) -> PurePosixPath:
         """The path Asterisk (and sipp) see for a host path inside the instance dir or root."""
@@ -486,7 +494,7 @@ class AsteriskInstance:
             ("etc", "etc"), ("varlib", "lib"), ("db", "lib"), ("key", "lib"),
             ("spool", "spool"), ("monitor", "spool/monitor"), ("run", "run"), ("log", "log"),
             ("cache", "cache"), ("moh", "moh"), ("tmp", "tmp"))}
-        dirs["mod"] = self.settings.asterisk_modules_dir or env.find_dir(
+        dirs["mod"] = self.settings.asterisk.modules_dir or env.find_dir(
             ("/usr/lib/x86_64-linux-gnu/asterisk/modules",
              "/usr/lib/aarch64-linux-gnu/asterisk/modules",
              "/usr/lib64/asterisk/modules", "/usr/lib/asterisk/modules"), "modules")
@@ -543,16 +551,16 @@ class AsteriskInstance:
     def _pick_ports(self, state: dict[str, Any], check_free: bool) -> None:
         """Fill state with ports: from settings when set, else remembered, else picked free."""
         s = self.settings
-        sip_host = s.sip_bind_address
-        wanted = {"ami_port": (s.ami_port, s.ami_bind_address, socket.SOCK_STREAM),
-                  "ari_port": (s.ari_port, s.ari_bind_address, socket.SOCK_STREAM),
-                  "sip_port": (s.sip_port, sip_host, socket.SOCK_DGRAM)}
+        sip_host = s.asterisk.sip_bind_address
+        wanted = {"ami_port": (s.pbx.ami_port, s.asterisk.ami_bind_address, socket.SOCK_STREAM),
+                  "ari_port": (s.pbx.ari_port, s.asterisk.ari_bind_address, socket.SOCK_STREAM),
+                  "sip_port": (s.asterisk.sip_port, sip_host, socket.SOCK_DGRAM)}
         avoid = self._sibling_ports()
         high = _ephemeral_low()
-        count = s.rtp_port_count
+        count = s.asterisk.rtp_port_count
         rtp_remembered = state.get("rtp_start")
-        if s.rtp_port_start:
-            state["rtp_start"] = s.rtp_port_start
+        if s.asterisk.rtp_port_start:
+            state["rtp_start"] = s.asterisk.rtp_port_start
         elif not rtp_remembered or (check_free and not port_free(rtp_remembered, sip_host,
                                                                  socket.SOCK_DGRAM)):
             for _ in range(200):
@@ -616,23 +624,23 @@ class AsteriskInstance:
                  ari_password: str, layout: str) -> dict[str, Any]:
         """The variables of every template (asterisk-conf/README.md lists them)."""
         s = self.settings
-        sip_bind = s.sip_bind_address
+        sip_bind = s.asterisk.sip_bind_address
         return {
             "name": self.name, "dirs": dirs, "layout": layout,
-            "ami_bind": s.ami_bind_address, "ami_permit": _networks(s.ami_permit, "ami_permit"),
-            "ami_port": ports["ami_port"], "ami_username": s.ami_username,
+            "ami_bind": s.asterisk.ami_bind_address, "ami_permit": _networks(s.asterisk.ami_permit, "ami_permit"),
+            "ami_port": ports["ami_port"], "ami_username": s.pbx.ami_username,
             "ami_secret": ami_secret,
-            "http_bind": s.ari_bind_address, "http_port": ports["ari_port"],
-            "ari_username": s.ari_username, "ari_password": ari_password, "ari_app": s.ari_app,
+            "http_bind": s.asterisk.ari_bind_address, "http_port": ports["ari_port"],
+            "ari_username": s.pbx.ari_username, "ari_password": ari_password, "ari_app": s.pbx.ari_app,
             "sip_bind": sip_bind, "sip_port": ports["sip_port"],
             # on a wildcard bind, Asterisk puts the interface's address in the SDP (0.0.0.0 would
             # tell phones to send their audio nowhere)
             "media_address": "" if ipaddress.ip_address(sip_bind).is_unspecified else sip_bind,
-            "sip_external_signaling_address": s.sip_external_signaling_address,
-            "sip_external_media_address": s.sip_external_media_address,
-            "sip_local_net": _networks(s.sip_local_net, "sip_local_net"),
+            "sip_external_signaling_address": s.asterisk.sip_external_signaling_address,
+            "sip_external_media_address": s.asterisk.sip_external_media_address,
+            "sip_local_net": _networks(s.asterisk.sip_local_net, "sip_local_net"),
             "rtp_start": ports["rtp_start"], "rtp_end": ports["rtp_end"],
-            "max_concurrent_calls": s.max_concurrent_calls,
+            "max_concurrent_calls": s.asterisk.max_concurrent_calls,
             "loopback_addresses": sorted({"127.0.0.1", sip_bind} - {"0.0.0.0", "::"}),
         }
 
@@ -686,9 +694,9 @@ class AsteriskInstance:
         state = self._load_state()
         state["name"] = self.name
         self._pick_ports(state, check_free=check_ports)
-        state["ami_secret"] = self.settings.ami_secret or validate_secret(
+        state["ami_secret"] = self.settings.pbx.ami_secret or validate_secret(
             state.get("ami_secret") or secrets.token_hex(16), "ami_secret")
-        state["ari_password"] = self.settings.ari_password or validate_secret(
+        state["ari_password"] = self.settings.pbx.ari_password or validate_secret(
             state.get("ari_password") or secrets.token_hex(16), "ari_password")
         dirs = self._dirs()
         private = [self._host(dirs[key]) for key in ("etc", "varlib", "key", "spool", "monitor",
@@ -728,21 +736,21 @@ class AsteriskInstance:
         """
         s = self.settings
         for field in FIXED_PORT_SETTINGS:
-            if not getattr(s, field):
+            if not _setting(s, field):
                 raise ConfigurationError(
                     f"{field} is 0: rendering for a system Asterisk needs a fixed port "
-                    f"(set CCSERVER_{field.upper()}); only the private instance picks free ports",
+                    f"(set {env_name(field)}); only the private instance picks free ports",
                     field=field)
         for field in REQUIRED_SECRET_SETTINGS:
-            if not getattr(s, field):
+            if not _setting(s, field):
                 raise ConfigurationError(
                     f"{field} is empty: rendering for a system Asterisk needs it set (set "
-                    f"CCSERVER_{field.upper()}, the same for ccserver)", field=field)
-        rtp_end = s.rtp_port_start + s.rtp_port_count - 1
+                    f"{env_name(field)}, the same for ccserver)", field=field)
+        rtp_end = s.asterisk.rtp_port_start + s.asterisk.rtp_port_count - 1
         if rtp_end > 65535:
-            raise ConfigurationError(f"the RTP range {s.rtp_port_start}-{rtp_end} goes past 65535",
+            raise ConfigurationError(f"the RTP range {s.asterisk.rtp_port_start}-{rtp_end} goes past 65535",
                                      field="rtp_port_start")
-        modules = s.asterisk_modules_dir or find_modules_dir()
+        modules = s.asterisk.modules_dir or find_modules_dir()
         if modules is None:
             raise ConfigurationError(
                 "found no Asterisk module directory on this system (/usr/lib/<triplet>/asterisk/"
@@ -750,10 +758,10 @@ class AsteriskInstance:
                 "(CCSERVER_ASTERISK_MODULES_DIR)", field="asterisk_modules_dir")
         out = Path(out_dir).absolute()
         dirs = {**SYSTEM_DIRS, "etc": str(out), "moh": str(out / "moh"), "mod": modules}
-        ports = {"ami_port": s.ami_port, "ari_port": s.ari_port, "sip_port": s.sip_port,
-                 "rtp_start": s.rtp_port_start, "rtp_end": rtp_end}
-        rendered = self._render_templates(self._context(dirs, ports, s.ami_secret,
-                                                        s.ari_password, "system"))
+        ports = {"ami_port": s.pbx.ami_port, "ari_port": s.pbx.ari_port, "sip_port": s.asterisk.sip_port,
+                 "rtp_start": s.asterisk.rtp_port_start, "rtp_end": rtp_end}
+        rendered = self._render_templates(self._context(dirs, ports, s.pbx.ami_secret,
+                                                        s.pbx.ari_password, "system"))
         try:
             (out / "moh").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -826,12 +834,12 @@ class AsteriskInstance:
             credentials_file=base / INSTANCE_FILE, messages_log=base / "log" / "messages.log",
             console_log=base / CONSOLE_LOG, recordings_dir=base / "spool" / "monitor",
             queue_log=base / "log" / "queue_log", cdr_csv=base / "log" / "cdr-csv" / "Master.csv",
-            ami_host=connect_address(self.settings.ami_bind_address), ami_port=state["ami_port"],
-            ami_username=self.settings.ami_username, ami_secret=state["ami_secret"],
-            ari_host=connect_address(self.settings.ari_bind_address),
-            ari_port=state["ari_port"], ari_username=self.settings.ari_username,
-            ari_password=state["ari_password"], ari_app=self.settings.ari_app,
-            sip_host=self.settings.sip_bind_address, sip_port=state["sip_port"],
+            ami_host=connect_address(self.settings.asterisk.ami_bind_address), ami_port=state["ami_port"],
+            ami_username=self.settings.pbx.ami_username, ami_secret=state["ami_secret"],
+            ari_host=connect_address(self.settings.asterisk.ari_bind_address),
+            ari_port=state["ari_port"], ari_username=self.settings.pbx.ari_username,
+            ari_password=state["ari_password"], ari_app=self.settings.pbx.ari_app,
+            sip_host=self.settings.asterisk.sip_bind_address, sip_port=state["sip_port"],
             rtp_start=state["rtp_start"], rtp_end=state["rtp_end"])
 
     @property

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import DateTime, create_engine, event, inspect, make_url, text
 from sqlalchemy.engine import Connection, Engine, URL
@@ -28,9 +27,6 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
 from ...core.errors import CcError, ConfigurationError
-
-if TYPE_CHECKING:
-    from ...settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -208,10 +204,6 @@ class Database:
         self.engine: Engine = self._create_engine(echo)
         self._session_engine = (self.engine.execution_options(ccserver_immediate=True)
                                 if self.dialect == "sqlite" else self.engine)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "Database":
-        return cls(settings.effective_database_url)
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"

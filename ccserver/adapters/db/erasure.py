@@ -12,26 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from ...capabilities.privacy.model import Person
+from ...capabilities.privacy.ports import ErasedPerson
 from ...core.errors import NotFound
 from .database import Database
 from .tables import (AuditEntry, Call, CallbackRequest, ComplianceDecision, ConsentEntry, Customer,
                      CustomerPhone, DncNumber, Interaction, OutboundAttempt, OutboundContact,
                      OutboundImport, QaEvaluation, Recording, Ticket)
-
-
-@dataclass
-class ErasedPerson:
-    """What the transaction changed, and what the caller still has to do on disk."""
-
-    recordings: list[tuple[int, str | None, str, str]] = field(default_factory=list)  # id, path, spool, status
-    uniqueids: set[str] = field(default_factory=set)  # the person's calls (and their linkedids)
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class ErasureRepository:

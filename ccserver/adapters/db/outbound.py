@@ -17,29 +17,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from ...core.errors import Conflict, NotFound
+from ...capabilities.outbound.errors import NoSuchAttempt, NoSuchCampaign, NoSuchContact, NoSuchImport
+from ...core.errors import Conflict
 from .database import Database
 from .tables import (ComplianceDecision, ConsentEntry, DncNumber, OppositionListEntry,
                      OutboundAttempt, OutboundCampaign, OutboundCampaignAgent, OutboundContact,
                      OutboundImport)
 
 BATCH = 1000  # rows per INSERT / IN (...) list
-
-
-class NoSuchCampaign(NotFound):
-    error_id = "no-such-campaign"
-
-
-class NoSuchContact(NotFound):
-    error_id = "no-such-contact"
-
-
-class NoSuchImport(NotFound):
-    error_id = "no-such-import"
-
-
-class NoSuchAttempt(NotFound):
-    error_id = "no-such-attempt"
 
 
 CAMPAIGN_FIELDS = ("description", "mode", "caller_ids", "amd", "abandon_cap_permille",
@@ -54,11 +39,11 @@ def _chunks(items: list, size: int = BATCH) -> Iterator[list]:
 
 
 class OutboundRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, number_hash: Callable[[int], str] | None = None) -> None:
         self.db = db
         # the keyed hash of an NSN (privacy.ErasureService.hash_of): do-not-call entries whose
         # person was erased keep only that hash, and must still match their number
-        self.number_hash: Callable[[int], str] | None = None
+        self.number_hash = number_hash
 
     def _insert(self, table):
         return (postgresql.insert(table) if self.db.dialect == "postgresql"
@@ -172,10 +157,12 @@ class OutboundRepository:
             row.payload = ""
         return rows
 
-    def commit_import(self, import_id: int, contacts: list[dict[str, Any]], now: datetime,
+    def commit_import(self, import_id: int, campaign_id: int, rows: list[Any], now: datetime,
                       progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
-        """Insert the previewed contacts in ONE transaction; (inserted, skipped as duplicates of
-        contacts added meanwhile). Refused unless the import is still a preview."""
+        """Insert the previewed contacts (imports.ContactRow) in ONE transaction; (inserted,
+        skipped as duplicates of contacts added meanwhile). Refused unless the import is still a
+        preview."""
+        contacts = [contact_values(r, campaign_id, import_id, now) for r in rows]
         with self.db.write_session() as session:
             guard = session.exec(update(OutboundImport)
                                  .where(OutboundImport.id == import_id,
@@ -386,6 +373,16 @@ class OutboundRepository:
             session.exec(update(OutboundAttempt).where(OutboundAttempt.id == attempt_id)
                          .values(**values))
 
+    def end_attempt(self, attempt_id: int, attempt_values: dict[str, Any], contact_id: int,
+                    contact_values: dict[str, Any], now: datetime) -> None:
+        """An attempt's final state and its contact's next step, in ONE transaction."""
+        with self.db.write_session() as session:
+            if attempt_values:
+                session.exec(update(OutboundAttempt).where(OutboundAttempt.id == attempt_id)
+                             .values(**attempt_values))
+            session.exec(update(OutboundContact).where(OutboundContact.id == contact_id)
+                         .values(updated_at=now, **contact_values))
+
     def attempt(self, attempt_id: int) -> OutboundAttempt:
         with self.db.read_session() as session:
             row = session.get(OutboundAttempt, attempt_id)
@@ -447,12 +444,6 @@ class OutboundRepository:
                                          ["dialing", "answered", "connected"]))).all())
 
     # --- compliance decisions --------------------------------------------------------------------
-    def store_decision(self, **values: Any) -> int:
-        row = ComplianceDecision(**values)
-        with self.db.write_session() as session:
-            session.add(row)
-        return int(row.id)
-
     def store_decisions(self, rows: list[dict[str, Any]]) -> list[int]:
         objects = [ComplianceDecision(**values) for values in rows]
         with self.db.write_session() as session:
@@ -470,13 +461,6 @@ class OutboundRepository:
                                      .where(ComplianceDecision.contact_id == contact_id)
                                      .order_by(col(ComplianceDecision.id).desc())
                                      .limit(limit)).all())
-
-    def decision_count(self, campaign_id: int | None = None) -> int:
-        query = select(func.count()).select_from(ComplianceDecision)
-        if campaign_id is not None:
-            query = query.where(ComplianceDecision.campaign_id == campaign_id)
-        with self.db.read_session() as session:
-            return int(session.exec(query).one())
 
     def iter_decisions(self, *, campaign_id: int | None = None, since: datetime | None = None,
                        until: datetime | None = None, number_nsn: int | None = None,
@@ -527,10 +511,6 @@ class OutboundRepository:
                 for row in rows:
                     out[row.nsn][row.scope] = row
         return out
-
-    def consent_count(self) -> int:
-        with self.db.read_session() as session:
-            return int(session.exec(select(func.count()).select_from(ConsentEntry)).one())
 
     def recent_consents(self, limit: int = 100) -> list[ConsentEntry]:
         with self.db.read_session() as session:

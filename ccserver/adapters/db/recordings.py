@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,38 +12,12 @@ from sqlmodel import col, select
 
 from ...capabilities.recording.model import (DEFAULT_POLICY, DEFAULT_RETENTION_DAYS, RecordingPolicy,
                                              campaign_of_queue, purge_cutoff)
+from ...capabilities.recording.errors import NoSuchEvaluation, NoSuchGrid, NoSuchRecording
+from ...capabilities.recording.ports import RecordingFilter
 from ...core.clock import Clock, SystemClock
-from ...core.errors import Conflict, NotFound
+from ...core.errors import Conflict
 from .database import Database
 from .tables import Call, CampaignRecordingPolicy, QaEvaluation, QaGrid, Queue, Recording
-
-
-class NoSuchRecording(NotFound):
-    error_id = "no-such-recording"
-
-
-class NoSuchGrid(NotFound):
-    error_id = "no-such-grid"
-
-
-class NoSuchEvaluation(NotFound):
-    error_id = "no-such-evaluation"
-
-
-@dataclass(frozen=True)
-class RecordingFilter:
-    agent: str | None = None
-    queue: str | None = None
-    customer_id: int | None = None
-    uniqueid: str | None = None
-    caller: str | None = None  # digits of the caller's number (contains)
-    since: datetime | None = None
-    until: datetime | None = None
-    min_seconds: int | None = None
-    status: str | None = "stored"
-    # a supervisor's scope: recordings of these queues or of these agents (None: everything)
-    scope_queues: frozenset[str] | None = None
-    scope_agents: frozenset[str] | None = None
 
 
 class RecordingRepository:

@@ -18,8 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import col, select
 
+from ...capabilities.admin.errors import NoSuchUser
 from ...core.clock import Clock, SystemClock
-from ...core.errors import Conflict, InvalidInput, NotFound
+from ...core.errors import Conflict, InvalidInput
 from ...core.passwords import hash_password, needs_rehash, verify_dummy, verify_password
 from .database import Database
 from .tables import ROLES, AuditEntry, Call, User, WebSession
@@ -29,10 +30,6 @@ logger = logging.getLogger(__name__)
 USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # scrypt of a megabyte-long "password" is a cheap denial of service
-
-
-class NoSuchUser(NotFound):
-    error_id = "no-such-user"
 
 
 def _seconds(ttl: timedelta | float) -> timedelta:

@@ -20,7 +20,7 @@ from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
 from ...core.errors import PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ...core.events import PbxEvent, PbxLinkDown, PbxLinkUp
-from .translate import translate_ari
+from .ari_translate import translate_ari
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,6 @@ class AriLink:
         self.state = "stopped"  # stopped | connecting | up | down | auth-failed
         self.last_error = ""
         self._task: asyncio.Task | None = None
-        self.raw_listeners: list[Callable[[dict], None]] = []
 
     @property
     def is_up(self) -> bool:
@@ -119,11 +118,8 @@ class AriLink:
         return client
 
     async def _on_event(self, message: dict) -> None:
-        for listener in self.raw_listeners:
-            try:
-                listener(message)
-            except Exception:
-                logger.exception("ARI raw listener failed on %s", message.get("type"))
+        """Every ARI event: translated at once into the intake (in the order Asterisk sent
+        them, like AMI's), never awaited work."""
         try:
             event = translate_ari(message, self.node)
         except Exception:

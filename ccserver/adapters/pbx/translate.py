@@ -1,4 +1,4 @@
-"""Raw AMI/ARI messages -> typed PbxEvents. Nothing raw goes past this module.
+"""Raw AMI messages -> typed PbxEvents (ARI: `ari_translate`). Nothing raw goes past this module.
 
 AMI messages arrive as panoramisk `Message` objects (case-insensitive dicts); ARI events as the
 JSON dicts aioari hands us. Each translator reads only the fields the domain needs. Whatever a
@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...core import events as ev
-from ...core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, dtmf_digit,
-                              for_log)
+from ...core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, for_log)
 
 logger = logging.getLogger(__name__)
 
@@ -303,24 +302,3 @@ def translate_ami(message: Any, node: str = "") -> ev.PbxEvent | None:
                        name, why, for_log(dict(ami_fields(message)), 400))
         return None
     return translator(ami_fields(message), node)
-
-
-def translate_ari(event: Mapping[str, Any], node: str = "") -> ev.PbxEvent | None:
-    """Translate one ARI (Stasis) event JSON."""
-    kind = event.get("type")
-    channel = event.get("channel") or {}
-    uniqueid = channel.get("id", "")
-    name = channel.get("name", "")
-    if kind == "StasisStart":
-        return ev.StasisStarted(app=event.get("application", ""), uniqueid=uniqueid, channel=name,
-                                caller_number=caller_number((channel.get("caller") or {}).get("number")),
-                                caller_name=caller_name((channel.get("caller") or {}).get("name")),
-                                exten=clean_text((channel.get("dialplan") or {}).get("exten"), 80),
-                                args=tuple(clean_text(a) for a in event.get("args") or ()), node=node)
-    if kind == "StasisEnd":
-        return ev.StasisEnded(app=event.get("application", ""), uniqueid=uniqueid, channel=name,
-                              node=node)
-    if kind == "ChannelDtmfReceived":
-        return ev.DtmfReceived(uniqueid=uniqueid, channel=name, digit=dtmf_digit(event.get("digit")),
-                               node=node)
-    return None

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from . import auth, pages, realtime, security
 from .errors import error_middleware
-from .keys import CURRENT_USER, REALTIME, RUNTIME
+from .keys import (AUDIT, CLOCK, CURRENT_USER, REALTIME, RUNTIME, SESSIONS, SETTINGS, USER_ADMIN,
+                   USERS)
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -21,16 +22,19 @@ HERE = Path(__file__).parent
 # the runtime runs: subscribes to the bus to push live updates)
 CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web",
                                             "ccserver.capabilities.supervision.web",
-                                            "ccserver.capabilities.customers.web",
-                                            "ccserver.capabilities.recording.web",
-                                            "ccserver.capabilities.outbound.web",
-                                            "ccserver.capabilities.ivr.web")
+                                            "ccserver.capabilities.customers.web")
 
 
 def create_app(runtime) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth.auth_middleware],
                           client_max_size=20 * 1024 * 1024)
     app[RUNTIME] = runtime
+    app[SETTINGS] = runtime.settings
+    app[CLOCK] = runtime.clock
+    app[USERS] = runtime.users
+    app[SESSIONS] = runtime.sessions
+    app[AUDIT] = runtime.audit
+    app[USER_ADMIN] = runtime.user_admin
     app[REALTIME] = realtime.RealtimeHub()
     security.setup(app)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")),
@@ -60,8 +64,8 @@ async def _runtime_lifecycle(app: web.Application):
     await runtime.start()
     hub = app[REALTIME]
     hub.bind_loop(asyncio.get_running_loop())
-    runtime.user_admin.revocation_listeners.append(hub.revoke_user_threadsafe)
-    runtime.background(hub.watch_sessions(runtime.sessions, runtime.settings.session_check_interval),
+    app[USER_ADMIN].revocation_listeners.append(hub.revoke_user_threadsafe)
+    runtime.background(hub.watch_sessions(app[SESSIONS], app[SETTINGS].web.session_check_interval),
                        name="realtime-session-check")
     pages.bridge_bus_to_realtime(runtime, app[REALTIME])
     for plugin in runtime.plugins:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
 from . import login_guard
-from .keys import CURRENT_USER, REALTIME, RUNTIME
+from .keys import AUDIT, CURRENT_USER, REALTIME, SESSIONS, USER_ADMIN
 from .security import served_over_https
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,7 @@ async def _load_user(request: web.Request) -> CurrentUser | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > 200:
         return None
-    runtime = request.app[RUNTIME]
-    found = await asyncio.to_thread(runtime.sessions.lookup, token)
+    found = await asyncio.to_thread(request.app[SESSIONS].lookup, token)
     if found is None:
         return None
     user, session = found
@@ -155,7 +154,6 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         raise CsrfRejected("the login form expired: reload it and try again")
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:256]
-    runtime = request.app[RUNTIME]
     try:
         user = await request.app[login_guard.LOGIN_GUARD].authenticate(request, username, password)
     except login_guard.LoginRefused as refused:  # throttled or busy: no password was checked
@@ -170,8 +168,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             "login.html", request, {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))),
                                     "error": "Unknown user or wrong password."}, status=401)
         return response
-    token, _csrf = await asyncio.to_thread(runtime.sessions.create, user.id, SESSION_TTL_SECONDS)
-    await asyncio.to_thread(runtime.audit.record, user.username, "login", user.username,
+    token, _csrf = await asyncio.to_thread(request.app[SESSIONS].create, user.id, SESSION_TTL_SECONDS)
+    await asyncio.to_thread(request.app[AUDIT].record, user.username, "login", user.username,
                             remote=request.remote or "")
     response = web.HTTPFound(_safe_next(str(form.get("next", ""))) or "/")
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
@@ -186,16 +184,15 @@ async def logout(request: web.Request) -> web.StreamResponse:
     at once. With ``scope=all`` (the "everywhere" button) every session of the user ends, on
     every browser, and all their WebSockets close."""
     user = current_user(request)
-    runtime = request.app[RUNTIME]
     scope = ""
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         scope = str((await request.post()).get("scope", ""))
     if scope == "all":
-        await asyncio.to_thread(runtime.user_admin.revoke_sessions, user.username, user.username)
+        await asyncio.to_thread(request.app[USER_ADMIN].revoke_sessions, user.username, user.username)
     else:
-        await asyncio.to_thread(runtime.sessions.delete, request.cookies.get(SESSION_COOKIE, ""))
+        await asyncio.to_thread(request.app[SESSIONS].delete, request.cookies.get(SESSION_COOKIE, ""))
         request.app[REALTIME].close_sessions({user.session_id}, reason="logout")
-        await asyncio.to_thread(runtime.audit.record, user.username, "logout", user.username,
+        await asyncio.to_thread(request.app[AUDIT].record, user.username, "logout", user.username,
                                 remote=request.remote or "")
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")

@@ -26,7 +26,7 @@ from multidict import MultiDict
 from ...core.errors import ConfigurationError, InvalidInput, PayloadTooLarge
 from ...core.login_throttle import (ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottle, Lock, Refusal)
 from ...core.passwords import HashingBusy, HashingPool
-from .keys import RUNTIME
+from .keys import AUDIT, CLOCK, SETTINGS, USERS
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class LoginGuard:
     async def authenticate(self, request: web.Request, username: str, password: str):
         """The active user with that password, or None; raises `LoginRefused` when the
         attempt is throttled or every hashing slot is taken (no password checked then)."""
-        runtime = request.app[RUNTIME]
+        users = request.app[USERS]
         address = self.client_address(request)
         refusal = self.throttle.admit(username, address)
         if refusal is not None:
@@ -88,8 +88,8 @@ class LoginGuard:
                     raise LoginRefused(429, throttled_message(late), late.retry_after)
                 # the lookup on the default executor, the hash alone on a (low-priority) hashing
                 # thread: it never holds the GIL long enough to delay the event loop
-                found = await asyncio.to_thread(runtime.users.find_for_login, username)
-                user = await self.pool.call(runtime.users.check_password, found, password)
+                found = await asyncio.to_thread(users.find_for_login, username)
+                user = await self.pool.call(users.check_password, found, password)
         except HashingBusy:
             self.throttle.abandoned(username, address)
             self._busy_refusals += 1
@@ -107,15 +107,15 @@ class LoginGuard:
             self.throttle.succeeded(username, address)
             return user
         for lock in self.throttle.failed(username, address):
-            await self._audit_lock(runtime, lock, address)
+            await self._audit_lock(request.app[AUDIT], lock, address)
         return None
 
     @staticmethod
-    async def _audit_lock(runtime, lock: Lock, address: str) -> None:
+    async def _audit_lock(audit, lock: Lock, address: str) -> None:
         logger.warning("login %s %r locked for %d s after %d failures (last from %s)",
                        lock.scope, lock.key, lock.seconds, lock.failures, address)
         try:
-            await asyncio.to_thread(runtime.audit.record, "system", "login.lock", lock.key,
+            await asyncio.to_thread(audit.record, "system", "login.lock", lock.key,
                                     scope=lock.scope, failures=lock.failures, seconds=lock.seconds,
                                     until=lock.until.isoformat(), remote=address)
         except Exception:  # the lock holds even if the audit write failed; say so loudly
@@ -159,19 +159,18 @@ LOGIN_GUARD: web.AppKey[LoginGuard] = web.AppKey("login_guard", LoginGuard)
 
 def install(app: web.Application) -> LoginGuard:
     """Create the guard from the runtime's settings; its executor stops with the app."""
-    runtime = app[RUNTIME]
-    settings = runtime.settings
-    for name in ("login_account_failures", "login_address_failures", "login_hash_queue"):
-        if getattr(settings, name) < 0:
-            raise ConfigurationError(f"setting {name!r} must be >= 0", field=name)
-    if settings.login_hash_workers < 1:
-        raise ConfigurationError("setting 'login_hash_workers' must be >= 1", field="login_hash_workers")
+    settings = app[SETTINGS]
+    for name in ("account_failures", "address_failures", "hash_queue"):
+        if getattr(settings.login, name) < 0:
+            raise ConfigurationError(f"login.{name}: must be >= 0", field=f"login.{name}")
+    if settings.login.hash_workers < 1:
+        raise ConfigurationError("login.hash_workers: must be >= 1", field="login.hash_workers")
     throttle = LoginThrottle(
-        runtime.clock,
-        account=replace(ACCOUNT_POLICY, lock_at=settings.login_account_failures),
-        address=replace(ADDRESS_POLICY, lock_at=settings.login_address_failures))
-    guard = LoginGuard(throttle, HashingPool(settings.login_hash_workers, settings.login_hash_queue),
-                       parse_networks(settings.trusted_proxies))
+        app[CLOCK],
+        account=replace(ACCOUNT_POLICY, lock_at=settings.login.account_failures),
+        address=replace(ADDRESS_POLICY, lock_at=settings.login.address_failures))
+    guard = LoginGuard(throttle, HashingPool(settings.login.hash_workers, settings.login.hash_queue),
+                       parse_networks(settings.web.trusted_proxies))
     app[LOGIN_GUARD] = guard
 
     async def stop_pool(_app: web.Application) -> None:

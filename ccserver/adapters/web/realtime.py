@@ -24,7 +24,7 @@ from aiohttp import WSCloseCode, web
 
 from ...core.errors import Forbidden
 from .auth import ROLES, CurrentUser, current_user, roles
-from .keys import REALTIME, RUNTIME
+from .keys import REALTIME, SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def _origin_allowed(request: web.Request) -> bool:
     if origin is None:
         return True  # not a browser (tests, CLI tools); cookies still authenticate
     allowed = {f"{request.scheme}://{request.host}"}
-    public_url = request.app[RUNTIME].settings.public_url
+    public_url = request.app[SETTINGS].web.public_url
     if public_url:
         parts = urlsplit(public_url)
         allowed.add(f"{parts.scheme}://{parts.netloc}")

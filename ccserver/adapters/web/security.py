@@ -13,7 +13,7 @@ import re
 
 from aiohttp import web
 
-from .keys import RUNTIME
+from .keys import SETTINGS
 
 HSTS = "max-age=31536000; includeSubDomains"
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -23,9 +23,9 @@ def served_over_https(request: web.Request) -> bool:
     """True when browsers reach this site over HTTPS: the request itself came over TLS, the
     configured public URL is https://..., or ``cookie_secure = "always"`` says a
     TLS-terminating proxy sits in front of us."""
-    settings = request.app[RUNTIME].settings
-    return (request.secure or settings.cookie_secure == "always"
-            or settings.public_url.lower().startswith("https://"))
+    settings = request.app[SETTINGS]
+    return (request.secure or settings.web.cookie_secure == "always"
+            or settings.web.public_url.lower().startswith("https://"))
 
 
 def content_security_policy(request: web.Request) -> str:

@@ -14,23 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
+
+from .ports import Audit, Sessions, Users
 
 logger = logging.getLogger(__name__)
-
-
-class Users(Protocol):
-    def require(self, username: str) -> Any: ...
-    def update(self, username: str, *, active: bool | None = None) -> Any: ...
-    def set_password(self, username: str, password: str) -> Any: ...
-
-
-class Sessions(Protocol):
-    def delete_for_user(self, user_id: int) -> int: ...
-
-
-class Audit(Protocol):
-    def record(self, actor: str, action: str, target: str = "", **details: Any) -> Any: ...
 
 
 # called with (user id, username) after that user's sessions were deleted; may be called from a
@@ -82,6 +70,13 @@ class UserAdminService:
         self.audit.record(actor, "user.sessions_revoked", username, sessions_revoked=revoked)
         logger.info("sessions of user %s revoked by %s (%d)", username, actor, revoked)
         return revoked
+
+    def purge_expired_sessions(self) -> int:
+        """Delete the expired web sessions (they already let nobody in; this keeps the table
+        small). Returns how many went."""
+        purged = self.sessions.purge_expired()
+        logger.info("purged %d expired web session(s)", purged)
+        return purged
 
     def _revoke(self, user: Any) -> int:
         revoked = self.sessions.delete_for_user(user.id)

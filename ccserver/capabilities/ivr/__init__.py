@@ -5,7 +5,9 @@
 - `model`: the script dataclasses, the runtime `IvrCall` (inputs -> actions for the ARI
   adapter), the call data for CTI (`IvrCallData`) and the statistics (`IvrStats`).
 - `registry`: `IvrRegistry`, the active versions and the DID / extension routes.
-- `commands`: ``ccserver ivr check FILE...``.
+- `service`: `IvrService` (scripts, dialplan routes, statistics); `handlers`: `IvrEngine`, the
+  calls on ARI (typed Stasis events from the intake, commands through `StasisCommands`);
+  `plugin`: `setup`, the wiring. The CLI (``ccserver ivr check``) is `ccserver.commands.ivr`.
 """
 from .loader import (
     ValidationContext, check_files, load_script, parse_script, prompt_checker, read_script,
@@ -13,10 +15,11 @@ from .loader import (
 )
 from .model import (
     AdapterError, CallerHungUp, CallInfo, CancelTimer, ContinueInDialplan, DialplanTarget, Dtmf,
-    Hangup, IvrCall, IvrCallData, IvrScript, IvrStats, Lookup, LookupDone, NoSuchIvrScript, Play,
+    Hangup, IvrCall, IvrCallData, IvrScript, IvrStats, Lookup, LookupDone, Play,
     PlaybackFinished, RequestCallback, SendToQueue, SendToVoicemail, Started, StartTimer,
     StopPlayback, TimerExpired, Transfer, ValidationIssue,
 )
+from .errors import NoSuchIvrScript
 from .registry import IvrRegistry
 
 __all__ = [

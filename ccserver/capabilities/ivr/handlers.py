@@ -1,17 +1,19 @@
 """The IVR engine on ARI: runs `IvrCall`s on the channels the dialplan sends to Stasis.
 
 The dialplan (``extensions_ivr.conf``, see `service`) sends a caller to
-``Stasis(<app>,ivr,<script>,did|exten)``. `IvrEngine.on_ari_event` is a raw listener of the ARI
-link (synchronous, never slow): it routes StasisStart (first argument ``ivr``),
-ChannelDtmfReceived, PlaybackFinished, ChannelHangupRequest, ChannelDestroyed and StasisEnd to
-the call's inbox. Each call has one asyncio task reading its inbox, so a call's events are
-handled in order and a slow call (a slow lookup, a slow ARI command) never blocks the others nor
-the ARI link. The task feeds each event to the pure runtime (`IvrCall`) and performs the actions
-it returns: answer, play (playback ids from the runtime, mapped back to the channel), timers
-(``loop.call_later``), customer lookups (a task; the runtime's own timer bounds them), and the
-hand-overs, which leave Stasis with continueInDialplan after setting the channel variables
-(``IVR_CUSTOMER_ID``, ``IVR_MENU_PATH``, ``IVR_LANGUAGE``..., ``QUEUE_PRIO``, ``IVR_SKILLS``) and
-submitting `CallDataSet` to the intake (the call record and the agent's screen-pop get it):
+``Stasis(<app>,ivr,<script>,did|exten)``. The ARI adapter translates what Asterisk reports into
+typed events that reach the engine through the ordered intake, like AMI's: `StasisStarted`
+(first argument ``ivr``), `DtmfReceived`, `PlaybackFinished`, `ChannelHangupRequested`,
+`ChannelDestroyed` and `StasisEnded`. The engine's intake handlers are synchronous and never
+slow: they route each event to its call's inbox. Each call has one asyncio task reading its
+inbox, so a call's events are handled in order and a slow call (a slow lookup, a slow ARI
+command) never blocks the others nor the intake. The task feeds each event to the pure runtime
+(`IvrCall`) and performs the actions it returns through the `StasisCommands` port: answer, play
+(playback ids from the runtime, mapped back to the channel), timers (``loop.call_later``),
+customer lookups (a task; the runtime's own timer bounds them), and the hand-overs, which leave
+Stasis with continueInDialplan after setting the channel variables (``IVR_CUSTOMER_ID``,
+``IVR_MENU_PATH``, ``IVR_LANGUAGE``..., ``QUEUE_PRIO``, ``IVR_SKILLS``) and submitting
+`CallDataSet` to the intake (the call record and the agent's screen-pop get it):
 
 - queue: ``ccq-<queue>,open,1`` (the ACD's context, entering ``Queue(<queue>)``);
 - voicemail / transfer: ``ccserver-ivr-voicemail,s,1`` / ``ccserver-ivr-transfer,s,1``;
@@ -37,28 +39,22 @@ from typing import Any, Callable, ClassVar
 
 from ccserver.core import events as ev
 from ccserver.core.errors import CcError, PbxCommandFailed
-from ccserver.core.untrusted import caller_number, clean_text, dtmf_digit
 
 from .model import (
     DEFAULT_FALLBACK, Action, CallInfo, CancelTimer, ContinueInDialplan, Hangup, IvrCall,
     Lookup, LookupDone, Play, RequestCallback, SendToQueue, SendToVoicemail, StartTimer,
     StopPlayback, Transfer,
 )
+from .errors import HandOverFailed
+from .ports import StasisCommands
 from .service import (
     FALLBACK_CONTEXT, QUEUE_CONTEXT, QUEUE_EXTEN, TRANSFER_CONTEXT, VOICEMAIL_CONTEXT, IvrService,
 )
 
 logger = logging.getLogger(__name__)
-# aioari logs "No mapping for Variable; returning JSON" at INFO for every getChannelVar
-logging.getLogger("aioari.model").setLevel(logging.WARNING)
 
 STASIS_ARG = "ivr"
 MAX_RECOVERY_DEPTH = 3
-
-
-class HandOverFailed(CcError):
-    error_id = "ivr-hand-over-failed"
-    status = 502
 
 
 @dataclass(slots=True)
@@ -100,79 +96,39 @@ class IvrSession:
     errors: list[str] = field(default_factory=list)
     data_sent: bool = False
 
-    def summary(self) -> dict[str, Any]:
-        call = self.call
-        return {"channel_id": self.channel_id, "channel": self.channel,
-                "script": call.script.name if call else None,
-                "version": call.script.version if call else None,
-                "node": call.node_id if call else None,
-                "outcome": self.outcome or (call.outcome if call else "") or "",
-                "target": ",".join(map(str, self.handover)) if self.handover else "",
-                "played": list(self.played), "errors": list(self.errors),
-                "call_data": call.call_data.to_dict() if call else None}
-
 
 class IvrEngine:
-    def __init__(self, service: IvrService, pbx: Any, submit: Callable[[ev.Event], None], *,
-                 bus: Any = None, node: str = "",
+    def __init__(self, service: IvrService, stasis: StasisCommands,
+                 submit: Callable[[ev.Event], None], *, node: str = "",
                  transfer_dial: str = "PJSIP/{number}@customers",
-                 lookup_timeout: float = 30.0, stop_timeout: float = 3.0,
-                 keep_recent: int = 200) -> None:
+                 lookup_timeout: float = 30.0, stop_timeout: float = 3.0) -> None:
         self.service = service
-        self.pbx = pbx
-        self.ari = pbx.ari
+        self.stasis = stasis
         self.submit = submit
-        self.bus = bus
-        self.node = node or getattr(getattr(pbx, "endpoint", None), "node", "")
+        self.node = node
         self.transfer_dial = transfer_dial
         self.lookup_timeout = lookup_timeout
         self.stop_timeout = stop_timeout
         self.sessions: dict[str, IvrSession] = {}
-        self.recent: deque[dict[str, Any]] = deque(maxlen=keep_recent)
-        # milliseconds from a DTMF reaching the listener to the end of the actions it caused
+        # milliseconds from a DTMF reaching the engine's handler to the end of the actions it
+        # caused
         self.dtmf_latencies_ms: deque[float] = deque(maxlen=5000)
         self.calls_started = 0
         self.errors = 0
         # called with each new session (live views, tests)
         self.on_session: list[Callable[[IvrSession], None]] = []
         self._playbacks: dict[str, str] = {}
-        self._subscription = None
-        self._attached = False
-        self._sweep_task: asyncio.Task | None = None
 
-    @classmethod
-    def for_runtime(cls, runtime: Any) -> "IvrEngine | None":
-        """The engine of a `Runtime` (None without a PBX): transfers leave through the
-        customers trunk (``trunk_host``)."""
-        if getattr(runtime, "pbx", None) is None:
-            return None
-        trunk = getattr(runtime.settings, "trunk_host", "")
-        dial = f"PJSIP/customers/sip:{{number}}@{trunk}" if trunk else "PJSIP/{number}@customers"
-        return cls(runtime.ivr, runtime.pbx, runtime.intake.submit, bus=runtime.bus,
-                   transfer_dial=dial)
+    def intake_handlers(self) -> list[tuple[type, Callable[[Any], None]]]:
+        """The typed PBX events the engine consumes, each with its synchronous handler."""
+        return [(ev.StasisStarted, self.on_stasis_started), (ev.DtmfReceived, self.on_dtmf),
+                (ev.PlaybackFinished, self.on_playback_finished),
+                (ev.ChannelHangupRequested, self.on_hangup),
+                (ev.ChannelDestroyed, self.on_hangup), (ev.StasisEnded, self.on_stasis_ended)]
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def start(self) -> None:
-        if not self._attached:
-            self.ari.raw_listeners.append(self.on_ari_event)
-            self._attached = True
-        if self.bus is not None and self._subscription is None:
-            self._subscription = self.bus.subscribe("ivr:links", self._on_link_up,
-                                                    topics=[ev.PbxLinkUp.topic], maxsize=100)
-
     async def stop(self) -> None:
-        if self._attached:
-            try:
-                self.ari.raw_listeners.remove(self.on_ari_event)
-            except ValueError:
-                pass
-            self._attached = False
-        if self._subscription is not None and self.bus is not None:
-            self.bus.unsubscribe(self._subscription)
-            self._subscription = None
-        if self._sweep_task is not None:
-            self._sweep_task.cancel()
         sessions = list(self.sessions.values())
         if sessions:
             logger.info("ivr: stopping with %d call(s) in the IVR: sending them to the fallback",
@@ -200,49 +156,34 @@ class IvrEngine:
                 "errors": self.errors, "dtmf_latency_ms": {
                     "count": len(lat), "p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)}}
 
-    # -- the ARI listener (synchronous, never slow) -------------------------------------------
+    # -- intake handlers (synchronous, never slow) --------------------------------------------
 
-    def on_ari_event(self, message: dict) -> None:
-        try:
-            self._route(message)
-        except Exception:  # never let the ARI link's loop see an exception of ours
-            logger.exception("ivr: cannot route ARI event %s", message.get("type"))
+    def on_stasis_started(self, event: ev.StasisStarted) -> None:
+        if not event.args or event.args[0] != STASIS_ARG:
+            return
+        cid = event.uniqueid
+        if not cid or cid in self.sessions:
+            return
+        s = IvrSession(cid, event.channel, time.monotonic())
+        self.sessions[cid] = s
+        self.calls_started += 1
+        for watcher in self.on_session:
+            watcher(s)
+        s.task = asyncio.get_running_loop().create_task(self._run(s, event), name=f"ivr:{cid}")
 
-    def _route(self, message: dict) -> None:
-        kind = message.get("type")
-        now = time.monotonic()
-        if kind == "StasisStart":
-            args = message.get("args") or []
-            if not args or args[0] != STASIS_ARG:
-                return
-            channel = message.get("channel") or {}
-            cid = channel.get("id")
-            if not cid or cid in self.sessions:
-                return
-            s = IvrSession(cid, channel.get("name", ""), now)
-            self.sessions[cid] = s
-            self.calls_started += 1
-            for watcher in self.on_session:
-                watcher(s)
-            s.task = asyncio.get_running_loop().create_task(self._run(s, message),
-                                                            name=f"ivr:{cid}")
-            return
-        if kind == "PlaybackFinished":
-            playback = message.get("playback") or {}
-            pid = playback.get("id", "")
-            target = playback.get("target_uri", "")
-            cid = self._playbacks.pop(pid, None) or (
-                target.split(":", 1)[1] if target.startswith("channel:") else None)
-            self._put(cid, ("playback", pid, playback.get("state", ""), now))
-            return
-        channel = message.get("channel") or {}
-        cid = channel.get("id")
-        if kind == "ChannelDtmfReceived":
-            self._put(cid, ("dtmf", dtmf_digit(message.get("digit")), now))
-        elif kind in ("ChannelHangupRequest", "ChannelDestroyed"):
-            self._put(cid, ("hangup", kind, now))
-        elif kind == "StasisEnd":
-            self._put(cid, ("end", None, now))
+    def on_dtmf(self, event: ev.DtmfReceived) -> None:
+        self._put(event.uniqueid, ("dtmf", event.digit, time.monotonic()))
+
+    def on_playback_finished(self, event: ev.PlaybackFinished) -> None:
+        pid = event.playback_id
+        cid = self._playbacks.pop(pid, None) or event.uniqueid or None
+        self._put(cid, ("playback", pid, event.state, time.monotonic()))
+
+    def on_hangup(self, event: ev.ChannelHangupRequested | ev.ChannelDestroyed) -> None:
+        self._put(event.uniqueid, ("hangup", type(event).__name__, time.monotonic()))
+
+    def on_stasis_ended(self, event: ev.StasisEnded) -> None:
+        self._put(event.uniqueid, ("end", None, time.monotonic()))
 
     def _put(self, cid: str | None, item: tuple) -> None:
         s = self.sessions.get(cid) if cid else None
@@ -251,7 +192,7 @@ class IvrEngine:
 
     # -- one task per call --------------------------------------------------------------------
 
-    async def _run(self, s: IvrSession, start: dict) -> None:
+    async def _run(self, s: IvrSession, start: ev.StasisStarted) -> None:
         try:
             await self._guard(s, self._on_start(s, start))
             while not s.closed:
@@ -294,15 +235,13 @@ class IvrEngine:
         cid = s.channel_id
         try:
             self._send_call_data(s, force=True)
-            await self.ari.call("channels", "setChannelVar", channelId=cid,
-                                variable="IVR_ERROR", value=reason[:200])
+            await self.stasis.set_variable(cid, "IVR_ERROR", reason[:200])
         except Exception:
             pass
         try:
             target = DEFAULT_FALLBACK
-            await self.ari.call("channels", "continueInDialplan", channelId=cid,
-                                context=target.context, extension=target.exten,
-                                priority=target.priority)
+            await self.stasis.continue_in_dialplan(cid, target.context, target.exten,
+                                                   target.priority)
             s.left, s.handover = True, (target.context, target.exten, target.priority)
             s.outcome = s.outcome or "fallback"
             logger.warning("ivr channel %s: sent to %s (%s)", cid, target.context, reason)
@@ -314,7 +253,7 @@ class IvrEngine:
             logger.error("ivr channel %s: cannot send to %s (%s): hanging up", cid,
                          FALLBACK_CONTEXT, exc)
         try:
-            await self.ari.call("channels", "hangup", channelId=cid)
+            await self.stasis.hangup(cid)
             s.left, s.outcome = True, "hangup"
         except Exception as exc:
             if not _gone(exc):
@@ -332,35 +271,31 @@ class IvrEngine:
             self._playbacks.pop(pid, None)
         if self.sessions.get(s.channel_id) is s:
             del self.sessions[s.channel_id]
-            self.recent.append(s.summary())
             self._publish_end(s)
 
     # -- inputs -------------------------------------------------------------------------------
 
-    async def _on_start(self, s: IvrSession, message: dict) -> None:
-        channel = message.get("channel") or {}
-        args = list(message.get("args") or [])
+    async def _on_start(self, s: IvrSession, start: ev.StasisStarted) -> None:
+        args = start.args
         name = args[1] if len(args) > 1 and args[1] else None
         route = args[2] if len(args) > 2 else "did"
-        exten = clean_text((channel.get("dialplan") or {}).get("exten"), 80)
-        info = CallInfo(uniqueid=s.channel_id,
-                        caller_number=caller_number((channel.get("caller") or {}).get("number")),
-                        did=exten if route == "did" else "", exten=exten, channel=s.channel)
+        info = CallInfo(uniqueid=s.channel_id, caller_number=start.caller_number,
+                        did=start.exten if route == "did" else "", exten=start.exten,
+                        channel=s.channel)
         s.call = self.service.start_call(info, name)
         logger.info("ivr channel %s (%s): %s from %s to %s", s.channel_id, s.channel,
-                    s.call.script.label, info.caller_number or "?", exten)
+                    s.call.script.label, info.caller_number or "?", start.exten)
         answer = None
-        if channel.get("state") != "Up":
-            answer = self.ari.call("channels", "answer", channelId=s.channel_id)
-        linked = self.ari.call("channels", "getChannelVar", channelId=s.channel_id,
-                               variable="CHANNEL(linkedid)")
+        if start.state != "Up":
+            answer = self.stasis.answer(s.channel_id)
+        linked = self.stasis.get_variable(s.channel_id, "CHANNEL(linkedid)")
         results = await asyncio.gather(*(c for c in (answer, linked) if c is not None),
                                        return_exceptions=True)
         if answer is not None and isinstance(results[0], BaseException):
             raise results[0]
         value = results[-1]
         if not isinstance(value, BaseException):
-            s.linkedid = str(_field(value, "value") or "")
+            s.linkedid = value or ""
         await self._perform(s, s.call.start())
 
     async def _dispatch(self, s: IvrSession, item: tuple) -> None:
@@ -442,15 +377,10 @@ class IvrEngine:
         if isinstance(action, Play):
             self._playbacks[action.playback_id] = cid
             s.played.extend(action.media)
-            await self.ari.call("channels", "play", channelId=cid,
-                                media=",".join(action.media), lang=action.language,
-                                playbackId=action.playback_id)
+            await self.stasis.play(cid, list(action.media), language=action.language,
+                                   playback_id=action.playback_id)
         elif isinstance(action, StopPlayback):
-            try:
-                await self.ari.call("playbacks", "stop", playbackId=action.playback_id)
-            except PbxCommandFailed as exc:
-                if exc.details.get("status") != 404:  # 404: it had finished already
-                    raise
+            await self.stasis.stop_playback(action.playback_id)  # finished already: no error
         elif isinstance(action, StartTimer):
             if s.timer is not None:
                 s.timer.cancel()
@@ -497,7 +427,7 @@ class IvrEngine:
                                              node=self.node))
         elif isinstance(action, Hangup):
             self._send_call_data(s)
-            await self.ari.call("channels", "hangup", channelId=cid)
+            await self.stasis.hangup(cid)
             s.left = True
             s.outcome = s.call.outcome if s.call else "hangup"
         else:  # pragma: no cover - every action of the model is handled above
@@ -507,20 +437,17 @@ class IvrEngine:
                          extra: dict[str, str], check: bool = True) -> None:
         cid = s.channel_id
         if check:
-            found = await self.ari.call(
-                "channels", "getChannelVar", channelId=cid,
-                variable=f"DIALPLAN_EXISTS({context},{exten},{priority})")
-            if str(_field(found, "value")) != "1":
+            found = await self.stasis.get_variable(
+                cid, f"DIALPLAN_EXISTS({context},{exten},{priority})")
+            if found != "1":
                 raise HandOverFailed(f"no dialplan at {context},{exten},{priority}",
                                      context=context, exten=exten, priority=priority)
         variables = dict(s.call.call_data.channel_variables()) if s.call else {}
         variables.update(extra)
-        await asyncio.gather(*(self.ari.call("channels", "setChannelVar", channelId=cid,
-                                             variable=name, value=value)
+        await asyncio.gather(*(self.stasis.set_variable(cid, name, value)
                                for name, value in variables.items()))
         self._send_call_data(s, force=True)
-        await self.ari.call("channels", "continueInDialplan", channelId=cid, context=context,
-                            extension=exten, priority=priority)
+        await self.stasis.continue_in_dialplan(cid, context, exten, priority)
         s.left = True
         s.handover = (context, exten, priority)
         s.outcome = (s.call.outcome if s.call else None) or "fallback"
@@ -572,7 +499,9 @@ class IvrEngine:
 
     # -- orphans ------------------------------------------------------------------------------
 
-    async def _on_link_up(self, event: ev.Event) -> None:
+    async def on_link_up(self, event: ev.Event) -> None:
+        """Bus listener of `PbxLinkUp`: AMI back, the routes are reloaded; ARI back, the channels
+        a previous run left in the application go to the fallback."""
         if not isinstance(event, ev.PbxLinkUp):
             return
         if event.link == "ami":
@@ -585,11 +514,11 @@ class IvrEngine:
         send them to the fallback. Seen twice `settle` seconds apart, so a channel whose
         StasisStart is on its way is not taken for one."""
         try:
-            first = await self._app_channels()
+            first = await self.stasis.app_channels()
             if not first:
                 return []
             await asyncio.sleep(settle)
-            second = await self._app_channels()
+            second = await self.stasis.app_channels()
         except CcError as exc:
             logger.warning("ivr: cannot list the channels of the ARI application: %s",
                            exc.message)
@@ -601,10 +530,6 @@ class IvrEngine:
             await self._last_resort(IvrSession(cid, "", time.monotonic()),
                                     "left in the IVR by a previous run")
         return orphans
-
-    async def _app_channels(self) -> set[str]:
-        app = await self.ari.call("applications", "get", applicationName=self.ari.app)
-        return set(_field(app, "channel_ids") or ())
 
 
 def call_data_pairs(call: IvrCall) -> list[tuple[str, str]]:
@@ -631,16 +556,6 @@ def call_data_pairs(call: IvrCall) -> list[tuple[str, str]]:
     return sorted(pairs.items())
 
 
-def _field(value: Any, name: str) -> Any:
-    if isinstance(value, dict):
-        return value.get(name)
-    json_ = getattr(value, "json", None)
-    if isinstance(json_, dict):
-        return json_.get(name)
-    return getattr(value, name, None)
-
-
 def _gone(exc: BaseException) -> bool:
-    """ARI says the channel no longer exists (404) or is no longer in Stasis (409)."""
-    return isinstance(exc, PbxCommandFailed) and exc.details.get("status") in (404, 409) \
-        and str(exc.details.get("operation", "")).startswith("channels.")
+    """The channel no longer exists or is no longer in Stasis (see `StasisCommands`)."""
+    return isinstance(exc, PbxCommandFailed) and bool(exc.details.get("gone"))

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_lib
 
 from ccserver.core.clock import Clock
-from ccserver.core.errors import NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +46,6 @@ _RETRYABLE_OUTCOMES = ("voicemail", "transfer", "callback")
 # a loop; and nodes entered over a whole call
 MAX_HOPS_PER_INPUT = 100
 MAX_NODES_PER_CALL = 2_000
-
-
-class NoSuchIvrScript(NotFound):
-    error_id = "no-such-ivr-script"
 
 
 class IvrRuntimeError(Exception):

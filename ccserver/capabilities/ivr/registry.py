@@ -16,8 +16,9 @@ from .loader import (
     ValidationContext, invalid_script_error, normalize_did, parse_script,
     read_script, validate_script,
 )
+from .errors import NoSuchIvrScript
 from .model import (
-    DEFAULT_FALLBACK, CallInfo, DialplanTarget, IvrCall, IvrScript, IvrStats, NoSuchIvrScript,
+    DEFAULT_FALLBACK, CallInfo, DialplanTarget, IvrCall, IvrScript, IvrStats,
     ValidationIssue,
 )
 

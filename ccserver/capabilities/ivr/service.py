@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import Any
 
 import phonenumbers
 
@@ -37,10 +37,11 @@ from .loader import (
     SOUND_EXTENSIONS, ValidationContext, check_routes, invalid_script_error, normalize_did,
     parse_script, validate_script,
 )
+from .errors import NoSuchIvrScript
 from .model import (
-    DEFAULT_FALLBACK, CallInfo, DialplanTarget, IvrCall, IvrScript, IvrStats, NoSuchIvrScript,
-    ValidationIssue,
+    DEFAULT_FALLBACK, CallInfo, DialplanTarget, IvrCall, IvrScript, IvrStats, ValidationIssue,
 )
+from .ports import ConfigWriter, CounterKey, CustomerDirectory, CustomerLookup, NamesSource, StatsStore
 from .registry import IvrRegistry
 
 logger = logging.getLogger(__name__)
@@ -55,22 +56,6 @@ QUEUE_CONTEXT = "ccq-{queue}"
 QUEUE_EXTEN = "open"
 FILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.ya?ml")
 LANGUAGE_DIR_RE = re.compile(r"[a-z]{2}([_-][A-Za-z0-9]+)*")
-
-# (kind "phone" | "customer_id", value) -> a customer record (mapping, or an object with
-# to_dict()) or None when nobody matches; raises when the directory cannot answer
-CustomerLookup = Callable[[str, str], Awaitable[Any]]
-NamesSource = Callable[[], Iterable[str] | None]
-CounterKey = tuple[str, str, str, str]  # script, version, node ("" = the script), counter
-
-
-class ConfigWriter(Protocol):
-    def write_generated(self, filename: str, text: str) -> Any: ...
-
-
-class StatsStore(Protocol):
-    def add(self, deltas: dict[CounterKey, int], at: datetime) -> int: ...
-    def totals(self, script: str | None = None) -> dict[CounterKey, int]: ...
-
 
 # --- prompt files inside the Asterisk root ---------------------------------------------------
 
@@ -166,7 +151,7 @@ def prompt_checker_for_instance(instance: Any) -> Callable[[], Callable[[str], b
 # --- customer lookup -------------------------------------------------------------------------
 
 
-def customer_service_lookup(service: Any) -> CustomerLookup:
+def customer_service_lookup(service: CustomerDirectory | None) -> CustomerLookup:
     """The default `CustomerLookup` over the customers capability's `CustomerService` (called in
     a thread). The record's ``id`` becomes the customer *number* (what callers type and the
     screen-pop looks up); the database row id is kept as ``record_id``. Without a service every
@@ -307,6 +292,7 @@ class IvrService:
                  skill_names: NamesSource | None = None,
                  prompt_checker: Callable[[], Callable[[str], bool]] | None = None,
                  lookup: CustomerLookup | None = None,
+                 customers: CustomerDirectory | None = None,
                  audit: Callable[[str, str, str], Any] | None = None,
                  flush_interval: float = 30.0, fallback_queue: str = "",
                  default_fallback: DialplanTarget = DEFAULT_FALLBACK) -> None:
@@ -319,7 +305,9 @@ class IvrService:
         self.queue_names = queue_names
         self.skill_names = skill_names
         self.prompt_checker = prompt_checker
-        self.lookup = lookup
+        # how lookup nodes find a customer: `lookup`, else the customers capability's service
+        self.lookup = lookup if lookup is not None or customers is None \
+            else customer_service_lookup(customers)
         self.audit = audit
         self.flush_interval = flush_interval
         self.fallback_queue = fallback_queue
@@ -659,53 +647,6 @@ class IvrService:
             return path.read_text(encoding="utf-8")
         except OSError as exc:
             raise NotFound(f"cannot read {path}: {exc}", script=name) from None
-
-    # -- composition --------------------------------------------------------------------------
-
-    @classmethod
-    def for_runtime(cls, runtime: Any, config_writer: Any = None) -> "IvrService":
-        """The service wired to a `Runtime`: its clock, database, AMI (dialplan reload), the
-        ACD's queues and skills, the private Asterisk (prompt files, generated dialplan)."""
-        from ccserver.adapters.db.ivr import IvrStatsRepository
-
-        settings = runtime.settings
-        pbx = getattr(runtime, "pbx", None)
-        ari_app = pbx.endpoint.ari_app if pbx is not None else settings.ari_app
-
-        async def reload_dialplan() -> bool:
-            if pbx is None or not pbx.ami.is_up:
-                return False
-            await pbx.ami.reload("pbx_config.so")  # the dialplan
-            return True
-
-        acd_repo = getattr(runtime, "acd_repo", None)
-        queue_names = skill_names = None
-        if acd_repo is not None:
-            def queue_names() -> list[str]:
-                return [q.name for q in acd_repo.queues()]
-
-            def skill_names() -> list[str]:
-                return list(acd_repo.skills())
-        audit = getattr(runtime, "audit", None)
-        return cls(scripts_dir=Path(settings.ivr_scripts_dir), clock=runtime.clock,
-                   ari_app=ari_app, stats_store=IvrStatsRepository(runtime.database),
-                   config_writer=config_writer, reload_dialplan=reload_dialplan,
-                   queue_names=queue_names, skill_names=skill_names,
-                   prompt_checker=prompt_checker_for_instance(config_writer),
-                   lookup=customer_service_lookup(_customer_service(runtime)),
-                   audit=audit.record if audit is not None else None,
-                   flush_interval=settings.ivr_stats_flush_interval)
-
-
-def _customer_service(runtime: Any) -> Any:
-    service = getattr(runtime, "customers", None)
-    if service is not None:
-        return service
-    try:
-        from ccserver.capabilities.customers.service import CustomerService
-    except ImportError:
-        return None
-    return CustomerService(runtime.database, runtime.clock)
 
 
 def _iso(value: datetime | None) -> str | None:

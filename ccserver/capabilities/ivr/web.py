@@ -12,18 +12,21 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...adapters.web.auth import current_user, roles
-from ...adapters.web.keys import RUNTIME
 from ...core.errors import InvalidInput
+from .handlers import IvrEngine
+from .service import IvrService
 
 MAX_SCRIPT_BYTES = 512 * 1024
+IVR_SERVICE: web.AppKey[IvrService] = web.AppKey("ivr_service")
+IVR_ENGINE: web.AppKey["IvrEngine | None"] = web.AppKey("ivr_engine")  # None without Asterisk
 
 
-def _service(request: web.Request):
-    return request.app[RUNTIME].ivr
+def _service(request: web.Request) -> IvrService:
+    return request.app[IVR_SERVICE]
 
 
 def _engine_stats(request: web.Request) -> dict[str, Any] | None:
-    engine = getattr(request.app[RUNTIME], "ivr_engine", None)
+    engine = request.app[IVR_ENGINE]
     return engine.stats() if engine is not None else None
 
 
@@ -157,7 +160,9 @@ async def api_dialplan(request: web.Request) -> web.StreamResponse:
     return web.Response(text=_service(request).render_dialplan(), content_type="text/plain")
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, service: IvrService, engine: IvrEngine | None) -> None:
+    app[IVR_SERVICE] = service
+    app[IVR_ENGINE] = engine
     app.router.add_get("/ivr", ivr_page, name="ivr")
     app.router.add_post("/ivr/upload", ivr_upload_form, name="ivr-upload")
     app.router.add_get("/api/ivr/scripts", api_scripts, name="api-ivr-scripts")

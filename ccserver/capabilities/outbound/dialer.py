@@ -182,8 +182,8 @@ def dial_channel(template: str, number: FrenchNumber | str) -> str:
     """``PJSIP/customers/<template>`` with {number} (national), {e164} or {digits} (E.164
     without '+') filled in."""
     if not template:
-        raise InvalidInput("outbound_dial_uri is not set: the dialer does not know where to send "
-                           "calls", field="outbound_dial_uri")
+        raise InvalidInput("outbound.dial_uri is not set: the dialer does not know where to send "
+                           "calls", field="outbound.dial_uri")
     parsed = number if isinstance(number, FrenchNumber) else try_parse_number(number)
     if parsed is None:
         raise InvalidInput("not a French number", field="number", value=str(number))
@@ -191,8 +191,8 @@ def dial_channel(template: str, number: FrenchNumber | str) -> str:
         target = template.format(number=parsed.national, e164=parsed.e164,
                                  digits=parsed.e164[1:])
     except (KeyError, IndexError, ValueError):
-        raise InvalidInput("outbound_dial_uri may only use {number}, {e164} and {digits}",
-                           field="outbound_dial_uri", value=template) from None
+        raise InvalidInput("outbound.dial_uri may only use {number}, {e164} and {digits}",
+                           field="outbound.dial_uri", value=template) from None
     return target if target.startswith(("PJSIP/", "Local/")) else f"PJSIP/customers/{target}"
 
 
@@ -245,7 +245,7 @@ def campaign_blockers(at: datetime, *, caller_ids: list[str], mode: str, dial_co
     """Campaign-level reasons not to dial at all (the per-call engine checks the rest)."""
     out: list[Blocker] = []
     if not dial_configured:
-        out.append(Blocker("dialer.not_configured", "outbound_dial_uri is not set: no trunk "
+        out.append(Blocker("dialer.not_configured", "outbound.dial_uri is not set: no trunk "
                                                      "to dial through"))
     if mode != "preview" and not caller_ids:
         out.append(Blocker("caller_id.npv", "the caller ID pool is empty: an automated dialer "

@@ -16,18 +16,17 @@ from aiohttp import web
 
 from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
-from ...adapters.web.keys import RUNTIME
-from ...adapters.web.realtime import RealtimeHub
 from ...core.errors import InvalidInput
 from .compliance import Basis, CallRequest, OppositionFacts, decide, parse_history, parse_instant
 from .imports import ENCODINGS
-from .service import contact_dict
+from .service import OutboundService
 
 MANAGERS = ("supervisor", "admin")
+OUTBOUND: web.AppKey[OutboundService] = web.AppKey("outbound")
 
 
-def _service(request: web.Request):
-    return request.app[RUNTIME].outbound
+def _service(request: web.Request) -> OutboundService:
+    return request.app[OUTBOUND]
 
 
 def _who(request: web.Request) -> tuple[str, str]:
@@ -75,7 +74,7 @@ def _encoding(fields: dict[str, str]) -> str:
 # --- pages -----------------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
-    campaigns = await _service(request).visible_campaigns(*_who(request))
+    campaigns = await _service(request).campaigns.visible_campaigns(*_who(request))
     return aiohttp_jinja2.render_template("outbound/campaigns.html", request,
                                           {"campaigns": campaigns})
 
@@ -84,33 +83,33 @@ async def campaigns_page(request: web.Request) -> web.StreamResponse:
 async def campaign_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     campaign_id = _int(request, "id")
-    await service.require_campaign(campaign_id, *_who(request), "see")
-    campaign = await service.campaign(campaign_id)
+    await service.access.require_campaign(campaign_id, *_who(request), "see")
+    campaign = await service.campaigns.campaign(campaign_id)
     status = request.query.get("status", "")
     search = request.query.get("q", "")[:64]
     offset = _query_int(request, "offset", 0, 10**9)
-    contacts, total = await asyncio.to_thread(service.repo.contacts, campaign_id, status=status,
-                                              search=search, offset=offset, limit=50)
-    imports = await asyncio.to_thread(service.repo.imports, campaign_id)
+    contacts, total = await service.campaigns.contacts(campaign_id, status=status, search=search,
+                                                       offset=offset, limit=50)
+    imports = await service.campaigns.imports(campaign_id)
     return aiohttp_jinja2.render_template("outbound/campaign.html", request, {
-        "campaign": campaign, "contacts": [contact_dict(c) for c in contacts], "total": total,
+        "campaign": campaign, "contacts": contacts, "total": total,
         "offset": offset, "status": status, "search": search, "imports": imports[:10],
         "encodings": list(ENCODINGS)})
 
 
 @roles(*MANAGERS)
 async def contact_page(request: web.Request) -> web.StreamResponse:
-    await _service(request).require_contact(_int(request, "id"), *_who(request), "see")
-    why = await _service(request).why_not_called(_int(request, "id"))
+    await _service(request).access.require_contact(_int(request, "id"), *_who(request), "see")
+    why = await _service(request).compliance.why_not_called(_int(request, "id"))
     return aiohttp_jinja2.render_template("outbound/contact.html", request, {"why": why})
 
 
 @roles(*MANAGERS)
 async def compliance_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    status = await service.opposition_status()
-    consents = await asyncio.to_thread(service.repo.recent_consents, 50)
-    campaigns = await service.visible_campaigns(*_who(request))
+    status = await service.oppositions.opposition_status()
+    consents = await service.oppositions.recent_consents(50)
+    campaigns = await service.campaigns.visible_campaigns(*_who(request))
     return aiohttp_jinja2.render_template("outbound/compliance.html", request, {
         "opposition": status, "consents": consents, "campaigns": campaigns,
         "encodings": list(ENCODINGS)})
@@ -119,63 +118,63 @@ async def compliance_page(request: web.Request) -> web.StreamResponse:
 # --- campaigns API ---------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def api_campaigns(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).visible_campaigns(*_who(request)))
+    return web.json_response(await _service(request).campaigns.visible_campaigns(*_who(request)))
 
 
 @roles(*MANAGERS)
 async def api_campaign_create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     name = body.pop("name", None)
-    campaign = await _service(request).create_campaign(name, body, *_who(request))
+    campaign = await _service(request).campaigns.create_campaign(name, body, *_who(request))
     return web.json_response(campaign, status=201)
 
 
 @roles(*MANAGERS)
 async def api_campaign(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    await service.require_campaign(_int(request, "id"), *_who(request), "see")
-    return web.json_response(await service.campaign(_int(request, "id")))
+    await service.access.require_campaign(_int(request, "id"), *_who(request), "see")
+    return web.json_response(await service.campaigns.campaign(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_campaign_update(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     body.pop("name", None)
-    campaign = await _service(request).update_campaign(_int(request, "id"), body, *_who(request))
+    campaign = await _service(request).campaigns.update_campaign(_int(request, "id"), body, *_who(request))
     return web.json_response(campaign)
 
 
 @roles(*MANAGERS)
 async def api_campaign_action(request: web.Request) -> web.StreamResponse:
-    campaign = await _service(request).change_status(_int(request, "id"),
-                                                     request.match_info["action"], *_who(request))
+    campaign = await _service(request).campaigns.change_status(
+        _int(request, "id"), request.match_info["action"], *_who(request))
     return web.json_response(campaign)
 
 
 @roles(*MANAGERS)
 async def api_campaign_agents(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
-    agents = await _service(request).set_agents(_int(request, "id"), body.get("agents"),
-                                                *_who(request))
+    agents = await _service(request).campaigns.set_agents(_int(request, "id"), body.get("agents"),
+                                                          *_who(request))
     return web.json_response({"agents": agents})
 
 
 @roles(*MANAGERS)
 async def api_contacts(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    await service.require_campaign(_int(request, "id"), *_who(request), "see")
-    rows, total = await asyncio.to_thread(
-        service.repo.contacts, _int(request, "id"), status=request.query.get("status", ""),
+    await service.access.require_campaign(_int(request, "id"), *_who(request), "see")
+    rows, total = await service.campaigns.contacts(
+        _int(request, "id"), status=request.query.get("status", ""),
         search=request.query.get("q", "")[:64], offset=_query_int(request, "offset", 0, 10**9),
         limit=_query_int(request, "limit", 100, 1000))
-    return web.json_response({"total": total, "contacts": [contact_dict(c) for c in rows]})
+    return web.json_response({"total": total, "contacts": rows})
 
 
 # --- imports ---------------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def api_import_preview(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
-    report = await _service(request).preview_import(_int(request, "id"), data, filename,
+    report = await _service(request).campaigns.preview_import(_int(request, "id"), data, filename,
                                                     _encoding(fields), *_who(request))
     return web.json_response(report, status=201)
 
@@ -183,19 +182,19 @@ async def api_import_preview(request: web.Request) -> web.StreamResponse:
 @roles(*MANAGERS)
 async def api_import(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    await service.require_import(_int(request, "id"), *_who(request), "see")
-    return web.json_response(await service.import_report(_int(request, "id")))
+    await service.access.require_import(_int(request, "id"), *_who(request), "see")
+    return web.json_response(await service.campaigns.import_report(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_import_confirm(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).commit_import(_int(request, "id"), *_who(request))
+    result = await _service(request).campaigns.commit_import(_int(request, "id"), *_who(request))
     return web.json_response(result)
 
 
 @roles(*MANAGERS)
 async def api_import_cancel(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).cancel_import(_int(request, "id"), *_who(request))
+    result = await _service(request).campaigns.cancel_import(_int(request, "id"), *_who(request))
     return web.json_response(result)
 
 
@@ -204,27 +203,21 @@ async def api_import_cancel(request: web.Request) -> web.StreamResponse:
 async def api_contact(request: web.Request) -> web.StreamResponse:
     """A contact's card (custom fields included): the agent desk reads it for the screen-pop
     of an outbound call (call data ``contact_id``); agents see their campaigns' contacts only."""
-    service = _service(request)
-    contact = await asyncio.to_thread(service.repo.contact, _int(request, "id"))
-    user = current_user(request)
-    if user.role == "agent":
-        await service.require_assigned(contact.campaign_id, user.username)
-    else:
-        await service.require_contact(contact.id, user.username, user.role, "see")
-    return web.json_response(contact_dict(contact))
+    return web.json_response(await _service(request).campaigns.contact(_int(request, "id"),
+                                                                       *_who(request)))
 
 
 @roles(*MANAGERS)
 async def api_contact_why(request: web.Request) -> web.StreamResponse:
     """Why was this contact (not) called: every stored decision with every rule."""
-    await _service(request).require_contact(_int(request, "id"), *_who(request), "see")
-    return web.json_response(await _service(request).why_not_called(_int(request, "id")))
+    await _service(request).access.require_contact(_int(request, "id"), *_who(request), "see")
+    return web.json_response(await _service(request).compliance.why_not_called(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_contact_check(request: web.Request) -> web.StreamResponse:
     """The engine's answer for this contact now (stored like the dialer's decisions)."""
-    result = await _service(request).check_contact(_int(request, "id"), *_who(request))
+    result = await _service(request).compliance.check_contact(_int(request, "id"), *_who(request))
     return web.json_response(result)
 
 
@@ -235,7 +228,7 @@ async def api_compliance_check(request: web.Request) -> web.StreamResponse:
     number = body.get("number")
     if not isinstance(number, str):
         raise InvalidInput("number is required", field="number")
-    at = parse_instant(body["at"], "at") if body.get("at") else _service(request).clock.now()
+    at = parse_instant(body["at"], "at") if body.get("at") else _service(request).compliance.clock.now()
     try:
         basis = Basis(body.get("basis", "none"))
     except ValueError:
@@ -264,7 +257,7 @@ async def api_decisions_export(request: web.Request) -> web.StreamResponse:
     campaign = request.query.get("campaign_id", "")
     if campaign and not campaign.isdigit():
         raise InvalidInput("campaign_id must be a number", field="campaign_id")
-    lines = service.export_decisions(campaign_id=int(campaign) if campaign else None,
+    lines = service.compliance.export_decisions(campaign_id=int(campaign) if campaign else None,
                                      since=_moment(request.query.get("from"), "from"),
                                      until=_moment(request.query.get("to"), "to"),
                                      number=request.query.get("number") or None)
@@ -282,8 +275,8 @@ async def api_decisions_export(request: web.Request) -> web.StreamResponse:
         await response.write(chunk.encode("utf-8"))
     await response.write_eof()
     user = current_user(request)
-    await asyncio.to_thread(request.app[RUNTIME].audit.record, user.username,
-                            "compliance.export", campaign or "all", query=dict(request.query))
+    await service.access.record(user.username, "compliance.export", campaign or "all",
+                                query=dict(request.query))
     return response
 
 
@@ -293,7 +286,7 @@ async def api_consents(request: web.Request) -> web.StreamResponse:
     number = request.query.get("number")
     if not number:
         raise InvalidInput("number is required", field="number")
-    return web.json_response(await _service(request).consents_of(number))
+    return web.json_response(await _service(request).oppositions.consents_of(number))
 
 
 @roles(*MANAGERS)
@@ -306,7 +299,7 @@ async def api_consent_add(request: web.Request) -> web.StreamResponse:
                            field=sorted(unknown)[0])
     if not isinstance(body.get("number"), str):
         raise InvalidInput("number is required", field="number")
-    entry = await _service(request).record_consent(
+    entry = await _service(request).oppositions.record_consent(
         number=body["number"], scope=str(body.get("scope", "canvassing")),
         action=str(body.get("action", "grant")), at=body.get("at"),
         source=str(body.get("source", "")), proof_ref=str(body.get("proof_ref", "")),
@@ -317,19 +310,19 @@ async def api_consent_add(request: web.Request) -> web.StreamResponse:
 @roles(*MANAGERS)
 async def api_consent_import(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
-    result = await _service(request).import_consents(data, _encoding(fields),
-                                                     current_user(request).username, filename)
+    result = await _service(request).oppositions.import_consents(
+        data, _encoding(fields), current_user(request).username, filename)
     return web.json_response(result, status=201)
 
 
 @roles(*MANAGERS)
 async def api_opposition(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).opposition_status())
+    return web.json_response(await _service(request).oppositions.opposition_status())
 
 
 @roles(*MANAGERS)
 async def api_dnc_add(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
+    service = _service(request).oppositions
     user = current_user(request).username
     if request.content_type == "multipart/form-data":
         data, filename, fields = await _upload(request)
@@ -349,7 +342,7 @@ async def api_dnc_add(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def api_dnc_remove(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).dnc_remove(request.match_info["number"],
+    result = await _service(request).oppositions.dnc_remove(request.match_info["number"],
                                                 current_user(request).username)
     return web.json_response(result)
 
@@ -360,8 +353,8 @@ async def api_bloctel_list(request: web.Request) -> web.StreamResponse:
     if not fields.get("scrubbed_at"):
         raise InvalidInput("scrubbed_at (the date the list was obtained) is required",
                            field="scrubbed_at")
-    result = await _service(request).import_bloctel_list(data, fields["scrubbed_at"], filename,
-                                                         current_user(request).username)
+    result = await _service(request).oppositions.import_bloctel_list(
+        data, fields["scrubbed_at"], filename, current_user(request).username)
     return web.json_response(result, status=201)
 
 
@@ -371,7 +364,7 @@ async def api_bloctel_scrub(request: web.Request) -> web.StreamResponse:
     if not fields.get("scrubbed_at"):
         raise InvalidInput("scrubbed_at (the date of the scrub) is required",
                            field="scrubbed_at")
-    result = await _service(request).import_bloctel_scrub(
+    result = await _service(request).oppositions.import_bloctel_scrub(
         _int(request, "id"), data, fields["scrubbed_at"], filename,
         current_user(request).username, encoding=_encoding(fields),
         role=current_user(request).role)
@@ -381,21 +374,19 @@ async def api_bloctel_scrub(request: web.Request) -> web.StreamResponse:
 # --- agents ----------------------------------------------------------------------------------------
 @roles("agent")
 async def api_my_campaigns(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    user = current_user(request).username
-    ids = set(await asyncio.to_thread(service.repo.campaigns_of_agent, user))
-    return web.json_response([c for c in await service.campaigns() if c["id"] in ids])
+    campaigns = await _service(request).campaigns.my_campaigns(current_user(request).username)
+    return web.json_response(campaigns)
 
 
 @roles("agent")
 async def api_join(request: web.Request) -> web.StreamResponse:
-    queue = await _service(request).join(_int(request, "id"), current_user(request).username)
+    queue = await _service(request).campaigns.join(_int(request, "id"), current_user(request).username)
     return web.json_response({"queue": queue})
 
 
 @roles("agent")
 async def api_leave(request: web.Request) -> web.StreamResponse:
-    await _service(request).leave(_int(request, "id"), current_user(request).username)
+    await _service(request).campaigns.leave(_int(request, "id"), current_user(request).username)
     return web.json_response({"ok": True})
 
 
@@ -403,7 +394,7 @@ async def api_leave(request: web.Request) -> web.StreamResponse:
 async def api_preview_next(request: web.Request) -> web.StreamResponse:
     """The next contact to call (reserved for this agent) with the engine's decision; 204 when
     there is none now."""
-    found = await _service(request).preview_next(current_user(request).username)
+    found = await _service(request).preview.preview_next(current_user(request).username)
     if found is None:
         return web.Response(status=204)
     return web.json_response(found)
@@ -411,15 +402,15 @@ async def api_preview_next(request: web.Request) -> web.StreamResponse:
 
 @roles("agent")
 async def api_preview_dial(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).preview_dial(_int(request, "id"),
-                                                  current_user(request).username)
+    result = await _service(request).preview.preview_dial(_int(request, "id"),
+                                                          current_user(request).username)
     return web.json_response(result, status=201)
 
 
 @roles("agent")
 async def api_preview_skip(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).preview_skip(_int(request, "id"),
-                                                  current_user(request).username)
+    result = await _service(request).preview.preview_skip(_int(request, "id"),
+                                                          current_user(request).username)
     return web.json_response(result)
 
 
@@ -428,7 +419,7 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     if not isinstance(body.get("at"), str):
         raise InvalidInput("at (ISO-8601) is required", field="at")
-    result = await _service(request).schedule_callback(
+    result = await _service(request).preview.schedule_callback(
         _int(request, "id"), body["at"], current_user(request).username,
         mine=bool(body.get("mine", True)), role=current_user(request).role)
     return web.json_response(result)
@@ -437,7 +428,7 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
 @roles("agent", *MANAGERS)
 async def api_attempt_result(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
-    result = await _service(request).record_result(
+    result = await _service(request).preview.record_result(
         _int(request, "id"), current_user(request).username,
         disposition=str(body.get("disposition", "")), refused=bool(body.get("refused")),
         do_not_call=bool(body.get("do_not_call")), notes=str(body.get("notes", "")),
@@ -500,10 +491,3 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/outbound/campaigns/{id}/{action}", api_campaign_action,
                name="api-outbound-campaign-action")
 
-
-def bridge(runtime, hub: RealtimeHub) -> None:
-    """Import progress to the uploader, campaign and attempt changes to supervisors, due
-    callbacks to their agent."""
-    def notify(message: dict, *, roles=None, usernames=None) -> None:
-        hub.broadcast(message, roles=roles, usernames=usernames)
-    runtime.outbound.notify = notify

@@ -30,9 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...adapters.db.erasure import ErasureRepository
 from ...core import events as ev
 from ...core.errors import CcError, ConfigurationError, InvalidInput
+from ...core.ports import AuditTrail, PbxCommands
+from .errors import ErasureIncomplete
+from .ports import Compactor, ErasureRepository, LiveRecordings
 from .model import (HASH_PREFIX, Person, canonical, canonical_nsn, filter_lines, keyed_hash,
                     parse_person_number)
 
@@ -45,13 +47,6 @@ ERASED_TABLES = ("calls", "customers", "customer_phones", "tickets", "interactio
                  "qa_evaluations", "callbacks", "outbound_contacts", "outbound_attempts",
                  "compliance_decisions", "consent_ledger", "dnc_numbers", "outbound_imports",
                  "audit_log")
-
-
-class ErasureIncomplete(CcError):
-    """The database part is done, but some files could not be removed or rewritten."""
-
-    error_id = "erasure-incomplete"
-    status = 500
 
 
 def load_key(setting: str, data_dir: Path) -> bytes:
@@ -106,16 +101,18 @@ class AsteriskFiles:
                 info = None
         if info is not None:
             return cls(info.instance_dir / "spool", info.instance_dir / "log", info.recordings_dir)
-        spool = settings.recordings_spool_dir or ""
-        return cls(Path(settings.asterisk_spool_dir) if settings.asterisk_spool_dir else None,
-                   Path(settings.asterisk_log_dir) if settings.asterisk_log_dir else None,
+        spool = settings.recording.spool_dir or ""
+        return cls(Path(settings.asterisk.spool_dir) if settings.asterisk.spool_dir else None,
+                   Path(settings.asterisk.log_dir) if settings.asterisk.log_dir else None,
                    Path(spool) if spool else None)
 
 
 class ErasureService:
-    def __init__(self, repo: ErasureRepository, key: bytes, *, audit, recording=None, tracker=None,
-                 channels=None, pbx=None, database=None, files: AsteriskFiles | None = None,
-                 store=None, drain: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(self, repo: ErasureRepository, key: bytes, *, audit: AuditTrail,
+                 recording: LiveRecordings | None = None, tracker=None, channels=None,
+                 pbx: PbxCommands | None = None, database: Compactor | None = None,
+                 files: AsteriskFiles | None = None, store=None,
+                 drain: Callable[[], Awaitable[None]] | None = None) -> None:
         self.repo = repo
         self.store = store if store is not None else (recording.store if recording is not None else None)
         self.key = key
@@ -132,27 +129,6 @@ class ErasureService:
         # hangs up, the logs are filtered again (Asterisk writes the CDR and queue_log then)
         self.pending: dict[str, tuple[Person, frozenset[str]]] = {}
         self._followups: set[asyncio.Task] = set()
-
-    @classmethod
-    def for_runtime(cls, runtime, config_writer=None) -> "ErasureService":
-        settings = runtime.settings
-        writer = runtime.call_writer
-
-        async def drain() -> None:
-            for _ in range(50):  # the call writer flushes every 0.2 s
-                if not writer.pending:
-                    return
-                await asyncio.sleep(0.1)
-
-        service = cls(ErasureRepository(runtime.database),
-                      load_key(settings.erasure_hmac_key, Path(settings.data_dir)),
-                      audit=runtime.audit, recording=runtime.recording, tracker=runtime.call_tracker,
-                      channels=runtime.channels, pbx=runtime.pbx.ami if runtime.pbx else None,
-                      database=runtime.database, files=AsteriskFiles.of(settings, config_writer),
-                      drain=drain)
-        runtime.bus.subscribe("erasure", service.on_event,
-                              topics=(ev.ChannelHungup.topic, ev.PbxSnapshot.topic))
-        return service
 
     async def on_event(self, event: ev.Event) -> None:
         """The person's live calls ending: filter the logs again once the last one is gone."""

@@ -28,20 +28,19 @@ import secrets
 import time
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-from ...adapters.db.recordings import RecordingRepository
 
 from ...core import events as ev
 from ...core.alerts import RECORDING_MISSED, Alerts
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Target, actor_for, may_act, require
+from ...core.ports import AuditTrail, PbxCommands
 from .model import (PAUSED, RECORDING, STOPPED, LiveRecording, apply_action, averages,
                     check_action, close_pauses, parse_grid, paused_seconds,
                     score_evaluation, spool_name)
-from .storage import RecordingStore, parse_key
+from .ports import CustomerLookup, RecordingFilter, RecordingRepository, Scopes
+from .storage import RecordingStore
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +56,11 @@ PLAYBACK_AUDIT_WINDOW = 600.0
 
 
 class RecordingService:
-    def __init__(self, repo, store: RecordingStore, board, channels, tracker, pbx, audit, clock: Clock,
-                 customers=None, *, agents_may_listen: bool = False, scopes=None,
-                 alerts: Alerts | None = None, storers: int = STORERS) -> None:
+    def __init__(self, repo: RecordingRepository, store: RecordingStore, board, channels, tracker,
+                 pbx: PbxCommands | None, audit: AuditTrail, clock: Clock,
+                 customers: CustomerLookup | None = None, *, agents_may_listen: bool = False,
+                 scopes: Scopes | None = None, alerts: Alerts | None = None,
+                 storers: int = STORERS) -> None:
         self.repo = repo
         self.scopes = scopes  # supervisors' queues and teams (AcdRepository); None: no scoping
         self.store = store
@@ -87,40 +88,14 @@ class RecordingService:
         self._played: dict[tuple[str, int], float] = {}
         # live calls whose person was erased: uniqueid -> spool name, deleted when the call ends
         self._doomed: dict[str, str] = {}
-        self.purge_hour = 3
-
-    @classmethod
-    def for_runtime(cls, runtime, config_writer=None) -> "RecordingService":
-        """Built from the runtime's parts and settings (see Settings: recordings_*)."""
-        settings = runtime.settings
-        spool = settings.recordings_spool_dir or None
-        if spool is None and config_writer is not None:
-            try:  # the private instance: its spool/monitor directory
-                spool = getattr(config_writer.info, "recordings_dir", None)
-            except Exception:
-                spool = None
-        store_dir = Path(settings.recordings_dir) if settings.recordings_dir else Path(settings.data_dir) / "recordings"
-        store = RecordingStore(store_dir, Path(spool) if spool else None,
-                               parse_key(settings.recording_encryption_key))
-        service = cls(RecordingRepository(runtime.database, runtime.clock), store, runtime.agent_board,
-                      runtime.channels, runtime.call_tracker, runtime.pbx.ami if runtime.pbx else None,
-                      runtime.audit, runtime.clock, runtime.customers,
-                      agents_may_listen=settings.recording_agents_may_listen, scopes=runtime.acd_repo,
-                      alerts=runtime.alerts)
-        service.purge_hour = settings.recording_purge_hour
-        runtime.bus.subscribe("recording", service.dispatch, topics=TOPICS)
-        return service
 
     # --- start-up --------------------------------------------------------------------------------
-    async def start(self, scheduler=None) -> None:
-        """Follow the recordings left running, and schedule the daily retention purge."""
+    async def start(self) -> None:
+        """Follow the recordings left running (the daily retention purge is the plugin's job)."""
         await self.load()
         if self.store.spool_dir is None:
             logger.warning("recording: no spool directory (recordings_spool_dir): recordings "
                            "cannot be collected from Asterisk")
-        if scheduler is not None:
-            scheduler.add_job(self.purge, "cron", hour=self.purge_hour, minute=17,
-                              id="recording-purge", replace_existing=True)
 
     async def load(self) -> None:
         """Recordings still running when the server stopped: followed again (the next resync
@@ -295,8 +270,7 @@ class RecordingService:
                 raise Conflict(f"call {live.uniqueid}: its channel is unknown; cannot record")
             if self.pbx is None or not self.pbx.is_up:
                 raise PbxUnavailable("the telephone system is not reachable right now")
-            await self.pbx.send({"Action": "MixMonitor", "Channel": live.channel, "File": name,
-                                 "Options": "b"})
+            await self.pbx.mix_monitor(live.channel, name, "b")
         except CcError as exc:
             await asyncio.to_thread(self.repo.insert, status="failed", ended_at=now,
                                     error=exc.message[:255], **fields)
@@ -411,10 +385,9 @@ class RecordingService:
             if self.pbx is None or not self.pbx.is_up:
                 raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
             if action in ("pause", "resume"):
-                await self.pbx.send({"Action": "MixMonitorMute", "Channel": live.channel,
-                                     "Direction": "both", "State": "1" if action == "pause" else "0"})
+                await self.pbx.mix_monitor_mute(live.channel, action == "pause")
             else:
-                await self.pbx.send({"Action": "StopMixMonitor", "Channel": live.channel})
+                await self.pbx.stop_mix_monitor(live.channel)
             live = apply_action(live, action, self.clock.now())
             self.live[uniqueid] = live
             await asyncio.to_thread(self.repo.update, live.recording_id,
@@ -468,6 +441,49 @@ class RecordingService:
         self.require(user, Target.of("evaluation", evaluation_id, agents=[row.agent],
                                      queues=[row.queue]), action)
         return row
+
+    # --- reads for the web (synchronous: call through asyncio.to_thread) ----------------------------
+    def search(self, user, wanted: RecordingFilter, *, limit: int, offset: int = 0):
+        """(recording, call) pairs matching `wanted` within `user`'s scope, and their total."""
+        scope = self.scope_of(user)
+        if scope is not None:
+            wanted = replace(wanted, scope_queues=frozenset(scope[0]), scope_agents=frozenset(scope[1]))
+        return self.repo.search(wanted, limit=limit, offset=offset)
+
+    def detail(self, user, recording_id: int):
+        """(recording, its call or None, its evaluations) if `user` may see the recording."""
+        row = self.visible(user, recording_id)
+        return row, self.repo.call(row.call_uniqueid), self.repo.evaluations(recording_id=recording_id)
+
+    def grids(self, active_only: bool = False) -> list[dict[str, Any]]:
+        return [self.grid_view(g) for g in self.repo.grids(active_only)]
+
+    def grid(self, grid_id: int) -> dict[str, Any]:
+        return self.grid_view(self.repo.grid(grid_id))
+
+    def evaluations(self, *, agent: str | None = None, grid_id: int | None = None,
+                    since: datetime | None = None, limit: int = 200) -> list:
+        return self.repo.evaluations(agent=agent, grid_id=grid_id, since=since, limit=limit)
+
+    def policies(self) -> dict[str, Any]:
+        """The queues' and the campaigns' recording policies."""
+        queues, campaigns = self.repo.queue_policies(), self.repo.campaign_policies()
+        return {
+            "queues": {name: {"policy": p.policy, "retention_days": p.retention_days}
+                       for name, p in queues.items()},
+            "campaigns": {str(cid): {"policy": p.policy, "retention_days": p.retention_days}
+                          for cid, p in campaigns.items()}}
+
+    async def set_campaign_policy(self, campaign_id: int, policy, actor: str) -> None:
+        await asyncio.to_thread(self.repo.set_campaign_policy, campaign_id, policy, actor)
+        self.forget_policies()
+        await asyncio.to_thread(self.audit.record, actor, "recording.policy", f"camp-{campaign_id}",
+                                policy=policy.policy, retention_days=policy.retention_days)
+
+    def read_audio(self, row, start: int, end: int):
+        """The stored WAV's bytes `start`..`end` (inclusive), in pieces (blocking reads: call
+        `next` through asyncio.to_thread)."""
+        return self.store.read(row.path, row.encrypted, start, end)
 
     # --- playback ---------------------------------------------------------------------------------
     def playable(self, user, recording_id: int):
@@ -549,7 +565,7 @@ class RecordingService:
                     names.append(live.spool_name)
                 if live.state in (RECORDING, PAUSED) and self.pbx is not None and self.pbx.is_up:
                     try:
-                        await self.pbx.send({"Action": "StopMixMonitor", "Channel": live.channel})
+                        await self.pbx.stop_mix_monitor(live.channel)
                     except CcError as exc:
                         logger.warning("erasure: call %s: MixMonitor could not be stopped (%s); its "
                                        "file is deleted when the call ends", uniqueid, exc.message)

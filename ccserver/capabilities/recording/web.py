@@ -1,10 +1,9 @@
 """Recordings (search, player, audio with HTTP ranges), the desk's pause/resume button,
-quality grids and evaluations, the retention purge and the GDPR erasure of a customer."""
+quality grids and evaluations, the retention purge. Views call `RecordingService` only."""
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
@@ -12,18 +11,20 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from ...adapters.db.recordings import RecordingFilter
 from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
-from ...adapters.web.keys import RUNTIME
 from ...core.errors import InvalidInput
 from .model import RangeNotSatisfiable, parse_range, validate_policy
+from .ports import RecordingFilter
+from .service import RecordingService
 
 PAGE_SIZE = 50
 
+RECORDING: web.AppKey[RecordingService] = web.AppKey("recording", RecordingService)
 
-def _service(request: web.Request):
-    return request.app[RUNTIME].recording
+
+def _service(request: web.Request) -> RecordingService:
+    return request.app[RECORDING]
 
 
 def _int(value: Any, field: str) -> int:
@@ -79,13 +80,9 @@ def recording_view(row, call=None) -> dict[str, Any]:
 
 async def _search(request: web.Request) -> tuple[list[dict], int, int]:
     page = max(1, _int(request.query.get("page", "1"), "page"))
-    service = _service(request)
-    wanted = _filter(request.query)
-    scope = await asyncio.to_thread(service.scope_of, current_user(request))
-    if scope is not None:
-        wanted = replace(wanted, scope_queues=frozenset(scope[0]), scope_agents=frozenset(scope[1]))
-    rows, total = await asyncio.to_thread(service.repo.search, wanted,
-                                          limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    rows, total = await asyncio.to_thread(_service(request).search, current_user(request),
+                                          _filter(request.query), limit=PAGE_SIZE,
+                                          offset=(page - 1) * PAGE_SIZE)
     return [recording_view(r, c) for r, c in rows], total, page
 
 
@@ -111,9 +108,8 @@ async def api_list(request: web.Request) -> web.StreamResponse:
 async def _detail(request: web.Request) -> dict[str, Any]:
     service = _service(request)
     recording_id = _int(request.match_info["id"], "id")
-    row = await asyncio.to_thread(service.visible, current_user(request), recording_id)
-    call = await asyncio.to_thread(service.repo.call, row.call_uniqueid)
-    evaluations = await asyncio.to_thread(service.repo.evaluations, recording_id=recording_id)
+    row, call, evaluations = await asyncio.to_thread(service.detail, current_user(request),
+                                                     recording_id)
     return {"recording": recording_view(row, call),
             "evaluations": [service.evaluation_view(e) for e in evaluations]}
 
@@ -121,9 +117,9 @@ async def _detail(request: web.Request) -> dict[str, Any]:
 @roles("supervisor", "admin")
 async def detail_page(request: web.Request) -> web.StreamResponse:
     detail = await _detail(request)
-    grids = await asyncio.to_thread(_service(request).repo.grids, True)
+    grids = await asyncio.to_thread(_service(request).grids, True)
     return aiohttp_jinja2.render_template("recordings/detail.html", request, {
-        **detail, "grids": [_service(request).grid_view(g) for g in grids]})
+        **detail, "grids": grids})
 
 
 @roles("supervisor", "admin")
@@ -161,7 +157,7 @@ async def audio(request: web.Request) -> web.StreamResponse:
     if request.method == "HEAD" or size == 0:
         await response.write_eof()
         return response
-    pieces = service.store.read(row.path, row.encrypted, start, end)
+    pieces = service.read_audio(row, start, end)
     while True:
         piece = await asyncio.to_thread(next, pieces, None)
         if piece is None:
@@ -178,13 +174,7 @@ async def api_purge(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_policies(request: web.Request) -> web.StreamResponse:
-    repo = _service(request).repo
-    queues = await asyncio.to_thread(repo.queue_policies)
-    campaigns = await asyncio.to_thread(repo.campaign_policies)
-    return web.json_response({
-        "queues": {name: {"policy": p.policy, "retention_days": p.retention_days} for name, p in queues.items()},
-        "campaigns": {str(cid): {"policy": p.policy, "retention_days": p.retention_days}
-                      for cid, p in campaigns.items()}})
+    return web.json_response(await asyncio.to_thread(_service(request).policies))
 
 
 @roles("admin")
@@ -192,12 +182,7 @@ async def api_campaign_policy(request: web.Request) -> web.StreamResponse:
     campaign_id = _int(request.match_info["id"], "id")
     body = await read_json(request)
     policy = validate_policy(body.get("recording_policy"), body.get("retention_days"))
-    service = _service(request)
-    actor = current_user(request).username
-    await asyncio.to_thread(service.repo.set_campaign_policy, campaign_id, policy, actor)
-    service.forget_policies()
-    await asyncio.to_thread(service.audit.record, actor, "recording.policy", f"camp-{campaign_id}",
-                            policy=policy.policy, retention_days=policy.retention_days)
+    await _service(request).set_campaign_policy(campaign_id, policy, current_user(request).username)
     return web.json_response({"campaign_id": campaign_id, "recording_policy": policy.policy,
                               "retention_days": policy.retention_days})
 
@@ -224,30 +209,28 @@ def _agent_action(action: str):
 @roles("supervisor", "admin")
 async def quality_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    grids = await asyncio.to_thread(service.repo.grids)
+    grids = await asyncio.to_thread(service.grids)
     since = _date(request.query.get("since"), "since")
     stats = await asyncio.to_thread(service.averages, since, current_user(request))
-    recent = await asyncio.to_thread(service.repo.evaluations, limit=200)
+    recent = await asyncio.to_thread(service.evaluations, limit=200)
     recent = (await asyncio.to_thread(service.visible_evaluations, current_user(request),
                                       recent))[:50]
     return aiohttp_jinja2.render_template("recordings/quality.html", request, {
-        "grids": [service.grid_view(g) for g in grids], "stats": stats,
+        "grids": grids, "stats": stats,
         "evaluations": [service.evaluation_view(e) for e in recent],
         "since": request.query.get("since", "")})
 
 
 @roles("supervisor", "admin")
 async def api_grids(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    grids = await asyncio.to_thread(service.repo.grids, request.query.get("active") == "1")
-    return web.json_response([service.grid_view(g) for g in grids])
+    grids = await asyncio.to_thread(_service(request).grids, request.query.get("active") == "1")
+    return web.json_response(grids)
 
 
 @roles("supervisor", "admin")
 async def api_grid(request: web.Request) -> web.StreamResponse:
-    service = _service(request)
-    row = await asyncio.to_thread(service.repo.grid, _int(request.match_info["id"], "id"))
-    return web.json_response(service.grid_view(row))
+    grid = await asyncio.to_thread(_service(request).grid, _int(request.match_info["id"], "id"))
+    return web.json_response(grid)
 
 
 @roles("supervisor", "admin")
@@ -290,7 +273,7 @@ async def api_evaluation_update(request: web.Request) -> web.StreamResponse:
 async def api_evaluations(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     grid = request.query.get("grid_id")
-    rows = await asyncio.to_thread(service.repo.evaluations, agent=request.query.get("agent") or None,
+    rows = await asyncio.to_thread(service.evaluations, agent=request.query.get("agent") or None,
                                    grid_id=_int(grid, "grid_id") if grid else None,
                                    since=_date(request.query.get("since"), "since"))
     rows = await asyncio.to_thread(service.visible_evaluations, current_user(request), rows)
@@ -308,7 +291,7 @@ async def api_averages(request: web.Request) -> web.StreamResponse:
 async def my_evaluations_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     user = current_user(request)
-    rows = await asyncio.to_thread(service.repo.evaluations, agent=user.username)
+    rows = await asyncio.to_thread(service.evaluations, agent=user.username)
     views = [service.evaluation_view(r) for r in rows]
     mean = round(sum(v["score"] for v in views) / len(views), 1) if views else None
     return aiohttp_jinja2.render_template("recordings/my_evaluations.html", request, {
@@ -318,7 +301,7 @@ async def my_evaluations_page(request: web.Request) -> web.StreamResponse:
 @roles("agent")
 async def api_my_evaluations(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    rows = await asyncio.to_thread(service.repo.evaluations, agent=current_user(request).username)
+    rows = await asyncio.to_thread(service.evaluations, agent=current_user(request).username)
     return web.json_response([service.evaluation_view(r) for r in rows])
 
 
@@ -329,38 +312,8 @@ async def api_acknowledge(request: web.Request) -> web.StreamResponse:
     return web.json_response(view)
 
 
-# --- GDPR ------------------------------------------------------------------------------------------
-
-
-@roles("admin")
-async def api_erase_customer(request: web.Request) -> web.StreamResponse:
-    """Erase a customer everywhere (capabilities/privacy); an error if a file could not go."""
-    customer_id = _int(request.match_info["id"], "id")
-    summary = await request.app[RUNTIME].erasure.erase(
-        customer_id=customer_id, actor=current_user(request).username, raise_on_failure=True)
-    return web.json_response(summary)
-
-
-@roles("admin")
-async def api_erase_person(request: web.Request) -> web.StreamResponse:
-    """Erase a person by customer id and/or phone numbers: JSON {"customer_id": 12,
-    "numbers": ["06 12 34 56 78"]} (or "number")."""
-    body = await read_json(request)
-    customer_id = body.get("customer_id")
-    if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
-        raise InvalidInput("customer_id is a number", field="customer_id")
-    numbers = body.get("numbers", [])
-    if "number" in body:
-        numbers = [body["number"], *numbers] if isinstance(numbers, list) else numbers
-    if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
-        raise InvalidInput("numbers is a list of phone numbers", field="numbers")
-    summary = await request.app[RUNTIME].erasure.erase(
-        customer_id=customer_id, numbers=numbers, actor=current_user(request).username,
-        raise_on_failure=True)
-    return web.json_response(summary)
-
-
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, service: RecordingService) -> None:
+    app[RECORDING] = service
     r = app.router
     r.add_get("/recordings", list_page, name="recordings")
     r.add_get("/recordings/{id}", detail_page, name="recording")
@@ -389,5 +342,3 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/agent/evaluations", api_my_evaluations, name="api-agent-evaluations")
     r.add_post("/api/agent/evaluations/{id}/acknowledge", api_acknowledge,
                name="api-agent-evaluation-ack")
-    r.add_post("/api/customers/{id}/erase", api_erase_customer, name="api-customer-erase")
-    r.add_post("/api/privacy/erase", api_erase_person, name="api-privacy-erase")

@@ -27,16 +27,16 @@ def test_demo_numbers_reach_the_example_script_and_the_summary_says_how_to_use_i
 
     info = SimpleNamespace(sip_host="127.0.0.1", sip_port=5060, name="demo", ami_port=5038,
                            ari_url="http://127.0.0.1:8088/ari")
-    text = demo.DemoSummary(logins={}).describe(Settings(data_dir=tmp_path), info)
+    text = demo.DemoSummary(logins={}).describe(Settings().replace({"storage.data_dir": tmp_path}), info)
     assert f"IVR:    dial {short} or {did}" in text
     assert demo.CUSTOMER["customer_number"] in text
 
 
 def test_seeding_twice_keeps_one_demo_customer_to_type_in_the_ivr(tmp_path):
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings().replace({"storage.data_dir": tmp_path})
     demo.seed_demo(settings)
     demo.seed_demo(settings)
-    db = Database(settings.effective_database_url)
+    db = Database(settings.storage.effective_database_url)
     try:
         customers = CustomerService(db)
         found = customers.find_by_customer_number(demo.CUSTOMER["customer_number"])

@@ -1,16 +1,15 @@
 """IvrRegistry (activation, versions, routes) and `ccserver ivr check`."""
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
 import pytest
 from ivr_helpers import paris
 
-from ccserver.capabilities.ivr import model
 from ccserver.capabilities.ivr.loader import ValidationContext, parse_script, read_script
-from ccserver.capabilities.ivr.model import CallInfo, NoSuchIvrScript
+from ccserver.capabilities.ivr.errors import NoSuchIvrScript
+from ccserver.capabilities.ivr.model import CallInfo
 from ccserver.capabilities.ivr.registry import IvrRegistry
 from ccserver.cli import main
 from ccserver.commands import demo
@@ -213,16 +212,6 @@ nodes:
 
 
 # --- purity ---------------------------------------------------------------------------------
-
-
-def test_model_imports_no_io_library():
-    tree = ast.parse(Path(model.__file__).read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
-                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert not imported & {"aiohttp", "panoramisk", "aioari", "sqlmodel", "sqlalchemy",
-                           "apscheduler", "asyncio", "socket", "yaml", "requests", "os"}
 
 
 def test_script_objects_are_immutable():

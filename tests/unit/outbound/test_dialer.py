@@ -14,7 +14,7 @@ from ccserver.capabilities.outbound.dialer import (AttemptTracker, LiveAttempt, 
                                                    check_caller_id_pool, choose_caller_id,
                                                    dial_channel, dialplan_value, next_window_change,
                                                    open_areas, queue_name, window_change)
-from ccserver.capabilities.outbound.service import render_campaign_queues, render_dialer_dialplan
+from ccserver.capabilities.outbound.dialplan import render_campaign_queues, render_dialer_dialplan
 from ccserver.capabilities.outbound.windows import AREAS, AREA_INDEX
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock

@@ -23,16 +23,15 @@ def fake_root(tmp_path: Path) -> AsteriskEnvironment:
 
 def test_the_defaults_carry_a_hundred_agents_calls_with_room_to_spare():
     settings = Settings()
-    assert settings.max_concurrent_calls >= 250
-    assert settings.rtp_port_count >= settings.max_concurrent_calls * PORTS_PER_CALL
-    check_rtp_capacity(settings.rtp_port_count, settings.max_concurrent_calls)
+    assert settings.asterisk.max_concurrent_calls >= 250
+    assert settings.asterisk.rtp_port_count >= settings.asterisk.max_concurrent_calls * PORTS_PER_CALL
+    check_rtp_capacity(settings.asterisk.rtp_port_count, settings.asterisk.max_concurrent_calls)
 
 
 def test_a_range_too_small_for_the_capacity_is_refused_at_start_naming_the_setting(fake_root):
     # the load run: 200 ports carry 50 calls; the 51st caller got a silent SIP 488
     with pytest.raises(ConfigurationError) as info:
-        AsteriskInstance(Settings().replace(asterisk_instance="unit", rtp_port_count=200,
-                                            max_concurrent_calls=100), environment=fake_root)
+        AsteriskInstance(Settings().replace({"asterisk.instance": "unit", "asterisk.rtp_port_count": 200, "asterisk.max_concurrent_calls": 100}), environment=fake_root)
     assert info.value.details["field"] == "rtp_port_count"
     assert "max_concurrent_calls 100" in info.value.message and "at least 400" in info.value.message
 
@@ -40,8 +39,8 @@ def test_a_range_too_small_for_the_capacity_is_refused_at_start_naming_the_setti
 def test_serve_refuses_a_range_too_small_before_starting_anything(tmp_path, monkeypatch, capsys):
     from ccserver.cli import main
 
-    for name, value in (("DATA_DIR", str(tmp_path)), ("RTP_PORT_COUNT", "200"),
-                        ("MAX_CONCURRENT_CALLS", "300"), ("AMI_PORT", "1"), ("ARI_PORT", "1")):
+    for name, value in (("STORAGE_DATA_DIR", str(tmp_path)), ("ASTERISK_RTP_PORT_COUNT", "200"),
+                        ("ASTERISK_MAX_CONCURRENT_CALLS", "300"), ("PBX_AMI_PORT", "1"), ("PBX_ARI_PORT", "1")):
         monkeypatch.setenv(f"CCSERVER_{name}", value)
     assert main(["serve", "--external"]) == 2
     err = capsys.readouterr().err
@@ -55,8 +54,7 @@ def test_a_capacity_below_one_call_is_refused():
 
 
 def test_the_customers_trunk_goes_through_admission_at_the_configured_limit(fake_root):
-    instance = AsteriskInstance(Settings().replace(asterisk_instance="unit", rtp_port_count=400,
-                                                   max_concurrent_calls=100), environment=fake_root)
+    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit", "asterisk.rtp_port_count": 400, "asterisk.max_concurrent_calls": 100}), environment=fake_root)
     instance.render()
     etc = instance.instance_dir / "etc"
     # the trunk's calls are cleaned (ccserver-customers) then admitted, then routed

@@ -35,27 +35,27 @@ class _InstanceCli:
 
 
 def run_erase(args: argparse.Namespace, settings: Any) -> int:
-    from ...adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
-    from ...adapters.db.erasure import ErasureRepository  # noqa: PLC0415
-    from ...adapters.db.repositories import AuditLog  # noqa: PLC0415
-    from ..recording.storage import RecordingStore, parse_key  # noqa: PLC0415
-    from .service import AsteriskFiles, ErasureService, load_key  # noqa: PLC0415
+    from ..adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
+    from ..adapters.db.erasure import ErasureRepository  # noqa: PLC0415
+    from ..adapters.db.repositories import AuditLog  # noqa: PLC0415
+    from ..capabilities.privacy.service import AsteriskFiles, ErasureService, load_key  # noqa: PLC0415
+    from ..capabilities.recording.storage import RecordingStore, parse_key  # noqa: PLC0415
 
-    database = Database(settings.effective_database_url)
+    database = Database(settings.storage.effective_database_url)
     database.upgrade()
     instance = pbx = None
-    if not settings.recordings_spool_dir:
-        from ...adapters.asterisk.instance import AsteriskInstance  # noqa: PLC0415
+    if not settings.recording.spool_dir:
+        from ..adapters.asterisk.instance import AsteriskInstance  # noqa: PLC0415
         candidate = AsteriskInstance(settings)
         if candidate.status() is not None:
             instance = candidate
             if candidate.pid() is not None:
                 pbx = _InstanceCli(candidate)
     files = AsteriskFiles.of(settings, instance)
-    store_dir = Path(settings.recordings_dir) if settings.recordings_dir else Path(settings.data_dir) / "recordings"
-    store = RecordingStore(store_dir, files.monitor_dir, parse_key(settings.recording_encryption_key))
-    service = ErasureService(ErasureRepository(database), load_key(settings.erasure_hmac_key,
-                                                                    Path(settings.data_dir)),
+    store_dir = Path(settings.recording.store_dir) if settings.recording.store_dir else Path(settings.storage.data_dir) / "recordings"
+    store = RecordingStore(store_dir, files.monitor_dir, parse_key(settings.recording.encryption_key))
+    service = ErasureService(ErasureRepository(database), load_key(settings.privacy.erasure_hmac_key,
+                                                                    Path(settings.storage.data_dir)),
                              audit=AuditLog(database), pbx=pbx, database=database, files=files,
                              store=store)
     try:

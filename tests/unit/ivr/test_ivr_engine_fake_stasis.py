@@ -1,5 +1,6 @@
-"""The ARI adapter of the IVR against a fake ARI: event routing, actions, hand-overs, and every
-failure path ending outside Stasis (never a stranded caller)."""
+"""The IVR engine against a fake `StasisCommands`, fed typed events through the intake: event
+routing, actions, hand-overs, and every failure path ending outside Stasis (never a stranded
+caller)."""
 from __future__ import annotations
 
 import asyncio
@@ -11,11 +12,11 @@ import pytest
 from ccserver.capabilities.ivr.handlers import IvrCallEnded, IvrEngine, call_data_pairs
 from ccserver.capabilities.ivr.service import IvrService
 from ccserver.core import events as ev
+from ccserver.core.bus import InProcessBus, Intake
 from ccserver.core.clock import ManualClock
-from ccserver.core.errors import PbxCommandFailed
 
 from ivr_helpers import paris
-
+from tests.fakes.stasis import FakeStasis, command_failed
 SCRIPT = textwrap.dedent("""\
     script:
       name: demo
@@ -50,60 +51,24 @@ SCRIPT = textwrap.dedent("""\
     """)
 
 
-class FakeAri:
-    app = "tapp"
-
-    def __init__(self) -> None:
-        self.raw_listeners: list = []
-        self.log: list = []
-        self.failures: dict[str, BaseException] = {}
-        self.missing_contexts: set[str] = set()
-        self.app_channels: list[str] = []
-
-    async def call(self, resource: str, operation: str, **params):
-        self.log.append((f"{resource}.{operation}", params))
-        await asyncio.sleep(0)
-        failure = self.failures.get(f"{resource}.{operation}")
-        if failure is not None:
-            raise failure
-        if operation == "getChannelVar":
-            variable = params["variable"]
-            if variable.startswith("DIALPLAN_EXISTS("):
-                context = variable[len("DIALPLAN_EXISTS("):].split(",")[0]
-                return {"value": "0" if context in self.missing_contexts else "1"}
-            return {"value": "linked-1"}
-        if operation == "get" and resource == "applications":
-            return {"name": self.app, "channel_ids": list(self.app_channels)}
-        return None
-
-    def ops(self, name: str) -> list[dict]:
-        return [params for op, params in self.log if op == name]
-
-    def emit(self, message: dict) -> None:
-        for listener in self.raw_listeners:
-            listener(message)
-
-
-def failed(op: str, status: int) -> PbxCommandFailed:
-    return PbxCommandFailed(f"ARI {op} failed: {status}", operation=op, status=status)
-
-
 @pytest.fixture
 async def rig(tmp_path):
     (tmp_path / "demo.yaml").write_text(SCRIPT)
     service = IvrService(scripts_dir=tmp_path, clock=ManualClock(paris(2026, 7, 15, 10, 0)))
     await service.load_all()
     assert service.registry.names() == ["demo"], service.errors()
-    ari = FakeAri()
+    stasis = FakeStasis()
     submitted: list = []
-    pbx = SimpleNamespace(ari=ari, endpoint=SimpleNamespace(node="n1", ari_app="tapp"))
 
     def submit(event):
         submitted.append(event)
-        ari.log.append(("submit", event))
-    engine = IvrEngine(service, pbx, submit)
-    engine.start()
-    yield SimpleNamespace(service=service, ari=ari, engine=engine, submitted=submitted)
+        stasis.log.append(("submit", event))
+    engine = IvrEngine(service, stasis, submit, node="n1")
+    intake = Intake(InProcessBus())
+    for event_type, handler in engine.intake_handlers():
+        intake.add_handler(event_type, handler)
+    yield SimpleNamespace(service=service, stasis=stasis, engine=engine, submitted=submitted,
+                          emit=intake.apply)
     await engine.stop()
 
 
@@ -113,56 +78,58 @@ async def settle(rounds: int = 50) -> None:
 
 
 def stasis_start(cid: str = "c1", args=("ivr", "demo", "exten"), caller: str = "0612345678"):
-    return {"type": "StasisStart", "args": list(args), "application": "tapp",
-            "channel": {"id": cid, "name": f"PJSIP/customers-{cid}", "state": "Ring",
-                        "caller": {"number": caller}, "dialplan": {"exten": "7000"}}}
+    return ev.StasisStarted(app="tapp", uniqueid=cid, channel=f"PJSIP/customers-{cid}",
+                            caller_number=caller, exten="7000", args=tuple(args), state="Ring")
 
 
 def dtmf(digit: str, cid: str = "c1"):
-    return {"type": "ChannelDtmfReceived", "digit": digit, "channel": {"id": cid}}
+    return ev.DtmfReceived(uniqueid=cid, channel=f"PJSIP/customers-{cid}", digit=digit)
 
 
 def playback_finished(pid: str, cid: str = "c1", state: str = "done"):
-    return {"type": "PlaybackFinished",
-            "playback": {"id": pid, "target_uri": f"channel:{cid}", "state": state}}
+    return ev.PlaybackFinished(playback_id=pid, uniqueid=cid, state=state)
+
+
+def stasis_end(cid: str = "c1"):
+    return ev.StasisEnded(app="tapp", uniqueid=cid)
 
 
 async def started(rig, cid: str = "c1", **kwargs):
-    rig.ari.emit(stasis_start(cid, **kwargs))
+    rig.emit(stasis_start(cid, **kwargs))
     await settle()
     return rig.engine.sessions[cid]
 
 
 async def test_start_answers_and_plays_the_menu_with_the_script_language(rig):
     s = await started(rig)
-    assert rig.ari.ops("channels.answer") == [{"channelId": "c1"}]
-    play = rig.ari.ops("channels.play")[0]
-    assert play["media"] == "sound:hello,sound:beep" and play["lang"] == "fr"
-    assert play["playbackId"] == s.call.playback_id
+    assert rig.stasis.ops("answer") == [{"channel_id": "c1"}]
+    play = rig.stasis.ops("play")[0]
+    assert play["media"] == ["sound:hello", "sound:beep"] and play["language"] == "fr"
+    assert play["playback_id"] == s.call.playback_id
     assert s.linkedid == "linked-1"
 
 
 async def test_key_hands_caller_to_queue_with_variables_and_call_data_first(rig):
     s = await started(rig)
-    rig.ari.emit(dtmf("1"))
+    rig.emit(dtmf("1"))
     await settle()
-    ops = [op for op, _ in rig.ari.log]
-    assert "playbacks.stop" in ops  # barge-in
-    cont = rig.ari.ops("channels.continueInDialplan")
-    assert cont == [{"channelId": "c1", "context": "ccq-ventes", "extension": "open",
+    ops = [op for op, _ in rig.stasis.log]
+    assert "stop_playback" in ops  # barge-in
+    cont = rig.stasis.ops("continue_in_dialplan")
+    assert cont == [{"channel_id": "c1", "context": "ccq-ventes", "exten": "open",
                      "priority": 1}]
-    variables = {p["variable"]: p["value"] for p in rig.ari.ops("channels.setChannelVar")}
+    variables = {p["name"]: p["value"] for p in rig.stasis.ops("set_variable")}
     assert variables["QUEUE_PRIO"] == "3"
     assert variables["IVR_SKILLS"] == "vente:2"
     assert variables["IVR_MENU_PATH"] == "menu:1"
     assert variables["IVR_LANGUAGE"] == "fr"
     data_at = ops.index("submit")
-    assert data_at < ops.index("channels.continueInDialplan")
+    assert data_at < ops.index("continue_in_dialplan")
     data = dict(rig.submitted[0].data)
     assert isinstance(rig.submitted[0], ev.CallDataSet) and rig.submitted[0].linkedid == "linked-1"
     assert data["menu_path"] == "menu:1" and data["menu_labels"] == "Ventes"
     assert data["ivr_outcome"] == "queue:ventes"
-    rig.ari.emit({"type": "StasisEnd", "channel": {"id": "c1"}})
+    rig.emit(stasis_end())
     await settle()
     assert "c1" not in rig.engine.sessions
     ended = [e for e in rig.submitted if isinstance(e, IvrCallEnded)]
@@ -171,38 +138,38 @@ async def test_key_hands_caller_to_queue_with_variables_and_call_data_first(rig)
 
 
 async def test_missing_queue_context_sends_caller_to_the_fallback_node(rig):
-    rig.ari.missing_contexts.add("ccq-ventes")
+    rig.stasis.missing_contexts.add("ccq-ventes")
     s = await started(rig)
-    rig.ari.emit(dtmf("1"))
+    rig.emit(dtmf("1"))
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan")[0]["context"] == "ccq-accueil"
+    assert rig.stasis.ops("continue_in_dialplan")[0]["context"] == "ccq-accueil"
     assert s.call.outcome == "queue:accueil"
     assert "no dialplan at ccq-ventes" in s.call.call_data.error
 
 
 async def test_fallback_unusable_too_ends_in_the_dialplan_fallback(rig):
-    rig.ari.missing_contexts.update({"ccq-ventes", "ccq-accueil"})
+    rig.stasis.missing_contexts.update({"ccq-ventes", "ccq-accueil"})
     s = await started(rig)
-    rig.ari.emit(dtmf("1"))
+    rig.emit(dtmf("1"))
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan")[-1]["context"] == "ccserver-ivr-fallback"
+    assert rig.stasis.ops("continue_in_dialplan")[-1]["context"] == "ccserver-ivr-fallback"
     assert s.left and s.call.outcome == "fallback"
 
 
 async def test_timeouts_replay_the_menu_then_exhaust_into_the_fallback(rig):
     s = await started(rig)
     pid = s.call.playback_id
-    rig.ari.emit(playback_finished(pid))
+    rig.emit(playback_finished(pid))
     await settle()
     assert s.timer_id is not None
     await asyncio.sleep(0.6)  # timeout 0.5 s: replayed
     await settle()
-    assert len(rig.ari.ops("channels.play")) == 2
-    rig.ari.emit(playback_finished(s.call.playback_id))
+    assert len(rig.stasis.ops("play")) == 2
+    rig.emit(playback_finished(s.call.playback_id))
     await settle()
     await asyncio.sleep(0.6)  # second timeout: retries 1 exhausted, no on_exhausted
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan")[0]["context"] == "ccq-accueil"
+    assert rig.stasis.ops("continue_in_dialplan")[0]["context"] == "ccq-accueil"
     assert s.call.stats.scripts["demo"].nodes["menu"].timeouts == 2
 
 
@@ -215,9 +182,9 @@ async def test_exception_in_the_engine_is_logged_with_the_channel_and_sent_to_fa
         return await real(s, action)
     rig.engine._execute = broken
     s = await started(rig)
-    rig.ari.emit(dtmf("2"))
+    rig.emit(dtmf("2"))
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan")[0]["context"] == "ccq-accueil"
+    assert rig.stasis.ops("continue_in_dialplan")[0]["context"] == "ccq-accueil"
     assert any("c1" in r.getMessage() and "boom" in r.getMessage() for r in caplog.records)
     assert rig.engine.errors == 1
 
@@ -227,9 +194,9 @@ async def test_lookup_raising_takes_the_lookup_error_branch(rig):
         raise RuntimeError("directory down")
     rig.service.lookup = lookup
     s = await started(rig)
-    rig.ari.emit(dtmf("2"))
+    rig.emit(dtmf("2"))
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan")[0]["context"] == "ccq-ventes"  # not_found
+    assert rig.stasis.ops("continue_in_dialplan")[0]["context"] == "ccq-ventes"  # not_found
     assert s.call.stats.scripts["demo"].nodes["cherche"].errors == 1
 
 
@@ -239,63 +206,63 @@ async def test_lookup_record_goes_with_the_call(rig):
         return {"id": "12345678", "last_name": "Martin"}
     rig.service.lookup = lookup
     s = await started(rig)
-    rig.ari.emit(dtmf("2"))
+    rig.emit(dtmf("2"))
     await settle()
-    variables = {p["variable"]: p["value"] for p in rig.ari.ops("channels.setChannelVar")}
+    variables = {p["name"]: p["value"] for p in rig.stasis.ops("set_variable")}
     assert variables["IVR_CUSTOMER_ID"] == "12345678"
     assert dict(call_data_pairs(s.call))["customer"] == '{"id": "12345678", "last_name": "Martin"}'
 
 
 async def test_failed_playback_sends_caller_to_the_fallback(rig):
     s = await started(rig)
-    rig.ari.emit(playback_finished(s.call.playback_id, state="failed"))
+    rig.emit(playback_finished(s.call.playback_id, state="failed"))
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan")[0]["context"] == "ccq-accueil"
+    assert rig.stasis.ops("continue_in_dialplan")[0]["context"] == "ccq-accueil"
 
 
 async def test_continue_refused_ends_in_dialplan_fallback_then_hangup(rig):
-    rig.ari.failures["channels.continueInDialplan"] = failed("channels.continueInDialplan", 500)
+    rig.stasis.failures["continue_in_dialplan"] = command_failed("continue_in_dialplan", 500)
     s = await started(rig)
-    rig.ari.emit(dtmf("1"))
+    rig.emit(dtmf("1"))
     await settle(200)
-    contexts = [p["context"] for p in rig.ari.ops("channels.continueInDialplan")]
+    contexts = [p["context"] for p in rig.stasis.ops("continue_in_dialplan")]
     assert contexts[0] == "ccq-ventes" and contexts[-1] == "ccserver-ivr-fallback"
-    assert rig.ari.ops("channels.hangup") == [{"channelId": "c1"}]  # the very last resort
+    assert rig.stasis.ops("hangup") == [{"channel_id": "c1"}]  # the very last resort
     assert s.left
 
 
 async def test_caller_hanging_up_is_counted_and_cleans_up(rig):
     s = await started(rig)
-    rig.ari.emit(playback_finished(s.call.playback_id))
+    rig.emit(playback_finished(s.call.playback_id))
     await settle()
-    rig.ari.emit({"type": "ChannelHangupRequest", "channel": {"id": "c1"}})
-    rig.ari.emit({"type": "StasisEnd", "channel": {"id": "c1"}})
+    rig.emit(ev.ChannelHangupRequested(uniqueid="c1"))
+    rig.emit(stasis_end())
     await settle()
     assert "c1" not in rig.engine.sessions
     assert s.timer is None and s.outcome == "caller_hangup"
     stats = s.call.stats.scripts["demo"]
     assert stats.nodes["menu"].hangups == 1 and stats.outcomes == {"caller_hangup": 1}
-    assert rig.ari.ops("channels.continueInDialplan") == []
+    assert rig.stasis.ops("continue_in_dialplan") == []
 
 
 async def test_channel_gone_during_an_action_stops_quietly(rig):
-    rig.ari.failures["channels.play"] = failed("channels.play", 404)
+    rig.stasis.failures["play"] = command_failed("play", 404, gone=True)
     s = await started(rig)
     assert s.gone
-    assert rig.ari.ops("channels.continueInDialplan") == []
+    assert rig.stasis.ops("continue_in_dialplan") == []
 
 
 async def test_unknown_script_goes_straight_to_the_dialplan_fallback(rig):
-    rig.ari.emit(stasis_start("c9", args=("ivr", "nope", "did")))
+    rig.emit(stasis_start("c9", args=("ivr", "nope", "did")))
     await settle()
-    assert rig.ari.ops("channels.continueInDialplan") == [
-        {"channelId": "c9", "context": "ccserver-ivr-fallback", "extension": "s", "priority": 1}]
+    assert rig.stasis.ops("continue_in_dialplan") == [
+        {"channel_id": "c9", "context": "ccserver-ivr-fallback", "exten": "s", "priority": 1}]
 
 
 async def test_other_stasis_arguments_are_not_ours(rig):
-    rig.ari.emit(stasis_start("c2", args=("supervision",)))
+    rig.emit(stasis_start("c2", args=("supervision",)))
     await settle()
-    assert rig.engine.sessions == {} and rig.ari.log == []
+    assert rig.engine.sessions == {} and rig.stasis.log == []
 
 
 async def test_a_slow_call_does_not_block_another(rig):
@@ -306,9 +273,9 @@ async def test_a_slow_call_does_not_block_another(rig):
         return None
     rig.service.lookup = lookup
     slow = await started(rig, "c1")
-    rig.ari.emit(dtmf("2", "c1"))  # waits on the lookup
+    rig.emit(dtmf("2", "c1"))  # waits on the lookup
     fast = await started(rig, "c2")
-    rig.ari.emit(dtmf("1", "c2"))
+    rig.emit(dtmf("1", "c2"))
     await settle()
     assert fast.left and not slow.left
     gate.set()
@@ -318,24 +285,50 @@ async def test_a_slow_call_does_not_block_another(rig):
 
 async def test_orphans_left_in_stasis_are_sent_to_the_fallback(rig):
     await started(rig, "c1")
-    rig.ari.app_channels = ["c1", "old-1"]
+    rig.stasis.channels_in_app = {"c1", "old-1"}
     orphans = await rig.engine.sweep_orphans(settle=0)
     assert orphans == ["old-1"]
-    assert rig.ari.ops("channels.continueInDialplan")[-1] == {
-        "channelId": "old-1", "context": "ccserver-ivr-fallback", "extension": "s", "priority": 1}
+    assert rig.stasis.ops("continue_in_dialplan")[-1] == {
+        "channel_id": "old-1", "context": "ccserver-ivr-fallback", "exten": "s", "priority": 1}
 
 
 async def test_stop_releases_calls_still_in_the_ivr(rig):
     await started(rig, "c1")
     await rig.engine.stop()
-    assert rig.ari.ops("channels.continueInDialplan")[-1]["context"] == "ccserver-ivr-fallback"
+    assert rig.stasis.ops("continue_in_dialplan")[-1]["context"] == "ccserver-ivr-fallback"
     assert rig.engine.sessions == {}
-    assert rig.ari.raw_listeners == []
 
 
 async def test_dtmf_latency_is_measured(rig):
     await started(rig)
-    rig.ari.emit(dtmf("1"))
+    rig.emit(dtmf("1"))
     await settle()
     stats = rig.engine.stats()
     assert stats["dtmf_latency_ms"]["count"] == 1
+
+
+async def test_caller_already_up_is_not_answered_again(rig):
+    rig.emit(ev.StasisStarted(app="tapp", uniqueid="c1", channel="PJSIP/customers-c1",
+                              exten="7000", args=("ivr", "demo", "exten"), state="Up"))
+    await settle()
+    assert rig.stasis.ops("answer") == [] and rig.stasis.ops("play")
+    assert rig.engine.sessions["c1"].linkedid == "linked-1"
+
+
+async def test_channel_destroyed_is_a_caller_hangup(rig):
+    s = await started(rig)
+    rig.emit(ev.ChannelDestroyed(uniqueid="c1", cause=16))
+    await settle()
+    assert s.gone and s.outcome == "caller_hangup"
+    rig.emit(stasis_end())
+    await settle()
+    assert "c1" not in rig.engine.sessions
+
+
+async def test_events_of_other_channels_are_ignored(rig):
+    s = await started(rig)
+    rig.emit(dtmf("1", "other"))
+    rig.emit(playback_finished("p-unknown", cid="other"))
+    rig.emit(ev.ChannelHangupRequested(uniqueid="other"))
+    await settle()
+    assert not s.left and rig.stasis.ops("continue_in_dialplan") == []

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .loader import ValidationContext, check_files, prompt_checker
+from ccserver.capabilities.ivr.loader import ValidationContext, check_files, prompt_checker
 
 
 def _names(text: str | None) -> frozenset[str] | None:

@@ -30,10 +30,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ...core.errors import InvalidInput
-from .compliance import Basis, CallRequest, OppositionFacts, decide, parse_history, parse_instant
-from .numbers import try_parse_number
-from .opposition import OppositionList, build_from_text_file, is_bitmap_file
+from ..capabilities.outbound.compliance import (Basis, CallRequest, OppositionFacts, decide,
+                                                parse_history, parse_instant)
+from ..capabilities.outbound.numbers import parse_number, try_parse_number
+from ..capabilities.outbound.opposition import OppositionList, build_from_text_file, is_bitmap_file
+from ..core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -127,35 +128,25 @@ def run_build(args: argparse.Namespace, settings: Any = None) -> int:
     return 0
 
 
-def _service(settings: Any):
-    from ...adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
-    from ...adapters.db.outbound import OutboundRepository  # noqa: PLC0415
-    from ...core.clock import SystemClock  # noqa: PLC0415
-    from .service import OutboundService  # noqa: PLC0415
-    database = Database(settings.effective_database_url)
+def _compliance(settings: Any):
+    """The compliance decisions on the configured database (the CLI wires its adapters)."""
+    from ..adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
+    from ..adapters.db.outbound import OutboundRepository  # noqa: PLC0415
+    from ..capabilities.outbound.service import OutboundService  # noqa: PLC0415
+    from ..core.clock import SystemClock  # noqa: PLC0415
+    database = Database(settings.storage.effective_database_url)
     database.upgrade()
-    return OutboundService(OutboundRepository(database), clock=SystemClock()), database
+    return OutboundService(OutboundRepository(database), clock=SystemClock()).compliance, database
 
 
 def run_why(args: argparse.Namespace, settings: Any = None) -> int:
-    from .numbers import parse_number  # noqa: PLC0415
-    from .service import decision_dict  # noqa: PLC0415
-    service, database = _service(settings)
+    compliance, database = _compliance(settings)
     try:
         if args.contact is not None:
-            result = service.why(args.contact)
+            result = compliance.why(args.contact)
         else:
             number = parse_number(args.number, field="number")
-            decisions = []
-            for batch in service.repo.iter_decisions(campaign_id=args.campaign,
-                                                     number_nsn=number.nsn):
-                decisions.extend(batch)
-            result = {"number": number.national,
-                      "contacts": [{"id": c.id, "campaign_id": c.campaign_id,
-                                    "status": c.status, "blocked_rule": c.blocked_rule}
-                                   for c in service.repo.contacts_by_nsn(number.nsn)
-                                   if args.campaign in (None, c.campaign_id)],
-                      "decisions": [decision_dict(d) for d in decisions[::-1][:args.limit]]}
+            result = compliance.why_number(number, campaign_id=args.campaign, limit=args.limit)
     finally:
         database.dispose()
     json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
@@ -166,11 +157,11 @@ def run_why(args: argparse.Namespace, settings: Any = None) -> int:
 def run_export(args: argparse.Namespace, settings: Any = None) -> int:
     since = parse_instant(args.since, "from") if args.since else None
     until = parse_instant(args.until, "to") if args.until else None
-    service, database = _service(settings)
+    compliance, database = _compliance(settings)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     rows = 0
     try:
-        for chunk in service.export_decisions(campaign_id=args.campaign, since=since,
+        for chunk in compliance.export_decisions(campaign_id=args.campaign, since=since,
                                               until=until, number=args.number):
             out.write(chunk)
             rows += chunk.count("\r\n")
