@@ -154,8 +154,8 @@ class FakePbx(PbxCommands):
     async def set_variable(self, channel: str, name: str, value: str) -> None:
         await self._record("set_variable", channel=channel, name=name, value=value)
 
-    # transitional: remove once no service sends raw actions (recording, supervision use
-    # `pbx.send({...})` until they call the typed commands above)
+    # transitional: remove once no service sends raw actions (supervision's PlayDTMF and Setvar
+    # still use `pbx.send({...})` until it calls play_dtmf / set_variable above)
     async def send(self, action: dict[str, Any], **kwargs: Any) -> dict[str, str]:
         await self._record("send", action=dict(action))
         return {"Response": "Success"}
