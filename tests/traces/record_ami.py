@@ -222,7 +222,7 @@ async def outbound(asterisk, tmp: Path, tap: Tap) -> None:
     async def campaign():
         async with center:
             cid = await center.campaign([machine, human], amd=True)
-            await center.service.change_status(cid, "start", "super1")
+            await center.service.campaigns.change_status(cid, "start", "super1")
 
             def finished():
                 attempts = center.attempts(cid)
@@ -235,7 +235,7 @@ async def record(out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="ccs-traces-") as name:
         tmp = Path(name)
         asterisk = await asyncio.to_thread(start_test_instance, tmp / "asterisk",
-                                           max_concurrent_calls=MAX_CALLS)
+                                           asterisk={"max_concurrent_calls": MAX_CALLS})
         try:
             srv = Server(tmp / "server", endpoint_of(asterisk.info), config_writer=asterisk)
             tap = Tap()
