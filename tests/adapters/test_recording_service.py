@@ -18,6 +18,7 @@ from ccserver.adapters.db.repositories import AuditLog
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.agents.model import AgentBoard
 from ccserver.capabilities.calls.model import CallTracker
+from ccserver.adapters.db.customers import CustomerRepository
 from ccserver.capabilities.customers.service import CustomerService
 from ccserver.capabilities.privacy.service import ErasureService
 from ccserver.capabilities.recording.model import RecordingPolicy
@@ -91,7 +92,7 @@ class Harness:
         self.tracker = CallTracker(self.clock, agent_of_interface=lambda i: i.split("/")[1])
         self.pbx = FakeAmi(self.spool)
         self.audit = AuditLog(database, self.clock)
-        self.customers = CustomerService(database, self.clock)
+        self.customers = CustomerService(CustomerRepository(database), self.clock)
         self.repo = RecordingRepository(database, self.clock)
         self.store = RecordingStore(self.store_dir, self.spool, key)
         self.store.close_timeout = 0.3

@@ -13,11 +13,13 @@ from datetime import datetime, timezone
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import CcError, InvalidInput
-from ...core.ports import OriginateRequest
+from ...core.ports import OriginateRequest, PbxCommands
 from ..customers.model import display_number, normalize_number
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .ports import CallbackRepository
 from .model import STAND_IN_CONTEXT, PendingCallback, WaitingLine, due_callbacks, retry_delay
 
 logger = logging.getLogger(__name__)
@@ -41,8 +43,8 @@ class CallbackConnected(ev.DomainEvent):
 
 
 class CallbackService:
-    def __init__(self, repo, line: WaitingLine, pbx, clock: Clock, trunk_host: str,
-                 channel_of=lambda uniqueid: "") -> None:
+    def __init__(self, repo: CallbackRepository, line: WaitingLine, pbx: PbxCommands | None, clock: Clock,
+                 trunk_host: str, channel_of: Callable[[str], str] = lambda uniqueid: "") -> None:
         self.channel_of = channel_of  # uniqueid -> channel name of a queue caller
         self.repo = repo
         self.line = line
