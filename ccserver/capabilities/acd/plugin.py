@@ -2,11 +2,11 @@
 on queues and agents, the batched writers of their history, the agent desk and the ACD admin."""
 from __future__ import annotations
 
+from ...core.events import PbxLinkUp
 from ...core.plugin import Deps, Plugin
 from ..agents.model import AgentBoard, AgentMembershipLost, AgentStateChanged, AgentWrapUpStarted
 from ..calls.model import CallRecordChanged, CallTracker
 from ..customers.service import CustomerService
-from ...core.events import PbxLinkUp
 from . import web
 from .ports import AcdRepository, WriterFactory
 from .service import AcdService

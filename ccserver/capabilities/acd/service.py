@@ -11,20 +11,35 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, PbxUnavailable
-from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
 from ...core.permissions import Actor, Target, require
-from ..agents.model import (WRAPUP_REASON, AgentBoard, AgentMembershipLost, AgentState,
-                            AgentStateChanged, AgentStatus, AgentWrapUpStarted)
+from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
+from ..agents.model import (
+    WRAPUP_REASON,
+    AgentBoard,
+    AgentMembershipLost,
+    AgentState,
+    AgentStateChanged,
+    AgentStatus,
+    AgentWrapUpStarted,
+)
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
+from .model import (
+    AgentAccount,
+    QueueDefinition,
+    member_penalty,
+    parse_skills,
+    render_acd_dialplan,
+    render_pjsip_agents,
+    render_queues,
+    validate_agent,
+    validate_queue,
+)
 from .ports import AcdRepository
-from .model import (AgentAccount, QueueDefinition, member_penalty, parse_skills, render_acd_dialplan,
-                    render_pjsip_agents, render_queues, validate_agent, validate_queue)
 
 if TYPE_CHECKING:
     from ..customers.service import CustomerService

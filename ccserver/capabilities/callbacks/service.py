@@ -8,19 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import ClassVar
 
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import CcError, InvalidInput
 from ...core.ports import OriginateRequest, PbxCommands
 from ..customers.model import display_number, normalize_number
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import ClassVar
-
-from .ports import CallbackRepository
 from .model import STAND_IN_CONTEXT, PendingCallback, WaitingLine, due_callbacks, retry_delay
+from .ports import CallbackRepository
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3

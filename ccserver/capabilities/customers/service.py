@@ -18,9 +18,8 @@ from ...core.errors import Conflict, InvalidInput
 from ...core.ports import AuditTrail
 from . import model
 from .errors import ImportConflict, NoSuchCustomer, NoSuchTicket  # noqa: F401  (raised by the repository)
+from .model import CustomerFile, CustomerSummary, ImportPreview, ImportReport, InteractionView, TicketView
 from .ports import CustomerRepository
-from .model import (CustomerFile, CustomerSummary, ImportPreview, ImportReport, InteractionView,
-                    TicketView)
 
 logger = logging.getLogger(__name__)
 

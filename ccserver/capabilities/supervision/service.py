@@ -18,8 +18,8 @@ from ..acd.service import AcdService, record_from_row
 from ..agents.model import AgentBoard, AgentState
 from ..callbacks.model import WaitingLine
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
-from .ports import SupervisionRepository
 from .model import SPY_MODES, agent_row, day_of, mode_digit, queue_figures
+from .ports import SupervisionRepository
 
 logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
