@@ -161,12 +161,6 @@ class AcdRepository:
             s.add(agent)
         return replace(self.agent(username), sip_password=sip_password)
 
-    def set_agent_skills(self, username: str, skills: dict[str, int]) -> None:
-        with self.db.write_session() as s:
-            row = self._agent_row(s, username)[0]
-            row.skills = json.dumps(skills, sort_keys=True)
-            s.add(row)
-
     def _agent_row(self, s, username: str) -> tuple[Agent, User]:
         row = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
                      .where(User.username == username)).first()

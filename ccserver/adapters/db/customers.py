@@ -257,13 +257,6 @@ class CustomerRepository:
             session.flush()
             return _ticket_view(ticket)
 
-    def ticket(self, ticket_id: int) -> TicketView:
-        with self._session() as session:
-            ticket = session.get(Ticket, ticket_id)
-            if ticket is None:
-                raise NoSuchTicket(f"no ticket #{ticket_id}", ticket_id=ticket_id)
-            return _ticket_view(ticket)
-
     # --- import ----------------------------------------------------------------------------
 
     def conflicts(self, rows: Sequence[CustomerRow]) -> list[Rejection]:
