@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from ccserver.capabilities.acd import plugin as acd_plugin
@@ -35,7 +35,7 @@ class RecordingWriter:
 def deps():
     bus = InProcessBus()
     return Deps(settings=SimpleNamespace(trunk_host="127.0.0.1:5070"),
-                clock=ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)), bus=bus,
+                clock=ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)), bus=bus,
                 intake=Intake(bus), pbx=None, audit=SimpleNamespace(record=lambda *a, **k: None),
                 alerts=Alerts(), channels=ChannelRegistry())
 
