@@ -67,7 +67,7 @@ class AcdService:
     async def load(self) -> None:
         """Agents, stored logins and open calls from the database into the live models."""
         agents = await asyncio.to_thread(self.repo.agents)
-        logins = {l.username: l for l in await asyncio.to_thread(self.repo.stored_logins)}
+        logins = {login.username: login for login in await asyncio.to_thread(self.repo.stored_logins)}
         queues = await asyncio.to_thread(self.repo.queues)
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:

@@ -89,7 +89,7 @@ async def api_wrapup(request: web.Request) -> web.StreamResponse:
 
 
 def _queue_from_json(body: dict) -> QueueDefinition:
-    known = {f for f in QueueDefinition.__dataclass_fields__}
+    known = set(QueueDefinition.__dataclass_fields__)
     unknown = set(body) - known
     if unknown:
         raise InvalidInput(f"unknown queue field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
@@ -125,7 +125,7 @@ async def api_queue_update(request: web.Request) -> web.StreamResponse:
     current = await acd.queue(name)
     body = await read_json(request)
     body.pop("name", None)
-    queue = _queue_from_json({**{k: v for k, v in current.__dict__.items()}, **body, "name": name})
+    queue = _queue_from_json({**current.__dict__, **body, "name": name})
     await acd.update_queue(queue, current_user(request).username)
     return web.json_response({"name": name})
 

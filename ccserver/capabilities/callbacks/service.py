@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from ...core import events as ev
@@ -71,7 +71,7 @@ class CallbackService:
             logger.warning("callback from call %s in %s refused: %s", event.uniqueid, event.queue, exc.message)
             return None
         try:
-            entered = datetime.fromtimestamp(int(event.entered_at), timezone.utc)
+            entered = datetime.fromtimestamp(int(event.entered_at), UTC)
         except (TypeError, ValueError):
             entered = self.clock.now()
         callback_id = await asyncio.to_thread(self.repo.add_callback, event.queue, dial_digits(e164),

@@ -224,7 +224,7 @@ class SupervisionService:
                 session.spyer_channel, session.started = event.spyer_channel, True
 
     def _spy_stopped(self, event: ev.ChanSpyStopped) -> None:
-        for supervisor, session in list(self.sessions.items()):
+        for session in self.sessions.values():
             if event.spyer_channel == session.spyer_channel:
                 session.started = False
 

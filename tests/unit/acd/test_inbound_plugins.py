@@ -34,7 +34,7 @@ class RecordingWriter:
 
 def deps():
     bus = InProcessBus()
-    return Deps(settings=SimpleNamespace(trunk_host="127.0.0.1:5070"),
+    return Deps(settings=SimpleNamespace(outbound=SimpleNamespace(trunk_host="127.0.0.1:5070")),
                 clock=ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)), bus=bus,
                 intake=Intake(bus), pbx=None, audit=SimpleNamespace(record=lambda *a, **k: None),
                 alerts=Alerts(), channels=ChannelRegistry())
