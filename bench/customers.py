@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ccserver.adapters.db.database import Database  # noqa: E402
 from ccserver.capabilities.customers.model import normalize_number  # noqa: E402
+from ccserver.adapters.db.customers import CustomerRepository  # noqa: E402
 from ccserver.capabilities.customers.service import CustomerService  # noqa: E402
 from ccserver.core.errors import InvalidInput  # noqa: E402
 
@@ -54,7 +55,7 @@ def make_csv(rng: random.Random) -> tuple[bytes, list[str]]:
 def measure(label: str, db: Database) -> dict[str, float]:
     rng = random.Random(7)
     data, numbers = make_csv(rng)
-    service = CustomerService(db)
+    service = CustomerService(CustomerRepository(db))
     t0 = time.perf_counter()
     preview = service.preview_import(data, "bench.csv")
     parse_s = time.perf_counter() - t0

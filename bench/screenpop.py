@@ -33,6 +33,7 @@ from ccserver.adapters.db.database import Database  # noqa: E402
 from ccserver.adapters.db.repositories import SessionRepository  # noqa: E402
 from ccserver.adapters.db.tables import Agent, User  # noqa: E402
 from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
+from ccserver.adapters.db.customers import CustomerRepository  # noqa: E402
 from ccserver.capabilities.customers.service import CustomerService  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
@@ -71,7 +72,7 @@ def seed(db_url: str, agents: int, customers: int) -> list[str]:
         s.flush()
         boss_id = boss.id
     tokens.append(sessions.create(boss_id, 3600)[0])
-    service = CustomerService(db, clock)
+    service = CustomerService(CustomerRepository(db), clock)
     for i in range(customers):
         service.create_customer(phones=[f"06{10000000 + i:08d}"], last_name=f"Client{i}",
                                 customer_number=f"{20000000 + i:08d}")

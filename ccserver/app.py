@@ -13,31 +13,28 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
+from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository
 from .adapters.db.outbound import OutboundRepository
 from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
-from .adapters.db.writer import BatchedWriter, subscribe_writer
-from .capabilities.acd.service import AcdService
+from .adapters.db.writer import BatchedWriter
+from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
-from .capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentStateChanged,
-                                        AgentWrapUpStarted)
-from .capabilities.callbacks.model import WaitingLine
-from .capabilities.callbacks.service import CallbackConnected, CallbackService
-from .capabilities.calls.model import CallRecordChanged, CallTracker
-from .capabilities.customers.service import CustomerService
+from .capabilities.callbacks import plugin as callbacks_plugin
+from .capabilities.cti import plugin as cti_plugin
+from .capabilities.customers import plugin as customers_plugin
 from .capabilities.ivr import plugin as ivr_plugin
 from .capabilities.outbound import plugin as outbound_plugin
 from .capabilities.privacy import plugin as privacy_plugin
 from .capabilities.recording import plugin as recording_plugin
-from .capabilities.supervision.service import SupervisionService
+from .capabilities.supervision import plugin as supervision_plugin
 from .core.alerts import CALL_REFUSED, Alerts
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
 from .core import events as ev
-from .core.events import PbxLinkUp
 from .core.clock import Clock, SystemClock
 from .core.plugin import Deps, Plugin
 from .core.ports import ConfigWriter
@@ -77,37 +74,23 @@ class Runtime:
         self.user_admin = self.install(admin_plugin.setup(self.deps, users=self.users,
                                                           sessions=self.sessions)).service
         # inbound: live agent states, call records, and the use cases acting on both
-        self.agent_board = AgentBoard(self.clock)
-        self.agent_board.register(self.intake)
-        self.call_tracker = CallTracker(self.clock, agent_of_interface=self._agent_of_interface)
-        self.call_tracker.register(self.intake)
-        self.customers = CustomerService(self.database, self.clock)
         self.acd_repo = AcdRepository(self.database, self.clock)
-        self.acd = AcdService(self.acd_repo, self.agent_board, self.call_tracker,
-                              self.pbx.ami if self.pbx else None, config_writer, self.audit, self.clock)
-        self.waiting_line = WaitingLine(self.clock)
-        self.waiting_line.register(self.intake)
-        self.callbacks = CallbackService(self.acd_repo, self.waiting_line,
-                                         self.pbx.ami if self.pbx else None, self.clock,
-                                         settings.outbound.trunk_host, channel_of=self._channel_of)
-        self.intake.add_handler(ev.AgentConnected, self.callbacks.match_connected)
-        self.bus.subscribe("callbacks", self.callbacks.on_event,
-                           topics=[ev.CallbackRequested.topic, CallbackConnected.topic,
-                                   ev.ChannelHungup.topic, ev.PbxSnapshot.topic,
-                                   ev.QueueCallerLeft.topic, ev.QueueCallerAbandoned.topic])
-        self.supervision = SupervisionService(self.acd_repo, self.agent_board, self.call_tracker,
-                                              self.waiting_line, self.acd,
-                                              self.pbx.ami if self.pbx else None, self.audit, self.clock,
-                                              alerts=self.alerts)
-        self.acd.queue_listeners.append(self.supervision.set_queues)
+        self.writers: dict[str, BatchedWriter] = {}
+        self.customers = self.install(customers_plugin.setup(
+            self.deps, repository=CustomerRepository(self.database))).service
+        self.acd = self.install(acd_plugin.setup(
+            self.deps, repository=self.acd_repo, customers=self.customers,
+            writer_factory=self._batched_writer)).service
+        self.agent_board, self.call_tracker = self.acd.board, self.acd.tracker
+        self.state_writer, self.call_writer = self.writers["db:agent-states"], self.writers["db:calls"]
+        self.callbacks = self.install(callbacks_plugin.setup(
+            self.deps, repository=self.acd_repo, tracker=self.call_tracker)).service
+        self.waiting_line = self.callbacks.line
+        self.supervision = self.install(supervision_plugin.setup(
+            self.deps, repository=self.acd_repo, acd=self.acd, waiting_line=self.waiting_line)).service
+        self.screen_pop = self.install(cti_plugin.setup(
+            self.deps, board=self.agent_board, tracker=self.call_tracker, customers=self.customers)).service
         self._background: list[asyncio.Task] = []
-        self.state_writer = BatchedWriter("db:agent-states", self.acd.write_states)
-        self.call_writer = BatchedWriter("db:calls", self.acd.write_calls)
-        subscribe_writer(self.bus, self.state_writer, [AgentStateChanged.topic])
-        subscribe_writer(self.bus, self.call_writer, [CallRecordChanged.topic])
-        self.bus.subscribe("acd:reactions", self.acd.on_event,
-                           topics=[AgentMembershipLost.topic, AgentWrapUpStarted.topic,
-                                   PbxLinkUp.topic])
         # recording: MixMonitor by queue policy, files indexed into the store, retention purge
         self.recording = self.install(recording_plugin.setup(
             self.deps, repository=RecordingRepository(self.database, self.clock),
@@ -144,7 +127,7 @@ class Runtime:
         for item in plugin.intake_handlers:
             self.intake.add_handler(item.event_type, item.handler)
         for sub in plugin.subscriptions:
-            self.bus.subscribe(sub.name, sub.listener, topics=sub.topics)
+            self.bus.subscribe(sub.name, sub.listener, topics=sub.topics, maxsize=sub.maxsize)
         self.plugins.append(plugin)
         return plugin
 
@@ -174,29 +157,17 @@ class Runtime:
                        "once; %d refused since start", event.uniqueid, event.caller_number, event.exten,
                        event.node, event.reason or "capacity", event.limit, count)
 
-    def _channel_of(self, uniqueid: str) -> str:
-        record = self.call_tracker.open.get(uniqueid)
-        return record.channel if record else ""
-
-    def _agent_of_interface(self, interface: str) -> str:
-        status = self.agent_board.agent_for(interface)
-        return status.username if status else ""
+    def _batched_writer(self, name: str, write) -> BatchedWriter:
+        """The database writers a plugin asks for (kept here: tests and erasure read them)."""
+        writer = self.writers[name] = BatchedWriter(name, write)
+        return writer
 
     async def start(self) -> None:
         await asyncio.to_thread(self.database.upgrade)
-        await self.acd.load()
-        await self.acd.apply_configuration()
-        await self.supervision.load()
         await self.bus.start()
-        self.state_writer.start()
-        self.call_writer.start()
         self.intake.start()
         self.scheduler.start()
         await self._start_plugins()
-        self.scheduler.add_job(self.acd.apply_configuration, "cron", hour=0, minute=5,
-                               id="acd-regenerate-dialplan", replace_existing=True)
-        self.scheduler.add_job(self.callbacks.dial_due, "interval", seconds=5,
-                               id="callbacks-dial-due", replace_existing=True)
         if self.pbx is not None:
             await self.pbx.start()
         self.started_at = time.time()
@@ -225,8 +196,6 @@ class Runtime:
                     await cleanup()
                 except Exception:  # one capability failing to stop must not keep others running
                     logger.exception("stopping %s failed", plugin.name)
-        await self.state_writer.stop()
-        await self.call_writer.stop()
         await asyncio.to_thread(self.database.dispose)
 
     async def health(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from ..adapters.db.acd import AcdRepository
 from ..adapters.db.database import Database
 from ..adapters.db.repositories import UserRepository
 from ..capabilities.acd.model import QueueDefinition
+from ..adapters.db.customers import CustomerRepository
 from ..capabilities.customers.service import CustomerService
 from ..settings import Settings
 
@@ -142,7 +143,7 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         account = acd.agent(username)
         logins[username] = {"role": "agent", "password": password, "sip_username": account.sip_username,
                             "sip_password": sip_password}
-    customers = CustomerService(db)
+    customers = CustomerService(CustomerRepository(db))
     if customers.find_by_customer_number(CUSTOMER["customer_number"]) is None:
         customers.create_customer(**CUSTOMER)
     Path(settings.storage.data_dir).mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,7 @@ class BusSubscription:
     name: str
     listener: Callable[[Any], Any]
     topics: tuple[str, ...]
+    maxsize: int = 10_000  # bound of this listener's queue (see core.bus)
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,13 @@ class Plugin:
     def handle(self, event_type: type, handler: Callable[[Any], Any]) -> None:
         self.intake_handlers.append(IntakeHandler(event_type, handler))
 
-    def subscribe(self, name: str, listener: Callable[[Any], Any], topics: Iterable[str]) -> None:
-        self.subscriptions.append(BusSubscription(name, listener, tuple(topics)))
+    def subscribe(self, name: str, listener: Callable[[Any], Any], topics: Iterable[str], *,
+                  maxsize: int = 10_000) -> None:
+        self.subscriptions.append(BusSubscription(name, listener, tuple(topics), maxsize))
+
+    def add_handler(self, event_type: type, handler: Callable[[Any], Any]) -> None:
+        """Same as `handle`: lets a model's ``register(intake)`` register into the plugin."""
+        self.handle(event_type, handler)
 
     def every(self, job_id: str, func: Callable[[], Any], **interval: Any) -> None:
         self.jobs.append(ScheduledJob(job_id, func, "interval", dict(interval)))

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from ccserver.adapters.db.customers import ImportConflict, NoSuchCustomer, NoSuchTicket
+from ccserver.adapters.db.customers import CustomerRepository
+from ccserver.capabilities.customers.errors import ImportConflict, NoSuchCustomer, NoSuchTicket
 from ccserver.adapters.db.repositories import CallRepository
 from ccserver.adapters.db.tables import Customer, CustomerPhone, Interaction
 from ccserver.capabilities.customers.model import parse_customer_csv
@@ -24,7 +25,7 @@ def clock():
 
 @pytest.fixture
 def service(database, clock):
-    return CustomerService(database, clock)
+    return CustomerService(CustomerRepository(database), clock)
 
 
 def count(database, model) -> int:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ccserver.adapters.db.acd import AcdRepository
+from ccserver.adapters.db.customers import CustomerRepository
 from ccserver.adapters.db.erasure import ErasureRepository
 from ccserver.adapters.db.recordings import RecordingRepository
 from ccserver.adapters.db.repositories import AuditLog
@@ -63,7 +64,7 @@ class Harness:
         self.pbx = FakePbx()
         self.pbx.on("mix_monitor", self._mixmonitor_writes_the_file)
         self.audit = AuditLog(database, self.clock)
-        self.customers = CustomerService(database, self.clock)
+        self.customers = CustomerService(CustomerRepository(database), self.clock)
         self.repo = RecordingRepository(database, self.clock)
         self.store = RecordingStore(self.store_dir, self.spool, key)
         self.store.close_timeout = 0.3

@@ -4,6 +4,7 @@
 - `stasis`: the IVR engine's StasisCommands port.
 - `ami_server.FakeAmi`: a fake AMI TCP server, for tests of the AMI adapter itself.
 """
+
 from .pbx import Command, FakePbx
 
 __all__ = ["Command", "FakePbx"]

@@ -13,6 +13,7 @@ MixMonitor, a channel created by Originate...).
     assert pbx.called("queue_add") == [dict(queue="support", interface="PJSIP/alice", ...)]
     pbx.fail_next("queue_pause", PbxCommandFailed("Interface not found"))
 """
+
 from __future__ import annotations
 
 import inspect
@@ -79,11 +80,6 @@ class FakePbx(PbxCommands):
     def originated(self) -> list[OriginateRequest]:
         return [c.args["request"] for c in self.commands if c.name == "originate"]
 
-    @property
-    def sent(self) -> list[dict[str, Any]]:
-        """Raw AMI actions sent with `send` (transitional, see `send`)."""
-        return [c.args["action"] for c in self.commands if c.name == "send"]
-
     def clear(self) -> None:
         self.commands.clear()
 
@@ -114,17 +110,23 @@ class FakePbx(PbxCommands):
         self._originated += 1
         return request.action_id or f"fake-originate-{self._originated}"
 
-    async def queue_add(self, queue: str, interface: str, member_name: str = "", penalty: int = 0,
-                        paused: bool = False, reason: str = "") -> None:
-        args = dict(queue=queue, interface=interface, member_name=member_name, penalty=penalty,
-                    paused=paused, reason=reason)
+    async def queue_add(
+        self,
+        queue: str,
+        interface: str,
+        member_name: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+    ) -> None:
+        args = dict(
+            queue=queue, interface=interface, member_name=member_name, penalty=penalty, paused=paused, reason=reason
+        )
         await self._record("queue_add", **args)
         self.members[(queue, interface)] = args
 
-    async def queue_pause(self, queue: str | None, interface: str, paused: bool,
-                          reason: str = "") -> None:
-        await self._record("queue_pause", queue=queue, interface=interface, paused=paused,
-                           reason=reason)
+    async def queue_pause(self, queue: str | None, interface: str, paused: bool, reason: str = "") -> None:
+        await self._record("queue_pause", queue=queue, interface=interface, paused=paused, reason=reason)
         for (q, i), member in self.members.items():
             if i == interface and queue in (None, q):
                 member.update(paused=paused, reason=reason)
@@ -153,9 +155,3 @@ class FakePbx(PbxCommands):
 
     async def set_variable(self, channel: str, name: str, value: str) -> None:
         await self._record("set_variable", channel=channel, name=name, value=value)
-
-    # transitional: remove once no service sends raw actions (supervision's PlayDTMF and Setvar
-    # still use `pbx.send({...})` until it calls play_dtmf / set_variable above)
-    async def send(self, action: dict[str, Any], **kwargs: Any) -> dict[str, str]:
-        await self._record("send", action=dict(action))
-        return {"Response": "Success"}

@@ -32,6 +32,7 @@ from tests.support.db import database, db_url, empty_database  # noqa: F401
 from tests.fakes import FakePbx
 from ccserver.capabilities.agents.model import AgentBoard
 from ccserver.capabilities.calls.model import CallTracker
+from ccserver.adapters.db.customers import CustomerRepository
 from ccserver.capabilities.customers.service import CustomerService
 from ccserver.capabilities.outbound.service import OutboundService
 from ccserver.capabilities.privacy.model import canonical, keyed_hash
@@ -121,7 +122,7 @@ async def test_erasure_leaves_no_trace_in_the_database_and_files_and_dnc_still_r
     clock = ManualClock(CONSENT_TUESDAY)
     audit = AuditLog(database, clock)
     acd = AcdRepository(database, clock)
-    customers = CustomerService(database, clock)
+    customers = CustomerService(CustomerRepository(database), clock)
     ami = FakePbx()
     board = AgentBoard(clock)
     outbound = OutboundService(OutboundRepository(database), clock=clock, pbx=ami, board=board,

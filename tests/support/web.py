@@ -7,6 +7,7 @@ state-changing API calls need the session's CSRF token from ``/api/me`` in ``X-C
     csrf = await login(client, "agent1", PASSWORD)           # an existing client
     resp = await post_login(client, "agent1", "wrong")       # the raw answer to the form
 """
+
 from __future__ import annotations
 
 import re
@@ -32,16 +33,25 @@ async def login_form(client: TestClient, query: str = "") -> tuple[str, ClientRe
     return csrf_field(text), page, text
 
 
-async def post_login(client: TestClient, username: str, password: str, *,
-                     token: str | None = None, headers: dict[str, str] | None = None,
-                     **fields: Any) -> ClientResponse:
+async def post_login(
+    client: TestClient,
+    username: str,
+    password: str,
+    *,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> ClientResponse:
     """Submit the login form (fetching it first unless `token` is given), without following the
     redirect; `fields` are extra form fields (``next``...)."""
     if token is None:
         token, _, _ = await login_form(client)
-    return await client.post("/login", data={"username": username, "password": password,
-                                             "csrf_token": token, **fields},
-                             headers=headers, allow_redirects=False)
+    return await client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, **fields},
+        headers=headers,
+        allow_redirects=False,
+    )
 
 
 async def api_csrf(client: TestClient) -> str:

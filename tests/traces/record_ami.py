@@ -16,6 +16,7 @@ few raw messages as Asterisk sent them (CRLF, the blank line between messages) i
 `<Event>.txt` (`UserEvent-<Name>.txt` for UserEvents). Exits non-zero naming the event types it
 did not see.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,30 +99,49 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
     for skill in ("fr",):
         await asyncio.to_thread(rt.acd_repo.add_skill, skill)
     await asyncio.to_thread(rt.acd_repo.add_pause_reason, "lunch", "Lunch")
-    await rt.acd.create_queue(QueueDefinition(
-        name="support", strategy="ringall", required_skills={"fr": 1}, numbers=("4100",),
-        wrapup_seconds=1, ring_seconds=10, holidays="", dispositions=("resolved",)), actor="admin")
-    await rt.acd.create_queue(QueueDefinition(
-        name="overflow", required_skills={"fr": 1}, numbers=("4200",), max_wait_seconds=2,
-        overflow_kind="hangup", holidays=""), actor="admin")
-    await rt.acd.create_queue(QueueDefinition(
-        name="callback", required_skills={"fr": 1}, numbers=("4300",), callback_key="9",
-        holidays=""), actor="admin")
+    await rt.acd.create_queue(
+        QueueDefinition(
+            name="support",
+            strategy="ringall",
+            required_skills={"fr": 1},
+            numbers=("4100",),
+            wrapup_seconds=1,
+            ring_seconds=10,
+            holidays="",
+            dispositions=("resolved",),
+        ),
+        actor="admin",
+    )
+    await rt.acd.create_queue(
+        QueueDefinition(
+            name="overflow",
+            required_skills={"fr": 1},
+            numbers=("4200",),
+            max_wait_seconds=2,
+            overflow_kind="hangup",
+            holidays="",
+        ),
+        actor="admin",
+    )
+    await rt.acd.create_queue(
+        QueueDefinition(name="callback", required_skills={"fr": 1}, numbers=("4300",), callback_key="9", holidays=""),
+        actor="admin",
+    )
     accounts = {}
     for username, skills in (("alice", "fr:9"), ("bruno", "fr:9"), ("carla", "fr:1")):
-        accounts[username] = await rt.acd.create_agent(username, "password-1234", username.title(),
-                                                       skills, actor="admin")
-    behaviours = {"alice": Answer(ring_seconds=1.0), "bruno": Reject(486),
-                  "carla": Answer(audio_seconds=60)}
+        accounts[username] = await rt.acd.create_agent(
+            username, "password-1234", username.title(), skills, actor="admin"
+        )
+    behaviours = {"alice": Answer(ring_seconds=1.0), "bruno": Reject(486), "carla": Answer(audio_seconds=60)}
     phones = {}
     for username, account in accounts.items():
-        phone = SippPhone(asterisk, account.sip_username, account.sip_password,
-                          behaviour=behaviours[username])
+        phone = SippPhone(asterisk, account.sip_username, account.sip_password, behaviour=behaviours[username])
         await phone.start()
         await phone.wait_registered()
         phones[username] = phone
     ami = rt.pbx.ami
     try:
+
         async def abandoned_with_snapshot():
             # nobody logged in: the caller waits, is listed by QueueStatus, then hangs up
             caller = SippCaller(asterisk, "4100", caller="0698765432", talk_seconds=5)
@@ -132,74 +152,87 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
             await ami.list_action({"Action": "CoreShowChannels"})
             await caller.wait(timeout=20)
             await until(lambda: not rt.call_tracker.open, 10, "the abandoned call closed")
+
         await step("abandoned caller, QueueStatus and CoreShowChannels", abandoned_with_snapshot())
 
         async def log_in_and_pause():
             for username in ("alice", "bruno"):
                 await rt.acd.login(username, ["support"])
-            await until(lambda: all(rt.agent_board.agents[u].state is AgentState.AVAILABLE
-                                    for u in ("alice", "bruno")), 10, "agents available")
+            await until(
+                lambda: all(rt.agent_board.agents[u].state is AgentState.AVAILABLE for u in ("alice", "bruno")),
+                10,
+                "agents available",
+            )
             await ami.queue_pause("support", "PJSIP/alice", True, "lunch")
             await asyncio.sleep(0.5)
             await ami.queue_pause("support", "PJSIP/alice", False)
             await asyncio.sleep(0.5)
+
         await step("login, pause, unpause", log_in_and_pause())
 
         async def answered_call():
-            caller = SippCaller(asterisk, "4100", caller="0612345678", talk_seconds=12,
-                                max_seconds=40)
+            caller = SippCaller(asterisk, "4100", caller="0612345678", talk_seconds=12, max_seconds=40)
             await caller.start()
             await phones["alice"].wait_calls("answered", 1, timeout=20)
-            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 10,
-                        "alice on call")
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 10, "alice on call")
             uniqueid = next(iter(rt.call_tracker.open))
             channel = rt.call_tracker.open[uniqueid].channel
             await ami.list_action({"Action": "QueueStatus"})
             await ami.list_action({"Action": "CoreShowChannels"})
             await ami.mix_monitor(channel, f"trace-{uniqueid}.wav", "b")
-            agent_channel = next(c.channel for c in rt.channels.channels.values()
-                                 if c.channel.startswith("PJSIP/alice-"))
+            agent_channel = next(
+                c.channel for c in rt.channels.channels.values() if c.channel.startswith("PJSIP/alice-")
+            )
             carla = f"PJSIP/{accounts['carla'].sip_username}"
-            await ami.originate(OriginateRequest(channel=carla, application="ChanSpy",
-                                                 data=f"{agent_channel.rsplit('-', 1)[0]}-,qE",
-                                                 caller_id="Spy <7000>", action_id="trace-spy-1"))
+            await ami.originate(
+                OriginateRequest(
+                    channel=carla,
+                    application="ChanSpy",
+                    data=f"{agent_channel.rsplit('-', 1)[0]}-,qE",
+                    caller_id="Spy <7000>",
+                    action_id="trace-spy-1",
+                )
+            )
             await phones["carla"].wait_calls("answered", 1, timeout=10)
             await asyncio.sleep(2.0)
-            spy = next((c.channel for c in rt.channels.channels.values()
-                        if c.channel.startswith(carla + "-")), None)
+            spy = next((c.channel for c in rt.channels.channels.values() if c.channel.startswith(carla + "-")), None)
             if spy:
                 await ami.hangup(spy)
             await caller.wait(timeout=40)
             await until(lambda: not rt.call_tracker.open, 10, "the answered call closed")
             await asyncio.sleep(2.0)  # wrap-up ends
+
         await step("answered call with MixMonitor, ChanSpy, Originate", answered_call())
 
         async def overflow_and_callback():
             # an overflow queue (nobody logged in, 2 s max wait) and a callback request
             over = SippCaller(asterisk, "4200", caller="0633445566", talk_seconds=8)
-            back = SippCaller(asterisk, "4300", caller="0677889900", talk_seconds=14,
-                              dtmf=[(2.0, "9")])
+            back = SippCaller(asterisk, "4300", caller="0677889900", talk_seconds=14, dtmf=[(2.0, "9")])
             await over.start()
             await back.start()
             await over.wait(timeout=20)
             await back.wait(timeout=30)
+
         await step("overflow and callback", overflow_and_callback())
 
         async def log_out():
             for username in ("alice", "bruno"):
                 await rt.acd.logout(username)
             await asyncio.sleep(1.0)
+
         await step("logout", log_out())
 
         async def refused_above_capacity():
             # the node admits MAX_CALLS callers at once: the next one is refused (CcsRefused)
-            callers = [SippCaller(asterisk, "4100", caller=f"06111111{i:02d}", talk_seconds=4)
-                       for i in range(MAX_CALLS + 1)]
+            callers = [
+                SippCaller(asterisk, "4100", caller=f"06111111{i:02d}", talk_seconds=4) for i in range(MAX_CALLS + 1)
+            ]
             for caller in callers:
                 await caller.start()
                 await asyncio.sleep(0.3)
             for caller in callers:
                 await caller.wait(timeout=20)
+
         await step("a caller above capacity", refused_above_capacity())
     finally:
         for phone in phones.values():
@@ -214,9 +247,15 @@ async def outbound(asterisk, tmp: Path, tap: Tap) -> None:
 
     human, machine = "0612000021", "0612000022"
     tmp.mkdir(parents=True, exist_ok=True)
-    center = Center(asterisk, tmp, OPEN_CONSENT_REGIME,
-                    {human: Answer(audio=greeting_wav(tmp / "hello.wav"), talk_seconds=6),
-                     machine: Answer(audio=True, talk_seconds=8)})
+    center = Center(
+        asterisk,
+        tmp,
+        OPEN_CONSENT_REGIME,
+        {
+            human: Answer(audio=greeting_wav(tmp / "hello.wav"), talk_seconds=6),
+            machine: Answer(audio=True, talk_seconds=8),
+        },
+    )
     center.runtime.pbx.ami.manager.save_stream = tap
 
     async def campaign():
@@ -227,15 +266,18 @@ async def outbound(asterisk, tmp: Path, tap: Tap) -> None:
             def finished():
                 attempts = center.attempts(cid)
                 return len(attempts) == 2 and all(a.ended_at for a in attempts.values())
+
             await until(finished, 40, "both attempts ended")
+
     await step("outbound campaign", campaign())
 
 
 async def record(out: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="ccs-traces-") as name:
         tmp = Path(name)
-        asterisk = await asyncio.to_thread(start_test_instance, tmp / "asterisk",
-                                           asterisk={"max_concurrent_calls": MAX_CALLS})
+        asterisk = await asyncio.to_thread(
+            start_test_instance, tmp / "asterisk", asterisk={"max_concurrent_calls": MAX_CALLS}
+        )
         try:
             srv = Server(tmp / "server", endpoint_of(asterisk.info), config_writer=asterisk)
             tap = Tap()
@@ -246,8 +288,9 @@ async def record(out: Path) -> int:
         finally:
             await asyncio.to_thread(asterisk.destroy)
     counts = write_traces(tap, out)
-    wanted = ({n for n in AMI_TRANSLATORS if n != "UserEvent"} | set(LIST_REPLIES)
-              | {f"UserEvent-{n}" for n in USER_EVENTS})
+    wanted = (
+        {n for n in AMI_TRANSLATORS if n != "UserEvent"} | set(LIST_REPLIES) | {f"UserEvent-{n}" for n in USER_EVENTS}
+    )
     missing = sorted(wanted - set(counts))
     for name, count in sorted(counts.items()):
         print(f"{name}: {count}")

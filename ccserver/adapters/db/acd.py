@@ -10,21 +10,15 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import select
 
+from ...capabilities.acd.errors import NoSuchAgent, NoSuchQueue
+from ...capabilities.callbacks.errors import NoSuchCallback
 from ...capabilities.acd.model import AgentAccount, QueueDefinition, sip_password_digests
 from ...core.clock import Clock, SystemClock
-from ...core.errors import Conflict, InvalidInput, NotFound
+from ...core.errors import Conflict, InvalidInput
 from .database import Database
 from .repositories import UserRepository
 from .tables import (Agent, AgentLogin, AgentStateEntry, Call, CallbackRequest, PauseReason, Queue,
                      Skill, SupervisorScope, User)
-
-
-class NoSuchQueue(NotFound):
-    error_id = "no-such-queue"
-
-
-class NoSuchAgent(NotFound):
-    error_id = "no-such-agent"
 
 
 @dataclass(frozen=True)
@@ -166,12 +160,6 @@ class AcdRepository:
                 setattr(agent, key, value)
             s.add(agent)
         return replace(self.agent(username), sip_password=sip_password)
-
-    def set_agent_skills(self, username: str, skills: dict[str, int]) -> None:
-        with self.db.write_session() as s:
-            row = self._agent_row(s, username)[0]
-            row.skills = json.dumps(skills, sort_keys=True)
-            s.add(row)
 
     def _agent_row(self, s, username: str) -> tuple[Agent, User]:
         row = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
@@ -350,7 +338,7 @@ class AcdRepository:
         with self.db.write_session() as s:
             row = s.get(CallbackRequest, callback_id)
             if row is None:
-                raise NotFound(f"no callback {callback_id}")
+                raise NoSuchCallback(f"no callback {callback_id}", callback=callback_id)
             for key, value in fields.items():
                 setattr(row, key, value)
             s.add(row)

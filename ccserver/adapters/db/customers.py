@@ -18,9 +18,10 @@ from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from ...capabilities.customers.errors import ImportConflict, NoSuchCustomer, NoSuchTicket
 from ...capabilities.customers.model import (CallInfo, CustomerFile, CustomerRow, CustomerSummary,
                                              InteractionView, Phone, Rejection, TicketView)
-from ...core.errors import Conflict, NotFound
+from ...core.errors import Conflict
 from .database import Database
 from .tables import Call, Customer, CustomerPhone, Interaction, Ticket
 
@@ -28,20 +29,6 @@ logger = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 20
 IMPORT_CHUNK = 500  # rows resolved and written per round trip
-
-
-class NoSuchCustomer(NotFound):
-    error_id = "no-such-customer"
-
-
-class NoSuchTicket(NotFound):
-    error_id = "no-such-ticket"
-
-
-class ImportConflict(Conflict):
-    """A line of an import file contradicts the database (its numbers belong to two customers)."""
-
-    error_id = "import-conflict"
 
 
 @dataclass(frozen=True)
@@ -268,13 +255,6 @@ class CustomerRepository:
                 raise NoSuchTicket(f"no ticket #{ticket_id}", ticket_id=ticket_id)
             change(ticket)
             session.flush()
-            return _ticket_view(ticket)
-
-    def ticket(self, ticket_id: int) -> TicketView:
-        with self._session() as session:
-            ticket = session.get(Ticket, ticket_id)
-            if ticket is None:
-                raise NoSuchTicket(f"no ticket #{ticket_id}", ticket_id=ticket_id)
             return _ticket_view(ticket)
 
     # --- import ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ...core.events import Event
@@ -82,6 +82,3 @@ class BatchedWriter:
     def pending(self) -> int:
         return len(self._buffer)
 
-
-def subscribe_writer(bus, writer: BatchedWriter, topics: Iterable[str]) -> None:
-    bus.subscribe(writer.name, writer, topics=topics, maxsize=100_000)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...core import events as ev
-from ...core.untrusted import (ami_unescape, caller_name, caller_number, clean_text, for_log)
+from ...core.untrusted import ami_unescape, caller_name, caller_number, clean_text, for_log
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from pathlib import Path
 
@@ -17,13 +16,6 @@ from .keys import (AUDIT, CLOCK, CURRENT_USER, REALTIME, RUNTIME, SESSIONS, SETT
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
-
-# capability modules exposing `add_routes(app)` and optionally `bridge(runtime, hub)` (called once
-# the runtime runs: subscribes to the bus to push live updates)
-CAPABILITY_WEB_MODULES: tuple[str, ...] = ("ccserver.capabilities.acd.web",
-                                            "ccserver.capabilities.supervision.web",
-                                            "ccserver.capabilities.customers.web")
-
 
 def create_app(runtime) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth.auth_middleware],
@@ -47,8 +39,6 @@ def create_app(runtime) -> web.Application:
     for plugin in runtime.plugins:
         if plugin.web_routes is not None:
             plugin.web_routes(app)
-    for name in CAPABILITY_WEB_MODULES:  # not yet converted to plugins
-        importlib.import_module(name).add_routes(app)
     app.router.add_static("/static", HERE / "static", name="static")
     app.cleanup_ctx.append(_runtime_lifecycle)
     return app
@@ -67,14 +57,9 @@ async def _runtime_lifecycle(app: web.Application):
     app[USER_ADMIN].revocation_listeners.append(hub.revoke_user_threadsafe)
     runtime.background(hub.watch_sessions(app[SESSIONS], app[SETTINGS].web.session_check_interval),
                        name="realtime-session-check")
-    pages.bridge_bus_to_realtime(runtime, app[REALTIME])
     for plugin in runtime.plugins:
         if plugin.live is not None:
             plugin.live(app[REALTIME])
-    for name in CAPABILITY_WEB_MODULES:
-        bridge = getattr(importlib.import_module(name), "bridge", None)
-        if bridge is not None:
-            bridge(runtime, app[REALTIME])
     yield
     await app[REALTIME].close_all()
     await runtime.stop()

@@ -62,7 +62,7 @@ class QueueDefinition:
 def sip_password_digests(sip_username: str, password: str, realm: str = SIP_REALM) -> dict[str, str]:
     """{"SHA-256": hex, "MD5": hex} of `username:realm:password`: what Asterisk's
     `password_digest = ALGORITHM:hex` lines and the database hold instead of the password."""
-    credential = f"{sip_username}:{realm}:{password}".encode("utf-8")
+    credential = f"{sip_username}:{realm}:{password}".encode()
     return {name: algorithm(credential).hexdigest() for name, algorithm in SIP_DIGEST_ALGORITHMS.items()}
 
 

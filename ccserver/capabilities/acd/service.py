@@ -11,27 +11,48 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, PbxUnavailable
-from ...core.ports import ConfigWriter
 from ...core.permissions import Actor, Target, require
-from ..agents.model import (WRAPUP_REASON, AgentBoard, AgentMembershipLost, AgentState,
-                            AgentStateChanged, AgentWrapUpStarted)
+from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
+from ..agents.model import (
+    WRAPUP_REASON,
+    AgentBoard,
+    AgentMembershipLost,
+    AgentState,
+    AgentStateChanged,
+    AgentStatus,
+    AgentWrapUpStarted,
+)
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
-from .model import (AgentAccount, QueueDefinition, member_penalty, parse_skills, render_acd_dialplan,
-                    render_pjsip_agents, render_queues, validate_agent, validate_queue)
+from .model import (
+    AgentAccount,
+    QueueDefinition,
+    member_penalty,
+    parse_skills,
+    render_acd_dialplan,
+    render_pjsip_agents,
+    render_queues,
+    validate_agent,
+    validate_queue,
+)
+from .ports import AcdRepository
+
+if TYPE_CHECKING:
+    from ..customers.service import CustomerService
 
 logger = logging.getLogger(__name__)
 
 
 class AcdService:
-    def __init__(self, repo, board: AgentBoard, tracker: CallTracker, pbx, writer: ConfigWriter | None,
-                 audit, clock: Clock) -> None:
+    def __init__(self, repo: AcdRepository, board: AgentBoard, tracker: CallTracker,
+                 pbx: PbxCommands | None, writer: ConfigWriter | None, audit: AuditTrail, clock: Clock,
+                 *, customers: CustomerService | None = None) -> None:
         self.repo = repo
+        self.customers = customers  # a wrap-up records the contact and the ticket there
         self.board = board
         self.tracker = tracker
         self.pbx = pbx
@@ -46,7 +67,7 @@ class AcdService:
     async def load(self) -> None:
         """Agents, stored logins and open calls from the database into the live models."""
         agents = await asyncio.to_thread(self.repo.agents)
-        logins = {l.username: l for l in await asyncio.to_thread(self.repo.stored_logins)}
+        logins = {login.username: login for login in await asyncio.to_thread(self.repo.stored_logins)}
         queues = await asyncio.to_thread(self.repo.queues)
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
@@ -123,6 +144,33 @@ class AcdService:
         await asyncio.to_thread(self.audit.record, actor, "agent.sip_password_reset", username)
         await self.apply_configuration()
         return account
+
+    # --- what the pages show ------------------------------------------------------------------------
+    def status_of(self, username: str) -> AgentStatus | None:
+        """The agent's live state (None: no agent account)."""
+        return self.board.agents.get(username)
+
+    async def queues(self) -> list[QueueDefinition]:
+        return await asyncio.to_thread(self.repo.queues)
+
+    async def queue(self, name: str) -> QueueDefinition:
+        return await asyncio.to_thread(self.repo.queue, name)
+
+    async def agents(self) -> list[AgentAccount]:
+        return await asyncio.to_thread(self.repo.agents)
+
+    async def agent(self, username: str) -> AgentAccount:
+        return await asyncio.to_thread(self.repo.agent, username)
+
+    async def skills(self) -> list[str]:
+        return await asyncio.to_thread(self.repo.skills)
+
+    async def pause_reasons(self) -> list:
+        return await asyncio.to_thread(self.repo.pause_reasons)
+
+    async def agents_with_status(self) -> list[tuple[AgentAccount, AgentStatus | None]]:
+        """Every agent account with its live state (None when the board does not know it)."""
+        return [(a, self.board.agents.get(a.username)) for a in await self.agents()]
 
     # --- agent actions -----------------------------------------------------------------------------
     def _status(self, username: str):
@@ -253,12 +301,13 @@ class AcdService:
                 logger.warning("agent %s: wrap-up could not end: %s", username, exc)
 
     # --- after the call: notes, disposition, ticket (runs in a thread) ------------------------------
-    def save_wrapup(self, username: str, body: dict, customers=None) -> dict:
+    def save_wrapup(self, username: str, body: dict) -> dict:
         """Validate everything first, then write: the call row, the customer's interaction and
         the ticket. An agent may only annotate calls they took."""
         uniqueid = body.get("uniqueid")
         if not isinstance(uniqueid, str) or not uniqueid:
             raise InvalidInput("uniqueid of the call is required", field="uniqueid")
+        customers = self.customers
         call = self.repo.call(uniqueid)
         open_record = self.tracker.open.get(uniqueid)
         agent = (open_record.agent if open_record else None) or (call.agent if call else None)

@@ -8,14 +8,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...adapters.web.auth import current_user, roles
-from ...adapters.web.keys import RUNTIME
 from ...adapters.web.realtime import RealtimeHub
 from ...adapters.web.requests import read_json
-from ...core import events as ev
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..agents.model import AgentStateChanged
-from ..cti.service import ScreenPopService
 from .model import OVERFLOW_KINDS, SIP_REALM, STRATEGIES, QueueDefinition, parse_skills
+from .service import AcdService
+
+ACD: web.AppKey[AcdService] = web.AppKey("acd", AcdService)
 
 
 # --- the agent desk -----------------------------------------------------------------------------
@@ -29,13 +29,13 @@ async def desk_page(request: web.Request) -> web.StreamResponse:
 @roles("agent")
 async def api_desk(request: web.Request) -> web.StreamResponse:
     """Everything the desk shows at load time (then the WebSocket keeps it current)."""
-    runtime = request.app[RUNTIME]
+    acd = request.app[ACD]
     user = current_user(request)
-    status = runtime.agent_board.agents.get(user.username)
+    status = acd.status_of(user.username)
     if status is None:
         raise NotFound(f"{user.username} has no agent account", field="username")
-    eligible = await runtime.acd.eligible_queues(user.username)
-    reasons = await asyncio.to_thread(runtime.acd_repo.pause_reasons)
+    eligible = await acd.eligible_queues(user.username)
+    reasons = await acd.pause_reasons()
     return web.json_response({
         "status": status.to_dict(),
         "queues": [{"name": q.name, "display_name": q.display_name or q.name,
@@ -50,8 +50,7 @@ async def api_login(request: web.Request) -> web.StreamResponse:
     queues = body.get("queues")
     if queues is not None and (not isinstance(queues, list) or not all(isinstance(q, str) for q in queues)):
         raise InvalidInput("queues must be a list of queue names", field="queues")
-    runtime = request.app[RUNTIME]
-    joined = await runtime.acd.login(current_user(request).username, queues)
+    joined = await request.app[ACD].login(current_user(request).username, queues)
     return web.json_response({"queues": joined})
 
 
@@ -61,29 +60,28 @@ async def api_pause(request: web.Request) -> web.StreamResponse:
     reason = body.get("reason")
     if not isinstance(reason, str):
         raise InvalidInput("reason is required", field="reason")
-    await request.app[RUNTIME].acd.pause(current_user(request).username, reason)
+    await request.app[ACD].pause(current_user(request).username, reason)
     return web.json_response({"ok": True})
 
 
 @roles("agent")
 async def api_unpause(request: web.Request) -> web.StreamResponse:
-    await request.app[RUNTIME].acd.unpause(current_user(request).username)
+    await request.app[ACD].unpause(current_user(request).username)
     return web.json_response({"ok": True})
 
 
 @roles("agent")
 async def api_logout(request: web.Request) -> web.StreamResponse:
-    await request.app[RUNTIME].acd.logout(current_user(request).username)
+    await request.app[ACD].logout(current_user(request).username)
     return web.json_response({"ok": True})
 
 
 @roles("agent")
 async def api_wrapup(request: web.Request) -> web.StreamResponse:
     """Save the agent's notes, disposition and ticket with the call (and the customer's history)."""
-    runtime = request.app[RUNTIME]
     user = current_user(request)
     body = await read_json(request)
-    saved = await asyncio.to_thread(runtime.acd.save_wrapup, user.username, body, runtime.customers)
+    saved = await asyncio.to_thread(request.app[ACD].save_wrapup, user.username, body)
     return web.json_response(saved)
 
 
@@ -91,7 +89,7 @@ async def api_wrapup(request: web.Request) -> web.StreamResponse:
 
 
 def _queue_from_json(body: dict) -> QueueDefinition:
-    known = {f for f in QueueDefinition.__dataclass_fields__}
+    known = set(QueueDefinition.__dataclass_fields__)
     unknown = set(body) - known
     if unknown:
         raise InvalidInput(f"unknown queue field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
@@ -107,8 +105,7 @@ def _queue_from_json(body: dict) -> QueueDefinition:
 
 @roles("supervisor", "admin")
 async def api_queues(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
-    queues = await asyncio.to_thread(runtime.acd_repo.queues)
+    queues = await request.app[ACD].queues()
     return web.json_response([{**q.__dict__, "numbers": list(q.numbers), "dispositions": list(q.dispositions),
                                "required_skills": dict(q.required_skills), "hours": dict(q.hours)}
                               for q in queues])
@@ -117,31 +114,28 @@ async def api_queues(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def api_queue_create(request: web.Request) -> web.StreamResponse:
     queue = _queue_from_json(await read_json(request))
-    await request.app[RUNTIME].acd.create_queue(queue, current_user(request).username)
+    await request.app[ACD].create_queue(queue, current_user(request).username)
     return web.json_response({"name": queue.name}, status=201)
 
 
 @roles("admin")
 async def api_queue_update(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
+    acd = request.app[ACD]
     name = request.match_info["name"]
-    current = await asyncio.to_thread(runtime.acd_repo.queue, name)
+    current = await acd.queue(name)
     body = await read_json(request)
     body.pop("name", None)
-    queue = _queue_from_json({**{k: v for k, v in current.__dict__.items()}, **body, "name": name})
-    await runtime.acd.update_queue(queue, current_user(request).username)
+    queue = _queue_from_json({**current.__dict__, **body, "name": name})
+    await acd.update_queue(queue, current_user(request).username)
     return web.json_response({"name": name})
 
 
 @roles("supervisor", "admin")
 async def api_agents(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
-    agents = await asyncio.to_thread(runtime.acd_repo.agents)
-    live = runtime.agent_board.agents
     return web.json_response([{"username": a.username, "display_name": a.display_name,
                                "sip_username": a.sip_username, "skills": dict(a.skills),
-                               "status": live[a.username].to_dict() if a.username in live else None}
-                              for a in agents])
+                               "status": status.to_dict() if status is not None else None}
+                              for a, status in await request.app[ACD].agents_with_status()])
 
 
 @roles("admin")
@@ -153,7 +147,7 @@ async def api_agent_create(request: web.Request) -> web.StreamResponse:
     skills = body.get("skills", "")
     if not isinstance(skills, (str, dict)):
         raise InvalidInput("skills: 'fr:5, billing:3' or an object", field="skills")
-    account = await request.app[RUNTIME].acd.create_agent(
+    account = await request.app[ACD].create_agent(
         body["username"], body["password"], body["display_name"], skills,
         current_user(request).username, team=str(body.get("team", "")))
     return web.json_response({"username": account.username, "sip_username": account.sip_username,
@@ -164,8 +158,7 @@ async def api_agent_create(request: web.Request) -> web.StreamResponse:
 async def api_my_sip_account(request: web.Request) -> web.StreamResponse:
     """The agent's SIP user. The password is not stored (only its digests): it was shown at
     creation; a forgotten one is replaced with POST /api/agent/sip-account/reset."""
-    runtime = request.app[RUNTIME]
-    account = await asyncio.to_thread(runtime.acd_repo.agent, current_user(request).username)
+    account = await request.app[ACD].agent(current_user(request).username)
     return web.json_response({"sip_username": account.sip_username, "realm": SIP_REALM})
 
 
@@ -173,20 +166,21 @@ async def api_my_sip_account(request: web.Request) -> web.StreamResponse:
 async def api_my_sip_password_reset(request: web.Request) -> web.StreamResponse:
     """A new SIP password for the agent's own phone, shown this once."""
     user = current_user(request).username
-    account = await request.app[RUNTIME].acd.reset_sip_password(user, user)
+    account = await request.app[ACD].reset_sip_password(user, user)
     return web.json_response({"sip_username": account.sip_username, "sip_password": account.sip_password})
 
 
 @roles("admin")
 async def api_agent_sip_password_reset(request: web.Request) -> web.StreamResponse:
     """An admin gives a user's SIP account a new password, shown this once."""
-    account = await request.app[RUNTIME].acd.reset_sip_password(
+    account = await request.app[ACD].reset_sip_password(
         request.match_info["username"], current_user(request).username)
     return web.json_response({"username": account.username, "sip_username": account.sip_username,
                               "sip_password": account.sip_password})
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, acd: AcdService) -> None:
+    app[ACD] = acd
     add_admin_routes(app)
     app.router.add_get("/agent", desk_page, name="agent-desk")
     app.router.add_get("/api/agent/desk", api_desk, name="api-agent-desk")
@@ -207,19 +201,15 @@ def add_routes(app: web.Application) -> None:
                         name="api-agent-sip-password")
 
 
-def bridge(runtime, hub: RealtimeHub) -> None:
-    """Live updates: each agent's state to their own pages (and supervisors), screen-pops."""
+def agent_state_pusher(hub: RealtimeHub):
+    """Bus listener: each agent's state to their own pages (and to supervisors and admins)."""
 
-    def state_changed(event: ev.Event) -> None:
+    def state_changed(event) -> None:
         if isinstance(event, AgentStateChanged):
             hub.broadcast({"topic": "agent_state", "username": event.username, "status": event.status},
                           roles={"supervisor", "admin"}, usernames={event.username})
 
-    runtime.bus.subscribe("realtime:agent-states", state_changed, topics=[AgentStateChanged.topic])
-    pop = ScreenPopService(runtime.agent_board, runtime.call_tracker, runtime.customers.screen_pop,
-                           lambda username, message: hub.broadcast(message, roles=set(), usernames={username}))
-    runtime.screen_pop = pop
-    runtime.bus.subscribe("cti:screen-pop", pop.on_event, topics=[ev.AgentCalled.topic])
+    return state_changed
 
 
 # --- administration pages (server-rendered forms) --------------------------------------------------
@@ -259,10 +249,8 @@ def _form_queue(form, current: QueueDefinition | None) -> QueueDefinition:
 
 
 async def _admin_context(request: web.Request, **extra) -> dict:
-    runtime = request.app[RUNTIME]
-    return {"queues": await asyncio.to_thread(runtime.acd_repo.queues),
-            "agents": await asyncio.to_thread(runtime.acd_repo.agents),
-            "skills": await asyncio.to_thread(runtime.acd_repo.skills),
+    acd = request.app[ACD]
+    return {"queues": await acd.queues(), "agents": await acd.agents(), "skills": await acd.skills(),
             "strategies": STRATEGIES, "overflow_kinds": OVERFLOW_KINDS, "error": None, "created": None,
             "reset": None, "form": {}, **extra}
 
@@ -274,16 +262,16 @@ async def admin_page(request: web.Request) -> web.StreamResponse:
 
 @roles("admin")
 async def admin_queue_submit(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
+    acd = request.app[ACD]
     form = await request.post()
     name = str(form.get("name", "")).strip()
-    existing = {q.name: q for q in await asyncio.to_thread(runtime.acd_repo.queues)}
+    existing = {q.name: q for q in await acd.queues()}
     try:
         queue = _form_queue(form, existing.get(name))
         if name in existing:
-            await runtime.acd.update_queue(queue, current_user(request).username)
+            await acd.update_queue(queue, current_user(request).username)
         else:
-            await runtime.acd.create_queue(queue, current_user(request).username)
+            await acd.create_queue(queue, current_user(request).username)
     except InvalidInput as error:
         context = await _admin_context(request, error=error, form=dict(form))
         return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=400)
@@ -292,13 +280,12 @@ async def admin_queue_submit(request: web.Request) -> web.StreamResponse:
 
 @roles("admin")
 async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
     form = await request.post()
     try:
         for key in ("username", "display_name", "password"):
             if not str(form.get(key, "")).strip():
                 raise InvalidInput(f"{key} is required", field=key)
-        account = await runtime.acd.create_agent(
+        account = await request.app[ACD].create_agent(
             str(form["username"]).strip(), str(form["password"]), str(form["display_name"]).strip(),
             str(form.get("skills", "")), current_user(request).username, team=str(form.get("team", "")).strip())
     except (InvalidInput, Conflict) as error:
@@ -311,8 +298,7 @@ async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def admin_sip_password_submit(request: web.Request) -> web.StreamResponse:
     """'Nouveau mot de passe SIP': the page shows the new password once (only digests are kept)."""
-    runtime = request.app[RUNTIME]
-    account = await runtime.acd.reset_sip_password(request.match_info["username"],
+    account = await request.app[ACD].reset_sip_password(request.match_info["username"],
                                                    current_user(request).username)
     context = await _admin_context(request, reset=account)
     return aiohttp_jinja2.render_template("admin_acd.html", request, context)

@@ -44,7 +44,7 @@ class WaitingLine:
         return []
 
     def oldest_waiting(self, queue: str, *, excluding_stand_ins: bool = True) -> datetime | None:
-        prefix = f"Local/"
+        prefix = "Local/"
         context = STAND_IN_CONTEXT.format(queue=queue)
         times = [since for since, channel in self.waiting.get(queue, {}).values()
                  if not (excluding_stand_ins and channel.startswith(prefix) and f"@{context}-" in channel)]

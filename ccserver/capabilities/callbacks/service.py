@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
 
 from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import CcError, InvalidInput
-from ...core.ports import OriginateRequest
+from ...core.ports import OriginateRequest, PbxCommands
 from ..customers.model import display_number, normalize_number
-from dataclasses import dataclass
-from typing import ClassVar
-
 from .model import STAND_IN_CONTEXT, PendingCallback, WaitingLine, due_callbacks, retry_delay
+from .ports import CallbackRepository
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -41,8 +42,8 @@ class CallbackConnected(ev.DomainEvent):
 
 
 class CallbackService:
-    def __init__(self, repo, line: WaitingLine, pbx, clock: Clock, trunk_host: str,
-                 channel_of=lambda uniqueid: "") -> None:
+    def __init__(self, repo: CallbackRepository, line: WaitingLine, pbx: PbxCommands | None, clock: Clock,
+                 trunk_host: str, channel_of: Callable[[str], str] = lambda uniqueid: "") -> None:
         self.channel_of = channel_of  # uniqueid -> channel name of a queue caller
         self.repo = repo
         self.line = line
@@ -70,7 +71,7 @@ class CallbackService:
             logger.warning("callback from call %s in %s refused: %s", event.uniqueid, event.queue, exc.message)
             return None
         try:
-            entered = datetime.fromtimestamp(int(event.entered_at), timezone.utc)
+            entered = datetime.fromtimestamp(int(event.entered_at), UTC)
         except (TypeError, ValueError):
             entered = self.clock.now()
         callback_id = await asyncio.to_thread(self.repo.add_callback, event.queue, dial_digits(e164),

@@ -8,7 +8,7 @@ overwritten when it ends (never duplicated).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -89,7 +89,7 @@ class CallTracker:
         """Forget the caller of these calls (live, or ended with an event still on its way to
         the database): the records written from now on are anonymous."""
         uniqueids = [u for u in uniqueids if u]
-        self.erased.update({u: redact for u in uniqueids})
+        self.erased.update(dict.fromkeys(uniqueids, redact))
         for uniqueid in uniqueids:
             self.pending_data.pop(uniqueid, None)
             record = self.open.get(uniqueid)

@@ -23,11 +23,11 @@ IVR_CUSTOMER_KEYS = ("customer_id", "customer_number", "IVR_CUSTOMER_ID")
 
 class ScreenPopService:
     def __init__(self, board: AgentBoard, tracker: CallTracker, lookup: Callable[..., dict] | None,
-                 send_to_user: Callable[[str, dict], Any]) -> None:
+                 send_to_user: Callable[[str, dict], Any] | None) -> None:
         self.board = board
         self.tracker = tracker
         self.lookup = lookup  # CustomerService.screen_pop(caller_number=, customer_number=)
-        self.send_to_user = send_to_user
+        self.send_to_user = send_to_user  # set once the web pages can be reached (plugin live)
         self.sent = 0
         self._tasks: set[asyncio.Task] = set()
 

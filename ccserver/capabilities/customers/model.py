@@ -355,7 +355,7 @@ class ImportPreview:
     def rejected_count(self) -> int:
         return len(self.rejected_lines)
 
-    def reject(self, rejections: Iterable[Rejection]) -> "ImportPreview":
+    def reject(self, rejections: Iterable[Rejection]) -> ImportPreview:
         """This preview with more rejected lines (found against the database); their rows leave
         the good ones."""
         extra = tuple(rejections)
@@ -441,7 +441,7 @@ def parse_customer_csv(data: bytes, filename: str = "", *, default_region: str =
         raise InvalidInput("the file is empty", field="file", reason="empty")
     text, encoding = decode_csv(data)
     lines = text.splitlines()
-    header_index = next((i for i, l in enumerate(lines) if l.strip()), None)
+    header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_index is None:
         raise InvalidInput("the file is empty", field="file", reason="empty")
     delimiter = sniff_delimiter(lines[header_index])

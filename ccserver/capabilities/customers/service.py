@@ -13,15 +13,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ...adapters.db.customers import (CustomerRepository, ImportConflict, NoSuchCustomer,  # noqa: F401
-                                      NoSuchTicket)
-from ...adapters.db.database import Database
-from ...adapters.db.tables import Ticket
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
+from ...core.ports import AuditTrail
 from . import model
-from .model import (CustomerFile, CustomerSummary, ImportPreview, ImportReport, InteractionView,
-                    TicketView)
+from .errors import ImportConflict, NoSuchCustomer, NoSuchTicket  # noqa: F401  (raised by the repository)
+from .model import CustomerFile, CustomerSummary, ImportPreview, ImportReport, InteractionView, TicketView
+from .ports import CustomerRepository
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +58,12 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 
 class CustomerService:
-    def __init__(self, db: Database, clock: Clock | None = None, *, default_region: str = "FR") -> None:
-        self.db = db
+    def __init__(self, repository: CustomerRepository, clock: Clock | None = None, *,
+                 default_region: str = "FR", audit: AuditTrail | None = None) -> None:
+        self.repository = repository
         self.clock = clock or SystemClock()
         self.default_region = default_region
-        self.repository = CustomerRepository(db)
+        self.audit = audit
 
     # --- lookup (the screen-pop path) -----------------------------------------------------
 
@@ -132,9 +131,10 @@ class CustomerService:
 
     def create_customer(self, *, phones: Sequence[Any] = (), customer_number: str | None = None,
                         first_name: str = "", last_name: str = "", company: str = "", email: str = "",
-                        postcode: str = "", notes: str = "") -> CustomerFile:
+                        postcode: str = "", notes: str = "", actor: str | None = None) -> CustomerFile:
         """Raises `InvalidInput` naming the bad field (``phones[0]``, ``email``...), `Conflict`
-        when the customer number or a phone already belongs to another customer."""
+        when the customer number or a phone already belongs to another customer. With `actor`,
+        the creation is audit-logged as theirs."""
         identity = model.clean_identity({
             "customer_number": customer_number, "first_name": first_name, "last_name": last_name,
             "company": company, "email": email, "postcode": postcode, "notes": notes})
@@ -146,7 +146,11 @@ class CustomerService:
         customer_id = self.repository.create(identity, clean_phones, self.clock.now())
         logger.info("customer #%s created (number %s, %d phones)", customer_id,
                     identity["customer_number"], len(clean_phones))
-        return self.repository.file(customer_id)
+        file = self.repository.file(customer_id)
+        if actor is not None and self.audit is not None:
+            self.audit.record(actor, "customer.create", f"customer:{file.id}",
+                              customer_number=file.customer_number)
+        return file
 
     def update_customer(self, customer_id: int, *, phones: Sequence[Any] | None = None,
                         **changes: Any) -> CustomerFile:
@@ -207,7 +211,7 @@ class CustomerService:
         addition = _notes(append_note, "append_note") if append_note else ""
         now = self.clock.now()
 
-        def change(ticket: Ticket) -> None:
+        def change(ticket: Any) -> None:
             if new_status is not None and new_status != ticket.status:
                 ticket.status = new_status
                 ticket.closed_at = now if new_status == "closed" else None
@@ -256,6 +260,12 @@ class CustomerService:
         logger.info("import of %s: %d created, %d updated, %d lines rejected, %.0f rows/s",
                     preview.filename, created, updated, report.rejected_lines, report.rows_per_second)
         return report
+
+    def audit_import(self, owner: str, succeeded: bool, filename: str, **details: Any) -> None:
+        """The audit line of an import, done or failed (`details`: counts, seconds, error)."""
+        if self.audit is not None:
+            self.audit.record(owner, "customers.import" if succeeded else "customers.import-failed",
+                              filename, **details)
 
     @staticmethod
     def _id(value: Any, field: str) -> int:

@@ -25,7 +25,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...adapters.web.auth import ROLES, current_user, roles
-from ...adapters.web.keys import REALTIME, RUNTIME
+from ...adapters.web.keys import REALTIME
 from ...core.errors import CcError, Conflict, InvalidInput, NotFound
 from .model import IDENTITY_FIELDS, ImportPreview, ImportReport, display_number, normalize_number
 from .service import CustomerService
@@ -102,10 +102,11 @@ class ImportJobs:
 
 
 IMPORT_JOBS: web.AppKey[ImportJobs] = web.AppKey("customer_import_jobs", ImportJobs)
+CUSTOMERS: web.AppKey[CustomerService] = web.AppKey("customers", CustomerService)
 
 
 def _service(request: web.Request) -> CustomerService:
-    return request.app[RUNTIME].customers
+    return request.app[CUSTOMERS]
 
 
 async def _json(request: web.Request) -> dict[str, Any]:
@@ -264,12 +265,10 @@ async def api_create(request: web.Request) -> web.StreamResponse:
     phones, sources = _phones_from_body(body)
     identity = _identity_from_body(body)
     try:
-        file = await asyncio.to_thread(lambda: _service(request).create_customer(phones=phones or [], **identity))
+        file = await asyncio.to_thread(lambda: _service(request).create_customer(
+            phones=phones or [], actor=current_user(request).username, **identity))
     except (InvalidInput, Conflict) as error:
         raise _renamed_field(error, sources)
-    user = current_user(request)
-    await asyncio.to_thread(request.app[RUNTIME].audit.record, user.username, "customer.create",
-                            f"customer:{file.id}", customer_number=file.customer_number)
     return web.json_response(_customer_json(file), status=201)
 
 
@@ -399,7 +398,7 @@ async def import_confirm(request: web.Request) -> web.StreamResponse:
 
 
 async def _run_import(app: web.Application, job: ImportJob) -> None:
-    runtime = app[RUNTIME]
+    service = app[CUSTOMERS]
     hub = app[REALTIME]
     loop = asyncio.get_running_loop()
 
@@ -417,7 +416,7 @@ async def _run_import(app: web.Application, job: ImportJob) -> None:
     push({"done": 0, "total": total, "state": "running"})
     started = time.perf_counter()
     try:
-        report = await asyncio.to_thread(runtime.customers.import_customers, job.preview, job.confirm_partial,
+        report = await asyncio.to_thread(service.import_customers, job.preview, job.confirm_partial,
                                          progress, progress_every=every)
     except CcError as error:
         job.state, job.error = "failed", error.as_dict()
@@ -436,8 +435,7 @@ async def _run_import(app: web.Application, job: ImportJob) -> None:
     else:
         details.update(error=(job.error or {}).get("message", ""))
     try:
-        await asyncio.to_thread(runtime.audit.record, job.owner,
-                                "customers.import" if job.state == "done" else "customers.import-failed",
+        await asyncio.to_thread(service.audit_import, job.owner, job.state == "done",
                                 job.preview.filename, **details)
     except Exception:
         logger.exception("could not audit import %s", job.id)
@@ -456,7 +454,8 @@ async def _cancel_imports(app: web.Application) -> None:
         await asyncio.wait(tasks, timeout=30)
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, customers: CustomerService) -> None:
+    app[CUSTOMERS] = customers
     app[IMPORT_JOBS] = ImportJobs()
     app.on_shutdown.append(_cancel_imports)
     router = app.router

@@ -13,11 +13,13 @@ from ...core.alerts import KINDS, Alerts
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Actor, Target, actor_for, channel_target, may_act, require
-from ...core.ports import OriginateRequest
-from ..acd.service import record_from_row
-from ..agents.model import AgentState
-from ..calls.model import CallRecord, CallRecordChanged
+from ...core.ports import AuditTrail, OriginateRequest, PbxCommands
+from ..acd.service import AcdService, record_from_row
+from ..agents.model import AgentBoard, AgentState
+from ..callbacks.model import WaitingLine
+from ..calls.model import CallRecord, CallRecordChanged, CallTracker
 from .model import SPY_MODES, agent_row, day_of, mode_digit, queue_figures
+from .ports import SupervisionRepository
 
 logger = logging.getLogger(__name__)
 PARIS = ZoneInfo("Europe/Paris")
@@ -34,8 +36,9 @@ class SpySession:
 
 
 class SupervisionService:
-    def __init__(self, repo, board, tracker, waiting_line, acd, pbx, audit, clock: Clock,
-                 alerts: Alerts | None = None) -> None:
+    def __init__(self, repo: SupervisionRepository, board: AgentBoard, tracker: CallTracker,
+                 waiting_line: WaitingLine, acd: AcdService, pbx: PbxCommands | None,
+                 audit: AuditTrail, clock: Clock, alerts: Alerts | None = None) -> None:
         self.repo = repo
         self.board = board
         self.tracker = tracker
@@ -197,11 +200,9 @@ class SupervisionService:
         if mode not in SPY_MODES:
             raise InvalidInput(f"mode: one of {', '.join(SPY_MODES)}", field="mode")
         pbx = self._pbx()
-        await pbx.send({"Action": "PlayDTMF", "Channel": session.spyer_channel[:-2] + ";1",
-                        "Digit": mode_digit(mode), "Duration": 120})
+        await pbx.play_dtmf(session.spyer_channel[:-2] + ";1", mode_digit(mode), duration_ms=120)
         # shown by `core show channel` on the spy leg: what an admin sees in Asterisk
-        await pbx.send({"Action": "Setvar", "Channel": session.spyer_channel,
-                        "Variable": "CCS_SPY_MODE", "Value": mode})
+        await pbx.set_variable(session.spyer_channel, "CCS_SPY_MODE", mode)
         previous, session.mode = session.mode, mode
         await asyncio.to_thread(self.audit.record, supervisor, "supervision.mode", session.agent,
                                 mode=mode, previous=previous)
@@ -223,7 +224,7 @@ class SupervisionService:
                 session.spyer_channel, session.started = event.spyer_channel, True
 
     def _spy_stopped(self, event: ev.ChanSpyStopped) -> None:
-        for supervisor, session in list(self.sessions.items()):
+        for session in self.sessions.values():
             if event.spyer_channel == session.spyer_channel:
                 session.started = False
 

@@ -8,18 +8,23 @@ import time
 import aiohttp_jinja2
 from aiohttp import web
 
-from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
-from ...adapters.web.keys import RUNTIME
 from ...adapters.web.realtime import RealtimeHub
+from ...adapters.web.requests import read_json
 from ...core import events as ev
 from ...core.errors import InvalidInput
-from ..agents.model import AgentStateChanged
-from ..calls.model import CallRecordChanged
+from ...core.permissions import Actor, may_act
+from .service import SupervisionService
 
+SUPERVISION: web.AppKey[SupervisionService] = web.AppKey("supervision", SupervisionService)
 logger = logging.getLogger(__name__)
 PUSH_INTERVAL = 0.5  # seconds between two pushes at most: the board is never more than 1 s stale
-SCOPE_TTL = 30.0
+SCOPE_TTL = 30.0  # seconds a supervisor's scope is reused (wallboard groups, live channel feed)
+# PBX activity supervisors and admins see live on the system page
+LIVE_TOPICS = (ev.ChannelCreated.topic, ev.ChannelAnswered.topic, ev.ChannelHungup.topic,
+               ev.PbxLinkUp.topic, ev.PbxLinkDown.topic, ev.ResyncCompleted.topic)
+CHANNEL_TOPICS = frozenset({ev.ChannelCreated.topic, ev.ChannelAnswered.topic,
+                            ev.ChannelHungup.topic})
 
 
 @roles("supervisor", "admin")
@@ -29,10 +34,10 @@ async def wallboard_page(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_wallboard(request: web.Request) -> web.StreamResponse:
-    runtime = request.app[RUNTIME]
+    supervision = request.app[SUPERVISION]
     user = current_user(request)
-    queues, agents = await runtime.supervision.scope_of(user.username, user.role)
-    return web.json_response(runtime.supervision.filtered(runtime.supervision.board_snapshot(), queues, agents))
+    queues, agents = await supervision.scope_of(user.username, user.role)
+    return web.json_response(supervision.filtered(supervision.board_snapshot(), queues, agents))
 
 
 @roles("supervisor", "admin")
@@ -42,7 +47,7 @@ async def api_spy_start(request: web.Request) -> web.StreamResponse:
     agent, mode = body.get("agent"), body.get("mode", "listen")
     if not isinstance(agent, str) or not isinstance(mode, str):
         raise InvalidInput("agent and mode are required", field="agent")
-    session = await request.app[RUNTIME].supervision.start_spy(user.username, user.role, agent, mode)
+    session = await request.app[SUPERVISION].start_spy(user.username, user.role, agent, mode)
     return web.json_response({"agent": session.agent, "mode": session.mode}, status=201)
 
 
@@ -52,13 +57,13 @@ async def api_spy_mode(request: web.Request) -> web.StreamResponse:
     mode = body.get("mode")
     if not isinstance(mode, str):
         raise InvalidInput("mode is required", field="mode")
-    await request.app[RUNTIME].supervision.change_mode(current_user(request).username, mode)
+    await request.app[SUPERVISION].change_mode(current_user(request).username, mode)
     return web.json_response({"mode": mode})
 
 
 @roles("supervisor", "admin")
 async def api_spy_stop(request: web.Request) -> web.StreamResponse:
-    await request.app[RUNTIME].supervision.stop_spy(current_user(request).username)
+    await request.app[SUPERVISION].stop_spy(current_user(request).username)
     return web.json_response({"stopped": True})
 
 
@@ -69,12 +74,13 @@ async def api_force(request: web.Request) -> web.StreamResponse:
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise InvalidInput("reason must be text", field="reason")
-    await request.app[RUNTIME].supervision.force(user.username, user.role, request.match_info["agent"],
+    await request.app[SUPERVISION].force(user.username, user.role, request.match_info["agent"],
                                                  request.match_info["action"], reason)
     return web.json_response({"ok": True})
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, supervision: SupervisionService) -> None:
+    app[SUPERVISION] = supervision
     app.router.add_get("/wallboard", wallboard_page, name="wallboard")
     app.router.add_get("/api/wallboard", api_wallboard, name="api-wallboard")
     app.router.add_post("/api/supervision/spy", api_spy_start, name="api-spy-start")
@@ -87,14 +93,14 @@ class WallboardPublisher:
     """Pushes the board to supervisors' pages: at most every PUSH_INTERVAL, only when something
     changed, serialized once per distinct scope."""
 
-    def __init__(self, runtime, hub: RealtimeHub) -> None:
-        self.runtime = runtime
+    def __init__(self, supervision: SupervisionService, hub: RealtimeHub) -> None:
+        self.supervision = supervision
         self.hub = hub
         self.scopes: dict[str, tuple[float, tuple]] = {}
         self.pushes = 0
 
     async def run(self) -> None:
-        supervision = self.runtime.supervision
+        supervision = self.supervision
         while True:
             await asyncio.sleep(PUSH_INTERVAL)
             if not supervision.dirty:
@@ -106,7 +112,7 @@ class WallboardPublisher:
                 logger.exception("wallboard push failed")
 
     async def push(self) -> None:
-        supervision = self.runtime.supervision
+        supervision = self.supervision
         clients = [c for c in self.hub.clients if c.user.role in ("supervisor", "admin")]
         if not clients:
             return
@@ -125,19 +131,50 @@ class WallboardPublisher:
         cached = self.scopes.get(username)
         if cached and time.monotonic() - cached[0] < SCOPE_TTL:
             return cached[1]
-        queues, agents = await self.runtime.supervision.scope_of(username, role)
+        queues, agents = await self.supervision.scope_of(username, role)
         key = (None if queues is None else tuple(sorted(queues)),
                None if agents is None else tuple(sorted(agents)))
         self.scopes[username] = (time.monotonic(), key)
         return key
 
 
-def bridge(runtime, hub: RealtimeHub) -> None:
-    runtime.bus.subscribe("supervision", runtime.supervision.on_event,
-                          topics=[CallRecordChanged.topic, AgentStateChanged.topic,
-                                  ev.QueueCallerJoined.topic, ev.QueueCallerLeft.topic,
-                                  ev.QueueCallerAbandoned.topic, ev.ChanSpyStarted.topic,
-                                  ev.ChanSpyStopped.topic, ev.ChannelHungup.topic])
-    publisher = WallboardPublisher(runtime, hub)
-    runtime.wallboard_publisher = publisher
-    runtime.background(publisher.run(), "wallboard-publisher")
+class ChannelFeed:
+    """Live PBX activity to the system pages: link states to every supervisor and admin, a
+    channel's events to admins and to the supervisors whose scope covers the channel (its
+    call's queue or agent, see core/permissions.py). A channel's hang-up goes to whoever was
+    shown it, even once its call is closed."""
+
+    def __init__(self, supervision: SupervisionService, hub: RealtimeHub) -> None:
+        self.supervision = supervision
+        self.hub = hub
+        self.actors: dict[str, tuple[float, Actor]] = {}
+        self.shown: dict[str, set[str]] = {}  # channel uniqueid -> supervisors shown it
+
+    async def _actor(self, username: str) -> Actor:
+        cached = self.actors.get(username)
+        if cached is not None and time.monotonic() - cached[0] < SCOPE_TTL:
+            return cached[1]
+        actor = await self.supervision.actor(username, "supervisor")
+        self.actors[username] = (time.monotonic(), actor)
+        return actor
+
+    async def forward(self, event: ev.Event) -> None:
+        message = event.to_dict()
+        if event.topic not in CHANNEL_TOPICS:
+            self.hub.broadcast(message, roles={"supervisor", "admin"})
+            return
+        uniqueid = getattr(event, "uniqueid", "")
+        (_, target), = self.supervision.channel_targets([event])
+        supervisors = {c.user.username for c in self.hub.clients if c.user.role == "supervisor"}
+        allowed = set(self.shown.get(uniqueid, ()))
+        for username in supervisors - allowed:
+            try:
+                if may_act(await self._actor(username), target):
+                    allowed.add(username)
+            except Exception:
+                logger.exception("channel %s: cannot read the scope of %s", uniqueid, username)
+        if isinstance(event, ev.ChannelHungup):
+            self.shown.pop(uniqueid, None)
+        elif allowed:
+            self.shown[uniqueid] = allowed
+        self.hub.broadcast(message, roles={"admin"}, usernames=allowed)

@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ccserver.adapters.db.database import Database
+from ccserver.adapters.db.customers import CustomerRepository
 from ccserver.capabilities.customers.service import CustomerService
 from ccserver.capabilities.ivr.loader import ValidationContext, read_script
 from ccserver.capabilities.ivr.registry import IvrRegistry
@@ -38,7 +39,7 @@ def test_seeding_twice_keeps_one_demo_customer_to_type_in_the_ivr(tmp_path):
     demo.seed_demo(settings)
     db = Database(settings.storage.effective_database_url)
     try:
-        customers = CustomerService(db)
+        customers = CustomerService(CustomerRepository(db))
         found = customers.find_by_customer_number(demo.CUSTOMER["customer_number"])
         assert (found.first_name, found.last_name) == ("Camille", "Lefèvre")
         assert customers.search(demo.CUSTOMER["customer_number"])[1] == 1

@@ -1,5 +1,6 @@
 """The shared FakePbx (tests/fakes) implements the whole PBX port, with the port's signatures,
 and fails like the real link: on an outage, and when a failure is injected."""
+
 from __future__ import annotations
 
 import inspect
@@ -10,8 +11,7 @@ from ccserver.core.errors import PbxCommandFailed, PbxUnavailable
 from ccserver.core.ports import OriginateRequest, PbxCommands
 from tests.fakes import Command, FakePbx
 
-PORT_METHODS = sorted(name for name, value in vars(PbxCommands).items()
-                      if inspect.iscoroutinefunction(value))
+PORT_METHODS = sorted(name for name, value in vars(PbxCommands).items() if inspect.iscoroutinefunction(value))
 
 
 def test_every_command_of_the_port_is_implemented_with_its_signature():
@@ -25,16 +25,14 @@ def test_every_command_of_the_port_is_implemented_with_its_signature():
 
 async def test_commands_are_recorded_in_order_with_their_arguments():
     pbx = FakePbx()
-    request = OriginateRequest(channel="PJSIP/alice", application="Playback", data="beep",
-                               action_id="a1")
+    request = OriginateRequest(channel="PJSIP/alice", application="Playback", data="beep", action_id="a1")
     assert await pbx.originate(request) == "a1"
     await pbx.queue_add("support", "PJSIP/alice", "alice", penalty=2)
     await pbx.queue_pause(None, "PJSIP/alice", True, "lunch")
     await pbx.mix_monitor("PJSIP/x-1", "f.wav")
     assert [c.name for c in pbx.commands] == ["originate", "queue_add", "queue_pause", "mix_monitor"]
     assert pbx.originated == [request]
-    assert pbx.commands[-1] == Command("mix_monitor", {"channel": "PJSIP/x-1", "filename": "f.wav",
-                                                       "options": "b"})
+    assert pbx.commands[-1] == Command("mix_monitor", {"channel": "PJSIP/x-1", "filename": "f.wav", "options": "b"})
     assert pbx.members[("support", "PJSIP/alice")]["paused"] is True
     await pbx.queue_remove("support", "PJSIP/alice")
     assert pbx.members == {}
@@ -67,6 +65,7 @@ async def test_hooks_play_asterisk_side_effects():
 
     async def mixmonitor_writes(channel, filename, options):
         written.append(filename)
+
     pbx.on("mix_monitor", mixmonitor_writes)
     await pbx.mix_monitor("PJSIP/x-1", "a.wav")
     pbx.fail_next("mix_monitor", PbxCommandFailed("no"))

@@ -1,0 +1,62 @@
+"""The inbound ACD: the live agents' board and call records (fed by the intake), the use cases
+on queues and agents, the batched writers of their history, the agent desk and the ACD admin."""
+from __future__ import annotations
+
+from ...core.events import PbxLinkUp
+from ...core.plugin import Deps, Plugin
+from ..agents.model import AgentBoard, AgentMembershipLost, AgentStateChanged, AgentWrapUpStarted
+from ..calls.model import CallRecordChanged, CallTracker
+from ..customers.service import CustomerService
+from . import web
+from .ports import AcdRepository, WriterFactory
+from .service import AcdService
+
+WRITER_BOUND = 100_000  # events a writer's bus queue holds while the database is slow
+
+
+def setup(deps: Deps, *, repository: AcdRepository, customers: CustomerService,
+          writer_factory: WriterFactory) -> Plugin:
+    """`writer_factory(name, write)` gives a batched database writer (a bus listener with
+    start/stop): the agents' state timeline and the call records are written through two."""
+    plugin = Plugin("acd")
+    board = AgentBoard(deps.clock)
+    board.register(plugin)
+
+    def agent_of_interface(interface: str) -> str:
+        status = board.agent_for(interface)
+        return status.username if status else ""
+
+    tracker = CallTracker(deps.clock, agent_of_interface=agent_of_interface)
+    tracker.register(plugin)
+    acd = AcdService(repository, board, tracker, deps.pbx, deps.config_writer, deps.audit, deps.clock,
+                     customers=customers)
+    plugin.service = acd
+
+    state_writer = writer_factory("db:agent-states", acd.write_states)
+    call_writer = writer_factory("db:calls", acd.write_calls)
+    plugin.subscribe("db:agent-states", state_writer, [AgentStateChanged.topic], maxsize=WRITER_BOUND)
+    plugin.subscribe("db:calls", call_writer, [CallRecordChanged.topic], maxsize=WRITER_BOUND)
+    plugin.subscribe("acd:reactions", acd.on_event,
+                     [AgentMembershipLost.topic, AgentWrapUpStarted.topic, PbxLinkUp.topic])
+
+    async def start() -> None:
+        await acd.load()
+        await acd.apply_configuration()
+        state_writer.start()
+        call_writer.start()
+
+    async def stop_writers() -> None:  # after the bus is drained: the last events are written
+        await state_writer.stop()
+        await call_writer.stop()
+
+    plugin.startup.append(start)
+    plugin.late_cleanup.append(stop_writers)
+    plugin.cron("acd-regenerate-dialplan", acd.apply_configuration, hour=0, minute=5)
+    plugin.web_routes = lambda app: web.add_routes(app, acd)
+
+    def live(hub) -> None:
+        deps.bus.subscribe("realtime:agent-states", web.agent_state_pusher(hub),
+                           topics=[AgentStateChanged.topic])
+
+    plugin.live = live
+    return plugin
