@@ -7,6 +7,7 @@ panoramisk's protocol parser -> AmiLink (translation) -> the ordered Intake (han
 ChannelRegistry) -> the bus -> one subscriber. Last line: the headline figure.
 Usage: python bench/ami_intake.py [--calls N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,9 +18,9 @@ from collections import deque
 
 from panoramisk.ami_protocol import AMIProtocol
 
+from ccserver.adapters.pbx.ami import AmiLink
 from ccserver.core.bus import InProcessBus, Intake
 from ccserver.core.channels import ChannelRegistry
-from ccserver.adapters.pbx.ami import AmiLink
 
 
 def call_events(i: int) -> list[dict[str, str]]:
@@ -29,10 +30,23 @@ def call_events(i: int) -> list[dict[str, str]]:
 
     def snap(channel: str, state: str, desc: str, unique: str) -> dict[str, str]:
         """A channel snapshot, its headers in Asterisk's order (translate.tampered checks it)."""
-        return {"Channel": channel, "ChannelState": state, "ChannelStateDesc": desc,
-                "CallerIDNum": f"0612{i:06d}", "CallerIDName": "", "ConnectedLineNum": "",
-                "ConnectedLineName": "", "Language": "fr", "AccountCode": "", "Context": "inbound",
-                "Exten": "100", "Priority": "1", "Uniqueid": unique, "Linkedid": uid}
+        return {
+            "Channel": channel,
+            "ChannelState": state,
+            "ChannelStateDesc": desc,
+            "CallerIDNum": f"0612{i:06d}",
+            "CallerIDName": "",
+            "ConnectedLineNum": "",
+            "ConnectedLineName": "",
+            "Language": "fr",
+            "AccountCode": "",
+            "Context": "inbound",
+            "Exten": "100",
+            "Priority": "1",
+            "Uniqueid": unique,
+            "Linkedid": uid,
+        }
+
     call = {"Privilege": "call,all"}
     q = {"Queue": "support", "Position": "1", "Count": "1"}
     up = snap(caller, "6", "Up", uid)
@@ -41,27 +55,73 @@ def call_events(i: int) -> list[dict[str, str]]:
         {"Event": "Newstate", **call, **up},
         {"Event": "QueueCallerJoin", **call, **up, **q},
         {"Event": "Newchannel", **call, **snap(agent, "0", "Down", agent_uid)},
-        {"Event": "AgentCalled", **call, **up, "DestChannel": agent, "DestUniqueid": agent_uid, **q,
-         "Interface": f"PJSIP/agent{i % 50}", "MemberName": f"Agent {i % 50}"},
-        {"Event": "QueueMemberStatus", "Privilege": "agent,all", "Queue": "support", "MemberName": f"Agent {i % 50}",
-         "Interface": f"PJSIP/agent{i % 50}", "StateInterface": f"PJSIP/agent{i % 50}", "Membership": "dynamic",
-         "Penalty": "0", "CallsTaken": "3", "LastCall": "0", "LastPause": "0", "LoginTime": "1700000000",
-         "InCall": "0", "Status": "6", "Paused": "0", "PausedReason": "", "Ringinuse": "0", "Wrapuptime": "0"},
+        {
+            "Event": "AgentCalled",
+            **call,
+            **up,
+            "DestChannel": agent,
+            "DestUniqueid": agent_uid,
+            **q,
+            "Interface": f"PJSIP/agent{i % 50}",
+            "MemberName": f"Agent {i % 50}",
+        },
+        {
+            "Event": "QueueMemberStatus",
+            "Privilege": "agent,all",
+            "Queue": "support",
+            "MemberName": f"Agent {i % 50}",
+            "Interface": f"PJSIP/agent{i % 50}",
+            "StateInterface": f"PJSIP/agent{i % 50}",
+            "Membership": "dynamic",
+            "Penalty": "0",
+            "CallsTaken": "3",
+            "LastCall": "0",
+            "LastPause": "0",
+            "LoginTime": "1700000000",
+            "InCall": "0",
+            "Status": "6",
+            "Paused": "0",
+            "PausedReason": "",
+            "Ringinuse": "0",
+            "Wrapuptime": "0",
+        },
         {"Event": "Newstate", **call, **snap(agent, "5", "Ringing", agent_uid)},
         {"Event": "DialState", **call, **up, "DialStatus": "RINGING"},
         {"Event": "Newstate", **call, **snap(agent, "6", "Up", agent_uid)},
         {"Event": "QueueCallerLeave", **call, **up, **q},
-        {"Event": "AgentConnect", **call, **up, **q, "Interface": f"PJSIP/agent{i % 50}",
-         "MemberName": f"Agent {i % 50}", "HoldTime": "4", "RingTime": "2", "DestChannel": agent},
+        {
+            "Event": "AgentConnect",
+            **call,
+            **up,
+            **q,
+            "Interface": f"PJSIP/agent{i % 50}",
+            "MemberName": f"Agent {i % 50}",
+            "HoldTime": "4",
+            "RingTime": "2",
+            "DestChannel": agent,
+        },
         {"Event": "BridgeEnter", **call, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", **up},
-        {"Event": "BridgeEnter", **call, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic",
-         **snap(agent, "6", "Up", agent_uid)},
+        {
+            "Event": "BridgeEnter",
+            **call,
+            "BridgeUniqueid": f"b-{i}",
+            "BridgeType": "basic",
+            **snap(agent, "6", "Up", agent_uid),
+        },
         {"Event": "BridgeLeave", **call, "BridgeUniqueid": f"b-{i}", "BridgeType": "basic", **up},
-        {"Event": "AgentComplete", **call, **up, **q, "Interface": f"PJSIP/agent{i % 50}",
-         "MemberName": f"Agent {i % 50}", "HoldTime": "4", "TalkTime": "60", "Reason": "caller"},
+        {
+            "Event": "AgentComplete",
+            **call,
+            **up,
+            **q,
+            "Interface": f"PJSIP/agent{i % 50}",
+            "MemberName": f"Agent {i % 50}",
+            "HoldTime": "4",
+            "TalkTime": "60",
+            "Reason": "caller",
+        },
         {"Event": "Hangup", **call, **up, "Cause": "16", "Cause-txt": "Normal Clearing"},
-        {"Event": "Hangup", **call, **snap(agent, "6", "Up", agent_uid), "Cause": "16",
-         "Cause-txt": "Normal Clearing"},
+        {"Event": "Hangup", **call, **snap(agent, "6", "Up", agent_uid), "Cause": "16", "Cause-txt": "Normal Clearing"},
     ]
 
 
@@ -80,7 +140,7 @@ class NullTransport:
 async def run(calls: int) -> float:
     events = [e for i in range(calls) for e in call_events(i)]
     stream = wire(events)
-    chunks = [stream[i:i + 65536] for i in range(0, len(stream), 65536)]
+    chunks = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
     bus = InProcessBus()
     intake = Intake(bus)
     ChannelRegistry().register(intake)

@@ -1,4 +1,5 @@
 """What the bench scripts share: a free loopback port and the percentile they report."""
+
 from __future__ import annotations
 
 import socket

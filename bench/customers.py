@@ -8,6 +8,7 @@ Goals: lookup p99 <= 10 ms with 10,000 customers; import >= 2,000 rows/s.
 --strict: exit 1 when a goal is missed. --postgres URL to choose the server (default: the test
 database the test suite uses); --skip-postgres to measure SQLite only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,17 +21,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ccserver.adapters.db.database import Database  # noqa: E402
-from ccserver.capabilities.customers.model import normalize_number  # noqa: E402
-from ccserver.adapters.db.customers import CustomerRepository  # noqa: E402
-from ccserver.capabilities.customers.service import CustomerService  # noqa: E402
-from ccserver.core.errors import InvalidInput  # noqa: E402
+from ccserver.adapters.db.customers import CustomerRepository
+from ccserver.adapters.db.database import Database
+from ccserver.capabilities.customers.model import normalize_number
+from ccserver.capabilities.customers.service import CustomerService
+from ccserver.core.errors import InvalidInput
 
 GOAL_LOOKUP_P99_MS = 10.0
 GOAL_IMPORT_ROWS_PER_S = 2000.0
 LINES = 10_000
-WRITINGS = ("0{a} {b:02d} {c:02d} {d:02d} {e:02d}", "+33 {a} {b:02d} {c:02d} {d:02d} {e:02d}",
-            "0{a}.{b:02d}.{c:02d}.{d:02d}.{e:02d}", "00330{a}{b:02d}{c:02d}{d:02d}{e:02d}")
+WRITINGS = (
+    "0{a} {b:02d} {c:02d} {d:02d} {e:02d}",
+    "+33 {a} {b:02d} {c:02d} {d:02d} {e:02d}",
+    "0{a}.{b:02d}.{c:02d}.{d:02d}.{e:02d}",
+    "00330{a}{b:02d}{c:02d}{d:02d}{e:02d}",
+)
 
 
 def make_csv(rng: random.Random) -> tuple[bytes, list[str]]:
@@ -48,7 +53,9 @@ def make_csv(rng: random.Random) -> tuple[bytes, list[str]]:
         numbers.append(phone)
         if rng.random() < 0.01:
             phone = phone[:6]  # a broken line
-        lines.append(f"{40000000 + i};Nom{i};Prénom{i};{phone};client{i}@example.fr;{rng.choice(['75011', '69003', '97400'])}")
+        lines.append(
+            f"{40000000 + i};Nom{i};Prénom{i};{phone};client{i}@example.fr;{rng.choice(['75011', '69003', '97400'])}"
+        )
     return ("\r\n".join(lines) + "\r\n").encode("cp1252"), numbers
 
 
@@ -70,15 +77,23 @@ def measure(label: str, db: Database) -> dict[str, float]:
         samples.append((time.perf_counter() - t) * 1000)
         known += found is not None
     samples.sort()
-    figures = {"parse_s": parse_s, "good": preview.good_count, "rejected": preview.rejected_count,
-               "import_rows_s": report.rows_per_second, "reimport_rows_s": again.rows_per_second,
-               "lookup_p50_ms": statistics.median(samples), "lookup_p99_ms": samples[int(len(samples) * 0.99)],
-               "found": known}
-    print(f"{label:10s} preview {LINES} lines {parse_s * 1000:.0f} ms ({preview.good_count} good, "
-          f"{preview.rejected_count} rejected) | import {report.rows_per_second:,.0f} rows/s "
-          f"({report.duration_seconds:.2f} s) | re-import (updates) {again.rows_per_second:,.0f} rows/s | "
-          f"lookup p50 {figures['lookup_p50_ms']:.2f} ms p99 {figures['lookup_p99_ms']:.2f} ms "
-          f"({known}/2000 found)")
+    figures = {
+        "parse_s": parse_s,
+        "good": preview.good_count,
+        "rejected": preview.rejected_count,
+        "import_rows_s": report.rows_per_second,
+        "reimport_rows_s": again.rows_per_second,
+        "lookup_p50_ms": statistics.median(samples),
+        "lookup_p99_ms": samples[int(len(samples) * 0.99)],
+        "found": known,
+    }
+    print(
+        f"{label:10s} preview {LINES} lines {parse_s * 1000:.0f} ms ({preview.good_count} good, "
+        f"{preview.rejected_count} rejected) | import {report.rows_per_second:,.0f} rows/s "
+        f"({report.duration_seconds:.2f} s) | re-import (updates) {again.rows_per_second:,.0f} rows/s | "
+        f"lookup p50 {figures['lookup_p50_ms']:.2f} ms p99 {figures['lookup_p99_ms']:.2f} ms "
+        f"({known}/2000 found)"
+    )
     return figures
 
 
@@ -96,8 +111,10 @@ def main() -> int:
         db.dispose()
     if not args.skip_postgres:
         from tests.support.db import postgres_schema_url
+
         if args.postgres:
             import os
+
             os.environ["CCSERVER_TEST_POSTGRES_URL"] = args.postgres
         with postgres_schema_url() as url:
             db = Database(url)
@@ -107,8 +124,10 @@ def main() -> int:
     worst_p99 = max(r["lookup_p99_ms"] for r in results)
     worst_rate = min(r["import_rows_s"] for r in results)
     ok = worst_p99 <= GOAL_LOOKUP_P99_MS and worst_rate >= GOAL_IMPORT_ROWS_PER_S
-    print(f"customers: lookup p99 {worst_p99:.2f} ms (goal <= {GOAL_LOOKUP_P99_MS:.0f}), import "
-          f"{worst_rate:,.0f} rows/s (goal >= {GOAL_IMPORT_ROWS_PER_S:,.0f}): {'OK' if ok else 'MISSED'}")
+    print(
+        f"customers: lookup p99 {worst_p99:.2f} ms (goal <= {GOAL_LOOKUP_P99_MS:.0f}), import "
+        f"{worst_rate:,.0f} rows/s (goal >= {GOAL_IMPORT_ROWS_PER_S:,.0f}): {'OK' if ok else 'MISSED'}"
+    )
     return 1 if args.strict and not ok else 0
 
 

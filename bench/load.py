@@ -18,6 +18,7 @@ and the recordings table with the answered calls.
 
 Usage: python bench/load.py [--agents 100] [--waves 3] [--talk 20] [--rate N/10] [--sweep 50,100]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -45,15 +46,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench.common import free_port, percentile  # noqa: E402
+from ccserver.adapters.asterisk.instance import AsteriskInstance  # noqa: E402
 from ccserver.adapters.db.acd import AcdRepository  # noqa: E402
 from ccserver.adapters.db.database import Database  # noqa: E402
 from ccserver.adapters.db.tables import Agent, User  # noqa: E402
 from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
-from ccserver.adapters.asterisk.instance import AsteriskInstance  # noqa: E402
-from tests.support.sipp import Answer, SippCallers, SippPhoneBank  # noqa: E402
 from tests.support.asterisk import cleanup_stale_test_instances, settings_for_test  # noqa: E402
+from tests.support.sipp import Answer, SippCallers, SippPhoneBank  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +87,11 @@ class ProcessSampler:
         if len(inside) < 2:
             return {"cpu_mean": None, "cpu_max": None, "rss_max_mb": None}
         rates = [100 * (b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(inside, inside[1:]) if b[0] > a[0]]
-        return {"cpu_mean": 100 * (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]),
-                "cpu_max": max(rates), "rss_max_mb": max(s[2] for s in inside) / 2**20}
+        return {
+            "cpu_mean": 100 * (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]),
+            "cpu_max": max(rates),
+            "rss_max_mb": max(s[2] for s in inside) / 2**20,
+        }
 
 
 class AmiListener:
@@ -104,8 +108,12 @@ class AmiListener:
         reader, writer = await asyncio.open_connection(*self.address)
         self._writer = writer
         await reader.readline()  # banner
-        writer.write((f"Action: Login\r\nUsername: {self.credentials[0]}\r\n"
-                      f"Secret: {self.credentials[1]}\r\nEvents: call,agent\r\n\r\n").encode())
+        writer.write(
+            (
+                f"Action: Login\r\nUsername: {self.credentials[0]}\r\n"
+                f"Secret: {self.credentials[1]}\r\nEvents: call,agent\r\n\r\n"
+            ).encode()
+        )
         await writer.drain()
         self._task = asyncio.create_task(self._read(reader))
 
@@ -168,7 +176,7 @@ class Wallboard:
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), min(remaining, 1.0))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return True
 
@@ -180,26 +188,57 @@ def seed(db_url: str, agents: int) -> list[tuple[str, str]]:
     db.upgrade()
     clock = SystemClock()
     repo = AcdRepository(db, clock)
-    repo.save_queue(QueueDefinition(name=QUEUE, numbers=(NUMBER,), holidays="",
-                                    announce_position=False, announce_holdtime=False,
-                                    recording_policy="always", retention_days=30), create=True)
+    repo.save_queue(
+        QueueDefinition(
+            name=QUEUE,
+            numbers=(NUMBER,),
+            holidays="",
+            announce_position=False,
+            announce_holdtime=False,
+            recording_policy="always",
+            retention_days=30,
+        ),
+        create=True,
+    )
     shared_hash = hash_password(PASSWORD)  # one scrypt: N are not what is measured
     now = clock.now()
     accounts = []
     with db.session() as s:
         for i in range(agents):
             name = f"agent{i:03d}"
-            user = User(username=name, display_name=f"Agent {i}", password_hash=shared_hash,
-                        role="agent", active=True, created_at=now)
+            user = User(
+                username=name,
+                display_name=f"Agent {i}",
+                password_hash=shared_hash,
+                role="agent",
+                active=True,
+                created_at=now,
+            )
             s.add(user)
             s.flush()
             sip_password = secrets.token_hex(10)
             digests = sip_password_digests(name, sip_password)  # only digests are stored
-            s.add(Agent(user_id=user.id, sip_username=name, sip_password_md5=digests["MD5"],
-                        sip_password_sha256=digests["SHA-256"], skills="{}", created_at=now))
+            s.add(
+                Agent(
+                    user_id=user.id,
+                    sip_username=name,
+                    sip_password_md5=digests["MD5"],
+                    sip_password_sha256=digests["SHA-256"],
+                    skills="{}",
+                    created_at=now,
+                )
+            )
             accounts.append((name, sip_password))
-        s.add(User(username="sup", display_name="Superviseur", password_hash=shared_hash,
-                   role="supervisor", active=True, created_at=now))
+        s.add(
+            User(
+                username="sup",
+                display_name="Superviseur",
+                password_hash=shared_hash,
+                role="supervisor",
+                active=True,
+                created_at=now,
+            )
+        )
     repo.give_scope("sup", "queue", QUEUE)
     db.dispose()
     return accounts
@@ -210,8 +249,9 @@ async def web_login(base: str, username: str) -> aiohttp.ClientSession:
     session = aiohttp.ClientSession(base_url=base, cookie_jar=aiohttp.CookieJar(unsafe=True))
     async with session.get("/login") as page:
         token = re.search(r'name="csrf_token" value="([^"]+)"', await page.text()).group(1)
-    async with session.post("/login", data={"username": username, "password": PASSWORD,
-                                            "csrf_token": token}, allow_redirects=False) as resp:
+    async with session.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}, allow_redirects=False
+    ) as resp:
         if resp.status != 302:
             raise RuntimeError(f"login {username}: HTTP {resp.status} {await resp.text()}")
     async with session.get("/api/me") as me:
@@ -261,8 +301,15 @@ class LoadReport:
         return sum(getattr(w, name) for w in self.waves)
 
 
-async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float = 10.0,
-                   work: Path | None = None, keep: bool = False, say=print) -> LoadReport:
+async def run_load(
+    agents: int,
+    waves: int = 3,
+    talk: float = 20.0,
+    rate: float = 10.0,
+    work: Path | None = None,
+    keep: bool = False,
+    say=print,
+) -> LoadReport:
     """One run (see the module docstring). `work`: where the database, recordings and the
     server's log go (default: a temporary directory, deleted at the end unless `keep`); `keep`
     also keeps the Asterisk instance's directory (sipp traces), stopped."""
@@ -270,7 +317,9 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
     work = Path(work or tempfile.mkdtemp(prefix="ccs-load-"))
     work.mkdir(parents=True, exist_ok=True)
     max_calls = agents + 20
-    settings = settings_for_test(work, asterisk={"max_concurrent_calls": max_calls, "rtp_port_count": 4 * max_calls + 200})
+    settings = settings_for_test(
+        work, asterisk={"max_concurrent_calls": max_calls, "rtp_port_count": 4 * max_calls + 200}
+    )
     cleanup_stale_test_instances(settings)
     instance = AsteriskInstance(settings)
     report = LoadReport(agents=agents, work_dir=work)
@@ -283,19 +332,26 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
         info = await asyncio.to_thread(instance.up)
         accounts = await asyncio.to_thread(seed, settings.storage.effective_database_url, agents)
         http_port = free_port()
-        env = dict(os.environ, CCSERVER_STORAGE_DATA_DIR=str(work),
-                   CCSERVER_ASTERISK_INSTANCE=settings.asterisk.instance,
-                   CCSERVER_WEB_PORT=str(http_port),
-                   CCSERVER_ASTERISK_MAX_CONCURRENT_CALLS=str(settings.asterisk.max_concurrent_calls),
-                   CCSERVER_ASTERISK_RTP_PORT_COUNT=str(settings.asterisk.rtp_port_count),
-                   CCSERVER_LOG_LEVEL="INFO",
-                   PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+        env = dict(
+            os.environ,
+            CCSERVER_STORAGE_DATA_DIR=str(work),
+            CCSERVER_ASTERISK_INSTANCE=settings.asterisk.instance,
+            CCSERVER_WEB_PORT=str(http_port),
+            CCSERVER_ASTERISK_MAX_CONCURRENT_CALLS=str(settings.asterisk.max_concurrent_calls),
+            CCSERVER_ASTERISK_RTP_PORT_COUNT=str(settings.asterisk.rtp_port_count),
+            CCSERVER_LOG_LEVEL="INFO",
+            PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        )
         server_log = open(work / "server.log", "w")
-        server = subprocess.Popen([sys.executable, "-m", "ccserver.cli", "serve"], env=env,
-                                  stdout=server_log, stderr=subprocess.STDOUT, cwd=work)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ccserver.cli", "serve"],
+            env=env,
+            stdout=server_log,
+            stderr=subprocess.STDOUT,
+            cwd=work,
+        )
         base = f"http://127.0.0.1:{http_port}"
-        say(f"N={agents}: Asterisk {info.name} up, server pid {server.pid} on {base} "
-            f"(traces in {work})")
+        say(f"N={agents}: Asterisk {info.name} up, server pid {server.pid} on {base} (traces in {work})")
         async with aiohttp.ClientSession() as probe:
             deadline = time.monotonic() + 120
             while True:
@@ -311,14 +367,18 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
                     raise RuntimeError(f"the server is not healthy after 120 s: see {work}/server.log")
                 await asyncio.sleep(0.2)
 
-        samplers = {"server": ProcessSampler(server.pid), "asterisk": ProcessSampler(instance.pid()),
-                    "bench": ProcessSampler(os.getpid())}
+        samplers = {
+            "server": ProcessSampler(server.pid),
+            "asterisk": ProcessSampler(instance.pid()),
+            "bench": ProcessSampler(os.getpid()),
+        }
 
         async def sample_loop():
             while True:
                 for s in list(samplers.values()):
                     s.sample()
                 await asyncio.sleep(1.0)
+
         tasks.append(asyncio.create_task(sample_loop()))
 
         ami = AmiListener("127.0.0.1", info.ami_port, info.ami_username, info.ami_secret)
@@ -329,12 +389,14 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
         sup = await web_login(base, "sup")
         sessions.append(sup)
         tasks.append(asyncio.create_task(board.read(await sup.ws_connect("/ws"))))
+
         async def desk(ws):  # the agent's page: it reads its pushes (screen-pop, state...)
             async for _msg in ws:
                 pass
+
         agent_sessions = []
         for start in range(0, agents, 20):
-            batch = await asyncio.gather(*(web_login(base, u) for u, _p in accounts[start:start + 20]))
+            batch = await asyncio.gather(*(web_login(base, u) for u, _p in accounts[start : start + 20]))
             agent_sessions += batch
         sessions += agent_sessions
         for session in agent_sessions:
@@ -347,17 +409,18 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
         say(f"N={agents}: {agents} phones registered (one sipp process), desks and wallboard open")
 
         for session in agent_sessions:
-            async with session.post("/api/agent/login", json={"queues": [QUEUE]},
-                                    headers={"X-CSRF-Token": session.csrf}) as resp:
+            async with session.post(
+                "/api/agent/login", json={"queues": [QUEUE]}, headers={"X-CSRF-Token": session.csrf}
+            ) as resp:
                 if resp.status != 200:
                     raise RuntimeError(f"agent login: HTTP {resp.status} {await resp.text()}")
         names = [u for u, _p in accounts]
-        if not await board.wait(lambda: [board.agent_states().get(u) for u in names].count("available")
-                                == agents, 60):
-            raise RuntimeError(f"the wallboard does not show the {agents} agents available: "
-                               f"{board.agent_states()}")
-        say(f"N={agents}: agents logged in to queue {QUEUE!r}; waves of {agents} callers at "
-            f"{rate:g}/s talking {talk:g} s")
+        if not await board.wait(lambda: [board.agent_states().get(u) for u in names].count("available") == agents, 60):
+            raise RuntimeError(f"the wallboard does not show the {agents} agents available: {board.agent_states()}")
+        say(
+            f"N={agents}: agents logged in to queue {QUEUE!r}; waves of {agents} callers at "
+            f"{rate:g}/s talking {talk:g} s"
+        )
 
         placed_calls = []  # every WaveCall of every wave
         answered_total = abandoned_total = offered_total = 0
@@ -365,8 +428,15 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             wave = WaveReport(index=index)
             callers = [f"07{index:02d}{i:06d}" for i in range(agents)]
             started = time.monotonic()
-            run = SippCallers(instance, NUMBER, callers, talk_seconds=talk, rate=rate,
-                              cancel_after=max(60.0, 3 * talk), name=f"wave{index}")
+            run = SippCallers(
+                instance,
+                NUMBER,
+                callers,
+                talk_seconds=talk,
+                rate=rate,
+                cancel_after=max(60.0, 3 * talk),
+                name=f"wave{index}",
+            )
             await run.start()
             samplers["callers"] = ProcessSampler(run._run.proc.pid)
             calls = await run.wait()
@@ -389,24 +459,32 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
             wave.wait_p50, wave.wait_p95 = percentile(waits, 0.5), percentile(waits, 0.95)
             # settled: nobody waiting, nobody on a call, the counters where the phones say
             wave.settled = await board.wait(
-                lambda: board.queue().get("waiting") == 0
-                and board.queue().get("answered") == answered_total
-                and board.queue().get("abandoned") == abandoned_total
-                and board.queue().get("offered") == offered_total
-                and all(s == "available" for s in board.agent_states().values()), 60)
+                lambda answered=answered_total, abandoned=abandoned_total, offered=offered_total: (
+                    board.queue().get("waiting") == 0
+                    and board.queue().get("answered") == answered
+                    and board.queue().get("abandoned") == abandoned
+                    and board.queue().get("offered") == offered
+                    and all(s == "available" for s in board.agent_states().values())
+                ),
+                60,
+            )
             figures = board.queue()
             wave.board_offered = figures.get("offered")
             wave.board_answered, wave.board_abandoned = figures.get("answered"), figures.get("abandoned")
             phones_answered = sum(1 for c in bank.calls if c.answered)
-            wave.board_matches = (wave.board_answered == answered_total == phones_answered
-                                  and wave.board_abandoned == abandoned_total
-                                  and wave.board_offered == offered_total)
+            wave.board_matches = (
+                wave.board_answered == answered_total == phones_answered
+                and wave.board_abandoned == abandoned_total
+                and wave.board_offered == offered_total
+            )
             ended = time.monotonic()
             wave.server = samplers["server"].between(started, ended)
             wave.asterisk = samplers["asterisk"].between(started, ended)
-            wave.sipp_cpu = (samplers["phones"].between(started, ended)["cpu_mean"],
-                             samplers["callers"].between(started, ended)["cpu_mean"],
-                             samplers["bench"].between(started, ended)["cpu_mean"])
+            wave.sipp_cpu = (
+                samplers["phones"].between(started, ended)["cpu_mean"],
+                samplers["callers"].between(started, ended)["cpu_mean"],
+                samplers["bench"].between(started, ended)["cpu_mean"],
+            )
             report.waves.append(wave)
             say(format_wave(wave))
 
@@ -414,9 +492,21 @@ async def run_load(agents: int, waves: int = 3, talk: float = 20.0, rate: float 
         for at, event in ami.agent_connects:
             agent = event.get("Interface", "").rsplit("/", 1)[-1] or event.get("MemberName", "")
             ids = {event.get("Uniqueid"), event.get("Linkedid")}
-            push = next((t for t, b in board.pushes if t >= at and any(
-                a["username"] == agent and a["state"] == "on_call" and a.get("call")
-                and a["call"]["uniqueid"] in ids for a in b["agents"])), None)
+            push = next(
+                (
+                    t
+                    for t, b in board.pushes
+                    if t >= at
+                    and any(
+                        a["username"] == agent
+                        and a["state"] == "on_call"
+                        and a.get("call")
+                        and a["call"]["uniqueid"] in ids
+                        for a in b["agents"]
+                    )
+                ),
+                None,
+            )
             if push is None:
                 report.connect_unmatched += 1
             else:
@@ -455,8 +545,7 @@ def read_tables(db_url: str) -> tuple[list[dict], list[dict]]:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     con.row_factory = sqlite3.Row
     try:
-        rows = [dict(r) for r in con.execute(
-            "SELECT * FROM calls WHERE direction = 'inbound' OR direction IS NULL")]
+        rows = [dict(r) for r in con.execute("SELECT * FROM calls WHERE direction = 'inbound' OR direction IS NULL")]
         recordings = [dict(r) for r in con.execute("SELECT * FROM recordings")]
     finally:
         con.close()
@@ -472,9 +561,11 @@ async def wait_stored(db_url: str, placed, timeout: float) -> bool:
         rows, recordings = await asyncio.to_thread(read_tables, db_url)
         mine = [r for r in rows if r["caller_number"] in numbers]
         ids = {r["uniqueid"] for r in mine}
-        if ({r["caller_number"] for r in mine} == numbers and all(r["ended_at"] for r in mine)
-                and not any(r["status"] in ("recording", "paused") for r in recordings
-                            if r["call_uniqueid"] in ids)):
+        if (
+            {r["caller_number"] for r in mine} == numbers
+            and all(r["ended_at"] for r in mine)
+            and not any(r["status"] in ("recording", "paused") for r in recordings if r["call_uniqueid"] in ids)
+        ):
             return True
         if time.monotonic() > deadline:
             return False
@@ -513,8 +604,10 @@ def check_records(report: LoadReport, db_url: str, work: Path, placed, bank, tal
             recs = recs_by_call.get(row["uniqueid"], [])
             stored = [r for r in recs if r["status"] == "stored"]
             if not stored:
-                causes = "; ".join(f"{r['status']}: {r['error']}" if r["error"] else r["status"]
-                                   for r in recs) or "no recording row"
+                causes = (
+                    "; ".join(f"{r['status']}: {r['error']}" if r["error"] else r["status"] for r in recs)
+                    or "no recording row"
+                )
                 report.unrecorded.append(f"{call.caller} ({causes})")
                 report.unrecorded_causes[causes] = report.unrecorded_causes.get(causes, 0) + 1
             else:
@@ -522,9 +615,9 @@ def check_records(report: LoadReport, db_url: str, work: Path, placed, bank, tal
                 answered = datetime.fromisoformat(str(row["answered_at"]))
                 began = datetime.fromisoformat(str(rec["started_at"]))
                 if answered.tzinfo is None:
-                    answered = answered.replace(tzinfo=timezone.utc)
+                    answered = answered.replace(tzinfo=UTC)
                 if began.tzinfo is None:
-                    began = began.replace(tzinfo=timezone.utc)
+                    began = began.replace(tzinfo=UTC)
                 report.recording_delays.append((began - answered).total_seconds())
                 if not (store / rec["path"]).is_file():
                     report.recording_files_missing.append(call.caller)
@@ -542,16 +635,18 @@ def _f(value, unit="", digits=2) -> str:
 
 
 def format_wave(w: WaveReport) -> str:
-    return (f"  wave {w.index}: offered {w.placed} answered {w.answered} abandoned {w.abandoned} "
-            f"failed {w.failed} refused {w.refused} | caller in -> agent answer p50 {_f(w.wait_p50, ' s')} "
-            f"p95 {_f(w.wait_p95, ' s')} | server CPU {_f(w.server.get('cpu_mean'), '%', 0)} "
-            f"(max {_f(w.server.get('cpu_max'), '%', 0)}) RSS {_f(w.server.get('rss_max_mb'), ' MB', 0)}"
-            f" | Asterisk CPU {_f(w.asterisk.get('cpu_mean'), '%', 0)} "
-            f"(max {_f(w.asterisk.get('cpu_max'), '%', 0)}) RSS {_f(w.asterisk.get('rss_max_mb'), ' MB', 0)}"
-            f" | generator CPU: sipp phones {_f(w.sipp_cpu[0], '%', 0)} callers "
-            f"{_f(w.sipp_cpu[1], '%', 0)}, bench {_f(w.sipp_cpu[2], '%', 0)}"
-            f" | wallboard offered {w.board_offered} answered {w.board_answered} abandoned {w.board_abandoned} "
-            f"{'= phones' if w.board_matches else '!= phones'}{'' if w.settled else ' (not settled in 60 s)'}")
+    return (
+        f"  wave {w.index}: offered {w.placed} answered {w.answered} abandoned {w.abandoned} "
+        f"failed {w.failed} refused {w.refused} | caller in -> agent answer p50 {_f(w.wait_p50, ' s')} "
+        f"p95 {_f(w.wait_p95, ' s')} | server CPU {_f(w.server.get('cpu_mean'), '%', 0)} "
+        f"(max {_f(w.server.get('cpu_max'), '%', 0)}) RSS {_f(w.server.get('rss_max_mb'), ' MB', 0)}"
+        f" | Asterisk CPU {_f(w.asterisk.get('cpu_mean'), '%', 0)} "
+        f"(max {_f(w.asterisk.get('cpu_max'), '%', 0)}) RSS {_f(w.asterisk.get('rss_max_mb'), ' MB', 0)}"
+        f" | generator CPU: sipp phones {_f(w.sipp_cpu[0], '%', 0)} callers "
+        f"{_f(w.sipp_cpu[1], '%', 0)}, bench {_f(w.sipp_cpu[2], '%', 0)}"
+        f" | wallboard offered {w.board_offered} answered {w.board_answered} abandoned {w.board_abandoned} "
+        f"{'= phones' if w.board_matches else '!= phones'}{'' if w.settled else ' (not settled in 60 s)'}"
+    )
 
 
 def format_report(r: LoadReport) -> str:
@@ -587,18 +682,22 @@ def main() -> None:
     parser.add_argument("--sweep", default="", help="several N in turn, e.g. 50,100,150")
     parser.add_argument("--waves", type=int, default=3)
     parser.add_argument("--talk", type=float, default=20.0, help="seconds each caller talks")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="new callers per second (default N/10: a wave arrives in 10 s, so all "
-                             "N calls are up at once when the talk time is longer)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="new callers per second (default N/10: a wave arrives in 10 s, so all "
+        "N calls are up at once when the talk time is longer)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the traces (work directory)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     counts = [int(x) for x in args.sweep.split(",")] if args.sweep else [args.agents]
     for n in counts:
-        print(f"--- load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
-              flush=True)
-        report = asyncio.run(run_load(n, args.waves, args.talk, args.rate or n / 10, keep=args.keep,
-                                      say=lambda s: print(s, flush=True)))
+        print(f"--- load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}", flush=True)
+        report = asyncio.run(
+            run_load(n, args.waves, args.talk, args.rate or n / 10, keep=args.keep, say=lambda s: print(s, flush=True))
+        )
         print(format_report(report), flush=True)
 
 

@@ -17,6 +17,7 @@ bounded hashing executor stand between the flood and the event loop.
 Last line: the /api/me p99 (goal < 50 ms).
 Usage: python bench/login_flood.py [--rate 200] [--seconds 10] [--usernames 500] [--addresses 0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,10 +57,16 @@ def seed(db_url: str, agents: int) -> str:
     now = clock.now()
     with db.session() as s:
         for i in range(agents):
-            s.add(User(username=f"agent{i:03d}", display_name=f"Agent {i}", password_hash=shared_hash,
-                       role="agent", created_at=now))
-        boss = User(username="boss", display_name="Boss", password_hash=shared_hash,
-                    role="supervisor", created_at=now)
+            s.add(
+                User(
+                    username=f"agent{i:03d}",
+                    display_name=f"Agent {i}",
+                    password_hash=shared_hash,
+                    role="agent",
+                    created_at=now,
+                )
+            )
+        boss = User(username="boss", display_name="Boss", password_hash=shared_hash, role="supervisor", created_at=now)
         s.add(boss)
         s.flush()
         boss_id = boss.id
@@ -92,17 +99,20 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return values["VmRSS"], values["VmHWM"]
 
 
-async def post_login(session: aiohttp.ClientSession, base: str, username: str, password: str,
-                     headers: dict | None = None) -> int:
+async def post_login(
+    session: aiohttp.ClientSession, base: str, username: str, password: str, headers: dict | None = None
+) -> int:
     # the login form's CSRF is a double-submit cookie: the same value in the cookie and the form
     try:
-        async with session.post(base + "/login", data={"username": username, "password": password,
-                                                       "csrf_token": "bench-csrf-token"},
-                                headers={"Cookie": "ccs_login_csrf=bench-csrf-token", **(headers or {})},
-                                allow_redirects=False) as resp:
+        async with session.post(
+            base + "/login",
+            data={"username": username, "password": password, "csrf_token": "bench-csrf-token"},
+            headers={"Cookie": "ccs_login_csrf=bench-csrf-token", **(headers or {})},
+            allow_redirects=False,
+        ) as resp:
             await resp.read()
             return resp.status
-    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         return type(exc).__name__  # type: ignore[return-value]
 
 
@@ -111,26 +121,30 @@ async def burst(base: str, pid: int, count: int) -> None:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
         t0 = time.monotonic()
-        statuses = await asyncio.gather(*(post_login(session, base, f"agent{i:03d}", PASSWORD)
-                                          for i in range(count)))
+        statuses = await asyncio.gather(*(post_login(session, base, f"agent{i:03d}", PASSWORD) for i in range(count)))
         took = time.monotonic() - t0
     after, peak = rss_kib(pid)
     answers = collections.Counter(statuses)
     print(f"burst: {count} concurrent good logins in {took:.1f} s, answers {dict(sorted(answers.items(), key=str))}")
-    print(f"burst: server RSS {before / 1024:.0f} MiB before, peak {peak / 1024:.0f} MiB during, "
-          f"{after / 1024:.0f} MiB after (+{(peak - before) / 1024:.0f} MiB at peak)", flush=True)
+    print(
+        f"burst: server RSS {before / 1024:.0f} MiB before, peak {peak / 1024:.0f} MiB during, "
+        f"{after / 1024:.0f} MiB after (+{(peak - before) / 1024:.0f} MiB at peak)",
+        flush=True,
+    )
 
 
 async def flood(base: str, pid: int, token: str, args) -> list[float]:
-    usernames = [f"agent{i:03d}" if i % 2 == 0 and i // 2 < args.agents else f"nobody{i:05d}"
-                 for i in range(args.usernames)]
-    addresses = [f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
-                 for _ in range(args.addresses)]
+    usernames = [
+        f"agent{i:03d}" if i % 2 == 0 and i // 2 < args.agents else f"nobody{i:05d}" for i in range(args.usernames)
+    ]
+    addresses = [
+        f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}" for _ in range(args.addresses)
+    ]
     answers: collections.Counter = collections.Counter()
     # /api/me is timed from a process of its own: this one is busy sending the flood
     prober = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--probe", base, token, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable, __file__, "--probe", base, token, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+    )
     assert prober.stdout is not None and prober.stdin is not None
     await prober.stdout.readline()  # its first answer: it is polling
     if args.nice:
@@ -147,8 +161,9 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
 
     connector = aiohttp.TCPConnector(limit=args.max_connections)
     timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout,
-                                     cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+    ) as session:
         tasks = []
         total = int(args.rate * args.seconds)
         cpu0 = cpu_seconds(pid)
@@ -168,15 +183,21 @@ async def flood(base: str, pid: int, token: str, args) -> list[float]:
     latencies = [float(took) for at, took in samples if t0 <= float(at) <= t0 + drained_in]
     quiet = sorted(float(took) * 1000 for at, took in samples if quiet_from <= float(at) < t0)
     if quiet:
-        q = lambda f: quiet[min(len(quiet) - 1, int(f * len(quiet)))]  # noqa: E731
-        print(f"/api/me before the flood: {len(quiet)} requests  p50 {q(0.5):.1f} ms  p99 {q(0.99):.1f} ms  "
-              f"max {quiet[-1]:.1f} ms")
+        q = lambda f: quiet[min(len(quiet) - 1, int(f * len(quiet)))]
+        print(
+            f"/api/me before the flood: {len(quiet)} requests  p50 {q(0.5):.1f} ms  p99 {q(0.99):.1f} ms  "
+            f"max {quiet[-1]:.1f} ms"
+        )
     _rss, peak = rss_kib(pid)
-    print(f"flood: {total} bad logins sent in {sent_in:.1f} s, all answered after {drained_in:.1f} s, "
-          f"answers {dict(sorted(answers.items(), key=str))}; server peak RSS {peak / 1024:.0f} MiB")
-    print(f"flood: server CPU {cpu1[0] - cpu0[0]:.1f} s on the event loop thread, "
-          f"{cpu1[1] - cpu0[1]:.1f} s on other threads (hashing, database); "
-          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"flood: {total} bad logins sent in {sent_in:.1f} s, all answered after {drained_in:.1f} s, "
+        f"answers {dict(sorted(answers.items(), key=str))}; server peak RSS {peak / 1024:.0f} MiB"
+    )
+    print(
+        f"flood: server CPU {cpu1[0] - cpu0[0]:.1f} s on the event loop thread, "
+        f"{cpu1[1] - cpu0[1]:.1f} s on other threads (hashing, database); "
+        f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     return latencies
 
 
@@ -205,15 +226,26 @@ async def run(args) -> list[float]:
     ami = FakeAmi(username="bench", secret="bench-secret")
     await ami.start()
     http_port = free_port()
-    env = dict(os.environ, CCSERVER_STORAGE_DATABASE_URL=db_url, CCSERVER_STORAGE_DATA_DIR=str(work),
-               CCSERVER_WEB_PORT=str(http_port), CCSERVER_PBX_AMI_PORT=str(ami.port),
-               CCSERVER_PBX_AMI_USERNAME="bench", CCSERVER_PBX_AMI_SECRET="bench-secret",
-               CCSERVER_PBX_ARI_PORT=str(free_port()), CCSERVER_LOG_LEVEL="WARNING",
-               PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ,
+        CCSERVER_STORAGE_DATABASE_URL=db_url,
+        CCSERVER_STORAGE_DATA_DIR=str(work),
+        CCSERVER_WEB_PORT=str(http_port),
+        CCSERVER_PBX_AMI_PORT=str(ami.port),
+        CCSERVER_PBX_AMI_USERNAME="bench",
+        CCSERVER_PBX_AMI_SECRET="bench-secret",
+        CCSERVER_PBX_ARI_PORT=str(free_port()),
+        CCSERVER_LOG_LEVEL="WARNING",
+        PYTHONPATH=str(REPO),
+    )
     if args.addresses:
         env["CCSERVER_WEB_TRUSTED_PROXIES"] = "127.0.0.1/32"
-    server = subprocess.Popen([sys.executable, "-m", "ccserver.cli", "serve", "--external"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ccserver.cli", "serve", "--external"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "server.log", "w"),
+    )
     base = f"http://127.0.0.1:{http_port}"
     try:
         # /status tells the AMI's state to supervisors and admins only: ask as the boss
@@ -231,8 +263,11 @@ async def run(args) -> list[float]:
                 raise SystemExit("the server did not come up: see " + str(work / "server.log"))
         if args.burst:
             await burst(base, server.pid, args.burst)
-        print(f"flood: {args.rate:g} bad logins/s for {args.seconds:g} s from {args.usernames} usernames, "
-              f"{args.addresses or 'one'} address(es)", flush=True)
+        print(
+            f"flood: {args.rate:g} bad logins/s for {args.seconds:g} s from {args.usernames} usernames, "
+            f"{args.addresses or 'one'} address(es)",
+            flush=True,
+        )
         return await flood(base, server.pid, token, args)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -252,11 +287,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--agents", type=int, default=100)
     parser.add_argument("--usernames", type=int, default=500)
-    parser.add_argument("--addresses", type=int, default=0,
-                        help="spread the flood over N X-Forwarded-For addresses (trusted proxy)")
+    parser.add_argument(
+        "--addresses", type=int, default=0, help="spread the flood over N X-Forwarded-For addresses (trusted proxy)"
+    )
     parser.add_argument("--burst", type=int, default=100, help="concurrent good logins first (0: none)")
-    parser.add_argument("--nice", type=int, default=10,
-                        help="niceness of the flood sender (0: compete with the server for the CPU)")
+    parser.add_argument(
+        "--nice", type=int, default=10, help="niceness of the flood sender (0: compete with the server for the CPU)"
+    )
     parser.add_argument("--quiet", type=float, default=5, help="seconds of /api/me before the flood")
     parser.add_argument("--max-connections", type=int, default=2000)
     parser.add_argument("--strict", action="store_true", help="exit 1 if p99 > 50 ms")
@@ -265,11 +302,11 @@ def main() -> None:
     if not latencies:
         raise SystemExit("no /api/me answered")
     ms = [x * 1000 for x in latencies]
-    p = lambda q: percentile(ms, q)  # noqa: E731
-    print(f"/api/me during the flood: {len(ms)} requests  p50 {p(0.5):.1f} ms  p95 {p(0.95):.1f} ms  "
-          f"max {ms[-1]:.1f} ms")
-    print(f"login_flood: /api/me p99 {p(0.99):.1f} ms under {args.rate:g} bad logins/s "
-          f"(goal < 50 ms)")
+    p = lambda q: percentile(ms, q)
+    print(
+        f"/api/me during the flood: {len(ms)} requests  p50 {p(0.5):.1f} ms  p95 {p(0.95):.1f} ms  max {ms[-1]:.1f} ms"
+    )
+    print(f"login_flood: /api/me p99 {p(0.99):.1f} ms under {args.rate:g} bad logins/s (goal < 50 ms)")
     if args.strict and p(0.99) > 50:
         sys.exit(1)
 

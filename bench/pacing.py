@@ -8,6 +8,7 @@ most 2 s for an agent, then it is abandoned (played a message and hung up).
 Goals: abandoned calls <= 3 % of answered calls, agents talking >= 45 minutes per hour.
 Prints the figures; the headline is the last line. --strict: exit 1 when a goal is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,15 +21,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ccserver.capabilities.outbound.pacing import PacingStats, calls_to_launch  # noqa: E402
+from ccserver.capabilities.outbound.pacing import PacingStats, calls_to_launch
 
 ABANDON_GOAL = 0.03
 TALK_GOAL_MIN_PER_H = 45.0
 
 
-def simulate(agents: int = 20, hours: float = 8.0, seed: int = 7, answer_rate: float = 0.30,
-             mean_talk_s: float = 180.0, wrap_s: tuple[float, float] = (5.0, 15.0),
-             grace_s: float = 2.0) -> dict:
+def simulate(
+    agents: int = 20,
+    hours: float = 8.0,
+    seed: int = 7,
+    answer_rate: float = 0.30,
+    mean_talk_s: float = 180.0,
+    wrap_s: tuple[float, float] = (5.0, 15.0),
+    grace_s: float = 2.0,
+) -> dict:
     rng = random.Random(seed)
     stats = PacingStats()
     end = hours * 3600.0
@@ -64,8 +71,7 @@ def simulate(agents: int = 20, hours: float = 8.0, seed: int = 7, answer_rate: f
         nonlocal in_flight, next_call, dialed
         if now >= end:
             return
-        n = calls_to_launch(stats.pacing_input(now, agents_idle=idle, agents_busy=busy,
-                                               calls_in_flight=in_flight))
+        n = calls_to_launch(stats.pacing_input(now, agents_idle=idle, agents_busy=busy, calls_in_flight=in_flight))
         for _ in range(n):
             next_call += 1
             dialed += 1
@@ -113,9 +119,16 @@ def simulate(agents: int = 20, hours: float = 8.0, seed: int = 7, answer_rate: f
 
     abandon = abandoned / answered if answered else 0.0
     talk_min_per_h = talk_total / 60.0 / (agents * hours)
-    return {"agents": agents, "hours": hours, "dialed": dialed, "answered": answered,
-            "abandoned": abandoned, "abandon_rate": abandon, "talk_min_per_agent_hour":
-            talk_min_per_h, "occupancy": talk_total / (agents * end)}
+    return {
+        "agents": agents,
+        "hours": hours,
+        "dialed": dialed,
+        "answered": answered,
+        "abandoned": abandoned,
+        "abandon_rate": abandon,
+        "talk_min_per_agent_hour": talk_min_per_h,
+        "occupancy": talk_total / (agents * end),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,19 +140,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    r = simulate(agents=args.agents, hours=args.hours, seed=args.seed,
-                 answer_rate=args.answer_rate)
+    r = simulate(agents=args.agents, hours=args.hours, seed=args.seed, answer_rate=args.answer_rate)
     elapsed = time.perf_counter() - started
-    print(f"simulated {r['agents']} agents for {r['hours']:g} h (seed {args.seed}, answer rate "
-          f"{args.answer_rate:.0%}) in {elapsed:.1f} s of CPU")
+    print(
+        f"simulated {r['agents']} agents for {r['hours']:g} h (seed {args.seed}, answer rate "
+        f"{args.answer_rate:.0%}) in {elapsed:.1f} s of CPU"
+    )
     print(f"calls dialed {r['dialed']}, answered {r['answered']}, abandoned {r['abandoned']}")
     print(f"abandon rate: {r['abandon_rate']:.2%} of answered calls (goal <= {ABANDON_GOAL:.0%})")
-    print(f"agent talk time: {r['talk_min_per_agent_hour']:.1f} min per agent-hour "
-          f"(goal >= {TALK_GOAL_MIN_PER_H:.0f})")
+    print(f"agent talk time: {r['talk_min_per_agent_hour']:.1f} min per agent-hour (goal >= {TALK_GOAL_MIN_PER_H:.0f})")
     ok = r["abandon_rate"] <= ABANDON_GOAL and r["talk_min_per_agent_hour"] >= TALK_GOAL_MIN_PER_H
-    print(f"pacing: abandons {r['abandon_rate']:.2%} (<= 3 %), talk "
-          f"{r['talk_min_per_agent_hour']:.1f} min/h (>= 45) with {r['agents']} agents: "
-          f"{'OK' if ok else 'MISSED'}")
+    print(
+        f"pacing: abandons {r['abandon_rate']:.2%} (<= 3 %), talk "
+        f"{r['talk_min_per_agent_hour']:.1f} min/h (>= 45) with {r['agents']} agents: "
+        f"{'OK' if ok else 'MISSED'}"
+    )
     return 1 if args.strict and not ok else 0
 
 

@@ -8,6 +8,7 @@ queue call makes around the ring (Newchannel, QueueCallerJoin, AgentCalled, News
 the callers are known customers (a database lookup), half unknown. Last line: the p99.
 Usage: python bench/screenpop.py [--agents 200] [--rate 20] [--seconds 30]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,11 @@ sys.path.insert(0, str(REPO))
 
 from bench.common import free_port, percentile  # noqa: E402
 from ccserver.adapters.db.acd import AcdRepository  # noqa: E402
+from ccserver.adapters.db.customers import CustomerRepository  # noqa: E402
 from ccserver.adapters.db.database import Database  # noqa: E402
 from ccserver.adapters.db.repositories import SessionRepository  # noqa: E402
 from ccserver.adapters.db.tables import Agent, User  # noqa: E402
 from ccserver.capabilities.acd.model import QueueDefinition  # noqa: E402
-from ccserver.adapters.db.customers import CustomerRepository  # noqa: E402
 from ccserver.capabilities.customers.service import CustomerService  # noqa: E402
 from ccserver.core.clock import SystemClock  # noqa: E402
 from ccserver.core.passwords import hash_password  # noqa: E402
@@ -52,12 +53,24 @@ def seed(db_url: str, agents: int, customers: int) -> list[str]:
     now = clock.now()
     with db.session() as s:
         for i in range(agents):
-            user = User(username=f"agent{i:03d}", display_name=f"Agent {i}", password_hash=shared_hash,
-                        role="agent", created_at=now)
+            user = User(
+                username=f"agent{i:03d}",
+                display_name=f"Agent {i}",
+                password_hash=shared_hash,
+                role="agent",
+                created_at=now,
+            )
             s.add(user)
             s.flush()
-            s.add(Agent(user_id=user.id, sip_username=f"agent{i:03d}", sip_password_md5="0" * 32,
-                        skills='{"fr": 5}', created_at=now))
+            s.add(
+                Agent(
+                    user_id=user.id,
+                    sip_username=f"agent{i:03d}",
+                    sip_password_md5="0" * 32,
+                    skills='{"fr": 5}',
+                    created_at=now,
+                )
+            )
     sessions = SessionRepository(db, clock)
     tokens = []
     with db.session() as s:
@@ -66,16 +79,16 @@ def seed(db_url: str, agents: int, customers: int) -> list[str]:
         token, _csrf = sessions.create(user_id, 3600)
         tokens.append(token)
     with db.session() as s:  # /status tells the AMI's state to supervisors and admins only
-        boss = User(username="boss", display_name="Boss", password_hash=shared_hash,
-                    role="supervisor", created_at=now)
+        boss = User(username="boss", display_name="Boss", password_hash=shared_hash, role="supervisor", created_at=now)
         s.add(boss)
         s.flush()
         boss_id = boss.id
     tokens.append(sessions.create(boss_id, 3600)[0])
     service = CustomerService(CustomerRepository(db), clock)
     for i in range(customers):
-        service.create_customer(phones=[f"06{10000000 + i:08d}"], last_name=f"Client{i}",
-                                customer_number=f"{20000000 + i:08d}")
+        service.create_customer(
+            phones=[f"06{10000000 + i:08d}"], last_name=f"Client{i}", customer_number=f"{20000000 + i:08d}"
+        )
     db.dispose()
     return tokens
 
@@ -88,12 +101,23 @@ async def run(args) -> list[float]:
     ami = FakeAmi(username="bench", secret="bench-secret")
     await ami.start()
     http_port = free_port()
-    env = dict(os.environ, CCSERVER_STORAGE_DATABASE_URL=db_url, CCSERVER_STORAGE_DATA_DIR=str(work),
-               CCSERVER_WEB_PORT=str(http_port), CCSERVER_PBX_AMI_PORT=str(ami.port),
-               CCSERVER_PBX_AMI_USERNAME="bench", CCSERVER_PBX_AMI_SECRET="bench-secret",
-               CCSERVER_PBX_ARI_PORT=str(free_port()), CCSERVER_LOG_LEVEL="WARNING")
-    server = subprocess.Popen([sys.executable, "-m", "ccserver.cli", "serve", "--external"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"))
+    env = dict(
+        os.environ,
+        CCSERVER_STORAGE_DATABASE_URL=db_url,
+        CCSERVER_STORAGE_DATA_DIR=str(work),
+        CCSERVER_WEB_PORT=str(http_port),
+        CCSERVER_PBX_AMI_PORT=str(ami.port),
+        CCSERVER_PBX_AMI_USERNAME="bench",
+        CCSERVER_PBX_AMI_SECRET="bench-secret",
+        CCSERVER_PBX_ARI_PORT=str(free_port()),
+        CCSERVER_LOG_LEVEL="WARNING",
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "ccserver.cli", "serve", "--external"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "server.log", "w"),
+    )
     sent: dict[str, float] = {}
     latencies: list[float] = []
     base = f"http://127.0.0.1:{http_port}"
@@ -135,16 +159,28 @@ async def run(args) -> list[float]:
             agent = i % args.agents
             known = i % 2 == 0
             number = f"06{10000000 + (i % args.customers):08d}" if known else f"07{50000000 + i:08d}"
-            common = dict(Privilege="call,all", Uniqueid=uid, Linkedid=uid, CallerIDNum=number,
-                          Channel=f"PJSIP/customers-{i:08x}")
-            ami.send_event(Event="Newchannel", ChannelState="0", ChannelStateDesc="Down",
-                           Context="ccserver-inbound", Exten="100", **common)
+            common = dict(
+                Privilege="call,all", Uniqueid=uid, Linkedid=uid, CallerIDNum=number, Channel=f"PJSIP/customers-{i:08x}"
+            )
+            ami.send_event(
+                Event="Newchannel",
+                ChannelState="0",
+                ChannelStateDesc="Down",
+                Context="ccserver-inbound",
+                Exten="100",
+                **common,
+            )
             ami.send_event(Event="Newstate", ChannelState="6", ChannelStateDesc="Up", **common)
             ami.send_event(Event="QueueCallerJoin", Queue="support", Position="1", Count="1", **common)
             sent[uid] = time.monotonic()
-            ami.send_event(Event="AgentCalled", Queue="support", Interface=f"PJSIP/agent{agent:03d}",
-                           MemberName=f"agent{agent:03d}", DestChannel=f"PJSIP/agent{agent:03d}-{i:08x}",
-                           **common)
+            ami.send_event(
+                Event="AgentCalled",
+                Queue="support",
+                Interface=f"PJSIP/agent{agent:03d}",
+                MemberName=f"agent{agent:03d}",
+                DestChannel=f"PJSIP/agent{agent:03d}-{i:08x}",
+                **common,
+            )
             await asyncio.sleep(1 / args.rate)
         deadline = time.monotonic() + 5
         while sent and time.monotonic() < deadline:
@@ -179,11 +215,15 @@ def main() -> None:
     if not latencies:
         raise SystemExit("no screen-pop received")
     ms = [x * 1000 for x in latencies]
-    p = lambda q: percentile(ms, q)  # noqa: E731
-    print(f"screen-pops: {len(ms)}  mean {statistics.mean(ms):.1f} ms  p50 {p(0.5):.1f} ms  "
-          f"p95 {p(0.95):.1f} ms  max {ms[-1]:.1f} ms")
-    print(f"screenpop: p99 {p(0.99):.1f} ms from AMI AgentCalled to the agent's WebSocket "
-          f"({args.agents} pages connected, {args.rate:g} calls/s) (goal <= 50 ms)")
+    p = lambda q: percentile(ms, q)
+    print(
+        f"screen-pops: {len(ms)}  mean {statistics.mean(ms):.1f} ms  p50 {p(0.5):.1f} ms  "
+        f"p95 {p(0.95):.1f} ms  max {ms[-1]:.1f} ms"
+    )
+    print(
+        f"screenpop: p99 {p(0.99):.1f} ms from AMI AgentCalled to the agent's WebSocket "
+        f"({args.agents} pages connected, {args.rate:g} calls/s) (goal <= 50 ms)"
+    )
     if args.strict and p(0.99) > 50:
         sys.exit(1)
 

@@ -8,6 +8,7 @@ Goals: normalize + check 1M numbers <= 1 s end to end; membership <= 100 ms per 
 list <= 150 MB; rebuild from the 10M-line file <= 2 s. The headline is the last line.
 --strict: exit 1 when a goal is missed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,16 +17,15 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ccserver.capabilities.outbound.numbers import normalize_many  # noqa: E402
-from ccserver.capabilities.outbound.opposition import (OppositionList,  # noqa: E402
-                                                       build_from_text_file)
+from ccserver.capabilities.outbound.numbers import normalize_many
+from ccserver.capabilities.outbound.opposition import OppositionList, build_from_text_file
 
 GOAL_END_TO_END_S = 1.0
 GOAL_MEMBERSHIP_S_PER_M = 0.100
@@ -89,17 +89,20 @@ def main(argv: list[str] | None = None) -> int:
             for part in np.array_split(opposed, max(1, args.list_size // 500_000)):
                 f.write("\n".join(np.char.add("0", part.astype("U9")).tolist()))
                 f.write("\n")
-        print(f"generated a {args.list_size:,}-line opposition file "
-              f"({text.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+        print(
+            f"generated a {args.list_size:,}-line opposition file "
+            f"({text.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s"
+        )
 
         bitmap = work / "bloctel.bitmap"
         t = time.perf_counter()
-        report = build_from_text_file(text, bitmap, kind="bloctel",
-                                      scrubbed_at=datetime.now(timezone.utc))
+        report = build_from_text_file(text, bitmap, kind="bloctel", scrubbed_at=datetime.now(UTC))
         rebuild_s = time.perf_counter() - t
-        print(f"rebuild: {report.lines:,} lines -> {report.meta.count:,} distinct numbers, "
-              f"{report.invalid_lines} invalid, written and swapped in {rebuild_s:.2f} s "
-              f"(goal <= {GOAL_REBUILD_S:g} s)")
+        print(
+            f"rebuild: {report.lines:,} lines -> {report.meta.count:,} distinct numbers, "
+            f"{report.invalid_lines} invalid, written and swapped in {rebuild_s:.2f} s "
+            f"(goal <= {GOAL_REBUILD_S:g} s)"
+        )
 
         campaign_nsn = rng.integers(100_000_000, 800_000_000, args.campaign_size)
         campaign_nsn[: args.campaign_size // 10] = opposed[: args.campaign_size // 10]
@@ -122,18 +125,28 @@ def main(argv: list[str] | None = None) -> int:
         per_million = membership_s * 1e6 / len(campaign)
         mapping_mb = _mapping_rss_mb(bitmap)
         maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"open (mmap) {open_s * 1e3:.1f} ms, normalize {normalize_s * 1e3:.0f} ms, "
-              f"membership {membership_s * 1e3:.1f} ms -> {int(hits.sum()):,} opposed")
+        print(
+            f"open (mmap) {open_s * 1e3:.1f} ms, normalize {normalize_s * 1e3:.0f} ms, "
+            f"membership {membership_s * 1e3:.1f} ms -> {int(hits.sum()):,} opposed"
+        )
         print(f"membership: {per_million * 1e3:.1f} ms per million (goal <= 100 ms)")
-        print(f"loaded list: {os.path.getsize(bitmap) / 1e6:.0f} MB file, {mapping_mb:.0f} MB "
-              f"resident mapping (goal <= {GOAL_MEMORY_MB:.0f} MB); process peak RSS "
-              f"{maxrss_mb:.0f} MB")
+        print(
+            f"loaded list: {os.path.getsize(bitmap) / 1e6:.0f} MB file, {mapping_mb:.0f} MB "
+            f"resident mapping (goal <= {GOAL_MEMORY_MB:.0f} MB); process peak RSS "
+            f"{maxrss_mb:.0f} MB"
+        )
         lst.close()
-    ok = (end_to_end <= GOAL_END_TO_END_S and per_million <= GOAL_MEMBERSHIP_S_PER_M
-          and mapping_mb <= GOAL_MEMORY_MB and rebuild_s <= GOAL_REBUILD_S)
-    print(f"scrub: {len(campaign):,} numbers normalized + checked against {args.list_size:,} in "
-          f"{end_to_end:.3f} s (<= 1 s), membership {per_million * 1e3:.1f} ms/M, list "
-          f"{mapping_mb:.0f} MB, rebuild {rebuild_s:.2f} s: {'OK' if ok else 'MISSED'}")
+    ok = (
+        end_to_end <= GOAL_END_TO_END_S
+        and per_million <= GOAL_MEMBERSHIP_S_PER_M
+        and mapping_mb <= GOAL_MEMORY_MB
+        and rebuild_s <= GOAL_REBUILD_S
+    )
+    print(
+        f"scrub: {len(campaign):,} numbers normalized + checked against {args.list_size:,} in "
+        f"{end_to_end:.3f} s (<= 1 s), membership {per_million * 1e3:.1f} ms/M, list "
+        f"{mapping_mb:.0f} MB, rebuild {rebuild_s:.2f} s: {'OK' if ok else 'MISSED'}"
+    )
     return 1 if args.strict and not ok else 0
 
 

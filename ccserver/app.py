@@ -3,6 +3,7 @@
 Nothing here is a module-level singleton: `Runtime` lives on the aiohttp application
 (`keys.RUNTIME`) and owns the start/stop order of everything that runs in the background.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +22,8 @@ from .adapters.db.outbound import OutboundRepository
 from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter
+from .adapters.pbx.connection import PbxConnection, PbxEndpoint
+from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
@@ -31,24 +34,28 @@ from .capabilities.outbound import plugin as outbound_plugin
 from .capabilities.privacy import plugin as privacy_plugin
 from .capabilities.recording import plugin as recording_plugin
 from .capabilities.supervision import plugin as supervision_plugin
+from .core import events as ev
 from .core.alerts import CALL_REFUSED, Alerts
 from .core.bus import InProcessBus, Intake
 from .core.channels import ChannelRegistry
-from .core import events as ev
 from .core.clock import Clock, SystemClock
 from .core.plugin import Deps, Plugin
 from .core.ports import ConfigWriter
 from .settings import Settings
-from .adapters.pbx.connection import PbxConnection, PbxEndpoint
-from .adapters.pbx.stasis import AriStasis
 
 logger = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, endpoint: PbxEndpoint | None, *,
-                 clock: Clock | None = None, database: Database | None = None,
-                 config_writer: ConfigWriter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        endpoint: PbxEndpoint | None,
+        *,
+        clock: Clock | None = None,
+        database: Database | None = None,
+        config_writer: ConfigWriter | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.bus = InProcessBus()
@@ -63,59 +70,101 @@ class Runtime:
         self.audit = AuditLog(self.database)
         self.plugins: list[Plugin] = []  # in start order; see install()
         self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.pbx = (PbxConnection(endpoint, self.intake.submit,
-                                  command_timeout=settings.pbx.command_timeout,
-                                  resync_interval=settings.pbx.resync_interval)
-                    if endpoint is not None else None)
-        self.deps = Deps(settings=settings, clock=self.clock, bus=self.bus, intake=self.intake,
-                         pbx=self.pbx.ami if self.pbx else None, audit=self.audit,
-                         alerts=self.alerts, channels=self.channels, config_writer=config_writer)
+        self.pbx = (
+            PbxConnection(
+                endpoint,
+                self.intake.submit,
+                command_timeout=settings.pbx.command_timeout,
+                resync_interval=settings.pbx.resync_interval,
+            )
+            if endpoint is not None
+            else None
+        )
+        self.deps = Deps(
+            settings=settings,
+            clock=self.clock,
+            bus=self.bus,
+            intake=self.intake,
+            pbx=self.pbx.ami if self.pbx else None,
+            audit=self.audit,
+            alerts=self.alerts,
+            channels=self.channels,
+            config_writer=config_writer,
+        )
         # user administration (disable, password reset, revoke sessions; expired sessions purged)
-        self.user_admin = self.install(admin_plugin.setup(self.deps, users=self.users,
-                                                          sessions=self.sessions)).service
+        self.user_admin = self.install(admin_plugin.setup(self.deps, users=self.users, sessions=self.sessions)).service
         # inbound: live agent states, call records, and the use cases acting on both
         self.acd_repo = AcdRepository(self.database, self.clock)
         self.writers: dict[str, BatchedWriter] = {}
-        self.customers = self.install(customers_plugin.setup(
-            self.deps, repository=CustomerRepository(self.database))).service
-        self.acd = self.install(acd_plugin.setup(
-            self.deps, repository=self.acd_repo, customers=self.customers,
-            writer_factory=self._batched_writer)).service
+        self.customers = self.install(
+            customers_plugin.setup(self.deps, repository=CustomerRepository(self.database))
+        ).service
+        self.acd = self.install(
+            acd_plugin.setup(
+                self.deps, repository=self.acd_repo, customers=self.customers, writer_factory=self._batched_writer
+            )
+        ).service
         self.agent_board, self.call_tracker = self.acd.board, self.acd.tracker
         self.state_writer, self.call_writer = self.writers["db:agent-states"], self.writers["db:calls"]
-        self.callbacks = self.install(callbacks_plugin.setup(
-            self.deps, repository=self.acd_repo, tracker=self.call_tracker)).service
+        self.callbacks = self.install(
+            callbacks_plugin.setup(self.deps, repository=self.acd_repo, tracker=self.call_tracker)
+        ).service
         self.waiting_line = self.callbacks.line
-        self.supervision = self.install(supervision_plugin.setup(
-            self.deps, repository=self.acd_repo, acd=self.acd, waiting_line=self.waiting_line)).service
-        self.screen_pop = self.install(cti_plugin.setup(
-            self.deps, board=self.agent_board, tracker=self.call_tracker, customers=self.customers)).service
+        self.supervision = self.install(
+            supervision_plugin.setup(self.deps, repository=self.acd_repo, acd=self.acd, waiting_line=self.waiting_line)
+        ).service
+        self.screen_pop = self.install(
+            cti_plugin.setup(self.deps, board=self.agent_board, tracker=self.call_tracker, customers=self.customers)
+        ).service
         self._background: list[asyncio.Task] = []
         # recording: MixMonitor by queue policy, files indexed into the store, retention purge
-        self.recording = self.install(recording_plugin.setup(
-            self.deps, repository=RecordingRepository(self.database, self.clock),
-            board=self.agent_board, tracker=self.call_tracker, customers=self.customers,
-            scopes=self.acd_repo)).service
+        self.recording = self.install(
+            recording_plugin.setup(
+                self.deps,
+                repository=RecordingRepository(self.database, self.clock),
+                board=self.agent_board,
+                tracker=self.call_tracker,
+                customers=self.customers,
+                scopes=self.acd_repo,
+            )
+        ).service
         self.acd.queue_listeners.append(self.recording.forget_policies)  # policies cached
         # outbound campaigns: contacts, consent ledger, compliance decisions, the dialer
         outbound_repo = OutboundRepository(self.database)
-        self.outbound = self.install(outbound_plugin.setup(
-            self.deps, repository=outbound_repo, board=self.agent_board, scopes=self.acd_repo,
-            scheduler=self.scheduler)).service
+        self.outbound = self.install(
+            outbound_plugin.setup(
+                self.deps,
+                repository=outbound_repo,
+                board=self.agent_board,
+                scopes=self.acd_repo,
+                scheduler=self.scheduler,
+            )
+        ).service
         # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers
-        self.erasure = self.install(privacy_plugin.setup(
-            self.deps, repository=ErasureRepository(self.database), recording=self.recording,
-            tracker=self.call_tracker, database=self.database,
-            drain=privacy_plugin.until_written(self.call_writer))).service
+        self.erasure = self.install(
+            privacy_plugin.setup(
+                self.deps,
+                repository=ErasureRepository(self.database),
+                recording=self.recording,
+                tracker=self.call_tracker,
+                database=self.database,
+                drain=privacy_plugin.until_written(self.call_writer),
+            )
+        ).service
         outbound_repo.number_hash = self.erasure.hash_of
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
-        ivr = self.install(ivr_plugin.setup(
-            self.deps, repository=IvrStatsRepository(self.database), customers=self.customers,
-            stasis=AriStasis(self.pbx.ari) if self.pbx else None,
-            ari_app=endpoint.ari_app if endpoint else settings.pbx.ari_app,
-            node=endpoint.node if endpoint else "",
-            queue_names=lambda: [q.name for q in self.acd_repo.queues()],
-            skill_names=lambda: list(self.acd_repo.skills())))
+        ivr = self.install(
+            ivr_plugin.setup(
+                self.deps,
+                repository=IvrStatsRepository(self.database),
+                customers=self.customers,
+                stasis=AriStasis(self.pbx.ari) if self.pbx else None,
+                ari_app=endpoint.ari_app if endpoint else settings.pbx.ari_app,
+                node=endpoint.node if endpoint else "",
+                queue_names=lambda: [q.name for q in self.acd_repo.queues()],
+                skill_names=lambda: list(self.acd_repo.skills()),
+            )
+        )
         self.ivr, self.ivr_engine = ivr.service, ivr.engine
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
         self.started_at: float | None = None
@@ -136,8 +185,7 @@ class Runtime:
             for startup in plugin.startup:
                 await startup()
             for job in plugin.jobs:
-                self.scheduler.add_job(job.func, job.trigger, id=job.id, replace_existing=True,
-                                       **job.options)
+                self.scheduler.add_job(job.func, job.trigger, id=job.id, replace_existing=True, **job.options)
 
     async def _stop_plugins(self) -> None:
         for plugin in reversed(self.plugins):
@@ -150,12 +198,26 @@ class Runtime:
     def _call_refused(self, event: ev.CallRefused) -> None:
         """A caller refused at admission: counted for the wallboard and /status, logged once
         (the call record with its cause is written by the call writer)."""
-        count = self.alerts.note(CALL_REFUSED, self.clock.now(), call=event.uniqueid,
-                                 caller=event.caller_number, number=event.exten, reason=event.reason,
-                                 limit=event.limit)
-        logger.warning("call %s from %s to %s refused on %s: %s, more than max_concurrent_calls %d at "
-                       "once; %d refused since start", event.uniqueid, event.caller_number, event.exten,
-                       event.node, event.reason or "capacity", event.limit, count)
+        count = self.alerts.note(
+            CALL_REFUSED,
+            self.clock.now(),
+            call=event.uniqueid,
+            caller=event.caller_number,
+            number=event.exten,
+            reason=event.reason,
+            limit=event.limit,
+        )
+        logger.warning(
+            "call %s from %s to %s refused on %s: %s, more than max_concurrent_calls %d at "
+            "once; %d refused since start",
+            event.uniqueid,
+            event.caller_number,
+            event.exten,
+            event.node,
+            event.reason or "capacity",
+            event.limit,
+            count,
+        )
 
     def _batched_writer(self, name: str, write) -> BatchedWriter:
         """The database writers a plugin asks for (kept here: tests and erasure read them)."""
@@ -202,14 +264,18 @@ class Runtime:
         """What /status shows: each part's state, and ``ok`` only when all are fine."""
         try:
             db_ok = await asyncio.wait_for(asyncio.to_thread(self.database.ping), 3.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             db_ok = False
         parts: dict[str, Any] = {
-            "database": {"state": "up" if db_ok else "down",
-                         "dialect": self.database.dialect,
-                         "url": self.database.url.render_as_string(hide_password=True)},
-            "scheduler": {"state": "up" if self.scheduler.running else "down",
-                          "jobs": len(self.scheduler.get_jobs()) if self.scheduler.running else 0},
+            "database": {
+                "state": "up" if db_ok else "down",
+                "dialect": self.database.dialect,
+                "url": self.database.url.render_as_string(hide_password=True),
+            },
+            "scheduler": {
+                "state": "up" if self.scheduler.running else "down",
+                "jobs": len(self.scheduler.get_jobs()) if self.scheduler.running else 0,
+            },
             "intake": {"processed": self.intake.processed, "queued": self.intake.queue.qsize()},
             "bus": self.bus.stats(),
             # counts only: /status is public, the details are in the audit log and the records
@@ -230,8 +296,14 @@ def endpoint_from_settings(settings: Settings) -> PbxEndpoint | None:
     """An external Asterisk described by settings alone (ami_port and ari_port set)."""
     if not settings.pbx.ami_port or not settings.pbx.ari_port:
         return None
-    return PbxEndpoint(ami_host=settings.pbx.ami_host, ami_port=settings.pbx.ami_port,
-                       ami_username=settings.pbx.ami_username, ami_secret=settings.pbx.ami_secret,
-                       ari_url=f"http://{settings.pbx.ami_host}:{settings.pbx.ari_port}/",
-                       ari_username=settings.pbx.ari_username, ari_password=settings.pbx.ari_password,
-                       ari_app=settings.pbx.ari_app, node=settings.asterisk.instance)
+    return PbxEndpoint(
+        ami_host=settings.pbx.ami_host,
+        ami_port=settings.pbx.ami_port,
+        ami_username=settings.pbx.ami_username,
+        ami_secret=settings.pbx.ami_secret,
+        ari_url=f"http://{settings.pbx.ami_host}:{settings.pbx.ari_port}/",
+        ari_username=settings.pbx.ari_username,
+        ari_password=settings.pbx.ari_password,
+        ari_app=settings.pbx.ari_app,
+        node=settings.asterisk.instance,
+    )

@@ -1,4 +1,5 @@
 """The `ccserver` command. Each capability adds its sub-commands through a `register` function."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,7 @@ from .core.errors import CcError
 from .settings import load_settings
 
 # modules that define `register(subparsers)`; each adds its own sub-commands
-COMMAND_MODULES = (server_commands, asterisk_commands, outbound_commands, ivr_commands,
-                   privacy_commands)
+COMMAND_MODULES = (server_commands, asterisk_commands, outbound_commands, ivr_commands, privacy_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config, overrides={"log.level": args.log_level})
-        logging.basicConfig(level=settings.log.level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=settings.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return int(args.func(args, settings) or 0)
     except CcError as exc:
         print(f"ccserver: error: {exc.message}", file=sys.stderr)

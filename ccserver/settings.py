@@ -12,6 +12,7 @@ are still accepted, with a warning naming the new key (`SECTION_OF` maps each ol
 place). Unknown keys and badly typed values are refused with an error naming the key
 (``web.port: must be an integer``) and where the value came from.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -89,6 +90,7 @@ class PrivacySettings:
 @dataclass(frozen=True)
 class AsteriskSettings:
     """The Asterisk ccserver runs (the private instance) or talks to (`serve --external`)."""
+
     # name of the instance (its own directory and ports): 'demo', 'test-1234'...
     instance: str = "default"
     # where the debootstrapped Debian sid root is cached (used when no Asterisk >= 20 is installed)
@@ -139,6 +141,7 @@ class AsteriskSettings:
 @dataclass(frozen=True)
 class PbxSettings:
     """How ccserver reaches Asterisk's AMI and ARI, and how long it waits for them."""
+
     ami_host: str = "127.0.0.1"
     # 0 means: pick a free port when the private instance is first rendered, then keep it
     ami_port: int = 0
@@ -223,8 +226,9 @@ class Settings:
         # the old flat names (settings.http_port) still read, with a warning naming the new key
         if name in SECTION_OF:
             section, key = SECTION_OF[name]
-            warnings.warn(f"settings.{name} is deprecated: use settings.{section}.{key}",
-                          DeprecationWarning, stacklevel=2)
+            warnings.warn(
+                f"settings.{name} is deprecated: use settings.{section}.{key}", DeprecationWarning, stacklevel=2
+            )
             return getattr(getattr(self, section), key)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -308,14 +312,23 @@ def env_name(key: str) -> str:
 
 # environment variable -> dotted key, the current names then the old flat ones
 ENV_NAMES: dict[str, str] = {env_name(key): key for key in KEYS}
-OLD_ENV_NAMES: dict[str, str] = {f"CCSERVER_{old.upper()}": f"{section}.{key}"
-                                 for old, (section, key) in SECTION_OF.items() if f"{section}.{key}" in KEYS}
+OLD_ENV_NAMES: dict[str, str] = {
+    f"CCSERVER_{old.upper()}": f"{section}.{key}"
+    for old, (section, key) in SECTION_OF.items()
+    if f"{section}.{key}" in KEYS
+}
 assert all(ENV_NAMES.get(name, key) == key for name, key in OLD_ENV_NAMES.items()), "ambiguous env name"
 
 # settings restricted to a few words: the accepted spellings of each, and what they mean
 _CHOICES: dict[str, dict[str, str]] = {
-    "web.cookie_secure": {"auto": "auto", "always": "always", "true": "always", "yes": "always",
-                          "on": "always", "1": "always"},
+    "web.cookie_secure": {
+        "auto": "auto",
+        "always": "always",
+        "true": "always",
+        "yes": "always",
+        "on": "always",
+        "1": "always",
+    },
 }
 _TYPE_WORDS = {int: "an integer", float: "a number", bool: "true or false", Path: "a path", str: "a string"}
 
@@ -326,7 +339,10 @@ def _coerce(key: str, typ: Any, value: Any, source: str) -> Any:
         if choice is None:
             raise ConfigurationError(
                 f"{key}: must be one of {', '.join(sorted(set(_CHOICES[key].values())))}, not {value!r} "
-                f"(from {source})", field=key, source=source)
+                f"(from {source})",
+                field=key,
+                source=source,
+            )
         return choice
     try:
         if typ is int:
@@ -352,8 +368,9 @@ def _coerce(key: str, typ: Any, value: Any, source: str) -> Any:
             return Path(str(value)).expanduser()
         return str(value)
     except (TypeError, ValueError):
-        raise ConfigurationError(f"{key}: must be {_TYPE_WORDS.get(typ, typ)}, not {value!r} (from {source})",
-                                 field=key, source=source) from None
+        raise ConfigurationError(
+            f"{key}: must be {_TYPE_WORDS.get(typ, typ)}, not {value!r} (from {source})", field=key, source=source
+        ) from None
 
 
 def _new_key(name: str, source: str, old_spelling: str | None = None) -> str:
@@ -363,11 +380,15 @@ def _new_key(name: str, source: str, old_spelling: str | None = None) -> str:
     if name in SECTION_OF:
         section, key = SECTION_OF[name]
         if name == "effective_database_url":
-            raise ConfigurationError(f"{name} in {source} cannot be set: set storage.database_url",
-                                     field=name, source=source)
-        warnings.warn(f"setting {old_spelling or name!r} in {source} is deprecated: use {section}.{key}"
-                      + (f" ({env_name(section + '.' + key)})" if source == "environment" else ""),
-                      DeprecatedSettingWarning, stacklevel=4)
+            raise ConfigurationError(
+                f"{name} in {source} cannot be set: set storage.database_url", field=name, source=source
+            )
+        warnings.warn(
+            f"setting {old_spelling or name!r} in {source} is deprecated: use {section}.{key}"
+            + (f" ({env_name(section + '.' + key)})" if source == "environment" else ""),
+            DeprecatedSettingWarning,
+            stacklevel=4,
+        )
         return f"{section}.{key}"
     raise ConfigurationError(f"{name}: unknown setting (in {source})", field=name, source=source)
 
@@ -378,8 +399,9 @@ def _apply(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
         key = _new_key(name, source)
         section, attribute = key.split(".", 1)
         changes.setdefault(section, {})[attribute] = _coerce(key, KEYS[key], value, source)
-    return dataclasses.replace(base, **{section: dataclasses.replace(getattr(base, section), **attrs)
-                                        for section, attrs in changes.items()})
+    return dataclasses.replace(
+        base, **{section: dataclasses.replace(getattr(base, section), **attrs) for section, attrs in changes.items()}
+    )
 
 
 def _flatten_file(data: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -389,8 +411,9 @@ def _flatten_file(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     for name, value in data.items():
         if name in SECTIONS:
             if not isinstance(value, Mapping):
-                raise ConfigurationError(f"{name}: must be a table ([{name}]), not {value!r} (from {source})",
-                                         field=name, source=source)
+                raise ConfigurationError(
+                    f"{name}: must be a table ([{name}]), not {value!r} (from {source})", field=name, source=source
+                )
             for key, inner in value.items():
                 flat[f"{name}.{key}"] = inner
         else:
@@ -398,9 +421,11 @@ def _flatten_file(data: Mapping[str, Any], source: str) -> dict[str, Any]:
     return flat
 
 
-def load_settings(config_file: str | os.PathLike | None = None,
-                  environ: Mapping[str, str] | None = None,
-                  overrides: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(
+    config_file: str | os.PathLike | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
     """Defaults < TOML file < environment < `overrides` (the command line: dotted keys)."""
     environ = os.environ if environ is None else environ
     settings = Settings()
@@ -422,9 +447,12 @@ def load_settings(config_file: str | os.PathLike | None = None,
             from_env[ENV_NAMES[name]] = value
     for name, value in environ.items():  # old names, unless the new one is set too
         if name in OLD_ENV_NAMES and name not in ENV_NAMES and OLD_ENV_NAMES[name] not in from_env:
-            old = name[len("CCSERVER_"):].lower()
-            warnings.warn(f"environment variable {name} is deprecated: use "
-                          f"{env_name(OLD_ENV_NAMES[name])}", DeprecatedSettingWarning, stacklevel=2)
+            old = name[len("CCSERVER_") :].lower()
+            warnings.warn(
+                f"environment variable {name} is deprecated: use {env_name(OLD_ENV_NAMES[name])}",
+                DeprecatedSettingWarning,
+                stacklevel=2,
+            )
             from_env[f"{SECTION_OF[old][0]}.{SECTION_OF[old][1]}"] = value
     settings = _apply(settings, from_env, "environment")
     if overrides:

@@ -4,6 +4,7 @@ example IVR (ivr_scripts/service-client.yaml, on 300 / 0140000300) and one custo
 Seeding is idempotent: a second run keeps what exists (and the passwords it generated, kept in
 `<data_dir>/demo-logins.json`, readable by the owner only) and prints the same logins.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,24 +14,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..adapters.db.acd import AcdRepository
+from ..adapters.db.customers import CustomerRepository
 from ..adapters.db.database import Database
 from ..adapters.db.repositories import UserRepository
 from ..capabilities.acd.model import QueueDefinition
-from ..adapters.db.customers import CustomerRepository
 from ..capabilities.customers.service import CustomerService
 from ..settings import Settings
 
 SKILLS = {"fr": "Français", "en": "English", "billing": "Facturation", "tech": "Support technique"}
-PAUSE_REASONS = {"break": "Pause", "lunch": "Déjeuner", "training": "Formation",
-                 "backoffice": "Back-office"}
+PAUSE_REASONS = {"break": "Pause", "lunch": "Déjeuner", "training": "Formation", "backoffice": "Back-office"}
 QUEUES = (
-    QueueDefinition(name="support", display_name="Support technique", strategy="leastrecent",
-                    required_skills={"fr": 1, "tech": 1}, wrapup_seconds=15, numbers=("100", "0140000100"),
-                    callback_key="1", holidays="", dispositions=("resolved", "escalated", "callback")),
-    QueueDefinition(name="billing", display_name="Facturation", strategy="rrmemory",
-                    required_skills={"fr": 1, "billing": 1}, wrapup_seconds=10,
-                    numbers=("200", "0140000200"), max_wait_seconds=300, overflow_kind="queue",
-                    overflow_target="support", holidays="", dispositions=("paid", "dispute", "info")),
+    QueueDefinition(
+        name="support",
+        display_name="Support technique",
+        strategy="leastrecent",
+        required_skills={"fr": 1, "tech": 1},
+        wrapup_seconds=15,
+        numbers=("100", "0140000100"),
+        callback_key="1",
+        holidays="",
+        dispositions=("resolved", "escalated", "callback"),
+    ),
+    QueueDefinition(
+        name="billing",
+        display_name="Facturation",
+        strategy="rrmemory",
+        required_skills={"fr": 1, "billing": 1},
+        wrapup_seconds=10,
+        numbers=("200", "0140000200"),
+        max_wait_seconds=300,
+        overflow_kind="queue",
+        overflow_target="support",
+        holidays="",
+        dispositions=("paid", "dispute", "info"),
+    ),
 )
 AGENTS = (
     ("alice", "Alice Martin", {"fr": 9, "tech": 8, "billing": 3}),
@@ -41,8 +58,7 @@ AGENTS = (
 # the example IVR script (ivr_scripts/service-client.yaml) routes these numbers itself
 IVR_NUMBERS = ("300", "0140000300")
 # a customer to type in the IVR (the screen-pop shows them, whoever calls)
-CUSTOMER = {"customer_number": "12345678", "first_name": "Camille", "last_name": "Lefèvre",
-            "phones": ["0144556677"]}
+CUSTOMER = {"customer_number": "12345678", "first_name": "Camille", "last_name": "Lefèvre", "phones": ["0144556677"]}
 
 
 RECORDING_KEY_FILE = "recording.key"
@@ -80,27 +96,30 @@ class DemoSummary:
 
     def describe(self, settings: Settings, info) -> str:
         url = f"http://{settings.web.host}:{settings.web.port}/"
-        lines = ["", "=" * 72, "ccserver demo call center", "=" * 72,
-                 f"Web UI:        {url}", "", "Logins (web):"]
+        lines = ["", "=" * 72, "ccserver demo call center", "=" * 72, f"Web UI:        {url}", "", "Logins (web):"]
         for username, data in self.logins.items():
             lines.append(f"  {data['role']:<11} {username:<12} password: {data['password']}")
         lines += ["", f"SIP (softphones: Zoiper, Linphone, MicroSIP) — server {info.sip_host}:{info.sip_port} UDP"]
         for username, data in self.logins.items():
             if "sip_password" in data:
-                lines.append(f"  {username:<12} SIP user: {data['sip_username']:<10} "
-                             f"SIP password: {data['sip_password']}")
-        lines += ["", "Queues: support (dial 100 or 0140000100), billing (dial 200 or 0140000200;",
-                  "        overflows to support after 5 min). Press 1 while waiting in support",
-                  "        to be called back.",
-                  f"IVR:    dial {IVR_NUMBERS[0]} or {IVR_NUMBERS[1]} (ivr_scripts/service-client.yaml,"
-                  " open Mon-Fri",
-                  "        8:30-12:30 and 13:30-18:00, Sat 9:00-12:00, Paris): 1 French / 2 English;",
-                  f"        type the customer number {CUSTOMER['customer_number']} then # "
-                  f"({CUSTOMER['first_name']} {CUSTOMER['last_name']}: their card",
-                  "        pops up on the agent's page); then 1 billing, 2 technical support",
-                  "        (then 1 internet, 2 mobile, 3 TV), 3 offers, 4 be called back, 0 an agent.",
-                  f"Asterisk '{info.name}': AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}",
-                  "=" * 72, ""]
+                lines.append(
+                    f"  {username:<12} SIP user: {data['sip_username']:<10} SIP password: {data['sip_password']}"
+                )
+        lines += [
+            "",
+            "Queues: support (dial 100 or 0140000100), billing (dial 200 or 0140000200;",
+            "        overflows to support after 5 min). Press 1 while waiting in support",
+            "        to be called back.",
+            f"IVR:    dial {IVR_NUMBERS[0]} or {IVR_NUMBERS[1]} (ivr_scripts/service-client.yaml, open Mon-Fri",
+            "        8:30-12:30 and 13:30-18:00, Sat 9:00-12:00, Paris): 1 French / 2 English;",
+            f"        type the customer number {CUSTOMER['customer_number']} then # "
+            f"({CUSTOMER['first_name']} {CUSTOMER['last_name']}: their card",
+            "        pops up on the agent's page); then 1 billing, 2 technical support",
+            "        (then 1 internet, 2 mobile, 3 TV), 3 offers, 4 be called back, 0 an agent.",
+            f"Asterisk '{info.name}': AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}",
+            "=" * 72,
+            "",
+        ]
         return "\n".join(lines)
 
 
@@ -122,8 +141,10 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         if queue.name not in {q.name for q in acd.queues()}:
             acd.save_queue(queue, create=True)
     logins: dict[str, dict] = {}
-    for username, display, role in (("admin", "Administrateur", "admin"),
-                                    ("superviseur", "Sophie Superviseure", "supervisor")):
+    for username, display, role in (
+        ("admin", "Administrateur", "admin"),
+        ("superviseur", "Sophie Superviseure", "supervisor"),
+    ):
         password = password_for(username)
         if users.get_by_username(username) is None:
             users.create_user(username, password, role=role, display_name=display)
@@ -136,13 +157,16 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         # generated, from its own owner-only file
         sip_password = stored.get(username, {}).get("sip_password") or None
         if users.get_by_username(username) is None:
-            sip_password = acd.create_agent(username, password, display, skills,
-                                            sip_password=sip_password).sip_password
+            sip_password = acd.create_agent(username, password, display, skills, sip_password=sip_password).sip_password
         elif sip_password is None:  # the file was lost: a new SIP password, printed below
             sip_password = acd.reset_sip_password(username).sip_password
         account = acd.agent(username)
-        logins[username] = {"role": "agent", "password": password, "sip_username": account.sip_username,
-                            "sip_password": sip_password}
+        logins[username] = {
+            "role": "agent",
+            "password": password,
+            "sip_username": account.sip_username,
+            "sip_password": sip_password,
+        }
     customers = CustomerService(CustomerRepository(db))
     if customers.find_by_customer_number(CUSTOMER["customer_number"]) is None:
         customers.create_customer(**CUSTOMER)

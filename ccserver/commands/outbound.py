@@ -21,6 +21,7 @@ every rule: "why was this contact not called?".
 
 writes every stored decision as CSV (';', UTF-8), the compliance officer's proof.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..capabilities.outbound.compliance import (Basis, CallRequest, OppositionFacts, decide,
-                                                parse_history, parse_instant)
+from ..capabilities.outbound.compliance import Basis, CallRequest, OppositionFacts, decide, parse_history, parse_instant
 from ..capabilities.outbound.numbers import parse_number, try_parse_number
 from ..capabilities.outbound.opposition import OppositionList, build_from_text_file, is_bitmap_file
 from ..core.errors import InvalidInput
@@ -48,18 +48,28 @@ def register(subparsers: Any) -> None:
     check.add_argument("--at", required=True, help="moment of the call, ISO-8601 with Z/offset")
     check.add_argument("--postcode", help="consumer's postcode (time zone and local holidays)")
     check.add_argument("--history", help='JSON file: [{"at": "ISO-8601-UTC", "refused": false}]')
-    check.add_argument("--basis", default="none", choices=[b.value for b in Basis],
-                       help="legal basis: prior consent, current contract, or none")
-    check.add_argument("--outside-hours-consent", action="store_true",
-                       help="the consumer expressly agreed to calls outside the legal hours")
+    check.add_argument(
+        "--basis",
+        default="none",
+        choices=[b.value for b in Basis],
+        help="legal basis: prior consent, current contract, or none",
+    )
+    check.add_argument(
+        "--outside-hours-consent",
+        action="store_true",
+        help="the consumer expressly agreed to calls outside the legal hours",
+    )
     check.add_argument("--caller-id", help="number the dialer presents (must be an NPV)")
-    check.add_argument("--manual", action="store_true",
-                       help="a person dials by hand (the NPV caller-ID rule is for automated "
-                            "systems; mobiles stay forbidden)")
+    check.add_argument(
+        "--manual",
+        action="store_true",
+        help="a person dials by hand (the NPV caller-ID rule is for automated systems; mobiles stay forbidden)",
+    )
     check.add_argument("--dnc", help="company do-not-call list: bitmap or text file of numbers")
     check.add_argument("--bloctel", help="Bloctel opposition list: bitmap or text file")
-    check.add_argument("--bloctel-scrubbed-at",
-                       help="when that Bloctel list was obtained (default: the bitmap's own date)")
+    check.add_argument(
+        "--bloctel-scrubbed-at", help="when that Bloctel list was obtained (default: the bitmap's own date)"
+    )
     check.set_defaults(func=run_check)
 
     build = sub.add_parser("build-list", help="build an opposition bitmap from a text file")
@@ -94,21 +104,28 @@ def run_check(args: argparse.Namespace, settings: Any = None) -> int:
     number = try_parse_number(args.number)
     dnc = _lookup(args.dnc, "dnc", number.nsn if number else None)
     bloctel_listed: bool | None = None
-    scrubbed = parse_instant(args.bloctel_scrubbed_at, "bloctel-scrubbed-at") \
-        if args.bloctel_scrubbed_at else None
+    scrubbed = parse_instant(args.bloctel_scrubbed_at, "bloctel-scrubbed-at") if args.bloctel_scrubbed_at else None
     if args.bloctel:
-        bloctel_listed, list_date = _lookup_with_date(args.bloctel, "bloctel",
-                                                      number.nsn if number else None)
+        bloctel_listed, list_date = _lookup_with_date(args.bloctel, "bloctel", number.nsn if number else None)
         scrubbed = scrubbed or list_date
-    request = CallRequest(number=args.number, postcode=args.postcode, basis=Basis(args.basis),
-                          outside_hours_consent=args.outside_hours_consent,
-                          caller_id=args.caller_id, automated=not args.manual)
-    facts = OppositionFacts(company_dnc=bool(dnc), bloctel_listed=bloctel_listed,
-                            bloctel_scrubbed_at=scrubbed)
+    request = CallRequest(
+        number=args.number,
+        postcode=args.postcode,
+        basis=Basis(args.basis),
+        outside_hours_consent=args.outside_hours_consent,
+        caller_id=args.caller_id,
+        automated=not args.manual,
+    )
+    facts = OppositionFacts(company_dnc=bool(dnc), bloctel_listed=bloctel_listed, bloctel_scrubbed_at=scrubbed)
     decision = decide(request, history, facts, at)
     record = decision.as_dict()
-    logger.info("compliance check number=%s at=%s allowed=%s failed=%s", args.number,
-                record["at"], decision.allowed, ",".join(record["failed"]))
+    logger.info(
+        "compliance check number=%s at=%s allowed=%s failed=%s",
+        args.number,
+        record["at"],
+        decision.allowed,
+        ",".join(record["failed"]),
+    )
     json.dump(record, sys.stdout, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0 if decision.allowed else 1
@@ -121,19 +138,28 @@ def run_build(args: argparse.Namespace, settings: Any = None) -> int:
     if not Path(args.input).is_file():
         raise InvalidInput("no such file", field="input", value=args.input)
     report = build_from_text_file(args.input, args.output, kind=args.kind, scrubbed_at=scrubbed)
-    json.dump({"output": report.path, "kind": report.meta.kind, "count": report.meta.count,
-               "lines": report.lines, "invalid_lines": report.invalid_lines,
-               "scrubbed_at": report.meta.scrubbed_at}, sys.stdout)
+    json.dump(
+        {
+            "output": report.path,
+            "kind": report.meta.kind,
+            "count": report.meta.count,
+            "lines": report.lines,
+            "invalid_lines": report.invalid_lines,
+            "scrubbed_at": report.meta.scrubbed_at,
+        },
+        sys.stdout,
+    )
     sys.stdout.write("\n")
     return 0
 
 
 def _compliance(settings: Any):
     """The compliance decisions on the configured database (the CLI wires its adapters)."""
-    from ..adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
-    from ..adapters.db.outbound import OutboundRepository  # noqa: PLC0415
-    from ..capabilities.outbound.service import OutboundService  # noqa: PLC0415
-    from ..core.clock import SystemClock  # noqa: PLC0415
+    from ..adapters.db.database import Database
+    from ..adapters.db.outbound import OutboundRepository
+    from ..capabilities.outbound.service import OutboundService
+    from ..core.clock import SystemClock
+
     database = Database(settings.storage.effective_database_url)
     database.upgrade()
     return OutboundService(OutboundRepository(database), clock=SystemClock()).compliance, database
@@ -161,8 +187,9 @@ def run_export(args: argparse.Namespace, settings: Any = None) -> int:
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     rows = 0
     try:
-        for chunk in compliance.export_decisions(campaign_id=args.campaign, since=since,
-                                              until=until, number=args.number):
+        for chunk in compliance.export_decisions(
+            campaign_id=args.campaign, since=since, until=until, number=args.number
+        ):
             out.write(chunk)
             rows += chunk.count("\r\n")
     finally:
@@ -204,6 +231,7 @@ def _lookup_with_date(path: str, field: str, nsn: int | None):
     found = False
     if nsn is not None:
         with open(file, encoding="utf-8", errors="replace") as f:
-            found = any((n := try_parse_number(line.strip())) is not None and n.nsn == nsn
-                        for line in f if line.strip())
+            found = any(
+                (n := try_parse_number(line.strip())) is not None and n.nsn == nsn for line in f if line.strip()
+            )
     return found, None

@@ -2,6 +2,7 @@
 POST /api/privacy/erase). Run it on the server's host: it reaches the database, ccserver's
 recordings store and the private Asterisk's spool and logs. Calls in progress are only
 handled by the running server (use the web API for those)."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,9 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="customer_command", required=True)
     erase = sub.add_parser("erase", help="GDPR erasure of a person everywhere (JSON summary)")
     erase.add_argument("--id", type=int, dest="customer_id", help="the customer file's id")
-    erase.add_argument("--number", action="append", default=[],
-                       help="a phone number of the person, any writing (repeatable)")
+    erase.add_argument(
+        "--number", action="append", default=[], help="a phone number of the person, any writing (repeatable)"
+    )
     erase.add_argument("--actor", default="cli", help="who asks (written in the audit log)")
     erase.set_defaults(func=run_erase)
 
@@ -35,32 +37,41 @@ class _InstanceCli:
 
 
 def run_erase(args: argparse.Namespace, settings: Any) -> int:
-    from ..adapters.db.database import Database  # noqa: PLC0415 (the command's adapters)
-    from ..adapters.db.erasure import ErasureRepository  # noqa: PLC0415
-    from ..adapters.db.repositories import AuditLog  # noqa: PLC0415
-    from ..capabilities.privacy.service import AsteriskFiles, ErasureService, load_key  # noqa: PLC0415
-    from ..capabilities.recording.storage import RecordingStore, parse_key  # noqa: PLC0415
+    from ..adapters.db.database import Database
+    from ..adapters.db.erasure import ErasureRepository
+    from ..adapters.db.repositories import AuditLog
+    from ..capabilities.privacy.service import AsteriskFiles, ErasureService, load_key
+    from ..capabilities.recording.storage import RecordingStore, parse_key
 
     database = Database(settings.storage.effective_database_url)
     database.upgrade()
     instance = pbx = None
     if not settings.recording.spool_dir:
-        from ..adapters.asterisk.instance import AsteriskInstance  # noqa: PLC0415
+        from ..adapters.asterisk.instance import AsteriskInstance
+
         candidate = AsteriskInstance(settings)
         if candidate.status() is not None:
             instance = candidate
             if candidate.pid() is not None:
                 pbx = _InstanceCli(candidate)
     files = AsteriskFiles.of(settings, instance)
-    store_dir = Path(settings.recording.store_dir) if settings.recording.store_dir else Path(settings.storage.data_dir) / "recordings"
+    store_dir = (
+        Path(settings.recording.store_dir)
+        if settings.recording.store_dir
+        else Path(settings.storage.data_dir) / "recordings"
+    )
     store = RecordingStore(store_dir, files.monitor_dir, parse_key(settings.recording.encryption_key))
-    service = ErasureService(ErasureRepository(database), load_key(settings.privacy.erasure_hmac_key,
-                                                                    Path(settings.storage.data_dir)),
-                             audit=AuditLog(database), pbx=pbx, database=database, files=files,
-                             store=store)
+    service = ErasureService(
+        ErasureRepository(database),
+        load_key(settings.privacy.erasure_hmac_key, Path(settings.storage.data_dir)),
+        audit=AuditLog(database),
+        pbx=pbx,
+        database=database,
+        files=files,
+        store=store,
+    )
     try:
-        summary = asyncio.run(service.erase(customer_id=args.customer_id, numbers=args.number,
-                                            actor=args.actor))
+        summary = asyncio.run(service.erase(customer_id=args.customer_id, numbers=args.number, actor=args.actor))
     finally:
         database.dispose()
     json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)

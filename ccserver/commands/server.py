@@ -1,4 +1,5 @@
 """`ccserver serve`, `ccserver demo`, `ccserver db upgrade`, `ccserver user add|disable|enable|passwd|revoke`."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,9 +9,9 @@ import sys
 
 from aiohttp import web
 
+from ..adapters.asterisk.capacity import check_rtp_capacity
 from ..core.errors import ConfigurationError
 from ..settings import Settings
-from ..adapters.asterisk.capacity import check_rtp_capacity
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +20,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run the server (starts the private Asterisk unless --external)")
     serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="HTTP port (default 8080)")
-    serve.add_argument("--external", action="store_true",
-                       help="use the Asterisk described by ami_*/ari_* settings instead of the private one")
+    serve.add_argument(
+        "--external",
+        action="store_true",
+        help="use the Asterisk described by ami_*/ari_* settings instead of the private one",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="set up a demo call center (SQLite + private Asterisk) and run it")
@@ -41,10 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--role", required=True, choices=("agent", "supervisor", "admin"))
     add.add_argument("--display-name", default="")
     add.set_defaults(func=cmd_user_add)
-    for name, help_text in (("disable", "disable a user: no more logins, every session ends now"),
-                            ("enable", "enable a disabled user again"),
-                            ("passwd", "set a new password (stdin or prompted); every session ends now"),
-                            ("revoke", "end every session of a user (log them out everywhere)")):
+    for name, help_text in (
+        ("disable", "disable a user: no more logins, every session ends now"),
+        ("enable", "enable a disabled user again"),
+        ("passwd", "set a new password (stdin or prompted); every session ends now"),
+        ("revoke", "end every session of a user (log them out everywhere)"),
+    ):
         action = user_sub.add_parser(name, help=help_text)
         action.add_argument("username")
         action.set_defaults(func=cmd_user_admin, user_action=name)
@@ -52,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _database(settings: Settings):
     from ..adapters.db.database import Database
+
     return Database(settings.storage.effective_database_url)
 
 
@@ -64,14 +71,16 @@ def cmd_db_upgrade(args, settings: Settings) -> int:
 
 def cmd_user_add(args, settings: Settings) -> int:
     from ..adapters.db.repositories import UserRepository
+
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.username}: ")
     else:
         password = sys.stdin.readline().rstrip("\n")
     db = _database(settings)
     db.upgrade()
-    UserRepository(db).create_user(args.username, password, role=args.role,
-                                   display_name=args.display_name or args.username)
+    UserRepository(db).create_user(
+        args.username, password, role=args.role, display_name=args.display_name or args.username
+    )
     print(f"user {args.username} ({args.role}) created")
     return 0
 
@@ -90,6 +99,7 @@ def cmd_user_admin(args, settings: Settings) -> int:
     next HTTP request (401)."""
     from ..adapters.db.repositories import AuditLog, SessionRepository, UserRepository
     from ..capabilities.admin.service import UserAdminService
+
     db = _database(settings)
     db.upgrade()
     admin = UserAdminService(UserRepository(db), SessionRepository(db), AuditLog(db))
@@ -114,50 +124,68 @@ def cmd_user_admin(args, settings: Settings) -> int:
 
 
 def _settings_with(settings: Settings, args) -> Settings:
-    return settings.replace({k: v for k, v in (("web.host", getattr(args, "host", None)),
-                                               ("web.port", getattr(args, "port", None)))
-                             if v is not None})
+    return settings.replace(
+        {
+            k: v
+            for k, v in (("web.host", getattr(args, "host", None)), ("web.port", getattr(args, "port", None)))
+            if v is not None
+        }
+    )
 
 
 def private_endpoint(settings: Settings):
     """Bring the private Asterisk up (building its root the first time) and say how to reach it."""
     from ..adapters.asterisk.instance import AsteriskInstance
     from ..adapters.pbx.connection import PbxEndpoint
+
     instance = AsteriskInstance(settings)
     info = instance.up()
-    endpoint = PbxEndpoint(ami_host=info.ami_host, ami_port=info.ami_port,
-                           ami_username=info.ami_username, ami_secret=info.ami_secret,
-                           ari_url=info.ari_url + "/", ari_username=info.ari_username,
-                           ari_password=info.ari_password, ari_app=info.ari_app, node=info.name)
+    endpoint = PbxEndpoint(
+        ami_host=info.ami_host,
+        ami_port=info.ami_port,
+        ami_username=info.ami_username,
+        ami_secret=info.ami_secret,
+        ari_url=info.ari_url + "/",
+        ari_username=info.ari_username,
+        ari_password=info.ari_password,
+        ari_app=info.ari_app,
+        node=info.name,
+    )
     return instance, info, endpoint
 
 
 def run_server(settings: Settings, endpoint, config_writer=None) -> None:
     from ..adapters.web.app import create_app
     from ..app import Runtime
+
     app = create_app(Runtime(settings, endpoint, config_writer=config_writer))
-    web.run_app(app, host=settings.web.host, port=settings.web.port, print=None,
-                access_log=None, shutdown_timeout=5.0)
+    web.run_app(app, host=settings.web.host, port=settings.web.port, print=None, access_log=None, shutdown_timeout=5.0)
 
 
 def cmd_serve(args, settings: Settings) -> int:
     from ..app import endpoint_from_settings
+
     settings = _settings_with(settings, args)
     writer = None
     # the node's RTP range must carry the calls it admits (the private instance checks it too)
     check_rtp_capacity(settings.asterisk.rtp_port_count, settings.asterisk.max_concurrent_calls)
     if args.external:
         from ..adapters.asterisk.config_dir import DirectoryConfigWriter
+
         endpoint = endpoint_from_settings(settings)
         if endpoint is None:
-            raise ConfigurationError("--external needs ami_port and ari_port (CCSERVER_PBX_AMI_PORT...)",
-                                     field="ami_port")
+            raise ConfigurationError(
+                "--external needs ami_port and ari_port (CCSERVER_PBX_AMI_PORT...)", field="ami_port"
+            )
         if settings.asterisk.generated_dir:
             writer = DirectoryConfigWriter(settings.asterisk.generated_dir)
     else:
         writer, info, endpoint = private_endpoint(settings)
-        print(f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
-              f"SIP {info.sip_host}:{info.sip_port}", flush=True)
+        print(
+            f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
+            f"SIP {info.sip_host}:{info.sip_port}",
+            flush=True,
+        )
     print(f"ccserver listening on http://{settings.web.host}:{settings.web.port}/", flush=True)
     run_server(settings, endpoint, writer)
     return 0
@@ -165,6 +193,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_demo(args, settings: Settings) -> int:
     from .demo import demo_settings, seed_demo
+
     settings = demo_settings(_settings_with(settings, args))
     instance, info, endpoint = private_endpoint(settings)
     summary = seed_demo(settings, instance)

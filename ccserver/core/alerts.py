@@ -4,6 +4,7 @@ A warning in a log is read by nobody during a busy day; these counters are shown
 wallboard and in /status. The capability that notes one also writes its own record (a failed
 recording row, a refused call record, an audit entry) and one log line. Pure: no I/O.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,7 +19,7 @@ KINDS = (RECORDING_MISSED, CALL_REFUSED)
 
 class Alerts:
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {kind: 0 for kind in KINDS}
+        self.counts: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.last: dict[str, dict[str, Any]] = {}
         self.listeners: list[Callable[[str], None]] = []  # told the kind each time one is noted
 

@@ -8,6 +8,7 @@ event and the handlers' outputs on the bus.
 failing subscriber never blocks intake or the others. When a subscriber's queue is full the
 oldest event is dropped and counted; the overflow is logged once, and its end once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,13 +16,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from .events import Event
 
 logger = logging.getLogger(__name__)
 
-Listener = Callable[[Event], Union[None, Awaitable[None]]]
+Listener = Callable[[Event], None | Awaitable[None]]
 Handler = Callable[[Event], Iterable[Event] | None]
 
 
@@ -49,10 +50,15 @@ class InProcessBus:
         self._by_topic: dict[str, list[Subscription]] = {}
         self._started = False
 
-    def subscribe(self, name: str, listener: Listener, topics: Iterable[str] | None = None,
-                  maxsize: int = 10_000) -> Subscription:
-        sub = Subscription(name=name, topics=frozenset(topics) if topics is not None else None,
-                           listener=listener, queue=asyncio.Queue(maxsize))
+    def subscribe(
+        self, name: str, listener: Listener, topics: Iterable[str] | None = None, maxsize: int = 10_000
+    ) -> Subscription:
+        sub = Subscription(
+            name=name,
+            topics=frozenset(topics) if topics is not None else None,
+            listener=listener,
+            queue=asyncio.Queue(maxsize),
+        )
         self._subscriptions.append(sub)
         self._by_topic.clear()
         if self._started:
@@ -81,8 +87,7 @@ class InProcessBus:
                     logger.warning("bus subscriber %s is too slow: dropping oldest events", sub.name)
             elif sub.overflowing and queue.qsize() < queue.maxsize // 2:
                 sub.overflowing = False
-                logger.info("bus subscriber %s caught up (%d events dropped so far)",
-                            sub.name, sub.dropped)
+                logger.info("bus subscriber %s caught up (%d events dropped so far)", sub.name, sub.dropped)
             queue.put_nowait(event)
 
     async def start(self) -> None:
@@ -103,9 +108,11 @@ class InProcessBus:
 
     async def drain(self, timeout: float = 5.0) -> None:
         """Wait until every subscriber has handled what was published (tests, shutdown)."""
+
         async def _all_empty() -> None:
-            while any(s.queue.qsize() or s.busy for s in self._subscriptions):
+            while any(s.queue.qsize() or s.busy for s in self._subscriptions):  # noqa: ASYNC110 (polled: no event per queue)
                 await asyncio.sleep(0.005)
+
         await asyncio.wait_for(_all_empty(), timeout)
 
     @staticmethod
@@ -126,8 +133,9 @@ class InProcessBus:
                 sub.busy = False
 
     def stats(self) -> dict[str, dict[str, Any]]:
-        return {s.name: {"queued": s.queue.qsize(), "dropped": s.dropped, "failed": s.failed}
-                for s in self._subscriptions}
+        return {
+            s.name: {"queued": s.queue.qsize(), "dropped": s.dropped, "failed": s.failed} for s in self._subscriptions
+        }
 
 
 class Intake:
@@ -154,15 +162,18 @@ class Intake:
         """Apply one event now: handlers first, then publish the event and what they produced."""
         handlers = self._resolved.get(type(event))
         if handlers is None:
-            handlers = self._resolved[type(event)] = [
-                h for t in type(event).__mro__ for h in self._handlers.get(t, ())]
+            handlers = self._resolved[type(event)] = [h for t in type(event).__mro__ for h in self._handlers.get(t, ())]
         outputs: list[Event] = []
         for handler in handlers:
             try:
                 produced = handler(event)
             except Exception:
-                logger.exception("handler %s failed on %s %s", getattr(handler, "__qualname__", handler),
-                                 event.topic, getattr(event, "uniqueid", ""))
+                logger.exception(
+                    "handler %s failed on %s %s",
+                    getattr(handler, "__qualname__", handler),
+                    event.topic,
+                    getattr(event, "uniqueid", ""),
+                )
                 continue
             if produced:
                 outputs.extend(produced)
@@ -191,6 +202,7 @@ class Intake:
 
     async def drain(self, timeout: float = 5.0) -> None:
         async def _empty() -> None:
-            while not self.queue.empty():
+            while not self.queue.empty():  # noqa: ASYNC110 (asyncio.Queue has no "emptied" event)
                 await asyncio.sleep(0.002)
+
         await asyncio.wait_for(_empty(), timeout)

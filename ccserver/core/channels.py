@@ -4,6 +4,7 @@ Pure state: `apply(event)` returns the events to publish. After an outage, a sna
 which channels ended while we were not listening (they get a `ChannelHungup` with cause text
 ``vanished during outage``) and which appeared (a `ChannelCreated`, plus `ChannelAnswered` when up).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ class ChannelRegistry:
         self.channels: dict[str, LiveChannel] = {}
 
     def on_created(self, event: ev.ChannelCreated) -> None:
-        self.channels[event.uniqueid] = LiveChannel(event.uniqueid, event.linkedid, event.channel,
-                                                    event.state, event.caller_number)
+        self.channels[event.uniqueid] = LiveChannel(
+            event.uniqueid, event.linkedid, event.channel, event.state, event.caller_number
+        )
 
     def on_answered(self, event: ev.ChannelAnswered) -> None:
         live = self.channels.get(event.uniqueid)
@@ -49,30 +51,58 @@ class ChannelRegistry:
         for uniqueid, live in list(self.channels.items()):
             if uniqueid not in present:
                 del self.channels[uniqueid]
-                differences.append(ev.ChannelHungup(uniqueid=uniqueid, linkedid=live.linkedid,
-                                                    channel=live.channel, cause=0,
-                                                    cause_text=VANISHED, node=snapshot.node))
+                differences.append(
+                    ev.ChannelHungup(
+                        uniqueid=uniqueid,
+                        linkedid=live.linkedid,
+                        channel=live.channel,
+                        cause=0,
+                        cause_text=VANISHED,
+                        node=snapshot.node,
+                    )
+                )
         for uniqueid, snap in present.items():
             live = self.channels.get(uniqueid)
             if live is None:
-                self.channels[uniqueid] = LiveChannel(snap.uniqueid, snap.linkedid, snap.channel,
-                                                      snap.state, snap.caller_number)
-                differences.append(ev.ChannelCreated(
-                    uniqueid=snap.uniqueid, linkedid=snap.linkedid, channel=snap.channel,
-                    caller_number=snap.caller_number, context=snap.context, exten=snap.exten,
-                    state=snap.state, node=snapshot.node))
+                self.channels[uniqueid] = LiveChannel(
+                    snap.uniqueid, snap.linkedid, snap.channel, snap.state, snap.caller_number
+                )
+                differences.append(
+                    ev.ChannelCreated(
+                        uniqueid=snap.uniqueid,
+                        linkedid=snap.linkedid,
+                        channel=snap.channel,
+                        caller_number=snap.caller_number,
+                        context=snap.context,
+                        exten=snap.exten,
+                        state=snap.state,
+                        node=snapshot.node,
+                    )
+                )
                 if snap.state == "Up":
-                    differences.append(ev.ChannelAnswered(uniqueid=snap.uniqueid, linkedid=snap.linkedid,
-                                                          channel=snap.channel, node=snapshot.node))
+                    differences.append(
+                        ev.ChannelAnswered(
+                            uniqueid=snap.uniqueid, linkedid=snap.linkedid, channel=snap.channel, node=snapshot.node
+                        )
+                    )
             elif live.state != snap.state:
                 live.state = snap.state
                 if snap.state == "Up":
-                    differences.append(ev.ChannelAnswered(uniqueid=uniqueid, linkedid=live.linkedid,
-                                                          channel=live.channel, node=snapshot.node))
+                    differences.append(
+                        ev.ChannelAnswered(
+                            uniqueid=uniqueid, linkedid=live.linkedid, channel=live.channel, node=snapshot.node
+                        )
+                    )
                 else:
-                    differences.append(ev.ChannelStateChanged(uniqueid=uniqueid, linkedid=live.linkedid,
-                                                              channel=live.channel, state=snap.state,
-                                                              node=snapshot.node))
+                    differences.append(
+                        ev.ChannelStateChanged(
+                            uniqueid=uniqueid,
+                            linkedid=live.linkedid,
+                            channel=live.channel,
+                            state=snap.state,
+                            node=snapshot.node,
+                        )
+                    )
         differences.append(ev.ResyncCompleted(differences=len(differences), node=snapshot.node))
         return differences
 

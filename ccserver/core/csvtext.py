@@ -1,5 +1,6 @@
 """What the CSV imports (customers, campaign contacts, consents) share about files as people
 export them: which delimiter a header line uses. Pure text, no I/O."""
+
 from __future__ import annotations
 
 DELIMITERS = (";", ",", "\t")

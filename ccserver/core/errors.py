@@ -4,6 +4,7 @@ Every error the server shows to a user or an API client is a `CcError`: it carri
 `error_id` (for example ``no-such-queue``), an HTTP status and structured `details` (file, line,
 field...). The web layer renders them as JSON for the API and as a page for browsers.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,9 +5,10 @@ past `ccserver/adapters/pbx/`. Each event class has a stable `topic` (``<noun>_<
 bus subscribers filter on; capability handlers may publish further domain events (subclasses of
 `DomainEvent`) computed from them.
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 

@@ -14,6 +14,7 @@ counted (so the lock ends when announced). Each lock is reported once, when it s
 audit log. Memory is bounded: each scope keeps at most `max_entries` keys, dropping the least
 recently touched one, so a flood of random usernames or addresses cannot grow it.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -59,14 +60,16 @@ class ThrottlePolicy:
             return timedelta(0)
         if excess > 40:  # 2**40 locks are past any cap: no huge floats
             return self.max_lock
-        return min(self.max_lock, self.first_lock * 2 ** excess)
+        return min(self.max_lock, self.first_lock * 2**excess)
 
 
-ACCOUNT_POLICY = ThrottlePolicy(lock_at=5, first_lock=timedelta(seconds=30),
-                                max_lock=timedelta(minutes=15), forgive_every=timedelta(minutes=10))
+ACCOUNT_POLICY = ThrottlePolicy(
+    lock_at=5, first_lock=timedelta(seconds=30), max_lock=timedelta(minutes=15), forgive_every=timedelta(minutes=10)
+)
 # a call center often logs in from one NAT address: more failures tolerated, forgiven faster
-ADDRESS_POLICY = ThrottlePolicy(lock_at=20, first_lock=timedelta(seconds=10),
-                                max_lock=timedelta(minutes=15), forgive_every=timedelta(seconds=30))
+ADDRESS_POLICY = ThrottlePolicy(
+    lock_at=20, first_lock=timedelta(seconds=10), max_lock=timedelta(minutes=15), forgive_every=timedelta(seconds=30)
+)
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,14 @@ class LoginThrottle:
     """Counts failed logins per account and per address. Not thread-safe: call it from the
     event loop only (every method is quick)."""
 
-    def __init__(self, clock: Clock, *, account: ThrottlePolicy = ACCOUNT_POLICY,
-                 address: ThrottlePolicy = ADDRESS_POLICY, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        account: ThrottlePolicy = ACCOUNT_POLICY,
+        address: ThrottlePolicy = ADDRESS_POLICY,
+        max_entries: int = 10_000,
+    ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be >= 1")
         self.clock = clock

@@ -9,6 +9,7 @@ Each hash takes about 32 MiB and tens of milliseconds of CPU: the server runs th
 neither starve the event loop (nor the default executor its database calls run on) nor make
 memory grow with the number of logins in flight.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,8 +50,9 @@ def _unb64(text: str) -> bytes:
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
     # maxmem: OpenSSL's default (32 MiB) is just too small for n=2**15, r=8
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length,
-                          maxmem=2 * 128 * r * (n + p + 2))
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length, maxmem=2 * 128 * r * (n + p + 2)
+    )
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -134,8 +136,9 @@ class HashingPool:
         if workers < 1 or queue < 0:
             raise ValueError("a hashing pool needs workers >= 1 and queue >= 0")
         self.workers, self.queue = workers, queue
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="password-hash",
-                                            initializer=_lower_priority)
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="password-hash", initializer=_lower_priority
+        )
         self._slots = asyncio.Semaphore(workers)
         self._admitted = 0
         self.refused = 0
@@ -152,8 +155,11 @@ class HashingPool:
         database read on another executor) happens before any hash is spent."""
         if self._admitted >= self.workers + self.queue:
             self.refused += 1
-            raise HashingBusy("the server is busy checking other logins: try again in a moment",
-                              workers=self.workers, queue=self.queue)
+            raise HashingBusy(
+                "the server is busy checking other logins: try again in a moment",
+                workers=self.workers,
+                queue=self.queue,
+            )
         self._admitted += 1
         try:
             async with self._slots:

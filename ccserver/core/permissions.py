@@ -16,6 +16,7 @@ Services resolve the actor's scope (from ``supervisor_scopes``) and the target's
 their rows) and call `require`; a refusal is `Forbidden` (status 403, id ``forbidden``) raised
 before anything is written.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -36,8 +37,14 @@ class Actor:
     agents: frozenset[str] = frozenset()  # supervisor: the agents of the teams given
 
     @classmethod
-    def of(cls, username: str, role: str, scope_queues: Iterable[str] = (),
-           scope_teams: Iterable[str] = (), team_of: Mapping[str, str] | None = None) -> "Actor":
+    def of(
+        cls,
+        username: str,
+        role: str,
+        scope_queues: Iterable[str] = (),
+        scope_teams: Iterable[str] = (),
+        team_of: Mapping[str, str] | None = None,
+    ) -> Actor:
         """An actor from a supervisor's scope rows: `team_of` maps agent usernames to teams."""
         teams = {t for t in scope_teams if t}
         agents = {u for u, team in (team_of or {}).items() if team and team in teams}
@@ -58,11 +65,11 @@ class Target:
     queues: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, kind: str, ident: object, *, agents: Iterable[str | None] = (),
-           queues: Iterable[str | None] = ()) -> "Target":
+    def of(
+        cls, kind: str, ident: object, *, agents: Iterable[str | None] = (), queues: Iterable[str | None] = ()
+    ) -> Target:
         """Empty names are dropped: an attempt nobody answered belongs to no agent."""
-        return cls(kind, str(ident), frozenset(a for a in agents if a),
-                   frozenset(q for q in queues if q))
+        return cls(kind, str(ident), frozenset(a for a in agents if a), frozenset(q for q in queues if q))
 
 
 def may_act(actor: Actor, target: Target) -> bool:
@@ -85,8 +92,9 @@ def require(actor: Actor, target: Target, action: str = "act on") -> None:
         why = f"this {target.kind} is outside your queues and teams"
     else:
         why = f"the {actor.role} role may not {action} a {target.kind}"
-    raise Forbidden(f"you may not {action} {target.kind} {target.ident}: {why}",
-                    kind=target.kind, id=target.ident, role=actor.role)
+    raise Forbidden(
+        f"you may not {action} {target.kind} {target.ident}: {why}", kind=target.kind, id=target.ident, role=actor.role
+    )
 
 
 def visible(actor: Actor, targets: Iterable[Target]) -> list[Target]:
@@ -94,9 +102,13 @@ def visible(actor: Actor, targets: Iterable[Target]) -> list[Target]:
     return [t for t in targets if may_act(actor, t)]
 
 
-def channel_target(uniqueid: str, linkedid: str, channel: str,
-                   calls: Iterable[tuple[str, str, str, str]],
-                   interfaces: Mapping[str, str]) -> Target:
+def channel_target(
+    uniqueid: str,
+    linkedid: str,
+    channel: str,
+    calls: Iterable[tuple[str, str, str, str]],
+    interfaces: Mapping[str, str],
+) -> Target:
     """A live channel, described by the calls it takes part in and the agent phone it is.
 
     `calls`: (uniqueid, linkedid, queue, agent) of the calls being tracked; a channel belongs to

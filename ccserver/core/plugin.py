@@ -12,6 +12,7 @@ Assistant's `async_setup`, with typed dependencies instead of a dict.)
 This module does no I/O and imports no framework: web routes and live pushes are opaque callables
 that the web adapter calls with its application and its realtime hub.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
@@ -94,8 +95,9 @@ class Plugin:
     def handle(self, event_type: type, handler: Callable[[Any], Any]) -> None:
         self.intake_handlers.append(IntakeHandler(event_type, handler))
 
-    def subscribe(self, name: str, listener: Callable[[Any], Any], topics: Iterable[str], *,
-                  maxsize: int = 10_000) -> None:
+    def subscribe(
+        self, name: str, listener: Callable[[Any], Any], topics: Iterable[str], *, maxsize: int = 10_000
+    ) -> None:
         self.subscriptions.append(BusSubscription(name, listener, tuple(topics), maxsize))
 
     def add_handler(self, event_type: type, handler: Callable[[Any], Any]) -> None:

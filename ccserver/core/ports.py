@@ -4,6 +4,7 @@ Adapters implement them (AMI/ARI in `ccserver.adapters.pbx`, the database in `cc
 the bus in `ccserver.core.bus` or a broker adapter). Every PBX command has a timeout and is never
 replayed after a reconnect: on an outage it fails with `PbxUnavailable`, and the caller decides.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -15,8 +16,9 @@ from .events import Event
 
 class EventBus(Protocol):
     def publish(self, event: Event) -> None: ...
-    def subscribe(self, name: str, listener: Any, topics: Iterable[str] | None = None,
-                  maxsize: int = 10_000) -> Any: ...
+    def subscribe(
+        self, name: str, listener: Any, topics: Iterable[str] | None = None, maxsize: int = 10_000
+    ) -> Any: ...
 
 
 class EventIntake(Protocol):
@@ -65,10 +67,16 @@ class PbxCommands(Protocol):
     def is_up(self) -> bool: ...
 
     async def originate(self, request: OriginateRequest) -> str: ...
-    async def queue_add(self, queue: str, interface: str, member_name: str = "",
-                        penalty: int = 0, paused: bool = False, reason: str = "") -> None: ...
-    async def queue_pause(self, queue: str | None, interface: str, paused: bool,
-                          reason: str = "") -> None: ...
+    async def queue_add(
+        self,
+        queue: str,
+        interface: str,
+        member_name: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+    ) -> None: ...
+    async def queue_pause(self, queue: str | None, interface: str, paused: bool, reason: str = "") -> None: ...
     async def queue_remove(self, queue: str, interface: str) -> None: ...
     async def hangup(self, channel: str) -> None: ...
     async def reload(self, module: str) -> None: ...  # e.g. res_pjsip.so, pbx_config.so (dialplan)
@@ -87,12 +95,12 @@ class StasisCommands(Protocol):
     CR/LF in names, ids or media; in a variable's value, CR/LF become spaces."""
 
     async def answer(self, channel_id: str) -> None: ...
-    async def play(self, channel_id: str, media: list[str], *, language: str = "",
-                   playback_id: str = "") -> str: ...  # the playback id
+    async def play(
+        self, channel_id: str, media: list[str], *, language: str = "", playback_id: str = ""
+    ) -> str: ...  # the playback id
     async def stop_playback(self, playback_id: str) -> None: ...  # finished already: no error
     async def hangup(self, channel_id: str) -> None: ...
-    async def continue_in_dialplan(self, channel_id: str, context: str, exten: str,
-                                   priority: int = 1) -> None: ...
+    async def continue_in_dialplan(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None: ...
     async def set_variable(self, channel_id: str, name: str, value: str) -> None: ...
     async def get_variable(self, channel_id: str, name: str) -> str: ...  # functions too
     async def app_channels(self) -> set[str]: ...  # ids of the channels in our application

@@ -11,6 +11,7 @@ name and are escaped on output (jinja2 autoescape, ``textContent`` in the pages)
 
 Pure functions, no I/O.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,7 @@ ARI_DTMF_DIGITS = DTMF_DIGITS | frozenset("ABCD")  # RFC 4733 events 12-15 (some
 _TO_SPACE = re.compile("[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+")
 # C0 (but the ones above), DEL, C1, bidi embeddings/overrides/isolates and marks, BOM, and lone
 # surrogates (what `surrogateescape` decoding leaves for invalid bytes) handled separately.
-_REMOVE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                     "\u2066-\u2069\ufeff]")
+_REMOVE = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -45,15 +45,26 @@ def clean_text(value: Any, max_length: int = FIELD_MAX) -> str:
     else:
         text = str(value)
     if len(text) > 4 * max_length + 64:
-        text = text[:4 * max_length + 64]  # never scan megabytes to keep 80 characters
+        text = text[: 4 * max_length + 64]  # never scan megabytes to keep 80 characters
     text = _SURROGATE.sub("\ufffd", text)
     text = _REMOVE.sub("", text)
     text = _TO_SPACE.sub(" ", text).strip()
     return text[:max_length].rstrip()
 
 
-_C_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-              "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_C_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
 _C_ESCAPE = re.compile(r"\\(.)", re.S)
 
 

@@ -1,7 +1,8 @@
 """AcdService with a recording fake PBX, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +11,7 @@ from ccserver.adapters.db.repositories import AuditLog
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.acd.service import AcdService
 from ccserver.capabilities.agents.model import AgentBoard, AgentMembershipLost, AgentStateChanged
-from ccserver.capabilities.calls.model import CallRecordChanged, CallTracker
+from ccserver.capabilities.calls.model import CallTracker
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput, PbxUnavailable
@@ -26,19 +27,22 @@ class FakeWriter:
 
 
 def added(pbx: FakePbx) -> list[tuple]:
-    return [(a["queue"], a["interface"], a["penalty"], a["paused"], a["reason"])
-            for a in pbx.called("queue_add")]
+    return [(a["queue"], a["interface"], a["penalty"], a["paused"], a["reason"]) for a in pbx.called("queue_add")]
 
 
 @pytest.fixture
 def acd(database):
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     repo = AcdRepository(database, clock)
     for skill in ("fr", "tech", "billing"):
         repo.add_skill(skill)
     repo.add_pause_reason("break", "Pause")
-    repo.save_queue(QueueDefinition(name="support", required_skills={"fr": 1, "tech": 1},
-                                    wrapup_seconds=5, dispositions=("resolved",)), create=True)
+    repo.save_queue(
+        QueueDefinition(
+            name="support", required_skills={"fr": 1, "tech": 1}, wrapup_seconds=5, dispositions=("resolved",)
+        ),
+        create=True,
+    )
     repo.save_queue(QueueDefinition(name="billing", required_skills={"billing": 1}), create=True)
     board = AgentBoard(clock)
     tracker = CallTracker(clock)
@@ -72,7 +76,7 @@ async def test_login_joins_only_queues_the_skills_allow_with_penalties(acd):
         await acd.login("alice", ["billing"])
     assert err.value.details["field"] == "queues"
     stored = acd.repo.stored_logins()
-    assert [(l.username, l.queues, l.paused) for l in stored] == [("alice", ("support",), False)]
+    assert [(s.username, s.queues, s.paused) for s in stored] == [("alice", ("support",), False)]
 
 
 async def test_pause_needs_a_known_reason_and_a_login(acd):
@@ -85,8 +89,9 @@ async def test_pause_needs_a_known_reason_and_a_login(acd):
         await acd.pause("alice", "nap")
     assert err.value.details["allowed"] == ["break"]
     await acd.pause("alice", "break")
-    assert {"queue": None, "interface": "PJSIP/alice", "paused": True,
-            "reason": "break"} in acd.pbx.called("queue_pause")
+    assert {"queue": None, "interface": "PJSIP/alice", "paused": True, "reason": "break"} in acd.pbx.called(
+        "queue_pause"
+    )
     assert acd.repo.stored_logins()[0].pause_reason == "break"
 
 
@@ -100,15 +105,17 @@ async def test_commands_fail_fast_when_asterisk_is_down(acd):
 
 async def test_membership_lost_is_restored_as_it_was(acd):
     await acd.create_agent("alice", "password-123", "Alice", "fr:9, tech:8", actor="admin")
-    await acd.on_event(AgentMembershipLost(username="alice", interface="PJSIP/alice", queues=("support",),
-                                           paused=True, reason="break"))
+    await acd.on_event(
+        AgentMembershipLost(username="alice", interface="PJSIP/alice", queues=("support",), paused=True, reason="break")
+    )
     assert ("support", "PJSIP/alice", 3, True, "break") in added(acd.pbx)
 
 
 async def test_timeline_and_call_rows_are_written(acd):
-    at = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
-    acd.write_states([AgentStateChanged(username="alice", state="available", previous="logged_out", at=at,
-                                        queue="support")])
+    at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    acd.write_states(
+        [AgentStateChanged(username="alice", state="available", previous="logged_out", at=at, queue="support")]
+    )
     assert [(e.state, e.previous) for e in acd.repo.timeline("alice")] == [("available", "logged_out")]
     acd.tracker.apply(ev.QueueCallerJoined(queue="support", uniqueid="u1", caller_number="0612345678"))
     out = acd.tracker.apply(ev.ChannelHungup(uniqueid="u1", cause=16, cause_text="Normal Clearing"))

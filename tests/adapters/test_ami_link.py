@@ -1,13 +1,14 @@
 """The AMI wrapper against a fake AMI server: timeouts, refused logins, drops, no replay."""
+
 import asyncio
 import logging
 
 import pytest
 
+from ccserver.adapters.pbx.ami import AmiLink
 from ccserver.core import events as ev
 from ccserver.core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ccserver.core.ports import OriginateRequest
-from ccserver.adapters.pbx.ami import AmiLink
 from tests.fakes.ami_server import FakeAmi
 
 
@@ -28,8 +29,9 @@ async def fake():
 
 
 def make_link(fake, submitted, secret="s", timeout=0.3):
-    return AmiLink(host="127.0.0.1", port=fake.port, username="u", secret=secret,
-                   submit=submitted.append, command_timeout=timeout)
+    return AmiLink(
+        host="127.0.0.1", port=fake.port, username="u", secret=secret, submit=submitted.append, command_timeout=timeout
+    )
 
 
 async def test_login_brings_link_up_and_events_arrive_translated_in_order(fake):
@@ -37,13 +39,24 @@ async def test_login_brings_link_up_and_events_arrive_translated_in_order(fake):
     link = make_link(fake, submitted)
     await link.start()
     await wait_for(lambda: link.is_up)
-    fake.send_event(Event="Newchannel", Uniqueid="1.1", Linkedid="1.1", Channel="Local/a@b-0001;1",
-                    ChannelStateDesc="Down", CallerIDNum="0612345678")
+    fake.send_event(
+        Event="Newchannel",
+        Uniqueid="1.1",
+        Linkedid="1.1",
+        Channel="Local/a@b-0001;1",
+        ChannelStateDesc="Down",
+        CallerIDNum="0612345678",
+    )
     fake.send_event(Event="VarSet", Variable="X", Value="1")
-    fake.send_event(Event="Newstate", Uniqueid="1.1", Linkedid="1.1", Channel="Local/a@b-0001;1",
-                    ChannelStateDesc="Up")
-    fake.send_event(Event="Hangup", Uniqueid="1.1", Linkedid="1.1", Channel="Local/a@b-0001;1",
-                    Cause="16", **{"Cause-txt": "Normal Clearing"})
+    fake.send_event(Event="Newstate", Uniqueid="1.1", Linkedid="1.1", Channel="Local/a@b-0001;1", ChannelStateDesc="Up")
+    fake.send_event(
+        Event="Hangup",
+        Uniqueid="1.1",
+        Linkedid="1.1",
+        Channel="Local/a@b-0001;1",
+        Cause="16",
+        **{"Cause-txt": "Normal Clearing"},
+    )
     await wait_for(lambda: any(isinstance(e, ev.ChannelHungup) for e in submitted))
     kinds = [type(e).__name__ for e in submitted if not isinstance(e, (ev.PbxLinkUp, ev.PbxFullyBooted))]
     assert kinds == ["ChannelCreated", "ChannelAnswered", "ChannelHungup"]
@@ -134,7 +147,9 @@ async def test_error_reply_raises_command_failed(fake):
 async def test_queue_add_reply_does_not_hang(fake):
     """panoramisk takes 'Added interface to queue' for a list start unless as_list=False."""
     link = make_link(fake, [])
-    fake.responders["queueadd"] = lambda f: "Response: Success\r\nActionID: {aid}\r\nMessage: Added interface to queue\r\n\r\n"
+    fake.responders["queueadd"] = lambda f: (
+        "Response: Success\r\nActionID: {aid}\r\nMessage: Added interface to queue\r\n\r\n"
+    )
     await link.start()
     await wait_for(lambda: link.is_up)
     await asyncio.wait_for(link.queue_add("q1", "PJSIP/agent1", "Agent 1"), 1)

@@ -1,4 +1,5 @@
 """`AriStasis` (the IVR's StasisCommands over the ARI link): arguments checked, errors mapped."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,7 @@ class Link:
     async def call(self, resource: str, operation: str, **params):
         self.calls.append((f"{resource}.{operation}", params))
         if self.status is not None:
-            raise PbxCommandFailed("failed", operation=f"{resource}.{operation}",
-                                   status=self.status)
+            raise PbxCommandFailed("failed", operation=f"{resource}.{operation}", status=self.status)
         return self.result
 
 
@@ -29,19 +29,26 @@ async def test_commands_reach_ari_with_its_parameter_names():
     await stasis.continue_in_dialplan("c1", "ccq-ventes", "open", 1)
     assert await stasis.get_variable("c1", "DIALPLAN_EXISTS(ccq-ventes,open,1)") == "1"
     assert await stasis.app_channels() == {"c1", "c2"}
-    assert link.calls[0] == ("channels.play", {"channelId": "c1", "media": "sound:a,sound:b",
-                                               "lang": "fr", "playbackId": "pb1"})
-    assert link.calls[1] == ("channels.continueInDialplan", {
-        "channelId": "c1", "context": "ccq-ventes", "extension": "open", "priority": 1})
+    assert link.calls[0] == (
+        "channels.play",
+        {"channelId": "c1", "media": "sound:a,sound:b", "lang": "fr", "playbackId": "pb1"},
+    )
+    assert link.calls[1] == (
+        "channels.continueInDialplan",
+        {"channelId": "c1", "context": "ccq-ventes", "extension": "open", "priority": 1},
+    )
     assert link.calls[3] == ("applications.get", {"applicationName": "tapp"})
 
 
-@pytest.mark.parametrize("call", [
-    lambda s: s.answer("c1\r\nX"),
-    lambda s: s.continue_in_dialplan("c1", "ctx\n", "s"),
-    lambda s: s.play("c1", ["sound:a\r\n"]),
-    lambda s: s.set_variable("c1", "NAME\n", "v"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.answer("c1\r\nX"),
+        lambda s: s.continue_in_dialplan("c1", "ctx\n", "s"),
+        lambda s: s.play("c1", ["sound:a\r\n"]),
+        lambda s: s.set_variable("c1", "NAME\n", "v"),
+    ],
+)
 async def test_line_breaks_in_names_and_ids_are_refused(call):
     link = Link()
     with pytest.raises(InvalidInput):

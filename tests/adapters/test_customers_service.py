@@ -1,21 +1,22 @@
 """CustomerService on SQLite and PostgreSQL: lookup, customer file, contacts, tickets, import."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from ccserver.adapters.db.customers import CustomerRepository
-from ccserver.capabilities.customers.errors import ImportConflict, NoSuchCustomer, NoSuchTicket
 from ccserver.adapters.db.repositories import CallRepository
 from ccserver.adapters.db.tables import Customer, CustomerPhone, Interaction
+from ccserver.capabilities.customers.errors import ImportConflict, NoSuchCustomer, NoSuchTicket
 from ccserver.capabilities.customers.model import parse_customer_csv
 from ccserver.capabilities.customers.service import CustomerService, ImportNeedsConfirmation
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, InvalidInput
 
-T0 = datetime(2025, 3, 10, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -38,8 +39,12 @@ def csv(*lines: str) -> bytes:
 
 
 def test_lookup_finds_the_customer_by_any_writing_of_the_number(service):
-    created = service.create_customer(phones=["06 12 34 56 78", {"number": "0692 12 34 56", "label": "mobile"}],
-                                      customer_number="12345678", first_name="Hélène", last_name="Dupont")
+    created = service.create_customer(
+        phones=["06 12 34 56 78", {"number": "0692 12 34 56", "label": "mobile"}],
+        customer_number="12345678",
+        first_name="Hélène",
+        last_name="Dupont",
+    )
     for writing in ("0612345678", "+33 6 12 34 56 78", "0033612345678", "06.12.34.56.78", "612345678"):
         found = service.find_by_number(writing)
         assert found is not None and found.id == created.id, writing
@@ -54,15 +59,23 @@ def test_lookup_finds_the_customer_by_any_writing_of_the_number(service):
 
 
 def test_customer_file_has_identity_history_with_calls_and_open_tickets(service, database, clock):
-    customer = service.create_customer(phones=["0612345678"], last_name="Martin", company="ACME",
-                                       email="m@acme.fr", postcode="97400")
+    customer = service.create_customer(
+        phones=["0612345678"], last_name="Martin", company="ACME", email="m@acme.fr", postcode="97400"
+    )
     calls = CallRepository(database, clock)
-    calls.upsert("1741597200.1", caller_number="0612345678", queue="support",
-                 created_at=T0, answered_at=T0 + timedelta(seconds=25), ended_at=T0 + timedelta(seconds=145))
+    calls.upsert(
+        "1741597200.1",
+        caller_number="0612345678",
+        queue="support",
+        created_at=T0,
+        answered_at=T0 + timedelta(seconds=25),
+        ended_at=T0 + timedelta(seconds=145),
+    )
     for i in range(22):
         clock.set(T0 + timedelta(minutes=i))
-        service.record_interaction(customer.id, "1741597200.1" if i == 21 else None, "agent1",
-                                   "support", f"code{i}", f"note {i}")
+        service.record_interaction(
+            customer.id, "1741597200.1" if i == 21 else None, "agent1", "support", f"code{i}", f"note {i}"
+        )
     old = service.open_ticket(customer.id, None, "Old problem")
     service.update_ticket(old.id, "closed")
     clock.set(T0 + timedelta(hours=1))
@@ -149,8 +162,12 @@ def test_create_with_bad_or_taken_values_writes_nothing(service, database):
 def test_update_changes_fields_and_replaces_phones(service, clock):
     customer = service.create_customer(phones=["0612345678", "0145678901"], last_name="Old")
     clock.advance(hours=1)
-    updated = service.update_customer(customer.id, last_name="New", postcode="75001",
-                                      phones=["0145678901", {"number": "0698765432", "label": "mobile"}])
+    updated = service.update_customer(
+        customer.id,
+        last_name="New",
+        postcode="75001",
+        phones=["0145678901", {"number": "0698765432", "label": "mobile"}],
+    )
     assert updated.last_name == "New" and updated.updated_at == T0 + timedelta(hours=1)
     assert [(p.e164, p.label) for p in updated.phones] == [("+33145678901", ""), ("+33698765432", "mobile")]
     assert service.find_by_number("0612345678") is None
@@ -168,16 +185,19 @@ def test_screen_pop_prefers_the_ivr_customer_number_and_never_raises(service):
     assert pop["customer"]["matched_by"] == "customer_number"
     assert service.screen_pop(caller_number="+33612345678")["customer"]["id"] == owner.id
     unknown = service.screen_pop(caller_number="01 45 67 89 01")
-    assert unknown == {"found": False, "number_error": None,
-                       "prefill": {"phone": "+33145678901", "phone_display": "01 45 67 89 01",
-                                   "customer_number": ""}}
+    assert unknown == {
+        "found": False,
+        "number_error": None,
+        "prefill": {"phone": "+33145678901", "phone_display": "01 45 67 89 01", "customer_number": ""},
+    }
     anonymous = service.screen_pop(caller_number="anonymous")
     assert not anonymous["found"] and "not part of a phone number" in anonymous["number_error"]
 
 
 def test_search_by_name_number_and_phone_digits(service):
-    a = service.create_customer(phones=["0612345678"], last_name="Dupont", first_name="Jean",
-                                customer_number="12345678", company="Acme_50%")
+    a = service.create_customer(
+        phones=["0612345678"], last_name="Dupont", first_name="Jean", customer_number="12345678", company="Acme_50%"
+    )
     b = service.create_customer(phones=["0145678901"], last_name="Durand", email="durand@example.fr")
     assert {c.id for c in service.search("du")[0]} == {a.id, b.id}
     assert [c.id for c in service.search("DUPONT jean")[0]] == [a.id]
@@ -190,11 +210,13 @@ def test_search_by_name_number_and_phone_digits(service):
     assert total == 2 and len(page) == 1
 
 
-IMPORT_WITH_ERRORS = csv("numero client;nom;telephone;email",
-                         "10000001;Alpha;0611111111;a@example.fr",
-                         "10000002;Beta;0612;b@example.fr",
-                         "10000003;Gamma;0633333333;not-an-email",
-                         "10000004;Delta;0644444444;")
+IMPORT_WITH_ERRORS = csv(
+    "numero client;nom;telephone;email",
+    "10000001;Alpha;0611111111;a@example.fr",
+    "10000002;Beta;0612;b@example.fr",
+    "10000003;Gamma;0633333333;not-an-email",
+    "10000004;Delta;0644444444;",
+)
 
 
 def test_import_with_rejected_lines_writes_nothing_without_confirmation(service, database):
@@ -208,8 +230,11 @@ def test_import_with_rejected_lines_writes_nothing_without_confirmation(service,
 
 def test_confirmed_partial_import_writes_only_the_good_lines(service, database):
     calls = []
-    report = service.import_customers(service.preview_import(IMPORT_WITH_ERRORS, "x.csv"),
-                                      confirm_partial=True, progress=lambda d, t: calls.append((d, t)))
+    report = service.import_customers(
+        service.preview_import(IMPORT_WITH_ERRORS, "x.csv"),
+        confirm_partial=True,
+        progress=lambda d, t: calls.append((d, t)),
+    )
     assert (report.created, report.updated, report.imported, report.rejected_lines) == (2, 0, 2, 2)
     assert calls == [(2, 2)]
     assert count(database, Customer) == 2
@@ -220,15 +245,19 @@ def test_confirmed_partial_import_writes_only_the_good_lines(service, database):
 
 def test_reimport_updates_customers_instead_of_duplicating(service, database, clock):
     existing = service.create_customer(phones=["0655555555"], last_name="NoNumberYet", email="keep@example.fr")
-    first = csv("numero client;nom;prenom;telephone;mobile;email",
-                "10000001;Alpha;Ann;0611111111;;a@example.fr",
-                "10000002;Beta;Bob;0622222222;;")
+    first = csv(
+        "numero client;nom;prenom;telephone;mobile;email",
+        "10000001;Alpha;Ann;0611111111;;a@example.fr",
+        "10000002;Beta;Bob;0622222222;;",
+    )
     service.import_customers(service.preview_import(first, "1.csv"))
     clock.advance(days=1)
-    second = csv("numero client;nom;prenom;telephone;mobile;email",
-                 "10000001;Alpha-Renamed;;0611111111;0677777777;",   # by number: renamed, phone added
-                 "10000009;;;0622222222;;",                          # by phone: Beta gets... a conflict?
-                 "10000005;Found;;0655555555;;")                     # by phone, number was unknown
+    second = csv(
+        "numero client;nom;prenom;telephone;mobile;email",
+        "10000001;Alpha-Renamed;;0611111111;0677777777;",  # by number: renamed, phone added
+        "10000009;;;0622222222;;",  # by phone: Beta gets... a conflict?
+        "10000005;Found;;0655555555;;",
+    )  # by phone, number was unknown
     preview = service.preview_import(second, "2.csv")
     # Beta already has 10000002: the file says 10000009 for the same phone -> rejected, not merged
     assert [(r.line, r.field) for r in preview.rejected] == [(3, "customer_number")]
@@ -269,8 +298,9 @@ def test_failure_in_the_middle_of_an_import_leaves_nothing(service, database):
 
 
 def test_conflict_appearing_after_the_preview_aborts_the_whole_import(service, database):
-    preview = service.preview_import(csv("numero client;telephone", "10000001;0611111111",
-                                         "10000002;0622222222"), "x.csv")
+    preview = service.preview_import(
+        csv("numero client;telephone", "10000001;0611111111", "10000002;0622222222"), "x.csv"
+    )
     assert preview.rejected == ()
     service.create_customer(phones=["0622222222"], customer_number="99999999")  # someone was faster
     with pytest.raises(ImportConflict) as caught:

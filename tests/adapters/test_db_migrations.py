@@ -1,4 +1,5 @@
 """Schema migrations, on SQLite and PostgreSQL (fixtures in tests.support.db)."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,8 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from ccserver.adapters.db import (AuditLog, CallRepository, Database, DatabaseUnavailable,
-                                  MigrationError, UserRepository)
+from ccserver.adapters.db import AuditLog, CallRepository, Database, DatabaseUnavailable, MigrationError, UserRepository
 from ccserver.adapters.db.database import default_sql_dir, load_migrations
 from ccserver.core.errors import ConfigurationError
 
@@ -66,7 +66,8 @@ def test_upgrade_existing_database_in_place_keeps_rows(db_url, migrations_dir):
         (migrations_dir / f"{LATEST + 1:04d}_extend_calls.sql").write_text(
             "-- portable: one file for both databases\n"
             "ALTER TABLE calls ADD COLUMN test_extra_seconds INTEGER;\n"
-            "CREATE INDEX ix_calls_test_extra_seconds ON calls (test_extra_seconds);\n")
+            "CREATE INDEX ix_calls_test_extra_seconds ON calls (test_extra_seconds);\n"
+        )
         assert [m.version for m in db.upgrade()] == [LATEST + 1]
         assert db.current_version() == LATEST + 1
 
@@ -109,7 +110,8 @@ def test_failing_migration_rolls_back_and_keeps_version(db_url, migrations_dir):
         "CREATE TABLE half_written (id INTEGER PRIMARY KEY);\n"
         "INSERT INTO half_written (id) VALUES (1);\n"
         "ALTER TABLE users ADD COLUMN nickname VARCHAR(20);\n"
-        "INSERT INTO no_such_table (id) VALUES (1);\n")
+        "INSERT INTO no_such_table (id) VALUES (1);\n"
+    )
     db = Database(db_url, migrations_dir=migrations_dir)
     try:
         with pytest.raises(MigrationError, match="failed at statement 4") as caught:
@@ -167,13 +169,16 @@ def test_concurrent_upgrades_apply_each_migration_once(db_url):
 
 # --- migration files ---------------------------------------------------------------------------
 
+
 def test_dialect_file_wins_over_portable_file(tmp_path):
     (tmp_path / "0001_base.sql").write_text("CREATE TABLE a (id INTEGER);\n")
     (tmp_path / "0001_base.postgresql.sql").write_text("CREATE TABLE a (id BIGINT);\n")
     (tmp_path / "0002_more.sql").write_text("CREATE TABLE b (id INTEGER);\n")
     (tmp_path / "README.md").write_text("not a migration")
     assert [m.path.name for m in load_migrations(tmp_path, "postgresql")] == [
-        "0001_base.postgresql.sql", "0002_more.sql"]
+        "0001_base.postgresql.sql",
+        "0002_more.sql",
+    ]
     assert [m.path.name for m in load_migrations(tmp_path, "sqlite")] == ["0001_base.sql", "0002_more.sql"]
 
 
@@ -183,12 +188,15 @@ def test_migration_missing_for_a_dialect_is_refused(tmp_path):
         load_migrations(tmp_path, "sqlite")
 
 
-@pytest.mark.parametrize("names, message", [
-    (["1_base.sql"], "badly named"),
-    (["0001_Base.sql"], "badly named"),
-    (["0001_base.mysql.sql"], "badly named"),
-    (["0001_base.sql", "0001_other.sql"], "two migrations numbered 0001"),
-])
+@pytest.mark.parametrize(
+    "names, message",
+    [
+        (["1_base.sql"], "badly named"),
+        (["0001_Base.sql"], "badly named"),
+        (["0001_base.mysql.sql"], "badly named"),
+        (["0001_base.sql", "0001_other.sql"], "two migrations numbered 0001"),
+    ],
+)
 def test_badly_named_migrations_are_refused(tmp_path, names, message):
     for name in names:
         (tmp_path / name).write_text("SELECT 1;\n")
@@ -198,20 +206,22 @@ def test_badly_named_migrations_are_refused(tmp_path, names, message):
 
 def test_statements_split_on_semicolon_at_line_end(tmp_path):
     path = tmp_path / "0001_x.sql"
-    path.write_text("-- a comment; with a semicolon;\n"
-                    "CREATE TABLE a (\n    note VARCHAR(10) DEFAULT 'x;y'\n);  \n"
-                    "\n"
-                    "INSERT INTO a (note) VALUES ('50%');\n"
-                    "-- trailing comment\n")
+    path.write_text(
+        "-- a comment; with a semicolon;\n"
+        "CREATE TABLE a (\n    note VARCHAR(10) DEFAULT 'x;y'\n);  \n"
+        "\n"
+        "INSERT INTO a (note) VALUES ('50%');\n"
+        "-- trailing comment\n"
+    )
     [migration] = load_migrations(tmp_path, "sqlite")
     assert migration.statements() == [
         "CREATE TABLE a (\n    note VARCHAR(10) DEFAULT 'x;y'\n)",
-        "INSERT INTO a (note) VALUES ('50%')"]
+        "INSERT INTO a (note) VALUES ('50%')",
+    ]
 
 
 def test_percent_sign_in_migration_runs_on_both(db_url, tmp_path):
-    (tmp_path / "0001_x.sql").write_text("CREATE TABLE a (note VARCHAR(10));\n"
-                                         "INSERT INTO a (note) VALUES ('50%');\n")
+    (tmp_path / "0001_x.sql").write_text("CREATE TABLE a (note VARCHAR(10));\nINSERT INTO a (note) VALUES ('50%');\n")
     db = Database(db_url, migrations_dir=tmp_path)
     try:
         db.upgrade()
@@ -232,15 +242,17 @@ def test_pair_files_differ_only_in_id_columns():
     the result; this points at the line when they drift)."""
     for sqlite_file in REAL_MIGRATIONS.glob("*.sqlite.sql"):
         pg_file = sqlite_file.with_name(sqlite_file.name.replace(".sqlite.sql", ".postgresql.sql"))
-        code = lambda p: [line for line in p.read_text().splitlines() if not line.startswith("--")]  # noqa: E731
+        code = lambda p: [line for line in p.read_text().splitlines() if not line.startswith("--")]
         for left, right in zip(code(sqlite_file), code(pg_file), strict=True):
             if left != right:
                 assert (left.strip(), right.strip()) == (
                     "id INTEGER PRIMARY KEY AUTOINCREMENT,",
-                    "id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"), sqlite_file.name
+                    "id INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,",
+                ), sqlite_file.name
 
 
 # --- URLs and health -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("url", ["mysql://root@localhost/x", "not a url"])
 def test_unsupported_url_is_a_configuration_error(url):

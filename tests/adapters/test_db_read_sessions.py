@@ -5,11 +5,12 @@ DB writer flushing a batch): a read that opened a write session (BEGIN IMMEDIATE
 the busy timeout and fail with "database is locked" — which is how the outbound dialer's tick
 failed under load with no campaign defined. Every public repository method is listed here as a
 read (called under the lock) or a write, so a new method has to be classified."""
+
 from __future__ import annotations
 
 import inspect
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -24,14 +25,17 @@ from ccserver.adapters.db.recordings import RecordingFilter, RecordingRepository
 from ccserver.capabilities.customers.model import CustomerRow
 from ccserver.core.errors import NotFound
 
-NOW = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 # repository -> {read method: call}
 READS = {
     UserRepository: {
-        "get": lambda r: r.get(1), "get_by_username": lambda r: r.get_by_username("alice"),
-        "require": lambda r: r.require("alice"), "list": lambda r: r.list(),
-        "authenticate": lambda r: r.authenticate("alice", "correct horse"), "count": lambda r: r.count(),
+        "get": lambda r: r.get(1),
+        "get_by_username": lambda r: r.get_by_username("alice"),
+        "require": lambda r: r.require("alice"),
+        "list": lambda r: r.list(),
+        "authenticate": lambda r: r.authenticate("alice", "correct horse"),
+        "count": lambda r: r.count(),
         "find_for_login": lambda r: r.find_for_login("alice"),
         "check_password": lambda r: r.check_password(r.find_for_login("alice"), "correct horse"),
     },
@@ -39,77 +43,158 @@ READS = {
     AuditLog: {"list": lambda r: r.list()},
     CallRepository: {"get": lambda r: r.get("1.1"), "list_recent": lambda r: r.list_recent()},
     AcdRepository: {
-        "skills": lambda r: r.skills(), "pause_reasons": lambda r: r.pause_reasons(),
-        "queues": lambda r: r.queues(), "queue": lambda r: r.queue("sales"),
-        "agent": lambda r: r.agent("alice"), "agents": lambda r: r.agents(),
-        "sip_accounts": lambda r: r.sip_accounts(), "stored_logins": lambda r: r.stored_logins(),
-        "timeline": lambda r: r.timeline("alice"), "calls": lambda r: r.calls(),
-        "call": lambda r: r.call("1.1"), "open_calls": lambda r: r.open_calls(),
-        "teams": lambda r: r.teams(), "scopes_of": lambda r: r.scopes_of("alice"),
-        "sip_account_of": lambda r: r.sip_account_of("alice"), "callbacks": lambda r: r.callbacks(),
+        "skills": lambda r: r.skills(),
+        "pause_reasons": lambda r: r.pause_reasons(),
+        "queues": lambda r: r.queues(),
+        "queue": lambda r: r.queue("sales"),
+        "agent": lambda r: r.agent("alice"),
+        "agents": lambda r: r.agents(),
+        "sip_accounts": lambda r: r.sip_accounts(),
+        "stored_logins": lambda r: r.stored_logins(),
+        "timeline": lambda r: r.timeline("alice"),
+        "calls": lambda r: r.calls(),
+        "call": lambda r: r.call("1.1"),
+        "open_calls": lambda r: r.open_calls(),
+        "teams": lambda r: r.teams(),
+        "scopes_of": lambda r: r.scopes_of("alice"),
+        "sip_account_of": lambda r: r.sip_account_of("alice"),
+        "callbacks": lambda r: r.callbacks(),
     },
     CustomerRepository: {
         "file_by_phone": lambda r: r.file_by_phone("+33612345678"),
         "file_by_customer_number": lambda r: r.file_by_customer_number("C1"),
-        "file": lambda r: r.file(1), "search": lambda r: r.search(words=["dupont"]),
+        "file": lambda r: r.file(1),
+        "search": lambda r: r.search(words=["dupont"]),
         "call_started_at": lambda r: r.call_started_at("1.1"),
-        "conflicts": lambda r: r.conflicts([CustomerRow(line=2, customer_number="C1",
-                                                        phones=(("+33612345678", "mobile"),))]),
+        "conflicts": lambda r: r.conflicts(
+            [CustomerRow(line=2, customer_number="C1", phones=(("+33612345678", "mobile"),))]
+        ),
     },
     ErasureRepository: {"customer": lambda r: r.customer(1), "contact_names": lambda r: r.contact_names([612345678])},
     IvrStatsRepository: {"totals": lambda r: r.totals(), "rows": lambda r: r.rows()},
     OutboundRepository: {
-        "campaign": lambda r: r.campaign(1), "campaigns": lambda r: r.campaigns(),
-        "campaign_agents": lambda r: r.campaign_agents(1), "campaigns_of_agent": lambda r: r.campaigns_of_agent("alice"),
-        "existing_numbers": lambda r: r.existing_numbers(1), "get_import": lambda r: r.get_import(1),
-        "imports": lambda r: r.imports(1), "contact": lambda r: r.contact(1),
-        "contacts": lambda r: r.contacts(1), "contacts_by_nsn": lambda r: r.contacts_by_nsn(612345678),
-        "contact_counts": lambda r: r.contact_counts(1), "campaign_areas": lambda r: r.campaign_areas(1),
+        "campaign": lambda r: r.campaign(1),
+        "campaigns": lambda r: r.campaigns(),
+        "campaign_agents": lambda r: r.campaign_agents(1),
+        "campaigns_of_agent": lambda r: r.campaigns_of_agent("alice"),
+        "existing_numbers": lambda r: r.existing_numbers(1),
+        "get_import": lambda r: r.get_import(1),
+        "imports": lambda r: r.imports(1),
+        "contact": lambda r: r.contact(1),
+        "contacts": lambda r: r.contacts(1),
+        "contacts_by_nsn": lambda r: r.contacts_by_nsn(612345678),
+        "contact_counts": lambda r: r.contact_counts(1),
+        "campaign_areas": lambda r: r.campaign_areas(1),
         "due_contacts": lambda r: r.due_contacts(1, NOW, ["75"], 10),
-        "due_callbacks": lambda r: r.due_callbacks(NOW), "campaign_nsns": lambda r: r.campaign_nsns(1),
-        "attempt": lambda r: r.attempt(1), "attempts_of_contact": lambda r: r.attempts_of_contact(1),
-        "attempts": lambda r: r.attempts(1), "history": lambda r: r.history([612345678], NOW, []),
-        "outcome_counts": lambda r: r.outcome_counts(1), "open_attempts": lambda r: r.open_attempts(),
+        "due_callbacks": lambda r: r.due_callbacks(NOW),
+        "campaign_nsns": lambda r: r.campaign_nsns(1),
+        "attempt": lambda r: r.attempt(1),
+        "attempts_of_contact": lambda r: r.attempts_of_contact(1),
+        "attempts": lambda r: r.attempts(1),
+        "history": lambda r: r.history([612345678], NOW, []),
+        "outcome_counts": lambda r: r.outcome_counts(1),
+        "open_attempts": lambda r: r.open_attempts(),
         "decisions_of_contact": lambda r: r.decisions_of_contact(1),
-        "iter_decisions": lambda r: list(r.iter_decisions()), "consent_entries": lambda r: r.consent_entries(612345678),
+        "iter_decisions": lambda r: list(r.iter_decisions()),
+        "consent_entries": lambda r: r.consent_entries(612345678),
         "consent_state": lambda r: r.consent_state([612345678], NOW),
-        "recent_consents": lambda r: r.recent_consents(), "dnc_members": lambda r: r.dnc_members([612345678]),
-        "dnc_list": lambda r: r.dnc_list(), "active_bloctel": lambda r: r.active_bloctel(),
+        "recent_consents": lambda r: r.recent_consents(),
+        "dnc_members": lambda r: r.dnc_members([612345678]),
+        "dnc_list": lambda r: r.dnc_list(),
+        "active_bloctel": lambda r: r.active_bloctel(),
         "opposition_lists": lambda r: r.opposition_lists(),
     },
     RecordingRepository: {
-        "policy_for_queue": lambda r: r.policy_for_queue("sales"), "campaign_policies": lambda r: r.campaign_policies(),
-        "queue_policies": lambda r: r.queue_policies(), "get": lambda r: r.get(1),
-        "for_call": lambda r: r.for_call("1.1"), "unfinished": lambda r: r.unfinished(),
-        "call": lambda r: r.call("1.1"), "search": lambda r: r.search(RecordingFilter()),
+        "policy_for_queue": lambda r: r.policy_for_queue("sales"),
+        "campaign_policies": lambda r: r.campaign_policies(),
+        "queue_policies": lambda r: r.queue_policies(),
+        "get": lambda r: r.get(1),
+        "for_call": lambda r: r.for_call("1.1"),
+        "unfinished": lambda r: r.unfinished(),
+        "call": lambda r: r.call("1.1"),
+        "search": lambda r: r.search(RecordingFilter()),
         "expired": lambda r: r.expired(NOW),
-        "grids": lambda r: r.grids(), "grid": lambda r: r.grid(1), "evaluation": lambda r: r.evaluation(1),
-        "evaluations": lambda r: r.evaluations(), "score_rows": lambda r: r.score_rows(),
+        "grids": lambda r: r.grids(),
+        "grid": lambda r: r.grid(1),
+        "evaluation": lambda r: r.evaluation(1),
+        "evaluations": lambda r: r.evaluations(),
+        "score_rows": lambda r: r.score_rows(),
     },
 }
 
 # the methods that write (they may take the write lock); everything else public must be in READS
 WRITES = {
-    UserRepository: {"create_user", "set_password", "update", "validate_username", "validate_role",
-                     "validate_password"},
+    UserRepository: {
+        "create_user",
+        "set_password",
+        "update",
+        "validate_username",
+        "validate_role",
+        "validate_password",
+    },
     SessionRepository: {"create", "delete", "delete_for_user", "purge_expired"},
     AuditLog: {"record"},
     CallRepository: {"upsert", "upsert_many"},
-    AcdRepository: {"add_skill", "add_pause_reason", "save_queue", "create_agent",
-                    "store_login", "clear_login", "append_states", "upsert_calls", "annotate_call",
-                    "give_scope", "add_sip_account", "reset_sip_password", "add_callback", "update_callback"},
-    CustomerRepository: {"create", "update", "require_customer", "save_interaction", "insert_ticket",
-                         "change_ticket", "import_rows"},
+    AcdRepository: {
+        "add_skill",
+        "add_pause_reason",
+        "save_queue",
+        "create_agent",
+        "store_login",
+        "clear_login",
+        "append_states",
+        "upsert_calls",
+        "annotate_call",
+        "give_scope",
+        "add_sip_account",
+        "reset_sip_password",
+        "add_callback",
+        "update_callback",
+    },
+    CustomerRepository: {
+        "create",
+        "update",
+        "require_customer",
+        "save_interaction",
+        "insert_ticket",
+        "change_ticket",
+        "import_rows",
+    },
     ErasureRepository: {"erase"},
     IvrStatsRepository: {"add"},
-    OutboundRepository: {"create_campaign", "update_campaign", "set_campaign_agents", "create_import",
-                         "commit_import", "cancel_import", "claim_contact", "update_contact",
-                         "release_expired_reservations", "reset_dialing", "unblock", "set_outside_hours",
-                         "apply_scrub", "create_attempt", "update_attempt", "end_attempt",
-                         "store_decisions", "link_decision", "add_consents", "dnc_add", "dnc_remove",
-                         "add_opposition_list"},
-    RecordingRepository: {"set_campaign_policy", "insert", "update", "delete", "save_grid",
-                          "add_evaluation", "update_evaluation"},
+    OutboundRepository: {
+        "create_campaign",
+        "update_campaign",
+        "set_campaign_agents",
+        "create_import",
+        "commit_import",
+        "cancel_import",
+        "claim_contact",
+        "update_contact",
+        "release_expired_reservations",
+        "reset_dialing",
+        "unblock",
+        "set_outside_hours",
+        "apply_scrub",
+        "create_attempt",
+        "update_attempt",
+        "end_attempt",
+        "store_decisions",
+        "link_decision",
+        "add_consents",
+        "dnc_add",
+        "dnc_remove",
+        "add_opposition_list",
+    },
+    RecordingRepository: {
+        "set_campaign_policy",
+        "insert",
+        "update",
+        "delete",
+        "save_grid",
+        "add_evaluation",
+        "update_evaluation",
+    },
 }
 
 
@@ -138,8 +223,9 @@ def sqlite_db(tmp_path, monkeypatch):
 def test_every_read_answers_while_another_connection_holds_the_write_lock(sqlite_db):
     writer = sqlite3.connect(sqlite_db.url.database, isolation_level=None, timeout=0)
     writer.execute("BEGIN IMMEDIATE")  # e.g. a long contact import, the call writer's batch
-    writer.execute("INSERT INTO audit_log (at, actor, action, target, details) "
-                   "VALUES ('2026-12-04 09:00:00', 'x', 'x', '', '{}')")
+    writer.execute(
+        "INSERT INTO audit_log (at, actor, action, target, details) VALUES ('2026-12-04 09:00:00', 'x', 'x', '', '{}')"
+    )
     failures = {}
     try:
         for cls, reads in READS.items():
@@ -149,7 +235,7 @@ def test_every_read_answers_while_another_connection_holds_the_write_lock(sqlite
                     call(repo)
                 except NotFound:
                     pass  # an answer: there is no such row
-                except Exception as exc:  # noqa: BLE001 - collect them all, report at once
+                except Exception as exc:
                     failures[f"{cls.__name__}.{name}"] = str(exc).splitlines()[0]
     finally:
         writer.execute("ROLLBACK")

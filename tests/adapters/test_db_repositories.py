@@ -1,20 +1,20 @@
 """Repositories on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import StatementError
 
-from ccserver.adapters.db import (AuditLog, CallRepository, NoSuchUser, SessionRepository,
-                                  UserRepository)
+from ccserver.adapters.db import AuditLog, CallRepository, NoSuchUser, SessionRepository, UserRepository
 from ccserver.adapters.db.tables import User
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, InvalidInput
 from ccserver.core.passwords import hash_password
 
-T0 = datetime(2025, 3, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -34,13 +34,19 @@ def sessions(database, clock) -> SessionRepository:
 
 # --- users -----------------------------------------------------------------------------------------
 
+
 def test_create_user_then_authenticate(users):
     created = users.create_user("alice", "correct horse", "supervisor", "Alice Martin")
     assert created.id is not None and created.created_at == T0
     assert created.password_hash.startswith("scrypt$") and "correct horse" not in created.password_hash
     user = users.authenticate("alice", "correct horse")
     assert (user.id, user.username, user.role, user.display_name, user.active) == (
-        created.id, "alice", "supervisor", "Alice Martin", True)
+        created.id,
+        "alice",
+        "supervisor",
+        "Alice Martin",
+        True,
+    )
     assert users.get_by_username("alice").id == created.id
     assert users.get(created.id).username == "alice"
 
@@ -82,17 +88,20 @@ def test_duplicate_username_is_a_conflict(users):
     assert users.count() == 1
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"username": "Alice"}, "username"),
-    ({"username": "a"}, "username"),
-    ({"username": "a" * 33}, "username"),
-    ({"username": "al ice"}, "username"),
-    ({"username": "alice\n"}, "username"),
-    ({"role": "boss"}, "role"),
-    ({"password": "short"}, "password"),
-    ({"password": "x" * 2000}, "password"),
-    ({"display_name": "x" * 101}, "display_name"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"username": "Alice"}, "username"),
+        ({"username": "a"}, "username"),
+        ({"username": "a" * 33}, "username"),
+        ({"username": "al ice"}, "username"),
+        ({"username": "alice\n"}, "username"),
+        ({"role": "boss"}, "role"),
+        ({"password": "short"}, "password"),
+        ({"password": "x" * 2000}, "password"),
+        ({"display_name": "x" * 101}, "display_name"),
+    ],
+)
 def test_invalid_user_is_refused_naming_the_field(users, kwargs, field):
     args = {"username": "alice", "password": "correct horse", "role": "agent", "display_name": ""} | kwargs
     with pytest.raises(InvalidInput) as caught:
@@ -143,6 +152,7 @@ def test_update_role_and_list_by_role(users):
 
 
 # --- web sessions ----------------------------------------------------------------------------------
+
 
 def test_session_lookup_returns_user_and_session(users, sessions):
     alice = users.create_user("alice", "correct horse", "admin")
@@ -230,6 +240,7 @@ def test_naive_datetime_is_refused(users, database):
 
 # --- audit log ---------------------------------------------------------------------------------------
 
+
 def test_audit_log_records_and_filters(database, clock):
     audit = AuditLog(database, clock)
     audit.record("alice", "user.create", "bob", role="agent")
@@ -240,7 +251,10 @@ def test_audit_log_records_and_filters(database, clock):
 
     entries = audit.list()
     assert [(e.actor, e.action, e.target) for e in entries] == [
-        ("system", "user.create", "carol"), ("alice", "queue.pause", "sales"), ("alice", "user.create", "bob")]
+        ("system", "user.create", "carol"),
+        ("alice", "queue.pause", "sales"),
+        ("alice", "user.create", "bob"),
+    ]
     assert entries[2].details_dict == {"role": "agent"}
     assert entries[1].details_dict == {"agent": "bob", "when": str(T0)}
     assert entries[0].at == T0 + timedelta(minutes=2)
@@ -254,14 +268,26 @@ def test_audit_log_records_and_filters(database, clock):
 
 # --- calls -------------------------------------------------------------------------------------------
 
+
 def test_call_upsert_inserts_then_updates_given_fields(database, clock):
     calls = CallRepository(database, clock)
-    call = calls.upsert("1700000000.1", linkedid="1700000000.1", channel="PJSIP/trunk-00000001",
-                        caller_number="+33612345678", direction="inbound", queue="sales")
+    call = calls.upsert(
+        "1700000000.1",
+        linkedid="1700000000.1",
+        channel="PJSIP/trunk-00000001",
+        caller_number="+33612345678",
+        direction="inbound",
+        queue="sales",
+    )
     assert call.id is not None and call.created_at == T0 and call.answered_at is None
     clock.advance(seconds=12)
     call = calls.upsert("1700000000.1", agent="alice", answered_at=clock.now())
-    assert (call.queue, call.agent, call.answered_at, call.created_at) == ("sales", "alice", T0 + timedelta(seconds=12), T0)
+    assert (call.queue, call.agent, call.answered_at, call.created_at) == (
+        "sales",
+        "alice",
+        T0 + timedelta(seconds=12),
+        T0,
+    )
     call = calls.upsert("1700000000.1")  # nothing to change
     assert call.agent == "alice"
     clock.advance(seconds=60)
@@ -272,10 +298,20 @@ def test_call_upsert_inserts_then_updates_given_fields(database, clock):
 
 def test_call_upsert_many_in_one_transaction(database, clock):
     calls = CallRepository(database, clock)
-    assert calls.upsert_many([{"uniqueid": "1.1", "queue": "sales"}, {"uniqueid": "1.2", "queue": "support"},
-                              {"uniqueid": "1.1", "agent": "bob"}]) == 3
+    assert (
+        calls.upsert_many(
+            [
+                {"uniqueid": "1.1", "queue": "sales"},
+                {"uniqueid": "1.2", "queue": "support"},
+                {"uniqueid": "1.1", "agent": "bob"},
+            ]
+        )
+        == 3
+    )
     assert [(c.uniqueid, c.queue, c.agent) for c in calls.list_recent()] == [
-        ("1.2", "support", None), ("1.1", "sales", "bob")]
+        ("1.2", "support", None),
+        ("1.1", "sales", "bob"),
+    ]
     assert [c.uniqueid for c in calls.list_recent(queue="sales")] == ["1.1"]
     assert [c.uniqueid for c in calls.list_recent(agent="bob")] == ["1.1"]
     with pytest.raises(InvalidInput) as caught:

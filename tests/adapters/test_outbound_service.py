@@ -1,13 +1,14 @@
 """The outbound service on SQLite and PostgreSQL, Asterisk replaced by a recording fake: imports
 (whole or nothing), consent ledger, opposition lists, the engine at dialing time with every
 decision stored, the dialer's choices, retries, preview mode, the export."""
+
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,7 +23,7 @@ from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput
 from tests.fakes import FakePbx
 
-UTC = timezone.utc
+UTC = UTC
 CONSENT_TUESDAY = datetime(2026, 9, 15, 9, 30, tzinfo=UTC)  # 11:30 Paris, consent regime
 BLOCTEL_TUESDAY = datetime(2026, 6, 16, 9, 30, tzinfo=UTC)  # 11:30 Paris, Bloctel regime
 LUNCH = datetime(2026, 9, 15, 11, 30, tzinfo=UTC)  # 13:30 Paris
@@ -35,29 +36,37 @@ class Env:
         self.ami = FakePbx()
         self.board = AgentBoard(self.clock)
         self.repo = OutboundRepository(database)
-        self.service = OutboundService(self.repo, clock=self.clock, pbx=self.ami, board=self.board,
-                                       audit=AuditLog(database, self.clock),
-                                       dial_uri="sip:{number}@127.0.0.1:5999", data_dir=tmp_path)
+        self.service = OutboundService(
+            self.repo,
+            clock=self.clock,
+            pbx=self.ami,
+            board=self.board,
+            audit=AuditLog(database, self.clock),
+            dial_uri="sip:{number}@127.0.0.1:5999",
+            data_dir=tmp_path,
+        )
 
-    async def campaign(self, numbers, *, consent=True, mode="progressive", agents=1, start=True,
-                       **values):
+    async def campaign(self, numbers, *, consent=True, mode="progressive", agents=1, start=True, **values):
         s = self.service
-        c = await s.campaigns.create_campaign(f"C{len(await s.campaigns.campaigns()) + 1}",
-                                    {"mode": mode, "caller_ids": ["0162000001"], **values}, "sup")
+        c = await s.campaigns.create_campaign(
+            f"C{len(await s.campaigns.campaigns()) + 1}", {"mode": mode, "caller_ids": ["0162000001"], **values}, "sup"
+        )
         text = "nom;numero;cp\n" + "".join(f"N{i};{n};75011\n" for i, n in enumerate(numbers))
         preview = await s.campaigns.preview_import(c["id"], text.encode(), "c.csv", "utf-8", "sup")
         await s.campaigns.commit_import(preview["import_id"], "sup")
         if consent:
             for n in numbers:
-                await s.oppositions.record_consent(number=n, source="web", proof_ref=f"P-{n}", actor="sup",
-                                       at=self.clock.now() - timedelta(days=2))
+                await s.oppositions.record_consent(
+                    number=n, source="web", proof_ref=f"P-{n}", actor="sup", at=self.clock.now() - timedelta(days=2)
+                )
         names = [f"agent{i}" for i in range(agents)]
         await s.campaigns.set_agents(c["id"], names, "sup")
         for name in names:
             self.board.add_agent(name, f"PJSIP/{name}")
             await s.campaigns.join(c["id"], name)
-            self.board.apply(ev.QueueMemberChanged(change="added", queue=f"camp-{c['id']}",
-                                                   interface=f"PJSIP/{name}", status=1))
+            self.board.apply(
+                ev.QueueMemberChanged(change="added", queue=f"camp-{c['id']}", interface=f"PJSIP/{name}", status=1)
+            )
         if start:
             await s.campaigns.change_status(c["id"], "start", "sup")
         return c["id"]
@@ -81,15 +90,22 @@ async def test_import_is_previewed_then_committed_whole(env):
     e = env()
     s = e.service
     c = await s.campaigns.create_campaign("Import", {"caller_ids": ["0162000001"]}, "sup")
-    data = ("Nom;Téléphone;Code postal;Offre\nA;06 12 34 56 78;75011;x\nB;bad;75011;y\n"
-            "C;+33 6 12 34 56 79;97400;z\nD;0612345678;;w\n").encode()
+    data = (
+        "Nom;Téléphone;Code postal;Offre\nA;06 12 34 56 78;75011;x\nB;bad;75011;y\n"
+        "C;+33 6 12 34 56 79;97400;z\nD;0612345678;;w\n"
+    ).encode()
     preview = await s.campaigns.preview_import(c["id"], data, "list.csv", "utf-8", "sup")
     assert preview["accepted"] == 2 and preview["rejected"] == 2
     assert [r["line"] for r in preview["rejections"]] == [3, 5]
     assert e.repo.contacts(c["id"])[1] == 0  # nothing imported before the confirmation
     result = await s.campaigns.commit_import(preview["import_id"], "sup")
-    assert result == {"import_id": preview["import_id"], "status": "committed", "inserted": 2,
-                      "skipped_duplicates": 0, "rejected": 2}
+    assert result == {
+        "import_id": preview["import_id"],
+        "status": "committed",
+        "inserted": 2,
+        "skipped_duplicates": 0,
+        "rejected": 2,
+    }
     contacts = e.contacts(c["id"])
     assert contacts["0612345679"].timezone == "Indian/Reunion"
     assert json.loads(contacts["0612345678"].fields) == {"Offre": "x"}
@@ -101,11 +117,14 @@ async def test_import_is_previewed_then_committed_whole(env):
     assert report["status"] == "committed" and report["rejected"] == 2
 
 
-@pytest.mark.parametrize("data,line", [
-    ("Nom;Téléphone\nDupré;0612345678\n".encode("cp1252"), 1),
-    (b"Nom;Ville\nA;Paris\n", 1),
-    (b"", 1),
-])
+@pytest.mark.parametrize(
+    "data,line",
+    [
+        ("Nom;Téléphone\nDupré;0612345678\n".encode("cp1252"), 1),
+        (b"Nom;Ville\nA;Paris\n", 1),
+        (b"", 1),
+    ],
+)
 async def test_bad_files_are_refused_with_a_line_and_store_nothing(env, data, line):
     e = env()
     c = await e.service.campaigns.create_campaign("Bad", {"caller_ids": ["0162000001"]}, "sup")
@@ -131,6 +150,7 @@ async def test_a_commit_failing_midway_leaves_nothing(env, monkeypatch):
         if len(calls) == 8:
             values["number"] = None  # NOT NULL: the 3rd batch fails inside the transaction
         return values
+
     monkeypatch.setattr(outbound_db, "contact_values", broken)
     with pytest.raises(Exception):
         await s.campaigns.commit_import(preview["import_id"], "sup")
@@ -143,8 +163,7 @@ async def test_a_commit_failing_midway_leaves_nothing(env, monkeypatch):
 async def test_cancelled_import_cannot_be_committed(env):
     e = env()
     c = await e.service.campaigns.create_campaign("Cancel", {"caller_ids": ["0162000001"]}, "sup")
-    preview = await e.service.campaigns.preview_import(c["id"], b"numero\n0612345678\n", "f.csv", "utf-8",
-                                             "sup")
+    preview = await e.service.campaigns.preview_import(c["id"], b"numero\n0612345678\n", "f.csv", "utf-8", "sup")
     await e.service.campaigns.cancel_import(preview["import_id"], "sup")
     with pytest.raises(Conflict):
         await e.service.campaigns.commit_import(preview["import_id"], "sup")
@@ -173,22 +192,23 @@ async def test_progressive_dials_one_call_per_free_agent_and_checks_each_number(
 
 async def test_outcomes_schedule_retries_by_their_delay(env):
     e = env()
-    cid = await e.campaign(["0612000001", "0612000002", "0612000003"], agents=3,
-                           retry_busy_minutes=10, retry_no_answer_minutes=90)
+    cid = await e.campaign(
+        ["0612000001", "0612000002", "0612000003"], agents=3, retry_busy_minutes=10, retry_no_answer_minutes=90
+    )
     await e.service.dialer.tick()
     answered, busy, silent = e.ami.originated
-    await e.outcome(None,
-                    ev.OriginateResponded(action_id=answered.action_id, success=True, reason=4),
-                    ev.AgentConnected(queue=f"camp-{cid}", uniqueid=answered.channel_id,
-                                      member_name="agent0"),
-                    ev.ChannelHungup(uniqueid=answered.channel_id, cause=16),
-                    ev.OriginateResponded(action_id=busy.action_id, reason=0),
-                    ev.ChannelHungup(uniqueid=busy.channel_id, cause=17),
-                    ev.OriginateResponded(action_id=silent.action_id, reason=3))
+    await e.outcome(
+        None,
+        ev.OriginateResponded(action_id=answered.action_id, success=True, reason=4),
+        ev.AgentConnected(queue=f"camp-{cid}", uniqueid=answered.channel_id, member_name="agent0"),
+        ev.ChannelHungup(uniqueid=answered.channel_id, cause=16),
+        ev.OriginateResponded(action_id=busy.action_id, reason=0),
+        ev.ChannelHungup(uniqueid=busy.channel_id, cause=17),
+        ev.OriginateResponded(action_id=silent.action_id, reason=3),
+    )
     contacts = e.contacts(cid)
     now = e.clock.now()
-    assert (contacts["0612000001"].status, contacts["0612000001"].last_outcome) == ("done",
-                                                                                    "completed")
+    assert (contacts["0612000001"].status, contacts["0612000001"].last_outcome) == ("done", "completed")
     assert contacts["0612000002"].next_attempt_at == now + timedelta(minutes=10)
     assert contacts["0612000003"].next_attempt_at == now + timedelta(minutes=90)
     assert all(c.attempts == 1 for c in contacts.values())
@@ -229,8 +249,9 @@ async def test_opposed_and_unconsented_numbers_are_never_dialed(env):
     assert await s.dialer.tick() == 0
     assert e.contacts(cid2)["0612000014"].blocked_rule == "consent.required"
     # a consent recorded later makes the engine check the contact again: now it is dialed
-    await s.oppositions.record_consent(number="0612000014", source="web", proof_ref="late", actor="sup",
-                           at=CONSENT_TUESDAY - timedelta(hours=1))
+    await s.oppositions.record_consent(
+        number="0612000014", source="web", proof_ref="late", actor="sup", at=CONSENT_TUESDAY - timedelta(hours=1)
+    )
     assert e.contacts(cid2)["0612000014"].status == "pending"
     await s.campaigns.change_status(cid, "pause", "sup")
     assert await s.dialer.tick() == 1
@@ -257,8 +278,9 @@ async def test_the_bloctel_opposition_file_is_a_bitmap_with_its_date(env, tmp_pa
     cid = await e.campaign(["0612000031", "0612000032"], consent=False, start=False)
     with pytest.raises(InvalidInput):
         await s.oppositions.import_bloctel_list(b"numero\n0612000031\n", "2026-06-20", "future.txt", "sup")
-    result = await s.oppositions.import_bloctel_list(b"06 12 00 00 31\nnot a number\n", "2026-06-12",
-                                         "bloctel.txt", "sup")
+    result = await s.oppositions.import_bloctel_list(
+        b"06 12 00 00 31\nnot a number\n", "2026-06-12", "bloctel.txt", "sup"
+    )
     assert result["numbers"] == 1 and result["invalid_lines"] == 1
     status = await s.oppositions.opposition_status()
     assert status["bloctel"]["numbers"] == 1 and status["bloctel"]["stale"] is False
@@ -284,12 +306,22 @@ async def test_attempt_end_and_contact_step_are_written_in_one_transaction(env):
     contact = e.contacts(cid)["0612000021"]
     now = e.clock.now()
     with pytest.raises(Exception):  # the contact's step breaks a constraint: nothing is written
-        e.repo.end_attempt(attempt.id, {"outcome": "busy", "ended_at": now}, contact.id,
-                           {"status": "no-such-status", "attempts": 1}, now)
+        e.repo.end_attempt(
+            attempt.id,
+            {"outcome": "busy", "ended_at": now},
+            contact.id,
+            {"status": "no-such-status", "attempts": 1},
+            now,
+        )
     assert e.repo.attempt(attempt.id).outcome == "dialing"
     assert e.contacts(cid)["0612000021"].status == "dialing"
-    e.repo.end_attempt(attempt.id, {"outcome": "busy", "ended_at": now}, contact.id,
-                       {"status": "pending", "attempts": 1, "last_outcome": "busy"}, now)
+    e.repo.end_attempt(
+        attempt.id,
+        {"outcome": "busy", "ended_at": now},
+        contact.id,
+        {"status": "pending", "attempts": 1, "last_outcome": "busy"},
+        now,
+    )
     assert e.repo.attempt(attempt.id).outcome == "busy"
     after = e.contacts(cid)["0612000021"]
     assert (after.status, after.attempts, after.last_outcome) == ("pending", 1, "busy")
@@ -300,8 +332,7 @@ async def test_a_final_outcome_ends_the_attempt_and_sets_the_contact_retry(env):
     cid = await e.campaign(["0612000022"])
     await e.service.dialer.tick()
     (request,) = e.ami.originated
-    await e.outcome(None, ev.OriginateResponded(action_id=request.action_id, success=False,
-                                                reason=5))
+    await e.outcome(None, ev.OriginateResponded(action_id=request.action_id, success=False, reason=5))
     for event in e.service.tracker.expire(e.clock.now() + timedelta(minutes=10)):
         await e.service.outcomes.on_attempt_event(event)
     (attempt,) = e.repo.attempts(cid)
@@ -333,12 +364,15 @@ async def test_refusal_during_a_call_is_recorded_and_stops_further_calls(env):
     cid = await e.campaign(["0612000041"])
     await s.dialer.tick()
     (request,) = e.ami.originated
-    await e.outcome(None, ev.OriginateResponded(action_id=request.action_id, success=True,
-                                                reason=4),
-                    ev.AgentConnected(queue=f"camp-{cid}", uniqueid=request.channel_id))
+    await e.outcome(
+        None,
+        ev.OriginateResponded(action_id=request.action_id, success=True, reason=4),
+        ev.AgentConnected(queue=f"camp-{cid}", uniqueid=request.channel_id),
+    )
     attempt = e.repo.attempts(cid)[0]
-    result = await s.preview.record_result(attempt.id, "agent0", disposition="not interested",
-                                   refused=True, do_not_call=True)
+    result = await s.preview.record_result(
+        attempt.id, "agent0", disposition="not interested", refused=True, do_not_call=True
+    )
     assert result["refused"] and result["do_not_call"]
     await e.outcome(None, ev.ChannelHungup(uniqueid=request.channel_id, cause=16))
     consents = await s.oppositions.consents_of("0612000041")
@@ -348,25 +382,34 @@ async def test_refusal_during_a_call_is_recorded_and_stops_further_calls(env):
     contact = e.contacts(cid)["0612000041"]
     assert contact.status == "done" and e.repo.attempt(attempt.id).refused
     check = await s.compliance.check_contact(contact.id, "sup")
-    assert set(check["failed"]) >= {"frequency.60_days_after_refusal", "dnc.company_list",
-                                    "consent.required"}
+    assert set(check["failed"]) >= {"frequency.60_days_after_refusal", "dnc.company_list", "consent.required"}
 
 
 async def test_consent_ledger_state_follows_grants_and_revocations(env):
     e = env()
     s = e.service
-    await s.oppositions.record_consent(number="0612000051", scope="outside_hours", source="paper",
-                           proof_ref="P1", actor="sup", at="2026-09-01T10:00:00Z")
-    await s.oppositions.record_consent(number="0612000051", source="web", proof_ref="W1", actor="sup",
-                           at="2026-09-02T10:00:00Z")
-    await s.oppositions.record_consent(number="06 12 00 00 51", action="revoke", source="email",
-                           actor="sup", at="2026-09-03T10:00:00Z")
+    await s.oppositions.record_consent(
+        number="0612000051",
+        scope="outside_hours",
+        source="paper",
+        proof_ref="P1",
+        actor="sup",
+        at="2026-09-01T10:00:00Z",
+    )
+    await s.oppositions.record_consent(
+        number="0612000051", source="web", proof_ref="W1", actor="sup", at="2026-09-02T10:00:00Z"
+    )
+    await s.oppositions.record_consent(
+        number="06 12 00 00 51", action="revoke", source="email", actor="sup", at="2026-09-03T10:00:00Z"
+    )
     state = await s.oppositions.consents_of("+33612000051")
     assert state["canvassing"] is False and state["outside_hours"] is True
     assert len(state["entries"]) == 3
-    data = ("numero;portee;operation;date;source;preuve\n"
-            "0612000052;démarchage;oui;2026-09-01;web;F1\n"
-            "0612000053;démarchage;oui;2099-01-01;web;F2\n").encode()
+    data = (
+        "numero;portee;operation;date;source;preuve\n"
+        "0612000052;démarchage;oui;2026-09-01;web;F1\n"
+        "0612000053;démarchage;oui;2099-01-01;web;F2\n"
+    ).encode()
     with pytest.raises(InvalidInput) as err:
         await s.oppositions.import_consents(data, "utf-8", "sup")
     assert err.value.details["line"] == 3
@@ -379,20 +422,28 @@ async def test_outside_hours_consent_lets_the_dialer_call_at_lunch(env):
     e = env(LUNCH)
     s = e.service
     cid = await e.campaign(["0612000061", "0612000062"])
-    await s.oppositions.record_consent(number="0612000061", scope="outside_hours", source="paper",
-                           proof_ref="OH-1", actor="sup", at=LUNCH - timedelta(days=1))
+    await s.oppositions.record_consent(
+        number="0612000061",
+        scope="outside_hours",
+        source="paper",
+        proof_ref="OH-1",
+        actor="sup",
+        at=LUNCH - timedelta(days=1),
+    )
     await s.dialer.refresh_windows()
     assert await s.dialer.tick() == 1
     assert e.ami.originated[0].variables["CCS_NUMBER"] == "0612000061"
     (d,) = (await s.compliance.why_not_called(e.contacts(cid)["0612000061"].id))["decisions"]
-    assert d["allowed"] and {r["status"] for r in d["decision"]["reasons"]
-                             if r["rule"].startswith("hours.")} == {"waived", "passed"}
+    assert d["allowed"] and {r["status"] for r in d["decision"]["reasons"] if r["rule"].startswith("hours.")} == {
+        "waived",
+        "passed",
+    }
 
 
 async def test_preview_reserves_checks_and_dials_through_the_agent(env):
     e = env()
     s = e.service
-    cid = await e.campaign(["0612000071", "0612000072"], mode="preview")
+    await e.campaign(["0612000071", "0612000072"], mode="preview")
     assert await s.dialer.tick() == 0  # nobody dials a preview campaign but the agent
     found = await s.preview.preview_next("agent0")
     contact = found["contact"]
@@ -422,8 +473,9 @@ async def test_agent_callback_is_offered_to_that_agent_when_due(env):
     s = e.service
     cid = await e.campaign(["0612000081"])
     contact = e.contacts(cid)["0612000081"]
-    await s.preview.schedule_callback(contact.id, (e.clock.now() + timedelta(hours=3)).isoformat(),
-                              "agent0")  # 14:30 in Paris
+    await s.preview.schedule_callback(
+        contact.id, (e.clock.now() + timedelta(hours=3)).isoformat(), "agent0"
+    )  # 14:30 in Paris
     assert await s.dialer.tick() == 0  # the agent's callback is not the dialer's
     assert await s.preview.preview_next("agent0") is None  # not due yet
     e.clock.advance(hours=3)
@@ -466,6 +518,7 @@ async def test_campaign_validation(env):
 
 async def test_why_and_export_commands(env, db_url, tmp_path, monkeypatch, capsys):
     from ccserver.cli import main as cli_main
+
     e = env()
     cid = await e.campaign(["0612000101", "0612000102"], agents=2)
     await e.service.oppositions.dnc_add(["0612000102"], "", "sup")
@@ -482,14 +535,14 @@ async def test_why_and_export_commands(env, db_url, tmp_path, monkeypatch, capsy
     assert out["decisions"][0]["allowed"] is True and out["contacts"][0]["campaign_id"] == cid
     target = tmp_path / "proof.csv"
     assert cli_main(["compliance", "export", "--campaign", str(cid), "--output", str(target)]) == 0
-    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8").lstrip("\ufeff")),
-                           delimiter=";"))
+    rows = list(csv.reader(io.StringIO(target.read_text(encoding="utf-8").lstrip("\ufeff")), delimiter=";"))
     assert len(rows) == 3 and {r[7] for r in rows[1:]} == {"0612000101", "0612000102"}
     assert cli_main(["compliance", "why", "--contact", "999999"]) == 2
 
 
 async def test_apscheduler_opens_and_closes_the_campaign_at_the_window_boundaries(env):
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     e = env()  # Tuesday 11:30 in Paris: open until 13:00
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.start()

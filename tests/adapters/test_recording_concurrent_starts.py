@@ -2,6 +2,7 @@
 their own chain, different calls side by side. A PBX answering MixMonitor slowly (a busy
 Asterisk, a contended AMI link) delays that call's recording only, not every later caller's;
 a call hung up while its start is in flight is still recorded and stored."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,10 +11,10 @@ import time
 import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
+from ccserver.capabilities.recording.service import TOPICS
 from ccserver.core import events as ev
 from ccserver.core.alerts import RECORDING_MISSED
 from ccserver.core.bus import InProcessBus
-from ccserver.capabilities.recording.service import TOPICS
 from tests.adapters.test_recording_service import Harness
 
 SLOW_MIXMONITOR = 0.5  # seconds Asterisk takes to answer each MixMonitor action
@@ -34,13 +35,13 @@ def slow_mixmonitor(h: Harness) -> dict[str, float]:
         sent_at[channel.rsplit("-", 1)[1]] = time.monotonic()
         await asyncio.sleep(SLOW_MIXMONITOR)
         return await mix_monitor(channel, filename, options)
+
     h.pbx.mix_monitor = slow
     return sent_at
 
 
 def hangup(uniqueid: str) -> ev.ChannelHungup:
-    return ev.ChannelHungup(uniqueid=uniqueid, linkedid=uniqueid,
-                            channel=f"PJSIP/customers-{uniqueid}", cause=16)
+    return ev.ChannelHungup(uniqueid=uniqueid, linkedid=uniqueid, channel=f"PJSIP/customers-{uniqueid}", cause=16)
 
 
 async def until(condition, timeout: float = 5.0) -> None:
@@ -58,6 +59,7 @@ async def through_the_bus(h: Harness) -> InProcessBus:
 
     async def publish(event):
         bus.publish(event)
+
     h.service.on_event = publish  # Harness.answer hands the AgentConnected to the bus
     return bus
 
@@ -104,8 +106,7 @@ async def test_a_call_hung_up_while_its_start_is_in_flight_is_recorded_and_store
 async def test_a_desk_pause_waits_for_its_calls_start_and_a_policy_change_applies_to_the_next_call(h):
     slow_mixmonitor(h)
     bus = await through_the_bus(h)
-    h.acd.save_queue(QueueDefinition(name="support", recording_policy="on_demand", retention_days=0),
-                     create=False)
+    h.acd.save_queue(QueueDefinition(name="support", recording_policy="on_demand", retention_days=0), create=False)
     await h.answer(uniqueid="sup.1", queue="support")
     await bus.drain(timeout=30)
     await h.service.settled()
@@ -115,8 +116,7 @@ async def test_a_desk_pause_waits_for_its_calls_start_and_a_policy_change_applie
     assert (await paused)["recording"]["state"] == "paused"  # in order, after the slow start
 
     # the queue now always records: the cached policy is dropped (the ACD's queue listener)
-    h.acd.save_queue(QueueDefinition(name="secret", recording_policy="always", retention_days=7),
-                     create=False)
+    h.acd.save_queue(QueueDefinition(name="secret", recording_policy="always", retention_days=7), create=False)
     h.service.forget_policies([])
     await h.answer(uniqueid="sec.1", queue="secret", agent="bob")
     await bus.drain(timeout=30)

@@ -1,5 +1,6 @@
 """The recording, privacy and admin plugins as the Runtime wires them: what each adds, and the
 late cleanup phase (the recording's and the erasure's stop) running after the bus is drained."""
+
 from __future__ import annotations
 
 from ccserver.app import Runtime
@@ -7,18 +8,19 @@ from ccserver.settings import Settings
 
 
 def test_runtime_installs_admin_recording_and_privacy_plugins_with_their_jobs(tmp_path):
-    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path, "recording.purge_hour": 4, "web.session_purge_interval": 7}), endpoint=None)
+    runtime = Runtime(
+        Settings().replace({"storage.data_dir": tmp_path, "recording.purge_hour": 4, "web.session_purge_interval": 7}),
+        endpoint=None,
+    )
     plugins = {p.name: p for p in runtime.plugins}
     assert {"admin", "recording", "privacy"} <= set(plugins)
     assert plugins["recording"].service is runtime.recording
     assert plugins["privacy"].service is runtime.erasure
     assert plugins["admin"].service is runtime.user_admin
     [purge] = plugins["recording"].jobs
-    assert (purge.id, purge.trigger, purge.options) == ("recording-purge", "cron",
-                                                         {"hour": 4, "minute": 17})
+    assert (purge.id, purge.trigger, purge.options) == ("recording-purge", "cron", {"hour": 4, "minute": 17})
     [sessions] = plugins["admin"].jobs
-    assert (sessions.id, sessions.trigger, sessions.options) == ("sessions-purge-expired", "interval",
-                                                                 {"minutes": 7})
+    assert (sessions.id, sessions.trigger, sessions.options) == ("sessions-purge-expired", "interval", {"minutes": 7})
     assert [s.name for s in plugins["recording"].subscriptions] == ["recording"]
     assert [s.name for s in plugins["privacy"].subscriptions] == ["erasure"]
     assert plugins["recording"].late_cleanup == [runtime.recording.stop]

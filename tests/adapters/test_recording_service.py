@@ -1,5 +1,6 @@
 """RecordingService with a fake PBX that writes WAV files like MixMonitor, on SQLite and
 PostgreSQL: policies, pause marks, indexing, retention purge, GDPR erasure, evaluations."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,7 +8,7 @@ import json
 import math
 import struct
 import wave
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -30,7 +31,7 @@ from ccserver.core.clock import ManualClock
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput, NotFound, PbxCommandFailed
 from tests.fakes import Command, FakePbx
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 KEY = bytes(range(32))
 
 
@@ -51,7 +52,9 @@ class Harness:
         self.db = database
         self.acd = AcdRepository(database, self.clock)
         self.acd.save_queue(QueueDefinition(name="sales", retention_days=30), create=True)
-        self.acd.save_queue(QueueDefinition(name="support", recording_policy="on_demand", retention_days=0), create=True)
+        self.acd.save_queue(
+            QueueDefinition(name="support", recording_policy="on_demand", retention_days=0), create=True
+        )
         self.acd.save_queue(QueueDefinition(name="secret", recording_policy="never"), create=True)
         self.spool, self.store_dir = tmp_path / "spool", tmp_path / "store"
         self.spool.mkdir()
@@ -68,8 +71,17 @@ class Harness:
         self.repo = RecordingRepository(database, self.clock)
         self.store = RecordingStore(self.store_dir, self.spool, key)
         self.store.close_timeout = 0.3
-        self.service = RecordingService(self.repo, self.store, self.board, self.channels, self.tracker,
-                                        self.pbx, self.audit, self.clock, self.customers)
+        self.service = RecordingService(
+            self.repo,
+            self.store,
+            self.board,
+            self.channels,
+            self.tracker,
+            self.pbx,
+            self.audit,
+            self.clock,
+            self.customers,
+        )
 
     def _mixmonitor_writes_the_file(self, channel, filename, options):
         if self.audio_seconds:
@@ -85,24 +97,38 @@ class Harness:
 
     async def answer(self, uniqueid="100.1", queue="sales", agent="alice", caller="0612345678"):
         channel = f"PJSIP/customers-{uniqueid}"
-        for member in (ev.QueueMemberChanged(change="added", queue=queue, interface=f"PJSIP/{agent}",
-                                             member_name=agent, status=1),):
+        for member in (
+            ev.QueueMemberChanged(change="added", queue=queue, interface=f"PJSIP/{agent}", member_name=agent, status=1),
+        ):
             self.apply(member)
-        self.apply(ev.ChannelCreated(uniqueid=uniqueid, linkedid=uniqueid, channel=channel,
-                                     caller_number=caller, state="Ring"))
-        self.apply(ev.QueueCallerJoined(queue=queue, uniqueid=uniqueid, linkedid=uniqueid,
-                                        channel=channel, caller_number=caller, position=1))
-        self.apply(ev.AgentCalled(queue=queue, uniqueid=uniqueid, linkedid=uniqueid, caller_number=caller,
-                                  interface=f"PJSIP/{agent}", member_name=agent, dest_channel=f"PJSIP/{agent}-1"))
-        connected = ev.AgentConnected(queue=queue, uniqueid=uniqueid, linkedid=uniqueid,
-                                      interface=f"PJSIP/{agent}", member_name=agent)
+        self.apply(
+            ev.ChannelCreated(uniqueid=uniqueid, linkedid=uniqueid, channel=channel, caller_number=caller, state="Ring")
+        )
+        self.apply(
+            ev.QueueCallerJoined(
+                queue=queue, uniqueid=uniqueid, linkedid=uniqueid, channel=channel, caller_number=caller, position=1
+            )
+        )
+        self.apply(
+            ev.AgentCalled(
+                queue=queue,
+                uniqueid=uniqueid,
+                linkedid=uniqueid,
+                caller_number=caller,
+                interface=f"PJSIP/{agent}",
+                member_name=agent,
+                dest_channel=f"PJSIP/{agent}-1",
+            )
+        )
+        connected = ev.AgentConnected(
+            queue=queue, uniqueid=uniqueid, linkedid=uniqueid, interface=f"PJSIP/{agent}", member_name=agent
+        )
         self.apply(connected)
         await self.service.on_event(connected)
         return channel
 
     async def hang_up(self, uniqueid="100.1"):
-        hangup = ev.ChannelHungup(uniqueid=uniqueid, linkedid=uniqueid, channel=f"PJSIP/customers-{uniqueid}",
-                                  cause=16)
+        hangup = ev.ChannelHungup(uniqueid=uniqueid, linkedid=uniqueid, channel=f"PJSIP/customers-{uniqueid}", cause=16)
         self.apply(hangup)
         await self.service.on_event(hangup)
         await self.service.settled()
@@ -157,8 +183,9 @@ async def test_pause_and_resume_mute_both_directions_and_keep_the_pause_marks(h)
     await h.answer()
     h.clock.advance(seconds=2)
     await h.service.agent_action("alice", "pause")
-    assert h.pbx.commands[-1] == Command("mix_monitor_mute", {"channel": "PJSIP/customers-100.1",
-                                                              "muted": True, "direction": "both"})
+    assert h.pbx.commands[-1] == Command(
+        "mix_monitor_mute", {"channel": "PJSIP/customers-100.1", "muted": True, "direction": "both"}
+    )
     [row] = h.repo.for_call("100.1")
     assert row.status == "paused"
     with pytest.raises(Conflict):
@@ -172,8 +199,11 @@ async def test_pause_and_resume_mute_both_directions_and_keep_the_pause_marks(h)
     await h.hang_up()
     row = h.repo.get(row.id)
     assert json.loads(row.pauses) == [[2.0, 5.0], [6.0, 8.0]]
-    assert [e.action for e in h.audit.list(action=None)][:3] == ["recording.pause", "recording.resume",
-                                                                 "recording.pause"][::-1]
+    assert [e.action for e in h.audit.list(action=None)][:3] == [
+        "recording.pause",
+        "recording.resume",
+        "recording.pause",
+    ][::-1]
 
 
 async def test_an_agent_acts_only_on_their_own_call(h):
@@ -201,8 +231,9 @@ async def test_call_never_bridged_leaves_an_empty_recording(h):
 
 async def test_restart_follows_running_recordings_and_a_snapshot_closes_vanished_calls(h):
     await h.answer()
-    fresh = RecordingService(h.repo, h.store, h.board, ChannelRegistry(), h.tracker, h.pbx, h.audit,
-                             h.clock, h.customers)
+    fresh = RecordingService(
+        h.repo, h.store, h.board, ChannelRegistry(), h.tracker, h.pbx, h.audit, h.clock, h.customers
+    )
     await fresh.load()
     assert fresh.live["100.1"].state == "recording"
     await fresh.on_event(ev.PbxSnapshot(channels=()))
@@ -221,7 +252,7 @@ async def test_encrypted_recordings_are_unreadable_on_disk_and_read_back_by_rang
     assert row.encrypted and row.path.endswith(".wav.enc") and b"RIFF" not in on_disk
     assert row.sha256 == hashlib.sha256(plain).hexdigest() and row.size_bytes == len(plain)
     for start, end in ((0, len(plain) - 1), (0, 0), (65530, 65541), (100_000, len(plain) - 1)):
-        assert b"".join(h.store.read(row.path, True, start, end)) == plain[start:end + 1]
+        assert b"".join(h.store.read(row.path, True, start, end)) == plain[start : end + 1]
     tampered = bytearray(on_disk)
     tampered[100] ^= 1
     (h.store_dir / row.path).write_bytes(bytes(tampered))
@@ -231,8 +262,14 @@ async def test_encrypted_recordings_are_unreadable_on_disk_and_read_back_by_rang
 
 def add_recording(h, queue, days_ago, *, status="stored", retention=0, with_file=True):
     started = T0 - timedelta(days=days_ago)
-    row = h.repo.insert(call_uniqueid=f"{queue}-{days_ago}", queue=queue, agent="alice",
-                        started_at=started, status=status, retention_days=retention)
+    row = h.repo.insert(
+        call_uniqueid=f"{queue}-{days_ago}",
+        queue=queue,
+        agent="alice",
+        started_at=started,
+        status=status,
+        retention_days=retention,
+    )
     if with_file:
         path = f"{started:%Y/%m/%d}/{row.id}.wav"
         write_wav(h.store_dir / path, 0.1)
@@ -242,12 +279,16 @@ def add_recording(h, queue, days_ago, *, status="stored", retention=0, with_file
 
 async def test_purge_removes_only_expired_recordings(h):
     h.repo.set_campaign_policy(5, RecordingPolicy("always", 10), "admin")
-    expired = [add_recording(h, "sales", 31), add_recording(h, "camp-5", 11),
-               add_recording(h, "gone", 8, retention=7)]
-    kept = [add_recording(h, "sales", 29), add_recording(h, "support", 1000), add_recording(h, "camp-5", 9),
-            add_recording(h, "gone", 6, retention=7), add_recording(h, "gone", 900, retention=0),
-            add_recording(h, "sales", 90, status="recording", with_file=False),
-            add_recording(h, "camp-9", 170)]  # campaign without a policy: the default (180 days)
+    expired = [add_recording(h, "sales", 31), add_recording(h, "camp-5", 11), add_recording(h, "gone", 8, retention=7)]
+    kept = [
+        add_recording(h, "sales", 29),
+        add_recording(h, "support", 1000),
+        add_recording(h, "camp-5", 9),
+        add_recording(h, "gone", 6, retention=7),
+        add_recording(h, "gone", 900, retention=0),
+        add_recording(h, "sales", 90, status="recording", with_file=False),
+        add_recording(h, "camp-9", 170),
+    ]  # campaign without a policy: the default (180 days)
     result = await h.service.purge()
     assert sorted(result["ids"]) == sorted(r.id for r in expired) and result["removed"] == 3
     for r in expired:
@@ -266,13 +307,34 @@ async def test_purge_removes_only_expired_recordings(h):
 async def test_erasing_a_customer_removes_recordings_and_personal_data_keeps_statistics(h):
     alice = h.customers.create_customer(phones=["0612345678"], last_name="Martin", notes="VIP")
     other = h.customers.create_customer(phones=["0698765432"], last_name="Durand")
-    h.acd.upsert_calls([
-        dict(uniqueid="c1", caller_number="0612345678", queue="sales", agent="alice", created_at=T0,
-             answered_at=T0, ended_at=T0 + timedelta(minutes=3), outcome="answered", talk_seconds=180,
-             customer_id=alice.id, notes="card 4970...", call_data='{"customer_id": "12345678"}'),
-        dict(uniqueid="c2", caller_number="+33612345678", queue="sales", created_at=T0, outcome="abandoned"),
-        dict(uniqueid="c3", caller_number="0698765432", queue="sales", created_at=T0, outcome="answered",
-             customer_id=other.id, notes="keep me")])
+    h.acd.upsert_calls(
+        [
+            dict(
+                uniqueid="c1",
+                caller_number="0612345678",
+                queue="sales",
+                agent="alice",
+                created_at=T0,
+                answered_at=T0,
+                ended_at=T0 + timedelta(minutes=3),
+                outcome="answered",
+                talk_seconds=180,
+                customer_id=alice.id,
+                notes="card 4970...",
+                call_data='{"customer_id": "12345678"}',
+            ),
+            dict(uniqueid="c2", caller_number="+33612345678", queue="sales", created_at=T0, outcome="abandoned"),
+            dict(
+                uniqueid="c3",
+                caller_number="0698765432",
+                queue="sales",
+                created_at=T0,
+                outcome="answered",
+                customer_id=other.id,
+                notes="keep me",
+            ),
+        ]
+    )
     h.customers.record_interaction(alice.id, "c1", "alice", queue="sales", notes="called about billing")
     h.customers.open_ticket(alice.id, "c1", "Facture")
     mine = [add_recording(h, "sales", 1), add_recording(h, "sales", 2)]
@@ -280,11 +342,20 @@ async def test_erasing_a_customer_removes_recordings_and_personal_data_keeps_sta
     h.repo.update(mine[1].id, call_uniqueid="c2")
     theirs = add_recording(h, "sales", 3)
     h.repo.update(theirs.id, call_uniqueid="c3")
-    grid = h.service.save_grid(None, {"name": "g", "sections": [{"title": "s", "criteria": [{"id": "a", "label": "a"}]}]}, "sup")
+    grid = h.service.save_grid(
+        None, {"name": "g", "sections": [{"title": "s", "criteria": [{"id": "a", "label": "a"}]}]}, "sup"
+    )
     evaluation = h.service.evaluate(mine[0].id, grid["id"], {"a": 1}, "", "sup")
 
-    erasure = ErasureService(ErasureRepository(h.db), b"k" * 32, audit=h.audit, recording=h.service,
-                             tracker=h.tracker, channels=h.channels, database=h.db)
+    erasure = ErasureService(
+        ErasureRepository(h.db),
+        b"k" * 32,
+        audit=h.audit,
+        recording=h.service,
+        tracker=h.tracker,
+        channels=h.channels,
+        database=h.db,
+    )
     summary = await erasure.erase(customer_id=alice.id, actor="admin")
     assert summary["recordings"] == 2 and summary["files"] == 2 and summary["calls_anonymized"] == 2
     assert summary["tickets"] == 1 and summary["interactions"] == 1 and summary["phones"] == 1
@@ -306,10 +377,20 @@ async def test_erasing_a_customer_removes_recordings_and_personal_data_keeps_sta
         await erasure.erase(customer_id=alice.id, actor="admin")
 
 
-GRID = {"name": "Accueil", "sections": [
-    {"title": "Accueil", "weight": 1, "criteria": [{"id": "greeting", "label": "Bonjour"},
-                                                    {"id": "identity", "label": "Identité", "fatal": True}]},
-    {"title": "Fond", "weight": 2, "criteria": [{"id": "answer", "label": "Réponse", "max_points": 4}]}]}
+GRID = {
+    "name": "Accueil",
+    "sections": [
+        {
+            "title": "Accueil",
+            "weight": 1,
+            "criteria": [
+                {"id": "greeting", "label": "Bonjour"},
+                {"id": "identity", "label": "Identité", "fatal": True},
+            ],
+        },
+        {"title": "Fond", "weight": 2, "criteria": [{"id": "answer", "label": "Réponse", "max_points": 4}]},
+    ],
+}
 
 
 async def test_evaluations_scores_acknowledgement_and_averages(h):
@@ -350,6 +431,7 @@ async def test_evaluations_scores_acknowledgement_and_averages(h):
 
 async def test_playback_rights_and_audit_coalescing(h):
     from ccserver.adapters.web.auth import CurrentUser
+
     rec = add_recording(h, "sales", 1)
     supervisor = CurrentUser(1, "sup", "supervisor", "Sup", "x")
     alice, bob = CurrentUser(2, "alice", "agent", "A", "x"), CurrentUser(3, "bob", "agent", "B", "x")

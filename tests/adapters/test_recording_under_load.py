@@ -1,9 +1,9 @@
 """Recording under load: storing finished recordings (made slow on purpose) never delays the
 start of new calls' recordings, and a call whose policy says "record" that is not recorded is an
 alert (counter for the wallboard and /status, audit entry, failed row with its cause)."""
+
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -27,6 +27,7 @@ def slow_storing(h: Harness) -> None:
     def slow(name, *args, **kwargs):
         time.sleep(SLOW_STORE)
         return wait_closed(name, *args, **kwargs)
+
     h.store.wait_closed = slow
 
 
@@ -42,6 +43,7 @@ async def test_starts_are_issued_promptly_while_many_calls_end(h):
     async def timed_mix_monitor(channel, filename, options="b"):
         sent_at[channel.rsplit("-", 1)[1]] = time.monotonic()
         return await mix_monitor(channel, filename, options)
+
     h.pbx.mix_monitor = timed_mix_monitor
     for i in range(12):
         await h.answer(uniqueid=f"old.{i}")
@@ -77,8 +79,9 @@ async def test_a_recording_that_cannot_start_is_an_alert(h):
 
 async def test_a_call_whose_channel_is_already_gone_is_a_failed_recording_and_an_alert(h):
     # the subscriber learns of the answer after the call's channel left every live view
-    connected = ev.AgentConnected(queue="sales", uniqueid="300.1", linkedid="300.1",
-                                  interface="PJSIP/alice", member_name="alice")
+    connected = ev.AgentConnected(
+        queue="sales", uniqueid="300.1", linkedid="300.1", interface="PJSIP/alice", member_name="alice"
+    )
     await h.service.on_event(connected)
     [row] = h.repo.for_call("300.1")
     assert row.status == "failed" and "channel is unknown" in row.error
@@ -91,6 +94,7 @@ async def test_a_recording_that_cannot_be_stored_is_an_alert(h):
 
     def broken(*args, **kwargs):
         raise OSError("No space left on device")
+
     h.store.ingest = broken
     await h.hang_up(uniqueid="400.1")
     [row] = h.repo.for_call("400.1")

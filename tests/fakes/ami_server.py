@@ -1,5 +1,6 @@
 """A small fake AMI server: to provoke what a real Asterisk rarely does on demand
 (refused logins, actions never answered, a dropped connection mid-action)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,10 @@ class FakeAmi:
         aid = fields.get("actionid", "")
         if action == "login":
             ok = fields.get("username") == self.username and fields.get("secret") == self.secret
-            return (f"Response: {'Success' if ok else 'Error'}\r\nActionID: {aid}\r\n"
-                    f"Message: {'Authentication accepted' if ok else 'Authentication failed'}\r\n\r\n")
+            return (
+                f"Response: {'Success' if ok else 'Error'}\r\nActionID: {aid}\r\n"
+                f"Message: {'Authentication accepted' if ok else 'Authentication failed'}\r\n\r\n"
+            )
         responder = self.responders.get(action)
         if responder is not None:
             body = responder(fields)
@@ -77,7 +80,9 @@ class FakeAmi:
                 return None
             return body.replace("{aid}", aid)
         if action in ("coreshowchannels", "queuestatus"):
-            return (f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\nMessage: follows\r\n\r\n"
-                    f"Event: {'CoreShowChannelsComplete' if action == 'coreshowchannels' else 'QueueStatusComplete'}"
-                    f"\r\nActionID: {aid}\r\nEventList: Complete\r\nListItems: 0\r\n\r\n")
+            return (
+                f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\nMessage: follows\r\n\r\n"
+                f"Event: {'CoreShowChannelsComplete' if action == 'coreshowchannels' else 'QueueStatusComplete'}"
+                f"\r\nActionID: {aid}\r\nEventList: Complete\r\nListItems: 0\r\n\r\n"
+            )
         return f"Response: Success\r\nActionID: {aid}\r\nMessage: ok\r\n\r\n"

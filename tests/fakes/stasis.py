@@ -1,5 +1,6 @@
 """A fake `StasisCommands` (the IVR engine's ARI commands): records every command, answers
 ``DIALPLAN_EXISTS(...)`` and ``CHANNEL(linkedid)``, and fails the commands it is told to."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,10 +38,10 @@ class FakeStasis:
     async def answer(self, channel_id: str) -> None:
         await self._command("answer", channel_id=channel_id)
 
-    async def play(self, channel_id: str, media: list[str], *, language: str = "",
-                   playback_id: str = "") -> str:
-        await self._command("play", channel_id=channel_id, media=list(media), language=language,
-                            playback_id=playback_id)
+    async def play(self, channel_id: str, media: list[str], *, language: str = "", playback_id: str = "") -> str:
+        await self._command(
+            "play", channel_id=channel_id, media=list(media), language=language, playback_id=playback_id
+        )
         return playback_id
 
     async def stop_playback(self, playback_id: str) -> None:
@@ -49,10 +50,10 @@ class FakeStasis:
     async def hangup(self, channel_id: str) -> None:
         await self._command("hangup", channel_id=channel_id)
 
-    async def continue_in_dialplan(self, channel_id: str, context: str, exten: str,
-                                   priority: int = 1) -> None:
-        await self._command("continue_in_dialplan", channel_id=channel_id, context=context,
-                            exten=exten, priority=priority)
+    async def continue_in_dialplan(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None:
+        await self._command(
+            "continue_in_dialplan", channel_id=channel_id, context=context, exten=exten, priority=priority
+        )
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
         await self._command("set_variable", channel_id=channel_id, name=name, value=value)
@@ -60,7 +61,7 @@ class FakeStasis:
     async def get_variable(self, channel_id: str, name: str) -> str:
         await self._command("get_variable", channel_id=channel_id, name=name)
         if name.startswith("DIALPLAN_EXISTS("):
-            context = name[len("DIALPLAN_EXISTS("):].split(",")[0]
+            context = name[len("DIALPLAN_EXISTS(") :].split(",")[0]
             return "0" if context in self.missing_contexts else "1"
         if name == "CHANNEL(linkedid)":
             return self.linkedid

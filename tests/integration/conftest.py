@@ -5,6 +5,7 @@ name (test-PID-RANDOM), free ports, fresh secrets; it is destroyed (directory in
 end. The first use on a fresh machine builds the Debian root (about a minute). Tests must not
 stop or reconfigure it: those that need to use `asterisk_factory` for instances of their own.
 """
+
 from __future__ import annotations
 
 import logging
@@ -13,8 +14,7 @@ import time
 import pytest
 
 from ccserver.adapters.asterisk.instance import AsteriskInstance
-from tests.support.asterisk import (cleanup_stale_test_instances, settings_for_test,
-                                        start_test_instance)
+from tests.support.asterisk import cleanup_stale_test_instances, settings_for_test, start_test_instance
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +26,7 @@ def asterisk(tmp_path_factory) -> AsteriskInstance:
     cleanup_stale_test_instances(settings_for_test(data_dir))
     started = time.monotonic()
     instance = start_test_instance(data_dir)
-    logger.info("asterisk fixture ready in %.1f s (root build if missing + first boot)",
-                time.monotonic() - started)
+    logger.info("asterisk fixture ready in %.1f s (root build if missing + first boot)", time.monotonic() - started)
     try:
         yield instance
     finally:

@@ -1,4 +1,5 @@
 """The agent desk in a real Chromium: live state, the screen-pop while the phone rings, wrap-up."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,10 +7,10 @@ import asyncio
 import pytest
 
 from ccserver.capabilities.agents.model import AgentState
-from tests.support.sipp import Answer, SippCaller
 from tests.integration.test_inbound import QUEUE_NUMBER, queue_members, setup_call_center, start_phones
 from tests.support.browser import chromium, log_in
-from tests.support.server import Server, endpoint_of, until
+from tests.support.server import Server, endpoint_of
+from tests.support.sipp import Answer, SippCaller
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 
@@ -18,10 +19,16 @@ async def test_agent_page_shows_the_customer_while_the_phone_rings(asterisk, tmp
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        await asyncio.to_thread(rt.customers.create_customer, phones=["06 12 34 56 78"],
-                                first_name="Hélène", last_name="Dupont", customer_number="12345678")
-        phones = await start_phones(asterisk, {"alice": accounts["alice"]},
-                                    alice=Answer(ring_seconds=6, talk_seconds=3))
+        await asyncio.to_thread(
+            rt.customers.create_customer,
+            phones=["06 12 34 56 78"],
+            first_name="Hélène",
+            last_name="Dupont",
+            customer_number="12345678",
+        )
+        phones = await start_phones(
+            asterisk, {"alice": accounts["alice"]}, alice=Answer(ring_seconds=6, talk_seconds=3)
+        )
         try:
             async with chromium() as browser:
                 page = await browser.new_page()
@@ -34,8 +41,7 @@ async def test_agent_page_shows_the_customer_while_the_phone_rings(asterisk, tmp
                 await page.wait_for_selector("#state[data-state=available]", timeout=10_000)
                 assert (await queue_members(rt))["PJSIP/alice"]["paused"] == "0"
 
-                caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0033612345678", talk_seconds=None,
-                                    max_seconds=40)
+                caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0033612345678", talk_seconds=None, max_seconds=40)
                 await caller.start()
                 await page.wait_for_selector("#state[data-state=ringing]", timeout=10_000)
                 await page.wait_for_selector("#customer-known:not([hidden])", timeout=5_000)

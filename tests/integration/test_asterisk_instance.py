@@ -1,4 +1,5 @@
 """The private Asterisk instance against a real Asterisk 22: boot, CLI, side by side, crash."""
+
 from __future__ import annotations
 
 import base64
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from ccserver.cli import main as ccserver_main
-from ccserver.core.errors import ConfigurationError
 from ccserver.adapters.asterisk.instance import AsteriskInstance, InstanceInfo
 from ccserver.adapters.asterisk.root import MIN_ASTERISK_MAJOR, parse_version, root_marker
+from ccserver.cli import main as ccserver_main
+from ccserver.core.errors import ConfigurationError
 from ccserver.settings import env_name
 
 pytestmark = pytest.mark.asterisk
@@ -26,21 +27,18 @@ pytestmark = pytest.mark.asterisk
 def ami_login(info: InstanceInfo, timeout: float = 5.0) -> list[str]:
     """Log in over AMI and return the event names received until FullyBooted."""
     with socket.create_connection((info.ami_host, info.ami_port), timeout=timeout) as sock:
-        sock.sendall(f"Action: Login\r\nUsername: {info.ami_username}\r\n"
-                     f"Secret: {info.ami_secret}\r\n\r\n".encode())
+        sock.sendall(f"Action: Login\r\nUsername: {info.ami_username}\r\nSecret: {info.ami_secret}\r\n\r\n".encode())
         data = b""
         deadline = time.monotonic() + timeout
         while b"Event: FullyBooted" not in data and b"Response: Error" not in data:
             assert time.monotonic() < deadline, data
             data += sock.recv(4096)
-    return [line.split(": ", 1)[1] for line in data.decode().splitlines()
-            if line.startswith(("Event: ", "Response: "))]
+    return [line.split(": ", 1)[1] for line in data.decode().splitlines() if line.startswith(("Event: ", "Response: "))]
 
 
 def ari_get(info: InstanceInfo, path: str) -> dict:
     auth = base64.b64encode(f"{info.ari_username}:{info.ari_password}".encode()).decode()
-    request = urllib.request.Request(f"{info.ari_url}/ari{path}",
-                                     headers={"Authorization": f"Basic {auth}"})
+    request = urllib.request.Request(f"{info.ari_url}/ari{path}", headers={"Authorization": f"Basic {auth}"})
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.load(response)
 
@@ -108,9 +106,11 @@ def test_up_when_running_reports_the_same_pid(asterisk):
 
 
 def test_command_line_status_and_cli(asterisk, capsys, monkeypatch):
-    for key, value in (("asterisk.root", asterisk.settings.asterisk.root),  # the CLI reads CCSERVER_*
-                       ("asterisk.mode", asterisk.settings.asterisk.mode),
-                       ("storage.data_dir", asterisk.settings.storage.data_dir)):
+    for key, value in (
+        ("asterisk.root", asterisk.settings.asterisk.root),  # the CLI reads CCSERVER_*
+        ("asterisk.mode", asterisk.settings.asterisk.mode),
+        ("storage.data_dir", asterisk.settings.storage.data_dir),
+    ):
         monkeypatch.setenv(env_name(key), str(value))
     assert ccserver_main(["asterisk", "--instance", asterisk.name, "status"]) == 0
     out = capsys.readouterr().out
@@ -122,9 +122,28 @@ def test_command_line_status_and_cli(asterisk, capsys, monkeypatch):
 
 def test_sipp_call_through_the_customers_trunk(asterisk):
     info = asterisk.info
-    argv = asterisk.sipp_command(["-sn", "uac", "-s", "123", f"127.0.0.1:{info.sip_port}",
-                                  "-m", "1", "-d", "500", "-timeout", "15", "-i", "127.0.0.1",
-                                  "-p", "0", "-cp", "0", "-nostdin"])
+    argv = asterisk.sipp_command(
+        [
+            "-sn",
+            "uac",
+            "-s",
+            "123",
+            f"127.0.0.1:{info.sip_port}",
+            "-m",
+            "1",
+            "-d",
+            "500",
+            "-timeout",
+            "15",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            "0",
+            "-cp",
+            "0",
+            "-nostdin",
+        ]
+    )
     result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     deadline = time.monotonic() + 5
@@ -137,8 +156,7 @@ def test_two_instances_run_side_by_side(asterisk, second):
     other = second.up()
     mine = asterisk.info
     assert other.pid != mine.pid
-    assert not {mine.ami_port, mine.ari_port, mine.sip_port} & {other.ami_port, other.ari_port,
-                                                                other.sip_port}
+    assert not {mine.ami_port, mine.ari_port, mine.sip_port} & {other.ami_port, other.ari_port, other.sip_port}
     assert "FullyBooted" in ami_login(mine) and "FullyBooted" in ami_login(other)
     assert ari_get(other, "/asterisk/info") and ari_get(mine, "/asterisk/info")
     assert other.instance_dir != mine.instance_dir
@@ -146,9 +164,11 @@ def test_two_instances_run_side_by_side(asterisk, second):
 
 def test_generated_endpoints_apply_on_reload(second):
     second.up()
-    second.write_generated("pjsip_agents.conf",
-                           "[agent-t1](ccserver-endpoint)\ncontext = ccserver-agents\naors = agent-t1\n"
-                           "[agent-t1]\ntype = aor\nmax_contacts = 1\n")
+    second.write_generated(
+        "pjsip_agents.conf",
+        "[agent-t1](ccserver-endpoint)\ncontext = ccserver-agents\naors = agent-t1\n"
+        "[agent-t1]\ntype = aor\nmax_contacts = 1\n",
+    )
     second.reload("res_pjsip.so")
     assert "agent-t1" in second.cli("pjsip show endpoints")
     second.write_generated("queues_generated.conf", "[support]\nstrategy = rrmemory\n")
@@ -170,8 +190,7 @@ def test_kill_9_then_up_again_works(second):
     print(f"up after kill -9: {time.monotonic() - started:.2f} s")
     assert info.running and info.pid != pid
     # the dead Asterisk's sockets were closed before up() checked its ports: it keeps them
-    assert (info.ami_port, info.ari_port, info.sip_port) == (before.ami_port, before.ari_port,
-                                                             before.sip_port)
+    assert (info.ami_port, info.ari_port, info.sip_port) == (before.ami_port, before.ari_port, before.sip_port)
     assert "System uptime" in second.cli("core show uptime")
     assert "FullyBooted" in ami_login(info)
 

@@ -5,6 +5,7 @@ record with its cause, a counter on the wallboard and in /status, one log line.
 (Without the admission, the caller above what the RTP range carries gets a SIP 488 from PJSIP
 before any channel exists, and AMI reports nothing at all: verified on Asterisk 22.10 with a
 4-port range, the third caller refused and not one AMI event about it.)"""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,8 @@ import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.core.alerts import CALL_REFUSED
-from tests.support.sipp import SippCaller
 from tests.support.server import Server, endpoint_of, until
+from tests.support.sipp import SippCaller
 
 pytestmark = pytest.mark.asterisk
 
@@ -26,8 +27,7 @@ async def test_the_caller_above_capacity_is_refused_and_shows(asterisk_factory, 
     async with Server(tmp_path, endpoint_of(node.info), config_writer=node) as srv:
         rt = srv.runtime
         await until(srv.ok, 20, "ccserver healthy")
-        await rt.acd.create_queue(QueueDefinition(name="support", numbers=("4100",), holidays=""),
-                                  actor="admin")
+        await rt.acd.create_queue(QueueDefinition(name="support", numbers=("4100",), holidays=""), actor="admin")
         # two callers wait in the queue (nobody logged in): the node is full
         waiting = [SippCaller(node, "4100", caller=f"061234567{i}", talk_seconds=8) for i in range(2)]
         for caller in waiting:

@@ -1,10 +1,10 @@
 """The CSV import in a real Chromium: upload a file with errors, read the report, confirm, watch
 the progress bar (fed by the WebSocket) reach 100 % and the final count."""
+
 from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 from aiohttp import web
@@ -17,8 +17,14 @@ from ccserver.settings import Settings
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct horse battery"
 GOOD_LINES = 1500
 
@@ -32,10 +38,12 @@ def free_port() -> int:
 def csv_with_errors() -> bytes:
     lines = ["Numéro client;Nom;Prénom;Téléphone;Email;Code postal"]
     for i in range(GOOD_LINES):
-        lines.append(f"{30000000 + i};Nom{i};Prénom{i};06 {10 + i // 1000000:02d} {i // 10000 % 100:02d} "
-                     f"{i // 100 % 100:02d} {i % 100:02d};c{i}@example.fr;75011")
-    lines.insert(3, "39999991;Lefèvre;Zoé;06 12;zoe@example.fr;75011")           # line 4: short phone
-    lines.insert(6, "39999992;Œuvre;Noël;0145678901;noel-at-example.fr;7501")     # line 7: email + postcode
+        lines.append(
+            f"{30000000 + i};Nom{i};Prénom{i};06 {10 + i // 1000000:02d} {i // 10000 % 100:02d} "
+            f"{i // 100 % 100:02d} {i % 100:02d};c{i}@example.fr;75011"
+        )
+    lines.insert(3, "39999991;Lefèvre;Zoé;06 12;zoe@example.fr;75011")  # line 4: short phone
+    lines.insert(6, "39999992;Œuvre;Noël;0145678901;noel-at-example.fr;7501")  # line 7: email + postcode
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
 
@@ -60,6 +68,7 @@ async def server(tmp_path):
             progress(done, total)
             if 0 < done < total:
                 halfway_seen.wait(20)
+
         return real_import(preview, confirm_partial, gated_progress, **kwargs)
 
     runtime.customers.import_customers = gated_import
@@ -83,8 +92,9 @@ async def test_import_with_errors_in_chromium_shows_report_then_progress_to_100(
             await page.wait_for_url(base + "/")
 
             await page.goto(base + "/customers/import")
-            await page.set_input_files("input[name=file]", files=[{
-                "name": "clients.csv", "mimeType": "text/csv", "buffer": csv_with_errors()}])
+            await page.set_input_files(
+                "input[name=file]", files=[{"name": "clients.csv", "mimeType": "text/csv", "buffer": csv_with_errors()}]
+            )
             await page.click("#upload-form button[type=submit]")
             await page.wait_for_selector("#import-job")
 
@@ -93,7 +103,8 @@ async def test_import_with_errors_in_chromium_shows_report_then_progress_to_100(
             assert await page.text_content("#good-count") == str(GOOD_LINES)
             assert await page.text_content("#rejected-count") == "2"
             rows = await page.eval_on_selector_all(
-                "#rejected tbody tr", "trs => trs.map(tr => [...tr.cells].map(td => td.textContent.trim()))")
+                "#rejected tbody tr", "trs => trs.map(tr => [...tr.cells].map(td => td.textContent.trim()))"
+            )
             assert [(r[0], r[1]) for r in rows] == [("4", "phone"), ("7", "email"), ("7", "postcode")]
             assert "too short" in rows[0][4] and "noel-at-example.fr" in rows[1][3]
             assert (await page.text_content("#confirm-button")).strip() == f"Importer les {GOOD_LINES} lignes valides"
@@ -107,7 +118,9 @@ async def test_import_with_errors_in_chromium_shows_report_then_progress_to_100(
             await page.wait_for_selector("#import-progress")
             await page.wait_for_function(
                 "() => { const b = document.getElementById('import-progress');"
-                " return b && b.value > 0 && b.value < b.max; }", timeout=15000)
+                " return b && b.value > 0 && b.value < b.max; }",
+                timeout=15000,
+            )
             runtime.halfway_seen.set()
             await page.wait_for_selector("#import-report", timeout=30000)
             bar = await page.eval_on_selector("#import-progress", "b => [b.value, b.max]")

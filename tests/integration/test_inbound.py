@@ -3,6 +3,7 @@
 Each test runs a ccserver (runtime + web) whose database provisions the queue and the agents'
 SIP accounts into the shared private Asterisk, exactly as the product does.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +12,8 @@ import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.agents.model import AgentState
-from tests.support.sipp import Answer, SippCaller, SippCustomer, SippPhone, wav_rms
 from tests.support.server import Server, endpoint_of, until
+from tests.support.sipp import Answer, SippCaller, SippCustomer, SippPhone, wav_rms
 
 pytestmark = pytest.mark.asterisk
 
@@ -25,8 +26,7 @@ async def queue_members(runtime) -> dict[str, dict]:
     return {r["location"]: r for r in rows if r.get("event") == "QueueMember"}
 
 
-async def setup_call_center(srv: Server, *, wrapup: int = 2, callback_key: str = "",
-                            strategy: str = "ringall") -> dict:
+async def setup_call_center(srv: Server, *, wrapup: int = 2, callback_key: str = "", strategy: str = "ringall") -> dict:
     """A queue needing French, Alice (fr:9) and Bruno (fr:3): Alice is the best-skilled."""
     rt = srv.runtime
     await until(srv.ok, 15)
@@ -34,22 +34,34 @@ async def setup_call_center(srv: Server, *, wrapup: int = 2, callback_key: str =
         await asyncio.to_thread(rt.acd_repo.add_skill, skill)
     for code in ("break", "lunch"):
         await asyncio.to_thread(rt.acd_repo.add_pause_reason, code, code.title())
-    await rt.acd.create_queue(QueueDefinition(
-        name="support", strategy=strategy, required_skills={"fr": 1}, numbers=(QUEUE_NUMBER,),
-        wrapup_seconds=wrapup, ring_seconds=10, holidays="", callback_key=callback_key,
-        dispositions=("resolved", "escalated")), actor="admin")
+    await rt.acd.create_queue(
+        QueueDefinition(
+            name="support",
+            strategy=strategy,
+            required_skills={"fr": 1},
+            numbers=(QUEUE_NUMBER,),
+            wrapup_seconds=wrapup,
+            ring_seconds=10,
+            holidays="",
+            callback_key=callback_key,
+            dispositions=("resolved", "escalated"),
+        ),
+        actor="admin",
+    )
     accounts = {}
     for username, skills in (("alice", "fr:9"), ("bruno", "fr:3")):
-        accounts[username] = await rt.acd.create_agent(username, "password-1234", username.title(),
-                                                       skills, actor="admin")
+        accounts[username] = await rt.acd.create_agent(
+            username, "password-1234", username.title(), skills, actor="admin"
+        )
     return accounts
 
 
 async def start_phones(asterisk, accounts, **behaviours):
     phones = {}
     for username, account in accounts.items():
-        phone = SippPhone(asterisk, account.sip_username, account.sip_password,
-                          behaviour=behaviours.get(username, Answer()))
+        phone = SippPhone(
+            asterisk, account.sip_username, account.sip_password, behaviour=behaviours.get(username, Answer())
+        )
         await phone.start()
         await phone.wait_registered()
         phones[username] = phone
@@ -79,8 +91,14 @@ async def test_best_skilled_agent_answers_and_the_call_row_and_timeline_are_righ
             await caller.start()
             await phones["alice"].wait_calls("answered", 1, timeout=15)
             uniqueid = next(iter(rt.call_tracker.open))
-            await rt.pbx.ami.send({"Action": "MixMonitor", "Channel": rt.call_tracker.open[uniqueid].channel,
-                                   "File": f"inbound-{uniqueid}.wav", "Options": "b"})
+            await rt.pbx.ami.send(
+                {
+                    "Action": "MixMonitor",
+                    "Channel": rt.call_tracker.open[uniqueid].channel,
+                    "File": f"inbound-{uniqueid}.wav",
+                    "Options": "b",
+                }
+            )
             result = await caller.wait(timeout=20)
             assert result.answered and phones["bruno"].calls_offered == 0
 
@@ -89,12 +107,21 @@ async def test_best_skilled_agent_answers_and_the_call_row_and_timeline_are_righ
             await rt.call_writer.flush_now()
             await rt.state_writer.flush_now()
             [row] = await asyncio.to_thread(rt.acd_repo.calls)
-            assert (row.queue, row.agent, row.outcome, row.caller_number) == ("support", "alice", "answered", "0612345678")
+            assert (row.queue, row.agent, row.outcome, row.caller_number) == (
+                "support",
+                "alice",
+                "answered",
+                "0612345678",
+            )
             assert row.answered_at is not None and row.ended_at is not None
             assert 0 <= row.wait_seconds <= 5 and 4 <= row.talk_seconds <= 8
-            assert timeline(rt, "alice") == [("logged_out", "available"), ("available", "ringing"),
-                                             ("ringing", "on_call"), ("on_call", "wrap_up"),
-                                             ("wrap_up", "available")]
+            assert timeline(rt, "alice") == [
+                ("logged_out", "available"),
+                ("available", "ringing"),
+                ("ringing", "on_call"),
+                ("on_call", "wrap_up"),
+                ("wrap_up", "available"),
+            ]
             # audio flowed both ways: the recording of the bridge is not silence
             wav = asterisk.info.recordings_dir / f"inbound-{uniqueid}.wav"
             await until(lambda: wav.exists() and wav.stat().st_size > 44, 5)
@@ -149,8 +176,16 @@ async def test_pause_wrapup_logout_reach_asterisk_and_the_timeline(asterisk, tmp
             assert "PJSIP/alice" not in await queue_members(rt)
             await rt.state_writer.flush_now()
             states = [s for _, s in timeline(rt, "alice")]
-            assert states == ["available", "paused", "available", "ringing", "on_call", "wrap_up",
-                              "available", "logged_out"]
+            assert states == [
+                "available",
+                "paused",
+                "available",
+                "ringing",
+                "on_call",
+                "wrap_up",
+                "available",
+                "logged_out",
+            ]
             assert [e.reason for e in rt.acd_repo.timeline("alice")][1] == "lunch"
             await client.close()
         finally:
@@ -161,16 +196,21 @@ async def test_pause_wrapup_logout_reach_asterisk_and_the_timeline(asterisk, tmp
 async def test_callback_keeps_the_place_and_bridges_an_agent_to_the_customer(asterisk, tmp_path):
     customer = SippCustomer(asterisk, Answer(talk_seconds=None))
     await customer.start()
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, outbound={"trunk_host": f"127.0.0.1:{customer.port}"}) as srv:
+    async with Server(
+        tmp_path,
+        endpoint_of(asterisk.info),
+        config_writer=asterisk,
+        outbound={"trunk_host": f"127.0.0.1:{customer.port}"},
+    ) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv, callback_key="1")
-        phones = await start_phones(asterisk, {"alice": accounts["alice"]},
-                                    alice=Answer(talk_seconds=4))
+        phones = await start_phones(asterisk, {"alice": accounts["alice"]}, alice=Answer(talk_seconds=4))
         try:
             await log_in(rt, "alice")
             await rt.acd.pause("alice", "break")  # nobody free: the caller waits, then presses 1
-            caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0622334455", dtmf=[(3.0, "1")],
-                                talk_seconds=None, max_seconds=40)
+            caller = SippCaller(
+                asterisk, QUEUE_NUMBER, caller="0622334455", dtmf=[(3.0, "1")], talk_seconds=None, max_seconds=40
+            )
             result = await caller.run()
             assert result.answered
             await until(lambda: rt.acd_repo.callbacks(), 10)
@@ -199,8 +239,7 @@ async def test_callback_keeps_the_place_and_bridges_an_agent_to_the_customer(ast
             await customer.stop()
 
 
-async def test_asterisk_restart_mid_shift_restores_agents_and_keeps_one_record_per_call(
-        asterisk_factory, tmp_path):
+async def test_asterisk_restart_mid_shift_restores_agents_and_keeps_one_record_per_call(asterisk_factory, tmp_path):
     instance = asterisk_factory()
     info = await asyncio.to_thread(instance.up)
     async with Server(tmp_path, endpoint_of(info), config_writer=instance) as srv:
@@ -229,8 +268,11 @@ async def test_asterisk_restart_mid_shift_restores_agents_and_keeps_one_record_p
             # as they were: alice available, bruno paused for lunch, in Asterisk itself
             async def restored():
                 members = await queue_members(rt)
-                return (members.get("PJSIP/alice", {}).get("paused") == "0"
-                        and members.get("PJSIP/bruno", {}).get("pausedreason") == "lunch")
+                return (
+                    members.get("PJSIP/alice", {}).get("paused") == "0"
+                    and members.get("PJSIP/bruno", {}).get("pausedreason") == "lunch"
+                )
+
             await until(restored, 10)
             await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 10)
             assert rt.agent_board.agents["bruno"].state is AgentState.PAUSED
@@ -260,6 +302,7 @@ async def test_asterisk_restart_mid_shift_restores_agents_and_keeps_one_record_p
 async def test_closed_hours_play_the_closed_message_and_max_wait_overflows(asterisk, tmp_path):
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
+
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
@@ -268,29 +311,50 @@ async def test_closed_hours_play_the_closed_message_and_max_wait_overflows(aster
         slot = (now + timedelta(hours=2)).strftime("%H:%M")
         end = (now + timedelta(hours=2, minutes=1)).strftime("%H:%M")
         if end <= slot:  # the slot would wrap past midnight: use the slot before
-            slot, end = (now - timedelta(hours=2)).strftime("%H:%M"), (now - timedelta(hours=2) + timedelta(minutes=1)).strftime("%H:%M")
-        await rt.acd.create_queue(QueueDefinition(name="night", numbers=("4200",), hours={"mon-sun": f"{slot}-{end}"},
-                                                  holidays=""), actor="admin")
+            slot, end = (
+                (now - timedelta(hours=2)).strftime("%H:%M"),
+                (now - timedelta(hours=2) + timedelta(minutes=1)).strftime("%H:%M"),
+            )
+        await rt.acd.create_queue(
+            QueueDefinition(name="night", numbers=("4200",), hours={"mon-sun": f"{slot}-{end}"}, holidays=""),
+            actor="admin",
+        )
         closed = await SippCaller(asterisk, "4200", caller="0600000042", talk_seconds=None, max_seconds=20).run()
         assert closed.answered and closed.ended_by == "remote"  # the closed message, then Asterisk hangs up
         assert not [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.queue == "night"]
 
         # support overflows after 3 s into "backup", where Bruno waits
         await rt.acd.create_queue(QueueDefinition(name="backup", required_skills={"fr": 1}, holidays=""), actor="admin")
-        await rt.acd.update_queue(QueueDefinition(
-            name="support", required_skills={"fr": 8}, numbers=(QUEUE_NUMBER,), max_wait_seconds=3,
-            overflow_kind="queue", overflow_target="backup", holidays="", ring_seconds=10), actor="admin")
+        await rt.acd.update_queue(
+            QueueDefinition(
+                name="support",
+                required_skills={"fr": 8},
+                numbers=(QUEUE_NUMBER,),
+                max_wait_seconds=3,
+                overflow_kind="queue",
+                overflow_target="backup",
+                holidays="",
+                ring_seconds=10,
+            ),
+            actor="admin",
+        )
         phones = await start_phones(asterisk, {"bruno": accounts["bruno"]}, bruno=Answer(talk_seconds=2))
         try:
             await rt.acd.login("bruno", ["backup"])  # bruno (fr:3) may not take support any more
             await until(lambda: rt.agent_board.agents["bruno"].state is AgentState.AVAILABLE, 5)
-            result = await SippCaller(asterisk, QUEUE_NUMBER, caller="0600000043", talk_seconds=None,
-                                      max_seconds=30).run()
+            result = await SippCaller(
+                asterisk, QUEUE_NUMBER, caller="0600000043", talk_seconds=None, max_seconds=30
+            ).run()
             assert result.answered
             await until(lambda: not rt.call_tracker.open, 10)
             await rt.call_writer.flush_now()
             [row] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.caller_number == "0600000043"]
-            assert (row.overflowed_from, row.queue, row.agent, row.outcome) == ("support", "backup", "bruno", "answered")
+            assert (row.overflowed_from, row.queue, row.agent, row.outcome) == (
+                "support",
+                "backup",
+                "bruno",
+                "answered",
+            )
         finally:
             for phone in phones.values():
                 await phone.stop()

@@ -2,12 +2,12 @@
 PlayDTMF; Asterisk reports them as ChannelDtmfReceived on the Stasis leg) walks the example
 two-level script, types a customer number and reaches the right queue with the call data; retry
 rules, holidays, run-time errors, script changes during a call, refused uploads."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-import time
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,6 @@ from ccserver.commands import demo
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 from ccserver.core.ports import OriginateRequest
-
 from tests.support.server import Server, endpoint_of, until
 
 pytestmark = pytest.mark.asterisk
@@ -67,16 +66,26 @@ async def ivr_server(asterisk, tmp_path, *, clock=None, scripts: dict[str, str] 
     scripts_dir.mkdir()
     for name, text in (scripts or {"service-client.yaml": example_text()}).items():
         (scripts_dir / name).write_text(text, encoding="utf-8")
-    srv = Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=clock or ManualClock(OPEN_DAY), ivr={"scripts_dir": scripts_dir, "stats_flush_interval": 3600.0})
+    srv = Server(
+        tmp_path,
+        endpoint_of(asterisk.info),
+        config_writer=asterisk,
+        clock=clock or ManualClock(OPEN_DAY),
+        ivr={"scripts_dir": scripts_dir, "stats_flush_interval": 3600.0},
+    )
     runtime = srv.runtime
     await asyncio.to_thread(runtime.database.upgrade)
     for skill in SKILLS:
         await asyncio.to_thread(runtime.acd_repo.add_skill, skill)
     for queue in QUEUES:
-        await asyncio.to_thread(runtime.acd_repo.save_queue, QueueDefinition(name=queue),
-                                create=True)
-    await asyncio.to_thread(runtime.customers.create_customer, customer_number="12345678",
-                            last_name="Martin", first_name="Alice", phones=[KNOWN_CALLER])
+        await asyncio.to_thread(runtime.acd_repo.save_queue, QueueDefinition(name=queue), create=True)
+    await asyncio.to_thread(
+        runtime.customers.create_customer,
+        customer_number="12345678",
+        last_name="Martin",
+        first_name="Alice",
+        phones=[KNOWN_CALLER],
+    )
     async with srv:
         await until(srv.ok, 15)
         await until(lambda: runtime.ivr.dialplan_applied, 10)
@@ -84,6 +93,7 @@ async def ivr_server(asterisk, tmp_path, *, clock=None, scripts: dict[str, str] 
         async def queues_loaded():
             out = await asyncio.to_thread(asterisk.cli, "queue show support")
             return "No such queue" not in out
+
         await until(queues_loaded, 10)
         yield srv
 
@@ -107,13 +117,12 @@ class Caller:
         watcher = seen.append
         self.engine.on_session.append(watcher)
         try:
-            await self.srv.runtime.pbx.ami.originate(OriginateRequest(
-                channel=prefix, application="Wait", data="60", caller_id=self.caller_id))
-            self.session = await until(
-                lambda: next((s for s in seen if s.channel.startswith(prefix)), None), timeout)
+            await self.srv.runtime.pbx.ami.originate(
+                OriginateRequest(channel=prefix, application="Wait", data="60", caller_id=self.caller_id)
+            )
+            self.session = await until(lambda: next((s for s in seen if s.channel.startswith(prefix)), None), timeout)
             # the session exists as soon as StasisStart arrives; the call once it is routed
-            await until(lambda: self.session.call is not None or self.session.closed
-                        or self.session.left, timeout)
+            await until(lambda: self.session.call is not None or self.session.closed or self.session.left, timeout)
         finally:
             self.engine.on_session.remove(watcher)
         self.leg1 = self.session.channel[:-1] + "1"
@@ -128,13 +137,16 @@ class Caller:
 
     async def waiting_at(self, node: str, timeout: float = 10) -> None:
         """At `node`, its prompt played: the caller is expected to press a key."""
-        await until(lambda: self.call is not None and self.call.node_id == node
-                    and self.call.phase in ("waiting", "digits"), timeout)
+        await until(
+            lambda: self.call is not None and self.call.node_id == node and self.call.phase in ("waiting", "digits"),
+            timeout,
+        )
 
     async def press(self, keys: str) -> None:
         for key in keys:
-            await self.srv.runtime.pbx.ami.send({"Action": "PlayDTMF", "Channel": self.leg1,
-                                                 "Digit": key, "Duration": 60})
+            await self.srv.runtime.pbx.ami.send(
+                {"Action": "PlayDTMF", "Channel": self.leg1, "Digit": key, "Duration": 60}
+            )
             await asyncio.sleep(0.12)
 
     async def left_ivr(self, timeout: float = 10) -> IvrSession:
@@ -148,15 +160,17 @@ class Caller:
             pass
 
     async def getvar(self, name: str) -> str:
-        reply = await self.srv.runtime.pbx.ami.send({"Action": "Getvar",
-                                                     "Channel": self.session.channel,
-                                                     "Variable": name})
+        reply = await self.srv.runtime.pbx.ami.send(
+            {"Action": "Getvar", "Channel": self.session.channel, "Variable": name}
+        )
         return reply.get("Value", "")
 
 
 def joined(srv: Server, uniqueid: str, queue: str):
-    return next((e for e in srv.events if isinstance(e, ev.QueueCallerJoined)
-                 and e.uniqueid == uniqueid and e.queue == queue), None)
+    return next(
+        (e for e in srv.events if isinstance(e, ev.QueueCallerJoined) and e.uniqueid == uniqueid and e.queue == queue),
+        None,
+    )
 
 
 def call_data(srv: Server, uniqueid: str) -> dict[str, str]:
@@ -175,8 +189,7 @@ async def stored_counters(srv: Server) -> dict:
 # --- the example, end to end --------------------------------------------------------------------
 
 
-async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_billing_queue(
-        asterisk, tmp_path):
+async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_billing_queue(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path) as srv:
         caller = Caller(srv, "0140000300", UNKNOWN_CALLER)
         session = await caller.dial()
@@ -208,13 +221,13 @@ async def test_caller_walks_two_level_menu_types_customer_number_and_reaches_bil
         assert dict(record.data)["customer_id"] == "12345678"  # what the screen-pop reads
         # ... and as channel variables, in the queue
         assert await caller.getvar("IVR_CUSTOMER_ID") == "12345678"
-        assert await caller.getvar("IVR_MENU_PATH") == \
-            "accueil:1,menu_principal:1,menu_facturation:2"
+        assert await caller.getvar("IVR_MENU_PATH") == "accueil:1,menu_principal:1,menu_facturation:2"
         assert await caller.getvar("IVR_LANGUAGE") == "fr"
         assert await caller.getvar("QUEUE_PRIO") == "0"
         assert await caller.getvar("IVR_SKILLS") == "billing:1"
-        ended = await until(lambda: next((e for e in srv.events if isinstance(e, IvrCallEnded)
-                                          and e.uniqueid == cid), None), 5)
+        ended = await until(
+            lambda: next((e for e in srv.events if isinstance(e, IvrCallEnded) and e.uniqueid == cid), None), 5
+        )
         assert ended.outcome == "queue:billing"
 
         # statistics per script, version and node, stored for reporting
@@ -278,8 +291,7 @@ async def test_caller_on_a_public_holiday_hears_the_closed_branch(asterisk, tmp_
         await caller.hangup()
 
 
-async def test_sipp_caller_with_rfc2833_keys_types_customer_number_and_reaches_queue(
-        asterisk, tmp_path):
+async def test_sipp_caller_with_rfc2833_keys_types_customer_number_and_reaches_queue(asterisk, tmp_path):
     """A real SIP call through the [customers] trunk; the keys are RFC 4733 events in the
     caller's RTP stream, at times fitting the example's prompts (stock beeps of ~0.44 s)."""
     from tests.support.sipp import SippCaller
@@ -288,10 +300,12 @@ async def test_sipp_caller_with_rfc2833_keys_types_customer_number_and_reaches_q
         engine = srv.runtime.ivr_engine
         seen: list[IvrSession] = []
         engine.on_session.append(seen.append)
-        keys = [(1.0, "1"),  # accueil: Français
-                (3.0, "12345678#"),  # saisie_numero_client (prompt over at ~2.4 s)
-                (6.5, "1"),  # menu_principal: Facturation
-                (8.0, "2")]  # menu_facturation: Paiement
+        keys = [
+            (1.0, "1"),  # accueil: Français
+            (3.0, "12345678#"),  # saisie_numero_client (prompt over at ~2.4 s)
+            (6.5, "1"),  # menu_principal: Facturation
+            (8.0, "2"),
+        ]  # menu_facturation: Paiement
         sipp = SippCaller(asterisk, "0140000300", UNKNOWN_CALLER, dtmf=keys, talk_seconds=11)
         await sipp.start()
         try:
@@ -313,8 +327,10 @@ async def test_sipp_caller_with_rfc2833_keys_types_customer_number_and_reaches_q
 
 async def test_lookup_that_breaks_the_script_sends_the_caller_to_the_fallback(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path) as srv:
+
         async def faulty_lookup(kind: str, value: str):
             return 42  # not a customer record: the runtime raises on it
+
         srv.runtime.ivr.lookup = faulty_lookup
         caller = Caller(srv, "0140000300", UNKNOWN_CALLER)
         session = await caller.dial()
@@ -353,8 +369,7 @@ nodes:
 """
 
 
-async def test_script_failing_without_fallback_node_leaves_stasis_for_dialplan_fallback(
-        asterisk, tmp_path):
+async def test_script_failing_without_fallback_node_leaves_stasis_for_dialplan_fallback(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path, scripts={"fragile.yaml": BROKEN_SCRIPT}) as srv:
         caller = Caller(srv, "7100", KNOWN_CALLER)
         session = await caller.dial()
@@ -363,9 +378,9 @@ async def test_script_failing_without_fallback_node_leaves_stasis_for_dialplan_f
         assert session.handover == ("ccserver-ivr-fallback", "s", 1)
         assert session.call.outcome == "fallback"
         assert "telephone_fixe" in session.call.call_data.error
-        stasis_end = await until(lambda: any(
-            isinstance(e, ev.StasisEnded) and e.uniqueid == session.channel_id
-            for e in srv.events), 5)
+        stasis_end = await until(
+            lambda: any(isinstance(e, ev.StasisEnded) and e.uniqueid == session.channel_id for e in srv.events), 5
+        )
         assert stasis_end
         await caller.hangup()
 
@@ -382,14 +397,16 @@ async def test_engine_exception_is_logged_and_caller_sent_to_fallback(asterisk, 
                 broken["done"] = True
                 raise RuntimeError("simulated engine bug")
             return await real(s, action)
+
         engine._execute = execute
         caller = Caller(srv, "0140000300", UNKNOWN_CALLER)
         session = await caller.dial()
         await caller.at("accueil")
         await caller.press("1")
         await until(lambda: joined(srv, session.channel_id, "support"), 10)  # debordement
-        assert any(session.channel_id in r.getMessage() and "simulated engine bug" in r.getMessage()
-                   for r in caplog.records)
+        assert any(
+            session.channel_id in r.getMessage() and "simulated engine bug" in r.getMessage() for r in caplog.records
+        )
         await caller.hangup()
 
 
@@ -406,10 +423,14 @@ async def test_new_version_activated_mid_call_does_not_change_that_call(asterisk
         await caller.at("menu_principal")
         # v2: choice 1 now leads to the sales queue, and the billing sub-menu is gone
         v2 = example_text("2026.2").replace(
-            '"1": {next: menu_facturation, label: Facturation}',
-            '"1": {next: motif_commercial, label: Commercial}')
-        v2 = re.sub(r"\n  # --- sous-menu facturation -+\n.*?\n  # --- sous-menu assistance",
-                    "\n  # --- sous-menu assistance", v2, flags=re.S)
+            '"1": {next: menu_facturation, label: Facturation}', '"1": {next: motif_commercial, label: Commercial}'
+        )
+        v2 = re.sub(
+            r"\n  # --- sous-menu facturation -+\n.*?\n  # --- sous-menu assistance",
+            "\n  # --- sous-menu assistance",
+            v2,
+            flags=re.S,
+        )
         v2 = v2.replace("on_exhausted: file_facturation", "on_exhausted: file_technique")
         activated = await srv.runtime.ivr.upload(v2, "service-client.yaml", "test")
         assert activated.version == "2026.2"
@@ -441,20 +462,24 @@ async def test_new_version_activated_mid_call_does_not_change_that_call(asterisk
 # --- administration ---------------------------------------------------------------------------
 
 
-async def test_invalid_upload_is_refused_with_file_line_node_and_active_version_stays(
-        asterisk, tmp_path):
+async def test_invalid_upload_is_refused_with_file_line_node_and_active_version_stays(asterisk, tmp_path):
     async with ivr_server(asterisk, tmp_path) as srv:
-        await asyncio.to_thread(srv.runtime.users.create_user, "admin1", "correct horse battery",
-                                role="admin", display_name="Admin")
+        await asyncio.to_thread(
+            srv.runtime.users.create_user, "admin1", "correct horse battery", role="admin", display_name="Admin"
+        )
         admin = await srv.login("admin1", "correct horse battery")
-        bad = example_text("2026.9").replace("prompt: beep\n    choices:\n      \"1\": {next: langue_fr",
-                                             "prompt: custom/absent\n    choices:\n      \"1\": {next: langue_fr")
+        bad = example_text("2026.9").replace(
+            'prompt: beep\n    choices:\n      "1": {next: langue_fr',
+            'prompt: custom/absent\n    choices:\n      "1": {next: langue_fr',
+        )
         bad = re.sub(r"(  file_commercial:\n    type: queue\n    queue: )billing", r"\1inconnue", bad)
         assert bad.count("inconnue") == 1
         assert bad.count("custom/absent") == 1
-        resp = await admin.post("/api/ivr/scripts", json={"filename": "service-client.yaml",
-                                                          "text": bad},
-                                headers={"X-CSRF-Token": admin.csrf})
+        resp = await admin.post(
+            "/api/ivr/scripts",
+            json={"filename": "service-client.yaml", "text": bad},
+            headers={"X-CSRF-Token": admin.csrf},
+        )
         assert resp.status == 400
         errors = (await resp.json())["details"]["errors"]
         by_node = {e["node"]: e for e in errors}

@@ -2,6 +2,7 @@
 Asterisk sounds, the demo's queues and skills), walked by a sipp caller pressing RFC 4733 keys;
 the agent's page gets the screen-pop — the customer found from the number the caller TYPED, the
 menu path — while the agent's phone (sipp) still rings; the call row keeps the IVR's data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,9 @@ from ccserver.cli import main
 from ccserver.commands import demo
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
-from tests.support.sipp import Answer, SippCaller
 from tests.integration.test_inbound import log_in, start_phones
 from tests.support.server import Server, endpoint_of, until
+from tests.support.sipp import Answer, SippCaller
 
 pytestmark = pytest.mark.asterisk
 logger = logging.getLogger(__name__)
@@ -36,12 +37,14 @@ CUSTOMER_NUMBER = "87654321"  # what the caller types
 CUSTOMER_PHONE = "0144556677"  # the customer's own phone, not the caller's
 # the keys, in seconds after the IVR answers, fitted to the shipped prompts (Allison's sounds):
 # each lands at least ~1.5 s inside the window where the node listens
-KEYS = [(1.5, "1"),  # accueil ('hello', 0.8 s, then 4 s): Français
-        # bienvenue ('auth-thankyou', 0.96 s, over at ~2.5 s), lookup of the caller's number
-        # (not found), saisie_numero_client (3.1 s of prompt, keys barge in, then 8 s)
-        (4.0, CUSTOMER_NUMBER + "#"),
-        (7.5, "2"),  # menu_principal (~5 s of prompt, from ~5.5 s): Assistance technique
-        (9.0, "1")]  # menu_technique (~5 s of prompt, from ~7.5 s): Internet
+KEYS = [
+    (1.5, "1"),  # accueil ('hello', 0.8 s, then 4 s): Français
+    # bienvenue ('auth-thankyou', 0.96 s, over at ~2.5 s), lookup of the caller's number
+    # (not found), saisie_numero_client (3.1 s of prompt, keys barge in, then 8 s)
+    (4.0, CUSTOMER_NUMBER + "#"),
+    (7.5, "2"),  # menu_principal (~5 s of prompt, from ~5.5 s): Assistance technique
+    (9.0, "1"),
+]  # menu_technique (~5 s of prompt, from ~7.5 s): Internet
 RING_SECONDS = 4
 NIGHT = datetime(2026, 7, 15, 21, 0, tzinfo=ZoneInfo("Europe/Paris"))  # closed
 # accueil: Français; 'ferme' (2.8 s, not interruptible) is over at ~4.3 s, then ferme_choix
@@ -54,39 +57,52 @@ def sounds_dir(instance) -> Path:
     mode), as the IVR service checks them."""
     env = instance.environment
     data = env.find_dir(("/usr/share/asterisk", "/var/lib/asterisk"), "data")
-    return resolve_in_root(env.root if env.mode == "chroot" else None,
-                           PurePosixPath(data) / "sounds" / "en")
+    return resolve_in_root(env.root if env.mode == "chroot" else None, PurePosixPath(data) / "sounds" / "en")
 
 
-def test_shipped_scripts_pass_the_check_with_the_demo_queues_and_the_asterisk_sounds(
-        asterisk, capsys):
+def test_shipped_scripts_pass_the_check_with_the_demo_queues_and_the_asterisk_sounds(asterisk, capsys):
     """`ccserver ivr check ivr_scripts/*.yaml` with the demo's queues and skills and the
     sounds of the real Debian Asterisk: every prompt of the examples exists."""
     sounds = sounds_dir(asterisk)
     assert (sounds / "vm-goodbye.gsm").exists(), sounds
     files = [str(p) for p in sorted(SCRIPTS.glob("*.yaml"))]
-    code = main(["ivr", "check", *files, "--queues", ",".join(q.name for q in demo.QUEUES),
-                 "--skills", ",".join(demo.SKILLS), "--sounds-dir", str(sounds)])
+    code = main(
+        [
+            "ivr",
+            "check",
+            *files,
+            "--queues",
+            ",".join(q.name for q in demo.QUEUES),
+            "--skills",
+            ",".join(demo.SKILLS),
+            "--sounds-dir",
+            str(sounds),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert f"OK: {len(files)} script(s) valid" in out and "not checked" not in err
 
 
-async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_path_while_ringing(
-        asterisk, tmp_path):
+async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_path_while_ringing(asterisk, tmp_path):
     scripts = tmp_path / "ivr_scripts"
     scripts.mkdir()
     for path in SCRIPTS.glob("*.yaml"):  # the examples as shipped
         shutil.copy(path, scripts / path.name)
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=ManualClock(OPEN_DAY), ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0}) as srv:
+    async with Server(
+        tmp_path,
+        endpoint_of(asterisk.info),
+        config_writer=asterisk,
+        clock=ManualClock(OPEN_DAY),
+        ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0},
+    ) as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
 
         # no queue yet: the scripts are refused; creating the demo's queues activates them
         # (the IVR reloads when the ACD applies its queues: nobody reloads by hand)
         assert rt.ivr.registry.names() == []
-        assert any("unknown queue" in issue.message
-                   for issue in rt.ivr.load_issues["ivr_scripts/service-client.yaml"])
+        assert any("unknown queue" in issue.message for issue in rt.ivr.load_issues["ivr_scripts/service-client.yaml"])
         for skill, label in demo.SKILLS.items():
             await asyncio.to_thread(rt.acd_repo.add_skill, skill, label)
         for queue in demo.QUEUES:
@@ -101,10 +117,12 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
         assert f"Stasis({rt.pbx.endpoint.ari_app},ivr,service-client,exten)" in from_agents
 
         # the agent, on the phone (rings 4 s before answering) and on their page
-        account = await rt.acd.create_agent("alice", "password-1234", "Alice Martin",
-                                            {"fr": 9, "tech": 8, "billing": 3}, actor="admin")
-        phones = await start_phones(asterisk, {"alice": account},
-                                    alice=Answer(ring_seconds=RING_SECONDS, talk_seconds=3))
+        account = await rt.acd.create_agent(
+            "alice", "password-1234", "Alice Martin", {"fr": 9, "tech": 8, "billing": 3}, actor="admin"
+        )
+        phones = await start_phones(
+            asterisk, {"alice": account}, alice=Answer(ring_seconds=RING_SECONDS, talk_seconds=3)
+        )
         phone = phones["alice"]
         page = None
         try:
@@ -113,11 +131,14 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
             ws = await page.ws_connect("/ws")
             assert (await ws.receive_json(timeout=3))["topic"] == "hello"
             customer = await asyncio.to_thread(
-                rt.customers.create_customer, customer_number=CUSTOMER_NUMBER,
-                first_name="Camille", last_name="Lefèvre", phones=[CUSTOMER_PHONE])
+                rt.customers.create_customer,
+                customer_number=CUSTOMER_NUMBER,
+                first_name="Camille",
+                last_name="Lefèvre",
+                phones=[CUSTOMER_PHONE],
+            )
 
-            caller = SippCaller(asterisk, "0140000300", CALLER, dtmf=KEYS, talk_seconds=None,
-                                max_seconds=60)
+            caller = SippCaller(asterisk, "0140000300", CALLER, dtmf=KEYS, talk_seconds=None, max_seconds=60)
             await caller.start()
             pop = None
             while pop is None:
@@ -149,9 +170,12 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
 
             await phone.wait_calls("answered", 1, timeout=10)
             [answered] = phone.calls
-            logger.info("screen-pop %.2f s after the phone started ringing, %.2f s before it "
-                        "was answered (lookup %.1f ms)", popped_at - answered.offered_at,
-                        answered.answered_at - popped_at, pop["lookup_ms"])
+            logger.info(
+                "screen-pop %.2f s after the phone started ringing, %.2f s before it was answered (lookup %.1f ms)",
+                popped_at - answered.offered_at,
+                answered.answered_at - popped_at,
+                pop["lookup_ms"],
+            )
             assert answered.answered_at - popped_at > 1.0  # well before the answer
             result = await caller.wait(30)  # the agent hangs up after 3 s: BYE to the caller
             assert result.answered
@@ -168,8 +192,7 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
             assert stored["menu_labels"] == "Français > Assistance technique > Internet"
             assert stored["ivr_script"] == "service-client"
             assert json.loads(stored["customer"])["customer_number"] == CUSTOMER_NUMBER
-            ended = [e for e in srv.events if isinstance(e, ev.CallDataSet)
-                     and e.uniqueid == row.uniqueid]
+            ended = [e for e in srv.events if isinstance(e, ev.CallDataSet) and e.uniqueid == row.uniqueid]
             assert ended, "the IVR's CallDataSet of that call"
             await ws.close()
         finally:
@@ -187,7 +210,13 @@ async def test_caller_out_of_hours_leaves_a_message_in_the_example_mailbox(aster
     shutil.copy(SCRIPTS / "service-client.yaml", scripts)
     inbox = asterisk.info.instance_dir / "spool" / "voicemail" / "service-client" / "8000" / "INBOX"
     before = set(inbox.glob("msg*.txt")) if inbox.is_dir() else set()
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=ManualClock(NIGHT), ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0}) as srv:
+    async with Server(
+        tmp_path,
+        endpoint_of(asterisk.info),
+        config_writer=asterisk,
+        clock=ManualClock(NIGHT),
+        ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0},
+    ) as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
         for skill, label in demo.SKILLS.items():
@@ -200,8 +229,7 @@ async def test_caller_out_of_hours_leaves_a_message_in_the_example_mailbox(aster
         caller = SippCaller(asterisk, "300", CALLER, dtmf=NIGHT_KEYS, talk_seconds=25)
         result = await caller.run()
         assert result.answered
-        ended = await until(lambda: next((e for e in srv.events if e.topic == "ivr_call_ended"),
-                                         None), 5)
+        ended = await until(lambda: next((e for e in srv.events if e.topic == "ivr_call_ended"), None), 5)
         assert ended.outcome == "voicemail"
         data = {}
         for e in srv.events:
@@ -213,6 +241,5 @@ async def test_caller_out_of_hours_leaves_a_message_in_the_example_mailbox(aster
         [message] = messages
         text = message.read_text()
         assert f"callerid=<{CALLER}>" in text or CALLER in text, text
-        duration = int(next(line.split("=", 1)[1] for line in text.splitlines()
-                            if line.startswith("duration=")))
+        duration = int(next(line.split("=", 1)[1] for line in text.splitlines() if line.startswith("duration=")))
         assert duration >= 2, text

@@ -7,6 +7,7 @@ call record per call placed with the agent whose phone answered and the talk tim
 answered call recorded (a stored recording whose file exists), and after each wave the
 wallboard's counters equal what the callers and the phones saw. The bench waits on those states
 (wallboard pushes, database rows), never on sleeps."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,4 +41,7 @@ async def test_twenty_agents_two_waves_every_call_answered_recorded_and_counted(
     for wave in report.waves:
         assert wave.settled and wave.board_matches, summary
         assert (wave.board_offered, wave.board_answered, wave.board_abandoned) == (
-            AGENTS * wave.index, AGENTS * wave.index, 0), summary
+            AGENTS * wave.index,
+            AGENTS * wave.index,
+            0,
+        ), summary

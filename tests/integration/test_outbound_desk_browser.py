@@ -1,5 +1,6 @@
 """Preview dialing from the agent desk in Chromium: join the campaign, see the next contact,
 click "Appeler": the agent's phone rings first, then the customer is dialed."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center
-from tests.support.server import until
 from tests.support.browser import chromium, log_in
+from tests.support.server import until
 from tests.support.sipp import Answer
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
@@ -18,14 +19,17 @@ async def test_agent_previews_and_calls_a_contact_from_the_desk(asterisk, tmp_pa
     customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         service = center.service
-        campaign = await service.campaigns.create_campaign("Relance fibre", {"mode": "preview", "caller_ids": ["0162000001"]},
-                                                 "super1")
+        campaign = await service.campaigns.create_campaign(
+            "Relance fibre", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
+        )
         cid = campaign["id"]
-        preview = await service.campaigns.preview_import(cid, f"numero;nom\n{ANSWERS};Mme Aperçu\n".encode(), "p.csv",
-                                               "utf-8", "super1")
+        preview = await service.campaigns.preview_import(
+            cid, f"numero;nom\n{ANSWERS};Mme Aperçu\n".encode(), "p.csv", "utf-8", "super1"
+        )
         await service.campaigns.commit_import(preview["import_id"], "super1")
-        await service.oppositions.record_consent(number=ANSWERS, source="web", proof_ref="P-1", actor="super1",
-                                     at=center.clock.now() - timedelta(days=1))
+        await service.oppositions.record_consent(
+            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
+        )
         await service.campaigns.set_agents(cid, [center.agent], "super1")
         await service.campaigns.change_status(cid, "start", "super1")
         base = f"http://{center.server.host}:{center.server.port}"
@@ -36,8 +40,11 @@ async def test_agent_previews_and_calls_a_contact_from_the_desk(asterisk, tmp_pa
             await page.wait_for_selector("#campaigns-card:not([hidden])")
             assert "Relance fibre" in await page.text_content("#my-campaigns")
             await page.click(f"#my-campaigns button[data-campaign='{cid}']")
-            await until(lambda: f"camp-{cid}" in center.runtime.agent_board.agents[center.agent].queues, 10,
-                        "the agent in the campaign's queue")
+            await until(
+                lambda: f"camp-{cid}" in center.runtime.agent_board.agents[center.agent].queues,
+                10,
+                "the agent in the campaign's queue",
+            )
             await page.click("#btn-preview-next")
             await page.wait_for_selector("#preview-contact:not([hidden])")
             assert await page.text_content("#preview-name") == "Mme Aperçu"

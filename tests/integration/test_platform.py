@@ -1,4 +1,5 @@
 """The platform against the real private Asterisk: events in order, outages, clear failures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,14 +10,13 @@ import uuid
 
 import pytest
 
+from ccserver.adapters.asterisk.instance import AsteriskInstance
+from ccserver.adapters.pbx.connection import PbxEndpoint
 from ccserver.cli import main as cli_main
 from ccserver.core import events as ev
 from ccserver.core.errors import PbxUnavailable
 from ccserver.core.ports import OriginateRequest
 from ccserver.settings import Settings
-from ccserver.adapters.asterisk.instance import AsteriskInstance
-from ccserver.adapters.pbx.connection import PbxEndpoint
-
 from tests.support.server import Server, endpoint_of, until
 
 pytestmark = pytest.mark.asterisk
@@ -25,31 +25,44 @@ pytestmark = pytest.mark.asterisk
 async def test_local_call_produces_created_answered_hungup_in_order(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info)) as srv:
         await until(srv.ok, 10)
-        await srv.runtime.pbx.ami.originate(OriginateRequest(
-            channel="Local/answer-hangup@ccserver-test", application="Wait", data="1"))
+        await srv.runtime.pbx.ami.originate(
+            OriginateRequest(channel="Local/answer-hangup@ccserver-test", application="Wait", data="1")
+        )
 
         def first_leg_hung_up():
-            return [e for e in srv.events if isinstance(e, ev.ChannelHungup)
-                    and e.channel.startswith("Local/answer-hangup@ccserver-test") and e.channel.endswith(";1")]
+            return [
+                e
+                for e in srv.events
+                if isinstance(e, ev.ChannelHungup)
+                and e.channel.startswith("Local/answer-hangup@ccserver-test")
+                and e.channel.endswith(";1")
+            ]
+
         hangups = await until(first_leg_hung_up, 10)
         leg = hangups[0].uniqueid
-        sequence = [type(e).__name__ for e in srv.events
-                    if getattr(e, "uniqueid", None) == leg
-                    and isinstance(e, (ev.ChannelCreated, ev.ChannelAnswered, ev.ChannelHungup))]
+        sequence = [
+            type(e).__name__
+            for e in srv.events
+            if getattr(e, "uniqueid", None) == leg
+            and isinstance(e, (ev.ChannelCreated, ev.ChannelAnswered, ev.ChannelHungup))
+        ]
         assert sequence == ["ChannelCreated", "ChannelAnswered", "ChannelHungup"]
         assert leg not in srv.runtime.channels.channels
 
 
 async def test_sigkill_and_restart_recovers_within_10s_without_replaying_commands(tmp_path):
-    settings = Settings().replace({"storage.data_dir": tmp_path / "ast", "asterisk.instance": f"kill-{os.getpid()}-{uuid.uuid4().hex[:6]}"})
+    settings = Settings().replace(
+        {"storage.data_dir": tmp_path / "ast", "asterisk.instance": f"kill-{os.getpid()}-{uuid.uuid4().hex[:6]}"}
+    )
     instance = AsteriskInstance(settings)
     info = instance.up()
     try:
         async with Server(tmp_path, endpoint_of(info)) as srv:
             await until(srv.ok, 10)
             # a long call that the kill will cut: the resync must report it ended
-            await srv.runtime.pbx.ami.originate(OriginateRequest(
-                channel="Local/echo@ccserver-test", application="Wait", data="60"))
+            await srv.runtime.pbx.ami.originate(
+                OriginateRequest(channel="Local/echo@ccserver-test", application="Wait", data="60")
+            )
             await until(lambda: len(srv.runtime.channels.channels) >= 2, 5)
             live_before = set(srv.runtime.channels.channels)
 
@@ -59,8 +72,9 @@ async def test_sigkill_and_restart_recovers_within_10s_without_replaying_command
             assert code == 503 and body["ami"]["state"] in ("down", "connecting")
             # a command during the outage fails at once and is not kept for later
             with pytest.raises(PbxUnavailable):
-                await srv.runtime.pbx.ami.originate(OriginateRequest(
-                    channel="Local/echo@ccserver-test", application="Wait", data="30"))
+                await srv.runtime.pbx.ami.originate(
+                    OriginateRequest(channel="Local/echo@ccserver-test", application="Wait", data="30")
+                )
 
             restarted = time.monotonic()
             await asyncio.to_thread(instance.up)
@@ -68,8 +82,7 @@ async def test_sigkill_and_restart_recovers_within_10s_without_replaying_command
             recovery = time.monotonic() - restarted
             assert recovery < 10
 
-            vanished = [e for e in srv.events if isinstance(e, ev.ChannelHungup)
-                        and e.uniqueid in live_before]
+            vanished = [e for e in srv.events if isinstance(e, ev.ChannelHungup) and e.uniqueid in live_before]
             assert {e.uniqueid for e in vanished} == live_before
             assert all(e.cause_text == "vanished during outage" for e in vanished)
             # nothing was replayed: the restarted Asterisk has no channel at all
@@ -84,11 +97,14 @@ async def test_sigkill_and_restart_recovers_within_10s_without_replaying_command
 
 async def test_wrong_ami_credentials_show_in_status_while_web_answers(asterisk, tmp_path, caplog):
     caplog.set_level(logging.INFO)
-    async with Server(tmp_path, endpoint_of(asterisk.info, ami_secret="not-the-secret",
-                                            ari_password="not-this-either")) as srv:
+    async with Server(
+        tmp_path, endpoint_of(asterisk.info, ami_secret="not-the-secret", ari_password="not-this-either")
+    ) as srv:
+
         async def refused():
             _, body = await srv.status()
             return body["ami"]["state"] == "auth-failed" and body["ari"]["state"] == "auth-failed"
+
         await until(refused, 10)
         await asyncio.sleep(3)  # several retries happen meanwhile
         code, body = await srv.status()
@@ -104,11 +120,19 @@ async def test_wrong_ami_credentials_show_in_status_while_web_answers(asterisk, 
 
 async def test_asterisk_not_running_shows_down_while_web_answers(tmp_path, caplog):
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    endpoint = PbxEndpoint(ami_host="127.0.0.1", ami_port=closed_port, ami_username="x", ami_secret="y",
-                           ari_url=f"http://127.0.0.1:{closed_port}/", ari_username="x", ari_password="y")
+    endpoint = PbxEndpoint(
+        ami_host="127.0.0.1",
+        ami_port=closed_port,
+        ami_username="x",
+        ami_secret="y",
+        ari_url=f"http://127.0.0.1:{closed_port}/",
+        ari_username="x",
+        ari_password="y",
+    )
     caplog.set_level(logging.INFO)
     async with Server(tmp_path, endpoint) as srv:
         await asyncio.sleep(3)

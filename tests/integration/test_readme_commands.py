@@ -2,24 +2,25 @@
 
 (The second command, `./ccs test`, is what CI runs on a fresh clone: this suite itself.)
 """
+
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import time
+import urllib.parse
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-import json
-import urllib.parse
-import urllib.request
 
-from ccserver.settings import Settings
 from ccserver.adapters.asterisk.instance import AsteriskInstance
+from ccserver.settings import Settings
 from tests.support.web import csrf_field
 
 pytestmark = pytest.mark.asterisk
@@ -29,8 +30,12 @@ REPO = Path(__file__).resolve().parents[2]
 def readme_commands() -> list[str]:
     """The commands in the code blocks of the README's first screen."""
     head = "\n".join((REPO / "README.md").read_text().splitlines()[:25])  # the first screen
-    return [line.strip() for block in re.findall(r"```\n(.*?)```", head, re.S)
-            for line in block.splitlines() if line.strip()]
+    return [
+        line.strip()
+        for block in re.findall(r"```\n(.*?)```", head, re.S)
+        for line in block.splitlines()
+        if line.strip()
+    ]
 
 
 def free_port() -> int:
@@ -57,12 +62,18 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{REPO}", str(clone)], check=True)
     port = free_port()
     instance = f"readme-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    env = dict(os.environ, CCSERVER_WEB_PORT=str(port), CCSERVER_STORAGE_DATA_DIR=str(tmp_path / "var"),
-               CCSERVER_ASTERISK_INSTANCE=instance, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = dict(
+        os.environ,
+        CCSERVER_WEB_PORT=str(port),
+        CCSERVER_STORAGE_DATA_DIR=str(tmp_path / "var"),
+        CCSERVER_ASTERISK_INSTANCE=instance,
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     env.pop("VIRTUAL_ENV", None)
     log = open(tmp_path / "demo.log", "w")
-    proc = subprocess.Popen(["./ccs", "demo"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["./ccs", "demo"], cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 600
         while True:
@@ -83,8 +94,7 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         page = opener.open(f"http://127.0.0.1:{port}/login").read().decode()
         token = csrf_field(page)
-        data = urllib.parse.urlencode({"username": "superviseur", "password": password,
-                                       "csrf_token": token}).encode()
+        data = urllib.parse.urlencode({"username": "superviseur", "password": password, "csrf_token": token}).encode()
         home = opener.open(f"http://127.0.0.1:{port}/login", data=data).read().decode()
         assert "Sophie Superviseure" in home
         board = json.loads(opener.open(f"http://127.0.0.1:{port}/api/wallboard").read())
@@ -95,8 +105,12 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
         admin = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         page = admin.open(f"http://127.0.0.1:{port}/login").read().decode()
         token = csrf_field(page)
-        admin.open(f"http://127.0.0.1:{port}/login", data=urllib.parse.urlencode(
-            {"username": "admin", "password": admin_password, "csrf_token": token}).encode())
+        admin.open(
+            f"http://127.0.0.1:{port}/login",
+            data=urllib.parse.urlencode(
+                {"username": "admin", "password": admin_password, "csrf_token": token}
+            ).encode(),
+        )
         ivr = json.loads(admin.open(f"http://127.0.0.1:{port}/api/ivr/scripts").read())
         assert ivr["errors"] == {}
         scripts = {s["name"]: s for s in ivr["scripts"]}
@@ -108,5 +122,7 @@ def test_demo_command_in_a_fresh_clone_serves_the_demo(tmp_path):
             proc.wait(20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-        AsteriskInstance(Settings().replace({"asterisk.instance": instance, "storage.data_dir": tmp_path / "var"})).destroy()
+        AsteriskInstance(
+            Settings().replace({"asterisk.instance": instance, "storage.data_dir": tmp_path / "var"})
+        ).destroy()
     assert proc.returncode in (0, -signal.SIGTERM), proc.returncode

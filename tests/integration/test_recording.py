@@ -2,13 +2,14 @@
 agent is recorded by MixMonitor, lasts as long as the call, is not silence, has a silent gap of
 the paused length; it plays through the page with range requests (in Chromium too), a second
 agent is refused, the playback is audit-logged; the purge removes only expired recordings."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import async_playwright
@@ -16,18 +17,23 @@ from playwright.async_api import async_playwright
 from ccserver.adapters.db.recordings import RecordingFilter
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.core import events as ev
-from tests.support.sipp import SippCaller, SippPhone, wav_levels, wav_rms
-
 from tests.support.server import Server, endpoint_of, until
+from tests.support.sipp import SippCaller, SippPhone, wav_levels, wav_rms
 
 pytestmark = pytest.mark.asterisk
 logger = logging.getLogger(__name__)
 
 PASSWORD = "password-123"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--autoplay-policy=no-user-gesture-required"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 class OffsetClock:
@@ -37,15 +43,24 @@ class OffsetClock:
         self.offset = timedelta()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
 
 async def setup_queue(srv: Server, number: str) -> dict:
     runtime = srv.runtime
     await until(srv.ok, 20)
-    await runtime.acd.create_queue(QueueDefinition(
-        name="rec", numbers=(number,), holidays="", announce_position=False, announce_holdtime=False,
-        recording_policy="always", retention_days=30), "admin")
+    await runtime.acd.create_queue(
+        QueueDefinition(
+            name="rec",
+            numbers=(number,),
+            holidays="",
+            announce_position=False,
+            announce_holdtime=False,
+            recording_policy="always",
+            retention_days=30,
+        ),
+        "admin",
+    )
     accounts = {}
     for name in ("alice", "bob"):
         accounts[name] = await runtime.acd.create_agent(name, PASSWORD, name.title(), {}, "admin")
@@ -71,7 +86,9 @@ def silent_runs(levels: list[float], window: float, threshold: float = 60.0) -> 
 
 async def test_queue_call_is_recorded_paused_played_with_ranges_and_purged(asterisk, tmp_path):
     clock = OffsetClock()
-    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=clock, recording={"agents_may_listen": True}) as srv:
+    async with Server(
+        tmp_path, endpoint_of(asterisk.info), config_writer=asterisk, clock=clock, recording={"agents_may_listen": True}
+    ) as srv:
         runtime = srv.runtime
         accounts = await setup_queue(srv, "7101")
         alice_web = await srv.login("alice", PASSWORD)
@@ -81,26 +98,33 @@ async def test_queue_call_is_recorded_paused_played_with_ranges_and_purged(aster
             caller = SippCaller(asterisk, "7101", "0612345678", talk_seconds=8)
             await caller.start()
             await caller.wait_answered(10)
-            await until(lambda: runtime.recording.current("alice") is not None
-                        and runtime.recording.current("alice").state == "recording", 5)
+            await until(
+                lambda: (
+                    runtime.recording.current("alice") is not None
+                    and runtime.recording.current("alice").state == "recording"
+                ),
+                5,
+            )
             # the card number: pause 3 s, then resume, from the desk's API
             await asyncio.sleep(2.0)
-            resp = await alice_web.post("/api/agent/recording/pause", json={},
-                                        headers={"X-CSRF-Token": alice_web.csrf})
+            resp = await alice_web.post("/api/agent/recording/pause", json={}, headers={"X-CSRF-Token": alice_web.csrf})
             assert resp.status == 200, await resp.text()
             assert (await resp.json())["recording"]["state"] == "paused"
             paused_at = time.monotonic()
             await asyncio.sleep(3.0)
-            resp = await alice_web.post("/api/agent/recording/resume", json={},
-                                        headers={"X-CSRF-Token": alice_web.csrf})
+            resp = await alice_web.post(
+                "/api/agent/recording/resume", json={}, headers={"X-CSRF-Token": alice_web.csrf}
+            )
             assert resp.status == 200, await resp.text()
             logger.info("paused for %.2f s (wall)", time.monotonic() - paused_at)
             result = await caller.wait(30)
         assert result.answered and result.duration is not None
 
         uniqueid = next(e.uniqueid for e in srv.events if isinstance(e, ev.AgentConnected))
-        rows = await until(lambda: [r for r in runtime.recording.repo.for_call(uniqueid)
-                                    if r.status in ("stored", "failed", "empty")], 10)
+        rows = await until(
+            lambda: [r for r in runtime.recording.repo.for_call(uniqueid) if r.status in ("stored", "failed", "empty")],
+            10,
+        )
         row = rows[0]
         assert row.status == "stored", row.error
         path = runtime.recording.store.store_dir / row.path
@@ -108,8 +132,9 @@ async def test_queue_call_is_recorded_paused_played_with_ranges_and_purged(aster
 
         # as long as the call, not silence, a ~3 s silent gap where it was paused
         duration = row.duration_ms / 1000
-        logger.info("call %.2f s, recording %.2f s (error %+.2f s)", result.duration, duration,
-                    duration - result.duration)
+        logger.info(
+            "call %.2f s, recording %.2f s (error %+.2f s)", result.duration, duration, duration - result.duration
+        )
         assert abs(duration - result.duration) <= 1.0
         assert wav_rms(path) > 300
         levels = wav_levels(path, 0.1)
@@ -151,9 +176,15 @@ async def test_queue_call_is_recorded_paused_played_with_ranges_and_purged(aster
         # the purge (a scheduler job) removes only what is past the queue's 30 days
         assert runtime.scheduler.get_job("recording-purge") is not None
         recent_start = clock.now() + timedelta(days=29)
-        recent = runtime.recording.repo.insert(call_uniqueid="synthetic", queue="rec", agent="alice",
-                                               started_at=recent_start, status="stored",
-                                               retention_days=30, path="recent.wav")
+        recent = runtime.recording.repo.insert(
+            call_uniqueid="synthetic",
+            queue="rec",
+            agent="alice",
+            started_at=recent_start,
+            status="stored",
+            retention_days=30,
+            path="recent.wav",
+        )
         (runtime.recording.store.store_dir / "recent.wav").write_bytes(data)
         clock.offset = timedelta(days=31)
         removed = await runtime.recording.purge()
@@ -212,10 +243,13 @@ async def test_desk_button_pauses_and_supervisor_page_plays_the_recording_in_chr
                 await page.evaluate("document.getElementById('player').play()")
                 await page.wait_for_function(
                     "() => { const a = document.getElementById('player');"
-                    " return a.readyState >= 2 && a.currentTime > 0.5; }", timeout=15000)
+                    " return a.readyState >= 2 && a.currentTime > 0.5; }",
+                    timeout=15000,
+                )
                 state = await page.evaluate(
                     "() => { const a = document.getElementById('player');"
-                    " return {ready: a.readyState, time: a.currentTime, duration: a.duration, error: a.error}; }")
+                    " return {ready: a.readyState, time: a.currentTime, duration: a.duration, error: a.error}; }"
+                )
                 logger.info("chromium player: %s", state)
                 assert state["error"] is None and abs(state["duration"] - recording.duration_ms / 1000) < 0.2
             finally:
@@ -224,4 +258,6 @@ async def test_desk_button_pauses_and_supervisor_page_plays_the_recording_in_chr
         assert play.target == str(recording.id)
         assert play.details_dict["range"].startswith("bytes=")  # the browser asked for a range
         assert [e.action for e in runtime.audit.list(actor="alice") if e.action.startswith("recording.")] == [
-            "recording.resume", "recording.pause"]
+            "recording.resume",
+            "recording.pause",
+        ]

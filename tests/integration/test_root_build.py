@@ -3,6 +3,7 @@ about a minute), reaches FullyBooted; the second time it starts in seconds from 
 
 Built into a fresh directory here, whatever the shared cache holds, so this path runs in
 every CI run, not only on a new machine."""
+
 from __future__ import annotations
 
 import os
@@ -18,15 +19,20 @@ pytestmark = pytest.mark.asterisk
 
 
 def ccserver(*args, env):
-    return subprocess.run([sys.executable, "-m", "ccserver.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "ccserver.cli", *args], env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def test_up_builds_the_root_then_starts_from_the_cache(tmp_path):
     root = tmp_path / "asterisk-root"
-    env = dict(os.environ, CCSERVER_ASTERISK_ROOT=str(root), CCSERVER_ASTERISK_MODE="chroot",
-               CCSERVER_STORAGE_DATA_DIR=str(tmp_path / "var"),
-               CCSERVER_ASTERISK_INSTANCE=f"build-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    env = dict(
+        os.environ,
+        CCSERVER_ASTERISK_ROOT=str(root),
+        CCSERVER_ASTERISK_MODE="chroot",
+        CCSERVER_STORAGE_DATA_DIR=str(tmp_path / "var"),
+        CCSERVER_ASTERISK_INSTANCE=f"build-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+    )
     try:
         started = time.monotonic()
         first = ccserver("asterisk", "up", env=env)

@@ -6,6 +6,7 @@ customers: every party is a sipp process. The test dialplan lives in its own con
 `ccserver-inbound`; its extension names start with a letter so the `_X.` pattern of the
 default inbound dialplan never takes them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,19 @@ import pytest
 from panoramisk import Manager
 
 from ccserver.capabilities.acd.model import AgentAccount, render_pjsip_agents
-from tests.support.sipp import (BUSY, NO_ANSWER, Answer, NoAnswer, Reject, SippCaller,
-                                     SippCustomer, SippError, SippPhone, build_rtp_pcap,
-                                     wav_rms)
+from tests.support.sipp import (
+    BUSY,
+    NO_ANSWER,
+    Answer,
+    NoAnswer,
+    Reject,
+    SippCaller,
+    SippCustomer,
+    SippError,
+    SippPhone,
+    build_rtp_pcap,
+    wav_rms,
+)
 
 pytestmark = pytest.mark.asterisk
 
@@ -32,7 +43,7 @@ def _dialplan() -> list[str]:
     """`exten,priority,app(data)` lines of the harness context."""
     lines = []
     for agent in AGENTS:
-        rec = f"sipp-harness-${{CALLERID(num)}}"
+        rec = "sipp-harness-${CALLERID(num)}"
         lines += [
             f"harness-{agent},1,MixMonitor({rec}.wav,br({rec}-rx.wav)t({rec}-tx.wav))",
             f"harness-{agent},2,Dial(PJSIP/{agent},15)",
@@ -56,8 +67,10 @@ def _dialplan() -> list[str]:
 def harness(asterisk):
     """agent1/agent2 endpoints (fresh passwords) and the harness dialplan; removed afterwards."""
     passwords = {agent: secrets.token_hex(8) for agent in AGENTS}
-    asterisk.write_generated("pjsip_agents.conf", render_pjsip_agents(
-        [AgentAccount(agent, agent.title(), agent, passwords[agent]) for agent in AGENTS]))
+    asterisk.write_generated(
+        "pjsip_agents.conf",
+        render_pjsip_agents([AgentAccount(agent, agent.title(), agent, passwords[agent]) for agent in AGENTS]),
+    )
     asterisk.reload("res_pjsip.so")
     for line in _dialplan():
         out = asterisk.cli(f"dialplan add extension {line} into {CONTEXT} replace")
@@ -92,9 +105,14 @@ class Ami:
     cause of the channel it made (the dialer's view of what the customer did)."""
 
     def __init__(self, info) -> None:
-        self.manager = Manager(host=info.ami_host, port=info.ami_port,
-                               username=info.ami_username, secret=info.ami_secret,
-                               ping_delay=0, reconnect_timeout=0)
+        self.manager = Manager(
+            host=info.ami_host,
+            port=info.ami_port,
+            username=info.ami_username,
+            secret=info.ami_secret,
+            ping_delay=0,
+            reconnect_timeout=0,
+        )
         self.responses: dict[str, dict] = {}
         self.causes: dict[str, str] = {}
         self.manager.register_event("OriginateResponse", self._on_response)
@@ -106,7 +124,7 @@ class Ami:
     def _on_hangup(self, manager, message) -> None:
         self.causes[message.get("Uniqueid")] = message.get("Cause")
 
-    async def __aenter__(self) -> "Ami":
+    async def __aenter__(self) -> Ami:
         await self.manager.connect()
         return self
 
@@ -117,10 +135,23 @@ class Ami:
         """The OriginateResponse, with "Cause": the Q.850 cause the channel ended with."""
         action_id = secrets.token_hex(6)
         channel_id = f"harness-{action_id}"
-        reply = await asyncio.wait_for(self.manager.send_action(
-            {"Action": "Originate", "Channel": channel, "Timeout": timeout_ms,
-             "Application": app, "Data": data, "Async": "true", "ActionID": action_id,
-             "ChannelId": channel_id, "CallerID": "Harness <0100000000>"}, as_list=False), 5)
+        reply = await asyncio.wait_for(
+            self.manager.send_action(
+                {
+                    "Action": "Originate",
+                    "Channel": channel,
+                    "Timeout": timeout_ms,
+                    "Application": app,
+                    "Data": data,
+                    "Async": "true",
+                    "ActionID": action_id,
+                    "ChannelId": channel_id,
+                    "CallerID": "Harness <0100000000>",
+                },
+                as_list=False,
+            ),
+            5,
+        )
         assert reply.get("Response") == "Success", reply
         deadline = time.monotonic() + timeout_ms / 1000 + 30
         while action_id not in self.responses or channel_id not in self.causes:
@@ -166,22 +197,26 @@ async def test_register_and_a_5_s_call_timing(asterisk, harness):
         result = await SippCaller(asterisk, "harness-agent1", "0611000099", talk_seconds=5).run()
         ended = time.monotonic()
         await phone.wait_calls("ended", 1, timeout=5)
-    print(f"register {registered - started:.2f} s, 5-s call {ended - registered:.2f} s "
-          f"(setup {result.setup_seconds:.3f} s), total with unregister "
-          f"{time.monotonic() - started:.2f} s")
+    print(
+        f"register {registered - started:.2f} s, 5-s call {ended - registered:.2f} s "
+        f"(setup {result.setup_seconds:.3f} s), total with unregister "
+        f"{time.monotonic() - started:.2f} s"
+    )
     assert result.answered and result.status == 200 and result.ended_by == "local"
     assert 4.9 < result.duration < 5.5
     assert registered - started < 2 and ended - registered < 7
 
 
 async def test_caller_reaches_the_agent_and_audio_flows_both_ways(asterisk, harness):
-    async with SippPhone(asterisk, "agent1", harness["agent1"]) as phone1, \
-            SippPhone(asterisk, "agent2", harness["agent2"]) as phone2:
+    async with (
+        SippPhone(asterisk, "agent1", harness["agent1"]) as phone1,
+        SippPhone(asterisk, "agent2", harness["agent2"]) as phone2,
+    ):
         # at once: one caller speaks to agent1, a silent one to agent2 (the control)
         speaking, silent = await asyncio.gather(
             SippCaller(asterisk, "harness-agent1", "0611000001", talk_seconds=3).run(),
-            SippCaller(asterisk, "harness-agent2", "0611000002", audio=None,
-                       talk_seconds=3).run())
+            SippCaller(asterisk, "harness-agent2", "0611000002", audio=None, talk_seconds=3).run(),
+        )
         for result in (speaking, silent):
             assert result.answered and result.status == 200, result
             assert result.ended_by == "local" and 2.9 < result.duration < 3.5
@@ -196,8 +231,10 @@ async def test_caller_reaches_the_agent_and_audio_flows_both_ways(asterisk, harn
     sent_by_agent1 = wav_rms(await recording(asterisk, "sipp-harness-0611000001-tx.wav"))
     silent_caller = wav_rms(await recording(asterisk, "sipp-harness-0611000002-rx.wav"))
     sent_by_agent2 = wav_rms(await recording(asterisk, "sipp-harness-0611000002-tx.wav"))
-    print(f"RMS: caller {heard_by_asterisk:.0f}, agent1 {sent_by_agent1:.0f}, "
-          f"silent caller {silent_caller:.0f}, agent2 {sent_by_agent2:.0f}")
+    print(
+        f"RMS: caller {heard_by_asterisk:.0f}, agent1 {sent_by_agent1:.0f}, "
+        f"silent caller {silent_caller:.0f}, agent2 {sent_by_agent2:.0f}"
+    )
     assert heard_by_asterisk > SPEECH_RMS and sent_by_agent1 > SPEECH_RMS
     assert sent_by_agent2 > SPEECH_RMS and silent_caller < 50
 
@@ -206,8 +243,7 @@ async def test_phone_answers_several_calls_in_a_row_and_can_hang_up_itself(aster
     behaviour = Answer(ring_seconds=0.3, talk_seconds=1.0)
     async with SippPhone(asterisk, "agent1", harness["agent1"], behaviour=behaviour) as phone:
         for n in range(3):
-            result = await SippCaller(asterisk, "harness-agent1", f"061100010{n}",
-                                      talk_seconds=10).run()
+            result = await SippCaller(asterisk, "harness-agent1", f"061100010{n}", talk_seconds=10).run()
             assert result.answered and result.ended_by == "remote", result
             assert 0.9 < result.duration < 2 and result.hangup_cause == 16
         await phone.wait_calls("ended", 3)
@@ -218,10 +254,9 @@ async def test_phone_answers_several_calls_in_a_row_and_can_hang_up_itself(aster
 
 async def test_caller_dtmf_reaches_asterisk(asterisk, harness):
     right, repeated = await asyncio.gather(
-        SippCaller(asterisk, "harness-dtmf", "0611000201", dtmf=[(0.5, "1"), (1.0, "2")],
-                   talk_seconds=8).run(),
-        SippCaller(asterisk, "harness-dtmf", "0611000202", dtmf=[(0.5, "11")],
-                   talk_seconds=8).run())
+        SippCaller(asterisk, "harness-dtmf", "0611000201", dtmf=[(0.5, "1"), (1.0, "2")], talk_seconds=8).run(),
+        SippCaller(asterisk, "harness-dtmf", "0611000202", dtmf=[(0.5, "11")], talk_seconds=8).run(),
+    )
     # Read() got "12": Hangup(21) long before the 8 s; "11" (the same digit twice) gives 16
     assert right.answered and right.ended_by == "remote" and right.hangup_cause == 21, right
     assert repeated.ended_by == "remote" and repeated.hangup_cause == 16, repeated
@@ -235,12 +270,15 @@ async def test_caller_dtmf_reaches_asterisk(asterisk, harness):
 
 
 async def test_busy_phone_no_answer_and_caller_abandon(asterisk, harness):
-    async with SippPhone(asterisk, "agent1", harness["agent1"], behaviour=BUSY) as busy, \
-            SippPhone(asterisk, "agent2", harness["agent2"], behaviour=NO_ANSWER) as ringing:
+    async with (
+        SippPhone(asterisk, "agent1", harness["agent1"], behaviour=BUSY) as busy,
+        SippPhone(asterisk, "agent2", harness["agent2"], behaviour=NO_ANSWER) as ringing,
+    ):
         refused, unanswered, abandoned = await asyncio.gather(
             SippCaller(asterisk, "harness-agent1", "0611000301").run(),
             SippCaller(asterisk, "harness-agent2-short", "0611000302").run(),
-            SippCaller(asterisk, "harness-agent2", "0611000303", cancel_after=1.0).run())
+            SippCaller(asterisk, "harness-agent2", "0611000303", cancel_after=1.0).run(),
+        )
         assert not refused.answered and refused.status == 486, refused
         # Dial NOANSWER then Hangup(): cause 16 on an unanswered channel goes out as 603 Decline
         assert not unanswered.answered and unanswered.status == 603, unanswered
@@ -253,26 +291,31 @@ async def test_busy_phone_no_answer_and_caller_abandon(asterisk, harness):
 
 
 async def test_customer_answers_is_busy_or_rings_as_asked_when_asterisk_dials(asterisk, harness):
-    numbers = {"0622000001": Answer(ring_seconds=0.2), "0622000002": BUSY,
-               "0622000003": NoAnswer(), "0622000004": Answer(talk_seconds=1.0),
-               "0622000005": Reject(603)}
+    numbers = {
+        "0622000001": Answer(ring_seconds=0.2),
+        "0622000002": BUSY,
+        "0622000003": NoAnswer(),
+        "0622000004": Answer(talk_seconds=1.0),
+        "0622000005": Reject(603),
+    }
     async with SippCustomer(asterisk, numbers=numbers) as customer, Ami(asterisk.info) as ami:
         answered, busy, no_answer, hangs_up, declined = await asyncio.gather(
             ami.originate(customer.dial_string("0622000001"), 5000, "Wait", "1"),
             ami.originate(customer.dial_string("0622000002"), 5000, "Wait", "1"),
             ami.originate(customer.dial_string("0622000003"), 1500, "Wait", "1"),
             ami.originate(customer.dial_string("0622000004"), 5000, "Wait", "20"),
-            ami.originate(customer.dial_string("0622000005"), 5000, "Wait", "1"))
+            ami.originate(customer.dial_string("0622000005"), 5000, "Wait", "1"),
+        )
         # PJSIP: OriginateResponse Reason is 4 when answered, 3 at the ring timeout, but 0 for
         # every error response: the cause of the channel's Hangup tells busy (17) from declined
         assert (answered["Response"], answered["Reason"]) == ("Success", "4")
         assert (busy["Response"], busy["Reason"], busy["Cause"]) == ("Failure", "0", "17")
-        assert (no_answer["Response"], no_answer["Reason"], no_answer["Cause"]) == \
-            ("Failure", "3", "19")
+        assert (no_answer["Response"], no_answer["Reason"], no_answer["Cause"]) == ("Failure", "3", "19")
         assert hangs_up["Reason"] == "4"
         assert (declined["Response"], declined["Cause"]) == ("Failure", "21")
-        await customer.wait_for(lambda: all(c.ended for c in customer.calls)
-                                and len(customer.calls) == 5, 10, "all calls ended")
+        await customer.wait_for(
+            lambda: all(c.ended for c in customer.calls) and len(customer.calls) == 5, 10, "all calls ended"
+        )
         (first,) = customer.calls_to("0622000001")
         assert first.ringing and first.ended_by == "remote" and 0.8 < first.duration < 1.6
         assert customer.calls_to("0622000002")[0].rejected == 486
@@ -284,15 +327,13 @@ async def test_customer_answers_is_busy_or_rings_as_asked_when_asterisk_dials(as
 
 
 def test_rtp_pcap_has_audio_and_dtmf_in_one_stream(tmp_path):
-    path = build_rtp_pcap(tmp_path / "x.pcap", audio=bytes(range(256)) * 10, seconds=1.0,
-                          dtmf=[(0.2, "1#")])
+    path = build_rtp_pcap(tmp_path / "x.pcap", audio=bytes(range(256)) * 10, seconds=1.0, dtmf=[(0.2, "1#")])
     data = path.read_bytes()
     offset, packets = 24, []
     while offset < len(data):
-        length = int.from_bytes(data[offset + 8:offset + 12], "little")
-        rtp = data[offset + 16 + 14 + 20 + 8:offset + 16 + length]
-        packets.append((rtp[1] & 0x7F, int.from_bytes(rtp[2:4], "big"),
-                        int.from_bytes(rtp[8:12], "big"), rtp[12:]))
+        length = int.from_bytes(data[offset + 8 : offset + 12], "little")
+        rtp = data[offset + 16 + 14 + 20 + 8 : offset + 16 + length]
+        packets.append((rtp[1] & 0x7F, int.from_bytes(rtp[2:4], "big"), int.from_bytes(rtp[8:12], "big"), rtp[12:]))
         offset += 16 + length
     assert {p[2] for p in packets} == {packets[0][2]}  # one SSRC
     seqs = [p[1] for p in packets]

@@ -1,5 +1,6 @@
 """The wallboard in a real Chromium: live within a second, and its counters equal the stored
 call records after a burst of 50 calls."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,14 +8,15 @@ import time
 
 import pytest
 
+from ccserver.capabilities.acd.service import record_from_row
 from ccserver.capabilities.agents.model import AgentState
 from ccserver.capabilities.supervision.model import queue_figures
-from ccserver.capabilities.acd.service import record_from_row
 from ccserver.core import events as ev
-from tests.support.sipp import Answer, SippCaller
 from tests.integration.test_inbound import QUEUE_NUMBER, log_in, setup_call_center, start_phones
-from tests.support.browser import chromium, log_in as browser_log_in
+from tests.support.browser import chromium
+from tests.support.browser import log_in as browser_log_in
 from tests.support.server import Server, endpoint_of, until
+from tests.support.sipp import Answer, SippCaller
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 
@@ -29,11 +31,13 @@ async def test_wallboard_is_live_and_agrees_with_the_records_after_a_burst(aster
         accounts = await setup_call_center(srv, wrapup=0)
         await asyncio.to_thread(rt.users.create_user, "sophie", "password-1234", role="supervisor")
         await asyncio.to_thread(rt.acd_repo.give_scope, "sophie", "queue", "support")
-        phones = await start_phones(asterisk, accounts, alice=Answer(talk_seconds=1.5),
-                                    bruno=Answer(talk_seconds=1.5))
+        phones = await start_phones(asterisk, accounts, alice=Answer(talk_seconds=1.5), bruno=Answer(talk_seconds=1.5))
         joined_at: dict[str, float] = {}
-        rt.bus.subscribe("test-joins", lambda e: joined_at.setdefault(e.uniqueid, time.monotonic()),
-                         topics=[ev.QueueCallerJoined.topic])
+        rt.bus.subscribe(
+            "test-joins",
+            lambda e: joined_at.setdefault(e.uniqueid, time.monotonic()),
+            topics=[ev.QueueCallerJoined.topic],
+        )
         try:
             await log_in(rt, "alice", "bruno")
             await rt.acd.pause("alice", "break")
@@ -51,8 +55,7 @@ async def test_wallboard_is_live_and_agrees_with_the_records_after_a_burst(aster
                 # one caller waits (everybody is paused): on the board within a second
                 waiting = SippCaller(asterisk, QUEUE_NUMBER, caller="0655000001", talk_seconds=4)
                 await waiting.start()
-                await page.wait_for_selector("#queues tr[data-queue=support] td.waiting:text-is('1')",
-                                             timeout=5_000)
+                await page.wait_for_selector("#queues tr[data-queue=support] td.waiting:text-is('1')", timeout=5_000)
                 shown_at = time.monotonic()
                 assert len(joined_at) == 1
                 assert shown_at - next(iter(joined_at.values())) <= 1.0
@@ -63,8 +66,7 @@ async def test_wallboard_is_live_and_agrees_with_the_records_after_a_burst(aster
                 await rt.acd.unpause("bruno")
                 callers = []
                 for i in range(50):
-                    caller = SippCaller(asterisk, QUEUE_NUMBER, caller=f"06550{i:05d}", talk_seconds=4,
-                                        max_seconds=30)
+                    caller = SippCaller(asterisk, QUEUE_NUMBER, caller=f"06550{i:05d}", talk_seconds=4, max_seconds=30)
                     await caller.start()
                     callers.append(caller)
                     await asyncio.sleep(0.1)
@@ -83,7 +85,10 @@ async def test_wallboard_is_live_and_agrees_with_the_records_after_a_burst(aster
                 api = await (await (await srv.login("sophie", "password-1234")).get("/api/wallboard")).json()
                 [figures] = [q for q in api["queues"] if q["queue"] == "support"]
                 assert (figures["answered"], figures["abandoned"], figures["offered"]) == (
-                    stored.answered, stored.abandoned, stored.offered)
+                    stored.answered,
+                    stored.abandoned,
+                    stored.offered,
+                )
                 assert figures["service_level_pct"] == stored.service_level_pct
                 assert figures["average_handle_seconds"] == stored.average_handle_seconds
         finally:

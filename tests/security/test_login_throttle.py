@@ -5,13 +5,14 @@ message on the login page, one audit entry per lock, no password hashed while lo
 passwords are checked on a small bounded executor (a flood of logins leaves /api/me served);
 `next=` stays on the site; a login body is read up to 4 KiB only.
 """
+
 from __future__ import annotations
 
 import asyncio
 import json
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,7 +25,7 @@ from ccserver.settings import Settings
 from tests.support.web import login_form, post_login
 
 PASSWORD = "correct horse battery"
-T0 = datetime(2026, 12, 4, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 THROTTLED = "Trop de tentatives de connexion échouées"
 
 
@@ -41,6 +42,7 @@ class Site:
                 with lock:
                     self.password_checks.append(real.__name__)
                 return real(password, *args)
+
             return check
 
         for name in ("verify_password", "verify_dummy"):
@@ -60,8 +62,7 @@ class Site:
         return await post_login(client, username, password, **extra)
 
     def locks(self) -> list[dict]:
-        return [{"target": e.target, **json.loads(e.details)}
-                for e in self.runtime.audit.list(action="login.lock")]
+        return [{"target": e.target, **json.loads(e.details)} for e in self.runtime.audit.list(action="login.lock")]
 
 
 async def make_site(tmp_path, monkeypatch, **settings) -> Site:
@@ -103,8 +104,16 @@ async def test_the_fifth_wrong_password_locks_the_account_429_retry_after_and_on
     for _ in range(5):
         resp = await site.attempt(client, "agent1", "wrong password")
         assert resp.status == 401
-    assert site.locks() == [{"target": "agent1", "scope": "account", "failures": 5, "seconds": 30,
-                             "until": "2026-12-04T08:00:30+00:00", "remote": "127.0.0.1"}]
+    assert site.locks() == [
+        {
+            "target": "agent1",
+            "scope": "account",
+            "failures": 5,
+            "seconds": 30,
+            "until": "2026-12-04T08:00:30+00:00",
+            "remote": "127.0.0.1",
+        }
+    ]
     checks = len(site.password_checks)
     for _ in range(3):  # even the right password is refused while locked, and nothing is hashed
         resp = await site.attempt(client, "agent1", PASSWORD)
@@ -162,8 +171,11 @@ async def test_unknown_users_are_throttled_exactly_like_known_ones(site):
         for _ in range(5):
             assert (await site.attempt(client, name, "wrong password")).status == 401
         resp = await site.attempt(client, name, "wrong password")
-        answers[name] = (resp.status, resp.headers.get("Retry-After"),
-                         re.search(r'role="alert">([^<]*)<', await resp.text()).group(1))
+        answers[name] = (
+            resp.status,
+            resp.headers.get("Retry-After"),
+            re.search(r'role="alert">([^<]*)<', await resp.text()).group(1),
+        )
     assert answers["agent1"] == answers["nobody-here"] == (429, "30", answers["agent1"][2])
     assert [lock["target"] for lock in site.locks()] == ["nobody-here", "agent1"]
 
@@ -172,8 +184,7 @@ async def test_the_client_address_is_limited_across_accounts(site):
     client = await site.client()
     for i in range(20):
         # a forged X-Forwarded-For changes nothing: no proxy is trusted
-        resp = await site.attempt(client, f"guess{i}", "wrong password",
-                                  headers={"X-Forwarded-For": f"203.0.113.{i}"})
+        resp = await site.attempt(client, f"guess{i}", "wrong password", headers={"X-Forwarded-For": f"203.0.113.{i}"})
         assert resp.status == 401
     checks = len(site.password_checks)
     resp = await site.attempt(client, "agent2", PASSWORD)
@@ -191,23 +202,38 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(ma
     site = await make(web={"trusted_proxies": "127.0.0.1/32"})
     client = await site.client()
     for i in range(20):
-        resp = await site.attempt(client, f"guess{i}", "wrong password",
-                                  headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.9"})
+        resp = await site.attempt(
+            client, f"guess{i}", "wrong password", headers={"X-Forwarded-For": "1.2.3.4, 203.0.113.9"}
+        )
         assert resp.status == 401
     resp = await site.attempt(client, "agent1", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9"})
     assert resp.status == 429
     [lock] = site.locks()
     assert (lock["target"], lock["scope"]) == ("203.0.113.9", "address")
     # another client behind the same proxy (its address: the last hop the proxy added)
-    resp = await site.attempt(await site.client(), "agent1", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.2"})
+    resp = await site.attempt(
+        await site.client(), "agent1", PASSWORD, headers={"X-Forwarded-For": "203.0.113.9, 198.51.100.2"}
+    )
     assert resp.status == 302
 
 
 FOREIGN_NEXT = [
-    "/\t/evil.example", "/\r\n/evil.example", "/\n/evil.example", "\t//evil.example",
-    "/\\evil.example", "\\\\evil.example", "//evil.example", "///evil.example", "https://evil.example/",
-    "javascript:alert(1)", "http:/evil.example", "/%09/evil.example", "/%2F/evil.example",
-    "/%5Cevil.example", "evil.example", "/\u3000/evil.example",
+    "/\t/evil.example",
+    "/\r\n/evil.example",
+    "/\n/evil.example",
+    "\t//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "//evil.example",
+    "///evil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "http:/evil.example",
+    "/%09/evil.example",
+    "/%2F/evil.example",
+    "/%5Cevil.example",
+    "evil.example",
+    "/\u3000/evil.example",
 ]
 
 
@@ -219,16 +245,20 @@ async def test_next_after_login_stays_on_the_site(site):
             leaks[target] = (resp.status, resp.headers.get("Location"))
     assert leaks == {}
     # a path of the site is kept
-    resp = await site.attempt(await site.client(), "agent1", PASSWORD,
-                              next="/customers?q=jean%20dupont&page=2")
+    resp = await site.attempt(await site.client(), "agent1", PASSWORD, next="/customers?q=jean%20dupont&page=2")
     assert resp.headers["Location"] == "/customers?q=jean%20dupont&page=2"
 
 
 async def test_the_login_page_does_not_carry_a_foreign_next(site):
     client = await site.client()
     carried = {}
-    for query in ("?next=/%09/evil.example", "?next=/%0d%0a/evil.example", "?next=%2F%2Fevil.example",
-                  "?next=/%5Cevil.example", "?next=/%E3%80%80/evil.example"):
+    for query in (
+        "?next=/%09/evil.example",
+        "?next=/%0d%0a/evil.example",
+        "?next=%2F%2Fevil.example",
+        "?next=/%5Cevil.example",
+        "?next=/%E3%80%80/evil.example",
+    ):
         _, text = await site.login_form(client, query)
         value = re.search(r'name="next" value="([^"]*)"', text).group(1)
         if value:
@@ -253,13 +283,15 @@ async def test_an_oversize_login_body_is_refused_413_before_csrf_and_credentials
         for _ in range(100):
             yield b"x" * 1000
 
-    resp = await client.post("/login", data=chunks(), allow_redirects=False,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    resp = await client.post(
+        "/login", data=chunks(), allow_redirects=False, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert resp.status == 413
     assert site.password_checks == []
     # a wrong CSRF token is refused before any password is checked
-    resp = await client.post("/login", data={"username": "agent1", "password": PASSWORD,
-                                             "csrf_token": "forged"}, allow_redirects=False)
+    resp = await client.post(
+        "/login", data={"username": "agent1", "password": PASSWORD, "csrf_token": "forged"}, allow_redirects=False
+    )
     assert resp.status == 403
     assert site.password_checks == []
     assert (await client.get("/api/me")).status == 401
@@ -271,9 +303,12 @@ async def test_logins_beyond_the_hashing_queue_are_answered_503_at_once(make):
     site = await make(login={"hash_workers": 1, "hash_queue": 1, "address_failures": 0})
     clients = [await site.client() for _ in range(8)]
     tokens = [(await site.login_form(c))[0] for c in clients]
-    answers = await asyncio.gather(*(
-        c.post("/login", data={"username": f"user{i}", "password": "wrong", "csrf_token": t},
-               allow_redirects=False) for i, (c, t) in enumerate(zip(clients, tokens))))
+    answers = await asyncio.gather(
+        *(
+            c.post("/login", data={"username": f"user{i}", "password": "wrong", "csrf_token": t}, allow_redirects=False)
+            for i, (c, t) in enumerate(zip(clients, tokens))
+        )
+    )
     statuses = sorted(r.status for r in answers)
     assert statuses.count(401) >= 2 and statuses.count(503) >= 4, statuses
     busy = next(r for r in answers if r.status == 503)
@@ -288,8 +323,9 @@ async def test_api_me_is_served_while_a_flood_of_bad_logins_is_in_flight(make):
     site = await make(login={"address_failures": 0})
     boss = await site.client()
     token, _ = await site.login_form(boss)
-    resp = await boss.post("/login", data={"username": "agent2", "password": PASSWORD, "csrf_token": token},
-                           allow_redirects=False)
+    resp = await boss.post(
+        "/login", data={"username": "agent2", "password": PASSWORD, "csrf_token": token}, allow_redirects=False
+    )
     assert resp.status == 302
     flood = await site.client()
     token, _ = await site.login_form(flood)
@@ -298,8 +334,9 @@ async def test_api_me_is_served_while_a_flood_of_bad_logins_is_in_flight(make):
 
     async def bad_login(i: int) -> int:
         nonlocal answered
-        resp = await flood.post("/login", data={"username": f"guess{i}", "password": "wrong",
-                                                "csrf_token": token}, allow_redirects=False)
+        resp = await flood.post(
+            "/login", data={"username": f"guess{i}", "password": "wrong", "csrf_token": token}, allow_redirects=False
+        )
         await resp.read()
         answered += 1
         return resp.status

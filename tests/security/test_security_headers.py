@@ -1,6 +1,7 @@
 """Security headers on every response (pages, API, errors, redirects, static files); Secure
 cookies and HSTS only when the site is served over HTTPS (or forced behind a TLS proxy); a
 Content-Security-Policy without inline scripts that no page violates in a real Chromium."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,9 +28,16 @@ from tests.support.web import login_form, post_login
 
 PASSWORD = "correct horse battery"
 TEMPLATES = Path(__file__).resolve().parents[2] / "ccserver" / "adapters" / "web" / "templates"
-CSP_DIRECTIVES = {"default-src 'self'", "script-src 'self'", "style-src 'self'", "object-src 'none'",
-                  "base-uri 'self'", "frame-ancestors 'none'", "form-action 'self'",
-                  "media-src 'self'"}
+CSP_DIRECTIVES = {
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "media-src 'self'",
+}
 
 
 def csp_directives(response) -> set[str]:
@@ -94,10 +102,21 @@ async def test_every_response_carries_the_security_headers(tmp_path):
             "static JS": await anonymous.get("/static/realtime.js"),
             "status": await anonymous.get("/status"),
         }
-        expected = {"login page": 200, "login redirect": 302, "page": 200, "API": 200,
-                    "refused API (CSRF)": 403, "forbidden page": 403, "page redirect to login": 302,
-                    "401 API": 401, "404 page": 404, "404 API": 404, "405": 405,
-                    "static CSS": 200, "static JS": 200}
+        expected = {
+            "login page": 200,
+            "login redirect": 302,
+            "page": 200,
+            "API": 200,
+            "refused API (CSRF)": 403,
+            "forbidden page": 403,
+            "page redirect to login": 302,
+            "401 API": 401,
+            "404 page": 404,
+            "404 API": 404,
+            "405": 405,
+            "static CSS": 200,
+            "static JS": 200,
+        }
         for what, response in responses.items():
             if what in expected:
                 assert response.status == expected[what], (what, response.status)
@@ -112,9 +131,11 @@ async def test_every_response_carries_the_security_headers(tmp_path):
         await server.close()
 
 
-@pytest.mark.parametrize("settings", [{"web": {"cookie_secure": "always"}},
-                                      {"web": {"public_url": "https://cc.example.fr"}}],
-                         ids=["forced", "https-public-url"])
+@pytest.mark.parametrize(
+    "settings",
+    [{"web": {"cookie_secure": "always"}}, {"web": {"public_url": "https://cc.example.fr"}}],
+    ids=["forced", "https-public-url"],
+)
 async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path, settings):
     server, _runtime = await started(tmp_path, **settings)
     client = TestClient(server)
@@ -122,12 +143,12 @@ async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path, 
         await client.start_server()
         token, login_page, _ = await login_form(client)
         assert has_secure_flag(set_cookie(login_page, "ccs_login_csrf"))
-        submitted = await post_login(client, "agent1", PASSWORD, token=token,
-                                     headers={"Cookie": f"ccs_login_csrf={token}"})
+        submitted = await post_login(
+            client, "agent1", PASSWORD, token=token, headers={"Cookie": f"ccs_login_csrf={token}"}
+        )
         assert submitted.status == 302
         assert has_secure_flag(set_cookie(submitted, "ccs_session"))
-        for response in (login_page, submitted, await client.get("/static/app.css"),
-                         await client.get("/api/me")):
+        for response in (login_page, submitted, await client.get("/static/app.css"), await client.get("/api/me")):
             assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
             assert_security_headers(response, str(response.url))
     finally:
@@ -138,17 +159,23 @@ async def test_behind_a_tls_proxy_cookies_are_secure_and_hsts_is_sent(tmp_path, 
 def self_signed(tmp_path) -> ssl.SSLContext:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(key, hashes.SHA256()))
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return context
@@ -192,8 +219,12 @@ def test_templates_have_no_inline_script_handler_or_style():
             attrs = match.group(1)
             if "src=" not in attrs and 'type="application/json"' not in attrs:
                 offences.append(f"{path.name}: inline script")
-        for pattern, what in ((r"\son[a-z]+\s*=", "event handler"), (r"javascript:", "javascript: URL"),
-                              (r"\sstyle\s*=", "style attribute"), (r"<style\b", "style block")):
+        for pattern, what in (
+            (r"\son[a-z]+\s*=", "event handler"),
+            (r"javascript:", "javascript: URL"),
+            (r"\sstyle\s*=", "style attribute"),
+            (r"<style\b", "style block"),
+        ):
             if re.search(pattern, text, re.I):
                 offences.append(f"{path.name}: {what}")
     assert offences == []
@@ -205,8 +236,18 @@ def test_templates_have_no_inline_script_handler_or_style():
 
 PAGES = {
     "agent1": ["/agent", "/my/evaluations", "/customers", "/customers/{customer}"],
-    "super1": ["/wallboard", "/customers", "/customers/new", "/customers/import", "/recordings",
-               "/quality", "/ivr", "/outbound", "/outbound/compliance", "/system"],
+    "super1": [
+        "/wallboard",
+        "/customers",
+        "/customers/new",
+        "/customers/import",
+        "/recordings",
+        "/quality",
+        "/ivr",
+        "/outbound",
+        "/outbound/compliance",
+        "/system",
+    ],
     "admin1": ["/admin/acd", "/wallboard"],
 }
 
@@ -224,8 +265,9 @@ async def test_no_page_violates_the_csp_in_chromium_and_the_pages_still_work(tmp
     async with served_app(runtime) as base:
         for name, role in (("agent1", "agent"), ("super1", "supervisor"), ("admin1", "admin")):
             await asyncio.to_thread(runtime.users.create_user, name, PASSWORD, role=role)
-        customer = await asyncio.to_thread(runtime.customers.create_customer, phones=["0612345678"],
-                                           last_name="Lefèvre", first_name="Zoé")
+        customer = await asyncio.to_thread(
+            runtime.customers.create_customer, phones=["0612345678"], last_name="Lefèvre", first_name="Zoé"
+        )
         async with chromium() as browser:
             # the login page, anonymous
             context = await browser.new_context()

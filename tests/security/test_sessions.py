@@ -2,6 +2,7 @@
 revoking their sessions deletes the sessions and closes the user's live pages (WebSockets) at
 once, also when it is done by the `ccserver user` command in another process; expired sessions
 are purged on a schedule."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,10 +40,9 @@ class Site:
         self.clients: list[TestClient] = []
         self.sockets: list = []
 
-    async def __aenter__(self) -> "Site":
+    async def __aenter__(self) -> Site:
         await self.server.start_server()
-        for name, role in (("agent1", "agent"), ("agent2", "agent"), ("super1", "supervisor"),
-                           ("admin1", "admin")):
+        for name, role in (("agent1", "agent"), ("agent2", "agent"), ("super1", "supervisor"), ("admin1", "admin")):
             self.runtime.users.create_user(name, PASSWORD, role=role)
         return self
 
@@ -105,7 +105,7 @@ async def closed_with(ws, timeout: float) -> tuple[int | None, float]:
 async def still_open(ws, seconds: float) -> bool:
     try:
         msg = await ws.receive(timeout=seconds)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return not ws.closed
     return msg.type not in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED) and not ws.closed
 
@@ -138,12 +138,10 @@ async def test_logout_ends_this_session_and_closes_its_sockets_at_once(tmp_path)
 
 async def test_logout_everywhere_ends_every_session_of_the_user(tmp_path):
     async with Site(tmp_path, **AT_ONCE) as site:
-        here, elsewhere, other = (await site.login("agent1"), await site.login("agent1"),
-                                  await site.login("agent2"))
+        here, elsewhere, other = (await site.login("agent1"), await site.login("agent1"), await site.login("agent2"))
         here_ws, elsewhere_ws, other_ws = [await site.live_socket(c) for c in (here, elsewhere, other)]
 
-        resp = await here.post("/logout", data={"csrf_token": here.csrf, "scope": "all"},
-                               allow_redirects=False)
+        resp = await here.post("/logout", data={"csrf_token": here.csrf, "scope": "all"}, allow_redirects=False)
         assert resp.status == 302
 
         for ws in (here_ws, elsewhere_ws):
@@ -181,10 +179,15 @@ async def test_admin_action_revokes_every_session_and_closes_the_users_sockets(t
             assert page.status == 302 and page.headers["Location"].startswith("/login")
         assert await still_open(other_ws, 0.3)
         assert (await other.get("/api/me")).status == 200
-        [entry] = await asyncio.to_thread(site.runtime.audit.list, target="agent1",
-                                          action={"disable": "user.disable",
-                                                  "reset_password": "user.password_reset",
-                                                  "revoke": "user.sessions_revoked"}[action])
+        [entry] = await asyncio.to_thread(
+            site.runtime.audit.list,
+            target="agent1",
+            action={
+                "disable": "user.disable",
+                "reset_password": "user.password_reset",
+                "revoke": "user.sessions_revoked",
+            }[action],
+        )
         assert entry.actor == "admin1"
         if action == "disable":
             assert await site.login_refused("agent1", PASSWORD)
@@ -200,8 +203,9 @@ async def test_admin_action_revokes_every_session_and_closes_the_users_sockets(t
 def run_cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "CCSERVER_STORAGE_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
     env.pop("CCSERVER_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "ccserver.cli", *args], input=stdin, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "ccserver.cli", *args], input=stdin, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize("command", ["disable", "passwd", "revoke"])
@@ -211,19 +215,21 @@ async def test_cli_in_another_process_closes_the_servers_sockets_within_5_second
         other = await site.login("agent2")
         ws, other_ws = await site.live_socket(browser), await site.live_socket(other)
 
-        done = await asyncio.to_thread(run_cli, tmp_path, "user", command, "agent1",
-                                       stdin="another long password\n")
+        done = await asyncio.to_thread(run_cli, tmp_path, "user", command, "agent1", stdin="another long password\n")
         assert done.returncode == 0, done.stderr
         code, took = await closed_with(ws, timeout=10)
         assert code == 4401 and took <= 5.0, f"closed {took:.1f} s after the command ended"
         assert (await browser.get("/api/me")).status == 401
         assert await still_open(other_ws, 0.2)
         assert (await other.get("/api/me")).status == 200
-        [entry] = [e for e in await asyncio.to_thread(site.runtime.audit.list, target="agent1")
-                   if e.action.startswith("user.")]
-        assert entry.actor.startswith("cli") and entry.action == {
-            "disable": "user.disable", "passwd": "user.password_reset",
-            "revoke": "user.sessions_revoked"}[command]
+        [entry] = [
+            e for e in await asyncio.to_thread(site.runtime.audit.list, target="agent1") if e.action.startswith("user.")
+        ]
+        assert (
+            entry.actor.startswith("cli")
+            and entry.action
+            == {"disable": "user.disable", "passwd": "user.password_reset", "revoke": "user.sessions_revoked"}[command]
+        )
 
 
 def test_cli_names_an_unknown_user(tmp_path):

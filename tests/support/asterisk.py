@@ -3,6 +3,7 @@
 Used by the `asterisk` fixture of tests/integration/conftest.py; other test packages can call
 `start_test_instance` the same way (a test instance never touches the developer's own instance).
 """
+
 from __future__ import annotations
 
 import logging
@@ -11,8 +12,8 @@ import secrets
 import time
 from pathlib import Path
 
-from ccserver.settings import Settings, load_settings
 from ccserver.adapters.asterisk.instance import AsteriskInstance
+from ccserver.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +25,19 @@ def settings_for_test(data_dir: Path, name: str | None = None, **changes) -> Set
     but ports and secrets are always picked afresh so tests never collide with anything."""
     name = name or f"{TEST_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
     base = load_settings()
-    values = {"asterisk.instance": name, "storage.data_dir": Path(data_dir), "pbx.ami_port": 0,
-              "pbx.ari_port": 0, "asterisk.sip_port": 0, "asterisk.rtp_port_start": 0,
-              "asterisk.rtp_port_count": 200, "asterisk.max_concurrent_calls": 40, "pbx.ami_secret": "",
-              "pbx.ari_password": "", "asterisk.sip_bind_address": "127.0.0.1"}
+    values = {
+        "asterisk.instance": name,
+        "storage.data_dir": Path(data_dir),
+        "pbx.ami_port": 0,
+        "pbx.ari_port": 0,
+        "asterisk.sip_port": 0,
+        "asterisk.rtp_port_start": 0,
+        "asterisk.rtp_port_count": 200,
+        "asterisk.max_concurrent_calls": 40,
+        "pbx.ami_secret": "",
+        "pbx.ari_password": "",
+        "asterisk.sip_bind_address": "127.0.0.1",
+    }
     return base.replace(values, **changes)  # changes: sections, asterisk={"rtp_port_count": 8}
 
 

@@ -1,4 +1,5 @@
 """Debian's Chromium driven by Playwright (browser downloads are not possible here)."""
+
 from __future__ import annotations
 
 import socket
@@ -7,8 +8,15 @@ from contextlib import asynccontextmanager
 from playwright.async_api import async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @asynccontextmanager
@@ -39,9 +47,10 @@ def free_port() -> int:
 async def served_app(runtime, ssl_context=None):
     """The web app of `runtime` (no PBX needed) on a free loopback port, for a real browser;
     yields its base URL."""
-    from aiohttp import web  # noqa: PLC0415 - only the browser tests need a real site
+    from aiohttp import web
 
-    from ccserver.adapters.web.app import create_app  # noqa: PLC0415
+    from ccserver.adapters.web.app import create_app
+
     runner = web.AppRunner(create_app(runtime))
     await runner.setup()
     port = free_port()

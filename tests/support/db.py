@@ -7,6 +7,7 @@ PostgreSQL is found at ``$CCSERVER_TEST_POSTGRES_URL``, else 127.0.0.1:5432 data
 user ``postgres`` or ``root`` (trust auth). If it cannot be reached the PostgreSQL variant FAILS
 (it never skips: CI has PostgreSQL); deselect it locally with ``-m 'not postgres'``.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,13 +23,18 @@ from sqlalchemy.pool import NullPool
 
 from ccserver.adapters.db.database import Database
 
-DEFAULT_POSTGRES_URLS = ("postgresql+psycopg2://postgres@127.0.0.1:5432/test",
-                         "postgresql+psycopg2://root@127.0.0.1:5432/test")
+DEFAULT_POSTGRES_URLS = (
+    "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
+    "postgresql+psycopg2://root@127.0.0.1:5432/test",
+)
 
 
 def _admin_url() -> URL:
-    candidates = ([os.environ["CCSERVER_TEST_POSTGRES_URL"]] if os.environ.get("CCSERVER_TEST_POSTGRES_URL")
-                  else DEFAULT_POSTGRES_URLS)
+    candidates = (
+        [os.environ["CCSERVER_TEST_POSTGRES_URL"]]
+        if os.environ.get("CCSERVER_TEST_POSTGRES_URL")
+        else DEFAULT_POSTGRES_URLS
+    )
     errors = []
     for candidate in candidates:
         engine = create_engine(candidate, connect_args={"connect_timeout": 3}, poolclass=NullPool)
@@ -41,10 +47,13 @@ def _admin_url() -> URL:
             errors.append(f"{shown}: {str(exc.orig).strip().splitlines()[0]}")
         finally:
             engine.dispose()
-    pytest.fail("PostgreSQL is unreachable, and the data tests run on SQLite AND PostgreSQL:\n  "
-                + "\n  ".join(errors)
-                + "\nStart PostgreSQL (trust auth, database 'test'), set CCSERVER_TEST_POSTGRES_URL, "
-                "or deselect these tests with -m 'not postgres'.", pytrace=False)
+    pytest.fail(
+        "PostgreSQL is unreachable, and the data tests run on SQLite AND PostgreSQL:\n  "
+        + "\n  ".join(errors)
+        + "\nStart PostgreSQL (trust auth, database 'test'), set CCSERVER_TEST_POSTGRES_URL, "
+        "or deselect these tests with -m 'not postgres'.",
+        pytrace=False,
+    )
 
 
 @contextmanager

@@ -4,6 +4,7 @@
 Used where Asterisk's own recorder cannot tell: MixMonitor records a channel's audio before
 ChanSpy's whisper and barge are mixed in, so only the packets reaching the phone show them.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,7 @@ class RtpCapture:
         self._sock.bind(("lo", 0))
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def start(self) -> "RtpCapture":
+    def start(self) -> RtpCapture:
         self._thread.start()
         return self
 
@@ -75,7 +76,7 @@ class RtpCapture:
             rtp = udp[8:]
             payload_type = rtp[1] & 0x7F
             csrc = rtp[0] & 0x0F
-            self.packets.append((time.monotonic(), payload_type, rtp[12 + 4 * csrc:]))
+            self.packets.append((time.monotonic(), payload_type, rtp[12 + 4 * csrc :]))
 
     def rms(self, start: float, end: float) -> float:
         """Loudness of the G.711 audio received between two monotonic instants."""

@@ -1,4 +1,5 @@
 """Running a ccserver (runtime + web app) against a real Asterisk inside a test."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,18 +8,26 @@ import uuid
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from ccserver.adapters.pbx.connection import PbxEndpoint
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.core import events as ev
 from ccserver.settings import Settings
-from ccserver.adapters.pbx.connection import PbxEndpoint
 from tests.support.web import logged_in
 
 
 def endpoint_of(info, **changes) -> PbxEndpoint:
-    values = dict(ami_host=info.ami_host, ami_port=info.ami_port, ami_username=info.ami_username,
-                  ami_secret=info.ami_secret, ari_url=info.ari_url + "/", ari_username=info.ari_username,
-                  ari_password=info.ari_password, ari_app=f"t{uuid.uuid4().hex[:8]}", node=info.name)
+    values = dict(
+        ami_host=info.ami_host,
+        ami_port=info.ami_port,
+        ami_username=info.ami_username,
+        ami_secret=info.ami_secret,
+        ari_url=info.ari_url + "/",
+        ari_username=info.ari_username,
+        ari_password=info.ari_password,
+        ari_app=f"t{uuid.uuid4().hex[:8]}",
+        node=info.name,
+    )
     values.update(changes)
     return PbxEndpoint(**values)
 
@@ -65,8 +74,9 @@ class Server:
         """/status as a supervisor sees it: the parts' states and errors (anonymous callers
         get only {"status": ...})."""
         if self._status_client is None:
-            await asyncio.to_thread(self.runtime.users.create_user, "status-probe",
-                                    "status-probe-password", role="supervisor")
+            await asyncio.to_thread(
+                self.runtime.users.create_user, "status-probe", "status-probe-password", role="supervisor"
+            )
             self._status_client = await self.login("status-probe", "status-probe-password")
         resp = await self._status_client.get("/status")
         return resp.status, await resp.json()
@@ -75,8 +85,6 @@ class Server:
         """What a healthcheck sees (anonymous): 200 and {"status": "ok"}."""
         resp = await self.client.get("/status")
         return resp.status == 200 and (await resp.json())["status"] == "ok"
-
-
 
     async def login(self, username: str, password: str) -> TestClient:
         """A separate browser-like client logged in as `username` (``client.csrf`` set)."""

@@ -2,6 +2,7 @@
 (MD5 or SHA-256, RFC 8760): sipp answers only the first challenge Asterisk offers, this one lets
 a test prove each stored digest works on the real Asterisk. UDP, loopback, blocking (call it
 through asyncio.to_thread)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,15 +27,17 @@ def _challenges(message: str) -> list[dict[str, str]]:
         name, _, value = line.partition(":")
         if name.strip().lower() != "www-authenticate":
             continue
-        params = dict((k.lower(), v.strip('"')) for k, v in
-                      re.findall(r'(\w+)=("[^"]*"|[^,\s]+)', value.split("Digest", 1)[1]))
+        params = {
+            k.lower(): v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|[^,\s]+)', value.split("Digest", 1)[1])
+        }
         params.setdefault("algorithm", "MD5")
         found.append(params)
     return found
 
 
-def register(host: str, port: int, user: str, password: str, algorithm: str,
-             expires: int = 60, timeout: float = 5.0) -> RegisterResult:
+def register(
+    host: str, port: int, user: str, password: str, algorithm: str, expires: int = 60, timeout: float = 5.0
+) -> RegisterResult:
     """REGISTER `user` at host:port, answering the `algorithm` challenge with `password`."""
     digest = HASHES[algorithm]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -44,12 +47,18 @@ def register(host: str, port: int, user: str, password: str, algorithm: str,
         call_id, tag, uri = f"{secrets.token_hex(8)}@ccs-test", secrets.token_hex(4), f"sip:{host}:{port}"
 
         def send(cseq: int, authorization: str = "") -> tuple[int, str]:
-            lines = [f"REGISTER {uri} SIP/2.0",
-                     f"Via: SIP/2.0/UDP 127.0.0.1:{local_port};branch=z9hG4bK{secrets.token_hex(8)};rport",
-                     f"From: <sip:{user}@{host}:{port}>;tag={tag}", f"To: <sip:{user}@{host}:{port}>",
-                     f"Call-ID: {call_id}", f"CSeq: {cseq} REGISTER",
-                     f"Contact: <sip:{user}@127.0.0.1:{local_port}>", f"Expires: {expires}",
-                     "Max-Forwards: 70", "User-Agent: ccserver-test-digest"]
+            lines = [
+                f"REGISTER {uri} SIP/2.0",
+                f"Via: SIP/2.0/UDP 127.0.0.1:{local_port};branch=z9hG4bK{secrets.token_hex(8)};rport",
+                f"From: <sip:{user}@{host}:{port}>;tag={tag}",
+                f"To: <sip:{user}@{host}:{port}>",
+                f"Call-ID: {call_id}",
+                f"CSeq: {cseq} REGISTER",
+                f"Contact: <sip:{user}@127.0.0.1:{local_port}>",
+                f"Expires: {expires}",
+                "Max-Forwards: 70",
+                "User-Agent: ccserver-test-digest",
+            ]
             if authorization:
                 lines.append(authorization)
             lines += ["Content-Length: 0", "", ""]
@@ -75,9 +84,11 @@ def register(host: str, port: int, user: str, password: str, algorithm: str,
         realm, nonce, cnonce, nc = challenge["realm"], challenge["nonce"], secrets.token_hex(8), "00000001"
         ha1, ha2 = h(f"{user}:{realm}:{password}"), h(f"REGISTER:{uri}")
         response = h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-        authorization = (f'Authorization: Digest username="{user}",realm="{realm}",nonce="{nonce}",'
-                         f'uri="{uri}",response="{response}",algorithm={challenge["algorithm"]},'
-                         f'cnonce="{cnonce}",nc={nc},qop=auth')
+        authorization = (
+            f'Authorization: Digest username="{user}",realm="{realm}",nonce="{nonce}",'
+            f'uri="{uri}",response="{response}",algorithm={challenge["algorithm"]},'
+            f'cnonce="{cnonce}",nc={nc},qop=auth'
+        )
         if "opaque" in challenge:
             authorization += f',opaque="{challenge["opaque"]}"'
         status, _text = send(2, authorization)

@@ -30,6 +30,7 @@ The default audio is the speech of sipp's `g711a.pcap` (looped); a WAV file (8 k
         result = await SippCaller(instance, "100", "0612345678", talk_seconds=5).run()
         assert result.answered and phone.calls_answered == 1
 """
+
 from __future__ import annotations
 
 import array
@@ -51,12 +52,12 @@ import wave
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Union
+from typing import Any
 
 import jinja2
 
-from ccserver.core.errors import CcError, InvalidInput
 from ccserver.adapters.asterisk.instance import AsteriskInstance, port_free
+from ccserver.core.errors import CcError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -69,18 +70,70 @@ PT_EVENT = 101
 FRAME_SECONDS = 0.02
 FRAME_SAMPLES = 160
 ALAW_SILENCE = 0xD5
-DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14,
-               "D": 15}
+DTMF_EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11, "A": 12, "B": 13, "C": 14, "D": 15}
 DTMF_TONE_FRAMES = 6  # 120 ms per digit
 DTMF_GAP_FRAMES = 4  # 80 ms between the digits of one string
 # final responses a caller expects (each is an optional <recv> in uac.xml)
-FAILURE_CODES = (300, 301, 302, 380, 400, 401, 402, 403, 404, 405, 406, 407, 408, 410, 413, 414,
-                 415, 416, 420, 421, 423, 480, 481, 482, 483, 484, 485, 486, 487, 488, 491, 493,
-                 500, 501, 502, 503, 504, 505, 513, 600, 603, 604, 606)
-REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 408: "Request Timeout",
-           480: "Temporarily Unavailable", 486: "Busy Here", 487: "Request Terminated",
-           488: "Not Acceptable Here", 500: "Server Internal Error", 503: "Service Unavailable",
-           600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere"}
+FAILURE_CODES = (
+    300,
+    301,
+    302,
+    380,
+    400,
+    401,
+    402,
+    403,
+    404,
+    405,
+    406,
+    407,
+    408,
+    410,
+    413,
+    414,
+    415,
+    416,
+    420,
+    421,
+    423,
+    480,
+    481,
+    482,
+    483,
+    484,
+    485,
+    486,
+    487,
+    488,
+    491,
+    493,
+    500,
+    501,
+    502,
+    503,
+    504,
+    505,
+    513,
+    600,
+    603,
+    604,
+    606,
+)
+REASONS = {
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    480: "Temporarily Unavailable",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    500: "Server Internal Error",
+    503: "Service Unavailable",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+}
 
 _USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 # what a phone may put in the user part of a Request-URI (RFC 3261 unreserved, user-unreserved
@@ -94,7 +147,7 @@ _NAME_RE = re.compile(r"^[\x20-\x5a\x5c\x5e-\x7e]{0,16384}$")
 _CALLER_RE = re.compile(r"^(?:[A-Za-z0-9_.+-]|%[0-9A-Fa-f]{2}){1,512}$")
 _LOG_RE = re.compile(r"^ccs\|(\d+)\|([a-z_]+)\|([^|]*)\|?(.*)$")
 _RUN_COUNTER = itertools.count(1)
-_LIVE: set["_SippRun"] = set()  # sipp processes this process started that may still run
+_LIVE: set[_SippRun] = set()  # sipp processes this process started that may still run
 
 
 @atexit.register
@@ -106,6 +159,8 @@ def _kill_leftovers() -> None:
                 os.kill(run.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
 _STATES = ("offered", "ringing", "answered", "ended", "hungup", "rejected", "cancelled")
 
 
@@ -146,7 +201,7 @@ class NoAnswer:
     """Ring (180) and never answer: the call ends when the caller cancels it (200 + 487)."""
 
 
-Behaviour = Union[Answer, Reject, NoAnswer]
+Behaviour = Answer | Reject | NoAnswer
 ANSWER = Answer()
 BUSY = Reject(486)
 NO_ANSWER = NoAnswer()
@@ -189,9 +244,15 @@ class SippCall:
         return self.ended_at - self.answered_at
 
     def reached(self, state: str) -> bool:
-        return {"offered": True, "ringing": self.ringing, "answered": self.answered,
-                "ended": self.ended, "hungup": self.ended_at is not None,
-                "rejected": self.rejected is not None, "cancelled": self.cancelled}[state]
+        return {
+            "offered": True,
+            "ringing": self.ringing,
+            "answered": self.answered,
+            "ended": self.ended,
+            "hungup": self.ended_at is not None,
+            "rejected": self.rejected is not None,
+            "cancelled": self.cancelled,
+        }[state]
 
 
 @dataclass(frozen=True)
@@ -229,22 +290,30 @@ def _quoted_string_body(text: str | None) -> str | None:
 
 def _check_user(value: str, what: str) -> str:
     if not isinstance(value, str) or not _USER_RE.match(value):
-        raise InvalidInput(f"{what} {value!r} is not usable in a SIP URI here (letters, digits, "
-                           "'_', '.', '+', '-'; 1-64 characters)", field=what)
+        raise InvalidInput(
+            f"{what} {value!r} is not usable in a SIP URI here (letters, digits, '_', '.', '+', '-'; 1-64 characters)",
+            field=what,
+        )
     return value
 
 
 def _check_dialed(value: str, what: str) -> str:
     if not isinstance(value, str) or not _DIALED_RE.match(value):
-        raise InvalidInput(f"{what} {value!r} cannot be the user part of a Request-URI (letters, "
-                           "digits, %-escapes and _.!~*'()&=+$,;?/-; 1-128 characters)", field=what)
+        raise InvalidInput(
+            f"{what} {value!r} cannot be the user part of a Request-URI (letters, "
+            "digits, %-escapes and _.!~*'()&=+$,;?/-; 1-128 characters)",
+            field=what,
+        )
     return value
 
 
 def _check_secret(value: str, what: str) -> str:
     if not isinstance(value, str) or not _SECRET_RE.match(value):
-        raise InvalidInput(f"{what} cannot be passed to sipp (no spaces, brackets, quotes, "
-                           "'<', '>', '&', backslash; 1-128 characters)", field=what)
+        raise InvalidInput(
+            f"{what} cannot be passed to sipp (no spaces, brackets, quotes, "
+            "'<', '>', '&', backslash; 1-128 characters)",
+            field=what,
+        )
     return value
 
 
@@ -255,8 +324,7 @@ def _check_dtmf(dtmf: Iterable[tuple[float, str]]) -> list[tuple[float, str]]:
             at, digits = item
             at = float(at)
         except (TypeError, ValueError):
-            raise InvalidInput(f"dtmf entries are (seconds, digits) pairs, not {item!r}",
-                               field="dtmf") from None
+            raise InvalidInput(f"dtmf entries are (seconds, digits) pairs, not {item!r}", field="dtmf") from None
         digits = str(digits).upper()
         if at < 0 or not digits or any(d not in DTMF_EVENTS for d in digits):
             raise InvalidInput(f"dtmf {item!r}: digits 0-9 * # A-D at a time >= 0", field="dtmf")
@@ -266,18 +334,14 @@ def _check_dtmf(dtmf: Iterable[tuple[float, str]]) -> list[tuple[float, str]]:
 
 def _check_behaviour(behaviour: Behaviour) -> Behaviour:
     if isinstance(behaviour, Answer):
-        if behaviour.ring_seconds < 0 or (behaviour.talk_seconds is not None
-                                          and behaviour.talk_seconds <= 0):
-            raise InvalidInput("Answer: ring_seconds >= 0 and talk_seconds > 0 (or None)",
-                               field="behaviour")
+        if behaviour.ring_seconds < 0 or (behaviour.talk_seconds is not None and behaviour.talk_seconds <= 0):
+            raise InvalidInput("Answer: ring_seconds >= 0 and talk_seconds > 0 (or None)", field="behaviour")
         _check_dtmf(behaviour.dtmf)
     elif isinstance(behaviour, Reject):
         if not 300 <= behaviour.code <= 699 or behaviour.ring_seconds < 0:
-            raise InvalidInput(f"Reject: code {behaviour.code} is not a SIP error (300-699)",
-                               field="behaviour")
+            raise InvalidInput(f"Reject: code {behaviour.code} is not a SIP error (300-699)", field="behaviour")
     elif not isinstance(behaviour, NoAnswer):
-        raise InvalidInput(f"{behaviour!r} is not a behaviour (Answer, Reject or NoAnswer)",
-                           field="behaviour")
+        raise InvalidInput(f"{behaviour!r} is not a behaviour (Answer, Reject or NoAnswer)", field="behaviour")
     return behaviour
 
 
@@ -302,13 +366,13 @@ def _pcap_payloads(path: str, payload_type: int = PT_PCMA) -> bytes:
     out = bytearray()
     offset = 24
     while offset + 16 <= len(data):
-        incl = struct.unpack(endian + "I", data[offset + 8:offset + 12])[0]
-        packet = data[offset + 16:offset + 16 + incl]
+        incl = struct.unpack(endian + "I", data[offset + 8 : offset + 12])[0]
+        packet = data[offset + 16 : offset + 16 + incl]
         offset += 16 + incl
         ip = packet[link_header:]
         if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
             continue
-        rtp = ip[(ip[0] & 15) * 4 + 8:]
+        rtp = ip[(ip[0] & 15) * 4 + 8 :]
         if len(rtp) > 12 and rtp[0] >> 6 == 2 and rtp[1] & 0x7F == payload_type:
             header = 12 + 4 * (rtp[0] & 15)
             out += rtp[header:]
@@ -343,8 +407,10 @@ def wav_to_alaw(path: str | Path) -> bytes:
     """A-law bytes of an 8 kHz mono (or first channel) 16-bit PCM WAV file."""
     with wave.open(str(path), "rb") as wav:
         if wav.getframerate() != 8000 or wav.getsampwidth() != 2:
-            raise InvalidInput(f"{path}: 8 kHz 16-bit WAV needed (it is {wav.getframerate()} Hz, "
-                               f"{8 * wav.getsampwidth()} bit)", file=str(path))
+            raise InvalidInput(
+                f"{path}: 8 kHz 16-bit WAV needed (it is {wav.getframerate()} Hz, {8 * wav.getsampwidth()} bit)",
+                file=str(path),
+            )
         channels = wav.getnchannels()
         samples = array.array("h", wav.readframes(wav.getnframes()))
     if sys.byteorder == "big":
@@ -376,8 +442,7 @@ def wav_levels(path: str | Path, window: float = 0.5) -> list[float]:
     """RMS of each `window` seconds of a WAV file: where the audio was and was not."""
     with wave.open(str(path), "rb") as wav:
         length = wav.getnframes() / wav.getframerate()
-    return [wav_rms(path, t * window, (t + 1) * window)
-            for t in range(max(1, math.ceil(length / window)))]
+    return [wav_rms(path, t * window, (t + 1) * window) for t in range(max(1, math.ceil(length / window)))]
 
 
 def _dtmf_schedule(dtmf: Sequence[tuple[float, str]]) -> list[tuple[int, int]]:
@@ -393,8 +458,9 @@ def _dtmf_schedule(dtmf: Sequence[tuple[float, str]]) -> list[tuple[int, int]]:
     return schedule
 
 
-def build_rtp_pcap(path: Path, *, audio: bytes | None, seconds: float,
-                   dtmf: Sequence[tuple[float, str]] = (), loop: bool = True) -> Path:
+def build_rtp_pcap(
+    path: Path, *, audio: bytes | None, seconds: float, dtmf: Sequence[tuple[float, str]] = (), loop: bool = True
+) -> Path:
     """Write a pcap sipp's `play_pcap_audio` plays: `seconds` of A-law audio in 20 ms packets
     (looped when `loop`, else followed by silence; none at all when `audio` is None) with the
     RFC 4733 events of `dtmf` at their times, all in one RTP stream (one SSRC, consecutive
@@ -411,8 +477,7 @@ def build_rtp_pcap(path: Path, *, audio: bytes | None, seconds: float,
 
     def rtp(pt: int, marker: bool, ts: int, payload: bytes) -> bytes:
         nonlocal seq
-        header = struct.pack(">BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF,
-                             ts & 0xFFFFFFFF, ssrc)
+        header = struct.pack(">BBHII", 0x80, (0x80 if marker else 0) | pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
         seq += 1
         return header + payload
 
@@ -435,10 +500,13 @@ def build_rtp_pcap(path: Path, *, audio: bytes | None, seconds: float,
         start = frame * FRAME_SAMPLES
         if loop:
             start %= len(audio)
-            chunk = (audio[start:] + audio)[:FRAME_SAMPLES] if len(audio) < start + FRAME_SAMPLES \
-                else audio[start:start + FRAME_SAMPLES]
+            chunk = (
+                (audio[start:] + audio)[:FRAME_SAMPLES]
+                if len(audio) < start + FRAME_SAMPLES
+                else audio[start : start + FRAME_SAMPLES]
+            )
         else:
-            chunk = audio[start:start + FRAME_SAMPLES]
+            chunk = audio[start : start + FRAME_SAMPLES]
         chunk = chunk.ljust(FRAME_SAMPLES, bytes([ALAW_SILENCE]))
         packets.append((frame, rtp(PT_PCMA, first_audio, ts, chunk)))
         first_audio = False
@@ -447,12 +515,15 @@ def build_rtp_pcap(path: Path, *, audio: bytes | None, seconds: float,
     out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     for frame, packet in packets:
         udp = struct.pack(">HHHH", 6000, 6002, 8 + len(packet), 0) + packet
-        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                         b"\x7f\x00\x00\x01", b"\x7f\x00\x00\x01") + udp
+        ip = (
+            struct.pack(
+                ">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, b"\x7f\x00\x00\x01", b"\x7f\x00\x00\x01"
+            )
+            + udp
+        )
         frame_bytes = b"\x00" * 12 + b"\x08\x00" + ip
         usec = frame * 20000
-        out += struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(frame_bytes),
-                           len(frame_bytes))
+        out += struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(frame_bytes), len(frame_bytes))
         out += frame_bytes
     path.write_bytes(bytes(out))
     return path
@@ -495,11 +566,9 @@ def _free_ports(instance: AsteriskInstance, span: int = 1) -> int:
     for _ in range(500):
         port = random.randrange(low, high) & ~1
         ports = range(port, port + span)
-        if any(p in avoid or p in _HANDED_OUT or info.rtp_start <= p <= info.rtp_end
-               for p in ports):
+        if any(p in avoid or p in _HANDED_OUT or info.rtp_start <= p <= info.rtp_end for p in ports):
             continue
-        if all(port_free(p, "127.0.0.1", socket.SOCK_DGRAM) and port_free(p, "127.0.0.1")
-               for p in ports):
+        if all(port_free(p, "127.0.0.1", socket.SOCK_DGRAM) and port_free(p, "127.0.0.1") for p in ports):
             for p in ports:
                 _HANDED_OUT[p] = now
             return port
@@ -513,9 +582,12 @@ def _sip_target(instance: AsteriskInstance) -> str:
 
 
 # ------------------------------------------------------------------------------ sipp processes
-_TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(str(SCENARIO_DIR)),
-                                undefined=jinja2.StrictUndefined, autoescape=False,
-                                keep_trailing_newline=True)
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(SCENARIO_DIR)),
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
 
 
 def render_scenario(name: str, **context: Any) -> str:
@@ -534,9 +606,15 @@ def _tail(path: Path, lines: int = 25) -> str:
 class _SippRun:
     """One sipp process: its files, ports, the tailing of its <log> lines, its end."""
 
-    def __init__(self, instance: AsteriskInstance, kind: str, name: str, *,
-                 on_event: Callable[[float, str, str, list[str]], None],
-                 trace: bool = True) -> None:
+    def __init__(
+        self,
+        instance: AsteriskInstance,
+        kind: str,
+        name: str,
+        *,
+        on_event: Callable[[float, str, str, list[str]], None],
+        trace: bool = True,
+    ) -> None:
         self.instance = instance
         self.kind = kind
         label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:40]
@@ -560,20 +638,45 @@ class _SippRun:
     def inner(self, name: str) -> str:
         return str(self.instance.inner_path(self.dir / name))
 
-    async def start(self, scenario_args: list[str], timeout: float, *,
-                    sip_port: int | None = None, remote: str | None = None,
-                    extra: Sequence[str] = ()) -> None:
+    async def start(
+        self,
+        scenario_args: list[str],
+        timeout: float,
+        *,
+        sip_port: int | None = None,
+        remote: str | None = None,
+        extra: Sequence[str] = (),
+    ) -> None:
         """Start sipp with free ports (or `sip_port`) and begin tailing its log."""
         self.sip_port = sip_port or _free_ports(self.instance)
         self.media_port = _free_ports(self.instance, span=4)  # audio, video (+2) and RTCP
         self.control_port = _free_ports(self.instance)
-        args = [*scenario_args, *([remote] if remote else []),
-                "-i", "127.0.0.1", "-p", str(self.sip_port), "-mp", str(self.media_port),
-                "-cp", str(self.control_port), "-timeout", f"{max(1, math.ceil(timeout))}s",
-                "-nostdin", "-aa",
-                "-trace_logs", "-log_file", self.inner("logs.log"),
-                "-trace_err", "-error_file", self.inner("errors.log"),
-                "-trace_screen", "-screen_file", self.inner("screen.log"), *extra]
+        args = [
+            *scenario_args,
+            *([remote] if remote else []),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.sip_port),
+            "-mp",
+            str(self.media_port),
+            "-cp",
+            str(self.control_port),
+            "-timeout",
+            f"{max(1, math.ceil(timeout))}s",
+            "-nostdin",
+            "-aa",
+            "-trace_logs",
+            "-log_file",
+            self.inner("logs.log"),
+            "-trace_err",
+            "-error_file",
+            self.inner("errors.log"),
+            "-trace_screen",
+            "-screen_file",
+            self.inner("screen.log"),
+            *extra,
+        ]
         if self.trace:
             args += ["-trace_msg", "-message_file", self.inner("messages.log")]
         self.argv = self.instance.sipp_command(args)
@@ -581,11 +684,14 @@ class _SippRun:
         stderr = open(self.file("stderr.log"), "wb")
         try:
             self.proc = await asyncio.create_subprocess_exec(
-                *self.argv, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+                *self.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
         except OSError as exc:
-            raise SippError(f"cannot start sipp ({self.argv[0]}): {exc.strerror}",
-                            argv=self.argv) from None
+            raise SippError(f"cannot start sipp ({self.argv[0]}): {exc.strerror}", argv=self.argv) from None
         finally:
             stderr.close()
         self.started_at = time.monotonic()
@@ -598,8 +704,7 @@ class _SippRun:
         deadline = time.monotonic() + timeout
         while port_free(self.sip_port, "127.0.0.1", socket.SOCK_DGRAM):
             if self.exited.is_set() or time.monotonic() > deadline:
-                raise SippError(f"sipp {self.kind} is not listening on {self.sip_port}\n"
-                                + self.diagnostics())
+                raise SippError(f"sipp {self.kind} is not listening on {self.sip_port}\n" + self.diagnostics())
             await asyncio.sleep(0.01)
 
     async def _tail_logs(self) -> None:
@@ -611,7 +716,7 @@ class _SippRun:
                     break
                 try:
                     await asyncio.wait_for(asyncio.shield(self.proc.wait()), 0.05)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             self._read_new_lines()
         finally:
@@ -662,7 +767,7 @@ class _SippRun:
                 pass
             try:
                 await asyncio.wait_for(self.proc.wait(), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 try:
                     self.proc.kill()
                 except ProcessLookupError:
@@ -673,8 +778,11 @@ class _SippRun:
         return self.proc.returncode
 
     def diagnostics(self) -> str:
-        parts = [f"sipp {self.kind} traces in {self.dir}", f"command: {' '.join(self.argv)}",
-                 f"exit code: {self.proc.returncode if self.proc else None}"]
+        parts = [
+            f"sipp {self.kind} traces in {self.dir}",
+            f"command: {' '.join(self.argv)}",
+            f"exit code: {self.proc.returncode if self.proc else None}",
+        ]
         for name in ("stderr.log", "errors.log", "logs.log", "messages.log"):
             tail = _tail(self.file(name), 40 if name == "messages.log" else 12)
             if tail.strip():
@@ -698,8 +806,7 @@ class _AnsweringParty:
         self._run: _SippRun | None = None
 
     # --- the UAS scenario
-    def _uas_groups(self, default: Behaviour, numbers: Mapping[str, Behaviour],
-                    run: _SippRun) -> list[dict[str, Any]]:
+    def _uas_groups(self, default: Behaviour, numbers: Mapping[str, Behaviour], run: _SippRun) -> list[dict[str, Any]]:
         """Template groups: the default behaviour first, then one per distinct behaviour of
         `numbers` (each with the regex of its numbers); each answer group gets its pcap."""
         chosen: list[tuple[Behaviour, list[str]]] = []
@@ -715,21 +822,34 @@ class _AnsweringParty:
         groups = []
         for index, (behaviour, nums) in enumerate([(_check_behaviour(default), []), *chosen]):
             group: dict[str, Any] = {
-                "index": index, "regex": "|".join(re.sub(r"([.+])", r"\\\1", n) for n in nums),
-                "ring_ms": 0, "talk_ms": 0, "pcap": None, "code": 0, "reason": ""}
+                "index": index,
+                "regex": "|".join(re.sub(r"([.+])", r"\\\1", n) for n in nums),
+                "ring_ms": 0,
+                "talk_ms": 0,
+                "pcap": None,
+                "code": 0,
+                "reason": "",
+            }
             if isinstance(behaviour, Answer):
-                group.update(kind="answer", ring_ms=int(behaviour.ring_seconds * 1000),
-                             talk_ms=int((behaviour.talk_seconds or 0) * 1000))
+                group.update(
+                    kind="answer",
+                    ring_ms=int(behaviour.ring_seconds * 1000),
+                    talk_ms=int((behaviour.talk_seconds or 0) * 1000),
+                )
                 audio, loop = _audio_bytes(self.instance, behaviour.audio)
                 if audio is not None or behaviour.dtmf:
-                    seconds = (behaviour.talk_seconds + 1.0 if behaviour.talk_seconds
-                               else behaviour.audio_seconds)
-                    pcap = build_rtp_pcap(run.file(f"rtp-{index}.pcap"), audio=audio,
-                                          seconds=seconds, dtmf=behaviour.dtmf, loop=loop)
+                    seconds = behaviour.talk_seconds + 1.0 if behaviour.talk_seconds else behaviour.audio_seconds
+                    pcap = build_rtp_pcap(
+                        run.file(f"rtp-{index}.pcap"), audio=audio, seconds=seconds, dtmf=behaviour.dtmf, loop=loop
+                    )
                     group["pcap"] = str(self.instance.inner_path(pcap))
             elif isinstance(behaviour, Reject):
-                group.update(kind="reject", ring_ms=int(behaviour.ring_seconds * 1000),
-                             code=behaviour.code, reason=REASONS.get(behaviour.code, "Error"))
+                group.update(
+                    kind="reject",
+                    ring_ms=int(behaviour.ring_seconds * 1000),
+                    code=behaviour.code,
+                    reason=REASONS.get(behaviour.code, "Error"),
+                )
             else:
                 group.update(kind="no_answer")
             groups.append(group)
@@ -741,8 +861,12 @@ class _AnsweringParty:
         if event == "invite":
             if call_id in self._by_id:  # a retransmitted INVITE
                 return False
-            call = SippCall(call_id=call_id, dialed=fields[0] if fields else "",
-                            caller=fields[1] if len(fields) > 1 else "", offered_at=when)
+            call = SippCall(
+                call_id=call_id,
+                dialed=fields[0] if fields else "",
+                caller=fields[1] if len(fields) > 1 else "",
+                offered_at=when,
+            )
             self.calls.append(call)
             self._by_id[call_id] = call
             return True
@@ -767,9 +891,11 @@ class _AnsweringParty:
 
     def _notify(self) -> None:
         """Wake the waiters (called from the tail task, inside the event loop)."""
+
         async def wake() -> None:
             async with self._changed:
                 self._changed.notify_all()
+
         asyncio.get_running_loop().create_task(wake())
 
     # --- counts
@@ -811,8 +937,7 @@ class _AnsweringParty:
     def running(self) -> bool:
         return self._run is not None and self._run.running
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0,
-                       what: str = "the condition") -> None:
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0, what: str = "the condition") -> None:
         """Wait until `predicate()` holds (checked at every log line); SippError on timeout or
         when the sipp process ends first."""
         deadline = time.monotonic() + timeout
@@ -820,23 +945,24 @@ class _AnsweringParty:
             while not predicate():
                 remaining = deadline - time.monotonic()
                 if self._run is not None and self._run.exited.is_set():
-                    raise SippError(f"{self.describe()}: sipp ended while waiting for {what}\n"
-                                    + self._run.diagnostics())
+                    raise SippError(
+                        f"{self.describe()}: sipp ended while waiting for {what}\n" + self._run.diagnostics()
+                    )
                 if remaining <= 0:
-                    raise SippError(f"{self.describe()}: {what} not reached in {timeout:g} s\n"
-                                    + (self._run.diagnostics() if self._run else ""))
+                    raise SippError(
+                        f"{self.describe()}: {what} not reached in {timeout:g} s\n"
+                        + (self._run.diagnostics() if self._run else "")
+                    )
                 try:
                     await asyncio.wait_for(self._changed.wait(), min(remaining, 0.25))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
-    async def wait_calls(self, state: str = "answered", count: int = 1,
-                         timeout: float = 10.0) -> list[SippCall]:
+    async def wait_calls(self, state: str = "answered", count: int = 1, timeout: float = 10.0) -> list[SippCall]:
         """Wait until `count` calls reached `state` (see `count()`); returns those calls."""
         if state not in _STATES:
             raise InvalidInput(f"state {state!r}: one of {', '.join(_STATES)}", field="state")
-        await self.wait_for(lambda: self.count(state) >= count, timeout,
-                            f"{count} call(s) {state}")
+        await self.wait_for(lambda: self.count(state) >= count, timeout, f"{count} call(s) {state}")
         return [call for call in self.calls if call.reached(state)]
 
     def describe(self) -> str:
@@ -852,9 +978,17 @@ class SippPhone(_AnsweringParty):
 
     kind = "phone"
 
-    def __init__(self, instance: AsteriskInstance, username: str, password: str, *,
-                 behaviour: Behaviour = ANSWER, expires: int = 300,
-                 max_seconds: float = 1800.0, trace: bool = True) -> None:
+    def __init__(
+        self,
+        instance: AsteriskInstance,
+        username: str,
+        password: str,
+        *,
+        behaviour: Behaviour = ANSWER,
+        expires: int = 300,
+        max_seconds: float = 1800.0,
+        trace: bool = True,
+    ) -> None:
         super().__init__(instance, max_seconds=max_seconds, trace=trace)
         self.username = _check_user(username, "username")
         self.password = _check_secret(password, "password")
@@ -878,24 +1012,37 @@ class SippPhone(_AnsweringParty):
         """The contact URI Asterisk keeps for this phone."""
         return f"sip:{self.username}@127.0.0.1:{self.sip_port}" if self._run else None
 
-    async def start(self) -> "SippPhone":
+    async def start(self) -> SippPhone:
         """Start the process (it registers at once: see `wait_registered`)."""
         if self.running:
             return self
-        run = _SippRun(self.instance, "phone", self.username, on_event=self._on_event,
-                       trace=self.trace)
+        run = _SippRun(self.instance, "phone", self.username, on_event=self._on_event, trace=self.trace)
         groups = self._uas_groups(self.behaviour, {}, run)
-        run.file("register.xml").write_text(render_scenario(
-            "register.xml", user=self.username, password=self.password, expires=self.expires,
-            refresh_ms=int(self.refresh_seconds * 1000)))
-        run.file("scenario.xml").write_text(render_scenario(
-            "uas.xml", groups=groups, contact_user=self.username,
-            has_answer=any(g["kind"] == "answer" for g in groups)))
+        run.file("register.xml").write_text(
+            render_scenario(
+                "register.xml",
+                user=self.username,
+                password=self.password,
+                expires=self.expires,
+                refresh_ms=int(self.refresh_seconds * 1000),
+            )
+        )
+        run.file("scenario.xml").write_text(
+            render_scenario(
+                "uas.xml",
+                groups=groups,
+                contact_user=self.username,
+                has_answer=any(g["kind"] == "answer" for g in groups),
+            )
+        )
         self._run = run
         self.registered_at = None
         self.registration_error = None
-        await run.start(["-sf", run.inner("register.xml"), "-oocsf", run.inner("scenario.xml"),
-                         "-m", "1"], self.max_seconds, remote=_sip_target(self.instance))
+        await run.start(
+            ["-sf", run.inner("register.xml"), "-oocsf", run.inner("scenario.xml"), "-m", "1"],
+            self.max_seconds,
+            remote=_sip_target(self.instance),
+        )
         return self
 
     def _on_event(self, when: float, event: str, call_id: str, fields: list[str]) -> None:
@@ -914,19 +1061,23 @@ class SippPhone(_AnsweringParty):
         if self._run is None:
             raise SippError(f"{self.describe()} is not started")
         started = time.monotonic()
-        await self.wait_for(lambda: self.registered_at is not None
-                            or self.registration_error is not None, timeout, "registration")
+        await self.wait_for(
+            lambda: self.registered_at is not None or self.registration_error is not None, timeout, "registration"
+        )
         if self.registration_error is not None:
-            raise SippError(f"{self.describe()}: REGISTER refused ({self.registration_error})\n"
-                            + self._run.diagnostics(), status=self.registration_error)
+            raise SippError(
+                f"{self.describe()}: REGISTER refused ({self.registration_error})\n" + self._run.diagnostics(),
+                status=self.registration_error,
+            )
         wanted = f"{self.username}/{self.contact}"
         while True:
             contacts = await asyncio.to_thread(self.instance.cli, "pjsip show contacts")
             if wanted in contacts:
                 return self.contact
             if time.monotonic() - started > timeout:
-                raise SippError(f"{self.describe()}: registered but {wanted} is not in "
-                                f"`pjsip show contacts`:\n{contacts}")
+                raise SippError(
+                    f"{self.describe()}: registered but {wanted} is not in `pjsip show contacts`:\n{contacts}"
+                )
             await asyncio.sleep(0.05)
 
     async def stop(self, unregister: bool = True) -> None:
@@ -939,8 +1090,7 @@ class SippPhone(_AnsweringParty):
         await run.stop()
         self._notify()
         if up:  # a vanished phone sends no BYE: end its channels, the next test needs the agent
-            logger.info("%s stopped with %d call(s) up: hanging up its channels", self.describe(),
-                        up)
+            logger.info("%s stopped with %d call(s) up: hanging up its channels", self.describe(), up)
             await asyncio.to_thread(self._hangup_channels)
         if unregister and self.registered_at is not None:
             await self._unregister(run.sip_port)
@@ -957,21 +1107,21 @@ class SippPhone(_AnsweringParty):
             logger.warning("%s: could not hang up its channels: %s", self.describe(), exc)
 
     async def _unregister(self, port: int) -> None:
-        run = _SippRun(self.instance, "unregister", self.username, on_event=lambda *a: None,
-                       trace=self.trace)
-        run.file("scenario.xml").write_text(render_scenario(
-            "unregister.xml", user=self.username, password=self.password))
-        await run.start(["-sf", run.inner("scenario.xml"), "-m", "1"], 10, sip_port=port,
-                        remote=_sip_target(self.instance))
+        run = _SippRun(self.instance, "unregister", self.username, on_event=lambda *a: None, trace=self.trace)
+        run.file("scenario.xml").write_text(
+            render_scenario("unregister.xml", user=self.username, password=self.password)
+        )
+        await run.start(
+            ["-sf", run.inner("scenario.xml"), "-m", "1"], 10, sip_port=port, remote=_sip_target(self.instance)
+        )
         try:
             code = await run.wait(15)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             code = await run.stop()
         if code != 0:
-            logger.warning("%s: unregistering failed (sipp exit %s, traces in %s)",
-                           self.describe(), code, run.dir)
+            logger.warning("%s: unregistering failed (sipp exit %s, traces in %s)", self.describe(), code, run.dir)
 
-    async def __aenter__(self) -> "SippPhone":
+    async def __aenter__(self) -> SippPhone:
         await self.start()
         try:
             await self.wait_registered()
@@ -993,9 +1143,16 @@ class SippCustomer(_AnsweringParty):
 
     kind = "customer"
 
-    def __init__(self, instance: AsteriskInstance, behaviour: Behaviour = ANSWER, *,
-                 numbers: Mapping[str, Behaviour] | None = None, max_seconds: float = 1800.0,
-                 trace: bool = True, name: str = "customers") -> None:
+    def __init__(
+        self,
+        instance: AsteriskInstance,
+        behaviour: Behaviour = ANSWER,
+        *,
+        numbers: Mapping[str, Behaviour] | None = None,
+        max_seconds: float = 1800.0,
+        trace: bool = True,
+        name: str = "customers",
+    ) -> None:
         super().__init__(instance, max_seconds=max_seconds, trace=trace)
         self.behaviour = _check_behaviour(behaviour)
         self.numbers = dict(numbers or {})
@@ -1023,15 +1180,16 @@ class SippCustomer(_AnsweringParty):
     def calls_to(self, number: str) -> list[SippCall]:
         return [call for call in self.calls if call.dialed == number]
 
-    async def start(self) -> "SippCustomer":
+    async def start(self) -> SippCustomer:
         if self.running:
             return self
-        run = _SippRun(self.instance, "customer", self.name, on_event=self._on_event,
-                       trace=self.trace)
+        run = _SippRun(self.instance, "customer", self.name, on_event=self._on_event, trace=self.trace)
         groups = self._uas_groups(self.behaviour, self.numbers, run)
-        run.file("scenario.xml").write_text(render_scenario(
-            "uas.xml", groups=groups, contact_user="customer",
-            has_answer=any(g["kind"] == "answer" for g in groups)))
+        run.file("scenario.xml").write_text(
+            render_scenario(
+                "uas.xml", groups=groups, contact_user="customer", has_answer=any(g["kind"] == "answer" for g in groups)
+            )
+        )
         self._run = run
         await run.start(["-sf", run.inner("scenario.xml"), "-m", "1000000"], self.max_seconds)
         await run.wait_listening()
@@ -1046,7 +1204,7 @@ class SippCustomer(_AnsweringParty):
             await self._run.stop()
             self._notify()
 
-    async def __aenter__(self) -> "SippCustomer":
+    async def __aenter__(self) -> SippCustomer:
         return await self.start()
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -1064,23 +1222,33 @@ class SippCaller:
     None, waits for Asterisk's BYE (up to `max_seconds`). Unanswered after `cancel_after`
     seconds (default: `max_seconds`) it cancels the call (an abandon)."""
 
-    def __init__(self, instance: AsteriskInstance, number: str, caller: str = "0600000000", *,
-                 display_name: str | None = None, audio: bool | str | Path | None = True,
-                 dtmf: Sequence[tuple[float, str]] = (), talk_seconds: float | None = None,
-                 cancel_after: float | None = None, max_seconds: float = 120.0,
-                 trace: bool = True, password: str | None = None) -> None:
+    def __init__(
+        self,
+        instance: AsteriskInstance,
+        number: str,
+        caller: str = "0600000000",
+        *,
+        display_name: str | None = None,
+        audio: bool | str | Path | None = True,
+        dtmf: Sequence[tuple[float, str]] = (),
+        talk_seconds: float | None = None,
+        cancel_after: float | None = None,
+        max_seconds: float = 120.0,
+        trace: bool = True,
+        password: str | None = None,
+    ) -> None:
         self.instance = instance
         self.password = None if password is None else _check_secret(password, "password")
-        self.number = (_check_user(number, "number") if password is None
-                       else _check_dialed(number, "number"))
+        self.number = _check_user(number, "number") if password is None else _check_dialed(number, "number")
         if not isinstance(caller, str) or not _CALLER_RE.match(caller):
-            raise InvalidInput(f"caller {caller!r} is not usable as a SIP From user here (letters, "
-                               "digits, '_', '.', '+', '-', %XX escapes)", field="caller")
+            raise InvalidInput(
+                f"caller {caller!r} is not usable as a SIP From user here (letters, "
+                "digits, '_', '.', '+', '-', %XX escapes)",
+                field="caller",
+            )
         self.caller = caller
-        if display_name is not None and (not isinstance(display_name, str)
-                                         or not _NAME_RE.match(display_name)):
-            raise InvalidInput("display_name: printable ASCII but '[' and ']', at most 16 KiB",
-                               field="display_name")
+        if display_name is not None and (not isinstance(display_name, str) or not _NAME_RE.match(display_name)):
+            raise InvalidInput("display_name: printable ASCII but '[' and ']', at most 16 KiB", field="display_name")
         self.display_name = display_name
         self.audio = audio
         self.dtmf = _check_dtmf(dtmf)
@@ -1107,27 +1275,39 @@ class SippCaller:
         if event == "answered":
             self._answered.set()
 
-    async def start(self) -> "SippCaller":
+    async def start(self) -> SippCaller:
         """Place the call and return at once (then `wait_answered()` / `wait()`)."""
-        run = _SippRun(self.instance, "caller", f"{self.caller}-{self.number}",
-                       on_event=self._on_event, trace=self.trace)
+        run = _SippRun(
+            self.instance, "caller", f"{self.caller}-{self.number}", on_event=self._on_event, trace=self.trace
+        )
         audio, loop = _audio_bytes(self.instance, self.audio)
         pcap = None
         if audio is not None or self.dtmf:
             seconds = (self.talk_seconds + 1.0) if self.talk_seconds else self.max_seconds
-            pcap = str(self.instance.inner_path(build_rtp_pcap(
-                run.file("rtp.pcap"), audio=audio, seconds=seconds, dtmf=self.dtmf, loop=loop)))
+            pcap = str(
+                self.instance.inner_path(
+                    build_rtp_pcap(run.file("rtp.pcap"), audio=audio, seconds=seconds, dtmf=self.dtmf, loop=loop)
+                )
+            )
         ring_limit = self.cancel_after or self.max_seconds
-        run.file("scenario.xml").write_text(render_scenario(
-            "uac.xml", number=self.number, caller=self.caller,
-            display_name=_quoted_string_body(self.display_name),
-            failure_codes=FAILURE_CODES, cancel_ms=int(ring_limit * 1000),
-            talk_ms=int((self.talk_seconds or 0) * 1000), pcap=pcap, password=self.password,
-            invite_cseq=2 if self.password else 1, branch_suffix="a" if self.password else ""))
+        run.file("scenario.xml").write_text(
+            render_scenario(
+                "uac.xml",
+                number=self.number,
+                caller=self.caller,
+                display_name=_quoted_string_body(self.display_name),
+                failure_codes=FAILURE_CODES,
+                cancel_ms=int(ring_limit * 1000),
+                talk_ms=int((self.talk_seconds or 0) * 1000),
+                pcap=pcap,
+                password=self.password,
+                invite_cseq=2 if self.password else 1,
+                branch_suffix="a" if self.password else "",
+            )
+        )
         self._run = run
         timeout = ring_limit + (self.talk_seconds or self.max_seconds) + 15
-        await run.start(["-sf", run.inner("scenario.xml"), "-m", "1"], timeout,
-                        remote=_sip_target(self.instance))
+        await run.start(["-sf", run.inner("scenario.xml"), "-m", "1"], timeout, remote=_sip_target(self.instance))
         return self
 
     async def wait_answered(self, timeout: float = 10.0) -> None:
@@ -1135,31 +1315,35 @@ class SippCaller:
         assert self._run is not None, "start() first"
         answered = asyncio.create_task(self._answered.wait())
         exited = asyncio.create_task(self._run.exited.wait())
-        done, pending = await asyncio.wait({answered, exited}, timeout=timeout,
-                                           return_when=asyncio.FIRST_COMPLETED)
+        done, pending = await asyncio.wait({answered, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
         if not self._answered.is_set():
-            raise SippError(f"call {self.caller} -> {self.number} not answered"
-                            f"{' in %g s' % timeout if not done else ''}: "
-                            f"{[e for _, e, _ in self.events]}\n" + self._run.diagnostics())
+            raise SippError(
+                f"call {self.caller} -> {self.number} not answered"
+                f"{f' in {timeout:g} s' if not done else ''}: "
+                f"{[e for _, e, _ in self.events]}\n" + self._run.diagnostics()
+            )
 
     async def wait(self, timeout: float | None = None) -> CallResult:
         """Wait for the end of the call; its CallResult."""
         assert self._run is not None, "start() first"
         run = self._run
-        limit = timeout if timeout is not None else (
-            (self.cancel_after or self.max_seconds) + (self.talk_seconds or self.max_seconds) + 20)
+        limit = (
+            timeout
+            if timeout is not None
+            else ((self.cancel_after or self.max_seconds) + (self.talk_seconds or self.max_seconds) + 20)
+        )
         try:
             await run.wait(limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await run.stop()
-            raise SippError(f"call {self.caller} -> {self.number} still running after {limit:g} s\n"
-                            + run.diagnostics()) from None
+            raise SippError(
+                f"call {self.caller} -> {self.number} still running after {limit:g} s\n" + run.diagnostics()
+            ) from None
         result = self._result()
         if result.call_id is None:
-            raise SippError(f"call {self.caller} -> {self.number}: sipp placed no call\n"
-                            + run.diagnostics())
+            raise SippError(f"call {self.caller} -> {self.number}: sipp placed no call\n" + run.diagnostics())
         return result
 
     async def run(self) -> CallResult:
@@ -1184,15 +1368,20 @@ class SippCaller:
         ended = first.get("ended")
         answered_at = first["answered"][0] if "answered" in first else None
         return CallResult(
-            number=self.number, caller=self.caller, call_id=self.call_id,
-            answered=answered_at is not None, status=status, ringing="ringing" in first,
+            number=self.number,
+            caller=self.caller,
+            call_id=self.call_id,
+            answered=answered_at is not None,
+            status=status,
+            ringing="ringing" in first,
             cancelled="cancelling" in first,
             setup_seconds=(final[0] - invite_at) if final and invite_at is not None else None,
             duration=(ended[0] - answered_at) if ended and answered_at is not None else None,
             ended_by=ended[1][0] if ended and ended[1] else None,
             hangup_cause=_cause(ended[1]) if ended else None,
             returncode=self._run.returncode if self._run else None,
-            run_dir=self._run.dir if self._run else Path())
+            run_dir=self._run.dir if self._run else Path(),
+        )
 
 
 # ------------------------------------------------------------------ many parties, one process
@@ -1214,14 +1403,21 @@ class SippPhoneBank(_AnsweringParty):
 
     kind = "phones"
 
-    def __init__(self, instance: AsteriskInstance, accounts: Sequence[tuple[str, str]], *,
-                 behaviour: Behaviour = ANSWER, expires: int = 300, register_rate: float = 50.0,
-                 max_seconds: float = 3600.0, trace: bool = False) -> None:
+    def __init__(
+        self,
+        instance: AsteriskInstance,
+        accounts: Sequence[tuple[str, str]],
+        *,
+        behaviour: Behaviour = ANSWER,
+        expires: int = 300,
+        register_rate: float = 50.0,
+        max_seconds: float = 3600.0,
+        trace: bool = False,
+    ) -> None:
         super().__init__(instance, max_seconds=max_seconds, trace=trace)
         if not accounts:
             raise InvalidInput("accounts: at least one (username, password)", field="accounts")
-        self.accounts = [(_check_user(u, "username"), _check_secret(p, "password"))
-                         for u, p in accounts]
+        self.accounts = [(_check_user(u, "username"), _check_secret(p, "password")) for u, p in accounts]
         self.behaviour = _check_behaviour(behaviour)
         if not 60 <= expires <= 7200:
             raise InvalidInput("expires: 60-7200 seconds", field="expires")
@@ -1240,25 +1436,51 @@ class SippPhoneBank(_AnsweringParty):
     def calls_of(self, username: str) -> list[SippCall]:
         return [call for call in self.calls if call.dialed == username]
 
-    async def start(self) -> "SippPhoneBank":
+    async def start(self) -> SippPhoneBank:
         if self.running:
             return self
-        run = _SippRun(self.instance, "phones", f"bank{len(self.accounts)}", on_event=self._on_event,
-                       trace=self.trace)
+        run = _SippRun(self.instance, "phones", f"bank{len(self.accounts)}", on_event=self._on_event, trace=self.trace)
         _injection_file(run.file("accounts.csv"), self.accounts)
         groups = self._uas_groups(self.behaviour, {}, run)
-        run.file("register.xml").write_text(render_scenario(
-            "register.xml", user="[field0]", password="[field1]", expires=self.expires,
-            refresh_ms=int(self.expires * 0.8 * 1000)))
-        run.file("scenario.xml").write_text(render_scenario(
-            "uas.xml", groups=groups, contact_user="[$dialed]",
-            has_answer=any(g["kind"] == "answer" for g in groups)))
+        run.file("register.xml").write_text(
+            render_scenario(
+                "register.xml",
+                user="[field0]",
+                password="[field1]",
+                expires=self.expires,
+                refresh_ms=int(self.expires * 0.8 * 1000),
+            )
+        )
+        run.file("scenario.xml").write_text(
+            render_scenario(
+                "uas.xml",
+                groups=groups,
+                contact_user="[$dialed]",
+                has_answer=any(g["kind"] == "answer" for g in groups),
+            )
+        )
         self._run = run
         count = len(self.accounts)
-        await run.start(["-sf", run.inner("register.xml"), "-oocsf", run.inner("scenario.xml"),
-                         "-inf", run.inner("accounts.csv"), "-m", str(count),
-                         "-r", f"{self.register_rate:g}", "-rp", "1000", "-l", str(count)],
-                        self.max_seconds, remote=_sip_target(self.instance))
+        await run.start(
+            [
+                "-sf",
+                run.inner("register.xml"),
+                "-oocsf",
+                run.inner("scenario.xml"),
+                "-inf",
+                run.inner("accounts.csv"),
+                "-m",
+                str(count),
+                "-r",
+                f"{self.register_rate:g}",
+                "-rp",
+                "1000",
+                "-l",
+                str(count),
+            ],
+            self.max_seconds,
+            remote=_sip_target(self.instance),
+        )
         return self
 
     def _on_event(self, when: float, event: str, call_id: str, fields: list[str]) -> None:
@@ -1279,19 +1501,22 @@ class SippPhoneBank(_AnsweringParty):
             raise SippError(f"{self.describe()} is not started")
         started = time.monotonic()
         wanted = {u for u, _p in self.accounts}
-        await self.wait_for(lambda: wanted <= set(self.registered) | set(self.registration_errors),
-                            timeout, "every registration")
+        await self.wait_for(
+            lambda: wanted <= set(self.registered) | set(self.registration_errors), timeout, "every registration"
+        )
         if self.registration_errors:
-            raise SippError(f"{self.describe()}: REGISTER refused for {self.registration_errors}\n"
-                            + self._run.diagnostics())
+            raise SippError(
+                f"{self.describe()}: REGISTER refused for {self.registration_errors}\n" + self._run.diagnostics()
+            )
         while True:
             contacts = await asyncio.to_thread(self.instance.cli, "pjsip show contacts")
             missing = [u for u in wanted if f"{u}/sip:{u}@127.0.0.1:{self.sip_port}" not in contacts]
             if not missing:
                 return
             if time.monotonic() - started > timeout:
-                raise SippError(f"{self.describe()}: registered but not in `pjsip show contacts`: "
-                                f"{sorted(missing)[:10]}")
+                raise SippError(
+                    f"{self.describe()}: registered but not in `pjsip show contacts`: {sorted(missing)[:10]}"
+                )
             await asyncio.sleep(0.1)
 
     async def stop(self) -> None:
@@ -1299,7 +1524,7 @@ class SippPhoneBank(_AnsweringParty):
             await self._run.stop()
             self._notify()
 
-    async def __aenter__(self) -> "SippPhoneBank":
+    async def __aenter__(self) -> SippPhoneBank:
         await self.start()
         try:
             await self.wait_registered()
@@ -1341,10 +1566,19 @@ class SippCallers:
     calls/s. Each answered call talks `talk_seconds` (audio played) then hangs up; one still
     unanswered after `cancel_after` seconds is cancelled (an abandon)."""
 
-    def __init__(self, instance: AsteriskInstance, number: str, callers: Sequence[str], *,
-                 talk_seconds: float, rate: float = 10.0, cancel_after: float = 120.0,
-                 audio: bool | str | Path | None = True, trace: bool = False,
-                 name: str = "wave") -> None:
+    def __init__(
+        self,
+        instance: AsteriskInstance,
+        number: str,
+        callers: Sequence[str],
+        *,
+        talk_seconds: float,
+        rate: float = 10.0,
+        cancel_after: float = 120.0,
+        audio: bool | str | Path | None = True,
+        trace: bool = False,
+        name: str = "wave",
+    ) -> None:
         if not callers:
             raise InvalidInput("callers: at least one number", field="callers")
         if talk_seconds <= 0 or rate <= 0 or cancel_after <= 0:
@@ -1353,8 +1587,7 @@ class SippCallers:
         self.number = _check_user(number, "number")
         self.callers = [_check_user(c, "caller") for c in callers]
         if len(set(self.callers)) != len(self.callers):
-            raise InvalidInput("callers: each number once (calls are told apart by it)",
-                               field="callers")
+            raise InvalidInput("callers: each number once (calls are told apart by it)", field="callers")
         self.talk_seconds = talk_seconds
         self.rate = rate
         self.cancel_after = cancel_after
@@ -1391,39 +1624,72 @@ class SippCallers:
             call.ended_by = fields[0] if fields else None
             call.hangup_cause = _cause(fields)
 
-    async def start(self) -> "SippCallers":
-        run = _SippRun(self.instance, "callers", f"{self.name}-{self.number}",
-                       on_event=self._on_event, trace=self.trace)
+    async def start(self) -> SippCallers:
+        run = _SippRun(
+            self.instance, "callers", f"{self.name}-{self.number}", on_event=self._on_event, trace=self.trace
+        )
         _injection_file(run.file("callers.csv"), [(c,) for c in self.callers])
         audio, loop = _audio_bytes(self.instance, self.audio)
         pcap = None
         if audio is not None:
-            pcap = str(self.instance.inner_path(build_rtp_pcap(
-                run.file("rtp.pcap"), audio=audio, seconds=self.talk_seconds + 1.0, loop=loop)))
-        run.file("scenario.xml").write_text(render_scenario(
-            "uac.xml", number=self.number, caller="[field0]", display_name=None,
-            failure_codes=FAILURE_CODES, cancel_ms=int(self.cancel_after * 1000),
-            talk_ms=int(self.talk_seconds * 1000), pcap=pcap, password=None, invite_cseq=1,
-            branch_suffix=""))
+            pcap = str(
+                self.instance.inner_path(
+                    build_rtp_pcap(run.file("rtp.pcap"), audio=audio, seconds=self.talk_seconds + 1.0, loop=loop)
+                )
+            )
+        run.file("scenario.xml").write_text(
+            render_scenario(
+                "uac.xml",
+                number=self.number,
+                caller="[field0]",
+                display_name=None,
+                failure_codes=FAILURE_CODES,
+                cancel_ms=int(self.cancel_after * 1000),
+                talk_ms=int(self.talk_seconds * 1000),
+                pcap=pcap,
+                password=None,
+                invite_cseq=1,
+                branch_suffix="",
+            )
+        )
         self._run = run
         count = len(self.callers)
         timeout = count / self.rate + self.cancel_after + self.talk_seconds + 30
-        await run.start(["-sf", run.inner("scenario.xml"), "-inf", run.inner("callers.csv"),
-                         "-m", str(count), "-r", f"{self.rate:g}", "-rp", "1000",
-                         "-l", str(count)], timeout, remote=_sip_target(self.instance))
+        await run.start(
+            [
+                "-sf",
+                run.inner("scenario.xml"),
+                "-inf",
+                run.inner("callers.csv"),
+                "-m",
+                str(count),
+                "-r",
+                f"{self.rate:g}",
+                "-rp",
+                "1000",
+                "-l",
+                str(count),
+            ],
+            timeout,
+            remote=_sip_target(self.instance),
+        )
         return self
 
     async def wait(self, timeout: float | None = None) -> list[WaveCall]:
         """Wait for the process to end (every call placed and finished); the calls."""
         assert self._run is not None, "start() first"
-        limit = timeout if timeout is not None else (
-            len(self.callers) / self.rate + self.cancel_after + self.talk_seconds + 40)
+        limit = (
+            timeout
+            if timeout is not None
+            else (len(self.callers) / self.rate + self.cancel_after + self.talk_seconds + 40)
+        )
         try:
             await self._run.wait(limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._run.stop()
-            raise SippError(f"callers {self.name}: still running after {limit:g} s\n"
-                            + self._run.diagnostics()) from None
+            raise SippError(
+                f"callers {self.name}: still running after {limit:g} s\n" + self._run.diagnostics()
+            ) from None
         return list(self.calls.values())
 
     async def stop(self) -> None:

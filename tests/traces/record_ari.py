@@ -19,6 +19,7 @@ translation (`adapters/pbx/ari_translate.py`) handles:
 Each trace is ``<EventType>.json``; the translation tests (tests/unit/pbx/test_ari_traces.py)
 read every file of the directory. Re-run after an Asterisk upgrade and review the diff.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,9 @@ def first(raw: list[dict], kind: str, channel_id: str | None = None) -> dict | N
 
 async def call(ami: AmiLink, ari: RecordingAriLink, caller_id: str) -> dict:
     before = len(ari.raw)
-    await ami.originate(OriginateRequest(channel=f"Local/s@{CONTEXT}", application="Wait",
-                                         data="20", caller_id=caller_id))
+    await ami.originate(
+        OriginateRequest(channel=f"Local/s@{CONTEXT}", application="Wait", data="20", caller_id=caller_id)
+    )
     return await wait_for(lambda: first(ari.raw[before:], "StasisStart"), 10, "StasisStart")
 
 
@@ -91,15 +93,24 @@ async def record(out: Path) -> dict[str, dict]:
         try:
             info = instance.info
             dialplan = info.instance_dir / "etc" / "dialplans" / f"zz-{CONTEXT}.conf"
-            dialplan.write_text(f"[{CONTEXT}]\n"
-                                f"exten => s,1,Stasis({app},ivr,demo,exten)\n"
-                                " same => n,Hangup()\n")
+            dialplan.write_text(f"[{CONTEXT}]\nexten => s,1,Stasis({app},ivr,demo,exten)\n same => n,Hangup()\n")
             instance.cli("dialplan reload")
-            ami = AmiLink(host=info.ami_host, port=info.ami_port, username=info.ami_username,
-                          secret=info.ami_secret, submit=lambda event: None, node=info.name)
-            ari = RecordingAriLink(base_url=info.ari_url + "/", username=info.ari_username,
-                                   password=info.ari_password, app=app,
-                                   submit=lambda event: None, node=info.name)
+            ami = AmiLink(
+                host=info.ami_host,
+                port=info.ami_port,
+                username=info.ami_username,
+                secret=info.ami_secret,
+                submit=lambda event: None,
+                node=info.name,
+            )
+            ari = RecordingAriLink(
+                base_url=info.ari_url + "/",
+                username=info.ari_username,
+                password=info.ari_password,
+                app=app,
+                submit=lambda event: None,
+                node=info.name,
+            )
             stasis = AriStasis(ari)
             await ami.start()
             await ari.start()
@@ -111,11 +122,9 @@ async def record(out: Path) -> dict[str, dict]:
                 leg1 = start["channel"]["name"][:-1] + "1"
                 await stasis.answer(cid)
                 await stasis.play(cid, ["sound:beep"], language="en", playback_id=f"pb-{cid}")
-                await wait_for(lambda: first(ari.raw, "PlaybackFinished", cid), 10,
-                               "PlaybackFinished")
+                await wait_for(lambda: first(ari.raw, "PlaybackFinished", cid), 10, "PlaybackFinished")
                 await ami.play_dtmf(leg1, "5", 100)
-                await wait_for(lambda: first(ari.raw, "ChannelDtmfReceived", cid), 10,
-                               "ChannelDtmfReceived")
+                await wait_for(lambda: first(ari.raw, "ChannelDtmfReceived", cid), 10, "ChannelDtmfReceived")
                 await ami.hangup(leg1)
                 await wait_for(lambda: first(ari.raw, "StasisEnd", cid), 10, "StasisEnd")
                 # 2. hung up by ARI
@@ -124,14 +133,11 @@ async def record(out: Path) -> dict[str, dict]:
                 # a channel that entered Stasis from the dialplan is followed until StasisEnd
                 # only: Asterisk 22 sends no ChannelDestroyed for it (none in call 1). With the
                 # application subscribed to the channel itself, it does.
-                await ari.call("applications", "subscribe", applicationName=app,
-                               eventSource=f"channel:{cid2}")
+                await ari.call("applications", "subscribe", applicationName=app, eventSource=f"channel:{cid2}")
                 await stasis.hangup(cid2)
-                await wait_for(lambda: first(ari.raw, "ChannelDestroyed", cid2), 10,
-                               "ChannelDestroyed")
+                await wait_for(lambda: first(ari.raw, "ChannelDestroyed", cid2), 10, "ChannelDestroyed")
                 for message in ari.raw:
-                    logger.info("seen %s %s", message.get("type"),
-                                (message.get("channel") or {}).get("name", ""))
+                    logger.info("seen %s %s", message.get("type"), (message.get("channel") or {}).get("name", ""))
             finally:
                 await ari.stop()
                 await ami.stop()
@@ -146,8 +152,7 @@ async def record(out: Path) -> dict[str, dict]:
         traces[kind] = message
     out.mkdir(parents=True, exist_ok=True)
     for kind, message in traces.items():
-        (out / f"{kind}.json").write_text(json.dumps(message, indent=2, sort_keys=True) + "\n",
-                                          encoding="utf-8")
+        (out / f"{kind}.json").write_text(json.dumps(message, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return traces
 
 

@@ -1,4 +1,5 @@
 """Rendering the private Asterisk's configuration, without running Asterisk."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from ccserver.adapters.asterisk.instance import GENERATED_FILES, AsteriskInstance
+from ccserver.adapters.asterisk.root import AsteriskEnvironment, parse_version, resolve_environment
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import SECTION_OF, Settings, env_name
-from ccserver.adapters.asterisk.instance import AsteriskInstance, GENERATED_FILES
-from ccserver.adapters.asterisk.root import AsteriskEnvironment, parse_version, resolve_environment
 
 
 @pytest.fixture
@@ -33,7 +34,17 @@ def etc(instance: AsteriskInstance, name: str) -> str:
 
 
 def test_render_writes_ports_and_secrets_into_the_config(fake_root):
-    instance = make(fake_root, pbx={"ami_port": 15038, "ari_port": 15088, "ami_secret": "s3cret-ami", "ari_password": "s3cret-ari", "ari_username": "ariuser"}, asterisk={"sip_port": 15060, "rtp_port_start": 16000, "rtp_port_count": 100, "max_concurrent_calls": 25})
+    instance = make(
+        fake_root,
+        pbx={
+            "ami_port": 15038,
+            "ari_port": 15088,
+            "ami_secret": "s3cret-ami",
+            "ari_password": "s3cret-ari",
+            "ari_username": "ariuser",
+        },
+        asterisk={"sip_port": 15060, "rtp_port_start": 16000, "rtp_port_count": 100, "max_concurrent_calls": 25},
+    )
     info = instance.render()
     assert instance.instance_dir == fake_root.root / "srv/ccserver/unit"
     manager = etc(instance, "manager.conf")
@@ -72,8 +83,17 @@ def test_modules_are_listed_explicitly(fake_root):
     assert "autoload = no" in modules
     loaded = re.findall(r"^load => (\S+)$", modules, re.M)
     assert len(loaded) >= 100
-    for module in ("res_websocket_client.so", "app_queue.so", "app_mixmonitor.so", "app_chanspy.so",
-                   "app_amd.so", "app_stasis.so", "res_ari.so", "chan_pjsip.so", "cdr_csv.so"):
+    for module in (
+        "res_websocket_client.so",
+        "app_queue.so",
+        "app_mixmonitor.so",
+        "app_chanspy.so",
+        "app_amd.so",
+        "app_stasis.so",
+        "res_ari.so",
+        "chan_pjsip.so",
+        "cdr_csv.so",
+    ):
         assert module in loaded
 
 
@@ -98,8 +118,12 @@ def test_second_render_keeps_picked_ports_and_generated_secrets(fake_root):
     assert len({first.ami_port, first.ari_port, first.sip_port, first.rtp_start}) == 4
     assert len(first.ami_secret) == 32 and first.ami_secret != first.ari_password
     second = make(fake_root).render()
-    assert (second.ami_port, second.ari_port, second.sip_port, second.rtp_start) == \
-        (first.ami_port, first.ari_port, first.sip_port, first.rtp_start)
+    assert (second.ami_port, second.ari_port, second.sip_port, second.rtp_start) == (
+        first.ami_port,
+        first.ari_port,
+        first.sip_port,
+        first.rtp_start,
+    )
     assert (second.ami_secret, second.ari_password) == (first.ami_secret, first.ari_password)
     state_file = instance.instance_dir / "instance.json"
     assert json.loads(state_file.read_text())["ami_secret"] == first.ami_secret
@@ -131,12 +155,23 @@ def test_write_generated_refuses_templates_and_paths(fake_root, name):
         instance.write_generated(name, "")
 
 
-@pytest.mark.parametrize("field,value", [
-    ("ami_secret", "abc\r\nEvent: fake"), ("ami_secret", "line\nbreak"), ("ari_password", "tab\there"),
-    ("ari_password", "nul\x00"), ("ami_secret", "semi;colon"), ("ami_secret", "del\x7f"),
-    ("asterisk_instance", "bad\nname"), ("asterisk_instance", "../up"), ("asterisk_instance", ""),
-    ("ami_username", "user]\n[admin"), ("ari_app", "app\r"), ("ari_username", "a b"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("ami_secret", "abc\r\nEvent: fake"),
+        ("ami_secret", "line\nbreak"),
+        ("ari_password", "tab\there"),
+        ("ari_password", "nul\x00"),
+        ("ami_secret", "semi;colon"),
+        ("ami_secret", "del\x7f"),
+        ("asterisk_instance", "bad\nname"),
+        ("asterisk_instance", "../up"),
+        ("asterisk_instance", ""),
+        ("ami_username", "user]\n[admin"),
+        ("ari_app", "app\r"),
+        ("ari_username", "a b"),
+    ],
+)
 def test_control_characters_in_secrets_and_names_are_refused(fake_root, field, value):
     with pytest.raises(ConfigurationError) as info:
         make(fake_root, {dotted(field): value})
@@ -160,12 +195,12 @@ def test_lan_sip_address_is_used_for_sip_and_rtp_and_trusted_for_the_trunk(fake_
 def test_template_syntax_error_names_file_and_line(fake_root, tmp_path):
     conf = tmp_path / "conf"
     import shutil
+
     shutil.copytree(AsteriskInstance(Settings(), environment=fake_root).conf_dir, conf)
     lines = (conf / "http.conf").read_text().splitlines()
     lines.insert(2, "{% if %}")
     (conf / "http.conf").write_text("\n".join(lines) + "\n")
-    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit"}), conf_dir=conf,
-                                environment=fake_root)
+    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit"}), conf_dir=conf, environment=fake_root)
     with pytest.raises(ConfigurationError) as info:
         instance.render()
     assert info.value.details == {"file": str(conf / "http.conf"), "line": 3}
@@ -175,10 +210,10 @@ def test_template_syntax_error_names_file_and_line(fake_root, tmp_path):
 def test_undefined_template_variable_is_an_error(fake_root, tmp_path):
     conf = tmp_path / "conf"
     import shutil
+
     shutil.copytree(AsteriskInstance(Settings(), environment=fake_root).conf_dir, conf)
     (conf / "rtp.conf").write_text("[general]\nrtpstart = {{ rtp_begin }}\n")
-    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit"}), conf_dir=conf,
-                                environment=fake_root)
+    instance = AsteriskInstance(Settings().replace({"asterisk.instance": "unit"}), conf_dir=conf, environment=fake_root)
     with pytest.raises(ConfigurationError, match="rtp_begin"):
         instance.render()
 
@@ -222,8 +257,10 @@ def fake_debootstrap(tmp_path: Path, body: str) -> Path:
 
 
 def test_failed_root_build_leaves_no_half_root(tmp_path, monkeypatch):
-    bin_dir = fake_debootstrap(tmp_path, 'target="$4"\nmkdir -p "$target/usr"\n'
-                                         'echo "I: Retrieving InRelease"\necho "E: no network" >&2\nexit 1\n')
+    bin_dir = fake_debootstrap(
+        tmp_path,
+        'target="$4"\nmkdir -p "$target/usr"\necho "I: Retrieving InRelease"\necho "E: no network" >&2\nexit 1\n',
+    )
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     cache = tmp_path / "cache"
@@ -256,9 +293,15 @@ def test_building_as_non_root_says_root_is_needed(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- render --out (docker image)
-SYSTEM = {"pbx.ami_port": 5038, "pbx.ari_port": 8088, "asterisk.sip_port": 5060,
-          "asterisk.rtp_port_start": 10000, "pbx.ami_secret": "ami-s3cret", "pbx.ari_password": "ari-s3cret",
-          "asterisk.modules_dir": "/usr/lib/aarch64-linux-gnu/asterisk/modules"}
+SYSTEM = {
+    "pbx.ami_port": 5038,
+    "pbx.ari_port": 8088,
+    "asterisk.sip_port": 5060,
+    "asterisk.rtp_port_start": 10000,
+    "pbx.ami_secret": "ami-s3cret",
+    "pbx.ari_password": "ari-s3cret",
+    "asterisk.modules_dir": "/usr/lib/aarch64-linux-gnu/asterisk/modules",
+}
 
 
 def dotted(flat: str) -> str:
@@ -268,8 +311,9 @@ def dotted(flat: str) -> str:
 
 def system_instance(changes: dict | None = None, /, **sections) -> AsteriskInstance:
     """An instance that cannot resolve any environment: render_to must not need one."""
-    settings = Settings().replace({"asterisk.instance": "asterisk", "asterisk.mode": "host", **SYSTEM,
-                                   **(changes or {})}, **sections)
+    settings = Settings().replace(
+        {"asterisk.instance": "asterisk", "asterisk.mode": "host", **SYSTEM, **(changes or {})}, **sections
+    )
     return AsteriskInstance(settings)
 
 
@@ -299,12 +343,19 @@ def test_render_out_uses_the_system_directories_ports_and_secrets(tmp_path):
     out = tmp_path / "etc"
     result = system_instance().render_to(out)
     conf = out_text(out, "asterisk.conf")
-    for line in (f"astetcdir => {out}", "astvarlibdir => /var/lib/asterisk",
-                 "astdbdir => /var/lib/asterisk", "astspooldir => /var/spool/asterisk",
-                 "astrundir => /var/run/asterisk", "astlogdir => /var/log/asterisk",
-                 "astcachedir => /var/cache/asterisk", "astdatadir => /usr/share/asterisk",
-                 "astmoddir => /usr/lib/aarch64-linux-gnu/asterisk/modules",
-                 "astagidir => /usr/share/asterisk/agi-bin", "astsbindir => /usr/sbin"):
+    for line in (
+        f"astetcdir => {out}",
+        "astvarlibdir => /var/lib/asterisk",
+        "astdbdir => /var/lib/asterisk",
+        "astspooldir => /var/spool/asterisk",
+        "astrundir => /var/run/asterisk",
+        "astlogdir => /var/log/asterisk",
+        "astcachedir => /var/cache/asterisk",
+        "astdatadir => /usr/share/asterisk",
+        "astmoddir => /usr/lib/aarch64-linux-gnu/asterisk/modules",
+        "astagidir => /usr/share/asterisk/agi-bin",
+        "astsbindir => /usr/sbin",
+    ):
         assert line in conf
     assert "instance dir" not in conf and "runuser" not in conf.replace("; never set runuser", "")
     manager = out_text(out, "manager.conf")
@@ -317,8 +368,7 @@ def test_render_out_uses_the_system_directories_ports_and_secrets(tmp_path):
     assert (out / "moh/ccserver-tone.wav").stat().st_size > 100_000
     assert (out / "dialplans/default.conf").is_file()
     assert "#include dialplans/*.conf" in out_text(out, "extensions.conf")
-    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(
-        result.rendered + result.created)
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sorted(result.rendered + result.created)
     assert not list(tmp_path.rglob("instance.json"))  # nothing of a private instance
     assert sorted(p.name for p in tmp_path.iterdir()) == ["etc"]
 
@@ -348,11 +398,22 @@ def test_render_out_keeps_generated_files_and_rewrites_templates(tmp_path):
 
 def test_render_out_listens_on_the_network_and_permits_it(tmp_path):
     out = tmp_path / "etc"
-    system_instance(asterisk={"ami_bind_address": "0.0.0.0", "ari_bind_address": "0.0.0.0", "ami_permit": "172.28.58.0/24, 10.1.0.0/255.255.0.0", "sip_bind_address": "0.0.0.0"}).render_to(out)
+    system_instance(
+        asterisk={
+            "ami_bind_address": "0.0.0.0",
+            "ari_bind_address": "0.0.0.0",
+            "ami_permit": "172.28.58.0/24, 10.1.0.0/255.255.0.0",
+            "sip_bind_address": "0.0.0.0",
+        }
+    ).render_to(out)
     manager = out_text(out, "manager.conf")
     assert "bindaddr = 0.0.0.0" in manager
-    assert re.search(r"^deny = 0\.0\.0\.0/0\.0\.0\.0\npermit = 172\.28\.58\.0/24\n"
-                     r"permit = 10\.1\.0\.0/255\.255\.0\.0\nread = ", manager, re.M)
+    assert re.search(
+        r"^deny = 0\.0\.0\.0/0\.0\.0\.0\npermit = 172\.28\.58\.0/24\n"
+        r"permit = 10\.1\.0\.0/255\.255\.0\.0\nread = ",
+        manager,
+        re.M,
+    )
     http = out_text(out, "http.conf")
     assert "bindaddr = 0.0.0.0" in http and "loopback only" not in http
     pjsip = out_text(out, "pjsip.conf")
@@ -363,11 +424,22 @@ def test_render_out_listens_on_the_network_and_permits_it(tmp_path):
 
 def test_nat_addresses_are_rendered_only_when_set(tmp_path, fake_root):
     out = tmp_path / "etc"
-    system_instance(asterisk={"sip_bind_address": "0.0.0.0", "sip_external_signaling_address": "pbx.example.com", "sip_external_media_address": "203.0.113.7", "sip_local_net": "172.28.58.0/24,192.168.1.0/24"}).render_to(out)
+    system_instance(
+        asterisk={
+            "sip_bind_address": "0.0.0.0",
+            "sip_external_signaling_address": "pbx.example.com",
+            "sip_external_media_address": "203.0.113.7",
+            "sip_local_net": "172.28.58.0/24,192.168.1.0/24",
+        }
+    ).render_to(out)
     pjsip = out_text(out, "pjsip.conf")
-    assert re.search(r"^bind = 0\.0\.0\.0:5060\nexternal_signaling_address = pbx\.example\.com\n"
-                     r"external_media_address = 203\.0\.113\.7\nlocal_net = 172\.28\.58\.0/24\n"
-                     r"local_net = 192\.168\.1\.0/24\n\n", pjsip, re.M)
+    assert re.search(
+        r"^bind = 0\.0\.0\.0:5060\nexternal_signaling_address = pbx\.example\.com\n"
+        r"external_media_address = 203\.0\.113\.7\nlocal_net = 172\.28\.58\.0/24\n"
+        r"local_net = 192\.168\.1\.0/24\n\n",
+        pjsip,
+        re.M,
+    )
     instance = make(fake_root)  # the private instance: none of it
     instance.render()
     private = etc(instance, "pjsip.conf")
@@ -377,12 +449,20 @@ def test_nat_addresses_are_rendered_only_when_set(tmp_path, fake_root):
     assert "bindaddr = 127.0.0.1" in etc(instance, "http.conf")
 
 
-@pytest.mark.parametrize("field,value", [
-    ("ami_bind_address", "asterisk"), ("ari_bind_address", "0.0.0.0\n"),
-    ("ami_permit", "172.28.0.0/33"), ("ami_permit", "everyone"), ("ami_permit", " , "),
-    ("sip_local_net", "10.0.0.0/8;x"), ("sip_external_media_address", "1.2.3.4\nlocal_net=x"),
-    ("sip_external_signaling_address", "a b"), ("asterisk_modules_dir", "relative/modules"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("ami_bind_address", "asterisk"),
+        ("ari_bind_address", "0.0.0.0\n"),
+        ("ami_permit", "172.28.0.0/33"),
+        ("ami_permit", "everyone"),
+        ("ami_permit", " , "),
+        ("sip_local_net", "10.0.0.0/8;x"),
+        ("sip_external_media_address", "1.2.3.4\nlocal_net=x"),
+        ("sip_external_signaling_address", "a b"),
+        ("asterisk_modules_dir", "relative/modules"),
+    ],
+)
 def test_bad_network_settings_are_refused(field, value):
     with pytest.raises(ConfigurationError) as info:
         system_instance({dotted(field): value})
@@ -398,8 +478,9 @@ def test_modules_dir_is_found_under_the_multiarch_triplet(tmp_path, monkeypatch)
     (tmp_path / "usr/lib/aarch64-linux-gnu/asterisk/modules").mkdir(parents=True)
     assert module.find_modules_dir(tmp_path) == "/usr/lib/aarch64-linux-gnu/asterisk/modules"
     (tmp_path / "usr/lib/x86_64-linux-gnu/asterisk/modules").mkdir(parents=True)
-    monkeypatch.setattr(module.sysconfig, "get_config_var",
-                        lambda name: "x86_64-linux-gnu" if name == "MULTIARCH" else None)
+    monkeypatch.setattr(
+        module.sysconfig, "get_config_var", lambda name: "x86_64-linux-gnu" if name == "MULTIARCH" else None
+    )
     assert module.find_modules_dir(tmp_path) == "/usr/lib/x86_64-linux-gnu/asterisk/modules"
 
 
@@ -410,12 +491,10 @@ def test_render_out_without_asterisk_modules_names_the_setting(tmp_path, monkeyp
     with pytest.raises(ConfigurationError) as info:
         system_instance(asterisk={"modules_dir": ""}).render_to(tmp_path / "etc")
     assert info.value.details["field"] == "asterisk_modules_dir"
-    monkeypatch.setattr(module, "find_modules_dir",
-                        lambda root=Path("/"): "/usr/lib/x86_64-linux-gnu/asterisk/modules")
+    monkeypatch.setattr(module, "find_modules_dir", lambda root=Path("/"): "/usr/lib/x86_64-linux-gnu/asterisk/modules")
     result = system_instance(asterisk={"modules_dir": ""}).render_to(tmp_path / "etc")
     assert result.modules_dir == "/usr/lib/x86_64-linux-gnu/asterisk/modules"
-    assert "astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules" in \
-        out_text(tmp_path / "etc", "asterisk.conf")
+    assert "astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules" in out_text(tmp_path / "etc", "asterisk.conf")
 
 
 def test_render_out_command_reads_the_environment(tmp_path, monkeypatch, capsys):
@@ -449,7 +528,11 @@ def test_process_handle_waits_for_every_thread_not_just_the_leader(tmp_path, mon
     syscall_exit = {"x86_64": 60, "aarch64": 93}.get(os.uname().machine)
     assert syscall_exit is not None, f"add the exit(2) syscall number of {os.uname().machine} here"
     release = tmp_path / "release"
-    child = subprocess.Popen([sys.executable, "-c", f"""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"""
 import ctypes, os, socket, sys, threading, time
 sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
@@ -460,7 +543,11 @@ def hold():
 threading.Thread(target=hold).start()
 print(sock.getsockname()[1], flush=True)
 ctypes.CDLL(None).syscall({syscall_exit}, 0)  # exit(2) of the main thread only
-"""], stdout=subprocess.PIPE, text=True)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         port = int(child.stdout.readline())
         deadline = time.monotonic() + 5
@@ -468,8 +555,10 @@ ctypes.CDLL(None).syscall({syscall_exit}, 0)  # exit(2) of the main thread only
             time.sleep(0.01)
         assert Path(f"/proc/{child.pid}/cmdline").read_bytes() == b""  # looks dead...
         if not pidfd:  # a kernel or seccomp profile without pidfd_open
+
             def no_pidfd(pid, flags=0):
                 raise OSError(errno.ENOSYS, "pidfd_open")
+
             monkeypatch.setattr(os, "pidfd_open", no_pidfd)
         with _Process(child.pid) as proc:
             assert not proc.wait(0.3)  # ...but is not: its socket is still bound

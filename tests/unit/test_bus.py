@@ -1,7 +1,5 @@
 import asyncio
 
-import pytest
-
 from ccserver.core import events as ev
 from ccserver.core.bus import InProcessBus, Intake
 

@@ -20,8 +20,9 @@ def test_snapshot_reports_channels_that_vanished_during_an_outage():
 def test_snapshot_reports_new_and_answered_channels():
     reg = ChannelRegistry()
     reg.on_created(ev.ChannelCreated(uniqueid="2", linkedid="2", channel="PJSIP/b-1", state="Ring"))
-    out = reg.on_snapshot(snap(ev.ChannelSnapshot("2", "2", "PJSIP/b-1", "Up"),
-                               ev.ChannelSnapshot("3", "3", "Local/x@y-1;1", "Up")))
+    out = reg.on_snapshot(
+        snap(ev.ChannelSnapshot("2", "2", "PJSIP/b-1", "Up"), ev.ChannelSnapshot("3", "3", "Local/x@y-1;1", "Up"))
+    )
     kinds = [(type(e).__name__, getattr(e, "uniqueid", "")) for e in out]
     assert ("ChannelAnswered", "2") in kinds
     assert ("ChannelCreated", "3") in kinds and ("ChannelAnswered", "3") in kinds

@@ -1,5 +1,6 @@
 """docker/: Docker cannot run here, so check that the compose file parses, that everything it and
 the Dockerfiles reference exists in the repository, and that every service has a healthcheck."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -77,8 +78,7 @@ def ignored(path: str, patterns: list[str]) -> bool:
         pattern = pattern.lstrip("!").strip("/")
         parts = path.split("/")
         prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        if any(fnmatch.fnmatchcase(p, pattern) or fnmatch.fnmatchcase(p, pattern.replace("**/", ""))
-               for p in prefixes):
+        if any(fnmatch.fnmatchcase(p, pattern) or fnmatch.fnmatchcase(p, pattern.replace("**/", "")) for p in prefixes):
             excluded = not negate
     return excluded
 
@@ -88,8 +88,9 @@ def ignore_patterns(dockerfile: Path, context: Path) -> list[str]:
     path = specific if specific.exists() else context / ".dockerignore"
     if not path.exists():
         return []
-    return [line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip() for line in path.read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_compose_file_parses_with_the_expected_services():
@@ -107,10 +108,9 @@ def test_build_contexts_and_dockerfiles_exist():
 
 
 def test_every_copy_source_exists_and_reaches_the_build():
-    for name, (context, dockerfile) in built_services().items():
+    for _name, (context, dockerfile) in built_services().items():
         patterns = ignore_patterns(dockerfile, context)
-        copies = [copy_sources(args) for keyword, args in instructions(dockerfile)
-                  if keyword in ("COPY", "ADD")]
+        copies = [copy_sources(args) for keyword, args in instructions(dockerfile) if keyword in ("COPY", "ADD")]
         assert copies, f"{dockerfile.name} copies nothing"
         for sources in filter(None, copies):
             for source in sources:
@@ -118,15 +118,29 @@ def test_every_copy_source_exists_and_reaches_the_build():
                 assert matches, f"{dockerfile.name}: COPY source {source!r} does not exist in {context}"
                 if source not in (".", "./"):
                     assert not ignored(source.rstrip("/"), patterns), (
-                        f"{dockerfile.name}: COPY source {source!r} is excluded by its .dockerignore")
+                        f"{dockerfile.name}: COPY source {source!r} is excluded by its .dockerignore"
+                    )
 
 
-@pytest.mark.parametrize("service, needed", [
-    ("ccserver", ["pyproject.toml", "ccserver/cli.py", "sql/migrations", "asterisk-conf/asterisk.conf",
-                  "dialplans"]),
-    ("asterisk", ["pyproject.toml", "ccserver/cli.py", "asterisk-conf/asterisk.conf", "dialplans",
-                  "docker/asterisk-entrypoint.sh"]),
-])
+@pytest.mark.parametrize(
+    "service, needed",
+    [
+        (
+            "ccserver",
+            ["pyproject.toml", "ccserver/cli.py", "sql/migrations", "asterisk-conf/asterisk.conf", "dialplans"],
+        ),
+        (
+            "asterisk",
+            [
+                "pyproject.toml",
+                "ccserver/cli.py",
+                "asterisk-conf/asterisk.conf",
+                "dialplans",
+                "docker/asterisk-entrypoint.sh",
+            ],
+        ),
+    ],
+)
 def test_image_gets_the_repository_files_it_needs(service, needed):
     context, dockerfile = built_services()[service]
     patterns = ignore_patterns(dockerfile, context)
@@ -140,8 +154,9 @@ def test_every_service_has_a_healthcheck():
     built = built_services()
     for name, service in compose()["services"].items():
         in_compose = "test" in (service.get("healthcheck") or {})
-        in_image = name in built and any(keyword == "HEALTHCHECK" and args.split()[0] != "NONE"
-                                         for keyword, args in instructions(built[name][1]))
+        in_image = name in built and any(
+            keyword == "HEALTHCHECK" and args.split()[0] != "NONE" for keyword, args in instructions(built[name][1])
+        )
         assert in_compose or in_image, f"service {name} has no healthcheck"
 
 
@@ -180,14 +195,22 @@ def test_environment_names_real_settings():
                 assert key in known, f"{name}: {key} is not a ccserver setting"
     # the PBX settings are shared: both containers must agree on ports and credentials
     services = compose()["services"]
-    for key in ("CCSERVER_PBX_AMI_PORT", "CCSERVER_PBX_AMI_SECRET", "CCSERVER_PBX_ARI_PORT", "CCSERVER_PBX_ARI_PASSWORD"):
+    for key in (
+        "CCSERVER_PBX_AMI_PORT",
+        "CCSERVER_PBX_AMI_SECRET",
+        "CCSERVER_PBX_ARI_PORT",
+        "CCSERVER_PBX_ARI_PASSWORD",
+    ):
         assert services["asterisk"]["environment"][key] == services["ccserver"]["environment"][key]
 
 
 def test_required_variables_are_in_env_example():
     required = set(re.findall(r"\$\{(\w+):\?", COMPOSE_FILE.read_text()))
-    example = {line.split("=", 1)[0] for line in (DOCKER / ".env.example").read_text().splitlines()
-               if "=" in line and not line.startswith("#")}
+    example = {
+        line.split("=", 1)[0]
+        for line in (DOCKER / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    }
     assert required and required <= example
 
 
@@ -196,7 +219,9 @@ def test_published_rtp_range_matches_settings():
     env = services["asterisk"]["environment"]
     start, count = int(env["CCSERVER_ASTERISK_RTP_PORT_START"]), int(env["CCSERVER_ASTERISK_RTP_PORT_COUNT"])
     assert f"{start}-{start + count - 1}:{start}-{start + count - 1}/udp" in services["asterisk"]["ports"]
-    assert f"{env['CCSERVER_ASTERISK_SIP_PORT']}:{env['CCSERVER_ASTERISK_SIP_PORT']}/udp" in services["asterisk"]["ports"]
+    assert (
+        f"{env['CCSERVER_ASTERISK_SIP_PORT']}:{env['CCSERVER_ASTERISK_SIP_PORT']}/udp" in services["asterisk"]["ports"]
+    )
 
 
 def test_ccserver_image_command_is_a_real_cli_command():
@@ -211,8 +236,9 @@ def test_ccserver_image_command_is_a_real_cli_command():
 def test_asterisk_entrypoint_command_is_a_real_cli_command():
     from ccserver.cli import build_parser
 
-    lines = [line for line in (DOCKER / "asterisk-entrypoint.sh").read_text().splitlines()
-             if line.startswith("ccserver ")]
+    lines = [
+        line for line in (DOCKER / "asterisk-entrypoint.sh").read_text().splitlines() if line.startswith("ccserver ")
+    ]
     assert lines
     for line in lines:
         build_parser().parse_args(shlex.split(line)[1:])
@@ -231,18 +257,20 @@ def test_asterisk_ami_listens_on_and_permits_the_compose_network():
     assert env["CCSERVER_ASTERISK_AMI_BIND_ADDRESS"] == env["CCSERVER_ASTERISK_ARI_BIND_ADDRESS"] == "0.0.0.0"
     [pool] = data["networks"]["default"]["ipam"]["config"]
     subnet = ipaddress.ip_network(interpolated(pool["subnet"]))
-    permits = [ipaddress.ip_network(p, strict=False)
-               for p in re.split(r"[,\s]+", interpolated(env["CCSERVER_ASTERISK_AMI_PERMIT"])) if p]
+    permits = [
+        ipaddress.ip_network(p, strict=False)
+        for p in re.split(r"[,\s]+", interpolated(env["CCSERVER_ASTERISK_AMI_PERMIT"]))
+        if p
+    ]
     assert any(subnet.subnet_of(p) for p in permits), (subnet, permits)
 
 
 def test_asterisk_environment_renders_the_configuration(tmp_path):
     """What the entrypoint does at container start, with the compose environment."""
-    from ccserver.settings import load_settings
     from ccserver.adapters.asterisk.instance import AsteriskInstance
+    from ccserver.settings import load_settings
 
-    env = {key: interpolated(value)
-           for key, value in compose()["services"]["asterisk"]["environment"].items()}
+    env = {key: interpolated(value) for key, value in compose()["services"]["asterisk"]["environment"].items()}
     env["CCSERVER_ASTERISK_MODULES_DIR"] = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
     settings = load_settings(environ=env)
     out = tmp_path / "etc-asterisk"

@@ -13,11 +13,11 @@ it is *subscribed to* where `X.topic` (or the topic string in a `topics=` argume
 *handled* where the class is otherwise referenced in code (intake handler tables, `isinstance`,
 `match` cases, `add_handler(X, ...)`).
 """
+
 from __future__ import annotations
 
 import ast
 import sys
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,12 +79,18 @@ def _class_info(module: str, node: ast.ClassDef) -> EventClass | None:
             elif not _is_classvar(item.annotation):
                 default = ast.unparse(item.value) if item.value is not None else ""
                 if default.startswith("field("):
-                    default = default.replace("field(default_factory=", "").rstrip(")") + "()" \
-                        if "default_factory" in default else default
+                    default = (
+                        default.replace("field(default_factory=", "").rstrip(")") + "()"
+                        if "default_factory" in default
+                        else default
+                    )
                 fields.append((item.target.id, ast.unparse(item.annotation), default))
-        elif isinstance(item, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "topic" for t in item.targets):
-            if isinstance(item.value, ast.Constant):
-                topic = item.value.value
+        elif (
+            isinstance(item, ast.Assign)
+            and isinstance(item.value, ast.Constant)
+            and any(isinstance(t, ast.Name) and t.id == "topic" for t in item.targets)
+        ):
+            topic = item.value.value
     bases = [_base_name(b) for b in node.bases]
     doc = (ast.get_docstring(node) or "").strip()
     return EventClass(node.name, module, topic or "", bases, doc, fields)
@@ -99,14 +105,15 @@ def collect() -> list[EventClass]:
                 info = _class_info(module, node)
                 if info is not None and (info.topic or node.name in ROOTS):
                     classes[node.name] = info
+
     # keep the classes that derive (through the found ones) from an event root
     def is_event(name: str, seen=()) -> bool:
         if name in ROOTS:
             return True
         info = classes.get(name)
         return info is not None and name not in seen and any(is_event(b, (*seen, name)) for b in info.bases)
-    events = {name: info for name, info in classes.items()
-              if name not in ROOTS and info.topic and is_event(name)}
+
+    events = {name: info for name, info in classes.items() if name not in ROOTS and info.topic and is_event(name)}
     # inherited fields (from non-root event bases)
     for info in events.values():
         inherited: list[tuple[str, str, str]] = []
@@ -144,7 +151,7 @@ class _Scope(ast.NodeVisitor):
         self.generic_visit(node)
         self.stack.pop()
 
-    def visit_FunctionDef(self, node):  # noqa: N802
+    def visit_FunctionDef(self, node):
         for arg in [*node.args.args, *node.args.kwonlyargs, *node.args.posonlyargs]:
             if arg.annotation is not None:
                 self.annotations.update(id(n) for n in ast.walk(arg.annotation))
@@ -152,22 +159,22 @@ class _Scope(ast.NodeVisitor):
             self.annotations.update(id(n) for n in ast.walk(node.returns))
         self._named(node)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # noqa: N815
+    visit_AsyncFunctionDef = visit_FunctionDef
 
-    def visit_ClassDef(self, node):  # noqa: N802
+    def visit_ClassDef(self, node):
         if node.name in self.events and self.events[node.name].module == self.module:
             # the definition itself: only its bases are references (not consumers)
             return
         self._named(node)
 
-    def visit_AnnAssign(self, node):  # noqa: N802
+    def visit_AnnAssign(self, node):
         self.annotations.update(id(n) for n in ast.walk(node.annotation))
         self.generic_visit(node)
 
-    def visit_ImportFrom(self, node):  # noqa: N802
+    def visit_ImportFrom(self, node):
         return
 
-    def visit_Call(self, node):  # noqa: N802
+    def visit_Call(self, node):
         name = _base_name(node.func)
         if name in self.events and isinstance(node.func, (ast.Name, ast.Attribute)):
             self.events[name].emitted.add(self.site())
@@ -179,20 +186,29 @@ class _Scope(ast.NodeVisitor):
                         self.by_topic[inner.value].subscribed.add(self.site())
         self.generic_visit(node)
 
-    def visit_Attribute(self, node):  # noqa: N802
+    def visit_Attribute(self, node):
         if node.attr == "topic" and _base_name(node.value) in self.events:
             self.events[_base_name(node.value)].subscribed.add(self.site())
             self.topic_refs.add(id(node.value))
             return
-        if node.attr in self.events and id(node) not in self.calls and id(node) not in self.annotations \
-                and isinstance(node.ctx, ast.Load):
+        if (
+            node.attr in self.events
+            and id(node) not in self.calls
+            and id(node) not in self.annotations
+            and isinstance(node.ctx, ast.Load)
+        ):
             self._referenced(node.attr)
             return
         self.generic_visit(node)
 
-    def visit_Name(self, node):  # noqa: N802
-        if node.id in self.events and id(node) not in self.calls and id(node) not in self.annotations \
-                and id(node) not in self.topic_refs and isinstance(node.ctx, ast.Load):
+    def visit_Name(self, node):
+        if (
+            node.id in self.events
+            and id(node) not in self.calls
+            and id(node) not in self.annotations
+            and id(node) not in self.topic_refs
+            and isinstance(node.ctx, ast.Load)
+        ):
             self._referenced(node.id)
 
     def _referenced(self, name: str) -> None:
@@ -252,9 +268,13 @@ def render() -> str:
                 lines.append(f"| `{name}` | `{typ}` | {f'`{default}`' if default else '—'} |")
         else:
             lines.append("No fields (the topic says it all).")
-        lines += ["", f"- emitted by: {_sites(info.emitted)}",
-                  f"- subscribed by: {_sites(info.subscribed)}",
-                  f"- handled by: {_sites(info.handled)}", ""]
+        lines += [
+            "",
+            f"- emitted by: {_sites(info.emitted)}",
+            f"- subscribed by: {_sites(info.subscribed)}",
+            f"- handled by: {_sites(info.handled)}",
+            "",
+        ]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

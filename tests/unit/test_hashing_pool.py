@@ -1,4 +1,5 @@
 """ccserver.core.passwords.HashingPool: hashing on a few threads with a bounded wait."""
+
 from __future__ import annotations
 
 import asyncio

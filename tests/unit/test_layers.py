@@ -2,6 +2,7 @@
 
 The contracts are in pyproject.toml (`[tool.importlinter]`); this runs `lint-imports` over them.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,6 +24,5 @@ def test_layer_contracts_are_kept():
     lint_imports = _tool("lint-imports")
     if lint_imports is None:
         pytest.skip("import-linter is not installed (pip install -e '.[test]')")
-    result = subprocess.run([lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run([lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -2,6 +2,7 @@
 
 To fix what is reported: `ruff check --fix ccserver tests bench` then `ruff format ccserver tests bench`.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -24,12 +25,14 @@ def _ruff() -> str:
 
 
 def test_ruff_check_finds_nothing():
-    result = subprocess.run([_ruff(), "check", "--no-cache", *PATHS], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [_ruff(), "check", "--no-cache", *PATHS], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_code_is_formatted():
-    result = subprocess.run([_ruff(), "format", "--check", "--no-cache", *PATHS], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [_ruff(), "format", "--check", "--no-cache", *PATHS], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr

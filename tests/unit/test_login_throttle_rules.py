@@ -1,16 +1,24 @@
 """ccserver.core.login_throttle: failed logins counted per account and per address, pure."""
+
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ccserver.core.clock import ManualClock
-from ccserver.core.login_throttle import (ACCOUNT, ACCOUNT_POLICY, ADDRESS, ADDRESS_POLICY,
-                                          LoginThrottle, ThrottlePolicy, address_key)
+from ccserver.core.login_throttle import (
+    ACCOUNT,
+    ACCOUNT_POLICY,
+    ADDRESS,
+    ADDRESS_POLICY,
+    LoginThrottle,
+    ThrottlePolicy,
+    address_key,
+)
 
-T0 = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -75,8 +83,9 @@ def test_success_resets_the_account(clock):
 
 
 def test_success_does_not_clear_the_address(clock):
-    throttle = LoginThrottle(clock, address=ThrottlePolicy(3, timedelta(seconds=10), timedelta(minutes=15),
-                                                           timedelta(minutes=1)))
+    throttle = LoginThrottle(
+        clock, address=ThrottlePolicy(3, timedelta(seconds=10), timedelta(minutes=15), timedelta(minutes=1))
+    )
     fail(throttle, "victim1")
     fail(throttle, "victim2")
     assert throttle.admit("mine", "192.0.2.1") is None
@@ -149,8 +158,9 @@ def test_an_address_forgives_one_failure_per_30_seconds(clock):
 
 
 def test_both_locks_answer_the_longest_wait(clock):
-    throttle = LoginThrottle(clock, address=ThrottlePolicy(5, timedelta(seconds=100), timedelta(minutes=15),
-                                                           timedelta(minutes=1)))
+    throttle = LoginThrottle(
+        clock, address=ThrottlePolicy(5, timedelta(seconds=100), timedelta(minutes=15), timedelta(minutes=1))
+    )
     for _ in range(4):
         fail(throttle, "agent1")
     locks = fail(throttle, "agent1")
@@ -244,19 +254,22 @@ def test_idle_keys_are_dropped(clock):
     assert throttle.tracked() == (0, 0)
 
 
-@pytest.mark.parametrize("address, key", [
-    ("192.0.2.1", "192.0.2.1"),
-    (" 192.0.2.1 ", "192.0.2.1"),
-    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
-    ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
-    ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
-    ("fe80::1%eth0", "fe80::/64"),
-    ("::ffff:192.0.2.7", "192.0.2.7"),
-    ("::1", "::/64"),
-    ("", "unknown"),
-    (None, "unknown"),
-    ("not an address", "not an address"),
-])
+@pytest.mark.parametrize(
+    "address, key",
+    [
+        ("192.0.2.1", "192.0.2.1"),
+        (" 192.0.2.1 ", "192.0.2.1"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("::1", "::/64"),
+        ("", "unknown"),
+        (None, "unknown"),
+        ("not an address", "not an address"),
+    ],
+)
 def test_address_keys_group_ipv6_by_64(address, key):
     assert address_key(address) == key
 
@@ -283,7 +296,14 @@ def test_policies_refuse_nonsense():
 
 
 def test_default_policies():
-    assert [ACCOUNT_POLICY.lock_after(n).total_seconds() for n in (4, 5, 6, 9, 10, 11, 1000)] == \
-        [0, 30, 60, 480, 900, 900, 900]
+    assert [ACCOUNT_POLICY.lock_after(n).total_seconds() for n in (4, 5, 6, 9, 10, 11, 1000)] == [
+        0,
+        30,
+        60,
+        480,
+        900,
+        900,
+        900,
+    ]
     assert ADDRESS_POLICY.lock_after(19) == timedelta(0)
     assert ADDRESS_POLICY.lock_after(20) == timedelta(seconds=10)

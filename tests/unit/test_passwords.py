@@ -1,10 +1,10 @@
 """ccserver.core.passwords: scrypt hashes in a self-describing format."""
+
 from __future__ import annotations
 
 import pytest
 
-from ccserver.core.passwords import (SCRYPT_N, hash_password, needs_rehash, verify_dummy,
-                                     verify_password)
+from ccserver.core.passwords import SCRYPT_N, hash_password, needs_rehash, verify_dummy, verify_password
 
 
 def test_hash_verifies_only_the_same_password():
@@ -35,12 +35,19 @@ def test_old_parameters_need_rehash_but_still_verify():
     assert not needs_rehash(hash_password("pw"))
 
 
-@pytest.mark.parametrize("stored", [
-    "", "plain", "bcrypt$2b$12$abc", "scrypt$x$8$1$AAAA$AAAA", "scrypt$1024$8$1$!!$AAAA",
-    "scrypt$1000$8$1$AAAA$AAAA",       # n not a power of two
-    "scrypt$1073741824$8$1$AAAA$AAAA",  # absurd cost: refused, not computed
-    "scrypt$1024$8$1$AAAA$",
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "plain",
+        "bcrypt$2b$12$abc",
+        "scrypt$x$8$1$AAAA$AAAA",
+        "scrypt$1024$8$1$!!$AAAA",
+        "scrypt$1000$8$1$AAAA$AAAA",  # n not a power of two
+        "scrypt$1073741824$8$1$AAAA$AAAA",  # absurd cost: refused, not computed
+        "scrypt$1024$8$1$AAAA$",
+    ],
+)
 def test_unusable_hash_never_verifies(stored):
     assert verify_password("pw", stored) is False
     assert needs_rehash(stored)

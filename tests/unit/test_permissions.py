@@ -1,4 +1,5 @@
 """The scope rules (core/permissions.py): every role against every kind of ownership."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,18 +7,17 @@ import itertools
 import pytest
 
 from ccserver.core.errors import Forbidden
-from ccserver.core.permissions import (Actor, Target, actor_for, channel_target, may_act, require,
-                                       visible)
+from ccserver.core.permissions import Actor, Target, actor_for, channel_target, may_act, require, visible
 
-ALICE_SUPERVISOR = Actor.of("sophie", "supervisor", ["support"], ["north"],
-                            {"alice": "north", "bob": "south", "carl": ""})
+ALICE_SUPERVISOR = Actor.of(
+    "sophie", "supervisor", ["support"], ["north"], {"alice": "north", "bob": "south", "carl": ""}
+)
 
 
 def test_actor_of_keeps_the_agents_of_the_given_teams_only():
     assert ALICE_SUPERVISOR.queues == frozenset({"support"})
     assert ALICE_SUPERVISOR.agents == frozenset({"alice"})  # carl has no team: nobody's
-    assert Actor.of("x", "supervisor", ["", "q"], [""], {"a": ""}) == Actor("x", "supervisor",
-                                                                          frozenset({"q"}))
+    assert Actor.of("x", "supervisor", ["", "q"], [""], {"a": ""}) == Actor("x", "supervisor", frozenset({"q"}))
 
 
 def test_target_of_drops_empty_owners():
@@ -27,8 +27,9 @@ def test_target_of_drops_empty_owners():
 
 # the whole table: role x (does the target name the user as owner) x (queue in the supervisor's
 # queues) x (owner in the supervisor's teams)
-CASES = list(itertools.product(("admin", "supervisor", "agent", "guest", ""),
-                               (False, True), (False, True), (False, True)))
+CASES = list(
+    itertools.product(("admin", "supervisor", "agent", "guest", ""), (False, True), (False, True), (False, True))
+)
 
 
 @pytest.mark.parametrize("role,owned_by_user,queue_in_scope,agent_in_team", CASES)
@@ -39,11 +40,8 @@ def test_may_act_table(role, owned_by_user, queue_in_scope, agent_in_team):
         agents.add("me")
     if agent_in_team:
         agents.add("teammate")
-    target = Target("attempt", "1", frozenset(agents),
-                    frozenset({"mine-q" if queue_in_scope else "other-q"}))
-    expected = {"admin": True,
-                "agent": owned_by_user,
-                "supervisor": queue_in_scope or agent_in_team}.get(role, False)
+    target = Target("attempt", "1", frozenset(agents), frozenset({"mine-q" if queue_in_scope else "other-q"}))
+    expected = {"admin": True, "agent": owned_by_user, "supervisor": queue_in_scope or agent_in_team}.get(role, False)
     assert may_act(actor, target) is expected
     if expected:
         require(actor, target)
@@ -76,8 +74,10 @@ def test_messages_say_why():
 
 
 def test_visible_keeps_order():
-    targets = [Target.of("t", i, agents=[a], queues=[q])
-               for i, (a, q) in enumerate([("bob", "sales"), ("alice", "sales"), ("bob", "support")])]
+    targets = [
+        Target.of("t", i, agents=[a], queues=[q])
+        for i, (a, q) in enumerate([("bob", "sales"), ("alice", "sales"), ("bob", "support")])
+    ]
     assert [t.ident for t in visible(ALICE_SUPERVISOR, targets)] == ["1", "2"]
 
 

@@ -1,4 +1,5 @@
 """Settings in sections: defaults < TOML tables < environment < command line, old flat names warned."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +8,17 @@ from pathlib import Path
 import pytest
 
 from ccserver.core.errors import ConfigurationError
-from ccserver.settings import (ENV_NAMES, KEYS, SECTION_OF, SECTIONS, DeprecatedSettingWarning, Settings,
-                               WebSettings, env_name, load_settings)
+from ccserver.settings import (
+    ENV_NAMES,
+    KEYS,
+    SECTION_OF,
+    SECTIONS,
+    DeprecatedSettingWarning,
+    Settings,
+    WebSettings,
+    env_name,
+    load_settings,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -62,12 +72,15 @@ def test_layers_override_in_order(tmp_path):
     assert load_settings(path, environ={"CCSERVER_WEB_PORT": "2"}, overrides={"web.port": 3}).web.port == 3
 
 
-@pytest.mark.parametrize(("environ", "key", "words"), [
-    ({"CCSERVER_WEB_PORT": "eighty"}, "web.port", "must be an integer"),
-    ({"CCSERVER_PBX_COMMAND_TIMEOUT": "soon"}, "pbx.command_timeout", "must be a number"),
-    ({"CCSERVER_RECORDING_AGENTS_MAY_LISTEN": "perhaps"}, "recording.agents_may_listen", "true or false"),
-    ({"CCSERVER_WEB_COOKIE_SECURE": "sometimes"}, "web.cookie_secure", "must be one of"),
-])
+@pytest.mark.parametrize(
+    ("environ", "key", "words"),
+    [
+        ({"CCSERVER_WEB_PORT": "eighty"}, "web.port", "must be an integer"),
+        ({"CCSERVER_PBX_COMMAND_TIMEOUT": "soon"}, "pbx.command_timeout", "must be a number"),
+        ({"CCSERVER_RECORDING_AGENTS_MAY_LISTEN": "perhaps"}, "recording.agents_may_listen", "true or false"),
+        ({"CCSERVER_WEB_COOKIE_SECURE": "sometimes"}, "web.cookie_secure", "must be one of"),
+    ],
+)
 def test_bad_values_are_refused_naming_the_key(environ, key, words):
     with pytest.raises(ConfigurationError) as info:
         load_settings(environ=environ)

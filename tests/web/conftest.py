@@ -1,4 +1,5 @@
 """A running web app (no PBX) on SQLite with one user of each role."""
+
 from __future__ import annotations
 
 import pytest

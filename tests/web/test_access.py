@@ -1,4 +1,5 @@
 """Every route refuses users without the right role; login, CSRF, errors, WebSocket origin."""
+
 from __future__ import annotations
 
 import pytest
@@ -64,9 +65,9 @@ async def test_each_role_is_refused_routes_not_meant_for_it(web_app, role):
     for method, path, audience in route_table(web_app.app):
         if audience is PUBLIC or role in audience:
             continue
-        resp = await client.request(method, concrete(path), headers={"X-CSRF-Token": token,
-                                                                    "Accept": "application/json"},
-                                    allow_redirects=False)
+        resp = await client.request(
+            method, concrete(path), headers={"X-CSRF-Token": token, "Accept": "application/json"}, allow_redirects=False
+        )
         assert resp.status == 403, (role, method, path, resp.status)
         assert (await resp.json())["error"] == "forbidden"
         checked += 1
@@ -97,8 +98,7 @@ async def test_wrong_password_is_refused_with_a_message(web_app):
 async def test_login_form_without_csrf_token_is_refused(web_app):
     client = TestClient(web_app)
     await client.start_server()
-    resp = await client.post("/login", data={"username": "admin1", "password": PASSWORD},
-                             allow_redirects=False)
+    resp = await client.post("/login", data={"username": "admin1", "password": PASSWORD}, allow_redirects=False)
     assert resp.status == 403
     await client.close()
 
@@ -137,10 +137,16 @@ async def test_unknown_api_route_gives_json_error_with_stable_id(web_app):
 
 async def test_websocket_refuses_foreign_origin_and_greets_own(web_app):
     client = await login(web_app, "supervisor1")
-    resp = await client.get("/ws", headers={"Origin": "http://evil.example",
-                                            "Connection": "Upgrade", "Upgrade": "websocket",
-                                            "Sec-WebSocket-Version": "13",
-                                            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    resp = await client.get(
+        "/ws",
+        headers={
+            "Origin": "http://evil.example",
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+    )
     assert resp.status == 403
     origin = f"http://{web_app.host}:{web_app.port}"
     ws = await client.ws_connect("/ws", headers={"Origin": origin})
@@ -164,6 +170,7 @@ async def test_status_reports_each_part_to_a_supervisor_and_is_degraded_without_
 
 async def test_passwords_are_stored_hashed(web_app):
     from ccserver.adapters.web.keys import RUNTIME
+
     user = web_app.app[RUNTIME].users.get_by_username("admin1")
     assert PASSWORD not in user.password_hash
     assert user.password_hash.startswith("scrypt$")
@@ -178,8 +185,7 @@ SHARED_OBJECT_ROUTES = {
     ("POST", "/admin/acd/agents/{username}/sip-password"): "admins only (a new SIP password, shown once)",
     ("PUT", "/api/recording/policies/campaigns/{id}"): "admins only",
     ("POST", "/api/customers/{id}/erase"): "admins only (GDPR erasure)",
-    ("GET", "/customers/{id}"): "the customer file is the whole center's: any agent may take "
-                                "any customer's call",
+    ("GET", "/customers/{id}"): "the customer file is the whole center's: any agent may take any customer's call",
     ("GET", "/api/customers/{id}"): "the customer file is the whole center's",
     ("PATCH", "/api/customers/{id}"): "the customer file is the whole center's",
     ("PATCH", "/api/tickets/{id}"): "tickets follow the customer file; the author is recorded",
@@ -197,11 +203,15 @@ async def test_every_route_naming_an_object_checks_who_may_act_on_it(web_app):
     """The route walk: a new route with an id in its path must either join the object
     permission table (with an out-of-scope user refused) or say why its objects are shared."""
     from tests.security.test_object_permissions import OBJECT_ROUTES
+
     checked = {(case.method, case.template) for case in OBJECT_ROUTES}
     naming = {(m, p) for m, p, _r in route_table(web_app.app) if "{" in p}
     unclassified = naming - checked - set(SHARED_OBJECT_ROUTES)
     assert unclassified == set()
     assert set(SHARED_OBJECT_ROUTES) <= naming  # no stale entries
     # routes naming their object in the body are walked too
-    assert {("POST", "/api/quality/evaluations"), ("POST", "/api/supervision/spy"),
-            ("POST", "/api/agent/wrapup")} <= checked
+    assert {
+        ("POST", "/api/quality/evaluations"),
+        ("POST", "/api/supervision/spy"),
+        ("POST", "/api/agent/wrapup"),
+    } <= checked

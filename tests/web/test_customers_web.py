@@ -1,4 +1,5 @@
 """Customer pages and API, and the CSV import flow, through the real web app (SQLite)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,11 +11,13 @@ import pytest
 from ccserver.adapters.web.keys import RUNTIME
 from tests.web.conftest import csrf_of, login
 
-ERRORS_CSV = ("Numéro client;Nom;Prénom;Téléphone;Email\n"
-              "10000001;Alpha;Ann;06 11 11 11 11;ann@example.fr\n"
-              "10000002;Beta;Bob;06 12;bob@example.fr\n"
-              "10000003;Gamma;Guy;06 33 33 33 33;pas-un-email\n"
-              "10000004;Delta;Dan;+33 6 44 44 44 44;\n").encode("cp1252")
+ERRORS_CSV = (
+    "Numéro client;Nom;Prénom;Téléphone;Email\n"
+    "10000001;Alpha;Ann;06 11 11 11 11;ann@example.fr\n"
+    "10000002;Beta;Bob;06 12;bob@example.fr\n"
+    "10000003;Gamma;Guy;06 33 33 33 33;pas-un-email\n"
+    "10000004;Delta;Dan;+33 6 44 44 44 44;\n"
+).encode("cp1252")
 
 
 def runtime_of(web_app):
@@ -93,16 +96,19 @@ async def test_create_with_a_bad_number_is_refused_naming_the_field(web_app):
     assert resp.status == 400
     body = await resp.json()
     assert body["details"]["field"] == "phone" and "too short" in body["message"]
-    resp = await client.post("/api/customers", json={"phone": "0612345678", "mobile": "07 00", "last_name": "X"},
-                             headers=headers)
+    resp = await client.post(
+        "/api/customers", json={"phone": "0612345678", "mobile": "07 00", "last_name": "X"}, headers=headers
+    )
     assert (await resp.json())["details"]["field"] == "mobile"
     resp = await client.post("/api/customers", json={"phones": ["0612345678"], "postcode": "7500"}, headers=headers)
     assert resp.status == 400 and (await resp.json())["details"]["field"] == "postcode"
     assert (await (await client.get("/api/customers")).json())["total"] == 0  # nothing half-written
 
-    created = await client.post("/api/customers", json={"phone": "06 12 34 56 78", "mobile": "",
-                                                        "first_name": "Jean", "last_name": "Dupont"},
-                                headers=headers)
+    created = await client.post(
+        "/api/customers",
+        json={"phone": "06 12 34 56 78", "mobile": "", "first_name": "Jean", "last_name": "Dupont"},
+        headers=headers,
+    )
     assert created.status == 201
     file = await created.json()
     assert file["phones"] == [{"e164": "+33612345678", "label": "", "display": "06 12 34 56 78"}]
@@ -118,24 +124,37 @@ async def test_customer_file_api_tickets_and_interactions(web_app):
     customer = runtime.customers.create_customer(phones=["0612345678"], last_name="Durand")
     client = await login(web_app, "agent1")
     headers = {"X-CSRF-Token": await csrf_of(client)}
-    ticket = await client.post("/api/tickets", json={"customer_id": customer.id, "call_uniqueid": "1.1",
-                                                     "subject": "Panne <b>box</b>", "notes": "n"}, headers=headers)
+    ticket = await client.post(
+        "/api/tickets",
+        json={"customer_id": customer.id, "call_uniqueid": "1.1", "subject": "Panne <b>box</b>", "notes": "n"},
+        headers=headers,
+    )
     assert ticket.status == 201
     ticket_id = (await ticket.json())["id"]
-    contact = await client.post("/api/interactions", json={"customer_id": customer.id, "call_uniqueid": "1.1",
-                                                           "queue": "support", "disposition": "panne",
-                                                           "notes": "rappeler"}, headers=headers)
+    contact = await client.post(
+        "/api/interactions",
+        json={
+            "customer_id": customer.id,
+            "call_uniqueid": "1.1",
+            "queue": "support",
+            "disposition": "panne",
+            "notes": "rappeler",
+        },
+        headers=headers,
+    )
     assert contact.status == 201 and (await contact.json())["agent"] == "agent1"
-    patched = await client.patch(f"/api/tickets/{ticket_id}", json={"status": "pending",
-                                                                    "append_note": "en attente technicien"},
-                                 headers=headers)
+    patched = await client.patch(
+        f"/api/tickets/{ticket_id}", json={"status": "pending", "append_note": "en attente technicien"}, headers=headers
+    )
     assert patched.status == 200
     assert (await patched.json())["notes"].endswith("agent1] en attente technicien")
     bad = await client.patch(f"/api/tickets/{ticket_id}", json={"status": "done"}, headers=headers)
     assert bad.status == 400 and (await bad.json())["details"]["field"] == "status"
-    updated = await client.patch(f"/api/customers/{customer.id}", json={"email": "d@example.fr",
-                                                                        "phones": [{"number": "0612345678", "label": "pro"}]},
-                                 headers=headers)
+    updated = await client.patch(
+        f"/api/customers/{customer.id}",
+        json={"email": "d@example.fr", "phones": [{"number": "0612345678", "label": "pro"}]},
+        headers=headers,
+    )
     assert updated.status == 200 and (await updated.json())["phones"][0]["label"] == "pro"
 
     file = await (await client.get(f"/api/customers/{customer.id}")).json()
@@ -183,13 +202,18 @@ async def test_confirmed_import_runs_in_background_with_progress_and_audit(web_a
     ws = await client.ws_connect("/ws")
     assert (await ws.receive_json(timeout=2))["topic"] == "hello"
 
-    refused = await client.post(f"/customers/import/{job}/confirm", data={"csrf_token": token},
-                                headers={"Accept": "application/json"}, allow_redirects=False)
+    refused = await client.post(
+        f"/customers/import/{job}/confirm",
+        data={"csrf_token": token},
+        headers={"Accept": "application/json"},
+        allow_redirects=False,
+    )
     assert refused.status == 409 and (await refused.json())["details"]["field"] == "confirm_partial"
     assert (await (await client.get("/api/customers")).json())["total"] == 0
 
-    resp = await client.post(f"/customers/import/{job}/confirm",
-                             data={"csrf_token": token, "confirm_partial": "1"}, allow_redirects=False)
+    resp = await client.post(
+        f"/customers/import/{job}/confirm", data={"csrf_token": token, "confirm_partial": "1"}, allow_redirects=False
+    )
     assert resp.status == 303
     state = await wait_for_job(client, job)
     assert state["state"] == "done", state
@@ -211,8 +235,9 @@ async def test_confirmed_import_runs_in_background_with_progress_and_audit(web_a
     entries = runtime.audit.list(action="customers.import")
     assert len(entries) == 1 and entries[0].actor == "supervisor1"
     assert entries[0].details_dict["created"] == 2 and entries[0].details_dict["rejected_lines"] == 2
-    again = await client.post(f"/customers/import/{job}/confirm", json={"confirm_partial": True},
-                              headers={"X-CSRF-Token": token})
+    again = await client.post(
+        f"/customers/import/{job}/confirm", json={"confirm_partial": True}, headers={"X-CSRF-Token": token}
+    )
     assert again.status == 409  # a job runs once
     await client.close()
 
@@ -246,8 +271,9 @@ async def test_agent_cannot_import(web_app):
     client = await login(web_app, "agent1")
     token = await csrf_of(client)
     assert (await client.get("/customers/import", allow_redirects=False)).status == 403
-    resp = await client.post("/customers/import", data=upload_form(token, ERRORS_CSV),
-                             headers={"Accept": "application/json"})
+    resp = await client.post(
+        "/customers/import", data=upload_form(token, ERRORS_CSV), headers={"Accept": "application/json"}
+    )
     assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
     assert (await (await client.get("/api/customers")).json())["total"] == 0
     await client.close()
@@ -298,14 +324,16 @@ async def test_server_shutdown_during_an_import_rolls_it_back(web_app):
         def slow_progress(done, total):
             time.sleep(0.05)
             progress(done, total)
+
         return real_import(preview, confirm_partial, slow_progress, **kwargs)
 
     runtime.customers.import_customers = slow_import
     lines = ["numero client;telephone"] + [f"{20000000 + i};06{10000000 + i:08d}" for i in range(1000)]
     client = await login(web_app, "supervisor1")
     job_id = (await upload(client, ("\n".join(lines) + "\n").encode())).headers["Location"].rsplit("/", 1)[1]
-    resp = await client.post(f"/customers/import/{job_id}/confirm", json={},
-                             headers={"X-CSRF-Token": await csrf_of(client)})
+    resp = await client.post(
+        f"/customers/import/{job_id}/confirm", json={}, headers={"X-CSRF-Token": await csrf_of(client)}
+    )
     assert resp.status == 202
     job = web_app.app[IMPORT_JOBS].jobs[job_id]
     while job.done == 0:

@@ -1,5 +1,6 @@
 """IVR administration pages and API: scripts, versions, errors with file/line/node, uploads,
 per-node statistics; admins change, supervisors only read the statistics."""
+
 from __future__ import annotations
 
 import re
@@ -14,7 +15,6 @@ from ccserver.app import Runtime
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.ivr.model import CallInfo
 from ccserver.settings import Settings
-
 from tests.web.conftest import PASSWORD, csrf_of, login
 
 SCRIPT = textwrap.dedent("""\
@@ -34,8 +34,7 @@ SCRIPT = textwrap.dedent("""\
         type: queue
         queue: ventes
     """)
-BROKEN = SCRIPT.replace("name: accueil-web", "name: cassé-web").replace(
-    "queue: ventes", "queue: inconnue")
+BROKEN = SCRIPT.replace("name: accueil-web", "name: cassé-web").replace("queue: ventes", "queue: inconnue")
 
 
 @pytest.fixture
@@ -43,11 +42,12 @@ async def ivr_app(tmp_path):
     scripts = tmp_path / "ivr_scripts"
     scripts.mkdir()
     (scripts / "accueil-web.yaml").write_text(SCRIPT)
-    (scripts / "casse.yaml").write_text(SCRIPT.replace("name: accueil-web", "name: casse")
-                                        .replace('"7000"', '"7001"')
-                                        .replace("queue: ventes", "queue: inconnue"))
-    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path, "ivr.scripts_dir": scripts}),
-                      endpoint=None)
+    (scripts / "casse.yaml").write_text(
+        SCRIPT.replace("name: accueil-web", "name: casse")
+        .replace('"7000"', '"7001"')
+        .replace("queue: ventes", "queue: inconnue")
+    )
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path, "ivr.scripts_dir": scripts}), endpoint=None)
     runtime.database.upgrade()
     runtime.acd_repo.save_queue(QueueDefinition(name="ventes"), create=True)
     server = TestServer(create_app(runtime))
@@ -60,6 +60,7 @@ async def ivr_app(tmp_path):
 
 def runtime_of(server):
     from ccserver.adapters.web.keys import RUNTIME
+
     return server.app[RUNTIME]
 
 
@@ -83,21 +84,18 @@ async def test_api_upload_refuses_errors_with_file_line_node_then_accepts_a_fix(
     client = await login(ivr_app, "admin1")
     headers = {"X-CSRF-Token": await csrf_of(client)}
     bad = SCRIPT.replace('version: "1"', 'version: "2"').replace("next: ventes", "next: nulle")
-    resp = await client.post("/api/ivr/scripts", json={"filename": "accueil-web.yaml",
-                                                       "text": bad}, headers=headers)
+    resp = await client.post("/api/ivr/scripts", json={"filename": "accueil-web.yaml", "text": bad}, headers=headers)
     assert resp.status == 400
     body = await resp.json()
     assert body["error"] == "invalid-input"
     errors = body["details"]["errors"]
     assert {(e["file"], e["line"], e["node"]) for e in errors} >= {("accueil-web.yaml", 12, "menu")}
-    check = await (await client.post("/api/ivr/check", json={"text": bad},
-                                     headers=headers)).json()
+    check = await (await client.post("/api/ivr/check", json={"text": bad}, headers=headers)).json()
     assert check["valid"] is False and check["errors"][0]["text"].startswith("<upload>:12: node menu")
     assert runtime_of(ivr_app).ivr.registry.active("accueil-web").version == "1"
 
     good = SCRIPT.replace('version: "1"', 'version: "2"')
-    resp = await client.post("/api/ivr/scripts", json={"filename": "accueil-web.yaml",
-                                                       "text": good}, headers=headers)
+    resp = await client.post("/api/ivr/scripts", json={"filename": "accueil-web.yaml", "text": good}, headers=headers)
     assert resp.status == 201
     info = await resp.json()
     assert info["version"] == "2" and [h["version"] for h in info["history"]] == ["2", "1"]
@@ -111,16 +109,14 @@ async def test_form_upload_shows_errors_on_the_page_or_redirects(ivr_app, tmp_pa
     token = await csrf_of(client)
     form = FormData()
     form.add_field("csrf_token", token)
-    form.add_field("script", BROKEN.encode(), filename="casse-web.yaml",
-                   content_type="application/x-yaml")
+    form.add_field("script", BROKEN.encode(), filename="casse-web.yaml", content_type="application/x-yaml")
     resp = await client.post("/ivr/upload", data=form, allow_redirects=False)
     assert resp.status == 400
     page = await resp.text()
     assert "casse-web.yaml:15: nœud ventes : unknown queue" in page
     form = FormData()
     form.add_field("csrf_token", token)
-    form.add_field("script", SCRIPT.replace('version: "1"', 'version: "3"').encode(),
-                   filename="accueil-web.yaml")
+    form.add_field("script", SCRIPT.replace('version: "1"', 'version: "3"').encode(), filename="accueil-web.yaml")
     resp = await client.post("/ivr/upload", data=form, allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/ivr?activated=accueil-web"
     assert "Script accueil-web activé" in await (await client.get(resp.headers["Location"])).text()
@@ -140,8 +136,7 @@ async def test_supervisor_reads_statistics_only(ivr_app):
     assert 'data-node="menu"' in page and "upload" not in page and "casse.yaml" not in page
     headers = {"X-CSRF-Token": await csrf_of(client)}
     assert (await client.get("/api/ivr/scripts")).status == 403
-    assert (await client.post("/api/ivr/scripts", json={"text": SCRIPT},
-                              headers=headers)).status == 403
+    assert (await client.post("/api/ivr/scripts", json={"text": SCRIPT}, headers=headers)).status == 403
     assert (await client.post("/api/ivr/reload", headers=headers)).status == 403
     agent = await login(ivr_app, "agent1")
     assert (await agent.get("/api/ivr/stats")).status == 403

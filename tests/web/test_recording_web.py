@@ -1,12 +1,13 @@
 """Recordings over HTTP (no PBX): range requests, playback rights and audit, search, quality
 grids and evaluations, the agent's evaluations, purge and GDPR erasure routes."""
+
 from __future__ import annotations
 
 import json
 import math
 import struct
 import wave
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -29,16 +30,35 @@ async def recorded(web_app):
     runtime = web_app.app[RUNTIME]
     runtime.users.create_user("agent2", "correct horse battery", role="agent")
     runtime.acd_repo.give_scope("supervisor1", "queue", "sales")  # supervisors see their queues
-    now = datetime.now(timezone.utc)
-    runtime.acd_repo.upsert_calls([dict(uniqueid="u1", caller_number="0612345678", queue="sales",
-                                        agent="agent1", created_at=now, outcome="answered")])
-    row = runtime.recording.repo.insert(call_uniqueid="u1", agent="agent1", queue="sales", started_at=now,
-                                        status="stored", retention_days=30, duration_ms=2000,
-                                        pauses=json.dumps([[0.5, 1.0]]))
+    now = datetime.now(UTC)
+    runtime.acd_repo.upsert_calls(
+        [
+            dict(
+                uniqueid="u1",
+                caller_number="0612345678",
+                queue="sales",
+                agent="agent1",
+                created_at=now,
+                outcome="answered",
+            )
+        ]
+    )
+    row = runtime.recording.repo.insert(
+        call_uniqueid="u1",
+        agent="agent1",
+        queue="sales",
+        started_at=now,
+        status="stored",
+        retention_days=30,
+        duration_ms=2000,
+        pauses=json.dumps([[0.5, 1.0]]),
+    )
     data = make_wav(runtime.recording.store.store_dir / "2026" / f"{row.id}.wav")
     import hashlib
-    runtime.recording.repo.update(row.id, path=f"2026/{row.id}.wav", size_bytes=len(data),
-                                  sha256=hashlib.sha256(data).hexdigest())
+
+    runtime.recording.repo.update(
+        row.id, path=f"2026/{row.id}.wav", size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest()
+    )
     return runtime, row.id, data
 
 
@@ -93,7 +113,7 @@ async def test_supervisor_searches_and_opens_the_player_page(web_app, recorded):
     assert body["recordings"][0]["caller_number"] == "0612345678"
     assert body["recordings"][0]["audio_url"] == f"/recordings/{rid}/audio"
     assert (await (await client.get("/api/recordings", params={"queue": "other"})).json())["total"] == 0
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     resp = await client.get("/api/recordings", params={"since": str(today), "until": str(today)})
     assert (await resp.json())["total"] == 1
     resp = await client.get("/api/recordings", params={"since": "yesterday"})
@@ -107,10 +127,17 @@ async def test_supervisor_searches_and_opens_the_player_page(web_app, recorded):
     await client.close()
 
 
-GRID = {"name": "Accueil", "sections": [
-    {"title": "Accueil", "weight": 1, "criteria": [{"id": "hello", "label": "Bonjour"},
-                                                    {"id": "identity", "label": "Identité", "fatal": True}]},
-    {"title": "Fond", "weight": 2, "criteria": [{"id": "answer", "label": "Réponse", "max_points": 5}]}]}
+GRID = {
+    "name": "Accueil",
+    "sections": [
+        {
+            "title": "Accueil",
+            "weight": 1,
+            "criteria": [{"id": "hello", "label": "Bonjour"}, {"id": "identity", "label": "Identité", "fatal": True}],
+        },
+        {"title": "Fond", "weight": 2, "criteria": [{"id": "answer", "label": "Réponse", "max_points": 5}]},
+    ],
+}
 
 
 async def test_grid_scoring_agent_view_and_averages(web_app, recorded):
@@ -123,9 +150,16 @@ async def test_grid_scoring_agent_view_and_averages(web_app, recorded):
     grid = await resp.json()
     resp = await sup.post("/api/quality/grids", json={"name": "x", "sections": []}, headers=headers)
     assert resp.status == 400 and (await resp.json())["details"]["field"] == "sections"
-    resp = await sup.post("/api/quality/evaluations", headers=headers, json={
-        "recording_id": rid, "grid_id": grid["id"], "answers": {"hello": 1, "identity": 1, "answer": 4},
-        "comment": "Très bien"})
+    resp = await sup.post(
+        "/api/quality/evaluations",
+        headers=headers,
+        json={
+            "recording_id": rid,
+            "grid_id": grid["id"],
+            "answers": {"hello": 1, "identity": 1, "answer": 4},
+            "comment": "Très bien",
+        },
+    )
     assert resp.status == 201, await resp.text()
     evaluation = await resp.json()
     assert evaluation["score"] == round((100 + 2 * 80) / 3, 1) and evaluation["agent"] == "agent1"
@@ -140,13 +174,19 @@ async def test_grid_scoring_agent_view_and_averages(web_app, recorded):
     assert [e["id"] for e in mine] == [evaluation["id"]]
     page = await (await agent.get("/my/evaluations")).text()
     assert "Très bien" in page and "Réponse" in page
-    resp = await agent.post(f"/api/agent/evaluations/{evaluation['id']}/acknowledge", json={},
-                            headers={"X-CSRF-Token": await csrf_of(agent)})
+    resp = await agent.post(
+        f"/api/agent/evaluations/{evaluation['id']}/acknowledge",
+        json={},
+        headers={"X-CSRF-Token": await csrf_of(agent)},
+    )
     assert resp.status == 200 and (await resp.json())["acknowledged_at"]
     other = await login(web_app, "agent2")
     assert await (await other.get("/api/agent/evaluations")).json() == []
-    resp = await other.post(f"/api/agent/evaluations/{evaluation['id']}/acknowledge", json={},
-                            headers={"X-CSRF-Token": await csrf_of(other)})
+    resp = await other.post(
+        f"/api/agent/evaluations/{evaluation['id']}/acknowledge",
+        json={},
+        headers={"X-CSRF-Token": await csrf_of(other)},
+    )
     assert resp.status == 403
     for client in (sup, agent, other):
         await client.close()
@@ -164,11 +204,17 @@ async def test_policies_purge_and_erasure_routes(web_app, recorded):
     runtime, rid, _data = recorded
     admin = await login(web_app, "admin1")
     headers = {"X-CSRF-Token": await csrf_of(admin)}
-    resp = await admin.put("/api/recording/policies/campaigns/7", headers=headers,
-                           json={"recording_policy": "on_demand", "retention_days": 60})
+    resp = await admin.put(
+        "/api/recording/policies/campaigns/7",
+        headers=headers,
+        json={"recording_policy": "on_demand", "retention_days": 60},
+    )
     assert resp.status == 200
-    resp = await admin.put("/api/recording/policies/campaigns/7", headers=headers,
-                           json={"recording_policy": "sometimes", "retention_days": 60})
+    resp = await admin.put(
+        "/api/recording/policies/campaigns/7",
+        headers=headers,
+        json={"recording_policy": "sometimes", "retention_days": 60},
+    )
     assert resp.status == 400
     policies = await (await admin.get("/api/recording/policies")).json()
     assert policies["campaigns"]["7"] == {"policy": "on_demand", "retention_days": 60}
@@ -176,8 +222,7 @@ async def test_policies_purge_and_erasure_routes(web_app, recorded):
     assert resp.status == 200 and (await resp.json())["removed"] == 0
     customer = runtime.customers.create_customer(phones=["0612345678"], last_name="Martin")
     sup = await login(web_app, "supervisor1")
-    resp = await sup.post(f"/api/customers/{customer.id}/erase", json={},
-                          headers={"X-CSRF-Token": await csrf_of(sup)})
+    resp = await sup.post(f"/api/customers/{customer.id}/erase", json={}, headers={"X-CSRF-Token": await csrf_of(sup)})
     assert resp.status == 403
     resp = await admin.post(f"/api/customers/{customer.id}/erase", json={}, headers=headers)
     assert resp.status == 200, await resp.text()
@@ -198,8 +243,11 @@ async def test_supervisors_see_only_recordings_of_their_queues_and_teams(web_app
     assert (await (await other.get("/api/recordings")).json())["total"] == 0
     assert (await other.get(f"/recordings/{rid}/audio")).status == 403
     assert (await other.get(f"/api/recordings/{rid}")).status == 403
-    resp = await other.post("/api/quality/evaluations", headers={"X-CSRF-Token": await csrf_of(other)},
-                            json={"recording_id": rid, "grid_id": 1, "answers": {}})
+    resp = await other.post(
+        "/api/quality/evaluations",
+        headers={"X-CSRF-Token": await csrf_of(other)},
+        json={"recording_id": rid, "grid_id": 1, "answers": {}},
+    )
     assert resp.status == 403
     assert (await resp.json())["error"] == "forbidden"
     assert runtime.audit.list(action="recording.play") == []

@@ -7,6 +7,7 @@ the caller vanishes without a trace. So the range is checked against `max_concur
 start, and the dialplan admits at most that many callers (``[ccserver-admission]``): the one
 above is refused while it has a channel (cause 34, SIP 503) and reported (UserEvent CcsRefused).
 """
+
 from __future__ import annotations
 
 from ...core.errors import ConfigurationError
@@ -17,8 +18,9 @@ PORTS_PER_CALL = 4  # two legs, RTP + RTCP each
 def check_rtp_capacity(rtp_port_count: int, max_concurrent_calls: int) -> None:
     """Refuse a configuration whose RTP range cannot carry `max_concurrent_calls` calls."""
     if max_concurrent_calls < 1:
-        raise ConfigurationError(f"max_concurrent_calls {max_concurrent_calls} must be at least 1",
-                                 field="max_concurrent_calls")
+        raise ConfigurationError(
+            f"max_concurrent_calls {max_concurrent_calls} must be at least 1", field="max_concurrent_calls"
+        )
     needed = max_concurrent_calls * PORTS_PER_CALL
     if rtp_port_count < needed:
         raise ConfigurationError(
@@ -26,5 +28,8 @@ def check_rtp_capacity(rtp_port_count: int, max_concurrent_calls: int) -> None:
             f"concurrent calls ({PORTS_PER_CALL} RTP ports per call: the caller's and the agent's "
             f"legs, RTP and RTCP each), fewer than max_concurrent_calls {max_concurrent_calls}: "
             f"set rtp_port_count to at least {needed} (and open that UDP range) or lower "
-            f"max_concurrent_calls", field="rtp_port_count", needed=needed,
-            max_concurrent_calls=max_concurrent_calls)
+            f"max_concurrent_calls",
+            field="rtp_port_count",
+            needed=needed,
+            max_concurrent_calls=max_concurrent_calls,
+        )

@@ -1,6 +1,7 @@
 """Generated configuration for an Asterisk that ccserver did not start (production, docker):
 the files go to a directory both share (the Asterisk container's /etc/asterisk volume), then
 the server asks Asterisk over AMI to reload them."""
+
 from __future__ import annotations
 
 import os
@@ -18,11 +19,13 @@ class DirectoryConfigWriter:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         if not self.directory.is_dir():
-            raise ConfigurationError(f"asterisk_generated_dir {self.directory} is not a directory",
-                                     field="asterisk_generated_dir")
+            raise ConfigurationError(
+                f"asterisk_generated_dir {self.directory} is not a directory", field="asterisk_generated_dir"
+            )
         if not os.access(self.directory, os.W_OK):
-            raise ConfigurationError(f"asterisk_generated_dir {self.directory} is not writable by "
-                                     "this user", field="asterisk_generated_dir")
+            raise ConfigurationError(
+                f"asterisk_generated_dir {self.directory} is not writable by this user", field="asterisk_generated_dir"
+            )
 
     def write_generated(self, filename: str, text: str) -> Path:
         if not _GENERATED_NAME.match(filename):

@@ -5,6 +5,7 @@ root once (~1 minute, ~550 MB) and run ``chroot ROOT /usr/sbin/asterisk ...`` in
 is built in a temporary directory next to its final place and renamed there only once complete,
 with a marker file recording the success, so an interrupted build never leaves a half root.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -69,8 +70,9 @@ class AsteriskEnvironment:
             try:
                 return PurePosixPath("/") / host.relative_to(self.root.resolve())
             except ValueError:
-                raise ConfigurationError(f"{host} is outside the Asterisk root {self.root}",
-                                         path=str(host), root=str(self.root)) from None
+                raise ConfigurationError(
+                    f"{host} is outside the Asterisk root {self.root}", path=str(host), root=str(self.root)
+                ) from None
         return PurePosixPath(host)
 
     def find_dir(self, candidates: tuple[str, ...], what: str) -> str:
@@ -78,8 +80,10 @@ class AsteriskEnvironment:
         for candidate in candidates:
             if self.host_path(candidate).is_dir():
                 return candidate
-        raise ConfigurationError(f"cannot find the Asterisk {what} directory (looked in "
-                                 f"{', '.join(candidates)}) under {self.root}", root=str(self.root))
+        raise ConfigurationError(
+            f"cannot find the Asterisk {what} directory (looked in {', '.join(candidates)}) under {self.root}",
+            root=str(self.root),
+        )
 
 
 def _which(name: str) -> str | None:
@@ -137,8 +141,9 @@ def root_marker(root: Path) -> dict:
 def resolve_environment(mode: str, root: Path, *, build: bool = True) -> AsteriskEnvironment:
     """Pick the Asterisk to run for `mode`, building the chroot root when needed and allowed."""
     if mode not in MODES:
-        raise ConfigurationError(f"asterisk_mode must be one of {', '.join(MODES)}, not {mode!r}",
-                                 field="asterisk_mode")
+        raise ConfigurationError(
+            f"asterisk_mode must be one of {', '.join(MODES)}, not {mode!r}", field="asterisk_mode"
+        )
     root = Path(root).expanduser()
     if mode in ("auto", "host"):
         host = host_asterisk()
@@ -146,22 +151,23 @@ def resolve_environment(mode: str, root: Path, *, build: bool = True) -> Asteris
             return AsteriskEnvironment("host", Path("/"), host[0], host[2])
         if mode == "host":
             what = f"Asterisk {host[2]} is too old" if host else "no asterisk on PATH"
-            raise ConfigurationError(f"asterisk_mode is 'host' but {what}: install Asterisk >= "
-                                     f"{MIN_ASTERISK_MAJOR} or use asterisk_mode 'auto'/'chroot'",
-                                     field="asterisk_mode")
+            raise ConfigurationError(
+                f"asterisk_mode is 'host' but {what}: install Asterisk >= "
+                f"{MIN_ASTERISK_MAJOR} or use asterisk_mode 'auto'/'chroot'",
+                field="asterisk_mode",
+            )
     if not root_is_ready(root):
         if not build:
-            raise AsteriskNotBuilt(f"the Asterisk root {root} is not built yet "
-                                     "(run `ccserver asterisk up` once)", root=str(root))
+            raise AsteriskNotBuilt(
+                f"the Asterisk root {root} is not built yet (run `ccserver asterisk up` once)", root=str(root)
+            )
         build_root(root)
     binary = "/usr/sbin/asterisk"
     found = _asterisk_version([_which("chroot") or "chroot", str(root), binary])
     if not found:
-        raise ConfigurationError(f"cannot run {binary} inside {root} (chroot needs root rights)",
-                                 root=str(root))
+        raise ConfigurationError(f"cannot run {binary} inside {root} (chroot needs root rights)", root=str(root))
     if found[0] < MIN_ASTERISK_MAJOR:
-        raise ConfigurationError(f"Asterisk {found[1]} in {root} is older than {MIN_ASTERISK_MAJOR}",
-                                 root=str(root))
+        raise ConfigurationError(f"Asterisk {found[1]} in {root} is older than {MIN_ASTERISK_MAJOR}", root=str(root))
     return AsteriskEnvironment("chroot", root, binary, found[1])
 
 
@@ -195,6 +201,7 @@ def _ids_in(path: Path) -> dict[str, int]:
 def _host_has_id(uid: int) -> bool:
     import grp
     import pwd
+
     for lookup in (pwd.getpwuid, grp.getgrgid):
         try:
             lookup(uid)
@@ -219,19 +226,20 @@ def ensure_service_user(root: Path) -> ServiceUser | None:
         uid = users.get(SERVICE_USER, groups.get(SERVICE_USER))
         if uid is None:
             taken = set(users.values()) | set(groups.values())
-            uid = next((i for i in SERVICE_UID_RANGE if i not in taken and not _host_has_id(i)),
-                       None)
+            uid = next((i for i in SERVICE_UID_RANGE if i not in taken and not _host_has_id(i)), None)
             if uid is None:
-                raise ConfigurationError(f"no free uid in {SERVICE_UID_RANGE.start}-"
-                                         f"{SERVICE_UID_RANGE.stop - 1} for Asterisk's user in "
-                                         f"{root}", root=str(root))
+                raise ConfigurationError(
+                    f"no free uid in {SERVICE_UID_RANGE.start}-"
+                    f"{SERVICE_UID_RANGE.stop - 1} for Asterisk's user in "
+                    f"{root}",
+                    root=str(root),
+                )
         if SERVICE_USER not in groups:
             with open(group, "a") as out:
                 out.write(f"{SERVICE_USER}:x:{uid}:\n")
         if SERVICE_USER not in users:
             with open(passwd, "a") as out:
-                out.write(f"{SERVICE_USER}:x:{uid}:{uid}:ccserver private Asterisk:/nonexistent:"
-                          "/usr/sbin/nologin\n")
+                out.write(f"{SERVICE_USER}:x:{uid}:{uid}:ccserver private Asterisk:/nonexistent:/usr/sbin/nologin\n")
             logger.info("added user %s (uid %s) to %s for Asterisk", SERVICE_USER, uid, root)
         return ServiceUser(SERVICE_USER, uid, _ids_in(group)[SERVICE_USER])
 
@@ -258,8 +266,7 @@ def remove_tree(path: Path) -> None:
     for point in _mounts_below(path):
         subprocess.run(["umount", "-l", point], capture_output=True)
     if _mounts_below(path):
-        raise ConfigurationError(f"cannot unmount everything below {path}; remove it by hand",
-                                 path=str(path))
+        raise ConfigurationError(f"cannot unmount everything below {path}; remove it by hand", path=str(path))
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -270,11 +277,14 @@ def _require_build_tools(root: Path) -> str:
             "no Asterisk >= 20 on this host and debootstrap is missing to build one: "
             "run `apt-get install debootstrap` (building and running the Asterisk root with chroot "
             "also needs root rights), or install Asterisk >= 20 yourself",
-            root=str(root))
+            root=str(root),
+        )
     if os.geteuid() != 0:
         raise ConfigurationError(
             f"building and running the Asterisk root {root} needs root rights (debootstrap, chroot): "
-            "run as root, or install Asterisk >= 20 on the host", root=str(root))
+            "run as root, or install Asterisk >= 20 on the host",
+            root=str(root),
+        )
     return debootstrap
 
 
@@ -293,37 +303,45 @@ def build_root(root: Path, *, suite: str = DEBIAN_SUITE, mirror: str = DEBIAN_MI
         if root_is_ready(root):
             return 0.0
         if root.exists():
-            raise ConfigurationError(f"{root} exists but was not built by ccserver (no {ROOT_MARKER})"
-                                     ": move it away or remove it", root=str(root))
+            raise ConfigurationError(
+                f"{root} exists but was not built by ccserver (no {ROOT_MARKER}): move it away or remove it",
+                root=str(root),
+            )
         for stale in root.parent.glob(f".{root.name}.build-*"):
             logger.info("removing the leftover of an interrupted root build: %s", stale)
             remove_tree(stale)
         tmp = root.parent / f".{root.name}.build-{os.getpid()}"
         log_path = root.parent / f"{root.name}.build.log"
-        argv = [debootstrap, "--variant=minbase", f"--include={','.join(ROOT_PACKAGES)}",
-                suite, str(tmp), mirror]
-        logger.warning("building the Asterisk root %s (Debian %s, about a minute): %s",
-                       root, suite, " ".join(argv))
+        argv = [debootstrap, "--variant=minbase", f"--include={','.join(ROOT_PACKAGES)}", suite, str(tmp), mirror]
+        logger.warning("building the Asterisk root %s (Debian %s, about a minute): %s", root, suite, " ".join(argv))
         started = time.monotonic()
         try:
             with open(log_path, "wb") as log:
-                result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL)
+                result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             if result.returncode != 0:
                 tail = log_path.read_text(errors="replace").splitlines()[-15:]
                 raise ConfigurationError(
                     f"debootstrap failed (exit {result.returncode}) building {root}; "
-                    f"full log in {log_path}:\n" + "\n".join(tail), root=str(root), log=str(log_path))
+                    f"full log in {log_path}:\n" + "\n".join(tail),
+                    root=str(root),
+                    log=str(log_path),
+                )
             elapsed = time.monotonic() - started
             found = _asterisk_version([_which("chroot") or "chroot", str(tmp), "/usr/sbin/asterisk"])
             if not found:
-                raise ConfigurationError(f"the new root {tmp} has no working asterisk; see {log_path}",
-                                         root=str(root), log=str(log_path))
+                raise ConfigurationError(
+                    f"the new root {tmp} has no working asterisk; see {log_path}", root=str(root), log=str(log_path)
+                )
             for point in _mounts_below(tmp):
                 subprocess.run(["umount", "-l", point], capture_output=True)
-            marker = {"suite": suite, "mirror": mirror, "packages": list(ROOT_PACKAGES),
-                      "asterisk_version": found[1], "build_seconds": round(elapsed, 1),
-                      "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            marker = {
+                "suite": suite,
+                "mirror": mirror,
+                "packages": list(ROOT_PACKAGES),
+                "asterisk_version": found[1],
+                "build_seconds": round(elapsed, 1),
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
             (tmp / ROOT_MARKER).write_text(json.dumps(marker, indent=2) + "\n")
             os.rename(tmp, root)
         except BaseException:

@@ -1,4 +1,5 @@
 """Database access for the inbound capability: skills, agents, queues, logins, timeline, calls."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,24 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from ...capabilities.acd.errors import NoSuchAgent, NoSuchQueue
-from ...capabilities.callbacks.errors import NoSuchCallback
 from ...capabilities.acd.model import AgentAccount, QueueDefinition, sip_password_digests
+from ...capabilities.callbacks.errors import NoSuchCallback
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
 from .database import Database
 from .repositories import UserRepository
-from .tables import (Agent, AgentLogin, AgentStateEntry, Call, CallbackRequest, PauseReason, Queue,
-                     Skill, SupervisorScope, User)
+from .tables import (
+    Agent,
+    AgentLogin,
+    AgentStateEntry,
+    Call,
+    CallbackRequest,
+    PauseReason,
+    Queue,
+    Skill,
+    SupervisorScope,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -42,34 +53,58 @@ def _digest_columns(sip_username: str, password: str) -> dict[str, str]:
 
 def _queue_definition(row: Queue) -> QueueDefinition:
     return QueueDefinition(
-        name=row.name, display_name=row.display_name, strategy=row.strategy,
+        name=row.name,
+        display_name=row.display_name,
+        strategy=row.strategy,
         required_skills=json.loads(row.required_skills or "{}"),
         service_level_seconds=row.service_level_seconds,
-        service_level_target_pct=row.service_level_target_pct, wrapup_seconds=row.wrapup_seconds,
-        ring_seconds=row.ring_seconds, max_wait_seconds=row.max_wait_seconds,
-        overflow_kind=row.overflow_kind, overflow_target=row.overflow_target,
-        announce_position=row.announce_position, announce_holdtime=row.announce_holdtime,
+        service_level_target_pct=row.service_level_target_pct,
+        wrapup_seconds=row.wrapup_seconds,
+        ring_seconds=row.ring_seconds,
+        max_wait_seconds=row.max_wait_seconds,
+        overflow_kind=row.overflow_kind,
+        overflow_target=row.overflow_target,
+        announce_position=row.announce_position,
+        announce_holdtime=row.announce_holdtime,
         announce_frequency_seconds=row.announce_frequency_seconds,
-        numbers=tuple(json.loads(row.numbers or "[]")), callback_key=row.callback_key,
-        hours=json.loads(row.hours or "{}"), timezone=row.timezone, holidays=row.holidays,
-        closed_message=row.closed_message, dispositions=tuple(json.loads(row.dispositions or "[]")),
-        recording_policy=row.recording_policy, retention_days=row.retention_days)
+        numbers=tuple(json.loads(row.numbers or "[]")),
+        callback_key=row.callback_key,
+        hours=json.loads(row.hours or "{}"),
+        timezone=row.timezone,
+        holidays=row.holidays,
+        closed_message=row.closed_message,
+        dispositions=tuple(json.loads(row.dispositions or "[]")),
+        recording_policy=row.recording_policy,
+        retention_days=row.retention_days,
+    )
 
 
 def _queue_columns(q: QueueDefinition) -> dict:
-    return dict(name=q.name, display_name=q.display_name, strategy=q.strategy,
-                required_skills=json.dumps(dict(q.required_skills), sort_keys=True),
-                service_level_seconds=q.service_level_seconds,
-                service_level_target_pct=q.service_level_target_pct, wrapup_seconds=q.wrapup_seconds,
-                ring_seconds=q.ring_seconds, max_wait_seconds=q.max_wait_seconds,
-                overflow_kind=q.overflow_kind, overflow_target=q.overflow_target,
-                announce_position=q.announce_position, announce_holdtime=q.announce_holdtime,
-                announce_frequency_seconds=q.announce_frequency_seconds,
-                numbers=json.dumps(list(q.numbers)), callback_key=q.callback_key,
-                hours=json.dumps(dict(q.hours), sort_keys=True), timezone=q.timezone,
-                holidays=q.holidays, closed_message=q.closed_message,
-                dispositions=json.dumps(list(q.dispositions)),
-                recording_policy=q.recording_policy, retention_days=q.retention_days)
+    return dict(
+        name=q.name,
+        display_name=q.display_name,
+        strategy=q.strategy,
+        required_skills=json.dumps(dict(q.required_skills), sort_keys=True),
+        service_level_seconds=q.service_level_seconds,
+        service_level_target_pct=q.service_level_target_pct,
+        wrapup_seconds=q.wrapup_seconds,
+        ring_seconds=q.ring_seconds,
+        max_wait_seconds=q.max_wait_seconds,
+        overflow_kind=q.overflow_kind,
+        overflow_target=q.overflow_target,
+        announce_position=q.announce_position,
+        announce_holdtime=q.announce_holdtime,
+        announce_frequency_seconds=q.announce_frequency_seconds,
+        numbers=json.dumps(list(q.numbers)),
+        callback_key=q.callback_key,
+        hours=json.dumps(dict(q.hours), sort_keys=True),
+        timezone=q.timezone,
+        holidays=q.holidays,
+        closed_message=q.closed_message,
+        dispositions=json.dumps(list(q.dispositions)),
+        recording_policy=q.recording_policy,
+        retention_days=q.retention_days,
+    )
 
 
 class AcdRepository:
@@ -92,7 +127,7 @@ class AcdRepository:
         with self.db.read_session() as s:
             query = select(PauseReason).order_by(PauseReason.code)
             if active_only:
-                query = query.where(PauseReason.active == True)  # noqa: E712
+                query = query.where(PauseReason.active == True)
             return list(s.exec(query))
 
     def add_pause_reason(self, code: str, label: str) -> None:
@@ -129,9 +164,16 @@ class AcdRepository:
             s.add(row)
 
     # --- agents ---------------------------------------------------------------------------------
-    def create_agent(self, username: str, password: str, display_name: str, skills: dict[str, int],
-                     team: str = "", sip_username: str | None = None,
-                     sip_password: str | None = None) -> AgentAccount:
+    def create_agent(
+        self,
+        username: str,
+        password: str,
+        display_name: str,
+        skills: dict[str, int],
+        team: str = "",
+        sip_username: str | None = None,
+        sip_password: str | None = None,
+    ) -> AgentAccount:
         """The user (role agent) and their SIP account, in one transaction. The account returned
         carries the clear SIP password (to show once); only its digests are stored."""
         user = self.users.create_user(username, password, role="agent", display_name=display_name)
@@ -141,9 +183,16 @@ class AcdRepository:
                 sip_user = sip_username or username.replace(".", "-")
                 if s.exec(select(Agent).where(Agent.sip_username == sip_user)).first() is not None:
                     raise Conflict(f"SIP account {sip_user!r} already exists", field="sip_username")
-                s.add(Agent(user_id=user.id, sip_username=sip_user, team=team,
-                            skills=json.dumps(skills, sort_keys=True), created_at=self.clock.now(),
-                            **_digest_columns(sip_user, sip_password)))
+                s.add(
+                    Agent(
+                        user_id=user.id,
+                        sip_username=sip_user,
+                        team=team,
+                        skills=json.dumps(skills, sort_keys=True),
+                        created_at=self.clock.now(),
+                        **_digest_columns(sip_user, sip_password),
+                    )
+                )
         except Exception:
             with self.db.write_session() as s:  # nothing half-written: no user without their agent row
                 s.exec(delete(User).where(User.id == user.id))
@@ -162,8 +211,7 @@ class AcdRepository:
         return replace(self.agent(username), sip_password=sip_password)
 
     def _agent_row(self, s, username: str) -> tuple[Agent, User]:
-        row = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
-                     .where(User.username == username)).first()
+        row = s.exec(select(Agent, User).join(User, User.id == Agent.user_id).where(User.username == username)).first()
         if row is None:
             raise NoSuchAgent(f"no agent named {username!r}", agent=username)
         return row
@@ -183,8 +231,12 @@ class AcdRepository:
 
     def _accounts(self) -> list[tuple[AgentAccount, str]]:
         with self.db.read_session() as s:
-            rows = s.exec(select(Agent, User).join(User, User.id == Agent.user_id)
-                          .where(User.active == True).order_by(User.username))  # noqa: E712
+            rows = s.exec(
+                select(Agent, User)
+                .join(User, User.id == Agent.user_id)
+                .where(User.active == True)
+                .order_by(User.username)
+            )
             return [(_account(a, u), u.role) for a, u in rows]
 
     # --- logins (what should be in Asterisk) -----------------------------------------------------
@@ -204,11 +256,21 @@ class AcdRepository:
 
     def stored_logins(self) -> list[StoredLogin]:
         with self.db.read_session() as s:
-            rows = s.exec(select(AgentLogin, Agent, User).join(Agent, Agent.id == AgentLogin.agent_id)
-                          .join(User, User.id == Agent.user_id))
-            return [StoredLogin(username=u.username, interface=f"PJSIP/{a.sip_username}",
-                                queues=tuple(json.loads(l.queues)), paused=l.paused,
-                                pause_reason=l.pause_reason) for l, a, u in rows]
+            rows = s.exec(
+                select(AgentLogin, Agent, User)
+                .join(Agent, Agent.id == AgentLogin.agent_id)
+                .join(User, User.id == Agent.user_id)
+            )
+            return [
+                StoredLogin(
+                    username=u.username,
+                    interface=f"PJSIP/{a.sip_username}",
+                    queues=tuple(json.loads(login.queues)),
+                    paused=login.paused,
+                    pause_reason=login.pause_reason,
+                )
+                for login, a, u in rows
+            ]
 
     # --- timeline and call records ---------------------------------------------------------------
     def append_states(self, entries: Iterable[dict]) -> int:
@@ -264,8 +326,7 @@ class AcdRepository:
 
     def open_calls(self) -> list[Call]:
         with self.db.read_session() as s:
-            return list(s.exec(select(Call).where(Call.ended_at == None)  # noqa: E711
-                               .where(Call.queue != None)))  # noqa: E711
+            return list(s.exec(select(Call).where(Call.ended_at == None).where(Call.queue != None)))
 
     # --- supervision -------------------------------------------------------------------------------
     def teams(self) -> dict[str, str]:
@@ -276,8 +337,9 @@ class AcdRepository:
     def scopes_of(self, username: str) -> tuple[set[str], set[str]]:
         """(queues, teams) given to a supervisor."""
         with self.db.read_session() as s:
-            rows = s.exec(select(SupervisorScope).join(User, User.id == SupervisorScope.user_id)
-                          .where(User.username == username))
+            rows = s.exec(
+                select(SupervisorScope).join(User, User.id == SupervisorScope.user_id).where(User.username == username)
+            )
             queues, teams = set(), set()
             for row in rows:
                 (queues if row.kind == "queue" else teams).add(row.value)
@@ -288,9 +350,11 @@ class AcdRepository:
             raise InvalidInput("kind: queue or team", field="kind")
         user = self.users.require(username)
         with self.db.write_session() as s:
-            exists = s.exec(select(SupervisorScope).where(SupervisorScope.user_id == user.id,
-                                                          SupervisorScope.kind == kind,
-                                                          SupervisorScope.value == value)).first()
+            exists = s.exec(
+                select(SupervisorScope).where(
+                    SupervisorScope.user_id == user.id, SupervisorScope.kind == kind, SupervisorScope.value == value
+                )
+            ).first()
             if exists is None:
                 s.add(SupervisorScope(user_id=user.id, kind=kind, value=value))
 
@@ -301,8 +365,9 @@ class AcdRepository:
         except NoSuchAgent:
             return None
 
-    def add_sip_account(self, username: str, sip_username: str | None = None,
-                        sip_password: str | None = None) -> AgentAccount:
+    def add_sip_account(
+        self, username: str, sip_username: str | None = None, sip_password: str | None = None
+    ) -> AgentAccount:
         """A SIP account for an existing user (a supervisor's phone). When it is created, the
         account returned carries the clear SIP password (to show once); an existing account is
         returned as stored (no password: use reset_sip_password)."""
@@ -312,8 +377,16 @@ class AcdRepository:
         with self.db.write_session() as s:
             if s.exec(select(Agent).where(Agent.user_id == user.id)).first() is None:
                 sip_user = sip_username or username.replace(".", "-")
-                s.add(Agent(user_id=user.id, sip_username=sip_user, team="", skills="{}",
-                            created_at=self.clock.now(), **_digest_columns(sip_user, sip_password)))
+                s.add(
+                    Agent(
+                        user_id=user.id,
+                        sip_username=sip_user,
+                        team="",
+                        skills="{}",
+                        created_at=self.clock.now(),
+                        **_digest_columns(sip_user, sip_password),
+                    )
+                )
                 created = True
         account = self.agent(username)
         return replace(account, sip_password=sip_password) if created else account
@@ -321,8 +394,13 @@ class AcdRepository:
     # --- callbacks --------------------------------------------------------------------------------
     def add_callback(self, queue: str, number: str, caller_uniqueid: str, entered_queue_at: datetime) -> int:
         with self.db.write_session() as s:
-            row = CallbackRequest(queue=queue, number=number, caller_uniqueid=caller_uniqueid,
-                                  entered_queue_at=entered_queue_at, requested_at=self.clock.now())
+            row = CallbackRequest(
+                queue=queue,
+                number=number,
+                caller_uniqueid=caller_uniqueid,
+                entered_queue_at=entered_queue_at,
+                requested_at=self.clock.now(),
+            )
             s.add(row)
             s.flush()
             return row.id
@@ -345,8 +423,14 @@ class AcdRepository:
 
 
 def _account(agent: Agent, user: User) -> AgentAccount:
-    return AgentAccount(username=user.username, display_name=user.display_name or user.username,
-                        sip_username=agent.sip_username, skills=json.loads(agent.skills or "{}"),
-                        sip_digests={name: value for name, value in (
-                            ("SHA-256", agent.sip_password_sha256), ("MD5", agent.sip_password_md5))
-                            if value})
+    return AgentAccount(
+        username=user.username,
+        display_name=user.display_name or user.username,
+        sip_username=agent.sip_username,
+        skills=json.loads(agent.skills or "{}"),
+        sip_digests={
+            name: value
+            for name, value in (("SHA-256", agent.sip_password_sha256), ("MD5", agent.sip_password_md5))
+            if value
+        },
+    )

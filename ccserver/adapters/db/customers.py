@@ -5,6 +5,7 @@ Validation is the caller's (``capabilities.customers.model``): this module store
 Write transactions start with ``BEGIN IMMEDIATE`` on SQLite, so a read-then-write never fails on
 a lock upgrade when another writer got in between.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ...capabilities.customers.errors import ImportConflict, NoSuchCustomer, NoSuchTicket
-from ...capabilities.customers.model import (CallInfo, CustomerFile, CustomerRow, CustomerSummary,
-                                             InteractionView, Phone, Rejection, TicketView)
+from ...capabilities.customers.model import (
+    CallInfo,
+    CustomerFile,
+    CustomerRow,
+    CustomerSummary,
+    InteractionView,
+    Phone,
+    Rejection,
+    TicketView,
+)
 from ...core.errors import Conflict
 from .database import Database
 from .tables import Call, Customer, CustomerPhone, Interaction, Ticket
@@ -40,8 +49,15 @@ class _Resolution:
     conflict: Rejection | None = None
 
 
-_CALL_COLUMNS = (Call.uniqueid, Call.caller_number, Call.queue, Call.created_at, Call.answered_at,
-                 Call.ended_at, Call.outcome)
+_CALL_COLUMNS = (
+    Call.uniqueid,
+    Call.caller_number,
+    Call.queue,
+    Call.created_at,
+    Call.answered_at,
+    Call.ended_at,
+    Call.outcome,
+)
 
 
 class CustomerRepository:
@@ -65,8 +81,9 @@ class CustomerRepository:
 
     def file_by_customer_number(self, number: str) -> CustomerFile | None:
         with self._session() as session:
-            return self._file(session, Customer.customer_number == number,
-                              matched_by="customer_number", matched_value=number)
+            return self._file(
+                session, Customer.customer_number == number, matched_by="customer_number", matched_value=number
+            )
 
     def file(self, customer_id: int) -> CustomerFile:
         with self._session() as session:
@@ -75,12 +92,15 @@ class CustomerRepository:
             raise NoSuchCustomer(f"no customer #{customer_id}", customer_id=customer_id)
         return found
 
-    def _file(self, session: Session, where: Any, *, matched_by: str | None = None,
-              matched_value: str | None = None) -> CustomerFile | None:
+    def _file(
+        self, session: Session, where: Any, *, matched_by: str | None = None, matched_value: str | None = None
+    ) -> CustomerFile | None:
         rows = session.execute(
             select(Customer, CustomerPhone.e164, CustomerPhone.label)
             .outerjoin(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-            .where(where).order_by(CustomerPhone.id)).all()
+            .where(where)
+            .order_by(CustomerPhone.id)
+        ).all()
         if not rows:
             return None
         customer: Customer = rows[0][0]
@@ -90,38 +110,68 @@ class CustomerRepository:
             select(Interaction, *_CALL_COLUMNS)
             .outerjoin(Call, Call.uniqueid == Interaction.call_uniqueid)
             .where(Interaction.customer_id == customer_id)
-            .order_by(Interaction.at.desc(), Interaction.id.desc()).limit(HISTORY_LIMIT)).all()
-        tickets = session.execute(
-            select(Ticket).where(Ticket.customer_id == customer_id, Ticket.status != "closed")
-            .order_by(Ticket.opened_at.desc(), Ticket.id.desc())).scalars().all()
+            .order_by(Interaction.at.desc(), Interaction.id.desc())
+            .limit(HISTORY_LIMIT)
+        ).all()
+        tickets = (
+            session.execute(
+                select(Ticket)
+                .where(Ticket.customer_id == customer_id, Ticket.status != "closed")
+                .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
+            )
+            .scalars()
+            .all()
+        )
         return CustomerFile(
-            id=customer.id, customer_number=customer.customer_number, first_name=customer.first_name,
-            last_name=customer.last_name, company=customer.company, email=customer.email,
-            postcode=customer.postcode, notes=customer.notes, created_at=customer.created_at,
-            updated_at=customer.updated_at, phones=phones,
+            id=customer.id,
+            customer_number=customer.customer_number,
+            first_name=customer.first_name,
+            last_name=customer.last_name,
+            company=customer.company,
+            email=customer.email,
+            postcode=customer.postcode,
+            notes=customer.notes,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+            phones=phones,
             interactions=tuple(_interaction_view(i, call) for i, *call in history),
             open_tickets=tuple(_ticket_view(t) for t in tickets),
-            matched_by=matched_by, matched_value=matched_value)
+            matched_by=matched_by,
+            matched_value=matched_value,
+        )
 
     # --- search ----------------------------------------------------------------------------
 
-    def search(self, *, words: Sequence[str] = (), digits: str = "", limit: int = 50,
-               offset: int = 0) -> tuple[list[CustomerSummary], int]:
+    def search(
+        self, *, words: Sequence[str] = (), digits: str = "", limit: int = 50, offset: int = 0
+    ) -> tuple[list[CustomerSummary], int]:
         """Customers whose name/company/email contain every word (case-insensitive), or whose
         customer number starts with / a phone number contains `digits`; newest change first.
         Returns (one page, total count)."""
         conditions = []
         for word in words:
             pattern = word.lower()
-            conditions.append(or_(*(func.lower(column).contains(pattern, autoescape=True)
-                                    for column in (Customer.last_name, Customer.first_name,
-                                                   Customer.company, Customer.email))))
+            conditions.append(
+                or_(
+                    *(
+                        func.lower(column).contains(pattern, autoescape=True)
+                        for column in (Customer.last_name, Customer.first_name, Customer.company, Customer.email)
+                    )
+                )
+            )
         if digits:
             phone_part = digits[1:] if digits.startswith("0") and len(digits) > 1 else digits
-            conditions.append(or_(
-                Customer.customer_number.startswith(digits, autoescape=True),
-                exists().where(and_(CustomerPhone.customer_id == Customer.id,
-                                    CustomerPhone.e164.contains(phone_part, autoescape=True)))))
+            conditions.append(
+                or_(
+                    Customer.customer_number.startswith(digits, autoescape=True),
+                    exists().where(
+                        and_(
+                            CustomerPhone.customer_id == Customer.id,
+                            CustomerPhone.e164.contains(phone_part, autoescape=True),
+                        )
+                    ),
+                )
+            )
         where = and_(*conditions) if conditions else None
         query = select(Customer)
         count = select(func.count()).select_from(Customer)
@@ -134,14 +184,25 @@ class CustomerRepository:
             phones: dict[int, list[Phone]] = {}
             if customers:
                 for cid, e164, label in session.execute(
-                        select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.label)
-                        .where(CustomerPhone.customer_id.in_([c.id for c in customers]))
-                        .order_by(CustomerPhone.id)):
+                    select(CustomerPhone.customer_id, CustomerPhone.e164, CustomerPhone.label)
+                    .where(CustomerPhone.customer_id.in_([c.id for c in customers]))
+                    .order_by(CustomerPhone.id)
+                ):
                     phones.setdefault(cid, []).append(Phone(e164, label))
-        return [CustomerSummary(id=c.id, customer_number=c.customer_number, first_name=c.first_name,
-                                last_name=c.last_name, company=c.company, email=c.email,
-                                postcode=c.postcode, updated_at=c.updated_at,
-                                phones=tuple(phones.get(c.id, ()))) for c in customers], total
+        return [
+            CustomerSummary(
+                id=c.id,
+                customer_number=c.customer_number,
+                first_name=c.first_name,
+                last_name=c.last_name,
+                company=c.company,
+                email=c.email,
+                postcode=c.postcode,
+                updated_at=c.updated_at,
+                phones=tuple(phones.get(c.id, ())),
+            )
+            for c in customers
+        ], total
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -154,12 +215,14 @@ class CustomerRepository:
                 customer = Customer(**identity, created_at=now, updated_at=now)
                 session.add(customer)
                 session.flush()
-                session.add_all(CustomerPhone(customer_id=customer.id, e164=e164, label=label)
-                                for e164, label in phones)
+                session.add_all(
+                    CustomerPhone(customer_id=customer.id, e164=e164, label=label) for e164, label in phones
+                )
                 return customer.id
 
-    def update(self, customer_id: int, changes: dict[str, Any], phones: Sequence[tuple[str, str]] | None,
-               now: datetime) -> None:
+    def update(
+        self, customer_id: int, changes: dict[str, Any], phones: Sequence[tuple[str, str]] | None, now: datetime
+    ) -> None:
         """Change the given identity fields; `phones`, when given, replaces the phone list."""
         numbers = [e for e, _ in phones] if phones is not None else []
         with self._conflicts(changes.get("customer_number"), numbers):
@@ -172,8 +235,12 @@ class CustomerRepository:
                     setattr(customer, name, value)
                 customer.updated_at = now
                 if phones is not None:
-                    existing = {p.e164: p for p in session.execute(
-                        select(CustomerPhone).where(CustomerPhone.customer_id == customer_id)).scalars()}
+                    existing = {
+                        p.e164: p
+                        for p in session.execute(
+                            select(CustomerPhone).where(CustomerPhone.customer_id == customer_id)
+                        ).scalars()
+                    }
                     wanted = dict(phones)
                     for e164, phone in existing.items():
                         if e164 not in wanted:
@@ -181,23 +248,34 @@ class CustomerRepository:
                         elif phone.label != wanted[e164]:
                             phone.label = wanted[e164]
                     session.flush()
-                    session.add_all(CustomerPhone(customer_id=customer_id, e164=e164, label=label)
-                                    for e164, label in phones if e164 not in existing)
+                    session.add_all(
+                        CustomerPhone(customer_id=customer_id, e164=e164, label=label)
+                        for e164, label in phones
+                        if e164 not in existing
+                    )
 
     @staticmethod
-    def _check_taken(session: Session, customer_id: int | None, number: str | None,
-                     phones: Sequence[str]) -> None:
+    def _check_taken(session: Session, customer_id: int | None, number: str | None, phones: Sequence[str]) -> None:
         if number:
             owner = session.execute(select(Customer.id).where(Customer.customer_number == number)).scalar()
             if owner is not None and owner != customer_id:
-                raise Conflict(f"customer number {number} already belongs to customer #{owner}",
-                               field="customer_number", value=number, customer_id=owner)
+                raise Conflict(
+                    f"customer number {number} already belongs to customer #{owner}",
+                    field="customer_number",
+                    value=number,
+                    customer_id=owner,
+                )
         if phones:
-            for e164, owner in session.execute(select(CustomerPhone.e164, CustomerPhone.customer_id)
-                                               .where(CustomerPhone.e164.in_(list(phones)))):
+            for e164, owner in session.execute(
+                select(CustomerPhone.e164, CustomerPhone.customer_id).where(CustomerPhone.e164.in_(list(phones)))
+            ):
                 if owner != customer_id:
-                    raise Conflict(f"{e164} already belongs to customer #{owner}",
-                                   field=f"phones[{list(phones).index(e164)}]", value=e164, customer_id=owner)
+                    raise Conflict(
+                        f"{e164} already belongs to customer #{owner}",
+                        field=f"phones[{list(phones).index(e164)}]",
+                        value=e164,
+                        customer_id=owner,
+                    )
 
     @contextmanager
     def _conflicts(self, number: str | None, phones: Sequence[str]) -> Iterator[None]:
@@ -205,9 +283,11 @@ class CustomerRepository:
         try:
             yield
         except IntegrityError as exc:
-            raise Conflict("the customer number or a phone number was just taken by another customer: "
-                           "reload and try again", field="customer_number" if number else "phones[0]",
-                           reason=str(exc.orig).splitlines()[0]) from None
+            raise Conflict(
+                "the customer number or a phone number was just taken by another customer: reload and try again",
+                field="customer_number" if number else "phones[0]",
+                reason=str(exc.orig).splitlines()[0],
+            ) from None
 
     def require_customer(self, session: Session, customer_id: int) -> None:
         if session.execute(select(Customer.id).where(Customer.id == customer_id)).scalar() is None:
@@ -220,10 +300,17 @@ class CustomerRepository:
             self.require_customer(session, values["customer_id"])
             row = None
             if values.get("call_uniqueid"):
-                row = session.execute(select(Interaction).where(
-                    Interaction.customer_id == values["customer_id"],
-                    Interaction.call_uniqueid == values["call_uniqueid"],
-                    Interaction.agent == values["agent"])).scalars().first()
+                row = (
+                    session.execute(
+                        select(Interaction).where(
+                            Interaction.customer_id == values["customer_id"],
+                            Interaction.call_uniqueid == values["call_uniqueid"],
+                            Interaction.agent == values["agent"],
+                        )
+                    )
+                    .scalars()
+                    .first()
+                )
             if row is None:
                 row = Interaction(**values)
                 session.add(row)
@@ -264,13 +351,21 @@ class CustomerRepository:
         found: list[Rejection] = []
         with self._session() as session:
             for start in range(0, len(rows), IMPORT_CHUNK):
-                found.extend(r.conflict for r in self._resolve(session, rows[start:start + IMPORT_CHUNK])
-                             if r.conflict is not None)
+                found.extend(
+                    r.conflict
+                    for r in self._resolve(session, rows[start : start + IMPORT_CHUNK])
+                    if r.conflict is not None
+                )
         return found
 
-    def import_rows(self, rows: Sequence[CustomerRow], now: datetime, *,
-                    progress: Callable[[int, int], None] | None = None,
-                    progress_every: int = IMPORT_CHUNK) -> tuple[int, int, int]:
+    def import_rows(
+        self,
+        rows: Sequence[CustomerRow],
+        now: datetime,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        progress_every: int = IMPORT_CHUNK,
+    ) -> tuple[int, int, int]:
         """Create or update every row in ONE transaction: all of them or none (any error, a
         conflict found now, or `progress` raising rolls everything back). Existing customers are
         matched by customer number, then by phone; non-empty fields of the row overwrite theirs,
@@ -281,22 +376,37 @@ class CustomerRepository:
         chunk_size = max(1, min(IMPORT_CHUNK, progress_every))
         with self._session(write=True) as session:
             for start in range(0, total, chunk_size):
-                chunk = rows[start:start + chunk_size]
+                chunk = rows[start : start + chunk_size]
                 resolutions = self._resolve(session, chunk)
                 bad = next((r.conflict for r in resolutions if r.conflict is not None), None)
                 if bad is not None:
-                    raise ImportConflict(f"line {bad.line}: {bad.reason}; nothing was imported",
-                                         line=bad.line, field=bad.field)
+                    raise ImportConflict(
+                        f"line {bad.line}: {bad.reason}; nothing was imported", line=bad.line, field=bad.field
+                    )
                 new = [r for r in resolutions if r.customer_id is None]
                 phone_rows: list[dict[str, Any]] = []
                 if new:
-                    ids = session.execute(
-                        insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
-                        [{"customer_number": r.row.customer_number, **r.row.identity(),
-                          "created_at": now, "updated_at": now} for r in new]).scalars().all()
+                    ids = (
+                        session.execute(
+                            insert(Customer).returning(Customer.id, sort_by_parameter_order=True),
+                            [
+                                {
+                                    "customer_number": r.row.customer_number,
+                                    **r.row.identity(),
+                                    "created_at": now,
+                                    "updated_at": now,
+                                }
+                                for r in new
+                            ],
+                        )
+                        .scalars()
+                        .all()
+                    )
                     for customer_id, resolution in zip(ids, new):
-                        phone_rows.extend({"customer_id": customer_id, "e164": e, "label": label}
-                                          for e, label in resolution.new_phones)
+                        phone_rows.extend(
+                            {"customer_id": customer_id, "e164": e, "label": label}
+                            for e, label in resolution.new_phones
+                        )
                 changes = []
                 for r in resolutions:
                     if r.customer_id is None:
@@ -305,8 +415,9 @@ class CustomerRepository:
                     if r.set_number:
                         values["customer_number"] = r.row.customer_number
                     changes.append({"id": r.customer_id, **values, "updated_at": now})
-                    phone_rows.extend({"customer_id": r.customer_id, "e164": e, "label": label}
-                                      for e, label in r.new_phones)
+                    phone_rows.extend(
+                        {"customer_id": r.customer_id, "e164": e, "label": label} for e, label in r.new_phones
+                    )
                 if changes:
                     session.execute(update(Customer), changes)
                 if phone_rows:
@@ -326,17 +437,26 @@ class CustomerRepository:
         e164s = [e for r in chunk for e, _ in r.phones]
         by_number: dict[str, int] = {}
         if numbers:
-            by_number = dict(session.execute(select(Customer.customer_number, Customer.id)
-                                             .where(Customer.customer_number.in_(numbers))).all())
+            by_number = dict(
+                session.execute(
+                    select(Customer.customer_number, Customer.id).where(Customer.customer_number.in_(numbers))
+                ).all()
+            )
         by_phone: dict[str, int] = {}
         if e164s:
-            by_phone = dict(session.execute(select(CustomerPhone.e164, CustomerPhone.customer_id)
-                                            .where(CustomerPhone.e164.in_(e164s))).all())
+            by_phone = dict(
+                session.execute(
+                    select(CustomerPhone.e164, CustomerPhone.customer_id).where(CustomerPhone.e164.in_(e164s))
+                ).all()
+            )
         owner_numbers: dict[int, str | None] = {}
         phone_owners = set(by_phone.values()) - set(by_number.values())
         if phone_owners:
-            owner_numbers = dict(session.execute(select(Customer.id, Customer.customer_number)
-                                                 .where(Customer.id.in_(phone_owners))).all())
+            owner_numbers = dict(
+                session.execute(
+                    select(Customer.id, Customer.customer_number).where(Customer.id.in_(phone_owners))
+                ).all()
+            )
         resolutions = []
         for row in chunk:
             by_row_number = by_number.get(row.customer_number) if row.customer_number else None
@@ -346,18 +466,26 @@ class CustomerRepository:
             if by_row_number is not None:
                 other = next((e for cid, e in owners.items() if cid != by_row_number), None)
                 if other is not None:
-                    conflict = (("phone", f"customer number {row.customer_number} is customer "
-                                          f"#{by_row_number}, but {other} belongs to customer "
-                                          f"#{by_phone[other]}"))
+                    conflict = (
+                        "phone",
+                        f"customer number {row.customer_number} is customer "
+                        f"#{by_row_number}, but {other} belongs to customer "
+                        f"#{by_phone[other]}",
+                    )
             elif len(owners) > 1:
-                conflict = ("phone", "the numbers of this line belong to two different customers: "
-                                     + ", ".join(f"{e} (#{cid})" for cid, e in owners.items()))
+                conflict = (
+                    "phone",
+                    "the numbers of this line belong to two different customers: "
+                    + ", ".join(f"{e} (#{cid})" for cid, e in owners.items()),
+                )
             elif owners:
                 target = next(iter(owners))
                 existing_number = owner_numbers.get(target)
                 if row.customer_number and existing_number and existing_number != row.customer_number:
-                    conflict = ("customer_number", f"{owners[target]} belongs to customer "
-                                                   f"{existing_number}, not {row.customer_number}")
+                    conflict = (
+                        "customer_number",
+                        f"{owners[target]} belongs to customer {existing_number}, not {row.customer_number}",
+                    )
             if conflict is not None:
                 resolutions.append(_Resolution(row, target, False, (), Rejection(row.line, *conflict)))
                 continue
@@ -371,14 +499,38 @@ def _interaction_view(row: Interaction, call: Sequence[Any]) -> InteractionView:
     info = None
     if call and call[0] is not None:
         uniqueid, caller_number, queue, started_at, answered_at, ended_at, outcome = call
-        info = CallInfo(uniqueid=uniqueid, caller_number=caller_number, queue=queue, started_at=started_at,
-                        answered_at=answered_at, ended_at=ended_at, outcome=outcome)
-    return InteractionView(id=row.id, customer_id=row.customer_id, at=row.at, direction=row.direction,
-                           agent=row.agent, queue=row.queue, disposition=row.disposition, notes=row.notes,
-                           call_uniqueid=row.call_uniqueid, call=info)
+        info = CallInfo(
+            uniqueid=uniqueid,
+            caller_number=caller_number,
+            queue=queue,
+            started_at=started_at,
+            answered_at=answered_at,
+            ended_at=ended_at,
+            outcome=outcome,
+        )
+    return InteractionView(
+        id=row.id,
+        customer_id=row.customer_id,
+        at=row.at,
+        direction=row.direction,
+        agent=row.agent,
+        queue=row.queue,
+        disposition=row.disposition,
+        notes=row.notes,
+        call_uniqueid=row.call_uniqueid,
+        call=info,
+    )
 
 
 def _ticket_view(ticket: Ticket) -> TicketView:
-    return TicketView(id=ticket.id, customer_id=ticket.customer_id, call_uniqueid=ticket.call_uniqueid,
-                      subject=ticket.subject, status=ticket.status, opened_at=ticket.opened_at,
-                      updated_at=ticket.updated_at, closed_at=ticket.closed_at, notes=ticket.notes)
+    return TicketView(
+        id=ticket.id,
+        customer_id=ticket.customer_id,
+        call_uniqueid=ticket.call_uniqueid,
+        subject=ticket.subject,
+        status=ticket.status,
+        opened_at=ticket.opened_at,
+        updated_at=ticket.updated_at,
+        closed_at=ticket.closed_at,
+        notes=ticket.notes,
+    )

@@ -7,6 +7,7 @@ pending ones in order, each in its own transaction, and records them in ``schema
 Everything here is synchronous SQLAlchemy; the async web layer calls it through
 ``asyncio.to_thread``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,11 +18,11 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, create_engine, event, inspect, make_url, text
-from sqlalchemy.engine import Connection, Engine, URL
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
@@ -40,10 +41,13 @@ _PG_MIGRATION_LOCK = 7_366_246_001
 _MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+?)(?:\.(?P<dialect>sqlite|postgresql))?\.sql$")
 _STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
 
-_INSERT_MIGRATION = text("INSERT INTO schema_migrations (version, name, checksum, applied_at) "
-                         "VALUES (:version, :name, :checksum, :applied_at)")
-_SELECT_MIGRATIONS = text("SELECT version, name, checksum, applied_at FROM schema_migrations "
-                          "ORDER BY version").columns(applied_at=DateTime)
+_INSERT_MIGRATION = text(
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at) "
+    "VALUES (:version, :name, :checksum, :applied_at)"
+)
+_SELECT_MIGRATIONS = text("SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version").columns(
+    applied_at=DateTime
+)
 _CREATE_SCHEMA_MIGRATIONS = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
@@ -82,12 +86,16 @@ def _private_sqlite_file(path: Path) -> None:
 def _add_postgresql_functions(dbapi_connection) -> None:
     """PostgreSQL's md5(text), sha256(bytea), convert_to(text, enc) and encode(bytea, 'hex') on
     a SQLite connection, so that migrations hashing data (0011_sip_digests) stay portable."""
+
     def md5(value):
         return None if value is None else hashlib.md5(str(value).encode("utf-8")).hexdigest()
 
     def sha256(value):
-        return None if value is None else hashlib.sha256(value if isinstance(value, bytes)
-                                                         else str(value).encode("utf-8")).digest()
+        return (
+            None
+            if value is None
+            else hashlib.sha256(value if isinstance(value, bytes) else str(value).encode("utf-8")).digest()
+        )
 
     def convert_to(value, encoding):
         return None if value is None else str(value).encode(str(encoding).replace("UTF8", "utf-8"))
@@ -99,8 +107,12 @@ def _add_postgresql_functions(dbapi_connection) -> None:
             raise ValueError(f"encode(): only 'hex' is provided on SQLite, not {form!r}")
         return bytes(value).hex()
 
-    for name, nargs, function in (("md5", 1, md5), ("sha256", 1, sha256),
-                                  ("convert_to", 2, convert_to), ("encode", 2, encode)):
+    for name, nargs, function in (
+        ("md5", 1, md5),
+        ("sha256", 1, sha256),
+        ("convert_to", 2, convert_to),
+        ("encode", 2, encode),
+    ):
         dbapi_connection.create_function(name, nargs, function, deterministic=True)
 
 
@@ -130,8 +142,7 @@ class Migration:
 
     def statements(self) -> list[str]:
         """The file's statements: ``--`` comment lines dropped, split on ``;`` at a line end."""
-        text = "\n".join(line for line in _read(self.path).splitlines()
-                         if not line.lstrip().startswith("--"))
+        text = "\n".join(line for line in _read(self.path).splitlines() if not line.lstrip().startswith("--"))
         return [s.strip() for s in _STATEMENT_END.split(text) if s.strip()]
 
 
@@ -151,8 +162,10 @@ def load_migrations(migrations_dir: Path, dialect: str) -> list[Migration]:
     """The migrations for `dialect`, in version order. For each version the file
     ``NNNN_name.<dialect>.sql`` wins over the portable ``NNNN_name.sql``."""
     if not migrations_dir.is_dir():
-        raise ConfigurationError(f"migrations directory {migrations_dir} does not exist "
-                                 "(set CCSERVER_SQL_DIR to the sql/ directory)", file=str(migrations_dir))
+        raise ConfigurationError(
+            f"migrations directory {migrations_dir} does not exist (set CCSERVER_SQL_DIR to the sql/ directory)",
+            file=str(migrations_dir),
+        )
     found: dict[int, dict[str | None, Path]] = {}
     names: dict[int, str] = {}
     for path in sorted(migrations_dir.iterdir()):
@@ -160,21 +173,27 @@ def load_migrations(migrations_dir: Path, dialect: str) -> list[Migration]:
             continue
         match = _MIGRATION_FILE.match(path.name)
         if not match:
-            raise ConfigurationError(f"badly named migration {path.name}: expected NNNN_name.sql, "
-                                     "NNNN_name.sqlite.sql or NNNN_name.postgresql.sql", file=str(path))
+            raise ConfigurationError(
+                f"badly named migration {path.name}: expected NNNN_name.sql, "
+                "NNNN_name.sqlite.sql or NNNN_name.postgresql.sql",
+                file=str(path),
+            )
         version = int(match["version"])
         if names.setdefault(version, match["name"]) != match["name"]:
-            raise ConfigurationError(f"two migrations numbered {version:04d}: "
-                                     f"{names[version]} and {match['name']}", file=str(path))
+            raise ConfigurationError(
+                f"two migrations numbered {version:04d}: {names[version]} and {match['name']}", file=str(path)
+            )
         found.setdefault(version, {})[match["dialect"]] = path
     migrations = []
     for version in sorted(found):
         variants = found[version]
         path = variants.get(dialect) or variants.get(None)
         if path is None:
-            raise ConfigurationError(f"migration {version:04d}_{names[version]} has no file for {dialect} "
-                                     f"(add {version:04d}_{names[version]}.sql or .{dialect}.sql)",
-                                     file=str(migrations_dir))
+            raise ConfigurationError(
+                f"migration {version:04d}_{names[version]} has no file for {dialect} "
+                f"(add {version:04d}_{names[version]}.sql or .{dialect}.sql)",
+                file=str(migrations_dir),
+            )
         checksum = hashlib.sha256(_read(path).encode("utf-8")).hexdigest()
         migrations.append(Migration(version, names[version], path, checksum))
     return migrations
@@ -182,14 +201,16 @@ def load_migrations(migrations_dir: Path, dialect: str) -> list[Migration]:
 
 def _normalise_url(url: str | URL) -> URL:
     if isinstance(url, str) and url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ConfigurationError(f"invalid database URL: {exc}", field="database_url") from None
     if parsed.get_backend_name() not in SUPPORTED_DIALECTS:
-        raise ConfigurationError(f"unsupported database {parsed.get_backend_name()!r}: "
-                                 "use a sqlite:/// or postgresql:// URL", field="database_url")
+        raise ConfigurationError(
+            f"unsupported database {parsed.get_backend_name()!r}: use a sqlite:/// or postgresql:// URL",
+            field="database_url",
+        )
     return parsed
 
 
@@ -202,8 +223,9 @@ class Database:
         self.migrations_dir = migrations_dir or default_sql_dir() / "migrations"
         self._healthy: bool | None = None
         self.engine: Engine = self._create_engine(echo)
-        self._session_engine = (self.engine.execution_options(ccserver_immediate=True)
-                                if self.dialect == "sqlite" else self.engine)
+        self._session_engine = (
+            self.engine.execution_options(ccserver_immediate=True) if self.dialect == "sqlite" else self.engine
+        )
 
     def __repr__(self) -> str:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
@@ -215,8 +237,7 @@ class Database:
             connect_args = {}
             if "connect_timeout" not in self.url.query:
                 connect_args["connect_timeout"] = CONNECT_TIMEOUT
-            return create_engine(self.url, echo=echo, pool_pre_ping=True, pool_timeout=10,
-                                 connect_args=connect_args)
+            return create_engine(self.url, echo=echo, pool_pre_ping=True, pool_timeout=10, connect_args=connect_args)
         memory = self.url.database in (None, "", ":memory:")
         if not memory:
             directory = Path(self.url.database).expanduser().parent
@@ -224,10 +245,15 @@ class Database:
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
                 _private_sqlite_file(Path(self.url.database).expanduser())
             except OSError as exc:
-                raise ConfigurationError(f"cannot create the database file in {directory}: "
-                                         f"{exc.strerror}", field="database_url") from None
-        engine = create_engine(self.url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
-                               **({"poolclass": StaticPool} if memory else {}))
+                raise ConfigurationError(
+                    f"cannot create the database file in {directory}: {exc.strerror}", field="database_url"
+                ) from None
+        engine = create_engine(
+            self.url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT},
+            **({"poolclass": StaticPool} if memory else {}),
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record) -> None:
@@ -344,7 +370,7 @@ class Database:
                 rows = conn.execute(_SELECT_MIGRATIONS).all()
         except SQLAlchemyError as exc:
             raise DatabaseUnavailable(f"cannot read the schema version of {self!r}: {_reason(exc)}") from exc
-        return [AppliedMigration(v, n, c, at.replace(tzinfo=timezone.utc)) for v, n, c, at in rows]
+        return [AppliedMigration(v, n, c, at.replace(tzinfo=UTC)) for v, n, c, at in rows]
 
     def current_version(self) -> int:
         """The version of the last applied migration; 0 for an empty database."""
@@ -368,13 +394,18 @@ class Database:
                 raise ConfigurationError(
                     f"the database has migration {row.version:04d}_{row.name} applied, which this "
                     f"ccserver does not know: the database is newer than the code "
-                    f"(migrations in {self.migrations_dir})", version=row.version)
+                    f"(migrations in {self.migrations_dir})",
+                    version=row.version,
+                )
             if migration.checksum != row.checksum:
                 raise ConfigurationError(
                     f"migration {migration.label} was changed after it was applied "
                     f"(file {migration.path}); restore it and put the change in a new migration",
-                    version=row.version, file=str(migration.path),
-                    applied_checksum=row.checksum, file_checksum=migration.checksum)
+                    version=row.version,
+                    file=str(migration.path),
+                    applied_checksum=row.checksum,
+                    file_checksum=migration.checksum,
+                )
 
     def upgrade(self, target: int | None = None) -> list[Migration]:
         """Apply the pending migrations up to `target` (default: all), each in its own
@@ -414,8 +445,7 @@ class Database:
                         conn.exec_driver_sql(_CREATE_SCHEMA_MIGRATIONS)
                     return
                 except OperationalError as exc:
-                    if (self.dialect != "sqlite" or "locked" not in str(exc)
-                            or time.monotonic() > deadline):
+                    if self.dialect != "sqlite" or "locked" not in str(exc) or time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
         except SQLAlchemyError as exc:
@@ -426,8 +456,9 @@ class Database:
         try:
             with self._migration_transaction() as conn:
                 # another process may have applied it while we waited for the lock
-                if conn.execute(text("SELECT 1 FROM schema_migrations WHERE version = :v"),
-                                {"v": migration.version}).first():
+                if conn.execute(
+                    text("SELECT 1 FROM schema_migrations WHERE version = :v"), {"v": migration.version}
+                ).first():
                     return False
                 for index, statement in enumerate(statements, 1):
                     try:
@@ -436,15 +467,25 @@ class Database:
                     except SQLAlchemyError as exc:
                         raise MigrationError(
                             f"migration {migration.label} failed at statement {index}: {_reason(exc)}; "
-                            "nothing of it was applied", version=migration.version,
-                            file=str(migration.path), statement=statement) from exc
-                conn.execute(_INSERT_MIGRATION, {
-                    "version": migration.version, "name": migration.name, "checksum": migration.checksum,
-                    "applied_at": datetime.now(timezone.utc).replace(tzinfo=None)})
+                            "nothing of it was applied",
+                            version=migration.version,
+                            file=str(migration.path),
+                            statement=statement,
+                        ) from exc
+                conn.execute(
+                    _INSERT_MIGRATION,
+                    {
+                        "version": migration.version,
+                        "name": migration.name,
+                        "checksum": migration.checksum,
+                        "applied_at": datetime.now(UTC).replace(tzinfo=None),
+                    },
+                )
         except SQLAlchemyError as exc:
-            raise MigrationError(f"migration {migration.label} could not be applied: {_reason(exc)}",
-                                 version=migration.version, file=str(migration.path)) from exc
+            raise MigrationError(
+                f"migration {migration.label} could not be applied: {_reason(exc)}",
+                version=migration.version,
+                file=str(migration.path),
+            ) from exc
         logger.info("applied migration %s to %r", migration.label, self)
         return True
-
-

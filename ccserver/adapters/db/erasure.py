@@ -8,6 +8,7 @@ the keyed hash of the number (the proof the law requires): do-not-call entries, 
 ledger, compliance decisions. Deleted: the customer file, phones, tickets, history, recordings
 rows, callbacks, campaign contacts, the person's lines in contact files kept for preview.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,23 @@ from ...capabilities.privacy.model import Person
 from ...capabilities.privacy.ports import ErasedPerson
 from ...core.errors import NotFound
 from .database import Database
-from .tables import (AuditEntry, Call, CallbackRequest, ComplianceDecision, ConsentEntry, Customer,
-                     CustomerPhone, DncNumber, Interaction, OutboundAttempt, OutboundContact,
-                     OutboundImport, QaEvaluation, Recording, Ticket)
+from .tables import (
+    AuditEntry,
+    Call,
+    CallbackRequest,
+    ComplianceDecision,
+    ConsentEntry,
+    Customer,
+    CustomerPhone,
+    DncNumber,
+    Interaction,
+    OutboundAttempt,
+    OutboundContact,
+    OutboundImport,
+    QaEvaluation,
+    Recording,
+    Ticket,
+)
 
 
 class ErasureRepository:
@@ -35,10 +50,12 @@ class ErasureRepository:
             row = s.get(Customer, customer_id)
             if row is None:
                 raise NotFound(f"no customer {customer_id}", customer=customer_id)
-            phones = [p.e164 for p in s.exec(select(CustomerPhone)
-                                             .where(CustomerPhone.customer_id == customer_id))]
-            names = [f"{row.first_name} {row.last_name}".strip(),
-                     f"{row.last_name} {row.first_name}".strip(), row.email]
+            phones = [p.e164 for p in s.exec(select(CustomerPhone).where(CustomerPhone.customer_id == customer_id))]
+            names = [
+                f"{row.first_name} {row.last_name}".strip(),
+                f"{row.last_name} {row.first_name}".strip(),
+                row.email,
+            ]
             return phones, names
 
     def contact_names(self, nsns: Iterable[int]) -> list[str]:
@@ -47,11 +64,13 @@ class ErasureRepository:
         if not nsns:
             return []
         with self.db.read_session() as s:
-            return sorted({c.name for c in s.exec(select(OutboundContact)
-                                                  .where(col(OutboundContact.nsn).in_(nsns))) if c.name})
+            return sorted(
+                {c.name for c in s.exec(select(OutboundContact).where(col(OutboundContact.nsn).in_(nsns))) if c.name}
+            )
 
-    def erase(self, person: Person, hash_of: Callable[[int | str], str],
-              live_uniqueids: Iterable[str] = ()) -> ErasedPerson:
+    def erase(
+        self, person: Person, hash_of: Callable[[int | str], str], live_uniqueids: Iterable[str] = ()
+    ) -> ErasedPerson:
         """Everything in one transaction. `hash_of(nsn or E.164)` is the keyed hash kept in
         place of a number; `live_uniqueids` are the person's calls still in progress."""
         out = ErasedPerson()
@@ -89,8 +108,13 @@ class ErasureRepository:
             calls = list(s.exec(select(Call).where(or_(*call_match)))) if call_match else []
             linkedids = {c.linkedid for c in calls if c.linkedid}
             if linkedids:  # the other legs of the same calls
-                calls += list(s.exec(select(Call).where(col(Call.linkedid).in_(linkedids),
-                                                        col(Call.id).notin_([c.id for c in calls]))))
+                calls += list(
+                    s.exec(
+                        select(Call).where(
+                            col(Call.linkedid).in_(linkedids), col(Call.id).notin_([c.id for c in calls])
+                        )
+                    )
+                )
             uniqueids |= {c.uniqueid for c in calls} | linkedids
             for c in calls:
                 c.caller_number = None
@@ -110,8 +134,7 @@ class ErasureRepository:
             out.recordings = [(r.id, r.path, r.spool_name, r.status) for r in recordings]
             ids = [r.id for r in recordings]
             if ids:
-                s.exec(update(QaEvaluation).where(col(QaEvaluation.recording_id).in_(ids))
-                       .values(recording_id=None))
+                s.exec(update(QaEvaluation).where(col(QaEvaluation.recording_id).in_(ids)).values(recording_id=None))
                 s.exec(delete(Recording).where(col(Recording.id).in_(ids)))
             counts["recordings"] = len(ids)
             # quality evaluations of those calls stay (the agent's scores), their comments lose the person
@@ -127,8 +150,9 @@ class ErasureRepository:
                 s.exec(delete(Customer).where(Customer.id == cid))
             # phones of the numbers left on other files would pop this person up again
             if person.numbers:
-                counts["phones"] = counts.get("phones", 0) + (s.exec(delete(CustomerPhone).where(
-                    col(CustomerPhone.e164).in_(person.numbers))).rowcount or 0)
+                counts["phones"] = counts.get("phones", 0) + (
+                    s.exec(delete(CustomerPhone).where(col(CustomerPhone.e164).in_(person.numbers))).rowcount or 0
+                )
             # --- callbacks, campaign contacts, attempts
             if callbacks:
                 s.exec(delete(CallbackRequest).where(col(CallbackRequest.id).in_([c.id for c in callbacks])))
@@ -178,9 +202,14 @@ class ErasureRepository:
             counts["import_lines"] = 0
             needles = forms + [str(n) for n in nsns]
             if needles:
-                imports = s.exec(select(OutboundImport).where(or_(
-                    *[col(OutboundImport.payload).contains(n) for n in needles],
-                    *[col(OutboundImport.report).contains(n) for n in needles])))
+                imports = s.exec(
+                    select(OutboundImport).where(
+                        or_(
+                            *[col(OutboundImport.payload).contains(n) for n in needles],
+                            *[col(OutboundImport.report).contains(n) for n in needles],
+                        )
+                    )
+                )
                 for imp in imports:
                     rows = json.loads(imp.payload or "[]")
                     kept = [r for r in rows if not person.mentions_row(r if isinstance(r, list) else [r])]
@@ -202,4 +231,3 @@ class ErasureRepository:
             counts["audit_redacted"] = redacted
         out.uniqueids = uniqueids
         return out
-

@@ -2,10 +2,11 @@
 
 Synchronous, one short transaction per call: use through ``asyncio.to_thread``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlmodel import select
@@ -20,7 +21,8 @@ _UPSERT = text(
     "INSERT INTO ivr_stats (day, script, version, node, counter, value, updated_at) "
     "VALUES (:day, :script, :version, :node, :counter, :value, :updated_at) "
     "ON CONFLICT (day, script, version, node, counter) "
-    "DO UPDATE SET value = ivr_stats.value + excluded.value, updated_at = excluded.updated_at")
+    "DO UPDATE SET value = ivr_stats.value + excluded.value, updated_at = excluded.updated_at"
+)
 
 _LIMITS = (100, 64, 100, 100)
 
@@ -36,19 +38,29 @@ class IvrStatsRepository:
     def add(self, deltas: dict[CounterKey, int], at: datetime) -> int:
         """Add each delta to its counter for the UTC day of `at` (created at 0 when new).
         Returns the number of counters written."""
-        at = at.astimezone(timezone.utc)
-        rows = [{"day": at.date().isoformat(), "script": s, "version": v, "node": n,
-                 "counter": c, "value": value, "updated_at": at.replace(tzinfo=None)}
-                for (s, v, n, c), value in ((_fit(k), value) for k, value in deltas.items())
-                if value]
+        at = at.astimezone(UTC)
+        rows = [
+            {
+                "day": at.date().isoformat(),
+                "script": s,
+                "version": v,
+                "node": n,
+                "counter": c,
+                "value": value,
+                "updated_at": at.replace(tzinfo=None),
+            }
+            for (s, v, n, c), value in ((_fit(k), value) for k, value in deltas.items())
+            if value
+        ]
         if not rows:
             return 0
         with self.db.engine.begin() as conn:
             conn.execute(_UPSERT, rows)
         return len(rows)
 
-    def totals(self, script: str | None = None, since: str | None = None,
-               until: str | None = None) -> dict[CounterKey, int]:
+    def totals(
+        self, script: str | None = None, since: str | None = None, until: str | None = None
+    ) -> dict[CounterKey, int]:
         """Counters summed over days (`since`/`until`: ISO dates, inclusive)."""
         with self.db.read_session() as session:
             query = select(IvrStat)
@@ -66,8 +78,9 @@ class IvrStatsRepository:
 
     def rows(self, script: str | None = None) -> list[IvrStat]:
         with self.db.read_session() as session:
-            query = select(IvrStat).order_by(IvrStat.day, IvrStat.script, IvrStat.version,
-                                             IvrStat.node, IvrStat.counter)
+            query = select(IvrStat).order_by(
+                IvrStat.day, IvrStat.script, IvrStat.version, IvrStat.node, IvrStat.counter
+            )
             if script is not None:
                 query = query.where(IvrStat.script == script)
             return list(session.exec(query))

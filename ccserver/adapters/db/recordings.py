@@ -1,5 +1,6 @@
 """Database access for recordings, their policies, quality grids and evaluations (the GDPR
 erasure is in erasure.py). Synchronous: call through ``asyncio.to_thread``."""
+
 from __future__ import annotations
 
 import json
@@ -10,9 +11,14 @@ from typing import Any
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 
-from ...capabilities.recording.model import (DEFAULT_POLICY, DEFAULT_RETENTION_DAYS, RecordingPolicy,
-                                             campaign_of_queue, purge_cutoff)
 from ...capabilities.recording.errors import NoSuchEvaluation, NoSuchGrid, NoSuchRecording
+from ...capabilities.recording.model import (
+    DEFAULT_POLICY,
+    DEFAULT_RETENTION_DAYS,
+    RecordingPolicy,
+    campaign_of_queue,
+    purge_cutoff,
+)
 from ...capabilities.recording.ports import RecordingFilter
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict
@@ -35,8 +41,9 @@ class RecordingRepository:
         with self.db.read_session() as s:
             campaign = campaign_of_queue(queue)
             if campaign is not None:
-                row = s.exec(select(CampaignRecordingPolicy)
-                             .where(CampaignRecordingPolicy.campaign_id == campaign)).first()
+                row = s.exec(
+                    select(CampaignRecordingPolicy).where(CampaignRecordingPolicy.campaign_id == campaign)
+                ).first()
                 if row is not None:
                     return RecordingPolicy(row.policy, row.retention_days)
                 return RecordingPolicy(DEFAULT_POLICY, DEFAULT_RETENTION_DAYS)
@@ -47,13 +54,16 @@ class RecordingRepository:
 
     def campaign_policies(self) -> dict[int, RecordingPolicy]:
         with self.db.read_session() as s:
-            return {r.campaign_id: RecordingPolicy(r.policy, r.retention_days)
-                    for r in s.exec(select(CampaignRecordingPolicy))}
+            return {
+                r.campaign_id: RecordingPolicy(r.policy, r.retention_days)
+                for r in s.exec(select(CampaignRecordingPolicy))
+            }
 
     def set_campaign_policy(self, campaign_id: int, policy: RecordingPolicy, actor: str) -> None:
         with self._write() as s:
-            row = s.exec(select(CampaignRecordingPolicy)
-                         .where(CampaignRecordingPolicy.campaign_id == campaign_id)).first()
+            row = s.exec(
+                select(CampaignRecordingPolicy).where(CampaignRecordingPolicy.campaign_id == campaign_id)
+            ).first()
             if row is None:
                 row = CampaignRecordingPolicy(campaign_id=campaign_id, updated_at=self.clock.now())
             row.policy, row.retention_days = policy.policy, policy.retention_days
@@ -62,8 +72,7 @@ class RecordingRepository:
 
     def queue_policies(self) -> dict[str, RecordingPolicy]:
         with self.db.read_session() as s:
-            return {q.name: RecordingPolicy(q.recording_policy, q.retention_days)
-                    for q in s.exec(select(Queue))}
+            return {q.name: RecordingPolicy(q.recording_policy, q.retention_days) for q in s.exec(select(Queue))}
 
     # --- recordings -----------------------------------------------------------------------------
     def insert(self, **fields: Any) -> Recording:
@@ -92,8 +101,7 @@ class RecordingRepository:
 
     def for_call(self, uniqueid: str) -> list[Recording]:
         with self.db.read_session() as s:
-            return list(s.exec(select(Recording).where(Recording.call_uniqueid == uniqueid)
-                               .order_by(Recording.id)))
+            return list(s.exec(select(Recording).where(Recording.call_uniqueid == uniqueid).order_by(Recording.id)))
 
     def unfinished(self) -> list[Recording]:
         with self.db.read_session() as s:
@@ -103,14 +111,20 @@ class RecordingRepository:
         with self.db.read_session() as s:
             return s.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
 
-    def search(self, f: RecordingFilter, *, limit: int = 50, offset: int = 0) -> tuple[list[tuple[Recording, Call | None]], int]:
+    def search(
+        self, f: RecordingFilter, *, limit: int = 50, offset: int = 0
+    ) -> tuple[list[tuple[Recording, Call | None]], int]:
         """Recordings (newest first) with their call rows, and how many match in all."""
         query = select(Recording, Call).join(Call, Call.uniqueid == Recording.call_uniqueid, isouter=True)
         if f.status:
             query = query.where(Recording.status == f.status)
         if f.scope_queues is not None or f.scope_agents is not None:
-            query = query.where(or_(col(Recording.queue).in_(sorted(f.scope_queues or ())),
-                                    col(Recording.agent).in_(sorted(f.scope_agents or ()))))
+            query = query.where(
+                or_(
+                    col(Recording.queue).in_(sorted(f.scope_queues or ())),
+                    col(Recording.agent).in_(sorted(f.scope_agents or ())),
+                )
+            )
         if f.agent:
             query = query.where(Recording.agent == f.agent)
         if f.queue:
@@ -129,8 +143,9 @@ class RecordingRepository:
             query = query.where(Recording.duration_ms >= f.min_seconds * 1000)
         with self.db.read_session() as s:
             total = s.exec(select(func.count()).select_from(query.subquery())).one()
-            rows = s.exec(query.order_by(col(Recording.started_at).desc(), col(Recording.id).desc())
-                          .limit(limit).offset(offset)).all()
+            rows = s.exec(
+                query.order_by(col(Recording.started_at).desc(), col(Recording.id).desc()).limit(limit).offset(offset)
+            ).all()
             return [(r, c) for r, c in rows], int(total)
 
     def expired(self, now: datetime) -> list[Recording]:
@@ -172,8 +187,9 @@ class RecordingRepository:
         if not recording_ids:
             return 0
         with self._write() as s:
-            s.exec(update(QaEvaluation).where(col(QaEvaluation.recording_id).in_(recording_ids))
-                   .values(recording_id=None))
+            s.exec(
+                update(QaEvaluation).where(col(QaEvaluation.recording_id).in_(recording_ids)).values(recording_id=None)
+            )
             result = s.exec(delete(Recording).where(col(Recording.id).in_(recording_ids)))
             return result.rowcount or 0
 
@@ -182,7 +198,7 @@ class RecordingRepository:
         with self.db.read_session() as s:
             query = select(QaGrid).order_by(QaGrid.name)
             if active_only:
-                query = query.where(QaGrid.active == True)  # noqa: E712
+                query = query.where(QaGrid.active == True)
             return list(s.exec(query))
 
     def grid(self, grid_id: int) -> QaGrid:
@@ -192,16 +208,25 @@ class RecordingRepository:
                 raise NoSuchGrid(f"no grid {grid_id}", grid=grid_id)
             return row
 
-    def save_grid(self, grid_id: int | None, name: str, description: str, definition: dict,
-                  actor: str, active: bool = True) -> QaGrid:
+    def save_grid(
+        self, grid_id: int | None, name: str, description: str, definition: dict, actor: str, active: bool = True
+    ) -> QaGrid:
         now = self.clock.now()
         with self._write() as s:
             clash = s.exec(select(QaGrid).where(QaGrid.name == name)).first()
             if clash is not None and clash.id != grid_id:
                 raise Conflict(f"a grid named {name!r} already exists", field="name")
             if grid_id is None:
-                row = QaGrid(name=name, description=description, definition=json.dumps(definition),
-                             version=1, active=active, created_by=actor[:64], created_at=now, updated_at=now)
+                row = QaGrid(
+                    name=name,
+                    description=description,
+                    definition=json.dumps(definition),
+                    version=1,
+                    active=active,
+                    created_by=actor[:64],
+                    created_at=now,
+                    updated_at=now,
+                )
             else:
                 row = s.get(QaGrid, grid_id)
                 if row is None:
@@ -240,9 +265,15 @@ class RecordingRepository:
             s.add(row)
             return row
 
-    def evaluations(self, *, agent: str | None = None, grid_id: int | None = None,
-                    recording_id: int | None = None, since: datetime | None = None,
-                    limit: int = 200) -> list[QaEvaluation]:
+    def evaluations(
+        self,
+        *,
+        agent: str | None = None,
+        grid_id: int | None = None,
+        recording_id: int | None = None,
+        since: datetime | None = None,
+        limit: int = 200,
+    ) -> list[QaEvaluation]:
         query = select(QaEvaluation)
         if agent:
             query = query.where(QaEvaluation.agent == agent)
@@ -253,13 +284,20 @@ class RecordingRepository:
         if since is not None:
             query = query.where(QaEvaluation.created_at >= since)
         with self.db.read_session() as s:
-            return list(s.exec(query.order_by(col(QaEvaluation.created_at).desc(),
-                                              col(QaEvaluation.id).desc()).limit(limit)))
+            return list(
+                s.exec(query.order_by(col(QaEvaluation.created_at).desc(), col(QaEvaluation.id).desc()).limit(limit))
+            )
 
     def score_rows(self, since: datetime | None = None) -> list[tuple[str, int, str, float, bool, str]]:
         """(agent, grid id, grid name, score, fatal, queue) of every evaluation (since a date)."""
-        query = select(QaEvaluation.agent, QaEvaluation.grid_id, QaGrid.name, QaEvaluation.score,
-                       QaEvaluation.fatal, QaEvaluation.queue).join(QaGrid, QaGrid.id == QaEvaluation.grid_id)
+        query = select(
+            QaEvaluation.agent,
+            QaEvaluation.grid_id,
+            QaGrid.name,
+            QaEvaluation.score,
+            QaEvaluation.fatal,
+            QaEvaluation.queue,
+        ).join(QaGrid, QaGrid.id == QaEvaluation.grid_id)
         if since is not None:
             query = query.where(QaEvaluation.created_at >= since)
         with self.db.read_session() as s:

@@ -1,17 +1,17 @@
 """Thin repositories over `Database`: each method is one short transaction and returns detached
 table objects (usable after the call). Synchronous: call them through ``asyncio.to_thread``."""
+
 from __future__ import annotations
 
 import builtins
 import hashlib
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
-
-import logging
 
 from sqlalchemy import String, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,8 +48,7 @@ class UserRepository:
     @staticmethod
     def validate_username(username: str) -> str:
         if not isinstance(username, str) or not USERNAME_PATTERN.fullmatch(username):
-            raise InvalidInput("a username is 2 to 32 characters among a-z 0-9 . _ -",
-                               field="username", value=username)
+            raise InvalidInput("a username is 2 to 32 characters among a-z 0-9 . _ -", field="username", value=username)
         return username
 
     @staticmethod
@@ -61,22 +60,26 @@ class UserRepository:
     @staticmethod
     def validate_password(password: str) -> str:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters",
-                               field="password")
+            raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
         if len(password) > MAX_PASSWORD_LENGTH:
             raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters", field="password")
         return password
 
-    def create_user(self, username: str, password: str, role: str = "agent",
-                    display_name: str = "") -> User:
+    def create_user(self, username: str, password: str, role: str = "agent", display_name: str = "") -> User:
         """Raises `InvalidInput` (``field`` names the bad one) or `Conflict` if the name is taken."""
         self.validate_username(username)
         self.validate_role(role)
         self.validate_password(password)
         if len(display_name) > 100:
             raise InvalidInput("a display name has at most 100 characters", field="display_name")
-        user = User(username=username, display_name=display_name, role=role,
-                    password_hash=hash_password(password), active=True, created_at=self.clock.now())
+        user = User(
+            username=username,
+            display_name=display_name,
+            role=role,
+            password_hash=hash_password(password),
+            active=True,
+            created_at=self.clock.now(),
+        )
         try:
             with self.db.write_session() as session:
                 session.add(user)
@@ -103,7 +106,7 @@ class UserRepository:
     def list(self, *, include_inactive: bool = True, role: str | None = None) -> builtins.list[User]:
         query = select(User).order_by(User.username)
         if not include_inactive:
-            query = query.where(User.active == True)  # noqa: E712 (SQL expression)
+            query = query.where(User.active == True)
         if role is not None:
             query = query.where(User.role == role)
         with self.db.read_session() as session:
@@ -126,8 +129,7 @@ class UserRepository:
         """`user` if it is active and `password` is its password, else None; the hashing half
         of `authenticate` (the web login runs it on its bounded hashing executor). Spends one
         hash whatever the case, against a dummy for an unknown or disabled user."""
-        if (user is None or not user.active or not isinstance(password, str)
-                or len(password) > MAX_PASSWORD_LENGTH):
+        if user is None or not user.active or not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
             verify_dummy(password if isinstance(password, str) else "")
             return None
         if not verify_password(password, user.password_hash):
@@ -140,8 +142,9 @@ class UserRepository:
         self.validate_password(password)
         return self._update(username, password_hash=hash_password(password))
 
-    def update(self, username: str, *, display_name: str | None = None, role: str | None = None,
-               active: bool | None = None) -> User:
+    def update(
+        self, username: str, *, display_name: str | None = None, role: str | None = None, active: bool | None = None
+    ) -> User:
         """Change the given fields of a user; raises `NoSuchUser`."""
         changes: dict[str, Any] = {}
         if display_name is not None:
@@ -185,13 +188,19 @@ class SessionRepository:
         csrf_token = secrets.token_urlsafe(32)
         now = self.clock.now()
         with self.db.write_session() as session:
-            session.add(WebSession(token_hash=_token_hash(raw_token), user_id=user_id,
-                                   csrf_token=csrf_token, created_at=now,
-                                   expires_at=now + _seconds(ttl), last_seen_at=now))
+            session.add(
+                WebSession(
+                    token_hash=_token_hash(raw_token),
+                    user_id=user_id,
+                    csrf_token=csrf_token,
+                    created_at=now,
+                    expires_at=now + _seconds(ttl),
+                    last_seen_at=now,
+                )
+            )
         return raw_token, csrf_token
 
-    def lookup(self, raw_token: str, *, extend: timedelta | float | None = None
-               ) -> tuple[User, WebSession] | None:
+    def lookup(self, raw_token: str, *, extend: timedelta | float | None = None) -> tuple[User, WebSession] | None:
         """(user, session) for a live session of an active user, else None. Updates
         `last_seen_at` (at most every `touch_interval`); with `extend`, also pushes `expires_at`
         to now + extend (sliding expiry)."""
@@ -199,8 +208,11 @@ class SessionRepository:
             return None
         now = self.clock.now()
         with self.db.read_session() as session:  # every request: never behind a long write
-            row = session.exec(select(WebSession, User).join(User, User.id == WebSession.user_id)
-                               .where(WebSession.token_hash == _token_hash(raw_token))).first()
+            row = session.exec(
+                select(WebSession, User)
+                .join(User, User.id == WebSession.user_id)
+                .where(WebSession.token_hash == _token_hash(raw_token))
+            ).first()
         if row is None:
             return None
         web_session, user = row
@@ -216,8 +228,7 @@ class SessionRepository:
                 for key, value in values.items():
                     setattr(web_session, key, value)
             except OperationalError as exc:
-                logger.warning("session %s: last_seen_at not updated (%s)", web_session.id,
-                               str(exc).splitlines()[0])
+                logger.warning("session %s: last_seen_at not updated (%s)", web_session.id, str(exc).splitlines()[0])
         return user, web_session
 
     def delete(self, raw_token: str) -> bool:
@@ -238,10 +249,11 @@ class SessionRepository:
         if not ids:
             return set()
         with self.db.read_session() as session:
-            rows = session.exec(select(WebSession.id).join(User, User.id == WebSession.user_id)
-                                .where(col(WebSession.id).in_(ids),
-                                       WebSession.expires_at > self.clock.now(),
-                                       User.active == True)).all()  # noqa: E712 (SQL expression)
+            rows = session.exec(
+                select(WebSession.id)
+                .join(User, User.id == WebSession.user_id)
+                .where(col(WebSession.id).in_(ids), WebSession.expires_at > self.clock.now(), User.active == True)
+            ).all()
         return set(rows)
 
     def purge_expired(self) -> int:
@@ -258,15 +270,28 @@ class AuditLog:
     def record(self, actor: str, action: str, target: str = "", **details: Any) -> AuditEntry:
         """Record that `actor` (a username, or ``system``) did `action` (``user.create``...) to
         `target`; `details` must be JSON-serialisable (other values are stored as strings)."""
-        entry = AuditEntry(at=self.clock.now(), actor=actor[:64], action=action[:64], target=target[:255],
-                           details=json.dumps(details, default=str, sort_keys=True))
+        entry = AuditEntry(
+            at=self.clock.now(),
+            actor=actor[:64],
+            action=action[:64],
+            target=target[:255],
+            details=json.dumps(details, default=str, sort_keys=True),
+        )
         with self.db.write_session() as session:
             session.add(entry)
         return entry
 
-    def list(self, *, actor: str | None = None, action: str | None = None, target: str | None = None,
-             since: datetime | None = None, until: datetime | None = None,
-             limit: int = 100, offset: int = 0) -> builtins.list[AuditEntry]:
+    def list(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[AuditEntry]:
         """Entries newest first, filtered by the given fields (`since` inclusive, `until` exclusive)."""
         query = select(AuditEntry)
         if actor is not None:
@@ -286,8 +311,7 @@ class AuditLog:
 
 CALL_FIELDS = frozenset(c.name for c in Call.__table__.columns) - {"id", "uniqueid"}
 # VARCHAR lengths: PostgreSQL refuses a longer value, SQLite would store it; refuse on both
-_CALL_LENGTHS = {c.name: c.type.length for c in Call.__table__.columns
-                 if isinstance(c.type, String) and c.type.length}
+_CALL_LENGTHS = {c.name: c.type.length for c in Call.__table__.columns if isinstance(c.type, String) and c.type.length}
 
 
 class CallRepository:
@@ -315,13 +339,13 @@ class CallRepository:
                     raise InvalidInput("a call needs a uniqueid", field="uniqueid")
                 unknown = set(fields) - CALL_FIELDS
                 if unknown:
-                    raise InvalidInput(f"unknown call fields: {', '.join(sorted(unknown))}",
-                                       field=sorted(unknown)[0])
+                    raise InvalidInput(f"unknown call fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
                 for name, value in (("uniqueid", uniqueid), *fields.items()):
                     limit = _CALL_LENGTHS.get(name)
                     if limit and isinstance(value, str) and len(value) > limit:
-                        raise InvalidInput(f"call {name} is longer than {limit} characters",
-                                           field=name, uniqueid=uniqueid[:64])
+                        raise InvalidInput(
+                            f"call {name} is longer than {limit} characters", field=name, uniqueid=uniqueid[:64]
+                        )
                 values = {"created_at": self.clock.now(), **fields, "uniqueid": uniqueid}
                 statement = insert(Call).values(**values)
                 if fields:
@@ -336,8 +360,9 @@ class CallRepository:
         with self.db.read_session() as session:
             return session.exec(select(Call).where(Call.uniqueid == uniqueid)).first()
 
-    def list_recent(self, *, limit: int = 100, queue: str | None = None, agent: str | None = None,
-                    since: datetime | None = None) -> builtins.list[Call]:
+    def list_recent(
+        self, *, limit: int = 100, queue: str | None = None, agent: str | None = None, since: datetime | None = None
+    ) -> builtins.list[Call]:
         query = select(Call)
         if queue is not None:
             query = query.where(Call.queue == queue)

@@ -4,14 +4,25 @@
 Every timestamp is a timezone-aware UTC `datetime` in Python and a ``TIMESTAMP`` (UTC, without
 zone) in the database; a naive `datetime` is refused rather than guessed.
 """
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, DateTime, Float, Index, Integer, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -29,10 +40,10 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one (Clock.now())")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 def _id() -> Any:
@@ -241,8 +252,7 @@ class AgentStateEntry(SQLModel, table=True):
 class CallbackRequest(SQLModel, table=True):
     __tablename__ = "callbacks"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'dialing', 'done', 'failed', 'cancelled')",
-                        name="ck_callbacks_status"),
+        CheckConstraint("status IN ('pending', 'dialing', 'done', 'failed', 'cancelled')", name="ck_callbacks_status"),
         Index("ix_callbacks_status_entered", "status", "entered_queue_at"),
     )
 
@@ -372,10 +382,8 @@ class OutboundCampaign(SQLModel, table=True):
     __tablename__ = "outbound_campaigns"
     __table_args__ = (
         UniqueConstraint("name", name="uq_outbound_campaigns_name"),
-        CheckConstraint("mode IN ('preview', 'progressive', 'predictive')",
-                        name="ck_outbound_campaigns_mode"),
-        CheckConstraint("status IN ('draft', 'running', 'paused', 'finished')",
-                        name="ck_outbound_campaigns_status"),
+        CheckConstraint("mode IN ('preview', 'progressive', 'predictive')", name="ck_outbound_campaigns_mode"),
+        CheckConstraint("status IN ('draft', 'running', 'paused', 'finished')", name="ck_outbound_campaigns_status"),
     )
 
     id: int | None = _id()
@@ -415,8 +423,7 @@ class OutboundImport(SQLModel, table=True):
 
     __tablename__ = "outbound_imports"
     __table_args__ = (
-        CheckConstraint("status IN ('preview', 'committed', 'cancelled')",
-                        name="ck_outbound_imports_status"),
+        CheckConstraint("status IN ('preview', 'committed', 'cancelled')", name="ck_outbound_imports_status"),
     )
 
     id: int | None = _id()
@@ -440,8 +447,10 @@ class OutboundContact(SQLModel, table=True):
     __tablename__ = "outbound_contacts"
     __table_args__ = (
         UniqueConstraint("campaign_id", "nsn", name="uq_outbound_contacts_campaign_nsn"),
-        CheckConstraint("status IN ('pending', 'dialing', 'reserved', 'callback', 'done', "
-                        "'exhausted', 'blocked')", name="ck_outbound_contacts_status"),
+        CheckConstraint(
+            "status IN ('pending', 'dialing', 'reserved', 'callback', 'done', 'exhausted', 'blocked')",
+            name="ck_outbound_contacts_status",
+        ),
         Index("ix_outbound_contacts_due", "campaign_id", "status", "next_attempt_at"),
         Index("ix_outbound_contacts_nsn", "nsn"),
     )
@@ -570,8 +579,10 @@ class DncNumber(SQLModel, table=True):
     keeps only `number_hash` (nsn = -id, number empty) and still blocks the number."""
 
     __tablename__ = "dnc_numbers"
-    __table_args__ = (UniqueConstraint("nsn", name="uq_dnc_numbers_nsn"),
-                      Index("ix_dnc_numbers_number_hash", "number_hash"))
+    __table_args__ = (
+        UniqueConstraint("nsn", name="uq_dnc_numbers_nsn"),
+        Index("ix_dnc_numbers_number_hash", "number_hash"),
+    )
 
     id: int | None = _id()
     nsn: int = Field(sa_type=Integer)
@@ -634,8 +645,7 @@ class CampaignRecordingPolicy(SQLModel, table=True):
     __tablename__ = "campaign_recording_policies"
     __table_args__ = (
         UniqueConstraint("campaign_id", name="uq_campaign_recording_policies_campaign_id"),
-        CheckConstraint("policy IN ('always', 'on_demand', 'never')",
-                        name="ck_campaign_recording_policies_policy"),
+        CheckConstraint("policy IN ('always', 'on_demand', 'never')", name="ck_campaign_recording_policies_policy"),
     )
 
     id: int | None = _id()
@@ -652,8 +662,7 @@ class Recording(SQLModel, table=True):
 
     __tablename__ = "recordings"
     __table_args__ = (
-        CheckConstraint("status IN ('recording', 'paused', 'stored', 'empty', 'failed')",
-                        name="ck_recordings_status"),
+        CheckConstraint("status IN ('recording', 'paused', 'stored', 'empty', 'failed')", name="ck_recordings_status"),
         Index("ix_recordings_call_uniqueid", "call_uniqueid"),
         Index("ix_recordings_started_at", "started_at"),
         Index("ix_recordings_agent_started_at", "agent", "started_at"),
@@ -716,8 +725,7 @@ class QaEvaluation(SQLModel, table=True):
     grid_id: int = Field(foreign_key="qa_grids.id", sa_type=Integer)
     grid_version: int = Field(sa_type=Integer)
     grid_snapshot: str = Field(sa_type=Text)
-    recording_id: int | None = Field(default=None, foreign_key="recordings.id", ondelete="SET NULL",
-                                     sa_type=Integer)
+    recording_id: int | None = Field(default=None, foreign_key="recordings.id", ondelete="SET NULL", sa_type=Integer)
     call_uniqueid: str = Field(default="", sa_type=String(64))
     agent: str = Field(sa_type=String(64))
     queue: str = Field(default="", sa_type=String(128))

@@ -4,6 +4,7 @@ Events are buffered in order and flushed by one task: every `max_delay` seconds,
 when `max_batch` are waiting. A failed flush is logged and retried with the same batch (the
 writes are idempotent upserts/appends), so a database outage loses nothing that fits in memory.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,15 @@ logger = logging.getLogger(__name__)
 
 
 class BatchedWriter:
-    def __init__(self, name: str, flush: Callable[[list[Event]], Any], *, max_batch: int = 500,
-                 max_delay: float = 0.2, max_buffer: int = 100_000) -> None:
+    def __init__(
+        self,
+        name: str,
+        flush: Callable[[list[Event]], Any],
+        *,
+        max_batch: int = 500,
+        max_delay: float = 0.2,
+        max_buffer: int = 100_000,
+    ) -> None:
         self.name = name
         self._flush = flush
         self.max_batch, self.max_delay, self.max_buffer = max_batch, max_delay, max_buffer
@@ -31,8 +39,7 @@ class BatchedWriter:
     def __call__(self, event: Event) -> None:
         """The bus listener: never blocks."""
         if len(self._buffer) >= self.max_buffer:
-            logger.error("%s: %d events waiting for the database, dropping the oldest",
-                         self.name, len(self._buffer))
+            logger.error("%s: %d events waiting for the database, dropping the oldest", self.name, len(self._buffer))
             del self._buffer[0]
         self._buffer.append(event)
         if len(self._buffer) >= self.max_batch:
@@ -68,7 +75,7 @@ class BatchedWriter:
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), self.max_delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:
@@ -81,4 +88,3 @@ class BatchedWriter:
     @property
     def pending(self) -> int:
         return len(self._buffer)
-

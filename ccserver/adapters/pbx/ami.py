@@ -9,6 +9,7 @@ What the wrapper adds to panoramisk's Manager (see DESIGN.md, "panoramisk pitfal
 - single-reply actions are sent with ``as_list=False`` (panoramisk mistakes QueueAdd's reply
   for the start of a list and would wait forever).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,9 +46,9 @@ _PANORAMISK_LOG.setLevel(logging.CRITICAL)
 class _Manager(Manager):
     """panoramisk Manager with our failure semantics (see module docstring)."""
 
-    link: "AmiLink"
+    link: AmiLink
 
-    def connection_made(self, f):  # noqa: D401 - panoramisk callback
+    def connection_made(self, f):
         if f.exception() is not None:
             self._connected = False
             self.link._connect_failed(f.exception())
@@ -75,9 +76,18 @@ class _Manager(Manager):
 class AmiLink:
     """One AMI connection to one Asterisk node."""
 
-    def __init__(self, *, host: str, port: int, username: str, secret: str,
-                 submit: Callable[[PbxEvent], None], node: str = "asterisk",
-                 command_timeout: float = 5.0, on_login: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        submit: Callable[[PbxEvent], None],
+        node: str = "asterisk",
+        command_timeout: float = 5.0,
+        on_login: Callable[[], Any] | None = None,
+    ) -> None:
         self.host, self.port, self.username = host, port, username
         self.node = node
         self.command_timeout = command_timeout
@@ -86,10 +96,19 @@ class AmiLink:
         self.state = "stopped"  # stopped | connecting | up | down | auth-failed
         self.last_error = ""
         self._failures = 0
-        self.manager = _Manager(host=host, port=port, username=username, secret=secret,
-                                ping_delay=5, ping_interval=5, reconnect_timeout=1,
-                                forgetable_actions=("login", "ping"), log=_PANORAMISK_LOG,
-                                on_login=self._logged_in, on_disconnect=self._disconnected)
+        self.manager = _Manager(
+            host=host,
+            port=port,
+            username=username,
+            secret=secret,
+            ping_delay=5,
+            ping_interval=5,
+            reconnect_timeout=1,
+            forgetable_actions=("login", "ping"),
+            log=_PANORAMISK_LOG,
+            on_login=self._logged_in,
+            on_disconnect=self._disconnected,
+        )
         self.manager.link = self
         self.manager.register_event("*", self._on_event)
 
@@ -116,15 +135,19 @@ class AmiLink:
     def _connect_failed(self, exc: BaseException) -> None:
         self._failures += 1
         if self.state != "down":
-            logger.warning("AMI %s:%s unreachable (%s); retrying until it answers",
-                           self.host, self.port, exc)
+            logger.warning("AMI %s:%s unreachable (%s); retrying until it answers", self.host, self.port, exc)
         self.state, self.last_error = "down", f"unreachable: {exc}"
 
     def _login_failed(self, message: str) -> None:
         self._failures += 1
         if self.state != "auth-failed":
-            logger.error("AMI %s:%s refused login for user %r (%s): check ami_username/ami_secret",
-                         self.host, self.port, self.username, message)
+            logger.error(
+                "AMI %s:%s refused login for user %r (%s): check ami_username/ami_secret",
+                self.host,
+                self.port,
+                self.username,
+                message,
+            )
         self.state, self.last_error = "auth-failed", f"login refused: {message}"
 
     def _logged_in(self, manager: Manager) -> None:
@@ -150,9 +173,12 @@ class AmiLink:
         while awaiting:
             action = awaiting.popleft()
             if not action.future.done():
-                action.future.set_exception(PbxUnavailable(
-                    f"AMI link dropped before {action.get('Action')} was answered; not replayed",
-                    action=action.get("Action")))
+                action.future.set_exception(
+                    PbxUnavailable(
+                        f"AMI link dropped before {action.get('Action')} was answered; not replayed",
+                        action=action.get("Action"),
+                    )
+                )
 
     def _on_event(self, manager: Manager, message: Any) -> None:
         try:
@@ -164,27 +190,27 @@ class AmiLink:
             self._submit(event)
 
     # --- actions -----------------------------------------------------------------------------
-    async def send(self, action: dict[str, Any], *, as_list: bool = False,
-                   timeout: float | None = None) -> Any:
+    async def send(self, action: dict[str, Any], *, as_list: bool = False, timeout: float | None = None) -> Any:
         """Send one action; returns the reply (or the list of events of a list action)."""
         name = str(action.get("Action", ""))
         if not self.is_up or self.manager.protocol is None:
-            raise PbxUnavailable(f"AMI is {self.state}: cannot send {name}", action=name,
-                                 link_state=self.state)
-        clean = {k: ([check_ami_value(k, x) for x in v] if isinstance(v, list) else check_ami_value(k, v))
-                 for k, v in action.items()}
+            raise PbxUnavailable(f"AMI is {self.state}: cannot send {name}", action=name, link_state=self.state)
+        clean = {
+            k: ([check_ami_value(k, x) for x in v] if isinstance(v, list) else check_ami_value(k, v))
+            for k, v in action.items()
+        }
         future = self.manager.send_action(clean, as_list=as_list)
         try:
             reply = await asyncio.wait_for(asyncio.shield(future), timeout or self.command_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._forget(future)
-            raise PbxTimeout(f"Asterisk did not answer {name} within "
-                             f"{timeout or self.command_timeout:g} s; not retried", action=name) from None
+            raise PbxTimeout(
+                f"Asterisk did not answer {name} within {timeout or self.command_timeout:g} s; not retried", action=name
+            ) from None
         if as_list:
             return reply if isinstance(reply, list) else [reply]
         if getattr(reply, "response", "") in ("Error", "Fail", "Failure"):
-            raise PbxCommandFailed(f"Asterisk refused {name}: {reply.message}", action=name,
-                                   reply=reply.message)
+            raise PbxCommandFailed(f"Asterisk refused {name}: {reply.message}", action=name, reply=reply.message)
         return reply
 
     def _forget(self, future: asyncio.Future) -> None:
@@ -208,26 +234,27 @@ class AmiLink:
                 continue
             why = tampered(reply)
             if why is not None:  # a caller-ID number with line breaks: see translate.tampered
-                logger.warning("AMI %s: %s entry refused: %s", action.get("Action"),
-                               reply.get("Event"), why)
+                logger.warning("AMI %s: %s entry refused: %s", action.get("Action"), reply.get("Event"), why)
                 continue
             entries.append(ami_fields(reply))
         return entries
 
     # --- the PbxCommands port ---------------------------------------------------------------
     async def originate(self, request: OriginateRequest) -> str:
-        action: dict[str, Any] = {"Action": "Originate", "Channel": request.channel,
-                                  "Timeout": request.timeout_ms, "Async": "true"}
+        action: dict[str, Any] = {
+            "Action": "Originate",
+            "Channel": request.channel,
+            "Timeout": request.timeout_ms,
+            "Async": "true",
+        }
         if request.application:
             action.update(Application=request.application, Data=request.data or "")
         else:
-            action.update(Context=request.context or "default", Exten=request.exten or "s",
-                          Priority=request.priority)
+            action.update(Context=request.context or "default", Exten=request.exten or "s", Priority=request.priority)
         if request.caller_id:
             action["CallerID"] = request.caller_id
         if request.variables:
-            action["Variable"] = [f"{check_ami_value('Variable', k)}={v}"
-                                  for k, v in request.variables.items()]
+            action["Variable"] = [f"{check_ami_value('Variable', k)}={v}" for k, v in request.variables.items()]
         if request.action_id:
             action["ActionID"] = request.action_id
         if request.channel_id:
@@ -235,20 +262,30 @@ class AmiLink:
         reply = await self.send(action)
         return str(reply.get("ActionID", ""))
 
-    async def queue_add(self, queue: str, interface: str, member_name: str = "", penalty: int = 0,
-                        paused: bool = False, reason: str = "") -> None:
-        action = {"Action": "QueueAdd", "Queue": queue, "Interface": interface,
-                  "Penalty": penalty, "Paused": "true" if paused else "false"}
+    async def queue_add(
+        self,
+        queue: str,
+        interface: str,
+        member_name: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        reason: str = "",
+    ) -> None:
+        action = {
+            "Action": "QueueAdd",
+            "Queue": queue,
+            "Interface": interface,
+            "Penalty": penalty,
+            "Paused": "true" if paused else "false",
+        }
         if member_name:
             action["MemberName"] = member_name
         if reason:
             action["Reason"] = reason
         await self.send(action)
 
-    async def queue_pause(self, queue: str | None, interface: str, paused: bool,
-                          reason: str = "") -> None:
-        action = {"Action": "QueuePause", "Interface": interface,
-                  "Paused": "true" if paused else "false"}
+    async def queue_pause(self, queue: str | None, interface: str, paused: bool, reason: str = "") -> None:
+        action = {"Action": "QueuePause", "Interface": interface, "Paused": "true" if paused else "false"}
         if queue:
             action["Queue"] = queue
         if reason:
@@ -263,20 +300,19 @@ class AmiLink:
 
     async def mix_monitor(self, channel: str, filename: str, options: str = "b") -> None:
         """Start recording `channel` into `filename` (MixMonitor; option b: only while bridged)."""
-        await self.send({"Action": "MixMonitor", "Channel": channel, "File": filename,
-                         "Options": options})
+        await self.send({"Action": "MixMonitor", "Channel": channel, "File": filename, "Options": options})
 
     async def mix_monitor_mute(self, channel: str, muted: bool, direction: str = "both") -> None:
         """Pause (muted) or resume the recording of `channel`: silence is written meanwhile."""
-        await self.send({"Action": "MixMonitorMute", "Channel": channel, "Direction": direction,
-                         "State": "1" if muted else "0"})
+        await self.send(
+            {"Action": "MixMonitorMute", "Channel": channel, "Direction": direction, "State": "1" if muted else "0"}
+        )
 
     async def stop_mix_monitor(self, channel: str) -> None:
         await self.send({"Action": "StopMixMonitor", "Channel": channel})
 
     async def play_dtmf(self, channel: str, digit: str, duration_ms: int = 120) -> None:
-        await self.send({"Action": "PlayDTMF", "Channel": channel, "Digit": digit,
-                         "Duration": duration_ms})
+        await self.send({"Action": "PlayDTMF", "Channel": channel, "Digit": digit, "Duration": duration_ms})
 
     async def set_variable(self, channel: str, name: str, value: str) -> None:
         await self.send({"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value})
@@ -289,16 +325,18 @@ class AmiLink:
         start and after a reconnect, so a refused reload is asked again (for up to
         command_timeout)."""
         if not re.match(r"^([A-Za-z0-9_]+\.so|logger)$", module):
-            raise InvalidInput(f"module: a module file name such as res_pjsip.so (or logger), "
-                               f"not {module!r}",
-                               field="module")
+            raise InvalidInput(
+                f"module: a module file name such as res_pjsip.so (or logger), not {module!r}", field="module"
+            )
         deadline = asyncio.get_running_loop().time() + self.command_timeout
         while True:
             try:
                 await self.send({"Action": "Reload", "Module": module})
                 return
             except PbxCommandFailed as exc:
-                if "in progress" not in str(exc.details.get("reply", "")).lower() \
-                        or asyncio.get_running_loop().time() > deadline:
+                if (
+                    "in progress" not in str(exc.details.get("reply", "")).lower()
+                    or asyncio.get_running_loop().time() > deadline
+                ):
                     raise
             await asyncio.sleep(0.1)

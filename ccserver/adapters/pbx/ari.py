@@ -4,17 +4,17 @@ aioari's `run()` returns when the WebSocket closes, and it awaits listeners one 
 this wrapper loops with backoff (re-registering the Stasis application on each connection),
 translates events synchronously into the intake, and puts a timeout on every REST call.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-import urllib.parse
-
-import aiohttp
 import aioari
+import aiohttp
 from aiohttp import web
 from aioswagger11.http_client import ApiKeyAuthenticator, AsynchronousHttpClient
 
@@ -26,9 +26,18 @@ logger = logging.getLogger(__name__)
 
 
 class AriLink:
-    def __init__(self, *, base_url: str, username: str, password: str, app: str,
-                 submit: Callable[[PbxEvent], None], node: str = "asterisk",
-                 command_timeout: float = 5.0, on_connect: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        username: str,
+        password: str,
+        app: str,
+        submit: Callable[[PbxEvent], None],
+        node: str = "asterisk",
+        command_timeout: float = 5.0,
+        on_connect: Callable[[], Any] | None = None,
+    ) -> None:
         self.base_url, self.username, self._password, self.app = base_url, username, password, app
         self.node = node
         self.command_timeout = command_timeout
@@ -96,11 +105,11 @@ class AriLink:
                     self._submit(PbxLinkDown(link="ari", reason=_short(exc), node=self.node))
                 elif self.state != new_state:
                     if auth:
-                        logger.error("ARI %s refused user %r: check ari_username/ari_password",
-                                     self.base_url, self.username)
+                        logger.error(
+                            "ARI %s refused user %r: check ari_username/ari_password", self.base_url, self.username
+                        )
                     else:
-                        logger.warning("ARI %s unreachable (%s); retrying until it answers",
-                                       self.base_url, _short(exc))
+                        logger.warning("ARI %s unreachable (%s); retrying until it answers", self.base_url, _short(exc))
                 self.state, self.last_error = new_state, _short(exc)
                 await self._close_client()
                 await asyncio.sleep(min(0.5 * 2 ** min(failures - 1, 2), 2.0))
@@ -131,17 +140,21 @@ class AriLink:
     async def call(self, resource: str, operation: str, **params: Any) -> Any:
         """Call one ARI REST operation (e.g. ``call("channels", "answer", channelId=...)``)."""
         if not self.is_up or self.client is None:
-            raise PbxUnavailable(f"ARI is {self.state}: cannot {resource}.{operation}",
-                                 link_state=self.state)
+            raise PbxUnavailable(f"ARI is {self.state}: cannot {resource}.{operation}", link_state=self.state)
         repo = getattr(self.client, resource)
         try:
             return await asyncio.wait_for(getattr(repo, operation)(**params), self.command_timeout)
-        except asyncio.TimeoutError:
-            raise PbxTimeout(f"ARI {resource}.{operation} took more than {self.command_timeout:g} s",
-                             operation=f"{resource}.{operation}") from None
+        except TimeoutError:
+            raise PbxTimeout(
+                f"ARI {resource}.{operation} took more than {self.command_timeout:g} s",
+                operation=f"{resource}.{operation}",
+            ) from None
         except web.HTTPException as exc:  # how aioswagger reports an error status
-            raise PbxCommandFailed(f"ARI {resource}.{operation} failed: {exc.status} {exc.reason}",
-                                   operation=f"{resource}.{operation}", status=exc.status) from None
+            raise PbxCommandFailed(
+                f"ARI {resource}.{operation} failed: {exc.status} {exc.reason}",
+                operation=f"{resource}.{operation}",
+                status=exc.status,
+            ) from None
         except aiohttp.ClientError as exc:
             raise PbxUnavailable(f"ARI {resource}.{operation}: {exc}") from None
 

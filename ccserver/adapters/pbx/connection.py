@@ -1,4 +1,5 @@
 """One Asterisk node as the rest of the server sees it: AMI + ARI links, resync, health."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,21 +41,39 @@ class PbxConnection:
     missed a change (an event about a channel never seen created, a link drop): a snapshot is
     a correction, never a blind overwrite of what events told (see `SnapshotFence`)."""
 
-    def __init__(self, endpoint: PbxEndpoint, submit: Callable[[PbxEvent], None], *,
-                 command_timeout: float = 5.0, resync_interval: float = 60.0) -> None:
+    def __init__(
+        self,
+        endpoint: PbxEndpoint,
+        submit: Callable[[PbxEvent], None],
+        *,
+        command_timeout: float = 5.0,
+        resync_interval: float = 60.0,
+    ) -> None:
         self.endpoint = endpoint
         self._submit_to_intake = submit
         self.fence = SnapshotFence()
         submit = self._submit
         self.resync_interval = resync_interval
-        self.ami = AmiLink(host=endpoint.ami_host, port=endpoint.ami_port,
-                           username=endpoint.ami_username, secret=endpoint.ami_secret,
-                           submit=submit, node=endpoint.node, command_timeout=command_timeout,
-                           on_login=self.request_resync)
-        self.ari = AriLink(base_url=endpoint.ari_url, username=endpoint.ari_username,
-                           password=endpoint.ari_password, app=endpoint.ari_app, submit=submit,
-                           node=endpoint.node, command_timeout=command_timeout,
-                           on_connect=self.request_resync)
+        self.ami = AmiLink(
+            host=endpoint.ami_host,
+            port=endpoint.ami_port,
+            username=endpoint.ami_username,
+            secret=endpoint.ami_secret,
+            submit=submit,
+            node=endpoint.node,
+            command_timeout=command_timeout,
+            on_login=self.request_resync,
+        )
+        self.ari = AriLink(
+            base_url=endpoint.ari_url,
+            username=endpoint.ari_username,
+            password=endpoint.ari_password,
+            app=endpoint.ari_app,
+            submit=submit,
+            node=endpoint.node,
+            command_timeout=command_timeout,
+            on_connect=self.request_resync,
+        )
         self.last_resync_at: float | None = None
         self.last_resync_error = ""
         self.resyncs = 0
@@ -95,7 +114,7 @@ class PbxConnection:
             reason = "link (re)connected"
             try:
                 await asyncio.wait_for(self._resync_wanted.wait(), self.resync_interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if not self.fence.drift:
                     self.resyncs_skipped += 1
                     continue  # the events kept us in step: nothing to correct
@@ -120,10 +139,17 @@ class PbxConnection:
             self.last_resync_at = time.time()
             self.last_resync_error = ""
             self._synced_since_login = True
-            logger.info("resync from %s (%s): %d channels, %d queue members; %d events arrived while "
-                        "it was taken (from #%d), %d entries kept from them", self.endpoint.node,
-                        reason, len(snapshot.channels), len(snapshot.queue_members), report.events,
-                        start_seq, report.corrected)
+            logger.info(
+                "resync from %s (%s): %d channels, %d queue members; %d events arrived while "
+                "it was taken (from #%d), %d entries kept from them",
+                self.endpoint.node,
+                reason,
+                len(snapshot.channels),
+                len(snapshot.queue_members),
+                report.events,
+                start_seq,
+                report.corrected,
+            )
 
     @property
     def healthy(self) -> bool:
@@ -131,10 +157,18 @@ class PbxConnection:
 
     def health(self) -> dict[str, Any]:
         return {
-            "ami": {"state": self.ami.state, "error": self.ami.last_error,
-                    "address": f"{self.endpoint.ami_host}:{self.endpoint.ami_port}"},
+            "ami": {
+                "state": self.ami.state,
+                "error": self.ami.last_error,
+                "address": f"{self.endpoint.ami_host}:{self.endpoint.ami_port}",
+            },
             "ari": {"state": self.ari.state, "error": self.ari.last_error, "url": self.endpoint.ari_url},
-            "resync": {"done": self._synced_since_login, "last_at": self.last_resync_at,
-                       "error": self.last_resync_error, "count": self.resyncs,
-                       "skipped": self.resyncs_skipped, "drift": self.fence.drift},
+            "resync": {
+                "done": self._synced_since_login,
+                "last_at": self.last_resync_at,
+                "error": self.last_resync_error,
+                "count": self.resyncs,
+                "skipped": self.resyncs_skipped,
+                "drift": self.fence.drift,
+            },
         }

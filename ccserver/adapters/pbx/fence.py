@@ -15,6 +15,7 @@ It also keeps the set of channels it knows (from the last snapshot and Newchanne
 since): an event about a channel it never heard of means events were missed, a reason to resync
 (`drift`); a blind periodic overwrite is not needed otherwise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -67,8 +68,14 @@ class SnapshotFence:
             return
         if isinstance(event, ev.ChannelCreated):
             window.channels[uniqueid] = ev.ChannelSnapshot(
-                uniqueid=uniqueid, linkedid=event.linkedid, channel=event.channel, state=event.state,
-                caller_number=event.caller_number, context=event.context, exten=event.exten)
+                uniqueid=uniqueid,
+                linkedid=event.linkedid,
+                channel=event.channel,
+                state=event.state,
+                caller_number=event.caller_number,
+                context=event.context,
+                exten=event.exten,
+            )
         elif isinstance(event, ev.ChannelAnswered):
             window.states[uniqueid] = "Up"
         elif isinstance(event, ev.ChannelStateChanged):
@@ -140,8 +147,12 @@ class SnapshotFence:
                 members[key] = replace(newer, change="snapshot", node=snapshot.node)
                 corrected += 1
 
-        fenced = replace(snapshot, channels=tuple(channels.values()),
-                         queue_members=tuple(members.values()), queue_callers=tuple(callers.values()))
+        fenced = replace(
+            snapshot,
+            channels=tuple(channels.values()),
+            queue_members=tuple(members.values()),
+            queue_callers=tuple(callers.values()),
+        )
         self.known = set(channels)
         self.drift = ""
         return fenced, FenceReport(events=self.seq - window.start_seq, corrected=corrected)

@@ -8,6 +8,7 @@ spaces. A channel that no longer exists (404) or is no longer in Stasis (409) is
 PbxCommandFailed with ``details["gone"] = True``; stopping a playback that finished already is
 not an error.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,7 @@ class AriStasis:
 
     async def _channel_call(self, operation: str, channel_id: str, **params: Any) -> Any:
         try:
-            return await self.link.call("channels", operation,
-                                        channelId=_arg("channel_id", channel_id), **params)
+            return await self.link.call("channels", operation, channelId=_arg("channel_id", channel_id), **params)
         except PbxCommandFailed as exc:
             if exc.details.get("status") in (404, 409):
                 exc.details["gone"] = True
@@ -59,8 +59,7 @@ class AriStasis:
     async def answer(self, channel_id: str) -> None:
         await self._channel_call("answer", channel_id)
 
-    async def play(self, channel_id: str, media: list[str], *, language: str = "",
-                   playback_id: str = "") -> str:
+    async def play(self, channel_id: str, media: list[str], *, language: str = "", playback_id: str = "") -> str:
         params: dict[str, Any] = {"media": _arg("media", ",".join(media))}
         if language:
             params["lang"] = _arg("language", language)
@@ -79,15 +78,19 @@ class AriStasis:
     async def hangup(self, channel_id: str) -> None:
         await self._channel_call("hangup", channel_id)
 
-    async def continue_in_dialplan(self, channel_id: str, context: str, exten: str,
-                                   priority: int = 1) -> None:
-        await self._channel_call("continueInDialplan", channel_id,
-                                 context=_arg("context", context), extension=_arg("exten", exten),
-                                 priority=int(priority))
+    async def continue_in_dialplan(self, channel_id: str, context: str, exten: str, priority: int = 1) -> None:
+        await self._channel_call(
+            "continueInDialplan",
+            channel_id,
+            context=_arg("context", context),
+            extension=_arg("exten", exten),
+            priority=int(priority),
+        )
 
     async def set_variable(self, channel_id: str, name: str, value: str) -> None:
-        await self._channel_call("setChannelVar", channel_id, variable=_arg("name", name),
-                                 value=_LINE_BREAKS.sub(" ", str(value)))
+        await self._channel_call(
+            "setChannelVar", channel_id, variable=_arg("name", name), value=_LINE_BREAKS.sub(" ", str(value))
+        )
 
     async def get_variable(self, channel_id: str, name: str) -> str:
         found = await self._channel_call("getChannelVar", channel_id, variable=_arg("name", name))

@@ -6,6 +6,7 @@ caller controls (caller-ID name and number, DTMF, call data and numbers the dial
 in UserEvents) is normalized here by `core.untrusted`, once: past this module it holds no control
 characters and has a sane length.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,13 +25,23 @@ _NO_VALUE = ("", "")
 # (a SIP From user "06%0D%0AQueue: x") adds headers of their own right after it. Such an event
 # is refused as a whole (`tampered`). manager.conf's eventfilter already drops events where the
 # caller wrote a blank line (a whole forged event); the dialplan cleans the number on entry.
-_SNAPSHOT_TAIL = ("calleridnum", "calleridname", "connectedlinenum", "connectedlinename",
-                  "language", "accountcode", "context", "exten", "priority", "uniqueid", "linkedid")
+_SNAPSHOT_TAIL = (
+    "calleridnum",
+    "calleridname",
+    "connectedlinenum",
+    "connectedlinename",
+    "language",
+    "accountcode",
+    "context",
+    "exten",
+    "priority",
+    "uniqueid",
+    "linkedid",
+)
 # Replies that carry caller-ID in a layout of their own, not a channel snapshot: QueueStatus's
 # QueueEntry (app_queue, Asterisk 22) ends with these headers, then ActionID when the action had one.
 _OWN_CALLER_LAYOUTS = {
-    "QueueEntry": ("calleridnum", "calleridname", "connectedlinenum", "connectedlinename",
-                   "wait", "priority"),
+    "QueueEntry": ("calleridnum", "calleridname", "connectedlinenum", "connectedlinename", "wait", "priority"),
 }
 
 
@@ -50,8 +61,10 @@ def ami_fields(message: Any) -> dict[str, str]:
 def _snapshot_keys(prefix: str) -> tuple[list[str], list[str]]:
     found = _SNAPSHOT_KEYS.get(prefix)
     if found is None:
-        found = _SNAPSHOT_KEYS[prefix] = ([prefix + name for name in _SNAPSHOT_TAIL],
-                                          [prefix + "calleridnum", prefix + "calleridname"])
+        found = _SNAPSHOT_KEYS[prefix] = (
+            [prefix + name for name in _SNAPSHOT_TAIL],
+            [prefix + "calleridnum", prefix + "calleridname"],
+        )
     return found
 
 
@@ -77,7 +90,7 @@ def tampered(message: Any) -> str | None:
     for index, key in enumerate(keys):
         if own is not None and key == "calleridnum":
             rest = keys[index:]
-            if rest[:len(own)] != list(own) or rest[len(own):] not in ([], ["actionid"]):
+            if rest[: len(own)] != list(own) or rest[len(own) :] not in ([], ["actionid"]):
                 return f"headers after {key!r} out of order"
             continue
         if key.endswith("calleridnum"):
@@ -85,7 +98,7 @@ def tampered(message: Any) -> str | None:
             full, short = _snapshot_keys(prefix)
             if short[1] not in store:
                 continue  # not an Asterisk snapshot (Asterisk always sends both)
-            if keys[index:index + 11] != full and keys[index:] != short:
+            if keys[index : index + 11] != full and keys[index:] != short:
                 return f"headers after {key!r} out of order"
     return None
 
@@ -113,103 +126,179 @@ def _int(value: Any) -> int:
 
 
 def _channel_created(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.ChannelCreated(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                             channel=f.get("channel", ""), caller_number=_number(f.get("calleridnum")),
-                             caller_name=_name(f.get("calleridname")), context=f.get("context", ""),
-                             exten=f.get("exten", ""), state=f.get("channelstatedesc", ""), node=node)
+    return ev.ChannelCreated(
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        channel=f.get("channel", ""),
+        caller_number=_number(f.get("calleridnum")),
+        caller_name=_name(f.get("calleridname")),
+        context=f.get("context", ""),
+        exten=f.get("exten", ""),
+        state=f.get("channelstatedesc", ""),
+        node=node,
+    )
 
 
 def _new_state(f: Mapping[str, str], node: str) -> ev.PbxEvent:
     state = f.get("channelstatedesc", "")
     if state == "Up":
-        return ev.ChannelAnswered(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                                  channel=f.get("channel", ""), node=node)
-    return ev.ChannelStateChanged(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                                  channel=f.get("channel", ""), state=state, node=node)
+        return ev.ChannelAnswered(
+            uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""), channel=f.get("channel", ""), node=node
+        )
+    return ev.ChannelStateChanged(
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        channel=f.get("channel", ""),
+        state=state,
+        node=node,
+    )
 
 
 def _hangup(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.ChannelHungup(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                            channel=f.get("channel", ""), cause=_int(f.get("cause")),
-                            cause_text=f.get("cause-txt", ""), node=node)
+    return ev.ChannelHungup(
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        channel=f.get("channel", ""),
+        cause=_int(f.get("cause")),
+        cause_text=f.get("cause-txt", ""),
+        node=node,
+    )
 
 
 def _bridge(cls: type) -> Callable[[Mapping[str, str], str], ev.PbxEvent]:
     def make(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-        return cls(bridge_id=f.get("bridgeuniqueid", ""), uniqueid=f.get("uniqueid", ""),
-                   linkedid=f.get("linkedid", ""), channel=f.get("channel", ""), node=node)
+        return cls(
+            bridge_id=f.get("bridgeuniqueid", ""),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            channel=f.get("channel", ""),
+            node=node,
+        )
+
     return make
 
 
 def _caller_join(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.QueueCallerJoined(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                linkedid=f.get("linkedid", ""), channel=f.get("channel", ""),
-                                caller_number=_number(f.get("calleridnum")),
-                                position=_int(f.get("position")), node=node)
+    return ev.QueueCallerJoined(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        channel=f.get("channel", ""),
+        caller_number=_number(f.get("calleridnum")),
+        position=_int(f.get("position")),
+        node=node,
+    )
 
 
 def _caller_leave(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.QueueCallerLeft(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                              linkedid=f.get("linkedid", ""), position=_int(f.get("position")),
-                              node=node)
+    return ev.QueueCallerLeft(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        position=_int(f.get("position")),
+        node=node,
+    )
 
 
 def _caller_abandon(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.QueueCallerAbandoned(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                   linkedid=f.get("linkedid", ""), position=_int(f.get("position")),
-                                   hold_time=_int(f.get("holdtime")), node=node)
+    return ev.QueueCallerAbandoned(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        position=_int(f.get("position")),
+        hold_time=_int(f.get("holdtime")),
+        node=node,
+    )
 
 
 def _agent_called(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.AgentCalled(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                          linkedid=f.get("linkedid", ""), caller_number=_number(f.get("calleridnum")),
-                          caller_name=_name(f.get("calleridname")),
-                          interface=f.get("interface", ""), member_name=f.get("membername", ""),
-                          dest_channel=f.get("destchannel", ""), node=node)
+    return ev.AgentCalled(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        caller_number=_number(f.get("calleridnum")),
+        caller_name=_name(f.get("calleridname")),
+        interface=f.get("interface", ""),
+        member_name=f.get("membername", ""),
+        dest_channel=f.get("destchannel", ""),
+        node=node,
+    )
 
 
 def _agent_connect(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.AgentConnected(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                             linkedid=f.get("linkedid", ""), interface=f.get("interface", ""),
-                             member_name=f.get("membername", ""), hold_time=_int(f.get("holdtime")),
-                             ring_time=_int(f.get("ringtime")), node=node)
+    return ev.AgentConnected(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        interface=f.get("interface", ""),
+        member_name=f.get("membername", ""),
+        hold_time=_int(f.get("holdtime")),
+        ring_time=_int(f.get("ringtime")),
+        node=node,
+    )
 
 
 def _agent_complete(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.AgentCompleted(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                             linkedid=f.get("linkedid", ""), interface=f.get("interface", ""),
-                             member_name=f.get("membername", ""), talk_time=_int(f.get("talktime")),
-                             hold_time=_int(f.get("holdtime")), reason=f.get("reason", ""), node=node)
+    return ev.AgentCompleted(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        interface=f.get("interface", ""),
+        member_name=f.get("membername", ""),
+        talk_time=_int(f.get("talktime")),
+        hold_time=_int(f.get("holdtime")),
+        reason=f.get("reason", ""),
+        node=node,
+    )
 
 
 def _ring_no_answer(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.AgentRingNoAnswer(queue=f.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                linkedid=f.get("linkedid", ""), interface=f.get("interface", ""),
-                                member_name=f.get("membername", ""),
-                                ring_time=_int(f.get("ringtime")), node=node)
+    return ev.AgentRingNoAnswer(
+        queue=f.get("queue", ""),
+        uniqueid=f.get("uniqueid", ""),
+        linkedid=f.get("linkedid", ""),
+        interface=f.get("interface", ""),
+        member_name=f.get("membername", ""),
+        ring_time=_int(f.get("ringtime")),
+        node=node,
+    )
 
 
 def _member(change: str) -> Callable[[Mapping[str, str], str], ev.PbxEvent]:
     def make(f: Mapping[str, str], node: str) -> ev.PbxEvent:
         interface = f.get("interface") or f.get("location") or f.get("stateinterface", "")
         return ev.QueueMemberChanged(
-            change=change, queue=f.get("queue", ""), interface=interface,
-            member_name=f.get("membername") or f.get("name", ""), status=_int(f.get("status")),
-            paused=f.get("paused", "0") == "1", paused_reason=f.get("pausedreason", ""),
-            in_call=f.get("incall", "0") == "1", penalty=_int(f.get("penalty")), node=node)
+            change=change,
+            queue=f.get("queue", ""),
+            interface=interface,
+            member_name=f.get("membername") or f.get("name", ""),
+            status=_int(f.get("status")),
+            paused=f.get("paused", "0") == "1",
+            paused_reason=f.get("pausedreason", ""),
+            in_call=f.get("incall", "0") == "1",
+            penalty=_int(f.get("penalty")),
+            node=node,
+        )
+
     return make
 
 
 def _chanspy(cls: type) -> Callable[[Mapping[str, str], str], ev.PbxEvent]:
     def make(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-        return cls(spyer_channel=f.get("spyerchannel", ""), spyee_channel=f.get("spyeechannel", ""),
-                   spyee_uniqueid=f.get("spyeeuniqueid", ""), node=node)
+        return cls(
+            spyer_channel=f.get("spyerchannel", ""),
+            spyee_channel=f.get("spyeechannel", ""),
+            spyee_uniqueid=f.get("spyeeuniqueid", ""),
+            node=node,
+        )
+
     return make
 
 
 def _mixmonitor(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.MixMonitorStarted(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                                channel=f.get("channel", ""), node=node)
+    return ev.MixMonitorStarted(
+        uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""), channel=f.get("channel", ""), node=node
+    )
 
 
 def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
@@ -219,41 +308,64 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
     channel snapshot, where a caller's data could have slipped a header in."""
     name = f.get("userevent", "")
     keys = list(f)
-    body = {k: f[k] for k in keys[keys.index("userevent") + 1:]} if name else {}
+    body = {k: f[k] for k in keys[keys.index("userevent") + 1 :]} if name else {}
     if name == "CcsOverflow":
-        return ev.QueueOverflowed(queue=body.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                  linkedid=f.get("linkedid", ""),
-                                  destination=clean_text(body.get("destination")), node=node)
+        return ev.QueueOverflowed(
+            queue=body.get("queue", ""),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            destination=clean_text(body.get("destination")),
+            node=node,
+        )
     if name == "CcsDialer":
-        return ev.DialerReported(attempt=clean_text(body.get("attempt")),
-                                 stage=clean_text(body.get("stage")),
-                                 result=clean_text(body.get("result")),
-                                 cause=clean_text(body.get("cause")),
-                                 uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                                 node=node)
+        return ev.DialerReported(
+            attempt=clean_text(body.get("attempt")),
+            stage=clean_text(body.get("stage")),
+            result=clean_text(body.get("result")),
+            cause=clean_text(body.get("cause")),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            node=node,
+        )
     if name == "CcsCallData":  # UserEvent(CcsCallData,ccs_key: value,...): call data for the desk
-        data = tuple(sorted((clean_text(k[4:], 64), clean_text(v)) for k, v in body.items()
-                            if k.startswith("ccs_") and len(k) > 4))
-        return ev.CallDataSet(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                              data=data, node=node)
+        data = tuple(
+            sorted(
+                (clean_text(k[4:], 64), clean_text(v)) for k, v in body.items() if k.startswith("ccs_") and len(k) > 4
+            )
+        )
+        return ev.CallDataSet(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""), data=data, node=node)
     if name == "CcsRefused":
-        return ev.CallRefused(uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""),
-                              channel=f.get("channel", ""), caller_number=_number(f.get("calleridnum")),
-                              exten=f.get("exten", ""), reason=f.get("reason", ""),
-                              limit=_int(f.get("limit")), node=node)
+        return ev.CallRefused(
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            channel=f.get("channel", ""),
+            caller_number=_number(f.get("calleridnum")),
+            exten=f.get("exten", ""),
+            reason=f.get("reason", ""),
+            limit=_int(f.get("limit")),
+            node=node,
+        )
     if name == "CcsCallback":
-        return ev.CallbackRequested(queue=body.get("queue", ""), uniqueid=f.get("uniqueid", ""),
-                                    linkedid=f.get("linkedid", ""),
-                                    number=caller_number(body.get("number")),
-                                    entered_at=clean_text(body.get("enteredat"), 32), node=node)
+        return ev.CallbackRequested(
+            queue=body.get("queue", ""),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            number=caller_number(body.get("number")),
+            entered_at=clean_text(body.get("enteredat"), 32),
+            node=node,
+        )
     return None
 
 
 def _originate_response(f: Mapping[str, str], node: str) -> ev.PbxEvent:
-    return ev.OriginateResponded(action_id=f.get("actionid", ""),
-                                 success=f.get("response", "") == "Success",
-                                 reason=_int(f.get("reason")), uniqueid=f.get("uniqueid", ""),
-                                 channel=f.get("channel", ""), node=node)
+    return ev.OriginateResponded(
+        action_id=f.get("actionid", ""),
+        success=f.get("response", "") == "Success",
+        reason=_int(f.get("reason")),
+        uniqueid=f.get("uniqueid", ""),
+        channel=f.get("channel", ""),
+        node=node,
+    )
 
 
 def _fully_booted(f: Mapping[str, str], node: str) -> ev.PbxEvent:
@@ -298,7 +410,11 @@ def translate_ami(message: Any, node: str = "") -> ev.PbxEvent | None:
         return None
     why = tampered(message)
     if why is not None:
-        logger.warning("AMI %s event refused: %s (caller data carrying line breaks?): %s",
-                       name, why, for_log(dict(ami_fields(message)), 400))
+        logger.warning(
+            "AMI %s event refused: %s (caller data carrying line breaks?): %s",
+            name,
+            why,
+            for_log(dict(ami_fields(message)), 400),
+        )
         return None
     return translator(ami_fields(message), node)

@@ -1,4 +1,5 @@
 """The aiohttp application factory: middlewares, templates, routes, background tasks."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,15 +12,14 @@ from aiohttp import web
 
 from . import auth, pages, realtime, security
 from .errors import error_middleware
-from .keys import (AUDIT, CLOCK, CURRENT_USER, REALTIME, RUNTIME, SESSIONS, SETTINGS, USER_ADMIN,
-                   USERS)
+from .keys import AUDIT, CLOCK, CURRENT_USER, REALTIME, RUNTIME, SESSIONS, SETTINGS, USER_ADMIN, USERS
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
+
 def create_app(runtime) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth.auth_middleware],
-                          client_max_size=20 * 1024 * 1024)
+    app = web.Application(middlewares=[error_middleware, auth.auth_middleware], client_max_size=20 * 1024 * 1024)
     app[RUNTIME] = runtime
     app[SETTINGS] = runtime.settings
     app[CLOCK] = runtime.clock
@@ -29,9 +29,12 @@ def create_app(runtime) -> web.Application:
     app[USER_ADMIN] = runtime.user_admin
     app[REALTIME] = realtime.RealtimeHub()
     security.setup(app)
-    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(str(HERE / "templates")),
-                               autoescape=jinja2.select_autoescape(default=True),
-                               context_processors=[_template_context])
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[_template_context],
+    )
     env.globals["app_name"] = "ccserver"
     auth.add_routes(app)
     realtime.add_routes(app)
@@ -55,8 +58,9 @@ async def _runtime_lifecycle(app: web.Application):
     hub = app[REALTIME]
     hub.bind_loop(asyncio.get_running_loop())
     app[USER_ADMIN].revocation_listeners.append(hub.revoke_user_threadsafe)
-    runtime.background(hub.watch_sessions(app[SESSIONS], app[SETTINGS].web.session_check_interval),
-                       name="realtime-session-check")
+    runtime.background(
+        hub.watch_sessions(app[SESSIONS], app[SETTINGS].web.session_check_interval), name="realtime-session-check"
+    )
     for plugin in runtime.plugins:
         if plugin.live is not None:
             plugin.live(app[REALTIME])

@@ -6,6 +6,7 @@ Sessions are server-side rows (only a hash of the cookie token is stored); the s
 token must come back with every state-changing request (form field ``csrf_token`` or header
 ``X-CSRF-Token``). The login form itself uses a double-submit cookie.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,6 +55,7 @@ def roles(*allowed: str) -> Callable:
     def mark(handler: Callable) -> Callable:
         setattr(handler, _ROLES_ATTR, frozenset(allowed))
         return handler
+
     return mark
 
 
@@ -84,9 +86,14 @@ async def _load_user(request: web.Request) -> CurrentUser | None:
     user, session = found
     if not user.active:
         return None
-    return CurrentUser(id=user.id, username=user.username, role=user.role,
-                       display_name=user.display_name or user.username,
-                       csrf_token=session.csrf_token, session_id=session.id)
+    return CurrentUser(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        display_name=user.display_name or user.username,
+        csrf_token=session.csrf_token,
+        session_id=session.id,
+    )
 
 
 def _route_handler(request: web.Request) -> Callable | None:
@@ -111,8 +118,7 @@ async def auth_middleware(request: web.Request, handler):
         if user is None:
             raise AuthenticationRequired("please log in", path=request.path)
         if user.role not in audience:
-            raise Forbidden(f"the {user.role} role may not use {request.path}",
-                            path=request.path, role=user.role)
+            raise Forbidden(f"the {user.role} role may not use {request.path}", path=request.path, role=user.role)
         if request.method in _UNSAFE_METHODS:
             await _check_csrf(request, user.csrf_token)
     return await handler(request)
@@ -120,8 +126,7 @@ async def auth_middleware(request: web.Request, handler):
 
 async def _check_csrf(request: web.Request, expected: str) -> None:
     supplied = request.headers.get("X-CSRF-Token", "")
-    if not supplied and request.content_type in ("application/x-www-form-urlencoded",
-                                                 "multipart/form-data"):
+    if not supplied and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.post()
         supplied = str(form.get("csrf_token", ""))
     if not supplied or not hmac.compare_digest(supplied, expected):
@@ -139,10 +144,11 @@ def _cookie_secure(request: web.Request) -> bool:
 async def login_page(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = aiohttp_jinja2.render_template(
-        "login.html", request, {"login_csrf": token, "next": _safe_next(request.query.get("next")),
-                                "error": None})
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
-                        secure=_cookie_secure(request), path="/login")
+        "login.html", request, {"login_csrf": token, "next": _safe_next(request.query.get("next")), "error": None}
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_cookie_secure(request), path="/login"
+    )
     return response
 
 
@@ -158,22 +164,40 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         user = await request.app[login_guard.LOGIN_GUARD].authenticate(request, username, password)
     except login_guard.LoginRefused as refused:  # throttled or busy: no password was checked
         response = aiohttp_jinja2.render_template(
-            "login.html", request, {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))),
-                                    "error": refused.message}, status=refused.status)
+            "login.html",
+            request,
+            {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))), "error": refused.message},
+            status=refused.status,
+        )
         response.headers["Retry-After"] = str(refused.retry_after)
         return response
     if user is None or not user.active:
         logger.info("login refused for %r from %s", username, request.remote)
         response = aiohttp_jinja2.render_template(
-            "login.html", request, {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))),
-                                    "error": "Unknown user or wrong password."}, status=401)
+            "login.html",
+            request,
+            {
+                "login_csrf": cookie,
+                "next": _safe_next(str(form.get("next", ""))),
+                "error": "Unknown user or wrong password.",
+            },
+            status=401,
+        )
         return response
     token, _csrf = await asyncio.to_thread(request.app[SESSIONS].create, user.id, SESSION_TTL_SECONDS)
-    await asyncio.to_thread(request.app[AUDIT].record, user.username, "login", user.username,
-                            remote=request.remote or "")
+    await asyncio.to_thread(
+        request.app[AUDIT].record, user.username, "login", user.username, remote=request.remote or ""
+    )
     response = web.HTTPFound(_safe_next(str(form.get("next", ""))) or "/")
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
-                        secure=_cookie_secure(request), max_age=SESSION_TTL_SECONDS, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Lax",
+        secure=_cookie_secure(request),
+        max_age=SESSION_TTL_SECONDS,
+        path="/",
+    )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
 
@@ -192,8 +216,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
     else:
         await asyncio.to_thread(request.app[SESSIONS].delete, request.cookies.get(SESSION_COOKIE, ""))
         request.app[REALTIME].close_sessions({user.session_id}, reason="logout")
-        await asyncio.to_thread(request.app[AUDIT].record, user.username, "logout", user.username,
-                                remote=request.remote or "")
+        await asyncio.to_thread(
+            request.app[AUDIT].record, user.username, "logout", user.username, remote=request.remote or ""
+        )
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
@@ -202,8 +227,9 @@ async def logout(request: web.Request) -> web.StreamResponse:
 @roles(*ROLES)
 async def api_me(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
-    return web.json_response({"username": user.username, "role": user.role,
-                              "display_name": user.display_name, "csrf_token": user.csrf_token})
+    return web.json_response(
+        {"username": user.username, "role": user.role, "display_name": user.display_name, "csrf_token": user.csrf_token}
+    )
 
 
 def _safe_next(target: str | None) -> str:

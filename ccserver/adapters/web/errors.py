@@ -1,4 +1,5 @@
 """One middleware renders every error: JSON for /api/ (and JSON clients), a page for browsers."""
+
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,12 @@ logger = logging.getLogger(__name__)
 
 
 def wants_json(request: web.Request) -> bool:
-    return (request.path.startswith("/api/") or request.path in ("/status", "/ws")
-            or "application/json" in request.headers.get("Accept", "")
-            and "text/html" not in request.headers.get("Accept", ""))
+    return (
+        request.path.startswith("/api/")
+        or request.path in ("/status", "/ws")
+        or "application/json" in request.headers.get("Accept", "")
+        and "text/html" not in request.headers.get("Accept", "")
+    )
 
 
 def render_error(request: web.Request, error: CcError) -> web.StreamResponse:
@@ -22,8 +26,7 @@ def render_error(request: web.Request, error: CcError) -> web.StreamResponse:
         return web.json_response(error.as_dict(), status=error.status)
     if isinstance(error, AuthenticationRequired):
         raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
-    response = aiohttp_jinja2.render_template("error.html", request, {"error": error},
-                                              status=error.status)
+    response = aiohttp_jinja2.render_template("error.html", request, {"error": error}, status=error.status)
     return response
 
 
@@ -33,8 +36,7 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except CcError as error:
         if error.status >= 500:
-            logger.warning("%s %s failed: %s %s", request.method, request.path, error.error_id,
-                           error.message)
+            logger.warning("%s %s failed: %s %s", request.method, request.path, error.error_id, error.message)
         return render_error(request, error)
     except web.HTTPNotFound:
         return render_error(request, _not_found(request))

@@ -1,4 +1,5 @@
 """Typed keys for what lives on the aiohttp application (no module-level singletons)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -14,16 +15,16 @@ if TYPE_CHECKING:
     from .auth import CurrentUser
     from .realtime import RealtimeHub
 
-RUNTIME: web.AppKey["Runtime"] = web.AppKey("runtime")
-REALTIME: web.AppKey["RealtimeHub"] = web.AppKey("realtime")
+RUNTIME: web.AppKey[Runtime] = web.AppKey("runtime")
+REALTIME: web.AppKey[RealtimeHub] = web.AppKey("realtime")
 
 # the shared objects the web edge uses (set by create_app from the runtime)
-SETTINGS: web.AppKey["Settings"] = web.AppKey("settings")
-CLOCK: web.AppKey["Clock"] = web.AppKey("clock")
-USERS: web.AppKey["UserRepository"] = web.AppKey("users")
-SESSIONS: web.AppKey["SessionRepository"] = web.AppKey("sessions")
-AUDIT: web.AppKey["AuditLog"] = web.AppKey("audit")
-USER_ADMIN: web.AppKey["UserAdminService"] = web.AppKey("user_admin")
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+USERS: web.AppKey[UserRepository] = web.AppKey("users")
+SESSIONS: web.AppKey[SessionRepository] = web.AppKey("sessions")
+AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
+USER_ADMIN: web.AppKey[UserAdminService] = web.AppKey("user_admin")
 
 # the logged-in user of a request (None for anonymous requests)
-CURRENT_USER: web.RequestKey["CurrentUser | None"] = web.RequestKey("user")
+CURRENT_USER: web.RequestKey[CurrentUser | None] = web.RequestKey("user")

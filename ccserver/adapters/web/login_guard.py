@@ -10,6 +10,7 @@
   at once, and the event loop and every other page stay responsive;
 - `safe_next` keeps the redirect after login on this site.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,7 +25,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from ...core.errors import ConfigurationError, InvalidInput, PayloadTooLarge
-from ...core.login_throttle import (ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottle, Lock, Refusal)
+from ...core.login_throttle import ACCOUNT_POLICY, ADDRESS_POLICY, Lock, LoginThrottle, Refusal
 from ...core.passwords import HashingBusy, HashingPool
 from .keys import AUDIT, CLOCK, SETTINGS, USERS
 
@@ -45,8 +46,12 @@ class LoginRefused(Exception):
 
 
 class LoginGuard:
-    def __init__(self, throttle: LoginThrottle, pool: HashingPool,
-                 trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
+    def __init__(
+        self,
+        throttle: LoginThrottle,
+        pool: HashingPool,
+        trusted_proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    ) -> None:
         self.throttle = throttle
         self.pool = pool
         self.trusted_proxies = trusted_proxies
@@ -59,8 +64,7 @@ class LoginGuard:
         peer = request.remote or ""
         if not self.trusted_proxies or not _in(peer, self.trusted_proxies):
             return peer
-        hops = [hop.strip() for value in request.headers.getall("X-Forwarded-For", [])
-                for hop in value.split(",")]
+        hops = [hop.strip() for value in request.headers.getall("X-Forwarded-For", []) for hop in value.split(",")]
         for hop in reversed(hops):
             try:
                 ipaddress.ip_address(hop)
@@ -77,8 +81,9 @@ class LoginGuard:
         address = self.client_address(request)
         refusal = self.throttle.admit(username, address)
         if refusal is not None:
-            logger.debug("login for %r from %s throttled (%s, %d s)", username, address,
-                         refusal.scope, refusal.retry_after)
+            logger.debug(
+                "login for %r from %s throttled (%s, %d s)", username, address, refusal.scope, refusal.retry_after
+            )
             raise LoginRefused(429, throttled_message(refusal), refusal.retry_after)
 
         try:
@@ -95,11 +100,17 @@ class LoginGuard:
             self._busy_refusals += 1
             now = time.monotonic()
             if now - self._busy_logged_at >= 10:  # a flood would fill the log: once per 10 s
-                logger.warning("%d logins answered 503 since the last such warning: %d password "
-                               "checks already in flight", self._busy_refusals, self.pool.admitted)
+                logger.warning(
+                    "%d logins answered 503 since the last such warning: %d password checks already in flight",
+                    self._busy_refusals,
+                    self.pool.admitted,
+                )
                 self._busy_logged_at, self._busy_refusals = now, 0
-            raise LoginRefused(503, "Le serveur vérifie déjà de nombreuses connexions : "
-                                    "réessayez dans quelques secondes.", BUSY_RETRY_AFTER) from None
+            raise LoginRefused(
+                503,
+                "Le serveur vérifie déjà de nombreuses connexions : réessayez dans quelques secondes.",
+                BUSY_RETRY_AFTER,
+            ) from None
         except BaseException:
             self.throttle.abandoned(username, address)
             raise
@@ -112,12 +123,26 @@ class LoginGuard:
 
     @staticmethod
     async def _audit_lock(audit, lock: Lock, address: str) -> None:
-        logger.warning("login %s %r locked for %d s after %d failures (last from %s)",
-                       lock.scope, lock.key, lock.seconds, lock.failures, address)
+        logger.warning(
+            "login %s %r locked for %d s after %d failures (last from %s)",
+            lock.scope,
+            lock.key,
+            lock.seconds,
+            lock.failures,
+            address,
+        )
         try:
-            await asyncio.to_thread(audit.record, "system", "login.lock", lock.key,
-                                    scope=lock.scope, failures=lock.failures, seconds=lock.seconds,
-                                    until=lock.until.isoformat(), remote=address)
+            await asyncio.to_thread(
+                audit.record,
+                "system",
+                "login.lock",
+                lock.key,
+                scope=lock.scope,
+                failures=lock.failures,
+                seconds=lock.seconds,
+                until=lock.until.isoformat(),
+                remote=address,
+            )
         except Exception:  # the lock holds even if the audit write failed; say so loudly
             logger.exception("could not write the login lock of %r to the audit log", lock.key)
 
@@ -127,8 +152,10 @@ def throttled_message(refusal: Refusal) -> str:
     delay = f"{wait} secondes" if wait < 120 else f"{(wait + 59) // 60} minutes"
     if wait <= 1:
         delay = "une seconde"
-    return ("Trop de tentatives de connexion échouées pour cet identifiant ou depuis cette "
-            f"adresse. Réessayez dans {delay}.")
+    return (
+        "Trop de tentatives de connexion échouées pour cet identifiant ou depuis cette "
+        f"adresse. Réessayez dans {delay}."
+    )
 
 
 def _in(address: str, networks) -> bool:
@@ -149,8 +176,9 @@ def parse_networks(text: str, field: str = "trusted_proxies"):
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise ConfigurationError(f"setting {field!r}: {part!r} is not an address or network",
-                                     field=field, value=part) from None
+            raise ConfigurationError(
+                f"setting {field!r}: {part!r} is not an address or network", field=field, value=part
+            ) from None
     return networks
 
 
@@ -168,9 +196,13 @@ def install(app: web.Application) -> LoginGuard:
     throttle = LoginThrottle(
         app[CLOCK],
         account=replace(ACCOUNT_POLICY, lock_at=settings.login.account_failures),
-        address=replace(ADDRESS_POLICY, lock_at=settings.login.address_failures))
-    guard = LoginGuard(throttle, HashingPool(settings.login.hash_workers, settings.login.hash_queue),
-                       parse_networks(settings.web.trusted_proxies))
+        address=replace(ADDRESS_POLICY, lock_at=settings.login.address_failures),
+    )
+    guard = LoginGuard(
+        throttle,
+        HashingPool(settings.login.hash_workers, settings.login.hash_queue),
+        parse_networks(settings.web.trusted_proxies),
+    )
     app[LOGIN_GUARD] = guard
 
     async def stop_pool(_app: web.Application) -> None:
@@ -182,13 +214,13 @@ def install(app: web.Application) -> LoginGuard:
 
 async def read_login_form(request: web.Request) -> MultiDict[str]:
     """The fields of a login POST, read from at most `LOGIN_BODY_LIMIT` bytes (else 413)."""
-    too_large = PayloadTooLarge(f"a login form has at most {LOGIN_BODY_LIMIT} bytes",
-                                limit=LOGIN_BODY_LIMIT)
+    too_large = PayloadTooLarge(f"a login form has at most {LOGIN_BODY_LIMIT} bytes", limit=LOGIN_BODY_LIMIT)
     if request.content_length is not None and request.content_length > LOGIN_BODY_LIMIT:
         raise too_large
     if request.content_type != _FORM_TYPE:
-        raise InvalidInput(f"the login form is sent as {_FORM_TYPE}", field="Content-Type",
-                           value=request.content_type[:100])
+        raise InvalidInput(
+            f"the login form is sent as {_FORM_TYPE}", field="Content-Type", value=request.content_type[:100]
+        )
     body = bytearray()
     while True:  # a chunked body has no Content-Length: stop reading past the limit
         chunk = await request.content.read(LOGIN_BODY_LIMIT + 1 - len(body))

@@ -1,4 +1,5 @@
 """Shell pages: home, system status, and the /status health probe."""
+
 from __future__ import annotations
 
 import logging
@@ -42,9 +43,9 @@ async def system_page(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     health = await runtime.health()
     channels = await runtime.supervision.visible_channels(
-        user.username, user.role, sorted(runtime.channels.channels.values(), key=lambda c: c.uniqueid))
-    return aiohttp_jinja2.render_template("system.html", request,
-                                          {"health": health, "channels": channels})
+        user.username, user.role, sorted(runtime.channels.channels.values(), key=lambda c: c.uniqueid)
+    )
+    return aiohttp_jinja2.render_template("system.html", request, {"health": health, "channels": channels})
 
 
 def add_routes(app: web.Application) -> None:

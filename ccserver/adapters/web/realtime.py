@@ -11,6 +11,7 @@ page says "Session terminée" and goes to the login page), and `watch_sessions` 
 sessions of all open sockets with one query every second or so, so a revocation made by
 another process (the ``ccserver user`` command) or a session that expired closes them too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,10 +78,13 @@ class RealtimeHub:
         closing = [c for c in list(self.clients) if predicate(c)]
         for client in closing:
             self.clients.discard(client)  # nothing more is queued for it
-            logger.info("closing realtime socket of %s (session %s): session ended (%s)",
-                        client.user.username, client.user.session_id, reason)
-            task = asyncio.get_running_loop().create_task(
-                client.ws.close(code=SESSION_ENDED, message=b"session ended"))
+            logger.info(
+                "closing realtime socket of %s (session %s): session ended (%s)",
+                client.user.username,
+                client.user.session_id,
+                reason,
+            )
+            task = asyncio.get_running_loop().create_task(client.ws.close(code=SESSION_ENDED, message=b"session ended"))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
         return len(closing)
@@ -98,8 +102,10 @@ class RealtimeHub:
                 live = await asyncio.to_thread(sessions.live_ids, ids)
             except Exception as exc:  # the database is down: keep the sockets, say it once
                 if not failing:
-                    logger.warning("cannot re-check the sessions of realtime sockets: %s",
-                                   str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                    logger.warning(
+                        "cannot re-check the sessions of realtime sockets: %s",
+                        str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    )
                 failing = True
                 continue
             if failing:
@@ -109,14 +115,22 @@ class RealtimeHub:
             if ended:
                 self.close_sessions(ended, reason="session no longer valid")
 
-    def broadcast(self, message: dict[str, Any], *, roles: set[str] | frozenset[str] | None = None,
-                  usernames: set[str] | None = None) -> int:
+    def broadcast(
+        self,
+        message: dict[str, Any],
+        *,
+        roles: set[str] | frozenset[str] | None = None,
+        usernames: set[str] | None = None,
+    ) -> int:
         """Queue `message` for the matching clients; returns how many got it. Never blocks."""
         payload = None
         count = 0
         for client in list(self.clients):
-            if roles is not None and client.user.role not in roles and not (
-                    usernames and client.user.username in usernames):
+            if (
+                roles is not None
+                and client.user.role not in roles
+                and not (usernames and client.user.username in usernames)
+            ):
                 continue
             if roles is None and usernames is not None and client.user.username not in usernames:
                 continue
@@ -130,13 +144,19 @@ class RealtimeHub:
                     client.dropped = True
                     logger.warning("realtime client %s too slow: closing it", client.user.username)
                     asyncio.get_running_loop().create_task(
-                        client.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow"))
+                        client.ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                    )
         return count
 
     async def close_all(self) -> None:
         # all at once: each close waits for the browser's reply (up to the socket's timeout)
-        await asyncio.gather(*(client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-                               for client in list(self.clients)), return_exceptions=True)
+        await asyncio.gather(
+            *(
+                client.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                for client in list(self.clients)
+            ),
+            return_exceptions=True,
+        )
 
 
 def _origin_allowed(request: web.Request) -> bool:

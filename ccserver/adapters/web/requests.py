@@ -1,4 +1,5 @@
 """Reading request bodies the same way everywhere: bad input is an `InvalidInput`."""
+
 from __future__ import annotations
 
 import json

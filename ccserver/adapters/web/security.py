@@ -7,6 +7,7 @@ framing: a script injected into a page (a customer name with markup that escaped
 templates, say) does not run, and the pages cannot be framed for clickjacking.
 ``<script type="application/json">`` data blocks are not executed and stay allowed.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,11 @@ def served_over_https(request: web.Request) -> bool:
     configured public URL is https://..., or ``cookie_secure = "always"`` says a
     TLS-terminating proxy sits in front of us."""
     settings = request.app[SETTINGS]
-    return (request.secure or settings.web.cookie_secure == "always"
-            or settings.web.public_url.lower().startswith("https://"))
+    return (
+        request.secure
+        or settings.web.cookie_secure == "always"
+        or settings.web.public_url.lower().startswith("https://")
+    )
 
 
 def content_security_policy(request: web.Request) -> str:
@@ -33,9 +37,11 @@ def content_security_policy(request: web.Request) -> str:
     # keeps the live updates working in older ones
     host = request.host
     sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host or "") else ""
-    return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            f"media-src 'self'; connect-src 'self'{sockets}; object-src 'none'; "
-            "base-uri 'self'; frame-ancestors 'none'; form-action 'self'")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"media-src 'self'; connect-src 'self'{sockets}; object-src 'none'; "
+        "base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+    )
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:

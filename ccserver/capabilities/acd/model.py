@@ -6,6 +6,7 @@ Skill routing: a queue lists required skills with a minimum level; an agent who 
 becomes a member with penalty = sum of (10 - level) over those skills, so the best-skilled
 available agent rings first (Asterisk rings lower penalties first).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,8 +17,7 @@ from dataclasses import dataclass, field
 from ...core.errors import InvalidInput
 from ..supervision.model import SPY_MODES, chanspy_options
 
-STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered",
-              "linear", "wrandom")
+STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "rrordered", "linear", "wrandom")
 OVERFLOW_KINDS = ("none", "queue", "voicemail", "callback", "hangup")
 MAX_SKILL_LEVEL = 10
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -59,6 +59,7 @@ class QueueDefinition:
     recording_policy: str = "always"
     retention_days: int = 180
 
+
 def sip_password_digests(sip_username: str, password: str, realm: str = SIP_REALM) -> dict[str, str]:
     """{"SHA-256": hex, "MD5": hex} of `username:realm:password`: what Asterisk's
     `password_digest = ALGORITHM:hex` lines and the database hold instead of the password."""
@@ -91,8 +92,9 @@ class AgentAccount:
         return {}
 
 
-def validate_queue(queue: QueueDefinition, known_skills: Iterable[str],
-                   known_queues: Iterable[str] = ()) -> QueueDefinition:
+def validate_queue(
+    queue: QueueDefinition, known_skills: Iterable[str], known_queues: Iterable[str] = ()
+) -> QueueDefinition:
     """Raise InvalidInput naming every bad field; return the queue unchanged when valid."""
     errors: list[dict[str, str]] = []
 
@@ -109,9 +111,14 @@ def validate_queue(queue: QueueDefinition, known_skills: Iterable[str],
             bad("required_skills", f"unknown skill {skill!r}")
         elif not isinstance(level, int) or not 1 <= level <= MAX_SKILL_LEVEL:
             bad("required_skills", f"level of {skill!r} must be 1..{MAX_SKILL_LEVEL}")
-    for name, low, high in (("service_level_seconds", 1, 3600), ("service_level_target_pct", 1, 100),
-                            ("wrapup_seconds", 0, 3600), ("ring_seconds", 5, 300),
-                            ("max_wait_seconds", 0, 86400), ("announce_frequency_seconds", 0, 3600)):
+    for name, low, high in (
+        ("service_level_seconds", 1, 3600),
+        ("service_level_target_pct", 1, 100),
+        ("wrapup_seconds", 0, 3600),
+        ("ring_seconds", 5, 300),
+        ("max_wait_seconds", 0, 86400),
+        ("announce_frequency_seconds", 0, 3600),
+    ):
         value = getattr(queue, name)
         if not isinstance(value, int) or not low <= value <= high:
             bad(name, f"must be a whole number from {low} to {high}")
@@ -135,6 +142,7 @@ def validate_queue(queue: QueueDefinition, known_skills: Iterable[str],
         bad("hours", exc.message)
     try:
         from zoneinfo import ZoneInfo
+
         ZoneInfo(queue.timezone)
     except Exception:
         bad("timezone", f"unknown time zone {queue.timezone!r}")
@@ -152,8 +160,12 @@ def validate_queue(queue: QueueDefinition, known_skills: Iterable[str],
     if not isinstance(queue.retention_days, int) or not 0 <= queue.retention_days <= 36500:
         bad("retention_days", "a whole number of days from 0 (keep for ever) to 36500")
     if errors:
-        raise InvalidInput(f"queue {queue.name!r}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                           queue=queue.name, field=errors[0]["field"], errors=errors)
+        raise InvalidInput(
+            f"queue {queue.name!r}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            queue=queue.name,
+            field=errors[0]["field"],
+            errors=errors,
+        )
     return queue
 
 
@@ -161,8 +173,7 @@ def validate_agent(agent: AgentAccount, known_skills: Iterable[str]) -> AgentAcc
     errors = []
     if not SIP_USER_RE.match(agent.sip_username or ""):
         errors.append(("sip_username", "lower-case letters, digits, '.', '-' or '_' (2-32)"))
-    if agent.sip_password and (len(agent.sip_password) < 12
-                               or re.search(r"[\s;\"\\]", agent.sip_password)):
+    if agent.sip_password and (len(agent.sip_password) < 12 or re.search(r"[\s;\"\\]", agent.sip_password)):
         errors.append(("sip_password", "at least 12 characters, no spaces, quotes, ';' or '\\'"))
     if re.search(r"[\x00-\x1f\"<>;]", agent.display_name):
         errors.append(("display_name", "no control characters, quotes, '<', '>' or ';'"))
@@ -173,8 +184,11 @@ def validate_agent(agent: AgentAccount, known_skills: Iterable[str]) -> AgentAcc
         elif not isinstance(level, int) or not 1 <= level <= MAX_SKILL_LEVEL:
             errors.append(("skills", f"level of {skill!r} must be 1..{MAX_SKILL_LEVEL}"))
     if errors:
-        raise InvalidInput(f"agent {agent.username!r}: " + "; ".join(f"{f}: {m}" for f, m in errors),
-                           agent=agent.username, field=errors[0][0])
+        raise InvalidInput(
+            f"agent {agent.username!r}: " + "; ".join(f"{f}: {m}" for f, m in errors),
+            agent=agent.username,
+            field=errors[0][0],
+        )
     return agent
 
 
@@ -227,8 +241,7 @@ def render_pjsip_agents(agents: Iterable[AgentAccount]) -> str:
             "auth_type = digest",
             f"realm = {SIP_REALM}",
             f"username = {user}",
-            *(f"password_digest = {name}:{digests[name]}" for name in SIP_DIGEST_ALGORITHMS
-              if name in digests),
+            *(f"password_digest = {name}:{digests[name]}" for name in SIP_DIGEST_ALGORITHMS if name in digests),
             "supported_algorithms_uas = " + ",".join(n for n in SIP_DIGEST_ALGORITHMS if n in digests),
             "",
             f"[{user}]",
@@ -280,8 +293,7 @@ def parse_hours(hours: Mapping[str, str]) -> list[tuple[str, str]]:
     for days, ranges in hours.items():
         parts = days.strip().lower().split("-")
         if not 1 <= len(parts) <= 2 or any(p not in DAYS for p in parts):
-            raise InvalidInput(f"hours: {days!r} is not a day or a day range like mon-fri",
-                               field="hours")
+            raise InvalidInput(f"hours: {days!r} is not a day or a day range like mon-fri", field="hours")
         for text in str(ranges).split(","):
             text = text.strip()
             match = _RANGE_RE.match(text)
@@ -296,6 +308,7 @@ def holiday_dates(calendar: str, years: Iterable[int]) -> list[tuple]:
     if not calendar:
         return []
     import holidays  # pure computation; imported here so the model's import stays light
+
     country, _, subdiv = calendar.partition("-")
     try:
         table = holidays.country_holidays(country, subdiv=subdiv or None, years=list(years))
@@ -316,9 +329,11 @@ def render_agent_to_agent(phones: Iterable[AgentAccount]) -> list[str]:
     supervisors' phones), dialling that endpoint and nothing else. The dialled text never reaches
     Dial: PJSIP URI-decodes the Request-URI into ${EXTEN}, so a pattern feeding ${EXTEN} to Dial
     let a phone dial `agent2&Local/...@ccserver-spy` (a second channel into any context)."""
-    lines = ["; agents' and supervisors' phones call each other by SIP user name (included by",
-             "; [ccserver-agents]); regenerated whenever the SIP accounts change",
-             "[ccserver-agent-to-agent]"]
+    lines = [
+        "; agents' and supervisors' phones call each other by SIP user name (included by",
+        "; [ccserver-agents]); regenerated whenever the SIP accounts change",
+        "[ccserver-agent-to-agent]",
+    ]
     for user in sorted({p.sip_username for p in phones}):
         if not SIP_USER_RE.match(user or ""):
             raise InvalidInput(f"SIP user {user!r} cannot be an extension", field="sip_username")
@@ -326,22 +341,28 @@ def render_agent_to_agent(phones: Iterable[AgentAccount]) -> list[str]:
     return lines + [""]
 
 
-def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int],
-                        phones: Iterable[AgentAccount] = ()) -> str:
+def render_acd_dialplan(
+    queues: Iterable[QueueDefinition], years: Iterable[int], phones: Iterable[AgentAccount] = ()
+) -> str:
     """Contexts for each queue: route its numbers, check hours and holidays (this year and the
     next: regenerated daily), enter the queue, overflow, closed message, callback on a key; and
     the extensions by which the provisioned phones call each other."""
     queues = sorted(queues, key=lambda q: q.name)
     years = list(years)
-    lines = ["; generated by ccserver from the queues table: do not edit", "",
-             *render_agent_to_agent(phones),
-             # supervision: Local/<mode>-<agent sip user>@ccserver-spy, the other half bridged to
-             # the supervisor's phone; DTMF 4/5/6 sent to that half switch the mode (option d)
-             "[ccserver-spy]"]
+    lines = [
+        "; generated by ccserver from the queues table: do not edit",
+        "",
+        *render_agent_to_agent(phones),
+        # supervision: Local/<mode>-<agent sip user>@ccserver-spy, the other half bridged to
+        # the supervisor's phone; DTMF 4/5/6 sent to that half switch the mode (option d)
+        "[ccserver-spy]",
+    ]
     for mode in SPY_MODES:
         literal = "".join(f"[{c}]" for c in mode)  # n, x, z are pattern letters: bracket them
-        lines += [f"exten => _{literal}-.,1,ChanSpy(PJSIP/${{EXTEN:{len(mode) + 1}}}-,{chanspy_options(mode)})",
-                  " same => n,Hangup()"]
+        lines += [
+            f"exten => _{literal}-.,1,ChanSpy(PJSIP/${{EXTEN:{len(mode) + 1}}}-,{chanspy_options(mode)})",
+            " same => n,Hangup()",
+        ]
     lines += ["", "[ccserver-routes]"]
     for q in queues:
         for number in q.numbers:
@@ -349,12 +370,12 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int],
     lines.append("")
     for q in queues:
         name, tz = q.name, _dialplan_value(q.timezone)
-        lines += [f"[ccq-{name}]",
-                  f"exten => s,1,NoOp(ccserver queue {name})",
-                  f" same => n,Set(__CCS_QUEUE={name})"]
+        lines += [f"[ccq-{name}]", f"exten => s,1,NoOp(ccserver queue {name})", f" same => n,Set(__CCS_QUEUE={name})"]
         for day, label in holiday_dates(q.holidays, years):
-            lines.append(f" same => n,GotoIfTime(*,*,{day.day},{_MONTHS[day.month - 1]},{tz}?"
-                         f"closed,1) ; {day.isoformat()} {_dialplan_value(label.replace(',', ''))}")
+            lines.append(
+                f" same => n,GotoIfTime(*,*,{day.day},{_MONTHS[day.month - 1]},{tz}?"
+                f"closed,1) ; {day.isoformat()} {_dialplan_value(label.replace(',', ''))}"
+            )
         slots = parse_hours(q.hours)
         if slots:
             for times, days in slots:
@@ -363,49 +384,57 @@ def render_acd_dialplan(queues: Iterable[QueueDefinition], years: Iterable[int],
         else:
             lines.append(" same => n,Goto(open,1)")
         max_wait = str(q.max_wait_seconds) if q.max_wait_seconds else ""
-        lines += ["exten => open,1,Set(__CCS_ENTERED=${EPOCH})",
-                  " same => n,Answer()",
-                  f" same => n,Queue({name},,,,{max_wait})",
-                  ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow,1)',
-                  " same => n,Hangup()"]
+        lines += [
+            "exten => open,1,Set(__CCS_ENTERED=${EPOCH})",
+            " same => n,Answer()",
+            f" same => n,Queue({name},,,,{max_wait})",
+            ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow,1)',
+            " same => n,Hangup()",
+        ]
         destination, action = _overflow(q)
-        lines += [f"exten => overflow,1,UserEvent(CcsOverflow,Queue: {name},Destination: {destination})",
-                  f" same => n,{action}",
-                  " same => n,Hangup()",
-                  "exten => closed,1,Answer()",
-                  f" same => n,Playback({_dialplan_value(q.closed_message or 'sorry')})",
-                  " same => n,Hangup()", ""]
+        lines += [
+            f"exten => overflow,1,UserEvent(CcsOverflow,Queue: {name},Destination: {destination})",
+            f" same => n,{action}",
+            " same => n,Hangup()",
+            "exten => closed,1,Answer()",
+            f" same => n,Playback({_dialplan_value(q.closed_message or 'sorry')})",
+            " same => n,Hangup()",
+            "",
+        ]
         if q.callback_key or q.overflow_kind == "callback":
             if q.callback_key:
-                lines += [f"[ccq-{name}-exit]",
-                          f"exten => {q.callback_key},1,Goto(ccq-{name}-callback,s,1)", ""]
-            lines += [f"[ccq-{name}-callback]",
-                      # a callback dials the trunk with a number the caller may type: only a
-                      # customer's line (the trunk) may ask, never a provisioned phone, whose
-                      # external calls go through the outbound compliance engine only
-                      'exten => s,1,GotoIf($["${CHANNEL(endpoint)}" != "customers"]?refused,1)',
-                      # the number goes into a UserEvent: never a caller-chosen ',' or line break
-                      " same => n,Set(CBNUM=${FILTER(0123456789+,${CALLERID(num)})})",
-                      " same => n,Read(TYPED,vm-enter-num-to-call,20,,1,6)",
-                      ' same => n,GotoIf($["${TYPED}" = ""]?keep)',
-                      " same => n,Set(CBNUM=${FILTER(0123456789,${TYPED})})",
-                      # the event carries the channel's Uniqueid and Linkedid itself
-                      f" same => n(keep),UserEvent(CcsCallback,Queue: {name},Number: ${{CBNUM}},"
-                      "EnteredAt: ${CCS_ENTERED})",
-                      " same => n,Playback(auth-thankyou)",
-                      " same => n,Hangup()",
-                      "exten => refused,1,Log(NOTICE,ccserver: callback from ${CHANNEL(name)} "
-                      f"in {name} refused: not a customer's line)",
-                      " same => n,Playback(sorry)",
-                      " same => n,Hangup()", "",
-                      # when the callback's turn comes: a Local channel takes the caller's place
-                      f"[ccq-{name}-cbqueue]",
-                      "exten => _X.,1,Set(QUEUE_PRIO=10)",
-                      f" same => n,Queue({name})",
-                      " same => n,Hangup()", "",
-                      f"[ccq-{name}-cbdial]",
-                      "exten => _X.,1,Dial(PJSIP/customers/sip:${EXTEN}@${CCS_TRUNK_HOST},60)",
-                      " same => n,Hangup()", ""]
+                lines += [f"[ccq-{name}-exit]", f"exten => {q.callback_key},1,Goto(ccq-{name}-callback,s,1)", ""]
+            lines += [
+                f"[ccq-{name}-callback]",
+                # a callback dials the trunk with a number the caller may type: only a
+                # customer's line (the trunk) may ask, never a provisioned phone, whose
+                # external calls go through the outbound compliance engine only
+                'exten => s,1,GotoIf($["${CHANNEL(endpoint)}" != "customers"]?refused,1)',
+                # the number goes into a UserEvent: never a caller-chosen ',' or line break
+                " same => n,Set(CBNUM=${FILTER(0123456789+,${CALLERID(num)})})",
+                " same => n,Read(TYPED,vm-enter-num-to-call,20,,1,6)",
+                ' same => n,GotoIf($["${TYPED}" = ""]?keep)',
+                " same => n,Set(CBNUM=${FILTER(0123456789,${TYPED})})",
+                # the event carries the channel's Uniqueid and Linkedid itself
+                f" same => n(keep),UserEvent(CcsCallback,Queue: {name},Number: ${{CBNUM}},EnteredAt: ${{CCS_ENTERED}})",
+                " same => n,Playback(auth-thankyou)",
+                " same => n,Hangup()",
+                "exten => refused,1,Log(NOTICE,ccserver: callback from ${CHANNEL(name)} "
+                f"in {name} refused: not a customer's line)",
+                " same => n,Playback(sorry)",
+                " same => n,Hangup()",
+                "",
+                # when the callback's turn comes: a Local channel takes the caller's place
+                f"[ccq-{name}-cbqueue]",
+                "exten => _X.,1,Set(QUEUE_PRIO=10)",
+                f" same => n,Queue({name})",
+                " same => n,Hangup()",
+                "",
+                f"[ccq-{name}-cbdial]",
+                "exten => _X.,1,Dial(PJSIP/customers/sip:${EXTEN}@${CCS_TRUNK_HOST},60)",
+                " same => n,Hangup()",
+                "",
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,6 @@
 """The inbound ACD: the live agents' board and call records (fed by the intake), the use cases
 on queues and agents, the batched writers of their history, the agent desk and the ACD admin."""
+
 from __future__ import annotations
 
 from ...core.events import PbxLinkUp
@@ -14,8 +15,9 @@ from .service import AcdService
 WRITER_BOUND = 100_000  # events a writer's bus queue holds while the database is slow
 
 
-def setup(deps: Deps, *, repository: AcdRepository, customers: CustomerService,
-          writer_factory: WriterFactory) -> Plugin:
+def setup(
+    deps: Deps, *, repository: AcdRepository, customers: CustomerService, writer_factory: WriterFactory
+) -> Plugin:
     """`writer_factory(name, write)` gives a batched database writer (a bus listener with
     start/stop): the agents' state timeline and the call records are written through two."""
     plugin = Plugin("acd")
@@ -28,16 +30,18 @@ def setup(deps: Deps, *, repository: AcdRepository, customers: CustomerService,
 
     tracker = CallTracker(deps.clock, agent_of_interface=agent_of_interface)
     tracker.register(plugin)
-    acd = AcdService(repository, board, tracker, deps.pbx, deps.config_writer, deps.audit, deps.clock,
-                     customers=customers)
+    acd = AcdService(
+        repository, board, tracker, deps.pbx, deps.config_writer, deps.audit, deps.clock, customers=customers
+    )
     plugin.service = acd
 
     state_writer = writer_factory("db:agent-states", acd.write_states)
     call_writer = writer_factory("db:calls", acd.write_calls)
     plugin.subscribe("db:agent-states", state_writer, [AgentStateChanged.topic], maxsize=WRITER_BOUND)
     plugin.subscribe("db:calls", call_writer, [CallRecordChanged.topic], maxsize=WRITER_BOUND)
-    plugin.subscribe("acd:reactions", acd.on_event,
-                     [AgentMembershipLost.topic, AgentWrapUpStarted.topic, PbxLinkUp.topic])
+    plugin.subscribe(
+        "acd:reactions", acd.on_event, [AgentMembershipLost.topic, AgentWrapUpStarted.topic, PbxLinkUp.topic]
+    )
 
     async def start() -> None:
         await acd.load()
@@ -55,8 +59,7 @@ def setup(deps: Deps, *, repository: AcdRepository, customers: CustomerService,
     plugin.web_routes = lambda app: web.add_routes(app, acd)
 
     def live(hub) -> None:
-        deps.bus.subscribe("realtime:agent-states", web.agent_state_pusher(hub),
-                           topics=[AgentStateChanged.topic])
+        deps.bus.subscribe("realtime:agent-states", web.agent_state_pusher(hub), topics=[AgentStateChanged.topic])
 
     plugin.live = live
     return plugin

@@ -5,6 +5,7 @@ Commands go to Asterisk through the PbxCommands port; the agents' states change 
 Asterisk confirms (queue events -> AgentBoard). The database keeps each agent's login so that
 an Asterisk restart puts everybody back as they were.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,9 +49,18 @@ logger = logging.getLogger(__name__)
 
 
 class AcdService:
-    def __init__(self, repo: AcdRepository, board: AgentBoard, tracker: CallTracker,
-                 pbx: PbxCommands | None, writer: ConfigWriter | None, audit: AuditTrail, clock: Clock,
-                 *, customers: CustomerService | None = None) -> None:
+    def __init__(
+        self,
+        repo: AcdRepository,
+        board: AgentBoard,
+        tracker: CallTracker,
+        pbx: PbxCommands | None,
+        writer: ConfigWriter | None,
+        audit: AuditTrail,
+        clock: Clock,
+        *,
+        customers: CustomerService | None = None,
+    ) -> None:
         self.repo = repo
         self.customers = customers  # a wrap-up records the contact and the ticket there
         self.board = board
@@ -72,10 +82,13 @@ class AcdService:
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
             login = logins.get(agent.username)
-            self.board.add_agent(agent.username, agent.interface,
-                                 queues=frozenset(login.queues) if login else frozenset(),
-                                 paused=login.paused if login else False,
-                                 reason=login.pause_reason if login else "")
+            self.board.add_agent(
+                agent.username,
+                agent.interface,
+                queues=frozenset(login.queues) if login else frozenset(),
+                paused=login.paused if login else False,
+                reason=login.pause_reason if login else "",
+            )
         open_calls = await asyncio.to_thread(self.repo.open_calls)
         self.tracker.load_open([record_from_row(row) for row in open_calls])
 
@@ -85,10 +98,11 @@ class AcdService:
         agents = await asyncio.to_thread(self.repo.agents)
         accounts = await asyncio.to_thread(self.repo.sip_accounts)
         now = self.clock.now()
-        files = {"pjsip_agents.conf": render_pjsip_agents(accounts),
-                 "queues_generated.conf": render_queues(queues),
-                 "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1],
-                                                            phones=accounts)}
+        files = {
+            "pjsip_agents.conf": render_pjsip_agents(accounts),
+            "queues_generated.conf": render_queues(queues),
+            "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1], phones=accounts),
+        }
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
             self.board.add_agent(agent.username, agent.interface)
@@ -124,14 +138,13 @@ class AcdService:
         await asyncio.to_thread(self.audit.record, actor, "queue.update", queue.name)
         await self.apply_configuration()
 
-    async def create_agent(self, username: str, password: str, display_name: str, skills: str | dict,
-                           actor: str, team: str = "") -> AgentAccount:
+    async def create_agent(
+        self, username: str, password: str, display_name: str, skills: str | dict, actor: str, team: str = ""
+    ) -> AgentAccount:
         parsed = parse_skills(skills) if isinstance(skills, str) else dict(skills)
         known = await asyncio.to_thread(self.repo.skills)
-        validate_agent(AgentAccount(username, display_name, username.replace(".", "-"),
-                                    "x" * 16, parsed), known)
-        account = await asyncio.to_thread(self.repo.create_agent, username, password, display_name,
-                                          parsed, team)
+        validate_agent(AgentAccount(username, display_name, username.replace(".", "-"), "x" * 16, parsed), known)
+        account = await asyncio.to_thread(self.repo.create_agent, username, password, display_name, parsed, team)
         await asyncio.to_thread(self.audit.record, actor, "agent.create", username)
         await self.apply_configuration()
         return account
@@ -201,21 +214,20 @@ class AcdService:
         wanted = list(queues) if queues is not None else sorted(eligible)
         refused = [q for q in wanted if q not in eligible]
         if refused:
-            raise InvalidInput(f"{username} lacks the skills of queue(s) {', '.join(refused)}",
-                               field="queues", queues=refused)
+            raise InvalidInput(
+                f"{username} lacks the skills of queue(s) {', '.join(refused)}", field="queues", queues=refused
+            )
         if not wanted:
             raise InvalidInput(f"no queue matches {username}'s skills", field="queues")
         for queue in wanted:
             if queue in status.queues:
                 continue
             try:
-                await pbx.queue_add(queue, status.interface, member_name=username,
-                                    penalty=eligible[queue])
+                await pbx.queue_add(queue, status.interface, member_name=username, penalty=eligible[queue])
             except Exception as exc:
                 if "Already there" not in str(exc):
                     raise
-        await asyncio.to_thread(self.repo.store_login, username, set(wanted) | set(status.queues),
-                                False, "")
+        await asyncio.to_thread(self.repo.store_login, username, set(wanted) | set(status.queues), False, "")
         return wanted
 
     async def logout(self, username: str) -> None:
@@ -233,8 +245,7 @@ class AcdService:
         status = self._status(username)
         codes = {r.code for r in await asyncio.to_thread(self.repo.pause_reasons)}
         if reason not in codes:
-            raise InvalidInput(f"unknown pause reason {reason!r}", field="reason",
-                               allowed=sorted(codes))
+            raise InvalidInput(f"unknown pause reason {reason!r}", field="reason", allowed=sorted(codes))
         if not status.queues:
             raise Conflict("log in before pausing", field="state")
         await pbx.queue_pause(None, status.interface, True, reason)
@@ -274,13 +285,19 @@ class AcdService:
             if queue not in eligible:
                 continue
             try:
-                await self.pbx.queue_add(queue, event.interface, member_name=event.username,
-                                         penalty=eligible[queue], paused=event.paused,
-                                         reason=event.reason if event.paused else "")
+                await self.pbx.queue_add(
+                    queue,
+                    event.interface,
+                    member_name=event.username,
+                    penalty=eligible[queue],
+                    paused=event.paused,
+                    reason=event.reason if event.paused else "",
+                )
             except Exception as exc:
                 logger.warning("agent %s: cannot restore membership of %s: %s", event.username, queue, exc)
-        logger.info("agent %s restored in %s (paused=%s %s)", event.username, ",".join(event.queues),
-                    event.paused, event.reason)
+        logger.info(
+            "agent %s restored in %s (paused=%s %s)", event.username, ",".join(event.queues), event.paused, event.reason
+        )
 
     async def _start_wrapup(self, event: AgentWrapUpStarted) -> None:
         if self.pbx is None or not self.pbx.is_up:
@@ -289,7 +306,8 @@ class AcdService:
         loop = asyncio.get_running_loop()
         self._cancel_wrapup(event.username)
         self._wrapup_timers[event.username] = loop.call_later(
-            event.seconds, lambda: loop.create_task(self._end_wrapup(event.username)))
+            event.seconds, lambda: loop.create_task(self._end_wrapup(event.username))
+        )
 
     async def _end_wrapup(self, username: str) -> None:
         self._wrapup_timers.pop(username, None)
@@ -320,8 +338,11 @@ class AcdService:
         if disposition:
             allowed = self.repo.queue(queue_name).dispositions if queue_name else ()
             if disposition not in allowed:
-                raise InvalidInput(f"unknown disposition {disposition!r} for queue {queue_name}",
-                                   field="disposition", allowed=list(allowed))
+                raise InvalidInput(
+                    f"unknown disposition {disposition!r} for queue {queue_name}",
+                    field="disposition",
+                    allowed=list(allowed),
+                )
         notes = body.get("notes") or ""
         if not isinstance(notes, str) or len(notes) > 10_000:
             raise InvalidInput("notes: text up to 10,000 characters", field="notes")
@@ -336,28 +357,39 @@ class AcdService:
                 raise InvalidInput("a ticket needs a customer", field="customer_id")
         if customers is not None and customer_id is not None:
             customers.customer_file(customer_id)  # raises not-found before anything is written
-        self.repo.annotate_call(uniqueid, disposition=disposition or None, notes=notes or None,
-                                customer_id=customer_id)
+        self.repo.annotate_call(uniqueid, disposition=disposition or None, notes=notes or None, customer_id=customer_id)
         result: dict[str, Any] = {"uniqueid": uniqueid, "disposition": disposition}
         if customers is not None and customer_id is not None:
-            customers.record_interaction(customer_id, uniqueid, username, queue=queue_name,
-                                         disposition=disposition or None, notes=notes or None)
+            customers.record_interaction(
+                customer_id, uniqueid, username, queue=queue_name, disposition=disposition or None, notes=notes or None
+            )
             if ticket is not None:
                 if ticket.get("id"):
-                    view = customers.update_ticket(ticket["id"], status=ticket.get("status"),
-                                                   append_note=ticket.get("notes"), author=username)
+                    view = customers.update_ticket(
+                        ticket["id"], status=ticket.get("status"), append_note=ticket.get("notes"), author=username
+                    )
                 else:
-                    view = customers.open_ticket(customer_id, uniqueid, ticket.get("subject", ""),
-                                                 notes=ticket.get("notes"))
+                    view = customers.open_ticket(
+                        customer_id, uniqueid, ticket.get("subject", ""), notes=ticket.get("notes")
+                    )
                 result["ticket"] = view.to_dict()
         return result
 
     # --- persistence (batched writers call these in a thread) -------------------------------------
     def write_states(self, events: list[ev.Event]) -> None:
         self.repo.append_states(
-            dict(agent=e.username, at=e.at, state=e.state, previous=e.previous, reason=e.reason[:64],
-                 queue=e.queue, call_uniqueid=e.uniqueid)
-            for e in events if isinstance(e, AgentStateChanged))
+            dict(
+                agent=e.username,
+                at=e.at,
+                state=e.state,
+                previous=e.previous,
+                reason=e.reason[:64],
+                queue=e.queue,
+                call_uniqueid=e.uniqueid,
+            )
+            for e in events
+            if isinstance(e, AgentStateChanged)
+        )
 
     def write_calls(self, events: list[ev.Event]) -> None:
         latest: dict[str, CallRecord] = {}
@@ -369,21 +401,42 @@ class AcdService:
 
 
 def _row_from_record(r: CallRecord) -> dict:
-    return dict(uniqueid=r.uniqueid, linkedid=r.linkedid, channel=r.channel[:255],
-                caller_number=r.caller_number[:64], direction=r.direction, queue=r.queue,
-                agent=r.agent or None, created_at=r.entered_queue_at, answered_at=r.answered_at,
-                ended_at=r.ended_at, outcome=r.outcome or None,
-                hangup_cause=r.hangup_cause, hangup_reason=r.hangup_reason[:64] or None,
-                overflowed_from=r.overflowed_from or None, wait_seconds=r.wait_seconds,
-                talk_seconds=r.talk_seconds, call_data=json.dumps(dict(r.data)) if r.data else None)
+    return dict(
+        uniqueid=r.uniqueid,
+        linkedid=r.linkedid,
+        channel=r.channel[:255],
+        caller_number=r.caller_number[:64],
+        direction=r.direction,
+        queue=r.queue,
+        agent=r.agent or None,
+        created_at=r.entered_queue_at,
+        answered_at=r.answered_at,
+        ended_at=r.ended_at,
+        outcome=r.outcome or None,
+        hangup_cause=r.hangup_cause,
+        hangup_reason=r.hangup_reason[:64] or None,
+        overflowed_from=r.overflowed_from or None,
+        wait_seconds=r.wait_seconds,
+        talk_seconds=r.talk_seconds,
+        call_data=json.dumps(dict(r.data)) if r.data else None,
+    )
 
 
 def record_from_row(row) -> CallRecord:
-    return CallRecord(uniqueid=row.uniqueid, linkedid=row.linkedid or row.uniqueid,
-                      channel=row.channel or "", caller_number=row.caller_number or "",
-                      queue=row.queue or "", entered_queue_at=row.created_at,
-                      direction=row.direction or "inbound", overflowed_from=row.overflowed_from or "",
-                      agent=row.agent or "", answered_at=row.answered_at, ended_at=row.ended_at,
-                      outcome=row.outcome or "",
-                      wait_seconds=row.wait_seconds, talk_seconds=row.talk_seconds,
-                      data=tuple(sorted(json.loads(row.call_data).items())) if row.call_data else ())
+    return CallRecord(
+        uniqueid=row.uniqueid,
+        linkedid=row.linkedid or row.uniqueid,
+        channel=row.channel or "",
+        caller_number=row.caller_number or "",
+        queue=row.queue or "",
+        entered_queue_at=row.created_at,
+        direction=row.direction or "inbound",
+        overflowed_from=row.overflowed_from or "",
+        agent=row.agent or "",
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        outcome=row.outcome or "",
+        wait_seconds=row.wait_seconds,
+        talk_seconds=row.talk_seconds,
+        data=tuple(sorted(json.loads(row.call_data).items())) if row.call_data else (),
+    )

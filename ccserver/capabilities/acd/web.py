@@ -1,4 +1,5 @@
 """The agent desk (live over the WebSocket) and the queue/agent administration API."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,12 +37,21 @@ async def api_desk(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"{user.username} has no agent account", field="username")
     eligible = await acd.eligible_queues(user.username)
     reasons = await acd.pause_reasons()
-    return web.json_response({
-        "status": status.to_dict(),
-        "queues": [{"name": q.name, "display_name": q.display_name or q.name,
-                    "dispositions": list(q.dispositions), "penalty": penalty} for q, penalty in eligible],
-        "pause_reasons": [{"code": r.code, "label": r.label} for r in reasons],
-    })
+    return web.json_response(
+        {
+            "status": status.to_dict(),
+            "queues": [
+                {
+                    "name": q.name,
+                    "display_name": q.display_name or q.name,
+                    "dispositions": list(q.dispositions),
+                    "penalty": penalty,
+                }
+                for q, penalty in eligible
+            ],
+            "pause_reasons": [{"code": r.code, "label": r.label} for r in reasons],
+        }
+    )
 
 
 @roles("agent")
@@ -106,9 +116,18 @@ def _queue_from_json(body: dict) -> QueueDefinition:
 @roles("supervisor", "admin")
 async def api_queues(request: web.Request) -> web.StreamResponse:
     queues = await request.app[ACD].queues()
-    return web.json_response([{**q.__dict__, "numbers": list(q.numbers), "dispositions": list(q.dispositions),
-                               "required_skills": dict(q.required_skills), "hours": dict(q.hours)}
-                              for q in queues])
+    return web.json_response(
+        [
+            {
+                **q.__dict__,
+                "numbers": list(q.numbers),
+                "dispositions": list(q.dispositions),
+                "required_skills": dict(q.required_skills),
+                "hours": dict(q.hours),
+            }
+            for q in queues
+        ]
+    )
 
 
 @roles("admin")
@@ -132,10 +151,18 @@ async def api_queue_update(request: web.Request) -> web.StreamResponse:
 
 @roles("supervisor", "admin")
 async def api_agents(request: web.Request) -> web.StreamResponse:
-    return web.json_response([{"username": a.username, "display_name": a.display_name,
-                               "sip_username": a.sip_username, "skills": dict(a.skills),
-                               "status": status.to_dict() if status is not None else None}
-                              for a, status in await request.app[ACD].agents_with_status()])
+    return web.json_response(
+        [
+            {
+                "username": a.username,
+                "display_name": a.display_name,
+                "sip_username": a.sip_username,
+                "skills": dict(a.skills),
+                "status": status.to_dict() if status is not None else None,
+            }
+            for a, status in await request.app[ACD].agents_with_status()
+        ]
+    )
 
 
 @roles("admin")
@@ -148,10 +175,17 @@ async def api_agent_create(request: web.Request) -> web.StreamResponse:
     if not isinstance(skills, (str, dict)):
         raise InvalidInput("skills: 'fr:5, billing:3' or an object", field="skills")
     account = await request.app[ACD].create_agent(
-        body["username"], body["password"], body["display_name"], skills,
-        current_user(request).username, team=str(body.get("team", "")))
-    return web.json_response({"username": account.username, "sip_username": account.sip_username,
-                              "sip_password": account.sip_password}, status=201)
+        body["username"],
+        body["password"],
+        body["display_name"],
+        skills,
+        current_user(request).username,
+        team=str(body.get("team", "")),
+    )
+    return web.json_response(
+        {"username": account.username, "sip_username": account.sip_username, "sip_password": account.sip_password},
+        status=201,
+    )
 
 
 @roles("agent")
@@ -173,10 +207,10 @@ async def api_my_sip_password_reset(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def api_agent_sip_password_reset(request: web.Request) -> web.StreamResponse:
     """An admin gives a user's SIP account a new password, shown this once."""
-    account = await request.app[ACD].reset_sip_password(
-        request.match_info["username"], current_user(request).username)
-    return web.json_response({"username": account.username, "sip_username": account.sip_username,
-                              "sip_password": account.sip_password})
+    account = await request.app[ACD].reset_sip_password(request.match_info["username"], current_user(request).username)
+    return web.json_response(
+        {"username": account.username, "sip_username": account.sip_username, "sip_password": account.sip_password}
+    )
 
 
 def add_routes(app: web.Application, acd: AcdService) -> None:
@@ -185,8 +219,7 @@ def add_routes(app: web.Application, acd: AcdService) -> None:
     app.router.add_get("/agent", desk_page, name="agent-desk")
     app.router.add_get("/api/agent/desk", api_desk, name="api-agent-desk")
     app.router.add_get("/api/agent/sip-account", api_my_sip_account, name="api-agent-sip")
-    app.router.add_post("/api/agent/sip-account/reset", api_my_sip_password_reset,
-                        name="api-agent-sip-reset")
+    app.router.add_post("/api/agent/sip-account/reset", api_my_sip_password_reset, name="api-agent-sip-reset")
     app.router.add_post("/api/agent/login", api_login, name="api-agent-login")
     app.router.add_post("/api/agent/pause", api_pause, name="api-agent-pause")
     app.router.add_post("/api/agent/unpause", api_unpause, name="api-agent-unpause")
@@ -197,8 +230,9 @@ def add_routes(app: web.Application, acd: AcdService) -> None:
     app.router.add_patch("/api/queues/{name}", api_queue_update, name="api-queue-update")
     app.router.add_get("/api/agents", api_agents, name="api-agents")
     app.router.add_post("/api/agents", api_agent_create, name="api-agent-create")
-    app.router.add_post("/api/agents/{username}/sip-password", api_agent_sip_password_reset,
-                        name="api-agent-sip-password")
+    app.router.add_post(
+        "/api/agents/{username}/sip-password", api_agent_sip_password_reset, name="api-agent-sip-password"
+    )
 
 
 def agent_state_pusher(hub: RealtimeHub):
@@ -206,8 +240,11 @@ def agent_state_pusher(hub: RealtimeHub):
 
     def state_changed(event) -> None:
         if isinstance(event, AgentStateChanged):
-            hub.broadcast({"topic": "agent_state", "username": event.username, "status": event.status},
-                          roles={"supervisor", "admin"}, usernames={event.username})
+            hub.broadcast(
+                {"topic": "agent_state", "username": event.username, "status": event.status},
+                roles={"supervisor", "admin"},
+                usernames={event.username},
+            )
 
     return state_changed
 
@@ -217,6 +254,7 @@ def agent_state_pusher(hub: RealtimeHub):
 
 def _form_queue(form, current: QueueDefinition | None) -> QueueDefinition:
     """A queue from the admin form; InvalidInput names the field that does not parse."""
+
     def number(field: str, default: int) -> int:
         text = str(form.get(field, "")).strip()
         if not text:
@@ -235,7 +273,8 @@ def _form_queue(form, current: QueueDefinition | None) -> QueueDefinition:
             hours[days] = ranges.strip()
     base = current or QueueDefinition(name=str(form.get("name", "")).strip())
     return replace(
-        base, display_name=str(form.get("display_name", base.display_name)).strip(),
+        base,
+        display_name=str(form.get("display_name", base.display_name)).strip(),
         strategy=str(form.get("strategy", base.strategy)),
         required_skills=parse_skills(str(form.get("required_skills", ""))),
         wrapup_seconds=number("wrapup_seconds", base.wrapup_seconds),
@@ -243,16 +282,28 @@ def _form_queue(form, current: QueueDefinition | None) -> QueueDefinition:
         service_level_seconds=number("service_level_seconds", base.service_level_seconds),
         overflow_kind=str(form.get("overflow_kind", base.overflow_kind)),
         overflow_target=str(form.get("overflow_target", "")).strip(),
-        numbers=listing("numbers"), dispositions=listing("dispositions"),
-        callback_key=str(form.get("callback_key", "")).strip(), hours=hours,
-        holidays=str(form.get("holidays", base.holidays)).strip())
+        numbers=listing("numbers"),
+        dispositions=listing("dispositions"),
+        callback_key=str(form.get("callback_key", "")).strip(),
+        hours=hours,
+        holidays=str(form.get("holidays", base.holidays)).strip(),
+    )
 
 
 async def _admin_context(request: web.Request, **extra) -> dict:
     acd = request.app[ACD]
-    return {"queues": await acd.queues(), "agents": await acd.agents(), "skills": await acd.skills(),
-            "strategies": STRATEGIES, "overflow_kinds": OVERFLOW_KINDS, "error": None, "created": None,
-            "reset": None, "form": {}, **extra}
+    return {
+        "queues": await acd.queues(),
+        "agents": await acd.agents(),
+        "skills": await acd.skills(),
+        "strategies": STRATEGIES,
+        "overflow_kinds": OVERFLOW_KINDS,
+        "error": None,
+        "created": None,
+        "reset": None,
+        "form": {},
+        **extra,
+    }
 
 
 @roles("admin")
@@ -286,8 +337,13 @@ async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
             if not str(form.get(key, "")).strip():
                 raise InvalidInput(f"{key} is required", field=key)
         account = await request.app[ACD].create_agent(
-            str(form["username"]).strip(), str(form["password"]), str(form["display_name"]).strip(),
-            str(form.get("skills", "")), current_user(request).username, team=str(form.get("team", "")).strip())
+            str(form["username"]).strip(),
+            str(form["password"]),
+            str(form["display_name"]).strip(),
+            str(form.get("skills", "")),
+            current_user(request).username,
+            team=str(form.get("team", "")).strip(),
+        )
     except (InvalidInput, Conflict) as error:
         context = await _admin_context(request, error=error, form=dict(form))
         return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=400)
@@ -298,8 +354,7 @@ async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def admin_sip_password_submit(request: web.Request) -> web.StreamResponse:
     """'Nouveau mot de passe SIP': the page shows the new password once (only digests are kept)."""
-    account = await request.app[ACD].reset_sip_password(request.match_info["username"],
-                                                   current_user(request).username)
+    account = await request.app[ACD].reset_sip_password(request.match_info["username"], current_user(request).username)
     context = await _admin_context(request, reset=account)
     return aiohttp_jinja2.render_template("admin_acd.html", request, context)
 
@@ -308,5 +363,6 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/acd", admin_page, name="admin-acd")
     app.router.add_post("/admin/acd/queues", admin_queue_submit, name="admin-acd-queue")
     app.router.add_post("/admin/acd/agents", admin_agent_submit, name="admin-acd-agent")
-    app.router.add_post("/admin/acd/agents/{username}/sip-password", admin_sip_password_submit,
-                        name="admin-acd-sip-password")
+    app.router.add_post(
+        "/admin/acd/agents/{username}/sip-password", admin_sip_password_submit, name="admin-acd-sip-password"
+    )

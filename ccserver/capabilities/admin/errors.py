@@ -1,4 +1,5 @@
 """User administration's domain errors."""
+
 from __future__ import annotations
 
 from ...core.errors import NotFound

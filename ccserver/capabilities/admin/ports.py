@@ -1,5 +1,6 @@
 """What user administration needs from outside: the users and the web sessions (implemented by
 adapters/db/repositories.py), the audit log. Synchronous: call through ``asyncio.to_thread``."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol

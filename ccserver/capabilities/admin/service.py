@@ -10,6 +10,7 @@ vanished sessions on its own, because it re-checks the sessions of its open WebS
 Every action is written to the audit log with who did it. Synchronous (the repositories are):
 call it through ``asyncio.to_thread`` from the event loop.
 """
+
 from __future__ import annotations
 
 import logging

@@ -10,6 +10,7 @@ from the page (log in, pause...) go to Asterisk; the state changes only when Ast
 after a resync, `AgentMembershipLost` for agents who should be logged in but whom Asterisk no
 longer has (it restarted): the service adds them back as they were.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -57,16 +58,25 @@ class AgentStatus:
     reported_reason: str = ""  # the reason last published with the state
 
     def to_dict(self) -> dict:
-        return {"username": self.username, "interface": self.interface, "state": self.state.value,
-                "since": self.since.isoformat() if self.since else None,
-                "pause_reason": self.pause_reason, "queues": sorted(self.queues),
-                "phone_reachable": self.phone_reachable,
-                "call": None if self.call is None else {
-                    "uniqueid": self.call.uniqueid, "queue": self.call.queue,
-                    "caller_number": self.call.caller_number,
-                    "caller_name": self.call.caller_name,
-                    "ringing_at": self.call.ringing_at.isoformat(),
-                    "answered_at": self.call.answered_at.isoformat() if self.call.answered_at else None}}
+        return {
+            "username": self.username,
+            "interface": self.interface,
+            "state": self.state.value,
+            "since": self.since.isoformat() if self.since else None,
+            "pause_reason": self.pause_reason,
+            "queues": sorted(self.queues),
+            "phone_reachable": self.phone_reachable,
+            "call": None
+            if self.call is None
+            else {
+                "uniqueid": self.call.uniqueid,
+                "queue": self.call.queue,
+                "caller_number": self.call.caller_number,
+                "caller_name": self.call.caller_name,
+                "ringing_at": self.call.ringing_at.isoformat(),
+                "answered_at": self.call.answered_at.isoformat() if self.call.answered_at else None,
+            },
+        }
 
 
 @dataclass(slots=True)
@@ -114,11 +124,19 @@ class AgentBoard:
         self.wrapup_seconds = dict(wrapup_seconds or {})
 
     # --- roster -----------------------------------------------------------------------------
-    def add_agent(self, username: str, interface: str, *, queues: frozenset[str] = frozenset(),
-                  paused: bool = False, reason: str = "") -> AgentStatus:
+    def add_agent(
+        self,
+        username: str,
+        interface: str,
+        *,
+        queues: frozenset[str] = frozenset(),
+        paused: bool = False,
+        reason: str = "",
+    ) -> AgentStatus:
         """Known agent; with queues: logged in as stored (before Asterisk confirms, after a restart)."""
-        status = self.agents.get(username) or AgentStatus(username=username, interface=interface,
-                                                         since=self.clock.now())
+        status = self.agents.get(username) or AgentStatus(
+            username=username, interface=interface, since=self.clock.now()
+        )
         status.interface = interface
         if queues:
             status.queues = frozenset(queues)
@@ -166,8 +184,9 @@ class AgentBoard:
         reason = event.paused_reason if event.paused else ""
         return self._settle(agent, frozenset(queues), frozenset(paused_in), reason, event.queue)
 
-    def _settle(self, agent: AgentStatus, queues: frozenset[str], paused_in: frozenset[str],
-                reason: str, queue: str) -> list[ev.Event]:
+    def _settle(
+        self, agent: AgentStatus, queues: frozenset[str], paused_in: frozenset[str], reason: str, queue: str
+    ) -> list[ev.Event]:
         agent.queues, agent.paused_in = queues, paused_in
         if paused_in:
             agent.pause_reason = reason or agent.pause_reason
@@ -181,9 +200,14 @@ class AgentBoard:
         agent = self.agent_for(event.interface)
         if agent is None:
             return []
-        agent.call = CurrentCall(uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue,
-                                 caller_number=event.caller_number, caller_name=event.caller_name,
-                                 ringing_at=self.clock.now())
+        agent.call = CurrentCall(
+            uniqueid=event.uniqueid,
+            linkedid=event.linkedid,
+            queue=event.queue,
+            caller_number=event.caller_number,
+            caller_name=event.caller_name,
+            ringing_at=self.clock.now(),
+        )
         return self._change(agent, AgentState.RINGING, queue=event.queue, uniqueid=event.uniqueid)
 
     def _ring_no_answer(self, event: ev.AgentRingNoAnswer) -> list[ev.Event]:
@@ -191,17 +215,22 @@ class AgentBoard:
         if agent is None or agent.call is None or agent.call.uniqueid != event.uniqueid:
             return []
         agent.call = None
-        return self._change(agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid,
-                            reason="no answer")
+        return self._change(
+            agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid, reason="no answer"
+        )
 
     def _connected(self, event: ev.AgentConnected) -> list[ev.Event]:
         agent = self.agent_for(event.interface)
         if agent is None:
             return []
         now = self.clock.now()
-        call = agent.call if agent.call and agent.call.uniqueid == event.uniqueid else CurrentCall(
-            uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue, caller_number="",
-            ringing_at=now)
+        call = (
+            agent.call
+            if agent.call and agent.call.uniqueid == event.uniqueid
+            else CurrentCall(
+                uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue, caller_number="", ringing_at=now
+            )
+        )
         agent.call = replace(call, answered_at=now)
         return self._change(agent, AgentState.ON_CALL, queue=event.queue, uniqueid=event.uniqueid)
 
@@ -214,9 +243,15 @@ class AgentBoard:
         if seconds > 0 and agent.queues:
             agent.pause_reason = WRAPUP_REASON
             out = self._change(agent, AgentState.WRAP_UP, queue=event.queue, uniqueid=event.uniqueid)
-            return out + [AgentWrapUpStarted(username=agent.username, interface=agent.interface,
-                                             queue=event.queue, uniqueid=event.uniqueid,
-                                             seconds=seconds)]
+            return out + [
+                AgentWrapUpStarted(
+                    username=agent.username,
+                    interface=agent.interface,
+                    queue=event.queue,
+                    uniqueid=event.uniqueid,
+                    seconds=seconds,
+                )
+            ]
         return self._change(agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid)
 
     def _caller_abandoned(self, event: ev.QueueCallerAbandoned) -> list[ev.Event]:
@@ -224,8 +259,9 @@ class AgentBoard:
         for agent in self.agents.values():
             if agent.call is not None and agent.call.uniqueid == event.uniqueid and agent.call.answered_at is None:
                 agent.call = None
-                out += self._change(agent, _resting_state(agent), queue=event.queue,
-                                    uniqueid=event.uniqueid, reason="caller hung up")
+                out += self._change(
+                    agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid, reason="caller hung up"
+                )
         return out
 
     def _snapshot(self, snapshot: ev.PbxSnapshot) -> list[ev.Event]:
@@ -250,17 +286,23 @@ class AgentBoard:
                     agent.state = _resting_state(agent)
                 out += self._settle(agent, frozenset(queues), frozenset(paused), reason, "")
             elif agent.queues:
-                out.append(AgentMembershipLost(username=agent.username, interface=agent.interface,
-                                               queues=tuple(sorted(agent.queues)),
-                                               paused=bool(agent.paused_in),
-                                               reason=agent.pause_reason))
+                out.append(
+                    AgentMembershipLost(
+                        username=agent.username,
+                        interface=agent.interface,
+                        queues=tuple(sorted(agent.queues)),
+                        paused=bool(agent.paused_in),
+                        reason=agent.pause_reason,
+                    )
+                )
                 if agent.call is not None:
                     agent.call = None
                     out += self._change(agent, _resting_state(agent), reason="call ended during outage")
         return out
 
-    def _change(self, agent: AgentStatus, state: AgentState, *, queue: str = "", uniqueid: str = "",
-                reason: str = "") -> list[ev.Event]:
+    def _change(
+        self, agent: AgentStatus, state: AgentState, *, queue: str = "", uniqueid: str = "", reason: str = ""
+    ) -> list[ev.Event]:
         """Move to `state`; an event only when the state (or a pause's reason) really changes."""
         paused = state in (AgentState.PAUSED, AgentState.WRAP_UP)
         reason = agent.pause_reason if paused else reason
@@ -268,9 +310,18 @@ class AgentBoard:
             return []
         previous = agent.state
         agent.state, agent.since, agent.reported_reason = state, self.clock.now(), reason
-        return [AgentStateChanged(username=agent.username, state=state.value, previous=previous.value,
-                                  reason=reason, at=agent.since, queue=queue, uniqueid=uniqueid,
-                                  status=agent.to_dict())]
+        return [
+            AgentStateChanged(
+                username=agent.username,
+                state=state.value,
+                previous=previous.value,
+                reason=reason,
+                at=agent.since,
+                queue=queue,
+                uniqueid=uniqueid,
+                status=agent.to_dict(),
+            )
+        ]
 
     _handlers = {
         ev.QueueMemberChanged: _member_changed,

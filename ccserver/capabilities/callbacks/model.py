@@ -5,6 +5,7 @@ its caller entered the queue; it becomes *due* when nobody who entered that queu
 still waiting. Then the service places a stand-in (a Local channel) in the queue at top
 priority: the next free agent gets it and the customer is dialed as an outbound call.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,8 +47,11 @@ class WaitingLine:
     def oldest_waiting(self, queue: str, *, excluding_stand_ins: bool = True) -> datetime | None:
         prefix = "Local/"
         context = STAND_IN_CONTEXT.format(queue=queue)
-        times = [since for since, channel in self.waiting.get(queue, {}).values()
-                 if not (excluding_stand_ins and channel.startswith(prefix) and f"@{context}-" in channel)]
+        times = [
+            since
+            for since, channel in self.waiting.get(queue, {}).values()
+            if not (excluding_stand_ins and channel.startswith(prefix) and f"@{context}-" in channel)
+        ]
         return min(times) if times else None
 
     def register(self, intake) -> None:
@@ -55,8 +59,7 @@ class WaitingLine:
             intake.add_handler(event_type, self.apply)
 
 
-def due_callbacks(pending: list[PendingCallback], line: WaitingLine,
-                  in_progress: set[str]) -> list[PendingCallback]:
+def due_callbacks(pending: list[PendingCallback], line: WaitingLine, in_progress: set[str]) -> list[PendingCallback]:
     """Callbacks whose turn has come: at most one per queue at a time (the oldest), and only
     when no caller who entered that queue earlier is still waiting."""
     due: list[PendingCallback] = []

@@ -4,6 +4,7 @@ Requests live in the database (`callbacks`), so a server restart loses none. The
 placed in the queue is `Local/<number>@ccq-<queue>-cbqueue`: when an agent answers it, the
 other half of the Local channel dials the customer through the trunk (`ccq-<queue>-cbdial`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,8 +43,15 @@ class CallbackConnected(ev.DomainEvent):
 
 
 class CallbackService:
-    def __init__(self, repo: CallbackRepository, line: WaitingLine, pbx: PbxCommands | None, clock: Clock,
-                 trunk_host: str, channel_of: Callable[[str], str] = lambda uniqueid: "") -> None:
+    def __init__(
+        self,
+        repo: CallbackRepository,
+        line: WaitingLine,
+        pbx: PbxCommands | None,
+        clock: Clock,
+        trunk_host: str,
+        channel_of: Callable[[str], str] = lambda uniqueid: "",
+    ) -> None:
         self.channel_of = channel_of  # uniqueid -> channel name of a queue caller
         self.repo = repo
         self.line = line
@@ -74,10 +82,16 @@ class CallbackService:
             entered = datetime.fromtimestamp(int(event.entered_at), UTC)
         except (TypeError, ValueError):
             entered = self.clock.now()
-        callback_id = await asyncio.to_thread(self.repo.add_callback, event.queue, dial_digits(e164),
-                                              event.uniqueid, entered)
-        logger.info("callback #%s requested by call %s in %s (entered %s)", callback_id, event.uniqueid,
-                    event.queue, entered.isoformat())
+        callback_id = await asyncio.to_thread(
+            self.repo.add_callback, event.queue, dial_digits(e164), event.uniqueid, entered
+        )
+        logger.info(
+            "callback #%s requested by call %s in %s (entered %s)",
+            callback_id,
+            event.uniqueid,
+            event.queue,
+            entered.isoformat(),
+        )
         return callback_id
 
     async def dial_due(self) -> None:
@@ -86,8 +100,11 @@ class CallbackService:
         async with self._lock:
             now = self.clock.now()
             rows = await asyncio.to_thread(self.repo.callbacks, "pending")
-            pending = [PendingCallback(r.id, r.queue, r.number, r.entered_queue_at) for r in rows
-                       if r.completed_at is None or r.completed_at + retry_delay(r.attempts) <= now]
+            pending = [
+                PendingCallback(r.id, r.queue, r.number, r.entered_queue_at)
+                for r in rows
+                if r.completed_at is None or r.completed_at + retry_delay(r.attempts) <= now
+            ]
             busy = {queue for _prefix, queue in self.dialing.values()}
             for callback in due_callbacks(pending, self.line, busy):
                 await self._dial(callback, next(r for r in rows if r.id == callback.id).attempts)
@@ -95,17 +112,20 @@ class CallbackService:
     async def _dial(self, callback: PendingCallback, attempts: int) -> None:
         context = STAND_IN_CONTEXT.format(queue=callback.queue)
         request = OriginateRequest(
-            channel=f"Local/{callback.number}@{context}", context=f"ccq-{callback.queue}-cbdial",
-            exten=callback.number, caller_id=f"\"Rappel\" <{callback.number}>", timeout_ms=30 * 60 * 1000,
-            variables={"CCS_TRUNK_HOST": self.trunk_host, "CCS_CALLBACK_ID": str(callback.id)})
+            channel=f"Local/{callback.number}@{context}",
+            context=f"ccq-{callback.queue}-cbdial",
+            exten=callback.number,
+            caller_id=f'"Rappel" <{callback.number}>',
+            timeout_ms=30 * 60 * 1000,
+            variables={"CCS_TRUNK_HOST": self.trunk_host, "CCS_CALLBACK_ID": str(callback.id)},
+        )
         try:
             await self.pbx.originate(request)
         except CcError as exc:
             logger.warning("callback #%s: cannot place the stand-in: %s", callback.id, exc.message)
             return
         self.dialing[callback.id] = (f"Local/{callback.number}@{context}-", callback.queue)
-        await asyncio.to_thread(self.repo.update_callback, callback.id, status="dialing",
-                                attempts=attempts + 1)
+        await asyncio.to_thread(self.repo.update_callback, callback.id, status="dialing", attempts=attempts + 1)
         logger.info("callback #%s: its turn in %s came, stand-in placed", callback.id, callback.queue)
 
     def _callback_of(self, channel: str) -> int | None:
@@ -124,8 +144,13 @@ class CallbackService:
         return [CallbackConnected(callback_id=callback_id, agent=event.member_name)]
 
     async def _connected(self, event: CallbackConnected) -> None:
-        await asyncio.to_thread(self.repo.update_callback, event.callback_id, status="done",
-                                agent=event.agent, completed_at=self.clock.now())
+        await asyncio.to_thread(
+            self.repo.update_callback,
+            event.callback_id,
+            status="done",
+            agent=event.agent,
+            completed_at=self.clock.now(),
+        )
         logger.info("callback #%s taken by %s", event.callback_id, event.agent)
 
     async def _hungup(self, event: ev.ChannelHungup) -> None:
@@ -137,8 +162,13 @@ class CallbackService:
         if row is None:
             return
         status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
-        await asyncio.to_thread(self.repo.update_callback, callback_id, status=status,
-                                completed_at=self.clock.now(), last_error=event.cause_text[:255])
+        await asyncio.to_thread(
+            self.repo.update_callback,
+            callback_id,
+            status=status,
+            completed_at=self.clock.now(),
+            last_error=event.cause_text[:255],
+        )
 
     async def _reconcile(self, snapshot: ev.PbxSnapshot) -> None:
         """After a restart of either side: a 'dialing' request whose stand-in is gone is pending again."""

@@ -5,6 +5,7 @@ resync shows it is gone). Each change is published so the database writer can up
 uniqueid: a record is stored when it opens (nothing lost if the server stops mid-call) and
 overwritten when it ends (never duplicated).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -100,8 +101,7 @@ class CallTracker:
         """`record` as it may be stored: without the caller if that person was erased."""
         if record.uniqueid not in self.erased:
             return record
-        return replace(record, caller_number="", data=(),
-                       channel=self.erased[record.uniqueid](record.channel))
+        return replace(record, caller_number="", data=(), channel=self.erased[record.uniqueid](record.channel))
 
     def _changed(self, record: CallRecord, ended: bool = False) -> list[ev.Event]:
         record = self.anonymous(record)
@@ -115,10 +115,16 @@ class CallTracker:
         record = self.open.get(e.uniqueid)
         if record is None:
             data = self.pending_data.pop(e.uniqueid, {})
-            record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
-                                caller_number=e.caller_number, queue=e.queue,
-                                entered_queue_at=self.clock.now(), data=tuple(sorted(data.items())),
-                                direction=_direction(e.channel, e.queue))
+            record = CallRecord(
+                uniqueid=e.uniqueid,
+                linkedid=e.linkedid or e.uniqueid,
+                channel=e.channel,
+                caller_number=e.caller_number,
+                queue=e.queue,
+                entered_queue_at=self.clock.now(),
+                data=tuple(sorted(data.items())),
+                direction=_direction(e.channel, e.queue),
+            )
         elif record.queue != e.queue:
             record = replace(record, overflowed_from=record.queue, queue=e.queue, outcome="")
         else:
@@ -129,8 +135,13 @@ class CallTracker:
         record = self.open.get(e.uniqueid)
         if record is None:
             return []
-        record = replace(record, answered_at=self.clock.now(), wait_seconds=e.hold_time,
-                         agent=self._agent_of(e.interface) or e.member_name, outcome="answered")
+        record = replace(
+            record,
+            answered_at=self.clock.now(),
+            wait_seconds=e.hold_time,
+            agent=self._agent_of(e.interface) or e.member_name,
+            outcome="answered",
+        )
         return self._changed(record)
 
     def _completed(self, e: ev.AgentCompleted) -> list[ev.Event]:
@@ -172,11 +183,19 @@ class CallTracker:
         """Refused at admission (before any queue): a record of its own, ended at once."""
         self.pending_data.pop(e.uniqueid, None)
         now = self.clock.now()
-        record = CallRecord(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid, channel=e.channel,
-                            caller_number=e.caller_number, queue="", entered_queue_at=now,
-                            ended_at=now, wait_seconds=0, outcome="refused", hangup_cause=REFUSED_CAUSE,
-                            hangup_reason=f"refused: {e.reason or 'capacity'} "
-                                          f"(max_concurrent_calls {e.limit})")
+        record = CallRecord(
+            uniqueid=e.uniqueid,
+            linkedid=e.linkedid or e.uniqueid,
+            channel=e.channel,
+            caller_number=e.caller_number,
+            queue="",
+            entered_queue_at=now,
+            ended_at=now,
+            wait_seconds=0,
+            outcome="refused",
+            hangup_cause=REFUSED_CAUSE,
+            hangup_reason=f"refused: {e.reason or 'capacity'} (max_concurrent_calls {e.limit})",
+        )
         self.open.pop(e.uniqueid, None)
         return [CallRecordChanged(record=record, ended=True)]
 
@@ -206,9 +225,18 @@ class CallTracker:
         talk = record.talk_seconds
         if record.answered_at is not None and talk is None:
             talk = max(0, int((now - record.answered_at).total_seconds()))
-        return self._changed(replace(record, ended_at=now, outcome=outcome, wait_seconds=wait,
-                                     talk_seconds=talk, hangup_cause=cause, hangup_reason=reason),
-                             ended=True)
+        return self._changed(
+            replace(
+                record,
+                ended_at=now,
+                outcome=outcome,
+                wait_seconds=wait,
+                talk_seconds=talk,
+                hangup_cause=cause,
+                hangup_reason=reason,
+            ),
+            ended=True,
+        )
 
     def _waited(self, record: CallRecord) -> int:
         return max(0, int((self.clock.now() - record.entered_queue_at).total_seconds()))

@@ -1,4 +1,5 @@
 """CTI: the screen-pop on the agent's page when a queue rings them."""
+
 from __future__ import annotations
 
 from ...core import events as ev
@@ -14,8 +15,7 @@ def setup(deps: Deps, *, board: AgentBoard, tracker: CallTracker, customers: Cus
     plugin = Plugin("cti", service=pop)
 
     def live(hub) -> None:  # screen-pops go to the ringing agent's pages only
-        pop.send_to_user = lambda username, message: hub.broadcast(message, roles=set(),
-                                                                   usernames={username})
+        pop.send_to_user = lambda username, message: hub.broadcast(message, roles=set(), usernames={username})
         deps.bus.subscribe("cti:screen-pop", pop.on_event, topics=[ev.AgentCalled.topic])
 
     plugin.live = live

@@ -4,6 +4,7 @@ Triggered by AgentCalled (the ringing moment). The customer is found from the cu
 IVR collected, else from the caller's number; an unknown caller gets a prefilled new-customer
 form. The message goes to that agent's pages only, over the WebSocket.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,13 @@ IVR_CUSTOMER_KEYS = ("customer_id", "customer_number", "IVR_CUSTOMER_ID")
 
 
 class ScreenPopService:
-    def __init__(self, board: AgentBoard, tracker: CallTracker, lookup: Callable[..., dict] | None,
-                 send_to_user: Callable[[str, dict], Any] | None) -> None:
+    def __init__(
+        self,
+        board: AgentBoard,
+        tracker: CallTracker,
+        lookup: Callable[..., dict] | None,
+        send_to_user: Callable[[str, dict], Any] | None,
+    ) -> None:
         self.board = board
         self.tracker = tracker
         self.lookup = lookup  # CustomerService.screen_pop(caller_number=, customer_number=)
@@ -55,17 +61,23 @@ class ScreenPopService:
         found: dict[str, Any] = {"found": False, "prefill": {"phone": event.caller_number}}
         if self.lookup is not None:
             try:
-                found = await asyncio.to_thread(self.lookup, caller_number=event.caller_number,
-                                                customer_number=customer_number)
+                found = await asyncio.to_thread(
+                    self.lookup, caller_number=event.caller_number, customer_number=customer_number
+                )
             except Exception:
-                logger.exception("screen-pop lookup failed for call %s (agent %s)", event.uniqueid,
-                                 agent.username)
+                logger.exception("screen-pop lookup failed for call %s (agent %s)", event.uniqueid, agent.username)
         record = self.tracker.open.get(event.uniqueid)
-        message = {"topic": "screen_pop", "uniqueid": event.uniqueid, "queue": event.queue,
-                   "caller_number": event.caller_number, "caller_name": event.caller_name,
-                   "call_data": data,
-                   "entered_queue_at": record.entered_queue_at.isoformat() if record else None,
-                   "ringing_at": (agent.call.ringing_at.isoformat() if agent.call else None),
-                   "lookup_ms": round((time.perf_counter() - started) * 1000, 2), **found}
+        message = {
+            "topic": "screen_pop",
+            "uniqueid": event.uniqueid,
+            "queue": event.queue,
+            "caller_number": event.caller_number,
+            "caller_name": event.caller_name,
+            "call_data": data,
+            "entered_queue_at": record.entered_queue_at.isoformat() if record else None,
+            "ringing_at": (agent.call.ringing_at.isoformat() if agent.call else None),
+            "lookup_ms": round((time.perf_counter() - started) * 1000, 2),
+            **found,
+        }
         self.send_to_user(agent.username, message)
         self.sent += 1

@@ -1,4 +1,5 @@
 """The customers capability's domain errors (stable ids; rendered by the web error middleware)."""
+
 from __future__ import annotations
 
 from ...core.errors import Conflict, NotFound

@@ -14,6 +14,7 @@ returns an `ImportPreview`: the good rows, normalized, and every rejected line a
 (line number in the file, field, why). A problem with the whole file (nothing usable, no phone
 nor customer number column) raises `InvalidInput` instead.
 """
+
 from __future__ import annotations
 
 import csv
@@ -38,12 +39,25 @@ MAX_NUMBER_LENGTH = 40
 _NUMBER_CHARS = re.compile(r"[0-9+ .\-/()\t\u00a0\u202f]*")
 # Overseas prefixes of the French 10-digit plan -> their country calling code (ARCEP plan).
 _OVERSEAS_CC = {
-    "262": 262, "263": 262, "692": 262, "693": 262,   # La Réunion
-    "269": 262, "639": 262,                            # Mayotte
-    "590": 590, "690": 590, "691": 590,                # Guadeloupe, St-Barthélemy, St-Martin
-    "594": 594, "694": 594,                            # Guyane
-    "596": 596, "696": 596, "697": 596,                # Martinique
-    "9475": 590, "9476": 594, "9477": 596, "9478": 262, "9479": 262,  # overseas NPV ranges
+    "262": 262,
+    "263": 262,
+    "692": 262,
+    "693": 262,  # La Réunion
+    "269": 262,
+    "639": 262,  # Mayotte
+    "590": 590,
+    "690": 590,
+    "691": 590,  # Guadeloupe, St-Barthélemy, St-Martin
+    "594": 594,
+    "694": 594,  # Guyane
+    "596": 596,
+    "696": 596,
+    "697": 596,  # Martinique
+    "9475": 590,
+    "9476": 594,
+    "9477": 596,
+    "9478": 262,
+    "9479": 262,  # overseas NPV ranges
 }
 # regions shown in French national format ("06 12 34 56 78", "0692 12 34 56")
 _FRENCH_PLAN_REGIONS = frozenset({"FR", "RE", "YT", "GP", "BL", "MF", "GF", "MQ"})
@@ -64,7 +78,7 @@ _POSSIBLE_REASONS = {
 
 
 def _number_error(raw: str, why: str, field: str) -> InvalidInput:
-    return InvalidInput(f"{raw!r} {why}", field=field, value=raw[:MAX_NUMBER_LENGTH + 10], reason=why)
+    return InvalidInput(f"{raw!r} {why}", field=field, value=raw[: MAX_NUMBER_LENGTH + 10], reason=why)
 
 
 def _rehome_overseas(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
@@ -111,8 +125,9 @@ def normalize_number(raw: str, default_region: str = "FR", *, field: str = "phon
         why = _POSSIBLE_REASONS.get(possible, "is not a possible phone number")
         raise _number_error(text, f"{why} for a number in {region} (+{number.country_code})", field)
     if not phonenumbers.is_valid_number(number):
-        raise _number_error(text, f"is not a number in use in {region} "
-                                  f"(no such range in the +{number.country_code} plan)", field)
+        raise _number_error(
+            text, f"is not a number in use in {region} (no such range in the +{number.country_code} plan)", field
+        )
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
@@ -148,13 +163,20 @@ def clean_customer_number(raw: Any, *, field: str = "customer_number") -> str | 
     if not text:
         return None
     if not text.isdigit() or not text.isascii():
-        raise InvalidInput(f"customer number {text!r} must be {CUSTOMER_NUMBER_LENGTH} digits",
-                           field=field, value=text[:40], reason="not digits")
+        raise InvalidInput(
+            f"customer number {text!r} must be {CUSTOMER_NUMBER_LENGTH} digits",
+            field=field,
+            value=text[:40],
+            reason="not digits",
+        )
     if len(text) != CUSTOMER_NUMBER_LENGTH:
         hint = " (did a spreadsheet drop its leading zeros?)" if len(text) < CUSTOMER_NUMBER_LENGTH else ""
-        raise InvalidInput(f"customer number {text!r} has {len(text)} digits, not "
-                           f"{CUSTOMER_NUMBER_LENGTH}{hint}", field=field, value=text[:40],
-                           reason="wrong length")
+        raise InvalidInput(
+            f"customer number {text!r} has {len(text)} digits, not {CUSTOMER_NUMBER_LENGTH}{hint}",
+            field=field,
+            value=text[:40],
+            reason="wrong length",
+        )
     return text
 
 
@@ -163,8 +185,9 @@ def clean_email(raw: Any, *, field: str = "email") -> str:
     if not text:
         return ""
     if len(text) > FIELD_LIMITS["email"] or not _EMAIL.fullmatch(text):
-        raise InvalidInput(f"{text[:80]!r} is not an email address (name@domain.tld)",
-                           field=field, value=text[:80], reason="bad email")
+        raise InvalidInput(
+            f"{text[:80]!r} is not an email address (name@domain.tld)", field=field, value=text[:80], reason="bad email"
+        )
     return text
 
 
@@ -191,8 +214,9 @@ def clean_text(raw: Any, field: str, *, multiline: bool = False) -> str:
         text = text.replace("\r\n", "\n")
     limit = FIELD_LIMITS[field]
     if len(text) > limit:
-        raise InvalidInput(f"{field.replace('_', ' ')} is longer than {limit} characters",
-                           field=field, reason="too long")
+        raise InvalidInput(
+            f"{field.replace('_', ' ')} is longer than {limit} characters", field=field, reason="too long"
+        )
     return text
 
 
@@ -244,15 +268,15 @@ def clean_phones(phones: Iterable[Any], *, default_region: str = "FR") -> list[t
 
 def clean_ticket_status(status: Any) -> str:
     if status not in TICKET_STATUSES:
-        raise InvalidInput(f"a ticket status is one of {', '.join(TICKET_STATUSES)}", field="status",
-                           value=str(status)[:20])
+        raise InvalidInput(
+            f"a ticket status is one of {', '.join(TICKET_STATUSES)}", field="status", value=str(status)[:20]
+        )
     return status
 
 
 def clean_direction(direction: Any) -> str:
     if direction not in DIRECTIONS:
-        raise InvalidInput(f"direction is one of {', '.join(DIRECTIONS)}", field="direction",
-                           value=str(direction)[:20])
+        raise InvalidInput(f"direction is one of {', '.join(DIRECTIONS)}", field="direction", value=str(direction)[:20])
     return direction
 
 
@@ -262,19 +286,61 @@ MAX_IMPORT_ROWS = 100_000
 PHONE_FIELDS = {"phone": "", "mobile": "mobile"}  # CSV field -> label of the stored number
 
 _HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "customer_number": ("numero client", "num client", "n client", "no client", "nr client",
-                        "numero de client", "id client", "code client", "ref client", "reference client",
-                        "customer number", "customer id", "customer no", "client id", "account number"),
-    "phone": ("numero", "numero de telephone", "numero telephone", "telephone", "tel", "phone",
-              "phone number", "fixe", "telephone fixe", "tel fixe"),
-    "mobile": ("mobile", "portable", "tel portable", "telephone portable", "tel mobile",
-               "telephone mobile", "gsm", "cell", "cellphone", "cell phone", "mobile phone"),
+    "customer_number": (
+        "numero client",
+        "num client",
+        "n client",
+        "no client",
+        "nr client",
+        "numero de client",
+        "id client",
+        "code client",
+        "ref client",
+        "reference client",
+        "customer number",
+        "customer id",
+        "customer no",
+        "client id",
+        "account number",
+    ),
+    "phone": (
+        "numero",
+        "numero de telephone",
+        "numero telephone",
+        "telephone",
+        "tel",
+        "phone",
+        "phone number",
+        "fixe",
+        "telephone fixe",
+        "tel fixe",
+    ),
+    "mobile": (
+        "mobile",
+        "portable",
+        "tel portable",
+        "telephone portable",
+        "tel mobile",
+        "telephone mobile",
+        "gsm",
+        "cell",
+        "cellphone",
+        "cell phone",
+        "mobile phone",
+    ),
     "last_name": ("nom", "nom de famille", "last name", "lastname", "surname", "family name"),
     "first_name": ("prenom", "first name", "firstname", "given name"),
-    "company": ("societe", "entreprise", "raison sociale", "company", "company name",
-                "organisation", "organization"),
-    "email": ("email", "e mail", "mail", "courriel", "adresse email", "adresse e mail", "adresse mail",
-              "email address"),
+    "company": ("societe", "entreprise", "raison sociale", "company", "company name", "organisation", "organization"),
+    "email": (
+        "email",
+        "e mail",
+        "mail",
+        "courriel",
+        "adresse email",
+        "adresse e mail",
+        "adresse mail",
+        "email address",
+    ),
     "postcode": ("code postal", "cp", "postcode", "postal code", "zip", "zip code", "zipcode"),
     "notes": ("notes", "note", "commentaire", "commentaires", "remarques", "comments", "comment"),
 }
@@ -307,12 +373,22 @@ class CustomerRow:
     notes: str = ""
 
     def identity(self) -> dict[str, Any]:
-        return {"first_name": self.first_name, "last_name": self.last_name, "company": self.company,
-                "email": self.email, "postcode": self.postcode, "notes": self.notes}
+        return {
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company": self.company,
+            "email": self.email,
+            "postcode": self.postcode,
+            "notes": self.notes,
+        }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "customer_number": self.customer_number,
-                "phones": [{"e164": e, "label": label} for e, label in self.phones], **self.identity()}
+        return {
+            "line": self.line,
+            "customer_number": self.customer_number,
+            "phones": [{"e164": e, "label": label} for e, label in self.phones],
+            **self.identity(),
+        }
 
 
 @dataclass(frozen=True)
@@ -326,8 +402,13 @@ class Rejection:
     value: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "column": self.column, "value": self.value,
-                "reason": self.reason}
+        return {
+            "line": self.line,
+            "field": self.field,
+            "column": self.column,
+            "value": self.value,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -362,16 +443,23 @@ class ImportPreview:
         if not extra:
             return self
         lines = {r.line for r in extra}
-        return replace(self, rows=tuple(r for r in self.rows if r.line not in lines),
-                       rejected=tuple(sorted(self.rejected + extra, key=lambda r: (r.line, r.field))))
+        return replace(
+            self,
+            rows=tuple(r for r in self.rows if r.line not in lines),
+            rejected=tuple(sorted(self.rejected + extra, key=lambda r: (r.line, r.field))),
+        )
 
     def to_dict(self, *, sample: int = 10) -> dict[str, Any]:
         return {
-            "filename": self.filename, "encoding": self.encoding,
+            "filename": self.filename,
+            "encoding": self.encoding,
             "delimiter": {"\t": "tab"}.get(self.delimiter, self.delimiter),
-            "header_line": self.header_line, "columns": self.columns,
-            "ignored_columns": list(self.ignored_columns), "data_lines": self.data_lines,
-            "blank_lines": self.blank_lines, "good": self.good_count,
+            "header_line": self.header_line,
+            "columns": self.columns,
+            "ignored_columns": list(self.ignored_columns),
+            "data_lines": self.data_lines,
+            "blank_lines": self.blank_lines,
+            "good": self.good_count,
             "rejected_lines": self.rejected_count,
             "rejected": [r.to_dict() for r in self.rejected],
             "sample": [r.to_dict() for r in self.rows[:sample]],
@@ -382,8 +470,11 @@ def decode_csv(data: bytes) -> tuple[str, str]:
     """(text, encoding name). UTF-8 (with or without BOM) first; a file that is not valid UTF-8
     is a Windows-1252 export (Excel on Windows), else Latin-1. UTF-16 only with its BOM."""
     if data.startswith(b"PK\x03\x04"):
-        raise InvalidInput("this is an Excel or zip file, not a CSV: save it as « CSV (séparateur: "
-                           "point-virgule) » and upload that", field="file", reason="not a csv")
+        raise InvalidInput(
+            "this is an Excel or zip file, not a CSV: save it as « CSV (séparateur: point-virgule) » and upload that",
+            field="file",
+            reason="not a csv",
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
@@ -395,8 +486,9 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         try:
             return data.decode("utf-8-sig"), "utf-8 (BOM)"
         except UnicodeDecodeError as exc:
-            raise InvalidInput(f"the file announces UTF-8 (BOM) but byte {exc.start} is not UTF-8",
-                               field="file") from None
+            raise InvalidInput(
+                f"the file announces UTF-8 (BOM) but byte {exc.start} is not UTF-8", field="file"
+            ) from None
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -419,8 +511,12 @@ def _map_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, 
                 ignored.append(title)
             continue
         if name in positions:
-            raise InvalidInput(f"columns {written[name]!r} and {title!r} both mean {name}: keep one",
-                               field="header", line=line, column=title)
+            raise InvalidInput(
+                f"columns {written[name]!r} and {title!r} both mean {name}: keep one",
+                field="header",
+                line=line,
+                column=title,
+            )
         positions[name] = index
         written[name] = title
     if not ({"phone", "mobile", "customer_number"} & set(positions)):
@@ -428,8 +524,11 @@ def _map_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, 
             "the file has no phone column and no customer number column: its header (line "
             f"{line}) must name one of {', '.join(EXPECTED_KEY_COLUMNS)} "
             f"(found: {', '.join(c.strip() for c in cells if c.strip()) or 'nothing'})",
-            field="header", line=line, expected=list(EXPECTED_KEY_COLUMNS),
-            found=[c.strip() for c in cells])
+            field="header",
+            line=line,
+            expected=list(EXPECTED_KEY_COLUMNS),
+            found=[c.strip() for c in cells],
+        )
     return positions, written, ignored
 
 
@@ -471,10 +570,10 @@ def parse_customer_csv(data: bytes, filename: str = "", *, default_region: str =
                 continue
             data_lines += 1
             if data_lines > MAX_IMPORT_ROWS:
-                raise InvalidInput(f"the file has more than {MAX_IMPORT_ROWS} lines: split it",
-                                   field="file", line=line)
-            row, problems = _check_row(cells, header, positions, written, line, previous_end,
-                                       seen_numbers, seen_phones, default_region)
+                raise InvalidInput(f"the file has more than {MAX_IMPORT_ROWS} lines: split it", field="file", line=line)
+            row, problems = _check_row(
+                cells, header, positions, written, line, previous_end, seen_numbers, seen_phones, default_region
+            )
             if problems:
                 rejected.extend(problems)
             else:
@@ -485,18 +584,36 @@ def parse_customer_csv(data: bytes, filename: str = "", *, default_region: str =
                 for e164, _label in row.phones:
                     seen_phones[e164] = line
     except csv.Error as exc:
-        raise InvalidInput(f"line {reader.line_num} cannot be read as CSV: {exc}", field="file",
-                           line=reader.line_num) from None
+        raise InvalidInput(
+            f"line {reader.line_num} cannot be read as CSV: {exc}", field="file", line=reader.line_num
+        ) from None
     if header is None:
         raise InvalidInput("the file is empty", field="file", reason="empty")
-    return ImportPreview(filename=filename, encoding=encoding, delimiter=delimiter, header_line=header_line,
-                         columns=written, ignored_columns=tuple(ignored), data_lines=data_lines,
-                         rows=tuple(rows), rejected=tuple(rejected), blank_lines=blank)
+    return ImportPreview(
+        filename=filename,
+        encoding=encoding,
+        delimiter=delimiter,
+        header_line=header_line,
+        columns=written,
+        ignored_columns=tuple(ignored),
+        data_lines=data_lines,
+        rows=tuple(rows),
+        rejected=tuple(rejected),
+        blank_lines=blank,
+    )
 
 
-def _check_row(cells: list[str], header: list[str], positions: dict[str, int], written: dict[str, str],
-               line: int, end_line: int, seen_numbers: dict[str, int], seen_phones: dict[str, int],
-               default_region: str) -> tuple[CustomerRow | None, list[Rejection]]:
+def _check_row(
+    cells: list[str],
+    header: list[str],
+    positions: dict[str, int],
+    written: dict[str, str],
+    line: int,
+    end_line: int,
+    seen_numbers: dict[str, int],
+    seen_phones: dict[str, int],
+    default_region: str,
+) -> tuple[CustomerRow | None, list[Rejection]]:
     # trailing empty cells (a spreadsheet's extra separators) are harmless
     while len(cells) > len(header) and not cells[-1].strip():
         cells = cells[:-1]
@@ -534,8 +651,11 @@ def _check_row(cells: list[str], header: list[str], positions: dict[str, int], w
         problem("customer_number", exc.message)
     else:
         if customer_number and customer_number in seen_numbers:
-            problem("customer_number", f"customer number {customer_number} is already on line "
-                                       f"{seen_numbers[customer_number]} (duplicate in the file)")
+            problem(
+                "customer_number",
+                f"customer number {customer_number} is already on line "
+                f"{seen_numbers[customer_number]} (duplicate in the file)",
+            )
     phones: dict[str, str] = {}
     for name, label in PHONE_FIELDS.items():
         raw = value(name).strip()
@@ -550,15 +670,21 @@ def _check_row(cells: list[str], header: list[str], positions: dict[str, int], w
             problem(name, f"{raw!r} ({e164}) is already on line {seen_phones[e164]} (duplicate in the file)")
             continue
         phones.setdefault(e164, label)
-    if not phones and customer_number is None and not any(
-            p.field in ("phone", "mobile", "customer_number") for p in problems):
-        problems.append(Rejection(line, "phone" if "phone" in positions or "mobile" in positions
-                                  else "customer_number",
-                                  "no phone number and no customer number: nothing identifies this customer"))
+    if (
+        not phones
+        and customer_number is None
+        and not any(p.field in ("phone", "mobile", "customer_number") for p in problems)
+    ):
+        problems.append(
+            Rejection(
+                line,
+                "phone" if "phone" in positions or "mobile" in positions else "customer_number",
+                "no phone number and no customer number: nothing identifies this customer",
+            )
+        )
     if problems:
         return None, problems
-    return CustomerRow(line=line, customer_number=customer_number, phones=tuple(phones.items()),
-                       **cleaned), []
+    return CustomerRow(line=line, customer_number=customer_number, phones=tuple(phones.items()), **cleaned), []
 
 
 def _preview(cells: list[str]) -> str:
@@ -610,10 +736,17 @@ class CallInfo:
         return None if end is None else max(0, round((end - self.started_at).total_seconds()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"uniqueid": self.uniqueid, "caller_number": self.caller_number, "queue": self.queue,
-                "started_at": _iso(self.started_at), "answered_at": _iso(self.answered_at),
-                "ended_at": _iso(self.ended_at), "outcome": self.outcome,
-                "wait_seconds": self.wait_seconds, "talk_seconds": self.talk_seconds}
+        return {
+            "uniqueid": self.uniqueid,
+            "caller_number": self.caller_number,
+            "queue": self.queue,
+            "started_at": _iso(self.started_at),
+            "answered_at": _iso(self.answered_at),
+            "ended_at": _iso(self.ended_at),
+            "outcome": self.outcome,
+            "wait_seconds": self.wait_seconds,
+            "talk_seconds": self.talk_seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -630,10 +763,18 @@ class InteractionView:
     call: CallInfo | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "customer_id": self.customer_id, "at": _iso(self.at),
-                "direction": self.direction, "agent": self.agent, "queue": self.queue,
-                "disposition": self.disposition, "notes": self.notes,
-                "call_uniqueid": self.call_uniqueid, "call": self.call.to_dict() if self.call else None}
+        return {
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "at": _iso(self.at),
+            "direction": self.direction,
+            "agent": self.agent,
+            "queue": self.queue,
+            "disposition": self.disposition,
+            "notes": self.notes,
+            "call_uniqueid": self.call_uniqueid,
+            "call": self.call.to_dict() if self.call else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -649,9 +790,17 @@ class TicketView:
     notes: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "customer_id": self.customer_id, "call_uniqueid": self.call_uniqueid,
-                "subject": self.subject, "status": self.status, "opened_at": _iso(self.opened_at),
-                "updated_at": _iso(self.updated_at), "closed_at": _iso(self.closed_at), "notes": self.notes}
+        return {
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "call_uniqueid": self.call_uniqueid,
+            "subject": self.subject,
+            "status": self.status,
+            "opened_at": _iso(self.opened_at),
+            "updated_at": _iso(self.updated_at),
+            "closed_at": _iso(self.closed_at),
+            "notes": self.notes,
+        }
 
 
 @dataclass(frozen=True)
@@ -678,18 +827,29 @@ class CustomerFile:
     @property
     def display_name(self) -> str:
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
-        return name or self.company or (f"client {self.customer_number}" if self.customer_number else
-                                         f"client #{self.id}")
+        return (
+            name or self.company or (f"client {self.customer_number}" if self.customer_number else f"client #{self.id}")
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "customer_number": self.customer_number, "display_name": self.display_name,
-                "first_name": self.first_name, "last_name": self.last_name, "company": self.company,
-                "email": self.email, "postcode": self.postcode, "notes": self.notes,
-                "created_at": _iso(self.created_at), "updated_at": _iso(self.updated_at),
-                "phones": [p.to_dict() for p in self.phones],
-                "interactions": [i.to_dict() for i in self.interactions],
-                "open_tickets": [t.to_dict() for t in self.open_tickets],
-                "matched_by": self.matched_by, "matched_value": self.matched_value}
+        return {
+            "id": self.id,
+            "customer_number": self.customer_number,
+            "display_name": self.display_name,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company": self.company,
+            "email": self.email,
+            "postcode": self.postcode,
+            "notes": self.notes,
+            "created_at": _iso(self.created_at),
+            "updated_at": _iso(self.updated_at),
+            "phones": [p.to_dict() for p in self.phones],
+            "interactions": [i.to_dict() for i in self.interactions],
+            "open_tickets": [t.to_dict() for t in self.open_tickets],
+            "matched_by": self.matched_by,
+            "matched_value": self.matched_value,
+        }
 
 
 @dataclass(frozen=True)
@@ -707,10 +867,17 @@ class CustomerSummary:
     phones: tuple[Phone, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "customer_number": self.customer_number, "first_name": self.first_name,
-                "last_name": self.last_name, "company": self.company, "email": self.email,
-                "postcode": self.postcode, "updated_at": _iso(self.updated_at),
-                "phones": [p.to_dict() for p in self.phones]}
+        return {
+            "id": self.id,
+            "customer_number": self.customer_number,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "company": self.company,
+            "email": self.email,
+            "postcode": self.postcode,
+            "updated_at": _iso(self.updated_at),
+            "phones": [p.to_dict() for p in self.phones],
+        }
 
 
 @dataclass(frozen=True)
@@ -730,8 +897,15 @@ class ImportReport:
         return self.imported / self.duration_seconds if self.duration_seconds > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"filename": self.filename, "data_lines": self.data_lines, "imported": self.imported,
-                "created": self.created, "updated": self.updated, "phones_added": self.phones_added,
-                "rejected_lines": self.rejected_lines, "confirm_partial": self.confirm_partial,
-                "duration_seconds": round(self.duration_seconds, 3),
-                "rows_per_second": round(self.rows_per_second, 1)}
+        return {
+            "filename": self.filename,
+            "data_lines": self.data_lines,
+            "imported": self.imported,
+            "created": self.created,
+            "updated": self.updated,
+            "phones_added": self.phones_added,
+            "rejected_lines": self.rejected_lines,
+            "confirm_partial": self.confirm_partial,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "rows_per_second": round(self.rows_per_second, 1),
+        }

@@ -1,4 +1,5 @@
 """Customers: the customer files, contacts and tickets, the CSV import, their pages and API."""
+
 from __future__ import annotations
 
 from ...core.plugin import Deps, Plugin

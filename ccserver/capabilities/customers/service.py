@@ -4,6 +4,7 @@ Synchronous (SQLAlchemy): call the methods from async code through ``asyncio.to_
 Bad input raises `InvalidInput` naming the field before anything is written; every write is one
 transaction (an import is ONE transaction for the whole file).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,9 @@ def _short(value: Any, field: str, *, required: bool = False) -> str:
     if required and not text:
         raise InvalidInput(f"{field.replace('_', ' ')} is required", field=field)
     if len(text) > SHORT_LIMITS.get(field, SUBJECT_LIMIT):
-        raise InvalidInput(f"{field.replace('_', ' ')} is longer than "
-                           f"{SHORT_LIMITS.get(field, SUBJECT_LIMIT)} characters", field=field)
+        raise InvalidInput(
+            f"{field.replace('_', ' ')} is longer than {SHORT_LIMITS.get(field, SUBJECT_LIMIT)} characters", field=field
+        )
     return text
 
 
@@ -58,8 +60,14 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 
 class CustomerService:
-    def __init__(self, repository: CustomerRepository, clock: Clock | None = None, *,
-                 default_region: str = "FR", audit: AuditTrail | None = None) -> None:
+    def __init__(
+        self,
+        repository: CustomerRepository,
+        clock: Clock | None = None,
+        *,
+        default_region: str = "FR",
+        audit: AuditTrail | None = None,
+    ) -> None:
         self.repository = repository
         self.clock = clock or SystemClock()
         self.default_region = default_region
@@ -105,9 +113,15 @@ class CustomerService:
                 found = self.repository.file_by_phone(e164)
                 if found is not None:
                     return {"found": True, "customer": found.to_dict()}
-        return {"found": False, "number_error": number_error,
-                "prefill": {"phone": e164 or "", "phone_display": model.display_number(e164) if e164 else "",
-                            "customer_number": number or ""}}
+        return {
+            "found": False,
+            "number_error": number_error,
+            "prefill": {
+                "phone": e164 or "",
+                "phone_display": model.display_number(e164) if e164 else "",
+                "customer_number": number or "",
+            },
+        }
 
     def customer_file(self, customer_id: int) -> CustomerFile:
         return self.repository.file(self._id(customer_id, "customer_id"))
@@ -129,45 +143,66 @@ class CustomerService:
 
     # --- identity ---------------------------------------------------------------------------
 
-    def create_customer(self, *, phones: Sequence[Any] = (), customer_number: str | None = None,
-                        first_name: str = "", last_name: str = "", company: str = "", email: str = "",
-                        postcode: str = "", notes: str = "", actor: str | None = None) -> CustomerFile:
+    def create_customer(
+        self,
+        *,
+        phones: Sequence[Any] = (),
+        customer_number: str | None = None,
+        first_name: str = "",
+        last_name: str = "",
+        company: str = "",
+        email: str = "",
+        postcode: str = "",
+        notes: str = "",
+        actor: str | None = None,
+    ) -> CustomerFile:
         """Raises `InvalidInput` naming the bad field (``phones[0]``, ``email``...), `Conflict`
         when the customer number or a phone already belongs to another customer. With `actor`,
         the creation is audit-logged as theirs."""
-        identity = model.clean_identity({
-            "customer_number": customer_number, "first_name": first_name, "last_name": last_name,
-            "company": company, "email": email, "postcode": postcode, "notes": notes})
+        identity = model.clean_identity(
+            {
+                "customer_number": customer_number,
+                "first_name": first_name,
+                "last_name": last_name,
+                "company": company,
+                "email": email,
+                "postcode": postcode,
+                "notes": notes,
+            }
+        )
         clean_phones = model.clean_phones(phones, default_region=self.default_region)
-        if not clean_phones and not identity["customer_number"] and not (
-                identity["last_name"] or identity["company"]):
-            raise InvalidInput("a customer needs a phone number, a customer number or a name",
-                               field="phones[0]")
+        if not clean_phones and not identity["customer_number"] and not (identity["last_name"] or identity["company"]):
+            raise InvalidInput("a customer needs a phone number, a customer number or a name", field="phones[0]")
         customer_id = self.repository.create(identity, clean_phones, self.clock.now())
-        logger.info("customer #%s created (number %s, %d phones)", customer_id,
-                    identity["customer_number"], len(clean_phones))
+        logger.info(
+            "customer #%s created (number %s, %d phones)", customer_id, identity["customer_number"], len(clean_phones)
+        )
         file = self.repository.file(customer_id)
         if actor is not None and self.audit is not None:
-            self.audit.record(actor, "customer.create", f"customer:{file.id}",
-                              customer_number=file.customer_number)
+            self.audit.record(actor, "customer.create", f"customer:{file.id}", customer_number=file.customer_number)
         return file
 
-    def update_customer(self, customer_id: int, *, phones: Sequence[Any] | None = None,
-                        **changes: Any) -> CustomerFile:
+    def update_customer(self, customer_id: int, *, phones: Sequence[Any] | None = None, **changes: Any) -> CustomerFile:
         """Change the given fields (`IDENTITY_FIELDS`); `phones`, when given, replaces the list."""
         customer_id = self._id(customer_id, "customer_id")
         cleaned = model.clean_identity(changes)
-        clean_phones = (model.clean_phones(phones, default_region=self.default_region)
-                        if phones is not None else None)
+        clean_phones = model.clean_phones(phones, default_region=self.default_region) if phones is not None else None
         self.repository.update(customer_id, cleaned, clean_phones, self.clock.now())
         return self.repository.file(customer_id)
 
     # --- contacts and tickets ---------------------------------------------------------------
 
-    def record_interaction(self, customer_id: int, call_uniqueid: str | None, agent: str,
-                           queue: str | None = None, disposition: str | None = None,
-                           notes: str | None = None, direction: str = "inbound",
-                           at: datetime | None = None) -> InteractionView:
+    def record_interaction(
+        self,
+        customer_id: int,
+        call_uniqueid: str | None,
+        agent: str,
+        queue: str | None = None,
+        disposition: str | None = None,
+        notes: str | None = None,
+        direction: str = "inbound",
+        at: datetime | None = None,
+    ) -> InteractionView:
         """Save what happened in a contact. With a call uniqueid, saving the same call again (same
         agent) updates the earlier record instead of adding one."""
         values = {
@@ -182,14 +217,24 @@ class CustomerService:
         }
         return self.repository.save_interaction(values)
 
-    def open_ticket(self, customer_id: int, call_uniqueid: str | None, subject: str,
-                    notes: str | None = None, opened_at: datetime | None = None) -> TicketView:
+    def open_ticket(
+        self,
+        customer_id: int,
+        call_uniqueid: str | None,
+        subject: str,
+        notes: str | None = None,
+        opened_at: datetime | None = None,
+    ) -> TicketView:
         """Open an incident ticket. Its timer runs from `opened_at`; by default the start of the
         call `call_uniqueid` when the platform knows it, else now."""
         uniqueid = _short(call_uniqueid, "call_uniqueid") or None
-        values = {"customer_id": self._id(customer_id, "customer_id"), "call_uniqueid": uniqueid,
-                  "subject": _short(subject, "subject", required=True), "notes": _notes(notes),
-                  "status": "open"}
+        values = {
+            "customer_id": self._id(customer_id, "customer_id"),
+            "call_uniqueid": uniqueid,
+            "subject": _short(subject, "subject", required=True),
+            "notes": _notes(notes),
+            "status": "open",
+        }
         now = self.clock.now()
         start = _aware(opened_at, "opened_at")
         if start is None and uniqueid:
@@ -199,9 +244,16 @@ class CustomerService:
         logger.info("ticket #%s opened for customer #%s (call %s)", ticket.id, ticket.customer_id, uniqueid)
         return ticket
 
-    def update_ticket(self, ticket_id: int, status: str | None = None, notes: str | None = None, *,
-                      subject: str | None = None, append_note: str | None = None,
-                      author: str = "") -> TicketView:
+    def update_ticket(
+        self,
+        ticket_id: int,
+        status: str | None = None,
+        notes: str | None = None,
+        *,
+        subject: str | None = None,
+        append_note: str | None = None,
+        author: str = "",
+    ) -> TicketView:
         """Change status (closing stamps `closed_at`, reopening clears it), replace `notes`, or
         append a dated line signed by `author`."""
         ticket_id = self._id(ticket_id, "ticket_id")
@@ -235,9 +287,14 @@ class CustomerService:
         preview = model.parse_customer_csv(data, filename, default_region=self.default_region)
         return preview.reject(self.repository.conflicts(preview.rows))
 
-    def import_customers(self, preview: ImportPreview, confirm_partial: bool = False,
-                         progress: Callable[[int, int], None] | None = None, *,
-                         progress_every: int = 500) -> ImportReport:
+    def import_customers(
+        self,
+        preview: ImportPreview,
+        confirm_partial: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        progress_every: int = 500,
+    ) -> ImportReport:
         """Import the good lines of `preview` in ONE transaction. A file with rejected lines
         imports nothing unless `confirm_partial` (`ImportNeedsConfirmation`). Customers matched
         by customer number or phone are updated, not duplicated. `progress(done, total)` is
@@ -246,26 +303,42 @@ class CustomerService:
             raise ImportNeedsConfirmation(
                 f"{preview.rejected_count} lines of {preview.filename or 'the file'} are rejected: "
                 f"confirm to import only the {preview.good_count} good lines",
-                rejected_lines=preview.rejected_count, good=preview.good_count)
+                rejected_lines=preview.rejected_count,
+                good=preview.good_count,
+            )
         if not preview.rows:
             raise InvalidInput("the file has no good line to import", field="file")
         started = time.perf_counter()
         created, updated, phones = self.repository.import_rows(
-            preview.rows, self.clock.now(), progress=progress, progress_every=max(1, progress_every))
-        report = ImportReport(filename=preview.filename, data_lines=preview.data_lines,
-                              imported=created + updated, created=created, updated=updated,
-                              phones_added=phones, rejected_lines=preview.rejected_count,
-                              confirm_partial=confirm_partial,
-                              duration_seconds=time.perf_counter() - started)
-        logger.info("import of %s: %d created, %d updated, %d lines rejected, %.0f rows/s",
-                    preview.filename, created, updated, report.rejected_lines, report.rows_per_second)
+            preview.rows, self.clock.now(), progress=progress, progress_every=max(1, progress_every)
+        )
+        report = ImportReport(
+            filename=preview.filename,
+            data_lines=preview.data_lines,
+            imported=created + updated,
+            created=created,
+            updated=updated,
+            phones_added=phones,
+            rejected_lines=preview.rejected_count,
+            confirm_partial=confirm_partial,
+            duration_seconds=time.perf_counter() - started,
+        )
+        logger.info(
+            "import of %s: %d created, %d updated, %d lines rejected, %.0f rows/s",
+            preview.filename,
+            created,
+            updated,
+            report.rejected_lines,
+            report.rows_per_second,
+        )
         return report
 
     def audit_import(self, owner: str, succeeded: bool, filename: str, **details: Any) -> None:
         """The audit line of an import, done or failed (`details`: counts, seconds, error)."""
         if self.audit is not None:
-            self.audit.record(owner, "customers.import" if succeeded else "customers.import-failed",
-                              filename, **details)
+            self.audit.record(
+                owner, "customers.import" if succeeded else "customers.import-failed", filename, **details
+            )
 
     @staticmethod
     def _id(value: Any, field: str) -> int:

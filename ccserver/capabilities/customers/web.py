@@ -10,6 +10,7 @@ encoding); confirming runs the import as a background task in ONE transaction, p
 WebSocket; the last message carries the report (or the error). Shutting the server down cancels a
 running import: its transaction is rolled back, nothing is half-written.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,9 +65,15 @@ class ImportJob:
     cancel: threading.Event = field(default_factory=threading.Event)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"job": self.id, "state": self.state, "done": self.done, "total": self.total,
-                "preview": self.preview.to_dict(),
-                "report": self.report.to_dict() if self.report else None, "error": self.error}
+        return {
+            "job": self.id,
+            "state": self.state,
+            "done": self.done,
+            "total": self.total,
+            "preview": self.preview.to_dict(),
+            "report": self.report.to_dict() if self.report else None,
+            "error": self.error,
+        }
 
 
 class ImportJobs:
@@ -77,12 +84,12 @@ class ImportJobs:
 
     def add(self, owner: str, preview: ImportPreview) -> ImportJob:
         self.purge()
-        mine = sorted((j for j in self.jobs.values() if j.owner == owner and j.state != "running"),
-                      key=lambda j: j.created)
-        for old in mine[:max(0, len(mine) - MAX_JOBS_PER_USER + 1)]:
+        mine = sorted(
+            (j for j in self.jobs.values() if j.owner == owner and j.state != "running"), key=lambda j: j.created
+        )
+        for old in mine[: max(0, len(mine) - MAX_JOBS_PER_USER + 1)]:
             del self.jobs[old.id]
-        job = ImportJob(id=secrets.token_urlsafe(9), owner=owner, preview=preview,
-                        total=preview.good_count)
+        job = ImportJob(id=secrets.token_urlsafe(9), owner=owner, preview=preview, total=preview.good_count)
         self.jobs[job.id] = job
         return job
 
@@ -190,19 +197,30 @@ async def list_page(request: web.Request) -> web.StreamResponse:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1
-    customers, total = await asyncio.to_thread(_service(request).search, query, limit=PAGE_SIZE,
-                                               offset=(page - 1) * PAGE_SIZE)
-    return aiohttp_jinja2.render_template("customers/list.html", request, {
-        "q": query, "customers": customers, "total": total, "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)), "can_import": current_user(request).role in IMPORT_ROLES})
+    customers, total = await asyncio.to_thread(
+        _service(request).search, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    )
+    return aiohttp_jinja2.render_template(
+        "customers/list.html",
+        request,
+        {
+            "q": query,
+            "customers": customers,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "can_import": current_user(request).role in IMPORT_ROLES,
+        },
+    )
 
 
 @roles(*ROLES)
 async def new_page(request: web.Request) -> web.StreamResponse:
     number = request.query.get("number", "")[:40]
     customer_number = request.query.get("customer_number", "")[:20]
-    return aiohttp_jinja2.render_template("customers/new.html", request,
-                                          {"number": number, "customer_number": customer_number})
+    return aiohttp_jinja2.render_template(
+        "customers/new.html", request, {"number": number, "customer_number": customer_number}
+    )
 
 
 @roles(*ROLES)
@@ -222,8 +240,9 @@ async def api_search(request: web.Request) -> web.StreamResponse:
         offset = int(request.query.get("offset", 0))
     except ValueError:
         raise InvalidInput("limit and offset are numbers", field="limit") from None
-    customers, total = await asyncio.to_thread(_service(request).search, request.query.get("q", ""),
-                                               limit=limit, offset=offset)
+    customers, total = await asyncio.to_thread(
+        _service(request).search, request.query.get("q", ""), limit=limit, offset=offset
+    )
     return web.json_response({"total": total, "customers": [c.to_dict() for c in customers]})
 
 
@@ -247,9 +266,17 @@ async def api_lookup(request: web.Request) -> web.StreamResponse:
     elapsed = round((time.perf_counter() - started) * 1000, 2)
     if file is not None:
         return web.json_response({"found": True, "customer": _customer_json(file), "lookup_ms": elapsed})
-    return web.json_response({"found": False, "lookup_ms": elapsed, "prefill": {
-        "phone": e164 or "", "phone_display": display_number(e164) if e164 else "",
-        "customer_number": customer_number.strip()}})
+    return web.json_response(
+        {
+            "found": False,
+            "lookup_ms": elapsed,
+            "prefill": {
+                "phone": e164 or "",
+                "phone_display": display_number(e164) if e164 else "",
+                "customer_number": customer_number.strip(),
+            },
+        }
+    )
 
 
 @roles(*ROLES)
@@ -265,8 +292,11 @@ async def api_create(request: web.Request) -> web.StreamResponse:
     phones, sources = _phones_from_body(body)
     identity = _identity_from_body(body)
     try:
-        file = await asyncio.to_thread(lambda: _service(request).create_customer(
-            phones=phones or [], actor=current_user(request).username, **identity))
+        file = await asyncio.to_thread(
+            lambda: _service(request).create_customer(
+                phones=phones or [], actor=current_user(request).username, **identity
+            )
+        )
     except (InvalidInput, Conflict) as error:
         raise _renamed_field(error, sources)
     return web.json_response(_customer_json(file), status=201)
@@ -280,7 +310,8 @@ async def api_update(request: web.Request) -> web.StreamResponse:
     identity = _identity_from_body(body)
     try:
         file = await asyncio.to_thread(
-            lambda: _service(request).update_customer(customer_id, phones=phones, **identity))
+            lambda: _service(request).update_customer(customer_id, phones=phones, **identity)
+        )
     except (InvalidInput, Conflict) as error:
         raise _renamed_field(error, sources)
     return web.json_response(_customer_json(file))
@@ -290,8 +321,13 @@ async def api_update(request: web.Request) -> web.StreamResponse:
 async def api_ticket_create(request: web.Request) -> web.StreamResponse:
     body = await _json(request)
     customer_id = _int(body.get("customer_id"), "customer_id")
-    ticket = await asyncio.to_thread(_service(request).open_ticket, customer_id, body.get("call_uniqueid"),
-                                     body.get("subject", ""), body.get("notes"))
+    ticket = await asyncio.to_thread(
+        _service(request).open_ticket,
+        customer_id,
+        body.get("call_uniqueid"),
+        body.get("subject", ""),
+        body.get("notes"),
+    )
     return web.json_response(ticket.to_dict(), status=201)
 
 
@@ -304,9 +340,15 @@ async def api_ticket_update(request: web.Request) -> web.StreamResponse:
         raise InvalidInput(f"unknown ticket fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     user = current_user(request)
     ticket = await asyncio.to_thread(
-        lambda: _service(request).update_ticket(ticket_id, body.get("status") or None, body.get("notes"),
-                                                subject=body.get("subject"),
-                                                append_note=body.get("append_note"), author=user.username))
+        lambda: _service(request).update_ticket(
+            ticket_id,
+            body.get("status") or None,
+            body.get("notes"),
+            subject=body.get("subject"),
+            append_note=body.get("append_note"),
+            author=user.username,
+        )
+    )
     return web.json_response(ticket.to_dict())
 
 
@@ -318,9 +360,15 @@ async def api_interaction_create(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     interaction = await asyncio.to_thread(
         lambda: _service(request).record_interaction(
-            customer_id, body.get("call_uniqueid"), user.username, queue=body.get("queue"),
-            disposition=body.get("disposition"), notes=body.get("notes"),
-            direction=body.get("direction") or "inbound"))
+            customer_id,
+            body.get("call_uniqueid"),
+            user.username,
+            queue=body.get("queue"),
+            disposition=body.get("disposition"),
+            notes=body.get("notes"),
+            direction=body.get("direction") or "inbound",
+        )
+    )
     return web.json_response(interaction.to_dict(), status=201)
 
 
@@ -342,16 +390,25 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("choose a CSV file to upload", field="file")
         data = upload.file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
-            raise InvalidInput(f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it",
-                               field="file")
+            raise InvalidInput(
+                f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it", field="file"
+            )
         filename = str(upload.filename)[:200]
         preview = await asyncio.to_thread(_service(request).preview_import, data, filename)
     except InvalidInput as error:
-        return aiohttp_jinja2.render_template("customers/import.html", request,
-                                              {"job": None, "upload_error": error}, status=400)
+        return aiohttp_jinja2.render_template(
+            "customers/import.html", request, {"job": None, "upload_error": error}, status=400
+        )
     job = request.app[IMPORT_JOBS].add(user.username, preview)
-    logger.info("import %s: %s uploaded by %s (%s, %d good lines, %d rejected)", job.id, preview.filename,
-                user.username, preview.encoding, preview.good_count, preview.rejected_count)
+    logger.info(
+        "import %s: %s uploaded by %s (%s, %d good lines, %d rejected)",
+        job.id,
+        preview.filename,
+        user.username,
+        preview.encoding,
+        preview.good_count,
+        preview.rejected_count,
+    )
     raise web.HTTPSeeOther(f"/customers/import/{job.id}")
 
 
@@ -383,15 +440,19 @@ async def import_confirm(request: web.Request) -> web.StreamResponse:
     if job.preview.good_count == 0:
         raise InvalidInput("the file has no good line to import", field="file")
     if job.preview.rejected and not confirm_partial:
-        raise Conflict(f"{job.preview.rejected_count} lines are rejected: tick « importer seulement les "
-                       f"{job.preview.good_count} lignes valides » to go on", field="confirm_partial")
+        raise Conflict(
+            f"{job.preview.rejected_count} lines are rejected: tick « importer seulement les "
+            f"{job.preview.good_count} lignes valides » to go on",
+            field="confirm_partial",
+        )
     running = jobs.running()
     if running is not None:
-        raise Conflict(f"an import is already running ({running.preview.filename} by {running.owner}): "
-                       "wait for it to finish", field="job")
+        raise Conflict(
+            f"an import is already running ({running.preview.filename} by {running.owner}): wait for it to finish",
+            field="job",
+        )
     job.state, job.confirm_partial, job.done = "running", confirm_partial, 0
-    job.task = asyncio.get_running_loop().create_task(_run_import(request.app, job),
-                                                      name=f"customer-import-{job.id}")
+    job.task = asyncio.get_running_loop().create_task(_run_import(request.app, job), name=f"customer-import-{job.id}")
     if request.content_type == "application/json":
         return web.json_response(job.to_dict(), status=202)
     raise web.HTTPSeeOther(f"/customers/import/{job.id}")
@@ -416,31 +477,49 @@ async def _run_import(app: web.Application, job: ImportJob) -> None:
     push({"done": 0, "total": total, "state": "running"})
     started = time.perf_counter()
     try:
-        report = await asyncio.to_thread(service.import_customers, job.preview, job.confirm_partial,
-                                         progress, progress_every=every)
+        report = await asyncio.to_thread(
+            service.import_customers, job.preview, job.confirm_partial, progress, progress_every=every
+        )
     except CcError as error:
         job.state, job.error = "failed", error.as_dict()
         logger.warning("import %s of %s failed: %s", job.id, job.preview.filename, error.message)
     except Exception:
         logger.exception("import %s of %s failed", job.id, job.preview.filename)
-        job.state, job.error = "failed", {"error": "internal-error", "details": {},
-                                          "message": "internal error; it has been logged; nothing was imported"}
+        job.state, job.error = (
+            "failed",
+            {
+                "error": "internal-error",
+                "details": {},
+                "message": "internal error; it has been logged; nothing was imported",
+            },
+        )
     else:
         job.state, job.report, job.done = "done", report, total
-    details = {"job": job.id, "encoding": job.preview.encoding, "data_lines": job.preview.data_lines,
-               "rejected_lines": job.preview.rejected_count, "confirm_partial": job.confirm_partial,
-               "seconds": round(time.perf_counter() - started, 3)}
+    details = {
+        "job": job.id,
+        "encoding": job.preview.encoding,
+        "data_lines": job.preview.data_lines,
+        "rejected_lines": job.preview.rejected_count,
+        "confirm_partial": job.confirm_partial,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     if job.report is not None:
         details.update(created=job.report.created, updated=job.report.updated, imported=job.report.imported)
     else:
         details.update(error=(job.error or {}).get("message", ""))
     try:
-        await asyncio.to_thread(service.audit_import, job.owner, job.state == "done",
-                                job.preview.filename, **details)
+        await asyncio.to_thread(service.audit_import, job.owner, job.state == "done", job.preview.filename, **details)
     except Exception:
         logger.exception("could not audit import %s", job.id)
-    push({"done": job.done, "total": total, "state": job.state,
-          "report": job.report.to_dict() if job.report else None, "error": job.error})
+    push(
+        {
+            "done": job.done,
+            "total": total,
+            "state": job.state,
+            "report": job.report.to_dict() if job.report else None,
+            "error": job.error,
+        }
+    )
 
 
 async def _cancel_imports(app: web.Application) -> None:

@@ -1,4 +1,5 @@
 """The IVR's domain errors (stable ids, rendered by the web error middleware)."""
+
 from __future__ import annotations
 
 from ccserver.core.errors import CcError, NotFound

@@ -27,6 +27,7 @@ exception in this module is logged with the channel id and sends the channel to 
 ARI, channels left in the application by a previous process are sent to the fallback too, and
 at stop every call still in the IVR is.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,21 +35,40 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 from ccserver.core import events as ev
 from ccserver.core.errors import CcError, PbxCommandFailed
 
-from .model import (
-    DEFAULT_FALLBACK, Action, CallInfo, CancelTimer, ContinueInDialplan, Hangup, IvrCall,
-    Lookup, LookupDone, Play, RequestCallback, SendToQueue, SendToVoicemail, StartTimer,
-    StopPlayback, Transfer,
-)
 from .errors import HandOverFailed
+from .model import (
+    DEFAULT_FALLBACK,
+    Action,
+    CallInfo,
+    CancelTimer,
+    ContinueInDialplan,
+    Hangup,
+    IvrCall,
+    Lookup,
+    LookupDone,
+    Play,
+    RequestCallback,
+    SendToQueue,
+    SendToVoicemail,
+    StartTimer,
+    StopPlayback,
+    Transfer,
+)
 from .ports import StasisCommands
 from .service import (
-    FALLBACK_CONTEXT, QUEUE_CONTEXT, QUEUE_EXTEN, TRANSFER_CONTEXT, VOICEMAIL_CONTEXT, IvrService,
+    FALLBACK_CONTEXT,
+    QUEUE_CONTEXT,
+    QUEUE_EXTEN,
+    TRANSFER_CONTEXT,
+    VOICEMAIL_CONTEXT,
+    IvrService,
 )
 
 logger = logging.getLogger(__name__)
@@ -98,10 +118,17 @@ class IvrSession:
 
 
 class IvrEngine:
-    def __init__(self, service: IvrService, stasis: StasisCommands,
-                 submit: Callable[[ev.Event], None], *, node: str = "",
-                 transfer_dial: str = "PJSIP/{number}@customers",
-                 lookup_timeout: float = 30.0, stop_timeout: float = 3.0) -> None:
+    def __init__(
+        self,
+        service: IvrService,
+        stasis: StasisCommands,
+        submit: Callable[[ev.Event], None],
+        *,
+        node: str = "",
+        transfer_dial: str = "PJSIP/{number}@customers",
+        lookup_timeout: float = 30.0,
+        stop_timeout: float = 3.0,
+    ) -> None:
         self.service = service
         self.stasis = stasis
         self.submit = submit
@@ -121,28 +148,38 @@ class IvrEngine:
 
     def intake_handlers(self) -> list[tuple[type, Callable[[Any], None]]]:
         """The typed PBX events the engine consumes, each with its synchronous handler."""
-        return [(ev.StasisStarted, self.on_stasis_started), (ev.DtmfReceived, self.on_dtmf),
-                (ev.PlaybackFinished, self.on_playback_finished),
-                (ev.ChannelHangupRequested, self.on_hangup),
-                (ev.ChannelDestroyed, self.on_hangup), (ev.StasisEnded, self.on_stasis_ended)]
+        return [
+            (ev.StasisStarted, self.on_stasis_started),
+            (ev.DtmfReceived, self.on_dtmf),
+            (ev.PlaybackFinished, self.on_playback_finished),
+            (ev.ChannelHangupRequested, self.on_hangup),
+            (ev.ChannelDestroyed, self.on_hangup),
+            (ev.StasisEnded, self.on_stasis_ended),
+        ]
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def stop(self) -> None:
         sessions = list(self.sessions.values())
         if sessions:
-            logger.info("ivr: stopping with %d call(s) in the IVR: sending them to the fallback",
-                        len(sessions))
+            logger.info("ivr: stopping with %d call(s) in the IVR: sending them to the fallback", len(sessions))
             for s in sessions:
                 if s.task is not None:
                     s.task.cancel()
             await asyncio.gather(*(s.task for s in sessions if s.task), return_exceptions=True)
             try:
-                await asyncio.wait_for(asyncio.gather(
-                    *(self._last_resort(s, "ccserver is stopping") for s in sessions
-                      if not (s.left or s.gone or s.closed)), return_exceptions=True),
-                    self.stop_timeout)
-            except asyncio.TimeoutError:
+                await asyncio.wait_for(
+                    asyncio.gather(
+                        *(
+                            self._last_resort(s, "ccserver is stopping")
+                            for s in sessions
+                            if not (s.left or s.gone or s.closed)
+                        ),
+                        return_exceptions=True,
+                    ),
+                    self.stop_timeout,
+                )
+            except TimeoutError:
                 logger.error("ivr: could not release every call in %.1f s", self.stop_timeout)
             for s in sessions:
                 self._cleanup(s)
@@ -152,9 +189,13 @@ class IvrEngine:
 
         def pct(p: float) -> float | None:
             return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else None
-        return {"active": len(self.sessions), "started": self.calls_started,
-                "errors": self.errors, "dtmf_latency_ms": {
-                    "count": len(lat), "p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)}}
+
+        return {
+            "active": len(self.sessions),
+            "started": self.calls_started,
+            "errors": self.errors,
+            "dtmf_latency_ms": {"count": len(lat), "p50": pct(0.5), "p95": pct(0.95), "max": pct(1.0)},
+        }
 
     # -- intake handlers (synchronous, never slow) --------------------------------------------
 
@@ -208,8 +249,7 @@ class IvrEngine:
             raise
         except Exception as exc:
             self.errors += 1
-            logger.exception("ivr channel %s: engine error (%s); sending the call to the "
-                             "fallback", s.channel_id, exc)
+            logger.exception("ivr channel %s: engine error (%s); sending the call to the fallback", s.channel_id, exc)
             s.errors.append(f"{type(exc).__name__}: {exc}")
             await self._rescue(s, exc)
 
@@ -240,8 +280,7 @@ class IvrEngine:
             pass
         try:
             target = DEFAULT_FALLBACK
-            await self.stasis.continue_in_dialplan(cid, target.context, target.exten,
-                                                   target.priority)
+            await self.stasis.continue_in_dialplan(cid, target.context, target.exten, target.priority)
             s.left, s.handover = True, (target.context, target.exten, target.priority)
             s.outcome = s.outcome or "fallback"
             logger.warning("ivr channel %s: sent to %s (%s)", cid, target.context, reason)
@@ -250,15 +289,18 @@ class IvrEngine:
             if _gone(exc):
                 s.gone = True
                 return
-            logger.error("ivr channel %s: cannot send to %s (%s): hanging up", cid,
-                         FALLBACK_CONTEXT, exc)
+            logger.error("ivr channel %s: cannot send to %s (%s): hanging up", cid, FALLBACK_CONTEXT, exc)
         try:
             await self.stasis.hangup(cid)
             s.left, s.outcome = True, "hangup"
         except Exception as exc:
             if not _gone(exc):
-                logger.error("ivr channel %s: cannot hang up either (%s): the channel may stay "
-                             "in Stasis until ARI answers again", cid, exc)
+                logger.error(
+                    "ivr channel %s: cannot hang up either (%s): the channel may stay "
+                    "in Stasis until ARI answers again",
+                    cid,
+                    exc,
+                )
 
     def _cleanup(self, s: IvrSession) -> None:
         if s.timer is not None:
@@ -279,18 +321,27 @@ class IvrEngine:
         args = start.args
         name = args[1] if len(args) > 1 and args[1] else None
         route = args[2] if len(args) > 2 else "did"
-        info = CallInfo(uniqueid=s.channel_id, caller_number=start.caller_number,
-                        did=start.exten if route == "did" else "", exten=start.exten,
-                        channel=s.channel)
+        info = CallInfo(
+            uniqueid=s.channel_id,
+            caller_number=start.caller_number,
+            did=start.exten if route == "did" else "",
+            exten=start.exten,
+            channel=s.channel,
+        )
         s.call = self.service.start_call(info, name)
-        logger.info("ivr channel %s (%s): %s from %s to %s", s.channel_id, s.channel,
-                    s.call.script.label, info.caller_number or "?", start.exten)
+        logger.info(
+            "ivr channel %s (%s): %s from %s to %s",
+            s.channel_id,
+            s.channel,
+            s.call.script.label,
+            info.caller_number or "?",
+            start.exten,
+        )
         answer = None
         if start.state != "Up":
             answer = self.stasis.answer(s.channel_id)
         linked = self.stasis.get_variable(s.channel_id, "CHANNEL(linkedid)")
-        results = await asyncio.gather(*(c for c in (answer, linked) if c is not None),
-                                       return_exceptions=True)
+        results = await asyncio.gather(*(c for c in (answer, linked) if c is not None), return_exceptions=True)
         if answer is not None and isinstance(results[0], BaseException):
             raise results[0]
         value = results[-1]
@@ -326,8 +377,7 @@ class IvrEngine:
         elif kind == "playback":
             state = rest[0] if rest else ""
             if state == "failed" and payload == call.playback_id:
-                await self._perform(s, call.error(f"playback {payload} failed (missing prompt "
-                                                  f"file?)"))
+                await self._perform(s, call.error(f"playback {payload} failed (missing prompt file?)"))
             else:
                 await self._perform(s, call.playback_finished(payload))
         elif kind == "timer":
@@ -353,16 +403,14 @@ class IvrEngine:
                 return
             try:
                 await self._execute(s, action)
-            except (CcError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, CcError) as exc:
                 if _gone(exc):
                     s.gone = True
-                    logger.info("ivr channel %s: channel gone during %s", s.channel_id,
-                                action.kind)
+                    logger.info("ivr channel %s: channel gone during %s", s.channel_id, action.kind)
                     return
                 message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
                 s.errors.append(f"{action.kind}: {message}")
-                logger.warning("ivr channel %s: %s failed: %s", s.channel_id, action.kind,
-                               message)
+                logger.warning("ivr channel %s: %s failed: %s", s.channel_id, action.kind, message)
                 if depth >= MAX_RECOVERY_DEPTH or s.call is None:
                     raise
                 more = s.call.error(f"{action.kind} failed: {message}")
@@ -377,8 +425,7 @@ class IvrEngine:
         if isinstance(action, Play):
             self._playbacks[action.playback_id] = cid
             s.played.extend(action.media)
-            await self.stasis.play(cid, list(action.media), language=action.language,
-                                   playback_id=action.playback_id)
+            await self.stasis.play(cid, list(action.media), language=action.language, playback_id=action.playback_id)
         elif isinstance(action, StopPlayback):
             await self.stasis.stop_playback(action.playback_id)  # finished already: no error
         elif isinstance(action, StartTimer):
@@ -386,45 +433,67 @@ class IvrEngine:
                 s.timer.cancel()
             s.timer_id = action.timer_id
             s.timer = asyncio.get_running_loop().call_later(
-                action.seconds, self._put, cid, ("timer", action.timer_id, time.monotonic()))
+                action.seconds, self._put, cid, ("timer", action.timer_id, time.monotonic())
+            )
         elif isinstance(action, CancelTimer):
             if s.timer_id == action.timer_id and s.timer is not None:
                 s.timer.cancel()
                 s.timer, s.timer_id = None, None
         elif isinstance(action, Lookup):
-            task = asyncio.get_running_loop().create_task(self._lookup(s, action),
-                                                          name=f"ivr-lookup:{cid}")
+            task = asyncio.get_running_loop().create_task(self._lookup(s, action), name=f"ivr-lookup:{cid}")
             s.lookups.add(task)
             task.add_done_callback(s.lookups.discard)
         elif isinstance(action, SendToQueue):
-            variables = {"QUEUE_PRIO": str(action.priority), "IVR_QUEUE": action.queue,
-                         "IVR_SKILLS": ",".join(f"{k}:{v}" for k, v in action.skills.items())}
-            await self._hand_over(s, QUEUE_CONTEXT.format(queue=action.queue), QUEUE_EXTEN, 1,
-                                  variables)
+            variables = {
+                "QUEUE_PRIO": str(action.priority),
+                "IVR_QUEUE": action.queue,
+                "IVR_SKILLS": ",".join(f"{k}:{v}" for k, v in action.skills.items()),
+            }
+            await self._hand_over(s, QUEUE_CONTEXT.format(queue=action.queue), QUEUE_EXTEN, 1, variables)
         elif isinstance(action, SendToVoicemail):
             await self._hand_over(s, VOICEMAIL_CONTEXT, "s", 1, {"IVR_MAILBOX": action.mailbox})
         elif isinstance(action, Transfer):
             dial = self.transfer_dial.format(number=action.number)
-            await self._hand_over(s, TRANSFER_CONTEXT, "s", 1,
-                                  {"IVR_TRANSFER_NUMBER": action.number,
-                                   "IVR_TRANSFER_DIAL": dial})
+            await self._hand_over(
+                s, TRANSFER_CONTEXT, "s", 1, {"IVR_TRANSFER_NUMBER": action.number, "IVR_TRANSFER_DIAL": dial}
+            )
         elif isinstance(action, ContinueInDialplan):
             default = (action.context, action.exten, action.priority) == (
-                DEFAULT_FALLBACK.context, DEFAULT_FALLBACK.exten, DEFAULT_FALLBACK.priority)
+                DEFAULT_FALLBACK.context,
+                DEFAULT_FALLBACK.exten,
+                DEFAULT_FALLBACK.priority,
+            )
             try:
-                await self._hand_over(s, action.context, action.exten, action.priority,
-                                      {"IVR_ERROR": (action.reason or "")[:200]},
-                                      check=not default)
+                await self._hand_over(
+                    s,
+                    action.context,
+                    action.exten,
+                    action.priority,
+                    {"IVR_ERROR": (action.reason or "")[:200]},
+                    check=not default,
+                )
             except HandOverFailed as exc:
-                logger.error("ivr channel %s: fallback %s,%s,%s unusable (%s): using %s",
-                             cid, action.context, action.exten, action.priority, exc.message,
-                             FALLBACK_CONTEXT)
+                logger.error(
+                    "ivr channel %s: fallback %s,%s,%s unusable (%s): using %s",
+                    cid,
+                    action.context,
+                    action.exten,
+                    action.priority,
+                    exc.message,
+                    FALLBACK_CONTEXT,
+                )
                 await self._last_resort(s, action.reason or exc.message)
         elif isinstance(action, RequestCallback):
-            self.submit(ev.CallbackRequested(queue=action.queue or "", uniqueid=cid,
-                                             linkedid=s.linkedid, number=action.number,
-                                             entered_at=str(int(self.service.clock.now().timestamp())),
-                                             node=self.node))
+            self.submit(
+                ev.CallbackRequested(
+                    queue=action.queue or "",
+                    uniqueid=cid,
+                    linkedid=s.linkedid,
+                    number=action.number,
+                    entered_at=str(int(self.service.clock.now().timestamp())),
+                    node=self.node,
+                )
+            )
         elif isinstance(action, Hangup):
             self._send_call_data(s)
             await self.stasis.hangup(cid)
@@ -433,19 +502,19 @@ class IvrEngine:
         else:  # pragma: no cover - every action of the model is handled above
             raise TypeError(f"unknown IVR action {action!r}")
 
-    async def _hand_over(self, s: IvrSession, context: str, exten: str, priority: int,
-                         extra: dict[str, str], check: bool = True) -> None:
+    async def _hand_over(
+        self, s: IvrSession, context: str, exten: str, priority: int, extra: dict[str, str], check: bool = True
+    ) -> None:
         cid = s.channel_id
         if check:
-            found = await self.stasis.get_variable(
-                cid, f"DIALPLAN_EXISTS({context},{exten},{priority})")
+            found = await self.stasis.get_variable(cid, f"DIALPLAN_EXISTS({context},{exten},{priority})")
             if found != "1":
-                raise HandOverFailed(f"no dialplan at {context},{exten},{priority}",
-                                     context=context, exten=exten, priority=priority)
+                raise HandOverFailed(
+                    f"no dialplan at {context},{exten},{priority}", context=context, exten=exten, priority=priority
+                )
         variables = dict(s.call.call_data.channel_variables()) if s.call else {}
         variables.update(extra)
-        await asyncio.gather(*(self.stasis.set_variable(cid, name, value)
-                               for name, value in variables.items()))
+        await asyncio.gather(*(self.stasis.set_variable(cid, name, value) for name, value in variables.items()))
         self._send_call_data(s, force=True)
         await self.stasis.continue_in_dialplan(cid, context, exten, priority)
         s.left = True
@@ -458,15 +527,13 @@ class IvrEngine:
         try:
             if lookup is None:
                 raise RuntimeError("no customer directory configured")
-            result = await asyncio.wait_for(lookup(action.lookup, action.value),
-                                            self.lookup_timeout)
-        except asyncio.TimeoutError:
+            result = await asyncio.wait_for(lookup(action.lookup, action.value), self.lookup_timeout)
+        except TimeoutError:
             return  # the runtime's timer (the node's timeout) has fired already
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            logger.warning("ivr channel %s: customer lookup (%s) failed: %s", s.channel_id,
-                           action.lookup, exc)
+            logger.warning("ivr channel %s: customer lookup (%s) failed: %s", s.channel_id, action.lookup, exc)
             done = LookupDone(False, None, action.request_id, error=str(exc) or repr(exc))
         else:
             if result is None:
@@ -481,8 +548,11 @@ class IvrEngine:
     def _send_call_data(self, s: IvrSession, force: bool = False) -> None:
         if s.call is None or (s.data_sent and not force):
             return
-        self.submit(ev.CallDataSet(uniqueid=s.channel_id, linkedid=s.linkedid,
-                                   data=tuple(call_data_pairs(s.call)), node=self.node))
+        self.submit(
+            ev.CallDataSet(
+                uniqueid=s.channel_id, linkedid=s.linkedid, data=tuple(call_data_pairs(s.call)), node=self.node
+            )
+        )
         s.data_sent = True
 
     def _publish_end(self, s: IvrSession) -> None:
@@ -490,12 +560,19 @@ class IvrEngine:
         if call is None:
             return
         data = call.call_data
-        self.submit(IvrCallEnded(
-            uniqueid=s.channel_id, linkedid=s.linkedid, script=call.script.name,
-            version=call.script.version, outcome=data.outcome or s.outcome or "",
-            target=",".join(map(str, s.handover)) if s.handover else "",
-            menu_path=",".join(f"{m.node}:{m.key}" for m in data.menu_path),
-            customer_id=data.customer_id or "", error=data.error or ""))
+        self.submit(
+            IvrCallEnded(
+                uniqueid=s.channel_id,
+                linkedid=s.linkedid,
+                script=call.script.name,
+                version=call.script.version,
+                outcome=data.outcome or s.outcome or "",
+                target=",".join(map(str, s.handover)) if s.handover else "",
+                menu_path=",".join(f"{m.node}:{m.key}" for m in data.menu_path),
+                customer_id=data.customer_id or "",
+                error=data.error or "",
+            )
+        )
 
     # -- orphans ------------------------------------------------------------------------------
 
@@ -520,15 +597,12 @@ class IvrEngine:
             await asyncio.sleep(settle)
             second = await self.stasis.app_channels()
         except CcError as exc:
-            logger.warning("ivr: cannot list the channels of the ARI application: %s",
-                           exc.message)
+            logger.warning("ivr: cannot list the channels of the ARI application: %s", exc.message)
             return []
         orphans = sorted((first & second) - set(self.sessions))
         for cid in orphans:
-            logger.warning("ivr channel %s: left in Stasis by a previous run: sending it to "
-                           "the fallback", cid)
-            await self._last_resort(IvrSession(cid, "", time.monotonic()),
-                                    "left in the IVR by a previous run")
+            logger.warning("ivr channel %s: left in Stasis by a previous run: sending it to the fallback", cid)
+            await self._last_resort(IvrSession(cid, "", time.monotonic()), "left in the IVR by a previous run")
         return orphans
 
 
@@ -536,15 +610,16 @@ def call_data_pairs(call: IvrCall) -> list[tuple[str, str]]:
     """The IVR's call data as the flat (key, text) pairs of `CallDataSet`."""
     d = call.call_data
     pairs = {
-        "ivr_script": d.script, "ivr_version": d.version, "language": d.language,
+        "ivr_script": d.script,
+        "ivr_version": d.version,
+        "language": d.language,
         "customer_id": d.customer_id or "",
         "menu_path": ",".join(f"{m.node}:{m.key}" for m in d.menu_path),
         "menu_labels": " > ".join(m.label or m.key for m in d.menu_path),
         "ivr_outcome": d.outcome or "",
     }
     if d.customer:
-        pairs["customer"] = json.dumps(d.customer, default=str, ensure_ascii=False,
-                                       sort_keys=True)
+        pairs["customer"] = json.dumps(d.customer, default=str, ensure_ascii=False, sort_keys=True)
     if d.hours:
         pairs["ivr_hours"] = d.hours
     if d.error:

@@ -9,29 +9,53 @@ sorted by line. A script with any issue is never activated (see `registry.IvrReg
 
 The format is described in ``ivr_scripts/README.md``.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 import phonenumbers
 import yaml
-from yaml.nodes import MappingNode, Node as YamlNode, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import Node as YamlNode
 
 from ccserver.core.errors import InvalidInput
 
 from .model import (
-    _TEMPLATE_RE, BUILTIN_VARIABLES, DTMF_KEYS, NODE_TYPES, PROMPT_KINDS, VALIDATORS,
-    BrokenNode, CallbackNode, CollectNode, DialplanTarget, GotoNode, HangupNode, HoursNode,
-    IvrScript, LookupNode, MenuChoice, MenuNode, Node, PlayNode, QueueNode, Ranges, SetNode,
-    TransferNode, ValidationIssue, VoicemailNode,
+    _TEMPLATE_RE,
+    BUILTIN_VARIABLES,
+    DTMF_KEYS,
+    NODE_TYPES,
+    PROMPT_KINDS,
+    VALIDATORS,
+    BrokenNode,
+    CallbackNode,
+    CollectNode,
+    DialplanTarget,
+    GotoNode,
+    HangupNode,
+    HoursNode,
+    IvrScript,
+    LookupNode,
+    MenuChoice,
+    MenuNode,
+    Node,
+    PlayNode,
+    QueueNode,
+    Ranges,
+    SetNode,
+    TransferNode,
+    ValidationIssue,
+    VoicemailNode,
 )
 
 INT_TAG = "tag:yaml.org,2002:int"
@@ -49,8 +73,7 @@ DID_RE = re.compile(r"\+?[0-9]{2,20}")
 EXTEN_RE = re.compile(r"[0-9*#+]{1,20}")
 CONTEXT_RE = re.compile(r"[A-Za-z0-9_.-]+")
 SOUND_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
-SOUND_EXTENSIONS = (".wav", ".gsm", ".ulaw", ".alaw", ".sln", ".sln16", ".g722", ".g729",
-                    ".mp3", ".wav16", ".ogg")
+SOUND_EXTENSIONS = (".wav", ".gsm", ".ulaw", ".alaw", ".sln", ".sln16", ".g722", ".g729", ".mp3", ".wav16", ".ogg")
 _VAR = r"\{[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?\}"
 PROMPT_VALUE_RE = {
     "digits": re.compile(rf"([0-9*#]+|{_VAR})"),
@@ -58,13 +81,34 @@ PROMPT_VALUE_RE = {
     "characters": re.compile(rf"([A-Za-z0-9]+|{_VAR})"),
 }
 DAYS = {
-    "mon": 0, "monday": 0, "lun": 0, "lundi": 0,
-    "tue": 1, "tuesday": 1, "mar": 1, "mardi": 1,
-    "wed": 2, "wednesday": 2, "mer": 2, "mercredi": 2,
-    "thu": 3, "thursday": 3, "jeu": 3, "jeudi": 3,
-    "fri": 4, "friday": 4, "ven": 4, "vendredi": 4,
-    "sat": 5, "saturday": 5, "sam": 5, "samedi": 5,
-    "sun": 6, "sunday": 6, "dim": 6, "dimanche": 6,
+    "mon": 0,
+    "monday": 0,
+    "lun": 0,
+    "lundi": 0,
+    "tue": 1,
+    "tuesday": 1,
+    "mar": 1,
+    "mardi": 1,
+    "wed": 2,
+    "wednesday": 2,
+    "mer": 2,
+    "mercredi": 2,
+    "thu": 3,
+    "thursday": 3,
+    "jeu": 3,
+    "jeudi": 3,
+    "fri": 4,
+    "friday": 4,
+    "ven": 4,
+    "vendredi": 4,
+    "sat": 5,
+    "saturday": 5,
+    "sam": 5,
+    "samedi": 5,
+    "sun": 6,
+    "sunday": 6,
+    "dim": 6,
+    "dimanche": 6,
 }
 TIME_RANGE_RE = re.compile(r"(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})")
 
@@ -81,8 +125,9 @@ class ValidationContext:
     prompt_exists: Callable[[str], bool] | None = None
 
 
-def prompt_checker(sound_dirs: Iterable[str | Path],
-                   recording_dirs: Iterable[str | Path] = ()) -> Callable[[str], bool]:
+def prompt_checker(
+    sound_dirs: Iterable[str | Path], recording_dirs: Iterable[str | Path] = ()
+) -> Callable[[str], bool]:
     """A `prompt_exists` looking for ``sound:NAME`` in the sound directories (also in their
     language sub-directories: ``fr/NAME.wav``) and ``recording:NAME`` in the recording ones,
     with any audio file extension."""
@@ -90,13 +135,12 @@ def prompt_checker(sound_dirs: Iterable[str | Path],
     recordings = [Path(d) for d in recording_dirs]
 
     def found(base: Path, name: str) -> bool:
-        candidates = [base] + [p for p in base.iterdir() if p.is_dir() and len(p.name) <= 5] \
-            if base.is_dir() else []
+        candidates = [base] + [p for p in base.iterdir() if p.is_dir() and len(p.name) <= 5] if base.is_dir() else []
         for directory in candidates:
             stem = directory / name
             if stem.parent.is_dir() and any(
-                    p.is_file() and p.name.startswith(stem.name + ".")
-                    for p in stem.parent.iterdir()):
+                p.is_file() and p.name.startswith(stem.name + ".") for p in stem.parent.iterdir()
+            ):
                 return True
         return False
 
@@ -180,8 +224,7 @@ class _Fields:
                 continue
             name = key.value
             if name in self.pairs:
-                self.err(_line(key), f"duplicate key {name!r} (first at line "
-                                     f"{_line(self.pairs[name][0])})")
+                self.err(_line(key), f"duplicate key {name!r} (first at line {_line(self.pairs[name][0])})")
                 continue
             self.pairs[name] = (key, value)
             self.lines[name] = _line(key)
@@ -204,8 +247,15 @@ class _Fields:
         if required:
             self.err(self.line, f"missing field '{name}' for {self.what}")
 
-    def text(self, name: str, *, required: bool = False, default: str | None = None,
-             pattern: re.Pattern | None = None, hint: str = "") -> str | None:
+    def text(
+        self,
+        name: str,
+        *,
+        required: bool = False,
+        default: str | None = None,
+        pattern: re.Pattern | None = None,
+        hint: str = "",
+    ) -> str | None:
         node = self.get(name)
         if node is None:
             self._missing(name, required)
@@ -214,30 +264,39 @@ class _Fields:
             self.err(_line(node), f"field '{name}' is empty")
             return default
         if not isinstance(node, ScalarNode):
-            self.err(_line(node), f"field '{name}' must be a text, not a "
-                                  f"{'list' if isinstance(node, SequenceNode) else 'mapping'}")
+            self.err(
+                _line(node),
+                f"field '{name}' must be a text, not a {'list' if isinstance(node, SequenceNode) else 'mapping'}",
+            )
             return default
         value = node.value
         if pattern is not None and not pattern.fullmatch(value):
-            self.err(_line(node), f"field '{name}': {value!r} is not valid"
-                                  + (f" ({hint})" if hint else ""))
+            self.err(_line(node), f"field '{name}': {value!r} is not valid" + (f" ({hint})" if hint else ""))
             return default
         return value
 
-    def choice(self, name: str, allowed: Iterable[str], *, default: str | None = None,
-               required: bool = False) -> str | None:
+    def choice(
+        self, name: str, allowed: Iterable[str], *, default: str | None = None, required: bool = False
+    ) -> str | None:
         allowed = tuple(allowed)
         value = self.text(name, required=required, default=None)
         if value is None:
             return default
         if value not in allowed:
-            self.err(self.line_of(name), f"field '{name}': {value!r} is not one of "
-                                         f"{', '.join(allowed)}")
+            self.err(self.line_of(name), f"field '{name}': {value!r} is not one of {', '.join(allowed)}")
             return default
         return value
 
-    def number(self, name: str, *, default: float, minimum: float, maximum: float,
-               integer: bool = False, required: bool = False) -> Any:
+    def number(
+        self,
+        name: str,
+        *,
+        default: float,
+        minimum: float,
+        maximum: float,
+        integer: bool = False,
+        required: bool = False,
+    ) -> Any:
         node = self.get(name)
         if node is None:
             self._missing(name, required)
@@ -314,8 +373,9 @@ def parse_prompt(raw: str) -> tuple[str, str | None]:
     if not sep:
         kind, rest = "sound", raw
     if kind not in PROMPT_KINDS:
-        return "", (f"unknown prompt kind {kind!r} in {raw!r} (expected "
-                    + ", ".join(f"{k}:" for k in PROMPT_KINDS) + ")")
+        return "", (
+            f"unknown prompt kind {kind!r} in {raw!r} (expected " + ", ".join(f"{k}:" for k in PROMPT_KINDS) + ")"
+        )
     if kind in ("sound", "recording"):
         if rest.lower().endswith(SOUND_EXTENSIONS):
             return "", f"write the sound {rest!r} without its file extension"
@@ -344,15 +404,15 @@ def _parse_node(r: _Reader, node_id: str, line: int, ynode: YamlNode, script_tz:
     if not isinstance(ynode, MappingNode):
         r.error(line, node_id, "a node must be a mapping with a 'type'")
         return BrokenNode(id=node_id, line=line)
-    type_node = next((v for k, v in ynode.value
-                      if isinstance(k, ScalarNode) and k.value == "type"), None)
+    type_node = next((v for k, v in ynode.value if isinstance(k, ScalarNode) and k.value == "type"), None)
     node_type = type_node.value if isinstance(type_node, ScalarNode) else None
     if node_type not in NODE_TYPES:
         if type_node is None:
             r.error(line, node_id, "missing field 'type'")
         else:
-            r.error(_line(type_node), node_id, f"unknown node type {node_type!r} (expected "
-                                               f"one of {', '.join(NODE_TYPES)})")
+            r.error(
+                _line(type_node), node_id, f"unknown node type {node_type!r} (expected one of {', '.join(NODE_TYPES)})"
+            )
         refs = tuple(ref for _k, v in ynode.value for ref in _scalar_refs(v))
         return BrokenNode(id=node_id, line=line, refs=refs)
     f = _Fields(r, ynode, node_id, f"a {node_type} node")
@@ -366,9 +426,12 @@ def _parse_node(r: _Reader, node_id: str, line: int, ynode: YamlNode, script_tz:
 
 
 def _parse_play(r, f: _Fields, common, tz) -> Node:
-    return PlayNode(**common, prompts=f.prompts("prompt", required=True),
-                    next=f.ref("next", required=True),
-                    interruptible=f.boolean("interruptible", default=False))
+    return PlayNode(
+        **common,
+        prompts=f.prompts("prompt", required=True),
+        next=f.ref("next", required=True),
+        interruptible=f.boolean("interruptible", default=False),
+    )
 
 
 def _retry_fields(f: _Fields) -> dict[str, Any]:
@@ -393,12 +456,10 @@ def _parse_menu(r: _Reader, f: _Fields, common, tz) -> Node:
             line = _line(key_node)
             key = key_node.value if isinstance(key_node, ScalarNode) else None
             if key is None or key not in DTMF_KEYS:
-                f.err(line, f"bad DTMF key {key!r} in 'choices' (one of 0-9, \"*\", \"#\"; "
-                            f"quote * and #)")
+                f.err(line, f'bad DTMF key {key!r} in \'choices\' (one of 0-9, "*", "#"; quote * and #)')
                 continue
             if key in seen:
-                f.err(line, f"duplicate DTMF key {key!r} in 'choices' (first at line "
-                            f"{seen[key]})")
+                f.err(line, f"duplicate DTMF key {key!r} in 'choices' (first at line {seen[key]})")
                 continue
             seen[key] = line
             f.lines[f"choices.{key}"] = line
@@ -411,8 +472,7 @@ def _parse_menu(r: _Reader, f: _Fields, common, tz) -> Node:
                 label = sub.text("label", default="") or ""
                 sub.finish()
             else:
-                f.err(line, f"choice {key!r} must name a node, or be a mapping with 'next' "
-                            f"and 'label'")
+                f.err(line, f"choice {key!r} must name a node, or be a mapping with 'next' and 'label'")
                 continue
             if target is None:
                 continue
@@ -426,8 +486,7 @@ def _parse_menu(r: _Reader, f: _Fields, common, tz) -> Node:
 def _parse_collect(r: _Reader, f: _Fields, common, tz) -> Node:
     prompts = f.prompts("prompt", required=True)
     default_store = common["id"].replace("-", "_").replace(".", "_")
-    store_as = f.text("store_as", default=default_store, pattern=IDENT_RE,
-                      hint="a variable name: letters, digits, _")
+    store_as = f.text("store_as", default=default_store, pattern=IDENT_RE, hint="a variable name: letters, digits, _")
     pattern = f.text("pattern")
     if pattern is not None:
         try:
@@ -452,19 +511,30 @@ def _parse_collect(r: _Reader, f: _Fields, common, tz) -> Node:
     term_node = f.get("terminator")
     if term_node is not None:
         if _is_null(term_node):
-            f.err(_line(term_node), "field 'terminator' is empty (write \"#\" in quotes: YAML "
-                                    "reads an unquoted # as a comment; 'none' for no terminator)")
+            f.err(
+                _line(term_node),
+                "field 'terminator' is empty (write \"#\" in quotes: YAML "
+                "reads an unquoted # as a comment; 'none' for no terminator)",
+            )
         elif not isinstance(term_node, ScalarNode) or term_node.value not in ("#", "*", "none"):
-            f.err(_line(term_node), "field 'terminator' must be \"#\", \"*\" or none")
+            f.err(_line(term_node), 'field \'terminator\' must be "#", "*" or none')
         else:
             terminator = None if term_node.value == "none" else term_node.value
     retry = _retry_fields(f)
     return CollectNode(
-        **common, prompts=prompts, store_as=store_as or default_store, min_digits=min_digits,
-        max_digits=max_digits, terminator=terminator,
+        **common,
+        prompts=prompts,
+        store_as=store_as or default_store,
+        min_digits=min_digits,
+        max_digits=max_digits,
+        terminator=terminator,
         digit_timeout=f.number("digit_timeout", default=3.0, minimum=0.5, maximum=60),
-        validate=validate or "digits", pattern=pattern, checksum=checksum,
-        next=f.ref("next", required=True), **retry)
+        validate=validate or "digits",
+        pattern=pattern,
+        checksum=checksum,
+        next=f.ref("next", required=True),
+        **retry,
+    )
 
 
 def _parse_days(spec: str) -> list[int] | None:
@@ -490,11 +560,11 @@ def _parse_ranges(f: _Fields, node: YamlNode, what: str) -> Ranges | None:
         texts = []
         for item in node.value:
             if not isinstance(item, ScalarNode) or _is_null(item):
-                f.err(_line(item), f"{what}: a time range must be a text like \"08:30-12:30\"")
+                f.err(_line(item), f'{what}: a time range must be a text like "08:30-12:30"')
                 return None
             texts.append((item.value.strip(), _line(item)))
     else:
-        f.err(_line(node), f"{what}: expected time ranges like \"08:30-12:30\", or closed")
+        f.err(_line(node), f'{what}: expected time ranges like "08:30-12:30", or closed')
         return None
     ranges = []
     for text, line in texts:
@@ -507,8 +577,7 @@ def _parse_ranges(f: _Fields, node: YamlNode, what: str) -> Ranges | None:
         h1, m1, h2, m2 = (int(x) for x in match.groups())
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60 or start >= end:
-            f.err(line, f"{what}: bad time range {text!r} (start must be before end, "
-                        f"within 00:00-24:00)")
+            f.err(line, f"{what}: bad time range {text!r} (start must be before end, within 00:00-24:00)")
             return None
         ranges.append((start, end))
     return tuple(sorted(ranges))
@@ -536,8 +605,7 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
             spec = key_node.value if isinstance(key_node, ScalarNode) else ""
             days = _parse_days(str(spec))
             if days is None:
-                f.err(_line(key_node), f"schedule: bad days {spec!r} (e.g. mon-fri, sat, "
-                                       f"lun-ven, mon,wed)")
+                f.err(_line(key_node), f"schedule: bad days {spec!r} (e.g. mon-fri, sat, lun-ven, mon,wed)")
                 continue
             ranges = _parse_ranges(f, value, f"schedule {spec}")
             for day in days:
@@ -556,16 +624,19 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
         try:
             holidays_lib.country_holidays(country, subdiv=subdiv, years=2026)
         except Exception as exc:
-            f.err(f.line_of("holidays_subdiv" if subdiv else "holidays"),
-                  f"unknown holidays calendar {country!r}"
-                  + (f" subdivision {subdiv!r}" if subdiv else "") + f": {exc}")
+            f.err(
+                f.line_of("holidays_subdiv" if subdiv else "holidays"),
+                f"unknown holidays calendar {country!r}" + (f" subdivision {subdiv!r}" if subdiv else "") + f": {exc}",
+            )
             country = None
     closed: list[tuple[date, date]] = []
     closed_node = f.get("closed_dates")
     if closed_node is not None:
         if not isinstance(closed_node, SequenceNode):
-            f.err(_line(closed_node), "field 'closed_dates' must be a list of dates "
-                                      "(YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)")
+            f.err(
+                _line(closed_node),
+                "field 'closed_dates' must be a list of dates (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)",
+            )
         else:
             for item in closed_node.value:
                 if not isinstance(item, ScalarNode) or _is_null(item):
@@ -593,20 +664,25 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
             ranges = _parse_ranges(f, value, f"special_days {text}")
             if ranges is not None:
                 special[day] = ranges
-    return HoursNode(**common, timezone=timezone,
-                     schedule=tuple(tuple(sorted(day)) for day in schedule),
-                     holidays_country=country, holidays_subdiv=subdiv,
-                     closed_dates=tuple(closed), special_days=special,
-                     open=f.ref("open", required=True), closed=f.ref("closed", required=True),
-                     holiday=f.ref("holiday"))
+    return HoursNode(
+        **common,
+        timezone=timezone,
+        schedule=tuple(tuple(sorted(day)) for day in schedule),
+        holidays_country=country,
+        holidays_subdiv=subdiv,
+        closed_dates=tuple(closed),
+        special_days=special,
+        open=f.ref("open", required=True),
+        closed=f.ref("closed", required=True),
+        holiday=f.ref("holiday"),
+    )
 
 
 def _source_fields(f: _Fields) -> tuple[str, str | None]:
     source = f.choice("from", ("caller_number", "collected"), default="caller_number")
     variable = f.text("variable", pattern=IDENT_RE, hint="a variable name")
     if source == "collected" and variable is None and not f.has("variable"):
-        f.err(f.line_of("from"), "from: collected needs a 'variable' (the collect node's "
-                                 "store_as)")
+        f.err(f.line_of("from"), "from: collected needs a 'variable' (the collect node's store_as)")
     if source == "caller_number" and f.has("variable"):
         f.err(f.line_of("variable"), "'variable' is only used with from: collected")
     return source or "caller_number", variable
@@ -614,11 +690,15 @@ def _source_fields(f: _Fields) -> tuple[str, str | None]:
 
 def _parse_lookup(r, f: _Fields, common, tz) -> Node:
     source, variable = _source_fields(f)
-    return LookupNode(**common, source=source, variable=variable,
-                      timeout=f.number("timeout", default=3.0, minimum=0.5, maximum=30),
-                      found=f.ref("found", required=True),
-                      not_found=f.ref("not_found", required=True),
-                      on_error=f.ref("on_error"))
+    return LookupNode(
+        **common,
+        source=source,
+        variable=variable,
+        timeout=f.number("timeout", default=3.0, minimum=0.5, maximum=30),
+        found=f.ref("found", required=True),
+        not_found=f.ref("not_found", required=True),
+        on_error=f.ref("on_error"),
+    )
 
 
 def _parse_set(r: _Reader, f: _Fields, common, tz) -> Node:
@@ -644,8 +724,7 @@ def _parse_set(r: _Reader, f: _Fields, common, tz) -> Node:
     language = f.text("language", pattern=LANGUAGE_RE, hint="a language code like fr or en")
     if not data and language is None and not f.has("language") and mapping is None:
         f.err(f.line, "a set node needs 'data' or 'language'")
-    return SetNode(**common, data=tuple(data), language=language,
-                   next=f.ref("next", required=True))
+    return SetNode(**common, data=tuple(data), language=language, next=f.ref("next", required=True))
 
 
 def _parse_queue(r: _Reader, f: _Fields, common, tz) -> Node:
@@ -664,31 +743,38 @@ def _parse_queue(r: _Reader, f: _Fields, common, tz) -> Node:
                 continue
             seen.add(key)
             f.lines[f"skills.{key}"] = line
-            if not isinstance(value, ScalarNode) or value.tag != INT_TAG \
-                    or not 0 <= r.value(value) <= 100:
+            if not isinstance(value, ScalarNode) or value.tag != INT_TAG or not 0 <= r.value(value) <= 100:
                 f.err(line, f"skills: level of {key!r} must be a whole number from 0 to 100")
                 continue
             skills.append((key, r.value(value)))
-    return QueueNode(**common, queue=f.text("queue", required=True, pattern=QUEUE_RE,
-                                            hint="a queue name") or "",
-                     skills=tuple(skills),
-                     priority=f.number("priority", default=0, minimum=0, maximum=1000,
-                                       integer=True),
-                     prompts=f.prompts("prompt"))
+    return QueueNode(
+        **common,
+        queue=f.text("queue", required=True, pattern=QUEUE_RE, hint="a queue name") or "",
+        skills=tuple(skills),
+        priority=f.number("priority", default=0, minimum=0, maximum=1000, integer=True),
+        prompts=f.prompts("prompt"),
+    )
 
 
 def _parse_voicemail(r, f: _Fields, common, tz) -> Node:
-    return VoicemailNode(**common, mailbox=f.text("mailbox", required=True, pattern=MAILBOX_RE,
-                                                  hint="a mailbox like 100 or 100@default")
-                         or "", prompts=f.prompts("prompt"))
+    return VoicemailNode(
+        **common,
+        mailbox=f.text("mailbox", required=True, pattern=MAILBOX_RE, hint="a mailbox like 100 or 100@default") or "",
+        prompts=f.prompts("prompt"),
+    )
 
 
 def _parse_callback(r, f: _Fields, common, tz) -> Node:
     source, variable = _source_fields(f)
-    return CallbackNode(**common, source=source, variable=variable,
-                        queue=f.text("queue", pattern=QUEUE_RE, hint="a queue name"),
-                        prompts=f.prompts("prompt"), next=f.ref("next"),
-                        on_error=f.ref("on_error"))
+    return CallbackNode(
+        **common,
+        source=source,
+        variable=variable,
+        queue=f.text("queue", pattern=QUEUE_RE, hint="a queue name"),
+        prompts=f.prompts("prompt"),
+        next=f.ref("next"),
+        on_error=f.ref("on_error"),
+    )
 
 
 def _parse_transfer(r, f: _Fields, common, tz) -> Node:
@@ -697,8 +783,11 @@ def _parse_transfer(r, f: _Fields, common, tz) -> Node:
     if raw is not None:
         number = external_number(raw) or ""
         if not number:
-            f.err(f.line_of("number"), f"field 'number': {raw!r} is not a valid phone number "
-                                       f"(E.164 like +33123456789, or French like 0123456789)")
+            f.err(
+                f.line_of("number"),
+                f"field 'number': {raw!r} is not a valid phone number "
+                f"(E.164 like +33123456789, or French like 0123456789)",
+            )
     return TransferNode(**common, number=number, prompts=f.prompts("prompt"))
 
 
@@ -711,10 +800,18 @@ def _parse_goto(r, f: _Fields, common, tz) -> Node:
 
 
 _PARSERS: dict[str, Callable[..., Node]] = {
-    "play": _parse_play, "menu": _parse_menu, "collect": _parse_collect,
-    "hours": _parse_hours, "lookup": _parse_lookup, "set": _parse_set,
-    "queue": _parse_queue, "voicemail": _parse_voicemail, "callback": _parse_callback,
-    "transfer": _parse_transfer, "hangup": _parse_hangup, "goto": _parse_goto,
+    "play": _parse_play,
+    "menu": _parse_menu,
+    "collect": _parse_collect,
+    "hours": _parse_hours,
+    "lookup": _parse_lookup,
+    "set": _parse_set,
+    "queue": _parse_queue,
+    "voicemail": _parse_voicemail,
+    "callback": _parse_callback,
+    "transfer": _parse_transfer,
+    "hangup": _parse_hangup,
+    "goto": _parse_goto,
 }
 
 
@@ -735,8 +832,7 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
     finally:
         r.loader.dispose()
     if not isinstance(root, MappingNode):
-        r.error(_line(root) if root is not None else 1, None,
-                "a script is a mapping with 'script' and 'nodes'")
+        r.error(_line(root) if root is not None else 1, None, "a script is a mapping with 'script' and 'nodes'")
         return IvrScript(name="", file=file, digest=digest, parse_issues=tuple(r.issues))
     top = _Fields(r, root, None, "a script file")
     header = top.mapping("script", required=True)
@@ -749,13 +845,13 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
     if header is not None:
         h = _Fields(r, header, None, "the script header")
         line = h.line = top.line_of("script")
-        meta["name"] = h.text("name", required=True, pattern=NAME_RE,
-                              hint="letters, digits, _ - .") or ""
+        meta["name"] = h.text("name", required=True, pattern=NAME_RE, hint="letters, digits, _ - .") or ""
         meta["version"] = h.text("version", default="1") or "1"
         meta["description"] = h.text("description", default="") or ""
         meta["entry"] = h.ref("entry", required=True)
-        meta["language"] = h.text("language", default="fr", pattern=LANGUAGE_RE,
-                                  hint="a language code like fr or en") or "fr"
+        meta["language"] = (
+            h.text("language", default="fr", pattern=LANGUAGE_RE, hint="a language code like fr or en") or "fr"
+        )
         tz = h.text("timezone", default="Europe/Paris") or "Europe/Paris"
         try:
             ZoneInfo(tz)
@@ -773,10 +869,11 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
                 h.err(_line(fb), f"fallback: {fb.value!r} is not a node id")
         elif isinstance(fb, MappingNode):
             d = _Fields(r, fb, None, "the fallback")
-            context = d.text("context", required=True, pattern=CONTEXT_RE,
-                             hint="a dialplan context")
-            exten = d.text("exten", default="s", pattern=re.compile(r"[A-Za-z0-9*#+_.-]+"),
-                           hint="a dialplan extension") or "s"
+            context = d.text("context", required=True, pattern=CONTEXT_RE, hint="a dialplan context")
+            exten = (
+                d.text("exten", default="s", pattern=re.compile(r"[A-Za-z0-9*#+_.-]+"), hint="a dialplan extension")
+                or "s"
+            )
             priority = d.number("priority", default=1, minimum=1, maximum=10_000, integer=True)
             d.finish()
             if context:
@@ -786,8 +883,10 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
         routes = h.mapping("routes")
         if routes is not None:
             rf = _Fields(r, routes, None, "routes")
-            for name, pattern, hint in (("dids", DID_RE, "a number: digits, optional +"),
-                                        ("extensions", EXTEN_RE, "digits, * # +")):
+            for name, pattern, hint in (
+                ("dids", DID_RE, "a number: digits, optional +"),
+                ("extensions", EXTEN_RE, "digits, * # +"),
+            ):
                 values: list[str] = []
                 node = rf.get(name)
                 if node is None:
@@ -795,10 +894,12 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
                     continue
                 items = node.value if isinstance(node, SequenceNode) else [node]
                 for item in items:
-                    if not isinstance(item, ScalarNode) or _is_null(item) \
-                            or not pattern.fullmatch(item.value.replace(" ", "")):
-                        rf.err(_line(item), f"routes: bad {name[:-1]} "
-                                            f"{getattr(item, 'value', '')!r} ({hint})")
+                    if (
+                        not isinstance(item, ScalarNode)
+                        or _is_null(item)
+                        or not pattern.fullmatch(item.value.replace(" ", ""))
+                    ):
+                        rf.err(_line(item), f"routes: bad {name[:-1]} {getattr(item, 'value', '')!r} ({hint})")
                         continue
                     value = item.value.replace(" ", "")
                     if value in values:
@@ -808,7 +909,7 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
                     lines[f"{name}.{value}"] = _line(item)
                 meta[name] = tuple(values)
             rf.finish()
-        lines.update({k: v for k, v in h.lines.items()})
+        lines.update(dict(h.lines.items()))
         h.finish()
     else:
         meta.setdefault("name", "")
@@ -828,10 +929,10 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
                 r.error(kline, node_id, f"duplicate node id (first at line {seen[node_id]})")
                 continue
             seen[node_id] = kline
-            nodes[node_id] = _parse_node(r, node_id, kline, value,
-                                         meta.get("timezone", "Europe/Paris"))
-    return IvrScript(nodes=nodes, file=file, line=line, lines=lines, digest=digest,
-                     parse_issues=tuple(r.issues), **meta)
+            nodes[node_id] = _parse_node(r, node_id, kline, value, meta.get("timezone", "Europe/Paris"))
+    return IvrScript(
+        nodes=nodes, file=file, line=line, lines=lines, digest=digest, parse_issues=tuple(r.issues), **meta
+    )
 
 
 # --- semantic validation -------------------------------------------------------------------
@@ -905,8 +1006,7 @@ def _cycle(start: str, members: set[str], edges: dict[str, list[str]]) -> list[s
     return [start, start]
 
 
-def validate_script(script: IvrScript,
-                    context: ValidationContext | None = None) -> list[ValidationIssue]:
+def validate_script(script: IvrScript, context: ValidationContext | None = None) -> list[ValidationIssue]:
     """Every error of the script (parse errors included), sorted by line."""
     ctx = context or ValidationContext()
     issues = list(script.parse_issues)
@@ -926,15 +1026,13 @@ def validate_script(script: IvrScript,
             continue
         for field_name, target in node.successors():
             if target not in nodes:
-                err(node.line_of(field_name), node.id,
-                    f"unknown node {target!r} in '{field_name}'")
+                err(node.line_of(field_name), node.id, f"unknown node {target!r} in '{field_name}'")
     if script.entry and script.entry not in nodes:
         err(script.line_of("entry"), None, f"entry: unknown node {script.entry!r}")
     if script.fallback_node and script.fallback_node not in nodes:
         err(script.line_of("fallback"), None, f"fallback: unknown node {script.fallback_node!r}")
 
-    edges = {node_id: [t for _f, t in node.successors() if t in nodes]
-             for node_id, node in nodes.items()}
+    edges = {node_id: [t for _f, t in node.successors() if t in nodes] for node_id, node in nodes.items()}
 
     # reachability
     roots = [n for n in (script.entry, script.fallback_node) if n in nodes]
@@ -949,15 +1047,22 @@ def validate_script(script: IvrScript,
     if roots:
         for node in nodes.values():
             if node.id not in reachable:
-                err(node.line, node.id, f"unreachable node: no path leads here from the entry "
-                                        f"{script.entry!r}"
-                                        + (" or the fallback" if script.fallback_node else ""))
+                err(
+                    node.line,
+                    node.id,
+                    f"unreachable node: no path leads here from the entry "
+                    f"{script.entry!r}" + (" or the fallback" if script.fallback_node else ""),
+                )
 
     # loops without exit: nodes that can never reach a terminal node (or the fallback)
-    exits = {node.id for node in nodes.values()
-             if node.terminal or node.implicit_exit()
-             or any(t not in nodes for _f, t in node.successors())
-             or not node.successors()}
+    exits = {
+        node.id
+        for node in nodes.values()
+        if node.terminal
+        or node.implicit_exit()
+        or any(t not in nodes for _f, t in node.successors())
+        or not node.successors()
+    }
     reverse: dict[str, list[str]] = {node_id: [] for node_id in nodes}
     for source, targets in edges.items():
         for target in targets:
@@ -979,9 +1084,12 @@ def validate_script(script: IvrScript,
         first = min(component, key=order.__getitem__)
         path = _cycle(first, set(component), stuck_edges)
         reported.update(component)
-        err(nodes[first].line, first,
+        err(
+            nodes[first].line,
+            first,
             "loop without exit: " + " -> ".join(path) + " (no node of it leads to a queue, "
-            "voicemail, transfer, hangup or the fallback)")
+            "voicemail, transfer, hangup or the fallback)",
+        )
 
     # loops that never wait for the caller (goto/set/hours only)
     instant = [n for n in nodes if nodes[n].immediate and n in reachable and n not in reported]
@@ -992,9 +1100,11 @@ def validate_script(script: IvrScript,
             continue
         first = min(component, key=order.__getitem__)
         path = _cycle(first, set(component), instant_edges)
-        err(nodes[first].line, first,
-            "loop without pause: " + " -> ".join(path) + " would run forever without "
-            "waiting for the caller")
+        err(
+            nodes[first].line,
+            first,
+            "loop without pause: " + " -> ".join(path) + " would run forever without waiting for the caller",
+        )
 
     # variables
     collected = {n.store_as for n in nodes.values() if isinstance(n, CollectNode)}
@@ -1007,17 +1117,22 @@ def validate_script(script: IvrScript,
             name = match.group(1)
             if name.startswith("customer."):
                 if not has_lookup:
-                    err(node.line_of(key), node.id, f"variable {{{name}}}: the script has no "
-                                                    f"lookup node")
+                    err(node.line_of(key), node.id, f"variable {{{name}}}: the script has no lookup node")
             elif name not in known:
-                err(node.line_of(key), node.id, f"unknown variable {{{name}}} (no collect "
-                                                f"node stores it, no set node sets it)")
+                err(
+                    node.line_of(key),
+                    node.id,
+                    f"unknown variable {{{name}}} (no collect node stores it, no set node sets it)",
+                )
 
     for node in nodes.values():
-        if isinstance(node, (LookupNode, CallbackNode)) and node.source == "collected" \
-                and node.variable and node.variable not in collected:
-            err(node.line_of("variable"), node.id,
-                f"no collect node stores {node.variable!r}")
+        if (
+            isinstance(node, (LookupNode, CallbackNode))
+            and node.source == "collected"
+            and node.variable
+            and node.variable not in collected
+        ):
+            err(node.line_of("variable"), node.id, f"no collect node stores {node.variable!r}")
         if isinstance(node, SetNode):
             for key, value in node.data:
                 check_template(node, f"data.{key}", value)
@@ -1028,23 +1143,22 @@ def validate_script(script: IvrScript,
                     key = field_name
                 check_template(node, key, media)
                 kind, _, name = media.partition(":")
-                if kind in ("sound", "recording") and ctx.prompt_exists is not None \
-                        and not ctx.prompt_exists(media):
-                    err(node.line_of(key), node.id, f"missing prompt file {name!r}"
-                        + (" (stored recording)" if kind == "recording" else ""))
+                if kind in ("sound", "recording") and ctx.prompt_exists is not None and not ctx.prompt_exists(media):
+                    err(
+                        node.line_of(key),
+                        node.id,
+                        f"missing prompt file {name!r}" + (" (stored recording)" if kind == "recording" else ""),
+                    )
 
     # queues and skills
     for node in nodes.values():
-        queue_name = getattr(node, "queue", None) if isinstance(
-            node, (QueueNode, CallbackNode)) else None
+        queue_name = getattr(node, "queue", None) if isinstance(node, (QueueNode, CallbackNode)) else None
         if queue_name and ctx.queues is not None and queue_name not in ctx.queues:
-            err(node.line_of("queue"), node.id,
-                f"unknown queue {queue_name!r}" + _known(ctx.queues))
+            err(node.line_of("queue"), node.id, f"unknown queue {queue_name!r}" + _known(ctx.queues))
         if isinstance(node, QueueNode) and ctx.skills is not None:
             for skill, _level in node.skills:
                 if skill not in ctx.skills:
-                    err(node.line_of(f"skills.{skill}"), node.id,
-                        f"unknown skill {skill!r}" + _known(ctx.skills))
+                    err(node.line_of(f"skills.{skill}"), node.id, f"unknown skill {skill!r}" + _known(ctx.skills))
     return _sorted(issues)
 
 
@@ -1071,10 +1185,14 @@ def check_routes(scripts: Iterable[IvrScript]) -> list[ValidationIssue]:
                 key = (kind, normalize_did(value) if kind == "dids" else value)
                 other = owners.get(key)
                 if other is not None and other.name != script.name:
-                    issues.append(ValidationIssue(
-                        script.file, script.line_of(f"{kind}.{value}"), None,
-                        f"routes: {value!r} already maps to script {other.name!r} "
-                        f"({other.file})"))
+                    issues.append(
+                        ValidationIssue(
+                            script.file,
+                            script.line_of(f"{kind}.{value}"),
+                            None,
+                            f"routes: {value!r} already maps to script {other.name!r} ({other.file})",
+                        )
+                    )
                 else:
                     owners[key] = script
     return issues
@@ -1094,16 +1212,16 @@ def read_script(path: str | Path) -> IvrScript:
     return parse_script(text, file)
 
 
-def check_files(paths: Iterable[str | Path], context: ValidationContext | None = None
-                ) -> tuple[list[IvrScript], list[ValidationIssue]]:
+def check_files(
+    paths: Iterable[str | Path], context: ValidationContext | None = None
+) -> tuple[list[IvrScript], list[ValidationIssue]]:
     """Read and validate files (directories: their *.yaml / *.yml), routes across them
     included. Returns the scripts read and every issue."""
     files: list[Path] = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir()
-                                if p.suffix in (".yaml", ".yml") and p.is_file()))
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
         else:
             files.append(path)
     scripts: list[IvrScript] = []
@@ -1115,9 +1233,14 @@ def check_files(paths: Iterable[str | Path], context: ValidationContext | None =
     names: dict[str, IvrScript] = {}
     for script in scripts:
         if script.name and script.name in names:
-            issues.append(ValidationIssue(script.file, script.line_of("name"), None,
-                                          f"script name {script.name!r} is also used by "
-                                          f"{names[script.name].file}"))
+            issues.append(
+                ValidationIssue(
+                    script.file,
+                    script.line_of("name"),
+                    None,
+                    f"script name {script.name!r} is also used by {names[script.name].file}",
+                )
+            )
         elif script.name:
             names[script.name] = script
     issues.extend(check_routes(scripts))
@@ -1126,8 +1249,12 @@ def check_files(paths: Iterable[str | Path], context: ValidationContext | None =
 
 def invalid_script_error(script: IvrScript, issues: list[ValidationIssue]) -> InvalidInput:
     name = script.name or script.file
-    return InvalidInput(f"IVR script {name!r} has {len(issues)} error(s)", file=script.file,
-                        script=script.name, errors=[i.as_dict() for i in issues])
+    return InvalidInput(
+        f"IVR script {name!r} has {len(issues)} error(s)",
+        file=script.file,
+        script=script.name,
+        errors=[i.as_dict() for i in issues],
+    )
 
 
 def load_script(path: str | Path, context: ValidationContext | None = None) -> IvrScript:

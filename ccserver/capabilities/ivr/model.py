@@ -15,14 +15,16 @@ Ids: each `Play` carries a `playback_id`, each `StartTimer` a `timer_id` and eac
 of a playback that was stopped, or of a timer that was replaced, is recognised and ignored. A
 call has at most one timer: `StartTimer` replaces the previous one.
 """
+
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
@@ -34,8 +36,7 @@ logger = logging.getLogger(__name__)
 DTMF_KEYS = frozenset("0123456789*#")
 PROMPT_KINDS = ("sound", "recording", "digits", "number", "characters")
 VALIDATORS = ("digits", "customer_number", "date", "regex")
-BUILTIN_VARIABLES = frozenset({"caller_number", "did", "exten", "uniqueid", "language",
-                               "customer_id"})
+BUILTIN_VARIABLES = frozenset({"caller_number", "did", "exten", "uniqueid", "language", "customer_id"})
 _TEMPLATE_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\}")
 
 # outcomes after which an AdapterError (the hand-over failed) still sends the caller to the
@@ -163,8 +164,7 @@ class MenuNode(Node):
         return refs + _refs(("on_exhausted", self.on_exhausted))
 
     def prompt_fields(self):
-        return [("prompt", self.prompts), ("on_timeout", self.on_timeout),
-                ("on_invalid", self.on_invalid)]
+        return [("prompt", self.prompts), ("on_timeout", self.on_timeout), ("on_invalid", self.on_invalid)]
 
     def implicit_exit(self):
         return self.on_exhausted is None
@@ -193,8 +193,7 @@ class CollectNode(Node):
         return _refs(("next", self.next), ("on_exhausted", self.on_exhausted))
 
     def prompt_fields(self):
-        return [("prompt", self.prompts), ("on_timeout", self.on_timeout),
-                ("on_invalid", self.on_invalid)]
+        return [("prompt", self.prompts), ("on_timeout", self.on_timeout), ("on_invalid", self.on_invalid)]
 
     def implicit_exit(self):
         return self.on_exhausted is None
@@ -238,8 +237,7 @@ class LookupNode(Node):
         return "phone" if self.source == "caller_number" else "customer_id"
 
     def successors(self):
-        return _refs(("found", self.found), ("not_found", self.not_found),
-                     ("on_error", self.on_error))
+        return _refs(("found", self.found), ("not_found", self.not_found), ("on_error", self.on_error))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -343,9 +341,21 @@ class BrokenNode(Node):
 
 
 NODE_TYPES: dict[str, type[Node]] = {
-    cls.type: cls for cls in (PlayNode, MenuNode, CollectNode, HoursNode, LookupNode, SetNode,
-                              QueueNode, VoicemailNode, CallbackNode, TransferNode, HangupNode,
-                              GotoNode)
+    cls.type: cls
+    for cls in (
+        PlayNode,
+        MenuNode,
+        CollectNode,
+        HoursNode,
+        LookupNode,
+        SetNode,
+        QueueNode,
+        VoicemailNode,
+        CallbackNode,
+        TransferNode,
+        HangupNode,
+        GotoNode,
+    )
 }
 
 
@@ -392,18 +402,30 @@ class NodeStats:
     hangups: int = 0
     errors: int = 0
 
-    def merged(self, other: "NodeStats") -> "NodeStats":
+    def merged(self, other: NodeStats) -> NodeStats:
         choices = dict(self.choices)
         for key, count in other.choices.items():
             choices[key] = choices.get(key, 0) + count
-        return NodeStats(self.entered + other.entered, choices, self.timeouts + other.timeouts,
-                         self.invalid + other.invalid, self.exhausted + other.exhausted,
-                         self.hangups + other.hangups, self.errors + other.errors)
+        return NodeStats(
+            self.entered + other.entered,
+            choices,
+            self.timeouts + other.timeouts,
+            self.invalid + other.invalid,
+            self.exhausted + other.exhausted,
+            self.hangups + other.hangups,
+            self.errors + other.errors,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"entered": self.entered, "choices": dict(self.choices),
-                "timeouts": self.timeouts, "invalid": self.invalid,
-                "exhausted": self.exhausted, "hangups": self.hangups, "errors": self.errors}
+        return {
+            "entered": self.entered,
+            "choices": dict(self.choices),
+            "timeouts": self.timeouts,
+            "invalid": self.invalid,
+            "exhausted": self.exhausted,
+            "hangups": self.hangups,
+            "errors": self.errors,
+        }
 
 
 @dataclass
@@ -420,7 +442,7 @@ class ScriptStats:
             stats = self.nodes[node_id] = NodeStats()
         return stats
 
-    def merged(self, other: "ScriptStats") -> "ScriptStats":
+    def merged(self, other: ScriptStats) -> ScriptStats:
         outcomes = dict(self.outcomes)
         for key, count in other.outcomes.items():
             outcomes[key] = outcomes.get(key, 0) + count
@@ -430,8 +452,11 @@ class ScriptStats:
         return ScriptStats(self.calls + other.calls, outcomes, nodes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"calls": self.calls, "outcomes": dict(self.outcomes),
-                "nodes": {key: value.to_dict() for key, value in self.nodes.items()}}
+        return {
+            "calls": self.calls,
+            "outcomes": dict(self.outcomes),
+            "nodes": {key: value.to_dict() for key, value in self.nodes.items()},
+        }
 
 
 @dataclass
@@ -450,11 +475,10 @@ class IvrStats:
     def node(self, script: str, node_id: str) -> NodeStats:
         return self.script(script).node(node_id)
 
-    def merged(self, other: "IvrStats") -> "IvrStats":
+    def merged(self, other: IvrStats) -> IvrStats:
         scripts = {key: value.merged(ScriptStats()) for key, value in self.scripts.items()}
         for key, value in other.scripts.items():
-            scripts[key] = (scripts[key].merged(value) if key in scripts
-                            else value.merged(ScriptStats()))
+            scripts[key] = scripts[key].merged(value) if key in scripts else value.merged(ScriptStats())
         return IvrStats(scripts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -775,18 +799,29 @@ class IvrCall:
     (`finished`), inputs are ignored and return no action.
     """
 
-    def __init__(self, script: IvrScript, info: CallInfo, clock: Clock, *,
-                 stats: IvrStats | None = None,
-                 default_fallback: DialplanTarget = DEFAULT_FALLBACK) -> None:
+    def __init__(
+        self,
+        script: IvrScript,
+        info: CallInfo,
+        clock: Clock,
+        *,
+        stats: IvrStats | None = None,
+        default_fallback: DialplanTarget = DEFAULT_FALLBACK,
+    ) -> None:
         self.script = script
         self.info = info
         self.clock = clock
         self.stats = stats if stats is not None else IvrStats()
         self.default_fallback = default_fallback
         self.call_data = IvrCallData(
-            script=script.name, version=script.version, uniqueid=info.uniqueid,
-            caller_number=info.caller_number, did=info.did, exten=info.exten,
-            language=info.language or script.language)
+            script=script.name,
+            version=script.version,
+            uniqueid=info.uniqueid,
+            caller_number=info.caller_number,
+            did=info.did,
+            exten=info.exten,
+            language=info.language or script.language,
+        )
         self.node: Node | None = None
         self.phase = ""
         self.attempts = 0
@@ -818,8 +853,14 @@ class IvrCall:
     def timeout(self, timer_id: str | None = None) -> list[Action]:
         return self.handle(TimerExpired(timer_id))
 
-    def lookup_result(self, found: bool, customer: Mapping[str, Any] | None = None, *,
-                      request_id: str | None = None, error: str | None = None) -> list[Action]:
+    def lookup_result(
+        self,
+        found: bool,
+        customer: Mapping[str, Any] | None = None,
+        *,
+        request_id: str | None = None,
+        error: str | None = None,
+    ) -> list[Action]:
         return self.handle(LookupDone(found, customer, request_id, error))
 
     def hangup(self) -> list[Action]:
@@ -834,8 +875,11 @@ class IvrCall:
 
     def handle(self, event: Input) -> list[Action]:
         if self.finished:
-            if not (isinstance(event, AdapterError) and self.outcome is not None and (
-                    self.outcome in _RETRYABLE_OUTCOMES or self.outcome.startswith("queue:"))):
+            if not (
+                isinstance(event, AdapterError)
+                and self.outcome is not None
+                and (self.outcome in _RETRYABLE_OUTCOMES or self.outcome.startswith("queue:"))
+            ):
                 return []
             # the adapter could not hand the call over (queue, voicemail, transfer...): the
             # caller is still there, send them to the fallback
@@ -879,11 +923,15 @@ class IvrCall:
 
     def _recover(self, exc: Exception, before: tuple[str | None, str | None]) -> list[Action]:
         node = self.node_id
-        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, IvrRuntimeError) \
-            else str(exc)
-        logger.error("ivr call %s: script %s node %s failed: %s; sending to fallback",
-                     self.info.uniqueid, self.script.label, node, reason,
-                     exc_info=not isinstance(exc, IvrRuntimeError))
+        reason = f"{type(exc).__name__}: {exc}" if not isinstance(exc, IvrRuntimeError) else str(exc)
+        logger.error(
+            "ivr call %s: script %s node %s failed: %s; sending to fallback",
+            self.info.uniqueid,
+            self.script.label,
+            node,
+            reason,
+            exc_info=not isinstance(exc, IvrRuntimeError),
+        )
         self.errors.append(f"{node}: {reason}")
         self.call_data.error = f"{node}: {reason}"
         if node:
@@ -907,8 +955,13 @@ class IvrCall:
             try:
                 self._goto(target, attempt)
             except Exception as exc:
-                logger.error("ivr call %s: script %s fallback node %s failed: %s",
-                             self.info.uniqueid, self.script.label, target, exc)
+                logger.error(
+                    "ivr call %s: script %s fallback node %s failed: %s",
+                    self.info.uniqueid,
+                    self.script.label,
+                    target,
+                    exc,
+                )
                 self.errors.append(f"{target}: {exc}")
                 self.playback_id = self.timer_id = self.request_id = None
             else:
@@ -916,8 +969,9 @@ class IvrCall:
                 return
         dialplan = self.script.fallback_dialplan or self.default_fallback
         self._finish("fallback")
-        out.append(ContinueInDialplan(dialplan.context, dialplan.exten, dialplan.priority,
-                                      reason, self.call_data.to_dict()))
+        out.append(
+            ContinueInDialplan(dialplan.context, dialplan.exten, dialplan.priority, reason, self.call_data.to_dict())
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -956,9 +1010,14 @@ class IvrCall:
             return data.collected[name]
         if name in data.data:
             return data.data[name]
-        builtin = {"caller_number": data.caller_number, "did": data.did, "exten": data.exten,
-                   "uniqueid": data.uniqueid, "language": data.language,
-                   "customer_id": data.customer_id}
+        builtin = {
+            "caller_number": data.caller_number,
+            "did": data.did,
+            "exten": data.exten,
+            "uniqueid": data.uniqueid,
+            "language": data.language,
+            "customer_id": data.customer_id,
+        }
         if name in builtin and builtin[name] is not None:
             return builtin[name]
         raise IvrRuntimeError(f"variable {name!r} has no value")
@@ -966,13 +1025,11 @@ class IvrCall:
     def render(self, template: str) -> str:
         return _TEMPLATE_RE.sub(lambda m: self._variables(m.group(1)), template)
 
-    def _play(self, media: tuple[str, ...], out: list[Action], *, interruptible: bool,
-              phase: str) -> None:
+    def _play(self, media: tuple[str, ...], out: list[Action], *, interruptible: bool, phase: str) -> None:
         playback_id = self._next_id("play")
         self.playback_id = playback_id
         self.phase = phase
-        out.append(Play(playback_id, tuple(self.render(m) for m in media),
-                        self.call_data.language, interruptible))
+        out.append(Play(playback_id, tuple(self.render(m) for m in media), self.call_data.language, interruptible))
 
     def _stop_playback(self, out: list[Action]) -> None:
         if self.playback_id:
@@ -1022,8 +1079,7 @@ class IvrCall:
     def _enter_hours(self, node: HoursNode, out: list[Action]) -> None:
         status, reason = hours_status(node, self.clock.now())
         self.call_data.hours = status
-        logger.debug("ivr call %s: node %s: %s (%s)", self.info.uniqueid, node.id, status,
-                     reason)
+        logger.debug("ivr call %s: node %s: %s (%s)", self.info.uniqueid, node.id, status, reason)
         if status == "open":
             self._goto(node.open, out)
         elif status == "holiday" and node.holiday:
@@ -1112,8 +1168,7 @@ class IvrCall:
     # -- inputs -------------------------------------------------------------------------------
 
     def _on_playback_finished(self, playback_id: str | None, out: list[Action]) -> None:
-        if self.playback_id is None or (playback_id is not None
-                                        and playback_id != self.playback_id):
+        if self.playback_id is None or (playback_id is not None and playback_id != self.playback_id):
             return  # a playback we stopped, or one from an earlier node
         self.playback_id = None
         node = self.node
@@ -1145,11 +1200,10 @@ class IvrCall:
                 self._stop_playback(out)
                 self._cancel_timer(out)
                 self._menu_key(node, digit, out)
-        elif isinstance(node, CollectNode):
-            if self.phase in ("prompt", "waiting", "digits"):
-                self._stop_playback(out)
-                self._cancel_timer(out)
-                self._collect_key(node, digit, out)
+        elif isinstance(node, CollectNode) and self.phase in ("prompt", "waiting", "digits"):
+            self._stop_playback(out)
+            self._cancel_timer(out)
+            self._collect_key(node, digit, out)
 
     def _on_timer(self, timer_id: str | None, out: list[Action]) -> None:
         if self.timer_id is None or (timer_id is not None and timer_id != self.timer_id):
@@ -1166,8 +1220,7 @@ class IvrCall:
         elif isinstance(node, LookupNode) and self.phase == "lookup":
             self._node_stats().timeouts += 1
             self.request_id = None
-            logger.warning("ivr call %s: node %s: customer lookup timed out",
-                           self.info.uniqueid, node.id)
+            logger.warning("ivr call %s: node %s: customer lookup timed out", self.info.uniqueid, node.id)
             self._goto(node.on_error or node.not_found, out)
 
     def _on_lookup(self, event: LookupDone, out: list[Action]) -> None:
@@ -1179,14 +1232,16 @@ class IvrCall:
         self.request_id = None
         self._cancel_timer(out)
         if event.error:
-            logger.warning("ivr call %s: node %s: customer lookup failed: %s",
-                           self.info.uniqueid, node.id, event.error)
+            logger.warning("ivr call %s: node %s: customer lookup failed: %s", self.info.uniqueid, node.id, event.error)
             self._node_stats().errors += 1
             self._goto(node.on_error or node.not_found, out)
         elif event.found:
             customer = dict(event.customer or {})
-            value = (self.call_data.caller_number if node.source == "caller_number"
-                     else self.call_data.collected.get(node.variable or "", ""))
+            value = (
+                self.call_data.caller_number
+                if node.source == "caller_number"
+                else self.call_data.collected.get(node.variable or "", "")
+            )
             customer_id = customer.get("id", customer.get("customer_id"))
             if customer_id is None and node.source == "collected":
                 customer_id = value

@@ -2,6 +2,7 @@
 statistics) and, when Asterisk is there, the ARI engine running the calls; it returns what they
 add to the server (intake handlers of the engine, the link-up listener, startup and cleanup, the
 web routes)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,10 +25,17 @@ class IvrPlugin(Plugin):
     engine: IvrEngine | None = None
 
 
-def setup(deps: Deps, *, repository: StatsStore, customers: CustomerDirectory | None,
-          stasis: StasisCommands | None, ari_app: str, node: str = "",
-          queue_names: NamesSource | None = None,
-          skill_names: NamesSource | None = None) -> IvrPlugin:
+def setup(
+    deps: Deps,
+    *,
+    repository: StatsStore,
+    customers: CustomerDirectory | None,
+    stasis: StasisCommands | None,
+    ari_app: str,
+    node: str = "",
+    queue_names: NamesSource | None = None,
+    skill_names: NamesSource | None = None,
+) -> IvrPlugin:
     """`repository` stores the statistics; `customers` answers the lookup nodes; `stasis` runs
     the calls (None: no engine); `ari_app` is the Stasis application the dialplan routes enter;
     scripts are validated against `queue_names` and `skill_names` (the ACD's) and against the
@@ -42,11 +50,19 @@ def setup(deps: Deps, *, repository: StatsStore, customers: CustomerDirectory | 
         return True
 
     service = IvrService(
-        scripts_dir=Path(settings.ivr.scripts_dir), clock=deps.clock, ari_app=ari_app,
-        stats_store=repository, config_writer=deps.config_writer,
-        reload_dialplan=reload_dialplan, queue_names=queue_names, skill_names=skill_names,
-        prompt_checker=prompt_checker_for_instance(deps.config_writer), customers=customers,
-        audit=deps.audit.record, flush_interval=settings.ivr.stats_flush_interval)
+        scripts_dir=Path(settings.ivr.scripts_dir),
+        clock=deps.clock,
+        ari_app=ari_app,
+        stats_store=repository,
+        config_writer=deps.config_writer,
+        reload_dialplan=reload_dialplan,
+        queue_names=queue_names,
+        skill_names=skill_names,
+        prompt_checker=prompt_checker_for_instance(deps.config_writer),
+        customers=customers,
+        audit=deps.audit.record,
+        flush_interval=settings.ivr.stats_flush_interval,
+    )
     plugin = IvrPlugin(name="ivr", service=service)
     plugin.startup.append(service.start)
     engine = None

@@ -1,6 +1,7 @@
 """What the IVR needs from outside: its statistics store, the customer directory, and (from
 `core.ports`) the Stasis commands of the engine, the PBX commands (dialplan reload), the
 configuration writer."""
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
@@ -9,8 +10,15 @@ from typing import Any, Protocol
 
 from ccserver.core.ports import ConfigWriter, StasisCommands
 
-__all__ = ["ConfigWriter", "CounterKey", "CustomerDirectory", "CustomerLookup", "NamesSource",
-           "StasisCommands", "StatsStore"]
+__all__ = [
+    "ConfigWriter",
+    "CounterKey",
+    "CustomerDirectory",
+    "CustomerLookup",
+    "NamesSource",
+    "StasisCommands",
+    "StatsStore",
+]
 
 CounterKey = tuple[str, str, str, str]  # script, version, node ("" = the script), counter
 NamesSource = Callable[[], Iterable[str] | None]

@@ -5,6 +5,7 @@ the details) when it has any error: the previous version stays active. Activatin
 never touches calls in progress: an `IvrCall` keeps the `IvrScript` object it started with.
 Pure state (no file or network access except in `activate_file`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,13 +13,22 @@ from pathlib import Path
 
 from ccserver.core.clock import Clock
 
-from .loader import (
-    ValidationContext, invalid_script_error, normalize_did, parse_script,
-    read_script, validate_script,
-)
 from .errors import NoSuchIvrScript
+from .loader import (
+    ValidationContext,
+    invalid_script_error,
+    normalize_did,
+    parse_script,
+    read_script,
+    validate_script,
+)
 from .model import (
-    DEFAULT_FALLBACK, CallInfo, DialplanTarget, IvrCall, IvrScript, IvrStats,
+    DEFAULT_FALLBACK,
+    CallInfo,
+    DialplanTarget,
+    IvrCall,
+    IvrScript,
+    IvrStats,
     ValidationIssue,
 )
 
@@ -26,9 +36,13 @@ logger = logging.getLogger(__name__)
 
 
 class IvrRegistry:
-    def __init__(self, context: ValidationContext | None = None, *,
-                 stats: IvrStats | None = None,
-                 default_fallback: DialplanTarget = DEFAULT_FALLBACK) -> None:
+    def __init__(
+        self,
+        context: ValidationContext | None = None,
+        *,
+        stats: IvrStats | None = None,
+        default_fallback: DialplanTarget = DEFAULT_FALLBACK,
+    ) -> None:
         self.context = context or ValidationContext()
         self.stats = stats if stats is not None else IvrStats()
         self.default_fallback = default_fallback
@@ -39,17 +53,19 @@ class IvrRegistry:
 
     # -- activation ---------------------------------------------------------------------------
 
-    def activate(self, script: IvrScript, context: ValidationContext | None = None
-                 ) -> IvrScript:
+    def activate(self, script: IvrScript, context: ValidationContext | None = None) -> IvrScript:
         """Make `script` the active version of its name. Raises InvalidInput when it has any
         error (the active version, if any, stays)."""
         issues = validate_script(script, context or self.context)
         issues += self._route_conflicts(script)
         if issues:
             previous = self._active.get(script.name)
-            logger.warning("ivr script %s refused (%d errors); %s", script.name or script.file,
-                           len(issues), f"{previous.label} stays active" if previous
-                           else "nothing active under that name")
+            logger.warning(
+                "ivr script %s refused (%d errors); %s",
+                script.name or script.file,
+                len(issues),
+                f"{previous.label} stays active" if previous else "nothing active under that name",
+            )
             raise invalid_script_error(script, issues)
         current = self._active.get(script.name)
         if current is not None and current.digest and current.digest == script.digest:
@@ -74,15 +90,22 @@ class IvrRegistry:
 
     def _route_conflicts(self, script: IvrScript) -> list[ValidationIssue]:
         issues = []
-        for kind, values, table in (("dids", script.dids, self._dids),
-                                    ("extensions", script.extensions, self._extensions)):
+        for kind, values, table in (
+            ("dids", script.dids, self._dids),
+            ("extensions", script.extensions, self._extensions),
+        ):
             for value in values:
                 key = normalize_did(value) if kind == "dids" else value
                 owner = table.get(key)
                 if owner is not None and owner != script.name:
-                    issues.append(ValidationIssue(
-                        script.file, script.line_of(f"{kind}.{value}"), None,
-                        f"routes: {value!r} already maps to the active script {owner!r}"))
+                    issues.append(
+                        ValidationIssue(
+                            script.file,
+                            script.line_of(f"{kind}.{value}"),
+                            None,
+                            f"routes: {value!r} already maps to the active script {owner!r}",
+                        )
+                    )
         return issues
 
     def _rebuild_routes(self) -> None:
@@ -104,8 +127,7 @@ class IvrRegistry:
         """Every version activated under `name`, oldest first."""
         return list(self._history.get(name, ()))
 
-    def resolve(self, *, did: str | None = None, exten: str | None = None,
-                name: str | None = None) -> IvrScript | None:
+    def resolve(self, *, did: str | None = None, exten: str | None = None, name: str | None = None) -> IvrScript | None:
         """The active script for a script name, a number called (DID) or an extension."""
         if name:
             return self._active.get(name)
@@ -122,10 +144,13 @@ class IvrRegistry:
     def start_call(self, info: CallInfo, clock: Clock, *, name: str | None = None) -> IvrCall:
         """A new `IvrCall` on the active version for the script `name`, or else the one the
         call's DID, or its extension, maps to. Raises NoSuchIvrScript when none does."""
-        script = self.resolve(name=name) if name else \
-            self.resolve(did=info.did or None) or self.resolve(exten=info.exten or None)
+        script = (
+            self.resolve(name=name)
+            if name
+            else self.resolve(did=info.did or None) or self.resolve(exten=info.exten or None)
+        )
         if script is None:
-            raise NoSuchIvrScript("no IVR script for this call", script=name, did=info.did,
-                                  exten=info.exten, uniqueid=info.uniqueid)
-        return IvrCall(script, info, clock, stats=self.stats,
-                       default_fallback=self.default_fallback)
+            raise NoSuchIvrScript(
+                "no IVR script for this call", script=name, did=info.did, exten=info.exten, uniqueid=info.uniqueid
+            )
+        return IvrCall(script, info, clock, stats=self.stats, default_fallback=self.default_fallback)

@@ -3,6 +3,7 @@ uploading a new version (refused with every error named by file, line and node).
 
 Admins see and change everything; supervisors read the statistics only.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,7 @@ from .service import IvrService
 
 MAX_SCRIPT_BYTES = 512 * 1024
 IVR_SERVICE: web.AppKey[IvrService] = web.AppKey("ivr_service")
-IVR_ENGINE: web.AppKey["IvrEngine | None"] = web.AppKey("ivr_engine")  # None without Asterisk
+IVR_ENGINE: web.AppKey[IvrEngine | None] = web.AppKey("ivr_engine")  # None without Asterisk
 
 
 def _service(request: web.Request) -> IvrService:
@@ -39,7 +40,7 @@ async def _upload_body(request: web.Request) -> tuple[str, str]:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise InvalidInput("the request body is not JSON") from None
         if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-            raise InvalidInput("send {\"filename\": ..., \"text\": ...}", field="text")
+            raise InvalidInput('send {"filename": ..., "text": ...}', field="text")
         filename = body.get("filename") or ""
         if not isinstance(filename, str):
             raise InvalidInput("filename must be a text", field="filename")
@@ -62,8 +63,7 @@ async def _upload_body(request: web.Request) -> tuple[str, str]:
     else:
         raise InvalidInput("send the script as JSON or as a form", field="text")
     if len(text.encode("utf-8")) > MAX_SCRIPT_BYTES:
-        raise InvalidInput(f"a script may not exceed {MAX_SCRIPT_BYTES // 1024} KiB",
-                           field="text")
+        raise InvalidInput(f"a script may not exceed {MAX_SCRIPT_BYTES // 1024} KiB", field="text")
     return filename, text
 
 
@@ -75,12 +75,16 @@ async def _page_context(request: web.Request) -> dict[str, Any]:
     user = current_user(request)
     admin = user.role == "admin"
     stats = await service.stats_report()
-    return {"admin": admin,
-            "scripts": service.overview() if admin else [],
-            "load_errors": service.errors() if admin else {},
-            "stats": stats, "engine": _engine_stats(request),
-            "upload_errors": [], "upload_message": "",
-            "activated": request.query.get("activated", "") if admin else ""}
+    return {
+        "admin": admin,
+        "scripts": service.overview() if admin else [],
+        "load_errors": service.errors() if admin else {},
+        "stats": stats,
+        "engine": _engine_stats(request),
+        "upload_errors": [],
+        "upload_message": "",
+        "activated": request.query.get("activated", "") if admin else "",
+    }
 
 
 @roles("admin", "supervisor")
@@ -97,7 +101,8 @@ async def ivr_upload_form(request: web.Request) -> web.StreamResponse:
     except InvalidInput as exc:
         context = await _page_context(request)
         context["upload_errors"] = exc.details.get("errors") or [
-            {"file": "", "line": 0, "node": None, "message": exc.message}]
+            {"file": "", "line": 0, "node": None, "message": exc.message}
+        ]
         context["upload_message"] = exc.message
         return aiohttp_jinja2.render_template("ivr.html", request, context, status=400)
     raise web.HTTPSeeOther(f"/ivr?activated={script.name}")
@@ -109,8 +114,9 @@ async def ivr_upload_form(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def api_scripts(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    return web.json_response({"scripts": service.overview(), "errors": service.errors(),
-                              "engine": _engine_stats(request)})
+    return web.json_response(
+        {"scripts": service.overview(), "errors": service.errors(), "engine": _engine_stats(request)}
+    )
 
 
 @roles("admin")
@@ -136,15 +142,15 @@ async def api_check(request: web.Request) -> web.StreamResponse:
     """Validate without activating: {"valid": bool, "errors": [...]}."""
     filename, text = await _upload_body(request)
     issues = await _service(request).check(text, filename or "<upload>")
-    return web.json_response({"valid": not issues,
-                              "errors": [i.as_dict() | {"text": str(i)} for i in issues]})
+    return web.json_response({"valid": not issues, "errors": [i.as_dict() | {"text": str(i)} for i in issues]})
 
 
 @roles("admin")
 async def api_reload(request: web.Request) -> web.StreamResponse:
     report = await _service(request).load_all()
-    return web.json_response({"activated": report.activated,
-                              "errors": [i.as_dict() | {"text": str(i)} for i in report.issues]})
+    return web.json_response(
+        {"activated": report.activated, "errors": [i.as_dict() | {"text": str(i)} for i in report.issues]}
+    )
 
 
 @roles("admin", "supervisor")

@@ -6,6 +6,7 @@ Every method a user reaches through a route that names a campaign, contact, impo
 takes the user's `role`; None means an internal caller (the dialer, the CLI, tests of the engine)
 and skips the check.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,8 +51,9 @@ class RunningCampaigns:
 
 
 class Access:
-    def __init__(self, repo: OutboundRepositoryPort, *, audit: AuditTrail | None = None,
-                 scopes: ScopeSource | None = None) -> None:
+    def __init__(
+        self, repo: OutboundRepositoryPort, *, audit: AuditTrail | None = None, scopes: ScopeSource | None = None
+    ) -> None:
         self.repo = repo
         self.audit = audit
         # supervisors' queues and teams (the ACD repository): a campaign is in a supervisor's
@@ -71,8 +73,7 @@ class Access:
     async def actor(self, username: str, role: str) -> Actor:
         return await asyncio.to_thread(self._actor, username, role)
 
-    async def require_campaign(self, campaign_id: int, username: str, role: str | None,
-                               action: str = "act on") -> None:
+    async def require_campaign(self, campaign_id: int, username: str, role: str | None, action: str = "act on") -> None:
         """A campaign belongs to its queue camp-<id>; its assigned agents may see it."""
         if role is None:
             return
@@ -81,14 +82,14 @@ class Access:
             self.repo.campaign(campaign_id)  # 404 before 403
             agents = self.repo.campaign_agents(campaign_id) if role == "agent" else []
             return agents, self._actor(username, role)
-        agents, actor = await asyncio.to_thread(read)
-        require(actor, Target.of("campaign", campaign_id, agents=agents,
-                                 queues=[queue_name(campaign_id)]), action)
 
-    async def require_contact(self, contact_id: int, username: str, role: str | None,
-                              action: str = "act on"):
+        agents, actor = await asyncio.to_thread(read)
+        require(actor, Target.of("campaign", campaign_id, agents=agents, queues=[queue_name(campaign_id)]), action)
+
+    async def require_contact(self, contact_id: int, username: str, role: str | None, action: str = "act on"):
         """A contact is its campaign's; for an agent, it is theirs once they handled it: it is
         reserved for them, its callback is theirs, or one of its attempts rang them."""
+
         def read():
             contact = self.repo.contact(contact_id)
             if role is None:
@@ -96,37 +97,40 @@ class Access:
             agents: set[str] = set()
             if role == "agent":
                 attempts = self.repo.attempts_of_contact(contact_id)
-                agents = {contact.reserved_by or "", contact.callback_agent or ""} | {
-                    a.agent or "" for a in attempts}
+                agents = {contact.reserved_by or "", contact.callback_agent or ""} | {a.agent or "" for a in attempts}
             return contact, agents, self._actor(username, role)
+
         contact, agents, actor = await asyncio.to_thread(read)
         if role is not None:
-            require(actor, Target.of("contact", contact_id, agents=agents,
-                                     queues=[queue_name(contact.campaign_id)]), action)
+            require(
+                actor, Target.of("contact", contact_id, agents=agents, queues=[queue_name(contact.campaign_id)]), action
+            )
         return contact
 
-    async def require_import(self, import_id: int, username: str, role: str | None,
-                             action: str = "act on") -> None:
+    async def require_import(self, import_id: int, username: str, role: str | None, action: str = "act on") -> None:
         imp = await asyncio.to_thread(self.repo.get_import, import_id)
         if role is not None:
-            require(await self.actor(username, role),
-                    Target.of("import", import_id, queues=[queue_name(imp.campaign_id)]), action)
+            require(
+                await self.actor(username, role),
+                Target.of("import", import_id, queues=[queue_name(imp.campaign_id)]),
+                action,
+            )
 
-    async def require_attempt(self, attempt_id: int, username: str, role: str | None,
-                              action: str = "act on"):
+    async def require_attempt(self, attempt_id: int, username: str, role: str | None, action: str = "act on"):
         """An attempt is the agent's who took the call, and its campaign's."""
         attempt = await asyncio.to_thread(self.repo.attempt, attempt_id)
         if role is not None:
-            require(await self.actor(username, role),
-                    Target.of("attempt", attempt_id, agents=[attempt.agent],
-                              queues=[queue_name(attempt.campaign_id)]), action)
+            require(
+                await self.actor(username, role),
+                Target.of("attempt", attempt_id, agents=[attempt.agent], queues=[queue_name(attempt.campaign_id)]),
+                action,
+            )
         return attempt
 
     async def require_assigned(self, campaign_id: int, username: str) -> None:
         agents = await asyncio.to_thread(self.repo.campaign_agents, campaign_id)
         if username not in agents:
-            raise Forbidden(f"{username} is not assigned to campaign {campaign_id}",
-                            campaign_id=campaign_id)
+            raise Forbidden(f"{username} is not assigned to campaign {campaign_id}", campaign_id=campaign_id)
 
     async def visible(self, rows: list[dict], username: str, role: str) -> list[dict]:
         """The campaigns (dicts) this user may see in the list (a supervisor: their scope's)."""

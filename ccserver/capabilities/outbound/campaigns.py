@@ -2,6 +2,7 @@
 Asterisk), assign agents, list the contacts, import contact files (checked and previewed first,
 then committed whole in one transaction, with progress pushed to the uploader).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,14 +27,26 @@ from .views import CampaignLive, campaign_dict, contact_dict
 logger = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.'-]{0,63}$")
-STATUS_CHANGES = {"start": ("draft", "paused", "running"), "pause": ("running", "paused"),
-                  "finish": ("draft", "running", "paused", "finished")}
+STATUS_CHANGES = {
+    "start": ("draft", "paused", "running"),
+    "pause": ("running", "paused"),
+    "finish": ("draft", "running", "paused", "finished"),
+}
 
 
 class CampaignService:
-    def __init__(self, repo: OutboundRepositoryPort, *, clock: Clock, access: Access,
-                 running: RunningCampaigns, notify: Notifier, dialer: DialerService,
-                 pbx: PbxCommands | None = None, writer: ConfigWriter | None = None) -> None:
+    def __init__(
+        self,
+        repo: OutboundRepositoryPort,
+        *,
+        clock: Clock,
+        access: Access,
+        running: RunningCampaigns,
+        notify: Notifier,
+        dialer: DialerService,
+        pbx: PbxCommands | None = None,
+        writer: ConfigWriter | None = None,
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.access = access
@@ -54,9 +67,9 @@ class CampaignService:
 
         def write() -> None:
             campaigns = self.repo.campaigns()
-            writer.write_generated("queues_campaigns.conf",
-                                   render_campaign_queues(c.id for c in campaigns))
+            writer.write_generated("queues_campaigns.conf", render_campaign_queues(c.id for c in campaigns))
             writer.write_generated("extensions_dialer.conf", render_dialer_dialplan())
+
         await asyncio.to_thread(write)
         await self._reload_asterisk()
 
@@ -72,22 +85,25 @@ class CampaignService:
     # --- campaigns
     def _validate_campaign(self, values: dict[str, Any], creating: bool) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        ints = {"abandon_cap_permille": (1, 30), "ring_seconds": (5, 120),
-                "max_attempts": (1, 10), "retry_busy_minutes": (1, 7 * 1440),
-                "retry_no_answer_minutes": (1, 7 * 1440), "retry_machine_minutes": (1, 7 * 1440),
-                "retry_abandoned_minutes": (1, 7 * 1440),
-                "retry_congestion_minutes": (1, 7 * 1440)}
+        ints = {
+            "abandon_cap_permille": (1, 30),
+            "ring_seconds": (5, 120),
+            "max_attempts": (1, 10),
+            "retry_busy_minutes": (1, 7 * 1440),
+            "retry_no_answer_minutes": (1, 7 * 1440),
+            "retry_machine_minutes": (1, 7 * 1440),
+            "retry_abandoned_minutes": (1, 7 * 1440),
+            "retry_congestion_minutes": (1, 7 * 1440),
+        }
         for key, value in values.items():
             if key in ints:
                 low, high = ints[key]
                 if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                    raise InvalidInput(f"{key} must be a whole number from {low} to {high}",
-                                       field=key, value=value)
+                    raise InvalidInput(f"{key} must be a whole number from {low} to {high}", field=key, value=value)
                 out[key] = value
             elif key == "mode":
                 if value not in MODES:
-                    raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode",
-                                       value=value)
+                    raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode", value=value)
                 out[key] = value
             elif key == "amd":
                 if not isinstance(value, bool):
@@ -101,61 +117,53 @@ class CampaignService:
                 out[key] = check_caller_id_pool(value)
             elif key in ("abandon_message", "machine_message"):
                 if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_/&.-]{0,128}", value):
-                    raise InvalidInput(f"{key}: a sound name (letters, digits, _ / & - .)",
-                                       field=key, value=value)
+                    raise InvalidInput(f"{key}: a sound name (letters, digits, _ / & - .)", field=key, value=value)
                 out[key] = value
             elif key == "description":
                 if not isinstance(value, str) or len(value) > 2000:
-                    raise InvalidInput("description: text of at most 2000 characters",
-                                       field="description")
+                    raise InvalidInput("description: text of at most 2000 characters", field="description")
                 out[key] = value
             elif key == "name" and creating:
                 continue
             else:
                 raise InvalidInput(f"unknown campaign field {key!r}", field=key)
         if "abandon_message" in out and not out["abandon_message"]:
-            raise InvalidInput("the abandon message is required (played when no agent is free)",
-                               field="abandon_message")
+            raise InvalidInput(
+                "the abandon message is required (played when no agent is free)", field="abandon_message"
+            )
         return out
 
-    async def create_campaign(self, name: str, values: dict[str, Any], actor: str,
-                              role: str | None = None) -> dict:
+    async def create_campaign(self, name: str, values: dict[str, Any], actor: str, role: str | None = None) -> dict:
         if not isinstance(name, str) or not NAME_RE.match(name.strip()):
-            raise InvalidInput("a campaign name has 1 to 64 letters, digits, spaces, _ . ' -",
-                               field="name", value=name)
+            raise InvalidInput("a campaign name has 1 to 64 letters, digits, spaces, _ . ' -", field="name", value=name)
         clean = self._validate_campaign(values, creating=True)
         if "caller_ids" in clean:
             clean["caller_ids"] = json.dumps(clean["caller_ids"])
-        row = await asyncio.to_thread(self.repo.create_campaign, name.strip(), clean, actor,
-                                      self.clock.now())
+        row = await asyncio.to_thread(self.repo.create_campaign, name.strip(), clean, actor, self.clock.now())
         await self.access.record(actor, "campaign.create", row.name, campaign_id=row.id)
         if role == "supervisor" and self.access.scopes is not None:
             # the supervisor who creates a campaign supervises it (its queue joins their scope)
-            await asyncio.to_thread(self.access.scopes.give_scope, actor, "queue",
-                                    queue_name(row.id))
+            await asyncio.to_thread(self.access.scopes.give_scope, actor, "queue", queue_name(row.id))
         self.running.invalidate()
         await self.apply_configuration()
         return campaign_dict(row, [])
 
-    async def update_campaign(self, campaign_id: int, values: dict[str, Any], actor: str,
-                              role: str | None = None) -> dict:
+    async def update_campaign(
+        self, campaign_id: int, values: dict[str, Any], actor: str, role: str | None = None
+    ) -> dict:
         await self.access.require_campaign(campaign_id, actor, role, "change")
         clean = self._validate_campaign(values, creating=False)
         if "caller_ids" in clean:
             clean["caller_ids"] = json.dumps(clean["caller_ids"])
-        row = await asyncio.to_thread(self.repo.update_campaign, campaign_id, clean,
-                                      self.clock.now())
-        await self.access.record(actor, "campaign.update", row.name, campaign_id=campaign_id,
-                          changes=sorted(clean))
+        row = await asyncio.to_thread(self.repo.update_campaign, campaign_id, clean, self.clock.now())
+        await self.access.record(actor, "campaign.update", row.name, campaign_id=campaign_id, changes=sorted(clean))
         self.running.invalidate()
         return campaign_dict(row)
 
-    async def change_status(self, campaign_id: int, action: str, actor: str,
-                            role: str | None = None) -> dict:
+    async def change_status(self, campaign_id: int, action: str, actor: str, role: str | None = None) -> dict:
         await self.access.require_campaign(campaign_id, actor, role, "change")
         if action not in STATUS_CHANGES:
-            raise InvalidInput("action must be start, pause or finish", field="action",
-                               value=action)
+            raise InvalidInput("action must be start, pause or finish", field="action", value=action)
         target = {"start": "running", "pause": "paused", "finish": "finished"}[action]
         now = self.clock.now()
 
@@ -164,6 +172,7 @@ class CampaignService:
             if row.status not in STATUS_CHANGES[action]:
                 raise Conflict(f"a {row.status} campaign cannot be {target}", status=row.status)
             return self.repo.update_campaign(campaign_id, {"status": target}, now)
+
         row = await asyncio.to_thread(change)
         await self.access.record(actor, f"campaign.{action}", row.name, campaign_id=campaign_id)
         self.running.invalidate()
@@ -172,17 +181,29 @@ class CampaignService:
 
     async def campaign(self, campaign_id: int) -> dict:
         row, agents, counts, outcomes = await asyncio.to_thread(
-            lambda: (self.repo.campaign(campaign_id), self.repo.campaign_agents(campaign_id),
-                     self.repo.contact_counts(campaign_id), self.repo.outcome_counts(campaign_id)))
+            lambda: (
+                self.repo.campaign(campaign_id),
+                self.repo.campaign_agents(campaign_id),
+                self.repo.contact_counts(campaign_id),
+                self.repo.outcome_counts(campaign_id),
+            )
+        )
         stats = self.dialer.outcomes.stats.get(campaign_id)
         now_s = self.clock.now().timestamp()
-        return {**campaign_dict(row, agents), "contacts": counts, "attempts": outcomes,
-                "live": self.dialer.live.get(campaign_id, CampaignLive()).to_dict(),
-                "pacing": None if stats is None else {
-                    "answer_rate": round(stats.answer_rate(), 4),
-                    "abandon_rate_24h": round(stats.abandon_rate(now_s), 4),
-                    "avg_handle_s": round(stats.avg_handle_s(), 1),
-                    "avg_answer_s": round(stats.avg_answer_s(), 1)}}
+        return {
+            **campaign_dict(row, agents),
+            "contacts": counts,
+            "attempts": outcomes,
+            "live": self.dialer.live.get(campaign_id, CampaignLive()).to_dict(),
+            "pacing": None
+            if stats is None
+            else {
+                "answer_rate": round(stats.answer_rate(), 4),
+                "abandon_rate_24h": round(stats.abandon_rate(now_s), 4),
+                "avg_handle_s": round(stats.avg_handle_s(), 1),
+                "avg_answer_s": round(stats.avg_answer_s(), 1),
+            },
+        }
 
     async def visible_campaigns(self, username: str, role: str) -> list[dict]:
         """The campaigns list as this user may see it (a supervisor: their scope's)."""
@@ -193,10 +214,12 @@ class CampaignService:
         ids = set(await asyncio.to_thread(self.repo.campaigns_of_agent, username))
         return [c for c in await self.campaigns() if c["id"] in ids]
 
-    async def contacts(self, campaign_id: int, *, status: str = "", search: str = "",
-                       offset: int = 0, limit: int = 100) -> tuple[list[dict], int]:
-        rows, total = await asyncio.to_thread(self.repo.contacts, campaign_id, status=status,
-                                              search=search, offset=offset, limit=limit)
+    async def contacts(
+        self, campaign_id: int, *, status: str = "", search: str = "", offset: int = 0, limit: int = 100
+    ) -> tuple[list[dict], int]:
+        rows, total = await asyncio.to_thread(
+            self.repo.contacts, campaign_id, status=status, search=search, offset=offset, limit=limit
+        )
         return [contact_dict(c) for c in rows], total
 
     async def contact(self, contact_id: int, username: str, role: str) -> dict:
@@ -213,11 +236,11 @@ class CampaignService:
 
     async def campaigns(self) -> list[dict]:
         rows = await asyncio.to_thread(self.repo.campaigns)
-        return [{**campaign_dict(r), "live": self.dialer.live.get(r.id, CampaignLive()).to_dict()}
-                for r in rows]
+        return [{**campaign_dict(r), "live": self.dialer.live.get(r.id, CampaignLive()).to_dict()} for r in rows]
 
-    async def set_agents(self, campaign_id: int, usernames: list[str], actor: str,
-                         role: str | None = None) -> list[str]:
+    async def set_agents(
+        self, campaign_id: int, usernames: list[str], actor: str, role: str | None = None
+    ) -> list[str]:
         await self.access.require_campaign(campaign_id, actor, role, "change")
         if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
             raise InvalidInput("agents is a list of usernames", field="agents")
@@ -241,27 +264,48 @@ class CampaignService:
         await self.pbx.queue_remove(queue_name(campaign_id), self.dialer.interface(username))
 
     # --- contact imports
-    async def preview_import(self, campaign_id: int, data: bytes, filename: str, encoding: str,
-                             actor: str, role: str | None = None) -> dict:
+    async def preview_import(
+        self, campaign_id: int, data: bytes, filename: str, encoding: str, actor: str, role: str | None = None
+    ) -> dict:
         """Check a contact file and keep what it would import; nothing is imported yet. A file
         that is unusable as a whole raises InvalidInput (line-numbered)."""
         await self.access.require_campaign(campaign_id, actor, role, "import contacts into")
         existing = await asyncio.to_thread(
-            lambda: (self.repo.campaign(campaign_id), self.repo.existing_numbers(campaign_id))[1])
+            lambda: (self.repo.campaign(campaign_id), self.repo.existing_numbers(campaign_id))[1]
+        )
         loop = asyncio.get_running_loop()
         token = secrets.token_hex(6)
         started = time.monotonic()
 
         def progress(done: int, total: int) -> None:
-            loop.call_soon_threadsafe(lambda: self.notify(
-                {"topic": "outbound_import_progress", "token": token, "stage": "check",
-                 "campaign_id": campaign_id, "done": done, "total": total},
-                usernames={actor}))
+            loop.call_soon_threadsafe(
+                lambda: self.notify(
+                    {
+                        "topic": "outbound_import_progress",
+                        "token": token,
+                        "stage": "check",
+                        "campaign_id": campaign_id,
+                        "done": done,
+                        "total": total,
+                    },
+                    usernames={actor},
+                )
+            )
 
-        self.notify({"topic": "outbound_import_progress", "token": token, "stage": "check",
-                     "campaign_id": campaign_id, "done": 0, "total": 0}, usernames={actor})
-        preview = await asyncio.to_thread(parse_contacts, data, filename, encoding=encoding,
-                                          existing=existing, progress=progress)
+        self.notify(
+            {
+                "topic": "outbound_import_progress",
+                "token": token,
+                "stage": "check",
+                "campaign_id": campaign_id,
+                "done": 0,
+                "total": 0,
+            },
+            usernames={actor},
+        )
+        preview = await asyncio.to_thread(
+            parse_contacts, data, filename, encoding=encoding, existing=existing, progress=progress
+        )
         report = preview.report()
         now = self.clock.now()
 
@@ -269,48 +313,90 @@ class CampaignService:
             on_dnc = self.repo.dnc_members([r.nsn for r in preview.rows])
             report["on_company_dnc"] = len(on_dnc)  # imported, never called while listed
             return self.repo.create_import(
-                campaign_id, filename, preview.encoding, preview.total_lines, len(preview.rows),
-                preview.rejected_lines, report, [r.to_list() for r in preview.rows], actor, now)
+                campaign_id,
+                filename,
+                preview.encoding,
+                preview.total_lines,
+                len(preview.rows),
+                preview.rejected_lines,
+                report,
+                [r.to_list() for r in preview.rows],
+                actor,
+                now,
+            )
+
         row = await asyncio.to_thread(store)
-        logger.info("outbound import %s (campaign %s, %s): %d lines, %d accepted, %d rejected "
-                    "in %.2f s", row.id, campaign_id, filename, preview.total_lines,
-                    len(preview.rows), preview.rejected_lines, time.monotonic() - started)
-        return {"import_id": row.id, "token": token, "status": "preview", **report,
-                "sample": [r.to_dict() for r in preview.rows[:10]]}
+        logger.info(
+            "outbound import %s (campaign %s, %s): %d lines, %d accepted, %d rejected in %.2f s",
+            row.id,
+            campaign_id,
+            filename,
+            preview.total_lines,
+            len(preview.rows),
+            preview.rejected_lines,
+            time.monotonic() - started,
+        )
+        return {
+            "import_id": row.id,
+            "token": token,
+            "status": "preview",
+            **report,
+            "sample": [r.to_dict() for r in preview.rows[:10]],
+        }
 
     async def commit_import(self, import_id: int, actor: str, role: str | None = None) -> dict:
         """Import the previewed contacts, all in one transaction."""
         await self.access.require_import(import_id, actor, role, "confirm")
         imp = await asyncio.to_thread(self.repo.get_import, import_id, True)
         if imp.status != "preview":
-            raise Conflict(f"import {import_id} is {imp.status}: nothing to do",
-                           import_id=import_id)
+            raise Conflict(f"import {import_id} is {imp.status}: nothing to do", import_id=import_id)
         now = self.clock.now()
         rows = [row_from_list(values) for values in json.loads(imp.payload or "[]")]
         loop = asyncio.get_running_loop()
 
         def progress(done: int, total: int) -> None:
-            loop.call_soon_threadsafe(lambda: self.notify(
-                {"topic": "outbound_import_progress", "import_id": import_id, "stage": "import",
-                 "campaign_id": imp.campaign_id, "done": done, "total": total},
-                usernames={actor}))
+            loop.call_soon_threadsafe(
+                lambda: self.notify(
+                    {
+                        "topic": "outbound_import_progress",
+                        "import_id": import_id,
+                        "stage": "import",
+                        "campaign_id": imp.campaign_id,
+                        "done": done,
+                        "total": total,
+                    },
+                    usernames={actor},
+                )
+            )
 
         def commit() -> tuple[int, int]:
             counts = self.repo.commit_import(import_id, imp.campaign_id, rows, now, progress)
             # consents to calls outside the legal hours already on record for these numbers
             state = self.repo.consent_state([r.nsn for r in rows], now)
-            outside = {n: s["outside_hours"].action == "grant" for n, s in state.items()
-                       if "outside_hours" in s}
+            outside = {n: s["outside_hours"].action == "grant" for n, s in state.items() if "outside_hours" in s}
             if outside:
                 self.repo.set_outside_hours(outside, now)
             return counts
+
         inserted, skipped = await asyncio.to_thread(commit)
-        await self.access.record(actor, "campaign.import", str(imp.campaign_id),
-                                 import_id=import_id, inserted=inserted, skipped=skipped,
-                                 rejected=imp.rejected, filename=imp.filename)
+        await self.access.record(
+            actor,
+            "campaign.import",
+            str(imp.campaign_id),
+            import_id=import_id,
+            inserted=inserted,
+            skipped=skipped,
+            rejected=imp.rejected,
+            filename=imp.filename,
+        )
         await self.dialer.refresh_windows(imp.campaign_id)
-        return {"import_id": import_id, "status": "committed", "inserted": inserted,
-                "skipped_duplicates": skipped, "rejected": imp.rejected}
+        return {
+            "import_id": import_id,
+            "status": "committed",
+            "inserted": inserted,
+            "skipped_duplicates": skipped,
+            "rejected": imp.rejected,
+        }
 
     async def cancel_import(self, import_id: int, actor: str, role: str | None = None) -> dict:
         await self.access.require_import(import_id, actor, role, "cancel")
@@ -319,6 +405,12 @@ class CampaignService:
 
     async def import_report(self, import_id: int) -> dict:
         imp = await asyncio.to_thread(self.repo.get_import, import_id)
-        return {"import_id": imp.id, "campaign_id": imp.campaign_id, "status": imp.status,
-                "filename": imp.filename, "created_by": imp.created_by,
-                "created_at": imp.created_at.isoformat(), **json.loads(imp.report)}
+        return {
+            "import_id": imp.id,
+            "campaign_id": imp.campaign_id,
+            "status": imp.status,
+            "filename": imp.filename,
+            "created_by": imp.created_by,
+            "created_at": imp.created_at.isoformat(),
+            **json.loads(imp.report),
+        }

@@ -30,12 +30,14 @@ Rules (French law, consumers):
 The regime (Bloctel or consent) is the one in force on the call's date in the consumer's time
 zone (Europe/Paris when the area is unknown).
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...core.errors import InvalidInput
@@ -92,8 +94,13 @@ class RuleOutcome:
         return self.status in (Status.PASSED, Status.WAIVED, Status.NOT_APPLICABLE)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "passed": self.passed, "status": self.status.value,
-                "explanation": self.explanation, "source": self.source}
+        return {
+            "rule": self.rule,
+            "passed": self.passed,
+            "status": self.status.value,
+            "explanation": self.explanation,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,8 +112,7 @@ class Attempt:
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
-            raise InvalidInput("attempt times must be timezone-aware (UTC)", field="history.at",
-                               value=str(self.at))
+            raise InvalidInput("attempt times must be timezone-aware (UTC)", field="history.at", value=str(self.at))
 
 
 @dataclass(frozen=True)
@@ -159,25 +165,30 @@ class Decision:
             "failed": [r.rule for r in self.failed],
             "timezone": self.timezone,
             "local_time": self.local_time.isoformat() if self.local_time else None,
-            "at": self.at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+            "at": self.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "regime": self.regime.value,
             "basis": self.basis.value,
-            "number": None if self.number is None else {
-                "national": self.number.national, "e164": self.number.e164,
-                "kind": self.number.kind.value},
-            "area": None if self.area is None else {
-                "code": self.area.code, "label": self.area.label, "source": self.area_source},
+            "number": None
+            if self.number is None
+            else {"national": self.number.national, "e164": self.number.e164, "kind": self.number.kind.value},
+            "area": None
+            if self.area is None
+            else {"code": self.area.code, "label": self.area.label, "source": self.area_source},
         }
 
 
-def decide(request: CallRequest, history: Iterable[Attempt] = (),
-           facts: OppositionFacts = OppositionFacts(), at: datetime | None = None) -> Decision:
+def decide(
+    request: CallRequest,
+    history: Iterable[Attempt] = (),
+    facts: OppositionFacts = OppositionFacts(),
+    at: datetime | None = None,
+) -> Decision:
     """Evaluate every rule for a call to `request.number` at `at` (timezone-aware)."""
     if at is None:
         raise InvalidInput("the moment of the call is required", field="at")
     if at.tzinfo is None:
         raise InvalidInput("the moment must be timezone-aware (UTC)", field="at", value=str(at))
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     postcode = normalize_postcode(request.postcode) if request.postcode else None
     basis = Basis(request.basis)
     reasons: list[RuleOutcome] = []
@@ -185,27 +196,47 @@ def decide(request: CallRequest, history: Iterable[Attempt] = (),
 
     number = try_parse_number(request.number)
     if number is None:
-        add(RuleOutcome("number.invalid", Status.FAILED,
-                        f"{request.number!r} is not a number of the French 10-digit plan",
-                        SOURCE_NUMBER))
+        add(
+            RuleOutcome(
+                "number.invalid",
+                Status.FAILED,
+                f"{request.number!r} is not a number of the French 10-digit plan",
+                SOURCE_NUMBER,
+            )
+        )
     elif number.kind is NumberKind.SPECIAL:
-        add(RuleOutcome("number.invalid", Status.FAILED,
-                        f"{number.national} is an 08 service number, not a consumer's line",
-                        SOURCE_NUMBER))
+        add(
+            RuleOutcome(
+                "number.invalid",
+                Status.FAILED,
+                f"{number.national} is an 08 service number, not a consumer's line",
+                SOURCE_NUMBER,
+            )
+        )
     else:
-        add(RuleOutcome("number.invalid", Status.PASSED,
-                        f"{number.national} ({number.e164}) is a valid {number.kind.value} number",
-                        SOURCE_NUMBER))
+        add(
+            RuleOutcome(
+                "number.invalid",
+                Status.PASSED,
+                f"{number.national} ({number.e164}) is a valid {number.kind.value} number",
+                SOURCE_NUMBER,
+            )
+        )
 
     area, area_source = resolve_area(number, postcode)
     if area is None:
-        what = f"postcode {postcode} is outside the areas this engine knows" if postcode \
+        what = (
+            f"postcode {postcode} is outside the areas this engine knows"
+            if postcode
             else "neither a valid number nor a postcode to place the consumer"
-        add(RuleOutcome("timezone.known", Status.FAILED,
-                        f"consumer's time zone unknown: {what}", SOURCE_HOURS))
+        )
+        add(RuleOutcome("timezone.known", Status.FAILED, f"consumer's time zone unknown: {what}", SOURCE_HOURS))
     else:
-        add(RuleOutcome("timezone.known", Status.PASSED,
-                        f"{area.label}: {area.timezone} (from the {area_source})", SOURCE_HOURS))
+        add(
+            RuleOutcome(
+                "timezone.known", Status.PASSED, f"{area.label}: {area.timezone} (from the {area_source})", SOURCE_HOURS
+            )
+        )
 
     tz = ZoneInfo(area.primary.tz) if area else ZoneInfo("Europe/Paris")
     local = at.astimezone(tz)
@@ -215,12 +246,13 @@ def decide(request: CallRequest, history: Iterable[Attempt] = (),
     # --- hours ---------------------------------------------------------------------------
     if area is None:
         for rule in ("hours.weekday", "hours.holiday", "hours.window"):
-            add(RuleOutcome(rule, Status.UNDETERMINED,
-                            "cannot be checked: consumer's time zone unknown", SOURCE_HOURS))
+            add(RuleOutcome(rule, Status.UNDETERMINED, "cannot be checked: consumer's time zone unknown", SOURCE_HOURS))
     else:
         checks = check_area(area, at)
-        waiver = " — waived: the consumer gave express prior consent to calls outside the " \
-                 "legal days and hours (D223-9 al. 2)"
+        waiver = (
+            " — waived: the consumer gave express prior consent to calls outside the "
+            "legal days and hours (D223-9 al. 2)"
+        )
 
         def outcome(rule: str, ok: bool, text: str) -> RuleOutcome:
             if ok:
@@ -230,70 +262,122 @@ def decide(request: CallRequest, history: Iterable[Attempt] = (),
             return RuleOutcome(rule, Status.FAILED, text, SOURCE_HOURS)
 
         days = ", ".join(f"{c.local_time:%A %Y-%m-%d %H:%M} in {c.tz}" for c in checks)
-        add(outcome("hours.weekday", all(c.weekday_ok for c in checks),
-                    f"{days}: " + ("a weekday" if all(c.weekday_ok for c in checks)
-                                   else "Saturday or Sunday: no canvassing")))
+        add(
+            outcome(
+                "hours.weekday",
+                all(c.weekday_ok for c in checks),
+                f"{days}: "
+                + ("a weekday" if all(c.weekday_ok for c in checks) else "Saturday or Sunday: no canvassing"),
+            )
+        )
         hols = [f"{c.holiday} in {c.tz}" for c in checks if c.holiday]
-        add(outcome("hours.holiday", not hols,
-                    "public holiday: " + "; ".join(hols) if hols
-                    else f"{days}: not a public holiday"))
+        add(
+            outcome(
+                "hours.holiday",
+                not hols,
+                "public holiday: " + "; ".join(hols) if hols else f"{days}: not a public holiday",
+            )
+        )
         hours_ok = all(c.hours_ok for c in checks)
-        add(outcome("hours.window", hours_ok,
-                    f"{days}: " + ("within 10:00-13:00 / 14:00-20:00" if hours_ok
-                                   else "outside 10:00-13:00 and 14:00-20:00")))
+        add(
+            outcome(
+                "hours.window",
+                hours_ok,
+                f"{days}: "
+                + ("within 10:00-13:00 / 14:00-20:00" if hours_ok else "outside 10:00-13:00 and 14:00-20:00"),
+            )
+        )
 
     # --- frequency -----------------------------------------------------------------------
-    past = [a for a in history if a.at.astimezone(timezone.utc) <= at]
+    past = [a for a in history if a.at.astimezone(UTC) <= at]
     add(_four_in_thirty(past, tz, today))
     add(_sixty_days(past, tz, today))
 
     # --- consent / Bloctel ---------------------------------------------------------------
     if regime is Regime.CONSENT:
         if basis is Basis.CONSENT:
-            add(RuleOutcome("consent.required", Status.PASSED,
-                            "the consumer's prior consent to canvassing is on record (it must be "
-                            "free, specific, informed, unambiguous, revocable and provable)",
-                            SOURCE_CONSENT))
+            add(
+                RuleOutcome(
+                    "consent.required",
+                    Status.PASSED,
+                    "the consumer's prior consent to canvassing is on record (it must be "
+                    "free, specific, informed, unambiguous, revocable and provable)",
+                    SOURCE_CONSENT,
+                )
+            )
         elif basis is Basis.CONTRACT:
-            add(RuleOutcome("consent.required", Status.NOT_APPLICABLE,
-                            "exempt: call within a current contract and related to its subject",
-                            SOURCE_CONSENT))
+            add(
+                RuleOutcome(
+                    "consent.required",
+                    Status.NOT_APPLICABLE,
+                    "exempt: call within a current contract and related to its subject",
+                    SOURCE_CONSENT,
+                )
+            )
         else:
-            add(RuleOutcome("consent.required", Status.FAILED,
-                            f"since {CONSENT_REGIME_START} canvassing needs the consumer's prior "
-                            "consent (or a current contract), and none is on record",
-                            SOURCE_CONSENT))
+            add(
+                RuleOutcome(
+                    "consent.required",
+                    Status.FAILED,
+                    f"since {CONSENT_REGIME_START} canvassing needs the consumer's prior "
+                    "consent (or a current contract), and none is on record",
+                    SOURCE_CONSENT,
+                )
+            )
         for rule in ("bloctel.opposed", "bloctel.list_stale"):
-            add(RuleOutcome(rule, Status.NOT_APPLICABLE,
-                            f"the Bloctel regime ended on {CONSENT_REGIME_START - timedelta(days=1)}",
-                            SOURCE_BLOCTEL))
+            add(
+                RuleOutcome(
+                    rule,
+                    Status.NOT_APPLICABLE,
+                    f"the Bloctel regime ended on {CONSENT_REGIME_START - timedelta(days=1)}",
+                    SOURCE_BLOCTEL,
+                )
+            )
     else:
-        add(RuleOutcome("consent.required", Status.NOT_APPLICABLE,
-                        f"prior consent is required only from {CONSENT_REGIME_START} "
-                        "(Bloctel opposition regime on this date)", SOURCE_CONSENT))
+        add(
+            RuleOutcome(
+                "consent.required",
+                Status.NOT_APPLICABLE,
+                f"prior consent is required only from {CONSENT_REGIME_START} (Bloctel opposition regime on this date)",
+                SOURCE_CONSENT,
+            )
+        )
         if basis is Basis.CONTRACT:
             for rule in ("bloctel.opposed", "bloctel.list_stale"):
-                add(RuleOutcome(rule, Status.NOT_APPLICABLE,
-                                "exception: call within a current contract related to its subject",
-                                SOURCE_BLOCTEL))
+                add(
+                    RuleOutcome(
+                        rule,
+                        Status.NOT_APPLICABLE,
+                        "exception: call within a current contract related to its subject",
+                        SOURCE_BLOCTEL,
+                    )
+                )
         else:
             add(_bloctel_opposed(facts))
             add(_bloctel_stale(facts, at))
 
     # --- company list, caller ID -----------------------------------------------------------
     if facts.company_dnc:
-        add(RuleOutcome("dnc.company_list", Status.FAILED,
-                        "the number is on the company's do-not-call list", SOURCE_DNC))
+        add(
+            RuleOutcome(
+                "dnc.company_list", Status.FAILED, "the number is on the company's do-not-call list", SOURCE_DNC
+            )
+        )
     else:
-        add(RuleOutcome("dnc.company_list", Status.PASSED,
-                        "the number is not on the company's do-not-call list", SOURCE_DNC))
+        add(
+            RuleOutcome(
+                "dnc.company_list", Status.PASSED, "the number is not on the company's do-not-call list", SOURCE_DNC
+            )
+        )
     if request.caller_id is None:
-        add(RuleOutcome("caller_id.npv", Status.NOT_APPLICABLE, "no caller ID given",
-                        SOURCE_CALLER_ID))
+        add(RuleOutcome("caller_id.npv", Status.NOT_APPLICABLE, "no caller ID given", SOURCE_CALLER_ID))
     else:
         check = check_caller_id(request.caller_id, automated=request.automated)
-        add(RuleOutcome("caller_id.npv", Status.PASSED if check.allowed else Status.FAILED,
-                        check.explanation, SOURCE_CALLER_ID))
+        add(
+            RuleOutcome(
+                "caller_id.npv", Status.PASSED if check.allowed else Status.FAILED, check.explanation, SOURCE_CALLER_ID
+            )
+        )
 
     return Decision(
         allowed=all(r.passed for r in reasons),
@@ -318,63 +402,84 @@ def _four_in_thirty(past: Sequence[Attempt], tz: ZoneInfo, today: date) -> RuleO
         pivot = recent[len(recent) - MAX_ATTEMPTS]
         again = pivot + timedelta(days=ATTEMPT_PERIOD_DAYS)
         return RuleOutcome(
-            "frequency.4_in_30_days", Status.FAILED,
+            "frequency.4_in_30_days",
+            Status.FAILED,
             f"{len(recent)} attempts from {start} to {today} (30 calendar days): a 5th is "
-            f"forbidden; possible again from {again}", SOURCE_FREQ)
+            f"forbidden; possible again from {again}",
+            SOURCE_FREQ,
+        )
     return RuleOutcome(
-        "frequency.4_in_30_days", Status.PASSED,
+        "frequency.4_in_30_days",
+        Status.PASSED,
         f"{len(recent)} attempt(s) from {start} to {today} (30 calendar days), at most "
-        f"{MAX_ATTEMPTS} allowed: this would be attempt {len(recent) + 1}", SOURCE_FREQ)
+        f"{MAX_ATTEMPTS} allowed: this would be attempt {len(recent) + 1}",
+        SOURCE_FREQ,
+    )
 
 
 def _sixty_days(past: Sequence[Attempt], tz: ZoneInfo, today: date) -> RuleOutcome:
     refusals = [a.at.astimezone(tz).date() for a in past if a.refused]
     if not refusals:
-        return RuleOutcome("frequency.60_days_after_refusal", Status.PASSED,
-                           "no refusal on record", SOURCE_FREQ)
+        return RuleOutcome("frequency.60_days_after_refusal", Status.PASSED, "no refusal on record", SOURCE_FREQ)
     last = max(refusals)
     again = last + timedelta(days=REFUSAL_QUIET_DAYS + 1)
     if today < again:
         return RuleOutcome(
-            "frequency.60_days_after_refusal", Status.FAILED,
+            "frequency.60_days_after_refusal",
+            Status.FAILED,
             f"the consumer refused on {last}: no contact or attempt before 60 full calendar "
-            f"days have passed, i.e. before {again}", SOURCE_FREQ)
+            f"days have passed, i.e. before {again}",
+            SOURCE_FREQ,
+        )
     return RuleOutcome(
-        "frequency.60_days_after_refusal", Status.PASSED,
+        "frequency.60_days_after_refusal",
+        Status.PASSED,
         f"last refusal on {last}: 60 full calendar days passed (allowed from {again})",
-        SOURCE_FREQ)
+        SOURCE_FREQ,
+    )
 
 
 def _bloctel_opposed(facts: OppositionFacts) -> RuleOutcome:
     if facts.bloctel_listed is None:
-        return RuleOutcome("bloctel.opposed", Status.UNDETERMINED,
-                           "the number was not checked against a Bloctel list", SOURCE_BLOCTEL)
+        return RuleOutcome(
+            "bloctel.opposed", Status.UNDETERMINED, "the number was not checked against a Bloctel list", SOURCE_BLOCTEL
+        )
     if facts.bloctel_listed:
-        return RuleOutcome("bloctel.opposed", Status.FAILED,
-                           "the consumer is registered on Bloctel and there is no current "
-                           "contract", SOURCE_BLOCTEL)
-    return RuleOutcome("bloctel.opposed", Status.PASSED, "not registered on the Bloctel list used",
-                       SOURCE_BLOCTEL)
+        return RuleOutcome(
+            "bloctel.opposed",
+            Status.FAILED,
+            "the consumer is registered on Bloctel and there is no current contract",
+            SOURCE_BLOCTEL,
+        )
+    return RuleOutcome("bloctel.opposed", Status.PASSED, "not registered on the Bloctel list used", SOURCE_BLOCTEL)
 
 
 def _bloctel_stale(facts: OppositionFacts, at: datetime) -> RuleOutcome:
     when = facts.bloctel_scrubbed_at
     if when is None:
-        return RuleOutcome("bloctel.list_stale", Status.FAILED,
-                           "no Bloctel scrub on record: the file must be scrubbed before the "
-                           "campaign", SOURCE_BLOCTEL)
+        return RuleOutcome(
+            "bloctel.list_stale",
+            Status.FAILED,
+            "no Bloctel scrub on record: the file must be scrubbed before the campaign",
+            SOURCE_BLOCTEL,
+        )
     if when.tzinfo is None:
-        raise InvalidInput("the scrub date must be timezone-aware", field="bloctel_scrubbed_at",
-                           value=str(when))
-    age = at - when.astimezone(timezone.utc)
+        raise InvalidInput("the scrub date must be timezone-aware", field="bloctel_scrubbed_at", value=str(when))
+    age = at - when.astimezone(UTC)
     if age > BLOCTEL_MAX_AGE:
-        return RuleOutcome("bloctel.list_stale", Status.FAILED,
-                           f"the Bloctel list was scrubbed {age.days} days ago "
-                           f"({when:%Y-%m-%d}): more than 30 days, re-scrub before calling",
-                           SOURCE_BLOCTEL)
-    return RuleOutcome("bloctel.list_stale", Status.PASSED,
-                       f"Bloctel list scrubbed on {when:%Y-%m-%d %H:%M} UTC, within 30 days",
-                       SOURCE_BLOCTEL)
+        return RuleOutcome(
+            "bloctel.list_stale",
+            Status.FAILED,
+            f"the Bloctel list was scrubbed {age.days} days ago "
+            f"({when:%Y-%m-%d}): more than 30 days, re-scrub before calling",
+            SOURCE_BLOCTEL,
+        )
+    return RuleOutcome(
+        "bloctel.list_stale",
+        Status.PASSED,
+        f"Bloctel list scrubbed on {when:%Y-%m-%d %H:%M} UTC, within 30 days",
+        SOURCE_BLOCTEL,
+    )
 
 
 def parse_history(items: Any, field_name: str = "history") -> list[Attempt]:
@@ -385,13 +490,11 @@ def parse_history(items: Any, field_name: str = "history") -> list[Attempt]:
     for i, item in enumerate(items):
         where = f"{field_name}[{i}]"
         if not isinstance(item, dict) or "at" not in item:
-            raise InvalidInput('each attempt is an object {"at": "ISO-8601-UTC", "refused": bool}',
-                               field=where)
+            raise InvalidInput('each attempt is an object {"at": "ISO-8601-UTC", "refused": bool}', field=where)
         at = parse_instant(item["at"], f"{where}.at")
         refused = item.get("refused", False)
         if not isinstance(refused, bool):
-            raise InvalidInput("refused must be true or false", field=f"{where}.refused",
-                               value=refused)
+            raise InvalidInput("refused must be true or false", field=f"{where}.refused", value=refused)
         attempts.append(Attempt(at=at, refused=refused))
     return attempts
 
@@ -410,13 +513,23 @@ def parse_instant(text: Any, field_name: str = "at", assume_utc: bool = True) ->
         raise InvalidInput("not an ISO-8601 date-time", field=field_name, value=text) from None
     if value.tzinfo is None:
         if not assume_utc:
-            raise InvalidInput("the date-time needs a UTC offset or Z", field=field_name,
-                               value=text)
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+            raise InvalidInput("the date-time needs a UTC offset or Z", field=field_name, value=text)
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 __all__ = [
-    "Attempt", "Basis", "CallRequest", "Decision", "OppositionFacts", "Regime", "RuleOutcome",
-    "Status", "decide", "parse_history", "parse_instant", "regime_on", "CONSENT_REGIME_START",
+    "Attempt",
+    "Basis",
+    "CallRequest",
+    "Decision",
+    "OppositionFacts",
+    "Regime",
+    "RuleOutcome",
+    "Status",
+    "decide",
+    "parse_history",
+    "parse_instant",
+    "regime_on",
+    "CONSENT_REGIME_START",
 ]

@@ -8,12 +8,14 @@ calling-window boundaries, what blocks a whole campaign. No I/O, no clock of its
 How a call is recognised: the dialer originates with ``ChannelId`` set, so the uniqueid of the
 customer's channel (the agent's channel in preview mode) is known before Asterisk creates it.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, ClassVar, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from ...core import events as ev
 from ...core.errors import InvalidInput
@@ -30,8 +32,8 @@ def queue_name(campaign_id: int) -> str:
 
 
 def campaign_of_queue(queue: str) -> int | None:
-    if queue.startswith(QUEUE_PREFIX) and queue[len(QUEUE_PREFIX):].isdigit():
-        return int(queue[len(QUEUE_PREFIX):])
+    if queue.startswith(QUEUE_PREFIX) and queue[len(QUEUE_PREFIX) :].isdigit():
+        return int(queue[len(QUEUE_PREFIX) :])
     return None
 
 
@@ -61,17 +63,33 @@ ORIGINATE_REASONS = {3: Outcome.NO_ANSWER, 5: Outcome.BUSY, 8: Outcome.CONGESTIO
 ORIGINATE_ANSWERED = 4
 CAUSE_WAIT_SECONDS = 2.0
 # Dial()'s DIALSTATUS (preview mode: the agent's channel dials the customer)
-DIAL_STATUSES = {"ANSWER": Outcome.CONNECTED, "BUSY": Outcome.BUSY,
-                 "NOANSWER": Outcome.NO_ANSWER, "CANCEL": Outcome.NO_ANSWER,
-                 "CONGESTION": Outcome.CONGESTION, "CHANUNAVAIL": Outcome.CONGESTION,
-                 "DONTCALL": Outcome.FAILED, "TORTURE": Outcome.FAILED,
-                 "INVALIDARGS": Outcome.NOT_DIALED}
+DIAL_STATUSES = {
+    "ANSWER": Outcome.CONNECTED,
+    "BUSY": Outcome.BUSY,
+    "NOANSWER": Outcome.NO_ANSWER,
+    "CANCEL": Outcome.NO_ANSWER,
+    "CONGESTION": Outcome.CONGESTION,
+    "CHANUNAVAIL": Outcome.CONGESTION,
+    "DONTCALL": Outcome.FAILED,
+    "TORTURE": Outcome.FAILED,
+    "INVALIDARGS": Outcome.NOT_DIALED,
+}
 # Q.850 causes of a call that ended before an answer
-HANGUP_CAUSES = {16: Outcome.NO_ANSWER, 17: Outcome.BUSY, 18: Outcome.NO_ANSWER,
-                 19: Outcome.NO_ANSWER, 21: Outcome.NO_ANSWER, 31: Outcome.NO_ANSWER,
-                 1: Outcome.FAILED, 3: Outcome.FAILED, 27: Outcome.CONGESTION,
-                 34: Outcome.CONGESTION, 38: Outcome.CONGESTION, 41: Outcome.CONGESTION,
-                 42: Outcome.CONGESTION}
+HANGUP_CAUSES = {
+    16: Outcome.NO_ANSWER,
+    17: Outcome.BUSY,
+    18: Outcome.NO_ANSWER,
+    19: Outcome.NO_ANSWER,
+    21: Outcome.NO_ANSWER,
+    31: Outcome.NO_ANSWER,
+    1: Outcome.FAILED,
+    3: Outcome.FAILED,
+    27: Outcome.CONGESTION,
+    34: Outcome.CONGESTION,
+    38: Outcome.CONGESTION,
+    41: Outcome.CONGESTION,
+    42: Outcome.CONGESTION,
+}
 # outcomes that did not reach the consumer: not counted by the frequency rules
 NOT_SOLICITATIONS = frozenset({Outcome.NOT_DIALED.value})
 
@@ -88,11 +106,16 @@ class RetryPolicy:
 
     def delay(self, outcome: Outcome) -> timedelta | None:
         """None: no retry (the contact was reached)."""
-        return {Outcome.BUSY: self.busy, Outcome.NO_ANSWER: self.no_answer,
-                Outcome.MACHINE: self.machine, Outcome.ABANDONED: self.abandoned,
-                Outcome.HANGUP: self.abandoned, Outcome.CONGESTION: self.congestion,
-                Outcome.FAILED: self.congestion,
-                Outcome.NOT_DIALED: timedelta(0)}.get(outcome)
+        return {
+            Outcome.BUSY: self.busy,
+            Outcome.NO_ANSWER: self.no_answer,
+            Outcome.MACHINE: self.machine,
+            Outcome.ABANDONED: self.abandoned,
+            Outcome.HANGUP: self.abandoned,
+            Outcome.CONGESTION: self.congestion,
+            Outcome.FAILED: self.congestion,
+            Outcome.NOT_DIALED: timedelta(0),
+        }.get(outcome)
 
 
 @dataclass(frozen=True)
@@ -105,8 +128,7 @@ class ContactStep:
     reason: str = ""
 
 
-def after_attempt(policy: RetryPolicy, outcome: Outcome, attempts: int, ended_at: datetime
-                  ) -> ContactStep:
+def after_attempt(policy: RetryPolicy, outcome: Outcome, attempts: int, ended_at: datetime) -> ContactStep:
     """`attempts`: attempts made so far, this one included (a not-dialed one is not counted)."""
     if outcome in (Outcome.CONNECTED, Outcome.COMPLETED):
         return ContactStep("done", reason="reached")
@@ -115,14 +137,12 @@ def after_attempt(policy: RetryPolicy, outcome: Outcome, attempts: int, ended_at
         return ContactStep("done", reason=outcome.value)
     if outcome is not Outcome.NOT_DIALED and attempts >= policy.max_attempts:
         return ContactStep("exhausted", reason=f"{attempts} attempts")
-    return ContactStep("pending", next_attempt_at=ended_at + delay,
-                       reason=f"retry after {outcome.value}")
+    return ContactStep("pending", next_attempt_at=ended_at + delay, reason=f"retry after {outcome.value}")
 
 
 # rules whose failure ends the dialing of the contact until its data changes (a consent is
 # recorded, the number leaves the do-not-call list, a new Bloctel list says otherwise...)
-BLOCKING_RULES = ("number.invalid", "timezone.known", "dnc.company_list", "consent.required",
-                  "bloctel.opposed")
+BLOCKING_RULES = ("number.invalid", "timezone.known", "dnc.company_list", "consent.required", "bloctel.opposed")
 
 
 def after_refusal(decision: Decision, area: Area | None, now: datetime) -> ContactStep:
@@ -137,16 +157,23 @@ def after_refusal(decision: Decision, area: Area | None, now: datetime) -> Conta
             again = max(again, now + timedelta(days=1))
         return ContactStep("pending", next_attempt_at=again, reason=",".join(failed))
     if any(rule.startswith("frequency.") for rule in failed):
-        return ContactStep("pending", next_attempt_at=now + timedelta(days=1),
-                           reason=",".join(failed))
+        return ContactStep("pending", next_attempt_at=now + timedelta(days=1), reason=",".join(failed))
     # bloctel.list_stale, caller_id.npv: the campaign's problem; check again later
     return ContactStep("pending", next_attempt_at=now + timedelta(hours=1), reason=",".join(failed))
 
 
 # --- caller IDs --------------------------------------------------------------------------------
-OVERSEAS_NPV = {"GP": "9475", "BL": "9475", "MF": "9475", "GP*": "9475", "GF": "9476",
-                "MQ": "9477", "RE": ("9478", "9479"), "YT": ("9478", "9479"),
-                "RE|YT": ("9478", "9479")}
+OVERSEAS_NPV = {
+    "GP": "9475",
+    "BL": "9475",
+    "MF": "9475",
+    "GP*": "9475",
+    "GF": "9476",
+    "MQ": "9477",
+    "RE": ("9478", "9479"),
+    "YT": ("9478", "9479"),
+    "RE|YT": ("9478", "9479"),
+}
 
 
 def check_caller_id_pool(numbers: Iterable[str]) -> list[str]:
@@ -182,31 +209,31 @@ def dial_channel(template: str, number: FrenchNumber | str) -> str:
     """``PJSIP/customers/<template>`` with {number} (national), {e164} or {digits} (E.164
     without '+') filled in."""
     if not template:
-        raise InvalidInput("outbound.dial_uri is not set: the dialer does not know where to send "
-                           "calls", field="outbound.dial_uri")
+        raise InvalidInput(
+            "outbound.dial_uri is not set: the dialer does not know where to send calls", field="outbound.dial_uri"
+        )
     parsed = number if isinstance(number, FrenchNumber) else try_parse_number(number)
     if parsed is None:
         raise InvalidInput("not a French number", field="number", value=str(number))
     try:
-        target = template.format(number=parsed.national, e164=parsed.e164,
-                                 digits=parsed.e164[1:])
+        target = template.format(number=parsed.national, e164=parsed.e164, digits=parsed.e164[1:])
     except (KeyError, IndexError, ValueError):
-        raise InvalidInput("outbound.dial_uri may only use {number}, {e164} and {digits}",
-                           field="outbound.dial_uri", value=template) from None
+        raise InvalidInput(
+            "outbound.dial_uri may only use {number}, {e164} and {digits}", field="outbound.dial_uri", value=template
+        ) from None
     return target if target.startswith(("PJSIP/", "Local/")) else f"PJSIP/customers/{target}"
 
 
 def dialplan_value(text: str, limit: int = 80) -> str:
     """A value safe inside AMI variables and UserEvent arguments (no , | ; or control chars)."""
-    cleaned = "".join(ch if ch.isprintable() and ch not in ",|;\"'\\$[]{}()" else " "
-                      for ch in str(text))
+    cleaned = "".join(ch if ch.isprintable() and ch not in ",|;\"'\\$[]{}()" else " " for ch in str(text))
     return " ".join(cleaned.split())[:limit]
 
 
 # --- calling windows -------------------------------------------------------------------------
 def window_change(area: Area, at: datetime) -> datetime | None:
     """The next moment the area opens (if closed) or closes (if open)."""
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     if not is_open(area, at):
         return next_opening(area, at)
     ends = []
@@ -215,7 +242,7 @@ def window_change(area: Area, at: datetime) -> datetime | None:
         t = local.time().replace(tzinfo=None)
         for start, end in WINDOWS:
             if start <= t < end:
-                ends.append(datetime.combine(local.date(), end, zone.tzinfo).astimezone(timezone.utc))
+                ends.append(datetime.combine(local.date(), end, zone.tzinfo).astimezone(UTC))
     return min(ends) if ends else None
 
 
@@ -239,32 +266,49 @@ class Blocker:
         return {"rule": self.rule, "explanation": self.explanation}
 
 
-def campaign_blockers(at: datetime, *, caller_ids: list[str], mode: str, dial_configured: bool,
-                      bloctel_dates: Iterable[datetime | None], all_contract: bool = False
-                      ) -> list[Blocker]:
+def campaign_blockers(
+    at: datetime,
+    *,
+    caller_ids: list[str],
+    mode: str,
+    dial_configured: bool,
+    bloctel_dates: Iterable[datetime | None],
+    all_contract: bool = False,
+) -> list[Blocker]:
     """Campaign-level reasons not to dial at all (the per-call engine checks the rest)."""
     out: list[Blocker] = []
     if not dial_configured:
-        out.append(Blocker("dialer.not_configured", "outbound.dial_uri is not set: no trunk "
-                                                     "to dial through"))
+        out.append(Blocker("dialer.not_configured", "outbound.dial_uri is not set: no trunk to dial through"))
     if mode != "preview" and not caller_ids:
-        out.append(Blocker("caller_id.npv", "the caller ID pool is empty: an automated dialer "
-                                            "must present an NPV number (ARCEP 2022-1583)"))
+        out.append(
+            Blocker(
+                "caller_id.npv",
+                "the caller ID pool is empty: an automated dialer must present an NPV number (ARCEP 2022-1583)",
+            )
+        )
     for number in caller_ids:
         check = check_caller_id(number, automated=mode != "preview")
         if not check.allowed:
             out.append(Blocker("caller_id.npv", check.explanation))
-    today = at.astimezone(timezone.utc).date()
+    today = at.astimezone(UTC).date()
     if regime_on(today) is Regime.BLOCTEL and not all_contract:
         dates = [d for d in bloctel_dates if d is not None]
         latest = max(dates) if dates else None
         if latest is None:
-            out.append(Blocker("bloctel.list_stale", "no Bloctel list nor scrub on record: scrub "
-                                                     "the file before calling (30 days at most)"))
+            out.append(
+                Blocker(
+                    "bloctel.list_stale",
+                    "no Bloctel list nor scrub on record: scrub the file before calling (30 days at most)",
+                )
+            )
         elif at - latest > BLOCTEL_MAX_AGE:
-            out.append(Blocker("bloctel.list_stale",
-                               f"the newest Bloctel list is of {latest:%Y-%m-%d}, "
-                               f"{(at - latest).days} days ago: re-scrub before calling"))
+            out.append(
+                Blocker(
+                    "bloctel.list_stale",
+                    f"the newest Bloctel list is of {latest:%Y-%m-%d}, "
+                    f"{(at - latest).days} days ago: re-scrub before calling",
+                )
+            )
     return out
 
 
@@ -320,12 +364,24 @@ class LiveAttempt:
 
     def event(self, final: bool) -> DialAttemptChanged:
         return DialAttemptChanged(
-            attempt_id=self.attempt_id, campaign_id=self.campaign_id, contact_id=self.contact_id,
-            mode=self.mode, number=self.number, uniqueid=self.uniqueid, outcome=self.outcome.value,
-            final=final, started_at=self.started_at, answered_at=self.answered_at,
-            connected_at=self.connected_at, ended_at=self.ended_at, agent=self.agent,
-            amd_result=self.amd_result, hangup_cause=self.hangup_cause,
-            talk_seconds=self.talk_seconds, human=self.human)
+            attempt_id=self.attempt_id,
+            campaign_id=self.campaign_id,
+            contact_id=self.contact_id,
+            mode=self.mode,
+            number=self.number,
+            uniqueid=self.uniqueid,
+            outcome=self.outcome.value,
+            final=final,
+            started_at=self.started_at,
+            answered_at=self.answered_at,
+            connected_at=self.connected_at,
+            ended_at=self.ended_at,
+            agent=self.agent,
+            amd_result=self.amd_result,
+            hangup_cause=self.hangup_cause,
+            talk_seconds=self.talk_seconds,
+            human=self.human,
+        )
 
 
 class AttemptTracker:
@@ -353,18 +409,25 @@ class AttemptTracker:
 
     def in_flight(self, campaign_id: int) -> int:
         """Calls dialing, or answered and not yet offered to an agent (preview excluded)."""
-        return sum(1 for a in self.live.values() if a.campaign_id == campaign_id
-                   and a.mode != "preview"
-                   and (a.outcome is Outcome.DIALING
-                        or (a.outcome is Outcome.ANSWERED and not a.agent_ringing)))
+        return sum(
+            1
+            for a in self.live.values()
+            if a.campaign_id == campaign_id
+            and a.mode != "preview"
+            and (a.outcome is Outcome.DIALING or (a.outcome is Outcome.ANSWERED and not a.agent_ringing))
+        )
 
     def dialing(self, campaign_id: int) -> int:
-        return sum(1 for a in self.live.values() if a.campaign_id == campaign_id
-                   and a.mode != "preview" and a.outcome is Outcome.DIALING)
+        return sum(
+            1
+            for a in self.live.values()
+            if a.campaign_id == campaign_id and a.mode != "preview" and a.outcome is Outcome.DIALING
+        )
 
     def _find(self, uniqueid: str = "", action_id: str = "", attempt: str = "") -> LiveAttempt | None:
-        attempt_id = (self._by_uniqueid.get(uniqueid) if uniqueid else None) \
-            or (self._by_action.get(action_id) if action_id else None)
+        attempt_id = (self._by_uniqueid.get(uniqueid) if uniqueid else None) or (
+            self._by_action.get(action_id) if action_id else None
+        )
         if attempt_id is None and attempt.isdigit():
             attempt_id = int(attempt)
         return self.live.get(attempt_id) if attempt_id is not None else None
@@ -377,9 +440,9 @@ class AttemptTracker:
         elif a.outcome is Outcome.ANSWERED:
             a.outcome = Outcome.HANGUP
         elif a.outcome is Outcome.DIALING:
-            a.outcome = HANGUP_CAUSES.get(a.hangup_cause or 0,
-                                          Outcome.FAILED if a.failed_at is not None
-                                          else Outcome.NO_ANSWER)
+            a.outcome = HANGUP_CAUSES.get(
+                a.hangup_cause or 0, Outcome.FAILED if a.failed_at is not None else Outcome.NO_ANSWER
+            )
         a.ended_at = a.ended_at or self.clock.now()
         self.forget(a.attempt_id)
         return [a.event(final=True)]
@@ -523,7 +586,23 @@ AttemptTracker._handlers = {
 }
 
 
-__all__ = ["AttemptTracker", "Blocker", "ContactStep", "DialAttemptChanged", "LiveAttempt",
-           "Outcome", "RetryPolicy", "after_attempt", "after_refusal", "campaign_blockers",
-           "check_caller_id_pool", "choose_caller_id", "dial_channel", "dialplan_value",
-           "next_window_change", "open_areas", "queue_name", "window_change"]
+__all__ = [
+    "AttemptTracker",
+    "Blocker",
+    "ContactStep",
+    "DialAttemptChanged",
+    "LiveAttempt",
+    "Outcome",
+    "RetryPolicy",
+    "after_attempt",
+    "after_refusal",
+    "campaign_blockers",
+    "check_caller_id_pool",
+    "choose_caller_id",
+    "dial_channel",
+    "dialplan_value",
+    "next_window_change",
+    "open_areas",
+    "queue_name",
+    "window_change",
+]

@@ -11,6 +11,7 @@ closes each campaign at the boundaries of its contacts' calling windows.
 for an agent's preview call alike. A lock per campaign keeps two passes from launching the same
 campaign's calls twice; database work runs in worker threads, batched per step.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...core.clock import Clock
@@ -28,8 +29,18 @@ from ...core.ports import OriginateRequest, PbxCommands
 from ..agents.model import AgentState
 from .access import Access, Notifier, RunningCampaigns
 from .decisions import ComplianceService
-from .dialer import (AttemptTracker, LiveAttempt, Outcome, campaign_blockers, choose_caller_id,
-                     dial_channel, dialplan_value, next_window_change, open_areas, queue_name)
+from .dialer import (
+    AttemptTracker,
+    LiveAttempt,
+    Outcome,
+    campaign_blockers,
+    choose_caller_id,
+    dial_channel,
+    dialplan_value,
+    next_window_change,
+    open_areas,
+    queue_name,
+)
 from .dialplan import DIALER_CONTEXT, PREVIEW_CONTEXT
 from .oppositions import OppositionService
 from .outcomes import AttemptOutcomes
@@ -53,43 +64,77 @@ class Prepared:
     mode: str
 
 
-def originate_request(campaign, item: Prepared, channel: str, uniqueid: str, action_id: str,
-                      interface: str | None) -> OriginateRequest:
+def originate_request(
+    campaign, item: Prepared, channel: str, uniqueid: str, action_id: str, interface: str | None
+) -> OriginateRequest:
     """The Originate of a prepared call: the dialer calls the customer and hands them to the
     campaign's queue; a preview call rings the agent's phone (`interface`) first."""
     contact = item.contact
-    variables = {"CCS_ATTEMPT": str(item.attempt_id), "CCS_CAMPAIGN": str(campaign.id),
-                 "CCS_CONTACT": str(contact.id), "CCS_NUMBER": contact.number}
+    variables = {
+        "CCS_ATTEMPT": str(item.attempt_id),
+        "CCS_CAMPAIGN": str(campaign.id),
+        "CCS_CONTACT": str(contact.id),
+        "CCS_NUMBER": contact.number,
+    }
     if interface is not None:
-        presented = (f'"{dialplan_value(campaign.name, 40)}" <{item.caller_id}>'
-                     if item.caller_id else "")
+        presented = f'"{dialplan_value(campaign.name, 40)}" <{item.caller_id}>' if item.caller_id else ""
         return OriginateRequest(
-            channel=interface, context=PREVIEW_CONTEXT, exten="s", priority=1,
+            channel=interface,
+            context=PREVIEW_CONTEXT,
+            exten="s",
+            priority=1,
             caller_id=f'"{dialplan_value(contact.name, 40) or contact.number}" <{contact.number}>',
             timeout_ms=30_000,
-            variables={**variables, "CCS_DIAL": channel, "CCS_CALLERID": presented,
-                       "CCS_RING": str(campaign.ring_seconds)},
-            action_id=action_id, channel_id=uniqueid)
+            variables={
+                **variables,
+                "CCS_DIAL": channel,
+                "CCS_CALLERID": presented,
+                "CCS_RING": str(campaign.ring_seconds),
+            },
+            action_id=action_id,
+            channel_id=uniqueid,
+        )
     return OriginateRequest(
-        channel=channel, context=DIALER_CONTEXT, exten="s", priority=1,
+        channel=channel,
+        context=DIALER_CONTEXT,
+        exten="s",
+        priority=1,
         caller_id=f'"{dialplan_value(campaign.name, 40)}" <{item.caller_id}>',
         timeout_ms=campaign.ring_seconds * 1000,
-        variables={**variables, "CCS_NAME": dialplan_value(contact.name) or contact.number,
-                   "CCS_QUEUE": queue_name(campaign.id), "CCS_WAIT": str(ABANDON_WAIT_SECONDS),
-                   "CCS_AMD": "1" if campaign.amd else "0",
-                   "CCS_ABANDON": campaign.abandon_message or "please-try-call-later",
-                   "CCS_MACHINE": campaign.machine_message or ""},
-        action_id=action_id, channel_id=uniqueid)
+        variables={
+            **variables,
+            "CCS_NAME": dialplan_value(contact.name) or contact.number,
+            "CCS_QUEUE": queue_name(campaign.id),
+            "CCS_WAIT": str(ABANDON_WAIT_SECONDS),
+            "CCS_AMD": "1" if campaign.amd else "0",
+            "CCS_ABANDON": campaign.abandon_message or "please-try-call-later",
+            "CCS_MACHINE": campaign.machine_message or "",
+        },
+        action_id=action_id,
+        channel_id=uniqueid,
+    )
 
 
 class DialerService:
-    def __init__(self, repo: OutboundRepositoryPort, *, clock: Clock, access: Access,
-                 running: RunningCampaigns, notify: Notifier, tracker: AttemptTracker,
-                 compliance: ComplianceService, oppositions: OppositionService,
-                 outcomes: AttemptOutcomes, pbx: PbxCommands | None = None, board=None,
-                 scheduler=None, dial_uri: str = "",
-                 interface_of: Callable[[str], str | None] | None = None,
-                 tick_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        repo: OutboundRepositoryPort,
+        *,
+        clock: Clock,
+        access: Access,
+        running: RunningCampaigns,
+        notify: Notifier,
+        tracker: AttemptTracker,
+        compliance: ComplianceService,
+        oppositions: OppositionService,
+        outcomes: AttemptOutcomes,
+        pbx: PbxCommands | None = None,
+        board=None,
+        scheduler=None,
+        dial_uri: str = "",
+        interface_of: Callable[[str], str | None] | None = None,
+        tick_seconds: float = 1.0,
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.access = access
@@ -151,8 +196,7 @@ class DialerService:
         campaigns = await self.running.get(force=True)
         now = self.clock.now()
         selected = [c for c in campaigns if campaign_id is None or c.id == campaign_id]
-        areas_of = await asyncio.to_thread(
-            lambda: {c.id: self.repo.campaign_areas(c.id) for c in selected})
+        areas_of = await asyncio.to_thread(lambda: {c.id: self.repo.campaign_areas(c.id) for c in selected})
         for campaign in selected:
             areas, outside = areas_of[campaign.id]
             self._areas[campaign.id] = (areas, outside)
@@ -163,18 +207,31 @@ class DialerService:
             live.open_areas = tuple(sorted(opened))
             live.next_change = next_window_change(areas, now)
             if live.open != was_open:
-                logger.info("campaign %s %s (areas open: %s; next change %s)", campaign.id,
-                            "opens" if live.open else "closes", ",".join(sorted(opened)) or "none",
-                            live.next_change)
-                self.notify({"topic": "outbound_campaign_window", "campaign_id": campaign.id,
-                             **live.to_dict()}, roles={"supervisor", "admin"})
-            if self.scheduler is not None and getattr(self.scheduler, "running", False) \
-                    and live.next_change is not None:
+                logger.info(
+                    "campaign %s %s (areas open: %s; next change %s)",
+                    campaign.id,
+                    "opens" if live.open else "closes",
+                    ",".join(sorted(opened)) or "none",
+                    live.next_change,
+                )
+                self.notify(
+                    {"topic": "outbound_campaign_window", "campaign_id": campaign.id, **live.to_dict()},
+                    roles={"supervisor", "admin"},
+                )
+            if (
+                self.scheduler is not None
+                and getattr(self.scheduler, "running", False)
+                and live.next_change is not None
+            ):
                 delay = max(1.0, (live.next_change - now).total_seconds() + 0.5)
-                self.scheduler.add_job(self.refresh_windows, "date",
-                                       run_date=datetime.now(timezone.utc) + timedelta(seconds=delay),
-                                       args=[campaign.id], id=f"outbound-window-{campaign.id}",
-                                       replace_existing=True)
+                self.scheduler.add_job(
+                    self.refresh_windows,
+                    "date",
+                    run_date=datetime.now(UTC) + timedelta(seconds=delay),
+                    args=[campaign.id],
+                    id=f"outbound-window-{campaign.id}",
+                    replace_existing=True,
+                )
         if campaign_id is None or campaign_id not in {c.id for c in campaigns}:
             for cid in list(self.live):
                 if cid not in {c.id for c in campaigns}:
@@ -182,7 +239,7 @@ class DialerService:
                     if self.scheduler is not None and getattr(self.scheduler, "running", False):
                         try:
                             self.scheduler.remove_job(f"outbound-window-{cid}")
-                        except Exception:  # noqa: BLE001 (no such job)
+                        except Exception:
                             pass
 
     def agents_of(self, campaign_id: int) -> tuple[int, int]:
@@ -194,8 +251,7 @@ class DialerService:
         for agent in self.board.agents.values():
             if queue not in agent.queues:
                 continue
-            if agent.state is AgentState.AVAILABLE and queue not in agent.paused_in \
-                    and agent.phone_reachable:
+            if agent.state is AgentState.AVAILABLE and queue not in agent.paused_in and agent.phone_reachable:
                 idle += 1
             elif agent.state in (AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP):
                 busy += 1
@@ -210,19 +266,27 @@ class DialerService:
             return max(0, idle - in_flight)
         if campaign.mode == "predictive":
             stats = self.outcomes.stats_of(campaign.id)
-            decision = plan(stats.pacing_input(
-                self.clock.now().timestamp(), agents_idle=idle, agents_busy=busy,
-                calls_in_flight=self.tracker.dialing(campaign.id),
-                abandon_cap=campaign.abandon_cap_permille / 1000.0 or DEFAULT_ABANDON_CAP))
+            decision = plan(
+                stats.pacing_input(
+                    self.clock.now().timestamp(),
+                    agents_idle=idle,
+                    agents_busy=busy,
+                    calls_in_flight=self.tracker.dialing(campaign.id),
+                    abandon_cap=campaign.abandon_cap_permille / 1000.0 or DEFAULT_ABANDON_CAP,
+                )
+            )
             return decision.launch
         return 0
 
     def blockers_of(self, campaign, all_contract: bool = False) -> list[dict]:
         blockers = campaign_blockers(
-            self.clock.now(), caller_ids=json.loads(campaign.caller_ids), mode=campaign.mode,
+            self.clock.now(),
+            caller_ids=json.loads(campaign.caller_ids),
+            mode=campaign.mode,
             dial_configured=bool(self.dial_uri),
             bloctel_dates=[campaign.bloctel_scrubbed_at, self.oppositions.bloctel_date],
-            all_contract=all_contract)
+            all_contract=all_contract,
+        )
         return [b.as_dict() for b in blockers]
 
     async def tick(self) -> int:
@@ -248,15 +312,14 @@ class DialerService:
         if self._blocked_logged.get(campaign.id, ()) != rules:
             self._blocked_logged[campaign.id] = rules
             if rules:
-                logger.warning("campaign %s blocked: %s", campaign.id,
-                               "; ".join(b["explanation"] for b in blockers))
-            await self.access.record("dialer", "campaign.blocked" if rules else "campaign.unblocked",
-                              str(campaign.id), blockers=blockers)
+                logger.warning("campaign %s blocked: %s", campaign.id, "; ".join(b["explanation"] for b in blockers))
+            await self.access.record(
+                "dialer", "campaign.blocked" if rules else "campaign.unblocked", str(campaign.id), blockers=blockers
+            )
         if blockers:
             return 0
         if campaign.id not in self._areas:
-            self._areas[campaign.id] = await asyncio.to_thread(self.repo.campaign_areas,
-                                                               campaign.id)
+            self._areas[campaign.id] = await asyncio.to_thread(self.repo.campaign_areas, campaign.id)
         areas, outside = self._areas[campaign.id]
         opened = open_areas(areas, now)  # the clock, now: not only the scheduled state
         if not opened and not outside:
@@ -285,8 +348,7 @@ class DialerService:
             candidates = self.repo.due_contacts(campaign.id, now, opened, (count - len(out)) * 2)
             if not candidates:
                 break
-            claimed = [c for c in candidates
-                       if self.repo.claim_contact(c.id, ["pending"], "dialing", now)]
+            claimed = [c for c in candidates if self.repo.claim_contact(c.id, ["pending"], "dialing", now)]
             scanned += len(candidates)
             if not claimed:
                 continue
@@ -307,17 +369,27 @@ class DialerService:
                     else:
                         self.compliance.apply_refusal(contact, decision, now)
                     continue
-                out.append(self.open_attempt(campaign, contact, decision_id, callers[contact.id],
-                                             now, mode=campaign.mode))
+                out.append(
+                    self.open_attempt(campaign, contact, decision_id, callers[contact.id], now, mode=campaign.mode)
+                )
         return out
 
-    def open_attempt(self, campaign, contact, decision_id: int, caller_id: str | None,
-                     now: datetime, *, mode: str, agent: str = "") -> Prepared:
+    def open_attempt(
+        self, campaign, contact, decision_id: int, caller_id: str | None, now: datetime, *, mode: str, agent: str = ""
+    ) -> Prepared:
         """The attempt row of an allowed call, linked to its decision (thread)."""
         attempt = self.repo.create_attempt(
-            campaign_id=campaign.id, contact_id=contact.id, nsn=contact.nsn,
-            number=contact.number, caller_id=caller_id or "", mode=mode, agent=agent,
-            started_at=now, decision_id=decision_id, outcome=Outcome.DIALING.value)
+            campaign_id=campaign.id,
+            contact_id=contact.id,
+            nsn=contact.nsn,
+            number=contact.number,
+            caller_id=caller_id or "",
+            mode=mode,
+            agent=agent,
+            started_at=now,
+            decision_id=decision_id,
+            outcome=Outcome.DIALING.value,
+        )
         self.repo.link_decision(decision_id, attempt.id)
         return Prepared(contact, attempt.id, decision_id, caller_id or "", mode)
 
@@ -337,10 +409,19 @@ class DialerService:
             await self._not_dialed(item, now, exc.message)
             raise
         await asyncio.to_thread(self.repo.update_attempt, item.attempt_id, uniqueid=uniqueid)
-        self.tracker.expect(LiveAttempt(
-            attempt_id=item.attempt_id, campaign_id=campaign.id, contact_id=contact.id,
-            mode=item.mode, number=contact.number, action_id=action_id, uniqueid=uniqueid,
-            started_at=now, amd=campaign.amd if interface is None else False))
+        self.tracker.expect(
+            LiveAttempt(
+                attempt_id=item.attempt_id,
+                campaign_id=campaign.id,
+                contact_id=contact.id,
+                mode=item.mode,
+                number=contact.number,
+                action_id=action_id,
+                uniqueid=uniqueid,
+                started_at=now,
+                amd=campaign.amd if interface is None else False,
+            )
+        )
         request = originate_request(campaign, item, channel, uniqueid, action_id, interface)
         try:
             if self.pbx is None:
@@ -351,18 +432,22 @@ class DialerService:
             await self._not_dialed(item, now, exc.message)
             raise
         self.originates += 1
-        logger.info("dialer: campaign %s attempt %s contact %s %s (caller ID %s%s)",
-                    campaign.id, item.attempt_id, contact.id, contact.number, item.caller_id,
-                    "" if interface is None else f", preview by {interface}")
+        logger.info(
+            "dialer: campaign %s attempt %s contact %s %s (caller ID %s%s)",
+            campaign.id,
+            item.attempt_id,
+            contact.id,
+            contact.number,
+            item.caller_id,
+            "" if interface is None else f", preview by {interface}",
+        )
         return uniqueid
 
     async def _not_dialed(self, item: Prepared, now: datetime, why: str) -> None:
-        logger.warning("dialer: attempt %s (contact %s) not dialed: %s", item.attempt_id,
-                       item.contact.id, why)
+        logger.warning("dialer: attempt %s (contact %s) not dialed: %s", item.attempt_id, item.contact.id, why)
 
         def write() -> None:
-            self.repo.update_attempt(item.attempt_id, outcome=Outcome.NOT_DIALED.value,
-                                     ended_at=now, notes=why[:500])
-            self.repo.update_contact(item.contact.id, now, status="pending",
-                                     next_attempt_at=now + timedelta(minutes=1))
+            self.repo.update_attempt(item.attempt_id, outcome=Outcome.NOT_DIALED.value, ended_at=now, notes=why[:500])
+            self.repo.update_contact(item.contact.id, now, status="pending", next_attempt_at=now + timedelta(minutes=1))
+
         await asyncio.to_thread(write)

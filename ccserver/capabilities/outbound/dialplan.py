@@ -1,5 +1,6 @@
 """The Asterisk configuration the outbound dialer needs: the campaign queues (``camp-<id>``) and
 the dialer's dialplan contexts. Pure text; the service writes it through the ConfigWriter port."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

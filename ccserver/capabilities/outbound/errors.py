@@ -1,4 +1,5 @@
 """Domain errors of outbound campaigns (stable ids; the web edge renders them)."""
+
 from __future__ import annotations
 
 from ...core.errors import Conflict, NotFound
@@ -30,5 +31,4 @@ class CallForbidden(Conflict):
     error_id = "call-forbidden"
 
 
-__all__ = ["CallForbidden", "CampaignBlocked", "NoSuchAttempt", "NoSuchCampaign", "NoSuchContact",
-           "NoSuchImport"]
+__all__ = ["CallForbidden", "CampaignBlocked", "NoSuchAttempt", "NoSuchCampaign", "NoSuchContact", "NoSuchImport"]

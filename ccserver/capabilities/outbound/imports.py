@@ -17,6 +17,7 @@ of fields, a quote never closed...
 Problems with the file as a whole (empty, binary, wrong encoding, no number column, duplicate
 columns) raise `InvalidInput` with ``line`` (and ``lines``) in its details.
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,7 +25,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,8 +34,7 @@ from ...core.errors import InvalidInput
 from .numbers import FrenchNumber, NumberKind, parse_number
 from .windows import area_for_postcode, resolve_area
 
-ENCODINGS = {"utf-8": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1",
-             "utf-16": "utf-16"}
+ENCODINGS = {"utf-8": "utf-8", "windows-1252": "cp1252", "iso-8859-1": "latin-1", "utf-16": "utf-16"}
 MAX_NAME = 200
 MAX_FIELD_VALUE = 1000
 MAX_CUSTOM_FIELDS = 50
@@ -60,17 +60,37 @@ def _aliases(table: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return out
 
 
-CONTACT_COLUMNS = _aliases({
-    "number": ("numero", "numéro", "telephone", "téléphone", "tel", "tél", "phone", "phone number",
-               "mobile", "portable", "gsm", "msisdn", "numero de telephone", "n de telephone",
-               "num tel", "numero tel", "telephone mobile", "tel mobile", "e164"),
-    "name": ("nom complet", "full name", "contact", "nom et prenom", "raison sociale"),
-    "first_name": ("prenom", "prénom", "first name", "firstname", "given name"),
-    "last_name": ("nom", "nom de famille", "last name", "lastname", "surname", "family name"),
-    "postcode": ("code postal", "cp", "postal code", "zip", "zip code", "zipcode", "code_postal"),
-    "address": ("adresse", "adresse postale", "address", "adresse complete"),
-    "contract": ("contrat", "contrat en cours", "current contract", "client sous contrat"),
-})
+CONTACT_COLUMNS = _aliases(
+    {
+        "number": (
+            "numero",
+            "numéro",
+            "telephone",
+            "téléphone",
+            "tel",
+            "tél",
+            "phone",
+            "phone number",
+            "mobile",
+            "portable",
+            "gsm",
+            "msisdn",
+            "numero de telephone",
+            "n de telephone",
+            "num tel",
+            "numero tel",
+            "telephone mobile",
+            "tel mobile",
+            "e164",
+        ),
+        "name": ("nom complet", "full name", "contact", "nom et prenom", "raison sociale"),
+        "first_name": ("prenom", "prénom", "first name", "firstname", "given name"),
+        "last_name": ("nom", "nom de famille", "last name", "lastname", "surname", "family name"),
+        "postcode": ("code postal", "cp", "postal code", "zip", "zip code", "zipcode", "code_postal"),
+        "address": ("adresse", "adresse postale", "address", "adresse complete"),
+        "contract": ("contrat", "contrat en cours", "current contract", "client sous contrat"),
+    }
+)
 NUMBER_COLUMN_NAMES = ("numéro", "téléphone", "tel", "mobile", "portable", "phone", "number")
 
 _TRUE = {"1", "oui", "o", "yes", "y", "true", "vrai", "x"}
@@ -115,13 +135,31 @@ class ContactRow:
 
     def to_list(self) -> list[Any]:
         """Compact form kept between the preview and the commit (see `row_from_list`)."""
-        return [self.line, self.nsn, self.number, self.name, self.postcode, self.area,
-                self.timezone, self.area_source, self.contract, self.fields]
+        return [
+            self.line,
+            self.nsn,
+            self.number,
+            self.name,
+            self.postcode,
+            self.area,
+            self.timezone,
+            self.area_source,
+            self.contract,
+            self.fields,
+        ]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "number": self.number, "name": self.name,
-                "postcode": self.postcode, "area": self.area, "timezone": self.timezone,
-                "area_source": self.area_source, "contract": self.contract, "fields": self.fields}
+        return {
+            "line": self.line,
+            "number": self.number,
+            "name": self.name,
+            "postcode": self.postcode,
+            "area": self.area,
+            "timezone": self.timezone,
+            "area_source": self.area_source,
+            "contract": self.contract,
+            "fields": self.fields,
+        }
 
 
 def row_from_list(values: list[Any]) -> ContactRow:
@@ -145,37 +183,43 @@ class ContactPreview:
         return len({r.line for r in self.rejections})
 
     def report(self) -> dict[str, Any]:
-        return {"filename": self.filename, "encoding": self.encoding,
-                "delimiter": {"\t": "tab"}.get(self.delimiter, self.delimiter),
-                "columns": self.columns, "custom_columns": self.custom_columns,
-                "total_lines": self.total_lines, "blank_lines": self.blank_lines,
-                "accepted": len(self.rows), "rejected": self.rejected_lines,
-                "rejections": [r.to_dict() for r in self.rejections]}
+        return {
+            "filename": self.filename,
+            "encoding": self.encoding,
+            "delimiter": {"\t": "tab"}.get(self.delimiter, self.delimiter),
+            "columns": self.columns,
+            "custom_columns": self.custom_columns,
+            "total_lines": self.total_lines,
+            "blank_lines": self.blank_lines,
+            "accepted": len(self.rows),
+            "rejected": self.rejected_lines,
+            "rejections": [r.to_dict() for r in self.rejections],
+        }
 
 
 # --- decoding ----------------------------------------------------------------------------------
 def decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
     """(text, encoding used). Refuses, with line numbers, a file that is not in `encoding`."""
     if encoding not in ENCODINGS:
-        raise InvalidInput(f"unknown encoding, expected one of {', '.join(ENCODINGS)}",
-                           field="encoding", value=encoding)
+        raise InvalidInput(
+            f"unknown encoding, expected one of {', '.join(ENCODINGS)}", field="encoding", value=encoding
+        )
     if not data or not data.strip():
         raise InvalidInput("the file is empty", field="file", line=1)
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise InvalidInput("this is a spreadsheet (Excel/ODS) file, not CSV text: save it as "
-                           "CSV and upload that", field="file", line=1)
+    if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise InvalidInput(
+            "this is a spreadsheet (Excel/ODS) file, not CSV text: save it as CSV and upload that", field="file", line=1
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            raise InvalidInput("the file starts as UTF-16 but is not", field="file",
-                               line=1) from None
+            raise InvalidInput("the file starts as UTF-16 but is not", field="file", line=1) from None
     if encoding == "utf-16":
         raise InvalidInput("the file is not UTF-16 (no byte order mark)", field="encoding", line=1)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise InvalidInput(f"line {line}: binary data (NUL byte): this is not a text file",
-                           field="file", line=line)
+        raise InvalidInput(f"line {line}: binary data (NUL byte): this is not a text file", field="file", line=line)
     if data.startswith(b"\xef\xbb\xbf"):
         data, encoding = data[3:], "utf-8"  # a BOM says UTF-8 whatever was chosen
     codec = ENCODINGS[encoding]
@@ -187,24 +231,35 @@ def decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             bad.append(number)
             if len(bad) == 1:
-                first = (number, raw[exc.start:exc.start + 1].hex())
+                first = (number, raw[exc.start : exc.start + 1].hex())
     if bad:
-        hint = ("re-import it as windows-1252 (Excel on Windows) or iso-8859-1"
-                if encoding == "utf-8" else "choose its real encoding")
-        shown = ", ".join(map(str, bad[:MAX_LINES_LISTED])) + (" ..." if len(bad) > MAX_LINES_LISTED
-                                                               else "")
-        raise InvalidInput(f"line {first[0]}: byte 0x{first[1]} is not {encoding} text "
-                           f"({len(bad)} line(s): {shown}); {hint}", field="encoding",
-                           line=first[0], lines=bad[:MAX_LINES_LISTED], encoding=encoding)
+        hint = (
+            "re-import it as windows-1252 (Excel on Windows) or iso-8859-1"
+            if encoding == "utf-8"
+            else "choose its real encoding"
+        )
+        shown = ", ".join(map(str, bad[:MAX_LINES_LISTED])) + (" ..." if len(bad) > MAX_LINES_LISTED else "")
+        raise InvalidInput(
+            f"line {first[0]}: byte 0x{first[1]} is not {encoding} text ({len(bad)} line(s): {shown}); {hint}",
+            field="encoding",
+            line=first[0],
+            lines=bad[:MAX_LINES_LISTED],
+            encoding=encoding,
+        )
     if encoding != "utf-8":
         # declared Windows-1252/Latin-1 but written in UTF-8: "é" would become "Ã©"
-        suspicious = [n for n, raw in enumerate(lines, start=1)
-                      if re.search(rb"[\xc2-\xf4][\x80-\xbf]", raw) and _is_utf8(raw)]
+        suspicious = [
+            n for n, raw in enumerate(lines, start=1) if re.search(rb"[\xc2-\xf4][\x80-\xbf]", raw) and _is_utf8(raw)
+        ]
         if suspicious:
-            raise InvalidInput(f"line {suspicious[0]}: the text is UTF-8, not {encoding} "
-                               f"(accents would be garbled); re-import it as utf-8",
-                               field="encoding", line=suspicious[0],
-                               lines=suspicious[:MAX_LINES_LISTED], encoding=encoding)
+            raise InvalidInput(
+                f"line {suspicious[0]}: the text is UTF-8, not {encoding} "
+                f"(accents would be garbled); re-import it as utf-8",
+                field="encoding",
+                line=suspicious[0],
+                lines=suspicious[:MAX_LINES_LISTED],
+                encoding=encoding,
+            )
     return data.decode(codec), encoding
 
 
@@ -258,8 +313,7 @@ def _header(text: str) -> tuple[int, str]:
 
 
 # --- contacts ----------------------------------------------------------------------------------
-def _map_contact_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, str],
-                                                               list[tuple[int, str]]]:
+def _map_contact_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, str], list[tuple[int, str]]]:
     positions: dict[str, int] = {}
     written: dict[str, str] = {}
     custom: list[tuple[int, str]] = []
@@ -270,8 +324,7 @@ def _map_contact_header(cells: list[str], line: int) -> tuple[dict[str, int], di
         if not title:
             continue
         if key in seen:
-            raise InvalidInput(f"line {line}: column {title!r} appears twice", field="header",
-                               line=line, column=title)
+            raise InvalidInput(f"line {line}: column {title!r} appears twice", field="header", line=line, column=title)
         seen[key] = title
         name = CONTACT_COLUMNS.get(key)
         if name is None:
@@ -284,10 +337,14 @@ def _map_contact_header(cells: list[str], line: int) -> tuple[dict[str, int], di
             f"line {line}: no number column; the header must name one of "
             f"{', '.join(NUMBER_COLUMN_NAMES)} (found: "
             f"{', '.join(c.strip() for c in cells if c.strip()) or 'nothing'})",
-            field="header", line=line, found=[c.strip() for c in cells])
+            field="header",
+            line=line,
+            found=[c.strip() for c in cells],
+        )
     if len(custom) > MAX_CUSTOM_FIELDS:
-        raise InvalidInput(f"line {line}: {len(custom)} custom columns, at most "
-                           f"{MAX_CUSTOM_FIELDS}", field="header", line=line)
+        raise InvalidInput(
+            f"line {line}: {len(custom)} custom columns, at most {MAX_CUSTOM_FIELDS}", field="header", line=line
+        )
     return positions, written, custom
 
 
@@ -299,14 +356,21 @@ def clean_postcode(raw: str) -> str:
     if len(text) != 5 or not text.isdigit():
         raise InvalidInput(f"postcode {raw.strip()!r} is not 5 digits", field="postcode")
     if area_for_postcode(text) is None:
-        raise InvalidInput(f"postcode {text} is outside the areas whose calling rules are known "
-                           "(metropolitan France and the DROM)", field="postcode")
+        raise InvalidInput(
+            f"postcode {text} is outside the areas whose calling rules are known (metropolitan France and the DROM)",
+            field="postcode",
+        )
     return text
 
 
-def parse_contacts(data: bytes, filename: str = "", *, encoding: str = "utf-8",
-                   existing: Mapping[int, Any] | None = None,
-                   progress: Progress | None = None) -> ContactPreview:
+def parse_contacts(
+    data: bytes,
+    filename: str = "",
+    *,
+    encoding: str = "utf-8",
+    existing: Mapping[int, Any] | None = None,
+    progress: Progress | None = None,
+) -> ContactPreview:
     """Check a contact file. `existing`: nsn -> description of contacts already in the campaign
     (their lines are rejected as duplicates)."""
     text, used = decode(data, encoding)
@@ -338,33 +402,56 @@ def parse_contacts(data: bytes, filename: str = "", *, encoding: str = "utf-8",
         if len(cells) > width and not any(c.strip() for c in cells[width:]):
             cells = cells[:width]  # trailing separators
         if len(cells) != width:
-            why = (f"{len(cells)} fields where the header has {width}"
-                   + (f" (a line broken across lines {line}-{last}?)" if last > line else ""))
+            why = f"{len(cells)} fields where the header has {width}" + (
+                f" (a line broken across lines {line}-{last}?)" if last > line else ""
+            )
             rejections.append(Rejection(line, why, last_line=last))
             continue
         row = _contact_row(cells, line, positions, written, custom, rejections)
         if row is None:
             continue
         if row.nsn in first_line_of:
-            rejections.append(Rejection(line, f"duplicate of line {first_line_of[row.nsn]} "
-                                              f"({row.number})", written["number"], row.number))
+            rejections.append(
+                Rejection(
+                    line, f"duplicate of line {first_line_of[row.nsn]} ({row.number})", written["number"], row.number
+                )
+            )
             continue
         if row.nsn in existing:
-            rejections.append(Rejection(line, f"{row.number} is already in the campaign "
-                                              f"({existing[row.nsn]})", written["number"],
-                                        row.number))
+            rejections.append(
+                Rejection(
+                    line,
+                    f"{row.number} is already in the campaign ({existing[row.nsn]})",
+                    written["number"],
+                    row.number,
+                )
+            )
             continue
         first_line_of[row.nsn] = line
         rows.append(row)
     if progress is not None:
         progress(total, total)
-    return ContactPreview(filename=filename, encoding=used, delimiter=delimiter, columns=written,
-                          custom_columns=[title for _, title in custom], total_lines=total,
-                          blank_lines=blank, rows=rows, rejections=rejections)
+    return ContactPreview(
+        filename=filename,
+        encoding=used,
+        delimiter=delimiter,
+        columns=written,
+        custom_columns=[title for _, title in custom],
+        total_lines=total,
+        blank_lines=blank,
+        rows=rows,
+        rejections=rejections,
+    )
 
 
-def _contact_row(cells: list[str], line: int, positions: dict[str, int], written: dict[str, str],
-                 custom: list[tuple[int, str]], rejections: list[Rejection]) -> ContactRow | None:
+def _contact_row(
+    cells: list[str],
+    line: int,
+    positions: dict[str, int],
+    written: dict[str, str],
+    custom: list[tuple[int, str]],
+    rejections: list[Rejection],
+) -> ContactRow | None:
     def value(name: str) -> str:
         index = positions.get(name)
         return cells[index].strip() if index is not None else ""
@@ -379,13 +466,19 @@ def _contact_row(cells: list[str], line: int, positions: dict[str, int], written
         rejections.append(Rejection(line, exc.message, written["number"], raw_number))
         return None
     if number.kind is NumberKind.SPECIAL:
-        rejections.append(Rejection(line, f"{number.national} is an 08 service number, not a "
-                                          "consumer's line", written["number"], raw_number))
+        rejections.append(
+            Rejection(
+                line, f"{number.national} is an 08 service number, not a consumer's line", written["number"], raw_number
+            )
+        )
         return None
     name = value("name") or " ".join(p for p in (value("first_name"), value("last_name")) if p)
     if len(name) > MAX_NAME:
-        rejections.append(Rejection(line, f"name longer than {MAX_NAME} characters",
-                                    written.get("name", written.get("last_name", "")), name))
+        rejections.append(
+            Rejection(
+                line, f"name longer than {MAX_NAME} characters", written.get("name", written.get("last_name", "")), name
+            )
+        )
         return None
     postcode, source = "", "number"
     if value("postcode"):
@@ -400,8 +493,7 @@ def _contact_row(cells: list[str], line: int, positions: dict[str, int], written
             try:
                 postcode, source = clean_postcode(found[-1]), "address"
             except InvalidInput as exc:
-                rejections.append(Rejection(line, exc.message, written["address"],
-                                            value("address")))
+                rejections.append(Rejection(line, exc.message, written["address"], value("address")))
                 return None
     contract_text = value("contract").lower()
     if contract_text in _TRUE:
@@ -409,15 +501,15 @@ def _contact_row(cells: list[str], line: int, positions: dict[str, int], written
     elif contract_text in _FALSE:
         contract = False
     else:
-        rejections.append(Rejection(line, "contract must be oui/non (yes/no, 1/0)",
-                                    written["contract"], value("contract")))
+        rejections.append(
+            Rejection(line, "contract must be oui/non (yes/no, 1/0)", written["contract"], value("contract"))
+        )
         return None
     fields = {}
     for index, title in custom:
         text = cells[index].strip()
         if len(text) > MAX_FIELD_VALUE:
-            rejections.append(Rejection(line, f"value longer than {MAX_FIELD_VALUE} characters",
-                                        title, text))
+            rejections.append(Rejection(line, f"value longer than {MAX_FIELD_VALUE} characters", title, text))
             return None
         if text:
             fields[title] = text
@@ -425,31 +517,68 @@ def _contact_row(cells: list[str], line: int, positions: dict[str, int], written
     if area is None:  # cannot happen: postcodes were checked, numbers always give an area
         rejections.append(Rejection(line, "the consumer's time zone cannot be known"))
         return None
-    return ContactRow(line=line, nsn=number.nsn, number=number.national, name=name,
-                      postcode=postcode, area=area.code, timezone=area.timezone,
-                      area_source="address" if source == "address" else area_source,
-                      contract=contract, fields=fields)
+    return ContactRow(
+        line=line,
+        nsn=number.nsn,
+        number=number.national,
+        name=name,
+        postcode=postcode,
+        area=area.code,
+        timezone=area.timezone,
+        area_source="address" if source == "address" else area_source,
+        contract=contract,
+        fields=fields,
+    )
 
 
 # --- consent ledger ------------------------------------------------------------------------------
-CONSENT_COLUMNS = _aliases({
-    "number": ("numero", "numéro", "telephone", "téléphone", "tel", "phone", "mobile",
-               "portable", "numero de telephone"),
-    "scope": ("portee", "portée", "objet", "type", "type de consentement", "perimetre"),
-    "action": ("operation", "opération", "evenement", "événement", "statut", "status"),
-    "at": ("date", "horodatage", "date du consentement", "quand", "when", "timestamp", "le"),
-    "source": ("origine", "canal", "channel", "collecte", "moyen"),
-    "proof_ref": ("preuve", "proof", "reference", "référence", "reference preuve", "ref"),
-})
-SCOPES = {"canvassing": "canvassing", "demarchage": "canvassing", "prospection": "canvassing",
-          "prospection telephonique": "canvassing", "demarchage telephonique": "canvassing",
-          "outside hours": "outside_hours", "outside_hours": "outside_hours",
-          "hors horaires": "outside_hours", "hors heures": "outside_hours",
-          "hors horaires legaux": "outside_hours"}
-ACTIONS = {"grant": "grant", "consent": "grant", "consentement": "grant", "oui": "grant",
-           "accord": "grant", "opt in": "grant", "revoke": "revoke", "revocation": "revoke",
-           "retrait": "revoke", "non": "revoke", "opt out": "revoke", "refusal": "refusal",
-           "refus": "refusal"}
+CONSENT_COLUMNS = _aliases(
+    {
+        "number": (
+            "numero",
+            "numéro",
+            "telephone",
+            "téléphone",
+            "tel",
+            "phone",
+            "mobile",
+            "portable",
+            "numero de telephone",
+        ),
+        "scope": ("portee", "portée", "objet", "type", "type de consentement", "perimetre"),
+        "action": ("operation", "opération", "evenement", "événement", "statut", "status"),
+        "at": ("date", "horodatage", "date du consentement", "quand", "when", "timestamp", "le"),
+        "source": ("origine", "canal", "channel", "collecte", "moyen"),
+        "proof_ref": ("preuve", "proof", "reference", "référence", "reference preuve", "ref"),
+    }
+)
+SCOPES = {
+    "canvassing": "canvassing",
+    "demarchage": "canvassing",
+    "prospection": "canvassing",
+    "prospection telephonique": "canvassing",
+    "demarchage telephonique": "canvassing",
+    "outside hours": "outside_hours",
+    "outside_hours": "outside_hours",
+    "hors horaires": "outside_hours",
+    "hors heures": "outside_hours",
+    "hors horaires legaux": "outside_hours",
+}
+ACTIONS = {
+    "grant": "grant",
+    "consent": "grant",
+    "consentement": "grant",
+    "oui": "grant",
+    "accord": "grant",
+    "opt in": "grant",
+    "revoke": "revoke",
+    "revocation": "revoke",
+    "retrait": "revoke",
+    "non": "revoke",
+    "opt out": "revoke",
+    "refusal": "refusal",
+    "refus": "refusal",
+}
 
 
 @dataclass(frozen=True)
@@ -464,9 +593,15 @@ class ConsentRow:
     proof_ref: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "number": self.number, "scope": self.scope,
-                "action": self.action, "at": self.at.isoformat(), "source": self.source,
-                "proof_ref": self.proof_ref}
+        return {
+            "line": self.line,
+            "number": self.number,
+            "scope": self.scope,
+            "action": self.action,
+            "at": self.at.isoformat(),
+            "source": self.source,
+            "proof_ref": self.proof_ref,
+        }
 
 
 def parse_moment(text: str, field: str = "at", tz: str = "Europe/Paris") -> datetime:
@@ -478,36 +613,44 @@ def parse_moment(text: str, field: str = "at", tz: str = "Europe/Paris") -> date
     try:
         if m:
             d, mo, y, hh, mm, ss = m.groups()
-            value = datetime.combine(date(int(y), int(mo), int(d)),
-                                     time(int(hh or 0), int(mm or 0), int(ss or 0)))
+            value = datetime.combine(date(int(y), int(mo), int(d)), time(int(hh or 0), int(mm or 0), int(ss or 0)))
         else:
             value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{raw!r} is not a date (AAAA-MM-JJ[THH:MM], JJ/MM/AAAA [HH:MM])",
-                           field=field, value=raw) from None
+        raise InvalidInput(
+            f"{raw!r} is not a date (AAAA-MM-JJ[THH:MM], JJ/MM/AAAA [HH:MM])", field=field, value=raw
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
-def consent_entry(number: str, scope: str, action: str, at: datetime | str, *, now: datetime,
-                  source: str = "", proof_ref: str = "", line: int = 0) -> ConsentRow:
+def consent_entry(
+    number: str,
+    scope: str,
+    action: str,
+    at: datetime | str,
+    *,
+    now: datetime,
+    source: str = "",
+    proof_ref: str = "",
+    line: int = 0,
+) -> ConsentRow:
     """One checked consent ledger entry (the API and the file import share these rules)."""
     parsed = parse_number(number, field="number")
     scope_key = SCOPES.get(header_key(scope or "canvassing"))
     if scope_key is None:
-        raise InvalidInput("scope must be canvassing (démarchage) or outside_hours (hors "
-                           "horaires)", field="scope", value=scope)
+        raise InvalidInput(
+            "scope must be canvassing (démarchage) or outside_hours (hors horaires)", field="scope", value=scope
+        )
     action_key = ACTIONS.get(header_key(action or "grant"))
     if action_key is None:
-        raise InvalidInput("action must be grant, revoke or refusal", field="action",
-                           value=action)
+        raise InvalidInput("action must be grant, revoke or refusal", field="action", value=action)
     moment = at if isinstance(at, datetime) else parse_moment(at, "at")
     if moment.tzinfo is None:
         raise InvalidInput("the date must be timezone-aware", field="at", value=str(at))
-    if moment > now.astimezone(timezone.utc).replace(microsecond=0) + _FUTURE_SLACK:
-        raise InvalidInput(f"{moment:%Y-%m-%d %H:%M} UTC is in the future", field="at",
-                           value=str(at))
+    if moment > now.astimezone(UTC).replace(microsecond=0) + _FUTURE_SLACK:
+        raise InvalidInput(f"{moment:%Y-%m-%d %H:%M} UTC is in the future", field="at", value=str(at))
     source = (source or "").strip()
     proof_ref = (proof_ref or "").strip()
     if len(source) > 64:
@@ -515,15 +658,22 @@ def consent_entry(number: str, scope: str, action: str, at: datetime | str, *, n
     if len(proof_ref) > 255:
         raise InvalidInput("proof reference: at most 255 characters", field="proof_ref")
     if action_key == "grant" and not (source or proof_ref):
-        raise InvalidInput("a consent needs how it was collected: a source or a proof "
-                           "reference", field="source")
-    return ConsentRow(line=line, nsn=parsed.nsn, number=parsed.national, scope=scope_key,
-                      action=action_key, at=moment.astimezone(timezone.utc), source=source,
-                      proof_ref=proof_ref)
+        raise InvalidInput("a consent needs how it was collected: a source or a proof reference", field="source")
+    return ConsentRow(
+        line=line,
+        nsn=parsed.nsn,
+        number=parsed.national,
+        scope=scope_key,
+        action=action_key,
+        at=moment.astimezone(UTC),
+        source=source,
+        proof_ref=proof_ref,
+    )
 
 
-def parse_consents(data: bytes, *, now: datetime, encoding: str = "utf-8",
-                   default_source: str = "import") -> tuple[list[ConsentRow], list[Rejection]]:
+def parse_consents(
+    data: bytes, *, now: datetime, encoding: str = "utf-8", default_source: str = "import"
+) -> tuple[list[ConsentRow], list[Rejection]]:
     """A consent ledger file: number, scope, action, date, source, proof reference."""
     text, _ = decode(data, encoding)
     header_line, header_text = _header(text)
@@ -534,14 +684,16 @@ def parse_consents(data: bytes, *, now: datetime, encoding: str = "utf-8",
         name = CONSENT_COLUMNS.get(header_key(cell))
         if name is not None:
             if name in positions:
-                raise InvalidInput(f"line {header_line}: two columns mean {name}",
-                                   field="header", line=header_line)
+                raise InvalidInput(f"line {header_line}: two columns mean {name}", field="header", line=header_line)
             positions[name] = index
     missing = [n for n in ("number", "at") if n not in positions]
     if missing:
-        raise InvalidInput(f"line {header_line}: no {' nor '.join(missing)} column (expected: "
-                           "numéro, portée, opération, date, source, preuve)", field="header",
-                           line=header_line)
+        raise InvalidInput(
+            f"line {header_line}: no {' nor '.join(missing)} column (expected: "
+            "numéro, portée, opération, date, source, preuve)",
+            field="header",
+            line=header_line,
+        )
     body = "\n".join(text.splitlines()[header_line:])
     rows: list[ConsentRow] = []
     rejections: list[Rejection] = []
@@ -557,29 +709,36 @@ def parse_consents(data: bytes, *, now: datetime, encoding: str = "utf-8",
         if len(cells) > width and not any(c.strip() for c in cells[width:]):
             cells = cells[:width]
         if len(cells) != width:
-            rejections.append(Rejection(line, f"{len(cells)} fields where the header has {width}",
-                                        last_line=last))
+            rejections.append(Rejection(line, f"{len(cells)} fields where the header has {width}", last_line=last))
             continue
 
-        def value(name: str) -> str:
+        def value(name: str, cells: list[str] = cells) -> str:
             index = positions.get(name)
             return cells[index].strip() if index is not None else ""
+
         try:
-            rows.append(consent_entry(value("number"), value("scope"), value("action"),
-                                      value("at"), now=now,
-                                      source=value("source") or default_source,
-                                      proof_ref=value("proof_ref"), line=line))
+            rows.append(
+                consent_entry(
+                    value("number"),
+                    value("scope"),
+                    value("action"),
+                    value("at"),
+                    now=now,
+                    source=value("source") or default_source,
+                    proof_ref=value("proof_ref"),
+                    line=line,
+                )
+            )
         except InvalidInput as exc:
-            column = header_cells[positions[exc.details["field"]]].strip() \
-                if exc.details.get("field") in positions else ""
-            rejections.append(Rejection(line, exc.message, column,
-                                        str(exc.details.get("value", ""))))
+            column = (
+                header_cells[positions[exc.details["field"]]].strip() if exc.details.get("field") in positions else ""
+            )
+            rejections.append(Rejection(line, exc.message, column, str(exc.details.get("value", ""))))
     return rows, rejections
 
 
 # --- lists of numbers (company do-not-call list, Bloctel scrub files) ----------------------------
-def parse_number_list(data: bytes, *, encoding: str = "utf-8"
-                      ) -> tuple[list[tuple[int, int, str]], list[Rejection]]:
+def parse_number_list(data: bytes, *, encoding: str = "utf-8") -> tuple[list[tuple[int, int, str]], list[Rejection]]:
     """One number a line (a CSV whose first column is the number also works; a header line
     without digits is skipped). Returns ([(line, nsn, national)], rejections)."""
     text, _ = decode(data, encoding)
@@ -603,6 +762,19 @@ def parse_number_list(data: bytes, *, encoding: str = "utf-8"
     return numbers, rejections
 
 
-__all__ = ["ContactPreview", "ContactRow", "ConsentRow", "Rejection", "consent_entry",
-           "clean_postcode", "decode", "header_key", "parse_consents", "parse_contacts",
-           "parse_moment", "parse_number_list", "row_from_list", "ENCODINGS"]
+__all__ = [
+    "ContactPreview",
+    "ContactRow",
+    "ConsentRow",
+    "Rejection",
+    "consent_entry",
+    "clean_postcode",
+    "decode",
+    "header_key",
+    "parse_consents",
+    "parse_contacts",
+    "parse_moment",
+    "parse_number_list",
+    "row_from_list",
+    "ENCODINGS",
+]

@@ -14,11 +14,12 @@ Accepted writings (spaces, dots, dashes, slashes, parentheses anywhere):
 Numbers outside the French 10-digit plan (for example Saint-Pierre-et-Miquelon's +508, or any
 foreign number) are refused: this engine only knows the French rules.
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -30,14 +31,27 @@ NSN_SPACE = 10**9  # 9-digit national significant numbers: 0 .. 999,999,999
 # Overseas prefixes inside the French 10-digit plan (ARCEP plan national de numérotation):
 # key: national prefix without the trunk 0; value: territory code (see windows.AREAS).
 OVERSEAS_PREFIXES: dict[str, str] = {
-    "262": "RE", "263": "RE", "692": "RE", "693": "RE",       # La Réunion fixed / mobile
-    "269": "YT", "639": "YT",                                   # Mayotte fixed / mobile
-    "590": "GP*", "690": "GP*", "691": "GP*",                   # Guadeloupe, St-Barth, St-Martin
-    "594": "GF", "694": "GF",                                   # Guyane
-    "596": "MQ", "696": "MQ", "697": "MQ",                      # Martinique
+    "262": "RE",
+    "263": "RE",
+    "692": "RE",
+    "693": "RE",  # La Réunion fixed / mobile
+    "269": "YT",
+    "639": "YT",  # Mayotte fixed / mobile
+    "590": "GP*",
+    "690": "GP*",
+    "691": "GP*",  # Guadeloupe, St-Barth, St-Martin
+    "594": "GF",
+    "694": "GF",  # Guyane
+    "596": "MQ",
+    "696": "MQ",
+    "697": "MQ",  # Martinique
     # overseas NPV ranges (décision ARCEP n° 2022-1583): 09475 Guadeloupe/St-Martin/St-Barth,
     # 09476 Guyane, 09477 Martinique, 09478 and 09479 La Réunion and Mayotte (shared)
-    "9475": "GP*", "9476": "GF", "9477": "MQ", "9478": "RE|YT", "9479": "RE|YT",
+    "9475": "GP*",
+    "9476": "GF",
+    "9477": "MQ",
+    "9478": "RE|YT",
+    "9479": "RE|YT",
 }
 
 # country calling code for the E.164 form, by territory of the prefix (None: +33)
@@ -50,8 +64,23 @@ _TERRITORY_CC = {"RE": "262", "YT": "262", "GP*": "590", "GF": "594", "MQ": "596
 # overseas 09475 (Guadeloupe, St-Martin, St-Barthélemy), 09476 (Guyane), 09477 (Martinique),
 # 09478 and 09479 (La Réunion, Mayotte). Stored without the trunk 0.
 NPV_PREFIXES: tuple[str, ...] = (
-    "162", "163", "270", "271", "377", "378", "424", "425", "568", "569", "948", "949",
-    "9475", "9476", "9477", "9478", "9479",
+    "162",
+    "163",
+    "270",
+    "271",
+    "377",
+    "378",
+    "424",
+    "425",
+    "568",
+    "569",
+    "948",
+    "949",
+    "9475",
+    "9476",
+    "9477",
+    "9478",
+    "9479",
 )
 # Mobile numbers (06, 07 and the overseas mobiles 0639, 069x, which are 06 numbers) are
 # reserved to interpersonal communications since décision 2022-1583: never a caller ID.
@@ -133,12 +162,14 @@ def parse_number(text: str, field: str = "number") -> FrenchNumber:
         if "0" <= ch <= "9":
             digits.append(ch)
         elif ch not in _SEPARATORS:
-            raise InvalidInput(f"unexpected character {ch!r} in telephone number",
-                               field=field, value=text)
+            raise InvalidInput(f"unexpected character {ch!r} in telephone number", field=field, value=text)
     nsn = _interpret("".join(digits), plus="+" in text)
     if nsn is None:
-        raise InvalidInput("not a number of the French 10-digit plan (0X XX XX XX XX, +33..., "
-                           "+262/+590/+594/+596...)", field=field, value=text)
+        raise InvalidInput(
+            "not a number of the French 10-digit plan (0X XX XX XX XX, +33..., +262/+590/+594/+596...)",
+            field=field,
+            value=text,
+        )
     return FrenchNumber(nsn)
 
 
@@ -167,7 +198,7 @@ def _interpret(digits: str, plus: bool = False) -> int | None:
         return int(digits)  # a spreadsheet dropped the trunk 0
     for cc in _COUNTRY_CODES:
         if digits.startswith(cc):
-            rest = digits[len(cc):]
+            rest = digits[len(cc) :]
             if len(rest) == 10 and rest[0] == "0":  # +33 (0)6 ...
                 rest = rest[1:]
             if len(rest) == 9 and rest[0] != "0":
@@ -180,7 +211,7 @@ def _interpret(digits: str, plus: bool = False) -> int | None:
 # --- many numbers at once ----------------------------------------------------------------------
 # byte classes: 0 forbidden, 1 digit, 2 separator, 3 end of line, 4 '+'
 _CLASS = np.zeros(256, dtype=np.uint8)
-_CLASS[ord("0"):ord("9") + 1] = 1
+_CLASS[ord("0") : ord("9") + 1] = 1
 for _c in " .-()/\t\r":
     _CLASS[ord(_c)] = 2
 _CLASS[ord("\n")] = 3
@@ -211,13 +242,11 @@ def normalize_many(numbers: Sequence[str] | Iterable[str]) -> np.ndarray:
     if "\u00a0" in data:  # no-break spaces (spreadsheets): a separator, as in parse_number
         data = data.replace("\u00a0", " ")
     if data.count("\n") != len(numbers) - 1:
-        return np.array([-1 if "\n" in n else _nsn_or_minus_one(n) for n in numbers],
-                        dtype=np.int64)
+        return np.array([-1 if "\n" in n else _nsn_or_minus_one(n) for n in numbers], dtype=np.int64)
     return parse_lines(data.encode("utf-8", errors="replace") + b"\n")
 
 
-def parse_lines(data: bytes | bytearray | memoryview | np.ndarray,
-                chunk_bytes: int = 1 << 20) -> np.ndarray:
+def parse_lines(data: bytes | bytearray | memoryview | np.ndarray, chunk_bytes: int = 1 << 20) -> np.ndarray:
     """NSN (int64) for each line of a text buffer ('\\n'-separated), -1 where invalid.
 
     A last line without its '\\n' counts as a line; an empty buffer has no line.
@@ -249,8 +278,7 @@ def _parse_chunk(buf: np.ndarray) -> np.ndarray:
     ends = np.flatnonzero(buf == 10)
     nlines = ends.size
     width = int(ends[0]) + 1
-    if (width >= 2 and buf.size == nlines * width and width - 1 <= 18
-            and bool((buf[width - 1::width] == 10).all())):
+    if width >= 2 and buf.size == nlines * width and width - 1 <= 18 and bool((buf[width - 1 :: width] == 10).all()):
         rows = buf.reshape(nlines, width)[:, : width - 1]
         d = rows - np.uint8(48)
         if bool((d < 10).all()):
@@ -295,8 +323,7 @@ def _parse_general(buf: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return nsn
 
 
-def _interpret_many(value: np.ndarray, ndig: np.ndarray,
-                    plus: np.ndarray | None = None) -> np.ndarray:
+def _interpret_many(value: np.ndarray, ndig: np.ndarray, plus: np.ndarray | None = None) -> np.ndarray:
     """Vectorized `_interpret` on (digits as integer, digit count, '+' written) triples."""
     ndig = ndig.copy()
     # international access prefix "00": value unchanged, two fewer digits
@@ -346,11 +373,19 @@ def check_caller_id(text: str, automated: bool = True) -> CallerIdCheck:
         return CallerIdCheck(False, f"caller ID {text!r} is not a French number")
     kind = number.kind
     if kind is NumberKind.MOBILE:
-        return CallerIdCheck(False, f"caller ID {number.national} is a mobile number (06/07): "
-                             "reserved to interpersonal communications (ARCEP 2022-1583)")
+        return CallerIdCheck(
+            False,
+            f"caller ID {number.national} is a mobile number (06/07): "
+            "reserved to interpersonal communications (ARCEP 2022-1583)",
+        )
     if automated and kind is not NumberKind.NPV:
-        return CallerIdCheck(False, f"caller ID {number.national} is not in an NPV range: an "
-                             "automated calling system must present a numéro polyvalent vérifié "
-                             "(ARCEP 2022-1583)")
-    return CallerIdCheck(True, f"caller ID {number.national} is a {kind.value} number"
-                         + (" (NPV range)" if kind is NumberKind.NPV else ""))
+        return CallerIdCheck(
+            False,
+            f"caller ID {number.national} is not in an NPV range: an "
+            "automated calling system must present a numéro polyvalent vérifié "
+            "(ARCEP 2022-1583)",
+        )
+    return CallerIdCheck(
+        True,
+        f"caller ID {number.national} is a {kind.value} number" + (" (NPV range)" if kind is NumberKind.NPV else ""),
+    )

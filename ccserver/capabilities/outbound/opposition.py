@@ -19,6 +19,7 @@ campaign file: the numbers the service removed). Bloctel lists carry their scrub
 This module is an adapter: it reads and writes files. The decision itself stays in
 compliance.py and only receives booleans and dates.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,11 @@ import logging
 import mmap
 import os
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 import numpy as np
 
@@ -83,15 +85,14 @@ class OppositionList:
         self._mm = mm
 
     @classmethod
-    def open(cls, path: str | Path, populate: bool = True) -> "OppositionList":
+    def open(cls, path: str | Path, populate: bool = True) -> OppositionList:
         path = Path(path)
         with open(path, "rb") as f:
             header = f.read(HEADER_SIZE)
             meta = _read_header(header, path)
             size = os.fstat(f.fileno()).st_size
             if size != HEADER_SIZE + BITMAP_BYTES:
-                raise InvalidInput("opposition bitmap has the wrong size", file=str(path),
-                                   size=size)
+                raise InvalidInput("opposition bitmap has the wrong size", file=str(path), size=size)
             flags = mmap.MAP_SHARED
             if populate and hasattr(mmap, "MAP_POPULATE"):
                 flags |= mmap.MAP_POPULATE  # fault the pages in now, not during lookups
@@ -100,7 +101,7 @@ class OppositionList:
         return cls(path, meta, bits, mm)
 
     @classmethod
-    def empty(cls, kind: str = "company-dnc") -> "OppositionList":
+    def empty(cls, kind: str = "company-dnc") -> OppositionList:
         """An in-memory empty list (tests, no list configured)."""
         meta = ListMeta(kind, "empty", None, _now_iso(), 0)
         return cls(Path(""), meta, np.zeros(BITMAP_BYTES, dtype=np.uint8), None)
@@ -148,11 +149,11 @@ class OppositionStore:
     def current(self) -> OppositionList | None:
         return self._current
 
-    def rebuild_from_file(self, text_file: str | Path, *, scrubbed_at: datetime | None,
-                          source: str | None = None) -> BuildReport:
+    def rebuild_from_file(
+        self, text_file: str | Path, *, scrubbed_at: datetime | None, source: str | None = None
+    ) -> BuildReport:
         with self._lock:
-            report = build_from_text_file(text_file, self.path, kind=self.kind,
-                                          scrubbed_at=scrubbed_at, source=source)
+            report = build_from_text_file(text_file, self.path, kind=self.kind, scrubbed_at=scrubbed_at, source=source)
             self._current = OppositionList.open(self.path)  # one reference assignment: atomic
             return report
 
@@ -191,47 +192,66 @@ class BitmapBuilder:
     def count(self) -> int:
         return int(np.bitwise_count(self.bits.view(np.uint64)).sum())
 
-    def write(self, path: str | Path, *, kind: str, scrubbed_at: datetime | None,
-              source: str) -> ListMeta:
+    def write(self, path: str | Path, *, kind: str, scrubbed_at: datetime | None, source: str) -> ListMeta:
         if kind not in KINDS:
-            raise InvalidInput(f"unknown opposition list kind, expected one of {KINDS}",
-                               field="kind", value=kind)
+            raise InvalidInput(f"unknown opposition list kind, expected one of {KINDS}", field="kind", value=kind)
         if kind != "company-dnc" and scrubbed_at is None:
             raise InvalidInput("a Bloctel list needs its scrub date", field="scrubbed_at")
         if scrubbed_at is not None and scrubbed_at.tzinfo is None:
             raise InvalidInput("the scrub date must be timezone-aware", field="scrubbed_at")
-        meta = ListMeta(kind=kind, source=source,
-                        scrubbed_at=(scrubbed_at.astimezone(timezone.utc).isoformat()
-                                     if scrubbed_at else None),
-                        built_at=_now_iso(), count=self.count())
+        meta = ListMeta(
+            kind=kind,
+            source=source,
+            scrubbed_at=(scrubbed_at.astimezone(UTC).isoformat() if scrubbed_at else None),
+            built_at=_now_iso(),
+            count=self.count(),
+        )
         _atomic_write(Path(path), _header(meta), self.bits)
         return meta
 
 
-def build_from_nsns(path: str | Path, nsns: np.ndarray, *, kind: str,
-                    scrubbed_at: datetime | None, source: str = "numbers") -> ListMeta:
+def build_from_nsns(
+    path: str | Path, nsns: np.ndarray, *, kind: str, scrubbed_at: datetime | None, source: str = "numbers"
+) -> ListMeta:
     builder = BitmapBuilder()
     builder.add(nsns)
     return builder.write(path, kind=kind, scrubbed_at=scrubbed_at, source=source)
 
 
-def build_from_text_file(text_file: str | Path, path: str | Path, *, kind: str,
-                         scrubbed_at: datetime | None, source: str | None = None,
-                         chunk_bytes: int = 1 << 20) -> BuildReport:
+def build_from_text_file(
+    text_file: str | Path,
+    path: str | Path,
+    *,
+    kind: str,
+    scrubbed_at: datetime | None,
+    source: str | None = None,
+    chunk_bytes: int = 1 << 20,
+) -> BuildReport:
     """Rebuild a list from a text file of numbers (one a line, any common French writing)."""
     builder = BitmapBuilder()
     with open(text_file, "rb") as f:
         for nsns in iter_file_numbers(f, chunk_bytes):
             builder.add(nsns)
-    meta = builder.write(path, kind=kind, scrubbed_at=scrubbed_at,
-                         source=source or Path(text_file).name)
-    logger.info("opposition list %s rebuilt from %s: %d lines, %d invalid, %d numbers",
-                path, text_file, builder.lines, builder.invalid, meta.count)
+    meta = builder.write(path, kind=kind, scrubbed_at=scrubbed_at, source=source or Path(text_file).name)
+    logger.info(
+        "opposition list %s rebuilt from %s: %d lines, %d invalid, %d numbers",
+        path,
+        text_file,
+        builder.lines,
+        builder.invalid,
+        meta.count,
+    )
     return BuildReport(meta, builder.lines, builder.invalid, str(path))
 
 
-def build_from_scrub(path: str | Path, submitted: np.ndarray, returned: np.ndarray, *,
-                     scrubbed_at: datetime, source: str = "bloctel scrub") -> ListMeta:
+def build_from_scrub(
+    path: str | Path,
+    submitted: np.ndarray,
+    returned: np.ndarray,
+    *,
+    scrubbed_at: datetime,
+    source: str = "bloctel scrub",
+) -> ListMeta:
     """From a campaign file sent to Bloctel and the scrubbed file it returned: the numbers the
     service removed are the opposed ones."""
     builder = BitmapBuilder()
@@ -261,8 +281,8 @@ def iter_file_numbers(f: BinaryIO, chunk_bytes: int = 1 << 20) -> Iterable[np.nd
         else:
             start = 0
         if last_nl + 1 > start:
-            yield parse_lines(data[start: last_nl + 1])
-        carry = bytes(view[last_nl + 1: n])
+            yield parse_lines(data[start : last_nl + 1])
+        carry = bytes(view[last_nl + 1 : n])
     if carry.strip():
         yield parse_lines(carry)
 
@@ -278,7 +298,7 @@ def _read_header(header: bytes, path: Path) -> ListMeta:
     if len(header) < HEADER_SIZE or not header.startswith(MAGIC):
         raise InvalidInput("not an opposition bitmap file", file=str(path))
     try:
-        data = json.loads(header[len(MAGIC):].rstrip(b"\0").decode("utf-8"))
+        data = json.loads(header[len(MAGIC) :].rstrip(b"\0").decode("utf-8"))
         return ListMeta(**data)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(f"unreadable opposition bitmap header: {exc}", file=str(path)) from None
@@ -310,4 +330,4 @@ def _atomic_write(path: Path, header: bytes, bits: np.ndarray) -> None:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()

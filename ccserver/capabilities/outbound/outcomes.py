@@ -4,6 +4,7 @@
 predictive campaigns. Housekeeping releases expired preview reservations, ends attempts whose
 call vanished, and tells agents about their due callbacks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -23,8 +24,9 @@ logger = logging.getLogger(__name__)
 
 
 class AttemptOutcomes:
-    def __init__(self, repo: OutboundRepositoryPort, *, clock: Clock, tracker: AttemptTracker,
-                 notify: Notifier) -> None:
+    def __init__(
+        self, repo: OutboundRepositoryPort, *, clock: Clock, tracker: AttemptTracker, notify: Notifier
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.tracker = tracker
@@ -38,8 +40,7 @@ class AttemptOutcomes:
         now = self.clock.now()
         reset = await asyncio.to_thread(self._close_stale, now)
         if reset:
-            logger.info("outbound: %d contact(s) left dialing by the previous run are pending "
-                        "again", reset)
+            logger.info("outbound: %d contact(s) left dialing by the previous run are pending again", reset)
         await self._load_stats()
 
     def _close_stale(self, now: datetime) -> int:
@@ -50,10 +51,10 @@ class AttemptOutcomes:
     def _close_stale_attempts(self, now: datetime) -> None:
         """Attempts a stopped server left open: their calls are gone."""
         for attempt in self.repo.open_attempts():
-            outcome = {"dialing": Outcome.NO_ANSWER, "answered": Outcome.HANGUP,
-                       "connected": Outcome.COMPLETED}[attempt.outcome]
-            self.repo.update_attempt(attempt.id, outcome=outcome.value,
-                                     ended_at=attempt.ended_at or now)
+            outcome = {"dialing": Outcome.NO_ANSWER, "answered": Outcome.HANGUP, "connected": Outcome.COMPLETED}[
+                attempt.outcome
+            ]
+            self.repo.update_attempt(attempt.id, outcome=outcome.value, ended_at=attempt.ended_at or now)
 
     def stats_of(self, campaign_id: int) -> PacingStats:
         if campaign_id not in self.stats:
@@ -65,10 +66,15 @@ class AttemptOutcomes:
         if not isinstance(event, DialAttemptChanged):
             return
         self._count_stats(event)
-        values: dict[str, Any] = dict(outcome=event.outcome, answered_at=event.answered_at,
-                                      connected_at=event.connected_at, ended_at=event.ended_at,
-                                      amd_result=event.amd_result, hangup_cause=event.hangup_cause,
-                                      talk_seconds=event.talk_seconds)
+        values: dict[str, Any] = dict(
+            outcome=event.outcome,
+            answered_at=event.answered_at,
+            connected_at=event.connected_at,
+            ended_at=event.ended_at,
+            amd_result=event.amd_result,
+            hangup_cause=event.hangup_cause,
+            talk_seconds=event.talk_seconds,
+        )
         if event.agent:
             values["agent"] = event.agent
         values = {k: v for k, v in values.items() if v is not None}
@@ -76,10 +82,18 @@ class AttemptOutcomes:
             await asyncio.to_thread(self._end_attempt, event, values)
         else:
             await asyncio.to_thread(self.repo.update_attempt, event.attempt_id, **values)
-        self.notify({"topic": "outbound_attempt", "attempt_id": event.attempt_id,
-                     "campaign_id": event.campaign_id, "contact_id": event.contact_id,
-                     "outcome": event.outcome, "final": event.final, "agent": event.agent},
-                    roles={"supervisor", "admin"})
+        self.notify(
+            {
+                "topic": "outbound_attempt",
+                "attempt_id": event.attempt_id,
+                "campaign_id": event.campaign_id,
+                "contact_id": event.contact_id,
+                "outcome": event.outcome,
+                "final": event.final,
+                "agent": event.agent,
+            },
+            roles={"supervisor", "admin"},
+        )
 
     def _count_stats(self, event: DialAttemptChanged) -> None:
         if event.mode == "preview":
@@ -90,8 +104,7 @@ class AttemptOutcomes:
         key = str(event.attempt_id)
         if event.human and key + ":answered" not in counted and event.answered_at is not None:
             counted.add(key + ":answered")
-            answer_after = (event.answered_at - event.started_at).total_seconds() \
-                if event.started_at else 0.0
+            answer_after = (event.answered_at - event.started_at).total_seconds() if event.started_at else 0.0
             stats.record_answered(event.answered_at.timestamp(), max(0.0, answer_after))
         if event.outcome == Outcome.ABANDONED.value and key + ":abandoned" not in counted:
             counted.add(key + ":abandoned")
@@ -100,8 +113,7 @@ class AttemptOutcomes:
             if key + ":answered" not in counted:
                 stats.record_unanswered(now_s)
             if event.outcome == Outcome.COMPLETED.value and event.connected_at and event.ended_at:
-                stats.record_handled(now_s, event.talk_seconds
-                                     or (event.ended_at - event.connected_at).total_seconds())
+                stats.record_handled(now_s, event.talk_seconds or (event.ended_at - event.connected_at).total_seconds())
             for suffix in (":answered", ":abandoned"):
                 counted.discard(key + suffix)
 
@@ -112,31 +124,46 @@ class AttemptOutcomes:
         contact = self.repo.contact(event.contact_id)
         outcome = Outcome(event.outcome)
         attempts = contact.attempts + (0 if outcome is Outcome.NOT_DIALED else 1)
-        policy = RetryPolicy(busy=timedelta(minutes=campaign.retry_busy_minutes),
-                             no_answer=timedelta(minutes=campaign.retry_no_answer_minutes),
-                             machine=timedelta(minutes=campaign.retry_machine_minutes),
-                             abandoned=timedelta(minutes=campaign.retry_abandoned_minutes),
-                             congestion=timedelta(minutes=campaign.retry_congestion_minutes),
-                             max_attempts=campaign.max_attempts)
+        policy = RetryPolicy(
+            busy=timedelta(minutes=campaign.retry_busy_minutes),
+            no_answer=timedelta(minutes=campaign.retry_no_answer_minutes),
+            machine=timedelta(minutes=campaign.retry_machine_minutes),
+            abandoned=timedelta(minutes=campaign.retry_abandoned_minutes),
+            congestion=timedelta(minutes=campaign.retry_congestion_minutes),
+            max_attempts=campaign.max_attempts,
+        )
         ended = event.ended_at or self.clock.now()
         step = after_attempt(policy, outcome, attempts, ended)
         if contact.status not in ("dialing", "reserved", "callback"):
             step_status = contact.status  # the agent already set a callback or a result
         else:
             step_status = step.status
-        self.repo.end_attempt(event.attempt_id, values, contact.id,
-                              dict(status=step_status, attempts=attempts,
-                                   last_outcome=outcome.value,
-                                   last_attempt_at=event.started_at or ended,
-                                   next_attempt_at=step.next_attempt_at or contact.next_attempt_at,
-                                   reserved_by="", reserved_until=None), self.clock.now())
-        logger.info("dialer: attempt %s (contact %s) ended %s -> %s%s", event.attempt_id,
-                    contact.id, outcome.value, step_status,
-                    f" at {step.next_attempt_at:%Y-%m-%d %H:%M}Z" if step.next_attempt_at else "")
+        self.repo.end_attempt(
+            event.attempt_id,
+            values,
+            contact.id,
+            dict(
+                status=step_status,
+                attempts=attempts,
+                last_outcome=outcome.value,
+                last_attempt_at=event.started_at or ended,
+                next_attempt_at=step.next_attempt_at or contact.next_attempt_at,
+                reserved_by="",
+                reserved_until=None,
+            ),
+            self.clock.now(),
+        )
+        logger.info(
+            "dialer: attempt %s (contact %s) ended %s -> %s%s",
+            event.attempt_id,
+            contact.id,
+            outcome.value,
+            step_status,
+            f" at {step.next_attempt_at:%Y-%m-%d %H:%M}Z" if step.next_attempt_at else "",
+        )
 
     def _recent_attempts(self, since: datetime) -> list[tuple[int, list]]:
-        return [(c.id, self.repo.attempts(c.id, since, 2000))
-                for c in self.repo.campaigns(["running", "paused"])]
+        return [(c.id, self.repo.attempts(c.id, since, 2000)) for c in self.repo.campaigns(["running", "paused"])]
 
     async def _load_stats(self) -> None:
         since = self.clock.now() - timedelta(hours=24)
@@ -147,13 +174,11 @@ class AttemptOutcomes:
                     continue
                 end = (a.ended_at or a.started_at).timestamp()
                 if a.answered_at is not None and a.outcome not in ("machine",):
-                    stats.record_answered(a.answered_at.timestamp(),
-                                          (a.answered_at - a.started_at).total_seconds())
+                    stats.record_answered(a.answered_at.timestamp(), (a.answered_at - a.started_at).total_seconds())
                     if a.outcome == "abandoned":
                         stats.record_abandoned(end)
                     if a.outcome == "completed" and a.connected_at and a.ended_at:
-                        stats.record_handled(end, a.talk_seconds or
-                                             (a.ended_at - a.connected_at).total_seconds())
+                        stats.record_handled(end, a.talk_seconds or (a.ended_at - a.connected_at).total_seconds())
                 else:
                     stats.record_unanswered(end)
 
@@ -167,6 +192,8 @@ class AttemptOutcomes:
         due = await asyncio.to_thread(self.repo.due_callbacks, now)
         for contact in due:
             if contact.id not in self._callbacks_notified:
-                self.notify({"topic": "outbound_callback_due", "contact": contact_dict(contact)},
-                            usernames={contact.callback_agent})
+                self.notify(
+                    {"topic": "outbound_callback_due", "contact": contact_dict(contact)},
+                    usernames={contact.callback_agent},
+                )
         self._callbacks_notified = {c.id for c in due}

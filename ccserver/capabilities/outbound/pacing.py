@@ -13,6 +13,7 @@ rolling 24 h) times a safety factor, reduced linearly to 0 as the measured 24 h 
 the cap: at the cap the dialer is progressive (never more calls in flight than idle agents,
 hence no abandon at all).
 """
+
 from __future__ import annotations
 
 import math
@@ -61,8 +62,10 @@ def binomial_pmf(n: int, p: float) -> list[float]:
         return [1.0] + [0.0] * n
     if p >= 1.0:
         return [0.0] * n + [1.0]
-    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
-            + i * math.log(p) + (n - i) * math.log1p(-p) for i in range(n + 1)]
+    logs = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+        for i in range(n + 1)
+    ]
     return [math.exp(v) for v in logs]
 
 
@@ -114,9 +117,16 @@ class PacingStats:
     and follow the last ``recent`` calls; the abandon rate is over a rolling 24 h.
     """
 
-    def __init__(self, *, prior_answer_rate: float = 0.3, prior_handle_s: float = 180.0,
-                 prior_answer_s: float = 12.0, prior_weight: int = 20, recent: int = 300,
-                 window_s: float = ROLLING_WINDOW_S) -> None:
+    def __init__(
+        self,
+        *,
+        prior_answer_rate: float = 0.3,
+        prior_handle_s: float = 180.0,
+        prior_answer_s: float = 12.0,
+        prior_weight: int = 20,
+        recent: int = 300,
+        window_s: float = ROLLING_WINDOW_S,
+    ) -> None:
         self.prior_answer_rate = prior_answer_rate
         self.prior_handle_s = prior_handle_s
         self.prior_answer_s = prior_answer_s
@@ -167,10 +177,22 @@ class PacingStats:
         answered = len(self._answered_at)
         return len(self._abandoned_at) / answered if answered else 0.0
 
-    def pacing_input(self, now: float, *, agents_idle: int, agents_busy: int,
-                     calls_in_flight: int, abandon_cap: float = DEFAULT_ABANDON_CAP
-                     ) -> PacingInput:
-        return PacingInput(agents_idle=agents_idle, agents_busy=agents_busy,
-                           calls_in_flight=calls_in_flight, answer_rate=self.answer_rate(),
-                           avg_handle_s=self.avg_handle_s(), avg_answer_s=self.avg_answer_s(),
-                           abandon_rate=self.abandon_rate(now), abandon_cap=abandon_cap)
+    def pacing_input(
+        self,
+        now: float,
+        *,
+        agents_idle: int,
+        agents_busy: int,
+        calls_in_flight: int,
+        abandon_cap: float = DEFAULT_ABANDON_CAP,
+    ) -> PacingInput:
+        return PacingInput(
+            agents_idle=agents_idle,
+            agents_busy=agents_busy,
+            calls_in_flight=calls_in_flight,
+            answer_rate=self.answer_rate(),
+            avg_handle_s=self.avg_handle_s(),
+            avg_answer_s=self.avg_answer_s(),
+            abandon_rate=self.abandon_rate(now),
+            abandon_cap=abandon_cap,
+        )

@@ -1,6 +1,7 @@
 """Outbound campaigns as a plugin: the service and its parts on one repository, the attempt
 tracker on the intake, the attempts' outcomes on the bus, the windows and housekeeping jobs, the
 dialing loop (startup/cleanup), the web routes and the pushes to the browsers."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,22 +13,35 @@ from .ports import OutboundRepositoryPort, ScopeSource
 from .service import OutboundService
 
 
-def setup(deps: Deps, *, repository: OutboundRepositoryPort, board: Any = None,
-          scopes: ScopeSource | None = None, scheduler: Any = None,
-          run_dialer: bool = True) -> Plugin:
+def setup(
+    deps: Deps,
+    *,
+    repository: OutboundRepositoryPort,
+    board: Any = None,
+    scopes: ScopeSource | None = None,
+    scheduler: Any = None,
+    run_dialer: bool = True,
+) -> Plugin:
     """`board`: the live agent board (free agents of a campaign's queue, their phones);
     `scopes`: the supervisors' scopes (ACD repository); `scheduler`: where the dialer schedules
     each campaign's next window change (APScheduler)."""
     settings = deps.settings
-    service = OutboundService(repository, clock=deps.clock, pbx=deps.pbx,
-                              writer=deps.config_writer, board=board, scheduler=scheduler,
-                              audit=deps.audit, dial_uri=settings.outbound.dial_uri,
-                              data_dir=settings.storage.data_dir, scopes=scopes)
+    service = OutboundService(
+        repository,
+        clock=deps.clock,
+        pbx=deps.pbx,
+        writer=deps.config_writer,
+        board=board,
+        scheduler=scheduler,
+        audit=deps.audit,
+        dial_uri=settings.outbound.dial_uri,
+        data_dir=settings.storage.data_dir,
+        scopes=scopes,
+    )
     plugin = Plugin(name="outbound", service=service)
     for event_type in AttemptTracker._handlers:
         plugin.handle(event_type, service.tracker.apply)
-    plugin.subscribe("outbound:attempts", service.outcomes.on_attempt_event,
-                     [DialAttemptChanged.topic])
+    plugin.subscribe("outbound:attempts", service.outcomes.on_attempt_event, [DialAttemptChanged.topic])
     plugin.every("outbound-windows", service.dialer.refresh_windows, minutes=5)
     plugin.every("outbound-housekeeping", service.outcomes.housekeeping, seconds=30)
 
@@ -44,8 +58,10 @@ def setup(deps: Deps, *, repository: OutboundRepositoryPort, board: Any = None,
     def live(hub) -> None:
         """Import progress to the uploader, campaign and attempt changes to supervisors, due
         callbacks to their agent."""
+
         def notify(message: dict, *, roles=None, usernames=None) -> None:
             hub.broadcast(message, roles=roles, usernames=usernames)
+
         service.notify = notify
 
     plugin.web_routes = web_routes

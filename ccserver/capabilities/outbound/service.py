@@ -11,6 +11,7 @@
 `OutboundService` only builds them on one repository and starts and stops them; the web views
 and the CLI call the part they need.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,36 +33,67 @@ from .preview import PreviewService
 
 
 class OutboundService:
-    def __init__(self, repo: OutboundRepositoryPort, *, clock: Clock,
-                 pbx: PbxCommands | None = None, writer: ConfigWriter | None = None,
-                 board=None, scheduler=None, audit: AuditTrail | None = None,
-                 dial_uri: str = "", data_dir: Path | str = "var",
-                 interface_of: Callable[[str], str | None] | None = None,
-                 tick_seconds: float = 1.0, scopes: ScopeSource | None = None) -> None:
+    def __init__(
+        self,
+        repo: OutboundRepositoryPort,
+        *,
+        clock: Clock,
+        pbx: PbxCommands | None = None,
+        writer: ConfigWriter | None = None,
+        board=None,
+        scheduler=None,
+        audit: AuditTrail | None = None,
+        dial_uri: str = "",
+        data_dir: Path | str = "var",
+        interface_of: Callable[[str], str | None] | None = None,
+        tick_seconds: float = 1.0,
+        scopes: ScopeSource | None = None,
+    ) -> None:
         self.repo = repo
         self.clock = clock
         self.notifier = Notifier()
         self.tracker = AttemptTracker(clock, time.monotonic)
         running = RunningCampaigns(repo)
         self.access = Access(repo, audit=audit, scopes=scopes)
-        self.oppositions = OppositionService(repo, clock=clock, access=self.access,
-                                             running=running, data_dir=data_dir)
-        self.compliance = ComplianceService(repo, clock=clock, access=self.access,
-                                            oppositions=self.oppositions)
-        self.outcomes = AttemptOutcomes(repo, clock=clock, tracker=self.tracker,
-                                        notify=self.notifier)
-        self.dialer = DialerService(repo, clock=clock, access=self.access, running=running,
-                                    notify=self.notifier, tracker=self.tracker,
-                                    compliance=self.compliance, oppositions=self.oppositions,
-                                    outcomes=self.outcomes, pbx=pbx, board=board,
-                                    scheduler=scheduler, dial_uri=dial_uri,
-                                    interface_of=interface_of, tick_seconds=tick_seconds)
-        self.campaigns = CampaignService(repo, clock=clock, access=self.access, running=running,
-                                         notify=self.notifier, dialer=self.dialer, pbx=pbx,
-                                         writer=writer)
-        self.preview = PreviewService(repo, clock=clock, access=self.access, running=running,
-                                      dialer=self.dialer, compliance=self.compliance,
-                                      oppositions=self.oppositions)
+        self.oppositions = OppositionService(repo, clock=clock, access=self.access, running=running, data_dir=data_dir)
+        self.compliance = ComplianceService(repo, clock=clock, access=self.access, oppositions=self.oppositions)
+        self.outcomes = AttemptOutcomes(repo, clock=clock, tracker=self.tracker, notify=self.notifier)
+        self.dialer = DialerService(
+            repo,
+            clock=clock,
+            access=self.access,
+            running=running,
+            notify=self.notifier,
+            tracker=self.tracker,
+            compliance=self.compliance,
+            oppositions=self.oppositions,
+            outcomes=self.outcomes,
+            pbx=pbx,
+            board=board,
+            scheduler=scheduler,
+            dial_uri=dial_uri,
+            interface_of=interface_of,
+            tick_seconds=tick_seconds,
+        )
+        self.campaigns = CampaignService(
+            repo,
+            clock=clock,
+            access=self.access,
+            running=running,
+            notify=self.notifier,
+            dialer=self.dialer,
+            pbx=pbx,
+            writer=writer,
+        )
+        self.preview = PreviewService(
+            repo,
+            clock=clock,
+            access=self.access,
+            running=running,
+            dialer=self.dialer,
+            compliance=self.compliance,
+            oppositions=self.oppositions,
+        )
 
     @property
     def notify(self) -> Callable[..., Any]:

@@ -6,6 +6,7 @@ Every route declares its roles. Uploads are multipart forms (field ``file``) sen
 ``X-CSRF-Token`` header; the import's progress comes over the WebSocket
 (topic ``outbound_import_progress``, to the uploading user only).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,8 @@ from datetime import datetime
 import aiohttp_jinja2
 from aiohttp import web
 
-from ...adapters.web.requests import read_json
 from ...adapters.web.auth import current_user, roles
+from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
 from .compliance import Basis, CallRequest, OppositionFacts, decide, parse_history, parse_instant
 from .imports import ENCODINGS
@@ -66,8 +67,7 @@ async def _upload(request: web.Request) -> tuple[bytes, str, dict[str, str]]:
 def _encoding(fields: dict[str, str]) -> str:
     encoding = fields.get("encoding", "utf-8") or "utf-8"
     if encoding not in ENCODINGS:
-        raise InvalidInput(f"encoding must be one of {', '.join(ENCODINGS)}", field="encoding",
-                           value=encoding)
+        raise InvalidInput(f"encoding must be one of {', '.join(ENCODINGS)}", field="encoding", value=encoding)
     return encoding
 
 
@@ -75,8 +75,7 @@ def _encoding(fields: dict[str, str]) -> str:
 @roles(*MANAGERS)
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
     campaigns = await _service(request).campaigns.visible_campaigns(*_who(request))
-    return aiohttp_jinja2.render_template("outbound/campaigns.html", request,
-                                          {"campaigns": campaigns})
+    return aiohttp_jinja2.render_template("outbound/campaigns.html", request, {"campaigns": campaigns})
 
 
 @roles(*MANAGERS)
@@ -88,13 +87,24 @@ async def campaign_page(request: web.Request) -> web.StreamResponse:
     status = request.query.get("status", "")
     search = request.query.get("q", "")[:64]
     offset = _query_int(request, "offset", 0, 10**9)
-    contacts, total = await service.campaigns.contacts(campaign_id, status=status, search=search,
-                                                       offset=offset, limit=50)
+    contacts, total = await service.campaigns.contacts(
+        campaign_id, status=status, search=search, offset=offset, limit=50
+    )
     imports = await service.campaigns.imports(campaign_id)
-    return aiohttp_jinja2.render_template("outbound/campaign.html", request, {
-        "campaign": campaign, "contacts": contacts, "total": total,
-        "offset": offset, "status": status, "search": search, "imports": imports[:10],
-        "encodings": list(ENCODINGS)})
+    return aiohttp_jinja2.render_template(
+        "outbound/campaign.html",
+        request,
+        {
+            "campaign": campaign,
+            "contacts": contacts,
+            "total": total,
+            "offset": offset,
+            "status": status,
+            "search": search,
+            "imports": imports[:10],
+            "encodings": list(ENCODINGS),
+        },
+    )
 
 
 @roles(*MANAGERS)
@@ -110,9 +120,11 @@ async def compliance_page(request: web.Request) -> web.StreamResponse:
     status = await service.oppositions.opposition_status()
     consents = await service.oppositions.recent_consents(50)
     campaigns = await service.campaigns.visible_campaigns(*_who(request))
-    return aiohttp_jinja2.render_template("outbound/compliance.html", request, {
-        "opposition": status, "consents": consents, "campaigns": campaigns,
-        "encodings": list(ENCODINGS)})
+    return aiohttp_jinja2.render_template(
+        "outbound/compliance.html",
+        request,
+        {"opposition": status, "consents": consents, "campaigns": campaigns, "encodings": list(ENCODINGS)},
+    )
 
 
 # --- campaigns API ---------------------------------------------------------------------------------
@@ -147,15 +159,15 @@ async def api_campaign_update(request: web.Request) -> web.StreamResponse:
 @roles(*MANAGERS)
 async def api_campaign_action(request: web.Request) -> web.StreamResponse:
     campaign = await _service(request).campaigns.change_status(
-        _int(request, "id"), request.match_info["action"], *_who(request))
+        _int(request, "id"), request.match_info["action"], *_who(request)
+    )
     return web.json_response(campaign)
 
 
 @roles(*MANAGERS)
 async def api_campaign_agents(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
-    agents = await _service(request).campaigns.set_agents(_int(request, "id"), body.get("agents"),
-                                                          *_who(request))
+    agents = await _service(request).campaigns.set_agents(_int(request, "id"), body.get("agents"), *_who(request))
     return web.json_response({"agents": agents})
 
 
@@ -164,9 +176,12 @@ async def api_contacts(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     await service.access.require_campaign(_int(request, "id"), *_who(request), "see")
     rows, total = await service.campaigns.contacts(
-        _int(request, "id"), status=request.query.get("status", ""),
-        search=request.query.get("q", "")[:64], offset=_query_int(request, "offset", 0, 10**9),
-        limit=_query_int(request, "limit", 100, 1000))
+        _int(request, "id"),
+        status=request.query.get("status", ""),
+        search=request.query.get("q", "")[:64],
+        offset=_query_int(request, "offset", 0, 10**9),
+        limit=_query_int(request, "limit", 100, 1000),
+    )
     return web.json_response({"total": total, "contacts": rows})
 
 
@@ -174,8 +189,9 @@ async def api_contacts(request: web.Request) -> web.StreamResponse:
 @roles(*MANAGERS)
 async def api_import_preview(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
-    report = await _service(request).campaigns.preview_import(_int(request, "id"), data, filename,
-                                                    _encoding(fields), *_who(request))
+    report = await _service(request).campaigns.preview_import(
+        _int(request, "id"), data, filename, _encoding(fields), *_who(request)
+    )
     return web.json_response(report, status=201)
 
 
@@ -203,8 +219,7 @@ async def api_import_cancel(request: web.Request) -> web.StreamResponse:
 async def api_contact(request: web.Request) -> web.StreamResponse:
     """A contact's card (custom fields included): the agent desk reads it for the screen-pop
     of an outbound call (call data ``contact_id``); agents see their campaigns' contacts only."""
-    return web.json_response(await _service(request).campaigns.contact(_int(request, "id"),
-                                                                       *_who(request)))
+    return web.json_response(await _service(request).campaigns.contact(_int(request, "id"), *_who(request)))
 
 
 @roles(*MANAGERS)
@@ -233,15 +248,20 @@ async def api_compliance_check(request: web.Request) -> web.StreamResponse:
         basis = Basis(body.get("basis", "none"))
     except ValueError:
         raise InvalidInput("basis: consent, contract or none", field="basis") from None
-    request_ = CallRequest(number=number, postcode=body.get("postcode") or None, basis=basis,
-                           outside_hours_consent=bool(body.get("outside_hours_consent")),
-                           caller_id=body.get("caller_id") or None,
-                           automated=not body.get("manual", False))
+    request_ = CallRequest(
+        number=number,
+        postcode=body.get("postcode") or None,
+        basis=basis,
+        outside_hours_consent=bool(body.get("outside_hours_consent")),
+        caller_id=body.get("caller_id") or None,
+        automated=not body.get("manual", False),
+    )
     scrubbed = body.get("bloctel_scrubbed_at")
-    facts = OppositionFacts(company_dnc=bool(body.get("company_dnc")),
-                            bloctel_listed=body.get("bloctel_listed"),
-                            bloctel_scrubbed_at=parse_instant(scrubbed, "bloctel_scrubbed_at")
-                            if scrubbed else None)
+    facts = OppositionFacts(
+        company_dnc=bool(body.get("company_dnc")),
+        bloctel_listed=body.get("bloctel_listed"),
+        bloctel_scrubbed_at=parse_instant(scrubbed, "bloctel_scrubbed_at") if scrubbed else None,
+    )
     history = parse_history(body.get("history", []))
     return web.json_response(decide(request_, history, facts, at).as_dict())
 
@@ -257,14 +277,19 @@ async def api_decisions_export(request: web.Request) -> web.StreamResponse:
     campaign = request.query.get("campaign_id", "")
     if campaign and not campaign.isdigit():
         raise InvalidInput("campaign_id must be a number", field="campaign_id")
-    lines = service.compliance.export_decisions(campaign_id=int(campaign) if campaign else None,
-                                     since=_moment(request.query.get("from"), "from"),
-                                     until=_moment(request.query.get("to"), "to"),
-                                     number=request.query.get("number") or None)
+    lines = service.compliance.export_decisions(
+        campaign_id=int(campaign) if campaign else None,
+        since=_moment(request.query.get("from"), "from"),
+        until=_moment(request.query.get("to"), "to"),
+        number=request.query.get("number") or None,
+    )
     first = await asyncio.to_thread(next, lines)  # bad filters fail before the headers go out
-    response = web.StreamResponse(headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": 'attachment; filename="compliance-decisions.csv"'})
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="compliance-decisions.csv"',
+        }
+    )
     await response.prepare(request)
     await response.write(first.encode("utf-8"))
     sentinel = object()
@@ -275,8 +300,7 @@ async def api_decisions_export(request: web.Request) -> web.StreamResponse:
         await response.write(chunk.encode("utf-8"))
     await response.write_eof()
     user = current_user(request)
-    await service.access.record(user.username, "compliance.export", campaign or "all",
-                                query=dict(request.query))
+    await service.access.record(user.username, "compliance.export", campaign or "all", query=dict(request.query))
     return response
 
 
@@ -295,15 +319,19 @@ async def api_consent_add(request: web.Request) -> web.StreamResponse:
     allowed = {"number", "scope", "action", "at", "source", "proof_ref", "campaign_id"}
     unknown = set(body) - allowed
     if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}",
-                           field=sorted(unknown)[0])
+        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
     if not isinstance(body.get("number"), str):
         raise InvalidInput("number is required", field="number")
     entry = await _service(request).oppositions.record_consent(
-        number=body["number"], scope=str(body.get("scope", "canvassing")),
-        action=str(body.get("action", "grant")), at=body.get("at"),
-        source=str(body.get("source", "")), proof_ref=str(body.get("proof_ref", "")),
-        actor=current_user(request).username, campaign_id=body.get("campaign_id"))
+        number=body["number"],
+        scope=str(body.get("scope", "canvassing")),
+        action=str(body.get("action", "grant")),
+        at=body.get("at"),
+        source=str(body.get("source", "")),
+        proof_ref=str(body.get("proof_ref", "")),
+        actor=current_user(request).username,
+        campaign_id=body.get("campaign_id"),
+    )
     return web.json_response(entry, status=201)
 
 
@@ -311,7 +339,8 @@ async def api_consent_add(request: web.Request) -> web.StreamResponse:
 async def api_consent_import(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
     result = await _service(request).oppositions.import_consents(
-        data, _encoding(fields), current_user(request).username, filename)
+        data, _encoding(fields), current_user(request).username, filename
+    )
     return web.json_response(result, status=201)
 
 
@@ -326,9 +355,9 @@ async def api_dnc_add(request: web.Request) -> web.StreamResponse:
     user = current_user(request).username
     if request.content_type == "multipart/form-data":
         data, filename, fields = await _upload(request)
-        result = await service.dnc_add(data, fields.get("reason", ""), user,
-                                       source=f"file {filename}"[:64],
-                                       encoding=_encoding(fields))
+        result = await service.dnc_add(
+            data, fields.get("reason", ""), user, source=f"file {filename}"[:64], encoding=_encoding(fields)
+        )
     else:
         body = await read_json(request)
         numbers = body.get("numbers")
@@ -342,8 +371,9 @@ async def api_dnc_add(request: web.Request) -> web.StreamResponse:
 
 @roles(*MANAGERS)
 async def api_dnc_remove(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).oppositions.dnc_remove(request.match_info["number"],
-                                                current_user(request).username)
+    result = await _service(request).oppositions.dnc_remove(
+        request.match_info["number"], current_user(request).username
+    )
     return web.json_response(result)
 
 
@@ -351,10 +381,10 @@ async def api_dnc_remove(request: web.Request) -> web.StreamResponse:
 async def api_bloctel_list(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
     if not fields.get("scrubbed_at"):
-        raise InvalidInput("scrubbed_at (the date the list was obtained) is required",
-                           field="scrubbed_at")
+        raise InvalidInput("scrubbed_at (the date the list was obtained) is required", field="scrubbed_at")
     result = await _service(request).oppositions.import_bloctel_list(
-        data, fields["scrubbed_at"], filename, current_user(request).username)
+        data, fields["scrubbed_at"], filename, current_user(request).username
+    )
     return web.json_response(result, status=201)
 
 
@@ -362,12 +392,16 @@ async def api_bloctel_list(request: web.Request) -> web.StreamResponse:
 async def api_bloctel_scrub(request: web.Request) -> web.StreamResponse:
     data, filename, fields = await _upload(request)
     if not fields.get("scrubbed_at"):
-        raise InvalidInput("scrubbed_at (the date of the scrub) is required",
-                           field="scrubbed_at")
+        raise InvalidInput("scrubbed_at (the date of the scrub) is required", field="scrubbed_at")
     result = await _service(request).oppositions.import_bloctel_scrub(
-        _int(request, "id"), data, fields["scrubbed_at"], filename,
-        current_user(request).username, encoding=_encoding(fields),
-        role=current_user(request).role)
+        _int(request, "id"),
+        data,
+        fields["scrubbed_at"],
+        filename,
+        current_user(request).username,
+        encoding=_encoding(fields),
+        role=current_user(request).role,
+    )
     return web.json_response(result, status=201)
 
 
@@ -402,15 +436,13 @@ async def api_preview_next(request: web.Request) -> web.StreamResponse:
 
 @roles("agent")
 async def api_preview_dial(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).preview.preview_dial(_int(request, "id"),
-                                                          current_user(request).username)
+    result = await _service(request).preview.preview_dial(_int(request, "id"), current_user(request).username)
     return web.json_response(result, status=201)
 
 
 @roles("agent")
 async def api_preview_skip(request: web.Request) -> web.StreamResponse:
-    result = await _service(request).preview.preview_skip(_int(request, "id"),
-                                                          current_user(request).username)
+    result = await _service(request).preview.preview_skip(_int(request, "id"), current_user(request).username)
     return web.json_response(result)
 
 
@@ -420,8 +452,12 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
     if not isinstance(body.get("at"), str):
         raise InvalidInput("at (ISO-8601) is required", field="at")
     result = await _service(request).preview.schedule_callback(
-        _int(request, "id"), body["at"], current_user(request).username,
-        mine=bool(body.get("mine", True)), role=current_user(request).role)
+        _int(request, "id"),
+        body["at"],
+        current_user(request).username,
+        mine=bool(body.get("mine", True)),
+        role=current_user(request).role,
+    )
     return web.json_response(result)
 
 
@@ -429,10 +465,14 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
 async def api_attempt_result(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     result = await _service(request).preview.record_result(
-        _int(request, "id"), current_user(request).username,
-        disposition=str(body.get("disposition", "")), refused=bool(body.get("refused")),
-        do_not_call=bool(body.get("do_not_call")), notes=str(body.get("notes", "")),
-        role=current_user(request).role)
+        _int(request, "id"),
+        current_user(request).username,
+        disposition=str(body.get("disposition", "")),
+        refused=bool(body.get("refused")),
+        do_not_call=bool(body.get("do_not_call")),
+        notes=str(body.get("notes", "")),
+        role=current_user(request).role,
+    )
     return web.json_response(result)
 
 
@@ -445,34 +485,23 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/outbound/campaigns", api_campaigns, name="api-outbound-campaigns")
     r.add_post("/api/outbound/campaigns", api_campaign_create, name="api-outbound-campaign-create")
     r.add_get("/api/outbound/campaigns/{id}", api_campaign, name="api-outbound-campaign")
-    r.add_patch("/api/outbound/campaigns/{id}", api_campaign_update,
-                name="api-outbound-campaign-update")
-    r.add_put("/api/outbound/campaigns/{id}/agents", api_campaign_agents,
-              name="api-outbound-campaign-agents")
+    r.add_patch("/api/outbound/campaigns/{id}", api_campaign_update, name="api-outbound-campaign-update")
+    r.add_put("/api/outbound/campaigns/{id}/agents", api_campaign_agents, name="api-outbound-campaign-agents")
     r.add_get("/api/outbound/campaigns/{id}/contacts", api_contacts, name="api-outbound-contacts")
-    r.add_post("/api/outbound/campaigns/{id}/imports", api_import_preview,
-               name="api-outbound-contacts-upload")
-    r.add_post("/api/outbound/campaigns/{id}/bloctel-scrub", api_bloctel_scrub,
-               name="api-outbound-bloctel-scrub")
+    r.add_post("/api/outbound/campaigns/{id}/imports", api_import_preview, name="api-outbound-contacts-upload")
+    r.add_post("/api/outbound/campaigns/{id}/bloctel-scrub", api_bloctel_scrub, name="api-outbound-bloctel-scrub")
     r.add_get("/api/outbound/imports/{id}", api_import, name="api-outbound-upload-report")
-    r.add_post("/api/outbound/imports/{id}/confirm", api_import_confirm,
-               name="api-outbound-contacts-confirm")
-    r.add_post("/api/outbound/imports/{id}/cancel", api_import_cancel,
-               name="api-outbound-contacts-cancel")
+    r.add_post("/api/outbound/imports/{id}/confirm", api_import_confirm, name="api-outbound-contacts-confirm")
+    r.add_post("/api/outbound/imports/{id}/cancel", api_import_cancel, name="api-outbound-contacts-cancel")
     r.add_get("/api/outbound/contacts/{id}", api_contact, name="api-outbound-contact")
-    r.add_get("/api/outbound/contacts/{id}/decisions", api_contact_why,
-              name="api-outbound-contact-why")
-    r.add_post("/api/outbound/contacts/{id}/check", api_contact_check,
-               name="api-outbound-contact-check")
+    r.add_get("/api/outbound/contacts/{id}/decisions", api_contact_why, name="api-outbound-contact-why")
+    r.add_post("/api/outbound/contacts/{id}/check", api_contact_check, name="api-outbound-contact-check")
     r.add_post("/api/outbound/contacts/{id}/callback", api_callback, name="api-outbound-callback")
-    r.add_post("/api/outbound/compliance/check", api_compliance_check,
-               name="api-outbound-compliance-check")
-    r.add_get("/api/outbound/decisions.csv", api_decisions_export,
-              name="api-outbound-decisions-export")
+    r.add_post("/api/outbound/compliance/check", api_compliance_check, name="api-outbound-compliance-check")
+    r.add_get("/api/outbound/decisions.csv", api_decisions_export, name="api-outbound-decisions-export")
     r.add_get("/api/outbound/consents", api_consents, name="api-outbound-consents")
     r.add_post("/api/outbound/consents", api_consent_add, name="api-outbound-consent-add")
-    r.add_post("/api/outbound/consents/import", api_consent_import,
-               name="api-outbound-consent-upload")
+    r.add_post("/api/outbound/consents/import", api_consent_import, name="api-outbound-consent-upload")
     r.add_get("/api/outbound/opposition", api_opposition, name="api-outbound-opposition")
     r.add_post("/api/outbound/dnc", api_dnc_add, name="api-outbound-dnc-add")
     r.add_delete("/api/outbound/dnc/{number}", api_dnc_remove, name="api-outbound-dnc-remove")
@@ -481,13 +510,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/outbound/campaigns/{id}/join", api_join, name="api-outbound-join")
     r.add_post("/api/outbound/campaigns/{id}/leave", api_leave, name="api-outbound-leave")
     r.add_post("/api/outbound/preview/next", api_preview_next, name="api-outbound-preview-next")
-    r.add_post("/api/outbound/preview/{id}/dial", api_preview_dial,
-               name="api-outbound-preview-dial")
-    r.add_post("/api/outbound/preview/{id}/skip", api_preview_skip,
-               name="api-outbound-preview-skip")
-    r.add_post("/api/outbound/attempts/{id}/result", api_attempt_result,
-               name="api-outbound-attempt-result")
+    r.add_post("/api/outbound/preview/{id}/dial", api_preview_dial, name="api-outbound-preview-dial")
+    r.add_post("/api/outbound/preview/{id}/skip", api_preview_skip, name="api-outbound-preview-skip")
+    r.add_post("/api/outbound/attempts/{id}/result", api_attempt_result, name="api-outbound-attempt-result")
     # last: /campaigns/{id}/{action} would shadow the /campaigns/{id}/... routes above it
-    r.add_post("/api/outbound/campaigns/{id}/{action}", api_campaign_action,
-               name="api-outbound-campaign-action")
-
+    r.add_post("/api/outbound/campaigns/{id}/{action}", api_campaign_action, name="api-outbound-campaign-action")

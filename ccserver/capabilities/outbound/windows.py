@@ -22,12 +22,13 @@ and 09479 are shared by La Réunion and Mayotte). Unknown means closed.
 The vectorized API (`area_codes_for`, `open_table`, `open_mask`) answers "open now?" once per
 area and reuses it for every contact: a million contacts in a few milliseconds.
 """
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -36,7 +37,7 @@ from ...core.errors import InvalidInput
 from .numbers import FrenchNumber
 
 WINDOWS: tuple[tuple[time, time], ...] = ((time(10, 0), time(13, 0)), (time(14, 0), time(20, 0)))
-WORKING_WEEKDAYS = frozenset(range(0, 5))  # Monday=0 .. Friday=4
+WORKING_WEEKDAYS = frozenset(range(5))  # Monday=0 .. Friday=4
 
 
 # --- holidays ----------------------------------------------------------------------------------
@@ -75,13 +76,16 @@ def _national(year: int) -> dict[date, str]:
 
 def _alsace_moselle(year: int) -> dict[date, str]:
     """Code du travail art. L3134-13 (Moselle, Bas-Rhin, Haut-Rhin)."""
-    return {easter_sunday(year) - timedelta(days=2): "Vendredi saint (Alsace-Moselle)",
-            date(year, 12, 26): "Saint-Étienne, 26 décembre (Alsace-Moselle)"}
+    return {
+        easter_sunday(year) - timedelta(days=2): "Vendredi saint (Alsace-Moselle)",
+        date(year, 12, 26): "Saint-Étienne, 26 décembre (Alsace-Moselle)",
+    }
 
 
 def _abolition(month: int, day: int, where: str):
     def calendar(year: int) -> dict[date, str]:
         return {date(year, month, day): f"abolition de l'esclavage ({where})"}
+
     return calendar
 
 
@@ -140,27 +144,33 @@ _N = ("national",)
 AREAS: tuple[Area, ...] = (
     Area("FR-METRO", "metropolitan France", (Zone("Europe/Paris", _N),)),
     Area("FR-AM", "Alsace-Moselle (57, 67, 68)", (Zone("Europe/Paris", _N + ("alsace-moselle",)),)),
-    Area("FR-METRO*", "metropolitan France, department unknown (Alsace-Moselle days included)",
-         (Zone("Europe/Paris", _N + ("alsace-moselle",)),)),
+    Area(
+        "FR-METRO*",
+        "metropolitan France, department unknown (Alsace-Moselle days included)",
+        (Zone("Europe/Paris", _N + ("alsace-moselle",)),),
+    ),
     Area("GP", "Guadeloupe (971)", (Zone("America/Guadeloupe", _N + ("abolition-GP",)),)),
     Area("MQ", "Martinique (972)", (Zone("America/Martinique", _N + ("abolition-MQ",)),)),
     Area("GF", "Guyane (973)", (Zone("America/Cayenne", _N + ("abolition-GF",)),)),
     Area("RE", "La Réunion (974)", (Zone("Indian/Reunion", _N + ("abolition-RE",)),)),
     Area("PM", "Saint-Pierre-et-Miquelon (975)", (Zone("America/Miquelon", _N),)),
     Area("YT", "Mayotte (976)", (Zone("Indian/Mayotte", _N + ("abolition-YT",)),)),
-    Area("BL", "Saint-Barthélemy (97133, 977)",
-         (Zone("America/St_Barthelemy", _N + ("abolition-BL",)),)),
+    Area("BL", "Saint-Barthélemy (97133, 977)", (Zone("America/St_Barthelemy", _N + ("abolition-BL",)),)),
     Area("MF", "Saint-Martin (97150, 978)", (Zone("America/Marigot", _N + ("abolition-MF",)),)),
-    Area("GP*", "Guadeloupe, Saint-Barthélemy or Saint-Martin (from the number)",
-         (Zone("America/Guadeloupe", _N + ("abolition-GP", "abolition-BL", "abolition-MF")),)),
-    Area("RE|YT", "La Réunion or Mayotte (from the number): open only when open in both",
-         (Zone("Indian/Reunion", _N + ("abolition-RE",)),
-          Zone("Indian/Mayotte", _N + ("abolition-YT",)))),
+    Area(
+        "GP*",
+        "Guadeloupe, Saint-Barthélemy or Saint-Martin (from the number)",
+        (Zone("America/Guadeloupe", _N + ("abolition-GP", "abolition-BL", "abolition-MF")),),
+    ),
+    Area(
+        "RE|YT",
+        "La Réunion or Mayotte (from the number): open only when open in both",
+        (Zone("Indian/Reunion", _N + ("abolition-RE",)), Zone("Indian/Mayotte", _N + ("abolition-YT",))),
+    ),
 )
 AREA_INDEX: dict[str, int] = {a.code: i for i, a in enumerate(AREAS)}
 UNKNOWN_AREA = 255  # area code of contacts whose area is unknown: never open
-_TERRITORY_AREA = {"RE": "RE", "YT": "YT", "GP*": "GP*", "GF": "GF", "MQ": "MQ",
-                   "RE|YT": "RE|YT", None: "FR-METRO*"}
+_TERRITORY_AREA = {"RE": "RE", "YT": "YT", "GP*": "GP*", "GF": "GF", "MQ": "MQ", "RE|YT": "RE|YT", None: "FR-METRO*"}
 
 
 @functools.lru_cache(maxsize=64)
@@ -210,21 +220,21 @@ def _build_postcode_lut() -> np.ndarray:
         dept = p3 // 10
         if 1 <= dept <= 95:
             lut[p3] = AREA_INDEX["FR-AM" if dept in (57, 67, 68) else "FR-METRO"]
-    overseas = {971: "GP", 972: "MQ", 973: "GF", 974: "RE", 975: "PM", 976: "YT",
-                977: "BL", 978: "MF"}
+    overseas = {971: "GP", 972: "MQ", 973: "GF", 974: "RE", 975: "PM", 976: "YT", 977: "BL", 978: "MF"}
     for p3, code in overseas.items():
         lut[p3] = AREA_INDEX[code]
     return lut
 
 
 def _build_number_lut() -> np.ndarray:
-    from .numbers import OVERSEAS_PREFIXES  # noqa: PLC0415
+    from .numbers import OVERSEAS_PREFIXES
+
     lut = np.full(10000, AREA_INDEX["FR-METRO*"], dtype=np.uint8)
     lut[:1000] = UNKNOWN_AREA  # not a 9-digit NSN
     for prefix, territory in OVERSEAS_PREFIXES.items():
         code = AREA_INDEX[_TERRITORY_AREA[territory]]
         if len(prefix) == 3:
-            lut[int(prefix) * 10: int(prefix) * 10 + 10] = code
+            lut[int(prefix) * 10 : int(prefix) * 10 + 10] = code
     for prefix, territory in OVERSEAS_PREFIXES.items():
         if len(prefix) == 4:  # the longer prefix wins
             lut[int(prefix)] = AREA_INDEX[_TERRITORY_AREA[territory]]
@@ -273,7 +283,7 @@ class WindowCheck:
 def _utc(at: datetime) -> datetime:
     if at.tzinfo is None:
         raise InvalidInput("the moment must be timezone-aware (UTC)", field="at", value=str(at))
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)
 
 
 def check_zone(zone: Zone, at: datetime) -> WindowCheck:
@@ -304,9 +314,12 @@ def open_table(at: datetime) -> np.ndarray:
     return table
 
 
-def open_mask(area_codes: np.ndarray, at: datetime,
-              outside_hours_consent: np.ndarray | None = None,
-              table: np.ndarray | None = None) -> np.ndarray:
+def open_mask(
+    area_codes: np.ndarray,
+    at: datetime,
+    outside_hours_consent: np.ndarray | None = None,
+    table: np.ndarray | None = None,
+) -> np.ndarray:
     """Vectorized calling-window decision for many contacts at one moment.
 
     Consent to be called outside the legal days and hours (D223-9 al. 2) opens the window of
@@ -331,7 +344,7 @@ def next_opening(area: Area, at: datetime, horizon_days: int = 30) -> datetime |
         for n in range(horizon_days + 1):
             day = local_day + timedelta(days=n)
             for opening, _ in WINDOWS:
-                moment = datetime.combine(day, opening, zone.tzinfo).astimezone(timezone.utc)
+                moment = datetime.combine(day, opening, zone.tzinfo).astimezone(UTC)
                 if moment > start:
                     candidates.append(moment)
     for moment in sorted(candidates):
@@ -341,5 +354,4 @@ def next_opening(area: Area, at: datetime, horizon_days: int = 30) -> datetime |
 
 
 def area_codes_of(areas: Sequence[Area | None]) -> np.ndarray:
-    return np.array([UNKNOWN_AREA if a is None else AREA_INDEX[a.code] for a in areas],
-                    dtype=np.uint8)
+    return np.array([UNKNOWN_AREA if a is None else AREA_INDEX[a.code] for a in areas], dtype=np.uint8)

@@ -1,4 +1,5 @@
 """The privacy capability's domain errors."""
+
 from __future__ import annotations
 
 from ...core.errors import CcError

@@ -9,6 +9,7 @@ opposition check can still recognise the number when it comes back.
 
 Pure: no I/O.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,10 +58,18 @@ def number_forms(e164: str) -> set[str]:
     if number is not None:
         nsn = f"{number.nsn:09d}"
         national = "0" + nsn
-        pairs = [national[i:i + 2] for i in range(0, 10, 2)]
-        forms |= {nsn, national, " ".join(pairs), ".".join(pairs), "-".join(pairs),
-                  "+33" + nsn, "33" + nsn, "0033" + nsn,
-                  "+33 " + nsn[0] + " " + " ".join(nsn[i:i + 2] for i in range(1, 9, 2))}
+        pairs = [national[i : i + 2] for i in range(0, 10, 2)]
+        forms |= {
+            nsn,
+            national,
+            " ".join(pairs),
+            ".".join(pairs),
+            "-".join(pairs),
+            "+33" + nsn,
+            "33" + nsn,
+            "0033" + nsn,
+            "+33 " + nsn[0] + " " + " ".join(nsn[i : i + 2] for i in range(1, 9, 2)),
+        }
     return {f for f in forms if len(f.replace(" ", "").replace(".", "").replace("-", "")) >= 6}
 
 
@@ -74,13 +83,12 @@ class Person:
     forms: tuple[str, ...] = field(default=())  # every textual writing, longest first
 
     @classmethod
-    def of(cls, customer_id: int | None, numbers: Iterable[str], names: Iterable[str] = ()) -> "Person":
+    def of(cls, customer_id: int | None, numbers: Iterable[str], names: Iterable[str] = ()) -> Person:
         e164 = tuple(sorted({n for n in numbers if n}))
         forms: set[str] = set()
         for n in e164:
             forms |= number_forms(n)
-        clean_names = tuple(sorted({n.strip() for n in names
-                                    if full_name_ok(n) or _EMAIL.fullmatch(n.strip() or "-")}))
+        clean_names = tuple(sorted({n.strip() for n in names if full_name_ok(n) or _EMAIL.fullmatch(n.strip() or "-")}))
         return cls(customer_id, e164, clean_names, tuple(sorted(forms, key=lambda f: (-len(f), f))))
 
     @property
@@ -132,8 +140,7 @@ class Person:
         if isinstance(value, list):
             return [self.redact_json(v) for v in value]
         if isinstance(value, dict):
-            return {self.redact(k) if isinstance(k, str) else k: self.redact_json(v)
-                    for k, v in value.items()}
+            return {self.redact(k) if isinstance(k, str) else k: self.redact_json(v) for k, v in value.items()}
         return value
 
     def redact_json_text(self, text: str | None) -> str | None:
@@ -154,8 +161,7 @@ class Person:
                 return True
             if isinstance(cell, str) and self.mentioned_in(cell):
                 return True
-            if isinstance(cell, (list, dict)) and self.mentions_row(
-                    cell.values() if isinstance(cell, dict) else cell):
+            if isinstance(cell, (list, dict)) and self.mentions_row(cell.values() if isinstance(cell, dict) else cell):
                 return True
         return False
 

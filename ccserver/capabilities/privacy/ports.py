@@ -1,6 +1,7 @@
 """What the GDPR erasure needs from outside: the database side (adapters/db/erasure.py
 implements `ErasureRepository`), the database compaction, and the recording capability's live
 calls and store. Synchronous repositories: the service calls them through ``asyncio.to_thread``."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -26,8 +27,9 @@ class ErasureRepository(Protocol):
 
     def contact_names(self, nsns: Iterable[int]) -> list[str]: ...
 
-    def erase(self, person: Person, hash_of: Callable[[int | str], str],
-              live_uniqueids: Iterable[str] = ()) -> ErasedPerson:
+    def erase(
+        self, person: Person, hash_of: Callable[[int | str], str], live_uniqueids: Iterable[str] = ()
+    ) -> ErasedPerson:
         """Everything in one transaction (all or nothing)."""
         ...
 

@@ -18,6 +18,7 @@ Order matters:
    entry list it, the web answer is an error), never swallowed.
 5. the audit entry: who, when, which customer id, the keyed hash — never the number in clear.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,19 +35,31 @@ from ...core import events as ev
 from ...core.errors import CcError, ConfigurationError, InvalidInput
 from ...core.ports import AuditTrail, PbxCommands
 from .errors import ErasureIncomplete
+from .model import HASH_PREFIX, Person, canonical, canonical_nsn, filter_lines, keyed_hash, parse_person_number
 from .ports import Compactor, ErasureRepository, LiveRecordings
-from .model import (HASH_PREFIX, Person, canonical, canonical_nsn, filter_lines, keyed_hash,
-                    parse_person_number)
 
 logger = logging.getLogger(__name__)
 
 KEY_FILE = "erasure_hmac.key"
 FOLLOW_UP_DELAY = 1.0  # seconds after the person's last live call ended
 # the tables an erasure changes (PostgreSQL vacuums them so dead tuples go too)
-ERASED_TABLES = ("calls", "customers", "customer_phones", "tickets", "interactions", "recordings",
-                 "qa_evaluations", "callbacks", "outbound_contacts", "outbound_attempts",
-                 "compliance_decisions", "consent_ledger", "dnc_numbers", "outbound_imports",
-                 "audit_log")
+ERASED_TABLES = (
+    "calls",
+    "customers",
+    "customer_phones",
+    "tickets",
+    "interactions",
+    "recordings",
+    "qa_evaluations",
+    "callbacks",
+    "outbound_contacts",
+    "outbound_attempts",
+    "compliance_decisions",
+    "consent_ledger",
+    "dnc_numbers",
+    "outbound_imports",
+    "audit_log",
+)
 
 
 def load_key(setting: str, data_dir: Path) -> bytes:
@@ -59,11 +72,14 @@ def load_key(setting: str, data_dir: Path) -> bytes:
         try:
             key = bytes.fromhex(text)
         except ValueError:
-            raise ConfigurationError("erasure_hmac_key must be hex (e.g. `python -c 'import secrets; "
-                                     "print(secrets.token_hex(32))'`)", field="erasure_hmac_key") from None
+            raise ConfigurationError(
+                "erasure_hmac_key must be hex (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)",
+                field="erasure_hmac_key",
+            ) from None
         if len(key) < 32:
-            raise ConfigurationError("erasure_hmac_key must be at least 32 bytes (64 hex digits)",
-                                     field="erasure_hmac_key")
+            raise ConfigurationError(
+                "erasure_hmac_key must be at least 32 bytes (64 hex digits)", field="erasure_hmac_key"
+            )
         return key
     path = Path(data_dir) / KEY_FILE
     if not path.exists():
@@ -92,7 +108,7 @@ class AsteriskFiles:
     monitor_dir: Path | None
 
     @classmethod
-    def of(cls, settings, config_writer=None) -> "AsteriskFiles":
+    def of(cls, settings, config_writer=None) -> AsteriskFiles:
         info = None
         if config_writer is not None:
             try:
@@ -102,17 +118,29 @@ class AsteriskFiles:
         if info is not None:
             return cls(info.instance_dir / "spool", info.instance_dir / "log", info.recordings_dir)
         spool = settings.recording.spool_dir or ""
-        return cls(Path(settings.asterisk.spool_dir) if settings.asterisk.spool_dir else None,
-                   Path(settings.asterisk.log_dir) if settings.asterisk.log_dir else None,
-                   Path(spool) if spool else None)
+        return cls(
+            Path(settings.asterisk.spool_dir) if settings.asterisk.spool_dir else None,
+            Path(settings.asterisk.log_dir) if settings.asterisk.log_dir else None,
+            Path(spool) if spool else None,
+        )
 
 
 class ErasureService:
-    def __init__(self, repo: ErasureRepository, key: bytes, *, audit: AuditTrail,
-                 recording: LiveRecordings | None = None, tracker=None, channels=None,
-                 pbx: PbxCommands | None = None, database: Compactor | None = None,
-                 files: AsteriskFiles | None = None, store=None,
-                 drain: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(
+        self,
+        repo: ErasureRepository,
+        key: bytes,
+        *,
+        audit: AuditTrail,
+        recording: LiveRecordings | None = None,
+        tracker=None,
+        channels=None,
+        pbx: PbxCommands | None = None,
+        database: Compactor | None = None,
+        files: AsteriskFiles | None = None,
+        store=None,
+        drain: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.repo = repo
         self.store = store if store is not None else (recording.store if recording is not None else None)
         self.key = key
@@ -151,8 +179,7 @@ class ErasureService:
             self._schedule_follow_up(person, ids)
 
     def _schedule_follow_up(self, person: Person, ids: frozenset[str]) -> None:
-        task = asyncio.get_running_loop().create_task(self._follow_up(person, ids),
-                                                      name="erasure-follow-up")
+        task = asyncio.get_running_loop().create_task(self._follow_up(person, ids), name="erasure-follow-up")
         self._followups.add(task)
         task.add_done_callback(self._followups.discard)
 
@@ -164,10 +191,12 @@ class ErasureService:
             if dropped:
                 await self._reload_logs(failures)
             if failures:
-                logger.error("erasure follow-up: %d file(s) could not be rewritten: %s", len(failures),
-                             "; ".join(f"{f['file']}: {f['error']}" for f in failures))
-                await asyncio.to_thread(self.audit.record, "system", "person.erase.incomplete",
-                                        "", failures=failures)
+                logger.error(
+                    "erasure follow-up: %d file(s) could not be rewritten: %s",
+                    len(failures),
+                    "; ".join(f"{f['file']}: {f['error']}" for f in failures),
+                )
+                await asyncio.to_thread(self.audit.record, "system", "person.erase.incomplete", "", failures=failures)
             logger.info("erasure follow-up after the last live call: %d log line(s) removed", dropped)
 
     async def stop(self) -> None:
@@ -178,7 +207,7 @@ class ErasureService:
     async def settled(self, timeout: float = 10.0) -> bool:
         """Wait until no follow-up is pending or running; False if some still are."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while (self.pending or self._followups) and asyncio.get_running_loop().time() < deadline:
+        while (self.pending or self._followups) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         return not (self.pending or self._followups)
 
@@ -197,8 +226,14 @@ class ErasureService:
         return keyed_hash(self.key, text)
 
     # --- the use case --------------------------------------------------------------------------------
-    async def erase(self, *, customer_id: int | None = None, numbers: list[str] | tuple[str, ...] = (),
-                    actor: str, raise_on_failure: bool = False) -> dict[str, Any]:
+    async def erase(
+        self,
+        *,
+        customer_id: int | None = None,
+        numbers: list[str] | tuple[str, ...] = (),
+        actor: str,
+        raise_on_failure: bool = False,
+    ) -> dict[str, Any]:
         if customer_id is None and not numbers:
             raise InvalidInput("give a customer id or a phone number to erase", field="customer_id")
         if customer_id is not None and (not isinstance(customer_id, int) or isinstance(customer_id, bool)):
@@ -226,8 +261,11 @@ class ErasureService:
             live_channels = self.channels.channels if self.channels is not None else {}
             # calls found only through the database (a campaign call to the person: its channel
             # shows our caller ID, the attempt row knows its uniqueid) that still run
-            late = {u for u, c in list(live_channels.items())
-                    if (u in erased.uniqueids or c.linkedid in erased.uniqueids) and u not in live}
+            late = {
+                u
+                for u, c in list(live_channels.items())
+                if (u in erased.uniqueids or c.linkedid in erased.uniqueids) and u not in live
+            }
             if late:
                 if self.tracker is not None:
                     self.tracker.erase(late, person.redact)
@@ -247,32 +285,57 @@ class ErasureService:
                 await self._reload_logs(failures)
             if self.database is not None:
                 await asyncio.to_thread(self._compact, failures)
-            kept_hash = self.hash_of(person.nsns[0]) if person.nsns else (
-                self.hash_of(person.numbers[0]) if person.numbers else "")
+            kept_hash = (
+                self.hash_of(person.nsns[0])
+                if person.nsns
+                else (self.hash_of(person.numbers[0]) if person.numbers else "")
+            )
             summary: dict[str, Any] = {
-                "customer_id": customer_id, "number_hash": HASH_PREFIX + kept_hash if kept_hash else "",
-                **erased.counts, "files": removed["recordings"], "spool_files": removed["spool"],
-                "voicemail_messages": removed["voicemail"], "call_files": removed["outgoing"],
-                "log_lines_removed": rewritten, "live_calls": len(live_now), "failures": failures,
-                "seconds": round(time.monotonic() - started, 3)}
+                "customer_id": customer_id,
+                "number_hash": HASH_PREFIX + kept_hash if kept_hash else "",
+                **erased.counts,
+                "files": removed["recordings"],
+                "spool_files": removed["spool"],
+                "voicemail_messages": removed["voicemail"],
+                "call_files": removed["outgoing"],
+                "log_lines_removed": rewritten,
+                "live_calls": len(live_now),
+                "failures": failures,
+                "seconds": round(time.monotonic() - started, 3),
+            }
             summary.setdefault("tickets", 0)
             summary.setdefault("interactions", 0)
             summary.setdefault("phones", 0)
             await asyncio.to_thread(
-                self.audit.record, actor, "customer.erase" if customer_id is not None else "person.erase",
+                self.audit.record,
+                actor,
+                "customer.erase" if customer_id is not None else "person.erase",
                 str(customer_id) if customer_id is not None else summary["number_hash"][:255],
-                **{k: v for k, v in summary.items() if k != "customer_id"})
+                **{k: v for k, v in summary.items() if k != "customer_id"},
+            )
         if failures:
-            logger.error("erasure by %s (customer %s, %s) incomplete: %d file(s) could not be "
-                         "removed: %s", actor, customer_id, summary["number_hash"][:24], len(failures),
-                         "; ".join(f"{f['file']}: {f['error']}" for f in failures))
+            logger.error(
+                "erasure by %s (customer %s, %s) incomplete: %d file(s) could not be removed: %s",
+                actor,
+                customer_id,
+                summary["number_hash"][:24],
+                len(failures),
+                "; ".join(f"{f['file']}: {f['error']}" for f in failures),
+            )
             if raise_on_failure:
-                raise ErasureIncomplete(f"the database part is erased, but {len(failures)} file(s) "
-                                        "could not be removed", failures=failures, summary=summary)
+                raise ErasureIncomplete(
+                    f"the database part is erased, but {len(failures)} file(s) could not be removed",
+                    failures=failures,
+                    summary=summary,
+                )
         else:
-            logger.info("erasure by %s (customer %s, %s) done: %s", actor, customer_id,
-                        summary["number_hash"][:24],
-                        {k: v for k, v in summary.items() if k not in ("customer_id", "number_hash")})
+            logger.info(
+                "erasure by %s (customer %s, %s) done: %s",
+                actor,
+                customer_id,
+                summary["number_hash"][:24],
+                {k: v for k, v in summary.items() if k not in ("customer_id", "number_hash")},
+            )
         return summary
 
     # --- live calls -------------------------------------------------------------------------------
@@ -306,8 +369,9 @@ class ErasureService:
             failures.append({"file": str(path), "error": str(exc)})
             return False
 
-    def _remove_files(self, person: Person, erased, doomed_spool: list[str],
-                      failures: list[dict[str, str]]) -> dict[str, int]:
+    def _remove_files(
+        self, person: Person, erased, doomed_spool: list[str], failures: list[dict[str, str]]
+    ) -> dict[str, int]:
         removed = {"recordings": 0, "spool": 0, "voicemail": 0, "outgoing": 0}
         store = self.store
         spool_names = set(doomed_spool)
@@ -322,8 +386,9 @@ class ErasureService:
                     failures.append({"file": path, "error": str(exc)})
         # MixMonitor's files: by name, and any file whose name carries one of the calls' ids
         # (a file being written, or one whose row was never made)
-        monitor_dirs = {d for d in (self.files.monitor_dir,
-                                    store.spool_dir if store is not None else None) if d is not None}
+        monitor_dirs = {
+            d for d in (self.files.monitor_dir, store.spool_dir if store is not None else None) if d is not None
+        }
         ids = {u for u in erased.uniqueids if u}
         for monitor in monitor_dirs:
             if not monitor.is_dir():
@@ -333,9 +398,8 @@ class ErasureService:
                     removed["spool"] += 1
             if ids:
                 for path in monitor.rglob("*"):
-                    if path.is_file() and any(u in path.name for u in ids):
-                        if self._unlink(path, failures):
-                            removed["spool"] += 1
+                    if path.is_file() and any(u in path.name for u in ids) and self._unlink(path, failures):
+                        removed["spool"] += 1
         # ccserver's store: temporary files of an ingest cut short carry no row but the voice
         if store is not None and store.store_dir.is_dir() and erased.recordings:
             stems = {f"{rid}.wav" for rid, *_ in erased.recordings}

@@ -1,5 +1,6 @@
 """The GDPR erasure over HTTP: a customer by id, or a person by customer id and/or phone
 numbers. Views call `ErasureService` only."""
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -27,7 +28,8 @@ async def api_erase_customer(request: web.Request) -> web.StreamResponse:
     """Erase a customer everywhere; an error if a file could not go."""
     customer_id = _customer_id(request.match_info["id"])
     summary = await request.app[ERASURE].erase(
-        customer_id=customer_id, actor=current_user(request).username, raise_on_failure=True)
+        customer_id=customer_id, actor=current_user(request).username, raise_on_failure=True
+    )
     return web.json_response(summary)
 
 
@@ -45,8 +47,8 @@ async def api_erase_person(request: web.Request) -> web.StreamResponse:
     if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
         raise InvalidInput("numbers is a list of phone numbers", field="numbers")
     summary = await request.app[ERASURE].erase(
-        customer_id=customer_id, numbers=numbers, actor=current_user(request).username,
-        raise_on_failure=True)
+        customer_id=customer_id, numbers=numbers, actor=current_user(request).username, raise_on_failure=True
+    )
     return web.json_response(summary)
 
 

@@ -1,4 +1,5 @@
 """The recording capability's domain errors (stable ids, rendered by the web error mapping)."""
+
 from __future__ import annotations
 
 from ...core.errors import NotFound

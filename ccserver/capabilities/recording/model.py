@@ -11,6 +11,7 @@
   allowed); a *fatal* criterion (yes/no) answered "no" makes the whole evaluation score 0.
 - HTTP ranges and WAV headers: what the audio route needs to answer a browser's player.
 """
+
 from __future__ import annotations
 
 import re
@@ -45,12 +46,18 @@ class RecordingPolicy:
 
 def validate_policy(policy: Any, retention_days: Any) -> RecordingPolicy:
     if policy not in POLICIES:
-        raise InvalidInput(f"recording policy must be one of {', '.join(POLICIES)}",
-                           field="recording_policy", allowed=list(POLICIES))
-    if (not isinstance(retention_days, int) or isinstance(retention_days, bool)
-            or not 0 <= retention_days <= MAX_RETENTION_DAYS):
-        raise InvalidInput(f"retention_days: a whole number of days from 0 (keep for ever) to "
-                           f"{MAX_RETENTION_DAYS}", field="retention_days")
+        raise InvalidInput(
+            f"recording policy must be one of {', '.join(POLICIES)}", field="recording_policy", allowed=list(POLICIES)
+        )
+    if (
+        not isinstance(retention_days, int)
+        or isinstance(retention_days, bool)
+        or not 0 <= retention_days <= MAX_RETENTION_DAYS
+    ):
+        raise InvalidInput(
+            f"retention_days: a whole number of days from 0 (keep for ever) to {MAX_RETENTION_DAYS}",
+            field="retention_days",
+        )
     return RecordingPolicy(policy, retention_days)
 
 
@@ -92,11 +99,17 @@ class LiveRecording:
         return round(max(0.0, (now - self.started_at).total_seconds()), 3)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"uniqueid": self.uniqueid, "queue": self.queue, "agent": self.agent,
-                "policy": self.policy, "state": self.state, "recording_id": self.recording_id,
-                "started_at": self.started_at.isoformat() if self.started_at else None,
-                "pauses": [list(p) for p in self.pauses],
-                "can": allowed_actions(self)}
+        return {
+            "uniqueid": self.uniqueid,
+            "queue": self.queue,
+            "agent": self.agent,
+            "policy": self.policy,
+            "state": self.state,
+            "recording_id": self.recording_id,
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "pauses": [list(p) for p in self.pauses],
+            "can": allowed_actions(self),
+        }
 
 
 def allowed_actions(live: LiveRecording) -> list[str]:
@@ -116,13 +129,11 @@ def check_action(live: LiveRecording, action: str) -> None:
         raise InvalidInput(f"unknown recording action {action!r}", field="action")
     if action == "start":
         if live.policy == "never":
-            raise Forbidden(f"calls of queue {live.queue} are never recorded", field="policy",
-                            policy=live.policy)
+            raise Forbidden(f"calls of queue {live.queue} are never recorded", field="policy", policy=live.policy)
         if live.state in (RECORDING, PAUSED):
             raise Conflict("the call is already being recorded", field="state", state=live.state)
         if live.state == STOPPED:
-            raise Conflict("the recording of this call was stopped; it cannot restart",
-                           field="state", state=live.state)
+            raise Conflict("the recording of this call was stopped; it cannot restart", field="state", state=live.state)
         return
     if live.state == NONE:
         raise Conflict("this call is not being recorded", field="state", state=live.state)
@@ -133,8 +144,9 @@ def check_action(live: LiveRecording, action: str) -> None:
     if action == "resume" and live.state != PAUSED:
         raise Conflict("the recording is not paused", field="state", state=live.state)
     if action == "stop" and live.policy == "always":
-        raise Forbidden(f"calls of queue {live.queue} are always recorded: pause instead",
-                        field="policy", policy=live.policy)
+        raise Forbidden(
+            f"calls of queue {live.queue} are always recorded: pause instead", field="policy", policy=live.policy
+        )
 
 
 def apply_action(live: LiveRecording, action: str, now: datetime) -> LiveRecording:
@@ -196,8 +208,14 @@ class Criterion:
     allow_na: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "weight": self.weight,
-                "max_points": self.max_points, "fatal": self.fatal, "allow_na": self.allow_na}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "weight": self.weight,
+            "max_points": self.max_points,
+            "fatal": self.fatal,
+            "allow_na": self.allow_na,
+        }
 
 
 @dataclass(frozen=True)
@@ -207,8 +225,7 @@ class Section:
     criteria: tuple[Criterion, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "weight": self.weight,
-                "criteria": [c.to_dict() for c in self.criteria]}
+        return {"title": self.title, "weight": self.weight, "criteria": [c.to_dict() for c in self.criteria]}
 
 
 @dataclass(frozen=True)
@@ -222,8 +239,7 @@ class Grid:
         return {c.id: c for s in self.sections for c in s.criteria}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description,
-                "sections": [s.to_dict() for s in self.sections]}
+        return {"name": self.name, "description": self.description, "sections": [s.to_dict() for s in self.sections]}
 
 
 def _weight(value: Any, where: str, errors: list[dict[str, str]]) -> float:
@@ -274,8 +290,12 @@ def parse_grid(data: Any) -> Grid:
                 continue
             cid = rc.get("id")
             if not isinstance(cid, str) or not CRITERION_ID_RE.match(cid):
-                errors.append({"field": f"{cwhere}.id", "message": "lower-case letters, digits, "
-                               "'-' or '_' (max 40), starting with a letter"})
+                errors.append(
+                    {
+                        "field": f"{cwhere}.id",
+                        "message": "lower-case letters, digits, '-' or '_' (max 40), starting with a letter",
+                    }
+                )
                 cid = f"?{i}.{j}"
             elif cid in seen:
                 errors.append({"field": f"{cwhere}.id", "message": f"criterion id {cid!r} is used twice"})
@@ -287,8 +307,9 @@ def parse_grid(data: Any) -> Grid:
             cweight = _weight(rc.get("weight", 1), f"{cwhere}.weight", errors)
             max_points = rc.get("max_points", 1)
             if isinstance(max_points, bool) or not isinstance(max_points, int) or not 1 <= max_points <= MAX_POINTS:
-                errors.append({"field": f"{cwhere}.max_points",
-                               "message": f"a whole number of points from 1 to {MAX_POINTS}"})
+                errors.append(
+                    {"field": f"{cwhere}.max_points", "message": f"a whole number of points from 1 to {MAX_POINTS}"}
+                )
                 max_points = 1
             fatal = rc.get("fatal", False)
             allow_na = rc.get("allow_na", False)
@@ -296,16 +317,19 @@ def parse_grid(data: Any) -> Grid:
                 errors.append({"field": cwhere, "message": "fatal and allow_na are true or false"})
                 fatal, allow_na = bool(fatal), bool(allow_na)
             if fatal and max_points != 1:
-                errors.append({"field": f"{cwhere}.fatal",
-                               "message": "a fatal criterion is a yes/no question (max_points 1)"})
+                errors.append(
+                    {"field": f"{cwhere}.fatal", "message": "a fatal criterion is a yes/no question (max_points 1)"}
+                )
             if fatal and allow_na:
-                errors.append({"field": f"{cwhere}.allow_na",
-                               "message": "a fatal criterion must always be answered"})
+                errors.append({"field": f"{cwhere}.allow_na", "message": "a fatal criterion must always be answered"})
             criteria.append(Criterion(cid, (label or "").strip(), cweight, max_points, fatal, allow_na))
         sections.append(Section((title or "").strip(), weight, tuple(criteria)))
     if errors:
-        raise InvalidInput("grid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
-                           field=errors[0]["field"], errors=errors)
+        raise InvalidInput(
+            "grid: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            field=errors[0]["field"],
+            errors=errors,
+        )
     return Grid(name.strip(), tuple(sections), description)
 
 
@@ -325,9 +349,12 @@ class EvaluationResult:
     answers: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": self.score, "fatal": self.fatal, "failed_fatal": list(self.failed_fatal),
-                "sections": [{"title": s.title, "weight": s.weight, "score": s.score}
-                             for s in self.sections]}
+        return {
+            "score": self.score,
+            "fatal": self.fatal,
+            "failed_fatal": list(self.failed_fatal),
+            "sections": [{"title": s.title, "weight": s.weight, "score": s.score} for s in self.sections],
+        }
 
 
 def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
@@ -340,8 +367,7 @@ def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
     criteria = grid.criteria
     unknown = sorted(set(answers) - set(criteria))
     if unknown:
-        raise InvalidInput(f"unknown criteria: {', '.join(map(str, unknown))}", field="answers",
-                           unknown=unknown)
+        raise InvalidInput(f"unknown criteria: {', '.join(map(str, unknown))}", field="answers", unknown=unknown)
     clean: dict[str, dict[str, Any]] = {}
     missing = []
     for cid, criterion in criteria.items():
@@ -357,20 +383,20 @@ def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
             raw = raw.get("value")
         if raw == "na":
             if not criterion.allow_na:
-                raise InvalidInput(f"{cid}: 'not applicable' is not allowed for this criterion",
-                                   field=cid)
+                raise InvalidInput(f"{cid}: 'not applicable' is not allowed for this criterion", field=cid)
             value: Any = "na"
         elif isinstance(raw, bool):
             value = criterion.max_points if raw else 0
         elif isinstance(raw, int) and 0 <= raw <= criterion.max_points:
             value = raw
         else:
-            raise InvalidInput(f"{cid}: points from 0 to {criterion.max_points}"
-                               + (" or 'na'" if criterion.allow_na else ""), field=cid)
+            raise InvalidInput(
+                f"{cid}: points from 0 to {criterion.max_points}" + (" or 'na'" if criterion.allow_na else ""),
+                field=cid,
+            )
         clean[cid] = {"value": value, **({"comment": comment.strip()} if comment.strip() else {})}
     if missing:
-        raise InvalidInput(f"unanswered criteria: {', '.join(missing)}", field="answers",
-                           missing=missing)
+        raise InvalidInput(f"unanswered criteria: {', '.join(missing)}", field="answers", missing=missing)
     section_scores = []
     total_weight = total = 0.0
     for section in grid.sections:
@@ -382,8 +408,7 @@ def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
             weight_sum += c.weight
             points += c.weight * value / c.max_points
         score = None if weight_sum == 0 else points / weight_sum * 100
-        section_scores.append(SectionScore(section.title, section.weight,
-                                           None if score is None else round(score, 1)))
+        section_scores.append(SectionScore(section.title, section.weight, None if score is None else round(score, 1)))
         if score is not None:
             total_weight += section.weight
             total += section.weight * score
@@ -401,8 +426,7 @@ class Average:
     fatal_count: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "count": self.count, "average": self.average,
-                "fatal_count": self.fatal_count}
+        return {"key": self.key, "count": self.count, "average": self.average, "fatal_count": self.fatal_count}
 
 
 def averages(rows: Iterable[tuple[str, float, bool]]) -> list[Average]:
@@ -477,10 +501,10 @@ def parse_wav_header(head: bytes, file_size: int) -> WavInfo:
         raise InvalidInput("not a WAV file", field="file")
     pos, fmt = 12, None
     while pos + 8 <= len(head):
-        chunk, length = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        chunk, length = head[pos : pos + 4], struct.unpack("<I", head[pos + 4 : pos + 8])[0]
         body = pos + 8
         if chunk == b"fmt " and body + 16 <= len(head):
-            _tag, channels, rate, _brate, _align, bits = struct.unpack("<HHIIHH", head[body:body + 16])
+            _tag, channels, rate, _brate, _align, bits = struct.unpack("<HHIIHH", head[body : body + 16])
             fmt = (rate, channels, bits)
         elif chunk == b"data":
             if fmt is None:
@@ -495,6 +519,7 @@ def caller_number_forms(e164_numbers: Iterable[str]) -> list[str]:
     """How a customer's numbers (E.164) may appear as a caller's number in call rows:
     +33612345678, 33612345678, 0033612345678 and the national 0612345678."""
     import phonenumbers  # pure computation; imported here to keep the module light
+
     forms: set[str] = set()
     for e164 in e164_numbers:
         if not e164:

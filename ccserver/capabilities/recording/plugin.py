@@ -1,5 +1,6 @@
 """The recording capability wired: MixMonitor by queue policy on the bus's call events, the
 files indexed into the store, the daily retention purge, the web pages and API."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,20 +21,39 @@ def store_of(settings: Any, config_writer: Any = None) -> RecordingStore:
             spool = getattr(config_writer.info, "recordings_dir", None)
         except Exception:
             spool = None
-    store_dir = (Path(settings.recording.store_dir) if settings.recording.store_dir
-                 else Path(settings.storage.data_dir) / "recordings")
-    return RecordingStore(store_dir, Path(spool) if spool else None,
-                          parse_key(settings.recording.encryption_key))
+    store_dir = (
+        Path(settings.recording.store_dir)
+        if settings.recording.store_dir
+        else Path(settings.storage.data_dir) / "recordings"
+    )
+    return RecordingStore(store_dir, Path(spool) if spool else None, parse_key(settings.recording.encryption_key))
 
 
-def setup(deps: Deps, *, repository: RecordingRepository, board, tracker,
-          customers: CustomerLookup | None = None, scopes: Scopes | None = None,
-          store: RecordingStore | None = None) -> Plugin:
+def setup(
+    deps: Deps,
+    *,
+    repository: RecordingRepository,
+    board,
+    tracker,
+    customers: CustomerLookup | None = None,
+    scopes: Scopes | None = None,
+    store: RecordingStore | None = None,
+) -> Plugin:
     settings = deps.settings
-    service = RecordingService(repository, store or store_of(settings, deps.config_writer), board,
-                               deps.channels, tracker, deps.pbx, deps.audit, deps.clock, customers,
-                               agents_may_listen=settings.recording.agents_may_listen,
-                               scopes=scopes, alerts=deps.alerts)
+    service = RecordingService(
+        repository,
+        store or store_of(settings, deps.config_writer),
+        board,
+        deps.channels,
+        tracker,
+        deps.pbx,
+        deps.audit,
+        deps.clock,
+        customers,
+        agents_may_listen=settings.recording.agents_may_listen,
+        scopes=scopes,
+        alerts=deps.alerts,
+    )
     plugin = Plugin("recording", service)
     plugin.subscribe("recording", service.dispatch, TOPICS)
     plugin.startup.append(service.start)
@@ -42,7 +62,8 @@ def setup(deps: Deps, *, repository: RecordingRepository, board, tracker,
     plugin.late_cleanup.append(service.stop)
 
     def web_routes(app: Any) -> None:
-        from . import web  # noqa: PLC0415 (aiohttp only where the web runs)
+        from . import web
+
         web.add_routes(app, service)
 
     plugin.web_routes = web_routes

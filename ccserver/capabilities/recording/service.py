@@ -19,6 +19,7 @@ burst of calls ending never delays the recordings of calls being answered. A cal
 says "record" and that was not recorded (MixMonitor refused, channel gone, file not stored) is
 an alert: `Alerts` (wallboard, /status), an audit entry and one log line, plus its failed row.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +37,20 @@ from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Target, actor_for, may_act, require
 from ...core.ports import AuditTrail, PbxCommands
-from .model import (PAUSED, RECORDING, STOPPED, LiveRecording, apply_action, averages,
-                    check_action, close_pauses, parse_grid, paused_seconds,
-                    score_evaluation, spool_name)
+from .model import (
+    PAUSED,
+    RECORDING,
+    STOPPED,
+    LiveRecording,
+    apply_action,
+    averages,
+    check_action,
+    close_pauses,
+    parse_grid,
+    paused_seconds,
+    score_evaluation,
+    spool_name,
+)
 from .ports import CustomerLookup, RecordingFilter, RecordingRepository, Scopes
 from .storage import RecordingStore
 
@@ -56,11 +68,23 @@ PLAYBACK_AUDIT_WINDOW = 600.0
 
 
 class RecordingService:
-    def __init__(self, repo: RecordingRepository, store: RecordingStore, board, channels, tracker,
-                 pbx: PbxCommands | None, audit: AuditTrail, clock: Clock,
-                 customers: CustomerLookup | None = None, *, agents_may_listen: bool = False,
-                 scopes: Scopes | None = None, alerts: Alerts | None = None,
-                 storers: int = STORERS) -> None:
+    def __init__(
+        self,
+        repo: RecordingRepository,
+        store: RecordingStore,
+        board,
+        channels,
+        tracker,
+        pbx: PbxCommands | None,
+        audit: AuditTrail,
+        clock: Clock,
+        customers: CustomerLookup | None = None,
+        *,
+        agents_may_listen: bool = False,
+        scopes: Scopes | None = None,
+        alerts: Alerts | None = None,
+        storers: int = STORERS,
+    ) -> None:
         self.repo = repo
         self.scopes = scopes  # supervisors' queues and teams (AcdRepository); None: no scoping
         self.store = store
@@ -94,19 +118,28 @@ class RecordingService:
         """Follow the recordings left running (the daily retention purge is the plugin's job)."""
         await self.load()
         if self.store.spool_dir is None:
-            logger.warning("recording: no spool directory (recordings_spool_dir): recordings "
-                           "cannot be collected from Asterisk")
+            logger.warning(
+                "recording: no spool directory (recordings_spool_dir): recordings cannot be collected from Asterisk"
+            )
 
     async def load(self) -> None:
         """Recordings still running when the server stopped: followed again (the next resync
         closes those whose call ended meanwhile)."""
         for row in await asyncio.to_thread(self.repo.unfinished):
             self.live[row.call_uniqueid] = LiveRecording(
-                uniqueid=row.call_uniqueid, linkedid=row.linkedid, channel=row.channel,
-                agent=row.agent, queue=row.queue, policy=row.policy,
-                retention_days=row.retention_days, state=row.status, recording_id=row.id,
-                spool_name=row.spool_name, started_at=row.started_at,
-                pauses=tuple((p[0], p[1]) for p in json.loads(row.pauses or "[]")))
+                uniqueid=row.call_uniqueid,
+                linkedid=row.linkedid,
+                channel=row.channel,
+                agent=row.agent,
+                queue=row.queue,
+                policy=row.policy,
+                retention_days=row.retention_days,
+                state=row.status,
+                recording_id=row.id,
+                spool_name=row.spool_name,
+                started_at=row.started_at,
+                pauses=tuple((p[0], p[1]) for p in json.loads(row.pauses or "[]")),
+            )
         if self.live:
             logger.info("recording: %d recording(s) still running at start-up", len(self.live))
 
@@ -166,22 +199,26 @@ class RecordingService:
             if previous is not None and not previous.done():
                 await asyncio.wait([previous])
             return await step()
+
         task = asyncio.get_running_loop().create_task(run(), name=f"recording-call-{uniqueid}")
         self._chains[uniqueid] = task
 
         def done(t: asyncio.Task) -> None:
             if self._chains.get(uniqueid) is t:
                 del self._chains[uniqueid]
+
         task.add_done_callback(done)
         return task
 
     def _follow(self, uniqueid: str, step) -> asyncio.Task:
         """A bus event's step: its failure is logged (nobody awaits it)."""
+
         async def logged():
             try:
                 await step()
             except Exception:
                 logger.exception("recording: call %s: event handling failed", uniqueid)
+
         return self._in_order(uniqueid, logged)
 
     async def _hung_up(self, uniqueid: str) -> None:
@@ -225,13 +262,24 @@ class RecordingService:
             live_channel = self.channels.channels.get(e.uniqueid)
             record = self.tracker.open.get(e.uniqueid)
             joined_channel, joined_caller = self._callers.get(e.uniqueid, ("", ""))
-            channel = (joined_channel or (live_channel.channel if live_channel else "")
-                       or (record.channel if record else ""))
-            caller = (joined_caller or (record.caller_number if record else "")
-                      or (live_channel.caller_number if live_channel else ""))
-            live = LiveRecording(uniqueid=e.uniqueid, linkedid=e.linkedid or e.uniqueid,
-                                 channel=channel, agent=agent, queue=e.queue, policy=policy.policy,
-                                 retention_days=policy.retention_days, caller_number=caller)
+            channel = (
+                joined_channel or (live_channel.channel if live_channel else "") or (record.channel if record else "")
+            )
+            caller = (
+                joined_caller
+                or (record.caller_number if record else "")
+                or (live_channel.caller_number if live_channel else "")
+            )
+            live = LiveRecording(
+                uniqueid=e.uniqueid,
+                linkedid=e.linkedid or e.uniqueid,
+                channel=channel,
+                agent=agent,
+                queue=e.queue,
+                policy=policy.policy,
+                retention_days=policy.retention_days,
+                caller_number=caller,
+            )
             if policy.policy == "never":
                 logger.debug("call %s queue %s: never recorded", e.uniqueid, e.queue)
                 return
@@ -244,15 +292,30 @@ class RecordingService:
 
     async def _missed(self, live: LiveRecording, reason: str) -> None:
         """A call its policy says to record was not recorded: an alert, not just a log line."""
-        count = self.alerts.note(RECORDING_MISSED, self.clock.now(), call=live.uniqueid,
-                                 queue=live.queue, agent=live.agent, reason=reason)
-        logger.error("call %s queue %s agent %s: policy %r says record, but the call is not recorded "
-                     "(%s); %d such call(s) since start", live.uniqueid, live.queue, live.agent,
-                     live.policy, reason, count)
+        count = self.alerts.note(
+            RECORDING_MISSED, self.clock.now(), call=live.uniqueid, queue=live.queue, agent=live.agent, reason=reason
+        )
+        logger.error(
+            "call %s queue %s agent %s: policy %r says record, but the call is not recorded "
+            "(%s); %d such call(s) since start",
+            live.uniqueid,
+            live.queue,
+            live.agent,
+            live.policy,
+            reason,
+            count,
+        )
         try:
-            await asyncio.to_thread(self.audit.record, "system", "recording.missed", live.uniqueid,
-                                    queue=live.queue, agent=live.agent, policy=live.policy,
-                                    reason=reason[:255])
+            await asyncio.to_thread(
+                self.audit.record,
+                "system",
+                "recording.missed",
+                live.uniqueid,
+                queue=live.queue,
+                agent=live.agent,
+                policy=live.policy,
+                reason=reason[:255],
+            )
         except Exception:
             logger.exception("call %s: cannot audit-log the missed recording", live.uniqueid)
 
@@ -261,10 +324,18 @@ class RecordingService:
         refusal is kept as a failed row with its cause."""
         now = self.clock.now()
         name = spool_name(live.uniqueid, now, secrets.token_hex(4))
-        fields = dict(call_uniqueid=live.uniqueid, linkedid=live.linkedid, channel=live.channel[:255],
-                      agent=live.agent[:64], queue=live.queue[:128], policy=live.policy,
-                      started_by=actor[:64], started_at=now, spool_name=name,
-                      retention_days=live.retention_days)
+        fields = dict(
+            call_uniqueid=live.uniqueid,
+            linkedid=live.linkedid,
+            channel=live.channel[:255],
+            agent=live.agent[:64],
+            queue=live.queue[:128],
+            policy=live.policy,
+            started_by=actor[:64],
+            started_at=now,
+            spool_name=name,
+            retention_days=live.retention_days,
+        )
         try:
             if not live.channel:
                 raise Conflict(f"call {live.uniqueid}: its channel is unknown; cannot record")
@@ -272,17 +343,24 @@ class RecordingService:
                 raise PbxUnavailable("the telephone system is not reachable right now")
             await self.pbx.mix_monitor(live.channel, name, "b")
         except CcError as exc:
-            await asyncio.to_thread(self.repo.insert, status="failed", ended_at=now,
-                                    error=exc.message[:255], **fields)
+            await asyncio.to_thread(self.repo.insert, status="failed", ended_at=now, error=exc.message[:255], **fields)
             raise
         row = await asyncio.to_thread(self.repo.insert, status="recording", **fields)
         started = replace(apply_action(live, "start", now), recording_id=row.id, spool_name=name)
         self.live[live.uniqueid] = started
-        logger.info("recording %s started on %s (call %s, queue %s, agent %s, by %s)", row.id,
-                    live.channel, live.uniqueid, live.queue, live.agent, actor)
+        logger.info(
+            "recording %s started on %s (call %s, queue %s, agent %s, by %s)",
+            row.id,
+            live.channel,
+            live.uniqueid,
+            live.queue,
+            live.agent,
+            actor,
+        )
         if actor != "system":
-            await asyncio.to_thread(self.audit.record, actor, "recording.start", str(row.id),
-                                    call=live.uniqueid, queue=live.queue)
+            await asyncio.to_thread(
+                self.audit.record, actor, "recording.start", str(row.id), call=live.uniqueid, queue=live.queue
+            )
         return started
 
     async def _ended(self, uniqueid: str) -> None:
@@ -296,8 +374,9 @@ class RecordingService:
         if live is None or live.recording_id is None:
             return
         # stored beside the subscriber, never in front of the next call's start
-        task = asyncio.get_running_loop().create_task(self._store(live, self.clock.now()),
-                                                      name=f"recording-finish-{live.recording_id}")
+        task = asyncio.get_running_loop().create_task(
+            self._store(live, self.clock.now()), name=f"recording-finish-{live.recording_id}"
+        )
         self._finishing.add(task)
         task.add_done_callback(self._finishing.discard)
 
@@ -310,33 +389,55 @@ class RecordingService:
         try:
             source = await asyncio.to_thread(self.store.wait_closed, live.spool_name)
             if source is None:
-                await asyncio.to_thread(self.repo.update, live.recording_id, status="empty",
-                                        ended_at=ended_at, pauses=json.dumps(pauses), duration_ms=0)
-                logger.info("recording %s of call %s: no audio (never bridged)", live.recording_id,
-                            live.uniqueid)
+                await asyncio.to_thread(
+                    self.repo.update,
+                    live.recording_id,
+                    status="empty",
+                    ended_at=ended_at,
+                    pauses=json.dumps(pauses),
+                    duration_ms=0,
+                )
+                logger.info("recording %s of call %s: no audio (never bridged)", live.recording_id, live.uniqueid)
                 return
             name = f"{live.started_at:%Y/%m/%d}/{live.recording_id}.wav"
             stored = await asyncio.to_thread(self.store.ingest, source, name)
             customer_id = await asyncio.to_thread(self._customer_of, live)
             await asyncio.to_thread(
-                self.repo.update, live.recording_id, status="stored", ended_at=ended_at,
-                duration_ms=stored.duration_ms, size_bytes=stored.size_bytes, sha256=stored.sha256,
-                path=stored.path, encrypted=stored.encrypted, pauses=json.dumps(pauses),
-                customer_id=customer_id)
-            logger.info("recording %s of call %s stored: %.2f s, %d bytes, %.1f s paused, sha256 %s",
-                        live.recording_id, live.uniqueid, stored.duration_ms / 1000,
-                        stored.size_bytes, paused_seconds(pauses), stored.sha256[:12])
+                self.repo.update,
+                live.recording_id,
+                status="stored",
+                ended_at=ended_at,
+                duration_ms=stored.duration_ms,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                path=stored.path,
+                encrypted=stored.encrypted,
+                pauses=json.dumps(pauses),
+                customer_id=customer_id,
+            )
+            logger.info(
+                "recording %s of call %s stored: %.2f s, %d bytes, %.1f s paused, sha256 %s",
+                live.recording_id,
+                live.uniqueid,
+                stored.duration_ms / 1000,
+                stored.size_bytes,
+                paused_seconds(pauses),
+                stored.sha256[:12],
+            )
         except Exception as exc:
-            logger.exception("recording %s of call %s could not be stored", live.recording_id,
-                             live.uniqueid)
+            logger.exception("recording %s of call %s could not be stored", live.recording_id, live.uniqueid)
             try:
-                await asyncio.to_thread(self.repo.update, live.recording_id, status="failed",
-                                        ended_at=ended_at, pauses=json.dumps(pauses),
-                                        error=f"{type(exc).__name__}: {exc}"[:255])
+                await asyncio.to_thread(
+                    self.repo.update,
+                    live.recording_id,
+                    status="failed",
+                    ended_at=ended_at,
+                    pauses=json.dumps(pauses),
+                    error=f"{type(exc).__name__}: {exc}"[:255],
+                )
             except Exception:
                 logger.exception("recording %s: cannot mark it failed", live.recording_id)
-            await self._missed(live, f"recording {live.recording_id} could not be stored: "
-                                     f"{type(exc).__name__}: {exc}")
+            await self._missed(live, f"recording {live.recording_id} could not be stored: {type(exc).__name__}: {exc}")
 
     def _customer_of(self, live: LiveRecording) -> int | None:
         call = self.repo.call(live.uniqueid)
@@ -369,8 +470,7 @@ class RecordingService:
             raise Conflict("you have no call in progress", field="call")
         uniqueid = status.call.uniqueid
         # on the call's chain: after its start, before its hang-up
-        return await asyncio.shield(self._in_order(
-            uniqueid, lambda: self._agent_action(uniqueid, username, action)))
+        return await asyncio.shield(self._in_order(uniqueid, lambda: self._agent_action(uniqueid, username, action)))
 
     async def _agent_action(self, uniqueid: str, username: str, action: str) -> dict[str, Any]:
         live = self.live.get(uniqueid)
@@ -390,14 +490,21 @@ class RecordingService:
                 await self.pbx.stop_mix_monitor(live.channel)
             live = apply_action(live, action, self.clock.now())
             self.live[uniqueid] = live
-            await asyncio.to_thread(self.repo.update, live.recording_id,
-                                    status=PAUSED if live.state == PAUSED else RECORDING,
-                                    pauses=json.dumps([list(p) for p in live.pauses]))
-            await asyncio.to_thread(self.audit.record, username, f"recording.{action}",
-                                    str(live.recording_id), call=uniqueid,
-                                    at_second=live.offset(self.clock.now()))
-            logger.info("recording %s of call %s: %s by %s", live.recording_id, uniqueid,
-                        action, username)
+            await asyncio.to_thread(
+                self.repo.update,
+                live.recording_id,
+                status=PAUSED if live.state == PAUSED else RECORDING,
+                pauses=json.dumps([list(p) for p in live.pauses]),
+            )
+            await asyncio.to_thread(
+                self.audit.record,
+                username,
+                f"recording.{action}",
+                str(live.recording_id),
+                call=uniqueid,
+                at_second=live.offset(self.clock.now()),
+            )
+            logger.info("recording %s of call %s: %s by %s", live.recording_id, uniqueid, action, username)
         return {"recording": live.to_dict()}
 
     # --- who sees what ------------------------------------------------------------------------------
@@ -422,8 +529,7 @@ class RecordingService:
         agent's team is theirs; Forbidden otherwise."""
         row = self.repo.get(recording_id)
         if user.role != "agent":
-            self.require(user, Target.of("recording", recording_id, agents=[row.agent],
-                                         queues=[row.queue]), "see")
+            self.require(user, Target.of("recording", recording_id, agents=[row.agent], queues=[row.queue]), "see")
         return row
 
     def visible_evaluations(self, user, rows) -> list:
@@ -431,15 +537,13 @@ class RecordingService:
         if user.role == "admin" or (self.scopes is None and user.role != "agent"):
             return list(rows)
         actor = actor_for(user.username, user.role, self.scopes)
-        return [r for r in rows if may_act(actor, Target.of("evaluation", r.id, agents=[r.agent],
-                                                            queues=[r.queue]))]
+        return [r for r in rows if may_act(actor, Target.of("evaluation", r.id, agents=[r.agent], queues=[r.queue]))]
 
     def evaluation_of(self, user, evaluation_id: int, action: str = "see"):
         """The evaluation row if `user` may act on it: a supervisor of the call's queue or of
         its agent's team, an admin, or (to see and acknowledge it) the agent evaluated."""
         row = self.repo.evaluation(evaluation_id)
-        self.require(user, Target.of("evaluation", evaluation_id, agents=[row.agent],
-                                     queues=[row.queue]), action)
+        self.require(user, Target.of("evaluation", evaluation_id, agents=[row.agent], queues=[row.queue]), action)
         return row
 
     # --- reads for the web (synchronous: call through asyncio.to_thread) ----------------------------
@@ -461,24 +565,32 @@ class RecordingService:
     def grid(self, grid_id: int) -> dict[str, Any]:
         return self.grid_view(self.repo.grid(grid_id))
 
-    def evaluations(self, *, agent: str | None = None, grid_id: int | None = None,
-                    since: datetime | None = None, limit: int = 200) -> list:
+    def evaluations(
+        self, *, agent: str | None = None, grid_id: int | None = None, since: datetime | None = None, limit: int = 200
+    ) -> list:
         return self.repo.evaluations(agent=agent, grid_id=grid_id, since=since, limit=limit)
 
     def policies(self) -> dict[str, Any]:
         """The queues' and the campaigns' recording policies."""
         queues, campaigns = self.repo.queue_policies(), self.repo.campaign_policies()
         return {
-            "queues": {name: {"policy": p.policy, "retention_days": p.retention_days}
-                       for name, p in queues.items()},
-            "campaigns": {str(cid): {"policy": p.policy, "retention_days": p.retention_days}
-                          for cid, p in campaigns.items()}}
+            "queues": {name: {"policy": p.policy, "retention_days": p.retention_days} for name, p in queues.items()},
+            "campaigns": {
+                str(cid): {"policy": p.policy, "retention_days": p.retention_days} for cid, p in campaigns.items()
+            },
+        }
 
     async def set_campaign_policy(self, campaign_id: int, policy, actor: str) -> None:
         await asyncio.to_thread(self.repo.set_campaign_policy, campaign_id, policy, actor)
         self.forget_policies()
-        await asyncio.to_thread(self.audit.record, actor, "recording.policy", f"camp-{campaign_id}",
-                                policy=policy.policy, retention_days=policy.retention_days)
+        await asyncio.to_thread(
+            self.audit.record,
+            actor,
+            "recording.policy",
+            f"camp-{campaign_id}",
+            policy=policy.policy,
+            retention_days=policy.retention_days,
+        )
 
     def read_audio(self, row, start: int, end: int):
         """The stored WAV's bytes `start`..`end` (inclusive), in pieces (blocking reads: call
@@ -496,8 +608,9 @@ class RecordingService:
             if row.agent != user.username:
                 raise Forbidden("this recording is not one of your calls", recording=recording_id)
         if row.status != "stored" or not row.path:
-            raise NotFound(f"recording {recording_id} has no audio ({row.status})",
-                           recording=recording_id, status=row.status)
+            raise NotFound(
+                f"recording {recording_id} has no audio ({row.status})", recording=recording_id, status=row.status
+            )
         return row
 
     def note_playback(self, user, row, byte_range: str, remote: str) -> bool:
@@ -511,9 +624,17 @@ class RecordingService:
         if len(self._played) > 10_000:
             self._played = {k: v for k, v in self._played.items() if now - v < PLAYBACK_AUDIT_WINDOW}
         self._played[key] = now
-        self.audit.record(user.username, "recording.play", str(row.id), call=row.call_uniqueid,
-                          agent=row.agent, queue=row.queue, range=byte_range or "all",
-                          remote=remote, role=user.role)
+        self.audit.record(
+            user.username,
+            "recording.play",
+            str(row.id),
+            call=row.call_uniqueid,
+            agent=row.agent,
+            queue=row.queue,
+            range=byte_range or "all",
+            remote=remote,
+            role=user.role,
+        )
         return True
 
     # --- retention ------------------------------------------------------------------------------
@@ -531,18 +652,33 @@ class RecordingService:
                 if row.spool_name and row.status != "stored":
                     await asyncio.to_thread(self.store.delete_spool, row.spool_name)
             except OSError as exc:
-                logger.warning("recording purge: cannot delete the file of recording %s (%s); "
-                               "kept for the next run", row.id, exc)
+                logger.warning(
+                    "recording purge: cannot delete the file of recording %s (%s); kept for the next run", row.id, exc
+                )
                 continue
             ids.append(row.id)
             size += row.size_bytes or 0
         removed = await asyncio.to_thread(self.repo.delete, ids)
-        details = [{"id": r.id, "queue": r.queue, "started_at": r.started_at.isoformat(),
-                    "retention_days": r.retention_days} for r in expired if r.id in set(ids)]
-        logger.info("recording purge: removed %d expired recording(s) (%d bytes): ids %s",
-                    removed, size, ",".join(map(str, ids)))
-        await asyncio.to_thread(self.audit.record, actor, "recording.purge", f"{removed} recordings",
-                                ids=ids, bytes=size, recordings=details[:500])
+        details = [
+            {"id": r.id, "queue": r.queue, "started_at": r.started_at.isoformat(), "retention_days": r.retention_days}
+            for r in expired
+            if r.id in set(ids)
+        ]
+        logger.info(
+            "recording purge: removed %d expired recording(s) (%d bytes): ids %s",
+            removed,
+            size,
+            ",".join(map(str, ids)),
+        )
+        await asyncio.to_thread(
+            self.audit.record,
+            actor,
+            "recording.purge",
+            f"{removed} recordings",
+            ids=ids,
+            bytes=size,
+            recordings=details[:500],
+        )
         return {"removed": removed, "ids": ids, "bytes": size}
 
     # --- GDPR erasure (see capabilities/privacy) --------------------------------------------------
@@ -557,8 +693,7 @@ class RecordingService:
         if self._chains:
             await asyncio.wait(set(self._chains.values()))
         async with self._lock:
-            for uniqueid in [u for u, live in self.live.items()
-                             if u in uniqueids or live.linkedid in uniqueids]:
+            for uniqueid in [u for u, live in self.live.items() if u in uniqueids or live.linkedid in uniqueids]:
                 live = self.live.pop(uniqueid)
                 self._doomed[uniqueid] = live.spool_name or ""
                 if live.spool_name:
@@ -567,10 +702,13 @@ class RecordingService:
                     try:
                         await self.pbx.stop_mix_monitor(live.channel)
                     except CcError as exc:
-                        logger.warning("erasure: call %s: MixMonitor could not be stopped (%s); its "
-                                       "file is deleted when the call ends", uniqueid, exc.message)
-                logger.info("erasure: recording %s of live call %s stopped and discarded",
-                            live.recording_id, uniqueid)
+                        logger.warning(
+                            "erasure: call %s: MixMonitor could not be stopped (%s); its "
+                            "file is deleted when the call ends",
+                            uniqueid,
+                            exc.message,
+                        )
+                logger.info("erasure: recording %s of live call %s stopped and discarded", live.recording_id, uniqueid)
         return names
 
     def _delete_doomed(self, uniqueid: str, spool: str) -> None:
@@ -586,9 +724,16 @@ class RecordingService:
     @staticmethod
     def grid_view(row) -> dict[str, Any]:
         definition = json.loads(row.definition)
-        return {"id": row.id, "name": row.name, "description": row.description,
-                "version": row.version, "active": row.active, "sections": definition["sections"],
-                "created_by": row.created_by, "updated_at": row.updated_at.isoformat()}
+        return {
+            "id": row.id,
+            "name": row.name,
+            "description": row.description,
+            "version": row.version,
+            "active": row.active,
+            "sections": definition["sections"],
+            "created_by": row.created_by,
+            "updated_at": row.updated_at.isoformat(),
+        }
 
     def save_grid(self, grid_id: int | None, data: Any, actor: str) -> dict[str, Any]:
         grid = parse_grid(data)
@@ -596,34 +741,54 @@ class RecordingService:
         if not isinstance(active, bool):
             raise InvalidInput("active is true or false", field="active")
         row = self.repo.save_grid(grid_id, grid.name, grid.description, grid.to_dict(), actor, active)
-        self.audit.record(actor, "quality.grid.create" if grid_id is None else "quality.grid.update",
-                          str(row.id), name=grid.name, version=row.version)
+        self.audit.record(
+            actor,
+            "quality.grid.create" if grid_id is None else "quality.grid.update",
+            str(row.id),
+            name=grid.name,
+            version=row.version,
+        )
         return self.grid_view(row)
 
     def evaluation_view(self, row) -> dict[str, Any]:
         grid = json.loads(row.grid_snapshot)
         result = score_evaluation(parse_grid(grid), json.loads(row.answers))
-        return {"id": row.id, "grid_id": row.grid_id, "grid_name": grid["name"],
-                "grid_version": row.grid_version, "sections": grid["sections"],
-                "recording_id": row.recording_id, "call_uniqueid": row.call_uniqueid,
-                "agent": row.agent, "queue": row.queue, "evaluator": row.evaluator,
-                "last_edited_by": row.last_edited_by or None,
-                "last_edited_at": row.last_edited_at.isoformat() if row.last_edited_at else None,
-                "answers": json.loads(row.answers), "score": row.score, "fatal": row.fatal,
-                "section_scores": result.to_dict()["sections"],
-                "failed_fatal": list(result.failed_fatal), "comment": row.comment,
-                "created_at": row.created_at.isoformat(), "updated_at": row.updated_at.isoformat(),
-                "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None}
+        return {
+            "id": row.id,
+            "grid_id": row.grid_id,
+            "grid_name": grid["name"],
+            "grid_version": row.grid_version,
+            "sections": grid["sections"],
+            "recording_id": row.recording_id,
+            "call_uniqueid": row.call_uniqueid,
+            "agent": row.agent,
+            "queue": row.queue,
+            "evaluator": row.evaluator,
+            "last_edited_by": row.last_edited_by or None,
+            "last_edited_at": row.last_edited_at.isoformat() if row.last_edited_at else None,
+            "answers": json.loads(row.answers),
+            "score": row.score,
+            "fatal": row.fatal,
+            "section_scores": result.to_dict()["sections"],
+            "failed_fatal": list(result.failed_fatal),
+            "comment": row.comment,
+            "created_at": row.created_at.isoformat(),
+            "updated_at": row.updated_at.isoformat(),
+            "acknowledged_at": row.acknowledged_at.isoformat() if row.acknowledged_at else None,
+        }
 
-    def evaluate(self, recording_id: int, grid_id: int, answers: Any, comment: Any,
-                 evaluator: str, role: str | None = None) -> dict[str, Any]:
+    def evaluate(
+        self, recording_id: int, grid_id: int, answers: Any, comment: Any, evaluator: str, role: str | None = None
+    ) -> dict[str, Any]:
         """`role` None: an internal caller (no scope check); a user's evaluation is checked
         against their scope before anything is written."""
         recording = self.repo.get(recording_id)
         if role is not None:
-            self.require(_User(evaluator, role), Target.of(
-                "recording", recording_id, agents=[recording.agent], queues=[recording.queue]),
-                "evaluate")
+            self.require(
+                _User(evaluator, role),
+                Target.of("recording", recording_id, agents=[recording.agent], queues=[recording.queue]),
+                "evaluate",
+            )
         grid_row = self.repo.grid(grid_id)
         if not grid_row.active:
             raise Conflict(f"grid {grid_row.name!r} is retired", field="grid_id")
@@ -633,17 +798,36 @@ class RecordingService:
         result = score_evaluation(parse_grid(json.loads(grid_row.definition)), answers)
         now = self.clock.now()
         row = self.repo.add_evaluation(
-            grid_id=grid_row.id, grid_version=grid_row.version, grid_snapshot=grid_row.definition,
-            recording_id=recording.id, call_uniqueid=recording.call_uniqueid, agent=recording.agent,
-            queue=recording.queue, evaluator=evaluator[:64], answers=json.dumps(dict(result.answers)),
-            score=result.score, fatal=result.fatal, comment=comment, created_at=now, updated_at=now)
-        self.audit.record(evaluator, "quality.evaluate", str(row.id), recording=recording.id,
-                          agent=recording.agent, grid=grid_row.name, score=result.score,
-                          fatal=result.fatal)
+            grid_id=grid_row.id,
+            grid_version=grid_row.version,
+            grid_snapshot=grid_row.definition,
+            recording_id=recording.id,
+            call_uniqueid=recording.call_uniqueid,
+            agent=recording.agent,
+            queue=recording.queue,
+            evaluator=evaluator[:64],
+            answers=json.dumps(dict(result.answers)),
+            score=result.score,
+            fatal=result.fatal,
+            comment=comment,
+            created_at=now,
+            updated_at=now,
+        )
+        self.audit.record(
+            evaluator,
+            "quality.evaluate",
+            str(row.id),
+            recording=recording.id,
+            agent=recording.agent,
+            grid=grid_row.name,
+            score=result.score,
+            fatal=result.fatal,
+        )
         return self.evaluation_view(row)
 
-    def update_evaluation(self, evaluation_id: int, answers: Any, comment: Any, evaluator: str,
-                          role: str | None = None) -> dict[str, Any]:
+    def update_evaluation(
+        self, evaluation_id: int, answers: Any, comment: Any, evaluator: str, role: str | None = None
+    ) -> dict[str, Any]:
         """Change an evaluation: the first evaluator's name stays, the editor and the time of
         the edit are kept next to it (and in the audit log)."""
         if role is not None:
@@ -654,13 +838,26 @@ class RecordingService:
             raise Forbidden("nobody evaluates their own calls", field="evaluation")
         result = score_evaluation(parse_grid(json.loads(row.grid_snapshot)), answers)
         now = self.clock.now()
-        row = self.repo.update_evaluation(evaluation_id, answers=json.dumps(dict(result.answers)),
-                                          score=result.score, fatal=result.fatal,
-                                          comment=self._comment(comment), updated_at=now,
-                                          acknowledged_at=None, last_edited_by=evaluator[:64],
-                                          last_edited_at=now)
-        self.audit.record(evaluator, "quality.evaluation.update", str(row.id), score=result.score,
-                          fatal=result.fatal, evaluator=row.evaluator, agent=row.agent)
+        row = self.repo.update_evaluation(
+            evaluation_id,
+            answers=json.dumps(dict(result.answers)),
+            score=result.score,
+            fatal=result.fatal,
+            comment=self._comment(comment),
+            updated_at=now,
+            acknowledged_at=None,
+            last_edited_by=evaluator[:64],
+            last_edited_at=now,
+        )
+        self.audit.record(
+            evaluator,
+            "quality.evaluation.update",
+            str(row.id),
+            score=result.score,
+            fatal=result.fatal,
+            evaluator=row.evaluator,
+            agent=row.agent,
+        )
         return self.evaluation_view(row)
 
     @staticmethod
@@ -681,14 +878,15 @@ class RecordingService:
         rows = self.repo.score_rows(since)
         if user is not None and user.role != "admin" and not (self.scopes is None and user.role != "agent"):
             actor = actor_for(user.username, user.role, self.scopes)
-            rows = [r for r in rows if may_act(actor, Target.of("evaluation", "-", agents=[r[0]],
-                                                                 queues=[r[5]]))]
+            rows = [r for r in rows if may_act(actor, Target.of("evaluation", "-", agents=[r[0]], queues=[r[5]]))]
         rows = [r[:5] for r in rows]
         return {
             "by_agent": [a.to_dict() for a in averages((agent, score, fatal) for agent, _g, _n, score, fatal in rows)],
             "by_grid": [a.to_dict() for a in averages((name, score, fatal) for _a, _g, name, score, fatal in rows)],
-            "by_agent_and_grid": [a.to_dict() for a in averages((f"{agent} · {name}", score, fatal)
-                                                                 for agent, _g, name, score, fatal in rows)],
+            "by_agent_and_grid": [
+                a.to_dict()
+                for a in averages((f"{agent} · {name}", score, fatal) for agent, _g, name, score, fatal in rows)
+            ],
         }
 
 

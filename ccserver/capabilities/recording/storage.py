@@ -12,6 +12,7 @@ resized file fails to decrypt). The SHA-256 recorded is the plaintext WAV's.
 
 Synchronous file I/O: the service calls these through ``asyncio.to_thread``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -55,17 +56,22 @@ def parse_key(text: str) -> bytes | None:
     text = (text or "").strip()
     if not text:
         return None
-    for decode in (lambda t: bytes.fromhex(t), lambda t: base64.b64decode(t, validate=True),
-                   lambda t: base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))):
+    for decode in (
+        lambda t: bytes.fromhex(t),
+        lambda t: base64.b64decode(t, validate=True),
+        lambda t: base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)),
+    ):
         try:
             key = decode(text)
         except (ValueError, binascii.Error):
             continue
         if len(key) == 32:
             return key
-    raise ConfigurationError("recording_encryption_key must be 32 bytes in hex or base64 "
-                             "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)",
-                             field="recording_encryption_key")
+    raise ConfigurationError(
+        "recording_encryption_key must be 32 bytes in hex or base64 "
+        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)",
+        field="recording_encryption_key",
+    )
 
 
 @dataclass(frozen=True)
@@ -151,6 +157,7 @@ class RecordingStore:
 
     def _encrypt(self, src, out, size: int, digest) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         aead = AESGCM(self.key)
         prefix = secrets.token_bytes(8)
         header = HEADER.pack(MAGIC, CHUNK, prefix, size)
@@ -159,8 +166,7 @@ class RecordingStore:
         for index in range(count):
             plain = src.read(CHUNK)
             digest.update(plain)
-            out.write(aead.encrypt(prefix + struct.pack(">I", index), plain,
-                                   _aad(header, index, index == count - 1)))
+            out.write(aead.encrypt(prefix + struct.pack(">I", index), plain, _aad(header, index, index == count - 1)))
 
     # --- reading -------------------------------------------------------------------------------
     def _path(self, relative: str) -> Path:
@@ -176,8 +182,7 @@ class RecordingStore:
         """The WAV's bytes `start`..`end` (inclusive), in pieces of at most 64 KiB."""
         path = self._path(relative)
         if not path.exists():
-            raise RecordingFileMissing("the recording's file is missing from the store",
-                                       path=relative)
+            raise RecordingFileMissing("the recording's file is missing from the store", path=relative)
         if encrypted:
             yield from self._read_encrypted(path, start, end)
             return
@@ -193,9 +198,12 @@ class RecordingStore:
 
     def _read_encrypted(self, path: Path, start: int, end: int) -> Iterator[bytes]:
         if self.key is None:
-            raise ConfigurationError("this recording is encrypted and no recording_encryption_key "
-                                     "is configured", field="recording_encryption_key")
+            raise ConfigurationError(
+                "this recording is encrypted and no recording_encryption_key is configured",
+                field="recording_encryption_key",
+            )
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         aead = AESGCM(self.key)
         with open(path, "rb") as f:
             header = f.read(HEADER.size)
@@ -207,10 +215,11 @@ class RecordingStore:
             for index in range(start // chunk, end // chunk + 1):
                 f.seek(HEADER.size + index * (chunk + TAG))
                 length = min(chunk, size - index * chunk)
-                plain = aead.decrypt(prefix + struct.pack(">I", index), f.read(length + TAG),
-                                     _aad(header, index, index == count - 1))
+                plain = aead.decrypt(
+                    prefix + struct.pack(">I", index), f.read(length + TAG), _aad(header, index, index == count - 1)
+                )
                 first = index * chunk
-                yield plain[max(0, start - first):end - first + 1]
+                yield plain[max(0, start - first) : end - first + 1]
 
     def read_all(self, relative: str, encrypted: bool, size: int) -> bytes:
         return b"".join(self.read(relative, encrypted, 0, size - 1)) if size else b""

@@ -7,6 +7,7 @@ stores, so the wallboard and the stored records agree) plus the callers waiting 
 - average handle time: mean talk seconds of answered calls;
 - waiting, longest wait: callers in the queue now.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -56,8 +57,14 @@ def day_of(at: datetime, tz: ZoneInfo) -> date:
     return at.astimezone(tz).date()
 
 
-def queue_figures(queue: str, target_seconds: int, records: Iterable, waiting_since: Iterable[datetime],
-                  agents: Iterable[AgentStatus], now: datetime) -> QueueFigures:
+def queue_figures(
+    queue: str,
+    target_seconds: int,
+    records: Iterable,
+    waiting_since: Iterable[datetime],
+    agents: Iterable[AgentStatus],
+    now: datetime,
+) -> QueueFigures:
     """Figures of one queue. `records`: ended call records of the period (objects with queue,
     outcome, wait_seconds, talk_seconds)."""
     figures = QueueFigures(queue=queue)
@@ -104,8 +111,12 @@ def agent_row(agent: AgentStatus, now: datetime) -> dict:
     return row
 
 
-def visible(queues: Iterable[str], teams_of_agents: Mapping[str, str], scope_queues: set[str] | None,
-            scope_teams: set[str] | None) -> tuple[set[str], set[str] | None]:
+def visible(
+    queues: Iterable[str],
+    teams_of_agents: Mapping[str, str],
+    scope_queues: set[str] | None,
+    scope_teams: set[str] | None,
+) -> tuple[set[str], set[str] | None]:
     """What a supervisor may see: their queues, and agents of their teams or in their queues.
     None scopes (admins) see everything. Returns (queues, agent usernames or None for all)."""
     queues = set(queues)

@@ -1,5 +1,6 @@
 """Supervision: the wallboard (pushed live to supervisors), listen/whisper/barge, forced agent
 actions, and the live PBX activity of the system page filtered by each supervisor's scope."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,16 +16,26 @@ from .ports import SupervisionRepository
 from .service import SupervisionService
 
 
-def setup(deps: Deps, *, repository: SupervisionRepository, acd: AcdService,
-          waiting_line: WaitingLine) -> Plugin:
-    supervision = SupervisionService(repository, acd.board, acd.tracker, waiting_line, acd, deps.pbx,
-                                     deps.audit, deps.clock, alerts=deps.alerts)
+def setup(deps: Deps, *, repository: SupervisionRepository, acd: AcdService, waiting_line: WaitingLine) -> Plugin:
+    supervision = SupervisionService(
+        repository, acd.board, acd.tracker, waiting_line, acd, deps.pbx, deps.audit, deps.clock, alerts=deps.alerts
+    )
     acd.queue_listeners.append(supervision.set_queues)  # the service-level targets
     plugin = Plugin("supervision", service=supervision)
-    plugin.subscribe("supervision", supervision.on_event,
-                     [CallRecordChanged.topic, AgentStateChanged.topic, ev.QueueCallerJoined.topic,
-                      ev.QueueCallerLeft.topic, ev.QueueCallerAbandoned.topic, ev.ChanSpyStarted.topic,
-                      ev.ChanSpyStopped.topic, ev.ChannelHungup.topic])
+    plugin.subscribe(
+        "supervision",
+        supervision.on_event,
+        [
+            CallRecordChanged.topic,
+            AgentStateChanged.topic,
+            ev.QueueCallerJoined.topic,
+            ev.QueueCallerLeft.topic,
+            ev.QueueCallerAbandoned.topic,
+            ev.ChanSpyStarted.topic,
+            ev.ChanSpyStopped.topic,
+            ev.ChannelHungup.topic,
+        ],
+    )
     plugin.startup.append(supervision.load)
     plugin.web_routes = lambda app: web.add_routes(app, supervision)
     tasks: list[asyncio.Task] = []

@@ -1,5 +1,6 @@
 """What supervision needs from outside: the day's calls, the queues' targets, the supervisors'
 scopes and SIP phones (implemented by `ccserver.adapters.db.acd.AcdRepository`)."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,6 +1,7 @@
 """Supervisors' use cases: the wallboard they are allowed to see, listen / whisper / barge on an
 agent's call (ChanSpy on the supervisor's own phone), forced pause, unpause and logout.
 Every action is audit-logged (who, whom, when, mode)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +37,18 @@ class SpySession:
 
 
 class SupervisionService:
-    def __init__(self, repo: SupervisionRepository, board: AgentBoard, tracker: CallTracker,
-                 waiting_line: WaitingLine, acd: AcdService, pbx: PbxCommands | None,
-                 audit: AuditTrail, clock: Clock, alerts: Alerts | None = None) -> None:
+    def __init__(
+        self,
+        repo: SupervisionRepository,
+        board: AgentBoard,
+        tracker: CallTracker,
+        waiting_line: WaitingLine,
+        acd: AcdService,
+        pbx: PbxCommands | None,
+        audit: AuditTrail,
+        clock: Clock,
+        alerts: Alerts | None = None,
+    ) -> None:
         self.repo = repo
         self.board = board
         self.tracker = tracker
@@ -96,13 +106,23 @@ class SupervisionService:
         agents = list(self.board.agents.values())
         queues = sorted(set(self.targets) | set(self.line.waiting))
         return {
-            "topic": "wallboard", "at": now.isoformat(),
-            "queues": [queue_figures(q, self.targets.get(q, 20), records,
-                                     [since for since, _c in self.line.waiting.get(q, {}).values()],
-                                     agents, now).to_dict() for q in queues],
+            "topic": "wallboard",
+            "at": now.isoformat(),
+            "queues": [
+                queue_figures(
+                    q,
+                    self.targets.get(q, 20),
+                    records,
+                    [since for since, _c in self.line.waiting.get(q, {}).values()],
+                    agents,
+                    now,
+                ).to_dict()
+                for q in queues
+            ],
             "agents": [agent_row(a, now) for a in sorted(agents, key=lambda a: a.username)],
-            "spying": {s.supervisor: {"agent": s.agent, "mode": s.mode, "active": s.started}
-                       for s in self.sessions.values()},
+            "spying": {
+                s.supervisor: {"agent": s.agent, "mode": s.mode, "active": s.started} for s in self.sessions.values()
+            },
             # since the server started: calls not recorded although their policy says so, callers
             # refused by Asterisk for lack of resources (the whole node: not filtered by scope)
             "alerts": {kind: self.alerts.counts[kind] for kind in KINDS},
@@ -113,11 +133,15 @@ class SupervisionService:
         if queues is None and agents is None:
             return board
         queues = queues or set()
-        visible_agents = {a["username"] for a in board["agents"]
-                          if (agents and a["username"] in agents) or set(a["queues"]) & queues}
-        return {**board, "queues": [q for q in board["queues"] if q["queue"] in queues],
-                "agents": [a for a in board["agents"] if a["username"] in visible_agents],
-                "spying": {}}
+        visible_agents = {
+            a["username"] for a in board["agents"] if (agents and a["username"] in agents) or set(a["queues"]) & queues
+        }
+        return {
+            **board,
+            "queues": [q for q in board["queues"] if q["queue"] in queues],
+            "agents": [a for a in board["agents"] if a["username"] in visible_agents],
+            "spying": {},
+        }
 
     async def scope_of(self, username: str, role: str) -> tuple[set[str] | None, set[str] | None]:
         """(queues, agents) a user may supervise; (None, None) for admins (everything)."""
@@ -137,16 +161,18 @@ class SupervisionService:
         status = self.board.agents.get(agent)
         if status is None:
             raise NotFound(f"no agent {agent!r}", agent=agent)
-        require(await self.actor(supervisor, role),
-                Target.of("agent", agent, agents=[agent], queues=status.queues), "supervise")
+        require(
+            await self.actor(supervisor, role),
+            Target.of("agent", agent, agents=[agent], queues=status.queues),
+            "supervise",
+        )
 
     def channel_targets(self, channels) -> list[tuple[object, Target]]:
         """Each live channel with what it belongs to: the tracked calls it takes part in (their
         queue and agent) and the agent phone it is."""
         calls = [(r.uniqueid, r.linkedid, r.queue, r.agent) for r in self.tracker.open.values()]
         interfaces = {a.interface: a.username for a in self.board.agents.values() if a.interface}
-        return [(c, channel_target(c.uniqueid, c.linkedid, c.channel, calls, interfaces))
-                for c in channels]
+        return [(c, channel_target(c.uniqueid, c.linkedid, c.channel, calls, interfaces)) for c in channels]
 
     async def visible_channels(self, username: str, role: str, channels) -> list:
         """The live channels this user may see: all for an admin; a supervisor's queues' and
@@ -178,14 +204,23 @@ class SupervisionService:
         pbx = self._pbx()
         # a Local channel runs ChanSpy (so that DTMF sent to its other half reaches ChanSpy and
         # switches the mode) and its other half calls the supervisor's phone
-        session = SpySession(supervisor=supervisor, agent=agent, mode=mode,
-                             spyer_prefix=f"Local/{mode}-{target.sip_username}@ccserver-spy-")
+        session = SpySession(
+            supervisor=supervisor,
+            agent=agent,
+            mode=mode,
+            spyer_prefix=f"Local/{mode}-{target.sip_username}@ccserver-spy-",
+        )
         self.sessions[supervisor] = session
         try:
-            await pbx.originate(OriginateRequest(
-                channel=f"Local/{mode}-{target.sip_username}@ccserver-spy", application="Dial",
-                data=f"PJSIP/{phone.sip_username},30",
-                caller_id=f"\"Supervision {agent}\" <{target.sip_username}>", timeout_ms=30_000))
+            await pbx.originate(
+                OriginateRequest(
+                    channel=f"Local/{mode}-{target.sip_username}@ccserver-spy",
+                    application="Dial",
+                    data=f"PJSIP/{phone.sip_username},30",
+                    caller_id=f'"Supervision {agent}" <{target.sip_username}>',
+                    timeout_ms=30_000,
+                )
+            )
         except Exception:
             self.sessions.pop(supervisor, None)
             raise
@@ -204,8 +239,9 @@ class SupervisionService:
         # shown by `core show channel` on the spy leg: what an admin sees in Asterisk
         await pbx.set_variable(session.spyer_channel, "CCS_SPY_MODE", mode)
         previous, session.mode = session.mode, mode
-        await asyncio.to_thread(self.audit.record, supervisor, "supervision.mode", session.agent,
-                                mode=mode, previous=previous)
+        await asyncio.to_thread(
+            self.audit.record, supervisor, "supervision.mode", session.agent, mode=mode, previous=previous
+        )
         self.dirty = True
 
     async def stop_spy(self, supervisor: str) -> None:
@@ -214,8 +250,7 @@ class SupervisionService:
             raise Conflict("no listening session in progress", field="supervisor")
         if session.spyer_channel:
             await self._pbx().hangup(session.spyer_channel[:-2] + ";1")
-        await asyncio.to_thread(self.audit.record, supervisor, "supervision.stop", session.agent,
-                                mode=session.mode)
+        await asyncio.to_thread(self.audit.record, supervisor, "supervision.stop", session.agent, mode=session.mode)
         self.dirty = True
 
     def _spy_started(self, event: ev.ChanSpyStarted) -> None:
@@ -239,5 +274,4 @@ class SupervisionService:
             await self.acd.logout(agent)
         else:
             raise InvalidInput("action: pause, unpause or logout", field="action")
-        await asyncio.to_thread(self.audit.record, supervisor, f"supervision.force_{action}", agent,
-                                reason=reason)
+        await asyncio.to_thread(self.audit.record, supervisor, f"supervision.force_{action}", agent, reason=reason)

@@ -1,4 +1,5 @@
 """The wallboard page (pushed live, coalesced) and the supervision API."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,10 +22,15 @@ logger = logging.getLogger(__name__)
 PUSH_INTERVAL = 0.5  # seconds between two pushes at most: the board is never more than 1 s stale
 SCOPE_TTL = 30.0  # seconds a supervisor's scope is reused (wallboard groups, live channel feed)
 # PBX activity supervisors and admins see live on the system page
-LIVE_TOPICS = (ev.ChannelCreated.topic, ev.ChannelAnswered.topic, ev.ChannelHungup.topic,
-               ev.PbxLinkUp.topic, ev.PbxLinkDown.topic, ev.ResyncCompleted.topic)
-CHANNEL_TOPICS = frozenset({ev.ChannelCreated.topic, ev.ChannelAnswered.topic,
-                            ev.ChannelHungup.topic})
+LIVE_TOPICS = (
+    ev.ChannelCreated.topic,
+    ev.ChannelAnswered.topic,
+    ev.ChannelHungup.topic,
+    ev.PbxLinkUp.topic,
+    ev.PbxLinkDown.topic,
+    ev.ResyncCompleted.topic,
+)
+CHANNEL_TOPICS = frozenset({ev.ChannelCreated.topic, ev.ChannelAnswered.topic, ev.ChannelHungup.topic})
 
 
 @roles("supervisor", "admin")
@@ -74,8 +80,9 @@ async def api_force(request: web.Request) -> web.StreamResponse:
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise InvalidInput("reason must be text", field="reason")
-    await request.app[SUPERVISION].force(user.username, user.role, request.match_info["agent"],
-                                                 request.match_info["action"], reason)
+    await request.app[SUPERVISION].force(
+        user.username, user.role, request.match_info["agent"], request.match_info["action"], reason
+    )
     return web.json_response({"ok": True})
 
 
@@ -122,8 +129,9 @@ class WallboardPublisher:
             key = await self._scope_key(client.user.username, client.user.role)
             groups.setdefault(key, set()).add(client.user.username)
         for (queues, agents), usernames in groups.items():
-            view = supervision.filtered(board, None if queues is None else set(queues),
-                                        None if agents is None else set(agents))
+            view = supervision.filtered(
+                board, None if queues is None else set(queues), None if agents is None else set(agents)
+            )
             self.hub.broadcast(view, roles=set(), usernames=usernames)
         self.pushes += 1
 
@@ -132,8 +140,7 @@ class WallboardPublisher:
         if cached and time.monotonic() - cached[0] < SCOPE_TTL:
             return cached[1]
         queues, agents = await self.supervision.scope_of(username, role)
-        key = (None if queues is None else tuple(sorted(queues)),
-               None if agents is None else tuple(sorted(agents)))
+        key = (None if queues is None else tuple(sorted(queues)), None if agents is None else tuple(sorted(agents)))
         self.scopes[username] = (time.monotonic(), key)
         return key
 
@@ -164,7 +171,7 @@ class ChannelFeed:
             self.hub.broadcast(message, roles={"supervisor", "admin"})
             return
         uniqueid = getattr(event, "uniqueid", "")
-        (_, target), = self.supervision.channel_targets([event])
+        ((_, target),) = self.supervision.channel_targets([event])
         supervisors = {c.user.username for c in self.hub.clients if c.user.role == "supervisor"}
         allowed = set(self.shown.get(uniqueid, ()))
         for username in supervisors - allowed:

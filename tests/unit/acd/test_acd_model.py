@@ -2,22 +2,32 @@ import hashlib
 
 import pytest
 
-from ccserver.capabilities.acd.model import (AgentAccount, QueueDefinition, member_penalty,
-                                             parse_skills, render_pjsip_agents, render_queues,
-                                             validate_agent, validate_queue)
+from ccserver.capabilities.acd.model import (
+    AgentAccount,
+    QueueDefinition,
+    member_penalty,
+    parse_skills,
+    render_pjsip_agents,
+    render_queues,
+    validate_agent,
+    validate_queue,
+)
 from ccserver.core.errors import InvalidInput
 
 SKILLS = {"fr", "en", "billing", "tech"}
 
 
-@pytest.mark.parametrize("agent_skills, required, expected", [
-    ({"fr": 5, "billing": 3}, {"fr": 1}, 5),
-    ({"fr": 10}, {"fr": 1}, 0),
-    ({"fr": 5, "billing": 3}, {"fr": 1, "billing": 1}, 12),
-    ({"fr": 5}, {"fr": 1, "billing": 1}, None),
-    ({"fr": 2}, {"fr": 3}, None),
-    ({}, {}, 0),
-])
+@pytest.mark.parametrize(
+    "agent_skills, required, expected",
+    [
+        ({"fr": 5, "billing": 3}, {"fr": 1}, 5),
+        ({"fr": 10}, {"fr": 1}, 0),
+        ({"fr": 5, "billing": 3}, {"fr": 1, "billing": 1}, 12),
+        ({"fr": 5}, {"fr": 1, "billing": 1}, None),
+        ({"fr": 2}, {"fr": 3}, None),
+        ({}, {}, 0),
+    ],
+)
 def test_member_penalty_prefers_best_skilled(agent_skills, required, expected):
     assert member_penalty(agent_skills, required) == expected
 
@@ -44,16 +54,19 @@ def test_queue_with_unknown_skill_is_refused_naming_the_field():
     assert "klingon" in err.value.message
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"name": "Support Team"}, "name"),
-    ({"name": "x\ny"}, "name"),
-    ({"strategy": "fastest"}, "strategy"),
-    ({"service_level_target_pct": 120}, "service_level_target_pct"),
-    ({"overflow_kind": "queue", "overflow_target": "nowhere"}, "overflow_target"),
-    ({"overflow_kind": "queue", "overflow_target": "support"}, "overflow_target"),
-    ({"numbers": ("01 23",)}, "numbers"),
-    ({"callback_key": "x"}, "callback_key"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"name": "Support Team"}, "name"),
+        ({"name": "x\ny"}, "name"),
+        ({"strategy": "fastest"}, "strategy"),
+        ({"service_level_target_pct": 120}, "service_level_target_pct"),
+        ({"overflow_kind": "queue", "overflow_target": "nowhere"}, "overflow_target"),
+        ({"overflow_kind": "queue", "overflow_target": "support"}, "overflow_target"),
+        ({"numbers": ("01 23",)}, "numbers"),
+        ({"callback_key": "x"}, "callback_key"),
+    ],
+)
 def test_bad_queue_fields_are_named(changes, field):
     queue = QueueDefinition(**{"name": "support", **changes})
     with pytest.raises(InvalidInput) as err:
@@ -62,19 +75,27 @@ def test_bad_queue_fields_are_named(changes, field):
 
 
 def test_valid_queue_passes():
-    q = QueueDefinition(name="support", required_skills={"fr": 2}, overflow_kind="queue",
-                        overflow_target="sales", numbers=("0140000000",), callback_key="1")
+    q = QueueDefinition(
+        name="support",
+        required_skills={"fr": 2},
+        overflow_kind="queue",
+        overflow_target="sales",
+        numbers=("0140000000",),
+        callback_key="1",
+    )
     assert validate_queue(q, SKILLS, {"support", "sales"}) is q
 
 
 def test_agent_password_and_names_cannot_inject_config():
     good = AgentAccount("agent1", "Agent One", "agent1", "s3cret-password-xyz", {"fr": 5})
     validate_agent(good, SKILLS)
-    for bad in (AgentAccount("a", "A", "agent1", "short", {}),
-                AgentAccount("a", "A", "agent1", "long-enough-pass\n[x]", {}),
-                AgentAccount("a", "A\n[evil]", "agent1", "long-enough-pass", {}),
-                AgentAccount("a", "A", "Agent 1", "long-enough-pass", {}),
-                AgentAccount("a", "A", "agent1", "long-enough-pass", {"klingon": 1})):
+    for bad in (
+        AgentAccount("a", "A", "agent1", "short", {}),
+        AgentAccount("a", "A", "agent1", "long-enough-pass\n[x]", {}),
+        AgentAccount("a", "A\n[evil]", "agent1", "long-enough-pass", {}),
+        AgentAccount("a", "A", "Agent 1", "long-enough-pass", {}),
+        AgentAccount("a", "A", "agent1", "long-enough-pass", {"klingon": 1}),
+    ):
         with pytest.raises(InvalidInput):
             validate_agent(bad, SKILLS)
 
@@ -85,8 +106,9 @@ def test_rendered_config_has_endpoint_auth_aor_and_queue_settings():
     md5 = hashlib.md5(b"agent1:ccserver:pw-123456789012").hexdigest()
     assert f"password_digest = MD5:{md5}" in text and "type = aor" in text
     assert "pw-123456789012" not in text
-    queues = render_queues([QueueDefinition(name="support", strategy="leastrecent", wrapup_seconds=15,
-                                            callback_key="1")])
+    queues = render_queues(
+        [QueueDefinition(name="support", strategy="leastrecent", wrapup_seconds=15, callback_key="1")]
+    )
     assert "[support]" in queues and "strategy = leastrecent" in queues
     assert "wrapuptime = 15" in queues and "context = ccq-support-exit" in queues
 
@@ -96,7 +118,10 @@ from ccserver.capabilities.acd.model import holiday_dates, parse_hours, render_a
 
 def test_parse_hours_ranges_and_errors():
     assert parse_hours({"mon-fri": "08:00-12:00, 13:30-18:00", "sat": "09:00-12:00"}) == [
-        ("08:00-12:00", "mon-fri"), ("13:30-18:00", "mon-fri"), ("09:00-12:00", "sat")]
+        ("08:00-12:00", "mon-fri"),
+        ("13:30-18:00", "mon-fri"),
+        ("09:00-12:00", "sat"),
+    ]
     for bad in ({"weekdays": "08:00-12:00"}, {"mon": "8h-12h"}, {"mon": "12:00-08:00"}, {"mon-fri-sat": "08:00-09:00"}):
         with pytest.raises(InvalidInput) as err:
             parse_hours(bad)
@@ -110,9 +135,15 @@ def test_alsace_moselle_calendar_has_good_friday_and_st_stephen():
 
 
 def test_dialplan_routes_numbers_checks_holidays_hours_and_callback():
-    q = QueueDefinition(name="support", numbers=("100", "0140000000"), hours={"mon-fri": "08:00-19:00"},
-                        callback_key="1", max_wait_seconds=300, overflow_kind="queue",
-                        overflow_target="sales")
+    q = QueueDefinition(
+        name="support",
+        numbers=("100", "0140000000"),
+        hours={"mon-fri": "08:00-19:00"},
+        callback_key="1",
+        max_wait_seconds=300,
+        overflow_kind="queue",
+        overflow_target="sales",
+    )
     text = render_acd_dialplan([q, QueueDefinition(name="sales", holidays="")], [2026, 2027])
     assert "exten => 0140000000,1,Goto(ccq-support,s,1)" in text
     assert "GotoIfTime(*,*,14,jul,Europe/Paris?closed,1)" in text
@@ -120,7 +151,7 @@ def test_dialplan_routes_numbers_checks_holidays_hours_and_callback():
     assert "GotoIfTime(08:00-19:00,mon-fri,*,*,Europe/Paris?open,1)" in text
     assert "Queue(support,,,,300)" in text and "Goto(ccq-sales,open,1)" in text
     assert "[ccq-support-exit]" in text and "exten => 1,1,Goto(ccq-support-callback,s,1)" in text
-    sales = text[text.index("[ccq-sales]"):text.index("[ccq-support]")]
+    sales = text[text.index("[ccq-sales]") : text.index("[ccq-support]")]
     assert "GotoIfTime" not in sales and "Goto(open,1)" in sales
 
 

@@ -1,4 +1,5 @@
 """The inbound plugins' wiring: what each `setup` registers, without a database or Asterisk."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,10 +35,16 @@ class RecordingWriter:
 
 def deps():
     bus = InProcessBus()
-    return Deps(settings=SimpleNamespace(outbound=SimpleNamespace(trunk_host="127.0.0.1:5070")),
-                clock=ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)), bus=bus,
-                intake=Intake(bus), pbx=None, audit=SimpleNamespace(record=lambda *a, **k: None),
-                alerts=Alerts(), channels=ChannelRegistry())
+    return Deps(
+        settings=SimpleNamespace(outbound=SimpleNamespace(trunk_host="127.0.0.1:5070")),
+        clock=ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)),
+        bus=bus,
+        intake=Intake(bus),
+        pbx=None,
+        audit=SimpleNamespace(record=lambda *a, **k: None),
+        alerts=Alerts(),
+        channels=ChannelRegistry(),
+    )
 
 
 def test_acd_plugin_writes_states_and_calls_through_the_writers_app_gives_and_stops_them_late():
@@ -57,9 +64,14 @@ def test_acd_plugin_writes_states_and_calls_through_the_writers_app_gives_and_st
     assert subs["db:calls"].maxsize == subs["db:agent-states"].maxsize == 100_000
     assert subs["acd:reactions"].maxsize == 10_000
     # the board and the tracker apply PBX events in the intake
-    assert {h.event_type for h in plugin.intake_handlers} >= {ev.QueueMemberChanged, ev.QueueCallerJoined, ev.AgentConnected}
+    assert {h.event_type for h in plugin.intake_handlers} >= {
+        ev.QueueMemberChanged,
+        ev.QueueCallerJoined,
+        ev.AgentConnected,
+    }
     assert [(j.id, j.trigger, j.options) for j in plugin.jobs] == [
-        ("acd-regenerate-dialplan", "cron", {"hour": 0, "minute": 5})]
+        ("acd-regenerate-dialplan", "cron", {"hour": 0, "minute": 5})
+    ]
     assert plugin.cleanup == [] and len(plugin.late_cleanup) == 1
     asyncio.run(plugin.late_cleanup[0]())
     assert writers["db:agent-states"].stopped and writers["db:calls"].stopped
@@ -69,7 +81,7 @@ def test_callbacks_plugin_matches_stand_ins_in_the_intake_and_dials_due_requests
     tracker = SimpleNamespace(open={})
     plugin = callbacks_plugin.setup(deps(), repository=None, tracker=tracker)
     assert (ev.AgentConnected, plugin.service.match_connected) in [
-        (h.event_type, h.handler) for h in plugin.intake_handlers]
-    assert [(j.id, j.trigger, j.options) for j in plugin.jobs] == [
-        ("callbacks-dial-due", "interval", {"seconds": 5})]
+        (h.event_type, h.handler) for h in plugin.intake_handlers
+    ]
+    assert [(j.id, j.trigger, j.options) for j in plugin.jobs] == [("callbacks-dial-due", "interval", {"seconds": 5})]
     assert [s.name for s in plugin.subscriptions] == ["callbacks"]

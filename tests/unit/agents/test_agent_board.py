@@ -1,7 +1,12 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from ccserver.capabilities.agents.model import (AgentBoard, AgentMembershipLost, AgentState,
-                                                AgentStateChanged, AgentWrapUpStarted)
+from ccserver.capabilities.agents.model import (
+    AgentBoard,
+    AgentMembershipLost,
+    AgentState,
+    AgentStateChanged,
+    AgentWrapUpStarted,
+)
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 
@@ -9,15 +14,16 @@ IFACE = "PJSIP/agent1"
 
 
 def board(wrapup=None):
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     b = AgentBoard(clock, wrapup_seconds=wrapup or {})
     b.add_agent("alice", IFACE)
     return b, clock
 
 
 def member(change, queue="support", paused=False, reason="", status=1, iface=IFACE):
-    return ev.QueueMemberChanged(change=change, queue=queue, interface=iface, paused=paused,
-                                 paused_reason=reason, status=status)
+    return ev.QueueMemberChanged(
+        change=change, queue=queue, interface=iface, paused=paused, paused_reason=reason, status=status
+    )
 
 
 def states(events):
@@ -49,8 +55,9 @@ def test_two_queues_pause_counts_once_and_reason_change_is_reported():
 def test_queue_call_ringing_answered_completed_with_wrapup():
     b, clock = board(wrapup={"support": 30})
     b.apply(member("added"))
-    out = b.apply(ev.AgentCalled(queue="support", uniqueid="u1", linkedid="u1", caller_number="0612345678",
-                                 interface=IFACE))
+    out = b.apply(
+        ev.AgentCalled(queue="support", uniqueid="u1", linkedid="u1", caller_number="0612345678", interface=IFACE)
+    )
     assert states(out) == [("available", "ringing", "")]
     assert b.agents["alice"].call.caller_number == "0612345678"
     clock.advance(seconds=3)
@@ -73,7 +80,8 @@ def test_ring_no_answer_returns_to_available():
     b.apply(member("added"))
     b.apply(ev.AgentCalled(queue="support", uniqueid="u1", interface=IFACE))
     assert states(b.apply(ev.AgentRingNoAnswer(queue="support", uniqueid="u1", interface=IFACE))) == [
-        ("ringing", "available", "no answer")]
+        ("ringing", "available", "no answer")
+    ]
 
 
 def test_caller_abandons_while_agent_rings():
@@ -102,15 +110,25 @@ def test_snapshot_after_asterisk_restart_reports_lost_membership_as_it_was():
     lost = [e for e in out if isinstance(e, AgentMembershipLost)]
     assert len(lost) == 1
     assert (lost[0].username, lost[0].queues, lost[0].paused, lost[0].reason) == (
-        "alice", ("support",), True, "training")
+        "alice",
+        ("support",),
+        True,
+        "training",
+    )
     assert b.agents["alice"].state is AgentState.PAUSED  # unchanged until Asterisk confirms
 
 
 def test_snapshot_adopts_asterisk_truth():
     b, _ = board()
-    out = b.apply(ev.PbxSnapshot(queue_members=(
-        ev.QueueMemberChanged(change="snapshot", queue="sales", interface=IFACE, paused=True,
-                              paused_reason="lunch"),)))
+    out = b.apply(
+        ev.PbxSnapshot(
+            queue_members=(
+                ev.QueueMemberChanged(
+                    change="snapshot", queue="sales", interface=IFACE, paused=True, paused_reason="lunch"
+                ),
+            )
+        )
+    )
     assert states(out) == [("logged_out", "paused", "lunch")]
     assert b.agents["alice"].queues == {"sales"}
 

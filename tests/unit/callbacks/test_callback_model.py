@@ -1,11 +1,11 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ccserver.capabilities.callbacks.model import PendingCallback, WaitingLine, due_callbacks, retry_delay
 from ccserver.capabilities.callbacks.service import dial_digits
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def line_with(*callers):
@@ -23,7 +23,7 @@ def cb(id, seconds, queue="support"):
 
 def test_callback_waits_for_callers_who_came_before_it():
     line, _ = line_with((0, "a", "PJSIP/customers-1"), (30, "b", "PJSIP/customers-2"))
-    assert due_callbacks([cb(1, 10)], line, set()) == []       # "a" (t=0) still waits
+    assert due_callbacks([cb(1, 10)], line, set()) == []  # "a" (t=0) still waits
     line.apply(ev.QueueCallerLeft(queue="support", uniqueid="a"))
     assert due_callbacks([cb(1, 10)], line, set()) == [cb(1, 10)]  # "b" came after: the callback goes first
 
@@ -49,8 +49,14 @@ def test_stand_in_in_the_queue_does_not_block_others():
 def test_snapshot_rebuilds_waiting_callers():
     line, clock = line_with((0, "a", "PJSIP/customers-1"))
     clock.set(T0 + timedelta(minutes=5))
-    line.apply(ev.PbxSnapshot(queue_callers=(ev.QueueCallerJoined(queue="support", uniqueid="a", channel="x"),
-                                             ev.QueueCallerJoined(queue="support", uniqueid="z", channel="y"))))
+    line.apply(
+        ev.PbxSnapshot(
+            queue_callers=(
+                ev.QueueCallerJoined(queue="support", uniqueid="a", channel="x"),
+                ev.QueueCallerJoined(queue="support", uniqueid="z", channel="y"),
+            )
+        )
+    )
     assert line.oldest_waiting("support") == T0  # "a" kept its time
     assert set(line.waiting["support"]) == {"a", "z"}
 

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ccserver.capabilities.calls.model import CallRecord, CallRecordChanged, CallTracker
 from ccserver.core import events as ev
@@ -6,7 +6,7 @@ from ccserver.core.clock import ManualClock
 
 
 def tracker():
-    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc))
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
     return CallTracker(clock, agent_of_interface={"PJSIP/agent1": "alice"}.get), clock
 
 
@@ -15,8 +15,11 @@ def ended(out):
 
 
 def join(t, uid="u1", queue="support"):
-    return t.apply(ev.QueueCallerJoined(queue=queue, uniqueid=uid, linkedid=uid, channel="PJSIP/customers-1",
-                                        caller_number="0612345678"))
+    return t.apply(
+        ev.QueueCallerJoined(
+            queue=queue, uniqueid=uid, linkedid=uid, channel="PJSIP/customers-1", caller_number="0612345678"
+        )
+    )
 
 
 def test_answered_call_row():
@@ -29,8 +32,8 @@ def test_answered_call_row():
     t.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface="PJSIP/agent1", talk_time=60))
     rec = ended(t.apply(ev.ChannelHungup(uniqueid="u1", cause=16, cause_text="Normal Clearing")))[0]
     assert (rec.outcome, rec.agent, rec.wait_seconds, rec.talk_seconds) == ("answered", "alice", 7, 60)
-    assert rec.answered_at == datetime(2026, 11, 23, 9, 0, 7, tzinfo=timezone.utc)
-    assert rec.ended_at == datetime(2026, 11, 23, 9, 1, 7, tzinfo=timezone.utc)
+    assert rec.answered_at == datetime(2026, 11, 23, 9, 0, 7, tzinfo=UTC)
+    assert rec.ended_at == datetime(2026, 11, 23, 9, 1, 7, tzinfo=UTC)
     assert t.open == {}
 
 
@@ -100,8 +103,18 @@ def test_channels_outside_queues_make_no_record():
 
 def test_reloaded_open_record_closed_by_resync():
     t, clock = tracker()
-    t.load_open([CallRecord(uniqueid="old", linkedid="old", channel="c", caller_number="1", queue="support",
-                            entered_queue_at=clock.now())])
+    t.load_open(
+        [
+            CallRecord(
+                uniqueid="old",
+                linkedid="old",
+                channel="c",
+                caller_number="1",
+                queue="support",
+                entered_queue_at=clock.now(),
+            )
+        ]
+    )
     assert ended(t.apply(ev.PbxSnapshot()))[0].uniqueid == "old"
 
 
@@ -115,14 +128,23 @@ def test_ivr_data_set_before_the_queue_reaches_the_record():
 
 def test_callback_stand_in_is_recorded_as_a_callback_leg():
     t, _ = tracker()
-    out = t.apply(ev.QueueCallerJoined(queue="support", uniqueid="s", channel="Local/0612345678@ccq-support-cbqueue-00000001;2",
-                                       caller_number="0612345678"))
+    out = t.apply(
+        ev.QueueCallerJoined(
+            queue="support",
+            uniqueid="s",
+            channel="Local/0612345678@ccq-support-cbqueue-00000001;2",
+            caller_number="0612345678",
+        )
+    )
     assert out[0].record.direction == "callback"
     assert join(t, "c")[0].record.direction == "inbound"
 
 
 def test_campaign_queue_calls_are_outbound():
     t, _ = tracker()
-    out = t.apply(ev.QueueCallerJoined(queue="camp-7", uniqueid="o", channel="PJSIP/customers-00000009",
-                                       caller_number="0612345678"))
+    out = t.apply(
+        ev.QueueCallerJoined(
+            queue="camp-7", uniqueid="o", channel="PJSIP/customers-00000009", caller_number="0612345678"
+        )
+    )
     assert out[0].record.direction == "outbound"

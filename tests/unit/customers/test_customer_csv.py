@@ -1,4 +1,5 @@
 """CSV import parsing: encodings, delimiters, headers, every rejection with its line (pure)."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,9 +7,11 @@ import pytest
 from ccserver.capabilities.customers.model import ImportPreview, Rejection, parse_customer_csv
 from ccserver.core.errors import InvalidInput
 
-FRENCH = ("Numéro client;Nom;Prénom;Téléphone;Société;E-mail;Code postal\n"
-          "12345678;Dupont;Hélène;06 12 34 56 78;Café Crème;helene@example.fr;75001\n"
-          "23456789;Lefèvre;Jérôme;0692 12 34 56;;jerome@example.re;97400\n")
+FRENCH = (
+    "Numéro client;Nom;Prénom;Téléphone;Société;E-mail;Code postal\n"
+    "12345678;Dupont;Hélène;06 12 34 56 78;Café Crème;helene@example.fr;75001\n"
+    "23456789;Lefèvre;Jérôme;0692 12 34 56;;jerome@example.re;97400\n"
+)
 
 
 def reasons(preview: ImportPreview) -> list[tuple[int, str]]:
@@ -23,7 +26,12 @@ def test_french_utf8_file_is_read_and_normalized():
     assert preview.data_lines == 2 and preview.good_count == 2
     first, second = preview.rows
     assert (first.line, first.customer_number, first.last_name, first.first_name, first.company) == (
-        2, "12345678", "Dupont", "Hélène", "Café Crème")
+        2,
+        "12345678",
+        "Dupont",
+        "Hélène",
+        "Café Crème",
+    )
     assert first.phones == (("+33612345678", ""),)
     assert second.phones == (("+262692123456", ""),) and second.postcode == "97400"
     assert preview.columns["customer_number"] == "Numéro client"
@@ -59,9 +67,11 @@ def test_utf16_with_bom_and_tabs():
 
 
 def test_comma_delimited_english_headers_with_quotes():
-    data = (b'customer_number,last_name,first_name,phone,mobile,company,email,postcode,notes\r\n'
-            b'12345678,Smith,John,+44 20 7946 0958,06 12 34 56 78,"Acme, Inc.",john@acme.com,75008,'
-            b'"says ""hi""\nsecond line"\r\n')
+    data = (
+        b"customer_number,last_name,first_name,phone,mobile,company,email,postcode,notes\r\n"
+        b'12345678,Smith,John,+44 20 7946 0958,06 12 34 56 78,"Acme, Inc.",john@acme.com,75008,'
+        b'"says ""hi""\nsecond line"\r\n'
+    )
     preview = parse_customer_csv(data, "en.csv")
     assert preview.delimiter == ","
     row = preview.rows[0]
@@ -70,9 +80,23 @@ def test_comma_delimited_english_headers_with_quotes():
     assert row.notes == 'says "hi"\nsecond line'
 
 
-@pytest.mark.parametrize("header", ["telephone", "Téléphone", "TEL", "numéro", "Phone", "phone_number",
-                                    "Portable", "mobile", "Numéro client", "N° client", "customer_number",
-                                    "Customer ID"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "telephone",
+        "Téléphone",
+        "TEL",
+        "numéro",
+        "Phone",
+        "phone_number",
+        "Portable",
+        "mobile",
+        "Numéro client",
+        "N° client",
+        "customer_number",
+        "Customer ID",
+    ],
+)
 def test_any_phone_or_customer_number_header_is_enough(header):
     value = "12345678" if "client" in header.lower() or "customer" in header.lower() else "0612345678"
     preview = parse_customer_csv(f"{header}\n{value}\n".encode())
@@ -94,8 +118,10 @@ def test_two_columns_meaning_the_same_field_is_a_file_error():
         parse_customer_csv(b"telephone;phone\n0612345678;0612345678\n")
 
 
-@pytest.mark.parametrize("data, message", [(b"", "empty"), (b"\n\n  \n", "empty"),
-                                           (b"PK\x03\x04rest-of-zip", "Excel"), (b"nom\x00;tel", "binary")])
+@pytest.mark.parametrize(
+    "data, message",
+    [(b"", "empty"), (b"\n\n  \n", "empty"), (b"PK\x03\x04rest-of-zip", "Excel"), (b"nom\x00;tel", "binary")],
+)
 def test_unusable_files_are_refused_as_a_whole(data, message):
     with pytest.raises(InvalidInput, match=message) as caught:
         parse_customer_csv(data)
@@ -103,30 +129,42 @@ def test_unusable_files_are_refused_as_a_whole(data, message):
 
 
 def test_every_rejection_kind_is_reported_with_its_line_in_the_file():
-    data = "\n".join([
-        "",                                                   # 1: blank before the header
-        "numéro client;nom;téléphone;email;code postal",      # 2: header
-        "12345678;Good;06 12 34 56 78;a@example.fr;75001",    # 3: good
-        "23456789;BadPhone;06 12 34;;",                       # 4: phone too short
-        "34567890;BadEmail;0145678901;not-an-email;",         # 5: email
-        "",                                                   # 6: blank line (counted, skipped)
-        "45678901;DupPhone;+33 6 12 34 56 78;;",              # 7: same phone as line 3
-        "12345678;DupNumber;0145678902;;",                    # 8: same customer number as line 3
-        "56789012;BadPostcode;0145678903;;7500",              # 9: postcode
-        "67890123;TooFew;0145678904",                         # 10: wrong number of columns
-        "78901234;TooMany;0145678905;;;extra",                # 11: wrong number of columns
-        "1234567;ShortNumber;0145678906;;",                   # 12: customer number of 7 digits
-        ";NoKey;;;",                                          # 13: nothing identifies the customer
-        "89012345;Trailing;0145678907;;;;",                   # 14: trailing empty cells: fine
-        "90123456;Two;0612;bad;1",                            # 15: three problems on one line
-    ]).encode("utf-8")
+    data = "\n".join(
+        [
+            "",  # 1: blank before the header
+            "numéro client;nom;téléphone;email;code postal",  # 2: header
+            "12345678;Good;06 12 34 56 78;a@example.fr;75001",  # 3: good
+            "23456789;BadPhone;06 12 34;;",  # 4: phone too short
+            "34567890;BadEmail;0145678901;not-an-email;",  # 5: email
+            "",  # 6: blank line (counted, skipped)
+            "45678901;DupPhone;+33 6 12 34 56 78;;",  # 7: same phone as line 3
+            "12345678;DupNumber;0145678902;;",  # 8: same customer number as line 3
+            "56789012;BadPostcode;0145678903;;7500",  # 9: postcode
+            "67890123;TooFew;0145678904",  # 10: wrong number of columns
+            "78901234;TooMany;0145678905;;;extra",  # 11: wrong number of columns
+            "1234567;ShortNumber;0145678906;;",  # 12: customer number of 7 digits
+            ";NoKey;;;",  # 13: nothing identifies the customer
+            "89012345;Trailing;0145678907;;;;",  # 14: trailing empty cells: fine
+            "90123456;Two;0612;bad;1",  # 15: three problems on one line
+        ]
+    ).encode("utf-8")
     preview = parse_customer_csv(data, "errors.csv")
     assert preview.header_line == 2
     assert [r.line for r in preview.rows] == [3, 14]
     assert reasons(preview) == [
-        (4, "phone"), (5, "email"), (7, "phone"), (8, "customer_number"), (9, "postcode"),
-        (10, "line"), (11, "line"), (12, "customer_number"), (13, "phone"),
-        (15, "email"), (15, "postcode"), (15, "phone")]
+        (4, "phone"),
+        (5, "email"),
+        (7, "phone"),
+        (8, "customer_number"),
+        (9, "postcode"),
+        (10, "line"),
+        (11, "line"),
+        (12, "customer_number"),
+        (13, "phone"),
+        (15, "email"),
+        (15, "postcode"),
+        (15, "phone"),
+    ]
     by_line = {r.line: r for r in preview.rejected}
     assert "too short" in by_line[4].reason and by_line[4].value == "06 12 34"
     assert by_line[4].column == "téléphone"
@@ -141,8 +179,13 @@ def test_every_rejection_kind_is_reported_with_its_line_in_the_file():
     assert (preview.data_lines, preview.blank_lines, preview.good_count, preview.rejected_count) == (12, 1, 2, 10)
     report = preview.to_dict()
     assert report["good"] == 2 and report["rejected_lines"] == 10 and len(report["rejected"]) == 12
-    assert report["rejected"][0] == {"line": 4, "field": "phone", "column": "téléphone", "value": "06 12 34",
-                                     "reason": by_line[4].reason}
+    assert report["rejected"][0] == {
+        "line": 4,
+        "field": "phone",
+        "column": "téléphone",
+        "value": "06 12 34",
+        "reason": by_line[4].reason,
+    }
 
 
 def test_a_rejected_line_does_not_make_later_lines_duplicates():

@@ -1,5 +1,6 @@
 """Helpers for the IVR tests: build scripts from inline YAML and drive an `IvrCall` the way the
 ARI adapter would (echoing the playback and timer ids back)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -8,7 +9,13 @@ from zoneinfo import ZoneInfo
 
 from ccserver.capabilities.ivr.loader import ValidationContext, parse_script, validate_script
 from ccserver.capabilities.ivr.model import (
-    CallInfo, IvrCall, IvrScript, IvrStats, Lookup, Play, StartTimer,
+    CallInfo,
+    IvrCall,
+    IvrScript,
+    IvrStats,
+    Lookup,
+    Play,
+    StartTimer,
 )
 from ccserver.core.clock import ManualClock
 
@@ -34,12 +41,17 @@ def issues_of(text: str, context: ValidationContext | None = None, file: str = "
 class Driver:
     """Plays the adapter: remembers the current playback/timer/lookup ids."""
 
-    def __init__(self, script: IvrScript, *, caller: str = "0612345678",
-                 did: str = "+33140000000", at: datetime | None = None,
-                 stats: IvrStats | None = None) -> None:
+    def __init__(
+        self,
+        script: IvrScript,
+        *,
+        caller: str = "0612345678",
+        did: str = "+33140000000",
+        at: datetime | None = None,
+        stats: IvrStats | None = None,
+    ) -> None:
         self.clock = ManualClock(at or paris(2026, 7, 15, 10, 0))  # a Wednesday, open
-        self.call = IvrCall(script, CallInfo("1700000000.1", caller_number=caller, did=did),
-                            self.clock, stats=stats)
+        self.call = IvrCall(script, CallInfo("1700000000.1", caller_number=caller, did=did), self.clock, stats=stats)
         self.actions: list = []
         self.playback: str | None = None
         self.timer: str | None = None

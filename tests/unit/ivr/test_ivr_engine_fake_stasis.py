@@ -1,6 +1,7 @@
 """The IVR engine against a fake `StasisCommands`, fed typed events through the intake: event
 routing, actions, hand-overs, and every failure path ending outside Stasis (never a stranded
 caller)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,15 +9,15 @@ import textwrap
 from types import SimpleNamespace
 
 import pytest
+from ivr_helpers import paris
 
 from ccserver.capabilities.ivr.handlers import IvrCallEnded, IvrEngine, call_data_pairs
 from ccserver.capabilities.ivr.service import IvrService
 from ccserver.core import events as ev
 from ccserver.core.bus import InProcessBus, Intake
 from ccserver.core.clock import ManualClock
-
-from ivr_helpers import paris
 from tests.fakes.stasis import FakeStasis, command_failed
+
 SCRIPT = textwrap.dedent("""\
     script:
       name: demo
@@ -63,12 +64,12 @@ async def rig(tmp_path):
     def submit(event):
         submitted.append(event)
         stasis.log.append(("submit", event))
+
     engine = IvrEngine(service, stasis, submit, node="n1")
     intake = Intake(InProcessBus())
     for event_type, handler in engine.intake_handlers():
         intake.add_handler(event_type, handler)
-    yield SimpleNamespace(service=service, stasis=stasis, engine=engine, submitted=submitted,
-                          emit=intake.apply)
+    yield SimpleNamespace(service=service, stasis=stasis, engine=engine, submitted=submitted, emit=intake.apply)
     await engine.stop()
 
 
@@ -78,8 +79,15 @@ async def settle(rounds: int = 50) -> None:
 
 
 def stasis_start(cid: str = "c1", args=("ivr", "demo", "exten"), caller: str = "0612345678"):
-    return ev.StasisStarted(app="tapp", uniqueid=cid, channel=f"PJSIP/customers-{cid}",
-                            caller_number=caller, exten="7000", args=tuple(args), state="Ring")
+    return ev.StasisStarted(
+        app="tapp",
+        uniqueid=cid,
+        channel=f"PJSIP/customers-{cid}",
+        caller_number=caller,
+        exten="7000",
+        args=tuple(args),
+        state="Ring",
+    )
 
 
 def dtmf(digit: str, cid: str = "c1"):
@@ -116,8 +124,7 @@ async def test_key_hands_caller_to_queue_with_variables_and_call_data_first(rig)
     ops = [op for op, _ in rig.stasis.log]
     assert "stop_playback" in ops  # barge-in
     cont = rig.stasis.ops("continue_in_dialplan")
-    assert cont == [{"channel_id": "c1", "context": "ccq-ventes", "exten": "open",
-                     "priority": 1}]
+    assert cont == [{"channel_id": "c1", "context": "ccq-ventes", "exten": "open", "priority": 1}]
     variables = {p["name"]: p["value"] for p in rig.stasis.ops("set_variable")}
     assert variables["QUEUE_PRIO"] == "3"
     assert variables["IVR_SKILLS"] == "vente:2"
@@ -180,8 +187,9 @@ async def test_exception_in_the_engine_is_logged_with_the_channel_and_sent_to_fa
         if action.kind == "lookup":
             raise ValueError("boom")
         return await real(s, action)
+
     rig.engine._execute = broken
-    s = await started(rig)
+    await started(rig)
     rig.emit(dtmf("2"))
     await settle()
     assert rig.stasis.ops("continue_in_dialplan")[0]["context"] == "ccq-accueil"
@@ -192,6 +200,7 @@ async def test_exception_in_the_engine_is_logged_with_the_channel_and_sent_to_fa
 async def test_lookup_raising_takes_the_lookup_error_branch(rig):
     async def lookup(kind, value):
         raise RuntimeError("directory down")
+
     rig.service.lookup = lookup
     s = await started(rig)
     rig.emit(dtmf("2"))
@@ -204,6 +213,7 @@ async def test_lookup_record_goes_with_the_call(rig):
     async def lookup(kind, value):
         assert (kind, value) == ("phone", "0612345678")
         return {"id": "12345678", "last_name": "Martin"}
+
     rig.service.lookup = lookup
     s = await started(rig)
     rig.emit(dtmf("2"))
@@ -256,7 +266,8 @@ async def test_unknown_script_goes_straight_to_the_dialplan_fallback(rig):
     rig.emit(stasis_start("c9", args=("ivr", "nope", "did")))
     await settle()
     assert rig.stasis.ops("continue_in_dialplan") == [
-        {"channel_id": "c9", "context": "ccserver-ivr-fallback", "exten": "s", "priority": 1}]
+        {"channel_id": "c9", "context": "ccserver-ivr-fallback", "exten": "s", "priority": 1}
+    ]
 
 
 async def test_other_stasis_arguments_are_not_ours(rig):
@@ -271,6 +282,7 @@ async def test_a_slow_call_does_not_block_another(rig):
     async def lookup(kind, value):
         await gate.wait()
         return None
+
     rig.service.lookup = lookup
     slow = await started(rig, "c1")
     rig.emit(dtmf("2", "c1"))  # waits on the lookup
@@ -289,7 +301,11 @@ async def test_orphans_left_in_stasis_are_sent_to_the_fallback(rig):
     orphans = await rig.engine.sweep_orphans(settle=0)
     assert orphans == ["old-1"]
     assert rig.stasis.ops("continue_in_dialplan")[-1] == {
-        "channel_id": "old-1", "context": "ccserver-ivr-fallback", "exten": "s", "priority": 1}
+        "channel_id": "old-1",
+        "context": "ccserver-ivr-fallback",
+        "exten": "s",
+        "priority": 1,
+    }
 
 
 async def test_stop_releases_calls_still_in_the_ivr(rig):
@@ -308,8 +324,16 @@ async def test_dtmf_latency_is_measured(rig):
 
 
 async def test_caller_already_up_is_not_answered_again(rig):
-    rig.emit(ev.StasisStarted(app="tapp", uniqueid="c1", channel="PJSIP/customers-c1",
-                              exten="7000", args=("ivr", "demo", "exten"), state="Up"))
+    rig.emit(
+        ev.StasisStarted(
+            app="tapp",
+            uniqueid="c1",
+            channel="PJSIP/customers-c1",
+            exten="7000",
+            args=("ivr", "demo", "exten"),
+            state="Up",
+        )
+    )
     await settle()
     assert rig.stasis.ops("answer") == [] and rig.stasis.ops("play")
     assert rig.engine.sessions["c1"].linkedid == "linked-1"

@@ -1,4 +1,5 @@
 """The example scripts of ivr_scripts/: valid, and the issue's 'done means' scenarios on them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,12 @@ from ivr_helpers import Driver, only, paris
 
 from ccserver.capabilities.ivr.loader import ValidationContext, check_files, load_script
 from ccserver.capabilities.ivr.model import (
-    Hangup, Lookup, Play, RequestCallback, SendToQueue, Transfer,
+    Hangup,
+    Lookup,
+    Play,
+    RequestCallback,
+    SendToQueue,
+    Transfer,
 )
 from ccserver.commands import demo
 
@@ -35,16 +41,16 @@ def test_two_level_walk_with_customer_number_reaches_the_right_queue(service_cli
     d = Driver(service_client, caller="0611111111", at=paris(2026, 7, 15, 10, 0))
     d.start()
     assert d.node == "accueil"
-    d.press("1")                               # français
-    assert d.node == "bienvenue"                # open on a Wednesday morning
+    d.press("1")  # français
+    assert d.node == "bienvenue"  # open on a Wednesday morning
     d.played()
     lookup = only(d.actions[-2:], Lookup)
     assert (lookup.lookup, lookup.value) == ("phone", "0611111111")
-    d.not_found()                               # unknown caller number
+    d.not_found()  # unknown caller number
     assert d.node == "saisie_numero_client"
     d.played()
     d.press("1234567")
-    d.press("#")                                # 7 digits: refused, asked again
+    d.press("#")  # 7 digits: refused, asked again
     assert d.call.stats.node("service-client", "saisie_numero_client").invalid == 1
     replay = only(d.actions[-1:], Play)
     assert replay.media[0] == "sound:check-number-dial-again"
@@ -55,9 +61,9 @@ def test_two_level_walk_with_customer_number_reaches_the_right_queue(service_cli
     d.found({"id": "12345678", "name": "Mme Durand", "contract": "fibre-1G"})
     assert d.node == "menu_principal"
     d.played()
-    d.press("2")                                # assistance technique
+    d.press("2")  # assistance technique
     assert d.node == "menu_technique"
-    out = d.press("1")                          # internet
+    out = d.press("1")  # internet
     queue = only(out, SendToQueue)
     assert queue.queue == "support"
     assert dict(queue.skills) == {"tech": 2}
@@ -76,7 +82,7 @@ def test_english_caller_recognised_by_number_goes_to_billing_dispute(service_cli
     d = Driver(service_client, at=paris(2026, 7, 15, 10, 0))
     d.start()
     d.press("2")
-    d.press("5")                                # interrupts the welcome
+    d.press("5")  # interrupts the welcome
     d.found({"id": "C-77"})
     d.press("1")
     queue = only(d.press("3"), SendToQueue)
@@ -87,8 +93,7 @@ def test_english_caller_recognised_by_number_goes_to_billing_dispute(service_cli
     assert plays[0].language == "fr" and plays[1].language == "en"  # after the choice
 
 
-@pytest.mark.parametrize("at", [paris(2026, 7, 14, 10, 0), paris(2026, 12, 25, 10, 0),
-                                paris(2027, 3, 29, 10, 0)])
+@pytest.mark.parametrize("at", [paris(2026, 7, 14, 10, 0), paris(2026, 12, 25, 10, 0), paris(2027, 3, 29, 10, 0)])
 def test_caller_on_a_holiday_hears_the_closed_branch(service_client, at):
     d = Driver(service_client, at=at)
     d.start()
@@ -96,7 +101,7 @@ def test_caller_on_a_holiday_hears_the_closed_branch(service_client, at):
     assert d.node == "ferme_jour_ferie"
     assert d.actions[-1].media == ("sound:sorry", "sound:please-try-call-later")
     d.played()
-    d.press("1")                                # be called back
+    d.press("1")  # be called back
     callback = only(d.actions, RequestCallback)
     assert (callback.number, callback.queue) == ("0612345678", "support")
     d.played()

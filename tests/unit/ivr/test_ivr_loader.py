@@ -1,4 +1,5 @@
 """The script reader and validator: every error kind, with its line and node."""
+
 from __future__ import annotations
 
 import textwrap
@@ -7,11 +8,21 @@ import pytest
 from ivr_helpers import issues_of, script_from
 
 from ccserver.capabilities.ivr.loader import (
-    ValidationContext, check_files, external_number, load_script, normalize_did, parse_prompt,
+    ValidationContext,
+    check_files,
+    external_number,
+    load_script,
+    normalize_did,
+    parse_prompt,
     parse_script,
 )
 from ccserver.capabilities.ivr.model import (
-    CollectNode, DialplanTarget, HoursNode, MenuNode, QueueNode, TransferNode,
+    CollectNode,
+    DialplanTarget,
+    HoursNode,
+    MenuNode,
+    QueueNode,
+    TransferNode,
 )
 from ccserver.core.errors import InvalidInput
 
@@ -60,10 +71,8 @@ def test_valid_script_is_read_with_every_field():
 
 
 def test_issue_is_printed_as_file_line_node_message():
-    issues = issues_of(OK.replace("queue: billing", "queue: billing\n    colour: red"),
-                       file="ivr_scripts/x.yaml")
-    assert [str(i) for i in issues] == [
-        "ivr_scripts/x.yaml:15: node q: unknown field 'colour' for a queue node"]
+    issues = issues_of(OK.replace("queue: billing", "queue: billing\n    colour: red"), file="ivr_scripts/x.yaml")
+    assert [str(i) for i in issues] == ["ivr_scripts/x.yaml:15: node q: unknown field 'colour' for a queue node"]
 
 
 def test_yaml_syntax_error_has_its_line():
@@ -73,8 +82,9 @@ def test_yaml_syntax_error_has_its_line():
 
 
 def test_unknown_node_type():
-    issue = one(issues_of(OK.replace("type: queue\n    queue: billing",
-                                     "type: queu\n    queue: billing")), "unknown node type")
+    issue = one(
+        issues_of(OK.replace("type: queue\n    queue: billing", "type: queu\n    queue: billing")), "unknown node type"
+    )
     assert (issue.line, issue.node) == (13, "q")
     assert "'queu'" in issue.message
 
@@ -178,13 +188,13 @@ def test_loop_without_pause():
 def test_missing_prompt_file():
     existing = {"sound:custom/main"}
     context = ValidationContext(prompt_exists=existing.__contains__)
-    text = OK.replace("prompt: custom/main",
-                      "prompt: [custom/main, custom/missing, \"digits:42\", recording:gone]")
+    text = OK.replace("prompt: custom/main", 'prompt: [custom/main, custom/missing, "digits:42", recording:gone]')
     issues = issues_of(text, context)
-    assert where(issues) == [(8, "main", "missing prompt file 'custom/missing'"),
-                             (8, "main", "missing prompt file 'gone' (stored recording)")]
-    multi_line = OK.replace("prompt: custom/main",
-                            "prompt:\n      - custom/main\n      - custom/missing")
+    assert where(issues) == [
+        (8, "main", "missing prompt file 'custom/missing'"),
+        (8, "main", "missing prompt file 'gone' (stored recording)"),
+    ]
+    multi_line = OK.replace("prompt: custom/main", "prompt:\n      - custom/main\n      - custom/missing")
     assert [i.line for i in issues_of(multi_line, context)] == [10]  # the item's own line
 
 
@@ -224,8 +234,12 @@ def test_bad_regex_bad_validator_and_bad_terminator():
     """)
     assert where(issues) == [
         (6, "c", "bad regex '[0-9': unterminated character set at position 0"),
-        (7, "c", "field 'terminator' is empty (write \"#\" in quotes: YAML reads an unquoted "
-                 "# as a comment; 'none' for no terminator)"),
+        (
+            7,
+            "c",
+            "field 'terminator' is empty (write \"#\" in quotes: YAML reads an unquoted "
+            "# as a comment; 'none' for no terminator)",
+        ),
         (12, "d", "field 'validate': 'iban' is not one of digits, customer_number, date, regex"),
         (14, "d", "max_digits is smaller than min_digits"),
         (20, "e", "max_digits is smaller than min_digits"),
@@ -283,21 +297,22 @@ def test_every_error_is_reported_not_only_the_first():
     """)
     assert len(issues) >= 13, "\n".join(map(str, issues))
     messages = "\n".join(map(str, issues))
-    for text in ("t.yaml:2: script: field 'name': 'bad name!' is not valid",
-                 "t.yaml:4: script: fallback: unknown node 'nowhere'",
-                 "t.yaml:5: script: routes: bad did 'abc'",
-                 "t.yaml:5: script: routes: '7000' is listed twice",
-                 "t.yaml:6: script: unknown field 'colour' for the script header",
-                 "t.yaml:10: node start: field 'prompt': write the sound 'custom/menu.wav' "
-                 "without its file extension",
-                 "t.yaml:11: node start: unknown node 'missing' in 'choices.1'",
-                 "t.yaml:12: node orphan: unknown node type 'teleport'",
-                 "t.yaml:12: node orphan: unreachable node",
-                 "t.yaml:13: node t: field 'number': '12' is not a valid phone number",
-                 "t.yaml:16: node h: unknown time zone 'Mars/Olympus'",
-                 "t.yaml:17: node h: schedule: bad days 'mon-frei'",
-                 "t.yaml:17: node h: schedule sat: bad time range '18:00-08:00'",
-                 "t.yaml:18: node h: closed_dates: bad date '2026-13-01'"):
+    for text in (
+        "t.yaml:2: script: field 'name': 'bad name!' is not valid",
+        "t.yaml:4: script: fallback: unknown node 'nowhere'",
+        "t.yaml:5: script: routes: bad did 'abc'",
+        "t.yaml:5: script: routes: '7000' is listed twice",
+        "t.yaml:6: script: unknown field 'colour' for the script header",
+        "t.yaml:10: node start: field 'prompt': write the sound 'custom/menu.wav' without its file extension",
+        "t.yaml:11: node start: unknown node 'missing' in 'choices.1'",
+        "t.yaml:12: node orphan: unknown node type 'teleport'",
+        "t.yaml:12: node orphan: unreachable node",
+        "t.yaml:13: node t: field 'number': '12' is not a valid phone number",
+        "t.yaml:16: node h: unknown time zone 'Mars/Olympus'",
+        "t.yaml:17: node h: schedule: bad days 'mon-frei'",
+        "t.yaml:17: node h: schedule sat: bad time range '18:00-08:00'",
+        "t.yaml:18: node h: closed_dates: bad date '2026-13-01'",
+    ):
         assert text in messages, messages
 
 
@@ -346,8 +361,9 @@ def test_phone_number_helpers():
     assert external_number("+44 20 7946 0958") == "+442079460958"
     assert external_number("01 40 00 00 00") == "+33140000000"
     assert external_number("112") is None and external_number("abc") is None
-    assert normalize_did("0140000000") == normalize_did("+33140000000") == \
-        normalize_did("33140000000") == "+33140000000"
+    assert (
+        normalize_did("0140000000") == normalize_did("+33140000000") == normalize_did("33140000000") == "+33140000000"
+    )
     assert normalize_did("7000") == "7000"
 
 
@@ -378,8 +394,14 @@ def test_defaults_and_options():
     assert script.fallback_dialplan == DialplanTarget("ivr-fb", "9", 2)
     collect = script.nodes["c"]
     assert isinstance(collect, CollectNode)
-    assert (collect.min_digits, collect.max_digits, collect.terminator, collect.store_as,
-            collect.retries, collect.timeout) == (8, 8, None, "c", 2, 5.0)
+    assert (
+        collect.min_digits,
+        collect.max_digits,
+        collect.terminator,
+        collect.store_as,
+        collect.retries,
+        collect.timeout,
+    ) == (8, 8, None, "c", 2, 5.0)
     hours = script.nodes["h"]
     assert isinstance(hours, HoursNode)
     assert hours.holidays_country is None
@@ -388,8 +410,7 @@ def test_defaults_and_options():
 
 def test_load_script_raises_invalid_input_with_every_error(tmp_path):
     path = tmp_path / "bad.yaml"
-    path.write_text(OK.replace('"2": op', '"2": nowhere').replace("queue: billing",
-                                                                  "queue: [x]"))
+    path.write_text(OK.replace('"2": op', '"2": nowhere').replace("queue: billing", "queue: [x]"))
     with pytest.raises(InvalidInput) as info:
         load_script(path)
     errors = info.value.details["errors"]
@@ -407,11 +428,13 @@ def test_unreadable_file_is_an_issue(tmp_path):
 
 def test_routes_and_names_must_be_unique_across_files(tmp_path):
     first = tmp_path / "a.yaml"
-    first.write_text(OK.replace("  fallback: op\n",
-                                "  fallback: op\n  routes: {dids: [\"0140000000\"]}\n"))
+    first.write_text(OK.replace("  fallback: op\n", '  fallback: op\n  routes: {dids: ["0140000000"]}\n'))
     second = tmp_path / "b.yaml"
-    second.write_text(OK.replace("name: ok", "name: other").replace(
-        "  fallback: op\n", "  fallback: op\n  routes:\n    dids: [\"+33140000000\"]\n"))
+    second.write_text(
+        OK.replace("name: ok", "name: other").replace(
+            "  fallback: op\n", '  fallback: op\n  routes:\n    dids: ["+33140000000"]\n'
+        )
+    )
     third = tmp_path / "c.yaml"
     third.write_text(OK)
     _scripts, issues = check_files([tmp_path])
@@ -422,11 +445,17 @@ def test_routes_and_names_must_be_unique_across_files(tmp_path):
 
 
 def test_parse_never_raises_on_garbage():
-    for text in ("", "just text", "- a\n- b\n", "script: 3\nnodes: 4\n",
-                 "nodes:\n  a: 3\n", textwrap.dedent("""\
+    for text in (
+        "",
+        "just text",
+        "- a\n- b\n",
+        "script: 3\nnodes: 4\n",
+        "nodes:\n  a: 3\n",
+        textwrap.dedent("""\
                  script: {name: x, entry: a}
                  nodes:
                    a: {type: menu, prompt: x, choices: [1, 2]}
-                 """)):
+                 """),
+    ):
         script = parse_script(text)
         assert script.parse_issues

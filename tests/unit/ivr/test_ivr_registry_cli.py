@@ -1,4 +1,5 @@
 """IvrRegistry (activation, versions, routes) and `ccserver ivr check`."""
+
 from __future__ import annotations
 
 import re
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 from ivr_helpers import paris
 
-from ccserver.capabilities.ivr.loader import ValidationContext, parse_script, read_script
 from ccserver.capabilities.ivr.errors import NoSuchIvrScript
+from ccserver.capabilities.ivr.loader import ValidationContext, parse_script, read_script
 from ccserver.capabilities.ivr.model import CallInfo
 from ccserver.capabilities.ivr.registry import IvrRegistry
 from ccserver.cli import main
@@ -52,8 +53,8 @@ def test_activate_refuses_an_invalid_script_and_keeps_the_previous_version():
     with pytest.raises(InvalidInput) as info:
         registry.activate_text(text(version="2", queue="nope"), "sc.yaml")
     assert info.value.details["errors"] == [
-        {"file": "sc.yaml", "line": 11, "node": "main",
-         "message": "unknown queue 'nope' (known: q1)"}]
+        {"file": "sc.yaml", "line": 11, "node": "main", "message": "unknown queue 'nope' (known: q1)"}
+    ]
     assert registry.active("sc") is v1
     assert registry.history("sc") == [v1]
     v2 = registry.activate_text(text(version="2"), "sc.yaml")
@@ -76,12 +77,10 @@ def test_resolve_by_did_in_any_form_by_extension_and_by_name():
     assert registry.resolve(exten="7000") is script
     assert registry.resolve(name="sc") is script
     assert registry.resolve(did="0140000001") is None
-    call = registry.start_call(CallInfo("u1", did="+33140000000"),
-                               ManualClock(paris(2026, 7, 15, 10, 0)))
+    call = registry.start_call(CallInfo("u1", did="+33140000000"), ManualClock(paris(2026, 7, 15, 10, 0)))
     assert call.script is script
     with pytest.raises(NoSuchIvrScript):
-        registry.start_call(CallInfo("u2", did="0999999999", exten="1"),
-                            ManualClock(paris(2026, 7, 15, 10, 0)))
+        registry.start_call(CallInfo("u2", did="0999999999", exten="1"), ManualClock(paris(2026, 7, 15, 10, 0)))
 
 
 def test_a_did_can_map_to_one_active_script_only():
@@ -90,7 +89,8 @@ def test_a_did_can_map_to_one_active_script_only():
     with pytest.raises(InvalidInput) as info:
         registry.activate_text(text(name="other", did="+33140000000", exten="7001"), "b.yaml")
     assert [e["message"] for e in info.value.details["errors"]] == [
-        "routes: '+33140000000' already maps to the active script 'sc'"]
+        "routes: '+33140000000' already maps to the active script 'sc'"
+    ]
     registry.deactivate("sc")
     registry.activate_text(text(name="other", did="+33140000000", exten="7001"), "b.yaml")
     assert registry.resolve(did="0140000000").name == "other"
@@ -102,15 +102,15 @@ def test_registry_stats_are_shared_by_its_calls():
     registry = IvrRegistry()
     registry.activate_text(text())
     for n in range(3):
-        registry.start_call(CallInfo(f"u{n}", exten="7000"),
-                            ManualClock(paris(2026, 7, 15, 10, 0))).start()
+        registry.start_call(CallInfo(f"u{n}", exten="7000"), ManualClock(paris(2026, 7, 15, 10, 0))).start()
     assert registry.stats.script("sc").calls == 3
     assert registry.stats.script("sc").outcomes == {"queue:q1": 3}
 
 
 def test_example_scripts_activate(tmp_path):
-    registry = IvrRegistry(ValidationContext(queues=frozenset(DEMO_QUEUES.split(",")),
-                                             skills=frozenset(DEMO_SKILLS.split(","))))
+    registry = IvrRegistry(
+        ValidationContext(queues=frozenset(DEMO_QUEUES.split(",")), skills=frozenset(DEMO_SKILLS.split(",")))
+    )
     for path in sorted(SCRIPTS.glob("*.yaml")):
         registry.activate(read_script(path))
     assert registry.resolve(did="01 40 00 03 00".replace(" ", "")).name == "service-client"
@@ -125,8 +125,7 @@ def _sound_dir(tmp_path: Path, skip: str = "") -> Path:
     """A sounds directory holding every sound the examples use (but `skip`)."""
     sounds = tmp_path / "sounds"
     for path in SCRIPTS.glob("*.yaml"):
-        for media in re.findall(r"(?:prompt|on_timeout|on_invalid):\s*\[?([^\]\n#]+)",
-                                path.read_text()):
+        for media in re.findall(r"(?:prompt|on_timeout|on_invalid):\s*\[?([^\]\n#]+)", path.read_text()):
             for name in media.split(","):
                 name = name.strip()
                 if not name or name == skip:
@@ -139,9 +138,20 @@ def _sound_dir(tmp_path: Path, skip: str = "") -> Path:
 
 def test_check_passes_on_the_example_scripts(capsys, tmp_path):
     sounds = _sound_dir(tmp_path)
-    code = main(["ivr", "check", str(SCRIPTS / "service-client.yaml"),
-                 str(SCRIPTS / "astreinte.yaml"), "--queues", DEMO_QUEUES, "--skills", DEMO_SKILLS,
-                 "--sounds-dir", str(sounds)])
+    code = main(
+        [
+            "ivr",
+            "check",
+            str(SCRIPTS / "service-client.yaml"),
+            str(SCRIPTS / "astreinte.yaml"),
+            "--queues",
+            DEMO_QUEUES,
+            "--skills",
+            DEMO_SKILLS,
+            "--sounds-dir",
+            str(sounds),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, out + err
     assert "OK: 2 script(s) valid" in out
@@ -168,16 +178,15 @@ def test_check_on_a_directory_without_lists_says_what_it_did_not_check(capsys):
 
 def test_check_reports_a_missing_prompt_file(capsys, tmp_path):
     sounds = _sound_dir(tmp_path, skip="vm-reachoper")
-    code = main(["ivr", "check", str(SCRIPTS / "service-client.yaml"),
-                 "--sounds-dir", str(sounds)])
+    code = main(["ivr", "check", str(SCRIPTS / "service-client.yaml"), "--sounds-dir", str(sounds)])
     out, _err = capsys.readouterr()
     assert code == 1
-    line = next(n for n, t in enumerate(
-        (SCRIPTS / "service-client.yaml").read_text().splitlines(), 1)
-        if "vm-reachoper" in t)
+    line = next(
+        n for n, t in enumerate((SCRIPTS / "service-client.yaml").read_text().splitlines(), 1) if "vm-reachoper" in t
+    )
     assert out.splitlines() == [
-        f"{SCRIPTS / 'service-client.yaml'}:{line}: node menu_principal: "
-        f"missing prompt file 'vm-reachoper'"]
+        f"{SCRIPTS / 'service-client.yaml'}:{line}: node menu_principal: missing prompt file 'vm-reachoper'"
+    ]
 
 
 def test_check_on_a_broken_script_prints_file_line_node(capsys, tmp_path):

@@ -1,13 +1,31 @@
 """The pure IVR runtime: each node type, retries, hours and holidays, fallback, versions."""
+
 from __future__ import annotations
+
+from datetime import UTC
 
 import pytest
 from ivr_helpers import Driver, kinds, only, paris, script_from
 
 from ccserver.capabilities.ivr.model import (
-    DEFAULT_FALLBACK, CallInfo, CancelTimer, ContinueInDialplan, Hangup, IvrCall, IvrStats,
-    Lookup, Play, RequestCallback, SendToQueue, SendToVoicemail, StartTimer, StopPlayback,
-    Transfer, check_collected, hours_status, luhn_ok,
+    DEFAULT_FALLBACK,
+    CallInfo,
+    CancelTimer,
+    ContinueInDialplan,
+    Hangup,
+    IvrCall,
+    IvrStats,
+    Lookup,
+    Play,
+    RequestCallback,
+    SendToQueue,
+    SendToVoicemail,
+    StartTimer,
+    StopPlayback,
+    Transfer,
+    check_collected,
+    hours_status,
+    luhn_ok,
 )
 from ccserver.core.clock import ManualClock
 
@@ -53,12 +71,14 @@ nodes:
 
 
 def test_play_node_plays_then_goes_next():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: p, entry: hello}
         nodes:
           hello: {type: play, prompt: [custom/a, "digits:{caller_number}"], next: bye}
           bye: {type: hangup}
-    """))
+    """)
+    )
     out = d.start()
     play = only(out, Play)
     assert play.media == ("sound:custom/a", "digits:0612345678")
@@ -69,12 +89,14 @@ def test_play_node_plays_then_goes_next():
 
 
 def test_interruptible_play_is_stopped_by_a_key():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: p, entry: hello}
         nodes:
           hello: {type: play, prompt: custom/a, interruptible: true, next: bye}
           bye: {type: hangup, prompt: vm-goodbye}
-    """))
+    """)
+    )
     first = only(d.start(), Play)
     out = d.press("5")
     assert out[0] == StopPlayback(first.playback_id)
@@ -129,7 +151,7 @@ def test_menu_timeouts_replay_with_the_timeout_prompt_then_exhaust():
     d = Driver(script_from(MENU), stats=stats)
     d.start()
     d.played()
-    for attempt in range(2):
+    for _attempt in range(2):
         replay = only(d.expire(), Play)
         assert replay.media == ("sound:custom/no-input", "sound:custom/main")
         d.played()
@@ -152,7 +174,8 @@ def test_menu_invalid_keys_follow_the_retry_rule():
 
 
 def test_menu_without_on_exhausted_goes_to_the_fallback():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: m, entry: main, fallback: {context: from-ivr, exten: "0"}}
         nodes:
           main:
@@ -161,7 +184,8 @@ def test_menu_without_on_exhausted_goes_to_the_fallback():
             retries: 0
             choices: {"1": bye}
           bye: {type: hangup}
-    """))
+    """)
+    )
     d.start()
     d.played()
     out = d.expire()
@@ -250,7 +274,8 @@ def test_collect_timeout_then_invalid_exhausts_to_on_exhausted():
 
 
 def test_collect_date_is_validated_and_stored_iso():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: c, entry: birth}
         nodes:
           birth:
@@ -261,7 +286,8 @@ def test_collect_date_is_validated_and_stored_iso():
             next: done
             on_exhausted: done
           done: {type: hangup}
-    """))
+    """)
+    )
     d.start()
     d.press("31022026")  # no 31 February
     assert d.call.stats.node("c", "birth").invalid == 1
@@ -270,7 +296,8 @@ def test_collect_date_is_validated_and_stored_iso():
 
 
 def test_collect_regex_pattern():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: c, entry: code}
         nodes:
           code:
@@ -280,7 +307,8 @@ def test_collect_regex_pattern():
             max_digits: 5
             next: done
           done: {type: hangup}
-    """))
+    """)
+    )
     d.start()
     d.press("00123")
     assert d.node == "code"
@@ -290,8 +318,8 @@ def test_collect_regex_pattern():
 
 def test_check_collected_rules():
     from ccserver.capabilities.ivr.model import CollectNode
-    luhn = CollectNode(id="n", validate="customer_number", min_digits=8, max_digits=8,
-                       checksum="luhn")
+
+    luhn = CollectNode(id="n", validate="customer_number", min_digits=8, max_digits=8, checksum="luhn")
     assert luhn_ok("79927398713") and not luhn_ok("79927398710")
     assert check_collected(luhn, "12345674") == "12345674"
     assert check_collected(luhn, "12345678") is None
@@ -324,54 +352,60 @@ nodes:
 """
 
 
-@pytest.mark.parametrize("at, expected", [
-    (paris(2026, 7, 15, 10, 0), "opened"),       # Wednesday morning
-    (paris(2026, 7, 15, 12, 45), "closed"),      # lunch break
-    (paris(2026, 7, 15, 18, 0), "closed"),       # closing time is exclusive
-    (paris(2026, 7, 18, 11, 59), "opened"),      # Saturday morning
-    (paris(2026, 7, 19, 10, 0), "closed"),       # Sunday
-    (paris(2026, 7, 14, 10, 0), "holiday"),      # Fête nationale, a Tuesday
-    (paris(2026, 12, 25, 10, 0), "holiday"),     # Noël, a Friday
-    (paris(2027, 3, 29, 10, 0), "holiday"),      # lundi de Pâques 2027
-    (paris(2026, 5, 14, 10, 0), "holiday"),      # Ascension 2026
-    (paris(2026, 8, 14, 10, 0), "holiday"),      # extra closed date
-    (paris(2026, 12, 29, 10, 0), "holiday"),     # inside a closed range
-    (paris(2026, 12, 24, 11, 0), "opened"),      # special day: morning only
-    (paris(2026, 12, 24, 14, 0), "closed"),
-])
+@pytest.mark.parametrize(
+    "at, expected",
+    [
+        (paris(2026, 7, 15, 10, 0), "opened"),  # Wednesday morning
+        (paris(2026, 7, 15, 12, 45), "closed"),  # lunch break
+        (paris(2026, 7, 15, 18, 0), "closed"),  # closing time is exclusive
+        (paris(2026, 7, 18, 11, 59), "opened"),  # Saturday morning
+        (paris(2026, 7, 19, 10, 0), "closed"),  # Sunday
+        (paris(2026, 7, 14, 10, 0), "holiday"),  # Fête nationale, a Tuesday
+        (paris(2026, 12, 25, 10, 0), "holiday"),  # Noël, a Friday
+        (paris(2027, 3, 29, 10, 0), "holiday"),  # lundi de Pâques 2027
+        (paris(2026, 5, 14, 10, 0), "holiday"),  # Ascension 2026
+        (paris(2026, 8, 14, 10, 0), "holiday"),  # extra closed date
+        (paris(2026, 12, 29, 10, 0), "holiday"),  # inside a closed range
+        (paris(2026, 12, 24, 11, 0), "opened"),  # special day: morning only
+        (paris(2026, 12, 24, 14, 0), "closed"),
+    ],
+)
 def test_hours_branch_with_injected_clock(at, expected):
     d = Driver(script_from(HOURS), at=at)
     d.start()
     assert d.node == expected
-    assert d.call.call_data.hours == {"opened": "open", "closed": "closed",
-                                      "holiday": "holiday"}[expected]
+    assert d.call.call_data.hours == {"opened": "open", "closed": "closed", "holiday": "holiday"}[expected]
 
 
 def test_hours_converts_utc_to_the_script_time_zone():
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     # 07:00 UTC on 15 July is 09:00 in Paris (summer time): open
-    d = Driver(script_from(HOURS), at=datetime(2026, 7, 15, 7, 0, tzinfo=timezone.utc))
+    d = Driver(script_from(HOURS), at=datetime(2026, 7, 15, 7, 0, tzinfo=UTC))
     d.start()
     assert d.node == "opened"
-    d = Driver(script_from(HOURS), at=datetime(2026, 1, 14, 7, 0, tzinfo=timezone.utc))
+    d = Driver(script_from(HOURS), at=datetime(2026, 1, 14, 7, 0, tzinfo=UTC))
     d.start()
     assert d.node == "closed"  # 08:00 in winter: not yet open
 
 
 def test_holiday_without_holiday_branch_takes_closed():
     text = HOURS.replace("    holiday: holiday\n", "").replace(
-        "  holiday: {type: hangup, prompt: custom/holiday}\n", "")
+        "  holiday: {type: hangup, prompt: custom/holiday}\n", ""
+    )
     d = Driver(script_from(text), at=paris(2026, 7, 14, 10, 0))
     d.start()
     assert d.node == "closed"
 
 
 def test_holidays_can_be_turned_off_and_subdivisions_used():
-    d = Driver(script_from(HOURS.replace("    closed_dates", "    holidays: false\n"
-                                         "    closed_dates")), at=paris(2026, 7, 14, 10, 0))
+    d = Driver(
+        script_from(HOURS.replace("    closed_dates", "    holidays: false\n    closed_dates")),
+        at=paris(2026, 7, 14, 10, 0),
+    )
     d.start()
     assert d.node == "opened"
-    alsace = HOURS.replace("    closed_dates", "    holidays_subdiv: \"57\"\n    closed_dates")
+    alsace = HOURS.replace("    closed_dates", '    holidays_subdiv: "57"\n    closed_dates')
     d = Driver(script_from(alsace), at=paris(2026, 12, 26, 10, 0))  # Saint-Étienne (Saturday)
     d.start()
     assert d.node == "holiday"
@@ -382,8 +416,7 @@ def test_holidays_can_be_turned_off_and_subdivisions_used():
 
 def test_hours_status_reason():
     script = script_from(HOURS)
-    assert hours_status(script.nodes["check"], paris(2026, 12, 25, 10, 0)) == \
-        ("holiday", "Christmas Day")
+    assert hours_status(script.nodes["check"], paris(2026, 12, 25, 10, 0)) == ("holiday", "Christmas Day")
 
 
 # --- lookup, set --------------------------------------------------------------------------
@@ -442,7 +475,7 @@ def test_lookup_by_collected_number_not_found_error_and_timeout():
     d.not_found()
     assert d.node == "ask"
     out = d.press("12345678")
-    assert only(out, Lookup) .value == "12345678" and only(out, Lookup).lookup == "customer_id"
+    assert only(out, Lookup).value == "12345678" and only(out, Lookup).lookup == "customer_id"
     d.not_found()
     assert d.call.outcome == "queue:unknown"
 
@@ -490,7 +523,8 @@ def test_late_lookup_answer_is_ignored():
 
 
 def test_voicemail_transfer_callback_and_hangup_nodes():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: t, entry: m}
         nodes:
           m:
@@ -501,7 +535,8 @@ def test_voicemail_transfer_callback_and_hangup_nodes():
           out: {type: transfer, number: "01 40 00 00 00", prompt: custom/transfer}
           cb: {type: callback, queue: callbacks, prompt: custom/thanks}
           bye: {type: hangup}
-    """))
+    """)
+    )
     d.start()
     assert only(d.press("1"), SendToVoicemail).mailbox == "8000@sc"
     assert d.call.outcome == "voicemail"
@@ -542,12 +577,14 @@ def test_callback_without_caller_number_uses_on_error():
 
 
 def test_goto_node():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: g, entry: a}
         nodes:
           a: {type: goto, next: b}
           b: {type: hangup}
-    """))
+    """)
+    )
     assert kinds(d.start()) == ["hangup"]
     assert d.call.call_data.nodes == ["a", "b"]
 
@@ -605,16 +642,20 @@ def test_adapter_error_goes_to_fallback_then_to_the_dialplan_if_it_fails_again()
     assert only(out, SendToQueue).queue == "reception"
     assert not d.call.finished or d.call.outcome == "queue:reception"
 
-    d = Driver(script_from(MENU.replace("  operator:\n    type: queue\n    queue: reception",
-                                        "  operator:\n    type: play\n    prompt: custom/x\n"
-                                        "    next: billing")))
+    d = Driver(
+        script_from(
+            MENU.replace(
+                "  operator:\n    type: queue\n    queue: reception",
+                "  operator:\n    type: play\n    prompt: custom/x\n    next: billing",
+            )
+        )
+    )
     d.start()
     d.call.error("boom")
     assert d.node == "operator" and d.call.in_fallback
     out = d.call.error("boom again")
     fallback = only(out, ContinueInDialplan)
-    assert (fallback.context, fallback.exten) == (DEFAULT_FALLBACK.context,
-                                                   DEFAULT_FALLBACK.exten)
+    assert (fallback.context, fallback.exten) == (DEFAULT_FALLBACK.context, DEFAULT_FALLBACK.exten)
     assert "boom again" in fallback.reason
     assert d.call.outcome == "fallback"
 
@@ -626,8 +667,7 @@ def test_error_without_fallback_continues_in_the_dialplan_with_call_data():
           main: {type: menu, prompt: custom/main, choices: {"1": q}}
           q: {type: queue, queue: q}
     """)
-    call = IvrCall(script, CallInfo("u1", caller_number="0600000000"),
-                   ManualClock(paris(2026, 7, 15, 10, 0)))
+    call = IvrCall(script, CallInfo("u1", caller_number="0600000000"), ManualClock(paris(2026, 7, 15, 10, 0)))
     call.start()
     out = call.error("channel gone bad")
     fallback = only(out, ContinueInDialplan)
@@ -645,6 +685,7 @@ def test_error_before_start_still_reaches_the_fallback():
 def test_a_loop_without_input_is_cut_and_sent_to_the_fallback():
     # the validator refuses this script; build it anyway to check the runtime's guard
     from ccserver.capabilities.ivr.loader import parse_script
+
     script = parse_script("""
 script: {name: loop, entry: a, fallback: {context: fb}}
 nodes:
@@ -668,23 +709,23 @@ def test_unknown_dtmf_is_ignored():
 
 def test_a_call_keeps_the_version_it_started_with():
     from ccserver.capabilities.ivr.registry import IvrRegistry
+
     registry = IvrRegistry()
     v1 = registry.activate(script_from(MENU + "\n"))
-    call = registry.start_call(CallInfo("u1"), ManualClock(paris(2026, 7, 15, 10, 0)),
-                               name="menu-test")
+    call = registry.start_call(CallInfo("u1"), ManualClock(paris(2026, 7, 15, 10, 0)), name="menu-test")
     call.start()
     call.playback_finished()
     call.dtmf("2")  # in 'tech' of v1
     # v2: 'tech' now sends key 1 to another queue, and 'internet' is gone
     v2_text = MENU.replace("next: internet, label: Internet", "next: billing, label: Internet")
-    v2_text = v2_text.replace("  internet:\n    type: queue\n    queue: support\n"
-                              "    skills: {internet: 2}\n    priority: 3\n", "")
+    v2_text = v2_text.replace(
+        "  internet:\n    type: queue\n    queue: support\n    skills: {internet: 2}\n    priority: 3\n", ""
+    )
     v2 = registry.activate(script_from(v2_text))
     assert registry.active("menu-test") is v2 and v2 is not v1
     out = call.dtmf("1")
     assert only(out, SendToQueue).queue == "support"  # still v1
-    new_call = registry.start_call(CallInfo("u2"), ManualClock(paris(2026, 7, 15, 10, 0)),
-                                   name="menu-test")
+    new_call = registry.start_call(CallInfo("u2"), ManualClock(paris(2026, 7, 15, 10, 0)), name="menu-test")
     new_call.start()
     new_call.dtmf("2")
     assert only(new_call.dtmf("1"), SendToQueue).queue == "billing"
@@ -726,7 +767,8 @@ def test_call_data_channel_variables():
 
 
 def test_terminator_typed_after_a_complete_number_is_not_a_menu_key():
-    d = Driver(script_from("""
+    d = Driver(
+        script_from("""
         script: {name: c, entry: ask}
         nodes:
           ask:
@@ -739,7 +781,8 @@ def test_terminator_typed_after_a_complete_number_is_not_a_menu_key():
             prompt: custom/menu
             choices: {"1": q}
           q: {type: queue, queue: q}
-    """))
+    """)
+    )
     d.start()
     d.press("12345678")  # complete at 8 digits: already in the menu
     assert d.node == "menu"

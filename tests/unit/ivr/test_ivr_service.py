@@ -1,5 +1,6 @@
 """IvrService without Asterisk: loading and uploading scripts (errors with file, line, node),
 the generated dialplan, prompt files inside a chroot, statistics per version and their flush."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,17 +9,20 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from ivr_helpers import paris
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.ivr.model import CallInfo
 from ccserver.capabilities.ivr.service import (
-    IvrService, asterisk_prompt_checker, did_forms, render_ivr_dialplan, resolve_in_root,
+    IvrService,
+    asterisk_prompt_checker,
+    did_forms,
+    render_ivr_dialplan,
+    resolve_in_root,
     stats_tree,
 )
 from ccserver.core.clock import ManualClock
 from ccserver.core.errors import InvalidInput
-
-from ivr_helpers import paris
 
 ONE = textwrap.dedent("""\
     script:
@@ -76,17 +80,26 @@ def make(tmp_path: Path, files: dict[str, str], **kwargs) -> IvrService:
     async def reload() -> bool:
         reloads.append(1)
         return True
-    service = IvrService(scripts_dir=scripts, clock=ManualClock(paris(2026, 7, 15, 10, 0)),
-                         ari_app="ccs", config_writer=Writer(), reload_dialplan=reload, **kwargs)
+
+    service = IvrService(
+        scripts_dir=scripts,
+        clock=ManualClock(paris(2026, 7, 15, 10, 0)),
+        ari_app="ccs",
+        config_writer=Writer(),
+        reload_dialplan=reload,
+        **kwargs,
+    )
     service.reloads = reloads  # type: ignore[attr-defined]
     return service
 
 
 async def test_load_activates_valid_scripts_and_keeps_the_errors_of_the_others(tmp_path):
-    broken = (ONE.replace("name: one", "name: two").replace('"+33140000000"', '"0170000000"')
-              .replace('"7000"', '"7001"')
-              .replace('"1": {next: q, label: Ventes}',
-                       '"1": {next: q, label: Ventes}\n      "2": {next: nowhere}'))
+    broken = (
+        ONE.replace("name: one", "name: two")
+        .replace('"+33140000000"', '"0170000000"')
+        .replace('"7000"', '"7001"')
+        .replace('"1": {next: q, label: Ventes}', '"1": {next: q, label: Ventes}\n      "2": {next: nowhere}')
+    )
     service = make(tmp_path, {"one.yaml": ONE, "two.yaml": broken})
     report = await service.load_all()
     assert report.activated == ["one"]
@@ -124,8 +137,7 @@ async def test_script_naming_a_queue_created_later_is_activated_when_the_queues_
     assert service.queue_reloads == 1
     await asyncio.gather(*service._queue_reloads)
     assert service.registry.names() == ["one"] and service.load_issues == {}
-    assert "exten => 7000,1,Stasis(ccs,ivr,one,exten)" in \
-        service.config_writer.files["extensions_ivr.conf"]
+    assert "exten => 7000,1,Stasis(ccs,ivr,one,exten)" in service.config_writer.files["extensions_ivr.conf"]
     assert service.dialplan_applied and len(service.reloads) == 2
     await service.stop()
 
@@ -145,8 +157,7 @@ async def test_upload_with_errors_is_refused_and_nothing_changes(tmp_path):
 async def test_upload_of_a_route_another_script_owns_is_refused(tmp_path):
     service = make(tmp_path, {"one.yaml": ONE})
     await service.load_all()
-    other = ONE.replace("name: one", "name: other").replace('dids: ["+33140000000"]',
-                                                            'dids: ["0140000000"]')
+    other = ONE.replace("name: one", "name: other").replace('dids: ["+33140000000"]', 'dids: ["0140000000"]')
     with pytest.raises(InvalidInput) as caught:
         await service.upload(other, "other.yaml")
     assert "already maps" in caught.value.details["errors"][0]["message"]
@@ -187,11 +198,11 @@ def test_dialplan_routes_every_form_of_a_did_and_the_extensions():
     assert did_forms("0170000000") == ["0170000000", "+33170000000", "33170000000"]
     assert did_forms("12") == ["12"]
     from ccserver.capabilities.ivr.loader import parse_script
+
     text = render_ivr_dialplan([parse_script(ONE, "one.yaml")], "app1", fallback_queue="accueil")
     assert text.index("[ccserver-ivr-routes]") < text.index("[ccserver-ivr-fallback]")
     for exten, kind in (("+33140000000", "did"), ("0140000000", "did"), ("7000", "exten")):
-        assert f"exten => {exten},1,Stasis(app1,ivr,one,{kind})\n same => n,Goto(" \
-               f"ccserver-ivr-fallback,s,1)" in text
+        assert f"exten => {exten},1,Stasis(app1,ivr,one,{kind})\n same => n,Goto(ccserver-ivr-fallback,s,1)" in text
     assert "GotoIf($[${DIALPLAN_EXISTS(ccq-accueil,open,1)}]?ccq-accueil,open,1)" in text
     assert "[ccserver-ivr-voicemail]" in text and "[ccserver-ivr-transfer]" in text
 
@@ -248,22 +259,37 @@ async def test_statistics_are_counted_per_version_and_flushed_as_deltas(tmp_path
 
 
 def test_stats_tree_groups_counters():
-    tree = stats_tree({("s", "1", "", "calls"): 2, ("s", "1", "m", "choice:#"): 1,
-                       ("s", "1", "m", "timeouts"): 3})
-    assert tree == {"s": {"1": {"calls": 2, "outcomes": {}, "nodes": {"m": {
-        "entered": 0, "timeouts": 3, "invalid": 0, "exhausted": 0, "hangups": 0, "errors": 0,
-        "choices": {"#": 1}}}}}}
+    tree = stats_tree({("s", "1", "", "calls"): 2, ("s", "1", "m", "choice:#"): 1, ("s", "1", "m", "timeouts"): 3})
+    assert tree == {
+        "s": {
+            "1": {
+                "calls": 2,
+                "outcomes": {},
+                "nodes": {
+                    "m": {
+                        "entered": 0,
+                        "timeouts": 3,
+                        "invalid": 0,
+                        "exhausted": 0,
+                        "hangups": 0,
+                        "errors": 0,
+                        "choices": {"#": 1},
+                    }
+                },
+            }
+        }
+    }
 
 
 async def test_dialplan_applied_means_asterisk_has_the_routes_of_the_registry_as_it_is_now(tmp_path):
     """A flag left true by an earlier version of the registry let a test (and a caller) reach a
     number whose route was not loaded yet: 'applied' follows the registry's current routes."""
     from ccserver.capabilities.ivr.loader import parse_script
+
     service = make(tmp_path, {"one.yaml": ONE})
     await service.load_all()
     assert service.dialplan_applied and len(service.reloads) == 1
-    two = (ONE.replace("name: one", "name: two").replace('"+33140000000"', '"0170000000"')
-           .replace('"7000"', '"7001"'))
+    two = ONE.replace("name: one", "name: two").replace('"+33140000000"', '"0170000000"').replace('"7000"', '"7001"')
     # the scripts change (as when they are reloaded once per queue created): until the new
     # routes are written and reloaded, Asterisk does not have them
     service.registry.activate(parse_script(two, "ivr_scripts/two.yaml"), await service.validation_context())

@@ -1,21 +1,27 @@
 """Opposition bitmaps: build, open, membership, atomic swap, scrub files, staleness."""
+
 from __future__ import annotations
 
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
-from ccserver.capabilities.outbound.opposition import (BITMAP_BYTES, HEADER_SIZE,
-                                                       OppositionList, OppositionStore,
-                                                       build_from_nsns, build_from_scrub,
-                                                       build_from_text_file, is_bitmap_file,
-                                                       iter_file_numbers)
+from ccserver.capabilities.outbound.opposition import (
+    BITMAP_BYTES,
+    HEADER_SIZE,
+    OppositionList,
+    OppositionStore,
+    build_from_nsns,
+    build_from_scrub,
+    is_bitmap_file,
+    iter_file_numbers,
+)
 from ccserver.core.errors import InvalidInput
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
 
@@ -31,8 +37,12 @@ def test_membership_of_single_and_many_numbers(tmp_path):
         assert 612345679 not in lst and -1 not in lst and 10**9 not in lst
         query = np.array([612345678, 612345679, -1, 10**9, 100000000, 145454545])
         assert lst.contains_many(query).tolist() == [True, False, False, False, True, True]
-        assert lst.contains_numbers(["+33 6 12 34 56 78", "06 12 34 56 79", "junk",
-                                     "+262 692 12 34 56"]).tolist() == [True, False, False, True]
+        assert lst.contains_numbers(["+33 6 12 34 56 78", "06 12 34 56 79", "junk", "+262 692 12 34 56"]).tolist() == [
+            True,
+            False,
+            False,
+            True,
+        ]
         assert lst.count() == 5
         assert lst.meta.kind == "company-dnc" and not lst.meta.is_stale(NOW)
     finally:
@@ -92,8 +102,7 @@ def test_scrubbed_file_gives_the_removed_numbers(tmp_path):
     lst.close()
 
 
-@pytest.mark.parametrize("age,stale", [(timedelta(days=30), False),
-                                       (timedelta(days=30, seconds=1), True)])
+@pytest.mark.parametrize("age,stale", [(timedelta(days=30), False), (timedelta(days=30, seconds=1), True)])
 def test_a_bloctel_list_older_than_30_days_is_stale(tmp_path, age, stale):
     path = tmp_path / "b.bitmap"
     meta = build_from_nsns(path, np.array([612345678]), kind="bloctel", scrubbed_at=NOW - age)
@@ -106,8 +115,7 @@ def test_unknown_kind_and_naive_dates_are_refused(tmp_path):
         build_from_nsns(tmp_path / "x", np.array([1]), kind="nope", scrubbed_at=None)
     assert exc.value.details["field"] == "kind"
     with pytest.raises(InvalidInput):
-        build_from_nsns(tmp_path / "x", np.array([1]), kind="bloctel",
-                        scrubbed_at=datetime(2026, 1, 1))
+        build_from_nsns(tmp_path / "x", np.array([1]), kind="bloctel", scrubbed_at=datetime(2026, 1, 1))
 
 
 def test_a_file_that_is_not_a_bitmap_is_refused(tmp_path):
@@ -120,8 +128,7 @@ def test_a_file_that_is_not_a_bitmap_is_refused(tmp_path):
 
 @pytest.mark.parametrize("chunk", [7, 16, 64, 1 << 20])
 def test_reading_a_file_in_chunks_loses_no_line(chunk):
-    lines = [f"0{n:09d}" for n in range(600_000_000, 600_000_500)] + ["06 12 34 56 78",
-                                                                        "+33 7 00 00 00 01"]
+    lines = [f"0{n:09d}" for n in range(600_000_000, 600_000_500)] + ["06 12 34 56 78", "+33 7 00 00 00 01"]
     data = ("\n".join(lines)).encode()
     got = np.concatenate(list(iter_file_numbers(io.BytesIO(data), chunk)))
     assert got.tolist() == list(range(600_000_000, 600_000_500)) + [612345678, 700000001]

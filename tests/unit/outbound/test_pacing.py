@@ -1,17 +1,31 @@
 """Predictive pacing: pure function, progressive at the cap, more aggressive with headroom."""
+
 from __future__ import annotations
 
 import math
 
 import pytest
 
-from ccserver.capabilities.outbound.pacing import (PacingInput, PacingStats, binomial_pmf,
-                                                   calls_to_launch, plan, target_ratio)
+from ccserver.capabilities.outbound.pacing import (
+    PacingInput,
+    PacingStats,
+    binomial_pmf,
+    calls_to_launch,
+    plan,
+    target_ratio,
+)
 
 
 def inp(**kw) -> PacingInput:
-    base = dict(agents_idle=5, agents_busy=15, calls_in_flight=0, answer_rate=0.3,
-                avg_handle_s=190.0, avg_answer_s=12.0, abandon_rate=0.0)
+    base = dict(
+        agents_idle=5,
+        agents_busy=15,
+        calls_in_flight=0,
+        answer_rate=0.3,
+        avg_handle_s=190.0,
+        avg_answer_s=12.0,
+        abandon_rate=0.0,
+    )
     base.update(kw)
     return PacingInput(**base)
 
@@ -50,11 +64,10 @@ def test_higher_answer_rate_fewer_calls():
 
 
 def test_expected_abandon_ratio_stays_under_target():
-    for idle in range(0, 21):
+    for idle in range(21):
         d = plan(inp(agents_idle=idle, agents_busy=20 - idle))
         if d.expected_answers:
-            assert d.expected_abandons <= d.target_ratio * d.expected_answers + 1e-9 \
-                or d.in_flight_target <= idle
+            assert d.expected_abandons <= d.target_ratio * d.expected_answers + 1e-9 or d.in_flight_target <= idle
 
 
 def test_target_ratio():
@@ -70,8 +83,7 @@ def test_binomial_pmf_sums_to_one(n, p):
     pmf = binomial_pmf(n, p)
     assert len(pmf) == n + 1
     assert math.isclose(sum(pmf), 1.0, rel_tol=1e-9)
-    assert math.isclose(sum(i * v for i, v in enumerate(pmf)), n * p, rel_tol=1e-9,
-                        abs_tol=1e-12)
+    assert math.isclose(sum(i * v for i, v in enumerate(pmf)), n * p, rel_tol=1e-9, abs_tol=1e-12)
 
 
 def test_stats_rolling_abandon_rate_over_24_hours():
@@ -102,8 +114,10 @@ def test_stats_smooth_toward_priors_then_follow_measurements():
 def test_simulation_meets_the_goals_quickly():
     import sys
     from pathlib import Path
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     from bench.pacing import simulate
+
     r = simulate(agents=20, hours=1.5, seed=3)
     assert r["abandon_rate"] <= 0.03
     assert r["talk_min_per_agent_hour"] >= 45

@@ -1,8 +1,9 @@
 """What the outbound plugin adds to the server: the attempt tracker on the intake, the outcomes on
 the bus, the windows and housekeeping jobs, start and stop, its routes and its pushes."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from aiohttp import web
@@ -20,12 +21,17 @@ from ccserver.settings import Settings
 
 def _setup():
     bus = InProcessBus()
-    settings = Settings().replace({"outbound.dial_uri": "sip:{number}@127.0.0.1",
-                                   "storage.data_dir": "var"})
-    deps = Deps(settings=settings,
-                clock=ManualClock(datetime(2026, 9, 15, 9, 30, tzinfo=timezone.utc)), bus=bus,
-                intake=Intake(bus), pbx=None, audit=SimpleNamespace(record=lambda *a, **k: None),
-                alerts=Alerts(), channels=ChannelRegistry())
+    settings = Settings().replace({"outbound.dial_uri": "sip:{number}@127.0.0.1", "storage.data_dir": "var"})
+    deps = Deps(
+        settings=settings,
+        clock=ManualClock(datetime(2026, 9, 15, 9, 30, tzinfo=UTC)),
+        bus=bus,
+        intake=Intake(bus),
+        pbx=None,
+        audit=SimpleNamespace(record=lambda *a, **k: None),
+        alerts=Alerts(),
+        channels=ChannelRegistry(),
+    )
     return outbound_plugin.setup(deps, repository=SimpleNamespace(), board=None, scopes=None)
 
 

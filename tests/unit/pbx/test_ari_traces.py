@@ -1,6 +1,7 @@
 """ARI events recorded from the real Asterisk 22 (tests/traces/ari/, made by
 tests/traces/record_ari.py) translated into the typed events the IVR engine consumes: one
 trace per ARI event type the project consumes."""
+
 from __future__ import annotations
 
 import json
@@ -80,6 +81,7 @@ def test_events_nothing_consumes_are_not_translated(kind):
 
 
 def test_playback_on_a_bridge_names_no_channel():
-    event = translate_ari({"type": "PlaybackFinished",
-                           "playback": {"id": "p1", "target_uri": "bridge:b1", "state": "failed"}})
+    event = translate_ari(
+        {"type": "PlaybackFinished", "playback": {"id": "p1", "target_uri": "bridge:b1", "state": "failed"}}
+    )
     assert event.uniqueid == "" and event.state == "failed"

@@ -1,7 +1,7 @@
 import pytest
 
-from ccserver.core.errors import ConfigurationError
 from ccserver.adapters.asterisk.config_dir import DirectoryConfigWriter
+from ccserver.core.errors import ConfigurationError
 
 
 def test_writes_only_generated_files_atomically(tmp_path):

@@ -1,13 +1,20 @@
 """SnapshotFence, pure: the events of a snapshot's window win over it, per channel, queue caller
 and queue member; what no event mentioned is left as the snapshot says."""
-from ccserver.core import events as ev
+
 from ccserver.adapters.pbx.fence import SnapshotFence
+from ccserver.core import events as ev
 
 
 def member(paused: bool, change: str = "snapshot") -> ev.QueueMemberChanged:
-    return ev.QueueMemberChanged(change=change, queue="support", interface="PJSIP/agent1",
-                                 member_name="alice", status=1, paused=paused,
-                                 paused_reason="lunch" if paused else "")
+    return ev.QueueMemberChanged(
+        change=change,
+        queue="support",
+        interface="PJSIP/agent1",
+        member_name="alice",
+        status=1,
+        paused=paused,
+        paused_reason="lunch" if paused else "",
+    )
 
 
 def test_a_pause_told_by_an_event_during_the_snapshot_is_kept():
@@ -31,8 +38,12 @@ def test_a_state_change_during_the_snapshot_is_not_rolled_back():
     fence = SnapshotFence()
     fence.open()
     fence.observe(ev.ChannelAnswered(uniqueid="a", channel="PJSIP/customers-a"))
-    snap = ev.PbxSnapshot(channels=(ev.ChannelSnapshot("a", "a", "PJSIP/customers-a", "Ring"),
-                                    ev.ChannelSnapshot("x", "x", "PJSIP/customers-x", "Up")))
+    snap = ev.PbxSnapshot(
+        channels=(
+            ev.ChannelSnapshot("a", "a", "PJSIP/customers-a", "Ring"),
+            ev.ChannelSnapshot("x", "x", "PJSIP/customers-x", "Up"),
+        )
+    )
     fenced, report = fence.close(snap)
     assert [(c.uniqueid, c.state) for c in fenced.channels] == [("a", "Up"), ("x", "Up")]
     assert report.corrected == 1
@@ -41,8 +52,9 @@ def test_a_state_change_during_the_snapshot_is_not_rolled_back():
 def test_without_events_in_its_window_the_snapshot_is_the_truth():
     fence = SnapshotFence()
     fence.open()
-    snap = ev.PbxSnapshot(channels=(ev.ChannelSnapshot("x", "x", "PJSIP/customers-x", "Up"),),
-                          queue_members=(member(False),))
+    snap = ev.PbxSnapshot(
+        channels=(ev.ChannelSnapshot("x", "x", "PJSIP/customers-x", "Up"),), queue_members=(member(False),)
+    )
     fenced, report = fence.close(snap)
     assert fenced == snap and report.corrected == 0
 

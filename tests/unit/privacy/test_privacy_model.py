@@ -1,13 +1,20 @@
 """The pure rules of the erasure: every writing of a number, the keyed hash, redaction of text,
 JSON and log lines (a call id matches whole, never as a prefix of another)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from ccserver.capabilities.privacy.model import (REDACTED, Person, canonical, filter_lines, keyed_hash,
-                                                 parse_person_number)
+from ccserver.capabilities.privacy.model import (
+    REDACTED,
+    Person,
+    canonical,
+    filter_lines,
+    keyed_hash,
+    parse_person_number,
+)
 from ccserver.core.errors import InvalidInput
 
 KEY = b"k" * 32
@@ -31,11 +38,14 @@ def test_person_redacts_text_json_and_log_lines_about_them_only():
     person = Person.of(1, ["+33612345678"], ["Zoé Erasmus", "Martin"])
     assert person.names == ("Zoé Erasmus",)  # a lone word would redact other people
     assert person.redact("appel de ZOÉ ERASMUS au 06 12 34 56 78") == f"appel de {REDACTED} au {REDACTED}"
-    value = json.loads(person.redact_json_text(json.dumps({"n": "0612345678", "nsn": 612345678, "k": 7,
-                                                           "who": "Zoé Erasmus"})))
+    value = json.loads(
+        person.redact_json_text(json.dumps({"n": "0612345678", "nsn": 612345678, "k": 7, "who": "Zoé Erasmus"}))
+    )
     assert value == {"n": REDACTED, "nsn": None, "k": 7, "who": REDACTED}
-    log = ("1|1757.12|q|NONE|ENTERQUEUE||0612345678|1\n"
-           "2|1757.123|q|NONE|ENTERQUEUE||0698765432|1\n"
-           "3|1757.12|q|PJSIP/a|CONNECT|2|x|1\n")
+    log = (
+        "1|1757.12|q|NONE|ENTERQUEUE||0612345678|1\n"
+        "2|1757.123|q|NONE|ENTERQUEUE||0698765432|1\n"
+        "3|1757.12|q|PJSIP/a|CONNECT|2|x|1\n"
+    )
     kept, dropped = filter_lines(log, person, ["1757.12"])
     assert dropped == 2 and kept == "2|1757.123|q|NONE|ENTERQUEUE||0698765432|1\n"

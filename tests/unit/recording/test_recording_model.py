@@ -1,25 +1,35 @@
 """The recording rules: policies and desk actions, retention, grids and scoring, ranges, WAV."""
+
 from __future__ import annotations
 
 import struct
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from ccserver.capabilities.recording import model as m
 from ccserver.core.errors import Conflict, Forbidden, InvalidInput
 
-T0 = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def live(policy="always", state=m.NONE, **changes):
-    values = dict(uniqueid="1.1", linkedid="1.1", channel="PJSIP/customers-01", agent="alice",
-                  queue="sales", policy=policy, retention_days=180, state=state)
+    values = dict(
+        uniqueid="1.1",
+        linkedid="1.1",
+        channel="PJSIP/customers-01",
+        agent="alice",
+        queue="sales",
+        policy=policy,
+        retention_days=180,
+        state=state,
+    )
     values.update(changes)
     return m.LiveRecording(**values)
 
 
 # --- policies ----------------------------------------------------------------------------------
+
 
 def test_only_always_starts_on_answer():
     assert m.RecordingPolicy("always").starts_on_answer
@@ -27,9 +37,16 @@ def test_only_always_starts_on_answer():
     assert not m.RecordingPolicy("never").starts_on_answer
 
 
-@pytest.mark.parametrize("policy,days,field", [("sometimes", 10, "recording_policy"), ("always", -1, "retention_days"),
-                                               ("always", True, "retention_days"), ("never", 40000, "retention_days"),
-                                               ("always", "30", "retention_days")])
+@pytest.mark.parametrize(
+    "policy,days,field",
+    [
+        ("sometimes", 10, "recording_policy"),
+        ("always", -1, "retention_days"),
+        ("always", True, "retention_days"),
+        ("never", 40000, "retention_days"),
+        ("always", "30", "retention_days"),
+    ],
+)
 def test_bad_policy_is_refused_naming_the_field(policy, days, field):
     with pytest.raises(InvalidInput) as err:
         m.validate_policy(policy, days)
@@ -92,6 +109,7 @@ def test_pausing_twice_is_refused():
 
 # --- retention ---------------------------------------------------------------------------------
 
+
 def test_expiry_after_retention_days_and_never_with_zero():
     assert m.expires_at(T0, 30) == T0 + timedelta(days=30)
     assert m.expires_at(T0, 0) is None
@@ -104,13 +122,27 @@ def test_expiry_after_retention_days_and_never_with_zero():
 
 # --- grids ---------------------------------------------------------------------------------------
 
-GRID = {"name": "Accueil", "sections": [
-    {"title": "Accueil", "weight": 1, "criteria": [
-        {"id": "greeting", "label": "Formule d'accueil", "weight": 1},
-        {"id": "identity", "label": "Identité vérifiée", "weight": 2, "fatal": True}]},
-    {"title": "Traitement", "weight": 3, "criteria": [
-        {"id": "listening", "label": "Écoute", "weight": 1, "max_points": 5},
-        {"id": "solution", "label": "Solution", "weight": 3, "max_points": 4, "allow_na": True}]}]}
+GRID = {
+    "name": "Accueil",
+    "sections": [
+        {
+            "title": "Accueil",
+            "weight": 1,
+            "criteria": [
+                {"id": "greeting", "label": "Formule d'accueil", "weight": 1},
+                {"id": "identity", "label": "Identité vérifiée", "weight": 2, "fatal": True},
+            ],
+        },
+        {
+            "title": "Traitement",
+            "weight": 3,
+            "criteria": [
+                {"id": "listening", "label": "Écoute", "weight": 1, "max_points": 5},
+                {"id": "solution", "label": "Solution", "weight": 3, "max_points": 4, "allow_na": True},
+            ],
+        },
+    ],
+}
 
 
 def test_weighted_score_of_sections_and_criteria():
@@ -123,36 +155,46 @@ def test_weighted_score_of_sections_and_criteria():
 
 
 def test_failed_fatal_criterion_scores_zero():
-    result = m.score_evaluation(m.parse_grid(GRID), {"greeting": 1, "identity": 0, "listening": 5,
-                                                     "solution": 4})
+    result = m.score_evaluation(m.parse_grid(GRID), {"greeting": 1, "identity": 0, "listening": 5, "solution": 4})
     assert result.score == 0.0 and result.fatal and result.failed_fatal == ("identity",)
     assert result.sections[1].score == 100.0  # the detail is kept
 
 
 def test_not_applicable_criteria_are_left_out_of_the_mean():
-    result = m.score_evaluation(m.parse_grid(GRID), {"greeting": True, "identity": True, "listening": 4,
-                                                     "solution": {"value": "na", "comment": "pas de demande"}})
+    result = m.score_evaluation(
+        m.parse_grid(GRID),
+        {"greeting": True, "identity": True, "listening": 4, "solution": {"value": "na", "comment": "pas de demande"}},
+    )
     assert result.sections[1].score == 80.0
     assert result.answers["solution"] == {"value": "na", "comment": "pas de demande"}
     assert result.score == round((100 + 3 * 80) / 4, 1)
 
 
 def test_section_with_only_na_does_not_count():
-    grid = m.parse_grid({"name": "g", "sections": [
-        {"title": "a", "weight": 1, "criteria": [{"id": "x", "label": "x"}]},
-        {"title": "b", "weight": 9, "criteria": [{"id": "y", "label": "y", "allow_na": True}]}]})
+    grid = m.parse_grid(
+        {
+            "name": "g",
+            "sections": [
+                {"title": "a", "weight": 1, "criteria": [{"id": "x", "label": "x"}]},
+                {"title": "b", "weight": 9, "criteria": [{"id": "y", "label": "y", "allow_na": True}]},
+            ],
+        }
+    )
     result = m.score_evaluation(grid, {"x": 1, "y": "na"})
     assert result.score == 100.0 and result.sections[1].score is None
 
 
-@pytest.mark.parametrize("answers,field", [
-    ({"greeting": 1, "identity": 1, "listening": 6, "solution": 1}, "listening"),
-    ({"greeting": 1, "identity": "na", "listening": 1, "solution": 1}, "identity"),
-    ({"greeting": 1, "identity": 1, "listening": 1}, "answers"),
-    ({"greeting": 1, "identity": 1, "listening": 1, "solution": 1, "bogus": 1}, "answers"),
-    ({"greeting": -1, "identity": 1, "listening": 1, "solution": 1}, "greeting"),
-    ({"greeting": 0.5, "identity": 1, "listening": 1, "solution": 1}, "greeting"),
-])
+@pytest.mark.parametrize(
+    "answers,field",
+    [
+        ({"greeting": 1, "identity": 1, "listening": 6, "solution": 1}, "listening"),
+        ({"greeting": 1, "identity": "na", "listening": 1, "solution": 1}, "identity"),
+        ({"greeting": 1, "identity": 1, "listening": 1}, "answers"),
+        ({"greeting": 1, "identity": 1, "listening": 1, "solution": 1, "bogus": 1}, "answers"),
+        ({"greeting": -1, "identity": 1, "listening": 1, "solution": 1}, "greeting"),
+        ({"greeting": 0.5, "identity": 1, "listening": 1, "solution": 1}, "greeting"),
+    ],
+)
 def test_bad_answers_are_refused_naming_the_criterion(answers, field):
     with pytest.raises(InvalidInput) as err:
         m.score_evaluation(m.parse_grid(GRID), answers)
@@ -160,12 +202,21 @@ def test_bad_answers_are_refused_naming_the_criterion(answers, field):
 
 
 def test_grid_problems_are_all_listed():
-    bad = {"name": "", "sections": [
-        {"title": "", "weight": 0, "criteria": [
-            {"id": "Bad Id", "label": "x"},
-            {"id": "dup", "label": "x", "fatal": True, "max_points": 3},
-            {"id": "dup", "label": "", "weight": -2}]},
-        {"title": "empty", "criteria": []}]}
+    bad = {
+        "name": "",
+        "sections": [
+            {
+                "title": "",
+                "weight": 0,
+                "criteria": [
+                    {"id": "Bad Id", "label": "x"},
+                    {"id": "dup", "label": "x", "fatal": True, "max_points": 3},
+                    {"id": "dup", "label": "", "weight": -2},
+                ],
+            },
+            {"title": "empty", "criteria": []},
+        ],
+    }
     with pytest.raises(InvalidInput) as err:
         m.parse_grid(bad)
     fields = [e["field"] for e in err.value.details["errors"]]
@@ -189,11 +240,23 @@ def test_averages_per_key():
 
 # --- ranges ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("header,expected", [
-    (None, None), ("", None), ("bytes=0-", (0, 999)), ("bytes=100-199", (100, 199)),
-    ("bytes=900-5000", (900, 999)), ("bytes=-100", (900, 999)), ("bytes=-5000", (0, 999)),
-    ("bytes=0-0", (0, 0)), ("bytes=1-2,5-6", None), ("items=0-1", None), ("bytes=-", None),
-])
+
+@pytest.mark.parametrize(
+    "header,expected",
+    [
+        (None, None),
+        ("", None),
+        ("bytes=0-", (0, 999)),
+        ("bytes=100-199", (100, 199)),
+        ("bytes=900-5000", (900, 999)),
+        ("bytes=-100", (900, 999)),
+        ("bytes=-5000", (0, 999)),
+        ("bytes=0-0", (0, 0)),
+        ("bytes=1-2,5-6", None),
+        ("items=0-1", None),
+        ("bytes=-", None),
+    ],
+)
 def test_range_header_parsing(header, expected):
     assert m.parse_range(header, 1000) == expected
 
@@ -206,11 +269,20 @@ def test_unsatisfiable_ranges(header):
 
 # --- WAV -----------------------------------------------------------------------------------------
 
+
 def wav_header(data_bytes: int, rate=8000, channels=1, bits=16, declared=None) -> bytes:
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * channels * bits // 8, channels * bits // 8, bits)
     declared = data_bytes if declared is None else declared
-    return (b"RIFF" + struct.pack("<I", 36 + declared) + b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt
-            + b"data" + struct.pack("<I", declared))
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + declared)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"data"
+        + struct.pack("<I", declared)
+    )
 
 
 def test_wav_duration_from_header_and_size():

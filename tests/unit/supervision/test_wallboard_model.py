@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -6,18 +6,34 @@ from ccserver.capabilities.agents.model import AgentState, AgentStatus
 from ccserver.capabilities.calls.model import CallRecord
 from ccserver.capabilities.supervision.model import chanspy_options, mode_digit, queue_figures
 
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def rec(outcome, wait, talk=None, queue="support"):
-    return CallRecord(uniqueid=f"{outcome}{wait}{talk}", linkedid="", channel="", caller_number="", queue=queue,
-                      entered_queue_at=NOW - timedelta(minutes=5), outcome=outcome, wait_seconds=wait,
-                      talk_seconds=talk, ended_at=NOW)
+    return CallRecord(
+        uniqueid=f"{outcome}{wait}{talk}",
+        linkedid="",
+        channel="",
+        caller_number="",
+        queue=queue,
+        entered_queue_at=NOW - timedelta(minutes=5),
+        outcome=outcome,
+        wait_seconds=wait,
+        talk_seconds=talk,
+        ended_at=NOW,
+    )
 
 
 def test_service_level_answered_abandoned_and_handle_time():
-    records = [rec("answered", 5, 60), rec("answered", 19, 120), rec("answered", 25, 30),
-               rec("abandoned", 40), rec("callback", 30), rec("overflow", 300), rec("answered", 1, 10, "sales")]
+    records = [
+        rec("answered", 5, 60),
+        rec("answered", 19, 120),
+        rec("answered", 25, 30),
+        rec("abandoned", 40),
+        rec("callback", 30),
+        rec("overflow", 300),
+        rec("answered", 1, 10, "sales"),
+    ]
     f = queue_figures("support", 20, records, [], [], NOW)
     assert (f.offered, f.answered, f.abandoned, f.callbacks, f.overflowed) == (6, 3, 1, 1, 1)
     assert f.answered_in_target == 2
@@ -36,10 +52,12 @@ def test_no_calls_gives_no_service_level_rather_than_zero():
 
 
 def test_agents_by_state_count_members_of_the_queue_only():
-    agents = [AgentStatus("a", "PJSIP/a", AgentState.AVAILABLE, queues=frozenset({"support"})),
-              AgentStatus("b", "PJSIP/b", AgentState.ON_CALL, queues=frozenset({"support", "sales"})),
-              AgentStatus("c", "PJSIP/c", AgentState.PAUSED, queues=frozenset({"sales"})),
-              AgentStatus("d", "PJSIP/d", AgentState.LOGGED_OUT)]
+    agents = [
+        AgentStatus("a", "PJSIP/a", AgentState.AVAILABLE, queues=frozenset({"support"})),
+        AgentStatus("b", "PJSIP/b", AgentState.ON_CALL, queues=frozenset({"support", "sales"})),
+        AgentStatus("c", "PJSIP/c", AgentState.PAUSED, queues=frozenset({"sales"})),
+        AgentStatus("d", "PJSIP/d", AgentState.LOGGED_OUT),
+    ]
     f = queue_figures("support", 20, [], [], agents, NOW)
     assert f.agents_by_state == {"available": 1, "paused": 0, "ringing": 0, "on_call": 1, "wrap_up": 0}
 
