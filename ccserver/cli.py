@@ -12,7 +12,7 @@ from .commands import outbound as outbound_commands
 from .commands import privacy as privacy_commands
 from .commands import server as server_commands
 from .core.errors import CcError
-from .settings import load_settings
+from .settings import Settings, load_settings
 
 # modules that define `register(subparsers)`; each adds its own sub-commands
 COMMAND_MODULES = (server_commands, asterisk_commands, outbound_commands, ivr_commands, privacy_commands)
@@ -28,12 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(settings: Settings) -> None:
+    """The root level (`log.level`) and the levels of single loggers (`log.levels`: apscheduler
+    at WARNING unless set otherwise)."""
+    levels = settings.log.logger_levels()  # checked first: a bad value is refused naming its key
+    logging.basicConfig(level=settings.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config, overrides={"log.level": args.log_level})
-        logging.basicConfig(level=settings.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(settings)
         return int(args.func(args, settings) or 0)
     except CcError as exc:
         print(f"ccserver: error: {exc.message}", file=sys.stderr)

@@ -193,6 +193,35 @@ class RecordingSettings:
 class LogSettings:
     # DEBUG, INFO, WARNING...
     level: str = "INFO"
+    # levels of single loggers, comma-separated LOGGER=LEVEL: apscheduler says "Running job" and
+    # "executed successfully" at INFO for every run of every job (twice every 5 s); its warnings
+    # (a job missed, an error) are kept. "apscheduler=INFO" brings the job lines back.
+    levels: str = "apscheduler=WARNING"
+
+    def logger_levels(self) -> dict[str, str]:
+        """`levels` as {logger: LEVEL}; ConfigurationError naming `log.levels` when malformed."""
+        return parse_logger_levels(self.levels)
+
+
+_LEVEL_NAMES = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "NOTSET")
+_LOGGER_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def parse_logger_levels(text: str) -> dict[str, str]:
+    """ "apscheduler=WARNING, aiohttp.access=INFO" -> {"apscheduler": "WARNING", ...}."""
+    levels: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, level = (x.strip() for x in item.partition("="))
+        if not sep or not name or not set(name) <= _LOGGER_NAME_CHARS or level.upper() not in _LEVEL_NAMES:
+            raise ConfigurationError(
+                f"log.levels: {item!r} is not LOGGER=LEVEL (a logger name such as apscheduler, "
+                f"a level among {', '.join(_LEVEL_NAMES)})",
+                field="log.levels",
+            )
+        levels[name] = level.upper()
+    return levels
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import shlex
 import sys
 
 from aiohttp import web
 
 from ..adapters.asterisk.capacity import check_rtp_capacity
-from ..core.errors import ConfigurationError
+from ..core.errors import CcError, ConfigurationError
 from ..settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -179,15 +180,20 @@ def cmd_serve(args, settings: Settings) -> int:
             )
         if settings.asterisk.generated_dir:
             writer = DirectoryConfigWriter(settings.asterisk.generated_dir)
-    else:
-        writer, info, endpoint = private_endpoint(settings)
-        print(
-            f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
-            f"SIP {info.sip_host}:{info.sip_port}",
-            flush=True,
-        )
+        print(f"ccserver listening on http://{settings.web.host}:{settings.web.port}/", flush=True)
+        run_server(settings, endpoint, writer)
+        return 0
+    instance, info, endpoint = private_endpoint(settings)
+    print(
+        f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
+        f"SIP {info.sip_host}:{info.sip_port}",
+        flush=True,
+    )
     print(f"ccserver listening on http://{settings.web.host}:{settings.web.port}/", flush=True)
-    run_server(settings, endpoint, writer)
+    try:
+        run_server(settings, endpoint, instance)
+    finally:
+        leave_private_asterisk(instance, getattr(args, "config", None))
     return 0
 
 
@@ -199,6 +205,48 @@ def cmd_demo(args, settings: Settings) -> int:
     summary = seed_demo(settings, instance)
     print(summary.describe(settings, info), flush=True)
     if args.setup_only:
+        print(f"Asterisk '{info.name}' left running; stop it with: {down_command(instance.name, args.config)}")
         return 0
-    run_server(settings, endpoint, instance)
+    try:
+        run_server(settings, endpoint, instance)
+    finally:
+        leave_private_asterisk(instance, getattr(args, "config", None))
     return 0
+
+
+def down_command(name: str, config: str | None = None) -> str:
+    """The command that stops instance `name` (with the settings file the server was given)."""
+    return "ccserver " + (f"--config {shlex.quote(config)} " if config else "") + f"asterisk down --instance {name}"
+
+
+def leave_private_asterisk(instance, config: str | None = None) -> None:
+    """Once the server has stopped (Ctrl-C, SIGTERM, or a failure): stop the private Asterisk
+    when this process started it and no call is up; otherwise leave it running (its calls go on
+    without the controller) and say so, with the calls up and the command that stops it."""
+    name, stop = instance.name, down_command(instance.name, config)
+    if instance.pid() is None:
+        print(f"Asterisk '{name}' is not running any more.", flush=True)
+        return
+    try:
+        count = instance.channel_count()
+    except CcError as exc:
+        print(
+            f"Asterisk '{name}' is still running (its calls could not be counted: {exc.message}).\n"
+            f"Stop it with: {stop}",
+            flush=True,
+        )
+        return
+    if instance.started_here and count.channels == 0:
+        instance.down()
+        print(f"Asterisk '{name}' stopped (no call was up).", flush=True)
+        return
+    why = (
+        f"{count.calls} call(s) up ({count.channels} channel(s)): they go on without ccserver"
+        if count.channels
+        else "it was already running when ccserver started"
+    )
+    print(
+        f"Asterisk '{name}' is still running: {why}.\n"
+        f"Stop it{' (ending those calls)' if count.channels else ''} with: {stop}",
+        flush=True,
+    )

@@ -42,6 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, required=True, metavar="DIR", help="Asterisk's configuration directory (astetcdir)"
     )
     render.set_defaults(func=_render)
+    # `ccserver asterisk down --instance NAME` works as well as `asterisk --instance NAME down`
+    for action in (up, down, status, cli, render):
+        action.add_argument(
+            "--instance", metavar="NAME", default=argparse.SUPPRESS, help="instance name (as before the action)"
+        )
 
 
 def _instance(args: argparse.Namespace, settings: Settings) -> AsteriskInstance:

@@ -169,6 +169,14 @@ class InstanceInfo:
 
 
 @dataclass(frozen=True)
+class ChannelCount:
+    """What `core show channels count` says: channels up, and the calls they make."""
+
+    channels: int
+    calls: int
+
+
+@dataclass(frozen=True)
 class RenderedConfig:
     """What `AsteriskInstance.render_to` wrote."""
 
@@ -382,6 +390,8 @@ class AsteriskInstance:
         self.dialplan_dir = Path(dialplan_dir) if dialplan_dir else DEFAULT_DIALPLAN_DIR
         self._env = environment
         self._proc: subprocess.Popen | None = None
+        # True once up() has started Asterisk in this process (not when it found it running)
+        self.started_here = False
         self._run_user: ServiceUser | None | bool = False  # False: not resolved yet
         self._validate_settings()
 
@@ -1008,6 +1018,7 @@ class AsteriskInstance:
             finally:
                 console.close()
             pid = self._proc.pid
+            self.started_here = True
             (self.instance_dir / PID_FILE).write_text(f"{pid}\n")
             try:
                 self._wait_booted(timeout)
@@ -1189,6 +1200,17 @@ class AsteriskInstance:
                 f"Asterisk CLI {command!r} failed: {(result.stderr or result.stdout).strip()}", instance=self.name
             )
         return result.stdout
+
+    def channel_count(self, timeout: float = 5.0) -> ChannelCount:
+        """The channels and calls up now (`core show channels count`)."""
+        out = self.cli("core show channels count", timeout=timeout)
+        channels = re.search(r"^\s*(\d+) active channels?\b", out, re.M)
+        calls = re.search(r"^\s*(\d+) active calls?\b", out, re.M)
+        if channels is None or calls is None:
+            raise ConfigurationError(
+                f"unexpected answer to `core show channels count`: {out.strip()!r}", instance=self.name
+            )
+        return ChannelCount(channels=int(channels.group(1)), calls=int(calls.group(1)))
 
     def reload(self, module: str | None = None) -> str:
         """Reload one module (e.g. 'res_pjsip.so', 'app_queue.so') or, without one, everything."""

@@ -65,7 +65,7 @@
       const history = $("customer-history"); history.replaceChildren();
       for (const h of c.history || c.interactions || []) {
         const tr = document.createElement("tr");
-        for (const v of [h.at, h.agent, h.queue, h.disposition, h.notes]) { const td = document.createElement("td"); td.textContent = v || ""; tr.appendChild(td); }
+        for (const v of [ccsLocale.dateTime(h.at), h.agent, h.queue, h.disposition, h.notes]) { const td = document.createElement("td"); td.textContent = v || ""; tr.appendChild(td); }
         history.appendChild(tr);
       }
     } else {

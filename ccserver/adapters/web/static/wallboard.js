@@ -6,8 +6,13 @@
   let board = null, received = 0;
   const me = document.querySelector(".who") ? null : null;
 
-  function secs(s) { s = Math.max(0, Math.floor(s)); return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
-  function cell(tr, value) { const td = document.createElement("td"); td.textContent = value == null ? "" : String(value); tr.appendChild(td); return td; }
+  const fmt = window.ccsLocale;  // times and numbers in the page's language (locale.js)
+  const secs = fmt.duration;
+  function cell(tr, value) {
+    const td = document.createElement("td");
+    td.textContent = value == null ? "" : (typeof value === "number" ? fmt.number(value) : String(value));
+    tr.appendChild(td); return td;
+  }
   async function api(method, url, body) {
     const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
                                     body: body === undefined ? undefined : JSON.stringify(body) });
@@ -20,16 +25,16 @@
   function render() {
     if (!board) return;
     const drift = (Date.now() - received) / 1000;
-    document.getElementById("board-at").textContent = "· " + new Date(board.at).toLocaleTimeString();
+    document.getElementById("board-at").textContent = "· " + fmt.time(board.at);
     const qb = document.querySelector("#queues tbody"); qb.replaceChildren();
     for (const q of board.queues) {
       const tr = document.createElement("tr"); tr.dataset.queue = q.queue;
       cell(tr, q.queue); cell(tr, q.waiting).className = "waiting";
       cell(tr, q.waiting ? secs(q.longest_wait_seconds + drift) : "—");
-      cell(tr, q.service_level_pct == null ? "—" : q.service_level_pct + " %");
+      cell(tr, q.service_level_pct == null ? "—" : fmt.percent(q.service_level_pct));
       cell(tr, q.answered).className = "answered"; cell(tr, q.abandoned).className = "abandoned";
       cell(tr, q.callbacks); cell(tr, q.average_handle_seconds == null ? "—" : secs(q.average_handle_seconds));
-      cell(tr, Object.entries(q.agents_by_state).filter(([, n]) => n).map(([s, n]) => (labels[s] || s) + " " + n).join(", "));
+      cell(tr, Object.entries(q.agents_by_state).filter(([, n]) => n).map(([s, n]) => (labels[s] || s) + " " + fmt.number(n)).join(", "));
       qb.appendChild(tr);
     }
     const ab = document.querySelector("#agents tbody"); ab.replaceChildren();
@@ -56,7 +61,7 @@
     const alerts = board.alerts || {};
     const alertText = [[alerts.recording_missed, "appel(s) non enregistré(s) malgré la règle d'enregistrement"],
                        [alerts.call_refused, "appel(s) refusé(s) faute de ressources"]]
-      .filter(([n]) => n).map(([n, label]) => n + " " + label).join(" · ");
+      .filter(([n]) => n).map(([n, label]) => fmt.number(n) + " " + label).join(" · ");
     const alertsEl = document.getElementById("alerts");
     alertsEl.textContent = alertText ? "Alertes depuis le démarrage : " + alertText : "";
     alertsEl.hidden = !alertText;
