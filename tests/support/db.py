@@ -4,8 +4,9 @@ fresh schema per test, dropped afterwards). Use them from any conftest.py::
     from tests.support.db import database, db_url, empty_database  # noqa: F401
 
 PostgreSQL is found at ``$CCSERVER_TEST_POSTGRES_URL``, else 127.0.0.1:5432 database ``test`` as
-user ``postgres`` or ``root`` (trust auth). If it cannot be reached the PostgreSQL variant FAILS
-(it never skips: CI has PostgreSQL); deselect it locally with ``-m 'not postgres'``.
+user ``postgres`` or ``root`` (trust auth), else a private PostgreSQL is started on a free port
+with this machine's server binaries (tests/support/postgres.py). If none of that works the
+PostgreSQL variant FAILS (it never skips); deselect it locally with ``-m 'not postgres'``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from ccserver.adapters.db.database import Database
+from tests.support.postgres import PostgresUnavailable, private_postgres_url
 
 DEFAULT_POSTGRES_URLS = (
     "postgresql+psycopg2://postgres@127.0.0.1:5432/test",
@@ -29,28 +31,40 @@ DEFAULT_POSTGRES_URLS = (
 )
 
 
+_found: URL | None = None  # the server found (or started) by this process
+
+
 def _admin_url() -> URL:
-    candidates = (
-        [os.environ["CCSERVER_TEST_POSTGRES_URL"]]
-        if os.environ.get("CCSERVER_TEST_POSTGRES_URL")
-        else DEFAULT_POSTGRES_URLS
-    )
+    global _found
+    if _found is not None:
+        return _found
+    explicit = os.environ.get("CCSERVER_TEST_POSTGRES_URL")
+    private_only = os.environ.get("CCSERVER_TEST_POSTGRES") == "private"
+    candidates = [explicit] if explicit else ([] if private_only else list(DEFAULT_POSTGRES_URLS))
     errors = []
     for candidate in candidates:
         engine = create_engine(candidate, connect_args={"connect_timeout": 3}, poolclass=NullPool)
         try:
             with engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
-            return make_url(candidate)
+            _found = make_url(candidate)
+            return _found
         except OperationalError as exc:
             shown = make_url(candidate).render_as_string(hide_password=True)
             errors.append(f"{shown}: {str(exc.orig).strip().splitlines()[0]}")
         finally:
             engine.dispose()
+    if not explicit:  # none answers: a private one, as for Asterisk (tests/support/postgres.py)
+        try:
+            _found = make_url(private_postgres_url())
+            return _found
+        except PostgresUnavailable as exc:
+            errors.append(f"private PostgreSQL: {exc}")
     pytest.fail(
         "PostgreSQL is unreachable, and the data tests run on SQLite AND PostgreSQL:\n  "
         + "\n  ".join(errors)
         + "\nStart PostgreSQL (trust auth, database 'test'), set CCSERVER_TEST_POSTGRES_URL, "
+        "install PostgreSQL's server (apt-get install postgresql: a private one is then started), "
         "or deselect these tests with -m 'not postgres'.",
         pytrace=False,
     )
