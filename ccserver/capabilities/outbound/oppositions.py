@@ -34,6 +34,19 @@ from .views import consent_dict
 logger = logging.getLogger(__name__)
 
 
+def refuse_bad_lines(rejections: list) -> None:
+    """A file with a bad line is imported not at all: the error names the first bad line and
+    carries the first 500 (the page shows them)."""
+    if rejections:
+        first = rejections[0]
+        raise InvalidInput(
+            f"line {first.line}: {first.reason} ({len(rejections)} bad line(s)); nothing imported",
+            field="file",
+            line=first.line,
+            rejections=[r.to_dict() for r in rejections[:500]],
+        )
+
+
 class OppositionService:
     def __init__(
         self,
@@ -93,14 +106,7 @@ class OppositionService:
         """A consent file is imported whole or not at all."""
         now = self.clock.now()
         rows, rejections = await asyncio.to_thread(parse_consents, data, now=now, encoding=encoding)
-        if rejections:
-            first = rejections[0]
-            raise InvalidInput(
-                f"line {first.line}: {first.reason} ({len(rejections)} bad line(s)); nothing imported",
-                field="file",
-                line=first.line,
-                rejections=[r.to_dict() for r in rejections[:500]],
-            )
+        refuse_bad_lines(rejections)
         if not rows:
             raise InvalidInput("the file has no consent line", field="file")
         ids = await self.store_consents(rows, actor, source_file=filename)
@@ -164,14 +170,7 @@ class OppositionService:
     ) -> dict:
         if isinstance(numbers, (bytes, bytearray)):
             parsed, rejections = await asyncio.to_thread(parse_number_list, bytes(numbers), encoding=encoding)
-            if rejections:
-                first = rejections[0]
-                raise InvalidInput(
-                    f"line {first.line}: {first.reason} ({len(rejections)} bad line(s)); nothing imported",
-                    field="file",
-                    line=first.line,
-                    rejections=[r.to_dict() for r in rejections[:500]],
-                )
+            refuse_bad_lines(rejections)
             pairs = [(nsn, national) for _, nsn, national in parsed]
         else:
             pairs = []
@@ -294,14 +293,7 @@ class OppositionService:
         if when > self.clock.now() + timedelta(minutes=5):
             raise InvalidInput("the scrub date is in the future", field="scrubbed_at")
         parsed, rejections = await asyncio.to_thread(parse_number_list, returned, encoding=encoding)
-        if rejections:
-            first = rejections[0]
-            raise InvalidInput(
-                f"line {first.line}: {first.reason} ({len(rejections)} bad line(s)); nothing imported",
-                field="file",
-                line=first.line,
-                rejections=[r.to_dict() for r in rejections[:500]],
-            )
+        refuse_bad_lines(rejections)
         kept_nsns = {nsn for _, nsn, _ in parsed}
         pairs = await asyncio.to_thread(self.repo.campaign_nsns, campaign_id)
         if not pairs:
