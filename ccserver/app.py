@@ -19,6 +19,7 @@ from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository
 from .adapters.db.outbound import OutboundRepository
+from .adapters.db.phones import PhoneRepository
 from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter
@@ -31,6 +32,7 @@ from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
 from .capabilities.ivr import plugin as ivr_plugin
 from .capabilities.outbound import plugin as outbound_plugin
+from .capabilities.phones import plugin as phones_plugin
 from .capabilities.privacy import plugin as privacy_plugin
 from .capabilities.recording import plugin as recording_plugin
 from .capabilities.supervision import plugin as supervision_plugin
@@ -106,6 +108,12 @@ class Runtime:
         ).service
         self.agent_board, self.call_tracker = self.acd.board, self.acd.tracker
         self.state_writer, self.call_writer = self.writers["db:agent-states"], self.writers["db:calls"]
+        # phones: a SIP account for any user, password shown once, applied with the ACD's files
+        self.phones = self.install(
+            phones_plugin.setup(
+                self.deps, repository=PhoneRepository(self.database, self.clock), apply=self.acd.apply_configuration
+            )
+        ).service
         self.callbacks = self.install(
             callbacks_plugin.setup(self.deps, repository=self.acd_repo, tracker=self.call_tracker)
         ).service

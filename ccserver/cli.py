@@ -9,13 +9,21 @@ import sys
 from .adapters.asterisk import commands as asterisk_commands
 from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
+from .commands import phones as phone_commands
 from .commands import privacy as privacy_commands
 from .commands import server as server_commands
 from .core.errors import CcError
 from .settings import Settings, load_settings
 
 # modules that define `register(subparsers)`; each adds its own sub-commands
-COMMAND_MODULES = (server_commands, asterisk_commands, outbound_commands, ivr_commands, privacy_commands)
+COMMAND_MODULES = (
+    server_commands,
+    asterisk_commands,
+    outbound_commands,
+    ivr_commands,
+    privacy_commands,
+    phone_commands,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -155,6 +155,11 @@ def private_endpoint(settings: Settings):
     return instance, info, endpoint
 
 
+def _with_sip_port(settings: Settings, info) -> Settings:
+    """The SIP port the private instance picked (sip_port = 0): what the phones pages show."""
+    return settings if settings.asterisk.sip_port else settings.replace({"asterisk.sip_port": info.sip_port})
+
+
 def run_server(settings: Settings, endpoint, config_writer=None) -> None:
     from ..adapters.web.app import create_app
     from ..app import Runtime
@@ -184,6 +189,7 @@ def cmd_serve(args, settings: Settings) -> int:
         run_server(settings, endpoint, writer)
         return 0
     instance, info, endpoint = private_endpoint(settings)
+    settings = _with_sip_port(settings, info)
     print(
         f"Asterisk '{info.name}' running: AMI 127.0.0.1:{info.ami_port}, ARI {info.ari_url}, "
         f"SIP {info.sip_host}:{info.sip_port}",
@@ -202,6 +208,7 @@ def cmd_demo(args, settings: Settings) -> int:
 
     settings = demo_settings(_settings_with(settings, args))
     instance, info, endpoint = private_endpoint(settings)
+    settings = _with_sip_port(settings, info)
     summary = seed_demo(settings, instance)
     print(summary.describe(settings, info), flush=True)
     if args.setup_only:

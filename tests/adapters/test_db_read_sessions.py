@@ -21,6 +21,7 @@ from ccserver.adapters.db.customers import CustomerRepository
 from ccserver.adapters.db.erasure import ErasureRepository
 from ccserver.adapters.db.ivr import IvrStatsRepository
 from ccserver.adapters.db.outbound import OutboundRepository
+from ccserver.adapters.db.phones import PhoneRepository
 from ccserver.adapters.db.recordings import RecordingFilter, RecordingRepository
 from ccserver.capabilities.customers.model import CustomerRow
 from ccserver.core.errors import NotFound
@@ -104,6 +105,7 @@ READS = {
         "active_bloctel": lambda r: r.active_bloctel(),
         "opposition_lists": lambda r: r.opposition_lists(),
     },
+    PhoneRepository: {"lines": lambda r: r.lines(), "line": lambda r: r.line("alice")},
     RecordingRepository: {
         "policy_for_queue": lambda r: r.policy_for_queue("sales"),
         "campaign_policies": lambda r: r.campaign_policies(),
@@ -186,6 +188,7 @@ WRITES = {
         "dnc_remove",
         "add_opposition_list",
     },
+    PhoneRepository: {"create_phone", "set_phone_password"},
     RecordingRepository: {
         "set_campaign_policy",
         "insert",

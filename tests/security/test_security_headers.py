@@ -248,7 +248,7 @@ PAGES = {
         "/outbound/compliance",
         "/system",
     ],
-    "admin1": ["/admin/acd", "/wallboard"],
+    "admin1": ["/admin/acd", "/admin/phones", "/wallboard"],
 }
 
 # reported by the page itself, whatever the console says

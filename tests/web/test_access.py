@@ -10,7 +10,13 @@ from tests.support.web import login_form, post_login
 from tests.web.conftest import PASSWORD, csrf_of, login
 
 # the only routes anybody may reach without logging in
-EXPECTED_PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/status")}
+EXPECTED_PUBLIC = {
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/status"),
+    # a phone fetches its configuration once, through the link of the QR code (capabilities/phones)
+    ("GET", "/provisioning/linphone/{token}"),
+}
 
 
 def route_table(app):

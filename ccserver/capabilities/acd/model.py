@@ -218,6 +218,12 @@ def member_penalty(agent_skills: Mapping[str, int], required: Mapping[str, int])
 # --- rendering ------------------------------------------------------------------------------
 
 
+def _callerid_name(text: str) -> str:
+    """A display name as it may stand in a pjsip.conf callerid: no line break (it would start a
+    new section or option), no quote, angle bracket, ';' (a comment) or backslash."""
+    return re.sub(r'[\x00-\x1f\x7f"<>;\\]', "", text)[:80]
+
+
 def render_pjsip_agents(agents: Iterable[AgentAccount]) -> str:
     """Endpoints, auths and AORs of the SIP accounts. The auths carry only pre-computed digests
     (`password_digest`), never a password; an account without any digest is left out (an
@@ -234,7 +240,7 @@ def render_pjsip_agents(agents: Iterable[AgentAccount]) -> str:
             "context = ccserver-agents",
             f"auth = {user}",
             f"aors = {user}",
-            f'callerid = "{agent.display_name}" <{user}>',
+            f'callerid = "{_callerid_name(agent.display_name)}" <{user}>',
             "",
             f"[{user}]",
             "type = auth",
