@@ -98,16 +98,18 @@ async def test_regenerating_a_password_replaces_the_digests_and_voids_the_old_pr
     body = await xml.text()
     assert f'<entry name="passwd" overwrite="true">{second["settings"]["password"]}</entry>' in body
     assert (await phone.get("/" + path)).status == 404  # once only
-    await phone.close()
     actions = [e.action for e in runtime.audit.list(actor="admin1") if e.action.startswith("phone.")]
     assert sorted(actions) == ["phone.create", "phone.password_reset"]
+    await phone.close()
     await client.close()
 
 
 async def test_only_admins_make_phones_and_every_change_needs_the_csrf_token(web_app):
     runtime = web_app.app[RUNTIME]
+    clients = []  # closed at the end: closing a test client stops the shared test server
     for role in ("supervisor1", "agent1"):
         client = await login(web_app, role)
+        clients.append(client)
         headers = {"X-CSRF-Token": await csrf_of(client)}
         resp = await client.post("/api/phones", json={"username": "agent1"}, headers=headers)
         assert resp.status == 403 and (await resp.json())["error"] == "forbidden"
@@ -115,13 +117,14 @@ async def test_only_admins_make_phones_and_every_change_needs_the_csrf_token(web
         assert resp.status == 403
         page = await client.get("/admin/phones", headers={"Accept": "application/json"})
         assert page.status == 403
-        await client.close()
     client = await login(web_app, "admin1")
     resp = await client.post("/api/phones", json={"username": "agent1"})
     assert resp.status == 403 and (await resp.json())["error"] == "csrf-rejected"
     resp = await client.post("/admin/phones/agent1", data={"csrf_token": "forged"})
     assert resp.status == 403
     assert runtime.acd_repo.sip_account_of("agent1") is None  # nothing was created
+    for other in clients:
+        await other.close()
     await client.close()
 
 
