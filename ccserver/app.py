@@ -24,6 +24,7 @@ from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
 from .adapters.db.writer import BatchedWriter
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
+from .adapters.pbx.contacts import PjsipRegistrations
 from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
@@ -111,7 +112,10 @@ class Runtime:
         # phones: a SIP account for any user, password shown once, applied with the ACD's files
         self.phones = self.install(
             phones_plugin.setup(
-                self.deps, repository=PhoneRepository(self.database, self.clock), apply=self.acd.apply_configuration
+                self.deps,
+                repository=PhoneRepository(self.database, self.clock),
+                apply=self.acd.apply_configuration,
+                registrations=PjsipRegistrations(self.pbx.ami) if self.pbx else None,
             )
         ).service
         self.callbacks = self.install(

@@ -65,6 +65,9 @@ async def test_a_phone_made_by_the_admin_registers_listens_and_its_new_password_
             nadia_phone = SippPhone(asterisk, shown["username"], shown["password"], behaviour=Answer(audio=quiet))
             await nadia_phone.start()
             await nadia_phone.wait_registered()  # Asterisk was reloaded, not restarted
+            listing = await (await admin.get("/api/phones")).json()
+            registered = {p["username"]: p["registered"] for p in listing}
+            assert registered == {"alice": True, "bruno": False, "nadia": True, "root": None}, registered
 
             heard = RtpCapture(nadia_phone._run.media_port).start()
             resp = await supervisor.post("/api/supervision/spy", json=spy, headers={"X-CSRF-Token": supervisor.csrf})

@@ -9,7 +9,7 @@ from typing import Any
 from ...core.plugin import Deps, Plugin
 from . import web
 from .model import PhoneServer
-from .ports import PhoneRepository
+from .ports import PhoneRepository, Registrations
 from .service import PhoneService
 
 _ANY_ADDRESS = ("", "0.0.0.0", "::")
@@ -23,10 +23,23 @@ def phone_server(settings: Any) -> PhoneServer:
     return PhoneServer(host="" if host in _ANY_ADDRESS else host, port=asterisk.sip_port or 5060, transport="udp")
 
 
-def setup(deps: Deps, *, repository: PhoneRepository, apply: Callable[[], Awaitable[None]]) -> Plugin:
+def setup(
+    deps: Deps,
+    *,
+    repository: PhoneRepository,
+    apply: Callable[[], Awaitable[None]],
+    registrations: Registrations | None = None,
+) -> Plugin:
     """`apply()` renders the SIP accounts into Asterisk's configuration and reloads it (the ACD
-    service's `apply_configuration`)."""
-    service = PhoneService(repository, deps.audit, deps.clock, apply=apply, server=phone_server(deps.settings))
+    service's `apply_configuration`); `registrations` tells which phones are registered."""
+    service = PhoneService(
+        repository,
+        deps.audit,
+        deps.clock,
+        apply=apply,
+        server=phone_server(deps.settings),
+        registrations=registrations,
+    )
     plugin = Plugin("phones", service)
     plugin.web_routes = lambda app: web.add_routes(app, service)
     return plugin

@@ -29,3 +29,12 @@ class PhoneRepository(Protocol):
 
 class Audit(Protocol):
     def record(self, actor: str, action: str, target: str = "", **details: Any) -> Any: ...
+
+
+class Registrations(Protocol):
+    """Which phones are registered now (the PBX's contacts). Raises the PBX errors (PbxUnavailable,
+    PbxTimeout, PbxCommandFailed) when it cannot tell."""
+
+    async def registered(self) -> set[str]:
+        """The SIP user names with at least one registered contact."""
+        ...

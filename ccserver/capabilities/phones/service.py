@@ -23,7 +23,7 @@ from ...core.clock import Clock
 from ...core.errors import Conflict, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from .errors import NoSuchPhone, NoSuchProvisioning
 from .model import PhoneLine, PhoneServer, SoftphoneSettings, check_username, host_or_default, sip_username_for
-from .ports import Audit, PhoneRepository
+from .ports import Audit, PhoneRepository, Registrations
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class PhoneService:
         *,
         apply: Callable[[], Awaitable[None]],
         server: PhoneServer,
+        registrations: Registrations | None = None,
         provisioning_ttl: float = PROVISIONING_TTL,
     ) -> None:
         self.repo = repo
@@ -71,12 +72,24 @@ class PhoneService:
         self.clock = clock
         self.apply = apply
         self.server = server
+        self.registrations = registrations
         self.provisioning_ttl = provisioning_ttl
         self._provisioning: dict[str, _Provisioning] = {}  # sha256(token) -> document
         self._lock = asyncio.Lock()  # one change at a time: each is applied before the next
 
     async def phones(self) -> list[PhoneLine]:
         return await asyncio.to_thread(self.repo.lines)
+
+    async def registered(self) -> set[str] | None:
+        """The SIP users whose phone is registered now; None when Asterisk cannot say (not
+        configured, down, or slower than 2 s: the list is shown without it)."""
+        if self.registrations is None:
+            return None
+        try:
+            return await asyncio.wait_for(self.registrations.registered(), 2.0)
+        except (PbxUnavailable, PbxTimeout, PbxCommandFailed, TimeoutError) as exc:
+            logger.info("phones: registrations unknown: %s", exc)
+            return None
 
     async def phone(self, username: str) -> PhoneLine:
         return await asyncio.to_thread(self.repo.line, check_username(username))

@@ -5,6 +5,8 @@ never in a page or API read afterwards; those answers are not cached (no-store).
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp_jinja2
 import segno
 from aiohttp import web
@@ -48,10 +50,23 @@ def qr_svg(text: str) -> str:
 # --- API -------------------------------------------------------------------------------------
 
 
+async def _listing(request: web.Request) -> list[dict]:
+    """Every active user and their phone; ``registered``: true/false, or None when Asterisk
+    cannot tell right now."""
+    phones = request.app[PHONES]
+    lines, registered = await asyncio.gather(phones.phones(), phones.registered())
+    return [
+        {
+            **line.to_dict(),
+            "registered": None if registered is None or not line.has_phone else line.sip_username in registered,
+        }
+        for line in lines
+    ]
+
+
 @roles("admin")
 async def api_phones(request: web.Request) -> web.StreamResponse:
-    lines = await request.app[PHONES].phones()
-    return web.json_response([line.to_dict() for line in lines])
+    return web.json_response(await _listing(request))
 
 
 @roles("admin")
@@ -73,7 +88,7 @@ async def api_phone_password(request: web.Request) -> web.StreamResponse:
 
 
 async def _page(request: web.Request, *, status: int = 200, **extra) -> web.StreamResponse:
-    context = {"phones": await request.app[PHONES].phones(), "error": None, "issued": None, **extra}
+    context = {"phones": await _listing(request), "error": None, "issued": None, **extra}
     response = aiohttp_jinja2.render_template("admin_phones.html", request, context, status=status)
     response.headers.update(NO_STORE)
     return response
