@@ -199,7 +199,7 @@ class SupervisionService:
             raise Conflict("you are already listening to a call: stop it first", field="supervisor")
         phone = await asyncio.to_thread(self.repo.sip_account_of, supervisor)
         if phone is None:
-            raise Conflict("you have no SIP phone: an admin gives you one", field="supervisor")
+            raise Conflict("you have no SIP phone: an admin gives you one (/admin/phones)", field="supervisor")
         target = await asyncio.to_thread(self.repo.sip_account_of, agent)
         pbx = self._pbx()
         # a Local channel runs ChanSpy (so that DTMF sent to its other half reaches ChanSpy and
