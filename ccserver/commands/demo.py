@@ -151,6 +151,13 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
         logins[username] = {"role": role, "password": password}
     for queue in QUEUES:  # the supervisor is given both queues (admins see everything anyway)
         acd.give_scope("superviseur", "queue", queue.name)
+    # the supervisor's phone, to listen / whisper / barge (printed with the agents' phones)
+    sip_password = stored.get("superviseur", {}).get("sip_password") or None
+    if acd.sip_account_of("superviseur") is None:
+        sip_password = acd.add_sip_account("superviseur", sip_password=sip_password).sip_password
+    elif sip_password is None:  # the file was lost: a new SIP password, printed below
+        sip_password = acd.reset_sip_password("superviseur").sip_password
+    logins["superviseur"].update(sip_username=acd.agent("superviseur").sip_username, sip_password=sip_password)
     for username, display, skills in AGENTS:
         password = password_for(username)
         # the database keeps only digests of SIP passwords: the demo prints the clear ones it

@@ -169,6 +169,11 @@ def test_demo_prints_sip_passwords_that_match_the_stored_digests_at_every_start(
         assert stored() == sip_password_digests("alice", first)
         assert not any(first in value for value in every_text_value(db))
         assert demo.seed_demo(settings).logins["alice"]["sip_password"] == first  # same at restart
+        # the supervisor has a phone too (listen / whisper / barge), printed the same way
+        supervisor = demo.seed_demo(settings).logins["superviseur"]
+        assert dict(AcdRepository(db).agent("superviseur").sip_digests) == sip_password_digests(
+            supervisor["sip_username"], supervisor["sip_password"]
+        )
         (tmp_path / "demo-logins.json").unlink()  # lost: a new password, printed and applied
         again = demo.seed_demo(settings).logins["alice"]["sip_password"]
         assert again != first and stored() == sip_password_digests("alice", again)
