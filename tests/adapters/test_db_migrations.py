@@ -14,6 +14,7 @@ from sqlalchemy import inspect, text
 from ccserver.adapters.db import AuditLog, CallRepository, Database, DatabaseUnavailable, MigrationError, UserRepository
 from ccserver.adapters.db.database import default_sql_dir, load_migrations
 from ccserver.core.errors import ConfigurationError
+from ccserver.core.passwords import hash_password
 
 REAL_MIGRATIONS = default_sql_dir() / "migrations"
 LATEST = max(m.version for m in load_migrations(REAL_MIGRATIONS, "sqlite"))
@@ -56,7 +57,15 @@ def test_upgrade_existing_database_in_place_keeps_rows(db_url, migrations_dir):
         assert [m.version for m in db.upgrade(target=1)] == [1]
         assert "calls" not in tables(db)
         users = UserRepository(db)
-        users.create_user("alice", "correct horse", "admin", "Alice")
+        # written as the version-1 schema has it (the User class has later columns)
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, display_name, password_hash, role, active, created_at)"
+                    " VALUES ('alice', 'Alice', :hash, 'admin', TRUE, CURRENT_TIMESTAMP)"
+                ),
+                {"hash": hash_password("correct horse")},
+            )
         AuditLog(db).record("alice", "user.create", "alice")
 
         assert [m.version for m in db.upgrade()] == list(range(2, LATEST + 1))

@@ -64,6 +64,8 @@ class User(SQLModel, table=True):
     role: str = Field(sa_type=String(16))
     active: bool = Field(default=True, sa_type=Boolean)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # added by 0012_user_admin: when the user last logged in (None: never, or before 0012)
+    last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
 
 
 class WebSession(SQLModel, table=True):
@@ -621,13 +623,24 @@ class OppositionListEntry(SQLModel, table=True):
 # --- supervision: migration 0008_supervision ----------------------------------------------------
 
 
+class Team(SQLModel, table=True):
+    """A named team (0012): agents belong to one (``agents.team``), supervisors are given some."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("name", name="uq_teams_name"),)
+
+    id: int | None = _id()
+    name: str = Field(sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class SupervisorScope(SQLModel, table=True):
-    """A queue or a team a supervisor is given."""
+    """A queue, a team or an outbound campaign (value: its id) a supervisor is given."""
 
     __tablename__ = "supervisor_scopes"
     __table_args__ = (
         UniqueConstraint("user_id", "kind", "value", name="uq_supervisor_scopes"),
-        CheckConstraint("kind IN ('queue', 'team')", name="ck_supervisor_scopes_kind"),
+        CheckConstraint("kind IN ('queue', 'team', 'campaign')", name="ck_supervisor_scopes_kind"),
     )
 
     id: int | None = _id()
