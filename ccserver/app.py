@@ -22,6 +22,7 @@ from .adapters.db.outbound import OutboundRepository
 from .adapters.db.phones import PhoneRepository
 from .adapters.db.recordings import RecordingRepository
 from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
+from .adapters.db.users import UserDirectoryRepository
 from .adapters.db.writer import BatchedWriter
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
 from .adapters.pbx.contacts import PjsipRegistrations
@@ -94,8 +95,16 @@ class Runtime:
             channels=self.channels,
             config_writer=config_writer,
         )
-        # user administration (disable, password reset, revoke sessions; expired sessions purged)
-        self.user_admin = self.install(admin_plugin.setup(self.deps, users=self.users, sessions=self.sessions)).service
+        # user administration (users, teams, scopes, disable, password reset, revoke sessions;
+        # expired sessions purged; disabled users' agents logged out of the queues)
+        self.user_admin = self.install(
+            admin_plugin.setup(
+                self.deps,
+                users=self.users,
+                sessions=self.sessions,
+                directory=UserDirectoryRepository(self.database, self.clock),
+            )
+        ).service
         # inbound: live agent states, call records, and the use cases acting on both
         self.acd_repo = AcdRepository(self.database, self.clock)
         self.writers: dict[str, BatchedWriter] = {}
@@ -108,6 +117,7 @@ class Runtime:
             )
         ).service
         self.agent_board, self.call_tracker = self.acd.board, self.acd.tracker
+        self.user_admin.membership = self.acd  # a disabled user's agent leaves every queue
         self.state_writer, self.call_writer = self.writers["db:agent-states"], self.writers["db:calls"]
         # phones: a SIP account for any user, password shown once, applied with the ACD's files
         self.phones = self.install(

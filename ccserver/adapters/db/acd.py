@@ -335,19 +335,23 @@ class AcdRepository:
             return {u.username: a.team for a, u in s.exec(select(Agent, User).join(User, User.id == Agent.user_id))}
 
     def scopes_of(self, username: str) -> tuple[set[str], set[str]]:
-        """(queues, teams) given to a supervisor."""
+        """(queues, teams) given to a supervisor. A campaign given (kind ``campaign``, value
+        its id) is its queue ``camp-<id>``: the outbound pages and recordings reach it so."""
         with self.db.read_session() as s:
             rows = s.exec(
                 select(SupervisorScope).join(User, User.id == SupervisorScope.user_id).where(User.username == username)
             )
             queues, teams = set(), set()
             for row in rows:
-                (queues if row.kind == "queue" else teams).add(row.value)
+                if row.kind == "campaign":
+                    queues.add(f"camp-{row.value}")
+                else:
+                    (queues if row.kind == "queue" else teams).add(row.value)
             return queues, teams
 
     def give_scope(self, username: str, kind: str, value: str) -> None:
-        if kind not in ("queue", "team"):
-            raise InvalidInput("kind: queue or team", field="kind")
+        if kind not in ("queue", "team", "campaign"):
+            raise InvalidInput("kind: queue, team or campaign", field="kind")
         user = self.users.require(username)
         with self.db.write_session() as s:
             exists = s.exec(

@@ -198,6 +198,8 @@ class SessionRepository:
                     last_seen_at=now,
                 )
             )
+            # a session is made by a login: the admin's user list shows when it last happened
+            session.exec(update(User).where(User.id == user_id).values(last_login_at=now))
         return raw_token, csrf_token
 
     def lookup(self, raw_token: str, *, extend: timedelta | float | None = None) -> tuple[User, WebSession] | None:

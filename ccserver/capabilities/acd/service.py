@@ -240,6 +240,30 @@ class AcdService:
         await asyncio.to_thread(self.repo.clear_login, username)
         self._cancel_wrapup(username)
 
+    def logged_in_agents(self) -> list[str]:
+        """The agents Asterisk has in at least one queue (as the board last heard it)."""
+        return sorted(name for name, status in self.board.agents.items() if status.queues)
+
+    async def logout_everywhere(self, username: str, actor: str, why: str = "") -> list[str]:
+        """Take `username` out of every queue now, whatever they are doing (an account being
+        disabled: a call in progress goes on, no new one comes). Their stored login goes first,
+        so an Asterisk restart does not put them back. Returns the queues they left."""
+        status = self.board.agents.get(username)
+        queues = sorted(status.queues) if status is not None else []
+        await asyncio.to_thread(self.repo.clear_login, username)
+        if queues:
+            pbx = self._require_pbx()
+            for queue in queues:
+                try:
+                    await pbx.queue_remove(queue, status.interface)
+                except Exception as exc:  # already gone (a race with their own logout) is fine
+                    if "Not there" not in str(exc):
+                        raise
+        self._cancel_wrapup(username)
+        await asyncio.to_thread(self.audit.record, actor, "agent.logout_everywhere", username, queues=queues, why=why)
+        logger.info("agent %s logged out of %s by %s (%s)", username, ",".join(queues) or "no queue", actor, why)
+        return queues
+
     async def pause(self, username: str, reason: str) -> None:
         pbx = self._require_pbx()
         status = self._status(username)

@@ -142,8 +142,8 @@ class CampaignService:
         row = await asyncio.to_thread(self.repo.create_campaign, name.strip(), clean, actor, self.clock.now())
         await self.access.record(actor, "campaign.create", row.name, campaign_id=row.id)
         if role == "supervisor" and self.access.scopes is not None:
-            # the supervisor who creates a campaign supervises it (its queue joins their scope)
-            await asyncio.to_thread(self.access.scopes.give_scope, actor, "queue", queue_name(row.id))
+            # the supervisor who creates a campaign supervises it (it joins their campaign scope)
+            await asyncio.to_thread(self.access.scopes.give_scope, actor, "campaign", str(row.id))
         self.running.invalidate()
         await self.apply_configuration()
         return campaign_dict(row, [])
