@@ -12,12 +12,14 @@ from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
 from .commands import privacy as privacy_commands
 from .commands import server as server_commands
+from .commands import users as user_commands
 from .core.errors import CcError
 from .settings import Settings, load_settings
 
 # modules that define `register(subparsers)`; each adds its own sub-commands
 COMMAND_MODULES = (
     server_commands,
+    user_commands,
     asterisk_commands,
     outbound_commands,
     ivr_commands,

@@ -1,12 +1,10 @@
-"""`ccserver serve`, `ccserver demo`, `ccserver db upgrade`, `ccserver user add|disable|enable|passwd|revoke`."""
+"""`ccserver serve`, `ccserver demo`, `ccserver db upgrade` (the user commands: commands/users.py)."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import shlex
-import sys
 
 from aiohttp import web
 
@@ -39,23 +37,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     upgrade = db_sub.add_parser("upgrade", help="apply pending schema migrations in place")
     upgrade.set_defaults(func=cmd_db_upgrade)
 
-    user = sub.add_parser("user", help="web users")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="create a user (password read from stdin or prompted)")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("agent", "supervisor", "admin"))
-    add.add_argument("--display-name", default="")
-    add.set_defaults(func=cmd_user_add)
-    for name, help_text in (
-        ("disable", "disable a user: no more logins, every session ends now"),
-        ("enable", "enable a disabled user again"),
-        ("passwd", "set a new password (stdin or prompted); every session ends now"),
-        ("revoke", "end every session of a user (log them out everywhere)"),
-    ):
-        action = user_sub.add_parser(name, help=help_text)
-        action.add_argument("username")
-        action.set_defaults(func=cmd_user_admin, user_action=name)
-
 
 def _database(settings: Settings):
     from ..adapters.db.database import Database
@@ -67,60 +48,6 @@ def cmd_db_upgrade(args, settings: Settings) -> int:
     db = _database(settings)
     applied = db.upgrade()
     print(f"database at version {db.current_version()} ({len(applied)} migration(s) applied)")
-    return 0
-
-
-def cmd_user_add(args, settings: Settings) -> int:
-    from ..adapters.db.repositories import UserRepository
-
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"password for {args.username}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    db = _database(settings)
-    db.upgrade()
-    UserRepository(db).create_user(
-        args.username, password, role=args.role, display_name=args.display_name or args.username
-    )
-    print(f"user {args.username} ({args.role}) created")
-    return 0
-
-
-def _cli_actor() -> str:
-    """Who ran the command, for the audit log: ``cli:<system user>``."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
-def cmd_user_admin(args, settings: Settings) -> int:
-    """`user disable|enable|passwd|revoke NAME`. Runs in its own process: the server notices
-    the deleted sessions within `session_check_interval` (its WebSockets close) and on the
-    next HTTP request (401)."""
-    from ..adapters.db.repositories import AuditLog, SessionRepository, UserRepository
-    from ..capabilities.admin.service import UserAdminService
-
-    db = _database(settings)
-    db.upgrade()
-    admin = UserAdminService(UserRepository(db), SessionRepository(db), AuditLog(db))
-    actor, name = _cli_actor(), args.username
-    if args.user_action == "disable":
-        revoked = admin.disable_user(actor, name)
-        print(f"user {name} disabled ({revoked} session(s) ended)")
-    elif args.user_action == "enable":
-        admin.enable_user(actor, name)
-        print(f"user {name} enabled")
-    elif args.user_action == "passwd":
-        if sys.stdin.isatty():
-            password = getpass.getpass(f"new password for {name}: ")
-        else:
-            password = sys.stdin.readline().rstrip("\n")
-        revoked = admin.reset_password(actor, name, password)
-        print(f"password of {name} changed ({revoked} session(s) ended)")
-    else:
-        revoked = admin.revoke_sessions(actor, name)
-        print(f"{revoked} session(s) of {name} ended")
     return 0
 
 
