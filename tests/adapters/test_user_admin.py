@@ -98,7 +98,10 @@ def test_create_edit_scopes_teams_and_audit(database):
         (lambda a: a.create_user("boss", "boss", PASSWORD, "agent"), "username"),
         (lambda a: a.edit_user("boss", "sup", UserEdit(scopes=Scopes(frozenset({"ghost"})))), "scopes.teams"),
         (lambda a: a.edit_user("boss", "sup", UserEdit(scopes=Scopes(queues=frozenset({"ghost"})))), "scopes.queues"),
-        (lambda a: a.edit_user("boss", "sup", UserEdit(scopes=Scopes(campaigns=frozenset({"999"})))), "scopes.campaigns"),
+        (
+            lambda a: a.edit_user("boss", "sup", UserEdit(scopes=Scopes(campaigns=frozenset({"999"})))),
+            "scopes.campaigns",
+        ),
         (lambda a: a.edit_user("boss", "sup", UserEdit(role="emperor")), "role"),
         (lambda a: a.edit_user("boss", "sup", UserEdit(team="Nord")), "team"),  # no SIP account yet
         (lambda a: a.edit_user("boss", "nobody", UserEdit(role="agent")), "username"),

@@ -353,7 +353,7 @@ async def _objects(runtime) -> dict[str, int]:
         "Printemps", {"mode": "preview", "caller_ids": ["0162000001"]}, "admin1"
     )
     cid = campaign["id"]
-    runtime.acd_repo.give_scope("supervisor1", "queue", f"camp-{cid}")
+    runtime.acd_repo.give_scope("supervisor1", "campaign", str(cid))  # a campaign scope (0012)
     await out.campaigns.set_agents(cid, ["agent1", "agent2"], "admin1")  # agent2 is assigned too
     preview = await out.campaigns.preview_import(cid, CSV.encode(), "c.csv", "utf-8", "admin1")
     await out.campaigns.commit_import(preview["import_id"], "admin1")
@@ -582,3 +582,37 @@ async def test_an_edited_evaluation_shows_its_evaluator_and_its_last_editor(cent
     assert view["evaluator"] == "admin1" and view["last_edited_by"] == "supervisor1"
     page = await (await client.get(f"/recordings/{ctx['recording']}")).text()
     assert "admin1 (modifiée par supervisor1 le " in page
+
+
+async def test_a_supervisors_campaign_scope_given_by_an_admin_decides_which_campaigns_they_act_on(center):
+    """An admin scopes supervisor2 to one campaign (PATCH /api/users): they see and act on that
+    one only; the scope taken away, they are refused again."""
+    runtime, ctx, clients = center
+    admin, admin_token = clients["admin1"]
+    other = await runtime.outbound.campaigns.create_campaign(
+        "Automne", {"mode": "preview", "caller_ids": "0162000002"}, "admin1", "admin"
+    )
+    sup, sup_token = clients["supervisor2"]
+    assert (await sup.get(f"/api/outbound/campaigns/{ctx['campaign']}")).status == 403
+
+    resp = await admin.patch(
+        "/api/users/supervisor2",
+        headers={"X-CSRF-Token": admin_token},
+        json={"scopes": {"campaigns": [ctx["campaign"]]}},
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["scopes"]["campaigns"] == [str(ctx["campaign"])]
+    assert [c["id"] for c in await (await sup.get("/api/outbound/campaigns")).json()] == [ctx["campaign"]]
+    assert (await sup.get(f"/api/outbound/campaigns/{ctx['campaign']}")).status == 200
+    assert (await sup.get(f"/api/outbound/campaigns/{other['id']}")).status == 403
+    edited = await sup.patch(
+        f"/api/outbound/campaigns/{other['id']}", headers={"X-CSRF-Token": sup_token}, json={"max_attempts": 2}
+    )
+    assert edited.status == 403
+
+    resp = await admin.patch(
+        "/api/users/supervisor2", headers={"X-CSRF-Token": admin_token}, json={"scopes": {"campaigns": []}}
+    )
+    assert resp.status == 200
+    assert (await sup.get(f"/api/outbound/campaigns/{ctx['campaign']}")).status == 403
+    assert await (await sup.get("/api/outbound/campaigns")).json() == []
