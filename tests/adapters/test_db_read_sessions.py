@@ -23,6 +23,7 @@ from ccserver.adapters.db.ivr import IvrStatsRepository
 from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.phones import PhoneRepository
 from ccserver.adapters.db.recordings import RecordingFilter, RecordingRepository
+from ccserver.adapters.db.users import UserDirectoryRepository
 from ccserver.capabilities.customers.model import CustomerRow
 from ccserver.core.errors import NotFound
 
@@ -106,6 +107,14 @@ READS = {
         "opposition_lists": lambda r: r.opposition_lists(),
     },
     PhoneRepository: {"lines": lambda r: r.lines(), "line": lambda r: r.line("alice")},
+    UserDirectoryRepository: {
+        "users": lambda r: r.users(),
+        "user": lambda r: r.user("alice"),
+        "teams": lambda r: r.teams(),
+        "inactive_among": lambda r: r.inactive_among(["alice", "ghost"]),  # every 2 s in the server
+        "known_queues": lambda r: r.known_queues(),
+        "known_campaigns": lambda r: r.known_campaigns(),
+    },
     RecordingRepository: {
         "policy_for_queue": lambda r: r.policy_for_queue("sales"),
         "campaign_policies": lambda r: r.campaign_policies(),
@@ -189,6 +198,7 @@ WRITES = {
         "add_opposition_list",
     },
     PhoneRepository: {"create_phone", "set_phone_password"},
+    UserDirectoryRepository: {"create", "edit", "set_active", "create_team", "rename_team"},
     RecordingRepository: {
         "set_campaign_policy",
         "insert",
