@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import shlex
 
@@ -42,6 +43,15 @@ def _database(settings: Settings):
     from ..adapters.db.database import Database
 
     return Database(settings.storage.effective_database_url)
+
+
+def _cli_actor() -> str:
+    """Who ran the command, for the audit log: ``cli:<system user>`` (the user and phone
+    commands use it)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
 
 
 def cmd_db_upgrade(args, settings: Settings) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..core.errors import InvalidInput
 from ..settings import Settings
+from .server import _cli_actor
 
 ROLES = ("agent", "supervisor", "admin")
 
@@ -80,14 +81,6 @@ def _service(settings: Settings):
     db = Database(settings.storage.effective_database_url)
     db.upgrade()
     return UserAdminService(UserRepository(db), SessionRepository(db), AuditLog(db), UserDirectoryRepository(db))
-
-
-def _cli_actor() -> str:
-    """Who ran the command, for the audit log: ``cli:<system user>``."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _read_password(prompt: str) -> str:
