@@ -19,8 +19,15 @@ def test_runtime_installs_admin_recording_and_privacy_plugins_with_their_jobs(tm
     assert plugins["admin"].service is runtime.user_admin
     [purge] = plugins["recording"].jobs
     assert (purge.id, purge.trigger, purge.options) == ("recording-purge", "cron", {"hour": 4, "minute": 17})
-    [sessions] = plugins["admin"].jobs
+    sessions, disabled = plugins["admin"].jobs
     assert (sessions.id, sessions.trigger, sessions.options) == ("sessions-purge-expired", "interval", {"minutes": 7})
+    # a user disabled by the CLI (another process): their agent leaves the queues within 5 s
+    assert (disabled.id, disabled.trigger, disabled.options) == (
+        "users-log-out-disabled-agents",
+        "interval",
+        {"seconds": 2},
+    )
+    assert runtime.user_admin.membership is runtime.acd
     assert [s.name for s in plugins["recording"].subscriptions] == ["recording"]
     assert [s.name for s in plugins["privacy"].subscriptions] == ["erasure"]
     assert plugins["recording"].late_cleanup == [runtime.recording.stop]

@@ -73,10 +73,10 @@ class UserDirectoryRepository:
         ]
 
     def teams(self) -> builtins.list[tuple[str, int]]:
-        """(team name, how many agents) of every named team, by name."""
+        """(team name, how many agents) of every team, by name."""
         with self.db.read_session() as s:
             counts = dict(s.exec(select(Agent.team, func.count()).where(Agent.team != "").group_by(Agent.team)).all())
-            names = set(s.exec(select(Team.name)).all())
+            names = _team_names(s)
         return sorted((name, counts.get(name, 0)) for name in names)
 
     def inactive_among(self, usernames: Iterable[str]) -> set[str]:
@@ -147,7 +147,7 @@ class UserDirectoryRepository:
                         f"{username} has no SIP account yet: give them a phone (/admin/phones) before a team",
                         field="team",
                     )
-                if edit.team and s.exec(select(Team.id).where(Team.name == edit.team)).first() is None:
+                if edit.team and edit.team not in _team_names(s):
                     raise InvalidInput(f"unknown team {edit.team!r}", field="team", value=edit.team)
                 agent.team = edit.team
                 s.add(agent)
@@ -188,13 +188,16 @@ class UserDirectoryRepository:
         """Rename a team everywhere (its agents, the supervisors given it) in one transaction;
         returns how many agents it has."""
         with self.db.write_session() as s:
-            team = s.exec(select(Team).where(Team.name == old)).first()
-            if team is None:
+            names = _team_names(s)
+            if old not in names:
                 raise NoSuchTeam(f"no team {old!r}", field="name", team=old)
             if old == new:
                 return 0
-            if s.exec(select(Team.id).where(Team.name == new)).first() is not None:
+            if new in names:
                 raise Conflict(f"team {new!r} already exists", field="new_name", value=new)
+            team = s.exec(select(Team).where(Team.name == old)).first()
+            if team is None:  # a team only its agents named (made in /admin/acd) becomes a named one
+                team = Team(name=old, created_at=self.clock.now())
             team.name = new
             s.add(team)
             moved = s.exec(update(Agent).where(Agent.team == old).values(team=new)).rowcount
@@ -233,7 +236,13 @@ class UserDirectoryRepository:
             return
         check_scopes_exist(
             scopes,
-            teams=s.exec(select(Team.name)).all(),
+            teams=_team_names(s),
             queues=s.exec(select(Queue.name)).all(),
             campaigns=[str(i) for i in s.exec(select(OutboundCampaign.id)).all()],
         )
+
+
+def _team_names(s) -> set[str]:
+    """The named teams, and the teams agents were given as free text (/admin/acd, the demo)."""
+    named = set(s.exec(select(Team.name)).all())
+    return named | set(s.exec(select(Agent.team).where(Agent.team != "").distinct()).all())

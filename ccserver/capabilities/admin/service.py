@@ -192,10 +192,14 @@ class UserAdminService:
         """Disable (sessions and WebSockets end now), then take their agent out of every queue.
         Returns {"sessions_revoked": n, "queues_left": [...]}."""
         revoked = await asyncio.to_thread(self.disable_user, actor, username)
-        left: list[str] = []
+        answer: dict[str, Any] = {"sessions_revoked": revoked, "queues_left": []}
         if self.membership is not None and username in self.membership.logged_in_agents():
-            left = await self.membership.logout_everywhere(username, actor, "user disabled")
-        return {"sessions_revoked": revoked, "queues_left": left}
+            try:
+                answer["queues_left"] = await self.membership.logout_everywhere(username, actor, "user disabled")
+            except Exception as exc:  # the PBX away: the account is disabled all the same, the sweep retries
+                logger.warning("disabled user %s not yet out of the queues (%s): retried", username, exc)
+                answer["queues_pending"] = True
+        return answer
 
     async def log_out_disabled_agents(self) -> list[str]:
         """The server's sweep: every agent logged into a queue whose account is disabled (by the

@@ -138,9 +138,11 @@ async def api_team_rename(request: web.Request) -> web.StreamResponse:
 async def _page(request: web.Request, *, status: int = 200, **extra) -> web.StreamResponse:
     service = _service(request)
     users: list[UserView] = await asyncio.to_thread(service.list_users)
+    teams = await asyncio.to_thread(service.teams)
     context = {
         "users": users,
-        "teams": await asyncio.to_thread(service.teams),
+        "teams": teams,
+        "team_names": {name for name, _count in teams},
         "choices": await asyncio.to_thread(service.choices),
         "roles": ROLES,
         "error": None,
