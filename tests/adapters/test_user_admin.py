@@ -191,3 +191,47 @@ def test_two_concurrent_demotions_of_the_last_two_admins_cannot_both_succeed(dat
     assert sorted(outcomes.values()) == ["done", "refused"], outcomes
     admins = [u for u in admin.list_users() if u.role == "admin" and u.active]
     assert len(admins) == 1
+
+
+def test_a_team_given_as_free_text_is_a_team_and_can_be_renamed(database):
+    admin = service_of(database)
+    AcdRepository(database).create_agent("zoe", PASSWORD, "Zoe", {}, team="legacy")  # as /admin/acd does
+    assert admin.teams() == [("legacy", 1)]
+    admin.edit_user("boss", "zoe", UserEdit(display_name="Zoé"))  # an edit leaves the team alone
+    assert admin.user("zoe").team == "legacy"
+    admin.rename_team("boss", "legacy", "Est")
+    assert admin.teams() == [("Est", 1)] and admin.user("zoe").team == "Est"
+
+
+class FlakyQueues:
+    """The ACD's side: alice is logged in; the first logout fails (Asterisk away)."""
+
+    def __init__(self) -> None:
+        self.logged_in = ["alice", "bruno"]
+        self.failures = 1
+        self.calls: list[tuple[str, str]] = []
+
+    def logged_in_agents(self) -> list[str]:
+        return list(self.logged_in)
+
+    async def logout_everywhere(self, username: str, actor: str, why: str) -> list[str]:
+        self.calls.append((username, actor))
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("Asterisk is not reachable")
+        self.logged_in.remove(username)
+        return ["support"]
+
+
+async def test_a_disable_holds_when_asterisk_is_away_and_the_sweep_logs_the_agent_out(database):
+    admin = service_of(database)
+    queues = FlakyQueues()
+    admin.membership = queues
+    for name in ("alice", "bruno"):
+        admin.create_user("boss", name, PASSWORD, "agent")
+    answer = await admin.disable_and_log_out("boss", "alice")
+    assert answer == {"sessions_revoked": 0, "queues_left": [], "queues_pending": True}
+    assert not admin.user("alice").active  # disabled all the same
+    assert await admin.log_out_disabled_agents() == ["alice"]  # bruno is active: left alone
+    assert queues.logged_in == ["bruno"] and queues.calls == [("alice", "boss"), ("alice", "system")]
+    assert await admin.log_out_disabled_agents() == []
