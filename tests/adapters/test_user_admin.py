@@ -235,3 +235,42 @@ async def test_a_disable_holds_when_asterisk_is_away_and_the_sweep_logs_the_agen
     assert await admin.log_out_disabled_agents() == ["alice"]  # bruno is active: left alone
     assert queues.logged_in == ["bruno"] and queues.calls == [("alice", "boss"), ("alice", "system")]
     assert await admin.log_out_disabled_agents() == []
+
+
+def test_migration_0012_keeps_scopes_names_agents_teams_and_accepts_campaign_scopes(empty_database):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    db = empty_database
+    db.upgrade(target=11)
+    with db.engine.begin() as conn:
+        for uid, name, role in ((1, "sup", "supervisor"), (2, "ann", "agent")):
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, display_name, password_hash, role, active, created_at)"
+                    " VALUES (:id, :name, '', 'x', :role, TRUE, CURRENT_TIMESTAMP)"
+                ),
+                {"id": uid, "name": name, "role": role},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO agents (user_id, sip_username, team, skills, created_at)"
+                " VALUES (2, 'ann', 'north', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(text("INSERT INTO supervisor_scopes (user_id, kind, value) VALUES (1, 'queue', 'support')"))
+        conn.execute(text("INSERT INTO supervisor_scopes (user_id, kind, value) VALUES (1, 'team', 'north')"))
+    db.upgrade()
+    directory = UserDirectoryRepository(db)
+    assert directory.user("sup").scopes == Scopes(frozenset({"north"}), frozenset({"support"}))
+    assert directory.teams() == [("north", 1)]
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT name FROM teams")).scalars().all() == ["north"]
+        conn.execute(text("INSERT INTO supervisor_scopes (user_id, kind, value) VALUES (1, 'campaign', '7')"))
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:  # the CHECK is still there
+        conn.execute(text("INSERT INTO supervisor_scopes (user_id, kind, value) VALUES (1, 'planet', 'x')"))
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:  # and the unique constraint
+        conn.execute(text("INSERT INTO supervisor_scopes (user_id, kind, value) VALUES (1, 'campaign', '7')"))
+    # new rows get new ids after the copied ones (PostgreSQL's identity was not confused)
+    AcdRepository(db).give_scope("sup", "queue", "sales")
+    assert AcdRepository(db).scopes_of("sup") == ({"support", "sales", "camp-7"}, {"north"})
