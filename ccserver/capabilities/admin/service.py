@@ -215,8 +215,8 @@ class UserAdminService:
             try:
                 await self.membership.logout_everywhere(username, "system", "user disabled")
                 done.append(username)
-            except Exception:  # the next sweep tries again (the PBX may be restarting)
-                logger.exception("could not log disabled agent %s out of their queues", username)
+            except Exception as exc:  # the next sweep tries again (the PBX may be restarting)
+                logger.warning("could not log disabled agent %s out of their queues yet: %s", username, exc)
         return done
 
     def new_password(self, actor: str, username: str, password: str | None = None) -> tuple[str | None, int]:
