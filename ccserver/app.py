@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
+from .adapters.db.callcenter import CallCenterRepository
 from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
@@ -29,6 +30,7 @@ from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
+from .capabilities.callcenter import plugin as callcenter_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
 from .capabilities.ivr import plugin as ivr_plugin
@@ -109,6 +111,10 @@ class Runtime:
         ).service
         self.agent_board, self.call_tracker = self.acd.board, self.acd.tracker
         self.state_writer, self.call_writer = self.writers["db:agent-states"], self.writers["db:calls"]
+        # call-center settings: skills and levels (live penalties), pause and wrap-up codes
+        self.callcenter = self.install(
+            callcenter_plugin.setup(self.deps, repository=CallCenterRepository(self.database), acd=self.acd)
+        ).service
         # phones: a SIP account for any user, password shown once, applied with the ACD's files
         self.phones = self.install(
             phones_plugin.setup(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
 from ...core.clock import Clock
-from ...core.errors import Conflict, InvalidInput, PbxUnavailable
+from ...core.errors import Conflict, InvalidInput, PbxCommandFailed, PbxUnavailable
 from ...core.permissions import Actor, Target, require
 from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
 from ..agents.model import (
@@ -29,6 +29,7 @@ from ..agents.model import (
     AgentWrapUpStarted,
 )
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
+from .errors import NoSuchQueue, QueueSettingRefused
 from .model import (
     AgentAccount,
     QueueDefinition,
@@ -92,9 +93,11 @@ class AcdService:
         open_calls = await asyncio.to_thread(self.repo.open_calls)
         self.tracker.load_open([record_from_row(row) for row in open_calls])
 
-    async def apply_configuration(self) -> None:
-        """Render queues, SIP accounts and dialplan from the database and reload Asterisk."""
-        queues = await asyncio.to_thread(self.repo.queues)
+    async def apply_configuration(self, queues: list[QueueDefinition] | None = None) -> None:
+        """Render queues, SIP accounts and dialplan from the database (or these queues, to try
+        them before they are stored) and reload Asterisk."""
+        if queues is None:
+            queues = await asyncio.to_thread(self.repo.queues)
         agents = await asyncio.to_thread(self.repo.agents)
         accounts = await asyncio.to_thread(self.repo.sip_accounts)
         now = self.clock.now()
@@ -125,18 +128,96 @@ class AcdService:
 
     # --- administration ----------------------------------------------------------------------------
     async def create_queue(self, queue: QueueDefinition, actor: str) -> None:
-        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)} | {queue.name}
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
+        current = await asyncio.to_thread(self.repo.queues)
+        if queue.name in {q.name for q in current}:
+            raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
+        validate_queue(queue, await asyncio.to_thread(self.repo.skills), {q.name for q in current} | {queue.name})
+        await self._apply_checked([*current, queue], current, queue)
         await asyncio.to_thread(self.repo.save_queue, queue, create=True)
-        await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name)
-        await self.apply_configuration()
+        await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name, after=queue_dict(queue))
 
     async def update_queue(self, queue: QueueDefinition, actor: str) -> None:
-        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)}
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
+        """Validated, tried on Asterisk, and stored only when Asterisk runs it: a setting it does
+        not take puts the previous configuration back and leaves the database as it was."""
+        current = await asyncio.to_thread(self.repo.queues)
+        by_name = {q.name: q for q in current}
+        if queue.name not in by_name:
+            raise NoSuchQueue(f"no queue named {queue.name!r}", field="name", queue=queue.name)
+        validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(by_name))
+        before = by_name[queue.name]
+        await self._apply_checked([queue if q.name == queue.name else q for q in current], current, queue)
         await asyncio.to_thread(self.repo.save_queue, queue, create=False)
-        await asyncio.to_thread(self.audit.record, actor, "queue.update", queue.name)
-        await self.apply_configuration()
+        old, new = queue_dict(before), queue_dict(queue)
+        changed = sorted(k for k in new if old.get(k) != new[k])
+        await asyncio.to_thread(
+            self.audit.record,
+            actor,
+            "queue.update",
+            queue.name,
+            before={k: old.get(k) for k in changed},
+            after={k: new[k] for k in changed},
+        )
+
+    async def remove_queue(self, name: str, actor: str) -> None:
+        """Refused while agents are logged into it or another queue overflows into it."""
+        current = await asyncio.to_thread(self.repo.queues)
+        by_name = {q.name: q for q in current}
+        if name not in by_name:
+            raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
+        users = sorted(f"agent {s.username} (logged in)" for s in self.board.agents.values() if name in s.queues)
+        users += sorted(
+            f"queue {q.name} (overflow)" for q in current if q.overflow_kind == "queue" and q.overflow_target == name
+        )
+        if users:
+            raise Conflict(f"queue {name!r} is in use by {', '.join(users)}", field="name", used_by=users)
+        remaining = [q for q in current if q.name != name]
+        await self._apply_checked(remaining, current, None)
+        await asyncio.to_thread(self.repo.delete_queue, name)
+        await asyncio.to_thread(self.audit.record, actor, "queue.remove", name, before=queue_dict(by_name[name]))
+
+    async def _apply_checked(
+        self, proposed: list[QueueDefinition], previous: list[QueueDefinition], changed: QueueDefinition | None
+    ) -> None:
+        """Apply `proposed`; when Asterisk refuses the reload or does not run the changed queue
+        as written, apply `previous` again and raise QueueSettingRefused (nothing is stored)."""
+        try:
+            await self.apply_configuration(proposed)
+            problem = await self._not_running_as_written(changed)
+        except PbxCommandFailed as exc:
+            problem = f"the reload failed ({exc})"
+        except BaseException:
+            await self.apply_configuration(previous)  # the files as they were, for the next reload
+            raise
+        if problem is None:
+            return
+        await self.apply_configuration(previous)
+        name = changed.name if changed else ""
+        raise QueueSettingRefused(
+            f"Asterisk did not take the settings of queue {name!r}: {problem}; the previous settings are running",
+            field=problem.split(" ", 1)[0] if problem.split(" ", 1)[0] in QueueDefinition.__dataclass_fields__ else "",
+            queue=name,
+        )
+
+    async def _not_running_as_written(self, queue: QueueDefinition | None) -> str | None:
+        """What app_queue runs differs from `queue`: the first difference, named by our field;
+        None when it matches (or when this PBX link cannot tell)."""
+        if queue is None or self.pbx is None or not self.pbx.is_up or self.writer is None:
+            return None
+        running = await self.pbx.queue_params()
+        if running is None:
+            return None
+        params = running.get(queue.name)
+        if params is None:
+            return "name: the queue is not loaded"
+        expected = {
+            "strategy": ("strategy", queue.strategy),
+            "max_callers": ("max", str(queue.max_callers)),
+            "service_level_seconds": ("servicelevel", str(queue.service_level_seconds)),
+        }
+        for field_name, (param, value) in expected.items():
+            if param in params and params[param] != value:
+                return f"{field_name} runs as {params[param]!r}, not {value!r}"
+        return None
 
     async def create_agent(
         self, username: str, password: str, display_name: str, skills: str | dict, actor: str, team: str = ""
@@ -398,6 +479,17 @@ class AcdService:
                 # an event queued before its caller was erased must not write them back
                 latest[e.record.uniqueid] = self.tracker.anonymous(e.record)
         self.repo.upsert_calls(_row_from_record(r) for r in latest.values())
+
+
+def queue_dict(q: QueueDefinition) -> dict:
+    """A queue as JSON-ready values (API answers, audit entries' before/after)."""
+    return {
+        **q.__dict__,
+        "numbers": list(q.numbers),
+        "dispositions": list(q.dispositions),
+        "required_skills": dict(q.required_skills),
+        "hours": dict(q.hours),
+    }
 
 
 def _row_from_record(r: CallRecord) -> dict:
