@@ -179,7 +179,19 @@ class AcdService:
         self, proposed: list[QueueDefinition], previous: list[QueueDefinition], changed: QueueDefinition | None
     ) -> None:
         """Apply `proposed`; when Asterisk refuses the reload or does not run the changed queue
-        as written, apply `previous` again and raise QueueSettingRefused (nothing is stored)."""
+        as written, apply `previous` again and raise QueueSettingRefused (nothing is stored).
+        A refused reload may have dropped the queues' members: they are put back as they were."""
+        members = [
+            AgentMembershipLost(
+                username=s.username,
+                interface=s.interface,
+                queues=tuple(sorted(s.queues)),
+                paused=bool(s.paused_in),
+                reason=s.pause_reason,
+            )
+            for s in self.board.agents.values()
+            if s.queues
+        ]
         try:
             await self.apply_configuration(proposed)
             problem = await self._not_running_as_written(changed)
@@ -191,6 +203,8 @@ class AcdService:
         if problem is None:
             return
         await self.apply_configuration(previous)
+        for member in members:
+            await self._restore(member, quiet=True)
         name = changed.name if changed else ""
         raise QueueSettingRefused(
             f"Asterisk did not take the settings of queue {name!r}: {problem}; the previous settings are running",
@@ -357,8 +371,9 @@ class AcdService:
         elif isinstance(event, AgentWrapUpStarted):
             await self._start_wrapup(event)
 
-    async def _restore(self, event: AgentMembershipLost) -> None:
-        """Asterisk restarted: put the agent back in their queues, paused as they were."""
+    async def _restore(self, event: AgentMembershipLost, quiet: bool = False) -> None:
+        """Asterisk restarted (or a refused reload dropped the members): put the agent back in
+        their queues, paused as they were. `quiet`: memberships still there are no news."""
         if self.pbx is None or not self.pbx.is_up:
             return
         eligible = {q.name: p for q, p in await self.eligible_queues(event.username)}
@@ -375,7 +390,8 @@ class AcdService:
                     reason=event.reason if event.paused else "",
                 )
             except Exception as exc:
-                logger.warning("agent %s: cannot restore membership of %s: %s", event.username, queue, exc)
+                if not (quiet and "Already there" in str(exc)):
+                    logger.warning("agent %s: cannot restore membership of %s: %s", event.username, queue, exc)
         logger.info(
             "agent %s restored in %s (paused=%s %s)", event.username, ",".join(event.queues), event.paused, event.reason
         )
