@@ -3,7 +3,13 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const el = (tag, props, ...children) => { const e = Object.assign(document.createElement(tag), props || {}); e.append(...children); return e; };
+  const el = (tag, props, ...children) => {
+    const { dataset, ...rest } = props || {};
+    const e = Object.assign(document.createElement(tag), rest);
+    Object.assign(e.dataset, dataset || {});  // dataset itself cannot be assigned
+    e.append(...children);
+    return e;
+  };
 
   async function api(method, url, body) {
     const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
@@ -18,6 +24,8 @@
     $("cc-error").textContent = "";
     return data;
   }
+  // an API refusal is shown in #cc-error by api(); the handler that awaited it stops there
+  window.addEventListener("unhandledrejection", (ev) => { if (ev.reason && ev.reason.error) ev.preventDefault(); });
   const done = (message) => { $("cc-done").textContent = message; };
   const button = (label, onclick) => el("button", { type: "button", className: "secondary", textContent: label, onclick });
 
