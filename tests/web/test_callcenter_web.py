@@ -3,10 +3,17 @@ and what a fresh install's agents are then offered on their desk."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
 import pytest
 
 from ccserver.adapters.web.keys import RUNTIME
 from ccserver.capabilities.acd.model import QueueDefinition
+from ccserver.capabilities.callcenter.model import PauseCode
+from ccserver.core import events as ev
+from ccserver.core.clock import ManualClock
 from tests.web.conftest import csrf_of, login
 
 WRITES = [
@@ -111,3 +118,44 @@ async def test_removing_a_skill_in_use_says_where(web_app):
     assert resp.status == 409
     body = await resp.json()
     assert body["error"] == "skill-in-use" and body["details"]["used_by"] == ["agent zoe"]
+
+
+async def test_a_pause_overrun_is_pushed_live_to_supervisors_not_to_agents(web_app):
+    runtime = web_app.app[RUNTIME]
+    await runtime.callcenter.create_skill("fr", "", "admin1")
+    await runtime.acd.create_queue(QueueDefinition("support"), "admin1")
+    await runtime.callcenter.create_pause_code(PauseCode("break", "Pause", True, 15), "admin1")
+    await runtime.acd.create_agent("zoe", "password-1234", "Zoé", {"fr": 5}, "admin1")
+    clock = ManualClock(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    runtime.agent_board.clock = runtime.callcenter.clock = clock  # the pause starts now
+    runtime.agent_board.apply(
+        ev.QueueMemberChanged(
+            change="added", queue="support", interface="PJSIP/zoe", status=1, paused=True, paused_reason="break"
+        )
+    )
+    supervisor = await login(web_app, "supervisor1")
+    agent = await login(web_app, "zoe", "password-1234")
+    sockets = {}
+    for name, client in (("supervisor", supervisor), ("agent", agent)):
+        sockets[name] = await client.ws_connect("/ws")
+        assert (await sockets[name].receive_json(timeout=2))["topic"] == "hello"
+    clock.advance(minutes=16)
+    [overrun] = await runtime.callcenter.check_pause_overruns()
+    message = await sockets["supervisor"].receive_json(timeout=2)
+    while message["topic"] != "pause_overrun":
+        message = await sockets["supervisor"].receive_json(timeout=2)
+    assert (message["username"], message["reason"], message["max_minutes"], message["minutes"]) == (
+        "zoe",
+        "break",
+        15,
+        16,
+    )
+    board = await (await supervisor.get("/api/wallboard")).json()
+    assert board["alerts"]["pause_overrun"] == 1  # the wallboard's alert counter
+    agent_topics = []
+    with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+        while True:
+            agent_topics.append((await sockets["agent"].receive_json(timeout=0.5))["topic"])
+    assert "pause_overrun" not in agent_topics
+    for ws in sockets.values():
+        await ws.close()
