@@ -185,6 +185,9 @@ class Runtime:
         )
         self.ivr, self.ivr_engine = ivr.service, ivr.engine
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
+        # a queue or a skill an IVR script sends callers to is not removed from under it
+        self.acd.queue_users.append(lambda queue: self.ivr.scripts_using(queue=queue))
+        self.callcenter.skill_users.append(lambda skill: self.ivr.scripts_using(skill=skill))
         self.started_at: float | None = None
 
     def install(self, plugin: Plugin) -> Plugin:

@@ -159,3 +159,25 @@ async def test_a_pause_overrun_is_pushed_live_to_supervisors_not_to_agents(web_a
     assert "pause_overrun" not in agent_topics
     for ws in sockets.values():
         await ws.close()
+
+
+async def test_a_skill_or_queue_an_ivr_script_names_is_not_removed(web_app):
+    runtime = web_app.app[RUNTIME]  # the example scripts (ivr_scripts/) send callers to these
+    for skill in ("fr", "en", "tech", "billing"):
+        await runtime.callcenter.create_skill(skill, "", "admin1")
+    for queue in ("support", "billing"):
+        await runtime.acd.create_queue(QueueDefinition(queue), "admin1")
+    await runtime.ivr.load_all()
+    assert runtime.ivr.scripts_using(queue="billing")  # the example script is active
+    admin = await login(web_app, "admin1")
+    csrf = {"X-CSRF-Token": await csrf_of(admin)}
+    resp = await admin.delete("/api/skills/billing", headers=csrf)
+    assert resp.status == 409
+    used_by = (await resp.json())["details"]["used_by"]
+    assert used_by and all(u.startswith("ivr ") for u in used_by), used_by
+    resp = await admin.delete("/api/queues/billing", headers=csrf)
+    assert (
+        resp.status == 409 and "ivr service-client node file_facturation" in (await resp.json())["details"]["used_by"]
+    )
+    resp = await admin.patch("/api/skills/billing", json={"new_name": "invoicing"}, headers=csrf)
+    assert resp.status == 409 and (await resp.json())["details"]["used_by"] == used_by

@@ -73,6 +73,8 @@ class AcdService:
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
         # told the queue definitions each time they are (re)applied (wallboard targets...)
         self.queue_listeners: list = []
+        # other places naming a queue (IVR scripts...): queue -> ["ivr NAME node N", ...]
+        self.queue_users: list = []
 
     # --- start-up -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -168,6 +170,7 @@ class AcdService:
         users += sorted(
             f"queue {q.name} (overflow)" for q in current if q.overflow_kind == "queue" and q.overflow_target == name
         )
+        users += [where for find in self.queue_users for where in find(name)]
         if users:
             raise Conflict(f"queue {name!r} is in use by {', '.join(users)}", field="name", used_by=users)
         remaining = [q for q in current if q.name != name]

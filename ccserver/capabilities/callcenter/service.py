@@ -56,6 +56,8 @@ class CallCenterService:
         self.clock = clock
         self.alerts = alerts
         self.overrun_listeners: list[Callable[[PauseOverrun], None]] = []  # live pushes
+        # other places naming a skill (IVR scripts...): skill -> ["ivr NAME node N", ...]
+        self.skill_users: list[Callable[[str], list[str]]] = []
         self._overruns_noted: set[tuple[str, str]] = set()  # (agent, pause start) already alerted
 
     async def _audit(self, actor: str, action: str, target: str, **details: Any) -> None:
@@ -83,6 +85,11 @@ class CallCenterService:
             validate_skill(after)
         except InvalidInput as exc:
             raise InvalidInput(exc.message, **{**exc.details, "field": "new_name"}) from None
+        scripts = [where for users in self.skill_users for where in users(name)] if after.name != name else []
+        if scripts:  # their files name it: they would send callers with a skill nobody has
+            raise SkillInUse(
+                f"skill {name!r} is named by {', '.join(scripts)}: change those first", field="name", used_by=scripts
+            )
         await asyncio.to_thread(self.repo.rename_skill, name, after)
         await self._audit(actor, "skill.update", name, before=before.to_dict(), after=after.to_dict())
         return after
@@ -91,6 +98,7 @@ class CallCenterService:
         """Refused while an agent has it or a queue requires it (the error says where)."""
         agents = await asyncio.to_thread(self.repo.agents_levels)
         used = skill_usage(name, agents, await self.acd.queues())
+        used += [where for users in self.skill_users for where in users(name)]
         if used:
             raise SkillInUse(f"skill {name!r} is still used by {', '.join(used)}", field="name", used_by=used)
         before = {s.name: s for s in await self.skills()}.get(name)
