@@ -71,6 +71,8 @@ class AcdService:
         self.audit = audit
         self.clock = clock
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        # one queue change at a time: each is tried on Asterisk, then stored or rolled back
+        self._queue_changes = asyncio.Lock()
         # told the queue definitions each time they are (re)applied (wallboard targets...)
         self.queue_listeners: list = []
         # other places naming a queue (IVR scripts...): queue -> ["ivr NAME node N", ...]
@@ -130,53 +132,58 @@ class AcdService:
 
     # --- administration ----------------------------------------------------------------------------
     async def create_queue(self, queue: QueueDefinition, actor: str) -> None:
-        current = await asyncio.to_thread(self.repo.queues)
-        if queue.name in {q.name for q in current}:
-            raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), {q.name for q in current} | {queue.name})
-        await self._apply_checked([*current, queue], current, queue)
-        await asyncio.to_thread(self.repo.save_queue, queue, create=True)
-        await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name, after=queue_dict(queue))
+        async with self._queue_changes:
+            current = await asyncio.to_thread(self.repo.queues)
+            if queue.name in {q.name for q in current}:
+                raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
+            validate_queue(queue, await asyncio.to_thread(self.repo.skills), {q.name for q in current} | {queue.name})
+            await self._apply_checked([*current, queue], current, queue)
+            await asyncio.to_thread(self.repo.save_queue, queue, create=True)
+            await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name, after=queue_dict(queue))
 
     async def update_queue(self, queue: QueueDefinition, actor: str) -> None:
         """Validated, tried on Asterisk, and stored only when Asterisk runs it: a setting it does
         not take puts the previous configuration back and leaves the database as it was."""
-        current = await asyncio.to_thread(self.repo.queues)
-        by_name = {q.name: q for q in current}
-        if queue.name not in by_name:
-            raise NoSuchQueue(f"no queue named {queue.name!r}", field="name", queue=queue.name)
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(by_name))
-        before = by_name[queue.name]
-        await self._apply_checked([queue if q.name == queue.name else q for q in current], current, queue)
-        await asyncio.to_thread(self.repo.save_queue, queue, create=False)
-        old, new = queue_dict(before), queue_dict(queue)
-        changed = sorted(k for k in new if old.get(k) != new[k])
-        await asyncio.to_thread(
-            self.audit.record,
-            actor,
-            "queue.update",
-            queue.name,
-            before={k: old.get(k) for k in changed},
-            after={k: new[k] for k in changed},
-        )
+        async with self._queue_changes:
+            current = await asyncio.to_thread(self.repo.queues)
+            by_name = {q.name: q for q in current}
+            if queue.name not in by_name:
+                raise NoSuchQueue(f"no queue named {queue.name!r}", field="name", queue=queue.name)
+            validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(by_name))
+            before = by_name[queue.name]
+            await self._apply_checked([queue if q.name == queue.name else q for q in current], current, queue)
+            await asyncio.to_thread(self.repo.save_queue, queue, create=False)
+            old, new = queue_dict(before), queue_dict(queue)
+            changed = sorted(k for k in new if old.get(k) != new[k])
+            await asyncio.to_thread(
+                self.audit.record,
+                actor,
+                "queue.update",
+                queue.name,
+                before={k: old.get(k) for k in changed},
+                after={k: new[k] for k in changed},
+            )
 
     async def remove_queue(self, name: str, actor: str) -> None:
         """Refused while agents are logged into it or another queue overflows into it."""
-        current = await asyncio.to_thread(self.repo.queues)
-        by_name = {q.name: q for q in current}
-        if name not in by_name:
-            raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
-        users = sorted(f"agent {s.username} (logged in)" for s in self.board.agents.values() if name in s.queues)
-        users += sorted(
-            f"queue {q.name} (overflow)" for q in current if q.overflow_kind == "queue" and q.overflow_target == name
-        )
-        users += [where for find in self.queue_users for where in find(name)]
-        if users:
-            raise Conflict(f"queue {name!r} is in use by {', '.join(users)}", field="name", used_by=users)
-        remaining = [q for q in current if q.name != name]
-        await self._apply_checked(remaining, current, None)
-        await asyncio.to_thread(self.repo.delete_queue, name)
-        await asyncio.to_thread(self.audit.record, actor, "queue.remove", name, before=queue_dict(by_name[name]))
+        async with self._queue_changes:
+            current = await asyncio.to_thread(self.repo.queues)
+            by_name = {q.name: q for q in current}
+            if name not in by_name:
+                raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
+            users = sorted(f"agent {s.username} (logged in)" for s in self.board.agents.values() if name in s.queues)
+            users += sorted(
+                f"queue {q.name} (overflow)"
+                for q in current
+                if q.overflow_kind == "queue" and q.overflow_target == name
+            )
+            users += [where for find in self.queue_users for where in find(name)]
+            if users:
+                raise Conflict(f"queue {name!r} is in use by {', '.join(users)}", field="name", used_by=users)
+            remaining = [q for q in current if q.name != name]
+            await self._apply_checked(remaining, current, None)
+            await asyncio.to_thread(self.repo.delete_queue, name)
+            await asyncio.to_thread(self.audit.record, actor, "queue.remove", name, before=queue_dict(by_name[name]))
 
     async def _apply_checked(
         self, proposed: list[QueueDefinition], previous: list[QueueDefinition], changed: QueueDefinition | None
