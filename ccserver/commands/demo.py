@@ -139,12 +139,28 @@ class DemoSummary:
         return "\n".join(lines)
 
 
+class _AppliedWhenTheServerStarts:
+    """The configuration writer of the demo's seeding: nothing to write yet (the server renders
+    and applies everything when it starts, right after), and no warning saying it was not."""
+
+    def write_generated(self, filename: str, text: str) -> None:
+        return None
+
+
 async def _seed_settings(db: Database) -> None:
     """Skills, pause codes, queues and their wrap-up codes through the same service as the
     admin page and the CLI (validated, audited as 'demo'); what exists is kept. Asterisk is
     not touched here: the server applies the configuration when it starts."""
     clock, audit = SystemClock(), AuditLog(db)
-    acd = AcdService(AcdRepository(db, clock), AgentBoard(clock), CallTracker(clock), None, None, audit, clock)
+    acd = AcdService(
+        AcdRepository(db, clock),
+        AgentBoard(clock),
+        CallTracker(clock),
+        None,
+        _AppliedWhenTheServerStarts(),
+        audit,
+        clock,
+    )
     settings = CallCenterService(CallCenterRepository(db), acd, audit, clock)
     skills = {s.name for s in await settings.skills()}
     for name, label in SKILLS.items():
