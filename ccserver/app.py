@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
+from .adapters.db.callcenter import CallCenterRepository
 from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
@@ -30,6 +31,7 @@ from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
+from .capabilities.callcenter import plugin as callcenter_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
 from .capabilities.ivr import plugin as ivr_plugin
@@ -119,6 +121,10 @@ class Runtime:
         self.agent_board, self.call_tracker = self.acd.board, self.acd.tracker
         self.user_admin.membership = self.acd  # a disabled user's agent leaves every queue
         self.state_writer, self.call_writer = self.writers["db:agent-states"], self.writers["db:calls"]
+        # call-center settings: skills and levels (live penalties), pause and wrap-up codes
+        self.callcenter = self.install(
+            callcenter_plugin.setup(self.deps, repository=CallCenterRepository(self.database), acd=self.acd)
+        ).service
         # phones: a SIP account for any user, password shown once, applied with the ACD's files
         self.phones = self.install(
             phones_plugin.setup(
@@ -189,6 +195,9 @@ class Runtime:
         )
         self.ivr, self.ivr_engine = ivr.service, ivr.engine
         self.acd.queue_listeners.append(self.ivr.on_queues_applied)  # scripts name queues
+        # a queue or a skill an IVR script sends callers to is not removed from under it
+        self.acd.queue_users.append(lambda queue: self.ivr.scripts_using(queue=queue))
+        self.callcenter.skill_users.append(lambda skill: self.ivr.scripts_using(skill=skill))
         self.started_at: float | None = None
 
     def install(self, plugin: Plugin) -> Plugin:

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from .adapters.asterisk import commands as asterisk_commands
+from .commands import callcenter as callcenter_commands
 from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
@@ -25,6 +26,7 @@ COMMAND_MODULES = (
     ivr_commands,
     privacy_commands,
     phone_commands,
+    callcenter_commands,
 )
 
 

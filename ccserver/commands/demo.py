@@ -7,22 +7,38 @@ Seeding is idempotent: a second run keeps what exists (and the passwords it gene
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..adapters.db.acd import AcdRepository
+from ..adapters.db.callcenter import CallCenterRepository
 from ..adapters.db.customers import CustomerRepository
 from ..adapters.db.database import Database
-from ..adapters.db.repositories import UserRepository
+from ..adapters.db.repositories import AuditLog, UserRepository
 from ..capabilities.acd.model import QueueDefinition
+from ..capabilities.acd.service import AcdService
+from ..capabilities.agents.model import AgentBoard
+from ..capabilities.callcenter.model import PauseCode, WrapupCode
+from ..capabilities.callcenter.service import CallCenterService
+from ..capabilities.calls.model import CallTracker
 from ..capabilities.customers.service import CustomerService
+from ..core.clock import SystemClock
 from ..settings import Settings
 
+DEMO_ACTOR = "demo"
+
 SKILLS = {"fr": "Français", "en": "English", "billing": "Facturation", "tech": "Support technique"}
-PAUSE_REASONS = {"break": "Pause", "lunch": "Déjeuner", "training": "Formation", "backoffice": "Back-office"}
+# code: (label, paid, maximum minutes after which the supervisor is alerted; 0: none)
+PAUSE_REASONS = {
+    "break": ("Pause", True, 15),
+    "lunch": ("Déjeuner", False, 60),
+    "training": ("Formation", True, 0),
+    "backoffice": ("Back-office", True, 0),
+}
 QUEUES = (
     QueueDefinition(
         name="support",
@@ -123,6 +139,46 @@ class DemoSummary:
         return "\n".join(lines)
 
 
+class _AppliedWhenTheServerStarts:
+    """The configuration writer of the demo's seeding: nothing to write yet (the server renders
+    and applies everything when it starts, right after), and no warning saying it was not."""
+
+    def write_generated(self, filename: str, text: str) -> None:
+        return None
+
+
+async def _seed_settings(db: Database) -> None:
+    """Skills, pause codes, queues and their wrap-up codes through the same service as the
+    admin page and the CLI (validated, audited as 'demo'); what exists is kept. Asterisk is
+    not touched here: the server applies the configuration when it starts."""
+    clock, audit = SystemClock(), AuditLog(db)
+    acd = AcdService(
+        AcdRepository(db, clock),
+        AgentBoard(clock),
+        CallTracker(clock),
+        None,
+        _AppliedWhenTheServerStarts(),
+        audit,
+        clock,
+    )
+    settings = CallCenterService(CallCenterRepository(db), acd, audit, clock)
+    skills = {s.name for s in await settings.skills()}
+    for name, label in SKILLS.items():
+        if name not in skills:
+            await settings.create_skill(name, label, DEMO_ACTOR)
+    codes = {c.code for c in await settings.pause_codes(include_retired=True)}
+    for code, (label, paid, max_minutes) in PAUSE_REASONS.items():
+        if code not in codes:
+            await settings.create_pause_code(PauseCode(code, label, paid, max_minutes), DEMO_ACTOR)
+    existing = {q.name for q in await acd.queues()}
+    for queue in QUEUES:
+        if queue.name in existing:
+            continue
+        await acd.create_queue(replace(queue, dispositions=()), DEMO_ACTOR)
+        for code in queue.dispositions:
+            await settings.add_wrapup_code(WrapupCode(code), DEMO_ACTOR, queue=queue.name)
+
+
 def seed_demo(settings: Settings, instance=None) -> DemoSummary:
     db = Database(settings.storage.effective_database_url)
     db.upgrade()
@@ -133,13 +189,7 @@ def seed_demo(settings: Settings, instance=None) -> DemoSummary:
     def password_for(username: str) -> str:
         return stored.get(username, {}).get("password") or secrets.token_urlsafe(9)
 
-    for name, label in SKILLS.items():
-        acd.add_skill(name, label)
-    for code, label in PAUSE_REASONS.items():
-        acd.add_pause_reason(code, label)
-    for queue in QUEUES:
-        if queue.name not in {q.name for q in acd.queues()}:
-            acd.save_queue(queue, create=True)
+    asyncio.run(_seed_settings(db))
     logins: dict[str, dict] = {}
     for username, display, role in (
         ("admin", "Administrateur", "admin"),

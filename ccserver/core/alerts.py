@@ -14,7 +14,9 @@ from typing import Any
 RECORDING_MISSED = "recording_missed"  # a call whose policy says "record" was not recorded
 CALL_REFUSED = "call_refused"  # a caller refused by Asterisk for lack of resources
 
-KINDS = (RECORDING_MISSED, CALL_REFUSED)
+PAUSE_OVERRUN = "pause_overrun"  # an agent paused longer than their pause code allows
+
+KINDS = (RECORDING_MISSED, CALL_REFUSED, PAUSE_OVERRUN)
 
 
 class Alerts:

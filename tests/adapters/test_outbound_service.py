@@ -13,9 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import ccserver.adapters.db.outbound as outbound_db
+from ccserver.adapters.db.callcenter import CallCenterRepository
 from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.repositories import AuditLog
 from ccserver.capabilities.agents.model import AgentBoard
+from ccserver.capabilities.callcenter.model import WrapupCode
 from ccserver.capabilities.outbound.errors import CallForbidden
 from ccserver.capabilities.outbound.service import OutboundService
 from ccserver.core import events as ev
@@ -370,9 +372,15 @@ async def test_refusal_during_a_call_is_recorded_and_stops_further_calls(env):
         ev.AgentConnected(queue=f"camp-{cid}", uniqueid=request.channel_id),
     )
     attempt = e.repo.attempts(cid)[0]
+    with pytest.raises(InvalidInput) as unknown:  # only the campaign's own wrap-up codes
+        await s.preview.record_result(attempt.id, "agent0", disposition="not-interested", refused=True)
+    assert unknown.value.details["field"] == "disposition" and "an admin adds them" in unknown.value.message
+    assert not e.repo.attempt(attempt.id).refused  # nothing recorded
+    CallCenterRepository(e.repo.db).add_campaign_code(cid, WrapupCode("not-interested", "Pas intéressé"))
     result = await s.preview.record_result(
-        attempt.id, "agent0", disposition="not interested", refused=True, do_not_call=True
+        attempt.id, "agent0", disposition="not-interested", refused=True, do_not_call=True
     )
+    assert e.repo.attempt(attempt.id).disposition == "not-interested"
     assert result["refused"] and result["do_not_call"]
     await e.outcome(None, ev.ChannelHungup(uniqueid=request.channel_id, cause=16))
     consents = await s.oppositions.consents_of("0612000041")
@@ -445,9 +453,11 @@ async def test_preview_reserves_checks_and_dials_through_the_agent(env):
     s = e.service
     await e.campaign(["0612000071", "0612000072"], mode="preview")
     assert await s.dialer.tick() == 0  # nobody dials a preview campaign but the agent
+    CallCenterRepository(e.repo.db).add_campaign_code(1, WrapupCode("sale", "Vente"))
     found = await s.preview.preview_next("agent0")
     contact = found["contact"]
     assert contact["number"] == "0612000071" and contact["reserved_by"] == "agent0"
+    assert found["campaign"]["dispositions"] == ["sale"]  # the desk offers the campaign's codes
     assert found["decision"]["allowed"]
     with pytest.raises(Forbidden):  # reserved for agent0: not agent1's to call
         await s.preview.preview_dial(contact["id"], "agent1")

@@ -52,6 +52,7 @@ class FakePbx(PbxCommands):
         self._failures: dict[str, list[_Failure]] = {}
         self._hooks: dict[str, list[Callable[..., Any]]] = {}
         self._originated = 0
+        self.running_queues: dict[str, dict[str, str]] | None = None  # what queue_params answers
 
     # --- test controls -----------------------------------------------------------------------
     def fail_next(self, method: str, exc: BaseException, *, times: int | None = 1) -> None:
@@ -134,6 +135,16 @@ class FakePbx(PbxCommands):
     async def queue_remove(self, queue: str, interface: str) -> None:
         await self._record("queue_remove", queue=queue, interface=interface)
         self.members.pop((queue, interface), None)
+
+    async def queue_penalty(self, queue: str, interface: str, penalty: int) -> None:
+        await self._record("queue_penalty", queue=queue, interface=interface, penalty=penalty)
+        if (queue, interface) in self.members:
+            self.members[(queue, interface)]["penalty"] = penalty
+
+    async def queue_params(self) -> dict[str, dict[str, str]] | None:
+        """`fake.running_queues` (None unless a test sets it: "cannot tell")."""
+        await self._record("queue_params")
+        return self.running_queues
 
     async def hangup(self, channel: str) -> None:
         await self._record("hangup", channel=channel)

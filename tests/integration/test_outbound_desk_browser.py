@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from ccserver.capabilities.callcenter.model import WrapupCode
 from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center
 from tests.support.browser import chromium, log_in
 from tests.support.server import until
@@ -30,6 +31,8 @@ async def test_agent_previews_and_calls_a_contact_from_the_desk(asterisk, tmp_pa
         await service.oppositions.record_consent(
             number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
         )
+        for code, label in (("sale", "Vente"), ("no-sale", "Pas de vente")):  # what an admin defines
+            await center.runtime.callcenter.add_wrapup_code(WrapupCode(code, label), "admin", campaign=cid)
         await service.campaigns.set_agents(cid, [center.agent], "super1")
         await service.campaigns.change_status(cid, "start", "super1")
         base = f"http://{center.server.host}:{center.server.port}"
@@ -52,3 +55,12 @@ async def test_agent_previews_and_calls_a_contact_from_the_desk(asterisk, tmp_pa
             await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
             (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
             assert call.dialed == ANSWERS and call.caller == "0162000001"
+            # the result is one of the campaign's codes, picked on the desk
+            await page.wait_for_selector("#attempt-result:not([hidden])")
+            options = await page.eval_on_selector_all("#attempt-disposition option", "os => os.map(o => o.value)")
+            assert options == ["", "sale", "no-sale"]
+            await page.select_option("#attempt-disposition", "sale")
+            await page.click("#attempt-result button[type=submit]")
+            await page.wait_for_selector("#attempt-saved:has-text('Enregistré')", timeout=5_000)
+            (attempt,) = center.runtime.outbound.repo.attempts(cid)
+            assert attempt.disposition == "sale"

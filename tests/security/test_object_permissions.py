@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
+from ccserver.capabilities.callcenter.model import WrapupCode
 from ccserver.core import events as ev
 from ccserver.settings import Settings
 from tests.support.db import database, db_url, empty_database  # noqa: F401
@@ -354,6 +355,8 @@ async def _objects(runtime) -> dict[str, int]:
     )
     cid = campaign["id"]
     runtime.acd_repo.give_scope("supervisor1", "campaign", str(cid))  # a campaign scope (0012)
+    for code in ("refus", "vu"):  # the codes the results below pick
+        await runtime.callcenter.add_wrapup_code(WrapupCode(code), "admin1", campaign=cid)
     await out.campaigns.set_agents(cid, ["agent1", "agent2"], "admin1")  # agent2 is assigned too
     preview = await out.campaigns.preview_import(cid, CSV.encode(), "c.csv", "utf-8", "admin1")
     await out.campaigns.commit_import(preview["import_id"], "admin1")

@@ -187,6 +187,14 @@ async def test_passwords_are_stored_hashed(web_app):
 # (OBJECT_ROUTES), where out-of-scope users get 403 and change nothing.
 SHARED_OBJECT_ROUTES = {
     ("PATCH", "/api/queues/{name}"): "admins only (queues are the center's configuration)",
+    ("GET", "/api/queues/{name}"): "admins only (queues are the center's configuration)",
+    ("DELETE", "/api/queues/{name}"): "admins only (queues are the center's configuration)",
+    ("PATCH", "/api/skills/{name}"): "admins only (skills are the center's configuration)",
+    ("DELETE", "/api/skills/{name}"): "admins only (skills are the center's configuration)",
+    ("PUT", "/api/agents/{username}/skills"): "admins only (agents' skill levels)",
+    ("PATCH", "/api/pause-codes/{code}"): "admins only (pause codes are the center's configuration)",
+    ("DELETE", "/api/pause-codes/{code}"): "admins only (pause codes are the center's configuration)",
+    ("DELETE", "/api/wrapup-codes/{code}"): "admins only (wrap-up codes are the center's configuration)",
     ("POST", "/api/agents/{username}/sip-password"): "admins only (a new SIP password, shown once)",
     ("POST", "/admin/acd/agents/{username}/sip-password"): "admins only (a new SIP password, shown once)",
     ("POST", "/admin/phones/{username}"): "admins only (any user's phone, its password shown once)",

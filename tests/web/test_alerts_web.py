@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from ccserver.adapters.web.keys import RUNTIME
-from ccserver.core.alerts import CALL_REFUSED, RECORDING_MISSED
+from ccserver.core.alerts import CALL_REFUSED, PAUSE_OVERRUN, RECORDING_MISSED
 from tests.support.browser import chromium
 from tests.support.browser import log_in as browser_log_in
 from tests.web.conftest import PASSWORD, login
@@ -19,7 +19,7 @@ async def test_alerts_are_counted_on_the_wallboard_and_in_status(web_app):
     runtime = web_app.app[RUNTIME]
     supervisor = await login(web_app, "supervisor1")
     board = await (await supervisor.get("/api/wallboard")).json()
-    assert board["alerts"] == {RECORDING_MISSED: 0, CALL_REFUSED: 0}
+    assert board["alerts"] == {RECORDING_MISSED: 0, CALL_REFUSED: 0, PAUSE_OVERRUN: 0}
 
     runtime.alerts.note(
         RECORDING_MISSED,
@@ -34,7 +34,7 @@ async def test_alerts_are_counted_on_the_wallboard_and_in_status(web_app):
     assert runtime.supervision.dirty  # pushed to open wallboards at the next tick
 
     status = await (await supervisor.get("/status")).json()
-    assert status["alerts"] == {RECORDING_MISSED: 1, CALL_REFUSED: 0}
+    assert status["alerts"] == {RECORDING_MISSED: 1, CALL_REFUSED: 0, PAUSE_OVERRUN: 0}
     anonymous = TestClient(web_app)
     await anonymous.start_server()
     status = await (await anonymous.get("/status")).json()

@@ -62,6 +62,7 @@ def _queue_definition(row: Queue) -> QueueDefinition:
         wrapup_seconds=row.wrapup_seconds,
         ring_seconds=row.ring_seconds,
         max_wait_seconds=row.max_wait_seconds,
+        max_callers=row.max_callers,
         overflow_kind=row.overflow_kind,
         overflow_target=row.overflow_target,
         announce_position=row.announce_position,
@@ -90,6 +91,7 @@ def _queue_columns(q: QueueDefinition) -> dict:
         wrapup_seconds=q.wrapup_seconds,
         ring_seconds=q.ring_seconds,
         max_wait_seconds=q.max_wait_seconds,
+        max_callers=q.max_callers,
         overflow_kind=q.overflow_kind,
         overflow_target=q.overflow_target,
         announce_position=q.announce_position,
@@ -162,6 +164,12 @@ class AcdRepository:
                     setattr(row, key, value)
                 row.updated_at = now
             s.add(row)
+
+    def delete_queue(self, name: str) -> None:
+        with self.db.write_session() as s:
+            if s.exec(select(Queue).where(Queue.name == name)).first() is None:
+                raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
+            s.exec(delete(Queue).where(Queue.name == name))
 
     # --- agents ---------------------------------------------------------------------------------
     def create_agent(

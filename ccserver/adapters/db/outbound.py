@@ -22,6 +22,7 @@ from ...capabilities.outbound.errors import NoSuchAttempt, NoSuchCampaign, NoSuc
 from ...core.errors import Conflict
 from .database import Database
 from .tables import (
+    CampaignWrapupCode,
     ComplianceDecision,
     ConsentEntry,
     DncNumber,
@@ -118,6 +119,16 @@ class OutboundRepository:
                 .order_by(OutboundCampaignAgent.username)
             ).all()
         return list(rows)
+
+    def wrapup_codes(self, campaign_id: int) -> list[str]:
+        """The campaign's wrap-up codes (an admin defines them: /admin/callcenter)."""
+        with self.db.read_session() as session:
+            rows = session.exec(
+                select(CampaignWrapupCode.code)
+                .where(CampaignWrapupCode.campaign_id == campaign_id)
+                .order_by(CampaignWrapupCode.id)
+            )
+            return list(rows)
 
     def campaigns_of_agent(self, username: str) -> list[int]:
         with self.db.read_session() as session:

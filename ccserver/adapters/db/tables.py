@@ -192,6 +192,7 @@ class Queue(SQLModel, table=True):
     wrapup_seconds: int = Field(default=0, sa_type=Integer)
     ring_seconds: int = Field(default=15, sa_type=Integer)
     max_wait_seconds: int = Field(default=0, sa_type=Integer)
+    max_callers: int = Field(default=0, sa_type=Integer)
     overflow_kind: str = Field(default="none", sa_type=String(16))
     overflow_target: str = Field(default="", sa_type=String(64))
     announce_position: bool = Field(default=True, sa_type=Boolean)
@@ -219,6 +220,20 @@ class PauseReason(SQLModel, table=True):
     code: str = Field(sa_type=String(32))
     label: str = Field(default="", sa_type=String(100))
     active: bool = Field(default=True, sa_type=Boolean)
+    paid: bool = Field(default=False, sa_type=Boolean)
+    max_minutes: int = Field(default=0, sa_type=Integer)  # 0: no maximum
+
+
+class CampaignWrapupCode(SQLModel, table=True):
+    """A wrap-up (disposition) code agents of an outbound campaign pick for a call's result."""
+
+    __tablename__ = "campaign_wrapup_codes"
+    __table_args__ = (UniqueConstraint("campaign_id", "code", name="uq_campaign_wrapup_codes_campaign_code"),)
+
+    id: int | None = _id()
+    campaign_id: int = Field(foreign_key="outbound_campaigns.id", ondelete="CASCADE", sa_type=Integer)
+    code: str = Field(sa_type=String(32))
+    label: str = Field(default="", sa_type=String(100))
 
 
 class AgentLogin(SQLModel, table=True):

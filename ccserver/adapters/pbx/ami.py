@@ -295,6 +295,16 @@ class AmiLink:
     async def queue_remove(self, queue: str, interface: str) -> None:
         await self.send({"Action": "QueueRemove", "Queue": queue, "Interface": interface})
 
+    async def queue_penalty(self, queue: str, interface: str, penalty: int) -> None:
+        """A member's new penalty in one queue, live (skill levels changed)."""
+        await self.send({"Action": "QueuePenalty", "Queue": queue, "Interface": interface, "Penalty": int(penalty)})
+
+    async def queue_params(self) -> dict[str, dict[str, str]]:
+        """The queues app_queue runs now, with the parameters QueueStatus reports for each: how
+        a reload is checked (a setting Asterisk did not take shows here)."""
+        entries = await self.list_action({"Action": "QueueStatus"})
+        return {e["queue"]: e for e in entries if e.get("event", "").lower() == "queueparams" and "queue" in e}
+
     async def hangup(self, channel: str) -> None:
         await self.send({"Action": "Hangup", "Channel": channel})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...core.errors import NotFound
+from ...core.errors import Conflict, NotFound
 
 
 class NoSuchQueue(NotFound):
@@ -11,3 +11,10 @@ class NoSuchQueue(NotFound):
 
 class NoSuchAgent(NotFound):
     error_id = "no-such-agent"
+
+
+class QueueSettingRefused(Conflict):
+    """Asterisk did not take a queue's new settings: the previous ones were applied again and
+    nothing was stored."""
+
+    error_id = "queue-setting-refused"

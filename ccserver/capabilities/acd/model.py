@@ -41,6 +41,7 @@ class QueueDefinition:
     wrapup_seconds: int = 0
     ring_seconds: int = 15
     max_wait_seconds: int = 0  # 0: no limit
+    max_callers: int = 0  # callers waiting at most (Asterisk's maxlen); 0: no limit
     overflow_kind: str = "none"
     overflow_target: str = ""
     announce_position: bool = True
@@ -117,6 +118,7 @@ def validate_queue(
         ("wrapup_seconds", 0, 3600),
         ("ring_seconds", 5, 300),
         ("max_wait_seconds", 0, 86400),
+        ("max_callers", 0, 10000),
         ("announce_frequency_seconds", 0, 3600),
     ):
         value = getattr(queue, name)
@@ -269,6 +271,7 @@ def render_queues(queues: Iterable[QueueDefinition]) -> str:
             "retry = 2",
             f"wrapuptime = {q.wrapup_seconds}",
             f"servicelevel = {q.service_level_seconds}",
+            f"maxlen = {q.max_callers}",
             "joinempty = yes",
             "leavewhenempty = no",
             "ringinuse = no",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
 from ...core.clock import Clock
-from ...core.errors import Conflict, InvalidInput, PbxUnavailable
+from ...core.errors import Conflict, InvalidInput, PbxCommandFailed, PbxUnavailable
 from ...core.permissions import Actor, Target, require
 from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
 from ..agents.model import (
@@ -29,6 +29,7 @@ from ..agents.model import (
     AgentWrapUpStarted,
 )
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
+from .errors import NoSuchQueue, QueueSettingRefused
 from .model import (
     AgentAccount,
     QueueDefinition,
@@ -70,8 +71,12 @@ class AcdService:
         self.audit = audit
         self.clock = clock
         self._wrapup_timers: dict[str, asyncio.TimerHandle] = {}
+        # one queue change at a time: each is tried on Asterisk, then stored or rolled back
+        self._queue_changes = asyncio.Lock()
         # told the queue definitions each time they are (re)applied (wallboard targets...)
         self.queue_listeners: list = []
+        # other places naming a queue (IVR scripts...): queue -> ["ivr NAME node N", ...]
+        self.queue_users: list = []
 
     # --- start-up -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -92,9 +97,11 @@ class AcdService:
         open_calls = await asyncio.to_thread(self.repo.open_calls)
         self.tracker.load_open([record_from_row(row) for row in open_calls])
 
-    async def apply_configuration(self) -> None:
-        """Render queues, SIP accounts and dialplan from the database and reload Asterisk."""
-        queues = await asyncio.to_thread(self.repo.queues)
+    async def apply_configuration(self, queues: list[QueueDefinition] | None = None) -> None:
+        """Render queues, SIP accounts and dialplan from the database (or these queues, to try
+        them before they are stored) and reload Asterisk."""
+        if queues is None:
+            queues = await asyncio.to_thread(self.repo.queues)
         agents = await asyncio.to_thread(self.repo.agents)
         accounts = await asyncio.to_thread(self.repo.sip_accounts)
         now = self.clock.now()
@@ -125,18 +132,116 @@ class AcdService:
 
     # --- administration ----------------------------------------------------------------------------
     async def create_queue(self, queue: QueueDefinition, actor: str) -> None:
-        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)} | {queue.name}
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
-        await asyncio.to_thread(self.repo.save_queue, queue, create=True)
-        await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name)
-        await self.apply_configuration()
+        async with self._queue_changes:
+            current = await asyncio.to_thread(self.repo.queues)
+            if queue.name in {q.name for q in current}:
+                raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
+            validate_queue(queue, await asyncio.to_thread(self.repo.skills), {q.name for q in current} | {queue.name})
+            await self._apply_checked([*current, queue], current, queue)
+            await asyncio.to_thread(self.repo.save_queue, queue, create=True)
+            await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name, after=queue_dict(queue))
 
     async def update_queue(self, queue: QueueDefinition, actor: str) -> None:
-        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)}
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
-        await asyncio.to_thread(self.repo.save_queue, queue, create=False)
-        await asyncio.to_thread(self.audit.record, actor, "queue.update", queue.name)
-        await self.apply_configuration()
+        """Validated, tried on Asterisk, and stored only when Asterisk runs it: a setting it does
+        not take puts the previous configuration back and leaves the database as it was."""
+        async with self._queue_changes:
+            current = await asyncio.to_thread(self.repo.queues)
+            by_name = {q.name: q for q in current}
+            if queue.name not in by_name:
+                raise NoSuchQueue(f"no queue named {queue.name!r}", field="name", queue=queue.name)
+            validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(by_name))
+            before = by_name[queue.name]
+            await self._apply_checked([queue if q.name == queue.name else q for q in current], current, queue)
+            await asyncio.to_thread(self.repo.save_queue, queue, create=False)
+            old, new = queue_dict(before), queue_dict(queue)
+            changed = sorted(k for k in new if old.get(k) != new[k])
+            await asyncio.to_thread(
+                self.audit.record,
+                actor,
+                "queue.update",
+                queue.name,
+                before={k: old.get(k) for k in changed},
+                after={k: new[k] for k in changed},
+            )
+
+    async def remove_queue(self, name: str, actor: str) -> None:
+        """Refused while agents are logged into it or another queue overflows into it."""
+        async with self._queue_changes:
+            current = await asyncio.to_thread(self.repo.queues)
+            by_name = {q.name: q for q in current}
+            if name not in by_name:
+                raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
+            users = sorted(f"agent {s.username} (logged in)" for s in self.board.agents.values() if name in s.queues)
+            users += sorted(
+                f"queue {q.name} (overflow)"
+                for q in current
+                if q.overflow_kind == "queue" and q.overflow_target == name
+            )
+            users += [where for find in self.queue_users for where in find(name)]
+            if users:
+                raise Conflict(f"queue {name!r} is in use by {', '.join(users)}", field="name", used_by=users)
+            remaining = [q for q in current if q.name != name]
+            await self._apply_checked(remaining, current, None)
+            await asyncio.to_thread(self.repo.delete_queue, name)
+            await asyncio.to_thread(self.audit.record, actor, "queue.remove", name, before=queue_dict(by_name[name]))
+
+    async def _apply_checked(
+        self, proposed: list[QueueDefinition], previous: list[QueueDefinition], changed: QueueDefinition | None
+    ) -> None:
+        """Apply `proposed`; when Asterisk refuses the reload or does not run the changed queue
+        as written, apply `previous` again and raise QueueSettingRefused (nothing is stored).
+        A refused reload may have dropped the queues' members: they are put back as they were."""
+        members = [
+            AgentMembershipLost(
+                username=s.username,
+                interface=s.interface,
+                queues=tuple(sorted(s.queues)),
+                paused=bool(s.paused_in),
+                reason=s.pause_reason,
+            )
+            for s in self.board.agents.values()
+            if s.queues
+        ]
+        try:
+            await self.apply_configuration(proposed)
+            problem = await self._not_running_as_written(changed)
+        except PbxCommandFailed as exc:
+            problem = f"the reload failed ({exc})"
+        except BaseException:
+            await self.apply_configuration(previous)  # the files as they were, for the next reload
+            raise
+        if problem is None:
+            return
+        await self.apply_configuration(previous)
+        for member in members:
+            await self._restore(member, quiet=True)
+        name = changed.name if changed else ""
+        raise QueueSettingRefused(
+            f"Asterisk did not take the settings of queue {name!r}: {problem}; the previous settings are running",
+            field=problem.split(" ", 1)[0] if problem.split(" ", 1)[0] in QueueDefinition.__dataclass_fields__ else "",
+            queue=name,
+        )
+
+    async def _not_running_as_written(self, queue: QueueDefinition | None) -> str | None:
+        """What app_queue runs differs from `queue`: the first difference, named by our field;
+        None when it matches (or when this PBX link cannot tell)."""
+        if queue is None or self.pbx is None or not self.pbx.is_up or self.writer is None:
+            return None
+        running = await self.pbx.queue_params()
+        if running is None:
+            return None
+        params = running.get(queue.name)
+        if params is None:
+            return "name: the queue is not loaded"
+        expected = {
+            "strategy": ("strategy", queue.strategy),
+            "max_callers": ("max", str(queue.max_callers)),
+            "service_level_seconds": ("servicelevel", str(queue.service_level_seconds)),
+        }
+        for field_name, (param, value) in expected.items():
+            if param in params and params[param] != value:
+                return f"{field_name} runs as {params[param]!r}, not {value!r}"
+        return None
 
     async def create_agent(
         self, username: str, password: str, display_name: str, skills: str | dict, actor: str, team: str = ""
@@ -300,8 +405,9 @@ class AcdService:
         elif isinstance(event, AgentWrapUpStarted):
             await self._start_wrapup(event)
 
-    async def _restore(self, event: AgentMembershipLost) -> None:
-        """Asterisk restarted: put the agent back in their queues, paused as they were."""
+    async def _restore(self, event: AgentMembershipLost, quiet: bool = False) -> None:
+        """Asterisk restarted (or a refused reload dropped the members): put the agent back in
+        their queues, paused as they were. `quiet`: memberships still there are no news."""
         if self.pbx is None or not self.pbx.is_up:
             return
         eligible = {q.name: p for q, p in await self.eligible_queues(event.username)}
@@ -318,7 +424,8 @@ class AcdService:
                     reason=event.reason if event.paused else "",
                 )
             except Exception as exc:
-                logger.warning("agent %s: cannot restore membership of %s: %s", event.username, queue, exc)
+                if not (quiet and "Already there" in str(exc)):
+                    logger.warning("agent %s: cannot restore membership of %s: %s", event.username, queue, exc)
         logger.info(
             "agent %s restored in %s (paused=%s %s)", event.username, ",".join(event.queues), event.paused, event.reason
         )
@@ -422,6 +529,17 @@ class AcdService:
                 # an event queued before its caller was erased must not write them back
                 latest[e.record.uniqueid] = self.tracker.anonymous(e.record)
         self.repo.upsert_calls(_row_from_record(r) for r in latest.values())
+
+
+def queue_dict(q: QueueDefinition) -> dict:
+    """A queue as JSON-ready values (API answers, audit entries' before/after)."""
+    return {
+        **q.__dict__,
+        "numbers": list(q.numbers),
+        "dispositions": list(q.dispositions),
+        "required_skills": dict(q.required_skills),
+        "hours": dict(q.hours),
+    }
 
 
 def _row_from_record(r: CallRecord) -> dict:

@@ -323,7 +323,7 @@ async def admin_queue_submit(request: web.Request) -> web.StreamResponse:
             await acd.update_queue(queue, current_user(request).username)
         else:
             await acd.create_queue(queue, current_user(request).username)
-    except InvalidInput as error:
+    except (InvalidInput, Conflict) as error:  # Conflict: Asterisk did not take it (old one kept)
         context = await _admin_context(request, error=error, form=dict(form))
         return aiohttp_jinja2.render_template("admin_acd.html", request, context, status=400)
     raise web.HTTPSeeOther("/admin/acd")

@@ -51,6 +51,7 @@ from .model import (
     IvrCall,
     IvrScript,
     IvrStats,
+    QueueNode,
     ValidationIssue,
 )
 from .ports import ConfigWriter, CounterKey, CustomerDirectory, CustomerLookup, NamesSource, StatsStore
@@ -656,6 +657,18 @@ class IvrService:
         return stats_tree(stored)
 
     # -- for the admin pages ------------------------------------------------------------------
+
+    def scripts_using(self, *, skill: str = "", queue: str = "") -> list[str]:
+        """Where the active scripts send callers with this skill or to this queue ("ivr SCRIPT
+        node NODE"): a skill or queue they name is not removed from under them."""
+        used = []
+        for name in self.registry.names():
+            for node_name, node in self.registry.active(name).nodes.items():
+                if not isinstance(node, QueueNode):
+                    continue
+                if (skill and skill in dict(node.skills)) or (queue and node.queue == queue):
+                    used.append(f"ivr {name} node {node_name}")
+        return sorted(used)
 
     def overview(self) -> list[dict[str, Any]]:
         out = []

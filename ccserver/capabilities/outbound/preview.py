@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput
+from ..callcenter.model import require_code
 from .access import Access, RunningCampaigns
 from .compliance import Decision, parse_instant
 from .decisions import ComplianceService
@@ -57,8 +58,9 @@ class PreviewService:
             found = await asyncio.to_thread(self._reserve_next, campaign, username, now)
             if found is not None:
                 contact, decision, decision_id = found
+                codes = await asyncio.to_thread(self.repo.wrapup_codes, campaign.id)
                 return {
-                    "campaign": campaign_dict(campaign),
+                    "campaign": {**campaign_dict(campaign), "dispositions": codes},
                     "contact": contact_dict(contact),
                     "decision_id": decision_id,
                     "decision": decision.as_dict(),
@@ -199,8 +201,11 @@ class PreviewService:
         campaign). A refusal is recorded (60-day rule, consent ledger); `do_not_call` also puts
         the number on the company's do-not-call list."""
         attempt = await self.access.require_attempt(attempt_id, username, role, "record the result of")
-        if len(disposition) > 32 or len(notes) > 4000:
-            raise InvalidInput("disposition: 32 characters at most; notes: 4000", field="disposition")
+        if len(notes) > 4000:
+            raise InvalidInput("notes: 4000 characters at most", field="notes")
+        if disposition:  # one of the campaign's codes (an admin defines them)
+            codes = await asyncio.to_thread(self.repo.wrapup_codes, attempt.campaign_id)
+            require_code(disposition, codes, f"campaign {attempt.campaign_id}")
         now = self.clock.now()
         await asyncio.to_thread(
             self.repo.update_attempt,

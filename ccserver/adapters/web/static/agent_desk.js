@@ -144,10 +144,24 @@
     text($("preview-number"), previewed.contact.number);
     text($("preview-campaign"), previewed.campaign.name);
     text($("preview-decision"), previewed.decision && previewed.decision.allowed ? "Appel autorisé maintenant" : "");
+    // the result of the call is one of the campaign's wrap-up codes (defined by an admin)
+    const codes = $("attempt-disposition"); codes.replaceChildren(new Option("—", ""));
+    for (const d of previewed.campaign.dispositions || []) codes.appendChild(new Option(d, d));
+    $("attempt-result").hidden = true; text($("attempt-saved"), "");
+  };
+  $("attempt-result").onsubmit = async (e) => {
+    e.preventDefault();
+    if (!previewed || !previewed.attempt_id) return;
+    const f = new FormData(e.target);
+    await api("POST", `/api/outbound/attempts/${previewed.attempt_id}/result`,
+      { disposition: f.get("disposition"), refused: f.get("refused") === "on", notes: f.get("notes") });
+    text($("attempt-saved"), "Enregistré.");
   };
   $("btn-preview-dial").onclick = async () => {
     if (!previewed) return;
-    await api("POST", `/api/outbound/preview/${previewed.contact.id}/dial`, {});
+    const dialled = await api("POST", `/api/outbound/preview/${previewed.contact.id}/dial`, {});
+    previewed.attempt_id = dialled && dialled.attempt_id;
+    $("attempt-result").hidden = !previewed.attempt_id;
     text($("preview-decision"), "Appel en cours : votre téléphone sonne d'abord.");
   };
   $("btn-preview-skip").onclick = async () => {

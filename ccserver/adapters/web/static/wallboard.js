@@ -60,7 +60,8 @@
     }
     const alerts = board.alerts || {};
     const alertText = [[alerts.recording_missed, "appel(s) non enregistré(s) malgré la règle d'enregistrement"],
-                       [alerts.call_refused, "appel(s) refusé(s) faute de ressources"]]
+                       [alerts.call_refused, "appel(s) refusé(s) faute de ressources"],
+                       [alerts.pause_overrun, "pause(s) plus longue(s) que le maximum de leur motif"]]
       .filter(([n]) => n).map(([n, label]) => fmt.number(n) + " " + label).join(" · ");
     const alertsEl = document.getElementById("alerts");
     alertsEl.textContent = alertText ? "Alertes depuis le démarrage : " + alertText : "";
@@ -69,7 +70,12 @@
     document.getElementById("spy-status").textContent = spying.map(([s, v]) => s + " → " + v.agent + " (" + v.mode + ")").join(" · ");
   }
   async function load() { board = await api("GET", "/api/wallboard"); received = Date.now(); render(); }
-  ccsLive.on("wallboard", (m) => { board = m; received = Date.now(); render(); });
+  ccsLive.on("pause_overrun", (m) => {  // live: which agent, which pause, how long
+    const el = document.getElementById("alerts");
+    el.hidden = false;
+    el.textContent = m.username + " en pause « " + m.reason + " » depuis " + fmt.number(m.minutes) + " min (maximum " + fmt.number(m.max_minutes) + ")";
+  });
+    ccsLive.on("wallboard", (m) => { board = m; received = Date.now(); render(); });
   setInterval(render, 1000);
   load();
 })();
