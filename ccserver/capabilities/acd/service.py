@@ -9,9 +9,10 @@ an Asterisk restart puts everybody back as they were.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
@@ -132,10 +133,20 @@ class AcdService:
         await self.apply_configuration()
 
     async def update_queue(self, queue: QueueDefinition, actor: str) -> None:
-        known_queues = {q.name for q in await asyncio.to_thread(self.repo.queues)}
-        validate_queue(queue, await asyncio.to_thread(self.repo.skills), known_queues)
+        queues = {q.name: q for q in await asyncio.to_thread(self.repo.queues)}
+        validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(queues))
         await asyncio.to_thread(self.repo.save_queue, queue, create=False)
-        await asyncio.to_thread(self.audit.record, actor, "queue.update", queue.name)
+        before = _plain(queues[queue.name]) if queue.name in queues else {}
+        after = _plain(queue)
+        changed = {k for k in after if before.get(k) != after[k]}  # the audit log shows what changed
+        await asyncio.to_thread(
+            self.audit.record,
+            actor,
+            "queue.update",
+            queue.name,
+            before={k: before.get(k) for k in sorted(changed)},
+            after={k: after[k] for k in sorted(changed)},
+        )
         await self.apply_configuration()
 
     async def create_agent(
@@ -440,3 +451,12 @@ def record_from_row(row) -> CallRecord:
         talk_seconds=row.talk_seconds,
         data=tuple(sorted(json.loads(row.call_data).items())) if row.call_data else (),
     )
+
+
+def _plain(queue: QueueDefinition) -> dict[str, Any]:
+    """A queue's settings as JSON values (tuples and lists alike), for its before/after audit."""
+    return json.loads(json.dumps({f.name: getattr(queue, f.name) for f in dataclasses.fields(queue)}, default=_json))
+
+
+def _json(value: Any) -> Any:
+    return dict(value) if isinstance(value, Mapping) else str(value)
