@@ -14,6 +14,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .adapters.db.acd import AcdRepository
+from .adapters.db.audit import AuditLog
 from .adapters.db.callcenter import CallCenterRepository
 from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
@@ -22,7 +23,7 @@ from .adapters.db.ivr import IvrStatsRepository
 from .adapters.db.outbound import OutboundRepository
 from .adapters.db.phones import PhoneRepository
 from .adapters.db.recordings import RecordingRepository
-from .adapters.db.repositories import AuditLog, SessionRepository, UserRepository
+from .adapters.db.repositories import SessionRepository, UserRepository
 from .adapters.db.users import UserDirectoryRepository
 from .adapters.db.writer import BatchedWriter
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
@@ -30,6 +31,7 @@ from .adapters.pbx.contacts import PjsipRegistrations
 from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
+from .capabilities.audit import plugin as audit_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
 from .capabilities.callcenter import plugin as callcenter_plugin
 from .capabilities.cti import plugin as cti_plugin
@@ -97,6 +99,8 @@ class Runtime:
             channels=self.channels,
             config_writer=config_writer,
         )
+        # the audit log: a tamper-evident chain, its viewer, entries from before the chain sealed
+        self.audit_viewer = self.install(audit_plugin.setup(self.deps, store=self.audit)).service
         # user administration (users, teams, scopes, disable, password reset, revoke sessions;
         # expired sessions purged; disabled users' agents logged out of the queues)
         self.user_admin = self.install(

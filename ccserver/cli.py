@@ -7,6 +7,7 @@ import logging
 import sys
 
 from .adapters.asterisk import commands as asterisk_commands
+from .commands import audit as audit_commands
 from .commands import callcenter as callcenter_commands
 from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
@@ -27,6 +28,7 @@ COMMAND_MODULES = (
     privacy_commands,
     phone_commands,
     callcenter_commands,
+    audit_commands,
 )
 
 

@@ -21,3 +21,22 @@ def _count_outside_quotes(line: str, char: str) -> int:
         elif ch == char and not quoted:
             count += 1
     return count
+
+
+# a cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# (OWASP "CSV injection"); full-width forms too, which some spreadsheets fold to ASCII
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def neutralise_cell(value: object) -> str:
+    """`value` as a CSV cell a spreadsheet shows as text: one that would start a formula gets a
+    leading apostrophe (the OWASP advice; the apostrophe is hidden by spreadsheets). Numbers
+    written by the program (ids, a negative amount) are passed as int/float and left alone."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -17,9 +17,9 @@ from ccserver.core.errors import ConfigurationError
 from ccserver.core.passwords import hash_password
 
 REAL_MIGRATIONS = default_sql_dir() / "migrations"
-# numbers may have gaps (parallel branches each take their own number)
-VERSIONS = sorted(m.version for m in load_migrations(REAL_MIGRATIONS, "sqlite"))
-LATEST = VERSIONS[-1]
+# versions may have gaps (parallel branches each take a number): compare with the real list
+VERSIONS = [m.version for m in load_migrations(REAL_MIGRATIONS, "sqlite")]
+LATEST = max(VERSIONS)
 
 
 @pytest.fixture
@@ -68,7 +68,13 @@ def test_upgrade_existing_database_in_place_keeps_rows(db_url, migrations_dir):
                 ),
                 {"hash": hash_password("correct horse")},
             )
-        AuditLog(db).record("alice", "user.create", "alice")
+        with db.write_session() as session:  # an entry written before the chain existed (0013)
+            session.exec(
+                text(
+                    "INSERT INTO audit_log (at, actor, action, target, details) "
+                    "VALUES ('2026-01-02 03:04:05.000006', 'alice', 'user.create', 'alice', '{}')"
+                )
+            )
 
         assert [m.version for m in db.upgrade()] == VERSIONS[1:]
         CallRepository(db).upsert("1700000000.1", queue="sales")
@@ -84,6 +90,10 @@ def test_upgrade_existing_database_in_place_keeps_rows(db_url, migrations_dir):
 
         assert users.authenticate("alice", "correct horse").display_name == "Alice"
         assert [e.action for e in AuditLog(db).list()] == ["user.create"]
+        # the entry from before the chain is sealed into it, then verified with the new ones
+        assert AuditLog(db).seal() == 1
+        AuditLog(db).record("alice", "user.edit", "alice")
+        assert AuditLog(db).verify().ok
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT queue, test_extra_seconds FROM calls")).all() == [("sales", None)]
     finally:

@@ -24,6 +24,7 @@ from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.phones import PhoneRepository
 from ccserver.adapters.db.recordings import RecordingFilter, RecordingRepository
 from ccserver.adapters.db.users import UserDirectoryRepository
+from ccserver.capabilities.audit.model import Filters
 from ccserver.capabilities.customers.model import CustomerRow
 from ccserver.core.errors import NotFound
 
@@ -42,7 +43,13 @@ READS = {
         "check_password": lambda r: r.check_password(r.find_for_login("alice"), "correct horse"),
     },
     SessionRepository: {"lookup": lambda r: r.lookup("no-such-token"), "live_ids": lambda r: r.live_ids([1, 2])},
-    AuditLog: {"list": lambda r: r.list()},
+    AuditLog: {
+        "list": lambda r: r.list(),
+        "search": lambda r: r.search(Filters()),
+        "count": lambda r: r.count(Filters()),
+        "export": lambda r: list(r.export(Filters())),
+        "verify": lambda r: r.verify(),
+    },
     CallRepository: {"get": lambda r: r.get("1.1"), "list_recent": lambda r: r.list_recent()},
     AcdRepository: {
         "skills": lambda r: r.skills(),
@@ -144,7 +151,7 @@ WRITES = {
         "validate_password",
     },
     SessionRepository: {"create", "delete", "delete_for_user", "purge_expired"},
-    AuditLog: {"record"},
+    AuditLog: {"record", "seal"},
     CallRepository: {"upsert", "upsert_many"},
     AcdRepository: {
         "add_skill",

@@ -108,16 +108,21 @@ async def test_listen_whisper_barge_reach_the_right_ears_and_end_with_the_call(a
             assert heard["whisper"][0] > SPEECH and heard["whisper"][1] < SPEECH, heard
             assert heard["barge"][0] > SPEECH and heard["barge"][1] > SPEECH, heard
 
-            actions = [
-                (e.action, e.details_dict.get("mode"))
-                for e in reversed(rt.audit.list(actor="sophie"))
-                if e.action.startswith("supervision.")
-            ]
-            assert actions == [
+            # the session's start, each change and its end by the hang-up are in the audit log,
+            # those made from the browser with its address, the chain intact
+            def spy_entries():
+                return [e for e in reversed(rt.audit.list(actor="sophie")) if e.action.startswith("supervision.")]
+
+            await until(lambda: spy_entries()[-1].action == "supervision.end", 10)
+            assert [(e.action, e.details_dict.get("mode")) for e in spy_entries()] == [
                 ("supervision.start", "listen"),
                 ("supervision.mode", "whisper"),
                 ("supervision.mode", "barge"),
+                ("supervision.end", "barge"),
             ]
+            assert [e.client_address for e in spy_entries()] == ["127.0.0.1", "127.0.0.1", "127.0.0.1", ""]
+            assert spy_entries()[-1].target == "alice"
+            assert (await asyncio.to_thread(rt.audit.verify)).ok
             await client.close()
         finally:
             for phone in [*phones.values(), sup_phone]:

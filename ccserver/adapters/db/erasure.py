@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from ...capabilities.privacy.model import Person
 from ...capabilities.privacy.ports import ErasedPerson
 from ...core.errors import NotFound
+from .audit import lock_chain, rechain
 from .database import Database
 from .tables import (
     AuditEntry,
@@ -217,17 +218,25 @@ class ErasureRepository:
                     imp.payload = json.dumps(kept)
                     imp.report = person.redact_json_text(imp.report) or "{}"
                     s.add(imp)
-            # --- the audit log: entries stay, the number and the name go
+            # --- the audit log: entries stay, the number and the name go; the chain is
+            # recomputed from the first redacted entry on (adapters/db/audit.py: rechain)
             audit_match = []
             for needle in list(person.needles) + [str(n) for n in nsns]:
                 audit_match += [col(AuditEntry.details).contains(needle), col(AuditEntry.target).contains(needle)]
             redacted = 0
             if audit_match:
-                for entry in s.exec(select(AuditEntry).where(or_(*audit_match))):
-                    entry.details = person.redact_json_text(entry.details) or "{}"
-                    entry.target = person.redact(entry.target)[:255]
-                    s.add(entry)
-                    redacted += 1
+                lock_chain(s, self.db.dialect)
+                matching = set(s.exec(select(AuditEntry.id).where(or_(*audit_match))).all())
+                if matching:
+
+                    def redact(entry: AuditEntry) -> bool:
+                        if entry.id not in matching:
+                            return False
+                        entry.details = person.redact_json_text(entry.details) or "{}"
+                        entry.target = person.redact(entry.target)[:255]
+                        return True
+
+                    redacted = rechain(s, self.db.dialect, min(matching), redact)
             counts["audit_redacted"] = redacted
         out.uniqueids = uniqueids
         return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
 import logging
 import re
 import secrets
@@ -22,10 +21,13 @@ from ...capabilities.admin.errors import NoSuchUser
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
 from ...core.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+from .audit import AuditLog
 from .database import Database
-from .tables import ROLES, AuditEntry, Call, User, WebSession
+from .tables import ROLES, Call, User, WebSession
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["AuditLog", "CallRepository", "SessionRepository", "UserRepository"]
 
 USERNAME_PATTERN = re.compile(r"[a-z0-9._-]{2,32}")
 MIN_PASSWORD_LENGTH = 8
@@ -262,53 +264,6 @@ class SessionRepository:
         """Delete expired sessions; returns how many."""
         with self.db.write_session() as session:
             return session.exec(delete(WebSession).where(WebSession.expires_at <= self.clock.now())).rowcount
-
-
-class AuditLog:
-    def __init__(self, db: Database, clock: Clock | None = None) -> None:
-        self.db = db
-        self.clock = clock or SystemClock()
-
-    def record(self, actor: str, action: str, target: str = "", **details: Any) -> AuditEntry:
-        """Record that `actor` (a username, or ``system``) did `action` (``user.create``...) to
-        `target`; `details` must be JSON-serialisable (other values are stored as strings)."""
-        entry = AuditEntry(
-            at=self.clock.now(),
-            actor=actor[:64],
-            action=action[:64],
-            target=target[:255],
-            details=json.dumps(details, default=str, sort_keys=True),
-        )
-        with self.db.write_session() as session:
-            session.add(entry)
-        return entry
-
-    def list(
-        self,
-        *,
-        actor: str | None = None,
-        action: str | None = None,
-        target: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> builtins.list[AuditEntry]:
-        """Entries newest first, filtered by the given fields (`since` inclusive, `until` exclusive)."""
-        query = select(AuditEntry)
-        if actor is not None:
-            query = query.where(AuditEntry.actor == actor)
-        if action is not None:
-            query = query.where(AuditEntry.action == action)
-        if target is not None:
-            query = query.where(AuditEntry.target == target)
-        if since is not None:
-            query = query.where(AuditEntry.at >= since)
-        if until is not None:
-            query = query.where(AuditEntry.at < until)
-        query = query.order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit).offset(offset)
-        with self.db.read_session() as session:
-            return builtins.list(session.exec(query).all())
 
 
 CALL_FIELDS = frozenset(c.name for c in Call.__table__.columns) - {"id", "uniqueid"}

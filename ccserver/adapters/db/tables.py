@@ -94,6 +94,8 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_action", "action"),
+        Index("ix_audit_log_actor", "actor"),
+        Index("ix_audit_log_target", "target"),
     )
 
     id: int | None = _id()
@@ -102,6 +104,10 @@ class AuditEntry(SQLModel, table=True):
     action: str = Field(sa_type=String(64))
     target: str = Field(default="", sa_type=String(255))
     details: str = Field(default="{}", sa_type=Text)
+    # the tamper-evident chain (capabilities/audit/model.py): empty only on rows not yet sealed
+    client_address: str = Field(default="", sa_type=String(64))
+    prev_hash: str = Field(default="", sa_type=String(64))
+    entry_hash: str = Field(default="", sa_type=String(64))
 
     @property
     def details_dict(self) -> dict[str, Any]:

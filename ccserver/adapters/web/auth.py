@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import aiohttp_jinja2
 from aiohttp import web
 
+from ...capabilities.audit.model import CLIENT_ADDRESS, normalise_address
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
 from . import login_guard
 from .keys import AUDIT, CURRENT_USER, REALTIME, SESSIONS, USER_ADMIN
@@ -105,6 +106,18 @@ def _route_handler(request: web.Request) -> Callable | None:
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler):
+    # the client's address (behind a trusted proxy, the one it forwarded) goes with every audit
+    # entry written while this request is served
+    guard = request.app.get(login_guard.LOGIN_GUARD)
+    address = guard.client_address(request) if guard is not None else (request.remote or "")
+    token = CLIENT_ADDRESS.set(normalise_address(address))
+    try:
+        return await _authorised(request, handler)
+    finally:
+        CLIENT_ADDRESS.reset(token)
+
+
+async def _authorised(request: web.Request, handler):
     route_handler = _route_handler(request)
     audience = PUBLIC if route_handler in (None, public) else allowed_roles(route_handler)
     if request.match_info.http_exception is not None:
@@ -173,6 +186,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return response
     if user is None or not user.active:
         logger.info("login refused for %r from %s", username, request.remote)
+        await asyncio.to_thread(
+            request.app[AUDIT].record, _printable(username) or "-", "login.failed", _printable(username)
+        )
         response = aiohttp_jinja2.render_template(
             "login.html",
             request,
@@ -185,9 +201,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         )
         return response
     token, _csrf = await asyncio.to_thread(request.app[SESSIONS].create, user.id, SESSION_TTL_SECONDS)
-    await asyncio.to_thread(
-        request.app[AUDIT].record, user.username, "login", user.username, remote=request.remote or ""
-    )
+    await asyncio.to_thread(request.app[AUDIT].record, user.username, "login", user.username)
     response = web.HTTPFound(_safe_next(str(form.get("next", ""))) or "/")
     response.set_cookie(
         SESSION_COOKIE,
@@ -200,6 +214,11 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
     raise response
+
+
+def _printable(text: str) -> str:
+    """A name typed at the login form as the audit log keeps it: no control characters."""
+    return "".join(ch for ch in text if ch.isprintable())[:64]
 
 
 @roles(*ROLES)
@@ -216,9 +235,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
     else:
         await asyncio.to_thread(request.app[SESSIONS].delete, request.cookies.get(SESSION_COOKIE, ""))
         request.app[REALTIME].close_sessions({user.session_id}, reason="logout")
-        await asyncio.to_thread(
-            request.app[AUDIT].record, user.username, "logout", user.username, remote=request.remote or ""
-        )
+        await asyncio.to_thread(request.app[AUDIT].record, user.username, "logout", user.username)
     response = web.HTTPFound("/login")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response

@@ -284,6 +284,10 @@ async def api_decisions_export(request: web.Request) -> web.StreamResponse:
         number=request.query.get("number") or None,
     )
     first = await asyncio.to_thread(next, lines)  # bad filters fail before the headers go out
+    user = current_user(request)
+    await service.access.record(
+        user.username, "export.decisions", "compliance_decisions", filters=dict(request.query), role=user.role
+    )
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",

@@ -56,6 +56,7 @@ class SupervisionService:
         self.acd = acd
         self.pbx = pbx
         self.audit = audit
+        self._audit_tasks: set[asyncio.Task] = set()
         self.clock = clock
         self.today: list[CallRecord] = []
         self.sessions: dict[str, SpySession] = {}  # supervisor -> session
@@ -95,7 +96,22 @@ class SupervisionService:
             for supervisor, session in list(self.sessions.items()):
                 if event.channel.startswith(session.spyer_prefix):
                     self.sessions.pop(supervisor, None)
+                    self._audit_later(supervisor, "supervision.end", session.agent, mode=session.mode, why="hung up")
         self.dirty = True
+
+    def _audit_later(self, actor: str, action: str, target: str, **details) -> None:
+        """An audit entry from a (synchronous) bus listener: written on a worker thread, never
+        blocking the event loop; the task is kept until done (a failure is logged)."""
+        task = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self.audit.record, actor, action, target, **details)
+        )
+        self._audit_tasks.add(task)
+        task.add_done_callback(self._audit_done)
+
+    def _audit_done(self, task: asyncio.Task) -> None:
+        self._audit_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("supervision: audit entry not written", exc_info=task.exception())
 
     # --- the wallboard -------------------------------------------------------------------------
     def board_snapshot(self) -> dict:
