@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
 from ...capabilities.ivr.errors import NoSuchIvrVersion
-from ...capabilities.ivr.model import ScriptVersion, content_checksum
+from ...capabilities.ivr.model import VERSION_ORIGINS, ScriptVersion, content_checksum
 from ...core.errors import Conflict
 from .database import Database
 from .tables import IvrActiveScript, IvrScriptVersion, IvrStat
@@ -116,6 +116,9 @@ def _version(row: IvrScriptVersion, active: int | None) -> ScriptVersion:
     )
 
 
+ADD_ATTEMPTS = 5
+
+
 class IvrVersionRepository:
     """The `ScriptVersionStore` of the IVR on the database: versions are only ever added; the
     active pointer (one row per script) moves in the same transaction as the version it names."""
@@ -138,11 +141,15 @@ class IvrVersionRepository:
         activate: bool = True,
     ) -> ScriptVersion:
         """Store a new version numbered after the script's last one. Two writers racing for the
-        same number: the loser's transaction fails on the unique (script, number) and is
-        retried once with the next number."""
-        for attempt in range(2):
+        same number are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
+        advisory lock per script); should one still fail on the unique (script, number), it is
+        retried with the next number (up to `ADD_ATTEMPTS` times)."""
+        if origin not in VERSION_ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(VERSION_ORIGINS)}, not {origin!r}")
+        for attempt in range(ADD_ATTEMPTS):
             try:
                 with self.db.write_session() as s:
+                    self._serialize(s, script)
                     last = s.exec(
                         select(func.max(IvrScriptVersion.number)).where(IvrScriptVersion.script == script)
                     ).one()
@@ -165,11 +172,16 @@ class IvrVersionRepository:
                     s.flush()
                     return _version(row, row.number if activate else self._active_number(s, script))
             except IntegrityError:
-                if attempt:
+                if attempt == ADD_ATTEMPTS - 1:
                     raise Conflict(
                         f"another version of {script!r} was stored at the same time", script=script
                     ) from None
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _serialize(s, script: str) -> None:
+        if s.get_bind().dialect.name == "postgresql":
+            s.connection().execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"ivr:{script}"})
 
     @staticmethod
     def _point(s, script: str, number: int, actor: str, at: datetime) -> None:
@@ -186,6 +198,7 @@ class IvrVersionRepository:
 
     def set_active(self, script: str, number: int, actor: str, at: datetime) -> None:
         with self.db.write_session() as s:
+            self._serialize(s, script)
             exists = s.exec(
                 select(IvrScriptVersion.id).where(IvrScriptVersion.script == script, IvrScriptVersion.number == number)
             ).first()
@@ -223,7 +236,7 @@ class IvrVersionRepository:
 
     def active_numbers(self) -> dict[str, int]:
         with self.db.read_session() as s:
-            return dict(s.exec(select(IvrActiveScript.script, IvrActiveScript.number)))
+            return dict(s.exec(select(IvrActiveScript.script, IvrActiveScript.number)).all())
 
     def knows(self, script: str, checksum: str) -> bool:
         with self.db.read_session() as s:
