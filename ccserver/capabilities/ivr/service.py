@@ -528,6 +528,13 @@ class IvrService:
                 self.registry.deactivate(name)
         return sorted(set(activated))
 
+    async def load_stored(self) -> list[str]:
+        """Run the active stored versions only (no file read, no dialplan written): what a
+        command working on the database next to the server (``ccserver ivr rollback``) needs
+        to know what runs."""
+        async with self._lock:
+            return await self._run_stored(await self.validation_context())
+
     def _script_of(self, version: ScriptVersion) -> IvrScript:
         """The script of a stored version (its errors name the file it came from)."""
         shown = version.file or f"{version.script}.yaml"
