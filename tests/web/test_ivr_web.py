@@ -117,9 +117,12 @@ async def test_form_upload_shows_errors_on_the_page_or_redirects(ivr_app, tmp_pa
     form = FormData()
     form.add_field("csrf_token", token)
     form.add_field("script", SCRIPT.replace('version: "1"', 'version: "3"').encode(), filename="accueil-web.yaml")
+    form.add_field("comment", "nouvelle étiquette")
     resp = await client.post("/ivr/upload", data=form, allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/ivr?activated=accueil-web"
     assert "Script accueil-web activé" in await (await client.get(resp.headers["Location"])).text()
+    [latest, _first] = await runtime_of(ivr_app).ivr.history("accueil-web")
+    assert (latest.number, latest.author, latest.comment) == (2, "admin1", "nouvelle étiquette")
     await client.close()
 
 

@@ -408,9 +408,15 @@ class IvrService:
     def _display(self, path: Path) -> str:
         return f"{self.scripts_dir.name}/{path.name}"
 
-    def _issues(self, script: IvrScript, context: ValidationContext) -> list[ValidationIssue]:
+    def _issues(
+        self, script: IvrScript, context: ValidationContext, pending: Iterable[IvrScript] = ()
+    ) -> list[ValidationIssue]:
+        """Every error of `script`, its routes checked against the running scripts and the
+        `pending` ones (files stored by the same load, not running yet)."""
         issues = validate_script(script, context)
-        others = [s for name, s in ((n, self.registry.active(n)) for n in self.registry.names()) if name != script.name]
+        running = {n: self.registry.active(n) for n in self.registry.names()}
+        running.update({p.name: p for p in pending})
+        others = [s for name, s in running.items() if name != script.name]
         issues += [i for i in check_routes([*others, script]) if i.file == script.file]
         return sorted(issues, key=lambda i: (i.file, i.line))
 
@@ -451,6 +457,7 @@ class IvrService:
         files = sorted(p for p in self.scripts_dir.glob("*.y*ml") if p.is_file() and p.suffix in (".yaml", ".yml"))
         out: dict[str, list[ValidationIssue]] = {}
         seen: dict[str, str] = {}  # script name -> the file that names it
+        stored: list[IvrScript] = []  # stored by this load: their routes are taken
         for path in files:
             display = self._display(path)
             try:
@@ -473,10 +480,11 @@ class IvrService:
                 seen[script.name] = display
                 if await asyncio.to_thread(self.versions.knows, script.name, content_checksum(text)):
                     continue  # stored already: the database's active version runs
-            issues = self._issues(script, context)
+            issues = self._issues(script, context, stored)
             if issues:
                 out[display] = issues
                 continue
+            stored.append(script)
             version = await self._store(
                 script, text, author="file", origin="file", comment=f"read from {display}", file=display
             )

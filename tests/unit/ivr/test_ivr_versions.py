@@ -267,3 +267,12 @@ async def test_an_invalid_version_made_active_elsewhere_leaves_the_running_one(t
     assert await server.sync() is True
     assert server.registry.active("one").revision == 1  # still running
     assert "unknown queue 'support'" in server.load_issues["ivr_scripts/one.yaml (v2)"][0].message
+
+
+async def test_two_new_files_claiming_one_extension_store_only_the_first(tmp_path):
+    store = MemoryVersionStore()
+    other = ONE.replace("name: one", "name: other")  # also 7000
+    service = make(tmp_path, store, ["ventes"], {"a.yaml": ONE, "b.yaml": other})
+    await service.load_all()
+    assert service.registry.names() == ["one"] and store.versions("other") == []
+    assert "'7000' already maps to script 'one' (ivr_scripts/a.yaml)" in service.load_issues["ivr_scripts/b.yaml"][0].message
