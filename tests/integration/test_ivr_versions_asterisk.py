@@ -1,7 +1,8 @@
 """IVR versions on the real Asterisk: a version uploaded by an admin is the one running after a
 restart of the server (a new Runtime on the same database, the seed file unchanged): Asterisk's
 IVR routes are the new version's and a call to its new extension runs it; a rollback from the
-history takes the route away again and new calls run the old content (as a new version)."""
+history takes the route away again and new calls run the old content (as a new version); a
+rollback made with the command line reaches the running server and Asterisk by itself."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
+from ccserver.cli import main
 from ccserver.core.clock import ManualClock
 from tests.integration.test_ivr_engine import OPEN_DAY, QUEUES, SKILLS, Caller, example_text
 from tests.support.server import Server, endpoint_of, until
@@ -36,7 +38,7 @@ async def routes_in_asterisk(asterisk) -> str:
     return await asyncio.to_thread(asterisk.cli, "dialplan show ccserver-ivr-routes")
 
 
-async def test_an_uploaded_version_survives_a_restart_and_a_rollback_takes_it_back(asterisk, tmp_path):
+async def test_an_uploaded_version_survives_a_restart_and_a_rollback_takes_it_back(asterisk, tmp_path, monkeypatch):
     scripts = tmp_path / "ivr_scripts"
     scripts.mkdir()
     (scripts / "service-client.yaml").write_text(example_text(), encoding="utf-8")
@@ -102,4 +104,16 @@ async def test_an_uploaded_version_survives_a_restart_and_a_rollback_takes_it_ba
             (2, "upload", "admin1"),
             (1, "file", "file"),
         ]
+
+        # `ccserver ivr rollback` in another process (here: thread) on the same database: the
+        # running server runs it (and Asterisk has its route) within its 5 s check
+        monkeypatch.setenv("CCSERVER_STORAGE_DATA_DIR", str(tmp_path))
+        monkeypatch.setenv("CCSERVER_ASTERISK_INSTANCE", "ivr-versions-cli-none")  # prompts not checked
+        assert await asyncio.to_thread(main, ["ivr", "rollback", "service-client", "2", "--comment", "cli"]) == 0
+
+        async def route_back() -> bool:
+            return f"'{NEW_EXTEN}'" in await routes_in_asterisk(asterisk)
+
+        await until(route_back, 10)
+        assert ivr.registry.active("service-client").revision == 4
         await admin.close()  # (closes the test server too: last)
