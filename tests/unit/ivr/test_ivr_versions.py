@@ -275,4 +275,7 @@ async def test_two_new_files_claiming_one_extension_store_only_the_first(tmp_pat
     service = make(tmp_path, store, ["ventes"], {"a.yaml": ONE, "b.yaml": other})
     await service.load_all()
     assert service.registry.names() == ["one"] and store.versions("other") == []
-    assert "'7000' already maps to script 'one' (ivr_scripts/a.yaml)" in service.load_issues["ivr_scripts/b.yaml"][0].message
+    assert (
+        "'7000' already maps to script 'one' (ivr_scripts/a.yaml)"
+        in service.load_issues["ivr_scripts/b.yaml"][0].message
+    )
