@@ -19,7 +19,7 @@ from .adapters.db.callcenter import CallCenterRepository
 from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
-from .adapters.db.ivr import IvrStatsRepository
+from .adapters.db.ivr import IvrStatsRepository, IvrVersionRepository
 from .adapters.db.outbound import OutboundRepository
 from .adapters.db.phones import PhoneRepository
 from .adapters.db.recordings import RecordingRepository
@@ -189,6 +189,7 @@ class Runtime:
             ivr_plugin.setup(
                 self.deps,
                 repository=IvrStatsRepository(self.database),
+                versions=IvrVersionRepository(self.database),
                 customers=self.customers,
                 stasis=AriStasis(self.pbx.ari) if self.pbx else None,
                 ari_app=endpoint.ari_app if endpoint else settings.pbx.ari_app,

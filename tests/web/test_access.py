@@ -227,6 +227,12 @@ SHARED_OBJECT_ROUTES = {
     ("PUT", "/api/quality/grids/{id}"): "evaluation grids are shared by all supervisors",
     ("DELETE", "/api/outbound/dnc/{number}"): "the company's do-not-call list is one list",
     ("GET", "/api/ivr/scripts/{name}"): "IVR scripts are the center's configuration",
+    ("GET", "/api/ivr/scripts/{name}/versions"): "admins only (IVR scripts are the center's configuration)",
+    ("GET", "/api/ivr/scripts/{name}/versions/{number}"): "admins only (IVR scripts are the center's configuration)",
+    ("GET", "/api/ivr/scripts/{name}/diff"): "admins only (IVR scripts are the center's configuration)",
+    ("POST", "/api/ivr/scripts/{name}/rollback"): "admins only (IVR scripts are the center's configuration)",
+    ("GET", "/ivr/scripts/{name}/history"): "admins only (IVR scripts are the center's configuration)",
+    ("POST", "/ivr/scripts/{name}/rollback"): "admins only (IVR scripts are the center's configuration)",
 }
 
 

@@ -1,4 +1,5 @@
-"""Database access for the IVR: the per-day counters of `ivr_stats` (migration 0005).
+"""Database access for the IVR: the per-day counters of `ivr_stats` (migration 0005) and the
+stored script versions, `ivr_script_versions` and `ivr_active_scripts` (migration 0014).
 
 Synchronous, one short transaction per call: use through ``asyncio.to_thread``.
 """
@@ -9,10 +10,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import func, select
 
+from ...capabilities.ivr.errors import NoSuchIvrVersion
+from ...capabilities.ivr.model import VERSION_ORIGINS, ScriptVersion, content_checksum
+from ...core.errors import Conflict
 from .database import Database
-from .tables import IvrStat
+from .tables import IvrActiveScript, IvrScriptVersion, IvrStat
 
 # (script, version, node, counter) -> value; node "" holds the script-level counters
 CounterKey = tuple[str, str, str, str]
@@ -92,3 +97,154 @@ def merge_counters(*parts: Iterable[tuple[CounterKey, int]]) -> dict[CounterKey,
         for key, value in part:
             out[key] = out.get(key, 0) + value
     return out
+
+
+def _version(row: IvrScriptVersion, active: int | None) -> ScriptVersion:
+    return ScriptVersion(
+        script=row.script,
+        number=row.number,
+        content=row.content,
+        checksum=row.checksum,
+        author=row.author,
+        created_at=row.created_at,
+        origin=row.origin,
+        label=row.label,
+        file=row.file,
+        comment=row.comment,
+        rollback_of=row.rollback_of,
+        active=row.number == active,
+    )
+
+
+ADD_ATTEMPTS = 5
+
+
+class IvrVersionRepository:
+    """The `ScriptVersionStore` of the IVR on the database: versions are only ever added; the
+    active pointer (one row per script) moves in the same transaction as the version it names."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(
+        self,
+        *,
+        script: str,
+        content: str,
+        author: str,
+        origin: str,
+        at: datetime,
+        label: str = "",
+        file: str = "",
+        comment: str = "",
+        rollback_of: int | None = None,
+        activate: bool = True,
+    ) -> ScriptVersion:
+        """Store a new version numbered after the script's last one. Two writers racing for the
+        same number are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
+        advisory lock per script); should one still fail on the unique (script, number), it is
+        retried with the next number (up to `ADD_ATTEMPTS` times)."""
+        if origin not in VERSION_ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(VERSION_ORIGINS)}, not {origin!r}")
+        for attempt in range(ADD_ATTEMPTS):
+            try:
+                with self.db.write_session() as s:
+                    self._serialize(s, script)
+                    last = s.exec(
+                        select(func.max(IvrScriptVersion.number)).where(IvrScriptVersion.script == script)
+                    ).one()
+                    row = IvrScriptVersion(
+                        script=script,
+                        number=(last or 0) + 1,
+                        label=label[:64],
+                        file=file[:200],
+                        content=content,
+                        checksum=content_checksum(content),
+                        author=author[:64],
+                        comment=comment[:500],
+                        origin=origin,
+                        rollback_of=rollback_of,
+                        created_at=at,
+                    )
+                    s.add(row)
+                    if activate:
+                        self._point(s, script, row.number, author, at)
+                    s.flush()
+                    return _version(row, row.number if activate else self._active_number(s, script))
+            except IntegrityError:
+                if attempt == ADD_ATTEMPTS - 1:
+                    raise Conflict(
+                        f"another version of {script!r} was stored at the same time", script=script
+                    ) from None
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _serialize(s, script: str) -> None:
+        if s.get_bind().dialect.name == "postgresql":
+            s.connection().execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"ivr:{script}"})
+
+    @staticmethod
+    def _point(s, script: str, number: int, actor: str, at: datetime) -> None:
+        pointer = s.exec(select(IvrActiveScript).where(IvrActiveScript.script == script)).first()
+        if pointer is None:
+            pointer = IvrActiveScript(script=script, number=number, activated_by=actor[:64], activated_at=at)
+        else:
+            pointer.number, pointer.activated_by, pointer.activated_at = number, actor[:64], at
+        s.add(pointer)
+
+    @staticmethod
+    def _active_number(s, script: str) -> int | None:
+        return s.exec(select(IvrActiveScript.number).where(IvrActiveScript.script == script)).first()
+
+    def set_active(self, script: str, number: int, actor: str, at: datetime) -> None:
+        with self.db.write_session() as s:
+            self._serialize(s, script)
+            exists = s.exec(
+                select(IvrScriptVersion.id).where(IvrScriptVersion.script == script, IvrScriptVersion.number == number)
+            ).first()
+            if exists is None:
+                raise NoSuchIvrVersion(f"{script!r} has no version {number}", script=script, version=number)
+            self._point(s, script, number, actor, at)
+
+    def versions(self, script: str) -> list[ScriptVersion]:
+        with self.db.read_session() as s:
+            active = self._active_number(s, script)
+            rows = s.exec(
+                select(IvrScriptVersion).where(IvrScriptVersion.script == script).order_by(IvrScriptVersion.number)
+            )
+            return [_version(row, active) for row in rows]
+
+    def version(self, script: str, number: int) -> ScriptVersion | None:
+        with self.db.read_session() as s:
+            row = s.exec(
+                select(IvrScriptVersion).where(IvrScriptVersion.script == script, IvrScriptVersion.number == number)
+            ).first()
+            return None if row is None else _version(row, self._active_number(s, script))
+
+    def active_versions(self) -> list[ScriptVersion]:
+        with self.db.read_session() as s:
+            rows = s.exec(
+                select(IvrScriptVersion)
+                .join(
+                    IvrActiveScript,
+                    (IvrActiveScript.script == IvrScriptVersion.script)
+                    & (IvrActiveScript.number == IvrScriptVersion.number),
+                )
+                .order_by(IvrScriptVersion.script)
+            )
+            return [_version(row, row.number) for row in rows]
+
+    def active_numbers(self) -> dict[str, int]:
+        with self.db.read_session() as s:
+            return dict(s.exec(select(IvrActiveScript.script, IvrActiveScript.number)).all())
+
+    def knows(self, script: str, checksum: str) -> bool:
+        with self.db.read_session() as s:
+            return (
+                s.exec(
+                    select(IvrScriptVersion.id).where(
+                        IvrScriptVersion.script == script, IvrScriptVersion.checksum == checksum
+                    )
+                ).first()
+                is not None
+            )

@@ -396,6 +396,46 @@ class IvrStat(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UtcDateTime)
 
 
+# --- IVR script versions: migration 0014_ivr_versions ---------------------------------------------
+
+
+class IvrScriptVersion(SQLModel, table=True):
+    """One stored version of an IVR script (numbered per script, never rewritten)."""
+
+    __tablename__ = "ivr_script_versions"
+    __table_args__ = (
+        UniqueConstraint("script", "number", name="uq_ivr_script_versions_number"),
+        CheckConstraint("origin IN ('file', 'upload', 'rollback')", name="ck_ivr_script_versions_origin"),
+        Index("ix_ivr_script_versions_checksum", "script", "checksum"),
+    )
+
+    id: int | None = _id()
+    script: str = Field(sa_type=String(100))
+    number: int = Field(sa_type=Integer)
+    label: str = Field(default="", sa_type=String(64))
+    file: str = Field(default="", sa_type=String(200))
+    content: str = Field(sa_type=Text)
+    checksum: str = Field(sa_type=String(64))
+    author: str = Field(sa_type=String(64))
+    comment: str = Field(default="", sa_type=String(500))
+    origin: str = Field(sa_type=String(16))
+    rollback_of: int | None = Field(default=None, sa_type=Integer)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class IvrActiveScript(SQLModel, table=True):
+    """Which stored version of a script runs."""
+
+    __tablename__ = "ivr_active_scripts"
+    __table_args__ = (UniqueConstraint("script", name="uq_ivr_active_scripts_script"),)
+
+    id: int | None = _id()
+    script: str = Field(sa_type=String(100))
+    number: int = Field(sa_type=Integer)
+    activated_by: str = Field(sa_type=String(64))
+    activated_at: datetime = Field(sa_type=UtcDateTime)
+
+
 # --- outbound campaigns and compliance: migration 0006_outbound -------------------------------
 
 

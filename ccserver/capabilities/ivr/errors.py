@@ -14,3 +14,7 @@ class HandOverFailed(CcError):
 
     error_id = "ivr-hand-over-failed"
     status = 502
+
+
+class NoSuchIvrVersion(NotFound):
+    error_id = "no-such-ivr-version"

@@ -18,6 +18,8 @@ call has at most one timer: `StartTimer` replaces the previous one.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import logging
 import re
 from collections.abc import Mapping
@@ -378,6 +380,8 @@ class IvrScript:
     line: int = 1
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
     digest: str = ""
+    # the stored version number (ivr_script_versions.number); 0 when not stored
+    revision: int = 0
     # errors found while reading the file; the validator adds the semantic ones
     parse_issues: tuple[ValidationIssue, ...] = ()
 
@@ -1312,3 +1316,63 @@ class IvrCall:
             return
         extra = node.on_timeout if why == "timeout" else node.on_invalid
         self._play(extra + node.prompts, out, interruptible=True, phase="prompt")
+
+
+# --- stored versions -------------------------------------------------------------------------
+
+VERSION_ORIGINS = ("file", "upload", "rollback")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScriptVersion:
+    """One stored version of a script: `number` counts 1, 2, 3... per script and is never
+    reused; `label` is the free ``version:`` of the YAML; `origin` says where it came from
+    ("file": read from ivr_scripts/, "upload", "rollback": a copy of version `rollback_of`)."""
+
+    script: str
+    number: int
+    content: str
+    checksum: str
+    author: str
+    created_at: datetime
+    origin: str
+    label: str = ""
+    file: str = ""
+    comment: str = ""
+    rollback_of: int | None = None
+    active: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        """What a history lists (everything but the content)."""
+        return {
+            "script": self.script,
+            "number": self.number,
+            "label": self.label,
+            "file": self.file,
+            "checksum": self.checksum,
+            "author": self.author,
+            "comment": self.comment,
+            "origin": self.origin,
+            "rollback_of": self.rollback_of,
+            "created_at": self.created_at.isoformat(),
+            "active": self.active,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.summary(), "content": self.content}
+
+
+def content_checksum(text: str) -> str:
+    """The checksum stored with a version: SHA-256 of its UTF-8 text (the loader's digest)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def unified_diff(old: ScriptVersion, new: ScriptVersion) -> str:
+    """The unified diff (difflib) from version `old` to version `new` of a script."""
+    lines = difflib.unified_diff(
+        old.content.splitlines(keepends=True),
+        new.content.splitlines(keepends=True),
+        fromfile=f"{old.script} v{old.number}",
+        tofile=f"{new.script} v{new.number}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)

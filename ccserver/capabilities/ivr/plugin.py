@@ -14,8 +14,12 @@ from ccserver.core.plugin import Deps, Plugin
 
 from . import web
 from .handlers import IvrEngine
-from .ports import CustomerDirectory, NamesSource, StasisCommands, StatsStore
+from .ports import CustomerDirectory, NamesSource, ScriptVersionStore, StasisCommands, StatsStore
 from .service import IvrService, prompt_checker_for_instance
+
+# how often the server looks whether another process (``ccserver ivr rollback``, another node)
+# changed the active versions in the database: one small query
+VERSIONS_CHECK_SECONDS = 5
 
 
 @dataclass
@@ -29,6 +33,7 @@ def setup(
     deps: Deps,
     *,
     repository: StatsStore,
+    versions: ScriptVersionStore | None = None,
     customers: CustomerDirectory | None,
     stasis: StasisCommands | None,
     ari_app: str,
@@ -36,7 +41,8 @@ def setup(
     queue_names: NamesSource | None = None,
     skill_names: NamesSource | None = None,
 ) -> IvrPlugin:
-    """`repository` stores the statistics; `customers` answers the lookup nodes; `stasis` runs
+    """`repository` stores the statistics; `versions` the scripts' versions (None: in memory,
+    lost at exit); `customers` answers the lookup nodes; `stasis` runs
     the calls (None: no engine); `ari_app` is the Stasis application the dialplan routes enter;
     scripts are validated against `queue_names` and `skill_names` (the ACD's) and against the
     prompt files of the private Asterisk (`deps.config_writer`, when it is one)."""
@@ -54,6 +60,7 @@ def setup(
         clock=deps.clock,
         ari_app=ari_app,
         stats_store=repository,
+        versions=versions,
         config_writer=deps.config_writer,
         reload_dialplan=reload_dialplan,
         queue_names=queue_names,
@@ -65,6 +72,7 @@ def setup(
     )
     plugin = IvrPlugin(name="ivr", service=service)
     plugin.startup.append(service.start)
+    plugin.every("ivr-versions-sync", service.sync, seconds=VERSIONS_CHECK_SECONDS)
     engine = None
     if stasis is not None:
         # transfers leave through the customers trunk

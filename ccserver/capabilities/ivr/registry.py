@@ -68,7 +68,11 @@ class IvrRegistry:
             )
             raise invalid_script_error(script, issues)
         current = self._active.get(script.name)
-        if current is not None and current.digest and current.digest == script.digest:
+        if (
+            current is not None
+            and current.digest
+            and (current.digest, current.revision) == (script.digest, script.revision)
+        ):
             return current
         self._active[script.name] = script
         self._history.setdefault(script.name, []).append(script)

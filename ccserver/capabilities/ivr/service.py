@@ -20,6 +20,7 @@ and added to ``ivr_stats`` (day, script, version, node, counter) by a periodic f
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import re
@@ -32,9 +33,9 @@ from typing import Any
 import phonenumbers
 
 from ccserver.core.clock import Clock
-from ccserver.core.errors import InvalidInput, NotFound
+from ccserver.core.errors import Conflict, InvalidInput
 
-from .errors import NoSuchIvrScript
+from .errors import NoSuchIvrScript, NoSuchIvrVersion
 from .loader import (
     SOUND_EXTENSIONS,
     ValidationContext,
@@ -52,9 +53,20 @@ from .model import (
     IvrScript,
     IvrStats,
     QueueNode,
+    ScriptVersion,
     ValidationIssue,
+    content_checksum,
+    unified_diff,
 )
-from .ports import ConfigWriter, CounterKey, CustomerDirectory, CustomerLookup, NamesSource, StatsStore
+from .ports import (
+    ConfigWriter,
+    CounterKey,
+    CustomerDirectory,
+    CustomerLookup,
+    NamesSource,
+    ScriptVersionStore,
+    StatsStore,
+)
 from .registry import IvrRegistry
 
 logger = logging.getLogger(__name__)
@@ -309,6 +321,7 @@ class IvrService:
         clock: Clock,
         ari_app: str = "ccserver",
         stats_store: StatsStore | None = None,
+        versions: ScriptVersionStore | None = None,
         config_writer: ConfigWriter | None = None,
         reload_dialplan: Callable[[], Awaitable[bool]] | None = None,
         queue_names: NamesSource | None = None,
@@ -337,9 +350,11 @@ class IvrService:
         self.fallback_queue = fallback_queue
         self.default_fallback = default_fallback
         self.registry = IvrRegistry(default_fallback=default_fallback)
-        self.files: dict[str, Path] = {}  # active script name -> its file
-        self.load_issues: dict[str, list[ValidationIssue]] = {}  # file -> errors at last load
-        self.activated_at: dict[str, datetime] = {}  # script digest -> when
+        # every version of every script and which one is active (the database); see load_all
+        self.versions: ScriptVersionStore = versions if versions is not None else MemoryVersionStore()
+        self._stored_numbers: dict[str, int] = {}  # script -> active number, as last read
+        self._file_issues: dict[str, list[ValidationIssue]] = {}  # file -> errors at last load
+        self._stored_issues: dict[str, tuple[str, list[ValidationIssue]]] = {}  # script -> (file, errors)
         self._stats: dict[tuple[str, str], IvrStats] = {}
         self._flushed: dict[CounterKey, int] = {}
         self._flush_lock = asyncio.Lock()
@@ -394,9 +409,15 @@ class IvrService:
     def _display(self, path: Path) -> str:
         return f"{self.scripts_dir.name}/{path.name}"
 
-    def _issues(self, script: IvrScript, context: ValidationContext) -> list[ValidationIssue]:
+    def _issues(
+        self, script: IvrScript, context: ValidationContext, pending: Iterable[IvrScript] = ()
+    ) -> list[ValidationIssue]:
+        """Every error of `script`, its routes checked against the running scripts and the
+        `pending` ones (files stored by the same load, not running yet)."""
         issues = validate_script(script, context)
-        others = [s for name, s in ((n, self.registry.active(n)) for n in self.registry.names()) if name != script.name]
+        running = {n: self.registry.active(n) for n in self.registry.names()}
+        running.update({p.name: p for p in pending})
+        others = [s for name, s in running.items() if name != script.name]
         issues += [i for i in check_routes([*others, script]) if i.file == script.file]
         return sorted(issues, key=lambda i: (i.file, i.line))
 
@@ -408,62 +429,167 @@ class IvrService:
     # -- loading and uploading ----------------------------------------------------------------
 
     async def load_all(self) -> LoadReport:
-        """(Re)read every script file: activate the valid ones (a version already active is
-        kept as is), record the errors of the others, deactivate scripts whose file is gone."""
+        """Read the script files, then run the active stored versions.
+
+        The database is the truth; the files of ``ivr_scripts/`` only add to it. **The rule**: a
+        file whose content (SHA-256) was never stored for its script becomes a new version of
+        it, the active one (author ``file``); a file whose content is already stored, under any
+        version, is skipped, so an upload or a rollback made since survives restarts while the
+        file on disk is unchanged. A fresh install is seeded this way; editing a file then
+        reloading (or restarting) makes the edit the new version. An invalid file adds nothing
+        (its errors are listed). Removing a file removes nothing: its script's versions stay."""
         async with self._lock:
             context = await self.validation_context()
             self._queues_at_load = context.queues
-            files = (
-                sorted(p for p in self.scripts_dir.glob("*.y*ml") if p.is_file() and p.suffix in (".yaml", ".yml"))
-                if self.scripts_dir.is_dir()
-                else []
-            )
-            if not self.scripts_dir.is_dir():
-                logger.warning("ivr: scripts directory %s does not exist", self.scripts_dir)
-            activated: list[str] = []
-            all_issues: list[ValidationIssue] = []
-            self.load_issues = {}
-            seen: dict[str, Path] = {}
-            for path in files:
-                display = self._display(path)
-                try:
-                    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    issues = [ValidationIssue(display, 1, None, f"cannot read the file: {exc}")]
-                else:
-                    script = parse_script(text, display)
-                    issues = self._issues(script, context)
-                    if not issues and script.name in seen:
-                        issues = [
-                            ValidationIssue(
-                                display,
-                                script.line_of("name"),
-                                None,
-                                f"script name {script.name!r} is also used by {self._display(seen[script.name])}",
-                            )
-                        ]
-                    if not issues:
-                        try:
-                            active = self.registry.activate(script, context)
-                        except InvalidInput as exc:
-                            issues = [ValidationIssue(**e) for e in exc.details.get("errors", [])]
-                        else:
-                            seen[script.name] = path
-                            self.files[script.name] = path
-                            self.activated_at.setdefault(active.digest, self.clock.now())
-                            activated.append(script.name)
-                if issues:
-                    self.load_issues[display] = issues
-                    all_issues += issues
-                    for issue in issues:
-                        logger.warning("ivr: %s", issue)
-            for name in self.registry.names():
-                if name not in seen:
-                    logger.info("ivr: script %s deactivated (its file is gone)", name)
-                    self.registry.deactivate(name)
-                    self.files.pop(name, None)
+            self._file_issues = await self._read_files(context)
+            activated = await self._run_stored(context)
+            all_issues = [i for issues in self.load_issues.values() for i in issues]
+            for issue in all_issues:
+                logger.warning("ivr: %s", issue)
         await self.apply_dialplan()
         return LoadReport(activated, all_issues)
+
+    async def _read_files(self, context: ValidationContext) -> dict[str, list[ValidationIssue]]:
+        """Store the content of each file that is new to the database (see `load_all`); the
+        errors of the invalid ones by file."""
+        if not self.scripts_dir.is_dir():
+            logger.warning("ivr: scripts directory %s does not exist", self.scripts_dir)
+            return {}
+        files = sorted(p for p in self.scripts_dir.glob("*.y*ml") if p.is_file() and p.suffix in (".yaml", ".yml"))
+        out: dict[str, list[ValidationIssue]] = {}
+        seen: dict[str, str] = {}  # script name -> the file that names it
+        stored: list[IvrScript] = []  # stored by this load: their routes are taken
+        for path in files:
+            display = self._display(path)
+            try:
+                text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                out[display] = [ValidationIssue(display, 1, None, f"cannot read the file: {exc}")]
+                continue
+            script = parse_script(text, display)
+            if script.name and script.name in seen:
+                out[display] = [
+                    ValidationIssue(
+                        display,
+                        script.line_of("name"),
+                        None,
+                        f"script name {script.name!r} is also used by {seen[script.name]}",
+                    )
+                ]
+                continue
+            if script.name:
+                seen[script.name] = display
+                if await asyncio.to_thread(self.versions.knows, script.name, content_checksum(text)):
+                    continue  # stored already: the database's active version runs
+            issues = self._issues(script, context, stored)
+            if issues:
+                out[display] = issues
+                continue
+            stored.append(script)
+            version = await self._store(
+                script, text, author="file", origin="file", comment=f"read from {display}", file=display
+            )
+            logger.info("ivr: %s stored as version %d of %s", display, version.number, script.name)
+        return out
+
+    @property
+    def load_issues(self) -> dict[str, list[ValidationIssue]]:
+        """The errors of the last load by file: files that could not be stored, and active
+        stored versions that could not run (as ``FILE (vN)``)."""
+        return {**self._file_issues, **dict(self._stored_issues.values())}
+
+    async def _run_stored(self, context: ValidationContext) -> list[str]:
+        """Activate the active stored version of every script. One that no longer validates
+        (it names a queue removed since...) is listed with its errors; the version running
+        before, if any, keeps running."""
+        stored = await asyncio.to_thread(self.versions.active_versions)
+        self._stored_numbers = {v.script: v.number for v in stored}
+        self._stored_issues = {}
+        activated: list[str] = []
+        names = {v.script for v in stored}
+        for version in stored:
+            script = self._script_of(version)
+            current = self._running(version.script)
+            if current is not None and current.revision == version.number and current.digest == script.digest:
+                activated.append(version.script)
+                continue
+            issues = self._issues(script, context)
+            if not issues:
+                try:
+                    self.registry.activate(script, context)
+                except InvalidInput as exc:
+                    issues = [ValidationIssue(**e) for e in exc.details.get("errors", [])]
+            if issues:
+                self._stored_issues[version.script] = (f"{script.file} (v{version.number})", issues)
+                if current is not None:
+                    logger.warning(
+                        "ivr: version %d of %s does not validate: %s keeps running",
+                        version.number,
+                        version.script,
+                        current.label,
+                    )
+                    activated.append(version.script)
+                continue
+            activated.append(version.script)
+        for name in self.registry.names():
+            if name not in names:
+                logger.info("ivr: script %s deactivated (no active stored version)", name)
+                self.registry.deactivate(name)
+        return sorted(set(activated))
+
+    async def load_stored(self) -> list[str]:
+        """Run the active stored versions only (no file read, no dialplan written): what a
+        command working on the database next to the server (``ccserver ivr rollback``) needs
+        to know what runs."""
+        async with self._lock:
+            return await self._run_stored(await self.validation_context())
+
+    def _script_of(self, version: ScriptVersion) -> IvrScript:
+        """The script of a stored version (its errors name the file it came from)."""
+        shown = version.file or f"{version.script}.yaml"
+        return dataclasses.replace(parse_script(version.content, shown), revision=version.number)
+
+    def _running(self, name: str) -> IvrScript | None:
+        return self.registry.resolve(name=name)
+
+    async def _store(
+        self,
+        script: IvrScript,
+        text: str,
+        *,
+        author: str,
+        origin: str,
+        comment: str = "",
+        file: str = "",
+        rollback_of: int | None = None,
+    ) -> ScriptVersion:
+        return await asyncio.to_thread(
+            lambda: self.versions.add(
+                script=script.name,
+                content=text,
+                author=author,
+                origin=origin,
+                at=self.clock.now(),
+                label=script.version,
+                file=file,
+                comment=comment,
+                rollback_of=rollback_of,
+            )
+        )
+
+    async def sync(self) -> bool:
+        """Run what the database says is active when another process (``ccserver ivr
+        rollback``, another node) changed it; returns True when it did. Cheap when nothing
+        changed: one query."""
+        numbers = await asyncio.to_thread(self.versions.active_numbers)
+        if numbers == self._stored_numbers:
+            return False
+        async with self._lock:
+            context = await self.validation_context()
+            activated = await self._run_stored(context)
+        await self.apply_dialplan()
+        logger.info("ivr: active versions read again from the database (%s)", ", ".join(activated) or "none")
+        return True
 
     def on_queues_applied(self, queues: Iterable[Any]) -> None:
         """ACD listener (`AcdService.queue_listeners`), told the queue definitions each time
@@ -500,10 +626,11 @@ class IvrService:
             len(report.issues),
         )
 
-    async def upload(self, text: str, filename: str = "", actor: str = "") -> IvrScript:
-        """Validate a script and, when it has no error, write it to the scripts directory and
-        make it the active version of its name. Raises InvalidInput (details.errors: file,
-        line, node, message) and changes nothing when it has any error."""
+    async def upload(self, text: str, filename: str = "", actor: str = "", comment: str = "") -> IvrScript:
+        """Validate a script and, when it has no error, store it as a new version of its name
+        and run it. Raises InvalidInput (details.errors: file, line, node, message) and stores
+        nothing when it has any error. The same content as the running version stores nothing.
+        The files of ``ivr_scripts/`` are left as they are (see `load_all`)."""
         shown = Path(filename or "upload.yaml").name
         async with self._lock:
             context = await self.validation_context()
@@ -512,29 +639,130 @@ class IvrService:
             if issues:
                 logger.info("ivr: upload of %s refused (%d errors)", shown, len(issues))
                 raise invalid_script_error(script, issues)
-            target = self.files.get(script.name)
-            if target is None:
-                base = shown if FILE_NAME_RE.fullmatch(shown) else f"{script.name}.yaml"
-                target = self.scripts_dir / base
-                owner = next((n for n, p in self.files.items() if p == target), None)
-                if owner is not None or (target.exists() and target not in self.files.values()):
-                    target = self.scripts_dir / f"{script.name}.yaml"
-            script = parse_script(text, self._display(target))
-            await asyncio.to_thread(_write_atomic, target, text)
-            active = self.registry.activate(script, context)
-            self.files[script.name] = target
-            self.load_issues.pop(self._display(target), None)
-            self.activated_at.setdefault(active.digest, self.clock.now())
-        logger.info("ivr: %s uploaded by %s into %s", active.label, actor or "?", target)
-        if self.audit is not None:
-            try:
-                await asyncio.to_thread(
-                    self.audit, actor or "system", "ivr.upload", f"{active.label} {active.digest[:12]}"
-                )
-            except Exception:
-                logger.exception("ivr: cannot write the audit entry of %s", active.label)
+            current = self._running(script.name)
+            if current is not None and current.digest == script.digest:
+                return current
+            previous = (
+                await asyncio.to_thread(self.versions.version, script.name, current.revision) if current else None
+            )
+            file = previous.file if previous is not None and previous.file else self._upload_file(shown, script.name)
+            version = await self._store(script, text, author=actor or "?", origin="upload", comment=comment, file=file)
+            active = await self._switch_to(version, context, current, actor)
+        logger.info("ivr: %s uploaded by %s as version %d", active.label, actor or "?", version.number)
+        await self._audit(actor, "ivr.upload", version)
         await self.apply_dialplan()
         return active
+
+    def _upload_file(self, shown: str, name: str) -> str:
+        base = shown if FILE_NAME_RE.fullmatch(shown) else f"{name}.yaml"
+        return f"{self.scripts_dir.name}/{base}"
+
+    async def _switch_to(
+        self, version: ScriptVersion, context: ValidationContext, current: IvrScript | None, actor: str
+    ) -> IvrScript:
+        """Run a version just stored as the active one. Should the registry refuse it after
+        all, the database points back at the version running before (nothing half-applied)."""
+        try:
+            active = self.registry.activate(self._script_of(version), context)
+        except Exception:
+            if current is not None and current.revision:
+                await asyncio.to_thread(
+                    self.versions.set_active, version.script, current.revision, actor or "system", self.clock.now()
+                )
+            raise
+        self._stored_numbers[version.script] = version.number
+        self._stored_issues.pop(version.script, None)
+        return active
+
+    async def rollback(self, name: str, number: int, actor: str = "", comment: str = "") -> IvrScript:
+        """Run the content of an earlier version again, as a new version (a copy: history is
+        never rewritten). Refused, the running version staying, when that content no longer
+        validates (InvalidInput naming the reason and every error) or is the running one
+        (Conflict)."""
+        async with self._lock:
+            old = await asyncio.to_thread(self.versions.version, name, number)
+            if old is None:
+                await self._known(name)
+                raise NoSuchIvrVersion(
+                    f"{name!r} has no version {number}", field="version", script=name, version=number
+                )
+            current = self._running(name)
+            if current is not None and current.digest == old.checksum:
+                raise Conflict(
+                    f"version {number} of {name} has the content of the running version "
+                    f"(v{current.revision}): nothing to roll back",
+                    field="version",
+                    script=name,
+                    version=number,
+                )
+            context = await self.validation_context()
+            script = self._script_of(old)
+            issues = self._issues(script, context)
+            if issues:
+                logger.info("ivr: rollback of %s to version %d refused (%d errors)", name, number, len(issues))
+                error = invalid_script_error(script, issues)
+                error.message = (
+                    f"version {number} of {name} no longer validates ({issues[0].message}): "
+                    f"{current.label + ' (v' + str(current.revision) + ')' if current else 'nothing'} keeps running"
+                )
+                error.details["field"] = "version"
+                raise error
+            version = await self._store(
+                script,
+                old.content,
+                author=actor or "?",
+                origin="rollback",
+                comment=comment or f"rollback to version {number}",
+                file=old.file,
+                rollback_of=number,
+            )
+            active = await self._switch_to(version, context, current, actor)
+        logger.info("ivr: %s rolled back to version %d by %s (now version %d)", name, number, actor, version.number)
+        await self._audit(actor, "ivr.rollback", version)
+        await self.apply_dialplan()
+        return active
+
+    async def _audit(self, actor: str, action: str, version: ScriptVersion) -> None:
+        if self.audit is None:
+            return
+        try:
+            await asyncio.to_thread(
+                lambda: self.audit(
+                    actor or "system",
+                    action,
+                    version.script,
+                    version=version.number,
+                    label=version.label,
+                    checksum=version.checksum,
+                    comment=version.comment,
+                    rollback_of=version.rollback_of,
+                )
+            )
+        except Exception:
+            logger.exception("ivr: cannot write the audit entry of %s v%d", version.script, version.number)
+
+    # -- history ------------------------------------------------------------------------------
+
+    async def _known(self, name: str) -> list[ScriptVersion]:
+        versions = await asyncio.to_thread(self.versions.versions, name)
+        if not versions:
+            raise NoSuchIvrScript(f"no IVR script {name!r}", field="name", script=name)
+        return versions
+
+    async def history(self, name: str) -> list[ScriptVersion]:
+        """Every stored version of a script, newest first. Raises NoSuchIvrScript."""
+        return list(reversed(await self._known(name)))
+
+    async def version(self, name: str, number: int) -> ScriptVersion:
+        found = await asyncio.to_thread(self.versions.version, name, number)
+        if found is None:
+            await self._known(name)
+            raise NoSuchIvrVersion(f"{name!r} has no version {number}", field="version", script=name, version=number)
+        return found
+
+    async def diff(self, name: str, old: int, new: int) -> str:
+        """The unified diff from version `old` to version `new` ("" when equal)."""
+        return unified_diff(await self.version(name, old), await self.version(name, new))
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -670,29 +898,38 @@ class IvrService:
                     used.append(f"ivr {name} node {node_name}")
         return sorted(used)
 
-    def overview(self) -> list[dict[str, Any]]:
+    async def overview(self) -> list[dict[str, Any]]:
+        """The running scripts, each with its stored versions (newest first)."""
         out = []
         for name in self.registry.names():
             script = self.registry.active(name)
+            versions = list(reversed(await asyncio.to_thread(self.versions.versions, name)))
+            running = next((v for v in versions if v.number == script.revision), None)
             out.append(
                 {
                     "name": name,
                     "version": script.version,
+                    "revision": script.revision,
                     "digest": script.digest[:12],
                     "description": script.description,
-                    "file": script.file,
+                    "file": running.file if running else script.file,
                     "dids": list(script.dids),
                     "extensions": list(script.extensions),
                     "nodes": len(script.nodes),
-                    "activated_at": _iso(self.activated_at.get(script.digest)),
+                    "activated_at": running.created_at.isoformat() if running else None,
+                    "author": running.author if running else "",
                     "history": [
                         {
-                            "version": s.version,
-                            "digest": s.digest[:12],
-                            "activated_at": _iso(self.activated_at.get(s.digest)),
-                            "active": s is script,
+                            "version": v.label,
+                            "number": v.number,
+                            "digest": v.checksum[:12],
+                            "activated_at": v.created_at.isoformat(),
+                            "author": v.author,
+                            "comment": v.comment,
+                            "origin": v.origin,
+                            "active": v.number == script.revision,
                         }
-                        for s in reversed(self.registry.history(name))
+                        for v in versions
                     ],
                 }
             )
@@ -703,22 +940,72 @@ class IvrService:
             file: [i.as_dict() | {"text": str(i)} for i in issues] for file, issues in sorted(self.load_issues.items())
         }
 
-    def source(self, name: str) -> str:
-        path = self.files.get(name)
-        if path is None:
+    async def source(self, name: str) -> str:
+        """The content of the running version of a script."""
+        script = self._running(name)
+        if script is None:
             raise NoSuchIvrScript(f"no active IVR script {name!r}", script=name)
-        try:
-            return path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise NotFound(f"cannot read {path}: {exc}", script=name) from None
+        return (await self.version(name, script.revision)).content
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+class MemoryVersionStore:
+    """The `ScriptVersionStore` kept in memory: what the service uses without a database (tests,
+    tools). Same rules as the database's: numbered per script, only ever added."""
 
+    def __init__(self) -> None:
+        self._versions: dict[str, list[ScriptVersion]] = {}
+        self._active: dict[str, int] = {}
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    def add(
+        self,
+        *,
+        script: str,
+        content: str,
+        author: str,
+        origin: str,
+        at: datetime,
+        label: str = "",
+        file: str = "",
+        comment: str = "",
+        rollback_of: int | None = None,
+        activate: bool = True,
+    ) -> ScriptVersion:
+        versions = self._versions.setdefault(script, [])
+        version = ScriptVersion(
+            script=script,
+            number=len(versions) + 1,
+            content=content,
+            checksum=content_checksum(content),
+            author=author,
+            created_at=at,
+            origin=origin,
+            label=label,
+            file=file,
+            comment=comment,
+            rollback_of=rollback_of,
+        )
+        versions.append(version)
+        if activate:
+            self._active[script] = version.number
+        return dataclasses.replace(version, active=self._active.get(script) == version.number)
+
+    def set_active(self, script: str, number: int, actor: str, at: datetime) -> None:
+        if self.version(script, number) is None:
+            raise NoSuchIvrVersion(f"{script!r} has no version {number}", script=script, version=number)
+        self._active[script] = number
+
+    def versions(self, script: str) -> list[ScriptVersion]:
+        active = self._active.get(script)
+        return [dataclasses.replace(v, active=v.number == active) for v in self._versions.get(script, ())]
+
+    def version(self, script: str, number: int) -> ScriptVersion | None:
+        return next((v for v in self.versions(script) if v.number == number), None)
+
+    def active_versions(self) -> list[ScriptVersion]:
+        return [v for name in sorted(self._active) for v in self.versions(name) if v.active]
+
+    def active_numbers(self) -> dict[str, int]:
+        return dict(self._active)
+
+    def knows(self, script: str, checksum: str) -> bool:
+        return any(v.checksum == checksum for v in self._versions.get(script, ()))

@@ -163,28 +163,36 @@ async def test_upload_of_a_route_another_script_owns_is_refused(tmp_path):
     assert "already maps" in caught.value.details["errors"][0]["message"]
 
 
-async def test_upload_writes_the_file_activates_and_rewrites_the_routes(tmp_path):
+async def test_upload_stores_a_version_activates_and_rewrites_the_routes(tmp_path):
+    """An upload becomes a stored version of its script; the file of ivr_scripts/ is left as
+    it is (the database is the truth, the files only seed it)."""
     service = make(tmp_path, {"one.yaml": ONE})
     await service.load_all()
     call = service.start_call(CallInfo("u1", exten="7000"))
     v2 = ONE.replace('version: "1"', 'version: "2"').replace('["7000"]', '["7001"]')
-    active = await service.upload(v2, "renamed.yaml", "admin")
-    assert active.version == "2" and active.file == "ivr_scripts/one.yaml"
-    assert (tmp_path / "ivr_scripts" / "one.yaml").read_text() == v2  # same file, not a copy
+    active = await service.upload(v2, "renamed.yaml", "admin", "new extension")
+    assert active.version == "2" and active.revision == 2 and active.file == "ivr_scripts/one.yaml"
+    assert (tmp_path / "ivr_scripts" / "one.yaml").read_text() == ONE  # the seed file is untouched
     assert not (tmp_path / "ivr_scripts" / "renamed.yaml").exists()
     assert call.script.version == "1"  # the call in progress keeps its version
     assert service.start_call(CallInfo("u2", exten="7001")).script.version == "2"
     assert "exten => 7001,1," in service.config_writer.files["extensions_ivr.conf"]
-    assert [h["version"] for h in service.overview()[0]["history"]] == ["2", "1"]
+    [overview] = await service.overview()
+    assert [h["version"] for h in overview["history"]] == ["2", "1"]
+    assert [(h["author"], h["comment"]) for h in overview["history"]] == [
+        ("admin", "new extension"),
+        ("file", "read from ivr_scripts/one.yaml"),
+    ]
 
 
-async def test_removed_file_deactivates_its_script_on_reload(tmp_path):
+async def test_removed_file_leaves_its_stored_script_running(tmp_path):
+    """Removing a seed file removes nothing: the database keeps the script and its versions."""
     service = make(tmp_path, {"one.yaml": ONE})
     await service.load_all()
     (tmp_path / "ivr_scripts" / "one.yaml").unlink()
     await service.load_all()
-    assert service.registry.names() == []
-    assert "Stasis" not in service.config_writer.files["extensions_ivr.conf"]
+    assert service.registry.names() == ["one"]
+    assert "Stasis(ccs,ivr,one,exten)" in service.config_writer.files["extensions_ivr.conf"]
 
 
 async def test_two_files_with_one_script_name_are_reported(tmp_path):
