@@ -11,6 +11,7 @@ from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
 from .commands import privacy as privacy_commands
+from .commands import prompts as prompt_commands
 from .commands import server as server_commands
 from .core.errors import CcError
 from .settings import Settings, load_settings
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     ivr_commands,
     privacy_commands,
     phone_commands,
+    prompt_commands,
 )
 
 

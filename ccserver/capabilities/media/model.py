@@ -25,7 +25,8 @@ CLASS_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # the class the instance always has (its generated chime, musiconhold.conf): never redefined
 BUILTIN_MOH_CLASS = "default"
 SAMPLE_RATE = 8000  # what Asterisk plays on a phone call (slin, 8 kHz, mono): no transcoding
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# below the web server's 20 MB request limit, so a too big file gets an error naming it
+MAX_UPLOAD_BYTES = 16 * 1024 * 1024
 MAX_PROMPT_SECONDS = 300
 MAX_MOH_SECONDS = 1800
 MAX_CLOSED_DAYS = 400
