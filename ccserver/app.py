@@ -182,6 +182,9 @@ class Runtime:
             )
         ).service
         outbound_repo.number_hash = self.erasure.hash_of
+        # a campaign's customers hear its language (or the default); only installed ones accepted
+        self.outbound.campaigns.default_language = settings.asterisk.language
+        self.outbound.campaigns.installed_languages = self.media.languages
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
         ivr = self.install(
             ivr_plugin.setup(

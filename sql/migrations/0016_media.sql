@@ -45,3 +45,7 @@ CREATE TABLE media_queue_settings (
     updated_at TIMESTAMP NOT NULL,
     CONSTRAINT pk_media_queue_settings PRIMARY KEY (queue)
 );
+
+-- an outbound campaign's language (its customers hear the abandon and machine messages in it);
+-- '' = the server's default (setting asterisk.language)
+ALTER TABLE outbound_campaigns ADD COLUMN language VARCHAR(16) NOT NULL DEFAULT '';

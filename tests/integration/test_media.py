@@ -134,3 +134,29 @@ async def test_a_music_class_is_loaded_live_and_assigned_to_a_queue(asterisk, tm
         await rt.media.remove_music_class("jazz-test", "admin")
         classes = await asyncio.to_thread(asterisk.cli, "moh show classes")
         assert "Class: jazz-test" not in classes
+
+
+async def test_a_french_campaign_plays_its_abandon_message_in_french(asterisk, tmp_path):
+    """No agent takes the answered call: the abandon message (queue-youarenext here: 2.9 s in
+    French, 5.4 s in English) is played in the campaign's language, then Asterisk hangs up."""
+    from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, Center
+    from tests.support.sipp import Answer
+
+    french = gsm_seconds(asterisk, "fr_CA_f_June", "queue-youarenext")
+    english = gsm_seconds(asterisk, "en_US_f_Allison", "queue-youarenext")
+    customers = {ANSWERS: Answer(ring_seconds=0.2, talk_seconds=None)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        with pytest.raises(Exception, match="language"):
+            await center.campaign([ANSWERS], language="xx")
+        cid = await center.campaign([ANSWERS], language="fr", abandon_message="queue-youarenext")
+        assert (await center.service.campaigns.campaign(cid))["language"] == "fr"
+        await center.phone.stop()  # nobody takes the answered call
+        board = center.runtime.agent_board
+        await until(lambda: not board.agents[center.agent].phone_reachable, 10)
+        board.agents[center.agent].phone_reachable = True  # as if the board had not noticed
+        await center.service.campaigns.change_status(cid, "start", "super1")
+        (ended,) = await center.customer.wait_calls("hungup", 1, timeout=30)
+        waited = ended.duration - french  # the queue's wait before the message
+        assert ended.ended_by == "remote"
+        print(f"campaign call {ended.duration:.2f} s: queue wait {waited:.2f} s + French message {french:.2f} s")
+        assert 1.0 < waited < 3.5, (ended.duration, french, english)

@@ -403,6 +403,8 @@ class OutboundCampaign(SQLModel, table=True):
     retry_congestion_minutes: int = Field(default=5, sa_type=Integer)
     abandon_message: str = Field(default="please-try-call-later", sa_type=String(128))
     machine_message: str = Field(default="", sa_type=String(128))
+    # added by 0016_media: the language its customers hear ('' = the server's default)
+    language: str = Field(default="", sa_type=String(16))
     bloctel_scrubbed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: str = Field(default="", sa_type=String(64))
     created_at: datetime = Field(sa_type=UtcDateTime)
