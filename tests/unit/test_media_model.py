@@ -249,3 +249,17 @@ def test_what_is_not_audio_or_too_long_is_refused_naming_the_file():
         SoundfileConverter().convert("notes.wav", b"RIFF but not really a wave file at all", 300)
     with pytest.raises(InvalidInput, match=r"^long\.wav: 12 s is too long \(at most 10 s\)"):
         SoundfileConverter().convert("long.wav", _audio(8000, 1, 12.0), 10)
+
+
+def test_an_ivr_script_may_name_an_uploaded_prompt_by_its_path_in_any_language(tmp_path):
+    """sound:<media>/prompts/NAME: Asterisk inserts the call's language (<media>/prompts/fr/NAME);
+    the IVR's prompt check finds it there, inside the chroot root."""
+    from ccserver.capabilities.ivr.service import asterisk_prompt_checker
+
+    root = tmp_path / "root"
+    (root / "usr/share/asterisk/sounds/en").mkdir(parents=True)
+    (root / "srv/ccserver/demo/media/prompts/fr").mkdir(parents=True)
+    (root / "srv/ccserver/demo/media/prompts/fr/accueil.wav").write_bytes(b"x")
+    exists = asterisk_prompt_checker("/usr/share/asterisk/sounds", None, root)
+    assert exists("sound:/srv/ccserver/demo/media/prompts/accueil")
+    assert not exists("sound:/srv/ccserver/demo/media/prompts/absent")
