@@ -157,3 +157,22 @@ async def test_music_classes_and_no_media_directory(service_of):
     without, _ = service_of(files=False)
     with pytest.raises(NoMediaDirectory, match="asterisk.media_dir"):
         await without.add_prompt("fr", "x", "x.wav", _wav(1), "admin1")
+
+
+async def test_a_queue_setting_asterisk_refuses_leaves_the_old_one(service_of):
+    from ccserver.core.errors import PbxCommandFailed
+
+    service, applied = service_of()
+    await service.set_queue_media("support", {"language": "en"}, "admin1")
+    calls = []
+
+    async def refusing():
+        calls.append(True)
+        if len(calls) == 1:
+            raise PbxCommandFailed("Reload failed")
+
+    service.apply_queues = refusing
+    with pytest.raises(PbxCommandFailed):
+        await service.set_queue_media("support", {"language": "fr"}, "admin1")
+    assert (await service.queue_media())["support"].language == "en"
+    assert len(calls) == 2  # the old settings applied again

@@ -290,6 +290,15 @@ class MediaService:
             )
             updated = replace(updated, updated_by=actor, updated_at=self.clock.now())
             await asyncio.to_thread(self.repo.save_queue_media, updated)
+            if self.apply_queues is not None:
+                try:
+                    await self.apply_queues()
+                except PbxCommandFailed:
+                    # Asterisk refused the new configuration: the old settings come back, in
+                    # the database and in Asterisk, and the admin is told
+                    await asyncio.to_thread(self.repo.save_queue_media, current)
+                    await self.apply_queues()
+                    raise
             before, after = current.to_dict(), updated.to_dict()
             await asyncio.to_thread(
                 self.audit.record,
@@ -299,6 +308,4 @@ class MediaService:
                 before={k: before[k] for k in QUEUE_FIELDS},
                 after={k: after[k] for k in QUEUE_FIELDS},
             )
-            if self.apply_queues is not None:
-                await self.apply_queues()
         return updated
