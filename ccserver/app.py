@@ -13,6 +13,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .adapters.asterisk.media_files import media_files_of
+from .adapters.audio import SoundfileConverter
 from .adapters.db.acd import AcdRepository
 from .adapters.db.audit import AuditLog
 from .adapters.db.callcenter import CallCenterRepository
@@ -20,6 +22,7 @@ from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository, IvrVersionRepository
+from .adapters.db.media import MediaRepository
 from .adapters.db.outbound import OutboundRepository
 from .adapters.db.phones import PhoneRepository
 from .adapters.db.recordings import RecordingRepository
@@ -37,6 +40,7 @@ from .capabilities.callcenter import plugin as callcenter_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
 from .capabilities.ivr import plugin as ivr_plugin
+from .capabilities.media import plugin as media_plugin
 from .capabilities.outbound import plugin as outbound_plugin
 from .capabilities.phones import plugin as phones_plugin
 from .capabilities.privacy import plugin as privacy_plugin
@@ -138,6 +142,20 @@ class Runtime:
                 registrations=PjsipRegistrations(self.pbx.ami) if self.pbx else None,
             )
         ).service
+        # media: each queue's language, music class, prompts and closed days (rendered by the
+        # ACD with its queues), prompts and music on hold uploaded and converted
+        self.media = self.install(
+            media_plugin.setup(
+                self.deps,
+                repository=MediaRepository(self.database, self.clock),
+                converter=SoundfileConverter(),
+                files=media_files_of(settings, config_writer),
+                apply_queues=self.acd.apply_configuration,
+                queue_names=self._queue_names,
+                queue_calendar=self.acd.queue,
+            )
+        ).service
+        self.acd.media_config = self.media.config
         self.callbacks = self.install(
             callbacks_plugin.setup(self.deps, repository=self.acd_repo, tracker=self.call_tracker)
         ).service
@@ -184,6 +202,9 @@ class Runtime:
             )
         ).service
         outbound_repo.number_hash = self.erasure.hash_of
+        # a campaign's customers hear its language (or the default); only installed ones accepted
+        self.outbound.campaigns.default_language = settings.asterisk.language
+        self.outbound.campaigns.installed_languages = self.media.languages
         # IVR: scripts, their dialplan routes and statistics; the ARI engine running the calls
         ivr = self.install(
             ivr_plugin.setup(
@@ -204,6 +225,9 @@ class Runtime:
         self.acd.queue_users.append(lambda queue: self.ivr.scripts_using(queue=queue))
         self.callcenter.skill_users.append(lambda skill: self.ivr.scripts_using(skill=skill))
         self.started_at: float | None = None
+
+    async def _queue_names(self) -> list[str]:
+        return [q.name for q in await self.acd.queues()]
 
     def install(self, plugin: Plugin) -> Plugin:
         """Wire what a capability's `setup` returned: its intake handlers and bus subscriptions

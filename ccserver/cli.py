@@ -13,6 +13,7 @@ from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
 from .commands import privacy as privacy_commands
+from .commands import prompts as prompt_commands
 from .commands import server as server_commands
 from .commands import users as user_commands
 from .core.errors import CcError
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     phone_commands,
     callcenter_commands,
     audit_commands,
+    prompt_commands,
 )
 
 

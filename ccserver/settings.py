@@ -136,6 +136,14 @@ class AsteriskSettings:
     ami_bind_address: str = "127.0.0.1"
     ami_permit: str = "127.0.0.1/255.255.255.255"
     ari_bind_address: str = "127.0.0.1"
+    # the language callers hear (CHANNEL(language): Asterisk's sounds/<language>) in a queue
+    # that names none; "" leaves Asterisk's own default (en). The demo uses "fr".
+    language: str = ""
+    # with an external Asterisk (docker): a directory shared with it for the uploaded prompts and
+    # music on hold, as this host sees it and as Asterisk sees it (empty: the same path); empty:
+    # no uploads (the private instance keeps them in its own directory)
+    media_dir: str = ""
+    media_dir_in_asterisk: str = ""
 
 
 @dataclass(frozen=True)

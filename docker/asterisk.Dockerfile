@@ -11,10 +11,12 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH
 
+# the French core sounds (sounds/fr): queues, IVR scripts and campaigns in French
 # /etc/asterisk emptied: it holds only what `ccserver asterisk render` writes (as the private
 # instance does), never Debian's ~100 sample files (the asterisk-etc volume starts from it)
 RUN apt-get update \
- && apt-get install -y --no-install-recommends asterisk python3 python3-venv ca-certificates \
+ && apt-get install -y --no-install-recommends asterisk asterisk-core-sounds-fr-gsm asterisk-core-sounds-fr \
+        python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && find /etc/asterisk -mindepth 1 -delete
 

@@ -86,6 +86,8 @@ def demo_settings(settings: Settings) -> Settings:
     unless one is configured (CCSERVER_RECORDING_ENCRYPTION_KEY)."""
     if settings.asterisk.instance == "default":
         settings = settings.replace({"asterisk.instance": "demo"})
+    if not settings.asterisk.language:  # a French call center: its callers hear French
+        settings = settings.replace({"asterisk.language": "fr"})
     if not settings.recording.encryption_key:
         settings = settings.replace({"recording.encryption_key": _demo_recording_key(Path(settings.storage.data_dir))})
     return settings

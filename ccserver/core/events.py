@@ -369,6 +369,19 @@ class QueueOverflowed(PbxEvent):
 
 
 @dataclass(slots=True)
+class QueueClosed(PbxEvent):
+    """A caller reached a queue while it was closed (a closed day, a public holiday, outside
+    its opening hours) and heard its closed message (``UserEvent(CcsClosed,...)``)."""
+
+    topic: ClassVar[str] = "queue_closed"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    caller_number: str = ""
+
+
+@dataclass(slots=True)
 class CallRefused(PbxEvent):
     """The dialplan refused a customer's call for lack of resources (``[ccserver-admission]``:
     more than max_concurrent_calls at once); its channel is hung up with cause 34."""

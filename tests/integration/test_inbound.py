@@ -321,7 +321,10 @@ async def test_closed_hours_play_the_closed_message_and_max_wait_overflows(aster
         )
         closed = await SippCaller(asterisk, "4200", caller="0600000042", talk_seconds=None, max_seconds=20).run()
         assert closed.answered and closed.ended_by == "remote"  # the closed message, then Asterisk hangs up
-        assert not [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.queue == "night"]
+        # recorded as closed (issue 13), never queued: no wait, no agent
+        await until(lambda: any(r.queue == "night" for r in rt.acd_repo.calls()), 10)
+        [night] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.queue == "night"]
+        assert (night.outcome, night.agent, night.answered_at) == ("closed", None, None)
 
         # support overflows after 3 s into "backup", where Bruno waits
         await rt.acd.create_queue(QueueDefinition(name="backup", required_skills={"fr": 1}, holidays=""), actor="admin")

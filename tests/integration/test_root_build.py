@@ -39,6 +39,9 @@ def test_up_builds_the_root_then_starts_from_the_cache(tmp_path):
         built_in = time.monotonic() - started
         assert first.returncode == 0, first.stdout + first.stderr
         assert (root / "usr" / "sbin" / "asterisk").exists() and (root / "usr" / "bin" / "sipp").exists()
+        # the French core sounds, reachable as sounds/fr (an alternative: a link inside the root)
+        assert (root / "usr/share/asterisk/sounds/fr_CA_f_June/queue-thankyou.gsm").is_file()
+        assert (root / "usr/share/asterisk/sounds/fr").is_symlink()
         status = ccserver("asterisk", "status", env=env)
         assert status.returncode == 0 and "running" in status.stdout
         assert ccserver("asterisk", "down", env=env).returncode == 0

@@ -577,3 +577,54 @@ ctypes.CDLL(None).syscall({syscall_exit}, 0)  # exit(2) of the main thread only
             child.wait(5)
         except (subprocess.TimeoutExpired, ChildProcessError):
             pass
+
+
+def test_a_root_built_before_the_french_sounds_gets_them_once(tmp_path, monkeypatch):
+    """A cached root whose marker lacks packages added since (the French sounds) gets them by
+    apt-get in the chroot, not a new debootstrap; the marker records it, so it runs once."""
+    import json
+
+    from ccserver.adapters.asterisk import root as root_module
+
+    calls = tmp_path / "calls.log"
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    chroot = bin_dir / "chroot"
+    chroot.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    chroot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    root = tmp_path / "asterisk-root"
+    root.mkdir()
+    (root / root_module.ROOT_MARKER).write_text(json.dumps({"packages": ["asterisk", "sip-tester"]}))
+
+    added = root_module.ensure_root_packages(root)
+
+    assert added == ["asterisk-core-sounds-fr-gsm", "asterisk-core-sounds-fr"]
+    assert "apt-get install -y --no-install-recommends asterisk-core-sounds-fr-gsm asterisk-core-sounds-fr" in (
+        calls.read_text()
+    )
+    assert set(root_module.ROOT_PACKAGES) <= set(root_module.root_marker(root)["packages"])
+    assert root_module.ensure_root_packages(root) == []  # recorded: not again
+    assert calls.read_text().count("apt-get install") == 1
+
+
+def test_a_failed_package_install_names_the_log(tmp_path, monkeypatch):
+    import json
+
+    from ccserver.adapters.asterisk import root as root_module
+
+    bin_dir = tmp_path / "fakebin"
+    bin_dir.mkdir()
+    chroot = bin_dir / "chroot"
+    chroot.write_text('#!/bin/sh\necho "E: Unable to locate package"\nexit 100\n')
+    chroot.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    root = tmp_path / "asterisk-root"
+    root.mkdir()
+    (root / root_module.ROOT_MARKER).write_text(json.dumps({"packages": ["asterisk", "sip-tester"]}))
+    with pytest.raises(ConfigurationError, match="Unable to locate package") as info:
+        root_module.ensure_root_packages(root)
+    assert "asterisk-root.packages.log" in info.value.message
+    assert root_module.missing_root_packages(root)  # not recorded as installed

@@ -233,6 +233,17 @@ SHARED_OBJECT_ROUTES = {
     ("POST", "/api/ivr/scripts/{name}/rollback"): "admins only (IVR scripts are the center's configuration)",
     ("GET", "/ivr/scripts/{name}/history"): "admins only (IVR scripts are the center's configuration)",
     ("POST", "/ivr/scripts/{name}/rollback"): "admins only (IVR scripts are the center's configuration)",
+    # media (capabilities/media): prompts, music classes and queues' sounds are the center's
+    ("POST", "/admin/media/prompts/{language}/{name}/remove"): "admins only (the center's prompts)",
+    ("POST", "/admin/media/moh/{name}/files"): "admins only (the center's music on hold)",
+    ("POST", "/admin/media/moh/{name}/remove"): "admins only (the center's music on hold)",
+    ("POST", "/admin/media/queues/{queue}"): "admins only (queues are the center's configuration)",
+    ("DELETE", "/api/media/prompts/{language}/{name}"): "admins only (the center's prompts)",
+    ("DELETE", "/api/media/moh/{name}"): "admins only (the center's music on hold)",
+    ("POST", "/api/media/moh/{name}/files"): "admins only (the center's music on hold)",
+    ("DELETE", "/api/media/moh/{name}/files/{file}"): "admins only (the center's music on hold)",
+    ("PUT", "/api/media/queues/{queue}"): "admins only (queues are the center's configuration)",
+    ("GET", "/api/media/queues/{queue}/open"): "admins only (queues are the center's configuration)",
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from ...core.errors import ConfigurationError
 
 # only the files ccserver generates; never a hand-written or rendered one
-_GENERATED_NAME = re.compile(r"^(pjsip_agents|queues_[a-z_]+|extensions_[a-z_]+)\.conf$")
+_GENERATED_NAME = re.compile(r"^(pjsip_agents|queues_[a-z_]+|extensions_[a-z_]+|musiconhold_generated)\.conf$")
 
 
 class DirectoryConfigWriter:

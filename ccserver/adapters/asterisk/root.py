@@ -27,7 +27,9 @@ MIN_ASTERISK_MAJOR = 20
 ROOT_MARKER = ".ccserver-root-ok"
 DEBIAN_SUITE = "sid"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-ROOT_PACKAGES = ("asterisk", "sip-tester")
+# the French core sounds: asterisk-core-sounds-fr-gsm holds the files (fr_CA_f_June), and
+# asterisk-core-sounds-fr points sounds/fr at them (an alternative), so CHANNEL(language)=fr works
+ROOT_PACKAGES = ("asterisk", "sip-tester", "asterisk-core-sounds-fr-gsm", "asterisk-core-sounds-fr")
 MODES = ("auto", "host", "chroot")
 _SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
@@ -162,6 +164,8 @@ def resolve_environment(mode: str, root: Path, *, build: bool = True) -> Asteris
                 f"the Asterisk root {root} is not built yet (run `ccserver asterisk up` once)", root=str(root)
             )
         build_root(root)
+    elif build:
+        ensure_root_packages(root)
     binary = "/usr/sbin/asterisk"
     found = _asterisk_version([_which("chroot") or "chroot", str(root), binary])
     if not found:
@@ -350,3 +354,55 @@ def build_root(root: Path, *, suite: str = DEBIAN_SUITE, mirror: str = DEBIAN_MI
             raise
         logger.warning("Asterisk root %s built in %.0f s (Asterisk %s)", root, elapsed, found[1])
         return elapsed
+
+
+def missing_root_packages(root: Path) -> list[str]:
+    """The ROOT_PACKAGES a built root lacks (its marker lists what it was given)."""
+    have = set(root_marker(root).get("packages", ()))
+    return [name for name in ROOT_PACKAGES if name not in have]
+
+
+def ensure_root_packages(root: Path) -> list[str]:
+    """Install into an already built root the packages added to ROOT_PACKAGES since it was built
+    (e.g. the French sounds): a few seconds of apt-get in the chroot instead of a new root.
+    Returns what was installed; the marker records it, so this runs once per root."""
+    root = Path(root).expanduser().absolute()
+    if not missing_root_packages(root):
+        return []
+    if os.geteuid() != 0:
+        logger.warning(
+            "the Asterisk root %s lacks %s (installing needs root rights)", root, missing_root_packages(root)
+        )
+        return []
+    with open(root.parent / f".{root.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        missing = missing_root_packages(root)  # another process may have done it meanwhile
+        if not missing:
+            return []
+        chroot = _which("chroot") or "chroot"
+        log_path = root.parent / f"{root.name}.packages.log"
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        logger.warning("adding %s to the Asterisk root %s", ", ".join(missing), root)
+        install = [chroot, str(root), "apt-get", "install", "-y", "--no-install-recommends", *missing]
+        with open(log_path, "wb") as log:
+            result = subprocess.run(install, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+            if result.returncode != 0:  # the package lists of an old root may be stale: refresh once
+                subprocess.run([chroot, str(root), "apt-get", "update"], stdout=log, stderr=subprocess.STDOUT, env=env)
+                result = subprocess.run(
+                    install, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+                )
+        if result.returncode != 0:
+            tail = log_path.read_text(errors="replace").splitlines()[-10:]
+            raise ConfigurationError(
+                f"installing {', '.join(missing)} into the Asterisk root {root} failed; full log in {log_path}:\n"
+                + "\n".join(tail),
+                root=str(root),
+                log=str(log_path),
+            )
+        marker = root_marker(root)
+        marker["packages"] = sorted(set(marker.get("packages", ())) | set(missing))
+        marker["packages_added_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        tmp = root / f"{ROOT_MARKER}.tmp"
+        tmp.write_text(json.dumps(marker, indent=2) + "\n")
+        os.replace(tmp, root / ROOT_MARKER)
+        return missing

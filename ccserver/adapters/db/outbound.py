@@ -39,6 +39,7 @@ BATCH = 1000  # rows per INSERT / IN (...) list
 
 CAMPAIGN_FIELDS = (
     "description",
+    "language",
     "mode",
     "caller_ids",
     "amd",

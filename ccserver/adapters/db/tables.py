@@ -466,6 +466,8 @@ class OutboundCampaign(SQLModel, table=True):
     retry_congestion_minutes: int = Field(default=5, sa_type=Integer)
     abandon_message: str = Field(default="please-try-call-later", sa_type=String(128))
     machine_message: str = Field(default="", sa_type=String(128))
+    # added by 0016_media: the language its customers hear ('' = the server's default)
+    language: str = Field(default="", sa_type=String(16))
     bloctel_scrubbed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_by: str = Field(default="", sa_type=String(64))
     created_at: datetime = Field(sa_type=UtcDateTime)
@@ -814,3 +816,57 @@ class QaEvaluation(SQLModel, table=True):
     # who changed it last (evaluator stays whoever made it); empty / None: never edited
     last_edited_by: str = Field(default="", sa_type=String(64))
     last_edited_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# --- media (0016_media): prompts, music on hold, each queue's language and closed days ------
+
+
+class MediaPrompt(SQLModel, table=True):
+    """A prompt an admin uploaded, in one language (the file: prompts/<language>/<name>.wav)."""
+
+    __tablename__ = "media_prompts"
+
+    language: str = Field(primary_key=True, sa_type=String(16))
+    name: str = Field(primary_key=True, sa_type=String(48))
+    duration_ms: int = Field(default=0, sa_type=Integer)
+    size_bytes: int = Field(default=0, sa_type=Integer)
+    source_name: str = Field(default="", sa_type=String(255))
+    uploaded_by: str = Field(default="", sa_type=String(64))
+    uploaded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MediaMohClass(SQLModel, table=True):
+    """A music on hold class (its files: moh/<name>/*.wav)."""
+
+    __tablename__ = "media_moh_classes"
+
+    name: str = Field(primary_key=True, sa_type=String(32))
+    created_by: str = Field(default="", sa_type=String(64))
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MediaMohFile(SQLModel, table=True):
+    __tablename__ = "media_moh_files"
+
+    class_name: str = Field(primary_key=True, foreign_key="media_moh_classes.name", sa_type=String(32))
+    name: str = Field(primary_key=True, sa_type=String(48))
+    duration_ms: int = Field(default=0, sa_type=Integer)
+    size_bytes: int = Field(default=0, sa_type=Integer)
+    source_name: str = Field(default="", sa_type=String(255))
+    uploaded_by: str = Field(default="", sa_type=String(64))
+    uploaded_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class MediaQueueSettings(SQLModel, table=True):
+    """A queue's language, music class, prompts and closed days (JSON list of {day, label})."""
+
+    __tablename__ = "media_queue_settings"
+
+    queue: str = Field(primary_key=True, sa_type=String(32))
+    language: str = Field(default="", sa_type=String(16))
+    music_class: str = Field(default="", sa_type=String(32))
+    welcome_prompt: str = Field(default="", sa_type=String(48))
+    closed_prompt: str = Field(default="", sa_type=String(48))
+    closed_days: str = Field(default="[]", sa_type=Text)
+    updated_by: str = Field(default="", sa_type=String(64))
+    updated_at: datetime = Field(sa_type=UtcDateTime)

@@ -317,6 +317,15 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
             destination=clean_text(body.get("destination")),
             node=node,
         )
+    if name == "CcsClosed":
+        return ev.QueueClosed(
+            queue=clean_text(body.get("queue"), 64),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            channel=f.get("channel", ""),
+            caller_number=_number(f.get("calleridnum")),
+            node=node,
+        )
     if name == "CcsDialer":
         return ev.DialerReported(
             attempt=clean_text(body.get("attempt")),

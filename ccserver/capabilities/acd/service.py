@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
@@ -29,6 +29,7 @@ from ..agents.model import (
     AgentWrapUpStarted,
 )
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
+from ..media.model import MediaConfig
 from .errors import NoSuchQueue, QueueSettingRefused
 from .model import (
     AgentAccount,
@@ -77,6 +78,9 @@ class AcdService:
         self.queue_listeners: list = []
         # other places naming a queue (IVR scripts...): queue -> ["ivr NAME node N", ...]
         self.queue_users: list = []
+        # each queue's language, music class, prompts and closed days (capabilities/media,
+        # set by app.py); None: every queue in the default language and music
+        self.media_config: Callable[[], Awaitable[MediaConfig]] | None = None
 
     # --- start-up -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -104,11 +108,12 @@ class AcdService:
             queues = await asyncio.to_thread(self.repo.queues)
         agents = await asyncio.to_thread(self.repo.agents)
         accounts = await asyncio.to_thread(self.repo.sip_accounts)
+        media = await self.media_config() if self.media_config is not None else None
         now = self.clock.now()
         files = {
             "pjsip_agents.conf": render_pjsip_agents(accounts),
-            "queues_generated.conf": render_queues(queues),
-            "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1], phones=accounts),
+            "queues_generated.conf": render_queues(queues, media),
+            "extensions_acd.conf": render_acd_dialplan(queues, [now.year, now.year + 1], phones=accounts, media=media),
         }
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:

@@ -199,6 +199,28 @@ class CallTracker:
         self.open.pop(e.uniqueid, None)
         return [CallRecordChanged(record=record, ended=True)]
 
+    def _closed(self, e: ev.QueueClosed) -> list[ev.Event]:
+        """A caller who found the queue closed: a record of its own (outcome 'closed'), ended
+        at once; the call data the IVR attached on the way comes with it."""
+        data = self.pending_data.pop(e.uniqueid, {})
+        now = self.clock.now()
+        record = CallRecord(
+            uniqueid=e.uniqueid,
+            linkedid=e.linkedid or e.uniqueid,
+            channel=e.channel,
+            caller_number=e.caller_number,
+            queue=e.queue,
+            entered_queue_at=now,
+            ended_at=now,
+            wait_seconds=0,
+            outcome="closed",
+            hangup_reason="queue closed",
+            data=tuple(sorted(data.items())),
+            direction=_direction(e.channel, e.queue),
+        )
+        self.open.pop(e.uniqueid, None)
+        return [CallRecordChanged(record=record, ended=True)]
+
     def _hungup(self, e: ev.ChannelHungup) -> list[ev.Event]:
         self.pending_data.pop(e.uniqueid, None)
         record = self.open.get(e.uniqueid)
@@ -251,6 +273,7 @@ class CallTracker:
         ev.CallDataSet: _data,
         ev.ChannelHungup: _hungup,
         ev.CallRefused: _refused,
+        ev.QueueClosed: _closed,
         ev.PbxSnapshot: _snapshot,
     }
 

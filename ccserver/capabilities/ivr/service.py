@@ -144,6 +144,10 @@ def asterisk_prompt_checker(
         kind, _, name = media.partition(":")
         sub, _, stem = name.rpartition("/")
         if kind == "sound":
+            if sub.startswith("/"):  # a prompt uploaded from /admin/media: <media>/prompts/<language>/NAME
+                base = resolve_in_root(root, PurePosixPath(sub))
+                langs = [n for n in names_in(base) if LANGUAGE_DIR_RE.fullmatch(n)]
+                return has(base, stem) or any(has(base / lang, stem) for lang in langs)
             for lang in ["", *language_dirs()]:
                 inner = sounds / lang / sub if lang else sounds / sub
                 if has(resolve_in_root(root, inner), stem):

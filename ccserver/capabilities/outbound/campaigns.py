@@ -11,11 +11,13 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, InvalidInput
 from ...core.ports import ConfigWriter, PbxCommands
+from ..media.model import check_language
 from .access import Access, Notifier, RunningCampaigns
 from .dialer import MODES, check_caller_id_pool, queue_name
 from .dialing import DialerService
@@ -55,6 +57,16 @@ class CampaignService:
         self.dialer = dialer
         self.pbx = pbx
         self.writer = writer
+        # the language of campaigns that name none, and what Asterisk has sounds for (set by
+        # app.py from the media capability; None: only the code's form is checked)
+        self.default_language = ""
+        self.installed_languages: Callable[[], list[str] | None] | None = None
+
+    def _check_language(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidInput("language: a language code like fr", field="language", value=value)
+        installed = self.installed_languages() if self.installed_languages is not None else None
+        return check_language(value.strip(), installed if installed is not None else [value.strip()])
 
     # --- Asterisk configuration
     async def apply_configuration(self) -> None:
@@ -68,7 +80,7 @@ class CampaignService:
         def write() -> None:
             campaigns = self.repo.campaigns()
             writer.write_generated("queues_campaigns.conf", render_campaign_queues(c.id for c in campaigns))
-            writer.write_generated("extensions_dialer.conf", render_dialer_dialplan())
+            writer.write_generated("extensions_dialer.conf", render_dialer_dialplan(self.default_language))
 
         await asyncio.to_thread(write)
         await self._reload_asterisk()
@@ -119,6 +131,8 @@ class CampaignService:
                 if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_/&.-]{0,128}", value):
                     raise InvalidInput(f"{key}: a sound name (letters, digits, _ / & - .)", field=key, value=value)
                 out[key] = value
+            elif key == "language":
+                out[key] = self._check_language(value)
             elif key == "description":
                 if not isinstance(value, str) or len(value) > 2000:
                     raise InvalidInput("description: text of at most 2000 characters", field="description")

@@ -109,6 +109,7 @@ def originate_request(
             "CCS_AMD": "1" if campaign.amd else "0",
             "CCS_ABANDON": campaign.abandon_message or "please-try-call-later",
             "CCS_MACHINE": campaign.machine_message or "",
+            "CCS_LANGUAGE": getattr(campaign, "language", "") or "",
         },
         action_id=action_id,
         channel_id=uniqueid,

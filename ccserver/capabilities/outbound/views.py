@@ -59,6 +59,7 @@ def campaign_dict(c, agents: list[str] | None = None) -> dict[str, Any]:
         },
         "abandon_message": c.abandon_message,
         "machine_message": c.machine_message,
+        "language": getattr(c, "language", ""),
         "bloctel_scrubbed_at": c.bloctel_scrubbed_at.isoformat() if c.bloctel_scrubbed_at else None,
         "created_by": c.created_by,
         "created_at": c.created_at.isoformat(),
