@@ -7,6 +7,7 @@ import logging
 import sys
 
 from .adapters.asterisk import commands as asterisk_commands
+from .commands import dialplan as dialplan_commands
 from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
@@ -23,6 +24,7 @@ COMMAND_MODULES = (
     ivr_commands,
     privacy_commands,
     phone_commands,
+    dialplan_commands,
 )
 
 
