@@ -758,7 +758,11 @@ class DialplanDeployment(SQLModel, table=True):
     """An apply or rollback of a dialplan version on the live Asterisk, and its outcome; 0017."""
 
     __tablename__ = "dialplan_deployments"
-    __table_args__ = (Index("ix_dialplan_deployments_version_id", "version_id"),)
+    __table_args__ = (
+        CheckConstraint("action IN ('apply', 'rollback')", name="ck_dialplan_deployments_action"),
+        CheckConstraint("outcome IN ('applied', 'rolled-back', 'refused')", name="ck_dialplan_deployments_outcome"),
+        Index("ix_dialplan_deployments_version_id", "version_id"),
+    )
 
     id: int | None = _id()
     at: datetime = Field(sa_type=UtcDateTime)

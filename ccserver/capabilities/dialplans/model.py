@@ -38,7 +38,8 @@ ADMIN_HOOKS = ("inbound",)
 # the extension the health probe calls after an apply: Local/probe@ccserver-inbound
 PROBE_CONTEXT, PROBE_EXTEN = "ccserver-inbound", "probe"
 RESERVED_SECTIONS = frozenset({"general", "globals"})
-JUMP_APPS = frozenset({"goto", "gosub", "gotoif", "gosubif"})
+# problems that keep a version away from any Asterisk, even the scratch one
+GUARD_RULES = frozenset({"directive", "include-outside", "reserved-section", "server-context"})
 
 
 @dataclass(frozen=True)

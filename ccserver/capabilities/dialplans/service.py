@@ -22,6 +22,7 @@ from ...core.errors import CcError
 from .errors import DialplanRefused, DialplanUnavailable
 from .model import (
     ADMIN_HOOKS,
+    GUARD_RULES,
     PROBE_CONTEXT,
     PROBE_EXTEN,
     Deployment,
@@ -133,8 +134,9 @@ class DialplanService:
 
     # --- checking ------------------------------------------------------------------------
     async def check(self, files: Any) -> CheckReport:
-        """Lint, then load into the scratch Asterisk (only when the lint passed: the scratch
-        reports what the lint cannot see, with Asterisk's own file:line)."""
+        """Lint, then load into the scratch Asterisk (unless a guard refused the files: a
+        #include outside, a server context...): both lists of problems, Asterisk's with its
+        own file:line."""
         files = check_files(files)
         if self.scratch is None:
             raise DialplanUnavailable("no scratch Asterisk to check dialplans on: nothing can be applied")
@@ -143,10 +145,10 @@ class DialplanService:
         except CcError as exc:
             raise DialplanUnavailable(f"the scratch Asterisk did not start: {exc.message}") from None
         problems = lint(files, known_apps=apps) + probe_rule(files)
-        if not problems:
+        if not any(p.rule in GUARD_RULES for p in problems):  # never load what the guards refuse
             messages = await self.scratch.load(files)
-            problems = asterisk_problems(messages, files)
-        return CheckReport(problems)
+            problems += asterisk_problems(messages, files)
+        return CheckReport(sorted(problems, key=lambda p: (p.file, p.line, p.source, p.rule)))
 
     async def save(self, files: Any, author: str, comment: Any = "") -> tuple[Version, CheckReport]:
         """Store a version (checked first: one with problems is refused, not stored)."""
