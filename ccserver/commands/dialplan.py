@@ -145,6 +145,7 @@ def _run(settings: Settings, work, *, live: bool = False):
         try:
             if live:
                 await ctx.connect()
+            await ctx.service.start()  # first use: what the live Asterisk reads becomes v1
             return await work(ctx.service)
         finally:
             await ctx.close()

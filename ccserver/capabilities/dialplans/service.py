@@ -294,10 +294,9 @@ class DialplanService:
                 )
                 return
             files = (await self.version(running)).files
-            if files != current:
+            if files != current and self.pbx is not None:  # only where it can be reloaded too
                 await asyncio.to_thread(self.files.write_dialplans, files)
-                if self.pbx is not None:
-                    await self.pbx.reload_dialplan()
+                await self.pbx.reload_dialplan()
                 logger.info("dialplan: v%s written back into the live Asterisk", running)
         except CcError as exc:
             logger.warning("dialplan: could not restore the running version at start: %s", exc.message)
