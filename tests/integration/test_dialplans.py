@@ -15,7 +15,6 @@ from ccserver.adapters.pbx.dialplan import AmiDialplan
 from tests.support.asterisk import settings_for_test
 from tests.support.server import Server, endpoint_of, until
 
-
 PROBE = "[inbound]\nexten => probe,1,Answer()\n same => n,Hangup()\n"
 ADMIN_PASSWORD = "admin-password-123"
 

@@ -374,7 +374,9 @@ _DIALPLAN_FILE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}\.conf$")
 def read_dialplan_dir(directory: Path) -> dict[str, str]:
     if not directory.is_dir():
         return {}
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.conf")) if _DIALPLAN_FILE.match(p.name)}
+    return {
+        p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.conf")) if _DIALPLAN_FILE.match(p.name)
+    }
 
 
 def write_dialplan_dir(directory: Path, files: dict[str, str], group: int | None = None) -> None:
@@ -940,9 +942,7 @@ class AsteriskInstance:
 
     def write_dialplans(self, files: dict[str, str]) -> None:
         """Replace the instance's dialplan files (the dialplans capability, after its checks)."""
-        write_dialplan_dir(
-            self.instance_dir / "etc" / "dialplans", files, self.run_user.gid if self.run_user else None
-        )
+        write_dialplan_dir(self.instance_dir / "etc" / "dialplans", files, self.run_user.gid if self.run_user else None)
 
     # ---------------------------------------------------------------- information
     def _info(self, state: dict[str, Any] | None = None, pid: int | None = None) -> InstanceInfo:

@@ -38,10 +38,12 @@ class ScratchAsterisk:
         self.instance = AsteriskInstance(scratch_settings, environment=environment)
         self._lock = threading.Lock()  # one load at a time: the log is read between markers
         self._apps: set[str] | None = None
+        self.started = False  # by this object (stop() ends only what it started)
 
     def _ensure_up(self) -> None:
         if self.instance.status() is None or self.instance.pid() is None:
             self.instance.up()
+            self.started = True
 
     def _log(self) -> Path:
         return self.instance.instance_dir / "log" / "messages.log"
@@ -89,4 +91,8 @@ class ScratchAsterisk:
         return await asyncio.to_thread(self._applications)
 
     def stop(self) -> None:
-        self.instance.down()
+        """Stop the scratch Asterisk if this object started it (the server's cleanup)."""
+        with self._lock:
+            if self.started:
+                self.instance.down()
+                self.started = False

@@ -3,6 +3,8 @@ first, the live Asterisk's dialplan directory and AMI), its page and API, and at
 
 from __future__ import annotations
 
+import asyncio
+
 from ...core.plugin import Deps, Plugin
 from . import web
 from .ports import DialplanRepository, LiveDialplanFiles, LiveDialplanPbx, ScratchAsterisk
@@ -24,4 +26,12 @@ def setup(
     plugin = Plugin("dialplans", service)
     plugin.web_routes = lambda app: web.add_routes(app, service)
     plugin.startup = [service.start]
+
+    async def stop_scratch() -> None:
+        """The scratch Asterisk is ours alone: it ends with the server."""
+        scratch_now = service.scratch
+        if scratch_now is not None and hasattr(scratch_now, "stop"):
+            await asyncio.to_thread(scratch_now.stop)
+
+    plugin.cleanup = [stop_scratch]
     return plugin
