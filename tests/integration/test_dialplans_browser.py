@@ -60,6 +60,8 @@ async def test_editor_loads_codemirror_shows_a_lint_error_saves_and_applies(tmp_
         await page.click(".CodeMirror-code")
         await page.keyboard.press("Control+End")
         await page.keyboard.type("exten => 4545,1,Foobar()")
+        await page.click("#dialplan-diff")  # against the running version
+        await page.locator("#dialplan-diff-text", has_text="+exten => 4545,1,Foobar()").wait_for()
         await page.click("#dialplan-save")
         problem = page.locator("#dialplan-problems li[data-line='4']")
         await problem.wait_for()

@@ -17,6 +17,7 @@ ROUTES = [
     ("GET", "/api/dialplans/versions/1", None),
     ("GET", "/api/dialplans/versions/1/diff", None),
     ("POST", "/api/dialplans/check", {"files": {"default.conf": PROBE}}),
+    ("POST", "/api/dialplans/diff", {"files": {"default.conf": PROBE + "; new\n"}}),
     ("POST", "/api/dialplans/versions", {"files": {"default.conf": PROBE + "exten => 1,1,NoOp()\n"}}),
     ("POST", "/api/dialplans/versions/1/apply", {}),
     ("POST", "/api/dialplans/versions/1/rollback", {}),
@@ -55,6 +56,8 @@ async def test_admin_saves_applies_and_sees_the_page(web_app, dialplans):
         for method, path, body in ROUTES:
             resp = await send(client, method, path, body)
             assert resp.status in (200, 201), (method, path, await resp.text())
+        resp = await send(client, "POST", "/api/dialplans/diff", {"files": {"default.conf": PROBE + "; new\n"}})
+        assert "+; new" in (await resp.json())["diff"]
         page = await (await client.get("/admin/dialplans")).text()
         assert "codemirror-5.65.18/codemirror.js" in page and "mode/asterisk/asterisk.js" in page
         assert 'data-version="2"' in page and "admin1" in page

@@ -132,6 +132,10 @@ class DialplanService:
         version = await self.version(version_id)
         return diff(await self.running_files(), version.files, "running", f"v{version_id}")
 
+    async def diff_files(self, files: Any) -> str:
+        """Edited (unsaved) files against what runs now."""
+        return diff(await self.running_files(), check_files(files), "running", "edited")
+
     # --- checking ------------------------------------------------------------------------
     async def check(self, files: Any) -> CheckReport:
         """Lint, then load into the scratch Asterisk (unless a guard refused the files: a

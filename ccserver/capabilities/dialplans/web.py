@@ -55,6 +55,12 @@ async def api_diff(request: web.Request) -> web.StreamResponse:
 
 
 @roles("admin")
+async def api_diff_files(request: web.Request) -> web.StreamResponse:
+    body = await read_json(request)
+    return web.json_response({"diff": await request.app[DIALPLANS].diff_files(body.get("files"))})
+
+
+@roles("admin")
 async def api_check(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     report = await request.app[DIALPLANS].check(body.get("files"))
@@ -105,6 +111,7 @@ def add_routes(app: web.Application, service: DialplanService) -> None:
     app.router.add_get("/admin/dialplans", dialplans_page, name="admin-dialplans")
     app.router.add_get("/api/dialplans", api_dialplans, name="api-dialplans")
     app.router.add_post("/api/dialplans/check", api_check, name="api-dialplans-check")
+    app.router.add_post("/api/dialplans/diff", api_diff_files, name="api-dialplans-diff-files")
     app.router.add_post("/api/dialplans/versions", api_save, name="api-dialplans-save")
     app.router.add_get("/api/dialplans/versions/{id}", api_version, name="api-dialplans-version")
     app.router.add_get("/api/dialplans/versions/{id}/diff", api_diff, name="api-dialplans-diff")

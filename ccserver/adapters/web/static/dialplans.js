@@ -110,14 +110,9 @@
 
   document.getElementById("dialplan-diff").addEventListener("click", async () => {
     keep();
-    const running = await call("GET", "/api/dialplans");
-    const lines = [];
-    const base = running.data.files || {};
-    Object.keys(Object.assign({}, base, files)).sort().forEach((name) => {
-      if (base[name] !== files[name]) lines.push(`--- ${name}: ${base[name] === undefined ? "nouveau" : files[name] === undefined ? "supprimé" : "modifié"}`);
-    });
+    const r = await call("POST", "/api/dialplans/diff", { files });
     diffText.hidden = false;
-    diffText.textContent = lines.length ? lines.join("\n") : "identique à la version en service";
+    diffText.textContent = r.ok ? (r.data.diff || "identique à la version en service") : (r.data.message || `erreur ${r.status}`);
   });
 
   document.querySelectorAll(".version-load").forEach((b) => b.addEventListener("click", async () => {
