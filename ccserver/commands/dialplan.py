@@ -72,7 +72,11 @@ class _Context:
         self.ami = None
         files, endpoint, environment = self._live_target(settings)
         self.endpoint = endpoint if live else None
-        self.scratch = ScratchAsterisk(settings, environment=environment)
+        # its own scratch instance (the server's may be loading another version right now),
+        # stopped when the command ends
+        self.scratch = ScratchAsterisk(
+            settings, environment=environment, name=f"{settings.asterisk.instance}-scratch-cli"
+        )
         self.service = DialplanService(
             DialplanRepository(self.db), AuditLog(self.db), files=files, pbx=None, scratch=self.scratch
         )
@@ -136,6 +140,7 @@ class _Context:
     async def close(self) -> None:
         if self.ami is not None:
             await self.ami.stop()
+        await asyncio.to_thread(self.scratch.stop)
         self.db.dispose()
 
 

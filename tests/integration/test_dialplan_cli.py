@@ -29,8 +29,10 @@ def live(asterisk_factory, monkeypatch):
         monkeypatch.setenv(env_name(key), str(value))
     yield instance
     scratch = AsteriskInstance(
-        instance.settings.replace({"asterisk.instance": f"{instance.name}-scratch"}), environment=instance.environment
+        instance.settings.replace({"asterisk.instance": f"{instance.name}-scratch-cli"}),
+        environment=instance.environment,
     )
+    assert scratch.status() is None or scratch.pid() is None  # each command stops its scratch Asterisk
     scratch.destroy()
 
 
