@@ -13,13 +13,16 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .adapters.asterisk.instance import AsteriskInstance
 from .adapters.asterisk.media_files import media_files_of
+from .adapters.asterisk.scratch import ScratchAsterisk
 from .adapters.audio import SoundfileConverter
 from .adapters.db.acd import AcdRepository
 from .adapters.db.audit import AuditLog
 from .adapters.db.callcenter import CallCenterRepository
 from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
+from .adapters.db.dialplans import DialplanRepository
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository, IvrVersionRepository
 from .adapters.db.media import MediaRepository
@@ -31,6 +34,7 @@ from .adapters.db.users import UserDirectoryRepository
 from .adapters.db.writer import BatchedWriter
 from .adapters.pbx.connection import PbxConnection, PbxEndpoint
 from .adapters.pbx.contacts import PjsipRegistrations
+from .adapters.pbx.dialplan import AmiDialplan
 from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
@@ -39,6 +43,7 @@ from .capabilities.callbacks import plugin as callbacks_plugin
 from .capabilities.callcenter import plugin as callcenter_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
+from .capabilities.dialplans import plugin as dialplans_plugin
 from .capabilities.ivr import plugin as ivr_plugin
 from .capabilities.media import plugin as media_plugin
 from .capabilities.outbound import plugin as outbound_plugin
@@ -67,6 +72,7 @@ class Runtime:
         clock: Clock | None = None,
         database: Database | None = None,
         config_writer: ConfigWriter | None = None,
+        dialplan_scratch: Any = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -224,6 +230,20 @@ class Runtime:
         # a queue or a skill an IVR script sends callers to is not removed from under it
         self.acd.queue_users.append(lambda queue: self.ivr.scripts_using(queue=queue))
         self.callcenter.skill_users.append(lambda skill: self.ivr.scripts_using(skill=skill))
+        # dialplans: the admins' files, versioned, checked on a scratch Asterisk, applied with a probe
+        live_files = config_writer if hasattr(config_writer, "read_dialplans") else None
+        if dialplan_scratch is None and live_files is not None:
+            environment = config_writer.environment_if_built() if isinstance(config_writer, AsteriskInstance) else None
+            dialplan_scratch = ScratchAsterisk(settings, environment=environment)
+        self.dialplans = self.install(
+            dialplans_plugin.setup(
+                self.deps,
+                repository=DialplanRepository(self.database, self.clock),
+                files=live_files,
+                pbx=AmiDialplan(self.pbx.ami) if self.pbx else None,
+                scratch=dialplan_scratch,
+            )
+        ).service
         self.started_at: float | None = None
 
     async def _queue_names(self) -> list[str]:

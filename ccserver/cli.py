@@ -9,6 +9,7 @@ import sys
 from .adapters.asterisk import commands as asterisk_commands
 from .commands import audit as audit_commands
 from .commands import callcenter as callcenter_commands
+from .commands import dialplan as dialplan_commands
 from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
     callcenter_commands,
     audit_commands,
     prompt_commands,
+    dialplan_commands,
 )
 
 

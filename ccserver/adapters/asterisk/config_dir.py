@@ -46,3 +46,14 @@ class DirectoryConfigWriter:
             Path(tmp).unlink(missing_ok=True)
             raise
         return target
+
+    def read_dialplans(self) -> dict[str, str]:
+        """The admins' dialplan files Asterisk reads (`dialplans/` of the shared directory)."""
+        from .instance import read_dialplan_dir
+
+        return read_dialplan_dir(self.directory / "dialplans")
+
+    def write_dialplans(self, files: dict[str, str]) -> None:
+        from .instance import write_dialplan_dir
+
+        write_dialplan_dir(self.directory / "dialplans", files)

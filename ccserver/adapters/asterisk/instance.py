@@ -370,6 +370,31 @@ class _Process:
         return self.gone
 
 
+_DIALPLAN_FILE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}\.conf$")
+
+
+def read_dialplan_dir(directory: Path) -> dict[str, str]:
+    if not directory.is_dir():
+        return {}
+    return {
+        p.name: p.read_text(encoding="utf-8") for p in sorted(directory.glob("*.conf")) if _DIALPLAN_FILE.match(p.name)
+    }
+
+
+def write_dialplan_dir(directory: Path, files: dict[str, str], group: int | None = None) -> None:
+    """Write each file atomically, then remove the files no longer in the set (only plain
+    dialplan names are ever written: the capability checked them)."""
+    for name in files:
+        if not _DIALPLAN_FILE.match(name):
+            raise ConfigurationError(f"{name!r} is not a dialplan file name", file=name)
+    directory.mkdir(exist_ok=True)
+    for name, text in files.items():
+        AsteriskInstance._write_atomic(directory / name, text, group)
+    for old in directory.glob("*.conf"):
+        if old.name not in files:
+            old.unlink()
+
+
 class AsteriskInstance:
     """Render, start, stop and inspect one named private Asterisk.
 
@@ -911,6 +936,15 @@ class AsteriskInstance:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._write_atomic(path, text, self.run_user.gid if self.run_user else None)
         return path
+
+    # ---------------------------------------------------------------- the admins' dialplans
+    def read_dialplans(self) -> dict[str, str]:
+        """The dialplan files this instance reads now (`etc/dialplans/*.conf`)."""
+        return read_dialplan_dir(self.instance_dir / "etc" / "dialplans")
+
+    def write_dialplans(self, files: dict[str, str]) -> None:
+        """Replace the instance's dialplan files (the dialplans capability, after its checks)."""
+        write_dialplan_dir(self.instance_dir / "etc" / "dialplans", files, self.run_user.gid if self.run_user else None)
 
     # ---------------------------------------------------------------- information
     def _info(self, state: dict[str, Any] | None = None, pid: int | None = None) -> InstanceInfo:

@@ -870,3 +870,37 @@ class MediaQueueSettings(SQLModel, table=True):
     closed_days: str = Field(default="[]", sa_type=Text)
     updated_by: str = Field(default="", sa_type=String(64))
     updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class DialplanVersion(SQLModel, table=True):
+    """A version of the admins' dialplan files (`files`: JSON {name: text}); 0017."""
+
+    __tablename__ = "dialplan_versions"
+
+    id: int | None = _id()
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    author: str = Field(sa_type=String(64))
+    comment: str = Field(default="", sa_type=String(500))
+    files: str = Field(sa_type=Text)
+
+
+class DialplanDeployment(SQLModel, table=True):
+    """An apply or rollback of a dialplan version on the live Asterisk, and its outcome; 0017."""
+
+    __tablename__ = "dialplan_deployments"
+    __table_args__ = (
+        CheckConstraint("action IN ('apply', 'rollback')", name="ck_dialplan_deployments_action"),
+        CheckConstraint("outcome IN ('applied', 'rolled-back', 'refused')", name="ck_dialplan_deployments_outcome"),
+        Index("ix_dialplan_deployments_version_id", "version_id"),
+    )
+
+    id: int | None = _id()
+    at: datetime = Field(sa_type=UtcDateTime)
+    actor: str = Field(sa_type=String(64))
+    action: str = Field(sa_type=String(16))
+    version_id: int = Field(foreign_key="dialplan_versions.id", sa_type=Integer)
+    previous_version_id: int | None = Field(default=None, foreign_key="dialplan_versions.id", sa_type=Integer)
+    outcome: str = Field(sa_type=String(16))
+    comment: str = Field(default="", sa_type=String(500))
+    detail: str = Field(default="", sa_type=Text)
+    seconds: float = Field(default=0.0, sa_type=Float)
