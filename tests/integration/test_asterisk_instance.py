@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ccserver.adapters.asterisk.instance import AsteriskInstance, InstanceInfo
-from ccserver.adapters.asterisk.root import MIN_ASTERISK_MAJOR, parse_version, root_marker
+from ccserver.adapters.asterisk.root import MIN_ASTERISK_MAJOR, ROOT_PACKAGES, parse_version, root_marker
 from ccserver.cli import main as ccserver_main
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import env_name
@@ -68,7 +68,7 @@ def test_asterisk_environment_has_asterisk_20_or_newer(asterisk):
     env = asterisk.environment
     if env.mode == "chroot":  # the fixture built this root from scratch on a fresh machine
         marker = root_marker(env.root)
-        assert marker["packages"] == ["asterisk", "sip-tester"]
+        assert marker["packages"] == list(ROOT_PACKAGES)
         print(f"root {env.root}: {marker}")
     out = subprocess.run(env.command(env.asterisk, "-V"), capture_output=True, text=True, check=True)
     major, version = parse_version(out.stdout)

@@ -41,8 +41,8 @@ async def test_levels_change_the_penalty_live_and_a_refused_queue_setting_keeps_
             assert (await rt.pbx.ami.queue_params())["support"]["strategy"] == "rrmemory"
             real_render = acd_service.render_queues
 
-            def unreadable_when_max_callers_is_7(queues):
-                text = real_render(queues)
+            def unreadable_when_max_callers_is_7(queues, media=None):
+                text = real_render(queues, media)
                 return "[unterminated\n" + text if any(q.max_callers == 7 for q in queues) else text
 
             monkeypatch.setattr(acd_service, "render_queues", unreadable_when_max_callers_is_7)

@@ -103,7 +103,9 @@ class AcdService:
 
     async def apply_configuration(self, queues: list[QueueDefinition] | None = None) -> None:
         """Render queues, SIP accounts and dialplan from the database (or these queues, to try
-        them before they are stored) and reload Asterisk."""
+        them before they are stored) and reload Asterisk. The queue listeners are told only of
+        stored queues (they read the database): a trial is told by `_queues_stored`."""
+        stored = queues is None
         if queues is None:
             queues = await asyncio.to_thread(self.repo.queues)
         agents = await asyncio.to_thread(self.repo.agents)
@@ -118,14 +120,20 @@ class AcdService:
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
             self.board.add_agent(agent.username, agent.interface)
-        for listener in self.queue_listeners:
-            listener(queues)
+        if stored:
+            self._queues_stored(queues)
         if self.writer is None:
             logger.warning("no Asterisk configuration writer: queues and SIP accounts not applied")
             return
         for name, text in files.items():
             await asyncio.to_thread(self.writer.write_generated, name, text)
         await self._reload_asterisk()
+
+    def _queues_stored(self, queues: list[QueueDefinition]) -> None:
+        """Tell the queue listeners (the IVR validates its scripts against the queues) the
+        queues as they now are in the database."""
+        for listener in self.queue_listeners:
+            listener(queues)
 
     async def _reload_asterisk(self) -> None:
         """Make Asterisk read the generated files (again after each AMI login: it may have been
@@ -144,6 +152,7 @@ class AcdService:
             validate_queue(queue, await asyncio.to_thread(self.repo.skills), {q.name for q in current} | {queue.name})
             await self._apply_checked([*current, queue], current, queue)
             await asyncio.to_thread(self.repo.save_queue, queue, create=True)
+            self._queues_stored([*current, queue])
             await asyncio.to_thread(self.audit.record, actor, "queue.create", queue.name, after=queue_dict(queue))
 
     async def update_queue(self, queue: QueueDefinition, actor: str) -> None:
@@ -156,8 +165,10 @@ class AcdService:
                 raise NoSuchQueue(f"no queue named {queue.name!r}", field="name", queue=queue.name)
             validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(by_name))
             before = by_name[queue.name]
-            await self._apply_checked([queue if q.name == queue.name else q for q in current], current, queue)
+            proposed = [queue if q.name == queue.name else q for q in current]
+            await self._apply_checked(proposed, current, queue)
             await asyncio.to_thread(self.repo.save_queue, queue, create=False)
+            self._queues_stored(proposed)
             old, new = queue_dict(before), queue_dict(queue)
             changed = sorted(k for k in new if old.get(k) != new[k])
             await asyncio.to_thread(
@@ -188,6 +199,7 @@ class AcdService:
             remaining = [q for q in current if q.name != name]
             await self._apply_checked(remaining, current, None)
             await asyncio.to_thread(self.repo.delete_queue, name)
+            self._queues_stored(remaining)
             await asyncio.to_thread(self.audit.record, actor, "queue.remove", name, before=queue_dict(by_name[name]))
 
     async def _apply_checked(
