@@ -78,17 +78,7 @@ def private_endpoint(settings: Settings):
 
     instance = AsteriskInstance(settings)
     info = instance.up()
-    endpoint = PbxEndpoint(
-        ami_host=info.ami_host,
-        ami_port=info.ami_port,
-        ami_username=info.ami_username,
-        ami_secret=info.ami_secret,
-        ari_url=info.ari_url + "/",
-        ari_username=info.ari_username,
-        ari_password=info.ari_password,
-        ari_app=info.ari_app,
-        node=info.name,
-    )
+    endpoint = PbxEndpoint.of_instance(info)
     return instance, info, endpoint
 
 

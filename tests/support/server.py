@@ -17,19 +17,8 @@ from tests.support.web import logged_in
 
 
 def endpoint_of(info, **changes) -> PbxEndpoint:
-    values = dict(
-        ami_host=info.ami_host,
-        ami_port=info.ami_port,
-        ami_username=info.ami_username,
-        ami_secret=info.ami_secret,
-        ari_url=info.ari_url + "/",
-        ari_username=info.ari_username,
-        ari_password=info.ari_password,
-        ari_app=f"t{uuid.uuid4().hex[:8]}",
-        node=info.name,
-    )
-    values.update(changes)
-    return PbxEndpoint(**values)
+    """The instance's endpoint with an ARI application of this test's own."""
+    return PbxEndpoint.of_instance(info, **{"ari_app": f"t{uuid.uuid4().hex[:8]}", **changes})
 
 
 async def until(predicate, timeout: float, what: str = "the condition", step: float = 0.05):

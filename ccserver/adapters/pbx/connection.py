@@ -34,6 +34,23 @@ class PbxEndpoint:
     ari_app: str = "ccserver"
     node: str = "asterisk"
 
+    @classmethod
+    def of_instance(cls, info: Any, **changes: Any) -> PbxEndpoint:
+        """The endpoint of a private Asterisk instance (its `InstanceInfo`), with `changes`."""
+        values: dict[str, Any] = dict(
+            ami_host=info.ami_host,
+            ami_port=info.ami_port,
+            ami_username=info.ami_username,
+            ami_secret=info.ami_secret,
+            ari_url=info.ari_url + "/",
+            ari_username=info.ari_username,
+            ari_password=info.ari_password,
+            ari_app=info.ari_app,
+            node=info.name,
+        )
+        values.update(changes)
+        return cls(**values)
+
 
 class PbxConnection:
     """The links to one node and its resync. A snapshot is taken after every (re)connect of
