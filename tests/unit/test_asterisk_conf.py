@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ccserver.adapters.asterisk.instance import GENERATED_FILES, AsteriskInstance
+from ccserver.adapters.asterisk import instance as instance_module
+from ccserver.adapters.asterisk.instance import GENERATED_FILES, AsteriskInstance, _free_gaps
 from ccserver.adapters.asterisk.root import AsteriskEnvironment, parse_version, resolve_environment
 from ccserver.core.errors import ConfigurationError
 from ccserver.settings import SECTION_OF, Settings, env_name
@@ -135,6 +136,29 @@ def test_two_instances_get_different_ports(fake_root):
     two = make(fake_root, asterisk={"instance": "two"}).render()
     assert not {one.ami_port, one.ari_port, one.sip_port} & {two.ami_port, two.ari_port, two.sip_port}
     assert not set(range(one.rtp_start, one.rtp_end + 1)) & set(range(two.rtp_start, two.rtp_end + 1))
+
+
+def test_instances_fill_the_port_space_and_the_one_too_many_is_told_what_to_change(fake_root, monkeypatch):
+    """Neighbours of 2,000 RTP ports each are packed: 9 fit in the 22,767 ports below the
+    ephemeral range (drawn at random, 2 to 4 fitted before), none overlaps, and the
+    one too many is told which setting to change; a small range still fits after them."""
+    monkeypatch.setattr(instance_module, "_udp_ports_in_use", set)  # other programs' calls aside
+    count, ranges = 2000, []
+    with pytest.raises(ConfigurationError) as refused:
+        for n in range(20):
+            info = make(fake_root, asterisk={"instance": f"n{n}", "rtp_port_count": count}).render()
+            ranges.append(set(range(info.rtp_start, info.rtp_end + 1)))
+    assert len(ranges) >= 9
+    assert all(not a & b for i, a in enumerate(ranges) for b in ranges[i + 1 :])
+    assert refused.value.details["field"] == "rtp_port_start" and "rtp_port_count" in refused.value.message
+    small = make(fake_root, asterisk={"instance": "small", "rtp_port_count": 8, "max_concurrent_calls": 2}).render()
+    assert small.rtp_start % 2 == 0 and not any(set(range(small.rtp_start, small.rtp_end + 1)) & r for r in ranges)
+
+
+def test_free_gaps_leave_room_for_an_even_start():
+    assert _free_gaps({10, 11, 30}, 0, 40, 8) == [(0, 10), (12, 30), (31, 40)]
+    assert _free_gaps({10, 11, 30}, 0, 40, 9) == [(0, 10), (12, 30)]
+    assert _free_gaps(set(), 0, 8, 8) == []
 
 
 def test_generated_files_survive_rerendering(fake_root):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import ipaddress
+import itertools
 import json
 import logging
 import math
@@ -114,6 +115,7 @@ def _setting(settings: Settings, key: str):
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CONF_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.conf$")
 _PORT_LOW = 10000
+_SIGNALLING_ROOM = 8  # ports kept after an RTP range for the instance's AMI, ARI and SIP
 _PORT_HIGH_DEFAULT = 32767  # below Linux's ephemeral range, so clients' ports never take ours
 _ADDRESS_RE = re.compile(r"^[A-Za-z0-9.:-]{1,253}$")  # an IP address or a host name
 
@@ -264,6 +266,32 @@ def _ephemeral_low() -> int:
         return max(low - 1, _PORT_LOW + 1000)
     except (OSError, ValueError, IndexError):
         return _PORT_HIGH_DEFAULT
+
+
+def _udp_ports_in_use() -> set[int]:
+    """The local UDP ports bound on this machine now (Linux /proc), empty when unknown."""
+    ports: set[int] = set()
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 1 and ":" in fields[1]:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _free_gaps(taken: set[int], low: int, high: int, count: int) -> list[tuple[int, int]]:
+    """The runs [start, end) of ports in [low, high) holding none of `taken`, at least
+    `count` + 1 long (room for an even start)."""
+    gaps, start = [], low
+    for port in sorted(p for p in taken if low <= p < high) + [high]:
+        if port - start >= count + 1:
+            gaps.append((start, port))
+        start = max(start, port + 1)
+    return gaps
 
 
 def port_free(port: int, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> bool:
@@ -650,18 +678,29 @@ class AsteriskInstance:
         if s.asterisk.rtp_port_start:
             state["rtp_start"] = s.asterisk.rtp_port_start
         elif not rtp_remembered or (check_free and not port_free(rtp_remembered, sip_host, socket.SOCK_DGRAM)):
-            for _ in range(200):
-                start = random.randrange(_PORT_LOW, high - count) & ~1
+            # a range is placed against an edge of a free run (packed, so that the space is not
+            # cut into runs too short for the next instance), the edge drawn at random (two
+            # instances starting at once seldom draw the same)
+            # The AMI, ARI and SIP ports are taken just after the range when free (see below).
+            footprint = count + _SIGNALLING_ROOM
+            gaps = _free_gaps(avoid | _udp_ports_in_use(), _PORT_LOW, high, footprint)
+            edges = [low + (low & 1) for low, _ in gaps] + [(end - footprint) & ~1 for _, end in gaps]
+            random.shuffle(edges)
+            for start in edges[:50]:
                 ports = range(start, start + count)
-                if avoid.intersection(ports):
-                    continue
                 if all(port_free(p, sip_host, socket.SOCK_DGRAM) for p in ports[:: max(1, count // 8)]):
                     state["rtp_start"] = start
                     break
             else:
-                raise ConfigurationError("found no free RTP port range", field="rtp_port_start")
+                raise ConfigurationError(
+                    f"found no free range of {count} RTP ports between {_PORT_LOW} and {high} "
+                    f"({len(avoid)} ports are remembered by other instances next to this one): "
+                    f"lower asterisk.rtp_port_count or set asterisk.rtp_port_start",
+                    field="rtp_port_start",
+                )
         state["rtp_end"] = state["rtp_start"] + count - 1
         avoid.update(range(state["rtp_start"], state["rtp_end"] + 1))
+        kept = {state.get(k) for k in wanted}  # the other keys' remembered ports are kept if free
         for key, (fixed, host, kind) in wanted.items():
             if fixed:
                 if check_free and not port_free(fixed, host, kind):
@@ -679,9 +718,10 @@ class AsteriskInstance:
                     continue
                 if current:
                     logger.info("instance %s: %s %s is taken, picking another", self.name, key, current)
-                for _ in range(500):
-                    port = random.randrange(_PORT_LOW, high)
-                    if port not in avoid and port_free(port, host, kind):
+                after_rtp = range(state["rtp_end"] + 1, state["rtp_end"] + 1 + _SIGNALLING_ROOM)
+                randoms = (random.randrange(_PORT_LOW, high) for _ in range(500))
+                for port in itertools.chain(after_rtp, randoms):
+                    if port not in avoid and port not in kept and port < high and port_free(port, host, kind):
                         break
                 else:
                     raise ConfigurationError(f"found no free port for {key}", field=key)
