@@ -23,6 +23,7 @@ from panoramisk import Manager
 from ...core.errors import InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ...core.events import PbxEvent, PbxLinkDown, PbxLinkUp
 from ...core.ports import OriginateRequest
+from .ami_wire import FastAmiProtocol
 from .translate import ami_fields, tampered, translate_ami
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class AmiLink:
             ping_interval=5,
             reconnect_timeout=1,
             forgetable_actions=("login", "ping"),
+            protocol_factory=FastAmiProtocol,
             log=_PANORAMISK_LOG,
             on_login=self._logged_in,
             on_disconnect=self._disconnected,
