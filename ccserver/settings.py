@@ -174,6 +174,9 @@ class OutboundSettings:
     # outbound dialer: where it sends calls, PJSIP/customers/<this> with {number} (national),
     # {e164} or {digits}: "sip:{number}@trunk.example:5060"; empty: automatic dialing disabled
     dial_uri: str = ""
+    # the caller ID presented to customers on calls placed from the desk outside any campaign
+    # (click-to-dial); empty: none is set
+    service_caller_id: str = ""
 
 
 @dataclass(frozen=True)
