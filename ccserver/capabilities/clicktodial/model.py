@@ -144,9 +144,16 @@ class DialedCalls:
         return [CallRecordChanged(record=call.record)]
 
     def failed(self, uniqueid: str, reason: str) -> list[ev.Event]:
-        """The Originate was refused at once: the record ends as not placed."""
+        """The call failed after it was placed: the record ends as failed."""
         call = self.live.get(uniqueid)
         return self._end(call, None, reason[:64], outcome="failed") if call else []
+
+    def forget(self, uniqueid: str) -> None:
+        """The Originate was refused at once: nothing was dialled, nothing to record."""
+        self.live.pop(uniqueid, None)
+        for action, known in list(self.by_action.items()):
+            if known == uniqueid:
+                del self.by_action[action]
 
     def apply(self, event: ev.Event) -> list[ev.Event]:
         if isinstance(event, ev.ChannelAnswered):
@@ -187,10 +194,7 @@ class DialedCalls:
         return [CallRecordChanged(record=call.record)]
 
     def _end(self, call: DialedCall, cause: int | None, reason: str, outcome: str = "") -> list[ev.Event]:
-        self.live.pop(call.uniqueid, None)
-        for action, uniqueid in list(self.by_action.items()):
-            if uniqueid == call.uniqueid:
-                del self.by_action[action]
+        self.forget(call.uniqueid)
         record = call.record
         if record is None:
             return []

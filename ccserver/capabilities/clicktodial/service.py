@@ -22,11 +22,12 @@ from typing import Any
 
 from ...core import events as ev
 from ...core.clock import Clock
-from ...core.errors import CcError, Conflict, Forbidden, InvalidInput
+from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, PbxUnavailable
 from ...core.permissions import Actor, actor_for, may_act, require
 from ...core.ports import AuditTrail, OriginateRequest, PbxCommands
 from ..agents.model import AgentBoard, AgentState
 from ..callbacks.errors import NoSuchCallback
+from ..calls.model import CallRecordChanged
 from ..customers.model import normalize_number
 from ..customers.service import CustomerService
 from ..outbound.dialer import choose_caller_id, dial_channel, dialplan_value
@@ -85,15 +86,20 @@ class ClickToDialService:
     async def dial(self, body: Any, username: str, role: str) -> dict[str, Any]:
         """Place the call the desk asked for (`body`: the request's JSON). Returns what the desk
         shows; raises a `CcError` (nothing dialled, nothing changed) when it may not be placed."""
-        target = parse_target(body)
+        target: DialTarget | None = None
         try:
+            target = parse_target(body)
             if target.canvassing:
                 result = await self._dial_contact(target.ident, username, role)
             else:
                 result = await self._dial_service(target, username, role)
         except CcError as exc:
             await self._record(
-                username, "call.dial-refused", _target_name(target), error=exc.error_id, message=exc.message[:300]
+                username,
+                "call.dial-refused",
+                _target_name(target) if target else "request",
+                error=exc.error_id,
+                message=exc.message[:300],
             )
             raise
         await self._record(
@@ -158,19 +164,20 @@ class ClickToDialService:
             started_at=now,
             target=_target_name(target),
         )
-        for event in self.calls.expect(call, action_id):
-            self.publish(event)
+        self.calls.expect(call, action_id)  # followed from now; its record is published once placed
         try:
             await self.pbx.originate(request)
-        except CcError as exc:
-            for event in self.calls.failed(uniqueid, exc.message):
-                self.publish(event)
+        except CcError:
+            self.calls.forget(uniqueid)  # nothing was dialled: no record
             if callback_id is not None:
                 await asyncio.to_thread(
                     self.callbacks.update_callback, callback_id, status="pending", agent="", completed_at=None
                 )
             raise
         self.placed += 1
+        live = self.calls.live.get(uniqueid)
+        if live is not None and live.record is not None:
+            self.publish(CallRecordChanged(record=live.record))
         if customer is not None:
             await asyncio.to_thread(self.notes.annotate_call, uniqueid, customer_id=customer.id)
         pop = self._screen_pop(uniqueid, number, customer, now)
@@ -295,7 +302,7 @@ class ClickToDialService:
 
     def _require_up(self) -> None:
         if self.pbx is None or not getattr(self.pbx, "is_up", True):
-            raise CcError("no Asterisk connection: the call cannot be placed now")
+            raise PbxUnavailable("no Asterisk connection: the call cannot be placed now")
 
     async def _actor(self, username: str, role: str) -> Actor:
         if role == "supervisor" and self.scopes is None:
