@@ -323,6 +323,7 @@ SECTION_OF: dict[str, tuple[str, str]] = {
     "resync_interval": ("pbx", "resync_interval"),
     "trunk_host": ("outbound", "trunk_host"),
     "outbound_dial_uri": ("outbound", "dial_uri"),
+    "outbound_service_caller_id": ("outbound", "service_caller_id"),
     "ivr_scripts_dir": ("ivr", "scripts_dir"),
     "ivr_stats_flush_interval": ("ivr", "stats_flush_interval"),
     "recordings_dir": ("recording", "store_dir"),
