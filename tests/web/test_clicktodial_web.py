@@ -4,7 +4,7 @@ the field, the compliance engine's refusal, and nothing changed when the call is
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -135,7 +135,7 @@ async def test_callbacks_are_dialled_by_their_holder_or_their_queue_only(web_app
     other = rt.acd_repo.add_callback("support", "0611111111", "1.2", entered)
     client = await login(web_app, "alice")
     listed = await (await client.get("/api/calls/dial/callbacks")).json()
-    assert [c["id"] for c in listed] == [mine]
+    assert [(c["kind"], c["id"]) for c in listed] == [("callback", mine)]
     resp = await dial(client, {"callback_id": other})
     assert resp.status == 403, await resp.text()
     resp = await dial(client, {"callback_id": mine})
@@ -172,11 +172,17 @@ async def test_campaign_contact_without_consent_is_refused_with_the_engines_reas
     )
     await out.campaigns.commit_import(preview["import_id"], "admin1")
     (contact,) = out.repo.contacts(campaign["id"])[0]
-    out.repo.update_contact(contact.id, datetime.now(UTC), status="callback", callback_agent="alice")
+    now = datetime.now(UTC)
+    out.repo.update_contact(
+        contact.id, now, status="callback", callback_agent="alice", next_attempt_at=now - timedelta(minutes=1)
+    )
     client = await login(web_app, "bob")  # not his contact
+    assert await (await client.get("/api/calls/dial/callbacks")).json() == []
     resp = await dial(client, {"contact_id": contact.id})
     assert resp.status == 403, await resp.text()
     client = await login(web_app, "alice")
+    listed = await (await client.get("/api/calls/dial/callbacks")).json()
+    assert [(c["kind"], c["id"], c["name"]) for c in listed] == [("contact", contact.id, "Mme Test")]
     resp = await dial(client, {"contact_id": contact.id})
     data = await resp.json()
     assert resp.status == 409 and data["error"] == "call-forbidden", data

@@ -108,12 +108,27 @@ class ClickToDialService:
         return result
 
     async def callbacks_for(self, username: str, role: str) -> list[dict[str, Any]]:
-        """The pending queue callbacks this user may call back (the desk's list)."""
+        """The desk's list: the pending queue callbacks this user may call back, then the
+        campaign callbacks due that are theirs (calling those asks the compliance engine)."""
         rows = await asyncio.to_thread(self.callbacks.callbacks, "pending")
+        due = await asyncio.to_thread(self.outbound.repo.due_callbacks, self.clock.now())
         actor = await self._actor(username, role)
         mine = self.board.agents[username].queues if username in self.board.agents else frozenset()
+        contacts = [
+            {
+                "kind": "contact",
+                "id": c.id,
+                "campaign_id": c.campaign_id,
+                "name": c.name,
+                "number": c.number,
+                "due_at": c.next_attempt_at.astimezone(UTC).isoformat() if c.next_attempt_at else None,
+            }
+            for c in sorted(due, key=lambda c: (c.next_attempt_at, c.id))
+            if c.callback_agent == username
+        ]
         return [
             {
+                "kind": "callback",
                 "id": r.id,
                 "queue": r.queue,
                 "number": r.number,
@@ -122,7 +137,7 @@ class ClickToDialService:
             }
             for r in rows
             if may_act(actor, callback_target(r.id, r.agent or "", r.queue, username, mine))
-        ]
+        ] + contacts
 
     # --- customer service -----------------------------------------------------------------------
 

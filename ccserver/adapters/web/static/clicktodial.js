@@ -34,7 +34,7 @@
         return;
       }
       if (status) status.textContent = "Appel du " + data.number + " : votre téléphone sonne d'abord.";
-      if (button.dataset.callbackId) loadCallbacks();
+      if (button.dataset.callbackId || button.dataset.contactId) loadCallbacks();
     } finally {
       button.disabled = false;
     }
@@ -56,12 +56,19 @@
     list.replaceChildren();
     for (const r of rows) {
       const li = document.createElement("li");
-      li.textContent = r.number + " · file " + r.queue + " ";
       const b = document.createElement("button");
-      b.type = "button"; b.className = "c2d-dial"; b.dataset.callbackId = r.id; b.textContent = "Appeler";
+      b.type = "button"; b.className = "c2d-dial"; b.textContent = "Appeler";
+      if (r.kind === "contact") {  // a campaign callback: the compliance engine decides
+        li.textContent = (r.name || r.number) + " · " + r.number + " · campagne " + r.campaign_id + " ";
+        b.dataset.contactId = r.id;
+      } else {
+        li.textContent = r.number + " · file " + r.queue + " ";
+        b.dataset.callbackId = r.id;
+      }
       li.appendChild(b); list.appendChild(li);
     }
     card.hidden = rows.length === 0;
   }
   loadCallbacks();
+  if (window.ccsLive && document.getElementById("c2d-callbacks-card")) ccsLive.on("outbound_callback_due", loadCallbacks);
 })();
