@@ -4,6 +4,7 @@ the field, the compliance engine's refusal, and nothing changed when the call is
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -61,6 +62,18 @@ async def test_agent_dials_a_customer_file_their_phone_first_then_the_trunk(web_
     # one call at a time from a desk
     resp = await dial(client, {"customer_id": customer.id})
     assert resp.status == 409 and (await resp.json())["error"] == "already-on-call"
+
+
+async def test_a_double_click_places_one_call(web_app, center):
+    rt, pbx, customer = center
+    client = await login(web_app, "alice")
+    first, second = await asyncio.gather(
+        dial(client, {"customer_id": customer.id}), dial(client, {"customer_id": customer.id})
+    )
+    assert sorted([first.status, second.status]) == [201, 409]
+    refused = first if first.status == 409 else second
+    assert (await refused.json())["error"] == "already-on-call"
+    assert len(pbx.originated) == 1
 
 
 async def test_ticket_dials_its_customer(web_app, center):

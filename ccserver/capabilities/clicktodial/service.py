@@ -80,6 +80,7 @@ class ClickToDialService:
         self.caller_id = caller_id
         self.send_to_user: Callable[[str, dict], Any] = lambda username, message: None
         self.placed = 0
+        self._placing: set[str] = set()  # users whose click is being handled
 
     # --- the use case -------------------------------------------------------------------------
 
@@ -89,10 +90,16 @@ class ClickToDialService:
         target: DialTarget | None = None
         try:
             target = parse_target(body)
-            if target.canvassing:
-                result = await self._dial_contact(target.ident, username, role)
-            else:
-                result = await self._dial_service(target, username, role)
+            if username in self._placing:  # a double click: the first one is still being placed
+                raise AlreadyOnCall(f"a call is being placed from {username}'s desk already", username=username)
+            self._placing.add(username)
+            try:
+                if target.canvassing:
+                    result = await self._dial_contact(target.ident, username, role)
+                else:
+                    result = await self._dial_service(target, username, role)
+            finally:
+                self._placing.discard(username)
         except CcError as exc:
             await self._record(
                 username,
