@@ -15,7 +15,7 @@ import pytest
 from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, Center
 from tests.support.rtp_capture import RtpCapture
 from tests.support.server import until
-from tests.support.sipp import Answer
+from tests.support.sipp import Answer, Reject, SippPhone
 
 pytestmark = pytest.mark.asterisk
 
@@ -125,4 +125,38 @@ async def test_forbidden_campaign_contact_is_refused_with_the_reason_and_no_chan
         assert "0 active channels" in shown, shown
         assert center.phone.calls_offered == 0 and center.customer.calls_offered == 0
         assert service.repo.contact(contact.id).status == "callback"
+        await ws.close()
+
+
+async def test_agent_phone_busy_ends_the_record_as_failed_and_the_customer_is_never_dialled(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        rt = center.runtime
+        customer = rt.customers.create_customer(phones=[ANSWERS], last_name="Occupé")
+        # the agent's phone refuses the call (busy)
+        busy = SippPhone(asterisk, center.phone.username, center.phone.password, behaviour=Reject(486))
+        await center.phone.stop()
+        center.phone = busy
+        await busy.start()
+        await busy.wait_registered(10)
+        client, headers, ws = await _desk_socket(center)
+        resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        uniqueid = (await resp.json())["uniqueid"]
+        await busy.wait_calls("rejected", 1, timeout=10)
+
+        def stored():
+            row = rt.acd_repo.call(uniqueid)
+            return row if row is not None and row.ended_at is not None else None
+
+        row = await until(stored, 15, "the call record ended")
+        assert (row.direction, row.agent, row.customer_id, row.outcome) == (
+            "outbound",
+            center.agent,
+            customer.id,
+            "failed",
+        )
+        assert row.answered_at is None and row.talk_seconds == 0
+        assert center.customer.calls_offered == 0  # the customer was never dialled
+        assert rt.click_to_dial.calls.live == {}
         await ws.close()

@@ -156,6 +156,8 @@ async def test_callbacks_are_dialled_by_their_holder_or_their_queue_only(web_app
     assert (await resp.json())["customer_id"] == customer.id  # the callback's number is Dupont's
     row = next(r for r in rt.acd_repo.callbacks() if r.id == mine)
     assert (row.status, row.agent) == ("done", "alice")  # the queue will not dial it again
+    resp = await dial(client, {"callback_id": mine})  # called back meanwhile: nothing to call
+    assert resp.status == 409 and (await resp.json())["error"] == "callback-closed"
     sup = await login(web_app, "supervisor1")
     assert await (await sup.get("/api/calls/dial/callbacks")).json() == []  # no scope
     admin = await login(web_app, "admin1")
