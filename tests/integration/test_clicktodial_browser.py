@@ -43,11 +43,14 @@ async def test_agent_clicks_appeler_on_the_customer_file_and_sees_the_call_on_th
             await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
             (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
             assert call.dialed == ANSWERS
+            await desk.wait_for_selector("#c2d-call-state:has-text('Client en ligne')", timeout=10_000)
             # one call at a time: the ticket's button says why, nothing else is dialled
             await file.click(f"article[data-ticket='{ticket.id}'] button.c2d-dial")
             await file.wait_for_selector("#tickets .c2d-error:has-text('Appel impossible')")
             assert "already" in await file.text_content("#tickets .c2d-error")
             assert rt.click_to_dial.placed == 1
+            # the customer hangs up after 6 s: the desk says the call ended
+            await desk.wait_for_selector("#c2d-call-state:has-text('Appel terminé')", timeout=15_000)
 
 
 async def test_desk_callback_the_engine_forbids_shows_the_reason_and_dials_nothing(asterisk, tmp_path):

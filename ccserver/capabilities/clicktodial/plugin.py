@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ...core.plugin import Deps, Plugin
 from ..agents.model import AgentBoard
+from ..calls.model import CallRecordChanged
 from ..customers.service import CustomerService
 from ..outbound.service import OutboundService
 from . import web
@@ -43,6 +44,7 @@ def setup(
     )
     plugin = Plugin("clicktodial", service=service)
     calls.register(plugin)
+    plugin.subscribe("clicktodial:desk", service.on_record, [CallRecordChanged.topic])
     plugin.web_routes = lambda app: web.add_routes(app, service)
 
     def live(hub) -> None:  # the screen-pop goes to the dialling user's pages only

@@ -146,6 +146,33 @@ class ClickToDialService:
             if may_act(actor, callback_target(r.id, r.agent or "", r.queue, username, mine))
         ] + contacts
 
+    def on_record(self, event: ev.Event) -> None:
+        """Bus listener: tell the dialling agent's desk how their click-to-dial call goes
+        (``click_to_dial_call``: state ``answered`` when the customer picks up, ``ended``)."""
+        if not isinstance(event, CallRecordChanged) or event.record is None:
+            return
+        record = event.record
+        data = dict(record.data)
+        if "click_to_dial" not in data or not record.agent:
+            return
+        if event.ended:
+            state = "ended"
+        elif record.answered_at is not None:
+            state = "answered"
+        else:
+            return  # placed: the screen-pop said so
+        self.send_to_user(
+            record.agent,
+            {
+                "topic": "click_to_dial_call",
+                "uniqueid": record.uniqueid,
+                "state": state,
+                "outcome": record.outcome,
+                "number": record.caller_number,
+                "talk_seconds": record.talk_seconds,
+            },
+        )
+
     # --- customer service -----------------------------------------------------------------------
 
     async def _dial_service(self, target: DialTarget, username: str, role: str) -> dict[str, Any]:

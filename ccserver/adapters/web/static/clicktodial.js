@@ -70,5 +70,19 @@
     card.hidden = rows.length === 0;
   }
   loadCallbacks();
+  // the desk: how the call placed by a click goes (the customer picked up, the call ended)
+  const callState = document.getElementById("c2d-call-state");
+  if (window.ccsLive && callState) {
+    ccsLive.on("screen_pop", (m) => {
+      callState.textContent = m.direction === "outbound" ? "Appel sortant : votre téléphone sonne, puis le client." : "";
+    });
+    ccsLive.on("click_to_dial_call", (m) => {
+      if (m.state === "answered") callState.textContent = "Client en ligne (" + m.number + ").";
+      else if (m.state === "ended")
+        callState.textContent = m.outcome === "answered"
+          ? "Appel terminé (" + (m.talk_seconds || 0) + " s de conversation)."
+          : "Appel terminé sans réponse (" + m.number + ").";
+    });
+  }
   if (window.ccsLive && document.getElementById("c2d-callbacks-card")) ccsLive.on("outbound_callback_due", loadCallbacks);
 })();
