@@ -160,3 +160,36 @@ async def test_agent_phone_busy_ends_the_record_as_failed_and_the_customer_is_ne
         assert center.customer.calls_offered == 0  # the customer was never dialled
         assert rt.click_to_dial.calls.live == {}
         await ws.close()
+
+
+async def test_allowed_campaign_contact_is_called_as_an_attempt_of_its_campaign(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        service = center.service
+        campaign = await service.campaigns.create_campaign(
+            "Journee", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
+        )
+        preview = await service.campaigns.preview_import(
+            campaign["id"], f"numero;nom;code postal\n{ANSWERS};Mme Jour;75011\n".encode(), "p.csv", "utf-8", "super1"
+        )
+        await service.campaigns.commit_import(preview["import_id"], "super1")
+        await service.oppositions.record_consent(
+            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
+        )
+        (contact,) = service.repo.contacts(campaign["id"])[0]
+        now = center.clock.now()
+        service.repo.update_contact(
+            contact.id, now, status="callback", callback_agent=center.agent, next_attempt_at=now - timedelta(minutes=5)
+        )
+        client, headers, ws = await _desk_socket(center)
+        resp = await client.post("/api/calls/dial", json={"contact_id": contact.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        result = await resp.json()
+        assert result["kind"] == "campaign" and result["decision_id"]
+        await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
+        (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
+        assert call.dialed == ANSWERS and call.caller == "0162000001"  # the campaign's caller ID
+        await until(lambda: service.repo.attempt(result["attempt_id"]).ended_at, 15, "the attempt's end")
+        attempt = service.repo.attempt(result["attempt_id"])
+        assert (attempt.outcome, attempt.agent, attempt.contact_id) == ("completed", center.agent, contact.id)
+        await ws.close()
