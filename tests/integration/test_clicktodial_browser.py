@@ -48,6 +48,9 @@ async def test_agent_clicks_appeler_on_the_customer_file_and_sees_the_call_on_th
             await file.click(f"article[data-ticket='{ticket.id}'] button.c2d-dial")
             await file.wait_for_selector("#tickets .c2d-error:has-text('Appel impossible')")
             assert "already" in await file.text_content("#tickets .c2d-error")
+            # the desk's screen-pop offers "Appeler" on the ticket too, with the same refusal now
+            await desk.click("#customer-tickets button.c2d-dial")
+            await desk.wait_for_selector("#screen-pop .c2d-error:has-text('Appel impossible')")
             assert rt.click_to_dial.placed == 1
             # the customer hangs up after 6 s: the desk says the call ended
             await desk.wait_for_selector("#c2d-call-state:has-text('Appel terminé')", timeout=15_000)

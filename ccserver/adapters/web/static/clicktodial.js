@@ -40,6 +40,14 @@
     }
   }
 
+  // an "Appeler" button for pages that build their lists in JavaScript (the desk's screen-pop)
+  window.ccsDialButton = function (data) {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "c2d-dial"; b.textContent = "Appeler";
+    Object.assign(b.dataset, data);
+    return b;
+  };
+
   document.addEventListener("click", (e) => {
     const button = e.target.closest("button.c2d-dial");
     if (button) dial(button);
