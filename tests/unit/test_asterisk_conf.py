@@ -138,6 +138,38 @@ def test_two_instances_get_different_ports(fake_root):
     assert not set(range(one.rtp_start, one.rtp_end + 1)) & set(range(two.rtp_start, two.rtp_end + 1))
 
 
+def _render_ports_after(env: AsteriskEnvironment, name: str, start: float, out) -> None:
+    """Child process: wait for the common start, render instance `name`, send back its ports."""
+    import time
+
+    time.sleep(max(0.0, start - time.time()))
+    info = make(env, asterisk={"instance": name, "rtp_port_count": 200, "max_concurrent_calls": 50}).render()
+    out.put((name, info.ami_port, info.ari_port, info.sip_port, info.rtp_start, info.rtp_end))
+
+
+def test_instances_rendered_at_the_same_moment_in_several_processes_get_different_ports(fake_root):
+    """Eight test runs starting their Asterisk at once (what engineers sharing a machine do):
+    each must see the ports the others picked. Without the siblings' lock, several read the
+    same free edges before any saved its choice and booted on the same AMI/ARI/SIP ports."""
+    import multiprocessing
+    import time
+
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    start = time.time() + 1.0
+    children = [context.Process(target=_render_ports_after, args=(fake_root, f"p{n}", start, out)) for n in range(8)]
+    for child in children:
+        child.start()
+    results = [out.get(timeout=30) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+        assert child.exitcode == 0
+    taken: list[int] = []
+    for _name, ami, ari, sip, rtp_start, rtp_end in results:
+        taken += [ami, ari, sip, *range(rtp_start, rtp_end + 1)]
+    assert len(taken) == len(set(taken)), "two instances picked the same port"
+
+
 def test_instances_fill_the_port_space_and_the_one_too_many_is_told_what_to_change(fake_root, monkeypatch):
     """Neighbours of 2,000 RTP ports each are packed: 9 fit in the 22,767 ports below the
     ephemeral range (drawn at random, 2 to 4 fitted before), none overlaps, and the

@@ -834,9 +834,14 @@ class AsteriskInstance:
         # secrets inside: nobody else; Asterisk's group when it runs as its own user
         os.chmod(base, DIR_MODE if self.run_user else 0o700)
         self._own(base, writable=False)
-        state = self._load_state()
-        state["name"] = self.name
-        self._pick_ports(state, check_free=check_ports)
+        # Instances side by side (the test runs of several engineers, `serve` and a test) pick
+        # their ports at the same moment: without this lock two of them read the same free
+        # edges before either saved its choice, and both booted on the same AMI/ARI/SIP ports.
+        with self._siblings_lock():
+            state = self._load_state()
+            state["name"] = self.name
+            self._pick_ports(state, check_free=check_ports)
+            self._save_state(state)
         state["ami_secret"] = self.settings.pbx.ami_secret or validate_secret(
             state.get("ami_secret") or secrets.token_hex(16), "ami_secret"
         )
@@ -1056,6 +1061,14 @@ class AsteriskInstance:
             return False
         conf = str(self.inner_path(self.config_file)).encode()
         return conf in cmdline and any(part.endswith(b"asterisk") for part in cmdline)
+
+    def _siblings_lock(self):
+        """An exclusive lock shared by the instances next to this one, held while one picks and
+        remembers its ports (see render)."""
+        self.instance_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(self.instance_dir.parent / ".ports.lock", "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return lock
 
     def _lock(self):
         """An exclusive lock on this instance (two `up` at once would start two Asterisks)."""
