@@ -41,6 +41,7 @@ from .capabilities.admin import plugin as admin_plugin
 from .capabilities.audit import plugin as audit_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
 from .capabilities.callcenter import plugin as callcenter_plugin
+from .capabilities.clicktodial import plugin as clicktodial_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
 from .capabilities.dialplans import plugin as dialplans_plugin
@@ -197,6 +198,18 @@ class Runtime:
             )
         ).service
         # GDPR erasure of a person everywhere; the do-not-call list recognises erased numbers
+        self.click_to_dial = self.install(
+            clicktodial_plugin.setup(
+                self.deps,
+                customers=self.customers,
+                outbound=self.outbound,
+                board=self.agent_board,
+                callbacks=self.acd_repo,
+                accounts=self.acd_repo,
+                scopes=self.acd_repo,
+                notes=self.acd_repo,
+            )
+        ).service
         self.erasure = self.install(
             privacy_plugin.setup(
                 self.deps,

@@ -174,6 +174,9 @@ class OutboundSettings:
     # outbound dialer: where it sends calls, PJSIP/customers/<this> with {number} (national),
     # {e164} or {digits}: "sip:{number}@trunk.example:5060"; empty: automatic dialing disabled
     dial_uri: str = ""
+    # the caller ID presented to customers on calls placed from the desk outside any campaign
+    # (click-to-dial); empty: none is set
+    service_caller_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,7 @@ SECTION_OF: dict[str, tuple[str, str]] = {
     "resync_interval": ("pbx", "resync_interval"),
     "trunk_host": ("outbound", "trunk_host"),
     "outbound_dial_uri": ("outbound", "dial_uri"),
+    "outbound_service_caller_id": ("outbound", "service_caller_id"),
     "ivr_scripts_dir": ("ivr", "scripts_dir"),
     "ivr_stats_flush_interval": ("ivr", "stats_flush_interval"),
     "recordings_dir": ("recording", "store_dir"),

@@ -75,6 +75,7 @@ READS = {
         "file": lambda r: r.file(1),
         "search": lambda r: r.search(words=["dupont"]),
         "call_started_at": lambda r: r.call_started_at("1.1"),
+        "ticket": lambda r: r.ticket(1),
         "conflicts": lambda r: r.conflicts(
             [CustomerRow(line=2, customer_number="C1", phones=(("+33612345678", "mobile"),))]
         ),

@@ -335,6 +335,13 @@ class CustomerRepository:
             session.flush()
             return _ticket_view(ticket)
 
+    def ticket(self, ticket_id: int) -> TicketView:
+        with self._session() as session:
+            ticket = session.get(Ticket, ticket_id)
+            if ticket is None:
+                raise NoSuchTicket(f"no ticket #{ticket_id}", ticket_id=ticket_id)
+            return _ticket_view(ticket)
+
     def change_ticket(self, ticket_id: int, change: Callable[[Ticket], None]) -> TicketView:
         with self._session(write=True) as session:
             ticket = session.get(Ticket, ticket_id)

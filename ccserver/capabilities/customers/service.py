@@ -244,6 +244,10 @@ class CustomerService:
         logger.info("ticket #%s opened for customer #%s (call %s)", ticket.id, ticket.customer_id, uniqueid)
         return ticket
 
+    def ticket(self, ticket_id: int) -> TicketView:
+        """One ticket (`NoSuchTicket` when there is none)."""
+        return self.repository.ticket(self._id(ticket_id, "ticket_id"))
+
     def update_ticket(
         self,
         ticket_id: int,

@@ -10,6 +10,7 @@ from .dialer import queue_name
 
 DIALER_CONTEXT = "ccserver-dialer"
 PREVIEW_CONTEXT = "ccserver-dialer-preview"
+CLICK_TO_DIAL_CONTEXT = "ccserver-clicktodial"  # capabilities/clicktodial: customer-service calls
 
 
 def render_dialer_dialplan(default_language: str = "") -> str:
@@ -60,6 +61,14 @@ exten => s,1,NoOp(ccserver preview: attempt ${CCS_ATTEMPT} campaign ${CCS_CAMPAI
  same => n,Set(CALLERID(all)=${CCS_CALLERID})
  same => n,Dial(${CCS_DIAL},${CCS_RING},U(ccserver-dialer-answered^${CCS_ATTEMPT}))
  same => n,UserEvent(CcsDialer,attempt: ${CCS_ATTEMPT},stage: dialresult,result: ${DIALSTATUS})
+ same => n,Hangup()
+
+[ccserver-clicktodial]
+; click-to-dial (customer service, no campaign): the agent answered their phone; now dial the
+; customer (CCS_DIAL through the same trunk as the dialer, CCS_RING seconds, CCS_CALLERID)
+exten => s,1,NoOp(ccserver click-to-dial ${CCS_C2D})
+ same => n,Set(CALLERID(all)=${CCS_CALLERID})
+ same => n,Dial(${CCS_DIAL},${CCS_RING})
  same => n,Hangup()
 
 [ccserver-dialer-answered]

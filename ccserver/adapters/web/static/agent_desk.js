@@ -61,7 +61,7 @@
       text($("customer-name"), [c.first_name, c.last_name].filter(Boolean).join(" ") + (c.company ? " — " + c.company : ""));
       text($("customer-meta"), "Client n° " + (c.customer_number || "—") + " · " + (c.phones || []).map((p) => p.display || p.e164).join(", "));
       const tickets = $("customer-tickets"); tickets.replaceChildren();
-      for (const t of c.open_tickets || []) { const li = document.createElement("li"); li.textContent = "#" + t.id + " " + t.subject + " (" + t.status + ")"; tickets.appendChild(li); }
+      for (const t of c.open_tickets || []) { const li = document.createElement("li"); li.textContent = "#" + t.id + " " + t.subject + " (" + t.status + ")"; if (window.ccsDialButton) li.append(" ", ccsDialButton({ ticketId: t.id })); tickets.appendChild(li); }
       const history = $("customer-history"); history.replaceChildren();
       for (const h of c.history || c.interactions || []) {
         const tr = document.createElement("tr");

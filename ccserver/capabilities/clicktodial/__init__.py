@@ -1,0 +1,1 @@
+"""Click-to-dial from the desk (customer file, callback, ticket, campaign contact)."""

@@ -1,0 +1,195 @@
+"""Click-to-dial on the real Asterisk with sipp: the agent's phone rings first and answers, then
+the customer (a sipp UAS behind the trunk) is dialled; audio flows both ways (RTP captured at
+each phone), the call is stored as an outbound call record of that agent and customer, and the
+screen-pop reaches the agent's desk over the WebSocket. A campaign contact the compliance engine
+forbids (fixed clock outside the legal hours) is refused with the reason and no channel is made."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, Center
+from tests.support.rtp_capture import RtpCapture
+from tests.support.server import until
+from tests.support.sipp import Answer, Reject, SippPhone
+
+pytestmark = pytest.mark.asterisk
+
+SPEECH = 300  # RMS: the sample speech is 1000-4000, silence 0-10
+# Tuesday 15 September 2026, 21:30 in Paris: after the 20:00 end of the legal window
+CLOSED_HOURS = datetime(2026, 9, 15, 19, 30, tzinfo=UTC)
+
+
+async def _desk_socket(center):
+    client = await center.login(center.agent)
+    me = await (await client.get("/api/me")).json()
+    origin = f"http://{center.server.host}:{center.server.port}"
+    ws = await client.ws_connect("/ws", headers={"Origin": origin})
+    assert (await ws.receive_json(timeout=5))["topic"] == "hello"
+    return client, {"X-CSRF-Token": me["csrf_token"]}, ws
+
+
+async def _next_of(ws, topic: str, timeout: float = 10.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await ws.receive_json(timeout=max(0.1, deadline - time.monotonic()))
+        if message.get("topic") == topic:
+            return message
+
+
+async def test_customer_service_call_rings_the_agent_then_the_customer_with_audio_and_record(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=5, audio=True)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        rt = center.runtime
+        customer = rt.customers.create_customer(phones=[ANSWERS], first_name="Anne", last_name="Martin")
+        client, headers, ws = await _desk_socket(center)
+        heard_by_agent = RtpCapture(center.phone._run.media_port).start()
+        heard_by_customer = RtpCapture(center.customer._run.media_port).start()
+        try:
+            resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+            assert resp.status == 201, await resp.text()
+            uniqueid = (await resp.json())["uniqueid"]
+            pop = await _next_of(ws, "screen_pop")
+            assert pop["uniqueid"] == uniqueid and pop["found"] and pop["customer"]["id"] == customer.id
+            assert pop["direction"] == "outbound" and pop["caller_number"] == "+33" + ANSWERS[1:]
+            (agent_leg,) = await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
+            (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
+            assert call.dialed == ANSWERS
+            answered = time.monotonic()
+            live = rt.click_to_dial.calls.live
+
+            def customer_answer_seen():
+                return uniqueid in live and live[uniqueid].record.answered_at is not None
+
+            await until(customer_answer_seen, 10, "the customer's answer on the record")
+            center.clock.advance(seconds=5)  # the fixed clock: the talk lasts 5 s on it
+            await center.customer.wait_calls("ended", 1, timeout=15)  # the customer hangs up after 5 s
+            ended = time.monotonic()
+            await center.phone.wait_calls("ended", 1, timeout=10)  # and the agent's leg ends with it
+        finally:
+            heard_by_agent.stop()
+            heard_by_customer.stop()
+        # both directions carried speech while they talked
+        assert heard_by_agent.rms(answered + 1.0, ended - 0.5) > SPEECH
+        assert heard_by_customer.rms(answered + 1.0, ended - 0.5) > SPEECH
+
+        def stored():
+            row = rt.acd_repo.call(uniqueid)
+            return row if row is not None and row.ended_at is not None else None
+
+        row = await until(stored, 15, "the outbound call record stored")
+        assert (row.direction, row.agent, row.caller_number, row.customer_id) == (
+            "outbound",
+            center.agent,
+            "+33" + ANSWERS[1:],
+            customer.id,
+        )
+        assert row.outcome == "answered" and row.answered_at is not None and row.talk_seconds == 5
+        assert row.answered_at == OPEN_CONSENT_REGIME.replace(tzinfo=None) or row.answered_at == OPEN_CONSENT_REGIME
+        entries = rt.audit.list(actor=center.agent, action="call.dial")
+        assert [e.target for e in entries] == [f"customer:{customer.id}"]
+        await ws.close()
+
+
+async def test_forbidden_campaign_contact_is_refused_with_the_reason_and_no_channel(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, CLOSED_HOURS, customers) as center:
+        service = center.service
+        campaign = await service.campaigns.create_campaign(
+            "Soiree", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
+        )
+        preview = await service.campaigns.preview_import(
+            campaign["id"], f"numero;nom;code postal\n{ANSWERS};Mme Soir;75011\n".encode(), "p.csv", "utf-8", "super1"
+        )
+        await service.campaigns.commit_import(preview["import_id"], "super1")
+        await service.oppositions.record_consent(
+            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
+        )
+        (contact,) = service.repo.contacts(campaign["id"])[0]
+        service.repo.update_contact(contact.id, center.clock.now(), status="callback", callback_agent=center.agent)
+        client, headers, ws = await _desk_socket(center)
+        channels_before = len(center.runtime.channels.channels)
+        resp = await client.post("/api/calls/dial", json={"contact_id": contact.id}, headers=headers)
+        data = await resp.json()
+        assert resp.status == 409 and data["error"] == "call-forbidden", data
+        assert data["details"]["rules"] == ["hours.window"] and "hours.window" in data["message"]
+        # nothing was originated: no channel on Asterisk, neither phone offered a call
+        await asyncio.sleep(0)  # let any event already received be applied
+        assert center.service.dialer.originates == 0 and center.runtime.click_to_dial.placed == 0
+        assert len(center.runtime.channels.channels) == channels_before
+        shown = await asyncio.to_thread(center.asterisk.cli, "core show channels count")
+        assert "0 active channels" in shown, shown
+        assert center.phone.calls_offered == 0 and center.customer.calls_offered == 0
+        assert service.repo.contact(contact.id).status == "callback"
+        await ws.close()
+
+
+async def test_agent_phone_busy_ends_the_record_as_failed_and_the_customer_is_never_dialled(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        rt = center.runtime
+        customer = rt.customers.create_customer(phones=[ANSWERS], last_name="Occupé")
+        # the agent's phone refuses the call (busy)
+        busy = SippPhone(asterisk, center.phone.username, center.phone.password, behaviour=Reject(486))
+        await center.phone.stop()
+        center.phone = busy
+        await busy.start()
+        await busy.wait_registered(10)
+        client, headers, ws = await _desk_socket(center)
+        resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        uniqueid = (await resp.json())["uniqueid"]
+        await busy.wait_calls("rejected", 1, timeout=10)
+
+        def stored():
+            row = rt.acd_repo.call(uniqueid)
+            return row if row is not None and row.ended_at is not None else None
+
+        row = await until(stored, 15, "the call record ended")
+        assert (row.direction, row.agent, row.customer_id, row.outcome) == (
+            "outbound",
+            center.agent,
+            customer.id,
+            "failed",
+        )
+        assert row.answered_at is None and row.talk_seconds == 0
+        assert center.customer.calls_offered == 0  # the customer was never dialled
+        assert rt.click_to_dial.calls.live == {}
+        await ws.close()
+
+
+async def test_allowed_campaign_contact_is_called_as_an_attempt_of_its_campaign(asterisk, tmp_path):
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        service = center.service
+        campaign = await service.campaigns.create_campaign(
+            "Journee", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
+        )
+        preview = await service.campaigns.preview_import(
+            campaign["id"], f"numero;nom;code postal\n{ANSWERS};Mme Jour;75011\n".encode(), "p.csv", "utf-8", "super1"
+        )
+        await service.campaigns.commit_import(preview["import_id"], "super1")
+        await service.oppositions.record_consent(
+            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
+        )
+        (contact,) = service.repo.contacts(campaign["id"])[0]
+        now = center.clock.now()
+        service.repo.update_contact(
+            contact.id, now, status="callback", callback_agent=center.agent, next_attempt_at=now - timedelta(minutes=5)
+        )
+        client, headers, ws = await _desk_socket(center)
+        resp = await client.post("/api/calls/dial", json={"contact_id": contact.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        result = await resp.json()
+        assert result["kind"] == "campaign" and result["decision_id"]
+        await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
+        (call,) = await center.customer.wait_calls("answered", 1, timeout=10)
+        assert call.dialed == ANSWERS and call.caller == "0162000001"  # the campaign's caller ID
+        await until(lambda: service.repo.attempt(result["attempt_id"]).ended_at, 15, "the attempt's end")
+        attempt = service.repo.attempt(result["attempt_id"])
+        assert (attempt.outcome, attempt.agent, attempt.contact_id) == ("completed", center.agent, contact.id)
+        await ws.close()
