@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -120,36 +121,19 @@ def test_command_line_status_and_cli(asterisk, capsys, monkeypatch):
     assert "System uptime" in capsys.readouterr().out
 
 
-def test_sipp_call_through_the_customers_trunk(asterisk):
+async def test_sipp_call_through_the_customers_trunk(asterisk):
+    """A customer's call to a number nothing claims goes through the trunk and [ccserver-inbound]
+    to [ccserver-unrouted]: unallocated (404), unanswered, and in the CDR."""
+    from tests.support.sipp import SippCaller
+
     info = asterisk.info
-    argv = asterisk.sipp_command(
-        [
-            "-sn",
-            "uac",
-            "-s",
-            "123",
-            f"127.0.0.1:{info.sip_port}",
-            "-m",
-            "1",
-            "-d",
-            "500",
-            "-timeout",
-            "15",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            "0",
-            "-cp",
-            "0",
-            "-nostdin",
-        ]
-    )
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    result = await SippCaller(asterisk, "123", caller="0612345678", max_seconds=15).run()
+    assert (result.answered, result.status) == (False, 404), result
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and "ccserver-inbound" not in read(info.cdr_csv):
-        time.sleep(0.1)
-    assert '"123","ccserver-inbound"' in read(info.cdr_csv)
+    while time.monotonic() < deadline and '"123","ccserver-inbound"' not in read(info.cdr_csv):
+        await asyncio.sleep(0.1)
+    [row] = [line for line in read(info.cdr_csv).splitlines() if '"123","ccserver-inbound"' in line]
+    assert '"NO ANSWER"' in row
 
 
 def test_two_instances_run_side_by_side(asterisk, second):
@@ -274,3 +258,32 @@ def test_destroy_removes_the_directory(asterisk_factory):
     instance.destroy()
     assert not instance.instance_dir.exists() and not process_alive(pid)
     assert os.path.isdir(instance.instance_dir.parent)
+
+
+def test_a_port_taken_while_asterisk_starts_is_picked_again(asterisk_factory):
+    """Another program binds the AMI port between the port check and Asterisk's bind (several
+    instances starting at once): `up` notices ("Unable to bind") and starts again on other
+    ports, instead of running with its AMI on somebody else's port."""
+    instance = asterisk_factory()
+    render = instance.render
+    thieves: list[socket.socket] = []
+
+    def render_then_steal(**options):
+        info = render(**options)
+        if not thieves:
+            thief = socket.socket()
+            thief.bind(("127.0.0.1", info.ami_port))
+            thief.listen()
+            thieves.append(thief)
+        return info
+
+    instance.render = render_then_steal
+    try:
+        info = instance.up()
+        stolen = thieves[0].getsockname()[1]
+        assert info.ami_port != stolen
+        assert instance.bind_failures() == []
+        assert f"127.0.0.1:{info.ami_port}" in instance.cli("manager show settings")
+    finally:
+        for thief in thieves:
+            thief.close()

@@ -83,3 +83,27 @@ async def test_admin_creates_a_skill_and_a_pause_code_then_an_agent_pauses_with_
         finally:
             for phone in phones.values():
                 await phone.stop()
+
+
+async def test_the_first_queue_form_shows_every_setting_with_its_default(tmp_path):
+    """On a fresh install (no queue to copy), "Nouvelle file" offers every setting, holidays
+    and hours included, each with the server's default (no hidden "FR" holidays)."""
+    from ccserver.app import Runtime
+    from ccserver.capabilities.acd.model import QueueDefinition
+    from ccserver.settings import Settings
+    from tests.support.browser import served_app
+
+    runtime = Runtime(Settings().replace({"storage.data_dir": tmp_path}), endpoint=None)
+    await asyncio.to_thread(runtime.database.upgrade)
+    await asyncio.to_thread(runtime.users.create_user, "root", "password-1234", role="admin")
+    async with served_app(runtime) as base_url, chromium() as browser:
+        page = await browser.new_page()
+        await log_in(page, base_url, "root", "password-1234")
+        await page.goto(base_url + "/admin/callcenter")
+        await page.wait_for_selector("#queue-select", state="attached")
+        await page.click("#queue-new")
+        shown = await page.eval_on_selector_all("#queue-fields [name]", "els => els.map(e => e.name)")
+        assert sorted(shown) == sorted(QueueDefinition.__dataclass_fields__)
+        assert await page.input_value("#queue-fields input[name=holidays]") == "FR"
+        assert await page.input_value("#queue-fields select[name=recording_policy]") == "always"
+        assert await page.input_value("#queue-fields input[name=timezone]") == "Europe/Paris"

@@ -361,3 +361,9 @@ async def test_closed_hours_play_the_closed_message_and_max_wait_overflows(aster
         finally:
             for phone in phones.values():
                 await phone.stop()
+
+
+async def test_a_number_nothing_claims_is_unallocated_and_never_answered(asterisk):
+    """No queue, IVR script nor admin dialplan has 4999: the caller gets 404 (cause 1), unanswered."""
+    result = await SippCaller(asterisk, "4999", caller="0612345678", max_seconds=15).run()
+    assert (result.answered, result.status) == (False, 404), result

@@ -94,3 +94,37 @@ async def test_wallboard_is_live_and_agrees_with_the_records_after_a_burst(aster
         finally:
             for phone in phones.values():
                 await phone.stop()
+
+
+async def test_forced_pause_uses_a_pause_code_of_this_call_center(asterisk, tmp_path):
+    """The wallboard's "Pause" sends the code chosen in its list of the call center's codes
+    (it used to send "break", which a fresh install does not have: refused)."""
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv, wrapup=0)
+        await rt.callcenter.retire_pause_code("break", "admin")  # only "lunch" is left
+        await asyncio.to_thread(rt.users.create_user, "sophie", "password-1234", role="supervisor")
+        await asyncio.to_thread(rt.acd_repo.give_scope, "sophie", "queue", "support")
+        phones = await start_phones(asterisk, {"alice": accounts["alice"]})
+        try:
+            await log_in(rt, "alice")
+            async with chromium() as browser:
+                page = await browser.new_page()
+                await browser_log_in(page, srv.base_url, "sophie", "password-1234")
+                await page.goto(srv.base_url + "/wallboard")
+                await page.wait_for_function("() => document.body.dataset.live === 'yes'")
+                await page.wait_for_selector("#force-pause-reason option[value=lunch]", state="attached")
+                options = await page.eval_on_selector_all("#force-pause-reason option", "os => os.map(o => o.value)")
+                assert options == ["lunch"]
+                await page.click("#agents tr[data-agent=alice] button:text-is('Pause')")
+                await until(lambda: rt.agent_board.agents["alice"].state is AgentState.PAUSED, 5)
+                assert await page.text_content("#board-error") == ""
+                member = next(
+                    r
+                    for r in await rt.pbx.ami.list_action({"Action": "QueueStatus", "Queue": "support"})
+                    if r.get("event") == "QueueMember"
+                )
+                assert member["pausedreason"] == "lunch"
+        finally:
+            for phone in phones.values():
+                await phone.stop()

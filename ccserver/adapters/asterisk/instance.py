@@ -81,6 +81,9 @@ DIR_MODE = 0o750
 ASTERISK_UMASK = 0o027
 PID_FILE = "asterisk.pid"
 CONSOLE_LOG = "console.log"
+# a listening port already taken when Asterisk bound it (AMI, ARI's HTTP server, a PJSIP transport)
+BIND_FAILURE = re.compile(r"Unable to bind|Address already in use")
+BIND_ATTEMPTS = 3
 MOH_FILE = "ccserver-tone.wav"
 # inside the chroot: where instances live
 CHROOT_INSTANCES = PurePosixPath("/srv/ccserver")
@@ -1085,40 +1088,30 @@ class AsteriskInstance:
                 logger.info("instance %s already runs (pid %s)", self.name, pid)
                 return self._info(pid=pid)
             self._wait_previous_exited()
-            info = self.render(check_ports=True)
-            self._clear_stale()
-            started = time.monotonic()
-            console = open(info.console_log, "ab")
-            user = self.run_user  # never `-U root` (see ASTERISK.md): a user of its own
-            argv = self._asterisk_argv(*(("-U", user.name) if user else ()), "-f", "-n", "-q")
-            logger.info("starting Asterisk instance %s: %s", self.name, " ".join(argv))
-            try:
-                self._proc = subprocess.Popen(
-                    argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=console,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    close_fds=True,
-                    umask=ASTERISK_UMASK,
-                )
-            except OSError as exc:
-                raise ConfigurationError(f"cannot start {argv[0]}: {exc.strerror}", instance=self.name) from None
-            finally:
-                console.close()
-            pid = self._proc.pid
-            self.started_here = True
-            (self.instance_dir / PID_FILE).write_text(f"{pid}\n")
-            try:
-                self._wait_booted(timeout)
-            except BaseException:
+            for attempt in range(1, BIND_ATTEMPTS + 1):
+                info, pid, seconds = self._boot(timeout)
+                stolen = self.bind_failures()
+                if not stolen:
+                    break
+                # another program took a port between our check and Asterisk's bind (several
+                # instances starting at once): AMI, ARI or SIP would be somebody else's
                 self._stop_pid(pid, grace=2.0)
                 (self.instance_dir / PID_FILE).unlink(missing_ok=True)
-                raise
+                if attempt == BIND_ATTEMPTS or self._fixed_ports():
+                    raise ConfigurationError(
+                        f"Asterisk instance {self.name} could not bind its ports (AMI {info.ami_port}, "
+                        f"ARI {info.ari_port}, SIP {info.sip_port}): " + "; ".join(stolen),
+                        instance=self.name,
+                    )
+                logger.warning(
+                    "instance %s: a port was taken while it started (%s): starting again on other ports",
+                    self.name,
+                    stolen[0],
+                )
             logger.info(
                 "instance %s fully booted in %.2f s (pid %s, AMI %s, ARI %s, SIP %s:%s)",
                 self.name,
-                time.monotonic() - started,
+                seconds,
                 pid,
                 info.ami_port,
                 info.ari_port,
@@ -1128,6 +1121,50 @@ class AsteriskInstance:
             for line in self.boot_problems():
                 logger.warning("instance %s: %s", self.name, line)
             return self._info(pid=pid)
+
+    def _fixed_ports(self) -> bool:
+        """Ports the settings fix (not picked): starting again would meet the same program."""
+        s = self.settings
+        return bool(s.pbx.ami_port or s.pbx.ari_port or s.asterisk.sip_port)
+
+    def bind_failures(self) -> list[str]:
+        """The lines of this boot's log saying a listening port was already in use."""
+        return [line for line in self.boot_problems() if BIND_FAILURE.search(line)]
+
+    def _boot(self, timeout: float) -> tuple[InstanceInfo, int, float]:
+        """Render (ports checked, taken ones picked again), start and wait for FullyBooted:
+        (info, pid, seconds)."""
+        info = self.render(check_ports=True)
+        self._clear_stale()
+        started = time.monotonic()
+        console = open(info.console_log, "ab")
+        user = self.run_user  # never `-U root` (see ASTERISK.md): a user of its own
+        argv = self._asterisk_argv(*(("-U", user.name) if user else ()), "-f", "-n", "-q")
+        logger.info("starting Asterisk instance %s: %s", self.name, " ".join(argv))
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+                umask=ASTERISK_UMASK,
+            )
+        except OSError as exc:
+            raise ConfigurationError(f"cannot start {argv[0]}: {exc.strerror}", instance=self.name) from None
+        finally:
+            console.close()
+        pid = self._proc.pid
+        self.started_here = True
+        (self.instance_dir / PID_FILE).write_text(f"{pid}\n")
+        try:
+            self._wait_booted(timeout)
+        except BaseException:
+            self._stop_pid(pid, grace=2.0)
+            (self.instance_dir / PID_FILE).unlink(missing_ok=True)
+            raise
+        return info, pid, time.monotonic() - started
 
     start_again = up
 

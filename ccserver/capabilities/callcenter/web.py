@@ -65,7 +65,14 @@ async def admin_page(request: web.Request) -> web.StreamResponse:
     return aiohttp_jinja2.render_template(
         "admin_callcenter.html",
         request,
-        {"strategies": STRATEGIES, "overflow_kinds": OVERFLOW_KINDS, "max_level": MAX_SKILL_LEVEL},
+        {
+            "strategies": STRATEGIES,
+            "overflow_kinds": OVERFLOW_KINDS,
+            "max_level": MAX_SKILL_LEVEL,
+            # every setting of a new queue with its default: the form of the first queue shows
+            # them all (hours, holidays, recording...), not only those a JS template guessed
+            "queue_defaults": queue_dict(QueueDefinition(name="")),
+        },
     )
 
 

@@ -156,7 +156,8 @@ class SupervisionService:
             **board,
             "queues": [q for q in board["queues"] if q["queue"] in queues],
             "agents": [a for a in board["agents"] if a["username"] in visible_agents],
-            "spying": {},
+            # who listens to whom, for the agents in scope (a supervisor sees their own session)
+            "spying": {s: v for s, v in board.get("spying", {}).items() if v["agent"] in visible_agents},
         }
 
     async def scope_of(self, username: str, role: str) -> tuple[set[str] | None, set[str] | None]:

@@ -151,7 +151,8 @@
   }
   $("queue-select").onchange = () => showQueue(queues.find((x) => x.name === $("queue-select").value), false);
   $("queue-new").onclick = () => {
-    const base = template || { name: "", display_name: "", strategy: "rrmemory", required_skills: {}, wrapup_seconds: 0, ring_seconds: 15, max_wait_seconds: 0, max_callers: 0 };
+    // the queue shown, else (the first queue) the server's default of every setting
+    const base = template || JSON.parse(form.dataset.defaults);
     showQueue({ ...base, name: "", display_name: "", numbers: [], dispositions: [] }, true);
   };
   form.onsubmit = async (e) => {

@@ -53,7 +53,7 @@
       }
       if (a.state !== "logged_out") {
         if (a.state === "paused") button(actions, "Reprendre", () => api("POST", `/api/supervision/agents/${a.username}/unpause`, {}));
-        else button(actions, "Pause", () => api("POST", `/api/supervision/agents/${a.username}/pause`, { reason: "break" }));
+        else button(actions, "Pause", () => api("POST", `/api/supervision/agents/${a.username}/pause`, { reason: document.getElementById("force-pause-reason").value }));
         button(actions, "Déconnecter", () => api("POST", `/api/supervision/agents/${a.username}/logout`, {}));
       }
       ab.appendChild(tr);
@@ -70,6 +70,10 @@
     document.getElementById("spy-status").textContent = spying.map(([s, v]) => s + " → " + v.agent + " (" + v.mode + ")").join(" · ");
   }
   async function load() { board = await api("GET", "/api/wallboard"); received = Date.now(); render(); }
+  async function loadPauseCodes() {  // the call center's own codes (a fresh install has no "break")
+    const sel = document.getElementById("force-pause-reason");
+    for (const c of await api("GET", "/api/pause-codes")) sel.appendChild(new Option(c.label || c.code, c.code));
+  }
   ccsLive.on("pause_overrun", (m) => {  // live: which agent, which pause, how long
     const el = document.getElementById("alerts");
     el.hidden = false;
@@ -78,4 +82,5 @@
     ccsLive.on("wallboard", (m) => { board = m; received = Date.now(); render(); });
   setInterval(render, 1000);
   load();
+  loadPauseCodes();
 })();
