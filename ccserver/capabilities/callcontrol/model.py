@@ -94,6 +94,9 @@ class ControlledCall:
     held: bool = False
     muted: bool = False
     consulting: str = ""  # an attended transfer in progress: its target's label
+    # the hold (or consultation) leg is in place: the agent's channel entered its bridge. Until
+    # then Asterisk is still taking the transfer's digits, and a cancel would be lost
+    settled: bool = False
     transfer: str = ""  # the last transfer: "blind agent bob", "failed: ...", "completed"...
     reason: str = ""  # why the last transfer failed
 
@@ -143,7 +146,11 @@ class CallControlBoard:
             return self.update(uniqueid, held=True) if uniqueid else []
         if isinstance(event, ev.ChannelUnheld):
             uniqueid = self.by_agent_channel.get(event.channel)
-            return self.update(uniqueid, held=False, consulting="") if uniqueid else []
+            return self.update(uniqueid, held=False, consulting="", settled=False) if uniqueid else []
+        if isinstance(event, ev.BridgeEntered):
+            uniqueid = self.by_agent_channel.get(event.channel)
+            call = self.calls.get(uniqueid) if uniqueid else None
+            return self.update(uniqueid, settled=True) if call is not None and call.held else []
         if isinstance(event, ev.TransferFailed):
             uniqueid = event.xfer_id if event.xfer_id in self.calls else ""
             if not uniqueid:
@@ -159,6 +166,6 @@ class CallControlBoard:
                 # the agent left the call (a blind or completed transfer, or a hang-up); the
                 # call stays known until the customer's channel ends (a failed transfer's
                 # reason still reaches the desk)
-                return self.update(uniqueid, agent_channel="", held=False, muted=False, consulting="")
+                return self.update(uniqueid, agent_channel="", held=False, muted=False, consulting="", settled=False)
             return []
         return []

@@ -33,7 +33,7 @@ def setup(
         trunk_host=deps.settings.outbound.trunk_host,
     )
     plugin = Plugin("callcontrol", service=service)
-    for event_type in (ev.ChannelHeld, ev.ChannelUnheld, ev.TransferFailed, ev.ChannelHungup):
+    for event_type in (ev.ChannelHeld, ev.ChannelUnheld, ev.BridgeEntered, ev.TransferFailed, ev.ChannelHungup):
         plugin.handle(event_type, service.on_event)
     plugin.web_routes = lambda app: web.add_routes(app, service)
 

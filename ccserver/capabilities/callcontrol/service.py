@@ -35,6 +35,10 @@ from .model import (
 from .ports import CallControlCommands, CallControlDirectory
 
 logger = logging.getLogger(__name__)
+SETTLE_SECONDS = 3.0
+# After a cancelled transfer (a resume) Asterisk gives the agent's channel its transfer feature
+# back a little later (an Atxfer 50 ms after the Unhold event was lost; one 1 s after works).
+REARM_SECONDS = 1.0
 
 
 class CallControlService:
@@ -63,10 +67,52 @@ class CallControlService:
         self.trunk_host = trunk_host
         self.region = region
         self.board = CallControlBoard()
+        self._settled: dict[str, asyncio.Event] = {}
+        self._unheld_at: dict[str, float] = {}  # call -> when its last hold/consultation ended
 
     # --- events (intake handlers: sync) ----------------------------------------------------
     def on_event(self, event) -> list:
-        return self.board.apply(event)
+        out = self.board.apply(event)
+        for changed in out:
+            if changed.call is not None and not changed.call.held and not changed.ended:
+                self._unheld_at[changed.call.uniqueid] = asyncio.get_running_loop().time()
+            if changed.ended and changed.call is not None:
+                self._unheld_at.pop(changed.call.uniqueid, None)
+            waiter = self._settled.get(changed.call.uniqueid) if changed.call else None
+            if waiter is not None and (changed.call.settled or changed.ended or not changed.call.held):
+                waiter.set()
+        return out
+
+    async def _quiet(self, call: ControlledCall) -> None:
+        """Wait (at most SETTLE_SECONDS) until the call's previous hold or consultation leg (a
+        Local channel of this call) is gone: Asterisk ignores a transfer started while the
+        last one is still being torn down."""
+        record = self.tracker.open.get(call.uniqueid)
+        linked = {call.uniqueid, record.linkedid if record else ""}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_SECONDS
+        while loop.time() < deadline:
+            if not any(
+                c.channel.startswith("Local/") and c.linkedid in linked for c in self.channels.channels.values()
+            ):
+                break
+            await asyncio.sleep(0.02)  # the registry follows Asterisk's hang-up events
+        rearmed = self._unheld_at.get(call.uniqueid, 0.0) + REARM_SECONDS - loop.time()
+        if rearmed > 0:
+            await asyncio.sleep(rearmed)
+
+    async def _settle(self, call: ControlledCall) -> ControlledCall:
+        """Wait (at most SETTLE_SECONDS) until a hold or consultation just asked is in place."""
+        if not call.held or call.settled:
+            return call
+        waiter = self._settled.setdefault(call.uniqueid, asyncio.Event())
+        try:
+            await asyncio.wait_for(waiter.wait(), SETTLE_SECONDS)
+        except TimeoutError:
+            pass
+        finally:
+            self._settled.pop(call.uniqueid, None)
+        return self.board.calls.get(call.uniqueid, call)
 
     # --- which call, whose ---------------------------------------------------------------------
     def _pbx(self) -> CallControlCommands:
@@ -131,6 +177,7 @@ class CallControlService:
         call = await self.call_for(username, role, uniqueid)
         if call.held or call.consulting:
             raise CallNotInState("the call is already on hold", call=uniqueid, field="call")
+        await self._quiet(call)
         await self._pbx().atxfer(call.agent_channel, HOLD_CONTEXT, HOLD_EXTEN)
         await self._audit(username, "hold", uniqueid, agent=call.agent)
         return call
@@ -139,6 +186,7 @@ class CallControlService:
         call = await self.call_for(username, role, uniqueid)
         if not call.held or call.consulting:
             raise CallNotInState("the call is not on hold", call=uniqueid, field="call")
+        call = await self._settle(call)
         await self._pbx().cancel_atxfer(call.agent_channel)
         await self._audit(username, "resume", uniqueid, agent=call.agent)
         return call
@@ -198,6 +246,7 @@ class CallControlService:
         if target.kind == "agent" and target.name == call.agent:
             raise CallNotInState("the call is already with this agent", call=uniqueid, field="target")
         pbx = self._pbx()
+        await self._quiet(call)
         account = await asyncio.to_thread(self.directory.sip_account_of, call.agent)
         back = account.sip_username if account else ""
         if attended:
@@ -221,6 +270,7 @@ class CallControlService:
         if not call.consulting:
             raise CallNotInState("no attended transfer in progress", call=uniqueid, field="call")
         target = call.consulting
+        call = await self._settle(call)
         await self._pbx().hangup(call.agent_channel)
         self._publish(uniqueid, transfer=f"completed {target}", consulting="")
         await self._audit(username, "transfer_complete", uniqueid, agent=call.agent, to=target)
@@ -230,6 +280,7 @@ class CallControlService:
         if not call.consulting:
             raise CallNotInState("no attended transfer in progress", call=uniqueid, field="call")
         target = call.consulting
+        call = await self._settle(call)
         await self._pbx().cancel_atxfer(call.agent_channel)
         self._publish(uniqueid, transfer=f"cancelled {target}")
         await self._audit(username, "transfer_cancel", uniqueid, agent=call.agent, to=target)
