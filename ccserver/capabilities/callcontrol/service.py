@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ...core import events as ev
 from ...core.channels import ChannelRegistry
 from ...core.clock import Clock
 from ...core.errors import PbxUnavailable
@@ -74,7 +75,7 @@ class CallControlService:
     def on_event(self, event) -> list:
         out = self.board.apply(event)
         for changed in out:
-            if changed.call is not None and not changed.call.held and not changed.ended:
+            if isinstance(event, ev.ChannelUnheld) and changed.call is not None:
                 self._unheld_at[changed.call.uniqueid] = asyncio.get_running_loop().time()
             if changed.ended and changed.call is not None:
                 self._unheld_at.pop(changed.call.uniqueid, None)
