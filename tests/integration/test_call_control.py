@@ -248,3 +248,76 @@ async def test_attended_transfer_consults_then_completes_or_cancels(asterisk, tm
         finally:
             for phone in phones.values():
                 await phone.stop()
+
+
+async def test_transfer_to_a_busy_agent_comes_back_with_the_reason(asterisk, tmp_path):
+    """Blind: the customer rings the transferring agent again; attended: the agent is back with
+    the customer. Both times the desk gets the reason within a second."""
+    from tests.support.sipp import Reject
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        talk = Answer(audio=True, audio_seconds=120)
+        phones = await start_phones(asterisk, accounts, alice=talk, bruno=Reject(486))
+        await log_in(rt, "alice")
+        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
+        await caller.start()
+        try:
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
+            uid = rt.agent_board.agents["alice"].call.uniqueid
+            client = await srv.login("alice", "password-1234")
+            ws = await client.ws_connect("/ws", headers={"Origin": srv.base_url})
+            pushes: list[tuple[float, dict]] = []
+
+            async def read():
+                async for msg in ws:
+                    data = msg.json()
+                    if data.get("topic") == "call_control_changed":
+                        pushes.append((time.monotonic(), data["call"]))
+
+            reader = asyncio.create_task(read())
+
+            # attended, bruno busy: alice is back with the customer, the reason on her desk
+            status, body = await post(
+                client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
+            )
+            assert status == 200, body
+            await until(lambda: any(c.get("transfer") == "failed" for _, c in pushes), 10, "the failure pushed")
+            assert next(c for _, c in pushes if c.get("transfer") == "failed")["reason"] == "the target is busy"
+            await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+            ears = {"alice": RtpCapture(phones["alice"]._run.media_port).start()}
+            ears["caller"] = RtpCapture(caller._run.media_port).start()
+            back = time.monotonic()
+            await asyncio.sleep(3)
+            for ear in ears.values():
+                ear.stop()
+            assert ears["alice"].rms(back + 0.8, back + 2.8) > SPEECH
+            assert ears["caller"].rms(back + 0.8, back + 2.8) > SPEECH
+            assert tonal_share(ears["caller"], back + 0.8, back + 2.8) < 0.3
+
+            # blind, bruno busy: the customer rings alice again, who answers
+            pushes.clear()
+            status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
+            assert status == 200, body
+            sent = time.monotonic()
+            await until(lambda: any(c.get("transfer") == "failed" for _, c in pushes), 10, "the failure pushed")
+            failed_at, failed = next((at, c) for at, c in pushes if c.get("transfer") == "failed")
+            assert failed["reason"] == "the target is busy" and failed_at - sent < 1.5
+            await phones["alice"].wait_calls("answered", 2, timeout=15)
+            ears = {"alice": RtpCapture(phones["alice"]._run.media_port).start()}
+            ears["caller"] = RtpCapture(caller._run.media_port).start()
+            back = time.monotonic()
+            await asyncio.sleep(3)
+            for ear in ears.values():
+                ear.stop()
+            assert ears["alice"].rms(back + 0.8, back + 2.8) > SPEECH
+            assert ears["caller"].rms(back + 0.8, back + 2.8) > SPEECH
+            assert uid in rt.call_tracker.open
+            reader.cancel()
+            await ws.close()
+            await client.close()
+        finally:
+            await caller.stop()
+            for phone in phones.values():
+                await phone.stop()
