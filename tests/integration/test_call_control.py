@@ -321,3 +321,80 @@ async def test_transfer_to_a_busy_agent_comes_back_with_the_reason(asterisk, tmp
             await caller.stop()
             for phone in phones.values():
                 await phone.stop()
+
+
+async def test_consulted_agent_hanging_up_brings_the_agent_back_to_the_customer(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        talk = Answer(audio=True, audio_seconds=120)
+        phones = await start_phones(
+            asterisk, accounts, alice=talk, bruno=Answer(audio=True, talk_seconds=3, audio_seconds=3)
+        )
+        await log_in(rt, "alice")
+        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
+        await caller.start()
+        try:
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
+            uid = rt.agent_board.agents["alice"].call.uniqueid
+            client = await srv.login("alice", "password-1234")
+            status, body = await post(
+                client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
+            )
+            assert status == 200, body
+            await phones["bruno"].wait_for(lambda: phones["bruno"].calls_ended == 1, 15, "bruno hung up")
+            await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+            assert rt.call_control.board.calls[uid].consulting == ""
+            ears = {"alice": RtpCapture(phones["alice"]._run.media_port).start()}
+            ears["caller"] = RtpCapture(caller._run.media_port).start()
+            back = time.monotonic()
+            await asyncio.sleep(3)
+            for ear in ears.values():
+                ear.stop()
+            assert ears["alice"].rms(back + 0.8, back + 2.8) > SPEECH
+            assert ears["caller"].rms(back + 0.8, back + 2.8) > SPEECH
+            assert tonal_share(ears["caller"], back + 0.8, back + 2.8) < 0.3
+            # a complete or cancel now is refused, the call left as it is
+            status, body = await post(client, f"/api/calls/{uid}/transfer/complete")
+            assert status == 409 and body["error"] == "call-not-in-state"
+            await client.close()
+        finally:
+            await caller.stop()
+            for phone in phones.values():
+                await phone.stop()
+
+
+async def test_customer_hanging_up_during_the_consultation_ends_the_call_record(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        talk = Answer(audio=True, audio_seconds=120)
+        phones = await start_phones(asterisk, accounts, alice=talk, bruno=talk)
+        await log_in(rt, "alice")
+        # the customer hangs up 10 s after the queue answers: while alice consults bruno
+        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=10, max_seconds=60)
+        await caller.start()
+        try:
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
+            uid = rt.agent_board.agents["alice"].call.uniqueid
+            client = await srv.login("alice", "password-1234")
+            status, body = await post(
+                client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
+            )
+            assert status == 200, body
+            await phones["bruno"].wait_calls("answered", 1, timeout=15)
+            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            assert rt.call_control.board.calls[uid].consulting == "agent bruno"
+            await caller.wait(timeout=20)
+            await until(lambda: uid not in rt.call_tracker.open, 10)
+            await until(lambda: uid not in rt.call_control.board.calls, 5)
+            status, body = await post(client, f"/api/calls/{uid}/transfer/complete")
+            assert status == 404 and body["error"] == "no-such-call"
+            await rt.call_writer.flush_now()
+            [row] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.uniqueid == uid]
+            assert row.outcome == "answered" and row.agent == "alice" and row.ended_at is not None
+            await client.close()
+        finally:
+            await caller.stop()
+            for phone in phones.values():
+                await phone.stop()
