@@ -147,12 +147,8 @@ class CallControlService:
             channel = known.agent_channel
         if not channel:
             raise NoSuchCall(f"call {uniqueid} has no agent on it now", call=uniqueid)
-        if known is None or known.agent_channel != channel:
-            known = self.board.track(
-                ControlledCall(uniqueid=uniqueid, agent=record.agent, agent_channel=channel)
-                if known is None
-                else ControlledCall(uniqueid=uniqueid, agent=record.agent, agent_channel=channel)
-            )
+        if known is None or known.agent_channel != channel:  # a new leg (the agent rung again)
+            known = self.board.track(ControlledCall(uniqueid=uniqueid, agent=record.agent, agent_channel=channel))
         return known
 
     def _customer_channel(self, uniqueid: str) -> str:
