@@ -168,6 +168,7 @@ async def test_blind_transfer_to_an_agent_moves_the_customer_and_frees_the_first
             assert rt.agent_board.agents["alice"].state is AgentState.ON_CALL  # left as it was
             status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
             assert status == 200, body
+            alice_seconds = (rt.clock.now() - rt.call_tracker.open[uid].answered_at).total_seconds()
             await phones["bruno"].wait_calls("answered", 1, timeout=15)
             await phones["alice"].wait_for(lambda: phones["alice"].calls_ended == 1, 10, "alice's leg ended")
             await until(lambda: rt.agent_board.agents["alice"].state is not AgentState.ON_CALL, 10)
@@ -181,6 +182,16 @@ async def test_blind_transfer_to_an_agent_moves_the_customer_and_frees_the_first
             assert caller_hears.rms(start + 1, start + 3.8) > SPEECH
             assert tonal_share(caller_hears, start + 1, start + 3.8) < 0.3
             assert uid in rt.call_tracker.open  # the same customer call goes on
+
+            # alice is charged her own seconds only, in the call record and in queue_log
+            await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
+            await until(lambda: uid not in rt.call_tracker.open, 10)
+            await rt.call_writer.flush_now()
+            [row] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.uniqueid == uid]
+            assert row.agent == "alice" and row.talk_seconds <= alice_seconds + 1, (row.talk_seconds, alice_seconds)
+            queue_log = (asterisk.instance_dir / "log" / "queue_log").read_text().splitlines()
+            [transfer] = [line.split("|") for line in queue_log if f"|{uid}|" in line and "BLINDTRANSFER" in line]
+            assert transfer[3] == "alice" and int(transfer[8]) <= alice_seconds + 1, transfer
         finally:
             for phone in phones.values():
                 await phone.stop()
