@@ -409,3 +409,73 @@ async def test_customer_hanging_up_during_the_consultation_ends_the_call_record(
             await caller.stop()
             for phone in phones.values():
                 await phone.stop()
+
+
+async def test_three_way_call_then_the_agent_leaves_the_two_others_together(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
+        try:
+            client = await srv.login("alice", "password-1234")
+            status, body = await post(client, f"/api/calls/{uid}/transfer/merge")
+            assert status == 409  # nothing to merge yet
+            status, body = await post(
+                client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
+            )
+            assert status == 200, body
+            await phones["bruno"].wait_calls("answered", 1, timeout=15)
+            status, body = await post(client, f"/api/calls/{uid}/transfer/merge")
+            assert status == 200, body
+            call = rt.call_control.board.calls[uid]
+            assert call.conference == "agent bruno" and not call.held and not call.consulting
+            ears = {n: RtpCapture(p._run.media_port).start() for n, p in phones.items()}
+            ears["caller"] = RtpCapture(caller._run.media_port).start()
+            merged = time.monotonic()
+            await asyncio.sleep(3)
+            status, body = await post(client, f"/api/calls/{uid}/leave")
+            assert status == 200, body
+            await phones["alice"].wait_for(lambda: phones["alice"].calls_ended == 1, 10, "alice left")
+            left = time.monotonic()
+            await asyncio.sleep(3)
+            end = time.monotonic()
+            for ear in ears.values():
+                ear.stop()
+            # the three together: everybody hears somebody talking, the customer no music
+            for name in ("alice", "bruno", "caller"):
+                assert ears[name].rms(merged + 0.8, left - 0.2) > SPEECH, name
+            assert tonal_share(ears["caller"], merged + 0.8, left - 0.2) < 0.3
+            # alice gone: the customer and bruno still talk
+            assert ears["bruno"].rms(left + 0.8, end - 0.2) > SPEECH
+            assert ears["caller"].rms(left + 0.8, end - 0.2) > SPEECH
+            assert uid in rt.call_tracker.open
+            actions = [e.action for e in reversed(rt.audit.list(actor="alice")) if e.action.startswith("call.")]
+            assert actions == ["call.transfer", "call.conference", "call.conference_leave"]
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await caller.stop()
+
+
+async def test_transfer_to_a_queue_nobody_can_answer_fails_at_once(asterisk, tmp_path):
+    from ccserver.capabilities.acd.model import QueueDefinition
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        await rt.acd.create_queue(QueueDefinition(name="sales", required_skills={"fr": 1}, holidays=""), actor="admin")
+        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path)
+        try:
+            client = await srv.login("alice", "password-1234")
+            status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "nowhere"})
+            assert status == 404 and body["error"] == "no-such-transfer-target"
+            status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "sales"})
+            assert status == 200, body
+            await until(lambda: rt.call_control.board.calls[uid].transfer == "failed", 5, "the failure")
+            assert rt.call_control.board.calls[uid].reason == "nobody is logged in to the queue"
+            await phones["alice"].wait_calls("answered", 2, timeout=15)  # the customer is back with alice
+            assert uid in rt.call_tracker.open
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await caller.stop()

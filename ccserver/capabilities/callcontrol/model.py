@@ -20,6 +20,7 @@ SIP_USER_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 QUEUE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HOLD_CONTEXT, HOLD_EXTEN = "ccserver-hold", "1"
 XFER_CONTEXT = "ccserver-xfer"
+THREEWAY_CODE = "*3"  # features.conf atxferthreeway: typed on the agent's channel by the server
 XFER_EXTEN = {"agent": "1", "queue": "2", "external": "3"}
 TRANSFER_KINDS = tuple(XFER_EXTEN)
 # why a transfer failed, as the desk says it (DIALSTATUS / QUEUESTATUS)
@@ -99,6 +100,7 @@ class ControlledCall:
     settled: bool = False
     transfer: str = ""  # the last transfer: "blind agent bob", "failed: ...", "completed"...
     reason: str = ""  # why the last transfer failed
+    conference: str = ""  # a three-way call (consultation merged): the third party's label
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -166,6 +168,8 @@ class CallControlBoard:
                 # the agent left the call (a blind or completed transfer, or a hang-up); the
                 # call stays known until the customer's channel ends (a failed transfer's
                 # reason still reaches the desk)
-                return self.update(uniqueid, agent_channel="", held=False, muted=False, consulting="", settled=False)
+                return self.update(
+                    uniqueid, agent_channel="", held=False, muted=False, consulting="", settled=False, conference=""
+                )
             return []
         return []

@@ -24,6 +24,7 @@ from .model import (
     HOLD_EXTEN,
     QUEUE_RE,
     SIP_USER_RE,
+    THREEWAY_CODE,
     XFER_CONTEXT,
     CallControlBoard,
     CallControlChanged,
@@ -281,6 +282,30 @@ class CallControlService:
         await self._pbx().cancel_atxfer(call.agent_channel)
         self._publish(uniqueid, transfer=f"cancelled {target}")
         await self._audit(username, "transfer_cancel", uniqueid, agent=call.agent, to=target)
+
+    async def merge(self, username: str, role: str, uniqueid: str) -> None:
+        """Three-way call: the consulted party joins the customer and the agent; any of the
+        three may then leave (`leave` for the agent), the two others stay together."""
+        call = await self.call_for(username, role, uniqueid)
+        if not call.consulting:
+            raise CallNotInState("no consultation in progress to merge", call=uniqueid, field="call")
+        target = call.consulting
+        call = await self._settle(call)
+        pbx = self._pbx()
+        for digit in THREEWAY_CODE:
+            await pbx.receive_dtmf(call.agent_channel, digit, duration_ms=80)
+        # Asterisk merges the bridges (BridgeMerge, the customer's music stops) without an
+        # Unhold event: the merge's own answer is the confirmation
+        self._publish(uniqueid, conference=target, consulting="", transfer="", held=False, settled=False)
+        await self._audit(username, "conference", uniqueid, agent=call.agent, to=target)
+
+    async def leave(self, username: str, role: str, uniqueid: str) -> None:
+        """The agent leaves a three-way call; the customer and the third party stay."""
+        call = await self.call_for(username, role, uniqueid)
+        if not call.conference:
+            raise CallNotInState("no three-way call to leave (hang up ends the call)", call=uniqueid, field="call")
+        await self._pbx().hangup(call.agent_channel)
+        await self._audit(username, "conference_leave", uniqueid, agent=call.agent, to=call.conference)
 
     def changed_events(self) -> tuple[type, ...]:
         return (CallControlChanged,)

@@ -88,6 +88,20 @@ async def api_transfer_cancel(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
+@roles("agent", "supervisor", "admin")
+async def api_merge(request: web.Request) -> web.StreamResponse:
+    service, username, role, call = _args(request)
+    await service.merge(username, role, call)
+    return web.json_response({"ok": True})
+
+
+@roles("agent", "supervisor", "admin")
+async def api_leave(request: web.Request) -> web.StreamResponse:
+    service, username, role, call = _args(request)
+    await service.leave(username, role, call)
+    return web.json_response({"ok": True})
+
+
 def add_routes(app: web.Application, service: CallControlService) -> None:
     app[CALL_CONTROL] = service
     add = app.router.add_post
@@ -100,3 +114,5 @@ def add_routes(app: web.Application, service: CallControlService) -> None:
     add("/api/calls/{call}/transfer", api_transfer, name="api-call-transfer")
     add("/api/calls/{call}/transfer/complete", api_transfer_complete, name="api-call-transfer-complete")
     add("/api/calls/{call}/transfer/cancel", api_transfer_cancel, name="api-call-transfer-cancel")
+    add("/api/calls/{call}/transfer/merge", api_merge, name="api-call-transfer-merge")
+    add("/api/calls/{call}/leave", api_leave, name="api-call-leave")

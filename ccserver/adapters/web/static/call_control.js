@@ -19,10 +19,13 @@
     buttons.unmute.hidden = !s.muted;
     buttons["transfer/complete"].hidden = !s.consulting;
     buttons["transfer/cancel"].hidden = !s.consulting;
+    buttons["transfer/merge"].hidden = !s.consulting;
+    buttons.leave.hidden = !s.conference;
     $("cc-transfer").hidden = !!s.consulting;
     let words = [];
     if (s.consulting) words.push("consultation : " + s.consulting + " (client en attente)");
     else if (s.held) words.push("en attente");
+    if (s.conference) words.push("conférence avec " + s.conference);
     if (s.muted) words.push("micro coupé");
     if (s.transfer === "failed") words.push("transfert échoué : " + s.reason);
     else if (s.transfer) words.push("transfert : " + s.transfer);
