@@ -479,3 +479,32 @@ async def test_transfer_to_a_queue_nobody_can_answer_fails_at_once(asterisk, tmp
             for phone in phones.values():
                 await phone.stop()
             await caller.stop()
+
+
+async def test_blind_transfer_to_an_agent_who_does_not_answer_rings_the_first_again(asterisk, tmp_path):
+    from tests.support.sipp import NoAnswer
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        talk = Answer(audio=True, audio_seconds=120)
+        phones = await start_phones(asterisk, accounts, alice=talk, bruno=NoAnswer())
+        await log_in(rt, "alice")
+        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
+        await caller.start()
+        try:
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
+            uid = rt.agent_board.agents["alice"].call.uniqueid
+            client = await srv.login("alice", "password-1234")
+            status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
+            assert status == 200, body
+            # bruno rings 20 s ([ccserver-xfer]), then the customer rings alice again
+            await until(lambda: rt.call_control.board.calls[uid].transfer == "failed", 30, "the failure")
+            assert rt.call_control.board.calls[uid].reason == "the target did not answer"
+            await phones["alice"].wait_calls("answered", 2, timeout=15)
+            assert uid in rt.call_tracker.open
+            await client.close()
+        finally:
+            await caller.stop()
+            for phone in phones.values():
+                await phone.stop()

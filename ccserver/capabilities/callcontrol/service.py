@@ -251,12 +251,21 @@ class CallControlService:
             # the consultation's Local channel inherits the agent channel's __ variables; a
             # failed consultation brings the agent back to the customer by itself
             await self._set_transfer_vars(call.agent_channel, target, uniqueid, "", "__")
-            await pbx.atxfer(call.agent_channel, XFER_CONTEXT, target.exten)
+            # shown before it is sent: a transfer failing at once reports back before the answer
             self._publish(uniqueid, consulting=target.label(), transfer="", reason="")
+            try:
+                await pbx.atxfer(call.agent_channel, XFER_CONTEXT, target.exten)
+            except Exception:
+                self._publish(uniqueid, consulting="")
+                raise
         else:
             await self._set_transfer_vars(self._customer_channel(uniqueid), target, uniqueid, back, "")
-            await pbx.blind_transfer(call.agent_channel, XFER_CONTEXT, target.exten)
             self._publish(uniqueid, transfer=f"blind {target.label()}", reason="")
+            try:
+                await pbx.blind_transfer(call.agent_channel, XFER_CONTEXT, target.exten)
+            except Exception:
+                self._publish(uniqueid, transfer="")
+                raise
         await self._audit(
             username, "transfer", uniqueid, agent=call.agent, kind=target.kind, to=target.name, attended=attended
         )
