@@ -41,6 +41,7 @@ from .capabilities.admin import plugin as admin_plugin
 from .capabilities.audit import plugin as audit_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
 from .capabilities.callcenter import plugin as callcenter_plugin
+from .capabilities.callcontrol import plugin as callcontrol_plugin
 from .capabilities.clicktodial import plugin as clicktodial_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
@@ -172,6 +173,15 @@ class Runtime:
         ).service
         self.screen_pop = self.install(
             cti_plugin.setup(self.deps, board=self.agent_board, tracker=self.call_tracker, customers=self.customers)
+        ).service
+        self.call_control = self.install(
+            callcontrol_plugin.setup(
+                self.deps,
+                directory=self.acd_repo,
+                board=self.agent_board,
+                tracker=self.call_tracker,
+                commands=self.pbx.ami if self.pbx else None,
+            )
         ).service
         self._background: list[asyncio.Task] = []
         # recording: MixMonitor by queue policy, files indexed into the store, retention purge

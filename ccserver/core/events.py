@@ -418,6 +418,42 @@ class CallDataSet(PbxEvent):
     data: tuple[tuple[str, str], ...] = ()
 
 
+# --- call control from the desk (capabilities/callcontrol) ------------------------------------
+
+
+@dataclass(slots=True)
+class ChannelHeld(PbxEvent):
+    """A channel put its call on hold (AMI Hold): the desk's hold, or a phone's own hold key."""
+
+    topic: ClassVar[str] = "channel_held"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+
+
+@dataclass(slots=True)
+class ChannelUnheld(PbxEvent):
+    topic: ClassVar[str] = "channel_unheld"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+
+
+@dataclass(slots=True)
+class TransferFailed(PbxEvent):
+    """A transfer did not reach its target (``UserEvent(CcsTransferFailed,...)`` from
+    [ccserver-xfer-failed]): `status` is the DIALSTATUS or QUEUESTATUS (BUSY, NOANSWER,
+    CHANUNAVAIL, JOINEMPTY, TIMEOUT...), `back` the SIP user the call goes back to (blind)."""
+
+    topic: ClassVar[str] = "transfer_failed"
+    uniqueid: str = ""
+    linkedid: str = ""
+    channel: str = ""
+    status: str = ""
+    back: str = ""
+    xfer_id: str = ""
+
+
 # --- outbound dialer ------------------------------------------------------------------------
 
 

@@ -300,6 +300,33 @@ OBJECT_ROUTES: list[Case] = [
         "agent1",
         body=lambda _c: {"uniqueid": "call-1", "notes": "rappeler lundi"},
     ),
+    # --- call control: agent1's live call "live-1" in queue sales (404 for the insider: the
+    # call passes the check, then has no agent channel here, there being no Asterisk)
+    *[
+        Case(
+            "POST",
+            f"/api/calls/{{call}}/{action}",
+            lambda _c, action=action: f"/api/calls/live-1/{action}",
+            BOTH,
+            insider,
+            body=body,
+            ok=(200, 404, 409),
+        )
+        for action, body in (
+            ("hangup", None),
+            ("hold", None),
+            ("resume", None),
+            ("mute", None),
+            ("unmute", None),
+            ("dtmf", lambda _c: {"digits": "12#"}),
+            ("transfer", lambda _c: {"kind": "agent", "target": "agent2"}),
+            ("transfer/complete", None),
+            ("transfer/cancel", None),
+            ("transfer/merge", None),
+            ("leave", None),
+        )
+        for insider in ("agent1", "supervisor1")
+    ],
 ]
 
 
@@ -336,6 +363,11 @@ async def center(database, tmp_path):
         ev.QueueMemberChanged(change="added", queue="sales", interface="PJSIP/agent1", member_name="agent1", status=1)
     )
     ctx = await _objects(runtime)
+    # agent1 answers a caller of queue sales: the live call of the call-control routes
+    runtime.call_tracker.apply(ev.QueueCallerJoined(queue="sales", uniqueid="live-1", caller_number="0611111111"))
+    runtime.call_tracker.apply(
+        ev.AgentConnected(queue="sales", uniqueid="live-1", interface="PJSIP/agent1", member_name="agent1")
+    )
     clients = {
         name: await _login(server, name)
         for name in ("agent1", "agent2", "agent3", "supervisor1", "supervisor2", "admin1")

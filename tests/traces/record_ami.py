@@ -6,7 +6,7 @@ Starts a private test Asterisk (tests/support/asterisk.py, the Asterisk root is 
 use), runs a ccserver against it (queues and agents provisioned as the product does), taps the
 raw AMI byte stream of the server's own AMI link (panoramisk's `save_stream`) and drives calls
 with sipp: an abandoned caller, agents logging in, pausing, a bridged call (a member refusing,
-another answering), MixMonitor, ChanSpy, an Originate, a queue overflow, a callback request,
+another answering), MixMonitor, ChanSpy, an Originate, a hold and resume, a queue overflow, a callback request,
 QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity; then a
 progressive outbound campaign with answering-machine detection (a machine, a person).
 
@@ -171,7 +171,7 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
         await step("login, pause, unpause", log_in_and_pause())
 
         async def answered_call():
-            caller = SippCaller(asterisk, "4100", caller="0612345678", talk_seconds=12, max_seconds=40)
+            caller = SippCaller(asterisk, "4100", caller="0612345678", talk_seconds=15, max_seconds=40)
             await caller.start()
             await phones["alice"].wait_calls("answered", 1, timeout=20)
             await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 10, "alice on call")
@@ -198,6 +198,10 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
             spy = next((c.channel for c in rt.channels.channels.values() if c.channel.startswith(carla + "-")), None)
             if spy:
                 await ami.hangup(spy)
+            # the desk's hold and resume (Hold, Unhold): an attended transfer to [ccserver-hold]
+            await ami.atxfer(agent_channel, "ccserver-hold", "1")
+            await asyncio.sleep(1.8)
+            await ami.cancel_atxfer(agent_channel)
             await caller.wait(timeout=40)
             await until(lambda: not rt.call_tracker.open, 10, "the answered call closed")
             await asyncio.sleep(2.0)  # wrap-up ends

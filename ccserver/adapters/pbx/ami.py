@@ -326,6 +326,31 @@ class AmiLink:
     async def play_dtmf(self, channel: str, digit: str, duration_ms: int = 120) -> None:
         await self.send({"Action": "PlayDTMF", "Channel": channel, "Digit": digit, "Duration": duration_ms})
 
+    # --- call control from the desk (capabilities/callcontrol's CallControlCommands port) ------
+    async def atxfer(self, channel: str, context: str, exten: str) -> None:
+        """Attended transfer started on `channel` (the agent's): Asterisk types the atxfer
+        feature code and `exten` (digits) on it; the peer is held with music meanwhile."""
+        await self.send({"Action": "Atxfer", "Channel": channel, "Context": context, "Exten": exten})
+
+    async def cancel_atxfer(self, channel: str) -> None:
+        await self.send({"Action": "CancelAtxfer", "Channel": channel})
+
+    async def blind_transfer(self, channel: str, context: str, exten: str) -> None:
+        """`channel`'s peer (the customer) goes to exten@context; `channel` leaves the call."""
+        await self.send({"Action": "BlindTransfer", "Channel": channel, "Context": context, "Exten": exten})
+
+    async def mute_audio(self, channel: str, direction: str, muted: bool) -> None:
+        """MuteAudio (res_mutestream): `in` is what the channel's phone sends."""
+        await self.send(
+            {"Action": "MuteAudio", "Channel": channel, "Direction": direction, "State": "on" if muted else "off"}
+        )
+
+    async def receive_dtmf(self, channel: str, digit: str, duration_ms: int = 120) -> None:
+        """A DTMF digit as if `channel`'s phone had pressed it (PlayDTMF Receive)."""
+        await self.send(
+            {"Action": "PlayDTMF", "Channel": channel, "Digit": digit, "Duration": duration_ms, "Receive": "true"}
+        )
+
     async def set_variable(self, channel: str, name: str, value: str) -> None:
         await self.send({"Action": "Setvar", "Channel": channel, "Variable": name, "Value": value})
 

@@ -363,7 +363,26 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
             entered_at=clean_text(body.get("enteredat"), 32),
             node=node,
         )
+    if name == "CcsTransferFailed":
+        return ev.TransferFailed(
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            channel=f.get("channel", ""),
+            status=clean_text(body.get("status"), 32),
+            back=clean_text(body.get("back"), 64),
+            xfer_id=clean_text(body.get("xferid"), 64),
+            node=node,
+        )
     return None
+
+
+def _hold(cls: type) -> Callable[[Mapping[str, str], str], ev.PbxEvent]:
+    def make(f: Mapping[str, str], node: str) -> ev.PbxEvent:
+        return cls(
+            uniqueid=f.get("uniqueid", ""), linkedid=f.get("linkedid", ""), channel=f.get("channel", ""), node=node
+        )
+
+    return make
 
 
 def _originate_response(f: Mapping[str, str], node: str) -> ev.PbxEvent:
@@ -404,6 +423,8 @@ AMI_TRANSLATORS: dict[str, Callable[[Mapping[str, str], str], ev.PbxEvent | None
     "FullyBooted": _fully_booted,
     "UserEvent": _user_event,
     "OriginateResponse": _originate_response,
+    "Hold": _hold(ev.ChannelHeld),
+    "Unhold": _hold(ev.ChannelUnheld),
 }
 
 

@@ -413,7 +413,8 @@ def render_acd_dialplan(
             "exten => open,1,Set(__CCS_ENTERED=${EPOCH})",
             " same => n,Answer()",
             *([f" same => n,Playback({_dialplan_value(welcome)})"] if welcome else []),
-            f" same => n,Queue({name},,,,{max_wait})",
+            # t: the agent may transfer (the desk's hold and transfers: capabilities/callcontrol)
+            f" same => n,Queue({name},t,,,{max_wait})",
             ' same => n,GotoIf($["${QUEUESTATUS}" = "TIMEOUT"]?overflow,1)',
             " same => n,Hangup()",
         ]
@@ -455,7 +456,7 @@ def render_acd_dialplan(
                 # when the callback's turn comes: a Local channel takes the caller's place
                 f"[ccq-{name}-cbqueue]",
                 "exten => _X.,1,Set(QUEUE_PRIO=10)",
-                f" same => n,Queue({name})",
+                f" same => n,Queue({name},t)",
                 " same => n,Hangup()",
                 "",
                 f"[ccq-{name}-cbdial]",

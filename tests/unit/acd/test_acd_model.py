@@ -149,7 +149,7 @@ def test_dialplan_routes_numbers_checks_holidays_hours_and_callback():
     assert "GotoIfTime(*,*,14,jul,Europe/Paris?closed,1)" in text
     assert "GotoIfTime(*,*,29,mar,Europe/Paris?closed,1) ; 2027-03-29 Easter Monday" in text
     assert "GotoIfTime(08:00-19:00,mon-fri,*,*,Europe/Paris?open,1)" in text
-    assert "Queue(support,,,,300)" in text and "Goto(ccq-sales,open,1)" in text
+    assert "Queue(support,t,,,300)" in text and "Goto(ccq-sales,open,1)" in text
     assert "[ccq-support-exit]" in text and "exten => 1,1,Goto(ccq-support-callback,s,1)" in text
     sales = text[text.index("[ccq-sales]") : text.index("[ccq-support]")]
     assert "GotoIfTime" not in sales and "Goto(open,1)" in sales

@@ -81,6 +81,8 @@ def expected(name: str, f: dict[str, str]) -> tuple[type, dict]:
         return ev.ChannelStateChanged, dict(call, channel=f["channel"], state=f["channelstatedesc"])
     if name == "Hangup":
         return ev.ChannelHungup, dict(call, channel=f["channel"], cause=int(f["cause"]), cause_text=f["cause-txt"])
+    if name in ("Hold", "Unhold"):
+        return (ev.ChannelHeld if name == "Hold" else ev.ChannelUnheld), dict(call, channel=f["channel"])
     if name in ("BridgeEnter", "BridgeLeave"):
         cls = ev.BridgeEntered if name == "BridgeEnter" else ev.BridgeLeft
         return cls, dict(call, bridge_id=f["bridgeuniqueid"], channel=f["channel"])
