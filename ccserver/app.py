@@ -223,6 +223,7 @@ class Runtime:
                 node=endpoint.node if endpoint else "",
                 queue_names=lambda: [q.name for q in self.acd_repo.queues()],
                 skill_names=lambda: list(self.acd_repo.skills()),
+                languages=self.media.languages,  # a script's language must be installed
             )
         )
         self.ivr, self.ivr_engine = ivr.service, ivr.engine
