@@ -22,9 +22,10 @@ from .adapters.db.audit import AuditLog
 from .adapters.db.callcenter import CallCenterRepository
 from .adapters.db.customers import CustomerRepository
 from .adapters.db.database import Database
-from .adapters.db.dialplans import DialplanRepository
+from .adapters.db.dialplans import DIALPLAN_APPLY_LOCK, DialplanRepository
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository, IvrVersionRepository
+from .adapters.db.locks import DatabaseLock
 from .adapters.db.media import MediaRepository
 from .adapters.db.outbound import OutboundRepository
 from .adapters.db.phones import PhoneRepository
@@ -246,6 +247,7 @@ class Runtime:
                 node=endpoint.node if endpoint else "",
                 queue_names=lambda: [q.name for q in self.acd_repo.queues()],
                 skill_names=lambda: list(self.acd_repo.skills()),
+                languages=self.media.languages,  # a script's language must be installed
             )
         )
         self.ivr, self.ivr_engine = ivr.service, ivr.engine
@@ -262,6 +264,8 @@ class Runtime:
             dialplans_plugin.setup(
                 self.deps,
                 repository=DialplanRepository(self.database, self.clock),
+                # one apply at a time with `ccserver dialplan` in another process
+                apply_lock=DatabaseLock(self.database, DIALPLAN_APPLY_LOCK),
                 files=live_files,
                 pbx=AmiDialplan(self.pbx.ami) if self.pbx else None,
                 scratch=dialplan_scratch,

@@ -9,6 +9,7 @@ import sys
 from .adapters.asterisk import commands as asterisk_commands
 from .commands import audit as audit_commands
 from .commands import callcenter as callcenter_commands
+from .commands import campaigns as campaign_commands
 from .commands import dialplan as dialplan_commands
 from .commands import ivr as ivr_commands
 from .commands import outbound as outbound_commands
@@ -26,6 +27,7 @@ COMMAND_MODULES = (
     user_commands,
     asterisk_commands,
     outbound_commands,
+    campaign_commands,
     ivr_commands,
     privacy_commands,
     phone_commands,

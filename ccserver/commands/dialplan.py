@@ -4,7 +4,8 @@ from the command line, with the same checks as /admin/dialplans.
 `check FILE...` lints the files and loads them into the scratch Asterisk (exit 1 with each
 problem as FILE:LINE when there is one); `apply FILE... --comment TEXT` stores them as a new
 version (refused when a check fails) and applies it; `apply --version N` applies a stored one;
-`rollback N` brings an earlier version back. Applying needs the live Asterisk: the private
+`rollback N` brings an earlier version back. Applies and rollbacks take turns with the
+server's (one lock across processes): `--wait SECONDS` is how long this one waits. Applying needs the live Asterisk: the private
 instance of these settings when it runs here, or the external one of `serve --external`
 (`asterisk_generated_dir` and the AMI settings).
 """
@@ -51,6 +52,15 @@ def register(subparsers: Any) -> None:
     rollback.add_argument("version", type=int)
     rollback.add_argument("--comment", default="", help="why")
     rollback.set_defaults(func=cmd_rollback)
+    for action in (apply, rollback):
+        action.add_argument(
+            "--wait",
+            type=float,
+            default=90.0,
+            metavar="SECONDS",
+            help="how long to wait for an apply under way elsewhere (the server, another command) "
+            "before giving up, nothing changed (default 90)",
+        )
     for action in (listing, show, check, apply, history, rollback):
         action.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -62,7 +72,8 @@ class _Context:
     def __init__(self, settings: Settings, *, live: bool) -> None:
         from ..adapters.asterisk.scratch import ScratchAsterisk
         from ..adapters.db.database import Database
-        from ..adapters.db.dialplans import DialplanRepository
+        from ..adapters.db.dialplans import DIALPLAN_APPLY_LOCK, DialplanRepository
+        from ..adapters.db.locks import DatabaseLock
         from ..adapters.db.repositories import AuditLog
         from ..capabilities.dialplans.service import DialplanService
 
@@ -78,7 +89,13 @@ class _Context:
             settings, environment=environment, name=f"{settings.asterisk.instance}-scratch-cli"
         )
         self.service = DialplanService(
-            DialplanRepository(self.db), AuditLog(self.db), files=files, pbx=None, scratch=self.scratch
+            DialplanRepository(self.db),
+            AuditLog(self.db),
+            files=files,
+            pbx=None,
+            scratch=self.scratch,
+            # the server's applies and ours take turns (the same lock, across processes)
+            apply_lock=DatabaseLock(self.db, DIALPLAN_APPLY_LOCK),
         )
 
     @staticmethod
@@ -134,9 +151,11 @@ class _Context:
         self.db.dispose()
 
 
-def _run(settings: Settings, work, *, live: bool = False):
+def _run(settings: Settings, work, *, live: bool = False, lock_wait: float | None = None):
     async def main():
         ctx = _Context(settings, live=live)
+        if lock_wait is not None:
+            ctx.service.lock_wait = max(0.0, lock_wait)
         try:
             if live:
                 await ctx.connect()
@@ -244,7 +263,7 @@ def _print_result(args, result) -> int:
 
 
 def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
-    from ..capabilities.dialplans.errors import DialplanRefused
+    from ..capabilities.dialplans.errors import DialplanBusy, DialplanRefused
 
     if bool(args.files) == (args.version is not None):
         raise ConfigurationError("give either FILE... or --version N", field="version")
@@ -258,18 +277,23 @@ def cmd_apply(args: argparse.Namespace, settings: Settings) -> int:
         return await service.apply(version_id, _actor(), args.comment)
 
     try:
-        result = _run(settings, work, live=True)
-    except DialplanRefused as exc:
+        result = _run(settings, work, live=True, lock_wait=args.wait)
+    except (DialplanRefused, DialplanBusy) as exc:
         return _refused(args, exc)
     return _print_result(args, result)
 
 
 def cmd_rollback(args: argparse.Namespace, settings: Settings) -> int:
-    from ..capabilities.dialplans.errors import DialplanRefused
+    from ..capabilities.dialplans.errors import DialplanBusy, DialplanRefused
 
     try:
-        result = _run(settings, lambda service: service.rollback(args.version, _actor(), args.comment), live=True)
-    except DialplanRefused as exc:
+        result = _run(
+            settings,
+            lambda service: service.rollback(args.version, _actor(), args.comment),
+            live=True,
+            lock_wait=args.wait,
+        )
+    except (DialplanRefused, DialplanBusy) as exc:
         return _refused(args, exc)
     return _print_result(args, result)
 

@@ -1,4 +1,5 @@
-"""`ccserver user list|add|edit|disable|enable|passwd|revoke`, each with ``--json``.
+"""`ccserver user list|add|edit|disable|enable|passwd|revoke` and `ccserver team
+list|add|rename`, each with ``--json``.
 
 Runs in its own process, against the database the server uses. The server notices what a
 command did: deleted sessions end the user's pages within `session_check_interval` (and their
@@ -61,6 +62,21 @@ def register(sub: argparse._SubParsersAction) -> None:
             action.add_argument("--generate", action="store_true", help="generate the password and print it once")
         _json_flag(action)
         action.set_defaults(func=cmd_user_admin, user_action=name)
+
+    team = sub.add_parser("team", help="teams: list, create, rename (agents and scopes follow)")
+    team_sub = team.add_subparsers(dest="team_command", required=True)
+    listing = team_sub.add_parser("list", help="every team and how many agents it has")
+    _json_flag(listing)
+    listing.set_defaults(func=cmd_team_list)
+    add = team_sub.add_parser("add", help="create a team")
+    add.add_argument("name")
+    _json_flag(add)
+    add.set_defaults(func=cmd_team_add)
+    rename = team_sub.add_parser("rename", help="rename a team: its agents and the supervisors given it follow")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    _json_flag(rename)
+    rename.set_defaults(func=cmd_team_rename)
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -168,4 +184,30 @@ def cmd_user_admin(args, settings: Settings) -> int:
     else:
         revoked = admin.revoke_sessions(actor, name)
         _emit(args, {"username": name, "sessions_revoked": revoked}, f"{revoked} session(s) of {name} ended")
+    return 0
+
+
+def cmd_team_list(args, settings: Settings) -> int:
+    teams = _service(settings).teams()
+    if args.json:
+        print(json.dumps([{"name": name, "agents": count} for name, count in teams], sort_keys=True))
+        return 0
+    for name, count in teams:
+        print(f"{name:<32} {count} agent(s)")
+    return 0
+
+
+def cmd_team_add(args, settings: Settings) -> int:
+    _service(settings).create_team(_cli_actor(), args.name)
+    _emit(args, {"name": args.name, "agents": 0}, f"team {args.name} created")
+    return 0
+
+
+def cmd_team_rename(args, settings: Settings) -> int:
+    moved = _service(settings).rename_team(_cli_actor(), args.name, args.new_name)
+    _emit(
+        args,
+        {"name": args.new_name, "before": args.name, "agents": moved},
+        f"team {args.name} renamed {args.new_name} ({moved} agent(s) follow)",
+    )
     return 0

@@ -73,6 +73,23 @@ def test_dialplan_commands_with_json(live, tmp_path, capsys):
     code, shown = run(capsys, "show", "1", "--diff")
     assert code == 0 and "-exten => 3131,1,Answer()" in shown["diff"]
 
+    # an apply under way in another process (the server) holds the lock: this one is refused
+    # after --wait seconds, nothing changed (it waits for it by default: 90 s)
+    from ccserver.adapters.db.database import Database
+    from ccserver.adapters.db.dialplans import DIALPLAN_APPLY_LOCK
+    from ccserver.adapters.db.locks import DatabaseLock
+
+    server_db = Database(live.settings.storage.effective_database_url)
+    server_lock = DatabaseLock(server_db, DIALPLAN_APPLY_LOCK)
+    assert server_lock.try_acquire()
+    try:
+        code, busy = run(capsys, "rollback", "1", "--comment", "undo", "--wait", "0.5")
+    finally:
+        server_lock.release()
+        server_db.dispose()
+    assert code == 1 and busy["error"] == "dialplan-busy" and "another apply or rollback" in busy["message"]
+    assert "'3131' =>" in live.cli("dialplan show inbound")
+
     code, result = run(capsys, "rollback", "1", "--comment", "undo")
     assert code == 0 and result["applied"] and result["action"] == "rollback" and result["seconds"] < 5
     assert "3131" not in live.cli("dialplan show inbound")

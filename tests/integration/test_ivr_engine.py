@@ -495,3 +495,64 @@ async def test_invalid_upload_is_refused_with_file_line_node_and_active_version_
         assert "0140000300" in shown and "+33140000300" in shown and "'300'" in shown
         assert f"Stasis({srv.runtime.pbx.endpoint.ari_app},ivr,service-client,did)" in shown
         await admin.close()
+
+
+LANGUAGE_SCRIPT = """\
+script:
+  name: langue
+  entry: accueil
+  language: fr
+  routes:
+    extensions: ["3457"]
+nodes:
+  accueil:
+    type: menu
+    prompt: beep
+    choices:
+      "1": {next: anglais}
+    timeout: 30
+    retries: 0
+    on_exhausted: fin
+  anglais:
+    type: set
+    language: en
+    next: menu_en
+  menu_en:
+    type: menu
+    prompt: beep
+    choices:
+      "1": {next: fin}
+    timeout: 30
+    retries: 0
+    on_exhausted: fin
+  fin: {type: hangup}
+"""
+
+
+async def test_the_callers_channel_speaks_the_scripts_language_and_an_uninstalled_one_is_refused(asterisk, tmp_path):
+    """The script's declared language (and a set node's) becomes the caller's CHANNEL(language);
+    a script in a language Asterisk has no sounds for is refused at its file and line."""
+    async with ivr_server(asterisk, tmp_path, scripts={"langue.yaml": LANGUAGE_SCRIPT}) as srv:
+        caller = Caller(srv, "3457", UNKNOWN_CALLER)
+        await caller.dial()
+        await caller.waiting_at("accueil")
+        assert await caller.getvar("CHANNEL(language)") == "fr"
+        await caller.press("1")
+        await caller.waiting_at("menu_en")
+        assert await caller.getvar("CHANNEL(language)") == "en"
+        await caller.hangup()
+
+        await asyncio.to_thread(
+            srv.runtime.users.create_user, "admin1", "correct horse battery", role="admin", display_name="Admin"
+        )
+        admin = await srv.login("admin1", "correct horse battery")
+        german = LANGUAGE_SCRIPT.replace("language: fr", "language: de")
+        resp = await admin.post(
+            "/api/ivr/scripts", json={"filename": "langue.yaml", "text": german}, headers={"X-CSRF-Token": admin.csrf}
+        )
+        assert resp.status == 400
+        (error,) = (await resp.json())["details"]["errors"]
+        assert error["file"] == "langue.yaml" and error["line"] == 4
+        assert error["message"].startswith("language: Asterisk has no sounds in 'de' (installed: ")
+        assert "fr" in error["message"]
+        await admin.close()

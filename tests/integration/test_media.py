@@ -160,3 +160,81 @@ async def test_a_french_campaign_plays_its_abandon_message_in_french(asterisk, t
         assert ended.ended_by == "remote"
         print(f"campaign call {ended.duration:.2f} s: queue wait {waited:.2f} s + French message {french:.2f} s")
         assert 1.0 < waited < 3.5, (ended.duration, french, english)
+
+
+async def channel_languages(asterisk, ami) -> dict[str, str]:
+    """The language of every channel up on Asterisk (AMI Getvar CHANNEL(language))."""
+    listing = await asyncio.to_thread(asterisk.cli, "core show channels concise")
+    names = [line.split("!", 1)[0] for line in listing.splitlines() if "!" in line]
+    out = {}
+    for name in names:
+        answer = await ami.send({"Action": "Getvar", "Channel": name, "Variable": "CHANNEL(language)"})
+        if answer.get("response") == "Success":
+            out[name] = answer.get("value")
+    return out
+
+
+async def test_both_legs_of_a_progressive_campaign_call_speak_the_campaigns_language(asterisk, tmp_path):
+    """The customer's channel and the agent's (the queue member) take the campaign's language,
+    while the server's default language is English."""
+    from ccserver.core import events as ev
+    from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, Center
+    from tests.support.sipp import Answer
+
+    customers = {ANSWERS: Answer(ring_seconds=0.2, talk_seconds=8)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        cid = await center.campaign([ANSWERS], language="fr")
+        await center.service.campaigns.change_status(cid, "start", "super1")
+        await until(
+            lambda: any(isinstance(e, ev.AgentConnected) and e.queue == f"camp-{cid}" for e in center.events),
+            15,
+            "the customer bridged to the agent",
+        )
+        agent_account = await asyncio.to_thread(center.runtime.acd.repo.agent, center.agent)
+        languages = await channel_languages(asterisk, center.runtime.pbx.ami)
+        agent_legs = {n: lang for n, lang in languages.items() if agent_account.sip_username in n}
+        customer_legs = {n: lang for n, lang in languages.items() if n not in agent_legs}
+        assert agent_legs and customer_legs, languages
+        assert set(languages.values()) == {"fr"}, languages
+
+
+async def test_both_legs_of_a_preview_campaign_call_speak_the_campaigns_language(asterisk, tmp_path):
+    from datetime import timedelta
+
+    from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, Center
+    from tests.support.sipp import Answer
+
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=8)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        service = center.service
+        campaign = await service.campaigns.create_campaign(
+            "Preview fr", {"mode": "preview", "caller_ids": ["0162000001"], "language": "fr"}, "super1"
+        )
+        cid = campaign["id"]
+        preview = await service.campaigns.preview_import(
+            cid, f"numero;nom\n{ANSWERS};Mme Preview\n".encode(), "p.csv", "utf-8", "super1"
+        )
+        await service.campaigns.commit_import(preview["import_id"], "super1")
+        await service.oppositions.record_consent(
+            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
+        )
+        await service.campaigns.set_agents(cid, [center.agent], "super1")
+        await service.campaigns.change_status(cid, "start", "super1")
+        client = await center.login(center.agent)
+        me = await (await client.get("/api/me")).json()
+        headers = {"X-CSRF-Token": me["csrf_token"]}
+        found = await (await client.post("/api/outbound/preview/next", headers=headers)).json()
+        resp = await client.post(f"/api/outbound/preview/{found['contact']['id']}/dial", headers=headers)
+        assert resp.status == 201, await resp.text()
+        await center.phone.wait_calls("answered", 1, timeout=10)
+        await center.customer.wait_calls("answered", 1, timeout=10)
+        # the customer's answer runs the U() subroutine, then the two are bridged
+        agent_account = await asyncio.to_thread(center.runtime.acd.repo.agent, center.agent)
+
+        async def both_french():
+            languages = await channel_languages(asterisk, center.runtime.pbx.ami)
+            legs = [n for n in languages if agent_account.sip_username not in n]
+            return len(languages) >= 2 and legs and set(languages.values()) == {"fr"} and languages
+
+        languages = await until(both_french, 10, "both legs in French")
+        print(languages)

@@ -76,3 +76,26 @@ def test_errors_name_the_field(cli, args, stdin, field):
     assert code == 2
     assert err.startswith("ccserver: error: ")
     assert f"  field: {field}" in err.splitlines()
+
+
+def test_teams_are_created_listed_and_renamed_from_the_command_line(cli):
+    code, out, _ = cli("team", "add", "Nord", "--json")
+    assert code == 0 and json.loads(out) == {"name": "Nord", "agents": 0}
+    code, out, _ = cli("user", "add", "sup", "--role", "supervisor", "--teams", "Nord", "--json", stdin=PASSWORD)
+    assert code == 0 and json.loads(out)["scopes"]["teams"] == ["Nord"]
+    code, out, _ = cli("team", "rename", "Nord", "Nord-Est", "--json")
+    assert code == 0 and json.loads(out) == {"name": "Nord-Est", "before": "Nord", "agents": 0}
+    code, out, _ = cli("team", "list", "--json")
+    assert json.loads(out) == [{"name": "Nord-Est", "agents": 0}]
+    code, out, _ = cli("user", "list", "--json")
+    assert json.loads(out)[0]["scopes"]["teams"] == ["Nord-Est"]  # the supervisor's scope follows
+    code, out, _ = cli("team", "list")
+    assert out.split()[0] == "Nord-Est"
+    for args, field in (
+        (("team", "add", "Nord-Est"), "name"),  # exists already
+        (("team", "add", "bad\nname"), "name"),
+        (("team", "rename", "ghost", "Sud"), "name"),
+        (("team", "rename", "Nord-Est", "x" * 200), "new_name"),
+    ):
+        code, _out, err = cli(*args)
+        assert code == 2 and f"  field: {field}" in err.splitlines(), (args, err)

@@ -247,3 +247,40 @@ async def test_agent_reads_the_contact_card_of_their_campaigns_only(web_app):
     assert card["fields"] == {"Segment": "or"} and card["name"] == "Jean Dupont"
     await agent.close()
     await supervisor.close()
+
+
+async def test_a_campaigns_language_is_chosen_among_the_installed_ones_on_create_and_edit(web_app):
+    campaigns = web_app.app[RUNTIME].outbound.campaigns
+    before = campaigns.installed_languages
+    campaigns.installed_languages = lambda: ["en", "fr"]  # what Asterisk has sounds for
+    try:
+        client = await login(web_app, "supervisor1")
+        token = await csrf_of(client)
+        for bad, words in (("de", "no sounds in 'de' (installed: en, fr)"), ("fr)\nX", "not a language code")):
+            resp = await client.post(
+                "/api/outbound/campaigns",
+                headers={"X-CSRF-Token": token},
+                json={"name": "Langue KO", "mode": "progressive", "language": bad},
+            )
+            assert resp.status == 400, await resp.text()
+            error = await resp.json()
+            assert error["details"]["field"] == "language" and words in error["message"], error
+        listing = await (await client.get("/api/outbound/campaigns")).json()
+        assert "Langue KO" not in str(listing)  # nothing half-made
+        campaign = await create_campaign(client, token, name="Langue", language="fr")
+        assert campaign["language"] == "fr"
+        page = await (await client.get("/outbound")).text()
+        assert '<select name="language">' in page and '<option value="fr">fr</option>' in page
+        url = f"/api/outbound/campaigns/{campaign['id']}"
+        resp = await client.patch(url, headers={"X-CSRF-Token": token}, json={"language": "de"})
+        assert resp.status == 400 and (await resp.json())["details"]["field"] == "language"
+        assert (await (await client.get(url)).json())["language"] == "fr"
+        resp = await client.patch(url, headers={"X-CSRF-Token": token}, json={"language": "en"})
+        assert resp.status == 200 and (await resp.json())["language"] == "en"
+        page = await (await client.get(f"/outbound/campaigns/{campaign['id']}")).text()
+        assert 'id="campaign-language"' in page and '<option value="en" selected>en</option>' in page
+        resp = await client.patch(url, headers={"X-CSRF-Token": token}, json={"language": ""})
+        assert resp.status == 200 and (await resp.json())["language"] == ""  # back to the default
+        await client.close()
+    finally:
+        campaigns.installed_languages = before

@@ -13,6 +13,9 @@ from ...core.clock import Clock, SystemClock
 from .database import Database
 from .tables import DialplanDeployment, DialplanVersion
 
+# the name of the DatabaseLock (locks.py) every process takes around a dialplan apply
+DIALPLAN_APPLY_LOCK = "dialplan-apply"
+
 
 def _version(row: DialplanVersion) -> Version:
     assert row.id is not None

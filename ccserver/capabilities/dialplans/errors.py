@@ -21,3 +21,10 @@ class DialplanUnavailable(Conflict):
     """No live Asterisk to apply to (no configuration directory, or AMI down)."""
 
     error_id = "dialplan-unavailable"
+
+
+class DialplanBusy(Conflict):
+    """Another apply or rollback holds the dialplan (in this process or another: the server,
+    `ccserver dialplan`); nothing was changed."""
+
+    error_id = "dialplan-busy"

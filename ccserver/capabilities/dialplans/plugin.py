@@ -7,7 +7,7 @@ import asyncio
 
 from ...core.plugin import Deps, Plugin
 from . import web
-from .ports import DialplanRepository, LiveDialplanFiles, LiveDialplanPbx, ScratchAsterisk
+from .ports import ApplyLock, DialplanRepository, LiveDialplanFiles, LiveDialplanPbx, ScratchAsterisk
 from .service import DialplanService
 
 
@@ -19,9 +19,16 @@ def setup(
     pbx: LiveDialplanPbx | None,
     scratch: ScratchAsterisk | None,
     probe_timeout: float = 30.0,
+    apply_lock: ApplyLock | None = None,
 ) -> Plugin:
     service = DialplanService(
-        repository, deps.audit, files=files, pbx=pbx, scratch=scratch, probe_timeout=probe_timeout
+        repository,
+        deps.audit,
+        files=files,
+        pbx=pbx,
+        scratch=scratch,
+        probe_timeout=probe_timeout,
+        apply_lock=apply_lock,
     )
     plugin = Plugin("dialplans", service)
     plugin.web_routes = lambda app: web.add_routes(app, service)

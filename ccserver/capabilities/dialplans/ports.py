@@ -76,3 +76,15 @@ class LiveDialplanPbx(Protocol):
 
 class Audit(Protocol):
     def record(self, actor: str, action: str, target: str = "", **details: object) -> object: ...
+
+
+class ApplyLock(Protocol):
+    """One dialplan change at a time across processes (the server and `ccserver dialplan`),
+    held around a whole apply: check, write, reload, verify, probe, roll back. Blocking: call
+    from a worker thread."""
+
+    def try_acquire(self) -> bool:
+        """Take it if no process holds it; False at once otherwise."""
+        ...
+
+    def release(self) -> None: ...

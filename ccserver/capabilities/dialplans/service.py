@@ -1,7 +1,9 @@
 """Dialplan use cases: check (lint + scratch Asterisk), save a version, apply it to the live
 Asterisk with verification and a health probe, roll back (by hand or by itself), history.
 
-Apply, in order, under one lock (one change at a time):
+Apply, in order, under one lock (one change at a time, across processes: the server and
+`ccserver dialplan` take the same `ApplyLock`; the second waits up to `lock_wait` seconds, then is
+refused with DialplanBusy, nothing changed):
 1. lint the version and load it into the scratch Asterisk: any problem refuses it (nothing
    written to the live one);
 2. write the files into the live dialplans/ directory and reload the dialplan (AMI Reload);
@@ -13,13 +15,15 @@ if 3 or 4 fails, the files that ran before are written back and reloaded, by the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.errors import CcError
-from .errors import DialplanRefused, DialplanUnavailable
+from .errors import DialplanBusy, DialplanRefused, DialplanUnavailable
 from .model import (
     ADMIN_HOOKS,
     GUARD_RULES,
@@ -35,9 +39,11 @@ from .model import (
     lint,
     parse,
 )
-from .ports import Audit, DialplanRepository, LiveDialplanFiles, LiveDialplanPbx, ScratchAsterisk
+from .ports import ApplyLock, Audit, DialplanRepository, LiveDialplanFiles, LiveDialplanPbx, ScratchAsterisk
 
 logger = logging.getLogger(__name__)
+
+LOCK_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -98,6 +104,8 @@ class DialplanService:
         pbx: LiveDialplanPbx | None,
         scratch: ScratchAsterisk | None,
         probe_timeout: float = 30.0,
+        apply_lock: ApplyLock | None = None,
+        lock_wait: float = 90.0,
     ) -> None:
         self.repository = repository
         self.audit = audit
@@ -106,6 +114,8 @@ class DialplanService:
         self.scratch = scratch
         self.probe_timeout = probe_timeout
         self._lock = asyncio.Lock()
+        self.apply_lock = apply_lock  # None: one process only (the asyncio lock)
+        self.lock_wait = lock_wait  # how long a second apply waits for the first one to end
 
     # --- reading -------------------------------------------------------------------------
     async def versions(self) -> list[Version]:
@@ -180,7 +190,7 @@ class DialplanService:
         comment = check_comment(comment)
         if self.files is None or self.pbx is None:
             raise DialplanUnavailable("no live Asterisk to apply a dialplan to (no configuration directory or AMI)")
-        async with self._lock:
+        async with self._lock, self._held(actor):
             version = await self.version(version_id)
             previous_id = await self.running_id()
             started = time.monotonic()
@@ -215,6 +225,38 @@ class DialplanService:
                 actor, action, version.id, previous_id, "rolled-back", comment, detail, seconds
             )
             return ApplyResult(deployment, [Problem(sorted(version.files)[0], 0, "apply", failure, source="asterisk")])
+
+    @contextlib.asynccontextmanager
+    async def _held(self, actor: str) -> AsyncIterator[None]:
+        """The cross-process lock, polled (a cancelled wait leaves nothing held behind)."""
+        lock = self.apply_lock
+        if lock is None:
+            yield
+            return
+        deadline = time.monotonic() + self.lock_wait
+        while not await self._try_acquire(lock):
+            if time.monotonic() >= deadline:
+                raise DialplanBusy(
+                    "another apply or rollback of the dialplan is under way (the server or `ccserver dialplan` "
+                    f"in another process) and did not end within {self.lock_wait:g} s; nothing was changed: "
+                    "try again when it has ended (see the history)",
+                    actor=actor,
+                )
+            await asyncio.sleep(LOCK_POLL_SECONDS)  # polling the lock itself: it has no event to wait on
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(lock.release)
+
+    @staticmethod
+    async def _try_acquire(lock: ApplyLock) -> bool:
+        attempt = asyncio.ensure_future(asyncio.to_thread(lock.try_acquire))
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:  # the request went away: never leave the lock taken
+            if await attempt:
+                await asyncio.to_thread(lock.release)
+            raise
 
     async def rollback(self, version_id: int, actor: str, comment: Any = "") -> ApplyResult:
         return await self.apply(version_id, actor, comment, action="rollback")

@@ -115,6 +115,7 @@ class IvrSession:
     outcome: str = ""
     errors: list[str] = field(default_factory=list)
     data_sent: bool = False
+    language: str = ""  # the CHANNEL(language) set on the caller's channel
 
 
 class IvrEngine:
@@ -425,7 +426,14 @@ class IvrEngine:
         if isinstance(action, Play):
             self._playbacks[action.playback_id] = cid
             s.played.extend(action.media)
-            await self.stasis.play(cid, list(action.media), language=action.language, playback_id=action.playback_id)
+            play = self.stasis.play(cid, list(action.media), language=action.language, playback_id=action.playback_id)
+            if action.language and action.language != s.language:
+                # the caller's channel speaks the script's language (a checked code): the
+                # playbacks (lang) and what Asterisk plays itself later on (say, voicemail)
+                s.language = action.language
+                await asyncio.gather(play, self.stasis.set_variable(cid, "CHANNEL(language)", action.language))
+            else:
+                await play
         elif isinstance(action, StopPlayback):
             await self.stasis.stop_playback(action.playback_id)  # finished already: no error
         elif isinstance(action, StartTimer):

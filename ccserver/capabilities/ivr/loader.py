@@ -123,6 +123,8 @@ class ValidationContext:
     skills: frozenset[str] | None = None
     # media URI ("sound:custom/bienvenue", "recording:annonce") -> does the file exist?
     prompt_exists: Callable[[str], bool] | None = None
+    # the languages Asterisk has sounds for (sounds/<language>): a script's and a set node's
+    languages: frozenset[str] | None = None
 
 
 def prompt_checker(
@@ -1149,6 +1151,18 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
                         node.id,
                         f"missing prompt file {name!r}" + (" (stored recording)" if kind == "recording" else ""),
                     )
+
+    # languages: the script's (when it declares one) and the set nodes' must be installed
+    def check_language(line: int, node: str | None, field_name: str, language: str | None) -> None:
+        if language and ctx.languages is not None and language not in ctx.languages:
+            installed = ", ".join(sorted(ctx.languages)) or "none"
+            err(line, node, f"{field_name}: Asterisk has no sounds in {language!r} (installed: {installed})")
+
+    if "language" in script.lines:
+        check_language(script.line_of("language"), None, "language", script.language)
+    for node in nodes.values():
+        if isinstance(node, SetNode):
+            check_language(node.line_of("language"), node.id, "language", node.language)
 
     # queues and skills
     for node in nodes.values():

@@ -40,12 +40,13 @@ def setup(
     node: str = "",
     queue_names: NamesSource | None = None,
     skill_names: NamesSource | None = None,
+    languages: NamesSource | None = None,
 ) -> IvrPlugin:
     """`repository` stores the statistics; `versions` the scripts' versions (None: in memory,
     lost at exit); `customers` answers the lookup nodes; `stasis` runs
     the calls (None: no engine); `ari_app` is the Stasis application the dialplan routes enter;
-    scripts are validated against `queue_names` and `skill_names` (the ACD's) and against the
-    prompt files of the private Asterisk (`deps.config_writer`, when it is one)."""
+    scripts are validated against `queue_names` and `skill_names` (the ACD's), `languages` (those
+    Asterisk has sounds for: the media capability's) and against the prompt files of the private Asterisk (`deps.config_writer`, when it is one)."""
     settings = deps.settings
     pbx = deps.pbx
 
@@ -65,6 +66,7 @@ def setup(
         reload_dialplan=reload_dialplan,
         queue_names=queue_names,
         skill_names=skill_names,
+        languages=languages,
         prompt_checker=prompt_checker_for_instance(deps.config_writer),
         customers=customers,
         audit=deps.audit.record,

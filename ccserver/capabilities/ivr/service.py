@@ -330,6 +330,7 @@ class IvrService:
         reload_dialplan: Callable[[], Awaitable[bool]] | None = None,
         queue_names: NamesSource | None = None,
         skill_names: NamesSource | None = None,
+        languages: NamesSource | None = None,
         prompt_checker: Callable[[], Callable[[str], bool]] | None = None,
         lookup: CustomerLookup | None = None,
         customers: CustomerDirectory | None = None,
@@ -346,6 +347,7 @@ class IvrService:
         self.reload_dialplan = reload_dialplan
         self.queue_names = queue_names
         self.skill_names = skill_names
+        self.languages = languages  # what Asterisk has sounds for (None: not checked)
         self.prompt_checker = prompt_checker
         # how lookup nodes find a customer: `lookup`, else the customers capability's service
         self.lookup = lookup if lookup is not None or customers is None else customer_service_lookup(customers)
@@ -407,8 +409,9 @@ class IvrService:
 
         queues = await asyncio.to_thread(names, self.queue_names)
         skills = await asyncio.to_thread(names, self.skill_names)
+        languages = await asyncio.to_thread(names, self.languages)
         prompts = self.prompt_checker() if self.prompt_checker is not None else None
-        return ValidationContext(queues=queues, skills=skills, prompt_exists=prompts)
+        return ValidationContext(queues=queues, skills=skills, prompt_exists=prompts, languages=languages)
 
     def _display(self, path: Path) -> str:
         return f"{self.scripts_dir.name}/{path.name}"

@@ -68,6 +68,12 @@ class CampaignService:
         installed = self.installed_languages() if self.installed_languages is not None else None
         return check_language(value.strip(), installed if installed is not None else [value.strip()])
 
+    async def languages(self) -> list[str]:
+        """The languages a campaign may be given (those Asterisk has sounds for; [] when unknown)."""
+        if self.installed_languages is None:
+            return []
+        return sorted(await asyncio.to_thread(self.installed_languages) or [])
+
     # --- Asterisk configuration
     async def apply_configuration(self) -> None:
         """Write the campaign queues and the dialer's dialplan, and reload them when Asterisk is

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from .views import CampaignLive
 logger = logging.getLogger(__name__)
 
 ABANDON_WAIT_SECONDS = 2  # an answered call waits at most this for an agent, then the message
+LANGUAGE_CODE_RE = re.compile(r"[a-z]{2}(_[A-Z]{2})?")
 
 
 @dataclass
@@ -64,6 +66,13 @@ class Prepared:
     mode: str
 
 
+def campaign_language(campaign) -> str:
+    """The campaign's language for the dialplan's CHANNEL(language): a checked code, never raw text
+    (what the database holds went through the campaign's validation; anything else is dropped)."""
+    value = getattr(campaign, "language", "") or ""
+    return value if isinstance(value, str) and LANGUAGE_CODE_RE.fullmatch(value) else ""
+
+
 def originate_request(
     campaign, item: Prepared, channel: str, uniqueid: str, action_id: str, interface: str | None
 ) -> OriginateRequest:
@@ -75,6 +84,7 @@ def originate_request(
         "CCS_CAMPAIGN": str(campaign.id),
         "CCS_CONTACT": str(contact.id),
         "CCS_NUMBER": contact.number,
+        "CCS_LANGUAGE": campaign_language(campaign),
     }
     if interface is not None:
         presented = f'"{dialplan_value(campaign.name, 40)}" <{item.caller_id}>' if item.caller_id else ""
@@ -109,7 +119,6 @@ def originate_request(
             "CCS_AMD": "1" if campaign.amd else "0",
             "CCS_ABANDON": campaign.abandon_message or "please-try-call-later",
             "CCS_MACHINE": campaign.machine_message or "",
-            "CCS_LANGUAGE": getattr(campaign, "language", "") or "",
         },
         action_id=action_id,
         channel_id=uniqueid,

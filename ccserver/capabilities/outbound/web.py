@@ -74,8 +74,17 @@ def _encoding(fields: dict[str, str]) -> str:
 # --- pages -----------------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
-    campaigns = await _service(request).campaigns.visible_campaigns(*_who(request))
-    return aiohttp_jinja2.render_template("outbound/campaigns.html", request, {"campaigns": campaigns})
+    service = _service(request)
+    campaigns = await service.campaigns.visible_campaigns(*_who(request))
+    return aiohttp_jinja2.render_template(
+        "outbound/campaigns.html",
+        request,
+        {
+            "campaigns": campaigns,
+            "languages": await service.campaigns.languages(),
+            "default_language": service.campaigns.default_language,
+        },
+    )
 
 
 @roles(*MANAGERS)
@@ -103,6 +112,8 @@ async def campaign_page(request: web.Request) -> web.StreamResponse:
             "search": search,
             "imports": imports[:10],
             "encodings": list(ENCODINGS),
+            "languages": await service.campaigns.languages(),
+            "default_language": service.campaigns.default_language,
         },
     )
 

@@ -207,6 +207,35 @@ def test_unknown_queue_and_skill():
     ]
 
 
+def test_a_language_asterisk_has_no_sounds_for_is_an_error_at_its_line():
+    context = ValidationContext(languages=frozenset({"en", "fr"}))
+    text = """\
+        script:
+          name: t
+          entry: s
+          language: de
+        nodes:
+          s:
+            type: set
+            language: es
+            next: bye
+          bye: {type: hangup}
+    """
+    issues = issues_of(text, context)
+    assert where(issues) == [
+        (4, None, "language: Asterisk has no sounds in 'de' (installed: en, fr)"),
+        (8, "s", "language: Asterisk has no sounds in 'es' (installed: en, fr)"),
+    ]
+    assert all(i.file == "t.yaml" for i in issues)
+    assert (
+        issues_of(text.replace("language: de", "language: fr").replace("language: es", "language: en"), context) == []
+    )
+    # not checked when the installed languages are unknown; a script naming none takes the default
+    assert issues_of(text, ValidationContext()) == []
+    undeclared = "".join(line for line in text.splitlines(True) if "language: de" not in line)
+    assert issues_of(undeclared.replace("language: es", "language: en"), context) == []
+
+
 def test_bad_regex_bad_validator_and_bad_terminator():
     issues = issues_of("""\
         script: {name: t, entry: c}

@@ -307,5 +307,28 @@ def test_queue_names_and_generated_configuration():
     dialplan = render_dialer_dialplan()
     for context in ("[ccserver-dialer]", "[ccserver-dialer-preview]", "[ccserver-dialer-answered]"):
         assert context in dialplan
-    assert "Queue(${CCS_QUEUE},,,,${CCS_WAIT})" in dialplan
+    # the agent's leg takes the campaign's language through Queue's gosub
+    assert "Queue(${CCS_QUEUE},,,,${CCS_WAIT},,ccserver-dialer-agent)" in dialplan
+    assert "[ccserver-dialer-agent]" in dialplan
     assert "stage: abandoned" in dialplan and "Playback(${CCS_ABANDON})" in dialplan
+
+
+def test_both_kinds_of_originate_carry_the_campaigns_checked_language():
+    from types import SimpleNamespace
+
+    from ccserver.capabilities.outbound.dialing import Prepared, originate_request
+
+    contact = SimpleNamespace(id=7, number="0612000001", name="Mme Test")
+    item = Prepared(contact=contact, attempt_id=3, decision_id=1, caller_id="0162000001", mode="progressive")
+
+    def campaign(language):
+        return SimpleNamespace(
+            id=1, name="C", language=language, ring_seconds=20, amd=False, abandon_message="x", machine_message=""
+        )
+
+    for interface in (None, "PJSIP/agent1"):  # progressive/predictive, then preview
+        request = originate_request(campaign("fr"), item, "PJSIP/x@trunk", "u1", "a1", interface)
+        assert request.variables["CCS_LANGUAGE"] == "fr"
+        # a value that is not a language code (a tampered row) never reaches the dialplan
+        request = originate_request(campaign("fr)\nSet(X=${EVIL}"), item, "PJSIP/x@trunk", "u1", "a1", interface)
+        assert request.variables["CCS_LANGUAGE"] == ""

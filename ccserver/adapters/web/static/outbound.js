@@ -55,9 +55,14 @@
       e.preventDefault();
       const fd = new FormData(form);
       let body = fd;
-      if (form.hasAttribute("data-json")) { body = {}; for (const [k, v] of fd.entries()) if (v !== "") body[k] = v; }
+      const keepEmpty = form.hasAttribute("data-keep-empty");
+      if (form.hasAttribute("data-json")) { body = {}; for (const [k, v] of fd.entries()) if (v !== "" || keepEmpty) body[k] = v; }
       show(form, "[data-error]", ""); show(form, "[data-result]", "…");
-      try { const r = await call("POST", form.dataset.api, body); show(form, "[data-result]", JSON.stringify(r)); }
+      try {
+        const r = await call(form.dataset.method || "POST", form.dataset.api, body);
+        if (form.hasAttribute("data-reload")) { location.reload(); return; }
+        show(form, "[data-result]", JSON.stringify(r));
+      }
       catch (err) { show(form, "[data-result]", ""); show(form, "[data-error]", errorText(err)); }
     });
   });
