@@ -344,7 +344,7 @@ def ensure_tls_certificate(etc: Path, name: str, addresses: list[str], owner_uid
             continue
         if not ip.is_unspecified:
             alt.append(x509.IPAddress(ip))
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

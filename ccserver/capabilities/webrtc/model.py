@@ -19,10 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ...core.errors import InvalidInput
-from ..acd.model import SIP_DIGEST_ALGORITHMS, SIP_REALM, SIP_USER_RE, sip_password_digests
+from ..acd.model import SIP_DIGEST_ALGORITHMS, SIP_REALM, SIP_USER_RE, WEBRTC_SUFFIX, sip_password_digests
 
-WEBRTC_SUFFIX = "~webrtc"
-PHONE_CHOICES = ("softphone", "browser")
 REGISTER_EXPIRES = 300
 
 
@@ -31,22 +29,6 @@ def webrtc_endpoint(sip_username: str) -> str:
     if not SIP_USER_RE.match(sip_username or ""):
         raise InvalidInput(f"{sip_username!r} is not a SIP user name", field="sip_username")
     return sip_username + WEBRTC_SUFFIX
-
-
-def check_phone_choice(value: object) -> str:
-    """"softphone" (the default when absent) or "browser"; InvalidInput naming ``phone``."""
-    if value is None or value == "":
-        return "softphone"
-    if value not in PHONE_CHOICES:
-        raise InvalidInput(f"phone must be one of {', '.join(PHONE_CHOICES)}", field="phone")
-    return str(value)
-
-
-def phone_interface(sip_username: str, phone: str) -> str:
-    """The queue member interface of an agent using `phone` ("softphone" or "browser")."""
-    phone = check_phone_choice(phone)
-    user = webrtc_endpoint(sip_username) if phone == "browser" else sip_username
-    return f"PJSIP/{user}"
 
 
 def session_password(key: bytes, username: str, session_id: str) -> str:
