@@ -35,9 +35,13 @@ class WssServer:
     host: str
     port: int
 
-    def url(self, host: str) -> str:
+    def origin(self, request_host: str = "") -> str:
+        host = self.host or request_host or "127.0.0.1"
         shown = f"[{host}]" if ":" in host else host
-        return f"wss://{shown}:{self.port}/ws"
+        return f"wss://{shown}:{self.port}"
+
+    def url(self, request_host: str = "") -> str:
+        return f"{self.origin(request_host)}/ws"
 
 
 class WebrtcService:
@@ -79,8 +83,8 @@ class WebrtcService:
                 logger.info(
                     "browser phone %s of agent %s: credentials of a new session applied", account.endpoint, username
                 )
-        host = self.server.host or host or "127.0.0.1"
-        return BrowserPhoneSettings(self.server.url(host), host, account.endpoint, password, agent.display_name)
+        domain = self.server.host or host or "127.0.0.1"
+        return BrowserPhoneSettings(self.server.url(host), domain, account.endpoint, password, agent.display_name)
 
     async def forget(self, username: str) -> None:
         """Remove `username`'s browser phone from Asterisk (their account was disabled)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...adapters.web.auth import current_user, roles
+from ...adapters.web.keys import CONNECT_SOURCES
 from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
 from .service import WebrtcService
@@ -29,4 +30,8 @@ async def api_browser_phone(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application, service: WebrtcService) -> None:
     app[WEBRTC] = service
+    # the desk's page opens the WebSocket to Asterisk's HTTPS server: allowed by the CSP
+    sources = app.get(CONNECT_SOURCES) or []
+    sources.append(lambda request: service.server.origin(request.url.host or ""))
+    app[CONNECT_SOURCES] = sources
     app.router.add_post("/api/agent/browser-phone", api_browser_phone, name="api-agent-browser-phone")
