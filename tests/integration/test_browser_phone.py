@@ -44,6 +44,16 @@ def packets_between(capture: RtpCapture, start: float, end: float) -> int:
     return sum(1 for at, _pt, _payload in capture.packets if start <= at < end)
 
 
+def loud(capture: RtpCapture, since: float, window: float = 0.2) -> bool:
+    """A window of audio louder than silence (RMS > 1000) received since `since`."""
+    now, at = time.monotonic(), since
+    while at + window <= now:
+        if capture.rms(at, at + window) > 1000:
+            return True
+        at += window
+    return False
+
+
 async def test_queue_call_rings_in_the_page_and_audio_flows_both_ways(asterisk, tmp_path):
     async with browser_server(asterisk, tmp_path) as srv:
         rt = srv.runtime
@@ -89,6 +99,8 @@ async def test_queue_call_rings_in_the_page_and_audio_flows_both_ways(asterisk, 
                         10,
                         "50 RTP packets from the browser at the caller",
                     )
+                    # what the caller hears is the browser's microphone (Chromium's fake one beeps)
+                    await until(lambda: loud(heard_by_caller, answered), 10, "the browser's beep at the caller")
                 finally:
                     heard_by_caller.stop()
                 # the page hangs up: the call ends on both sides, the agent goes to wrap-up
@@ -101,8 +113,10 @@ async def test_queue_call_rings_in_the_page_and_audio_flows_both_ways(asterisk, 
 
 
 async def _received(page, count: int):
+    """The page's stats once its peer connection received `count` RTP packets carrying sound
+    (the audio energy WebRTC measures on them is above silence)."""
     stats = await page_stats(page)
-    return stats if stats["inbound_packets"] >= count else None
+    return stats if stats["inbound_packets"] >= count and stats["inbound_energy"] > 0 else None
 
 
 async def test_call_from_the_page_reaches_a_sipp_phone_with_audio_both_ways(asterisk, tmp_path):
@@ -125,6 +139,7 @@ async def test_call_from_the_page_reaches_a_sipp_phone_with_audio_both_ways(aste
                         10,
                         "50 RTP packets from the browser at bruno's phone",
                     )
+                    await until(lambda: loud(heard_by_bruno, answered), 10, "the browser's beep at bruno's phone")
                 finally:
                     heard_by_bruno.stop()
                 # the agent's own number is shown, as from their softphone

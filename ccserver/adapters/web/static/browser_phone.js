@@ -13,7 +13,8 @@
                   rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false } };
   const regLabels = { off: "hors ligne", connecting: "connexion…", registered: "enregistrée",
                       unregistered: "non enregistrée", failed: "refusée" };
-  // callState: idle, ringing, calling, active; timings: answer -> first inbound audio (ms)
+  // callState: idle, ringing, calling, active; timings: when each call was accepted and when
+  // its first inbound audio packet came (performance.now() values)
   const phone = { ua: null, settings: null, session: null, registration: "off", callState: "idle",
                   timings: [], onchange: [], answer, hangup, call: dial, stats };
   window.ccsBrowserPhone = phone;
@@ -82,7 +83,7 @@
     const poll = async () => {
       if (!session.connection || session.isEnded()) return;
       const packets = (await stats(session)).inbound_packets;
-      if (packets > 0) { phone.timings.push(performance.now() - answered); return; }
+      if (packets > 0) { phone.timings.push({ accepted_at: answered, first_audio_at: performance.now() }); return; }
       setTimeout(poll, 10);
     };
     poll();
@@ -90,10 +91,11 @@
 
   async function stats(session) {
     const s = session || phone.session;
-    const out = { inbound_packets: 0, outbound_packets: 0, inbound_bytes: 0 };
+    const out = { inbound_packets: 0, outbound_packets: 0, inbound_bytes: 0, inbound_energy: 0 };
     if (!s || !s.connection) return out;
     (await s.connection.getStats()).forEach((r) => {
-      if (r.type === "inbound-rtp" && r.kind === "audio") { out.inbound_packets += r.packetsReceived || 0; out.inbound_bytes += r.bytesReceived || 0; }
+      if (r.type === "inbound-rtp" && r.kind === "audio") { out.inbound_packets += r.packetsReceived || 0; out.inbound_bytes += r.bytesReceived || 0;
+                                                          out.inbound_energy += r.totalAudioEnergy || 0; }
       if (r.type === "outbound-rtp" && r.kind === "audio") out.outbound_packets += r.packetsSent || 0;
     });
     return out;
