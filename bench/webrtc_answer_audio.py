@@ -66,7 +66,7 @@ async def run(calls: int) -> list[float]:
                             "() => { const t = performance.now(); window.ccsBrowserPhone.answer(); return t; }"
                         )
                         timing = await until(
-                            lambda: _timing(page, done), 10, "the first inbound audio packet", step=0.02
+                            lambda done=done: _timing(page, done), 10, "the first inbound audio packet", step=0.02
                         )
                         results.append(timing["first_audio_at"] - clicked)
                         await page.evaluate("() => window.ccsBrowserPhone.hangup()")

@@ -89,9 +89,7 @@ async def test_queue_call_rings_in_the_page_and_audio_flows_both_ways(asterisk, 
                     await page.wait_for_selector("#state[data-state=on_call]", timeout=10_000)
                     answered = time.monotonic()
                     # the browser hears the caller: its peer connection receives RTP ...
-                    stats = await until(
-                        lambda: _received(page, 50), 10, "50 RTP packets received by the browser"
-                    )
+                    stats = await until(lambda: _received(page, 50), 10, "50 RTP packets received by the browser")
                     assert stats["outbound_packets"] > 0
                     # ... and the caller receives the browser's audio through Asterisk
                     await until(

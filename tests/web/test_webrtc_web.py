@@ -100,3 +100,18 @@ async def test_login_with_an_unknown_phone_names_the_field(web_app):
     assert resp.status == 400
     assert (await resp.json())["details"]["field"] == "phone"
     await client.close()
+
+
+async def test_the_desk_may_open_the_websocket_to_asterisk_and_nothing_else(web_app):
+    runtime = web_app.app[RUNTIME]
+    await runtime.acd.create_agent("zoe", "password-1234", "Zoé", {}, "admin1")
+    client = await login(web_app, "zoe", "password-1234")
+    page = await client.get("/agent")
+    assert page.status == 200
+    policy = page.headers["Content-Security-Policy"]
+    connect = next(part for part in policy.split(";") if part.strip().startswith("connect-src"))
+    assert "wss://127.0.0.1:8089" in connect.split()
+    assert "script-src 'self';" in policy  # no inline script for the phone either
+    html = await page.text()
+    assert 'id="browser-phone"' in html and "/static/vendor/jssip-3.13.8/jssip.min.js" in html
+    assert (await client.get("/static/vendor/jssip-3.13.8/LICENSE.md")).status == 200

@@ -319,9 +319,12 @@ def port_free(port: int, host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM
     return True
 
 
-def ensure_tls_certificate(etc: Path, name: str, addresses: list[str], owner_uid: int | None) -> bool:
+def ensure_tls_certificate(
+    etc: Path, name: str, addresses: list[str], owner_uid: int | None, *, group: int | None = None
+) -> bool:
     """A self-signed certificate (10 years, RSA 2048) for Asterisk's HTTPS server in `etc`,
-    made once: TLS_KEY_FILE 0600 (given to `owner_uid`, Asterisk's user, when set), the
+    made once: TLS_KEY_FILE 0600 (given to `owner_uid`, Asterisk's user, when set; 0640 with
+    `group` when Asterisk reads it through its group, as in the docker image), the
     certificate 0644. Its names: "localhost" and `addresses` (the SIP bind address, loopback).
     Returns True when it was made now. Browsers do not trust it: README, "The browser phone"."""
     import datetime
@@ -364,9 +367,9 @@ def ensure_tls_certificate(etc: Path, name: str, addresses: list[str], owner_uid
                 serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
             )
         )
-    os.chmod(key_path, 0o600)
-    if owner_uid is not None:
-        os.chown(key_path, owner_uid, -1)
+    os.chmod(key_path, 0o600 if group is None else 0o640)
+    if owner_uid is not None or group is not None:
+        os.chown(key_path, -1 if owner_uid is None else owner_uid, -1 if group is None else group)
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     os.chmod(cert_path, 0o644)
     return True
@@ -1002,7 +1005,11 @@ class AsteriskInstance:
         # 0640 files: readable by Asterisk through out_dir's group (the entrypoint of the docker
         # image gives /etc/asterisk to the asterisk group)
         kept = self._write_config(out, rendered, out.stat().st_gid)
-        ensure_tls_certificate(out, self.name, [s.asterisk.sip_bind_address, "127.0.0.1"], None)
+        # the key readable by Asterisk through that group too (0640): it runs as its own user
+        made = ensure_tls_certificate(
+            out, self.name, [s.asterisk.sip_bind_address, "127.0.0.1"], None, group=out.stat().st_gid
+        )
+        tls_files = [TLS_CERT_FILE, TLS_KEY_FILE] if made else []
         moh = out / "moh" / MOH_FILE
         if not moh.exists():
             _render_moh_tone(moh)
@@ -1010,7 +1017,7 @@ class AsteriskInstance:
             out_dir=out,
             rendered=sorted(rendered),
             kept=kept,
-            created=sorted(set(GENERATED_FILES) - set(kept)),
+            created=sorted((set(GENERATED_FILES) - set(kept)) | set(tls_files)),
             modules_dir=modules,
         )
 

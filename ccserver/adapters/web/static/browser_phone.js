@@ -118,8 +118,8 @@
     ua.on("unregistered", () => setRegistration("unregistered"));
     ua.on("registrationFailed", (ev) => {
       setRegistration("failed"); error("Enregistrement refusé : " + ev.cause);
-      // refused credentials (a server restart forgets them): ask for this session's again, once
-      if (!retried && ev.cause === JsSIP.C.causes.AUTHENTICATION_ERROR) { retried = true; stop(); start(); }
+      // refused (a server restart forgets the endpoints): ask for this session's phone again, once
+      if (!retried) { retried = true; stop(); start(); }
     });
     ua.on("disconnected", () => { if (phone.ua === ua) setRegistration("connecting"); });
     ua.on("newRTCSession", (ev) => {
