@@ -36,6 +36,13 @@ async def open_desk_with_browser_phone(browser, srv: Server, username: str):
     return page
 
 
+async def close_browser_phone(page) -> None:
+    """Unregister and close the WebSocket as the page does when the agent switches phones (a
+    page that just vanishes leaves Asterisk an abrupt TLS close, logged as an ERROR)."""
+    await page.evaluate("() => window.ccsBrowserPhone.stop()")
+    await page.wait_for_selector("#browser-phone[data-registration=off]")
+
+
 async def page_stats(page) -> dict:
     return await page.evaluate("() => window.ccsBrowserPhone.stats()")
 
@@ -108,6 +115,7 @@ async def test_queue_call_rings_in_the_page_and_audio_flows_both_ways(asterisk, 
                 await page.wait_for_selector("#state[data-state=wrap_up]", timeout=10_000)
             finally:
                 await caller.stop()
+                await close_browser_phone(page)
 
 
 async def _received(page, count: int):
@@ -146,6 +154,7 @@ async def test_call_from_the_page_reaches_a_sipp_phone_with_audio_both_ways(aste
                 await page.click("#bp-hangup")
                 await page.wait_for_selector("#browser-phone[data-call=idle]", timeout=10_000)
                 await phones["bruno"].wait_calls("ended", 1, timeout=10)
+                await close_browser_phone(page)
         finally:
             for phone in phones.values():
                 await phone.stop()

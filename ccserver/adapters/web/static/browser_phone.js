@@ -2,7 +2,7 @@
 // WebSocket to Asterisk, DTLS-SRTP audio with the headset. The credentials are the logged-in
 // agent's own, for this web session (POST /api/agent/browser-phone). Other scripts drive it
 // through window.ccsBrowserPhone: answer(), hangup(), call(target), session (the JsSIP
-// RTCSession or null), stats(), and onchange listeners (called with the phone).
+// RTCSession or null), stats(), stop() (a Promise), and onchange listeners (called with the phone).
 (function () {
   const $ = (id) => document.getElementById(id);
   const box = $("browser-phone");
@@ -16,7 +16,7 @@
   // callState: idle, ringing, calling, active; timings: when each call was accepted and when
   // its first inbound audio packet came (performance.now() values)
   const phone = { ua: null, settings: null, session: null, registration: "off", callState: "idle",
-                  timings: [], onchange: [], answer, hangup, call: dial, stats };
+                  timings: [], onchange: [], answer, hangup, call: dial, stats, stop: () => stop() };
   window.ccsBrowserPhone = phone;
   let ringer = null, retried = false;
 
@@ -114,9 +114,11 @@
       session_timers: false, user_agent: "ccserver-desk JsSIP/" + JsSIP.version,
     });
     phone.ua = ua;
-    ua.on("registered", () => { retried = false; setRegistration("registered"); });
-    ua.on("unregistered", () => setRegistration("unregistered"));
+    // a stopped UA's late events (its un-REGISTER answered) no longer change the line's state
+    ua.on("registered", () => { if (phone.ua === ua) { retried = false; setRegistration("registered"); } });
+    ua.on("unregistered", () => { if (phone.ua === ua) setRegistration("unregistered"); });
     ua.on("registrationFailed", (ev) => {
+      if (phone.ua !== ua) return;
       setRegistration("failed"); error("Enregistrement refusé : " + ev.cause);
       // refused (a server restart forgets the endpoints): ask for this session's phone again, once
       if (!retried) { retried = true; stop(); start(); }
@@ -134,11 +136,15 @@
     ua.start();
   }
 
+  // unregister and close the WebSocket; resolves once it is closed (a page that just goes away
+  // leaves Asterisk an abrupt TLS close, which it logs as an ERROR)
   function stop() {
-    if (!phone.ua) return;
+    if (!phone.ua) return Promise.resolve();
     const ua = phone.ua; phone.ua = null;
+    const closed = new Promise((resolve) => { ua.on("disconnected", resolve); setTimeout(resolve, 3000); });
     try { ua.stop(); } catch (e) { /* already closed */ }
     setRegistration("off");
+    return closed;
   }
 
   function answer() {
