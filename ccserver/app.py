@@ -54,6 +54,7 @@ from .capabilities.phones import plugin as phones_plugin
 from .capabilities.privacy import plugin as privacy_plugin
 from .capabilities.recording import plugin as recording_plugin
 from .capabilities.supervision import plugin as supervision_plugin
+from .capabilities.webrtc import plugin as webrtc_plugin
 from .core import events as ev
 from .core.alerts import CALL_REFUSED, Alerts
 from .core.bus import InProcessBus, Intake
@@ -151,6 +152,8 @@ class Runtime:
                 registrations=PjsipRegistrations(self.pbx.ami) if self.pbx else None,
             )
         ).service
+        # the browser phone: a WebRTC endpoint per agent, credentials per web session
+        self.webrtc = self.install(webrtc_plugin.setup(self.deps, accounts=self.acd_repo)).service
         # media: each queue's language, music class, prompts and closed days (rendered by the
         # ACD with its queues), prompts and music on hold uploaded and converted
         self.media = self.install(

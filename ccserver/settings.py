@@ -113,6 +113,9 @@ class AsteriskSettings:
     modules_dir: str = ""
     # 0 means: pick a free port when the instance is first rendered, then keep it
     sip_port: int = 0
+    # the browser phones' secure WebSocket (Asterisk's HTTPS server, WSS to PJSIP); 0: picked
+    # like sip_port. It listens on sip_bind_address (browsers reach it as phones reach SIP).
+    wss_port: int = 0
     rtp_port_start: int = 0
     # RTP ports (UDP) from rtp_port_start: 4 per call (caller and agent legs, RTP + RTCP), so
     # 2000 carry 500 calls; the 200 more than max_concurrent_calls needs are for the legs the
@@ -301,6 +304,7 @@ SECTION_OF: dict[str, tuple[str, str]] = {
     "asterisk_log_dir": ("asterisk", "log_dir"),
     "asterisk_modules_dir": ("asterisk", "modules_dir"),
     "sip_port": ("asterisk", "sip_port"),
+    "wss_port": ("asterisk", "wss_port"),
     "rtp_port_start": ("asterisk", "rtp_port_start"),
     "rtp_port_count": ("asterisk", "rtp_port_count"),
     "max_concurrent_calls": ("asterisk", "max_concurrent_calls"),

@@ -17,12 +17,21 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# the browser phone: a fake microphone granted without asking, Asterisk's self-signed WSS
+# certificate accepted, ICE over loopback (Chromium leaves loopback out of ICE by default)
+WEBRTC_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--ignore-certificate-errors",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @asynccontextmanager
-async def chromium():
+async def chromium(extra_args: list[str] | None = None):
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS + list(extra_args or ()))
         try:
             yield browser
         finally:

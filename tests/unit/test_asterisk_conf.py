@@ -439,7 +439,11 @@ def test_render_out_keeps_generated_files_and_rewrites_templates(tmp_path):
     result = system_instance().render_to(out)
     assert out_text(out, "pjsip_agents.conf") == "[agent7](ccserver-endpoint)\n"
     assert result.kept == ["pjsip_agents.conf"]
-    assert set(result.created) == set(GENERATED_FILES) - {"pjsip_agents.conf"}
+    # and the HTTPS server's self-signed certificate (the browser phones' WSS), made once
+    assert set(result.created) == set(GENERATED_FILES) - {"pjsip_agents.conf"} | {
+        "ccserver-wss.crt",
+        "ccserver-wss.key",
+    }
     for name, initial in GENERATED_FILES.items():
         if name != "pjsip_agents.conf":
             assert out_text(out, name) == initial

@@ -12,7 +12,13 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from ...capabilities.acd.errors import NoSuchAgent, NoSuchQueue
-from ...capabilities.acd.model import AgentAccount, QueueDefinition, sip_password_digests
+from ...capabilities.acd.model import (
+    AgentAccount,
+    QueueDefinition,
+    check_phone_choice,
+    phone_interface,
+    sip_password_digests,
+)
 from ...capabilities.callbacks.errors import NoSuchCallback
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
@@ -39,6 +45,7 @@ class StoredLogin:
     queues: tuple[str, ...]
     paused: bool
     pause_reason: str
+    phone: str = "softphone"  # the phone chosen at login: "softphone" or "browser"
 
 
 def generate_sip_password() -> str:
@@ -248,13 +255,18 @@ class AcdRepository:
             return [(_account(a, u), u.role) for a, u in rows]
 
     # --- logins (what should be in Asterisk) -----------------------------------------------------
-    def store_login(self, username: str, queues: Iterable[str], paused: bool, reason: str) -> None:
+    def store_login(
+        self, username: str, queues: Iterable[str], paused: bool, reason: str, phone: str | None = None
+    ) -> None:
+        """`phone`: the phone chosen at login ("softphone"/"browser"); None keeps the stored one."""
         with self.db.write_session() as s:
             agent, _user = self._agent_row(s, username)
             row = s.exec(select(AgentLogin).where(AgentLogin.agent_id == agent.id)).first()
             if row is None:
                 row = AgentLogin(agent_id=agent.id, logged_in_at=self.clock.now())
             row.queues, row.paused, row.pause_reason = json.dumps(sorted(queues)), paused, reason
+            if phone is not None:
+                row.phone = check_phone_choice(phone)
             s.add(row)
 
     def clear_login(self, username: str) -> None:
@@ -272,10 +284,11 @@ class AcdRepository:
             return [
                 StoredLogin(
                     username=u.username,
-                    interface=f"PJSIP/{a.sip_username}",
+                    interface=phone_interface(a.sip_username, login.phone),
                     queues=tuple(json.loads(login.queues)),
                     paused=login.paused,
                     pause_reason=login.pause_reason,
+                    phone=login.phone,
                 )
                 for login, a, u in rows
             ]

@@ -254,6 +254,8 @@ class AgentLogin(SQLModel, table=True):
     paused: bool = Field(default=False, sa_type=Boolean)
     pause_reason: str = Field(default="", sa_type=String(32))
     logged_in_at: datetime = Field(sa_type=UtcDateTime)
+    # the phone the agent takes calls on: "softphone" or "browser" (migration 0021)
+    phone: str = Field(default="softphone", sa_type=String(16))
 
 
 class AgentStateEntry(SQLModel, table=True):

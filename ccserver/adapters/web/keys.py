@@ -25,6 +25,9 @@ USERS: web.AppKey[UserRepository] = web.AppKey("users")
 SESSIONS: web.AppKey[SessionRepository] = web.AppKey("sessions")
 AUDIT: web.AppKey[AuditLog] = web.AppKey("audit")
 USER_ADMIN: web.AppKey[UserAdminService] = web.AppKey("user_admin")
+# more sources the pages may connect to (the Content-Security-Policy's connect-src), each a
+# function of the request: the browser phone's WebSocket to Asterisk (capabilities/webrtc)
+CONNECT_SOURCES: web.AppKey[list] = web.AppKey("connect_sources", list)
 
 # the logged-in user of a request (None for anonymous requests)
 CURRENT_USER: web.RequestKey[CurrentUser | None] = web.RequestKey("user")

@@ -14,7 +14,7 @@ import re
 
 from aiohttp import web
 
-from .keys import SETTINGS
+from .keys import CONNECT_SOURCES, SETTINGS
 
 HSTS = "max-age=31536000; includeSubDomains"
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -37,6 +37,10 @@ def content_security_policy(request: web.Request) -> str:
     # keeps the live updates working in older ones
     host = request.host
     sockets = f" ws://{host} wss://{host}" if _HOST.fullmatch(host or "") else ""
+    for source in request.app.get(CONNECT_SOURCES, ()):
+        extra = source(request)
+        if extra and _HOST.fullmatch(extra.removeprefix("wss://")):
+            sockets += f" {extra}"
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
         f"media-src 'self'; connect-src 'self'{sockets}; object-src 'none'; "

@@ -29,6 +29,28 @@ DIGITS_RE = re.compile(r"^\+?[0-9]{2,20}$")
 # SHA-256 is offered first (RFC 8760: most preferred first), MD5 for phones that know no better.
 SIP_REALM = "ccserver"
 SIP_DIGEST_ALGORITHMS = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
+# the phone an agent takes calls on, chosen at each login: their SIP account's softphone, or the
+# browser phone of the desk (capabilities/webrtc), the endpoint <sip user>~webrtc ("~" is in no
+# SIP user name, so it names no other account); the queue member interface follows the choice
+PHONE_CHOICES = ("softphone", "browser")
+WEBRTC_SUFFIX = "~webrtc"
+
+
+def check_phone_choice(value: object) -> str:
+    """ "softphone" (the default when absent) or "browser"; InvalidInput naming ``phone``."""
+    if value is None or value == "":
+        return "softphone"
+    if value not in PHONE_CHOICES:
+        raise InvalidInput(f"phone must be one of {', '.join(PHONE_CHOICES)}", field="phone")
+    return str(value)
+
+
+def phone_interface(sip_username: str, phone: str) -> str:
+    """The queue member interface of an agent taking calls on `phone`."""
+    if not SIP_USER_RE.match(sip_username or ""):
+        raise InvalidInput(f"{sip_username!r} is not a SIP user name", field="sip_username")
+    suffix = WEBRTC_SUFFIX if check_phone_choice(phone) == "browser" else ""
+    return f"PJSIP/{sip_username}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -84,6 +106,10 @@ class AgentAccount:
     @property
     def interface(self) -> str:
         return f"PJSIP/{self.sip_username}"
+
+    def interface_for(self, phone: str) -> str:
+        """The member interface when taking calls on `phone` ("softphone" or "browser")."""
+        return phone_interface(self.sip_username, phone)
 
     def digests(self) -> dict[str, str]:
         """The stored digests, or those of the clear password of a new account; {} for none."""

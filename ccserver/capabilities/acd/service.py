@@ -34,6 +34,7 @@ from .errors import NoSuchQueue, QueueSettingRefused
 from .model import (
     AgentAccount,
     QueueDefinition,
+    check_phone_choice,
     member_penalty,
     parse_skills,
     render_acd_dialplan,
@@ -81,6 +82,9 @@ class AcdService:
         # each queue's language, music class, prompts and closed days (capabilities/media,
         # set by app.py); None: every queue in the default language and music
         self.media_config: Callable[[], Awaitable[MediaConfig]] | None = None
+        # the phone each agent chose at their last login ("softphone" when absent): the queue
+        # member interface is that phone's (PJSIP/<sip user> or PJSIP/<sip user>~webrtc)
+        self.phones: dict[str, str] = {}
 
     # --- start-up -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -91,9 +95,11 @@ class AcdService:
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
             login = logins.get(agent.username)
+            if login is not None:
+                self.phones[agent.username] = login.phone
             self.board.add_agent(
                 agent.username,
-                agent.interface,
+                self.interface_of(agent),
                 queues=frozenset(login.queues) if login else frozenset(),
                 paused=login.paused if login else False,
                 reason=login.pause_reason if login else "",
@@ -119,7 +125,7 @@ class AcdService:
         }
         self.board.wrapup_seconds = {q.name: q.wrapup_seconds for q in queues}
         for agent in agents:
-            self.board.add_agent(agent.username, agent.interface)
+            self.board.add_agent(agent.username, self.interface_of(agent))
         if stored:
             self._queues_stored(queues)
         if self.writer is None:
@@ -328,10 +334,28 @@ class AcdService:
                 result.append((queue, penalty))
         return result
 
-    async def login(self, username: str, queues: Iterable[str] | None = None) -> list[str]:
-        """Join the given queues (default: every queue the agent's skills allow)."""
+    def interface_of(self, agent: AgentAccount) -> str:
+        """The queue member interface of `agent`: that of the phone chosen at login."""
+        return agent.interface_for(self.phones.get(agent.username, "softphone"))
+
+    def phone_of(self, username: str) -> str:
+        """The phone `username` takes calls on: "softphone" or "browser"."""
+        return self.phones.get(username, "softphone")
+
+    async def login(self, username: str, queues: Iterable[str] | None = None, phone: str | None = None) -> list[str]:
+        """Join the given queues (default: every queue the agent's skills allow), taking calls
+        on `phone` ("softphone", the default, or "browser": the desk's WebRTC phone). Already
+        in queues with the other phone: Conflict (log out first: a member has one interface)."""
         pbx = self._require_pbx()
         status = self._status(username)
+        phone = check_phone_choice(phone)
+        agent = await asyncio.to_thread(self.repo.agent, username)
+        interface = agent.interface_for(phone)
+        if status.queues and interface != status.interface:
+            raise Conflict(
+                f"{username} is logged in with the {self.phone_of(username)}: log out before changing phones",
+                field="phone",
+            )
         eligible = {q.name: penalty for q, penalty in await self.eligible_queues(username)}
         wanted = list(queues) if queues is not None else sorted(eligible)
         refused = [q for q in wanted if q not in eligible]
@@ -341,15 +365,20 @@ class AcdService:
             )
         if not wanted:
             raise InvalidInput(f"no queue matches {username}'s skills", field="queues")
+        self.phones[username] = phone
+        status = self.board.add_agent(username, interface)
         for queue in wanted:
             if queue in status.queues:
                 continue
             try:
-                await pbx.queue_add(queue, status.interface, member_name=username, penalty=eligible[queue])
+                await pbx.queue_add(queue, interface, member_name=username, penalty=eligible[queue])
             except Exception as exc:
                 if "Already there" not in str(exc):
                     raise
-        await asyncio.to_thread(self.repo.store_login, username, set(wanted) | set(status.queues), False, "")
+        await asyncio.to_thread(
+            self.repo.store_login, username, set(wanted) | set(status.queues), False, "", phone=phone
+        )
+        logger.info("agent %s logged in to %s on the %s (%s)", username, ",".join(wanted), phone, interface)
         return wanted
 
     async def logout(self, username: str) -> None:

@@ -13,7 +13,7 @@ from ...adapters.web.realtime import RealtimeHub
 from ...adapters.web.requests import read_json
 from ...core.errors import Conflict, InvalidInput, NotFound
 from ..agents.model import AgentStateChanged
-from .model import OVERFLOW_KINDS, SIP_REALM, STRATEGIES, QueueDefinition, parse_skills
+from .model import OVERFLOW_KINDS, SIP_REALM, STRATEGIES, QueueDefinition, check_phone_choice, parse_skills
 from .service import AcdService
 
 ACD: web.AppKey[AcdService] = web.AppKey("acd", AcdService)
@@ -60,8 +60,9 @@ async def api_login(request: web.Request) -> web.StreamResponse:
     queues = body.get("queues")
     if queues is not None and (not isinstance(queues, list) or not all(isinstance(q, str) for q in queues)):
         raise InvalidInput("queues must be a list of queue names", field="queues")
-    joined = await request.app[ACD].login(current_user(request).username, queues)
-    return web.json_response({"queues": joined})
+    phone = check_phone_choice(body.get("phone"))
+    joined = await request.app[ACD].login(current_user(request).username, queues, phone)
+    return web.json_response({"queues": joined, "phone": phone})
 
 
 @roles("agent")

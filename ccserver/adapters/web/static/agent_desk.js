@@ -92,7 +92,8 @@
     renderStatus(desk.status);
   }
 
-  $("btn-login").onclick = () => api("POST", "/api/agent/login", { queues: [...document.querySelectorAll("#queue-list input:checked")].map((b) => b.value) });
+  $("btn-login").onclick = () => api("POST", "/api/agent/login", { queues: [...document.querySelectorAll("#queue-list input:checked")].map((b) => b.value),
+    phone: (document.querySelector("input[name=phone-choice]:checked") || {}).value });
   $("btn-available").onclick = () => api("POST", "/api/agent/unpause", {});
   $("btn-pause").onclick = () => api("POST", "/api/agent/pause", { reason: $("pause-select").value });
   $("btn-logout").onclick = () => api("POST", "/api/agent/logout", {});
