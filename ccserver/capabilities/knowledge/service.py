@@ -102,8 +102,10 @@ class KnowledgeService:
                 )
             raise Forbidden(f"{what}: only supervisors and admins edit the knowledge base")
 
-    async def _check_queues(self, draft: ArticleDraft) -> None:
-        queues = [t.value for t in draft.tags if t.kind == "queue"]
+    async def _check_queues(self, draft: ArticleDraft, kept: tuple[Tag, ...] = ()) -> None:
+        """Queue tags name queues of the ACD (those the article already had may stay: a removed
+        queue does not make its articles uneditable)."""
+        queues = [t.value for t in draft.tags if t.kind == "queue" and t not in kept]
         if queues and self.queue_names is not None:
             known = set(await asyncio.to_thread(self.queue_names))
             unknown = sorted(set(queues) - known)
@@ -114,8 +116,8 @@ class KnowledgeService:
 
     async def create(self, user: Any, body: Any) -> Article:
         draft = validate_draft(body)
-        await self._check_queues(draft)
         await self.require_edit(user, draft.tags, "tags")
+        await self._check_queues(draft)
         article = await asyncio.to_thread(self.repository.add, draft, user.username)
         await asyncio.to_thread(
             self.audit.record, user.username, "knowledge.create", f"article:{article.id}", title=article.title
@@ -126,10 +128,10 @@ class KnowledgeService:
     async def edit(self, user: Any, article_id: int, body: Any) -> Article:
         draft = validate_draft(body)
         expected = _expected_revision(body.get("revision"))
-        await self._check_queues(draft)
         current = await self.article(article_id)
         await self.require_edit(user, current.tags, f"article {article_id}")
         await self.require_edit(user, draft.tags, "tags")
+        await self._check_queues(draft, kept=current.tags)
         article = await asyncio.to_thread(self.repository.update, article_id, draft, user.username, expected)
         await asyncio.to_thread(
             self.audit.record,
@@ -194,8 +196,8 @@ class KnowledgeService:
             except InvalidInput as exc:
                 raise InvalidInput(f"articles[{index}]: {exc.message}", field=f"articles[{index}]") from None
         for draft in drafts:
-            await self._check_queues(draft)
             await self.require_edit(user, draft.tags, "tags")
+            await self._check_queues(draft)
         articles = await asyncio.to_thread(self.repository.add_many, drafts, user.username)
         await asyncio.to_thread(self.audit.record, user.username, "knowledge.import", "knowledge", count=len(articles))
         return articles

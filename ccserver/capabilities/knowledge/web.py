@@ -171,7 +171,7 @@ def add_routes(app: web.Application, service: KnowledgeService) -> None:
     app.router.add_get("/knowledge/{id}/history", history_page, name="knowledge-history")
     app.router.add_get("/api/knowledge", api_search, name="api-knowledge")
     app.router.add_post("/api/knowledge", api_create, name="api-knowledge-create")
-    app.router.add_post("/api/knowledge/import", api_import, name="api-knowledge-import")
+    app.router.add_post("/api/knowledge/import", api_import, name="api-knowledge-bulk")
     app.router.add_get("/api/knowledge/suggestions", api_suggestions, name="api-knowledge-suggestions")
     app.router.add_get("/api/knowledge/{id}", api_article, name="api-knowledge-article")
     app.router.add_put("/api/knowledge/{id}", api_edit, name="api-knowledge-edit")
