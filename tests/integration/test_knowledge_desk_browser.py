@@ -88,18 +88,7 @@ async def test_desk_suggests_the_articles_of_the_calls_ivr_choice_and_queue(aste
 
                 caller = SippCaller(asterisk, "0140000300", CALLER, dtmf=KEYS, talk_seconds=None, max_seconds=60)
                 await caller.start()
-                try:
-                    await page.wait_for_selector("#kb-suggestions li[data-id]", timeout=25_000)
-                except Exception:
-                    print(
-                        "DEBUG",
-                        await page.text_content("#kb-desk"),
-                        await page.text_content("#call-ivr"),
-                        await page.get_attribute("#state", "data-state"),
-                        phones["alice"].calls,
-                        CONSOLE,
-                    )
-                    raise
+                await page.wait_for_selector("#kb-suggestions li[data-id]", timeout=25_000)
                 suggested = await page.eval_on_selector_all(
                     "#kb-suggestions li[data-id] a", "links => links.map(a => a.textContent)"
                 )
