@@ -11,6 +11,7 @@ from .commands import audit as audit_commands
 from .commands import callcenter as callcenter_commands
 from .commands import dialplan as dialplan_commands
 from .commands import ivr as ivr_commands
+from .commands import knowledge as knowledge_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
 from .commands import privacy as privacy_commands
@@ -33,6 +34,7 @@ COMMAND_MODULES = (
     audit_commands,
     prompt_commands,
     dialplan_commands,
+    knowledge_commands,
 )
 
 
