@@ -25,6 +25,7 @@ from .adapters.db.database import Database
 from .adapters.db.dialplans import DIALPLAN_APPLY_LOCK, DialplanRepository
 from .adapters.db.erasure import ErasureRepository
 from .adapters.db.ivr import IvrStatsRepository, IvrVersionRepository
+from .adapters.db.knowledge import KnowledgeRepository
 from .adapters.db.locks import DatabaseLock
 from .adapters.db.media import MediaRepository
 from .adapters.db.outbound import OutboundRepository
@@ -48,6 +49,7 @@ from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
 from .capabilities.dialplans import plugin as dialplans_plugin
 from .capabilities.ivr import plugin as ivr_plugin
+from .capabilities.knowledge import plugin as knowledge_plugin
 from .capabilities.media import plugin as media_plugin
 from .capabilities.outbound import plugin as outbound_plugin
 from .capabilities.phones import plugin as phones_plugin
@@ -272,6 +274,15 @@ class Runtime:
                 files=live_files,
                 pbx=AmiDialplan(self.pbx.ami) if self.pbx else None,
                 scratch=dialplan_scratch,
+            )
+        ).service
+        # knowledge base: the agents' articles, searched in full text, suggested on the screen-pop
+        self.knowledge = self.install(
+            knowledge_plugin.setup(
+                self.deps,
+                repository=KnowledgeRepository(self.database, self.clock),
+                scopes=self.acd_repo,
+                queue_names=lambda: [q.name for q in self.acd_repo.queues()],
             )
         ).service
         self.started_at: float | None = None

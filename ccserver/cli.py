@@ -12,6 +12,7 @@ from .commands import callcenter as callcenter_commands
 from .commands import campaigns as campaign_commands
 from .commands import dialplan as dialplan_commands
 from .commands import ivr as ivr_commands
+from .commands import knowledge as knowledge_commands
 from .commands import outbound as outbound_commands
 from .commands import phones as phone_commands
 from .commands import privacy as privacy_commands
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
     audit_commands,
     prompt_commands,
     dialplan_commands,
+    knowledge_commands,
 )
 
 

@@ -20,12 +20,14 @@ from ccserver.adapters.db.acd import AcdRepository
 from ccserver.adapters.db.customers import CustomerRepository
 from ccserver.adapters.db.erasure import ErasureRepository
 from ccserver.adapters.db.ivr import IvrStatsRepository
+from ccserver.adapters.db.knowledge import KnowledgeRepository
 from ccserver.adapters.db.outbound import OutboundRepository
 from ccserver.adapters.db.phones import PhoneRepository
 from ccserver.adapters.db.recordings import RecordingFilter, RecordingRepository
 from ccserver.adapters.db.users import UserDirectoryRepository
 from ccserver.capabilities.audit.model import Filters
 from ccserver.capabilities.customers.model import CustomerRow
+from ccserver.capabilities.knowledge.model import Tag
 from ccserver.core.errors import NotFound
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
@@ -116,6 +118,15 @@ READS = {
         "opposition_lists": lambda r: r.opposition_lists(),
     },
     PhoneRepository: {"lines": lambda r: r.lines(), "line": lambda r: r.line("alice")},
+    KnowledgeRepository: {
+        "article": lambda r: r.article(1),
+        "articles": lambda r: r.articles(Tag("queue", "ventes")),
+        "count": lambda r: r.count(),
+        "search": lambda r: r.search('"factur"*', "factur:*", Tag("queue", "ventes")),
+        "tagged": lambda r: r.tagged((Tag("queue", "ventes"),)),
+        "revisions": lambda r: r.revisions(1),
+        "revision": lambda r: r.revision(1, 1),
+    },
     UserDirectoryRepository: {
         "users": lambda r: r.users(),
         "user": lambda r: r.user("alice"),
@@ -208,6 +219,7 @@ WRITES = {
         "add_opposition_list",
     },
     PhoneRepository: {"create_phone", "set_phone_password"},
+    KnowledgeRepository: {"add", "add_many", "update"},
     UserDirectoryRepository: {"create", "edit", "set_active", "create_team", "rename_team"},
     RecordingRepository: {
         "set_campaign_policy",

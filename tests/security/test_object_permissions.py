@@ -24,6 +24,7 @@ from sqlmodel import SQLModel
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.capabilities.callcenter.model import WrapupCode
+from ccserver.capabilities.knowledge.model import validate_draft
 from ccserver.core import events as ev
 from ccserver.settings import Settings
 from tests.support.db import database, db_url, empty_database  # noqa: F401
@@ -273,6 +274,38 @@ OBJECT_ROUTES: list[Case] = [
         AGENTS,
         "agent1",
     ),
+    # --- knowledge base: an article tagged with the queue sales (supervisor1's)
+    Case(
+        "PUT",
+        "/api/knowledge/{id}",
+        lambda c: f"/api/knowledge/{c['article']}",
+        BOTH,
+        "supervisor1",
+        body=lambda _c: {"title": "Litige", "body": "Texte revu", "tags": ["queue:sales"], "comment": "revu"},
+    ),
+    Case("GET", "/knowledge/{id}/edit", lambda c: f"/knowledge/{c['article']}/edit", BOTH, "supervisor1"),
+    Case("GET", "/knowledge/{id}/history", lambda c: f"/knowledge/{c['article']}/history", BOTH, "supervisor1"),
+    Case(
+        "GET",
+        "/api/knowledge/{id}/revisions",
+        lambda c: f"/api/knowledge/{c['article']}/revisions",
+        BOTH,
+        "supervisor1",
+    ),
+    Case(
+        "GET",
+        "/api/knowledge/{id}/revisions/{number}",
+        lambda c: f"/api/knowledge/{c['article']}/revisions/1",
+        BOTH,
+        "supervisor1",
+    ),
+    Case(
+        "POST",
+        "/api/knowledge/{id}/revisions/{number}/restore",
+        lambda c: f"/api/knowledge/{c['article']}/revisions/1/restore",
+        BOTH,
+        "supervisor1",
+    ),
     # --- supervision and the agent desk
     Case(
         "POST",
@@ -431,6 +464,9 @@ async def _objects(runtime) -> dict[str, int]:
         None, {"name": "g", "sections": [{"title": "s", "criteria": [{"id": "a", "label": "a"}]}]}, "admin1"
     )
     evaluation = runtime.recording.evaluate(recording.id, grid["id"], {"a": 1}, "", "admin1")
+    article = runtime.knowledge.repository.add(
+        validate_draft({"title": "Litige", "body": "Texte", "tags": ["queue:sales"]}), "admin1"
+    )
     return {
         "campaign": cid,
         "called": called.id,
@@ -442,6 +478,7 @@ async def _objects(runtime) -> dict[str, int]:
         "recording": recording.id,
         "grid": grid["id"],
         "evaluation": evaluation["id"],
+        "article": article.id,
     }
 
 

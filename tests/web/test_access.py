@@ -248,6 +248,7 @@ SHARED_OBJECT_ROUTES = {
     ("DELETE", "/api/media/moh/{name}/files/{file}"): "admins only (the center's music on hold)",
     ("PUT", "/api/media/queues/{queue}"): "admins only (queues are the center's configuration)",
     ("GET", "/api/media/queues/{queue}/open"): "admins only (queues are the center's configuration)",
+    ("GET", "/api/knowledge/{id}"): "knowledge articles are every agent's reference (writing is scoped)",
 }
 
 

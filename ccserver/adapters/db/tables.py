@@ -906,3 +906,56 @@ class DialplanDeployment(SQLModel, table=True):
     comment: str = Field(default="", sa_type=String(500))
     detail: str = Field(default="", sa_type=Text)
     seconds: float = Field(default=0.0, sa_type=Float)
+
+
+class KnowledgeArticle(SQLModel, table=True):
+    """A knowledge-base article (Markdown) and its indexed words (`search_text`); 0019. The
+    full-text index itself (SQLite FTS5 table, PostgreSQL tsvector) is `knowledge_fts`, kept by
+    adapters/db/knowledge.py and not modelled here."""
+
+    __tablename__ = "knowledge_articles"
+
+    id: int | None = _id()
+    title: str = Field(sa_type=String(200))
+    body: str = Field(sa_type=Text)
+    search_text: str = Field(sa_type=Text)
+    revision: int = Field(sa_type=Integer)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    created_by: str = Field(sa_type=String(64))
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+    updated_by: str = Field(sa_type=String(64))
+
+
+class KnowledgeTag(SQLModel, table=True):
+    """A tag of an article: a queue, an IVR choice or a disposition (wrap-up code); 0019."""
+
+    __tablename__ = "knowledge_tags"
+    __table_args__ = (
+        CheckConstraint("kind IN ('queue', 'ivr', 'disposition')", name="ck_knowledge_tags_kind"),
+        Index("ix_knowledge_tags_kind_value", "kind", "value"),
+    )
+
+    article_id: int = Field(primary_key=True, foreign_key="knowledge_articles.id", ondelete="CASCADE", sa_type=Integer)
+    kind: str = Field(primary_key=True, sa_type=String(16))
+    value: str = Field(primary_key=True, sa_type=String(200))
+
+
+class KnowledgeRevision(SQLModel, table=True):
+    """One saved state of an article (`tags`: JSON list of "kind:value"); 0019."""
+
+    __tablename__ = "knowledge_revisions"
+    __table_args__ = (
+        UniqueConstraint("article_id", "number", name="uq_knowledge_revisions_article_number"),
+        CheckConstraint("action IN ('create', 'edit', 'restore')", name="ck_knowledge_revisions_action"),
+    )
+
+    id: int | None = _id()
+    article_id: int = Field(foreign_key="knowledge_articles.id", ondelete="CASCADE", sa_type=Integer)
+    number: int = Field(sa_type=Integer)
+    at: datetime = Field(sa_type=UtcDateTime)
+    author: str = Field(sa_type=String(64))
+    action: str = Field(sa_type=String(16))
+    comment: str = Field(default="", sa_type=String(500))
+    title: str = Field(sa_type=String(200))
+    body: str = Field(sa_type=Text)
+    tags: str = Field(sa_type=Text)

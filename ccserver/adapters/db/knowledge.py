@@ -1,0 +1,252 @@
+"""Database access for the knowledge base (0019_knowledge): articles, their tags and revisions,
+and the full-text index `knowledge_fts` — an FTS5 table on SQLite, a tsvector with a GIN index on
+PostgreSQL. Both index the same words, computed by the capability (`model.search_text`: accents
+folded, French stems), and are asked the same stems (`model.query_terms`): the same articles are
+found on both. Only the ranking of equally good results may differ (bm25 versus ts_rank)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, text
+from sqlmodel import Session, col, delete, select
+
+from ...capabilities.knowledge.errors import ArticleChanged, NoSuchArticle, NoSuchRevision
+from ...capabilities.knowledge.model import (
+    Article,
+    ArticleDraft,
+    Hit,
+    Revision,
+    Tag,
+    search_text,
+    snippet,
+    tags_from_json,
+    tags_json,
+)
+from ...core.clock import Clock, SystemClock
+from .database import Database
+from .tables import KnowledgeArticle, KnowledgeRevision, KnowledgeTag
+
+_FTS_DELETE = {
+    "sqlite": text("DELETE FROM knowledge_fts WHERE rowid = :id"),
+    "postgresql": text("DELETE FROM knowledge_fts WHERE article_id = :id"),
+}
+_FTS_INSERT = {
+    "sqlite": text("INSERT INTO knowledge_fts (rowid, search_text) VALUES (:id, :words)"),
+    "postgresql": text(
+        "INSERT INTO knowledge_fts (article_id, search_vector) VALUES (:id, to_tsvector('simple', :words))"
+    ),
+}
+# the best `limit` matches; {tags}: an optional filter on the articles' tags
+_FTS_SEARCH = {
+    "sqlite": "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q{tags} ORDER BY rank, rowid LIMIT :limit",
+    "postgresql": (
+        "SELECT f.article_id FROM knowledge_fts f, to_tsquery('simple', :q) q WHERE f.search_vector @@ q{tags}"
+        " ORDER BY ts_rank(f.search_vector, q) DESC, f.article_id LIMIT :limit"
+    ),
+}
+_ID_COLUMN = {"sqlite": "rowid", "postgresql": "f.article_id"}
+
+
+def _tags_of(session: Session, ids: Iterable[int]) -> dict[int, tuple[Tag, ...]]:
+    ids = list(ids)
+    out: dict[int, list[Tag]] = {i: [] for i in ids}
+    if ids:
+        for row in session.exec(select(KnowledgeTag).where(col(KnowledgeTag.article_id).in_(ids))):
+            out[row.article_id].append(Tag(row.kind, row.value))
+    return {i: tuple(sorted(tags)) for i, tags in out.items()}
+
+
+def _article(row: KnowledgeArticle, tags: tuple[Tag, ...]) -> Article:
+    assert row.id is not None
+    return Article(
+        id=row.id,
+        title=row.title,
+        body=row.body,
+        tags=tags,
+        revision=row.revision,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+        updated_by=row.updated_by,
+    )
+
+
+def _revision(row: KnowledgeRevision) -> Revision:
+    return Revision(
+        article_id=row.article_id,
+        number=row.number,
+        at=row.at,
+        author=row.author,
+        action=row.action,
+        comment=row.comment,
+        title=row.title,
+        body=row.body,
+        tags=tags_from_json(row.tags),
+    )
+
+
+class KnowledgeRepository:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    def _index(self, s: Session, article_id: int, words: str, *, replace: bool) -> None:
+        conn = s.connection()
+        if replace:
+            conn.execute(_FTS_DELETE[self.db.dialect], {"id": article_id})
+        conn.execute(_FTS_INSERT[self.db.dialect], {"id": article_id, "words": words})
+
+    def _write(
+        self, s: Session, row: KnowledgeArticle, draft: ArticleDraft, author: str, action: str, *, new: bool
+    ) -> Article:
+        now = self.clock.now()
+        row.title, row.body, row.search_text = draft.title, draft.body, search_text(draft.title, draft.body, draft.tags)
+        row.updated_at, row.updated_by = now, author
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        if not new:
+            s.exec(delete(KnowledgeTag).where(col(KnowledgeTag.article_id) == row.id))
+        for tag in draft.tags:
+            s.add(KnowledgeTag(article_id=row.id, kind=tag.kind, value=tag.value))
+        s.add(
+            KnowledgeRevision(
+                article_id=row.id,
+                number=row.revision,
+                at=now,
+                author=author,
+                action=action,
+                comment=draft.comment,
+                title=draft.title,
+                body=draft.body,
+                tags=tags_json(draft.tags),
+            )
+        )
+        self._index(s, row.id, row.search_text, replace=not new)
+        s.flush()
+        return _article(row, draft.tags)
+
+    def add(self, draft: ArticleDraft, author: str) -> Article:
+        return self.add_many([draft], author)[0]
+
+    def add_many(self, drafts: list[ArticleDraft], author: str) -> list[Article]:
+        """New articles (an import), each with its first revision, in one transaction."""
+        now = self.clock.now()
+        with self.db.session() as s:
+            out = []
+            for draft in drafts:
+                row = KnowledgeArticle(
+                    title="", body="", search_text="", revision=1, created_at=now, created_by=author,
+                    updated_at=now, updated_by=author,
+                )  # fmt: skip
+                out.append(self._write(s, row, draft, author, "create", new=True))
+            return out
+
+    def update(
+        self, article_id: int, draft: ArticleDraft, author: str, expected_revision: int | None, action: str = "edit"
+    ) -> Article:
+        """A new revision. `expected_revision`: the one the editor started from (None: whatever
+        is current); another one means someone saved meanwhile: ArticleChanged, nothing written."""
+        with self.db.write_session() as s:
+            row = s.get(KnowledgeArticle, article_id)
+            if row is None:
+                raise NoSuchArticle(f"no article {article_id}", field="id", article=article_id)
+            if expected_revision is not None and row.revision != expected_revision:
+                raise ArticleChanged(
+                    f"article {article_id} was saved by {row.updated_by} (revision {row.revision}) since "
+                    f"revision {expected_revision} was loaded: reload it",
+                    field="revision",
+                    article=article_id,
+                    revision=row.revision,
+                )
+            row.revision += 1
+            return self._write(s, row, draft, author, action, new=False)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def article(self, article_id: int) -> Article:
+        with self.db.read_session() as s:
+            row = s.get(KnowledgeArticle, article_id)
+            if row is None:
+                raise NoSuchArticle(f"no article {article_id}", field="id", article=article_id)
+            return _article(row, _tags_of(s, [article_id])[article_id])
+
+    def _hits(self, s: Session, ids: list[int]) -> list[tuple[Hit, datetime]]:
+        if not ids:
+            return []
+        rows = {r.id: r for r in s.exec(select(KnowledgeArticle).where(col(KnowledgeArticle.id).in_(ids)))}
+        tags = _tags_of(s, ids)
+        return [(Hit(i, rows[i].title, snippet(rows[i].body), tags[i]), rows[i].updated_at) for i in ids if i in rows]
+
+    def articles(self, tag: Tag | None = None, limit: int = 200) -> list[Hit]:
+        """The most recently updated articles (with `tag` only, if given)."""
+        with self.db.read_session() as s:
+            query = select(KnowledgeArticle.id)
+            if tag is not None:
+                query = query.join(KnowledgeTag, col(KnowledgeTag.article_id) == KnowledgeArticle.id).where(
+                    KnowledgeTag.kind == tag.kind, KnowledgeTag.value == tag.value
+                )
+            query = query.order_by(col(KnowledgeArticle.updated_at).desc(), col(KnowledgeArticle.id).desc())
+            ids = list(s.exec(query.limit(limit)))
+            return [h for h, _ in self._hits(s, ids)]
+
+    def count(self) -> int:
+        with self.db.read_session() as s:
+            return s.exec(select(func.count()).select_from(KnowledgeArticle)).one()
+
+    def search(self, match: str, tsquery: str, tag: Tag | None = None, limit: int = 20) -> list[Hit]:
+        """The best articles for a query: `match` is its FTS5 expression, `tsquery` the same as
+        PostgreSQL's (model.fts5_match / model.tsquery of the same stems)."""
+        dialect = self.db.dialect
+        params: dict[str, object] = {"q": match if dialect == "sqlite" else tsquery, "limit": limit}
+        tags = ""
+        if tag is not None:
+            tags = (
+                f" AND {_ID_COLUMN[dialect]} IN (SELECT article_id FROM knowledge_tags WHERE kind = :kind"
+                " AND value = :value)"
+            )
+            params.update(kind=tag.kind, value=tag.value)
+        with self.db.read_session() as s:
+            ids = [r[0] for r in s.connection().execute(text(_FTS_SEARCH[dialect].format(tags=tags)), params)]
+            return [h for h, _ in self._hits(s, ids)]
+
+    def tagged(self, tags: tuple[Tag, ...], limit: int = 200) -> list[tuple[Hit, datetime]]:
+        """The articles carrying any of `tags`, with when they were last updated."""
+        if not tags:
+            return []
+        with self.db.read_session() as s:
+            wanted = {(t.kind, t.value) for t in tags}
+            query = select(KnowledgeTag.article_id, KnowledgeTag.kind, KnowledgeTag.value).where(
+                col(KnowledgeTag.value).in_({t.value for t in tags})
+            )
+            ids = list(dict.fromkeys(a for a, k, v in s.exec(query) if (k, v) in wanted))[:limit]
+            return self._hits(s, ids)
+
+    def revisions(self, article_id: int) -> list[Revision]:
+        """Newest first."""
+        with self.db.read_session() as s:
+            if s.get(KnowledgeArticle, article_id) is None:
+                raise NoSuchArticle(f"no article {article_id}", field="id", article=article_id)
+            rows = s.exec(
+                select(KnowledgeRevision)
+                .where(KnowledgeRevision.article_id == article_id)
+                .order_by(col(KnowledgeRevision.number).desc())
+            )
+            return [_revision(r) for r in rows]
+
+    def revision(self, article_id: int, number: int) -> Revision:
+        with self.db.read_session() as s:
+            row = s.exec(
+                select(KnowledgeRevision).where(
+                    KnowledgeRevision.article_id == article_id, KnowledgeRevision.number == number
+                )
+            ).first()
+            if row is None:
+                raise NoSuchRevision(
+                    f"article {article_id} has no revision {number}", field="revision", article=article_id
+                )
+            return _revision(row)
