@@ -15,7 +15,7 @@ from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.settings import Settings
 from tests.support.db import database, db_url, empty_database  # noqa: F401
-from tests.support.web import logged_in
+from tests.support.web import logged_in, post_login
 
 PASSWORD = "correct horse battery"
 EN = {"Accept-Language": "en-US,en;q=0.9"}
@@ -136,3 +136,11 @@ async def test_the_saved_choice_beats_the_browser_and_survives_a_new_login(serve
         assert html_lang(await (await other.get("/", headers=FR)).text()) == "fr"
     finally:
         await other.close()
+
+
+async def test_a_refused_login_is_explained_in_the_browsers_language(server):
+    async with TestClient(server) as client:
+        english = await post_login(client, "agent1", "wrong password", headers=EN)
+        assert english.status == 401 and "Unknown user or wrong password." in await english.text()
+        french = await post_login(client, "agent1", "wrong password", headers=FR)
+        assert french.status == 401 and "Identifiant inconnu ou mot de passe erroné." in await french.text()

@@ -201,7 +201,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             {
                 "login_csrf": cookie,
                 "next": _safe_next(str(form.get("next", ""))),
-                "error": "Unknown user or wrong password.",
+                "error": i18n.gettext("Identifiant inconnu ou mot de passe erroné."),
             },
             status=401,
         )
