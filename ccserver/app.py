@@ -40,6 +40,7 @@ from .adapters.pbx.dialplan import AmiDialplan
 from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
+from .capabilities.assistance import plugin as assistance_plugin
 from .capabilities.audit import plugin as audit_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
 from .capabilities.callcenter import plugin as callcenter_plugin
@@ -176,6 +177,10 @@ class Runtime:
         self.waiting_line = self.callbacks.line
         self.supervision = self.install(
             supervision_plugin.setup(self.deps, repository=self.acd_repo, acd=self.acd, waiting_line=self.waiting_line)
+        ).service
+        # ask a supervisor: agents' requests during a call, taken from the wallboard (ChanSpy)
+        self.assistance = self.install(
+            assistance_plugin.setup(self.deps, tracker=self.call_tracker, supervision=self.supervision)
         ).service
         self.screen_pop = self.install(
             cti_plugin.setup(self.deps, board=self.agent_board, tracker=self.call_tracker, customers=self.customers)
