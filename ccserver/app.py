@@ -47,9 +47,9 @@ from .capabilities.callcontrol import plugin as callcontrol_plugin
 from .capabilities.clicktodial import plugin as clicktodial_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
+from .capabilities.desk import plugin as desk_plugin
 from .capabilities.dialplans import plugin as dialplans_plugin
 from .capabilities.ivr import plugin as ivr_plugin
-from .capabilities.desk import plugin as desk_plugin
 from .capabilities.knowledge import plugin as knowledge_plugin
 from .capabilities.media import plugin as media_plugin
 from .capabilities.outbound import plugin as outbound_plugin

@@ -20,7 +20,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-async def desk(database, tmp_path):  # noqa: F811
+async def desk(database, tmp_path):
     settings = Settings().replace({"storage.data_dir": tmp_path, "web.resync_after": 7.5})
     runtime = Runtime(settings, endpoint=None, database=database)
     server = TestServer(create_app(runtime))

@@ -10,7 +10,7 @@ from typing import Any
 from ...core.clock import Clock
 from ...core.errors import NotFound
 from .model import DeskSnapshot, PopMemory, control_of, current_pop
-from .ports import AgentStates, CallControls, Callbacks, Recordings
+from .ports import AgentStates, Callbacks, CallControls, Recordings
 
 logger = logging.getLogger(__name__)
 
