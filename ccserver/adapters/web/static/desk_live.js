@@ -4,12 +4,13 @@
 // handlers (agent_desk.js, call_control.js, clicktodial.js...), so the same code renders live
 // pushes and resyncs. Nothing is cleared while the socket is down: the call stays on screen, with
 // a "Reconnexion…" indicator. State for tests: body[data-desk-link] (live, reconnecting,
-// resyncing), body[data-desk-resyncs] (how many snapshots were applied).
+// resyncing), body[data-desk-resyncs] (how many snapshots were applied), body[data-desk-resync-
+// reasons] (the last ten triggers: loaded, resumed, visible, gap, reconnected, restored, again).
 (function () {
   if (!window.ccsLive || !document.getElementById("state")) return;
   const indicator = document.getElementById("desk-link");
   let resyncAfter = 2, hiddenSince = null, received = 0, running = null, again = false, resyncs = 0;
-  let shownPop = null, ready = false;
+  let shownPop = null, ready = false, reasons = [];
 
   function linkState(value, words) {
     document.body.dataset.deskLink = value;
@@ -53,6 +54,8 @@
           if (!raced || tries === 2) { apply(snap); break; }
         }
         document.body.dataset.deskResyncReason = why;
+        reasons = reasons.concat(why).slice(-10);
+        document.body.dataset.deskResyncReasons = reasons.join(" ");
       } catch (e) {
         again = false;  // the server is unreachable: the next reconnection tries again
       } finally {
