@@ -134,6 +134,12 @@ async def test_a_dropped_socket_keeps_the_call_on_screen_and_resyncs_on_reconnec
                 # later events still arrive over the new socket
                 await rt.call_control.resume("alice", "agent", uid)
                 await page.wait_for_selector("#call-control[data-held=no]", timeout=5_000)
+                # a reloaded desk shows the call with its screen-pop again (from the snapshot)
+                await page.reload()
+                await page.wait_for_selector("#screen-pop:not([hidden])", timeout=5_000)
+                assert await page.text_content("#call-number") == "0698765432"
+                await page.wait_for_selector("#call-control:not([hidden])", timeout=5_000)
+                assert "micro coupé" in await page.text_content("#cc-state")
                 await rt.call_control.hangup("alice", "agent", uid)
                 await page.wait_for_selector("#state[data-state=wrap_up]", timeout=15_000)
                 await page.wait_for_selector("#call-control[hidden]", state="attached", timeout=5_000)
