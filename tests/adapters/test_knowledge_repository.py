@@ -113,3 +113,20 @@ def test_tagged_returns_articles_with_any_tag(repo):
 
 def test_count(repo):
     assert repo.count() == len(ARTICLES)
+
+
+def test_a_result_carries_its_snippet_and_every_tag(repo):
+    draft = validate_draft(
+        {
+            "title": "Relevé de compteur",
+            "body": "## Relevé\n\nDemander le **relevé** [en ligne](https://example.org).",
+            "tags": ["queue:support", "ivr:accueil/menu:3", "disposition:resolu"],
+        }
+    )
+    repo.add(draft, "admin1")
+    stems = query_terms("relevé compteur")
+    hit = repo.search(fts5_match(stems), tsquery(stems))[0]
+    assert hit.title == "Relevé de compteur"
+    assert hit.snippet == "Relevé Demander le relevé en ligne."
+    assert hit.tags == (Tag("disposition", "resolu"), Tag("ivr", "accueil/menu:3"), Tag("queue", "support"))
+    assert hit == repo.articles()[0]
