@@ -1,8 +1,10 @@
 """Database access for the knowledge base (0019_knowledge): articles, their tags and revisions,
 and the full-text index `knowledge_fts` — an FTS5 table on SQLite, a tsvector with a GIN index on
-PostgreSQL. Both index the same words, computed by the capability (`model.search_text`: accents
-folded, French stems), and are asked the same stems (`model.query_terms`): the same articles are
-found on both. Only the ranking of equally good results may differ (bm25 versus ts_rank)."""
+PostgreSQL (written through, no pending list: 0026). Both index the same words, computed by the
+capability (`model.search_text`: accents folded, French stems), and are asked the same stems
+(`model.query_terms`): the same articles are found on both. Only the ranking of equally good
+results may differ (bm25 versus ts_rank). A search is one statement: the database ranks every
+match, keeps the page and returns its rows."""
 
 from __future__ import annotations
 
