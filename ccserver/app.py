@@ -48,6 +48,7 @@ from .capabilities.callcontrol import plugin as callcontrol_plugin
 from .capabilities.clicktodial import plugin as clicktodial_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
+from .capabilities.desk import plugin as desk_plugin
 from .capabilities.dialplans import plugin as dialplans_plugin
 from .capabilities.ivr import plugin as ivr_plugin
 from .capabilities.knowledge import plugin as knowledge_plugin
@@ -288,6 +289,18 @@ class Runtime:
                 repository=KnowledgeRepository(self.database, self.clock),
                 scopes=self.acd_repo,
                 queue_names=lambda: [q.name for q in self.acd_repo.queues()],
+            )
+        ).service
+        # the agent desk read whole again (hidden tab, dropped socket): last, it wraps the
+        # screen-pop senders installed above
+        self.desk = self.install(
+            desk_plugin.setup(
+                self.deps,
+                agents=self.acd,
+                call_control=self.call_control,
+                callbacks=self.click_to_dial,
+                recordings=self.recording,
+                pop_senders=(self.screen_pop, self.click_to_dial),
             )
         ).service
         self.started_at: float | None = None
