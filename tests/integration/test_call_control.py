@@ -357,3 +357,93 @@ async def test_blind_transfer_to_an_agent_who_does_not_answer_rings_the_first_ag
             await phones["alice"].wait_calls("answered", 2, timeout=15)
             assert uid in rt.call_tracker.open
             await client.close()
+
+
+def closed_now_hours() -> dict[str, str]:
+    """Opening hours of a one-minute slot that is not now (Paris time): closed whatever the time
+    of the run."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/Paris"))
+    start, end = now + timedelta(hours=2), now + timedelta(hours=2, minutes=1)
+    if end.strftime("%H:%M") <= start.strftime("%H:%M"):  # past midnight: the slot before
+        start, end = now - timedelta(hours=2), now - timedelta(hours=2) + timedelta(minutes=1)
+    return {"mon-sun": f"{start:%H:%M}-{end:%H:%M}"}
+
+
+async def test_transfer_to_a_queue_closed_by_its_hours_fails_at_once_with_the_reason(asterisk, tmp_path):
+    """Bruno is logged in to the night queue and free, but the queue is closed now: attended and
+    blind transfers to it fail at once, the reason on alice's desk within a second, the customer
+    back with alice; bruno's phone never rings."""
+    from ccserver.capabilities.acd.model import QueueDefinition
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        night = QueueDefinition(name="night", required_skills={"fr": 1}, hours=closed_now_hours(), holidays="")
+        await rt.acd.create_queue(night, actor="admin")
+        async with queue_call(srv, asterisk, accounts) as (phones, caller, uid):
+            await rt.acd.login("bruno", ["night"])
+            await until(lambda: rt.agent_board.agents["bruno"].state is AgentState.AVAILABLE, 5)
+            client = await srv.login("alice", "password-1234")
+            closed = "the queue is closed now (opening hours)"
+            async with DeskPushes(srv, client) as desk:
+                sent = time.monotonic()
+                status, body = await post(
+                    client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "night", "attended": True}
+                )
+                assert status == 200, body
+                failed_at, failed = await desk.failure()
+                assert failed["reason"] == closed and failed_at - sent < 1.0, (failed, failed_at - sent)
+                await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+                await assert_talking_together(phones["alice"], caller)
+
+                desk.clear()
+                sent = time.monotonic()
+                status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "night"})
+                assert status == 200, body
+                failed_at, failed = await desk.failure()
+                assert failed["reason"] == closed and failed_at - sent < 1.0, (failed, failed_at - sent)
+                await phones["alice"].wait_calls("answered", 2, timeout=15)  # the customer rings alice again
+                await assert_talking_together(phones["alice"], caller, music=False)
+            assert phones["bruno"].calls_offered == 0
+            assert uid in rt.call_tracker.open and rt.agent_board.agents["bruno"].state is AgentState.AVAILABLE
+            await client.close()
+
+
+async def test_transfer_to_a_full_queue_fails_at_once_with_the_reason(asterisk, tmp_path):
+    """The sales queue takes one waiting caller (max_callers 1) and one already waits: the
+    transfer fails at once as "the queue is full", the customer back with alice."""
+    from ccserver.capabilities.acd.model import QueueDefinition
+    from tests.support.sipp import SippCaller
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        sales = QueueDefinition(name="sales", numbers=("4300",), max_callers=1, holidays="", required_skills={"fr": 1})
+        await rt.acd.create_queue(sales, actor="admin")
+        async with queue_call(srv, asterisk, alice_only(accounts)) as (phones, caller, uid):
+            waiting = SippCaller(asterisk, "4300", caller="0655555555", talk_seconds=None, max_seconds=60)
+            await waiting.start()
+            try:
+
+                async def queued() -> bool:
+                    rows = await rt.pbx.ami.list_action({"Action": "QueueStatus", "Queue": "sales"})
+                    return any(r.get("event") == "QueueParams" and r.get("calls") == "1" for r in rows)
+
+                await until(queued, 10, "a caller waiting in sales")
+                client = await srv.login("alice", "password-1234")
+                async with DeskPushes(srv, client) as desk:
+                    sent = time.monotonic()
+                    status, body = await post(
+                        client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "sales", "attended": True}
+                    )
+                    assert status == 200, body
+                    failed_at, failed = await desk.failure()
+                    assert failed["reason"] == "the queue is full" and failed_at - sent < 1.0, failed
+                    await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+                    await assert_talking_together(phones["alice"], caller)
+                await client.close()
+            finally:
+                await waiting.stop()

@@ -26,10 +26,22 @@ def talk() -> Answer:
     return Answer(audio=True, audio_seconds=120)
 
 
+async def endpoint_loaded(asterisk, sip_username: str, timeout: float = 10) -> None:
+    """Wait until Asterisk has loaded the endpoint just provisioned (a REGISTER sent before its
+    reload finished is refused with 401)."""
+
+    def loaded() -> bool:
+        out = asterisk.cli(f"pjsip show endpoint {sip_username}")
+        return "Unable to find" not in out and sip_username in out
+
+    await until(lambda: asyncio.to_thread(loaded), timeout, f"the endpoint {sip_username} loaded")
+
+
 async def start_phones(asterisk, accounts, **behaviours) -> dict[str, SippPhone]:
     """One registered sipp phone per agent account (`behaviours[username]`, else Answer())."""
     phones = {}
     for username, account in accounts.items():
+        await endpoint_loaded(asterisk, account.sip_username)
         phone = SippPhone(
             asterisk, account.sip_username, account.sip_password, behaviour=behaviours.get(username, Answer())
         )
