@@ -143,3 +143,58 @@ async def test_allowed_campaign_contact_is_called_as_an_attempt_of_its_campaign(
         attempt = service.repo.attempt(result["attempt_id"])
         assert (attempt.outcome, attempt.agent, attempt.contact_id) == ("completed", center.agent, contact.id)
         await ws.close()
+
+
+async def test_customer_service_call_is_recorded_by_its_policy_and_paused_from_the_desk(asterisk, tmp_path):
+    """recording.click_to_dial_policy "always" (the default): recorded from the customer's
+    answer like a queue call (no queue), the desk pauses and resumes it; "never": not recorded."""
+    from ccserver.capabilities.recording.model import RecordingPolicy
+    from tests.support.sipp import wav_rms
+
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=9, audio=True)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        rt = center.runtime
+        recording = rt.recording
+        customer = rt.customers.create_customer(phones=[ANSWERS], first_name="Anne", last_name="Martin")
+        client, headers, ws = await desk_socket(center)
+        resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        uniqueid = (await resp.json())["uniqueid"]
+        await center.customer.wait_calls("answered", 1, timeout=10)
+        await until(lambda: uniqueid in recording.live and recording.live[uniqueid].state == "recording", 5)
+        started = time.monotonic()
+        await asyncio.sleep(2.5)
+        # the customer reads a card number: the agent pauses, then resumes, from the desk's API
+        resp = await client.post("/api/agent/recording/pause", json={}, headers=headers)
+        assert resp.status == 200 and (await resp.json())["recording"]["state"] == "paused", await resp.text()
+        paused = time.monotonic() - started
+        await asyncio.sleep(2.5)
+        resp = await client.post("/api/agent/recording/resume", json={}, headers=headers)
+        assert resp.status == 200 and (await resp.json())["recording"]["state"] == "recording", await resp.text()
+        resumed = time.monotonic() - started
+        await center.customer.wait_calls("ended", 1, timeout=15)
+        ended = time.monotonic() - started
+
+        rows = await until(lambda: [r for r in recording.repo.for_call(uniqueid) if r.status != "recording"], 15)
+        [row] = rows
+        assert row.status == "stored", row.error
+        assert (row.agent, row.queue, row.policy) == (center.agent, "", "always")
+        path = recording.store.store_dir / row.path
+        assert abs(row.duration_ms / 1000 - ended) <= 1.5, (row.duration_ms, ended)
+        assert wav_rms(path, 0.5, paused - 0.3) > SPEECH  # both talk: recorded
+        assert wav_rms(path, paused + 0.4, resumed - 0.4) < 60  # the pause: silence
+        assert wav_rms(path, resumed + 0.4, ended - 0.5) > SPEECH  # recorded again after it
+        await until(lambda: rt.acd_repo.call(uniqueid) is not None and rt.acd_repo.call(uniqueid).ended_at, 15)
+
+        # the policy says never: the next call is not recorded at all
+        recording.click_to_dial = RecordingPolicy("never", 30)
+        resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        second = (await resp.json())["uniqueid"]
+        await center.customer.wait_calls("answered", 2, timeout=10)
+        resp = await client.post("/api/agent/recording/pause", json={}, headers=headers)
+        assert resp.status == 409, await resp.text()  # nothing to pause
+        await center.customer.wait_calls("ended", 2, timeout=15)
+        await ended_row(rt, second)
+        assert recording.repo.for_call(second) == [] and second not in recording.live
+        await ws.close()
