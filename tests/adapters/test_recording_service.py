@@ -535,22 +535,24 @@ async def enter(h, uniqueid, bridge, *, left=False):
 async def test_a_recording_moved_to_another_bridge_or_joined_is_restarted_on_the_same_file(h):
     await h.answer()
     spool = h.pbx.commands[0].args["filename"]
-    await enter(h, "100.1", "B1")  # the customer's first bridge: nothing to mend
-    assert len(h.pbx.commands) == 1
-    await enter(h, "100.2", "B2")  # somebody in another bridge: not this call's
-    assert len(h.pbx.commands) == 1
-    await enter(h, "100.3", "B1")  # a party joins the customer (a resume, a completed transfer)
     restart = [Command("stop_mix_monitor", {"channel": "PJSIP/customers-100.1"})]
     restart.append(Command("mix_monitor", {"channel": "PJSIP/customers-100.1", "filename": spool, "options": "ab"}))
+    await enter(h, "100.1", "B1")  # its bridge known after its start: mended once
     assert h.pbx.commands[1:] == restart
-    await enter(h, "100.1", "B3")  # the customer moved (a blind transfer)
+    await enter(h, "100.2", "B2")  # somebody in another bridge: not this call's
+    assert len(h.pbx.commands) == 3
+    await enter(h, "100.3", "B1")  # a party joins the customer (a resume, a completed transfer)
     assert h.pbx.commands[3:] == restart
-    await enter(h, "100.4", "B3")
-    await enter(h, "100.4", "B3", left=True)  # a party leaves the customer (hold)
-    assert h.pbx.commands[5:] == restart + restart
+    await enter(h, "100.1", "B1", left=True)  # the customer leaves (a blind transfer)...
+    await enter(h, "100.5", "B3")  # ...the new party enters first: not known to be its bridge
+    assert len(h.pbx.commands) == 5
+    await enter(h, "100.1", "B3")  # then the customer: mended
+    assert h.pbx.commands[5:] == restart
+    await enter(h, "100.5", "B3", left=True)  # a party leaves the customer (hold)
+    assert h.pbx.commands[7:] == restart
     # several moves in a row (a transfer completing): one restart once the bridge is quiet
     h.service.mend_delay = 0.2
-    for party in ("100.5", "100.6", "100.7"):
+    for party in ("100.6", "100.7", "100.8"):
         await h.service.on_event(ev.BridgeEntered(bridge_id="B3", uniqueid=party, linkedid="100.1", channel=party))
     await h.service.mended()
     assert h.pbx.commands[9:] == restart
@@ -561,7 +563,6 @@ async def test_a_recording_moved_to_another_bridge_or_joined_is_restarted_on_the
 async def test_a_paused_recording_is_not_restarted_until_the_agent_resumes_it(h):
     await h.answer()
     spool = h.pbx.commands[0].args["filename"]
-    await enter(h, "100.1", "B1")
     await h.service.agent_action("alice", "pause")
     count = len(h.pbx.commands)
     await enter(h, "100.1", "B2")  # moved while paused: a new MixMonitor would record

@@ -189,7 +189,7 @@ async def test_recording_goes_on_through_hold_cancelled_transfer_and_three_way(a
         assert {"caller", "alice"} <= between("cancelled", "merged") and "bruno" not in between("cancelled", "merged")
         assert {"caller", "alice", "bruno"} <= between("merged", "left")
         after = between("left", "end")
-        assert {"caller", "bruno"} <= after and "alice" not in after, after
+        assert {"caller", "bruno"} <= after and "alice" not in after, (after, marks, heard)
 
 
 @pytest.mark.parametrize("attended", [False, True], ids=["blind", "attended"])
@@ -282,3 +282,44 @@ async def test_a_paused_recording_stays_paused_through_hold_and_transfers(asteri
         [(start, end)] = json.loads(row.pauses)  # one pause, closed when the call ended
         assert abs(start - marks["paused"]) < 1 and abs(end - row.duration_ms / 1000) < 1, (row.pauses, marks)
         assert row.status == "stored" and row.agent == "alice"
+
+
+async def test_a_recording_paused_through_a_consultation_resumes_hearing_both(asterisk, tmp_path):
+    """Paused, alice consults bruno then cancels: silence all along (the recording, mended while
+    paused, is restarted only when she resumes); resumed, both sides are recorded again."""
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        caller_tone = tone_wav(tmp_path / "caller.wav", TONES["caller"])
+        call = queue_call(srv, asterisk, accounts, caller_audio=caller_tone, **phones_playing(tmp_path))
+        async with call as (phones, caller, uid):
+            rec = Recorded(rt, uid)
+            await rec.started_now()
+            client = await srv.login("alice", "password-1234")
+            marks = {}
+            await asyncio.sleep(3)
+            status, body = await post(client, "/api/agent/recording/pause")
+            assert status == 200 and body["recording"]["state"] == "paused", body
+            marks["paused"] = rec.at()
+            await consult(client, uid, phones, 1)
+            await asyncio.sleep(2)
+            assert (await post(client, f"/api/calls/{uid}/transfer/cancel"))[0] == 200
+            await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+            await asyncio.sleep(2)  # alice and the customer talk again: not recorded
+            assert rt.recording.live[uid].state == "paused"
+            status, body = await post(client, "/api/agent/recording/resume")
+            assert status == 200 and body["recording"]["state"] == "recording", body
+            marks["resumed"] = rec.at()
+            await rec.grows("the resume")
+            await asyncio.sleep(3)
+            marks["end"] = rec.at()
+            await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
+            await caller.wait(timeout=10)
+            await client.close()
+
+        row, path = await rec.stored()
+        heard = who_is_heard(path)
+        assert heard_during(heard, marks["paused"] + 0.5, marks["resumed"] - 0.3) == set()
+        assert {"caller", "alice"} <= heard_during(heard, marks["resumed"] + 0.7, marks["end"] - 0.3), heard
+        [(start, end)] = json.loads(row.pauses)
+        assert abs(start - marks["paused"]) < 1 and abs(end - marks["resumed"]) < 1, (row.pauses, marks)

@@ -8,7 +8,10 @@ started on the caller's channel when an agent answers (AgentConnect), `MixMonito
 Direction both writes silence while paused (the file keeps the call's length, the pause is a
 silent gap), and the recording ends with the channel. There is no MixMonitor stop event on
 hangup: the caller channel's Hangup (or its absence from a resync snapshot) closes it, then the
-file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed.
+file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed. When
+the recorded channel changes bridge or party (hold, transfers, three-way calls), MixMonitor is
+restarted on the same file once the bridge is quiet (`_mend`): Asterisk's would otherwise keep
+only that channel's own voice; a paused recording is restarted only when resumed.
 
 Each call's events (answer, hang-up, a desk action, a resync closing it) are handled in their
 order on that call's own chain of tasks, and different calls' chains run side by side (at most
@@ -235,17 +238,16 @@ class RecordingService:
         quiet for `mend_delay` (a transfer is several moves in a row)."""
         if isinstance(event, ev.BridgeLeft):
             if self._bridge_of.get(event.uniqueid) == event.bridge_id:
-                del self._bridge_of[event.uniqueid]
+                del self._bridge_of[event.uniqueid]  # mended when it enters the next one
             concerned = [u for u in self.live if self._bridge_of.get(u) == event.bridge_id]
         else:
-            previous = self._bridge_of.pop(event.uniqueid, None)
+            self._bridge_of.pop(event.uniqueid, None)
             if len(self._bridge_of) >= 20_000:  # channels whose hang-up we never saw
                 self._bridge_of.pop(next(iter(self._bridge_of)))
             self._bridge_of[event.uniqueid] = event.bridge_id
-            if event.uniqueid in self.live:
-                concerned = [event.uniqueid] if previous is not None and previous != event.bridge_id else []
-            else:
-                concerned = [u for u in self.live if self._bridge_of.get(u) == event.bridge_id]
+            # the recorded channel entering any bridge (it left the last one), or a party
+            # entering its bridge; its first bridge (the answer) comes before its recording
+            concerned = [u for u in self.live if self._bridge_of.get(u) == event.bridge_id]
         for uniqueid in concerned:
             self._mend_later(uniqueid)
         return []
