@@ -446,4 +446,9 @@ async def test_transfer_to_a_full_queue_fails_at_once_with_the_reason(asterisk, 
                     await assert_talking_together(phones["alice"], caller)
                 await client.close()
             finally:
+                # killed, its sipp sends no BYE: hang its channel up, the next tests count channels
+                listing = await asyncio.to_thread(asterisk.cli, "core show channels concise")
+                for line in listing.splitlines():
+                    if "!ccq-sales!" in line:
+                        await asyncio.to_thread(asterisk.cli, f"channel request hangup {line.split('!')[0]}")
                 await waiting.stop()
