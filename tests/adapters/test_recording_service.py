@@ -528,8 +528,18 @@ def test_a_bad_click_to_dial_policy_setting_is_refused_naming_it(tmp_path):
 async def enter(h, uniqueid, bridge, *, left=False):
     kind = ev.BridgeLeft if left else ev.BridgeEntered
     h.service.mend_delay = 0.01
+    h.service.start_quiet = 0.0
     await h.service.on_event(kind(bridge_id=bridge, uniqueid=uniqueid, linkedid="100.1", channel=uniqueid))
     await h.service.mended()
+
+
+async def test_the_bridge_forming_as_the_call_is_answered_is_not_mended(h):
+    await h.answer()
+    h.service.mend_delay = 0.01  # start_quiet left at its 1 s: the answer's own bridge events
+    for party in ("100.1", "100.2"):
+        await h.service.on_event(ev.BridgeEntered(bridge_id="B1", uniqueid=party, linkedid="100.1", channel=party))
+    await h.service.mended()
+    assert [c.name for c in h.pbx.commands] == ["mix_monitor"]
 
 
 async def test_a_recording_moved_to_another_bridge_or_joined_is_restarted_on_the_same_file(h):

@@ -75,6 +75,8 @@ TOPICS = (
 STARTERS = 64
 # a recording is mended this long after the last change of its bridge (seconds)
 MEND_DELAY = 0.5
+# bridge changes this soon after a recording started are the call being answered: not mended
+START_QUIET = 1.0
 # a cached queue policy is read again after this long (a change made outside this process)
 POLICY_TTL = 60.0
 # recordings stored at once (each mostly waits for its file to close, then copies and hashes it)
@@ -135,7 +137,9 @@ class RecordingService:
         self._bridge_of: dict[str, str] = {}
         self._stale: set[str] = set()
         self._menders: dict[str, asyncio.Task] = {}  # by uniqueid: a mend waiting for a quiet bridge
+        self._started_mono: dict[str, float] = {}  # by uniqueid: when its MixMonitor started
         self.mend_delay = MEND_DELAY
+        self.start_quiet = START_QUIET
 
     # --- start-up --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -248,8 +252,12 @@ class RecordingService:
             # the recorded channel entering any bridge (it left the last one), or a party
             # entering its bridge; its first bridge (the answer) comes before its recording
             concerned = [u for u in self.live if self._bridge_of.get(u) == event.bridge_id]
+        now = time.monotonic()
         for uniqueid in concerned:
-            self._mend_later(uniqueid)
+            # not started yet, or the bridge forming as the call is answered: what it starts on
+            started = self._started_mono.get(uniqueid)
+            if started is not None and now - started >= self.start_quiet:
+                self._mend_later(uniqueid)
         return []
 
     def _mend_later(self, uniqueid: str) -> None:
@@ -490,6 +498,7 @@ class RecordingService:
         except CcError as exc:
             await asyncio.to_thread(self.repo.insert, status="failed", ended_at=now, error=exc.message[:255], **fields)
             raise
+        self._started_mono[live.uniqueid] = time.monotonic()
         row = await asyncio.to_thread(self.repo.insert, status="recording", **fields)
         started = replace(apply_action(live, "start", now), recording_id=row.id, spool_name=name)
         self.live[live.uniqueid] = started
@@ -511,6 +520,7 @@ class RecordingService:
     async def _ended(self, uniqueid: str) -> None:
         live = self.live.pop(uniqueid, None)
         self._stale.discard(uniqueid)
+        self._started_mono.pop(uniqueid, None)
         mender = self._menders.pop(uniqueid, None)
         if mender is not None:
             mender.cancel()
