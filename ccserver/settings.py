@@ -339,6 +339,8 @@ SECTION_OF: dict[str, tuple[str, str]] = {
     "recording_agents_may_listen": ("recording", "agents_may_listen"),
     "recording_encryption_key": ("recording", "encryption_key"),
     "recording_purge_hour": ("recording", "purge_hour"),
+    "recording_click_to_dial_policy": ("recording", "click_to_dial_policy"),
+    "recording_click_to_dial_retention_days": ("recording", "click_to_dial_retention_days"),
     "log_level": ("log", "level"),
 }
 
