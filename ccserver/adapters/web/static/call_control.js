@@ -68,7 +68,9 @@
     render();
   }
   if (window.ccsLive) {
-    ccsLive.on("agent_state", (m) => { if (me && m.username === me) follow(m.status); });
+    // the desk page gets only its agent's states: one before the desk fetch below answered
+    // (a replayed snapshot) is followed too
+    ccsLive.on("agent_state", (m) => { if (!me || m.username === me) { me = me || m.username; follow(m.status); } });
     ccsLive.on("call_control_changed", (m) => {
       if (!m.call || m.call.uniqueid !== callId) return;
       state = m.ended ? null : m.call;
