@@ -330,7 +330,11 @@ async def test_transfer_to_a_queue_nobody_can_answer_fails_at_once(asterisk, tmp
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        await rt.acd.create_queue(QueueDefinition(name="sales", required_skills={"fr": 1}, holidays=""), actor="admin")
+        # "tech": neither agent has it, so alice is not in sales (a member, she would be ready
+        # again the moment her blind transfer hangs her up, and the queue would ring her)
+        await rt.acd.create_queue(
+            QueueDefinition(name="sales", required_skills={"tech": 1}, holidays=""), actor="admin"
+        )
         async with queue_call(srv, asterisk, alice_only(accounts)) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "nowhere"})
