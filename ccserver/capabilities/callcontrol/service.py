@@ -17,6 +17,7 @@ from ...core.errors import PbxUnavailable
 from ...core.permissions import Target, actor_for, require
 from ...core.ports import AuditTrail, EventBus
 from ..agents.model import AgentBoard
+from ..calls.legs import CallLegTracker
 from ..calls.model import CallTracker
 from .errors import CallNotInState, NoSuchCall, NoSuchTransferTarget
 from .model import (
@@ -57,6 +58,7 @@ class CallControlService:
         *,
         trunk_host: str = "",
         region: str = "FR",
+        legs: CallLegTracker | None = None,
     ) -> None:
         self.directory = directory
         self.agents = board
@@ -68,6 +70,7 @@ class CallControlService:
         self.clock = clock
         self.trunk_host = trunk_host
         self.region = region
+        self.legs = legs  # told how the next leg of a call starts (transfer kind, by whom)
         self.board = CallControlBoard()
         self._settled: dict[str, asyncio.Event] = {}
         self._unheld_at: dict[str, float] = {}  # call -> when its last hold/consultation ended
@@ -245,6 +248,8 @@ class CallControlService:
             raise CallNotInState("the call is already with this agent", call=uniqueid, field="target")
         pbx = self._pbx()
         await self._quiet(call)
+        if self.legs is not None:
+            self.legs.hint(uniqueid, "attended_transfer" if attended else "blind_transfer", call.agent)
         account = await asyncio.to_thread(self.directory.sip_account_of, call.agent)
         back = account.sip_username if account else ""
         if attended:
@@ -301,6 +306,8 @@ class CallControlService:
         target = call.consulting
         call = await self._settle(call)
         pbx = self._pbx()
+        if self.legs is not None:
+            self.legs.hint(uniqueid, "three_way", call.agent)
         for digit in THREEWAY_CODE:
             await pbx.receive_dtmf(call.agent_channel, digit, duration_ms=80)
         # Asterisk merges the bridges (BridgeMerge, the customer's music stops) without an

@@ -296,10 +296,14 @@ class CallLegTracker:
                     x is not leg and x.ended_at is None and x.channel in with_customer for x in call.legs.values()
                 )
                 changed = True
-            elif not connected and leg.answered_at is None and not leg.consulted:
-                # in a bridge with somebody who is not the customer: a consultation
-                if len(self._reachable(leg.channel)) > 1 and leg.channel in self.bridge_of:
-                    leg.consulted = True
+            elif (
+                not connected
+                and leg.answered_at is None
+                and not leg.consulted
+                and leg.channel in self.bridge_of
+                and len(self._reachable(leg.channel)) > 1
+            ):
+                leg.consulted = True  # in a bridge with somebody who is not the customer: a consultation
         out: list[ev.Event] = []
         for leg in started:
             self._start_leg(call, leg)
@@ -416,4 +420,3 @@ def talk_by_agent(legs: list[CallLeg]) -> dict[str, int]:
     for leg in legs:
         totals[leg.agent] = totals.get(leg.agent, 0) + leg.talk_seconds
     return totals
-
