@@ -351,7 +351,14 @@ class CallLegTracker:
             leg.hold += (now - leg.apart_since).total_seconds()
             leg.apart_since = None
         leg.ended_at = now
-        leg.ended_how = "left" if leg.parted_shared else "hangup"
+        if leg.parted_shared:
+            leg.ended_how = "left"
+        elif any(x.seq > leg.seq for x in call.legs.values()):
+            # a later leg already has the customer (an attended transfer completes before the
+            # transferring agent's channel is gone): handed over
+            leg.ended_how = "transferred"
+        else:
+            leg.ended_how = "hangup"
 
     def _end_call(self, call: _Call) -> list[ev.Event]:
         for leg in list(call.legs.values()):

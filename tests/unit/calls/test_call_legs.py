@@ -134,6 +134,26 @@ def test_attended_transfer_starts_the_second_leg_at_completion_not_at_the_consul
     assert pop.agent == "bruno" and pop.started_how == "attended_transfer"
 
 
+def test_attended_transfer_whose_first_agent_hangs_up_after_the_second_connects():
+    """Asterisk completes the transfer before the transferring agent's channel is gone."""
+    c = Call()
+    c.answered_by_alice(2)
+    c.leave("b1", ALICE)
+    c.enter("b3", ALICE, LOCAL1)
+    c.enter("b4", LOCAL2, BRUNO)
+    c.wait(2)
+    c.leave("b3", ALICE)
+    c.leave("b4", BRUNO)
+    c.enter("b1", BRUNO)
+    c.hangup(ALICE)
+    c.wait(3)
+    c.hangup(CUSTOMER)
+    assert brief(c.legs()) == [
+        ("alice", "queue", "transferred", 2, 2, ""),
+        ("bruno", "attended_transfer", "hangup", 3, 0, "alice"),
+    ]
+
+
 def test_attended_transfer_through_an_unoptimised_local_pair_still_connects():
     c = Call()
     c.answered_by_alice(2)
