@@ -43,6 +43,7 @@ def setup(
     call_writer = writer_factory("db:calls", acd.write_calls)
     legs_writer = writer_factory("db:call-legs", acd.write_legs)
     plugin.subscribe("db:call-legs", legs_writer, [CallLegsChanged.topic], maxsize=WRITER_BOUND)
+    plugin.subscribe("acd:click-to-dial-legs", legs.on_record, [CallRecordChanged.topic])
     plugin.subscribe("db:agent-states", state_writer, [AgentStateChanged.topic], maxsize=WRITER_BOUND)
     plugin.subscribe("db:calls", call_writer, [CallRecordChanged.topic], maxsize=WRITER_BOUND)
     plugin.subscribe(

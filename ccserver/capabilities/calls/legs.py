@@ -160,6 +160,16 @@ class CallLegTracker:
         self.calls[uniqueid] = _Call(uniqueid, linkedid or uniqueid, customer, how)
         self.by_linkedid[linkedid or uniqueid] = uniqueid
 
+    def on_record(self, event: ev.Event) -> None:
+        """Bus listener for call records: a click-to-dial call (placed from a desk, no queue)
+        is followed from its record, the agent's channel being the call's id; its customer is
+        the first other channel of its linkedid that is no agent's and no Local channel."""
+        record = getattr(event, "record", None)
+        if record is None or getattr(event, "ended", False) or record.queue or record.direction != "outbound":
+            return
+        if "click_to_dial" in dict(record.data):
+            self.open_call(record.uniqueid, record.linkedid, "", "click_to_dial")
+
     def hint(self, call_uniqueid: str, how: str, by: str) -> None:
         """Call control asked for a transfer (`how` one of STARTS) by agent `by`: the next leg
         of this call starts so (the events alone tell it too, a hint makes it certain)."""
@@ -187,6 +197,8 @@ class CallLegTracker:
         interface = interface_of(channel)
         agent = self._agent_of(interface) if interface else ""
         if not agent:
+            if not call.customer and interface:  # a click-to-dial call's customer
+                call.customer = channel
             return None
         leg = _Leg(channel=channel, agent=agent, interface=interface, created_at=self.clock.now())
         call.legs[channel] = leg
@@ -232,6 +244,10 @@ class CallLegTracker:
         call = self._call_for(e.linkedid)
         if call is None:
             return []
+        if call.customer == e.channel:  # a click-to-dial call's customer
+            return self._end_call(call)
+        if not call.customer and (e.uniqueid == call.uniqueid or e.channel in call.legs):
+            return self._end_call(call)  # a click-to-dial call ended before the customer was dialled
         out = self._recompute(call)
         leg = call.legs.get(e.channel)
         if leg is None:

@@ -260,3 +260,61 @@ def test_resync_without_the_customer_ends_the_call():
     c.answered_by_alice(10)
     c.send(ev.PbxSnapshot(channels=()))
     assert brief(c.legs()) == [("alice", "queue", "hangup", 10, 0, "")]
+
+
+def test_click_to_dial_call_is_followed_from_its_record():
+    from ccserver.capabilities.calls.model import CallRecord, CallRecordChanged
+
+    c = Call()
+    agent_uid, customer = "1700000100.7", "PJSIP/customers-00000009"
+    record = CallRecord(
+        uniqueid=agent_uid,
+        linkedid=agent_uid,
+        channel="PJSIP/alice",
+        caller_number="+33612345678",
+        queue="",
+        entered_queue_at=c.clock.now(),
+        direction="outbound",
+        agent="alice",
+        data=(("click_to_dial", "customer:3"),),
+    )
+    c.tracker.on_record(CallRecordChanged(record=record))
+    alice = "PJSIP/alice-00000010"
+    for event in (
+        ev.ChannelCreated(uniqueid=agent_uid, linkedid=agent_uid, channel=alice),
+        ev.ChannelCreated(uniqueid="1700000100.8", linkedid=agent_uid, channel=customer),
+        ev.BridgeEntered(bridge_id="c1", uniqueid=agent_uid, linkedid=agent_uid, channel=alice),
+        ev.BridgeEntered(bridge_id="c1", uniqueid="1700000100.8", linkedid=agent_uid, channel=customer),
+    ):
+        c.send(event)
+    c.wait(12)
+    c.send(ev.ChannelHungup(uniqueid="1700000100.8", linkedid=agent_uid, channel=customer))
+    [leg] = c.legs()
+    assert (leg.call_uniqueid, leg.agent, leg.started_how, leg.ended_how, leg.talk_seconds) == (
+        agent_uid,
+        "alice",
+        "click_to_dial",
+        "hangup",
+        12,
+    )
+
+
+def test_click_to_dial_never_reaching_the_customer_leaves_nothing_open():
+    from ccserver.capabilities.calls.model import CallRecord, CallRecordChanged
+
+    c = Call()
+    record = CallRecord(
+        uniqueid="9.1",
+        linkedid="9.1",
+        channel="PJSIP/alice",
+        caller_number="+33612345678",
+        queue="",
+        entered_queue_at=c.clock.now(),
+        direction="outbound",
+        data=(("click_to_dial", "number"),),
+    )
+    c.tracker.on_record(CallRecordChanged(record=record))
+    c.send(ev.ChannelCreated(uniqueid="9.1", linkedid="9.1", channel="PJSIP/alice-00000011"))
+    c.send(ev.BridgeEntered(bridge_id="z", uniqueid="9.1", linkedid="9.1", channel="PJSIP/alice-00000011"))
+    c.send(ev.ChannelHungup(uniqueid="9.1", linkedid="9.1", channel="PJSIP/alice-00000011"))
+    assert "9.1" not in c.tracker.calls
