@@ -128,3 +128,79 @@ async def test_transfer_leaves_two_legs_each_agent_charged_their_own_seconds(ast
             for phone in phones.values():
                 await phone.stop()
             await caller.stop()
+
+
+async def test_cancelled_consultation_then_three_way_call_the_first_agent_leaves(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
+        try:
+            alice = await srv.login("alice", "password-1234")
+            body = {"kind": "agent", "target": "bruno", "attended": True}
+            # a consultation cancelled: bruno talked to alice only, no leg for him
+            status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
+            assert status == 200, answer
+            await phones["bruno"].wait_calls("answered", 1, timeout=15)
+            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            await asyncio.sleep(1)
+            status, answer = await post(alice, f"/api/calls/{uid}/transfer/cancel")
+            assert status == 200, answer
+            await phones["bruno"].wait_for(lambda: phones["bruno"].calls_ended == 1, 10, "bruno's leg ended")
+            await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+            assert [leg.agent for leg in rt.acd.legs.legs(uid)] == ["alice"]
+            # consult again, merge: the three together, then alice leaves
+            status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
+            assert status == 200, answer
+            await phones["bruno"].wait_calls("answered", 2, timeout=15)
+            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            status, answer = await post(alice, f"/api/calls/{uid}/transfer/merge")
+            assert status == 200, answer
+            await until(lambda: len(rt.acd.legs.legs(uid)) == 2, 10, "bruno with the customer")
+            merged = rt.clock.now()
+            await asyncio.sleep(2)
+            status, answer = await post(alice, f"/api/calls/{uid}/leave")
+            assert status == 200, answer
+            await phones["alice"].wait_for(lambda: phones["alice"].calls_ended == 1, 10, "alice left")
+            left = rt.clock.now()
+            await asyncio.sleep(2)
+            await _hang_up_customer(rt, uid)
+            ended = rt.clock.now()
+            stored = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
+            assert [(r.agent, r.started_how, r.ended_how, r.transferred_by) for r in stored] == [
+                ("alice", "queue", "left", None),
+                ("bruno", "three_way", "hangup", "alice"),
+            ]
+            first, second = stored
+            assert first.hold_seconds >= 1  # the two consultations: the customer held
+            assert abs(second.talk_seconds - (ended - merged).total_seconds()) <= TOLERANCE, second.talk_seconds
+            assert first.ended_at <= left and second.answered_at <= left
+            await alice.close()
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await caller.stop()
+
+
+async def test_customer_hanging_up_during_the_consultation_leaves_one_leg(asterisk, tmp_path):
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
+        try:
+            alice = await srv.login("alice", "password-1234")
+            body = {"kind": "agent", "target": "bruno", "attended": True}
+            status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
+            assert status == 200, answer
+            await phones["bruno"].wait_calls("answered", 1, timeout=15)
+            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            await asyncio.sleep(2)
+            await _hang_up_customer(rt, uid)
+            [leg] = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
+            assert (leg.agent, leg.started_how, leg.ended_how) == ("alice", "queue", "hangup")
+            assert leg.hold_seconds >= 1 and leg.ended_at is not None
+            await alice.close()
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await caller.stop()
