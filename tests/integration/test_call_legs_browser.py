@@ -88,6 +88,13 @@ async def test_transferred_call_pops_the_customer_file_with_the_first_agents_not
                 await bruno_page.fill("textarea[name=notes]", "Technicien envoyé")
                 await bruno_page.click("#wrapup-form button[type=submit]")
                 await bruno_page.wait_for_selector("#wrapup-saved:has-text('Enregistré')", timeout=5_000)
+                # the customer's file lists the call with its two legs
+                customer_id = await asyncio.to_thread(lambda: rt.customers.find_by_number("0644556677").id)
+                await bruno_page.goto(f"{srv.base_url}/customers/{customer_id}")
+                await bruno_page.wait_for_selector(f"ul.call-legs[data-call='{uid}'] li.call-leg >> nth=1")
+                legs = await bruno_page.locator(f"ul.call-legs[data-call='{uid}'] li.call-leg").all_text_contents()
+                assert legs[0].startswith("1. alice — file") and "transféré" in legs[0], legs
+                assert legs[1].startswith(f"2. bruno — {kind} (par alice)"), legs
                 print(f"screen-pop after transfer ({'attended' if attended else 'blind'}): {shown * 1000:.0f} ms")
                 await alice.close()
         finally:
