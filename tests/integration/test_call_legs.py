@@ -204,3 +204,49 @@ async def test_customer_hanging_up_during_the_consultation_leaves_one_leg(asteri
             for phone in phones.values():
                 await phone.stop()
             await caller.stop()
+
+
+async def test_the_call_follows_the_agent_who_has_it_control_and_legs_along_a_chain(asterisk, tmp_path):
+    """alice -> bruno (blind); bruno now controls the call (hold, resume) and sends it back to
+    alice (blind): three legs, each with its own kind and whom it came from."""
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
+        try:
+            alice = await srv.login("alice", "password-1234")
+            bruno = await srv.login("bruno", "password-1234")
+            status, answer = await post(bruno, f"/api/calls/{uid}/hold")
+            assert status == 403, answer  # not bruno's call yet
+            status, answer = await post(alice, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
+            assert status == 200, answer
+            await until(lambda: len(rt.acd.legs.legs(uid)) == 2, 15, "bruno with the customer")
+            status, answer = await post(alice, f"/api/calls/{uid}/hold")
+            assert status == 403, answer  # no longer alice's
+            status, answer = await post(bruno, f"/api/calls/{uid}/hold")
+            assert status == 200 and answer["agent"] == "bruno", answer
+            await until(lambda: rt.call_control.board.calls[uid].settled, 5)  # bruno apart from the customer
+            await asyncio.sleep(1.5)
+            status, answer = await post(bruno, f"/api/calls/{uid}/resume")
+            assert status == 200, answer
+            await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+            status, answer = await post(bruno, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "alice"})
+            assert status == 200, answer
+            await until(lambda: len(rt.acd.legs.legs(uid)) == 3, 15, "alice with the customer again")
+            await asyncio.sleep(1)
+            await _hang_up_customer(rt, uid)
+            stored = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
+            assert [(r.agent, r.started_how, r.ended_how, r.transferred_by) for r in stored] == [
+                ("alice", "queue", "transferred", None),
+                ("bruno", "blind_transfer", "transferred", "alice"),
+                ("alice", "blind_transfer", "hangup", "bruno"),
+            ]
+            assert stored[1].hold_seconds >= 1
+            actions = [e.action for e in reversed(rt.audit.list(actor="bruno")) if e.action.startswith("call.")]
+            assert actions == ["call.hold", "call.resume", "call.transfer"]
+            await alice.close()
+            await bruno.close()
+        finally:
+            for phone in phones.values():
+                await phone.stop()
+            await caller.stop()

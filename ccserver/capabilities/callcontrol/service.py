@@ -137,23 +137,34 @@ class CallControlService:
         record = self.tracker.open.get(uniqueid)
         if record is None or not record.agent or record.answered_at is None:
             raise NoSuchCall(f"no call {uniqueid} in progress (it may have ended)", call=uniqueid)
-        if not (role == "agent" and username == record.agent):
+        # the agent with the customer now: a call transferred to bruno is bruno's to control
+        leg = self._current_leg(uniqueid, username)
+        agent = leg.agent if leg is not None else record.agent
+        if not (role == "agent" and username == agent):
             actor = await asyncio.to_thread(actor_for, username, role, self.directory)
-            require(actor, Target.of("call", uniqueid, agents=[record.agent], queues=[record.queue]), "control")
-        status = self.agents.agents.get(record.agent)
+            require(actor, Target.of("call", uniqueid, agents=[agent], queues=[record.queue]), "control")
+        status = self.agents.agents.get(agent)
         known = self.board.calls.get(uniqueid)
-        channel = self._agent_channel(status.interface, record.linkedid, uniqueid) if status else ""
-        if (
-            not channel
-            and known is not None
-            and known.agent_channel in {c.channel for c in self.channels.channels.values()}
-        ):
+        live = {c.channel for c in self.channels.channels.values()}
+        if leg is not None and leg.channel in live:
+            channel = leg.channel
+        else:
+            channel = self._agent_channel(status.interface, record.linkedid, uniqueid) if status else ""
+        if not channel and known is not None and known.agent == agent and known.agent_channel in live:
             channel = known.agent_channel
         if not channel:
             raise NoSuchCall(f"call {uniqueid} has no agent on it now", call=uniqueid)
-        if known is None or known.agent_channel != channel:  # a new leg (the agent rung again)
-            known = self.board.track(ControlledCall(uniqueid=uniqueid, agent=record.agent, agent_channel=channel))
+        if known is None or known.agent_channel != channel or known.agent != agent:  # a new leg
+            known = self.board.track(ControlledCall(uniqueid=uniqueid, agent=agent, agent_channel=channel))
         return known
+
+    def _current_leg(self, uniqueid: str, username: str):
+        """The live leg of this call the action is for: the user's own, else the latest."""
+        if self.legs is None:
+            return None
+        live = [leg for leg in self.legs.legs(uniqueid) if leg.ended_at is None and leg.answered_at is not None]
+        mine = [leg for leg in live if leg.agent == username]
+        return (mine or live or [None])[-1]
 
     def _customer_channel(self, uniqueid: str) -> str:
         record = self.tracker.open.get(uniqueid)
