@@ -143,12 +143,6 @@ class CallLegTracker:
         call = self.calls.get(call_uniqueid)
         return self._views(call) if call else []
 
-    def call_of_channel(self, channel: str) -> str:
-        for call in self.calls.values():
-            if channel in call.legs:
-                return call.uniqueid
-        return ""
-
     def open_call(self, uniqueid: str, linkedid: str, customer: str, how: str = "queue") -> None:
         """A call to follow: its id, linkedid and the customer's channel (a queue caller, the
         customer's channel of a click-to-dial call)."""
