@@ -256,6 +256,12 @@ class CallLegTracker:
 
     def _snapshot(self, snapshot: ev.PbxSnapshot) -> list[ev.Event]:
         alive = {c.channel for c in snapshot.channels}
+        for channel in [c for c in self.bridge_of if c not in alive]:  # gone during an outage
+            bridge = self.bridge_of.pop(channel)
+            members = self.members.get(bridge, set())
+            members.discard(channel)
+            if not members:
+                self.members.pop(bridge, None)
         out: list[ev.Event] = []
         for call in list(self.calls.values()):
             if call.customer not in alive:

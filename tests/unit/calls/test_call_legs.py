@@ -260,6 +260,7 @@ def test_resync_without_the_customer_ends_the_call():
     c.answered_by_alice(10)
     c.send(ev.PbxSnapshot(channels=()))
     assert brief(c.legs()) == [("alice", "queue", "hangup", 10, 0, "")]
+    assert c.tracker.bridge_of == {} and c.tracker.members == {}  # nothing left of the vanished channels
 
 
 def test_click_to_dial_call_is_followed_from_its_record():
