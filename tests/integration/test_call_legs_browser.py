@@ -84,6 +84,13 @@ async def test_transferred_call_pops_the_customer_file_with_the_first_agents_not
                 assert "alice" in history and NOTE in history
                 kind = "transfert supervisé" if attended else "transfert direct"
                 assert kind in await bruno_page.text_content("#transferred-by")
+                # the call's controls follow it: bruno holds and resumes it from his desk
+                await bruno_page.wait_for_selector("#call-control:not([hidden])", timeout=3_000)
+                await bruno_page.click("button[data-cc=hold]")
+                await bruno_page.wait_for_selector("#call-control[data-held=yes]", timeout=5_000)
+                await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+                await bruno_page.click("button[data-cc=resume]")
+                await bruno_page.wait_for_selector("#call-control[data-held=no]", timeout=5_000)
                 # bruno may now wrap the call up too (it is his call as well)
                 await bruno_page.fill("textarea[name=notes]", "Technicien envoyé")
                 await bruno_page.click("#wrapup-form button[type=submit]")
@@ -96,6 +103,9 @@ async def test_transferred_call_pops_the_customer_file_with_the_first_agents_not
                 assert legs[0].startswith("1. alice — file") and "transféré" in legs[0], legs
                 assert legs[1].startswith(f"2. bruno — {kind} (par alice)"), legs
                 print(f"screen-pop after transfer ({'attended' if attended else 'blind'}): {shown * 1000:.0f} ms")
+                # the customer hangs up: bruno's controls go away
+                await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
+                await bruno_page.wait_for_selector("#call-control", state="hidden", timeout=5_000)
                 await alice.close()
         finally:
             if caller is not None:

@@ -88,6 +88,21 @@ class CallControlService:
                 waiter.set()
         return out
 
+    def on_leg_started(self, event) -> None:
+        """Bus listener (`call_leg_started`): a call transferred to an agent (blind or attended)
+        is theirs to control from now; their desk gets its state. A three-way call stays the
+        first agent's until they leave (each acts on their own leg)."""
+        leg = getattr(event, "leg", None)
+        if leg is None or leg.started_how not in ("blind_transfer", "attended_transfer"):
+            return
+        if leg.call_uniqueid not in self.tracker.open:
+            return
+        old = self.board.calls.get(leg.call_uniqueid)
+        if old is not None and old.agent != leg.agent:  # no longer theirs: their desk lets it go
+            self.bus.publish(CallControlChanged(call=old, ended=True))
+        call = self.board.track(ControlledCall(uniqueid=leg.call_uniqueid, agent=leg.agent, agent_channel=leg.channel))
+        self.bus.publish(CallControlChanged(call=call))
+
     async def _quiet(self, call: ControlledCall) -> None:
         """Wait (at most SETTLE_SECONDS) until the call's previous hold or consultation leg (a
         Local channel of this call) is gone: Asterisk ignores a transfer started while the
