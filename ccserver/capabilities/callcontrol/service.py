@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from ...core import events as ev
 from ...core.channels import ChannelRegistry
@@ -98,7 +99,12 @@ class CallControlService:
         if leg.call_uniqueid not in self.tracker.open:
             return
         old = self.board.calls.get(leg.call_uniqueid)
-        if old is not None and old.agent != leg.agent:  # no longer theirs: their desk lets it go
+        if old is not None and old.agent == leg.agent:
+            # back with the same agent (a failed blind transfer rang them again): their new
+            # channel, the transfer's outcome and reason kept on their desk
+            self.board.track(replace(old, agent_channel=leg.channel))
+            return
+        if old is not None:  # no longer theirs: their desk lets it go
             self.bus.publish(CallControlChanged(call=old, ended=True))
         call = self.board.track(ControlledCall(uniqueid=leg.call_uniqueid, agent=leg.agent, agent_channel=leg.channel))
         self.bus.publish(CallControlChanged(call=call))
