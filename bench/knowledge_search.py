@@ -2,10 +2,11 @@
 (FTS5) and on PostgreSQL (tsvector + GIN), through the repository the server uses.
 
 Each timed search is what the server does for `GET /api/knowledge?q=...`: the query's words
-folded and stemmed (model.query_terms), the database's full-text search for the 20 best, and
-those articles' titles, snippets and tags read. The queries mix one to three words, inflected
+folded and stemmed (model.query_terms), then one statement: the database's full-text search
+ranks the matches and returns the 20 best with their titles, bodies (for the snippets) and tags. The queries mix one to three words, inflected
 forms, words without accents and an unfinished last word (as typed in the search box); a share
-of them match thousands of articles. Goal: p99 under 20 ms. PostgreSQL: $CCSERVER_TEST_POSTGRES_URL
+of them match thousands of articles. Goal: p99 under 20 ms. Prints p50/p95/p99
+and the load average (the figures depend on what else the machine runs). PostgreSQL: $CCSERVER_TEST_POSTGRES_URL
 or 127.0.0.1:5432/test (a private schema, dropped at the end).
 Usage: python bench/knowledge_search.py [--articles 10000] [--queries 2000] [--only sqlite|postgresql]
 """
@@ -13,6 +14,7 @@ Usage: python bench/knowledge_search.py [--articles 10000] [--queries 2000] [--o
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -196,7 +198,8 @@ def run(name: str, url: str, articles: int, count: int) -> None:
         found += bool(hits)
     print(
         f"{name}: {count} searches, {found} with results: p50 {percentile(times, 0.5):.2f} ms, "
-        f"p99 {percentile(times, 0.99):.2f} ms, max {max(times):.2f} ms"
+        f"p95 {percentile(times, 0.95):.2f} ms, p99 {percentile(times, 0.99):.2f} ms, max {max(times):.2f} ms "
+        f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})"
     )
     db.dispose()
 

@@ -40,6 +40,7 @@ from .adapters.pbx.dialplan import AmiDialplan
 from .adapters.pbx.stasis import AriStasis
 from .capabilities.acd import plugin as acd_plugin
 from .capabilities.admin import plugin as admin_plugin
+from .capabilities.assistance import plugin as assistance_plugin
 from .capabilities.audit import plugin as audit_plugin
 from .capabilities.callbacks import plugin as callbacks_plugin
 from .capabilities.callcenter import plugin as callcenter_plugin
@@ -47,6 +48,7 @@ from .capabilities.callcontrol import plugin as callcontrol_plugin
 from .capabilities.clicktodial import plugin as clicktodial_plugin
 from .capabilities.cti import plugin as cti_plugin
 from .capabilities.customers import plugin as customers_plugin
+from .capabilities.desk import plugin as desk_plugin
 from .capabilities.dialplans import plugin as dialplans_plugin
 from .capabilities.ivr import plugin as ivr_plugin
 from .capabilities.knowledge import plugin as knowledge_plugin
@@ -177,6 +179,10 @@ class Runtime:
         self.supervision = self.install(
             supervision_plugin.setup(self.deps, repository=self.acd_repo, acd=self.acd, waiting_line=self.waiting_line)
         ).service
+        # ask a supervisor: agents' requests during a call, taken from the wallboard (ChanSpy)
+        self.assistance = self.install(
+            assistance_plugin.setup(self.deps, tracker=self.call_tracker, supervision=self.supervision)
+        ).service
         self.screen_pop = self.install(
             cti_plugin.setup(self.deps, board=self.agent_board, tracker=self.call_tracker, customers=self.customers)
         ).service
@@ -284,6 +290,18 @@ class Runtime:
                 repository=KnowledgeRepository(self.database, self.clock),
                 scopes=self.acd_repo,
                 queue_names=lambda: [q.name for q in self.acd_repo.queues()],
+            )
+        ).service
+        # the agent desk read whole again (hidden tab, dropped socket): last, it wraps the
+        # screen-pop senders installed above
+        self.desk = self.install(
+            desk_plugin.setup(
+                self.deps,
+                agents=self.acd,
+                call_control=self.call_control,
+                callbacks=self.click_to_dial,
+                recordings=self.recording,
+                pop_senders=(self.screen_pop, self.click_to_dial),
             )
         ).service
         self.started_at: float | None = None

@@ -65,6 +65,10 @@ class WebSettings:
     # reverse proxies whose X-Forwarded-For is believed (comma-separated networks, "10.0.0.2/32");
     # empty: the client address is the TCP peer's
     trusted_proxies: str = ""
+    # seconds an agent desk may stay hidden or frozen (background tab, laptop asleep) before it
+    # re-reads its whole state (GET /api/agent/desk/snapshot) when shown again; 0: every time.
+    # A skipped live message or a reconnection re-reads it whatever this says
+    resync_after: float = 2.0
 
 
 @dataclass(frozen=True)

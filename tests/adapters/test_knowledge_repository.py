@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from ccserver.adapters.db.knowledge import KnowledgeRepository
 from ccserver.capabilities.knowledge.errors import ArticleChanged, NoSuchArticle, NoSuchRevision
@@ -113,3 +114,31 @@ def test_tagged_returns_articles_with_any_tag(repo):
 
 def test_count(repo):
     assert repo.count() == len(ARTICLES)
+
+
+def test_a_result_carries_its_snippet_and_every_tag(repo):
+    draft = validate_draft(
+        {
+            "title": "Relevé de compteur",
+            "body": "## Relevé\n\nDemander le **relevé** [en ligne](https://example.org).",
+            "tags": ["queue:support", "ivr:accueil/menu:3", "disposition:resolu"],
+        }
+    )
+    repo.add(draft, "admin1")
+    stems = query_terms("relevé compteur")
+    hit = repo.search(fts5_match(stems), tsquery(stems))[0]
+    assert hit.title == "Relevé de compteur"
+    assert hit.snippet == "Relevé Demander le relevé en ligne."
+    assert hit.tags == (Tag("disposition", "resolu"), Tag("ivr", "accueil/menu:3"), Tag("queue", "support"))
+    assert hit == repo.articles()[0]
+
+
+def test_postgresql_searches_never_scan_a_pending_list(repo, database):
+    """0026: the GIN index is written through (no pending list that each search scans)."""
+    if database.dialect != "postgresql":
+        return  # FTS5 has no such list
+    with database.engine.connect() as conn:
+        options = conn.execute(
+            text("SELECT reloptions FROM pg_class WHERE oid = 'ix_knowledge_fts_search_vector'::regclass")
+        ).scalar_one()
+    assert options == ["fastupdate=off"]

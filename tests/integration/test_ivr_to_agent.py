@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import shutil
 import time
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -21,31 +20,24 @@ from ccserver.capabilities.ivr.service import resolve_in_root
 from ccserver.cli import main
 from ccserver.commands import demo
 from ccserver.core import events as ev
-from ccserver.core.clock import ManualClock
 from tests.integration.test_inbound import log_in, start_phones
-from tests.support.server import Server, endpoint_of, until
+from tests.support.ivr_walk import (
+    CALLER,
+    CUSTOMER_NUMBER,
+    MENU_PATH,
+    RING_SECONDS,
+    SCRIPTS,
+    add_customer,
+    add_demo_queues,
+    ivr_server,
+    walking_caller,
+)
+from tests.support.server import until
 from tests.support.sipp import Answer, SippCaller
 
 pytestmark = pytest.mark.asterisk
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPTS = REPO / "ivr_scripts"
-OPEN_DAY = datetime(2026, 7, 15, 10, 0, tzinfo=ZoneInfo("Europe/Paris"))  # a Wednesday, open
-CALLER = "0655443322"  # nobody's phone: the caller is not recognised by their number
-CUSTOMER_NUMBER = "87654321"  # what the caller types
-CUSTOMER_PHONE = "0144556677"  # the customer's own phone, not the caller's
-# the keys, in seconds after the IVR answers, fitted to the shipped prompts (Allison's sounds):
-# each lands at least ~1.5 s inside the window where the node listens
-KEYS = [
-    (1.5, "1"),  # accueil ('hello', 0.8 s, then 4 s): Français
-    # bienvenue ('auth-thankyou', 0.96 s, over at ~2.5 s), lookup of the caller's number
-    # (not found), saisie_numero_client (3.1 s of prompt, keys barge in, then 8 s)
-    (4.0, CUSTOMER_NUMBER + "#"),
-    (7.5, "2"),  # menu_principal (~5 s of prompt, from ~5.5 s): Assistance technique
-    (9.0, "1"),
-]  # menu_technique (~5 s of prompt, from ~7.5 s): Internet
-RING_SECONDS = 4
 NIGHT = datetime(2026, 7, 15, 21, 0, tzinfo=ZoneInfo("Europe/Paris"))  # closed
 # accueil: Français; 'ferme' (2.8 s, not interruptible) is over at ~4.3 s, then ferme_choix
 # (4.7 s of prompt, keys barge in): 5, leave a message
@@ -85,17 +77,7 @@ def test_shipped_scripts_pass_the_check_with_the_demo_queues_and_the_asterisk_so
 
 
 async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_path_while_ringing(asterisk, tmp_path):
-    scripts = tmp_path / "ivr_scripts"
-    scripts.mkdir()
-    for path in SCRIPTS.glob("*.yaml"):  # the examples as shipped
-        shutil.copy(path, scripts / path.name)
-    async with Server(
-        tmp_path,
-        endpoint_of(asterisk.info),
-        config_writer=asterisk,
-        clock=ManualClock(OPEN_DAY),
-        ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0},
-    ) as srv:
+    async with ivr_server(asterisk, tmp_path) as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
 
@@ -103,13 +85,8 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
         # (the IVR reloads when the ACD applies its queues: nobody reloads by hand)
         assert rt.ivr.registry.names() == []
         assert any("unknown queue" in issue.message for issue in rt.ivr.load_issues["ivr_scripts/service-client.yaml"])
-        for skill, label in demo.SKILLS.items():
-            await asyncio.to_thread(rt.acd_repo.add_skill, skill, label)
-        for queue in demo.QUEUES:
-            await rt.acd.create_queue(queue, actor="admin")
-        await until(lambda: rt.ivr.registry.names() == ["astreinte", "service-client"], 10)
+        await add_demo_queues(rt, ["astreinte", "service-client"])
         assert rt.ivr.load_issues == {} and rt.ivr.queue_reloads >= 1
-        await until(lambda: rt.ivr.dialplan_applied, 10)
         routes = await asyncio.to_thread(asterisk.cli, "dialplan show ccserver-ivr-routes")
         assert "'0140000300'" in routes and "'300'" in routes
         # the agents' phones reach it too (to try it in the demo)
@@ -130,15 +107,9 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
             page = await srv.login("alice", "password-1234")
             ws = await page.ws_connect("/ws")
             assert (await ws.receive_json(timeout=3))["topic"] == "hello"
-            customer = await asyncio.to_thread(
-                rt.customers.create_customer,
-                customer_number=CUSTOMER_NUMBER,
-                first_name="Camille",
-                last_name="Lefèvre",
-                phones=[CUSTOMER_PHONE],
-            )
+            customer = await add_customer(rt, first_name="Camille", last_name="Lefèvre")
 
-            caller = SippCaller(asterisk, "0140000300", CALLER, dtmf=KEYS, talk_seconds=None, max_seconds=60)
+            caller = walking_caller(asterisk)
             await caller.start()
             pop = None
             while pop is None:
@@ -161,7 +132,7 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
             data = pop["call_data"]
             assert data["customer_id"] == CUSTOMER_NUMBER
             assert data["collected.numero_client"] == CUSTOMER_NUMBER
-            assert data["menu_path"] == "accueil:1,menu_principal:2,menu_technique:1"
+            assert data["menu_path"] == MENU_PATH
             assert data["menu_labels"] == "Français > Assistance technique > Internet"
             assert data["data.identification"] == "numero_client"
             assert data["data.motif"] == "internet"
@@ -188,7 +159,7 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
             assert (row.queue, row.agent, row.outcome) == ("support", "alice", "answered")
             stored = json.loads(row.call_data)
             assert stored["customer_id"] == CUSTOMER_NUMBER
-            assert stored["menu_path"] == "accueil:1,menu_principal:2,menu_technique:1"
+            assert stored["menu_path"] == MENU_PATH
             assert stored["menu_labels"] == "Français > Assistance technique > Internet"
             assert stored["ivr_script"] == "service-client"
             assert json.loads(stored["customer"])["customer_number"] == CUSTOMER_NUMBER
@@ -205,26 +176,12 @@ async def test_ivr_caller_typing_customer_number_pops_that_customer_and_menu_pat
 async def test_caller_out_of_hours_leaves_a_message_in_the_example_mailbox(asterisk, tmp_path):
     """The closed branch of the example as shipped: the caller chooses to leave a message; it
     lands in the mailbox the private Asterisk defines for it (8000@service-client)."""
-    scripts = tmp_path / "ivr_scripts"
-    scripts.mkdir()
-    shutil.copy(SCRIPTS / "service-client.yaml", scripts)
     inbox = asterisk.info.instance_dir / "spool" / "voicemail" / "service-client" / "8000" / "INBOX"
     before = set(inbox.glob("msg*.txt")) if inbox.is_dir() else set()
-    async with Server(
-        tmp_path,
-        endpoint_of(asterisk.info),
-        config_writer=asterisk,
-        clock=ManualClock(NIGHT),
-        ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0},
-    ) as srv:
+    async with ivr_server(asterisk, tmp_path, clock=NIGHT, scripts="service-client.yaml") as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
-        for skill, label in demo.SKILLS.items():
-            await asyncio.to_thread(rt.acd_repo.add_skill, skill, label)
-        for queue in demo.QUEUES:
-            await rt.acd.create_queue(queue, actor="admin")
-        await until(lambda: rt.ivr.registry.names() == ["service-client"], 10)
-        await until(lambda: rt.ivr.dialplan_applied, 10)
+        await add_demo_queues(rt, ["service-client"])
         # VoiceMail's greeting for an unknown person (~12 s), the tone, then ~6 s of speech
         caller = SippCaller(asterisk, "300", CALLER, dtmf=NIGHT_KEYS, talk_seconds=25)
         result = await caller.run()

@@ -6,27 +6,16 @@ queue's, never another queue's; the agent opens one (rendered, sanitised) and se
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
 
 from ccserver.capabilities.knowledge.model import validate_draft
-from ccserver.commands import demo
-from ccserver.core.clock import ManualClock
 from tests.integration.test_inbound import log_in as log_in_queues
 from tests.integration.test_inbound import start_phones
-from tests.integration.test_ivr_to_agent import (
-    CALLER,
-    CUSTOMER_NUMBER,
-    CUSTOMER_PHONE,
-    KEYS,
-    OPEN_DAY,
-    RING_SECONDS,
-    SCRIPTS,
-)
 from tests.support.browser import chromium, log_in
-from tests.support.server import Server, endpoint_of, until
-from tests.support.sipp import Answer, SippCaller
+from tests.support.ivr_walk import RING_SECONDS, add_customer, add_demo_queues, ivr_server, walking_caller
+from tests.support.server import until
+from tests.support.sipp import Answer
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 
@@ -42,25 +31,10 @@ ARTICLES = [
 
 
 async def test_desk_suggests_the_articles_of_the_calls_ivr_choice_and_queue(asterisk, tmp_path):
-    scripts = tmp_path / "ivr_scripts"
-    scripts.mkdir()
-    for path in SCRIPTS.glob("*.yaml"):
-        shutil.copy(path, scripts / path.name)
-    async with Server(
-        tmp_path,
-        endpoint_of(asterisk.info),
-        config_writer=asterisk,
-        clock=ManualClock(OPEN_DAY),
-        ivr={"scripts_dir": scripts, "stats_flush_interval": 3600.0},
-    ) as srv:
+    async with ivr_server(asterisk, tmp_path) as srv:
         rt = srv.runtime
         await until(srv.ok, 15)
-        for skill, label in demo.SKILLS.items():
-            await asyncio.to_thread(rt.acd_repo.add_skill, skill, label)
-        for queue in demo.QUEUES:
-            await rt.acd.create_queue(queue, actor="admin")
-        await until(lambda: rt.ivr.registry.names() == ["astreinte", "service-client"], 10)
-        await until(lambda: rt.ivr.dialplan_applied, 10)
+        await add_demo_queues(rt, ["astreinte", "service-client"])
         ids = {}
         for title, body, tags in ARTICLES:
             draft = validate_draft({"title": title, "body": body, "tags": tags})
@@ -73,12 +47,7 @@ async def test_desk_suggests_the_articles_of_the_calls_ivr_choice_and_queue(aste
         )
         try:
             await log_in_queues(rt, "alice")
-            await asyncio.to_thread(  # the number the caller types (the IVR's path goes on with it)
-                rt.customers.create_customer,
-                customer_number=CUSTOMER_NUMBER,
-                last_name="Lefèvre",
-                phones=[CUSTOMER_PHONE],
-            )
+            await add_customer(rt, last_name="Lefèvre")  # the IVR's path goes on with the number typed
             async with chromium() as browser:
                 page = await browser.new_page()
                 await log_in(page, srv.base_url, "alice", "password-1234")
@@ -86,7 +55,7 @@ async def test_desk_suggests_the_articles_of_the_calls_ivr_choice_and_queue(aste
                 await page.wait_for_function("() => document.body.dataset.live === 'yes'")
                 assert await page.is_hidden("#kb-suggestions-box")
 
-                caller = SippCaller(asterisk, "0140000300", CALLER, dtmf=KEYS, talk_seconds=None, max_seconds=60)
+                caller = walking_caller(asterisk)
                 await caller.start()
                 await page.wait_for_selector("#kb-suggestions li[data-id]", timeout=25_000)
                 suggested = await page.eval_on_selector_all(

@@ -363,7 +363,57 @@ OBJECT_ROUTES: list[Case] = [
         )
         for insider in ("agent1", "supervisor1")
     ],
+    # --- ask a supervisor: agent1's live call "live-1" (only the agent on the call may ask; the
+    # other roles are refused by role), and the open request on agent1's call "live-2" of queue
+    # sales (supervisor1 passes the check, then agent1 is not on a call for the board: 409)
+    Case(
+        "POST",
+        "/api/calls/{call}/ask-supervisor",
+        lambda _c: "/api/calls/live-1/ask-supervisor",
+        BOTH,
+        "agent1",
+        body=lambda _c: {"reason": "client mécontent"},
+        ok=(201,),
+        then=lambda runtime, _c: _asked_audited(runtime),
+    ),
+    Case(
+        "GET",
+        "/api/calls/{call}/ask-supervisor",
+        lambda _c: "/api/calls/live-1/ask-supervisor",
+        BOTH,
+        "agent1",
+    ),
+    Case(
+        "POST",
+        "/api/calls/{call}/ask-supervisor/cancel",
+        lambda _c: "/api/calls/live-1/ask-supervisor/cancel",
+        BOTH,
+        "agent1",
+        ok=(200,),
+    ),
+    Case(
+        "DELETE",
+        "/api/calls/{call}/ask-supervisor",
+        lambda _c: "/api/calls/live-1/ask-supervisor",
+        BOTH,
+        "agent1",
+        ok=(200, 404),  # 404: cancelled by the case above
+    ),
+    Case(
+        "POST",
+        "/api/supervision/requests/{id}/take",
+        lambda c: f"/api/supervision/requests/{c['request']}/take",
+        ("agent1", "agent2", "supervisor2"),
+        "supervisor1",
+        body=lambda _c: {"mode": "listen"},
+        ok=(200, 409, 503),
+    ),
 ]
+
+
+def _asked_audited(runtime) -> None:
+    entry = runtime.audit.list(action="assistance.ask")[0]
+    assert (entry.actor, entry.target, entry.details_dict["reason"]) == ("agent1", "live-1", "client mécontent")
 
 
 async def _login(server: TestServer, username: str) -> tuple[TestClient, str]:
@@ -404,6 +454,12 @@ async def center(database, tmp_path):
     runtime.call_tracker.apply(
         ev.AgentConnected(queue="sales", uniqueid="live-1", interface="PJSIP/agent1", member_name="agent1")
     )
+    # agent1's second call, on which agent1 asked for a supervisor: the request to take
+    runtime.call_tracker.apply(ev.QueueCallerJoined(queue="sales", uniqueid="live-2", caller_number="0611111112"))
+    runtime.call_tracker.apply(
+        ev.AgentConnected(queue="sales", uniqueid="live-2", interface="PJSIP/agent1", member_name="agent1")
+    )
+    ctx["request"] = (await runtime.assistance.ask("agent1", "agent", "live-2", "aide")).id
     clients = {
         name: await _login(server, name)
         for name in ("agent1", "agent2", "agent3", "supervisor1", "supervisor2", "admin1")
@@ -535,6 +591,7 @@ async def test_admin_acts_everywhere(center):
             case.template.startswith("/api/agent/")
             or "/preview/" in case.template
             or case.template.endswith(("/callback", "/join", "/leave"))
+            or "/ask-supervisor" in case.template
         ):
             continue  # the agent desk is the agents' own (admins have no desk)
         resp = await _send(clients, "admin1", case, ctx)

@@ -157,7 +157,7 @@ async def test_websocket_refuses_foreign_origin_and_greets_own(web_app):
     origin = f"http://{web_app.host}:{web_app.port}"
     ws = await client.ws_connect("/ws", headers={"Origin": origin})
     hello = await ws.receive_json(timeout=2)
-    assert hello == {"topic": "hello", "user": "supervisor1", "role": "supervisor"}
+    assert hello == {"seq": 0, "topic": "hello", "user": "supervisor1", "role": "supervisor"}
     await ws.close()
     await client.close()
 

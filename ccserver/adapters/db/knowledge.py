@@ -1,15 +1,17 @@
 """Database access for the knowledge base (0019_knowledge): articles, their tags and revisions,
 and the full-text index `knowledge_fts` — an FTS5 table on SQLite, a tsvector with a GIN index on
-PostgreSQL. Both index the same words, computed by the capability (`model.search_text`: accents
-folded, French stems), and are asked the same stems (`model.query_terms`): the same articles are
-found on both. Only the ranking of equally good results may differ (bm25 versus ts_rank)."""
+PostgreSQL (written through, no pending list: 0026). Both index the same words, computed by the
+capability (`model.search_text`: accents folded, French stems), and are asked the same stems
+(`model.query_terms`): the same articles are found on both. Only the ranking of equally good
+results may differ (bm25 versus ts_rank). A search is one statement: the database ranks every
+match, keeps the page and returns its rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, text
+from sqlalchemy import bindparam, func, text
 from sqlmodel import Session, col, delete, select
 
 from ...capabilities.knowledge.errors import ArticleChanged, NoSuchArticle, NoSuchRevision
@@ -26,7 +28,7 @@ from ...capabilities.knowledge.model import (
 )
 from ...core.clock import Clock, SystemClock
 from .database import Database
-from .tables import KnowledgeArticle, KnowledgeRevision, KnowledgeTag
+from .tables import KnowledgeArticle, KnowledgeRevision, KnowledgeTag, UtcDateTime
 
 _FTS_DELETE = {
     "sqlite": text("DELETE FROM knowledge_fts WHERE rowid = :id"),
@@ -38,15 +40,36 @@ _FTS_INSERT = {
         "INSERT INTO knowledge_fts (article_id, search_vector) VALUES (:id, to_tsvector('simple', :words))"
     ),
 }
-# the best `limit` matches; {tags}: an optional filter on the articles' tags
+# what a result list shows of an article: title, body (for the snippet), when it was last updated
+# and its tags as "kind:value" lines (values never hold a newline: model.parse_tag)
+_HIT_COLUMNS = "a.id, a.title, a.body, a.updated_at, (SELECT {agg} FROM knowledge_tags t WHERE t.article_id = a.id)"
+_TAGS_AGG = {
+    "sqlite": "group_concat(t.kind || ':' || t.value, char(10))",
+    "postgresql": "string_agg(t.kind || ':' || t.value, E'\\n')",
+}
+# the best `limit` matches and their columns in one statement: the database ranks, only the page's
+# rows come back. {tags}: an optional filter on the articles' tags
 _FTS_SEARCH = {
-    "sqlite": "SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q{tags} ORDER BY rank, rowid LIMIT :limit",
+    "sqlite": (
+        "WITH best AS (SELECT rowid AS id, rank AS score FROM knowledge_fts WHERE knowledge_fts MATCH :q{tags}"
+        " ORDER BY rank, rowid LIMIT :limit)"
+        " SELECT {columns} FROM best JOIN knowledge_articles a ON a.id = best.id ORDER BY best.score, best.id"
+    ),
     "postgresql": (
-        "SELECT f.article_id FROM knowledge_fts f, to_tsquery('simple', :q) q WHERE f.search_vector @@ q{tags}"
-        " ORDER BY ts_rank(f.search_vector, q) DESC, f.article_id LIMIT :limit"
+        "WITH best AS (SELECT f.article_id AS id, ts_rank(f.search_vector, q) AS score"
+        " FROM knowledge_fts f, to_tsquery('simple', :q) q WHERE f.search_vector @@ q{tags}"
+        " ORDER BY score DESC, f.article_id LIMIT :limit)"
+        " SELECT {columns} FROM best JOIN knowledge_articles a ON a.id = best.id ORDER BY best.score DESC, best.id"
     ),
 }
 _ID_COLUMN = {"sqlite": "rowid", "postgresql": "f.article_id"}
+
+
+def _hit(row) -> tuple[Hit, datetime]:
+    """A result row (id, title, body, updated_at, tags as "kind:value" lines) as a Hit."""
+    article_id, title, body, updated_at, tags = row
+    found = tuple(sorted(Tag(*line.split(":", 1)) for line in tags.split("\n"))) if tags else ()
+    return Hit(article_id, title, snippet(body), found), updated_at
 
 
 def _tags_of(session: Session, ids: Iterable[int]) -> dict[int, tuple[Tag, ...]]:
@@ -178,9 +201,11 @@ class KnowledgeRepository:
     def _hits(self, s: Session, ids: list[int]) -> list[tuple[Hit, datetime]]:
         if not ids:
             return []
-        rows = {r.id: r for r in s.exec(select(KnowledgeArticle).where(col(KnowledgeArticle.id).in_(ids)))}
-        tags = _tags_of(s, ids)
-        return [(Hit(i, rows[i].title, snippet(rows[i].body), tags[i]), rows[i].updated_at) for i in ids if i in rows]
+        columns = _HIT_COLUMNS.format(agg=_TAGS_AGG[self.db.dialect])
+        query = text(f"SELECT {columns} FROM knowledge_articles a WHERE a.id IN :ids")
+        query = query.bindparams(bindparam("ids", expanding=True))
+        rows = {r[0]: r for r in s.connection().execute(query.columns(updated_at=UtcDateTime), {"ids": ids})}
+        return [_hit(rows[i]) for i in ids if i in rows]
 
     def articles(self, tag: Tag | None = None, limit: int = 200) -> list[Hit]:
         """The most recently updated articles (with `tag` only, if given)."""
@@ -210,9 +235,10 @@ class KnowledgeRepository:
                 " AND value = :value)"
             )
             params.update(kind=tag.kind, value=tag.value)
+        columns = _HIT_COLUMNS.format(agg=_TAGS_AGG[dialect])
+        query = text(_FTS_SEARCH[dialect].format(tags=tags, columns=columns)).columns(updated_at=UtcDateTime)
         with self.db.read_session() as s:
-            ids = [r[0] for r in s.connection().execute(text(_FTS_SEARCH[dialect].format(tags=tags)), params)]
-            return [h for h, _ in self._hits(s, ids)]
+            return [_hit(row)[0] for row in s.connection().execute(query, params)]
 
     def tagged(self, tags: tuple[Tag, ...], limit: int = 200) -> list[tuple[Hit, datetime]]:
         """The articles carrying any of `tags`, with when they were last updated."""

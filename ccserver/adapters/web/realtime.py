@@ -5,6 +5,10 @@ queued for every client whose role (or user) it targets; a client too slow to ke
 (its page reconnects and reloads its state) rather than slowing everybody down. The Origin of
 the upgrade request must be the server's own.
 
+Every message a socket gets carries ``seq``: 0 for its ``hello``, then 1, 2, 3... for each
+broadcast queued for it, so a page that sees a number skipped (or reconnects) knows it missed
+something and re-reads its state (the agent desk: ``GET /api/agent/desk/snapshot``).
+
 A socket lives no longer than the session it was opened with: logging out, disabling the user,
 resetting their password or revoking their sessions closes it at once with code 4401 (the
 page says "Session terminée" and goes to the login page), and `watch_sessions` re-checks the
@@ -39,6 +43,7 @@ class RealtimeClient:
     ws: web.WebSocketResponse
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(256))
     dropped: bool = False
+    seq: int = 0  # the number of the last message queued for this socket (its hello is 0)
 
 
 class RealtimeHub:
@@ -136,8 +141,9 @@ class RealtimeHub:
                 continue
             if payload is None:
                 payload = json.dumps(message, default=str, separators=(",", ":"))
+            client.seq += 1  # counted even when dropped: the page sees the gap
             try:
-                client.queue.put_nowait(payload)
+                client.queue.put_nowait(_numbered(payload, client.seq))
                 count += 1
             except asyncio.QueueFull:
                 if not client.dropped:
@@ -157,6 +163,11 @@ class RealtimeHub:
             ),
             return_exceptions=True,
         )
+
+
+def _numbered(payload: str, seq: int) -> str:
+    """The serialized message (a JSON object) with ``seq`` first, without parsing it again."""
+    return f'{{"seq":{seq},{payload[1:]}' if payload != "{}" else f'{{"seq":{seq}}}'
 
 
 def _origin_allowed(request: web.Request) -> bool:
@@ -180,10 +191,11 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     hub = request.app[REALTIME]
     client = RealtimeClient(user=user, ws=ws)
+    # the hello (seq 0) is queued before any broadcast can be
+    client.queue.put_nowait(json.dumps({"seq": 0, "topic": "hello", "user": user.username, "role": user.role}))
     hub.clients.add(client)
     sender = asyncio.get_running_loop().create_task(_send_loop(client, hub))
     try:
-        await ws.send_str(json.dumps({"topic": "hello", "user": user.username, "role": user.role}))
         async for _msg in ws:  # pages only listen; commands go through the JSON API
             pass
     finally:

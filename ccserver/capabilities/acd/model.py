@@ -253,6 +253,36 @@ def _callerid_name(text: str) -> str:
     return re.sub(r'[\x00-\x1f\x7f"<>;\\]', "", text)[:80]
 
 
+def pjsip_account_lines(
+    template: str, user: str, callerid_user: str, display_name: str, digests: Mapping[str, str]
+) -> list[str]:
+    """One SIP account's sections in a pjsip.conf: the endpoint (from `template`, in the agents'
+    context, presenting "display name" <callerid_user>), its auth (the digests only, in
+    SIP_DIGEST_ALGORITHMS order) and its AOR (one contact, a new registration replaces it); each
+    section named `user` and followed by an empty line."""
+    return [
+        f"[{user}]({template})",
+        "context = ccserver-agents",
+        f"auth = {user}",
+        f"aors = {user}",
+        f'callerid = "{_callerid_name(display_name)}" <{callerid_user}>',
+        "",
+        f"[{user}]",
+        "type = auth",
+        "auth_type = digest",
+        f"realm = {SIP_REALM}",
+        f"username = {user}",
+        *(f"password_digest = {name}:{digests[name]}" for name in SIP_DIGEST_ALGORITHMS if name in digests),
+        "supported_algorithms_uas = " + ",".join(n for n in SIP_DIGEST_ALGORITHMS if n in digests),
+        "",
+        f"[{user}]",
+        "type = aor",
+        "max_contacts = 1",
+        "remove_existing = yes",
+        "",
+    ]
+
+
 def render_pjsip_agents(agents: Iterable[AgentAccount]) -> str:
     """Endpoints, auths and AORs of the SIP accounts. The auths carry only pre-computed digests
     (`password_digest`), never a password; an account without any digest is left out (an
@@ -264,27 +294,7 @@ def render_pjsip_agents(agents: Iterable[AgentAccount]) -> str:
         if not digests:
             lines += [f"; {user}: no SIP credentials stored, not provisioned", ""]
             continue
-        lines += [
-            f"[{user}](ccserver-endpoint)",
-            "context = ccserver-agents",
-            f"auth = {user}",
-            f"aors = {user}",
-            f'callerid = "{_callerid_name(agent.display_name)}" <{user}>',
-            "",
-            f"[{user}]",
-            "type = auth",
-            "auth_type = digest",
-            f"realm = {SIP_REALM}",
-            f"username = {user}",
-            *(f"password_digest = {name}:{digests[name]}" for name in SIP_DIGEST_ALGORITHMS if name in digests),
-            "supported_algorithms_uas = " + ",".join(n for n in SIP_DIGEST_ALGORITHMS if n in digests),
-            "",
-            f"[{user}]",
-            "type = aor",
-            "max_contacts = 1",
-            "remove_existing = yes",
-            "",
-        ]
+        lines += pjsip_account_lines("ccserver-endpoint", user, user, agent.display_name, digests)
     return "\n".join(lines)
 
 

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from ..agents.model import AgentState, AgentStatus
 
+# the browser phone's endpoint is <sip user>~webrtc (acd.model.WEBRTC_SUFFIX, which imports this
+# module: the same text, kept equal by tests/unit/test_assistance_model.py)
+WEBRTC_SUFFIX = "~webrtc"
 SPY_MODES = {"listen": ("q", "4"), "whisper": ("qw", "5"), "barge": ("qB", "6")}
 
 
@@ -26,6 +29,18 @@ def chanspy_options(mode: str) -> str:
     if mode not in SPY_MODES:
         raise ValueError(f"unknown spy mode {mode!r}")
     return SPY_MODES[mode][0] + "Ed"
+
+
+def spy_endpoint(interface: str, sip_username: str) -> str:
+    """The PJSIP endpoint whose channels ChanSpy follows for an agent: the phone they logged in
+    with, as their queue member interface says: ``PJSIP/<sip user>`` (their SIP softphone) or
+    ``PJSIP/<sip user>~webrtc`` (the desk's browser phone, whose channels are
+    ``PJSIP/<sip user>~webrtc-0000002a``). Anything else (not logged in, an interface naming
+    another account) falls back to the SIP account's own endpoint."""
+    endpoint = interface[len("PJSIP/") :] if interface.startswith("PJSIP/") else ""
+    if endpoint in (sip_username, sip_username + WEBRTC_SUFFIX):
+        return endpoint
+    return sip_username
 
 
 def mode_digit(mode: str) -> str:

@@ -19,7 +19,7 @@ from ..acd.service import AcdService, record_from_row
 from ..agents.model import AgentBoard, AgentState
 from ..callbacks.model import WaitingLine
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
-from .model import SPY_MODES, agent_row, day_of, mode_digit, queue_figures
+from .model import SPY_MODES, agent_row, day_of, mode_digit, queue_figures, spy_endpoint
 from .ports import SupervisionRepository
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class SpySession:
     supervisor: str
     agent: str
     mode: str
-    spyer_prefix: str  # Local/<mode>-<agent sip>@ccserver-spy- : the Local channel running ChanSpy
+    spyer_prefix: str  # Local/<mode>-<agent endpoint>@ccserver-spy- : the Local channel running ChanSpy
     spyer_channel: str = ""  # its ;2 half (in ChanSpy); DTMF for mode changes goes to the ;1 half
     started: bool = False
 
@@ -219,19 +219,21 @@ class SupervisionService:
             raise Conflict("you have no SIP phone: an admin gives you one (/admin/phones)", field="supervisor")
         target = await asyncio.to_thread(self.repo.sip_account_of, agent)
         pbx = self._pbx()
+        # the phone the agent took this call on: their softphone or the desk's browser phone
+        endpoint = spy_endpoint(status.interface, target.sip_username)
         # a Local channel runs ChanSpy (so that DTMF sent to its other half reaches ChanSpy and
         # switches the mode) and its other half calls the supervisor's phone
         session = SpySession(
             supervisor=supervisor,
             agent=agent,
             mode=mode,
-            spyer_prefix=f"Local/{mode}-{target.sip_username}@ccserver-spy-",
+            spyer_prefix=f"Local/{mode}-{endpoint}@ccserver-spy-",
         )
         self.sessions[supervisor] = session
         try:
             await pbx.originate(
                 OriginateRequest(
-                    channel=f"Local/{mode}-{target.sip_username}@ccserver-spy",
+                    channel=f"Local/{mode}-{endpoint}@ccserver-spy",
                     application="Dial",
                     data=f"PJSIP/{phone.sip_username},30",
                     caller_id=f'"Supervision {agent}" <{target.sip_username}>',

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ...core.errors import InvalidInput
-from ..acd.model import SIP_DIGEST_ALGORITHMS, SIP_REALM, SIP_USER_RE, WEBRTC_SUFFIX, sip_password_digests
+from ..acd.model import SIP_REALM, SIP_USER_RE, WEBRTC_SUFFIX, pjsip_account_lines, sip_password_digests
 
 REGISTER_EXPIRES = 300
 
@@ -81,10 +81,6 @@ class BrowserPhoneSettings:
         }
 
 
-def _callerid_name(text: str) -> str:
-    return "".join(c for c in text if c >= " " and c not in '"<>;\\\x7f')[:80]
-
-
 def render_pjsip_webrtc(accounts: Iterable[WebrtcAccount]) -> str:
     """Endpoints, auths and AORs of the browser phones (digests only, never a password). The
     endpoint's context is the agents' (they dial what a softphone may dial)."""
@@ -93,25 +89,7 @@ def render_pjsip_webrtc(accounts: Iterable[WebrtcAccount]) -> str:
         user, digests = account.endpoint, dict(account.digests)
         if not digests:
             continue
-        lines += [
-            f"[{user}](ccserver-webrtc-endpoint)",
-            "context = ccserver-agents",
-            f"auth = {user}",
-            f"aors = {user}",
-            f'callerid = "{_callerid_name(account.display_name)}" <{account.sip_username}>',
-            "",
-            f"[{user}]",
-            "type = auth",
-            "auth_type = digest",
-            f"realm = {SIP_REALM}",
-            f"username = {user}",
-            *(f"password_digest = {name}:{digests[name]}" for name in SIP_DIGEST_ALGORITHMS if name in digests),
-            "supported_algorithms_uas = " + ",".join(n for n in SIP_DIGEST_ALGORITHMS if n in digests),
-            "",
-            f"[{user}]",
-            "type = aor",
-            "max_contacts = 1",
-            "remove_existing = yes",
-            "",
-        ]
+        lines += pjsip_account_lines(
+            "ccserver-webrtc-endpoint", user, account.sip_username, account.display_name, digests
+        )
     return "\n".join(lines)

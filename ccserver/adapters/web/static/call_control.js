@@ -70,7 +70,9 @@
     render();
   }
   if (window.ccsLive) {
-    ccsLive.on("agent_state", (m) => { if (me && m.username === me) follow(m.status); });
+    // the desk page gets only its agent's states: one before the desk fetch below answered
+    // (a replayed snapshot) is followed too
+    ccsLive.on("agent_state", (m) => { if (!me || m.username === me) { me = me || m.username; follow(m.status); } });
     ccsLive.on("call_control_changed", (m) => {
       if (m.call && !m.ended && me && m.call.agent === me && m.call.uniqueid !== callId && m.call.agent_channel) {
         callId = m.call.uniqueid; adopted = true; $("cc-error").textContent = "";  // transferred to me

@@ -1,0 +1,75 @@
+// The agent desk for keyboard and screen-reader users. State changes are announced politely
+// (#desk-announce, aria-live=polite), an incoming call assertively (#desk-alert, aria-live=
+// assertive). Alt+Shift shortcuts (listed in the page's "Raccourcis clavier" and the README):
+// A answer (browser phone ringing) or become available, P pause (with the reason chosen),
+// L log in to the queues, D dial (browser phone's number), Q the callbacks to make, E qualify
+// the call (wrap-up), K this help. call_control.js owns H hold, M mute, X hang up, T transfer.
+(function () {
+  const $ = (id) => document.getElementById(id);
+  if (!$("state") || !window.ccsLive) return;
+  const polite = $("desk-announce"), assertive = $("desk-alert");
+  const labels = { logged_out: "Déconnecté", available: "Disponible", paused: "En pause", ringing: "Sonnerie",
+                   on_call: "En communication", wrap_up: "Post-appel" };
+  let lastState = null, lastPop = null, lastControl = {};
+
+  // a live region is read when its text changes: the same words twice are made different
+  function say(region, words) {
+    if (!region) return;
+    region.textContent = region.textContent === words ? words + " " : words;
+  }
+  ccsLive.on("agent_state", (m) => {
+    const s = m.status || {};
+    const key = s.state + "|" + (s.pause_reason || "");
+    if (key === lastState) return;
+    const first = lastState === null;
+    lastState = key;
+    if (first && m.replayed) return;  // the page just loaded: nothing changed for the agent
+    let words = "État : " + (labels[s.state] || s.state);
+    if (s.state === "paused" && s.pause_reason) words += " (" + s.pause_reason + ")";
+    if (s.state === "on_call" && s.call) words += " avec " + (s.call.caller_name || s.call.caller_number);
+    say(polite, words);
+  });
+  ccsLive.on("screen_pop", (m) => {
+    if (!m.uniqueid || m.uniqueid === lastPop) return;
+    lastPop = m.uniqueid;
+    const who = [m.caller_name, m.caller_number].filter(Boolean).join(" ");
+    const customer = m.found && m.customer ? [m.customer.first_name, m.customer.last_name].filter(Boolean).join(" ") : "";
+    say(assertive, (m.direction === "outbound" ? "Appel sortant vers " : "Appel entrant de ") + (who || "numéro masqué")
+      + (m.queue ? ", file " + m.queue : "") + (customer ? ", client " + customer : ""));
+  });
+  ccsLive.on("call_control_changed", (m) => {
+    const c = m.call || {};
+    const before = lastControl[c.uniqueid] || { held: false, muted: false, consulting: "", transfer: "" };
+    lastControl = { [c.uniqueid]: c };
+    const words = [];
+    if (!!c.held !== !!before.held && !c.consulting) words.push(c.held ? "Appel en attente" : "Appel repris");
+    if (!!c.muted !== !!before.muted) words.push(c.muted ? "Micro coupé" : "Micro rétabli");
+    if (c.consulting && c.consulting !== before.consulting) words.push("Consultation avec " + c.consulting);
+    if (c.transfer && c.transfer !== before.transfer) words.push(c.transfer === "failed" ? "Transfert échoué" : "Transfert : " + c.transfer);
+    if (words.length) say(polite, words.join(". "));
+  });
+  ccsLive.onLink((kind, detail) => {
+    if (kind === "close") say(polite, "Connexion perdue : reconnexion en cours");
+    else if (kind === "open" && detail.reconnected) say(polite, "Reconnecté");
+  });
+
+  function visible(el) { return el && !el.hidden && el.offsetParent !== null && !el.disabled; }
+  function press(el) { if (visible(el)) { el.click(); return true; } return false; }
+  function focus(el) { if (visible(el)) { el.focus(); return true; } return false; }
+  const shortcuts = {
+    A: () => press($("bp-answer")) || press($("btn-available")),
+    P: () => press($("btn-pause")),
+    L: () => press($("btn-login")),
+    D: () => focus($("bp-dial")) || focus(document.querySelector("#c2d-callbacks button")),
+    Q: () => focus(document.querySelector("#c2d-callbacks button")),
+    E: () => focus($("disposition")),
+    K: () => { const help = $("desk-keys"); if (!help) return false; help.open = !help.open; if (help.open) help.querySelector("summary").focus(); return true; },
+  };
+  document.addEventListener("keydown", (e) => {
+    if (!e.altKey || !e.shiftKey || e.ctrlKey || e.metaKey) return;
+    const key = (e.code || "").replace("Key", "") || (e.key || "").toUpperCase();
+    const run = shortcuts[key];
+    if (!run) return;
+    if (run()) e.preventDefault();
+  });
+})();

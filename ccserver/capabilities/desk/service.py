@@ -1,0 +1,72 @@
+"""The desk snapshot: everything an agent's desk shows, assembled from the live services (agent
+state and current call, its screen-pop, its call-control state, the recording, the callbacks
+to make), for a page that may have missed live messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...core.clock import Clock
+from ...core.errors import NotFound
+from .model import DeskSnapshot, PopMemory, control_of, current_pop
+from .ports import AgentStates, Callbacks, CallControls, Recordings
+
+logger = logging.getLogger(__name__)
+
+
+class DeskService:
+    def __init__(
+        self,
+        agents: AgentStates,
+        clock: Clock,
+        *,
+        controls: CallControls | None = None,
+        callbacks: Callbacks | None = None,
+        recordings: Recordings | None = None,
+        resync_after: float = 2.0,
+    ) -> None:
+        self.agents = agents
+        self.clock = clock
+        self.controls = controls
+        self.callbacks = callbacks
+        self.recordings = recordings
+        self.pops = PopMemory()
+        self.resync_after = max(0.0, resync_after)
+        self.served = 0
+
+    def remember_pop(self, username: str, message: dict[str, Any]) -> None:
+        """A screen-pop just sent to `username`'s pages (kept for their next snapshot)."""
+        self.pops.remember(username, message)
+
+    async def snapshot(self, username: str) -> DeskSnapshot:
+        """The desk of `username` (an agent: only ever their own). Raises NotFound when they
+        have no agent account."""
+        live = self.agents.status_of(username)
+        if live is None:
+            raise NotFound(f"{username} has no agent account", field="username")
+        status = live.to_dict()
+        if status["state"] == "logged_out":
+            self.pops.forget(username)
+        pop = current_pop(status, self.pops.of(username))
+        call = status.get("call")
+        known = self.controls.control_state(call["uniqueid"]) if self.controls and call else None
+        callbacks: list[dict[str, Any]] = []
+        if self.callbacks is not None:
+            try:
+                callbacks = await self.callbacks.callbacks_for(username, "agent")
+            except Exception:  # the database is down: the live part of the desk still comes back
+                logger.exception("desk snapshot of %s: callbacks not read", username)
+        recording = None
+        if self.recordings is not None:
+            recording = self.recordings.desk_state(username).get("recording")  # in memory
+        self.served += 1
+        return DeskSnapshot(
+            status=status,
+            pop=pop,
+            control=control_of(status, known),
+            callbacks=callbacks,
+            recording=recording,
+            at=self.clock.now().isoformat(),
+            resync_after=self.resync_after,
+        )
