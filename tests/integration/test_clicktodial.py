@@ -68,6 +68,15 @@ async def test_customer_service_call_rings_the_agent_then_the_customer_with_audi
             customer.id,
         )
         assert row.outcome == "answered" and row.answered_at is not None and row.talk_seconds == 5
+        # its one leg: the agent's, started by click-to-dial, the customer's 5 s
+        await rt.writers["db:call-legs"].flush_now()
+        [leg] = (await asyncio.to_thread(rt.acd_repo.legs_of, [uniqueid]))[uniqueid]
+        assert (leg.agent, leg.started_how, leg.ended_how, leg.talk_seconds) == (
+            center.agent,
+            "click_to_dial",
+            "hangup",
+            5,
+        )
         assert row.answered_at == OPEN_CONSENT_REGIME.replace(tzinfo=None) or row.answered_at == OPEN_CONSENT_REGIME
         entries = rt.audit.list(actor=center.agent, action="call.dial")
         assert [e.target for e in entries] == [f"customer:{customer.id}"]
