@@ -193,6 +193,7 @@ class Runtime:
                 board=self.agent_board,
                 tracker=self.call_tracker,
                 commands=self.pbx.ami if self.pbx else None,
+                legs=self.acd.legs,
             )
         ).service
         self._background: list[asyncio.Task] = []

@@ -205,6 +205,10 @@ class RecordingSettings:
     encryption_key: str = ""
     # hour (UTC) of the daily purge of recordings past their retention
     purge_hour: int = 3
+    # the customer-service calls agents place from their desks (click-to-dial): always (from the
+    # customer's answer), on_demand (the agent starts it) or never; kept that many days (0: ever)
+    click_to_dial_policy: str = "always"
+    click_to_dial_retention_days: int = 180
 
 
 @dataclass(frozen=True)
@@ -339,6 +343,8 @@ SECTION_OF: dict[str, tuple[str, str]] = {
     "recording_agents_may_listen": ("recording", "agents_may_listen"),
     "recording_encryption_key": ("recording", "encryption_key"),
     "recording_purge_hour": ("recording", "purge_hour"),
+    "recording_click_to_dial_policy": ("recording", "click_to_dial_policy"),
+    "recording_click_to_dial_retention_days": ("recording", "click_to_dial_retention_days"),
     "log_level": ("log", "level"),
 }
 

@@ -449,3 +449,140 @@ async def test_playback_rights_and_audit_coalescing(h):
     failed = h.repo.insert(call_uniqueid="x", started_at=T0, status="failed")
     with pytest.raises(NotFound):
         h.service.playable(supervisor, failed.id)
+
+
+async def dialled(h, uniqueid="ccsc2d-1-ab", agent="alice", *, answered=True, ended=False):
+    """A click-to-dial call's record as the clicktodial capability publishes it."""
+    from ccserver.capabilities.calls.model import CallRecord, CallRecordChanged
+
+    record = CallRecord(
+        uniqueid=uniqueid,
+        linkedid=uniqueid,
+        channel=f"PJSIP/{agent}",
+        caller_number="+33612345678",
+        queue="",
+        entered_queue_at=h.clock.now(),
+        direction="outbound",
+        agent=agent,
+        answered_at=h.clock.now() if answered else None,
+        data=(("click_to_dial", "customer:1"),),
+    )
+    await h.service.on_event(CallRecordChanged(record=record, ended=ended))
+
+
+async def test_click_to_dial_call_is_recorded_on_the_agent_channel_from_the_customer_answer(h):
+    h.apply(ev.ChannelCreated(uniqueid="ccsc2d-1-ab", linkedid="ccsc2d-1-ab", channel="PJSIP/alice-7", state="Up"))
+    await dialled(h, answered=False)  # placed, ringing: nothing yet
+    assert h.pbx.commands == []
+    await dialled(h)
+    await dialled(h)  # the same record published again: one recording
+    [command] = h.pbx.commands
+    assert command.name == "mix_monitor" and command.args["channel"] == "PJSIP/alice-7"
+    [row] = h.repo.for_call("ccsc2d-1-ab")
+    assert (row.status, row.agent, row.queue, row.policy, row.retention_days) == (
+        "recording",
+        "alice",
+        "",
+        "always",
+        180,
+    )
+    # the desk pauses it like a queue call's (the board has no queue call for alice)
+    assert h.service.desk_state("alice")["recording"]["state"] == "recording"
+    await h.service.agent_action("alice", "pause")
+    assert h.pbx.commands[-1].args == {"channel": "PJSIP/alice-7", "muted": True, "direction": "both"}
+    with pytest.raises(Conflict):
+        await h.service.agent_action("bob", "resume")  # not bob's call
+    hangup = ev.ChannelHungup(uniqueid="ccsc2d-1-ab", linkedid="ccsc2d-1-ab", channel="PJSIP/alice-7", cause=16)
+    h.apply(hangup)
+    await h.service.on_event(hangup)
+    await h.service.settled()
+    assert h.repo.get(row.id).status == "stored"
+
+
+async def test_click_to_dial_policy_never_records_nothing_and_on_demand_waits_for_the_agent(h):
+    h.service.click_to_dial = RecordingPolicy("never", 30)
+    await dialled(h, "ccsc2d-2-ab")
+    assert h.pbx.commands == [] and h.repo.for_call("ccsc2d-2-ab") == []
+    h.service.click_to_dial = RecordingPolicy("on_demand", 30)
+    h.apply(ev.ChannelCreated(uniqueid="ccsc2d-3-ab", linkedid="ccsc2d-3-ab", channel="PJSIP/bob-9", state="Up"))
+    await dialled(h, "ccsc2d-3-ab", agent="bob")
+    assert h.pbx.commands == []
+    await h.service.agent_action("bob", "start")
+    [row] = h.repo.for_call("ccsc2d-3-ab")
+    assert row.started_by == "bob" and row.policy == "on_demand" and row.retention_days == 30
+
+
+def test_a_bad_click_to_dial_policy_setting_is_refused_naming_it(tmp_path):
+    from types import SimpleNamespace
+
+    from ccserver.capabilities.recording import plugin
+    from ccserver.settings import Settings
+
+    for key, value in (("policy", "sometimes"), ("retention_days", -1)):
+        settings = Settings().replace({"storage.data_dir": tmp_path, f"recording.click_to_dial_{key}": value})
+        with pytest.raises(InvalidInput) as caught:
+            plugin.setup(SimpleNamespace(settings=settings), repository=None, board=None, tracker=None)
+        assert caught.value.details["field"] == f"recording.click_to_dial_{key}"
+
+
+async def enter(h, uniqueid, bridge, *, left=False):
+    kind = ev.BridgeLeft if left else ev.BridgeEntered
+    h.service.mend_delay = 0.01
+    h.service.start_quiet = 0.0
+    await h.service.on_event(kind(bridge_id=bridge, uniqueid=uniqueid, linkedid="100.1", channel=uniqueid))
+    await h.service.mended()
+
+
+async def test_the_bridge_forming_as_the_call_is_answered_is_not_mended(h):
+    await h.answer()
+    h.service.mend_delay = 0.01  # start_quiet left at its 1 s: the answer's own bridge events
+    for party in ("100.1", "100.2"):
+        await h.service.on_event(ev.BridgeEntered(bridge_id="B1", uniqueid=party, linkedid="100.1", channel=party))
+    await h.service.mended()
+    assert [c.name for c in h.pbx.commands] == ["mix_monitor"]
+
+
+async def test_a_recording_moved_to_another_bridge_or_joined_is_restarted_on_the_same_file(h):
+    await h.answer()
+    spool = h.pbx.commands[0].args["filename"]
+    restart = [Command("stop_mix_monitor", {"channel": "PJSIP/customers-100.1"})]
+    restart.append(Command("mix_monitor", {"channel": "PJSIP/customers-100.1", "filename": spool, "options": "ab"}))
+    await enter(h, "100.1", "B1")  # its bridge known after its start: mended once
+    assert h.pbx.commands[1:] == restart
+    await enter(h, "100.2", "B2")  # somebody in another bridge: not this call's
+    assert len(h.pbx.commands) == 3
+    await enter(h, "100.3", "B1")  # a party joins the customer (a resume, a completed transfer)
+    assert h.pbx.commands[3:] == restart
+    await enter(h, "100.1", "B1", left=True)  # the customer leaves (a blind transfer)...
+    await enter(h, "100.5", "B3")  # ...the new party enters first: not known to be its bridge
+    assert len(h.pbx.commands) == 5
+    await enter(h, "100.1", "B3")  # then the customer: mended
+    assert h.pbx.commands[5:] == restart
+    await enter(h, "100.5", "B3", left=True)  # a party leaves the customer (hold)
+    assert h.pbx.commands[7:] == restart
+    # several moves in a row (a transfer completing): one restart once the bridge is quiet
+    h.service.mend_delay = 0.2
+    for party in ("100.6", "100.7", "100.8"):
+        await h.service.on_event(ev.BridgeEntered(bridge_id="B3", uniqueid=party, linkedid="100.1", channel=party))
+    await h.service.mended()
+    assert h.pbx.commands[9:] == restart
+    [row] = h.repo.for_call("100.1")  # still the one recording
+    assert row.spool_name == spool
+
+
+async def test_a_paused_recording_is_not_restarted_until_the_agent_resumes_it(h):
+    await h.answer()
+    spool = h.pbx.commands[0].args["filename"]
+    await h.service.agent_action("alice", "pause")
+    count = len(h.pbx.commands)
+    await enter(h, "100.1", "B2")  # moved while paused: a new MixMonitor would record
+    await enter(h, "100.9", "B2")
+    assert len(h.pbx.commands) == count and h.service.live["100.1"].state == "paused"
+    await h.service.agent_action("alice", "resume")
+    assert h.pbx.commands[count:] == [
+        Command("stop_mix_monitor", {"channel": "PJSIP/customers-100.1"}),
+        Command("mix_monitor", {"channel": "PJSIP/customers-100.1", "filename": spool, "options": "ab"}),
+    ]
+    await h.service.agent_action("alice", "pause")  # mended: pause and resume mute again
+    await h.service.agent_action("alice", "resume")
+    assert [c.name for c in h.pbx.commands[count + 2 :]] == ["mix_monitor_mute", "mix_monitor_mute"]

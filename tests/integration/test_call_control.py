@@ -4,79 +4,41 @@ transfers, checked by what each party hears (RTP reaching each sipp phone)."""
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 
 import pytest
 
 from ccserver.capabilities.agents.model import AgentState
-from tests.integration.test_inbound import QUEUE_NUMBER, log_in, setup_call_center, start_phones
-from tests.support.rtp_capture import ALAW, ULAW, RtpCapture
+from tests.support.calls import (
+    SPEECH,
+    DeskPushes,
+    Ears,
+    assert_talking_together,
+    call_actions,
+    listen,
+    post,
+    queue_call,
+    setup_call_center,
+    stored_call,
+    tonal_share,
+)
 from tests.support.server import Server, endpoint_of, until
-from tests.support.sipp import Answer, SippCaller
+from tests.support.sipp import Answer, NoAnswer, Reject
 
 pytestmark = pytest.mark.asterisk
-SPEECH = 300  # RMS: the sample speech is 1000-4000, silence 0-10
-MOH_FREQS = (440.0, 523.25, 659.25)  # the instance's music-on-hold chime
 
 
-def tonal_share(capture: RtpCapture, start: float, end: float) -> float:
-    """How much of what was heard is the music-on-hold chime: per 0.25 s chunk, the share of its
-    energy at the chime's frequencies (Goertzel), averaged. ~1 for the chime, <0.2 for speech."""
-    samples = []
-    for at, payload_type, payload in capture.packets:
-        if start <= at < end and payload_type in (0, 8):
-            table = ALAW if payload_type == 8 else ULAW
-            samples += [table[b] for b in payload]
-    n = 2000
-    shares = []
-    for offset in range(0, len(samples) - n + 1, n):
-        chunk = samples[offset : offset + n]
-        energy = sum(x * x for x in chunk)
-        if energy < n * SPEECH * SPEECH / 4:
-            continue
-        best = 0.0
-        for freq in MOH_FREQS:
-            coeff = 2 * math.cos(2 * math.pi * freq / 8000)
-            s1 = s2 = 0.0
-            for x in chunk:
-                s1, s2 = x + coeff * s1 - s2, s1
-            power = s1 * s1 + s2 * s2 - coeff * s1 * s2
-            best = max(best, power / (n / 2 * energy))
-        shares.append(best)
-    return sum(shares) / len(shares) if shares else 0.0
-
-
-async def answered_call(srv, asterisk, accounts, tmp_path, *, with_bruno: bool = False):
-    """Alice (logged in) answers a caller from the queue; Bruno's phone registered, not in queue.
-    Every party talks (the sample speech, looped)."""
-    rt = srv.runtime
-    talk = Answer(audio=True, audio_seconds=120)
-    who = {"alice": accounts["alice"], **({"bruno": accounts["bruno"]} if with_bruno else {})}
-    phones = await start_phones(asterisk, who, alice=talk, bruno=talk)
-    await log_in(rt, "alice")
-    caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
-    await caller.start()
-    await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
-    uniqueid = rt.agent_board.agents["alice"].call.uniqueid
-    await until(lambda: uniqueid in rt.call_tracker.open and rt.call_tracker.open[uniqueid].answered_at, 5)
-    return phones, caller, uniqueid
-
-
-async def post(client, path, body=None):
-    resp = await client.post(path, json=body or {}, headers={"X-CSRF-Token": client.csrf})
-    return resp.status, await resp.json()
+def alice_only(accounts):
+    return {"alice": accounts["alice"]}
 
 
 async def test_hold_resume_mute_and_dtmf_reach_the_right_ears(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path)
-        try:
+        async with queue_call(srv, asterisk, alice_only(accounts)) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
-            agent_hears = RtpCapture(phones["alice"]._run.media_port).start()
-            caller_hears = RtpCapture(caller._run.media_port).start()
+            ears = Ears(agent=phones["alice"], caller=caller)
             marks = {"talk": time.monotonic()}
             await asyncio.sleep(3)
             status, body = await post(client, f"/api/calls/{uid}/hold")
@@ -101,8 +63,7 @@ async def test_hold_resume_mute_and_dtmf_reach_the_right_ears(asterisk, tmp_path
             marks["unmute"] = time.monotonic()
             await asyncio.sleep(3)
             end = time.monotonic()
-            agent_hears.stop()
-            caller_hears.stop()
+            ears.stop()
 
             # bad DTMF is refused naming the field; good DTMF goes to the customer
             status, body = await post(client, f"/api/calls/{uid}/dtmf", {"digits": "12${x}"})
@@ -116,9 +77,9 @@ async def test_hold_resume_mute_and_dtmf_reach_the_right_ears(asterisk, tmp_path
             )
             heard = {
                 p: (
-                    round(agent_hears.rms(a + 1.5, b - 0.3)),
-                    round(caller_hears.rms(a + 1.0, b - 0.3)),
-                    round(tonal_share(caller_hears, a + 1.0, b - 0.3), 2),
+                    ears.rms("agent", a + 1.5, b - 0.3),
+                    ears.rms("caller", a + 1.0, b - 0.3),
+                    round(tonal_share(ears["caller"], a + 1.0, b - 0.3), 2),
                 )
                 for p, (a, b) in bounds.items()
             }
@@ -145,21 +106,23 @@ async def test_hold_resume_mute_and_dtmf_reach_the_right_ears(asterisk, tmp_path
             assert status == 200, body
             await caller.wait(timeout=10)
             await until(lambda: uid not in rt.call_control.board.calls, 5)
-            actions = [e.action for e in reversed(rt.audit.list(actor="alice")) if e.action.startswith("call.")]
-            assert actions == ["call.hold", "call.resume", "call.mute", "call.unmute", "call.dtmf", "call.hangup"]
+            assert call_actions(rt, "alice") == [
+                "call.hold",
+                "call.resume",
+                "call.mute",
+                "call.unmute",
+                "call.dtmf",
+                "call.hangup",
+            ]
             await client.close()
             await other.close()
-        finally:
-            for phone in phones.values():
-                await phone.stop()
 
 
 async def test_blind_transfer_to_an_agent_moves_the_customer_and_frees_the_first(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with queue_call(srv, asterisk, accounts) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "nobody"})
             assert status == 404 and body["error"] == "no-such-transfer-target"
@@ -172,38 +135,27 @@ async def test_blind_transfer_to_an_agent_moves_the_customer_and_frees_the_first
             await phones["bruno"].wait_calls("answered", 1, timeout=15)
             await phones["alice"].wait_for(lambda: phones["alice"].calls_ended == 1, 10, "alice's leg ended")
             await until(lambda: rt.agent_board.agents["alice"].state is not AgentState.ON_CALL, 10)
-            bruno_hears = RtpCapture(phones["bruno"]._run.media_port).start()
-            caller_hears = RtpCapture(caller._run.media_port).start()
-            start = time.monotonic()
-            await asyncio.sleep(4)
-            bruno_hears.stop()
-            caller_hears.stop()
-            assert bruno_hears.rms(start + 1, start + 3.8) > SPEECH
-            assert caller_hears.rms(start + 1, start + 3.8) > SPEECH
-            assert tonal_share(caller_hears, start + 1, start + 3.8) < 0.3
+            ears, start, _ = await listen(4, bruno=phones["bruno"], caller=caller)
+            assert ears["bruno"].rms(start + 1, start + 3.8) > SPEECH
+            assert ears["caller"].rms(start + 1, start + 3.8) > SPEECH
+            assert tonal_share(ears["caller"], start + 1, start + 3.8) < 0.3
             assert uid in rt.call_tracker.open  # the same customer call goes on
 
             # alice is charged her own seconds only, in the call record and in queue_log
             await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
             await until(lambda: uid not in rt.call_tracker.open, 10)
-            await rt.call_writer.flush_now()
-            [row] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.uniqueid == uid]
+            row = await stored_call(rt, uid)
             assert row.agent == "alice" and row.talk_seconds <= alice_seconds + 1, (row.talk_seconds, alice_seconds)
             queue_log = (asterisk.instance_dir / "log" / "queue_log").read_text().splitlines()
             [transfer] = [line.split("|") for line in queue_log if f"|{uid}|" in line and "BLINDTRANSFER" in line]
             assert transfer[3] == "alice" and int(transfer[8]) <= alice_seconds + 1, transfer
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
 
 
 async def test_attended_transfer_consults_then_completes_or_cancels(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with queue_call(srv, asterisk, accounts) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             # 1. consult, then cancel: back with the customer
             status, body = await post(
@@ -211,8 +163,7 @@ async def test_attended_transfer_consults_then_completes_or_cancels(asterisk, tm
             )
             assert status == 200 and body["consulting"] == "agent bruno", body
             await phones["bruno"].wait_calls("answered", 1, timeout=15)
-            ears = {n: RtpCapture(p._run.media_port).start() for n, p in phones.items()}
-            ears["caller"] = RtpCapture(caller._run.media_port).start()
+            ears = Ears(**phones, caller=caller)
             consult = time.monotonic()
             await asyncio.sleep(4)
             status, body = await post(client, f"/api/calls/{uid}/transfer/cancel")
@@ -235,119 +186,67 @@ async def test_attended_transfer_consults_then_completes_or_cancels(asterisk, tm
             completed = time.monotonic()
             await asyncio.sleep(4)
             end = time.monotonic()
-            for ear in ears.values():
-                ear.stop()
-
-            def heard(name, a, b):
-                return round(ears[name].rms(a, b))
+            ears.stop()
 
             # consultation: customer on hold with music, alice and bruno hear each other
-            assert heard("alice", consult + 1, consult + 3.8) > SPEECH
-            assert heard("bruno", consult + 1, consult + 3.8) > SPEECH
+            assert ears.rms("alice", consult + 1, consult + 3.8) > SPEECH
+            assert ears.rms("bruno", consult + 1, consult + 3.8) > SPEECH
             assert tonal_share(ears["caller"], consult + 1, consult + 3.8) > 0.6
             # cancelled: customer and alice again
-            assert heard("alice", cancelled + 1, cancelled + 3.8) > SPEECH
-            assert heard("caller", cancelled + 1, cancelled + 3.8) > SPEECH
+            assert ears.rms("alice", cancelled + 1, cancelled + 3.8) > SPEECH
+            assert ears.rms("caller", cancelled + 1, cancelled + 3.8) > SPEECH
             assert tonal_share(ears["caller"], cancelled + 1, cancelled + 3.8) < 0.3
             # completed: customer and bruno
-            assert heard("bruno", completed + 1, end - 0.2) > SPEECH
-            assert heard("caller", completed + 1, end - 0.2) > SPEECH
+            assert ears.rms("bruno", completed + 1, end - 0.2) > SPEECH
+            assert ears.rms("caller", completed + 1, end - 0.2) > SPEECH
             assert tonal_share(ears["caller"], completed + 1, end - 0.2) < 0.3
             assert uid in rt.call_tracker.open
-            actions = [e.action for e in reversed(rt.audit.list(actor="alice")) if e.action.startswith("call.")]
-            assert actions == ["call.transfer", "call.transfer_cancel", "call.transfer", "call.transfer_complete"]
-        finally:
-            for phone in phones.values():
-                await phone.stop()
+            assert call_actions(rt, "alice") == [
+                "call.transfer",
+                "call.transfer_cancel",
+                "call.transfer",
+                "call.transfer_complete",
+            ]
 
 
 async def test_transfer_to_a_busy_agent_comes_back_with_the_reason(asterisk, tmp_path):
     """Blind: the customer rings the transferring agent again; attended: the agent is back with
     the customer. Both times the desk gets the reason within a second."""
-    from tests.support.sipp import Reject
-
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        talk = Answer(audio=True, audio_seconds=120)
-        phones = await start_phones(asterisk, accounts, alice=talk, bruno=Reject(486))
-        await log_in(rt, "alice")
-        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
-        await caller.start()
-        try:
-            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
-            uid = rt.agent_board.agents["alice"].call.uniqueid
+        async with queue_call(srv, asterisk, accounts, bruno=Reject(486)) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
-            ws = await client.ws_connect("/ws", headers={"Origin": srv.base_url})
-            pushes: list[tuple[float, dict]] = []
+            async with DeskPushes(srv, client) as desk:
+                # attended, bruno busy: alice is back with the customer, the reason on her desk
+                status, body = await post(
+                    client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
+                )
+                assert status == 200, body
+                _, failed = await desk.failure()
+                assert failed["reason"] == "the target is busy"
+                await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+                await assert_talking_together(phones["alice"], caller)
 
-            async def read():
-                async for msg in ws:
-                    data = msg.json()
-                    if data.get("topic") == "call_control_changed":
-                        pushes.append((time.monotonic(), data["call"]))
-
-            reader = asyncio.create_task(read())
-
-            # attended, bruno busy: alice is back with the customer, the reason on her desk
-            status, body = await post(
-                client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
-            )
-            assert status == 200, body
-            await until(lambda: any(c.get("transfer") == "failed" for _, c in pushes), 10, "the failure pushed")
-            assert next(c for _, c in pushes if c.get("transfer") == "failed")["reason"] == "the target is busy"
-            await until(lambda: not rt.call_control.board.calls[uid].held, 5)
-            ears = {"alice": RtpCapture(phones["alice"]._run.media_port).start()}
-            ears["caller"] = RtpCapture(caller._run.media_port).start()
-            back = time.monotonic()
-            await asyncio.sleep(3)
-            for ear in ears.values():
-                ear.stop()
-            assert ears["alice"].rms(back + 0.8, back + 2.8) > SPEECH
-            assert ears["caller"].rms(back + 0.8, back + 2.8) > SPEECH
-            assert tonal_share(ears["caller"], back + 0.8, back + 2.8) < 0.3
-
-            # blind, bruno busy: the customer rings alice again, who answers
-            pushes.clear()
-            status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
-            assert status == 200, body
-            sent = time.monotonic()
-            await until(lambda: any(c.get("transfer") == "failed" for _, c in pushes), 10, "the failure pushed")
-            failed_at, failed = next((at, c) for at, c in pushes if c.get("transfer") == "failed")
-            assert failed["reason"] == "the target is busy" and failed_at - sent < 1.5
-            await phones["alice"].wait_calls("answered", 2, timeout=15)
-            ears = {"alice": RtpCapture(phones["alice"]._run.media_port).start()}
-            ears["caller"] = RtpCapture(caller._run.media_port).start()
-            back = time.monotonic()
-            await asyncio.sleep(3)
-            for ear in ears.values():
-                ear.stop()
-            assert ears["alice"].rms(back + 0.8, back + 2.8) > SPEECH
-            assert ears["caller"].rms(back + 0.8, back + 2.8) > SPEECH
-            assert uid in rt.call_tracker.open
-            reader.cancel()
-            await ws.close()
+                # blind, bruno busy: the customer rings alice again, who answers
+                desk.clear()
+                status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
+                assert status == 200, body
+                sent = time.monotonic()
+                failed_at, failed = await desk.failure()
+                assert failed["reason"] == "the target is busy" and failed_at - sent < 1.5
+                await phones["alice"].wait_calls("answered", 2, timeout=15)
+                await assert_talking_together(phones["alice"], caller, music=False)
+                assert uid in rt.call_tracker.open
             await client.close()
-        finally:
-            await caller.stop()
-            for phone in phones.values():
-                await phone.stop()
 
 
 async def test_consulted_agent_hanging_up_brings_the_agent_back_to_the_customer(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        talk = Answer(audio=True, audio_seconds=120)
-        phones = await start_phones(
-            asterisk, accounts, alice=talk, bruno=Answer(audio=True, talk_seconds=3, audio_seconds=3)
-        )
-        await log_in(rt, "alice")
-        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
-        await caller.start()
-        try:
-            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
-            uid = rt.agent_board.agents["alice"].call.uniqueid
+        bruno = Answer(audio=True, talk_seconds=3, audio_seconds=3)
+        async with queue_call(srv, asterisk, accounts, bruno=bruno) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(
                 client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
@@ -356,38 +255,19 @@ async def test_consulted_agent_hanging_up_brings_the_agent_back_to_the_customer(
             await phones["bruno"].wait_for(lambda: phones["bruno"].calls_ended == 1, 15, "bruno hung up")
             await until(lambda: not rt.call_control.board.calls[uid].held, 5)
             assert rt.call_control.board.calls[uid].consulting == ""
-            ears = {"alice": RtpCapture(phones["alice"]._run.media_port).start()}
-            ears["caller"] = RtpCapture(caller._run.media_port).start()
-            back = time.monotonic()
-            await asyncio.sleep(3)
-            for ear in ears.values():
-                ear.stop()
-            assert ears["alice"].rms(back + 0.8, back + 2.8) > SPEECH
-            assert ears["caller"].rms(back + 0.8, back + 2.8) > SPEECH
-            assert tonal_share(ears["caller"], back + 0.8, back + 2.8) < 0.3
+            await assert_talking_together(phones["alice"], caller)
             # a complete or cancel now is refused, the call left as it is
             status, body = await post(client, f"/api/calls/{uid}/transfer/complete")
             assert status == 409 and body["error"] == "call-not-in-state"
             await client.close()
-        finally:
-            await caller.stop()
-            for phone in phones.values():
-                await phone.stop()
 
 
 async def test_customer_hanging_up_during_the_consultation_ends_the_call_record(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        talk = Answer(audio=True, audio_seconds=120)
-        phones = await start_phones(asterisk, accounts, alice=talk, bruno=talk)
-        await log_in(rt, "alice")
         # the customer hangs up 10 s after the queue answers: while alice consults bruno
-        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=10, max_seconds=60)
-        await caller.start()
-        try:
-            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
-            uid = rt.agent_board.agents["alice"].call.uniqueid
+        async with queue_call(srv, asterisk, accounts, talk_seconds=10, max_seconds=60) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(
                 client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno", "attended": True}
@@ -401,22 +281,16 @@ async def test_customer_hanging_up_during_the_consultation_ends_the_call_record(
             await until(lambda: uid not in rt.call_control.board.calls, 5)
             status, body = await post(client, f"/api/calls/{uid}/transfer/complete")
             assert status == 404 and body["error"] == "no-such-call"
-            await rt.call_writer.flush_now()
-            [row] = [r for r in await asyncio.to_thread(rt.acd_repo.calls) if r.uniqueid == uid]
+            row = await stored_call(rt, uid)
             assert row.outcome == "answered" and row.agent == "alice" and row.ended_at is not None
             await client.close()
-        finally:
-            await caller.stop()
-            for phone in phones.values():
-                await phone.stop()
 
 
 async def test_three_way_call_then_the_agent_leaves_the_two_others_together(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with queue_call(srv, asterisk, accounts) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(client, f"/api/calls/{uid}/transfer/merge")
             assert status == 409  # nothing to merge yet
@@ -429,8 +303,7 @@ async def test_three_way_call_then_the_agent_leaves_the_two_others_together(aste
             assert status == 200, body
             call = rt.call_control.board.calls[uid]
             assert call.conference == "agent bruno" and not call.held and not call.consulting
-            ears = {n: RtpCapture(p._run.media_port).start() for n, p in phones.items()}
-            ears["caller"] = RtpCapture(caller._run.media_port).start()
+            ears = Ears(**phones, caller=caller)
             merged = time.monotonic()
             await asyncio.sleep(3)
             status, body = await post(client, f"/api/calls/{uid}/leave")
@@ -439,22 +312,16 @@ async def test_three_way_call_then_the_agent_leaves_the_two_others_together(aste
             left = time.monotonic()
             await asyncio.sleep(3)
             end = time.monotonic()
-            for ear in ears.values():
-                ear.stop()
+            ears.stop()
             # the three together: everybody hears somebody talking, the customer no music
             for name in ("alice", "bruno", "caller"):
-                assert ears[name].rms(merged + 0.8, left - 0.2) > SPEECH, name
+                assert ears.rms(name, merged + 0.8, left - 0.2) > SPEECH, name
             assert tonal_share(ears["caller"], merged + 0.8, left - 0.2) < 0.3
             # alice gone: the customer and bruno still talk
-            assert ears["bruno"].rms(left + 0.8, end - 0.2) > SPEECH
-            assert ears["caller"].rms(left + 0.8, end - 0.2) > SPEECH
+            assert ears.rms("bruno", left + 0.8, end - 0.2) > SPEECH
+            assert ears.rms("caller", left + 0.8, end - 0.2) > SPEECH
             assert uid in rt.call_tracker.open
-            actions = [e.action for e in reversed(rt.audit.list(actor="alice")) if e.action.startswith("call.")]
-            assert actions == ["call.transfer", "call.conference", "call.conference_leave"]
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
+            assert call_actions(rt, "alice") == ["call.transfer", "call.conference", "call.conference_leave"]
 
 
 async def test_transfer_to_a_queue_nobody_can_answer_fails_at_once(asterisk, tmp_path):
@@ -463,9 +330,12 @@ async def test_transfer_to_a_queue_nobody_can_answer_fails_at_once(asterisk, tmp
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        await rt.acd.create_queue(QueueDefinition(name="sales", required_skills={"fr": 1}, holidays=""), actor="admin")
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path)
-        try:
+        # "tech": neither agent has it, so alice is not in sales (a member, she would be ready
+        # again the moment her blind transfer hangs her up, and the queue would ring her)
+        await rt.acd.create_queue(
+            QueueDefinition(name="sales", required_skills={"tech": 1}, holidays=""), actor="admin"
+        )
+        async with queue_call(srv, asterisk, alice_only(accounts)) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "nowhere"})
             assert status == 404 and body["error"] == "no-such-transfer-target"
@@ -475,26 +345,13 @@ async def test_transfer_to_a_queue_nobody_can_answer_fails_at_once(asterisk, tmp
             assert rt.call_control.board.calls[uid].reason == "nobody is logged in to the queue"
             await phones["alice"].wait_calls("answered", 2, timeout=15)  # the customer is back with alice
             assert uid in rt.call_tracker.open
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
 
 
 async def test_blind_transfer_to_an_agent_who_does_not_answer_rings_the_first_again(asterisk, tmp_path):
-    from tests.support.sipp import NoAnswer
-
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        talk = Answer(audio=True, audio_seconds=120)
-        phones = await start_phones(asterisk, accounts, alice=talk, bruno=NoAnswer())
-        await log_in(rt, "alice")
-        caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
-        await caller.start()
-        try:
-            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
-            uid = rt.agent_board.agents["alice"].call.uniqueid
+        async with queue_call(srv, asterisk, accounts, bruno=NoAnswer()) as (phones, caller, uid):
             client = await srv.login("alice", "password-1234")
             status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "agent", "target": "bruno"})
             assert status == 200, body
@@ -504,7 +361,98 @@ async def test_blind_transfer_to_an_agent_who_does_not_answer_rings_the_first_ag
             await phones["alice"].wait_calls("answered", 2, timeout=15)
             assert uid in rt.call_tracker.open
             await client.close()
-        finally:
-            await caller.stop()
-            for phone in phones.values():
-                await phone.stop()
+
+
+def closed_now_hours() -> dict[str, str]:
+    """Opening hours of a one-minute slot that is not now (Paris time): closed whatever the time
+    of the run."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/Paris"))
+    start, end = now + timedelta(hours=2), now + timedelta(hours=2, minutes=1)
+    if end.strftime("%H:%M") <= start.strftime("%H:%M"):  # past midnight: the slot before
+        start, end = now - timedelta(hours=2), now - timedelta(hours=2) + timedelta(minutes=1)
+    return {"mon-sun": f"{start:%H:%M}-{end:%H:%M}"}
+
+
+async def test_transfer_to_a_queue_closed_by_its_hours_fails_at_once_with_the_reason(asterisk, tmp_path):
+    """Bruno is logged in to the night queue and free, but the queue is closed now: attended and
+    blind transfers to it fail at once, the reason on alice's desk within a second, the customer
+    back with alice; bruno's phone never rings."""
+    from ccserver.capabilities.acd.model import QueueDefinition
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        night = QueueDefinition(name="night", required_skills={"fr": 1}, hours=closed_now_hours(), holidays="")
+        await rt.acd.create_queue(night, actor="admin")
+        async with queue_call(srv, asterisk, accounts) as (phones, caller, uid):
+            await rt.acd.login("bruno", ["night"])
+            await until(lambda: rt.agent_board.agents["bruno"].state is AgentState.AVAILABLE, 5)
+            client = await srv.login("alice", "password-1234")
+            closed = "the queue is closed now (opening hours)"
+            async with DeskPushes(srv, client) as desk:
+                sent = time.monotonic()
+                status, body = await post(
+                    client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "night", "attended": True}
+                )
+                assert status == 200, body
+                failed_at, failed = await desk.failure()
+                assert failed["reason"] == closed and failed_at - sent < 1.0, (failed, failed_at - sent)
+                await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+                await assert_talking_together(phones["alice"], caller)
+
+                desk.clear()
+                sent = time.monotonic()
+                status, body = await post(client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "night"})
+                assert status == 200, body
+                failed_at, failed = await desk.failure()
+                assert failed["reason"] == closed and failed_at - sent < 1.0, (failed, failed_at - sent)
+                await phones["alice"].wait_calls("answered", 2, timeout=15)  # the customer rings alice again
+                await assert_talking_together(phones["alice"], caller, music=False)
+            assert phones["bruno"].calls_offered == 0
+            assert uid in rt.call_tracker.open and rt.agent_board.agents["bruno"].state is AgentState.AVAILABLE
+            await client.close()
+
+
+async def test_transfer_to_a_full_queue_fails_at_once_with_the_reason(asterisk, tmp_path):
+    """The sales queue takes one waiting caller (max_callers 1) and one already waits: the
+    transfer fails at once as "the queue is full", the customer back with alice."""
+    from ccserver.capabilities.acd.model import QueueDefinition
+    from tests.support.sipp import SippCaller
+
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        rt = srv.runtime
+        accounts = await setup_call_center(srv)
+        sales = QueueDefinition(name="sales", numbers=("4300",), max_callers=1, holidays="", required_skills={"fr": 1})
+        await rt.acd.create_queue(sales, actor="admin")
+        async with queue_call(srv, asterisk, alice_only(accounts)) as (phones, caller, uid):
+            waiting = SippCaller(asterisk, "4300", caller="0655555555", talk_seconds=None, max_seconds=60)
+            await waiting.start()
+            try:
+
+                async def queued() -> bool:
+                    rows = await rt.pbx.ami.list_action({"Action": "QueueStatus", "Queue": "sales"})
+                    return any(r.get("event") == "QueueParams" and r.get("calls") == "1" for r in rows)
+
+                await until(queued, 10, "a caller waiting in sales")
+                client = await srv.login("alice", "password-1234")
+                async with DeskPushes(srv, client) as desk:
+                    sent = time.monotonic()
+                    status, body = await post(
+                        client, f"/api/calls/{uid}/transfer", {"kind": "queue", "target": "sales", "attended": True}
+                    )
+                    assert status == 200, body
+                    failed_at, failed = await desk.failure()
+                    assert failed["reason"] == "the queue is full" and failed_at - sent < 1.0, failed
+                    await until(lambda: not rt.call_control.board.calls[uid].held, 5)
+                    await assert_talking_together(phones["alice"], caller)
+                await client.close()
+            finally:
+                # killed, its sipp sends no BYE: hang its channel up, the next tests count channels
+                listing = await asyncio.to_thread(asterisk.cli, "core show channels concise")
+                for line in listing.splitlines():
+                    if "!ccq-sales!" in line:
+                        await asyncio.to_thread(asterisk.cli, f"channel request hangup {line.split('!')[0]}")
+                await waiting.stop()

@@ -8,37 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, Center
+from tests.support.calls import SPEECH, callback_contact, desk_socket, ended_row, next_of
 from tests.support.rtp_capture import RtpCapture
 from tests.support.server import until
 from tests.support.sipp import Answer, Reject, SippPhone
 
 pytestmark = pytest.mark.asterisk
 
-SPEECH = 300  # RMS: the sample speech is 1000-4000, silence 0-10
 # Tuesday 15 September 2026, 21:30 in Paris: after the 20:00 end of the legal window
 CLOSED_HOURS = datetime(2026, 9, 15, 19, 30, tzinfo=UTC)
-
-
-async def _desk_socket(center):
-    client = await center.login(center.agent)
-    me = await (await client.get("/api/me")).json()
-    origin = f"http://{center.server.host}:{center.server.port}"
-    ws = await client.ws_connect("/ws", headers={"Origin": origin})
-    assert (await ws.receive_json(timeout=5))["topic"] == "hello"
-    return client, {"X-CSRF-Token": me["csrf_token"]}, ws
-
-
-async def _next_of(ws, topic: str, timeout: float = 10.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        message = await ws.receive_json(timeout=max(0.1, deadline - time.monotonic()))
-        if message.get("topic") == topic:
-            return message
 
 
 async def test_customer_service_call_rings_the_agent_then_the_customer_with_audio_and_record(asterisk, tmp_path):
@@ -46,14 +29,14 @@ async def test_customer_service_call_rings_the_agent_then_the_customer_with_audi
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         rt = center.runtime
         customer = rt.customers.create_customer(phones=[ANSWERS], first_name="Anne", last_name="Martin")
-        client, headers, ws = await _desk_socket(center)
+        client, headers, ws = await desk_socket(center)
         heard_by_agent = RtpCapture(center.phone._run.media_port).start()
         heard_by_customer = RtpCapture(center.customer._run.media_port).start()
         try:
             resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
             assert resp.status == 201, await resp.text()
             uniqueid = (await resp.json())["uniqueid"]
-            pop = await _next_of(ws, "screen_pop")
+            pop = await next_of(ws, "screen_pop")
             assert pop["uniqueid"] == uniqueid and pop["found"] and pop["customer"]["id"] == customer.id
             assert pop["direction"] == "outbound" and pop["caller_number"] == "+33" + ANSWERS[1:]
             (agent_leg,) = await center.phone.wait_calls("answered", 1, timeout=10)  # the agent's phone first
@@ -77,11 +60,7 @@ async def test_customer_service_call_rings_the_agent_then_the_customer_with_audi
         assert heard_by_agent.rms(answered + 1.0, ended - 0.5) > SPEECH
         assert heard_by_customer.rms(answered + 1.0, ended - 0.5) > SPEECH
 
-        def stored():
-            row = rt.acd_repo.call(uniqueid)
-            return row if row is not None and row.ended_at is not None else None
-
-        row = await until(stored, 15, "the outbound call record stored")
+        row = await ended_row(rt, uniqueid, "the outbound call record stored")
         assert (row.direction, row.agent, row.caller_number, row.customer_id) == (
             "outbound",
             center.agent,
@@ -89,6 +68,15 @@ async def test_customer_service_call_rings_the_agent_then_the_customer_with_audi
             customer.id,
         )
         assert row.outcome == "answered" and row.answered_at is not None and row.talk_seconds == 5
+        # its one leg: the agent's, started by click-to-dial, the customer's 5 s
+        await rt.writers["db:call-legs"].flush_now()
+        [leg] = (await asyncio.to_thread(rt.acd_repo.legs_of, [uniqueid]))[uniqueid]
+        assert (leg.agent, leg.started_how, leg.ended_how, leg.talk_seconds) == (
+            center.agent,
+            "click_to_dial",
+            "hangup",
+            5,
+        )
         assert row.answered_at == OPEN_CONSENT_REGIME.replace(tzinfo=None) or row.answered_at == OPEN_CONSENT_REGIME
         entries = rt.audit.list(actor=center.agent, action="call.dial")
         assert [e.target for e in entries] == [f"customer:{customer.id}"]
@@ -99,19 +87,8 @@ async def test_forbidden_campaign_contact_is_refused_with_the_reason_and_no_chan
     customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
     async with Center(asterisk, tmp_path, CLOSED_HOURS, customers) as center:
         service = center.service
-        campaign = await service.campaigns.create_campaign(
-            "Soiree", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
-        )
-        preview = await service.campaigns.preview_import(
-            campaign["id"], f"numero;nom;code postal\n{ANSWERS};Mme Soir;75011\n".encode(), "p.csv", "utf-8", "super1"
-        )
-        await service.campaigns.commit_import(preview["import_id"], "super1")
-        await service.oppositions.record_consent(
-            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
-        )
-        (contact,) = service.repo.contacts(campaign["id"])[0]
-        service.repo.update_contact(contact.id, center.clock.now(), status="callback", callback_agent=center.agent)
-        client, headers, ws = await _desk_socket(center)
+        contact = await callback_contact(center, "Soiree", ANSWERS, "Mme Soir", due=False)
+        client, headers, ws = await desk_socket(center)
         channels_before = len(center.runtime.channels.channels)
         resp = await client.post("/api/calls/dial", json={"contact_id": contact.id}, headers=headers)
         data = await resp.json()
@@ -139,17 +116,13 @@ async def test_agent_phone_busy_ends_the_record_as_failed_and_the_customer_is_ne
         center.phone = busy
         await busy.start()
         await busy.wait_registered(10)
-        client, headers, ws = await _desk_socket(center)
+        client, headers, ws = await desk_socket(center)
         resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
         assert resp.status == 201, await resp.text()
         uniqueid = (await resp.json())["uniqueid"]
         await busy.wait_calls("rejected", 1, timeout=10)
 
-        def stored():
-            row = rt.acd_repo.call(uniqueid)
-            return row if row is not None and row.ended_at is not None else None
-
-        row = await until(stored, 15, "the call record ended")
+        row = await ended_row(rt, uniqueid)
         assert (row.direction, row.agent, row.customer_id, row.outcome) == (
             "outbound",
             center.agent,
@@ -166,22 +139,8 @@ async def test_allowed_campaign_contact_is_called_as_an_attempt_of_its_campaign(
     customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         service = center.service
-        campaign = await service.campaigns.create_campaign(
-            "Journee", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
-        )
-        preview = await service.campaigns.preview_import(
-            campaign["id"], f"numero;nom;code postal\n{ANSWERS};Mme Jour;75011\n".encode(), "p.csv", "utf-8", "super1"
-        )
-        await service.campaigns.commit_import(preview["import_id"], "super1")
-        await service.oppositions.record_consent(
-            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
-        )
-        (contact,) = service.repo.contacts(campaign["id"])[0]
-        now = center.clock.now()
-        service.repo.update_contact(
-            contact.id, now, status="callback", callback_agent=center.agent, next_attempt_at=now - timedelta(minutes=5)
-        )
-        client, headers, ws = await _desk_socket(center)
+        contact = await callback_contact(center, "Journee", ANSWERS, "Mme Jour")
+        client, headers, ws = await desk_socket(center)
         resp = await client.post("/api/calls/dial", json={"contact_id": contact.id}, headers=headers)
         assert resp.status == 201, await resp.text()
         result = await resp.json()
@@ -192,4 +151,59 @@ async def test_allowed_campaign_contact_is_called_as_an_attempt_of_its_campaign(
         await until(lambda: service.repo.attempt(result["attempt_id"]).ended_at, 15, "the attempt's end")
         attempt = service.repo.attempt(result["attempt_id"])
         assert (attempt.outcome, attempt.agent, attempt.contact_id) == ("completed", center.agent, contact.id)
+        await ws.close()
+
+
+async def test_customer_service_call_is_recorded_by_its_policy_and_paused_from_the_desk(asterisk, tmp_path):
+    """recording.click_to_dial_policy "always" (the default): recorded from the customer's
+    answer like a queue call (no queue), the desk pauses and resumes it; "never": not recorded."""
+    from ccserver.capabilities.recording.model import RecordingPolicy
+    from tests.support.sipp import wav_rms
+
+    customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=9, audio=True)}
+    async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
+        rt = center.runtime
+        recording = rt.recording
+        customer = rt.customers.create_customer(phones=[ANSWERS], first_name="Anne", last_name="Martin")
+        client, headers, ws = await desk_socket(center)
+        resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        uniqueid = (await resp.json())["uniqueid"]
+        await center.customer.wait_calls("answered", 1, timeout=10)
+        await until(lambda: uniqueid in recording.live and recording.live[uniqueid].state == "recording", 5)
+        started = time.monotonic()
+        await asyncio.sleep(2.5)
+        # the customer reads a card number: the agent pauses, then resumes, from the desk's API
+        resp = await client.post("/api/agent/recording/pause", json={}, headers=headers)
+        assert resp.status == 200 and (await resp.json())["recording"]["state"] == "paused", await resp.text()
+        paused = time.monotonic() - started
+        await asyncio.sleep(2.5)
+        resp = await client.post("/api/agent/recording/resume", json={}, headers=headers)
+        assert resp.status == 200 and (await resp.json())["recording"]["state"] == "recording", await resp.text()
+        resumed = time.monotonic() - started
+        await center.customer.wait_calls("ended", 1, timeout=15)
+        ended = time.monotonic() - started
+
+        rows = await until(lambda: [r for r in recording.repo.for_call(uniqueid) if r.status != "recording"], 15)
+        [row] = rows
+        assert row.status == "stored", row.error
+        assert (row.agent, row.queue, row.policy) == (center.agent, "", "always")
+        path = recording.store.store_dir / row.path
+        assert abs(row.duration_ms / 1000 - ended) <= 1.5, (row.duration_ms, ended)
+        assert wav_rms(path, 0.5, paused - 0.3) > SPEECH  # both talk: recorded
+        assert wav_rms(path, paused + 0.4, resumed - 0.4) < 60  # the pause: silence
+        assert wav_rms(path, resumed + 0.4, ended - 0.5) > SPEECH  # recorded again after it
+        await until(lambda: rt.acd_repo.call(uniqueid) is not None and rt.acd_repo.call(uniqueid).ended_at, 15)
+
+        # the policy says never: the next call is not recorded at all
+        recording.click_to_dial = RecordingPolicy("never", 30)
+        resp = await client.post("/api/calls/dial", json={"customer_id": customer.id}, headers=headers)
+        assert resp.status == 201, await resp.text()
+        second = (await resp.json())["uniqueid"]
+        await center.customer.wait_calls("answered", 2, timeout=10)
+        resp = await client.post("/api/agent/recording/pause", json={}, headers=headers)
+        assert resp.status == 409, await resp.text()  # nothing to pause
+        await center.customer.wait_calls("ended", 2, timeout=15)
+        await ended_row(rt, second)
+        assert recording.repo.for_call(second) == [] and second not in recording.live
         await ws.close()

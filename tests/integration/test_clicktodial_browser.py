@@ -5,13 +5,12 @@ callback on the desk that the engine forbids shows its reason, and nothing is di
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from tests.integration.test_clicktodial import CLOSED_HOURS
 from tests.integration.test_outbound_dialer import ANSWERS, OPEN_CONSENT_REGIME, PASSWORD, Center
 from tests.support.browser import chromium, log_in
+from tests.support.calls import callback_contact
 from tests.support.sipp import Answer
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
@@ -60,21 +59,7 @@ async def test_desk_callback_the_engine_forbids_shows_the_reason_and_dials_nothi
     customers = {ANSWERS: Answer(ring_seconds=0.3, talk_seconds=2)}
     async with Center(asterisk, tmp_path, CLOSED_HOURS, customers) as center:
         service = center.service
-        campaign = await service.campaigns.create_campaign(
-            "Relance", {"mode": "preview", "caller_ids": ["0162000001"]}, "super1"
-        )
-        preview = await service.campaigns.preview_import(
-            campaign["id"], f"numero;nom;code postal\n{ANSWERS};Mme Soir;75011\n".encode(), "p.csv", "utf-8", "super1"
-        )
-        await service.campaigns.commit_import(preview["import_id"], "super1")
-        await service.oppositions.record_consent(
-            number=ANSWERS, source="web", proof_ref="P-1", actor="super1", at=center.clock.now() - timedelta(days=1)
-        )
-        (contact,) = service.repo.contacts(campaign["id"])[0]
-        now = center.clock.now()
-        service.repo.update_contact(
-            contact.id, now, status="callback", callback_agent=center.agent, next_attempt_at=now - timedelta(minutes=5)
-        )
+        contact = await callback_contact(center, "Relance", ANSWERS, "Mme Soir")
         base = f"http://{center.server.host}:{center.server.port}"
         async with chromium() as browser:
             desk = await browser.new_page()

@@ -12,66 +12,17 @@ import pytest
 
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.capabilities.agents.model import AgentState
+from tests.support.calls import QUEUE_NUMBER, log_in, setup_call_center, start_phones
 from tests.support.server import Server, endpoint_of, until
-from tests.support.sipp import Answer, SippCaller, SippCustomer, SippPhone, wav_rms
+from tests.support.sipp import Answer, SippCaller, SippCustomer, wav_rms
 
 pytestmark = pytest.mark.asterisk
-
-QUEUE_NUMBER = "4100"
 
 
 async def queue_members(runtime) -> dict[str, dict]:
     """QueueStatus as Asterisk reports it: interface -> fields."""
     rows = await runtime.pbx.ami.list_action({"Action": "QueueStatus", "Queue": "support"})
     return {r["location"]: r for r in rows if r.get("event") == "QueueMember"}
-
-
-async def setup_call_center(srv: Server, *, wrapup: int = 2, callback_key: str = "", strategy: str = "ringall") -> dict:
-    """A queue needing French, Alice (fr:9) and Bruno (fr:3): Alice is the best-skilled."""
-    rt = srv.runtime
-    await until(srv.ok, 15)
-    for skill in ("fr", "tech"):
-        await asyncio.to_thread(rt.acd_repo.add_skill, skill)
-    for code in ("break", "lunch"):
-        await asyncio.to_thread(rt.acd_repo.add_pause_reason, code, code.title())
-    await rt.acd.create_queue(
-        QueueDefinition(
-            name="support",
-            strategy=strategy,
-            required_skills={"fr": 1},
-            numbers=(QUEUE_NUMBER,),
-            wrapup_seconds=wrapup,
-            ring_seconds=10,
-            holidays="",
-            callback_key=callback_key,
-            dispositions=("resolved", "escalated"),
-        ),
-        actor="admin",
-    )
-    accounts = {}
-    for username, skills in (("alice", "fr:9"), ("bruno", "fr:3")):
-        accounts[username] = await rt.acd.create_agent(
-            username, "password-1234", username.title(), skills, actor="admin"
-        )
-    return accounts
-
-
-async def start_phones(asterisk, accounts, **behaviours):
-    phones = {}
-    for username, account in accounts.items():
-        phone = SippPhone(
-            asterisk, account.sip_username, account.sip_password, behaviour=behaviours.get(username, Answer())
-        )
-        await phone.start()
-        await phone.wait_registered()
-        phones[username] = phone
-    return phones
-
-
-async def log_in(rt, *usernames):
-    for username in usernames:
-        await rt.acd.login(username)
-    await until(lambda: all(rt.agent_board.agents[u].state is AgentState.AVAILABLE for u in usernames), 5)
 
 
 def timeline(rt, username):

@@ -333,6 +333,9 @@ OBJECT_ROUTES: list[Case] = [
         "agent1",
         body=lambda _c: {"uniqueid": "call-1", "notes": "rappeler lundi"},
     ),
+    # --- a call's legs: agent1's stored call "call-1" in queue sales
+    Case("GET", "/api/calls/{call}/legs", lambda _c: "/api/calls/call-1/legs", BOTH, "agent1"),
+    Case("GET", "/api/calls/{call}/legs", lambda _c: "/api/calls/call-1/legs", BOTH, "supervisor1"),
     # --- call control: agent1's live call "live-1" in queue sales (404 for the insider: the
     # call passes the check, then has no agent channel here, there being no Asterisk)
     *[

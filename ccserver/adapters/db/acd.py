@@ -30,6 +30,7 @@ from .tables import (
     AgentStateEntry,
     Call,
     CallbackRequest,
+    CallLegRow,
     PauseReason,
     Queue,
     Skill,
@@ -344,6 +345,42 @@ class AcdRepository:
             for key, value in fields.items():
                 setattr(row, key, value)
             s.add(row)
+
+    def upsert_legs(self, rows: Iterable[dict]) -> int:
+        """Call legs by (call_uniqueid, seq): a leg is rewritten as it ends or is handed over."""
+        count = 0
+        with self.db.write_session() as s:
+            for fields in rows:
+                row = s.exec(
+                    select(CallLegRow)
+                    .where(CallLegRow.call_uniqueid == fields["call_uniqueid"])
+                    .where(CallLegRow.seq == fields["seq"])
+                ).first()
+                if row is None:
+                    row = CallLegRow(**fields)
+                else:
+                    for key, value in fields.items():
+                        setattr(row, key, value)
+                s.add(row)
+                count += 1
+        return count
+
+    def legs_of(self, call_uniqueids: Iterable[str]) -> dict[str, list[CallLegRow]]:
+        """The stored legs of these calls, in order."""
+        wanted = sorted({u for u in call_uniqueids if u})
+        found: dict[str, list[CallLegRow]] = {}
+        if not wanted:
+            return found
+        with self.db.read_session() as s:
+            for start in range(0, len(wanted), 500):
+                rows = s.exec(
+                    select(CallLegRow)
+                    .where(CallLegRow.call_uniqueid.in_(wanted[start : start + 500]))
+                    .order_by(CallLegRow.call_uniqueid, CallLegRow.seq)
+                )
+                for row in rows:
+                    found.setdefault(row.call_uniqueid, []).append(row)
+        return found
 
     def open_calls(self) -> list[Call]:
         with self.db.read_session() as s:

@@ -151,6 +151,32 @@ class Call(SQLModel, table=True):
     customer_id: int | None = Field(default=None, sa_type=Integer)
 
 
+class CallLegRow(SQLModel, table=True):
+    """An agent's leg of a call (migration 0022_call_legs)."""
+
+    __tablename__ = "call_legs"
+    __table_args__ = (
+        UniqueConstraint("call_uniqueid", "seq", name="uq_call_legs_call_seq"),
+        Index("ix_call_legs_agent_started_at", "agent", "started_at"),
+    )
+
+    id: int | None = _id()
+    call_uniqueid: str = Field(sa_type=String(64))
+    linkedid: str = Field(sa_type=String(64))
+    seq: int = Field(sa_type=Integer)
+    agent: str = Field(sa_type=String(64))
+    interface: str = Field(sa_type=String(128))
+    channel: str = Field(sa_type=String(255))
+    started_at: datetime = Field(sa_type=UtcDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    talk_seconds: int = Field(default=0, sa_type=Integer)
+    hold_seconds: int = Field(default=0, sa_type=Integer)
+    started_how: str = Field(sa_type=String(32))
+    ended_how: str | None = Field(default=None, sa_type=String(32))
+    transferred_by: str | None = Field(default=None, sa_type=String(64))
+
+
 # --- inbound (ACD): migration 0004_acd ---------------------------------------------------------
 
 

@@ -429,19 +429,21 @@ def render_acd_dialplan(
         language = media.language_of(name)
         if language:  # every sound from here on (announcements, closed, abandon) in that language
             lines.append(f" same => n,Set(CHANNEL(language)={_dialplan_value(language)})")
-        lines += closed_day_lines(settings.closed_days, tz, years)
+        # closed days, holidays and hours: the same lines decide for callers and for transfers
+        opening = closed_day_lines(settings.closed_days, tz, years)
         for day, label in holiday_dates(q.holidays, years):
-            lines.append(
+            opening.append(
                 f" same => n,GotoIfTime(*,*,{day.day},{_MONTHS[day.month - 1]},{tz}?"
                 f"closed,1) ; {day.isoformat()} {_dialplan_value(label.replace(',', ''))}"
             )
         slots = parse_hours(q.hours)
         if slots:
             for times, days in slots:
-                lines.append(f" same => n,GotoIfTime({times},{days},*,*,{tz}?open,1)")
-            lines.append(" same => n,Goto(closed,1)")
+                opening.append(f" same => n,GotoIfTime({times},{days},*,*,{tz}?open,1)")
+            opening.append(" same => n,Goto(closed,1)")
         else:
-            lines.append(" same => n,Goto(open,1)")
+            opening.append(" same => n,Goto(open,1)")
+        lines += opening
         max_wait = str(q.max_wait_seconds) if q.max_wait_seconds else ""
         welcome = media.prompt(settings.welcome_prompt)
         closed = media.prompt(settings.closed_prompt) or q.closed_message or "sorry"
@@ -464,6 +466,14 @@ def render_acd_dialplan(
             " same => n,Answer()",
             f" same => n,Playback({_dialplan_value(closed)})",
             " same => n,Hangup()",
+            "",
+            # is the queue open now? (Gosub from [ccserver-xfer]: a transfer to a queue closed
+            # by its hours, holidays or closed days fails at once, GOSUB_RETVAL = closed)
+            f"[ccserver-hours-{name}]",
+            f"exten => s,1,NoOp(is queue {name} open)",
+            *opening,
+            "exten => open,1,Return(open)",
+            "exten => closed,1,Return(closed)",
             "",
         ]
         if q.callback_key or q.overflow_kind == "callback":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...core.events import PbxLinkUp
 from ...core.plugin import Deps, Plugin
 from ..agents.model import AgentBoard, AgentMembershipLost, AgentStateChanged, AgentWrapUpStarted
+from ..calls.legs import CallLegsChanged, CallLegTracker
 from ..calls.model import CallRecordChanged, CallTracker
 from ..customers.service import CustomerService
 from . import web
@@ -30,13 +31,19 @@ def setup(
 
     tracker = CallTracker(deps.clock, agent_of_interface=agent_of_interface)
     tracker.register(plugin)
+    legs = CallLegTracker(deps.clock, agent_of_interface=agent_of_interface)
+    legs.register(plugin)
     acd = AcdService(
         repository, board, tracker, deps.pbx, deps.config_writer, deps.audit, deps.clock, customers=customers
     )
+    acd.legs = legs
     plugin.service = acd
 
     state_writer = writer_factory("db:agent-states", acd.write_states)
     call_writer = writer_factory("db:calls", acd.write_calls)
+    legs_writer = writer_factory("db:call-legs", acd.write_legs)
+    plugin.subscribe("db:call-legs", legs_writer, [CallLegsChanged.topic], maxsize=WRITER_BOUND)
+    plugin.subscribe("acd:click-to-dial-legs", legs.on_record, [CallRecordChanged.topic])
     plugin.subscribe("db:agent-states", state_writer, [AgentStateChanged.topic], maxsize=WRITER_BOUND)
     plugin.subscribe("db:calls", call_writer, [CallRecordChanged.topic], maxsize=WRITER_BOUND)
     plugin.subscribe(
@@ -48,10 +55,12 @@ def setup(
         await acd.apply_configuration()
         state_writer.start()
         call_writer.start()
+        legs_writer.start()
 
     async def stop_writers() -> None:  # after the bus is drained: the last events are written
         await state_writer.stop()
         await call_writer.stop()
+        await legs_writer.stop()
 
     plugin.startup.append(start)
     plugin.late_cleanup.append(stop_writers)

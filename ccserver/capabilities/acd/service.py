@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...core import events as ev
 from ...core.clock import Clock
-from ...core.errors import Conflict, InvalidInput, PbxCommandFailed, PbxUnavailable
-from ...core.permissions import Actor, Target, require
+from ...core.errors import Conflict, InvalidInput, NotFound, PbxCommandFailed, PbxUnavailable
+from ...core.permissions import Actor, Target, actor_for, require
 from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
 from ..agents.model import (
     WRAPUP_REASON,
@@ -28,6 +28,7 @@ from ..agents.model import (
     AgentStatus,
     AgentWrapUpStarted,
 )
+from ..calls.legs import CallLeg, CallLegsChanged, CallLegTracker, talk_by_agent
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
 from ..media.model import MediaConfig
 from .errors import NoSuchQueue, QueueSettingRefused
@@ -85,6 +86,8 @@ class AcdService:
         # the phone each agent chose at their last login ("softphone" when absent): the queue
         # member interface is that phone's (PJSIP/<sip user> or PJSIP/<sip user>~webrtc)
         self.phones: dict[str, str] = {}
+        # each call's legs (the agents who handled it), set by the plugin
+        self.legs: CallLegTracker | None = None
 
     # --- start-up -----------------------------------------------------------------------------
     async def load(self) -> None:
@@ -508,8 +511,10 @@ class AcdService:
         agent = (open_record.agent if open_record else None) or (call.agent if call else None)
         if call is None and open_record is None:
             raise InvalidInput(f"no call {uniqueid!r}", field="uniqueid")
-        # only the agent who took the call annotates it (403 for anybody else's call)
-        require(Actor(username, "agent"), Target.of("call", uniqueid, agents=[agent]), "wrap up")
+        # only an agent who took the call (the queue's, or one it was transferred to) annotates
+        # it (403 for anybody else's call)
+        agents = [agent, *(leg.agent for leg in self.call_legs([uniqueid]).get(uniqueid, []))]
+        require(Actor(username, "agent"), Target.of("call", uniqueid, agents=agents), "wrap up")
         queue_name = (open_record.queue if open_record else call.queue) or ""
         disposition = body.get("disposition") or ""
         if disposition:
@@ -568,6 +573,47 @@ class AcdService:
             if isinstance(e, AgentStateChanged)
         )
 
+    def write_legs(self, events: list[ev.Event]) -> None:
+        latest: dict[tuple[str, int], CallLeg] = {}
+        for e in events:
+            if isinstance(e, CallLegsChanged):
+                for leg in e.legs:
+                    latest[(leg.call_uniqueid, leg.seq)] = leg
+        self.repo.upsert_legs(_row_from_leg(leg) for leg in latest.values())
+
+    def call_legs(self, uniqueids: list[str]) -> dict[str, list[CallLeg]]:
+        """Blocking. The legs of these calls: live ones from the tracker, ended ones stored."""
+        found = {u: [leg_from_row(r) for r in rows] for u, rows in self.repo.legs_of(uniqueids).items()}
+        if self.legs is not None:
+            for uniqueid in uniqueids:
+                live = self.legs.legs(uniqueid)
+                if live:
+                    found[uniqueid] = live
+        return found
+
+    def legs_for(self, username: str, role: str, uniqueid: str) -> dict:
+        """Blocking. A call with its legs, for an agent who handled it, a supervisor whose
+        queues or teams cover it, an admin (NotFound for an unknown call, Forbidden otherwise)."""
+        record = self.tracker.open.get(uniqueid)
+        row = self.repo.call(uniqueid) if record is None else None
+        if record is None and row is None:
+            raise NotFound(f"no call {uniqueid!r}", field="call")
+        if record is None:
+            record = record_from_row(row)
+        legs = self.call_legs([uniqueid]).get(uniqueid, [])
+        agents = [record.agent, *(leg.agent for leg in legs)]
+        actor = actor_for(username, role, self.repo)
+        require(actor, Target.of("call", uniqueid, agents=agents, queues=[record.queue]), "see")
+        return {
+            "uniqueid": uniqueid,
+            "queue": record.queue,
+            "agent": record.agent,
+            "outcome": record.outcome,
+            "talk_seconds": record.talk_seconds,
+            "legs": [leg.to_dict() for leg in legs],
+            "talk_by_agent": talk_by_agent(legs),
+        }
+
     def write_calls(self, events: list[ev.Event]) -> None:
         latest: dict[str, CallRecord] = {}
         for e in events:
@@ -607,6 +653,44 @@ def _row_from_record(r: CallRecord) -> dict:
         wait_seconds=r.wait_seconds,
         talk_seconds=r.talk_seconds,
         call_data=json.dumps(dict(r.data)) if r.data else None,
+    )
+
+
+def _row_from_leg(leg: CallLeg) -> dict:
+    return dict(
+        call_uniqueid=leg.call_uniqueid,
+        linkedid=leg.linkedid,
+        seq=leg.seq,
+        agent=leg.agent[:64],
+        interface=leg.interface[:128],
+        channel=leg.channel[:255],
+        started_at=leg.started_at,
+        answered_at=leg.answered_at,
+        ended_at=leg.ended_at,
+        talk_seconds=leg.talk_seconds,
+        hold_seconds=leg.hold_seconds,
+        started_how=leg.started_how,
+        ended_how=leg.ended_how or None,
+        transferred_by=leg.transferred_by or None,
+    )
+
+
+def leg_from_row(row) -> CallLeg:
+    return CallLeg(
+        call_uniqueid=row.call_uniqueid,
+        linkedid=row.linkedid,
+        seq=row.seq,
+        agent=row.agent,
+        interface=row.interface,
+        channel=row.channel,
+        started_at=row.started_at,
+        answered_at=row.answered_at,
+        ended_at=row.ended_at,
+        talk_seconds=row.talk_seconds,
+        hold_seconds=row.hold_seconds,
+        started_how=row.started_how,
+        ended_how=row.ended_how or "",
+        transferred_by=row.transferred_by or "",
     )
 
 

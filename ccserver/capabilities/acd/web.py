@@ -214,6 +214,16 @@ async def api_agent_sip_password_reset(request: web.Request) -> web.StreamRespon
     )
 
 
+@roles("agent", "supervisor", "admin")
+async def api_call_legs(request: web.Request) -> web.StreamResponse:
+    """A call's legs: each agent who handled it, their talk and hold seconds, how they got it
+    (queue, blind / attended transfer, three-way, click-to-dial) and how they let it go."""
+    user = current_user(request)
+    acd = request.app[ACD]
+    body = await asyncio.to_thread(acd.legs_for, user.username, user.role, request.match_info["call"])
+    return web.json_response(body)
+
+
 def add_routes(app: web.Application, acd: AcdService) -> None:
     app[ACD] = acd
     add_admin_routes(app)
@@ -226,6 +236,7 @@ def add_routes(app: web.Application, acd: AcdService) -> None:
     app.router.add_post("/api/agent/unpause", api_unpause, name="api-agent-unpause")
     app.router.add_post("/api/agent/logout", api_logout, name="api-agent-logout")
     app.router.add_post("/api/agent/wrapup", api_wrapup, name="api-agent-wrapup")
+    app.router.add_get("/api/calls/{call}/legs", api_call_legs, name="api-call-legs")
     app.router.add_get("/api/queues", api_queues, name="api-queues")
     app.router.add_post("/api/queues", api_queue_create, name="api-queue-create")
     app.router.add_patch("/api/queues/{name}", api_queue_update, name="api-queue-update")

@@ -35,6 +35,7 @@ REASONS = {
     "LEAVEUNAVAIL": "nobody in the queue is available",
     "TIMEOUT": "nobody in the queue answered in time",
     "FULL": "the queue is full",
+    "CLOSED": "the queue is closed now (opening hours)",
     "CANCEL": "the transfer was cancelled",
 }
 

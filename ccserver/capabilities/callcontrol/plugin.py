@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...core import events as ev
 from ...core.plugin import Deps, Plugin
 from ..agents.model import AgentBoard
+from ..calls.legs import CallLegTracker, LegStarted
 from ..calls.model import CallTracker
 from . import web
 from .model import CallControlChanged
@@ -20,6 +21,7 @@ def setup(
     board: AgentBoard,
     tracker: CallTracker,
     commands: CallControlCommands | None,
+    legs: CallLegTracker | None = None,
 ) -> Plugin:
     service = CallControlService(
         directory,
@@ -31,10 +33,12 @@ def setup(
         deps.bus,
         deps.clock,
         trunk_host=deps.settings.outbound.trunk_host,
+        legs=legs,
     )
     plugin = Plugin("callcontrol", service=service)
     for event_type in (ev.ChannelHeld, ev.ChannelUnheld, ev.BridgeEntered, ev.TransferFailed, ev.ChannelHungup):
         plugin.handle(event_type, service.on_event)
+    plugin.subscribe("callcontrol:legs", service.on_leg_started, [LegStarted.topic])
     plugin.web_routes = lambda app: web.add_routes(app, service)
 
     def live(hub) -> None:  # to the agent of the call (their pages) and to admins

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from ...core import events as ev
 from ...core.channels import ChannelRegistry
@@ -17,6 +18,7 @@ from ...core.errors import PbxUnavailable
 from ...core.permissions import Target, actor_for, require
 from ...core.ports import AuditTrail, EventBus
 from ..agents.model import AgentBoard
+from ..calls.legs import CallLegTracker
 from ..calls.model import CallTracker
 from .errors import CallNotInState, NoSuchCall, NoSuchTransferTarget
 from .model import (
@@ -57,6 +59,7 @@ class CallControlService:
         *,
         trunk_host: str = "",
         region: str = "FR",
+        legs: CallLegTracker | None = None,
     ) -> None:
         self.directory = directory
         self.agents = board
@@ -68,6 +71,7 @@ class CallControlService:
         self.clock = clock
         self.trunk_host = trunk_host
         self.region = region
+        self.legs = legs  # told how the next leg of a call starts (transfer kind, by whom)
         self.board = CallControlBoard()
         self._settled: dict[str, asyncio.Event] = {}
         self._unheld_at: dict[str, float] = {}  # call -> when its last hold/consultation ended
@@ -84,6 +88,26 @@ class CallControlService:
             if waiter is not None and (changed.call.settled or changed.ended or not changed.call.held):
                 waiter.set()
         return out
+
+    def on_leg_started(self, event) -> None:
+        """Bus listener (`call_leg_started`): a call transferred to an agent (blind or attended)
+        is theirs to control from now; their desk gets its state. A three-way call stays the
+        first agent's until they leave (each acts on their own leg)."""
+        leg = getattr(event, "leg", None)
+        if leg is None or leg.started_how not in ("blind_transfer", "attended_transfer"):
+            return
+        if leg.call_uniqueid not in self.tracker.open:
+            return
+        old = self.board.calls.get(leg.call_uniqueid)
+        if old is not None and old.agent == leg.agent:
+            # back with the same agent (a failed blind transfer rang them again): their new
+            # channel, the transfer's outcome and reason kept on their desk
+            self.board.track(replace(old, agent_channel=leg.channel))
+            return
+        if old is not None:  # no longer theirs: their desk lets it go
+            self.bus.publish(CallControlChanged(call=old, ended=True))
+        call = self.board.track(ControlledCall(uniqueid=leg.call_uniqueid, agent=leg.agent, agent_channel=leg.channel))
+        self.bus.publish(CallControlChanged(call=call))
 
     async def _quiet(self, call: ControlledCall) -> None:
         """Wait (at most SETTLE_SECONDS) until the call's previous hold or consultation leg (a
@@ -134,23 +158,34 @@ class CallControlService:
         record = self.tracker.open.get(uniqueid)
         if record is None or not record.agent or record.answered_at is None:
             raise NoSuchCall(f"no call {uniqueid} in progress (it may have ended)", call=uniqueid)
-        if not (role == "agent" and username == record.agent):
+        # the agent with the customer now: a call transferred to bruno is bruno's to control
+        leg = self._current_leg(uniqueid, username)
+        agent = leg.agent if leg is not None else record.agent
+        if not (role == "agent" and username == agent):
             actor = await asyncio.to_thread(actor_for, username, role, self.directory)
-            require(actor, Target.of("call", uniqueid, agents=[record.agent], queues=[record.queue]), "control")
-        status = self.agents.agents.get(record.agent)
+            require(actor, Target.of("call", uniqueid, agents=[agent], queues=[record.queue]), "control")
+        status = self.agents.agents.get(agent)
         known = self.board.calls.get(uniqueid)
-        channel = self._agent_channel(status.interface, record.linkedid, uniqueid) if status else ""
-        if (
-            not channel
-            and known is not None
-            and known.agent_channel in {c.channel for c in self.channels.channels.values()}
-        ):
+        live = {c.channel for c in self.channels.channels.values()}
+        if leg is not None and leg.channel in live:
+            channel = leg.channel
+        else:
+            channel = self._agent_channel(status.interface, record.linkedid, uniqueid) if status else ""
+        if not channel and known is not None and known.agent == agent and known.agent_channel in live:
             channel = known.agent_channel
         if not channel:
             raise NoSuchCall(f"call {uniqueid} has no agent on it now", call=uniqueid)
-        if known is None or known.agent_channel != channel:  # a new leg (the agent rung again)
-            known = self.board.track(ControlledCall(uniqueid=uniqueid, agent=record.agent, agent_channel=channel))
+        if known is None or known.agent_channel != channel or known.agent != agent:  # a new leg
+            known = self.board.track(ControlledCall(uniqueid=uniqueid, agent=agent, agent_channel=channel))
         return known
+
+    def _current_leg(self, uniqueid: str, username: str):
+        """The live leg of this call the action is for: the user's own, else the latest."""
+        if self.legs is None:
+            return None
+        live = [leg for leg in self.legs.legs(uniqueid) if leg.ended_at is None and leg.answered_at is not None]
+        mine = [leg for leg in live if leg.agent == username]
+        return (mine or live or [None])[-1]
 
     def _customer_channel(self, uniqueid: str) -> str:
         record = self.tracker.open.get(uniqueid)
@@ -245,6 +280,8 @@ class CallControlService:
             raise CallNotInState("the call is already with this agent", call=uniqueid, field="target")
         pbx = self._pbx()
         await self._quiet(call)
+        if self.legs is not None:
+            self.legs.hint(uniqueid, "attended_transfer" if attended else "blind_transfer", call.agent)
         account = await asyncio.to_thread(self.directory.sip_account_of, call.agent)
         back = account.sip_username if account else ""
         if attended:
@@ -301,6 +338,8 @@ class CallControlService:
         target = call.consulting
         call = await self._settle(call)
         pbx = self._pbx()
+        if self.legs is not None:
+            self.legs.hint(uniqueid, "three_way", call.agent)
         for digit in THREEWAY_CODE:
             await pbx.receive_dtmf(call.agent_channel, digit, duration_ms=80)
         # Asterisk merges the bridges (BridgeMerge, the customer's music stops) without an

@@ -1,10 +1,11 @@
-"""CTI: the screen-pop on the agent's page when a queue rings them."""
+"""CTI: the screen-pop on the agent's page when a queue rings them or a call is transferred to them."""
 
 from __future__ import annotations
 
 from ...core import events as ev
 from ...core.plugin import Deps, Plugin
 from ..agents.model import AgentBoard
+from ..calls.legs import LegStarted
 from ..calls.model import CallTracker
 from ..customers.service import CustomerService
 from .service import ScreenPopService
@@ -16,7 +17,7 @@ def setup(deps: Deps, *, board: AgentBoard, tracker: CallTracker, customers: Cus
 
     def live(hub) -> None:  # screen-pops go to the ringing agent's pages only
         pop.send_to_user = lambda username, message: hub.broadcast(message, roles=set(), usernames={username})
-        deps.bus.subscribe("cti:screen-pop", pop.on_event, topics=[ev.AgentCalled.topic])
+        deps.bus.subscribe("cti:screen-pop", pop.on_event, topics=[ev.AgentCalled.topic, LegStarted.topic])
 
     plugin.live = live
     return plugin

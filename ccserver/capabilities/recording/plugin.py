@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...core.errors import InvalidInput
 from ...core.plugin import Deps, Plugin
+from .model import validate_policy
 from .ports import CustomerLookup, RecordingRepository, Scopes
 from .service import TOPICS, RecordingService
 from .storage import RecordingStore, parse_key
@@ -40,6 +42,13 @@ def setup(
     store: RecordingStore | None = None,
 ) -> Plugin:
     settings = deps.settings
+    try:
+        click_to_dial = validate_policy(
+            settings.recording.click_to_dial_policy, settings.recording.click_to_dial_retention_days
+        )
+    except InvalidInput as exc:
+        name = "policy" if exc.details.get("field") == "recording_policy" else "retention_days"
+        raise InvalidInput(f"recording.click_to_dial_{name}: {exc.message}", field=f"recording.click_to_dial_{name}")
     service = RecordingService(
         repository,
         store or store_of(settings, deps.config_writer),
@@ -53,6 +62,7 @@ def setup(
         agents_may_listen=settings.recording.agents_may_listen,
         scopes=scopes,
         alerts=deps.alerts,
+        click_to_dial=click_to_dial,
     )
     plugin = Plugin("recording", service)
     plugin.subscribe("recording", service.dispatch, TOPICS)

@@ -1,4 +1,5 @@
-"""Recording use cases: MixMonitor on answered queue calls by policy, pause/resume from the
+"""Recording use cases: MixMonitor on answered queue calls by policy (and on the customer-service
+calls agents place from their desks, by the click-to-dial policy), pause/resume from the
 desk, indexing the files when calls end, playback rights, the retention purge, the GDPR
 erasure of a customer, and quality evaluations.
 
@@ -7,7 +8,10 @@ started on the caller's channel when an agent answers (AgentConnect), `MixMonito
 Direction both writes silence while paused (the file keeps the call's length, the pause is a
 silent gap), and the recording ends with the channel. There is no MixMonitor stop event on
 hangup: the caller channel's Hangup (or its absence from a resync snapshot) closes it, then the
-file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed.
+file is moved from Asterisk's spool into ccserver's store (`RecordingStore`) and indexed. When
+the recorded channel changes bridge or party (hold, transfers, three-way calls), MixMonitor is
+restarted on the same file once the bridge is quiet (`_mend`): Asterisk's would otherwise keep
+only that channel's own voice; a paused recording is restarted only when resumed.
 
 Each call's events (answer, hang-up, a desk action, a resync closing it) are handled in their
 order on that call's own chain of tasks, and different calls' chains run side by side (at most
@@ -37,11 +41,13 @@ from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Target, actor_for, may_act, require
 from ...core.ports import AuditTrail, PbxCommands
+from ..calls.model import CallRecordChanged
 from .model import (
     PAUSED,
     RECORDING,
     STOPPED,
     LiveRecording,
+    RecordingPolicy,
     apply_action,
     averages,
     check_action,
@@ -56,9 +62,21 @@ from .storage import RecordingStore
 
 logger = logging.getLogger(__name__)
 
-TOPICS = (ev.QueueCallerJoined.topic, ev.AgentConnected.topic, ev.ChannelHungup.topic, ev.PbxSnapshot.topic)
+TOPICS = (
+    ev.QueueCallerJoined.topic,
+    ev.AgentConnected.topic,
+    ev.ChannelHungup.topic,
+    ev.PbxSnapshot.topic,
+    ev.BridgeEntered.topic,  # hold, transfers, three-way calls: the recording is mended
+    ev.BridgeLeft.topic,
+    CallRecordChanged.topic,  # click-to-dial calls: recorded when the customer answers
+)
 # recordings started at once (each mostly waits for Asterisk's answer to MixMonitor)
 STARTERS = 64
+# a recording is mended this long after the last change of its bridge (seconds)
+MEND_DELAY = 0.5
+# bridge changes this soon after a recording started are the call being answered: not mended
+START_QUIET = 1.0
 # a cached queue policy is read again after this long (a change made outside this process)
 POLICY_TTL = 60.0
 # recordings stored at once (each mostly waits for its file to close, then copies and hashes it)
@@ -84,8 +102,11 @@ class RecordingService:
         scopes: Scopes | None = None,
         alerts: Alerts | None = None,
         storers: int = STORERS,
+        click_to_dial: RecordingPolicy | None = None,
     ) -> None:
         self.repo = repo
+        # the policy of the customer-service calls agents place from their desks (click-to-dial)
+        self.click_to_dial = click_to_dial or RecordingPolicy()
         self.scopes = scopes  # supervisors' queues and teams (AcdRepository); None: no scoping
         self.store = store
         self.board = board
@@ -112,6 +133,13 @@ class RecordingService:
         self._played: dict[tuple[str, int], float] = {}
         # live calls whose person was erased: uniqueid -> spool name, deleted when the call ends
         self._doomed: dict[str, str] = {}
+        # the bridge each channel is in (BridgeEnter), and the paused recordings to mend on resume
+        self._bridge_of: dict[str, str] = {}
+        self._stale: set[str] = set()
+        self._menders: dict[str, asyncio.Task] = {}  # by uniqueid: a mend waiting for a quiet bridge
+        self._started_mono: dict[str, float] = {}  # by uniqueid: when its MixMonitor started
+        self.mend_delay = MEND_DELAY
+        self.start_quiet = START_QUIET
 
     # --- start-up --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -145,6 +173,9 @@ class RecordingService:
 
     async def stop(self) -> None:
         """Let the starts under way and the files being indexed finish (a few seconds at most)."""
+        for mender in self._menders.values():
+            mender.cancel()
+        self._menders.clear()
         if self._chains:
             await asyncio.wait(set(self._chains.values()), timeout=10)
         if self._finishing:
@@ -183,12 +214,103 @@ class RecordingService:
             return [self._follow(event.uniqueid, lambda: self._answered(event))]
         if isinstance(event, ev.ChannelHungup):
             return [self._follow(event.uniqueid, lambda: self._hung_up(event.uniqueid))]
+        if isinstance(event, (ev.BridgeEntered, ev.BridgeLeft)):
+            return self._bridge_changed(event)
+        if isinstance(event, CallRecordChanged):
+            record = event.record
+            if (
+                record is not None
+                and not event.ended
+                and record.answered_at is not None
+                and record.agent
+                and any(key == "click_to_dial" for key, _ in record.data)
+                and record.uniqueid not in self.live
+            ):
+                return [self._follow(record.uniqueid, lambda: self._dialled_answered(record))]
+            return []
         if isinstance(event, ev.PbxSnapshot):
             alive = {c.uniqueid for c in event.channels}
             # followed calls and calls whose start is under way (their chain closes them after it)
             gone = [u for u in {**self.live, **self._chains} if u not in alive]
             return [self._follow(u, lambda u=u: self._ended(u)) for u in gone]
         return []
+
+    def _bridge_changed(self, event: ev.BridgeEntered | ev.BridgeLeft) -> list[asyncio.Task]:
+        """A recorded channel moved to another bridge (a blind transfer, a merge), or somebody
+        joined or left the bridge it is in (hold, resume, a completed transfer, the third party
+        left alone with the customer): its recording is mended (`_mend`) once the bridge has been
+        quiet for `mend_delay` (a transfer is several moves in a row)."""
+        if isinstance(event, ev.BridgeLeft):
+            if self._bridge_of.get(event.uniqueid) == event.bridge_id:
+                del self._bridge_of[event.uniqueid]  # mended when it enters the next one
+            concerned = [u for u in self.live if self._bridge_of.get(u) == event.bridge_id]
+        else:
+            self._bridge_of.pop(event.uniqueid, None)
+            if len(self._bridge_of) >= 20_000:  # channels whose hang-up we never saw
+                self._bridge_of.pop(next(iter(self._bridge_of)))
+            self._bridge_of[event.uniqueid] = event.bridge_id
+            # the recorded channel entering any bridge (it left the last one), or a party
+            # entering its bridge; its first bridge (the answer) comes before its recording
+            concerned = [u for u in self.live if self._bridge_of.get(u) == event.bridge_id]
+        now = time.monotonic()
+        for uniqueid in concerned:
+            # not started yet, or the bridge forming as the call is answered: what it starts on
+            started = self._started_mono.get(uniqueid)
+            if started is not None and now - started >= self.start_quiet:
+                self._mend_later(uniqueid)
+        return []
+
+    def _mend_later(self, uniqueid: str) -> None:
+        waiting = self._menders.pop(uniqueid, None)
+        if waiting is not None:
+            waiting.cancel()
+
+        async def mend():
+            await asyncio.sleep(self.mend_delay)
+            self._menders.pop(uniqueid, None)
+            await self._follow(uniqueid, lambda: self._mend(uniqueid))
+
+        self._menders[uniqueid] = asyncio.get_running_loop().create_task(mend(), name=f"recording-mend-{uniqueid}")
+
+    async def mended(self) -> None:
+        """Wait until every mend asked is done (tests)."""
+        while self._menders:
+            await asyncio.gather(*self._menders.values(), return_exceptions=True)
+        await self.settled()
+
+    async def _mend(self, uniqueid: str) -> None:
+        """Restart the call's MixMonitor, appending to the same file. After its channel changed
+        bridge or party, Asterisk's MixMonitor goes on writing only what the recorded channel
+        says (never what it hears: after a blind transfer the customer's voice alone); a new one
+        hears both. A paused recording is mended when resumed (restarting it would record)."""
+        live = self.live.get(uniqueid)
+        if live is None or live.recording_id is None or live.state not in (RECORDING, PAUSED):
+            return
+        if live.state == PAUSED:
+            self._stale.add(uniqueid)
+            return
+        await self._restart(live)
+
+    async def _restart(self, live: LiveRecording, *, failing: bool = False) -> None:
+        """Stop the call's MixMonitor and start another on the same file (option a: appended).
+        `failing`: errors raised (a resume from the desk), else logged."""
+        self._stale.discard(live.uniqueid)
+        try:
+            if self.pbx is None or not self.pbx.is_up:
+                raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
+            await self.pbx.stop_mix_monitor(live.channel)
+            await self.pbx.mix_monitor(live.channel, live.spool_name, "ab")
+        except CcError as exc:
+            if failing:
+                self._stale.add(live.uniqueid)
+                raise
+            logger.warning(
+                "recording %s of call %s: cannot restart MixMonitor (%s)", live.recording_id, live.uniqueid, exc
+            )
+            return
+        logger.debug(
+            "recording %s of call %s: MixMonitor restarted on %s", live.recording_id, live.uniqueid, live.channel
+        )
 
     def _in_order(self, uniqueid: str, step) -> asyncio.Task:
         """Run `step()` after the call's earlier steps (whatever became of them), beside the
@@ -223,6 +345,8 @@ class RecordingService:
 
     async def _hung_up(self, uniqueid: str) -> None:
         self._callers.pop(uniqueid, None)
+        self._bridge_of.pop(uniqueid, None)
+        self._stale.discard(uniqueid)
         await self._ended(uniqueid)
 
     async def policy_for_queue(self, queue: str):
@@ -290,6 +414,35 @@ class RecordingService:
                 except CcError as exc:
                     await self._missed(live, f"could not start: {exc.message}")
 
+    async def _dialled_answered(self, record) -> None:
+        """A click-to-dial call's customer answered: recorded by the click-to-dial policy
+        (setting `recording.click_to_dial_policy`), MixMonitor on the agent's channel (the call
+        placed from the desk: its uniqueid), like a queue call's; no queue."""
+        if record.uniqueid in self.live or record.uniqueid in self._doomed:
+            return
+        policy = self.click_to_dial
+        if policy.policy == "never":
+            logger.debug("click-to-dial call %s: never recorded", record.uniqueid)
+            return
+        live_channel = self.channels.channels.get(record.uniqueid)
+        live = LiveRecording(
+            uniqueid=record.uniqueid,
+            linkedid=record.linkedid or record.uniqueid,
+            channel=live_channel.channel if live_channel else "",
+            agent=record.agent,
+            queue="",
+            policy=policy.policy,
+            retention_days=policy.retention_days,
+            caller_number=record.caller_number,
+        )
+        self.live[record.uniqueid] = live
+        if policy.starts_on_answer:
+            async with self._starters:
+                try:
+                    await self._start(live, "system")
+                except CcError as exc:
+                    await self._missed(live, f"could not start: {exc.message}")
+
     async def _missed(self, live: LiveRecording, reason: str) -> None:
         """A call its policy says to record was not recorded: an alert, not just a log line."""
         count = self.alerts.note(
@@ -345,6 +498,7 @@ class RecordingService:
         except CcError as exc:
             await asyncio.to_thread(self.repo.insert, status="failed", ended_at=now, error=exc.message[:255], **fields)
             raise
+        self._started_mono[live.uniqueid] = time.monotonic()
         row = await asyncio.to_thread(self.repo.insert, status="recording", **fields)
         started = replace(apply_action(live, "start", now), recording_id=row.id, spool_name=name)
         self.live[live.uniqueid] = started
@@ -365,6 +519,11 @@ class RecordingService:
 
     async def _ended(self, uniqueid: str) -> None:
         live = self.live.pop(uniqueid, None)
+        self._stale.discard(uniqueid)
+        self._started_mono.pop(uniqueid, None)
+        mender = self._menders.pop(uniqueid, None)
+        if mender is not None:
+            mender.cancel()
         doomed = self._doomed.pop(uniqueid, None)
         if live is not None and (doomed is not None or live.linkedid in self._doomed):
             # its person is being erased (forget_live waits for this chain): never indexed
@@ -452,11 +611,17 @@ class RecordingService:
         return getattr(found, "id", None) if found is not None else None
 
     # --- the agent's desk -------------------------------------------------------------------------
-    def current(self, username: str) -> LiveRecording | None:
+    def _call_of(self, username: str) -> str | None:
+        """The uniqueid of the user's call now: the queue call the board shows, else a
+        click-to-dial call they placed (queue "", its agent)."""
         status = self.board.agents.get(username)
-        if status is None or status.call is None:
-            return None
-        live = self.live.get(status.call.uniqueid)
+        if status is not None and status.call is not None:
+            return status.call.uniqueid
+        return next((u for u, live in self.live.items() if live.agent == username and not live.queue), None)
+
+    def current(self, username: str) -> LiveRecording | None:
+        uniqueid = self._call_of(username)
+        live = self.live.get(uniqueid) if uniqueid else None
         return live if live is not None and live.agent == username else None
 
     def desk_state(self, username: str) -> dict[str, Any]:
@@ -465,10 +630,9 @@ class RecordingService:
 
     async def agent_action(self, username: str, action: str) -> dict[str, Any]:
         """start, pause, resume or stop the recording of the agent's current call."""
-        status = self.board.agents.get(username)
-        if status is None or status.call is None:
+        uniqueid = self._call_of(username)
+        if uniqueid is None:
             raise Conflict("you have no call in progress", field="call")
-        uniqueid = status.call.uniqueid
         # on the call's chain: after its start, before its hang-up
         return await asyncio.shield(self._in_order(uniqueid, lambda: self._agent_action(uniqueid, username, action)))
 
@@ -484,9 +648,12 @@ class RecordingService:
         else:
             if self.pbx is None or not self.pbx.is_up:
                 raise PbxUnavailable("the telephone system is not reachable right now: try again shortly")
-            if action in ("pause", "resume"):
+            if action == "resume" and uniqueid in self._stale:
+                await self._restart(live, failing=True)  # moved while paused: a new one, not muted
+            elif action in ("pause", "resume"):
                 await self.pbx.mix_monitor_mute(live.channel, action == "pause")
             else:
+                self._stale.discard(uniqueid)
                 await self.pbx.stop_mix_monitor(live.channel)
             live = apply_action(live, action, self.clock.now())
             self.live[uniqueid] = live

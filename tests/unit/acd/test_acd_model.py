@@ -155,6 +155,26 @@ def test_dialplan_routes_numbers_checks_holidays_hours_and_callback():
     assert "GotoIfTime" not in sales and "Goto(open,1)" in sales
 
 
+def test_each_queue_has_an_hours_check_for_transfers_with_the_same_rules_as_its_callers():
+    q = QueueDefinition(name="support", hours={"mon-fri": "08:00-12:00, 14:00-19:00"})
+    text = render_acd_dialplan([q, QueueDefinition(name="sales", holidays="")], [2026])
+    caller = text[text.index("[ccq-support]") : text.index("exten => open,1", text.index("[ccq-support]"))]
+    hours = text[text.index("[ccserver-hours-support]") :].split("\n\n")[0].splitlines()
+    checks = [line for line in hours if "GotoIfTime" in line or line.startswith(" same => n,Goto(")]
+    # the holidays, then each slot, then closed: exactly the lines a caller meets
+    assert checks == [line for line in caller.splitlines() if "GotoIfTime" in line or "Goto(closed" in line]
+    assert " same => n,GotoIfTime(*,*,25,dec,Europe/Paris?closed,1) ; 2026-12-25 Christmas Day" in checks
+    assert checks[-3:] == [
+        " same => n,GotoIfTime(08:00-12:00,mon-fri,*,*,Europe/Paris?open,1)",
+        " same => n,GotoIfTime(14:00-19:00,mon-fri,*,*,Europe/Paris?open,1)",
+        " same => n,Goto(closed,1)",
+    ]
+    assert hours[-2:] == ["exten => open,1,Return(open)", "exten => closed,1,Return(closed)"]
+    # a queue without hours nor holidays is always open
+    sales = text[text.index("[ccserver-hours-sales]") :].split("\n\n")[0]
+    assert "GotoIfTime" not in sales and " same => n,Goto(open,1)" in sales
+
+
 def test_dialplan_refuses_injected_values():
     with pytest.raises(InvalidInput):
         render_acd_dialplan([QueueDefinition(name="support", closed_message="x)\nexten => 1,1,System(rm")], [2026])

@@ -66,4 +66,6 @@ def test_a_failed_transfer_tells_why_and_the_call_stays_until_the_customer_leave
 def test_reasons_are_readable():
     assert reason_of("NOANSWER") == "the target did not answer"
     assert reason_of("JOINEMPTY") == "nobody is logged in to the queue"
+    assert reason_of("CLOSED") == "the queue is closed now (opening hours)"  # [ccserver-xfer]
+    assert reason_of("FULL") == "the queue is full"
     assert "WEIRD" in reason_of("WEIRD")

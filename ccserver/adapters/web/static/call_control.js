@@ -62,9 +62,11 @@
     else return;
     e.preventDefault();
   });
+  let adopted = false;  // a call transferred to me: the queue never rang me for it
   function follow(status) {
     const id = status && status.call && status.call.answered_at ? status.call.uniqueid : null;
-    if (id !== callId) { callId = id; state = null; $("cc-error").textContent = ""; }
+    if (!id && adopted) return;
+    if (id !== callId) { callId = id; state = null; adopted = false; $("cc-error").textContent = ""; }
     render();
   }
   if (window.ccsLive) {
@@ -72,8 +74,12 @@
     // (a replayed snapshot) is followed too
     ccsLive.on("agent_state", (m) => { if (!me || m.username === me) { me = me || m.username; follow(m.status); } });
     ccsLive.on("call_control_changed", (m) => {
+      if (m.call && !m.ended && me && m.call.agent === me && m.call.uniqueid !== callId && m.call.agent_channel) {
+        callId = m.call.uniqueid; adopted = true; $("cc-error").textContent = "";  // transferred to me
+      }
       if (!m.call || m.call.uniqueid !== callId) return;
       state = m.ended ? null : m.call;
+      if (m.ended || (adopted && m.call.agent !== me)) { callId = null; adopted = false; state = null; }
       render();
     });
   }
