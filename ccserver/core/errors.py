@@ -20,7 +20,7 @@ class CcError(Exception):
         self.details = details
 
     def as_dict(self) -> dict[str, Any]:
-        return {"error": self.error_id, "message": self.message, "details": self.details}
+        return {"error": self.error_id, "code": self.error_id, "message": self.message, "details": self.details}
 
 
 class InvalidInput(CcError):

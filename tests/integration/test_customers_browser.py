@@ -13,18 +13,12 @@ from playwright.async_api import async_playwright
 from ccserver.adapters.web.app import create_app
 from ccserver.app import Runtime
 from ccserver.settings import Settings
+from tests.support.browser import ARGS
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = ARGS  # the shared flags: a French browser (tests/support/browser.py)
 PASSWORD = "correct horse battery"
 GOOD_LINES = 1500
 

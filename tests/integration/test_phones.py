@@ -55,7 +55,9 @@ async def test_a_phone_made_by_the_admin_registers_listens_and_its_new_password_
             # without a phone, listening is refused
             spy = {"agent": "alice", "mode": "listen"}
             resp = await supervisor.post("/api/supervision/spy", json=spy, headers={"X-CSRF-Token": supervisor.csrf})
-            assert resp.status == 409 and "no SIP phone" in (await resp.json())["message"]
+            refused = await resp.json()  # in French (the default), with its field
+            assert resp.status == 409 and "pas de téléphone SIP" in refused["message"], refused
+            assert refused["details"]["field"] == "supervisor"
 
             # the admin makes her one: the settings shown are the ones that work
             resp = await admin.post("/api/phones", json={"username": "nadia"}, headers={"X-CSRF-Token": admin.csrf})

@@ -17,6 +17,7 @@ from playwright.async_api import async_playwright
 from ccserver.adapters.db.recordings import RecordingFilter
 from ccserver.capabilities.acd.model import QueueDefinition
 from ccserver.core import events as ev
+from tests.support.browser import ARGS
 from tests.support.server import Server, endpoint_of, until
 from tests.support.sipp import SippCaller, SippPhone, wav_levels, wav_rms
 
@@ -25,15 +26,8 @@ logger = logging.getLogger(__name__)
 
 PASSWORD = "password-123"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+# the shared flags (a French browser, tests/support/browser.py) and sound without a click
+CHROMIUM_ARGS = [*ARGS, "--autoplay-policy=no-user-gesture-required"]
 
 
 class OffsetClock:

@@ -16,6 +16,11 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # a French browser, like the call center's users: the pages follow Accept-Language (French
+    # and English) and the tests read their French texts; a test wanting another language says
+    # so with browser.new_context(locale="en-US")
+    "--lang=fr-FR",
+    "--accept-lang=fr-FR,fr",
 ]
 # the browser phone: a fake microphone granted without asking, Asterisk's self-signed WSS
 # certificate accepted, ICE over loopback (Chromium leaves loopback out of ICE by default)

@@ -95,7 +95,8 @@ async def test_wrong_password_is_refused_with_a_message(web_app):
     await client.start_server()
     resp = await post_login(client, "admin1", "nope")
     assert resp.status == 401
-    assert "wrong password" in await resp.text()
+    # in the page's language: French by default (English for an English browser: test_i18n_web)
+    assert "mot de passe erroné" in await resp.text()
     me = await client.get("/api/me")
     assert me.status == 401
     await client.close()

@@ -186,7 +186,8 @@ async def test_taking_needs_the_listening_to_start_else_the_request_stays_open(c
     resp = await sup.post(f"/api/supervision/requests/{asked['id']}/take", json={"mode": "barge"}, headers=headers(sup))
     assert resp.status == 400 and (await resp.json())["details"]["field"] == "mode"
     resp = await sup.post(f"/api/supervision/requests/{asked['id']}/take", json={}, headers=headers(sup))
-    assert resp.status == 409 and "SIP phone" in (await resp.json())["message"]  # no phone of their own
+    refused = await resp.json()  # no phone of their own: the French message (the default language)
+    assert resp.status == 409 and "téléphone SIP" in refused["message"], refused
     runtime.acd_repo.add_sip_account("supervisor1")
     resp = await sup.post(f"/api/supervision/requests/{asked['id']}/take", json={}, headers=headers(sup))
     assert resp.status == 503

@@ -95,6 +95,15 @@ class UserRepository:
         with self.db.read_session() as session:
             return session.get(User, user_id)
 
+    def set_language(self, user_id: int, language: str | None) -> None:
+        """Save the interface language a user chose (None: follow the browser)."""
+        with self.db.write_session() as session:
+            user = session.get(User, user_id)
+            if user is None:
+                raise NoSuchUser(f"no user {user_id}", user=user_id)
+            user.language = language
+            session.add(user)
+
     def get_by_username(self, username: str) -> User | None:
         with self.db.read_session() as session:
             return session.exec(select(User).where(User.username == username)).first()

@@ -66,6 +66,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     # added by 0012_user_admin: when the user last logged in (None: never, or before 0012)
     last_login_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    # added by 0024_user_language: the interface language the user chose (None: the browser's)
+    language: str | None = Field(default=None, sa_type=String(8), nullable=True)
 
 
 class WebSession(SQLModel, table=True):

@@ -10,9 +10,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from . import auth, pages, realtime, security
+from . import auth, i18n, pages, realtime, security
 from .errors import error_middleware
-from .keys import AUDIT, CLOCK, CURRENT_USER, REALTIME, RUNTIME, SESSIONS, SETTINGS, USER_ADMIN, USERS
+from .keys import AUDIT, CLOCK, CURRENT_USER, LANGUAGE, REALTIME, RUNTIME, SESSIONS, SETTINGS, USER_ADMIN, USERS
 
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -36,6 +36,10 @@ def create_app(runtime) -> web.Application:
         context_processors=[_template_context],
     )
     env.globals["app_name"] = "ccserver"
+    env.globals["language_names"] = i18n.LANGUAGE_NAMES
+    env.globals["current_language"] = i18n.current_language
+    env.globals["js_messages"] = i18n.js_messages
+    i18n.install(env)
     auth.add_routes(app)
     realtime.add_routes(app)
     pages.add_routes(app)
@@ -49,7 +53,7 @@ def create_app(runtime) -> web.Application:
 
 async def _template_context(request: web.Request) -> dict:
     user = request.get(CURRENT_USER)
-    return {"user": user, "csrf_token": user.csrf_token if user else ""}
+    return {"user": user, "csrf_token": user.csrf_token if user else "", "lang": request.get(LANGUAGE)}
 
 
 async def _runtime_lifecycle(app: web.Application):

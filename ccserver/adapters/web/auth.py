@@ -20,9 +20,10 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...capabilities.audit.model import CLIENT_ADDRESS, normalise_address
-from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden
-from . import login_guard
-from .keys import AUDIT, CURRENT_USER, REALTIME, SESSIONS, USER_ADMIN
+from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden, InvalidInput
+from . import i18n, login_guard
+from .keys import AUDIT, CURRENT_USER, LANGUAGE, REALTIME, SESSIONS, USER_ADMIN, USERS
+from .requests import read_json
 from .security import served_over_https
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class CurrentUser:
     csrf_token: str
     # the WebSession row this request came with: its WebSockets close when it is revoked
     session_id: int = 0
+    # the interface language the user chose (None: the browser's)
+    language: str | None = None
 
 
 def roles(*allowed: str) -> Callable:
@@ -94,6 +97,7 @@ async def _load_user(request: web.Request) -> CurrentUser | None:
         display_name=user.display_name or user.username,
         csrf_token=session.csrf_token,
         session_id=session.id,
+        language=getattr(user, "language", None),
     )
 
 
@@ -111,6 +115,7 @@ async def auth_middleware(request: web.Request, handler):
     guard = request.app.get(login_guard.LOGIN_GUARD)
     address = guard.client_address(request) if guard is not None else (request.remote or "")
     token = CLIENT_ADDRESS.set(normalise_address(address))
+    i18n.set_request_language(request, None)
     try:
         return await _authorised(request, handler)
     finally:
@@ -124,6 +129,7 @@ async def _authorised(request: web.Request, handler):
         audience = PUBLIC  # 404/405: let the error middleware answer
     user = await _load_user(request)
     request[CURRENT_USER] = user
+    i18n.set_request_language(request, user.language if user else None)
     if audience is None:
         logger.error("route %s declares no roles: refused", request.path)
         raise Forbidden("this route declares no audience and is refused", path=request.path)
@@ -195,7 +201,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             {
                 "login_csrf": cookie,
                 "next": _safe_next(str(form.get("next", ""))),
-                "error": "Unknown user or wrong password.",
+                "error": i18n.gettext("Identifiant inconnu ou mot de passe erroné."),
             },
             status=401,
         )
@@ -245,8 +251,29 @@ async def logout(request: web.Request) -> web.StreamResponse:
 async def api_me(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     return web.json_response(
-        {"username": user.username, "role": user.role, "display_name": user.display_name, "csrf_token": user.csrf_token}
+        {
+            "username": user.username,
+            "role": user.role,
+            "display_name": user.display_name,
+            "csrf_token": user.csrf_token,
+            "language": user.language,
+            "interface_language": request[LANGUAGE],
+        }
     )
+
+
+@roles(*ROLES)
+async def api_me_language(request: web.Request) -> web.StreamResponse:
+    """Save the user's interface language: {"language": "fr" | "en" | null (the browser's)}."""
+    user = current_user(request)
+    body = await read_json(request)
+    try:
+        language = i18n.valid_language(body.get("language"))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="language") from None
+    await asyncio.to_thread(request.app[USERS].set_language, user.id, language)
+    chosen = i18n.choose_language(language, request.headers.get("Accept-Language"))
+    return web.json_response({"language": language, "interface_language": chosen})
 
 
 def _safe_next(target: str | None) -> str:
@@ -259,4 +286,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/login", login_submit, name="login-submit")
     app.router.add_post("/logout", logout, name="logout")
     app.router.add_get("/api/me", api_me, name="api-me")
+    app.router.add_post("/api/me/language", api_me_language, name="api-me-language")
     login_guard.install(app)

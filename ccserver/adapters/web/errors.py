@@ -8,6 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...core.errors import AuthenticationRequired, CcError
+from . import error_text, i18n
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +24,17 @@ def wants_json(request: web.Request) -> bool:
 
 def render_error(request: web.Request, error: CcError) -> web.StreamResponse:
     if wants_json(request):
-        return web.json_response(error.as_dict(), status=error.status)
+        return web.json_response(error_text.as_dict(error, i18n.current_language()), status=error.status)
     if isinstance(error, AuthenticationRequired):
         raise web.HTTPFound(f"/login?next={request.path_qs}" if request.method == "GET" else "/login")
-    response = aiohttp_jinja2.render_template("error.html", request, {"error": error}, status=error.status)
+    language = i18n.current_language()
+    shown = {
+        "title": error_text.title(error.error_id, error.status, language),
+        "message": error_text.message(error.message, language),
+    }
+    response = aiohttp_jinja2.render_template(
+        "error.html", request, {"error": error, "shown": shown}, status=error.status
+    )
     return response
 
 

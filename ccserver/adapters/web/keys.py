@@ -31,3 +31,5 @@ CONNECT_SOURCES: web.AppKey[list] = web.AppKey("connect_sources", list)
 
 # the logged-in user of a request (None for anonymous requests)
 CURRENT_USER: web.RequestKey[CurrentUser | None] = web.RequestKey("user")
+# the interface language of a request ("fr" or "en": the user's choice, else the browser's)
+LANGUAGE: web.RequestKey[str] = web.RequestKey("language")

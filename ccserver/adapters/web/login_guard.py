@@ -27,6 +27,7 @@ from multidict import MultiDict
 from ...core.errors import ConfigurationError, InvalidInput, PayloadTooLarge
 from ...core.login_throttle import ACCOUNT_POLICY, ADDRESS_POLICY, Lock, LoginThrottle, Refusal
 from ...core.passwords import HashingBusy, HashingPool
+from .i18n import gettext as _
 from .keys import AUDIT, CLOCK, SETTINGS, USERS
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class LoginGuard:
                 self._busy_logged_at, self._busy_refusals = now, 0
             raise LoginRefused(
                 503,
-                "Le serveur vérifie déjà de nombreuses connexions : réessayez dans quelques secondes.",
+                _("Le serveur vérifie déjà de nombreuses connexions : réessayez dans quelques secondes."),
                 BUSY_RETRY_AFTER,
             ) from None
         except BaseException:
@@ -148,13 +149,18 @@ class LoginGuard:
 
 
 def throttled_message(refusal: Refusal) -> str:
+    """In the language of the request being served (French unless it asks for English)."""
     wait = refusal.retry_after
-    delay = f"{wait} secondes" if wait < 120 else f"{(wait + 59) // 60} minutes"
     if wait <= 1:
-        delay = "une seconde"
-    return (
+        delay = _("une seconde")
+    elif wait < 120:
+        delay = _("%(n)s secondes", n=wait)
+    else:
+        delay = _("%(n)s minutes", n=(wait + 59) // 60)
+    return _(
         "Trop de tentatives de connexion échouées pour cet identifiant ou depuis cette "
-        f"adresse. Réessayez dans {delay}."
+        "adresse. Réessayez dans %(delay)s.",
+        delay=delay,
     )
 
 

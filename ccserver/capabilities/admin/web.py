@@ -10,6 +10,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...adapters.web.auth import current_user, roles
+from ...adapters.web.i18n import N_
+from ...adapters.web.i18n import gettext as _
 from ...adapters.web.requests import read_json
 from ...core.errors import CcError, InvalidInput
 from .model import ROLES, Scopes, UserEdit, UserView, check_username, parse_scopes
@@ -190,7 +192,7 @@ async def user_create_submit(request: web.Request) -> web.StreamResponse:
             str(form.get("display_name", "")),
             scopes,
         )
-        return {"username": view.username, "password": generated}, f"Utilisateur {view.username} créé"
+        return {"username": view.username, "password": generated}, _("Utilisateur %(user)s créé", user=view.username)
 
     return await _form_or_error(request, work, status=201)
 
@@ -208,17 +210,17 @@ async def user_edit_submit(request: web.Request) -> web.StreamResponse:
             scopes=_form_scopes(form) if role == "supervisor" else None,
         )
         await asyncio.to_thread(_service(request).edit_user, _actor(request), username, edit)
-        return None, f"Utilisateur {username} modifié"
+        return None, _("Utilisateur %(user)s modifié", user=username)
 
     return await _form_or_error(request, work)
 
 
 def _page_action(action: str):
     messages = {
-        "disable": "Utilisateur {u} désactivé : ses sessions sont fermées, son agent sorti des files",
-        "enable": "Utilisateur {u} réactivé",
-        "password": "Mot de passe de {u} changé : ses sessions sont fermées",
-        "revoke": "Toutes les sessions de {u} sont fermées",
+        "disable": N_("Utilisateur %(user)s désactivé : ses sessions sont fermées, son agent sorti des files"),
+        "enable": N_("Utilisateur %(user)s réactivé"),
+        "password": N_("Mot de passe de %(user)s changé : ses sessions sont fermées"),
+        "revoke": N_("Toutes les sessions de %(user)s sont fermées"),
     }
 
     @roles("admin")
@@ -229,7 +231,7 @@ def _page_action(action: str):
             password = str(form.get("password", "")) or None if action == "password" else None
             answer = await _act(request, username, action, password)
             shown = {"username": username, "password": answer["password"]} if answer.get("password") else None
-            return shown, messages[action].format(u=username)
+            return shown, _(messages[action], user=username)
 
         return await _form_or_error(request, work)
 
@@ -242,7 +244,7 @@ async def team_create_submit(request: web.Request) -> web.StreamResponse:
     async def work(form):
         name = str(form.get("name", "")).strip()
         await asyncio.to_thread(_service(request).create_team, _actor(request), name)
-        return None, f"Équipe {name} créée"
+        return None, _("Équipe %(team)s créée", team=name)
 
     return await _form_or_error(request, work, status=201)
 
@@ -254,7 +256,7 @@ async def team_rename_submit(request: web.Request) -> web.StreamResponse:
     async def work(form):
         new = str(form.get("name", "")).strip()
         await asyncio.to_thread(_service(request).rename_team, _actor(request), old, new)
-        return None, f"Équipe {old} renommée en {new}"
+        return None, _("Équipe %(old)s renommée en %(new)s", old=old, new=new)
 
     return await _form_or_error(request, work)
 

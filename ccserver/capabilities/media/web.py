@@ -10,6 +10,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...adapters.web.auth import current_user, roles
+from ...adapters.web.i18n import gettext as _
 from ...adapters.web.requests import read_json
 from ...core.errors import CcError, InvalidInput
 from .model import MAX_UPLOAD_BYTES, check_class_name, check_media_name
@@ -181,9 +182,13 @@ async def prompt_submit(request: web.Request) -> web.StreamResponse:
             data,
             current_user(request).username,
         )
-        return f"Annonce {prompt.group}/{prompt.name} enregistrée ({prompt.duration_ms / 1000:.1f} s)"
+        return _(
+            "Annonce %(prompt)s enregistrée (%(seconds).1f s)",
+            prompt=f"{prompt.group}/{prompt.name}",
+            seconds=prompt.duration_ms / 1000,
+        )
 
-    return await _act(request, action, "Annonce enregistrée", 201)
+    return await _act(request, action, _("Annonce enregistrée"), 201)
 
 
 @roles("admin")
@@ -194,7 +199,7 @@ async def prompt_remove_submit(request: web.Request) -> web.StreamResponse:
         lambda: request.app[MEDIA].remove_prompt(
             _language(language), check_media_name(name), current_user(request).username
         ),
-        f"Annonce {language}/{name} supprimée",
+        _("Annonce %(prompt)s supprimée", prompt=f"{language}/{name}"),
     )
 
 
@@ -205,7 +210,7 @@ async def class_submit(request: web.Request) -> web.StreamResponse:
     return await _act(
         request,
         lambda: request.app[MEDIA].create_music_class(name, current_user(request).username),
-        f"Classe de musique {name} créée",
+        _("Classe de musique %(name)s créée", name=name),
         201,
     )
 
@@ -216,7 +221,7 @@ async def class_remove_submit(request: web.Request) -> web.StreamResponse:
     return await _act(
         request,
         lambda: request.app[MEDIA].remove_music_class(check_class_name(name, "name"), current_user(request).username),
-        f"Classe de musique {name} supprimée",
+        _("Classe de musique %(name)s supprimée", name=name),
     )
 
 
@@ -234,7 +239,7 @@ async def music_submit(request: web.Request) -> web.StreamResponse:
             current_user(request).username,
         )
 
-    return await _act(request, action, f"Musique ajoutée à la classe {class_name}", 201)
+    return await _act(request, action, _("Musique ajoutée à la classe %(name)s", name=class_name), 201)
 
 
 @roles("admin")
@@ -245,7 +250,7 @@ async def queue_submit(request: web.Request) -> web.StreamResponse:
     return await _act(
         request,
         lambda: request.app[MEDIA].set_queue_media(queue, changes, current_user(request).username),
-        f"File {queue} : réglages appliqués",
+        _("File %(queue)s : réglages appliqués", queue=queue),
     )
 
 

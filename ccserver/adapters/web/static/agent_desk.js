@@ -2,15 +2,15 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const labels = { logged_out: "Déconnecté", available: "Disponible", paused: "En pause", ringing: "Sonnerie",
-                   on_call: "En communication", wrap_up: "Post-appel" };
+  const labels = { logged_out: t("Déconnecté"), available: t("Disponible"), paused: t("En pause"), ringing: t("Sonnerie"),
+                   on_call: t("En communication"), wrap_up: t("Post-appel") };
   let desk = null, status = null, call = null, pop = null;
 
   async function api(method, url, body) {
     const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
                                     body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) { $("desk-error").textContent = data.message || ("erreur " + resp.status); throw data; }
+    if (!resp.ok) { $("desk-error").textContent = data.message || t("erreur {status}", { status: resp.status }); throw data; }
     $("desk-error").textContent = "";
     return data;
   }
@@ -26,7 +26,7 @@
     const st = $("state");
     st.dataset.state = s.state;
     text(st, labels[s.state] || s.state);
-    text($("pause-reason"), s.state === "paused" ? "Motif : " + s.pause_reason : "");
+    text($("pause-reason"), s.state === "paused" ? t("Motif : {reason}", { reason: s.pause_reason }) : "");
     $("login-box").hidden = s.state !== "logged_out";
     $("controls").hidden = s.state === "logged_out";
     if (s.call) {
@@ -51,15 +51,15 @@
     const ivr = msg.call_data || {};
     const parts = [];
     // the choices' labels ("Français > Facturation"), else their keys ("accueil:1,...")
-    if (ivr.menu_labels || ivr.menu_path) parts.push("Parcours SVI : " + (ivr.menu_labels || ivr.menu_path));
-    if (ivr.customer_id) parts.push("N° client saisi : " + ivr.customer_id);
-    if (ivr.language) parts.push("Langue : " + ivr.language);
+    if (ivr.menu_labels || ivr.menu_path) parts.push(t("Parcours SVI : {path}", { path: ivr.menu_labels || ivr.menu_path }));
+    if (ivr.customer_id) parts.push(t("N° client saisi : {id}", { id: ivr.customer_id }));
+    if (ivr.language) parts.push(t("Langue : {language}", { language: ivr.language }));
     text($("call-ivr"), parts.join(" · "));
     if (msg.found) {
       const c = msg.customer;
       $("customer-known").hidden = false; $("customer-new").hidden = true;
       text($("customer-name"), [c.first_name, c.last_name].filter(Boolean).join(" ") + (c.company ? " — " + c.company : ""));
-      text($("customer-meta"), "Client n° " + (c.customer_number || "—") + " · " + (c.phones || []).map((p) => p.display || p.e164).join(", "));
+      text($("customer-meta"), t("Client n° {number}", { number: c.customer_number || "—" }) + " · " + (c.phones || []).map((p) => p.display || p.e164).join(", "));
       const tickets = $("customer-tickets"); tickets.replaceChildren();
       for (const t of c.open_tickets || []) { const li = document.createElement("li"); li.textContent = "#" + t.id + " " + t.subject + " (" + t.status + ")"; if (window.ccsDialButton) li.append(" ", ccsDialButton({ ticketId: t.id })); tickets.appendChild(li); }
       const history = $("customer-history"); history.replaceChildren();
@@ -113,7 +113,7 @@
     if (pop && pop.found) body.customer_id = pop.customer.id;
     if (f.get("ticket_subject")) body.ticket = { subject: f.get("ticket_subject"), notes: f.get("notes") };
     await api("POST", "/api/agent/wrapup", body);
-    text($("wrapup-saved"), "Enregistré.");
+    text($("wrapup-saved"), t("Enregistré."));
   };
 
   // outbound campaigns: join the ones I am assigned to; preview mode: see the contact, then call
@@ -129,7 +129,7 @@
       li.textContent = c.name + " (" + c.mode + ", " + c.status + ") ";
       const joined = status && status.queues.includes("camp-" + c.id);
       const b = document.createElement("button"); b.type = "button";
-      b.textContent = joined ? "Quitter" : "Rejoindre";
+      b.textContent = joined ? t("Quitter") : t("Rejoindre");
       b.dataset.campaign = c.id;
       b.onclick = async () => { await api("POST", `/api/outbound/campaigns/${c.id}/${joined ? "leave" : "join"}`, {}); setTimeout(loadCampaigns, 500); };
       li.appendChild(b); list.appendChild(li);
@@ -144,7 +144,7 @@
     text($("preview-name"), previewed.contact.name || "—");
     text($("preview-number"), previewed.contact.number);
     text($("preview-campaign"), previewed.campaign.name);
-    text($("preview-decision"), previewed.decision && previewed.decision.allowed ? "Appel autorisé maintenant" : "");
+    text($("preview-decision"), previewed.decision && previewed.decision.allowed ? t("Appel autorisé maintenant") : "");
     // the result of the call is one of the campaign's wrap-up codes (defined by an admin)
     const codes = $("attempt-disposition"); codes.replaceChildren(new Option("—", ""));
     for (const d of previewed.campaign.dispositions || []) codes.appendChild(new Option(d, d));
@@ -156,14 +156,14 @@
     const f = new FormData(e.target);
     await api("POST", `/api/outbound/attempts/${previewed.attempt_id}/result`,
       { disposition: f.get("disposition"), refused: f.get("refused") === "on", notes: f.get("notes") });
-    text($("attempt-saved"), "Enregistré.");
+    text($("attempt-saved"), t("Enregistré."));
   };
   $("btn-preview-dial").onclick = async () => {
     if (!previewed) return;
     const dialled = await api("POST", `/api/outbound/preview/${previewed.contact.id}/dial`, {});
     previewed.attempt_id = dialled && dialled.attempt_id;
     $("attempt-result").hidden = !previewed.attempt_id;
-    text($("preview-decision"), "Appel en cours : votre téléphone sonne d'abord.");
+    text($("preview-decision"), t("Appel en cours : votre téléphone sonne d'abord."));
   };
   $("btn-preview-skip").onclick = async () => {
     if (!previewed) return;

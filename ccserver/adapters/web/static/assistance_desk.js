@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let me = null, callId = null, request = null, receivedAt = 0;
-  const ended = { taken: "Pris par ", cancelled: "Demande annulée", call_ended: "Appel terminé" };
+  const ended = { taken: t("Pris par {who}"), cancelled: t("Demande annulée"), call_ended: t("Appel terminé") };
 
   function two(n) { return String(Math.floor(n)).padStart(2, "0"); }
   function render() {
@@ -19,9 +19,9 @@
     let text = "";
     if (open) {
       const s = (request.waiting_seconds || 0) + (Date.now() - receivedAt) / 1000;
-      text = "Superviseur demandé… " + two(s / 60) + ":" + two(s % 60);
+      text = t("Superviseur demandé… {waiting}", { waiting: two(s / 60) + ":" + two(s % 60) });
     } else if (request && request.end_reason) {
-      text = ended[request.end_reason] + (request.end_reason === "taken" ? request.taken_by : "");
+      text = (ended[request.end_reason] || request.end_reason).replace("{who}", request.taken_by || "");
     }
     $("ask-state").textContent = text;
     form.dataset.state = open ? "open" : (request ? request.end_reason : "none");
@@ -33,7 +33,7 @@
       method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await resp.json().catch(() => ({}));
-    $("ask-error").textContent = resp.ok ? "" : (data.message || ("erreur " + resp.status));
+    $("ask-error").textContent = resp.ok ? "" : (data.message || t("erreur {status}", { status: resp.status }));
     return resp.ok ? data : null;
   }
   async function ask() {

@@ -11,8 +11,8 @@
   const CHOICE_KEY = "ccs.phone-choice";
   const media = { mediaConstraints: { audio: true, video: false }, pcConfig: { iceServers: [] },
                   rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false } };
-  const regLabels = { off: "hors ligne", connecting: "connexion…", registered: "enregistrée",
-                      unregistered: "non enregistrée", failed: "refusée" };
+  const regLabels = { off: t("hors ligne"), connecting: t("connexion…"), registered: t("enregistrée"),
+                      unregistered: t("non enregistrée"), failed: t("refusée") };
   // callState: idle, ringing, calling, active; timings: when each call was accepted and when
   // its first inbound audio packet came (performance.now() values)
   const phone = { ua: null, settings: null, session: null, registration: "off", callState: "idle",
@@ -54,7 +54,7 @@
     const resp = await fetch("/api/agent/browser-phone", { method: "POST", body: "{}",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf } });
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.message || ("erreur " + resp.status));
+    if (!resp.ok) throw new Error(data.message || t("erreur {status}", { status: resp.status }));
     return data;
   }
 
@@ -71,7 +71,7 @@
     session.on("confirmed", () => setCall("active", peer));
     const end = (ev) => {
       if (phone.session === session) { phone.session = null; setCall("idle"); }
-      if (ev && ev.cause && ev.cause !== "Terminated" && ev.cause !== "Canceled" && ev.originator !== "local") error("Appel terminé : " + ev.cause);
+      if (ev && ev.cause && ev.cause !== "Terminated" && ev.cause !== "Canceled" && ev.originator !== "local") error(t("Appel terminé : {cause}", { cause: ev.cause }));
     };
     session.on("ended", end);
     session.on("failed", end);
@@ -119,7 +119,7 @@
     ua.on("unregistered", () => { if (phone.ua === ua) setRegistration("unregistered"); });
     ua.on("registrationFailed", (ev) => {
       if (phone.ua !== ua) return;
-      setRegistration("failed"); error("Enregistrement refusé : " + ev.cause);
+      setRegistration("failed"); error(t("Enregistrement refusé : {cause}", { cause: ev.cause }));
       // refused (a server restart forgets the endpoints): ask for this session's phone again, once
       if (!retried) { retried = true; stop(); start(); }
     });
@@ -160,9 +160,9 @@
     return true;
   }
   function dial(target) {
-    if (!phone.ua || phone.registration !== "registered") { error("Le téléphone du navigateur n'est pas enregistré"); return null; }
-    if (phone.session) { error("Un appel est déjà en cours"); return null; }
-    if (!/^[a-z0-9][a-z0-9_.~+-]{0,31}$/.test(target || "")) { error("Numéro invalide"); return null; }
+    if (!phone.ua || phone.registration !== "registered") { error(t("Le téléphone du navigateur n'est pas enregistré")); return null; }
+    if (phone.session) { error(t("Un appel est déjà en cours")); return null; }
+    if (!/^[a-z0-9][a-z0-9_.~+-]{0,31}$/.test(target || "")) { error(t("Numéro invalide")); return null; }
     error("");
     const host = phone.settings.uri.split("@")[1];
     const s = phone.ua.call("sip:" + target + "@" + host, media);

@@ -23,12 +23,12 @@
     buttons.leave.hidden = !s.conference;
     $("cc-transfer").hidden = !!s.consulting;
     let words = [];
-    if (s.consulting) words.push("consultation : " + s.consulting + " (client en attente)");
-    else if (s.held) words.push("en attente");
-    if (s.conference) words.push("conférence avec " + s.conference);
-    if (s.muted) words.push("micro coupé");
-    if (s.transfer === "failed") words.push("transfert échoué : " + s.reason);
-    else if (s.transfer) words.push("transfert : " + s.transfer);
+    if (s.consulting) words.push(t("consultation : {target} (client en attente)", { target: s.consulting }));
+    else if (s.held) words.push(t("en attente"));
+    if (s.conference) words.push(t("conférence avec {who}", { who: s.conference }));
+    if (s.muted) words.push(t("micro coupé"));
+    if (s.transfer === "failed") words.push(t("transfert échoué : {reason}", { reason: s.reason }));
+    else if (s.transfer) words.push(t("transfert : {state}", { state: s.transfer }));
     $("cc-state").textContent = words.join(" · ");
     box.dataset.held = s.held ? "yes" : "no";
     box.dataset.consulting = s.consulting ? "yes" : "no";
@@ -39,7 +39,7 @@
       method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body || {}) });
     const data = await resp.json().catch(() => ({}));
-    $("cc-error").textContent = resp.ok ? "" : (data.message || ("erreur " + resp.status));
+    $("cc-error").textContent = resp.ok ? "" : (data.message || t("erreur {status}", { status: resp.status }));
     // the state shown comes from the pushes only: an answer may be older than a push
     return resp.ok ? data : null;
   }

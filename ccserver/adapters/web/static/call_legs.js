@@ -2,15 +2,15 @@
 // pages listing calls, each call's legs (who handled it, how long, how it came and went) from
 // GET /api/calls/{id}/legs, into every <ul class="call-legs" data-call="..."> of the page.
 (function () {
-  const STARTS = { queue: "file", click_to_dial: "clic-pour-appeler", blind_transfer: "transfert direct",
-                   attended_transfer: "transfert supervisé", three_way: "conférence à trois" };
-  const ENDS = { hangup: "raccroché", transferred: "transféré", left: "a quitté la conférence" };
+  const STARTS = { queue: t("file"), click_to_dial: t("clic-pour-appeler"), blind_transfer: t("transfert direct"),
+                   attended_transfer: t("transfert supervisé"), three_way: t("conférence à trois") };
+  const ENDS = { hangup: t("raccroché"), transferred: t("transféré"), left: t("a quitté la conférence") };
 
   function legLine(leg) {
     let line = leg.seq + ". " + leg.agent + " — " + (STARTS[leg.started_how] || leg.started_how);
-    if (leg.transferred_by) line += " (par " + leg.transferred_by + ")";
-    line += " · " + leg.talk_seconds + " s parlé";
-    if (leg.hold_seconds) line += " · " + leg.hold_seconds + " s attente";
+    if (leg.transferred_by) line += " " + t("(par {agent})", { agent: leg.transferred_by });
+    line += " · " + t("{seconds} s parlé", { seconds: leg.talk_seconds });
+    if (leg.hold_seconds) line += " · " + t("{seconds} s attente", { seconds: leg.hold_seconds });
     if (leg.ended_how) line += " · " + (ENDS[leg.ended_how] || leg.ended_how);
     return line;
   }
@@ -35,7 +35,7 @@
     ccsLive.on("screen_pop", (msg) => {
       banner.hidden = !msg.transferred_by;
       banner.textContent = msg.transferred_by
-        ? "Transféré par " + msg.transferred_by + " (" + (STARTS[msg.transfer] || msg.transfer) + ")" : "";
+        ? t("Transféré par {agent}", { agent: msg.transferred_by }) + " (" + (STARTS[msg.transfer] || msg.transfer) + ")" : "";
     });
   }
 })();

@@ -17,7 +17,7 @@
     const data = await resp.json().catch(() => ({}));
     if (!resp.ok) {
       const field = data.details && data.details.field;
-      $("cc-error").textContent = (data.message || "erreur " + resp.status) + (field ? " (champ : " + field + ")" : "");
+      $("cc-error").textContent = (data.message || t("erreur {status}", { status: resp.status })) + (field ? " " + t("(champ : {field})", { field }) : "");
       $("cc-done").textContent = "";
       throw data;
     }
@@ -35,12 +35,12 @@
     skills = await api("GET", "/api/skills");
     const body = $("skills"); body.replaceChildren();
     for (const s of skills) {
-      const rename = button("Renommer", async () => {
-        const name = prompt("Nouveau nom de « " + s.name + " »", s.name); if (name === null) return;
-        await api("PATCH", "/api/skills/" + encodeURIComponent(s.name), { new_name: name }); done("Compétence renommée."); await loadAll();
+      const rename = button(t("Renommer"), async () => {
+        const name = prompt(t("Nouveau nom de « {name} »", { name: s.name }), s.name); if (name === null) return;
+        await api("PATCH", "/api/skills/" + encodeURIComponent(s.name), { new_name: name }); done(t("Compétence renommée.")); await loadAll();
       });
-      const remove = button("Supprimer", async () => {
-        await api("DELETE", "/api/skills/" + encodeURIComponent(s.name)); done("Compétence supprimée."); await loadAll();
+      const remove = button(t("Supprimer"), async () => {
+        await api("DELETE", "/api/skills/" + encodeURIComponent(s.name)); done(t("Compétence supprimée.")); await loadAll();
       });
       body.appendChild(el("tr", { dataset: { skill: s.name } }, el("td", { textContent: s.name }), el("td", { textContent: s.label }), el("td", {}, rename, " ", remove)));
     }
@@ -51,11 +51,11 @@
     const body = $("levels"); body.replaceChildren();
     for (const a of agents) {
       const inputs = skills.map((s) => el("input", { type: "number", min: 1, max: 10, value: a.skills[s.name] || "", name: s.name, size: 3 }));
-      const save = button("Enregistrer", async () => {
+      const save = button(t("Enregistrer"), async () => {
         const levels = {}; for (const i of inputs) if (i.value !== "") levels[i.name] = Number(i.value);
         const r = await api("PUT", "/api/agents/" + encodeURIComponent(a.username) + "/skills", { skills: levels });
         const live = Object.entries(r.penalties || {}).map(([q, p]) => q + " : " + p).join(", ");
-        done("Niveaux de " + a.username + " enregistrés" + (live ? " ; pénalités appliquées (" + live + ")" : "") + (r.left && r.left.length ? " ; retiré de " + r.left.join(", ") : "") + ".");
+        done(t("Niveaux de {user} enregistrés", { user: a.username }) + (live ? t(" ; pénalités appliquées ({queues})", { queues: live }) : "") + (r.left && r.left.length ? t(" ; retiré de {queues}", { queues: r.left.join(", ") }) : "") + ".");
       });
       body.appendChild(el("tr", { dataset: { agent: a.username } }, el("td", { textContent: a.username }), ...inputs.map((i) => el("td", {}, i)), el("td", {}, save)));
     }
@@ -63,7 +63,7 @@
   $("skill-form").onsubmit = async (e) => {
     e.preventDefault(); const f = new FormData(e.target);
     await api("POST", "/api/skills", { name: f.get("name").trim(), label: f.get("label") });
-    e.target.reset(); done("Compétence ajoutée."); await loadAll();
+    e.target.reset(); done(t("Compétence ajoutée.")); await loadAll();
   };
 
   // --- pause codes ----------------------------------------------------------------------------------
@@ -71,23 +71,23 @@
     const codes = await api("GET", "/api/pause-codes");
     const body = $("pause-codes"); body.replaceChildren();
     for (const c of codes) {
-      const remove = button("Retirer", async () => { await api("DELETE", "/api/pause-codes/" + encodeURIComponent(c.code)); done("Motif retiré."); await loadPauseCodes(); });
+      const remove = button(t("Retirer"), async () => { await api("DELETE", "/api/pause-codes/" + encodeURIComponent(c.code)); done(t("Motif retiré.")); await loadPauseCodes(); });
       body.appendChild(el("tr", { dataset: { code: c.code } }, el("td", { textContent: c.code }), el("td", { textContent: c.label }),
-        el("td", { textContent: c.paid ? "oui" : "non" }), el("td", { textContent: c.max_minutes || "—" }), el("td", {}, remove)));
+        el("td", { textContent: c.paid ? t("oui") : t("non") }), el("td", { textContent: c.max_minutes || "—" }), el("td", {}, remove)));
     }
   }
   $("pause-form").onsubmit = async (e) => {
     e.preventDefault(); const f = new FormData(e.target);
     await api("POST", "/api/pause-codes", { code: f.get("code").trim(), label: f.get("label"), paid: f.get("paid") === "on", max_minutes: Number(f.get("max_minutes") || 0) });
-    e.target.reset(); done("Motif de pause ajouté."); await loadPauseCodes();
+    e.target.reset(); done(t("Motif de pause ajouté.")); await loadPauseCodes();
   };
 
   // --- wrap-up codes --------------------------------------------------------------------------------
   async function loadScopes() {
     const sel = $("wrapup-scope"); const keep = sel.value; sel.replaceChildren();
-    for (const q of await api("GET", "/api/queues")) sel.appendChild(new Option("File " + q.name, "queue=" + encodeURIComponent(q.name)));
+    for (const q of await api("GET", "/api/queues")) sel.appendChild(new Option(t("File {name}", { name: q.name }), "queue=" + encodeURIComponent(q.name)));
     const resp = await fetch("/api/outbound/campaigns");
-    if (resp.ok) for (const c of await resp.json()) sel.appendChild(new Option("Campagne " + c.name, "campaign=" + c.id));
+    if (resp.ok) for (const c of await resp.json()) sel.appendChild(new Option(t("Campagne {name}", { name: c.name }), "campaign=" + c.id));
     if (keep) sel.value = keep;
     await loadWrapups();
   }
@@ -95,7 +95,7 @@
     const list = $("wrapup-codes"); list.replaceChildren();
     const scope = $("wrapup-scope").value; if (!scope) return;
     for (const c of await api("GET", "/api/wrapup-codes?" + scope)) {
-      const remove = button("Retirer", async () => { await api("DELETE", "/api/wrapup-codes/" + encodeURIComponent(c.code) + "?" + scope); done("Code retiré."); await loadWrapups(); });
+      const remove = button(t("Retirer"), async () => { await api("DELETE", "/api/wrapup-codes/" + encodeURIComponent(c.code) + "?" + scope); done(t("Code retiré.")); await loadWrapups(); });
       list.appendChild(el("li", { dataset: { code: c.code } }, c.code + (c.label ? " — " + c.label : "") + " ", remove));
     }
   }
@@ -105,7 +105,7 @@
     const scope = Object.fromEntries(new URLSearchParams($("wrapup-scope").value));
     if (scope.campaign) scope.campaign = Number(scope.campaign);
     await api("POST", "/api/wrapup-codes", { ...scope, code: f.get("code").trim(), label: f.get("label") });
-    e.target.reset(); done("Code ajouté."); await loadWrapups();
+    e.target.reset(); done(t("Code ajouté.")); await loadWrapups();
   };
 
   // --- queues: every setting the ACD has, edited field by field --------------------------------------
@@ -159,13 +159,13 @@
     e.preventDefault();
     const body = {};
     for (const input of form.querySelectorAll("[name]")) body[input.name] = readField(input);
-    if (editing) { await api("PATCH", "/api/queues/" + encodeURIComponent(editing), body); done("File " + editing + " enregistrée et appliquée."); }
-    else { await api("POST", "/api/queues", body); $("queue-select").value = body.name; done("File " + body.name + " créée et appliquée."); }
+    if (editing) { await api("PATCH", "/api/queues/" + encodeURIComponent(editing), body); done(t("File {queue} enregistrée et appliquée.", { queue: editing })); }
+    else { await api("POST", "/api/queues", body); $("queue-select").value = body.name; done(t("File {queue} créée et appliquée.", { queue: body.name })); }
     await loadQueues(); await loadScopes();
   };
   $("queue-remove").onclick = async () => {
-    if (!editing || !confirm("Supprimer la file " + editing + " ?")) return;
-    await api("DELETE", "/api/queues/" + encodeURIComponent(editing)); done("File " + editing + " supprimée."); await loadQueues(); await loadScopes();
+    if (!editing || !confirm(t("Supprimer la file {queue} ?", { queue: editing }))) return;
+    await api("DELETE", "/api/queues/" + encodeURIComponent(editing)); done(t("File {queue} supprimée.", { queue: editing })); await loadQueues(); await loadScopes();
   };
 
   async function loadAll() { await loadSkills(); await loadLevels(); }

@@ -30,10 +30,10 @@
       });
       const data = await resp.json().catch(() => ({}));
       if (!resp.ok) {
-        if (error) error.textContent = "Appel impossible : " + (data.message || "erreur " + resp.status);
+        if (error) error.textContent = t("Appel impossible : {reason}", { reason: data.message || t("erreur {status}", { status: resp.status }) });
         return;
       }
-      if (status) status.textContent = "Appel du " + data.number + " : votre téléphone sonne d'abord.";
+      if (status) status.textContent = t("Appel du {number} : votre téléphone sonne d'abord.", { number: data.number });
       if (button.dataset.callbackId || button.dataset.contactId) loadCallbacks();
     } finally {
       button.disabled = false;
@@ -82,14 +82,14 @@
   const callState = document.getElementById("c2d-call-state");
   if (window.ccsLive && callState) {
     ccsLive.on("screen_pop", (m) => {
-      callState.textContent = m.direction === "outbound" ? "Appel sortant : votre téléphone sonne, puis le client." : "";
+      callState.textContent = m.direction === "outbound" ? t("Appel sortant : votre téléphone sonne, puis le client.") : "";
     });
     ccsLive.on("click_to_dial_call", (m) => {
-      if (m.state === "answered") callState.textContent = "Client en ligne (" + m.number + ").";
+      if (m.state === "answered") callState.textContent = t("Client en ligne ({number}).", { number: m.number });
       else if (m.state === "ended")
         callState.textContent = m.outcome === "answered"
-          ? "Appel terminé (" + (m.talk_seconds || 0) + " s de conversation)."
-          : "Appel terminé sans réponse (" + m.number + ").";
+          ? t("Appel terminé ({seconds} s de conversation).", { seconds: m.talk_seconds || 0 })
+          : t("Appel terminé sans réponse ({number}).", { number: m.number });
     });
   }
   if (window.ccsLive && document.getElementById("c2d-callbacks-card")) ccsLive.on("outbound_callback_due", loadCallbacks);

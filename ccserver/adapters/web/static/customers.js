@@ -6,7 +6,7 @@
     const resp = await fetch(url, { method, credentials: "same-origin",
       headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf },
       body: body === undefined ? undefined : JSON.stringify(body) });
-    const data = await resp.json().catch(() => ({ message: "réponse illisible du serveur (" + resp.status + ")" }));
+    const data = await resp.json().catch(() => ({ message: t("réponse illisible du serveur ({status})", { status: resp.status }) }));
     if (!resp.ok) throw data;
     return data;
   }
@@ -44,7 +44,7 @@
         const input = field && (form.querySelector(`[name="${CSS.escape(field)}"]`) ||
                                 form.querySelector(`[name="${CSS.escape(field.replace(/\[\d+\]$/, ""))}"]`));
         if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
-        if (error) error.textContent = err.message || "erreur";
+        if (error) error.textContent = err.message || t("erreur");
         if (button) button.disabled = false;
       }
     });

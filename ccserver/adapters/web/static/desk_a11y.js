@@ -8,8 +8,8 @@
   const $ = (id) => document.getElementById(id);
   if (!$("state") || !window.ccsLive) return;
   const polite = $("desk-announce"), assertive = $("desk-alert");
-  const labels = { logged_out: "Déconnecté", available: "Disponible", paused: "En pause", ringing: "Sonnerie",
-                   on_call: "En communication", wrap_up: "Post-appel" };
+  const labels = { logged_out: t("Déconnecté"), available: t("Disponible"), paused: t("En pause"), ringing: t("Sonnerie"),
+                   on_call: t("En communication"), wrap_up: t("Post-appel") };
   let lastState = null, lastPop = null, lastControl = {};
 
   // a live region is read when its text changes: the same words twice are made different
@@ -24,33 +24,34 @@
     const first = lastState === null;
     lastState = key;
     if (first && m.replayed) return;  // the page just loaded: nothing changed for the agent
-    let words = "État : " + (labels[s.state] || s.state);
+    let words = t("État : {state}", { state: labels[s.state] || s.state });
     if (s.state === "paused" && s.pause_reason) words += " (" + s.pause_reason + ")";
-    if (s.state === "on_call" && s.call) words += " avec " + (s.call.caller_name || s.call.caller_number);
+    if (s.state === "on_call" && s.call) words += " " + t("avec {who}", { who: s.call.caller_name || s.call.caller_number });
     say(polite, words);
   });
   ccsLive.on("screen_pop", (m) => {
     if (!m.uniqueid || m.uniqueid === lastPop) return;
     lastPop = m.uniqueid;
     const who = [m.caller_name, m.caller_number].filter(Boolean).join(" ");
+    const hidden = t("numéro masqué");
     const customer = m.found && m.customer ? [m.customer.first_name, m.customer.last_name].filter(Boolean).join(" ") : "";
-    say(assertive, (m.direction === "outbound" ? "Appel sortant vers " : "Appel entrant de ") + (who || "numéro masqué")
-      + (m.queue ? ", file " + m.queue : "") + (customer ? ", client " + customer : ""));
+    say(assertive, (m.direction === "outbound" ? t("Appel sortant vers {who}", { who: who || hidden }) : t("Appel entrant de {who}", { who: who || hidden }))
+      + (m.queue ? t(", file {queue}", { queue: m.queue }) : "") + (customer ? t(", client {customer}", { customer }) : ""));
   });
   ccsLive.on("call_control_changed", (m) => {
     const c = m.call || {};
     const before = lastControl[c.uniqueid] || { held: false, muted: false, consulting: "", transfer: "" };
     lastControl = { [c.uniqueid]: c };
     const words = [];
-    if (!!c.held !== !!before.held && !c.consulting) words.push(c.held ? "Appel en attente" : "Appel repris");
-    if (!!c.muted !== !!before.muted) words.push(c.muted ? "Micro coupé" : "Micro rétabli");
-    if (c.consulting && c.consulting !== before.consulting) words.push("Consultation avec " + c.consulting);
-    if (c.transfer && c.transfer !== before.transfer) words.push(c.transfer === "failed" ? "Transfert échoué" : "Transfert : " + c.transfer);
+    if (!!c.held !== !!before.held && !c.consulting) words.push(c.held ? t("Appel en attente") : t("Appel repris"));
+    if (!!c.muted !== !!before.muted) words.push(c.muted ? t("Micro coupé") : t("Micro rétabli"));
+    if (c.consulting && c.consulting !== before.consulting) words.push(t("Consultation avec {who}", { who: c.consulting }));
+    if (c.transfer && c.transfer !== before.transfer) words.push(c.transfer === "failed" ? t("Transfert échoué") : t("Transfert : {state}", { state: c.transfer }));
     if (words.length) say(polite, words.join(". "));
   });
   ccsLive.onLink((kind, detail) => {
-    if (kind === "close") say(polite, "Connexion perdue : reconnexion en cours");
-    else if (kind === "open" && detail.reconnected) say(polite, "Reconnecté");
+    if (kind === "close") say(polite, t("Connexion perdue : reconnexion en cours"));
+    else if (kind === "open" && detail.reconnected) say(polite, t("Reconnecté"));
   });
 
   function visible(el) { return el && !el.hidden && el.offsetParent !== null && !el.disabled; }

@@ -47,7 +47,7 @@
     if (!ready) return;
     if (running) { again = true; return running; }
     running = (async () => {
-      linkState(document.body.dataset.live === "no" ? "reconnecting" : "resyncing", document.body.dataset.live === "no" ? "Connexion perdue : reconnexion…" : "");
+      linkState(document.body.dataset.live === "no" ? "reconnecting" : "resyncing", document.body.dataset.live === "no" ? t("Connexion perdue : reconnexion…") : "");
       try {
         for (let tries = 0; tries < 3; tries++) {
           const { snap, raced } = await fetchOnce();
@@ -68,7 +68,7 @@
   }
 
   ccsLive.onLink((kind, detail) => {
-    if (kind === "close") linkState("reconnecting", "Connexion perdue : reconnexion…");
+    if (kind === "close") linkState("reconnecting", t("Connexion perdue : reconnexion…"));
     else if (kind === "open" && detail.reconnected) resync("reconnected");
     else if (kind === "open") linkState("live");
     else if (kind === "gap") resync("gap");

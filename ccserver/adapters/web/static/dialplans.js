@@ -72,7 +72,7 @@
     fillSelect();
     const names = Object.keys(files).sort();
     if (names.length) show(names[0]);
-    say(versionId ? `v${versionId} ouverte` : "version en service ouverte");
+    say(versionId ? t("v{id} ouverte", { id: versionId }) : t("version en service ouverte"));
   }
 
   select.addEventListener("change", () => show(select.value));
@@ -87,24 +87,24 @@
 
   document.getElementById("dialplan-check").addEventListener("click", async () => {
     keep();
-    say("vérification…");
+    say(t("vérification…"));
     const r = await call("POST", "/api/dialplans/check", { files });
-    if (!r.ok) { say(r.data.message || `erreur ${r.status}`); return; }
+    if (!r.ok) { say(r.data.message || t("erreur {status}", { status: r.status })); return; }
     problems(r.data.problems);
-    say(r.data.ok ? "aucun problème" : `${r.data.problems.length} problème(s)`);
+    say(r.data.ok ? t("aucun problème") : t("{count} problème(s)", { count: r.data.problems.length }));
   });
 
   document.getElementById("dialplan-save").addEventListener("click", async () => {
     keep();
-    say("vérification et enregistrement…");
+    say(t("vérification et enregistrement…"));
     const r = await call("POST", "/api/dialplans/versions", { files, comment: comment.value });
     if (!r.ok) {
       problems((r.data.details || {}).problems || []);
-      say(`refusée : ${r.data.message || r.status}`);
+      say(t("refusée : {reason}", { reason: r.data.message || r.status }));
       return;
     }
     problems([]);
-    say(`v${r.data.id} enregistrée ; rechargement…`);
+    say(t("v{id} enregistrée ; rechargement…", { id: r.data.id }));
     window.location.reload();
   });
 
@@ -112,28 +112,28 @@
     keep();
     const r = await call("POST", "/api/dialplans/diff", { files });
     diffText.hidden = false;
-    diffText.textContent = r.ok ? (r.data.diff || "identique à la version en service") : (r.data.message || `erreur ${r.status}`);
+    diffText.textContent = r.ok ? (r.data.diff || t("identique à la version en service")) : (r.data.message || t("erreur {status}", { status: r.status }));
   });
 
   document.querySelectorAll(".version-load").forEach((b) => b.addEventListener("click", async () => {
     await load(b.dataset.version);
     const d = await call("GET", `/api/dialplans/versions/${b.dataset.version}/diff`);
     diffText.hidden = false;
-    diffText.textContent = d.data.diff || "identique à la version en service";
+    diffText.textContent = d.data.diff || t("identique à la version en service");
   }));
 
   document.querySelectorAll(".version-apply").forEach((b) => b.addEventListener("click", async () => {
     const running = Number(document.getElementById("dialplans").dataset.running || 0);
     const id = Number(b.dataset.version);
     const kind = running && id < running ? "rollback" : "apply";
-    say(`v${id} : application en cours…`);
+    say(t("v{id} : application en cours…", { id }));
     const r = await call("POST", `/api/dialplans/versions/${id}/${kind}`, { comment: comment.value });
     if (r.ok) {
-      say(`v${id} en service (${r.data.seconds.toFixed(2)} s)`);
+      say(t("v{id} en service ({seconds} s)", { id, seconds: r.data.seconds.toFixed(2) }));
       window.setTimeout(() => window.location.reload(), 800);
     } else {
       problems(r.data.problems || (r.data.details || {}).problems || []);
-      say(`v${id} non appliquée : ${r.data.detail || r.data.message || r.status}`);
+      say(t("v{id} non appliquée : {reason}", { id, reason: r.data.detail || r.data.message || r.status }));
     }
   }));
 

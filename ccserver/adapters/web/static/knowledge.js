@@ -5,7 +5,7 @@
   async function send(method, url, body) {
     const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" }, body: JSON.stringify(body || {}) });
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.message || ("erreur " + resp.status));
+    if (!resp.ok) throw new Error(data.message || t("erreur {status}", { status: resp.status }));
     return data;
   }
   const form = document.getElementById("kb-form");

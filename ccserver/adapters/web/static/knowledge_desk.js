@@ -9,7 +9,7 @@
   async function get(url) {
     const resp = await fetch(url, { headers: { Accept: "application/json" } });
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.message || ("erreur " + resp.status));
+    if (!resp.ok) throw new Error(data.message || t("erreur {status}", { status: resp.status }));
     return data;
   }
   function list(ul, results, empty) {
@@ -46,7 +46,7 @@
     const params = new URLSearchParams({ queue: pop.queue || "", ivr_script: data.ivr_script || "", menu_path: data.menu_path || "" });
     try {
       const found = await get("/api/knowledge/suggestions?" + params);
-      list($("kb-suggestions"), found.results, "Aucun article pour cet appel.");
+      list($("kb-suggestions"), found.results, t("Aucun article pour cet appel."));
       $("kb-suggestions-box").hidden = false;
       card.dataset.call = pop.uniqueid || "";
     } catch (e) { error.textContent = e.message; }
@@ -57,7 +57,7 @@
     if (!q) return;
     try {
       const found = await get("/api/knowledge?" + new URLSearchParams({ q }));
-      list($("kb-desk-results"), found.results, "Aucun article trouvé.");
+      list($("kb-desk-results"), found.results, t("Aucun article trouvé."));
       error.textContent = "";
     } catch (e) { error.textContent = e.message; }
   });

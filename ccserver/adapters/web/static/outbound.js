@@ -123,7 +123,7 @@
     const id = document.querySelector("[data-contact]").dataset.contact;
     try {
       const d = await call("POST", `/api/outbound/contacts/${id}/check`);
-      document.getElementById("check-result").textContent = d.allowed ? "autorisé maintenant" : "refusé : " + d.failed.join(", ");
+      document.getElementById("check-result").textContent = d.allowed ? t("autorisé maintenant") : t("refusé : {rules}", { rules: d.failed.join(", ") });
     } catch (err) { alert(errorText(err)); }
   });
 })();

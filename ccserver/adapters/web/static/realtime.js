@@ -36,7 +36,7 @@
     const banner = document.createElement("div");
     banner.className = "session-ended";
     banner.setAttribute("role", "alert");
-    banner.textContent = "Session terminée : reconnectez-vous.";
+    banner.textContent = t("Session terminée : reconnectez-vous.");
     document.body.prepend(banner);
     setTimeout(() => { location.assign("/login"); }, 1500);
   }

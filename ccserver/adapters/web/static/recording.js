@@ -5,7 +5,7 @@
     const resp = await fetch(url, { method, headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
                                     body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(data.message || ("erreur " + resp.status));
+    if (!resp.ok) throw new Error(data.message || t("erreur {status}", { status: resp.status }));
     return data;
   }
 
@@ -35,7 +35,7 @@
       try {
         const ev = await api("POST", "/api/quality/evaluations", { recording_id: recording.id, grid_id: Number(form.dataset.grid),
                                                                      answers, comment: form.elements["__comment"].value });
-        out.textContent = "Évaluation enregistrée : " + ev.score + " %" + (ev.fatal ? " (critère éliminatoire)" : "");
+        out.textContent = t("Évaluation enregistrée : {score} %", { score: ev.score }) + (ev.fatal ? " " + t("(critère éliminatoire)") : "");
         setTimeout(() => location.reload(), 800);
       } catch (err) { out.textContent = err.message; }
     };
@@ -49,7 +49,7 @@
         const g = JSON.parse(b.dataset.grid);
         gridForm.elements.id.value = g.id;
         gridForm.elements.definition.value = JSON.stringify({ name: g.name, description: g.description, active: g.active, sections: g.sections }, null, 2);
-        document.getElementById("grid-form-title").textContent = "Modifier « " + g.name + " »";
+        document.getElementById("grid-form-title").textContent = t("Modifier « {name} »", { name: g.name });
         gridForm.scrollIntoView();
       };
     });
@@ -57,7 +57,7 @@
       e.preventDefault();
       const out = gridForm.querySelector(".result");
       let body;
-      try { body = JSON.parse(gridForm.elements.definition.value); } catch (err) { out.textContent = "JSON invalide : " + err.message; return; }
+      try { body = JSON.parse(gridForm.elements.definition.value); } catch (err) { out.textContent = t("JSON invalide : {error}", { error: err.message }); return; }
       const id = gridForm.elements.id.value;
       try {
         await api(id ? "PUT" : "POST", id ? "/api/quality/grids/" + id : "/api/quality/grids", body);

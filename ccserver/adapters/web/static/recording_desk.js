@@ -4,7 +4,7 @@
   const box = document.getElementById("recording-box");
   if (!box) return;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const labels = { none: "non enregistré", recording: "enregistrement en cours", paused: "enregistrement en pause", stopped: "enregistrement arrêté" };
+  const labels = { none: t("non enregistré"), recording: t("enregistrement en cours"), paused: t("enregistrement en pause"), stopped: t("enregistrement arrêté") };
   const state = box.querySelector(".rec-state");
   const error = box.querySelector(".rec-error");
   const buttons = {};
@@ -28,7 +28,7 @@
     b.onclick = async () => {
       const resp = await fetch("/api/agent/recording/" + action, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
       const data = await resp.json().catch(() => ({}));
-      error.textContent = resp.ok ? "" : (data.message || ("erreur " + resp.status));
+      error.textContent = resp.ok ? "" : (data.message || t("erreur {status}", { status: resp.status }));
       if (resp.ok) render(data); else refresh();
     };
   }

@@ -1,8 +1,8 @@
 // The wallboard: pushed by the server (topic "wallboard"); durations tick locally.
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const labels = { available: "Disponible", paused: "Pause", ringing: "Sonnerie", on_call: "En appel",
-                   wrap_up: "Post-appel", logged_out: "Déconnecté" };
+  const labels = { available: t("Disponible"), paused: t("Pause"), ringing: t("Sonnerie"), on_call: t("En appel"),
+                   wrap_up: t("Post-appel"), logged_out: t("Déconnecté") };
   let board = null, received = 0;
   const me = document.querySelector(".who") ? null : null;
 
@@ -46,25 +46,25 @@
       cell(tr, a.call ? secs((a.call_seconds || 0) + drift) : "");
       const actions = cell(tr, "");
       if (a.state === "on_call") {
-        button(actions, "Écouter", () => api("POST", "/api/supervision/spy", { agent: a.username, mode: "listen" }));
-        button(actions, "Chuchoter", () => api("POST", "/api/supervision/spy/mode", { mode: "whisper" }));
-        button(actions, "Intervenir", () => api("POST", "/api/supervision/spy/mode", { mode: "barge" }));
-        button(actions, "Raccrocher l'écoute", () => api("DELETE", "/api/supervision/spy"));
+        button(actions, t("Écouter"), () => api("POST", "/api/supervision/spy", { agent: a.username, mode: "listen" }));
+        button(actions, t("Chuchoter"), () => api("POST", "/api/supervision/spy/mode", { mode: "whisper" }));
+        button(actions, t("Intervenir"), () => api("POST", "/api/supervision/spy/mode", { mode: "barge" }));
+        button(actions, t("Raccrocher l'écoute"), () => api("DELETE", "/api/supervision/spy"));
       }
       if (a.state !== "logged_out") {
-        if (a.state === "paused") button(actions, "Reprendre", () => api("POST", `/api/supervision/agents/${a.username}/unpause`, {}));
-        else button(actions, "Pause", () => api("POST", `/api/supervision/agents/${a.username}/pause`, { reason: document.getElementById("force-pause-reason").value }));
-        button(actions, "Déconnecter", () => api("POST", `/api/supervision/agents/${a.username}/logout`, {}));
+        if (a.state === "paused") button(actions, t("Reprendre"), () => api("POST", `/api/supervision/agents/${a.username}/unpause`, {}));
+        else button(actions, t("Pause"), () => api("POST", `/api/supervision/agents/${a.username}/pause`, { reason: document.getElementById("force-pause-reason").value }));
+        button(actions, t("Déconnecter"), () => api("POST", `/api/supervision/agents/${a.username}/logout`, {}));
       }
       ab.appendChild(tr);
     }
     const alerts = board.alerts || {};
-    const alertText = [[alerts.recording_missed, "appel(s) non enregistré(s) malgré la règle d'enregistrement"],
-                       [alerts.call_refused, "appel(s) refusé(s) faute de ressources"],
-                       [alerts.pause_overrun, "pause(s) plus longue(s) que le maximum de leur motif"]]
+    const alertText = [[alerts.recording_missed, t("appel(s) non enregistré(s) malgré la règle d'enregistrement")],
+                       [alerts.call_refused, t("appel(s) refusé(s) faute de ressources")],
+                       [alerts.pause_overrun, t("pause(s) plus longue(s) que le maximum de leur motif")]]
       .filter(([n]) => n).map(([n, label]) => fmt.number(n) + " " + label).join(" · ");
     const alertsEl = document.getElementById("alerts");
-    alertsEl.textContent = alertText ? "Alertes depuis le démarrage : " + alertText : "";
+    alertsEl.textContent = alertText ? t("Alertes depuis le démarrage : {alerts}", { alerts: alertText }) : "";
     alertsEl.hidden = !alertText;
     const spying = Object.entries(board.spying || {});
     document.getElementById("spy-status").textContent = spying.map(([s, v]) => s + " → " + v.agent + " (" + v.mode + ")").join(" · ");
@@ -77,7 +77,7 @@
   ccsLive.on("pause_overrun", (m) => {  // live: which agent, which pause, how long
     const el = document.getElementById("alerts");
     el.hidden = false;
-    el.textContent = m.username + " en pause « " + m.reason + " » depuis " + fmt.number(m.minutes) + " min (maximum " + fmt.number(m.max_minutes) + ")";
+    el.textContent = t("{agent} en pause « {reason} » depuis {minutes} min (maximum {max})", { agent: m.username, reason: m.reason, minutes: fmt.number(m.minutes), max: fmt.number(m.max_minutes) });
   });
     ccsLive.on("wallboard", (m) => { board = m; received = Date.now(); render(); });
   setInterval(render, 1000);

@@ -15,7 +15,7 @@
       method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
       body: JSON.stringify({ mode }) });
     const data = await resp.json().catch(() => ({}));
-    $("help-error").textContent = resp.ok ? "" : (data.message || ("erreur " + resp.status));
+    $("help-error").textContent = resp.ok ? "" : (data.message || t("erreur {status}", { status: resp.status }));
     if (resp.ok) { requests.delete(id); render(); }
   }
   function render() {
@@ -27,7 +27,7 @@
       cell(tr, r.agent); cell(tr, r.queue); cell(tr, r.customer_number); cell(tr, r.reason);
       cell(tr, fmt.duration((r.waiting_seconds || 0) + (Date.now() - at) / 1000), "waiting");
       const actions = cell(tr, "");
-      for (const [label, mode] of [["Prendre (écouter)", "listen"], ["Prendre (chuchoter)", "whisper"]]) {
+      for (const [label, mode] of [[t("Prendre (écouter)"), "listen"], [t("Prendre (chuchoter)"), "whisper"]]) {
         const b = document.createElement("button"); b.type = "button"; b.textContent = label;
         b.dataset.mode = mode; b.onclick = () => take(r.id, mode); actions.appendChild(b);
       }
