@@ -239,21 +239,25 @@ class AgentBoard:
         agent = self.agent_for(event.interface)
         if agent is None:
             return []
+        return self._call_over(agent, event.queue, event.uniqueid)
+
+    def _call_over(self, agent: AgentStatus, queue: str, uniqueid: str) -> list[ev.Event]:
+        """The agent's call ended: wrap-up when its queue has one, else their resting state."""
         agent.call = None
-        seconds = self.wrapup_seconds.get(event.queue, 0)
+        seconds = self.wrapup_seconds.get(queue, 0)
         if seconds > 0 and agent.queues:
             agent.pause_reason = WRAPUP_REASON
-            out = self._change(agent, AgentState.WRAP_UP, queue=event.queue, uniqueid=event.uniqueid)
+            out = self._change(agent, AgentState.WRAP_UP, queue=queue, uniqueid=uniqueid)
             return out + [
                 AgentWrapUpStarted(
                     username=agent.username,
                     interface=agent.interface,
-                    queue=event.queue,
-                    uniqueid=event.uniqueid,
+                    queue=queue,
+                    uniqueid=uniqueid,
                     seconds=seconds,
                 )
             ]
-        return self._change(agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid)
+        return self._change(agent, _resting_state(agent), queue=queue, uniqueid=uniqueid)
 
     # --- calls reached without the queue (transfers through Dial, three-way calls) ---------------
     def leg_started(
@@ -285,8 +289,7 @@ class AgentBoard:
         agent = self.agents.get(username)
         if agent is None or agent.call is None or agent.call.uniqueid != uniqueid or agent.call.via != "leg":
             return []
-        queue = agent.call.queue
-        return self._completed(ev.AgentCompleted(interface=agent.interface, queue=queue, uniqueid=uniqueid))
+        return self._call_over(agent, agent.call.queue, uniqueid)
 
     def _caller_abandoned(self, event: ev.QueueCallerAbandoned) -> list[ev.Event]:
         out: list[ev.Event] = []
