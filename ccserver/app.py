@@ -206,6 +206,7 @@ class Runtime:
                 tracker=self.call_tracker,
                 customers=self.customers,
                 scopes=self.acd_repo,
+                legs=self.acd.legs.legs if self.acd.legs is not None else None,
             )
         ).service
         self.acd.queue_listeners.append(self.recording.forget_policies)  # policies cached

@@ -9,9 +9,11 @@ import time
 
 import pytest
 
-from tests.integration.test_call_control import answered_call, post
+from ccserver.capabilities.agents.model import AgentState
 from tests.integration.test_inbound import setup_call_center
+from tests.support.calls import QUEUE_NUMBER, log_in, post, start_phones
 from tests.support.server import Server, endpoint_of, until
+from tests.support.sipp import Answer, SippCaller
 
 pytestmark = pytest.mark.asterisk
 TOLERANCE = 1.2  # seconds: event latency and whole-second rounding
@@ -24,6 +26,23 @@ async def _hang_up_customer(rt, uid) -> None:
     await rt.bus.drain()
     await rt.writers["db:call-legs"].flush_now()
     await rt.call_writer.flush_now()
+
+
+async def answered_call(srv, asterisk, accounts, tmp_path, *, with_bruno: bool = False):
+    """Alice (logged in) answers a caller from the queue; Bruno's phone registered, not in queue.
+    Every party talks (the sample speech, looped). (test_call_control's former set-up, which
+    moved into tests/support/calls.py as queue_call.)"""
+    rt = srv.runtime
+    talk = Answer(audio=True, audio_seconds=120)
+    who = {"alice": accounts["alice"], **({"bruno": accounts["bruno"]} if with_bruno else {})}
+    phones = await start_phones(asterisk, who, alice=talk, bruno=talk)
+    await log_in(rt, "alice")
+    caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
+    await caller.start()
+    await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
+    uniqueid = rt.agent_board.agents["alice"].call.uniqueid
+    await until(lambda: uniqueid in rt.call_tracker.open and rt.call_tracker.open[uniqueid].answered_at, 5)
+    return phones, caller, uniqueid
 
 
 def _queue_log(asterisk, uid) -> list[list[str]]:

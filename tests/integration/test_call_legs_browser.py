@@ -1,6 +1,7 @@
 """The screen-pop follows the call, in two real Chromium desks: alice writes a note during the
 call, transfers it to bruno; bruno's desk shows the customer's file with alice's note and
-"transféré par alice" within a second of bruno being with the customer."""
+"transféré par alice" within a second of bruno being with the customer, and again after he
+reloads his desk (the desk snapshot), with the call's controls."""
 
 from __future__ import annotations
 
@@ -86,6 +87,24 @@ async def test_transferred_call_pops_the_customer_file_with_the_first_agents_not
                 assert kind in await bruno_page.text_content("#transferred-by")
                 # the call's controls follow it: bruno holds and resumes it from his desk
                 await bruno_page.wait_for_selector("#call-control:not([hidden])", timeout=3_000)
+                await bruno_page.click("button[data-cc=hold]")
+                await bruno_page.wait_for_selector("#call-control[data-held=yes]", timeout=5_000)
+                await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+                await bruno_page.click("button[data-cc=resume]")
+                await bruno_page.wait_for_selector("#call-control[data-held=no]", timeout=5_000)
+                # bruno reloads his desk: the snapshot brings back the customer's file, "transféré
+                # par alice" and the call's controls
+                await bruno_page.reload()
+                await bruno_page.wait_for_selector("#state[data-state=on_call]", state="attached", timeout=5_000)
+                await bruno_page.wait_for_function(
+                    "(note) => document.getElementById('customer-history').textContent.includes(note)"
+                    " && document.getElementById('transferred-by').textContent.includes('alice')",
+                    arg=NOTE,
+                    timeout=5_000,
+                )
+                assert "Hélène Dupont" in await bruno_page.text_content("#customer-name")
+                assert kind in await bruno_page.text_content("#transferred-by")
+                await bruno_page.wait_for_selector("#call-control:not([hidden])", timeout=5_000)
                 await bruno_page.click("button[data-cc=hold]")
                 await bruno_page.wait_for_selector("#call-control[data-held=yes]", timeout=5_000)
                 await until(lambda: rt.call_control.board.calls[uid].settled, 5)

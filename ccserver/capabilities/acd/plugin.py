@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...core.events import PbxLinkUp
 from ...core.plugin import Deps, Plugin
 from ..agents.model import AgentBoard, AgentMembershipLost, AgentStateChanged, AgentWrapUpStarted
-from ..calls.legs import CallLegsChanged, CallLegTracker
+from ..calls.legs import CallLegsChanged, CallLegTracker, LegStarted
 from ..calls.model import CallRecordChanged, CallTracker
 from ..customers.service import CustomerService
 from . import web
@@ -32,7 +32,30 @@ def setup(
     tracker = CallTracker(deps.clock, agent_of_interface=agent_of_interface)
     tracker.register(plugin)
     legs = CallLegTracker(deps.clock, agent_of_interface=agent_of_interface)
-    legs.register(plugin)
+
+    def legs_then_board(event):
+        """The legs from the PBX events, then the board: an agent a call reached through Dial
+        (a transfer, a three-way call: no queue events) is on call while their leg lasts."""
+        out = legs.apply(event)
+        for item in list(out):
+            if isinstance(item, LegStarted) and item.leg is not None:
+                leg = item.leg
+                record = tracker.open.get(leg.call_uniqueid)
+                out += board.leg_started(
+                    leg.agent,
+                    uniqueid=leg.call_uniqueid,
+                    linkedid=leg.linkedid,
+                    queue=record.queue if record else "",
+                    caller_number=record.caller_number if record else "",
+                )
+            elif isinstance(item, CallLegsChanged):
+                for leg in item.legs:
+                    if leg.ended_at is not None:
+                        out += board.leg_ended(leg.agent, uniqueid=leg.call_uniqueid)
+        return out
+
+    for event_type in legs.handled_events():
+        plugin.handle(event_type, legs_then_board)
     acd = AcdService(
         repository, board, tracker, deps.pbx, deps.config_writer, deps.audit, deps.clock, customers=customers
     )

@@ -42,6 +42,7 @@ class CurrentCall:
     ringing_at: datetime
     answered_at: datetime | None = None
     caller_name: str = ""
+    via: str = "queue"  # "leg": reached by a transfer or a three-way call (no queue events)
 
 
 @dataclass
@@ -231,28 +232,64 @@ class AgentBoard:
                 uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue, caller_number="", ringing_at=now
             )
         )
-        agent.call = replace(call, answered_at=now)
+        agent.call = replace(call, answered_at=now, via="queue")
         return self._change(agent, AgentState.ON_CALL, queue=event.queue, uniqueid=event.uniqueid)
 
     def _completed(self, event: ev.AgentCompleted) -> list[ev.Event]:
         agent = self.agent_for(event.interface)
         if agent is None:
             return []
+        return self._call_over(agent, event.queue, event.uniqueid)
+
+    def _call_over(self, agent: AgentStatus, queue: str, uniqueid: str) -> list[ev.Event]:
+        """The agent's call ended: wrap-up when its queue has one, else their resting state."""
         agent.call = None
-        seconds = self.wrapup_seconds.get(event.queue, 0)
+        seconds = self.wrapup_seconds.get(queue, 0)
         if seconds > 0 and agent.queues:
             agent.pause_reason = WRAPUP_REASON
-            out = self._change(agent, AgentState.WRAP_UP, queue=event.queue, uniqueid=event.uniqueid)
+            out = self._change(agent, AgentState.WRAP_UP, queue=queue, uniqueid=uniqueid)
             return out + [
                 AgentWrapUpStarted(
                     username=agent.username,
                     interface=agent.interface,
-                    queue=event.queue,
-                    uniqueid=event.uniqueid,
+                    queue=queue,
+                    uniqueid=uniqueid,
                     seconds=seconds,
                 )
             ]
-        return self._change(agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid)
+        return self._change(agent, _resting_state(agent), queue=queue, uniqueid=uniqueid)
+
+    # --- calls reached without the queue (transfers through Dial, three-way calls) ---------------
+    def leg_started(
+        self, username: str, *, uniqueid: str, linkedid: str, queue: str, caller_number: str = ""
+    ) -> list[ev.Event]:
+        """`username`'s interface is now in a bridge with the customer of call `uniqueid`
+        (a transfer or a three-way call, seen from the PBX's bridge events): on call. A call the
+        queue gave them is left to the queue's events."""
+        agent = self.agents.get(username)
+        if agent is None or (agent.call is not None and agent.call.uniqueid != uniqueid):
+            return []  # unknown, or on another call the board follows
+        if agent.call is not None and agent.call.via == "queue":
+            return []
+        now = self.clock.now()
+        agent.call = CurrentCall(
+            uniqueid=uniqueid,
+            linkedid=linkedid,
+            queue=queue,
+            caller_number=caller_number,
+            ringing_at=now,
+            answered_at=now,
+            via="leg",
+        )
+        return self._change(agent, AgentState.ON_CALL, queue=queue, uniqueid=uniqueid)
+
+    def leg_ended(self, username: str, *, uniqueid: str) -> list[ev.Event]:
+        """`username`'s leg of call `uniqueid` (reached without the queue) ended: back to wrap-up
+        when the call's queue has one, else to their resting state."""
+        agent = self.agents.get(username)
+        if agent is None or agent.call is None or agent.call.uniqueid != uniqueid or agent.call.via != "leg":
+            return []
+        return self._call_over(agent, agent.call.queue, uniqueid)
 
     def _caller_abandoned(self, event: ev.QueueCallerAbandoned) -> list[ev.Event]:
         out: list[ev.Event] = []

@@ -436,6 +436,9 @@ class CallLegTracker:
         for event_type in self._handlers:
             intake.add_handler(event_type, self.apply)
 
+    def handled_events(self) -> tuple[type, ...]:
+        return tuple(self._handlers)
+
 
 def talk_by_agent(legs: list[CallLeg]) -> dict[str, int]:
     """Each agent's own talk seconds over these legs (what a transferred call charges each)."""

@@ -40,6 +40,7 @@ def setup(
     customers: CustomerLookup | None = None,
     scopes: Scopes | None = None,
     store: RecordingStore | None = None,
+    legs: Any = None,
 ) -> Plugin:
     settings = deps.settings
     try:
@@ -63,6 +64,7 @@ def setup(
         scopes=scopes,
         alerts=deps.alerts,
         click_to_dial=click_to_dial,
+        legs=legs,
     )
     plugin = Plugin("recording", service)
     plugin.subscribe("recording", service.dispatch, TOPICS)

@@ -31,6 +31,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -103,8 +104,11 @@ class RecordingService:
         alerts: Alerts | None = None,
         storers: int = STORERS,
         click_to_dial: RecordingPolicy | None = None,
+        legs: Callable[[str], list] | None = None,
     ) -> None:
         self.repo = repo
+        # a call's legs (CallLegTracker.legs): the agent a call was transferred to acts on it too
+        self.legs = legs
         # the policy of the customer-service calls agents place from their desks (click-to-dial)
         self.click_to_dial = click_to_dial or RecordingPolicy()
         self.scopes = scopes  # supervisors' queues and teams (AcdRepository); None: no scoping
@@ -617,12 +621,26 @@ class RecordingService:
         status = self.board.agents.get(username)
         if status is not None and status.call is not None:
             return status.call.uniqueid
+        # a call transferred to them (as call control finds it): their own live leg of it
+        for uniqueid in self.live:
+            if username in self._with_customer(uniqueid):
+                return uniqueid
         return next((u for u, live in self.live.items() if live.agent == username and not live.queue), None)
+
+    def _with_customer(self, uniqueid: str) -> set[str]:
+        """The agents with a live, answered leg of this call (the one who took it, the one it
+        was transferred to, the third party of a three-way call)."""
+        if self.legs is None:
+            return set()
+        return {leg.agent for leg in self.legs(uniqueid) if leg.ended_at is None and leg.answered_at is not None}
+
+    def _mine(self, live: LiveRecording, username: str) -> bool:
+        return live.agent == username or username in self._with_customer(live.uniqueid)
 
     def current(self, username: str) -> LiveRecording | None:
         uniqueid = self._call_of(username)
         live = self.live.get(uniqueid) if uniqueid else None
-        return live if live is not None and live.agent == username else None
+        return live if live is not None and self._mine(live, username) else None
 
     def desk_state(self, username: str) -> dict[str, Any]:
         live = self.current(username)
@@ -640,7 +658,7 @@ class RecordingService:
         live = self.live.get(uniqueid)
         if live is None:
             raise Conflict("this call has no recording (its queue never records)", field="call")
-        if live.agent != username:
+        if not self._mine(live, username):
             raise Forbidden("this call is not yours", field="call")
         check_action(live, action)
         if action == "start":

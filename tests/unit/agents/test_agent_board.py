@@ -150,3 +150,46 @@ def test_stored_login_restores_state_before_asterisk_confirms():
     b, _ = board()
     status = b.add_agent("carol", "PJSIP/agent3", queues=frozenset({"support"}), paused=True, reason="break")
     assert status.state is AgentState.PAUSED
+
+
+def test_a_call_reached_through_a_transfer_puts_the_agent_on_call_then_in_wrap_up():
+    b, _ = board(wrapup={"support": 30})
+    b.apply(member("added"))
+    out = b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support", caller_number="0612345678")
+    assert states(out) == [("available", "on_call", "")]
+    call = b.agents["alice"].to_dict()["call"]
+    assert call["uniqueid"] == "u1" and call["caller_number"] == "0612345678" and call["answered_at"]
+    assert b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support") == []  # once
+    assert b.leg_ended("alice", uniqueid="other") == []  # another call's leg
+    out = b.leg_ended("alice", uniqueid="u1")
+    assert states(out) == [("on_call", "wrap_up", "wrapup")]
+    assert [e.seconds for e in out if isinstance(e, AgentWrapUpStarted)] == [30]
+    assert b.agents["alice"].call is None
+    assert b.leg_ended("alice", uniqueid="u1") == []
+
+
+def test_a_queue_call_is_left_to_the_queue_events_and_another_call_is_kept():
+    b, _ = board()
+    b.apply(member("added"))
+    b.apply(ev.AgentCalled(queue="support", uniqueid="u1", linkedid="u1", caller_number="06", interface=IFACE))
+    b.apply(ev.AgentConnected(queue="support", uniqueid="u1", linkedid="u1", interface=IFACE))
+    # a transfer through the queue: its leg starts too, the queue events stay in charge
+    assert b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support") == []
+    assert b.leg_ended("alice", uniqueid="u1") == []
+    assert b.agents["alice"].state is AgentState.ON_CALL
+    # a three-way call of another customer while on this one: the board keeps this one
+    assert b.leg_started("alice", uniqueid="u2", linkedid="u2", queue="support") == []
+    assert b.agents["alice"].call.uniqueid == "u1"
+    assert states(b.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface=IFACE))) == [
+        ("on_call", "available", "")
+    ]
+
+
+def test_an_agent_logged_out_is_on_call_with_a_transferred_call_then_logged_out_again():
+    b, _ = board(wrapup={"support": 30})
+    assert states(b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support")) == [
+        ("logged_out", "on_call", "")
+    ]
+    out = b.leg_ended("alice", uniqueid="u1")
+    assert states(out) == [("on_call", "logged_out", "")] and not any(isinstance(e, AgentWrapUpStarted) for e in out)
+    assert b.leg_started("nobody", uniqueid="u1", linkedid="u1", queue="support") == []
