@@ -159,6 +159,7 @@ WRITES = {
     UserRepository: {
         "create_user",
         "set_password",
+        "set_language",
         "update",
         "validate_username",
         "validate_role",

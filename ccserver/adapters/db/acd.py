@@ -312,13 +312,7 @@ class AcdRepository:
         count = 0
         with self.db.write_session() as s:
             for fields in rows:
-                row = s.exec(select(Call).where(Call.uniqueid == fields["uniqueid"])).first()
-                if row is None:
-                    row = Call(**fields)
-                else:
-                    for key, value in fields.items():
-                        setattr(row, key, value)
-                s.add(row)
+                _upsert(s, Call, fields, Call.uniqueid == fields["uniqueid"])
                 count += 1
         return count
 
@@ -351,17 +345,13 @@ class AcdRepository:
         count = 0
         with self.db.write_session() as s:
             for fields in rows:
-                row = s.exec(
-                    select(CallLegRow)
-                    .where(CallLegRow.call_uniqueid == fields["call_uniqueid"])
-                    .where(CallLegRow.seq == fields["seq"])
-                ).first()
-                if row is None:
-                    row = CallLegRow(**fields)
-                else:
-                    for key, value in fields.items():
-                        setattr(row, key, value)
-                s.add(row)
+                _upsert(
+                    s,
+                    CallLegRow,
+                    fields,
+                    CallLegRow.call_uniqueid == fields["call_uniqueid"],
+                    CallLegRow.seq == fields["seq"],
+                )
                 count += 1
         return count
 
@@ -496,3 +486,15 @@ def _account(agent: Agent, user: User) -> AgentAccount:
             if value
         },
     )
+
+
+def _upsert(session, model, fields: dict, *where) -> None:
+    """Overwrite the row these conditions find, else add one: call rows and legs are written as
+    they change (stored when they open, rewritten when they end, never duplicated)."""
+    row = session.exec(select(model).where(*where)).first()
+    if row is None:
+        row = model(**fields)
+    else:
+        for key, value in fields.items():
+            setattr(row, key, value)
+    session.add(row)
