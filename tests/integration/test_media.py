@@ -162,12 +162,16 @@ async def test_a_french_campaign_plays_its_abandon_message_in_french(asterisk, t
         assert 1.0 < waited < 3.5, (ended.duration, french, english)
 
 
-async def channel_languages(asterisk, ami) -> dict[str, str]:
-    """The language of every channel up on Asterisk (AMI Getvar CHANNEL(language))."""
+async def channel_names(asterisk) -> set[str]:
     listing = await asyncio.to_thread(asterisk.cli, "core show channels concise")
-    names = [line.split("!", 1)[0] for line in listing.splitlines() if "!" in line]
+    return {line.split("!", 1)[0] for line in listing.splitlines() if "!" in line}
+
+
+async def channel_languages(asterisk, ami, leave_out: set[str] = frozenset()) -> dict[str, str]:
+    """The language of every channel up on Asterisk (AMI Getvar CHANNEL(language)) but those of
+    `leave_out`: the channels up before this test's call (the session's Asterisk is shared)."""
     out = {}
-    for name in names:
+    for name in sorted(await channel_names(asterisk) - leave_out):
         answer = await ami.send({"Action": "Getvar", "Channel": name, "Variable": "CHANNEL(language)"})
         if answer.get("response") == "Success":
             out[name] = answer.get("value")
@@ -184,6 +188,7 @@ async def test_both_legs_of_a_progressive_campaign_call_speak_the_campaigns_lang
     customers = {ANSWERS: Answer(ring_seconds=0.2, talk_seconds=8)}
     async with Center(asterisk, tmp_path, OPEN_CONSENT_REGIME, customers) as center:
         cid = await center.campaign([ANSWERS], language="fr")
+        before = await channel_names(asterisk)
         await center.service.campaigns.change_status(cid, "start", "super1")
         await until(
             lambda: any(isinstance(e, ev.AgentConnected) and e.queue == f"camp-{cid}" for e in center.events),
@@ -191,7 +196,7 @@ async def test_both_legs_of_a_progressive_campaign_call_speak_the_campaigns_lang
             "the customer bridged to the agent",
         )
         agent_account = await asyncio.to_thread(center.runtime.acd.repo.agent, center.agent)
-        languages = await channel_languages(asterisk, center.runtime.pbx.ami)
+        languages = await channel_languages(asterisk, center.runtime.pbx.ami, before)
         agent_legs = {n: lang for n, lang in languages.items() if agent_account.sip_username in n}
         customer_legs = {n: lang for n, lang in languages.items() if n not in agent_legs}
         assert agent_legs and customer_legs, languages
@@ -224,6 +229,7 @@ async def test_both_legs_of_a_preview_campaign_call_speak_the_campaigns_language
         me = await (await client.get("/api/me")).json()
         headers = {"X-CSRF-Token": me["csrf_token"]}
         found = await (await client.post("/api/outbound/preview/next", headers=headers)).json()
+        before = await channel_names(asterisk)
         resp = await client.post(f"/api/outbound/preview/{found['contact']['id']}/dial", headers=headers)
         assert resp.status == 201, await resp.text()
         await center.phone.wait_calls("answered", 1, timeout=10)
@@ -232,7 +238,7 @@ async def test_both_legs_of_a_preview_campaign_call_speak_the_campaigns_language
         agent_account = await asyncio.to_thread(center.runtime.acd.repo.agent, center.agent)
 
         async def both_french():
-            languages = await channel_languages(asterisk, center.runtime.pbx.ami)
+            languages = await channel_languages(asterisk, center.runtime.pbx.ami, before)
             legs = [n for n in languages if agent_account.sip_username not in n]
             return len(languages) >= 2 and legs and set(languages.values()) == {"fr"} and languages
 
