@@ -211,7 +211,12 @@ class CallControlService:
         if call.held or call.consulting:
             raise CallNotInState("the call is already on hold", call=uniqueid, field="call")
         await self._quiet(call)
-        await self._pbx().atxfer(call.agent_channel, HOLD_CONTEXT, HOLD_EXTEN)
+        pbx = self._pbx()
+        # the hold extension watches the agent's channel: should the agent's phone hang up while
+        # holding, Asterisk completes the "transfer" to the hold extension, which then ends at
+        # once instead of keeping the customer in silence for hours
+        await pbx.set_variable(call.agent_channel, "__CCS_HOLDER", call.agent_channel)
+        await pbx.atxfer(call.agent_channel, HOLD_CONTEXT, HOLD_EXTEN)
         await self._audit(username, "hold", uniqueid, agent=call.agent)
         return call
 
