@@ -10,7 +10,7 @@ import time
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from ccserver.capabilities.acd.model import QueueDefinition
+from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests
 from ccserver.capabilities.agents.model import AgentState
 from tests.support.rtp_capture import ALAW, ULAW, RtpCapture
 from tests.support.server import Server, until
@@ -26,22 +26,23 @@ def talk() -> Answer:
     return Answer(audio=True, audio_seconds=120)
 
 
-async def endpoint_loaded(asterisk, sip_username: str, timeout: float = 10) -> None:
-    """Wait until Asterisk has loaded the endpoint just provisioned (a REGISTER sent before its
-    reload finished is refused with 401)."""
+async def credentials_loaded(asterisk, sip_username: str, sip_password: str, timeout: float = 10) -> None:
+    """Wait until Asterisk holds this password's digest for the account (the shared test
+    Asterisk may still hold an earlier test's account of the same name, whose REGISTER with the
+    new password is refused with 401)."""
+    wanted = sip_password_digests(sip_username, sip_password)["SHA-256"]
 
     def loaded() -> bool:
-        out = asterisk.cli(f"pjsip show endpoint {sip_username}")
-        return "Unable to find" not in out and sip_username in out
+        return wanted in asterisk.cli(f"pjsip show auth {sip_username}")
 
-    await until(lambda: asyncio.to_thread(loaded), timeout, f"the endpoint {sip_username} loaded")
+    await until(lambda: asyncio.to_thread(loaded), timeout, f"the credentials of {sip_username} loaded")
 
 
 async def start_phones(asterisk, accounts, **behaviours) -> dict[str, SippPhone]:
     """One registered sipp phone per agent account (`behaviours[username]`, else Answer())."""
     phones = {}
     for username, account in accounts.items():
-        await endpoint_loaded(asterisk, account.sip_username)
+        await credentials_loaded(asterisk, account.sip_username, account.sip_password)
         phone = SippPhone(
             asterisk, account.sip_username, account.sip_password, behaviour=behaviours.get(username, Answer())
         )

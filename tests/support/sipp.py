@@ -57,6 +57,7 @@ from typing import Any
 import jinja2
 
 from ccserver.adapters.asterisk.instance import AsteriskInstance, port_free
+from ccserver.capabilities.acd.model import sip_password_digests
 from ccserver.core.errors import CcError, InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -1055,6 +1056,19 @@ class SippPhone(_AnsweringParty):
             return
         self._notify()
 
+    def _credentials_seen(self) -> str:
+        """Whether Asterisk holds this phone's password now (a refused REGISTER: a stale or
+        missing account, or a refusal despite the right digest)."""
+        mine = sip_password_digests(self.username, self.password)["SHA-256"]
+        try:
+            shown = self.instance.cli(f"pjsip show auth {self.username}")
+        except Exception as exc:  # the diagnostics must not hide the refusal
+            return f"(pjsip show auth {self.username} failed: {exc})\n"
+        if "password_digest" not in shown:
+            return f"Asterisk has no auth {self.username!r}\n"
+        verdict = "matches" if mine in shown else "does NOT match"
+        return f"Asterisk's digest for {self.username} {verdict} this phone's password\n"
+
     async def wait_registered(self, timeout: float = 10.0) -> str:
         """Wait for the 200 to the REGISTER, then for the contact in `pjsip show contacts`;
         returns the contact URI. SippError when refused (the message says the status)."""
@@ -1066,7 +1080,9 @@ class SippPhone(_AnsweringParty):
         )
         if self.registration_error is not None:
             raise SippError(
-                f"{self.describe()}: REGISTER refused ({self.registration_error})\n" + self._run.diagnostics(),
+                f"{self.describe()}: REGISTER refused ({self.registration_error})\n"
+                + await asyncio.to_thread(self._credentials_seen)
+                + self._run.diagnostics(),
                 status=self.registration_error,
             )
         wanted = f"{self.username}/{self.contact}"
