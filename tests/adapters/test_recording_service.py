@@ -7,6 +7,7 @@ import hashlib
 import json
 import math
 import struct
+import time
 import wave
 from datetime import UTC, datetime, timedelta
 
@@ -568,6 +569,22 @@ async def test_a_recording_moved_to_another_bridge_or_joined_is_restarted_on_the
     assert h.pbx.commands[9:] == restart
     [row] = h.repo.for_call("100.1")  # still the one recording
     assert row.spool_name == spool
+
+
+async def test_a_restart_starts_the_new_mixmonitor_only_after_a_gap(h):
+    """Started at once after the stop, the new MixMonitor joined the channel's old audiohook
+    list, which Asterisk frees at the channel's next audio frame; on that old list it missed the
+    customer's new party after a transfer in about half the calls (the real-Asterisk proof:
+    tests/integration/test_recording_transfers.py)."""
+    await h.answer()
+    moments = []
+    for method in ("stop_mix_monitor", "mix_monitor"):
+        h.pbx.on(method, lambda method=method, **_: moments.append((method, time.monotonic())))
+    h.service.restart_gap = 0.15
+    await enter(h, "100.1", "B1")
+    [(stop, stopped), (start, started)] = moments
+    assert (stop, start) == ("stop_mix_monitor", "mix_monitor")
+    assert started - stopped >= 0.15
 
 
 async def test_a_paused_recording_is_not_restarted_until_the_agent_resumes_it(h):

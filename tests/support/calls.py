@@ -1,19 +1,22 @@
 """Shared set-up for the call tests on the real Asterisk: a queue call answered by an agent's sipp
 phone, the desk's API and WebSocket pushes, what each party hears (RTP captures), the stored
-call row, and the click-to-dial desk and campaign callbacks."""
+call row, the click-to-dial desk and campaign callbacks, and recorded calls whose parties each
+play their own tone (`tone_call`: who is heard when in the stored recording)."""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+import wave
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from ccserver.capabilities.acd.model import QueueDefinition, sip_password_digests
 from ccserver.capabilities.agents.model import AgentState
 from tests.support.rtp_capture import ALAW, ULAW, RtpCapture
-from tests.support.server import Server, until
+from tests.support.server import Server, endpoint_of, until
 from tests.support.sipp import Answer, SippCaller, SippPhone
 
 SPEECH = 300  # RMS: the sample speech is 1000-4000, silence 0-10
@@ -287,3 +290,216 @@ async def ended_row(rt, uniqueid: str, what: str = "the call record ended"):
         return row if row is not None and row.ended_at is not None else None
 
     return await until(stored, 15, what)
+
+
+# --- recorded calls whose parties play tones -----------------------------------------------------
+TONES = {"caller": 350.0, "alice": 800.0, "bruno": 1200.0}  # each party's own tone (Hz)
+TONE_WINDOW = 0.5  # seconds per analysed chunk of a recording
+
+
+def tone_wav(path: Path, freq: float, seconds: float = 120.0) -> Path:
+    """An 8 kHz mono 16-bit WAV of a pure tone (what a sipp party plays)."""
+    rate = 8000
+    frames = bytearray()
+    for n in range(int(seconds * rate)):
+        frames += int(6000 * math.sin(2 * math.pi * freq * n / rate)).to_bytes(2, "little", signed=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(frames))
+    return path
+
+
+def who_is_heard(path: Path, window: float = TONE_WINDOW) -> list[set[str]]:
+    """Per `window` seconds of a recording: which parties' tones are in it (Goertzel power at
+    each frequency of TONES; a party is heard when its tone carries >= 10% of the energy)."""
+    with wave.open(str(path), "rb") as wav:
+        rate, count = wav.getframerate(), wav.getnframes()
+        raw = wav.readframes(count)
+    samples = [int.from_bytes(raw[i : i + 2], "little", signed=True) for i in range(0, len(raw), 2)]
+    size = int(rate * window)
+    heard = []
+    for start in range(0, len(samples) - size + 1, size):
+        chunk = samples[start : start + size]
+        energy = sum(x * x for x in chunk)
+        present = set()
+        if energy > size * 60 * 60:
+            for name, freq in TONES.items():
+                coeff = 2 * math.cos(2 * math.pi * freq / rate)
+                s1 = s2 = 0.0
+                for x in chunk:
+                    s1, s2 = x + coeff * s1 - s2, s1
+                power = s1 * s1 + s2 * s2 - coeff * s1 * s2
+                if power / (size / 2 * energy) >= 0.1:
+                    present.add(name)
+        heard.append(present)
+    return heard
+
+
+def heard_during(heard: list[set[str]], start: float, end: float, window: float = TONE_WINDOW) -> set[str]:
+    """Every party heard in the recording between `start` and `end` seconds (whole windows)."""
+    first, last = math.ceil(start / window), int(end / window)
+    return set().union(*heard[first:last]) if last > first else set()
+
+
+class ToneCall:
+    """A recorded queue call (see `tone_call`): the desk's actions as Alice's browser sends them,
+    each waiting until Asterisk did it, and moments of the call (`mark`) as seconds into its
+    recording (the file keeps the call's length: paused or held, Asterisk writes silence or the
+    music)."""
+
+    def __init__(self, srv, phones, caller, uniqueid: str, client) -> None:
+        self.srv = srv
+        self.rt = srv.runtime
+        self.phones = phones
+        self.caller = caller
+        self.uid = uniqueid
+        self.client = client
+        self.marks: dict[str, float] = {}
+        self.started = 0.0
+        self.spool = None
+        self.ended = False
+        self.desks = [client]  # closed at the end (closing one stops the test server)
+
+    async def recording_started(self) -> None:
+        rec = self.rt.recording
+        await until(lambda: rec.live.get(self.uid) and rec.live[self.uid].state == "recording", 5)
+        self.started = time.monotonic()
+        self.spool = rec.store.spool_path(rec.live[self.uid].spool_name)
+
+    # --- the recording as it goes --------------------------------------------------------------
+    def at(self) -> float:
+        """Seconds into the recording now."""
+        return time.monotonic() - self.started
+
+    def mark(self, name: str) -> float:
+        self.marks[name] = self.at()
+        return self.marks[name]
+
+    @property
+    def state(self) -> str:
+        """The live recording's state (recording, paused)."""
+        return self.rt.recording.live[self.uid].state
+
+    def size(self) -> int:
+        return self.spool.stat().st_size if self.spool is not None and self.spool.exists() else 0
+
+    async def grows(self, what: str) -> None:
+        """The spool file gets bigger within 3 s: the recording goes on after `what`."""
+        before = self.size()
+        await until(lambda: self.size() > before + 8000, 3, f"the recording growing after {what}")
+
+    # --- the desk's actions ----------------------------------------------------------------------
+    @property
+    def call(self):
+        return self.rt.call_control.board.calls[self.uid]
+
+    async def act(self, action: str, body: dict | None = None) -> dict:
+        status, answer = await post(self.client, f"/api/calls/{self.uid}/{action}", body)
+        assert status == 200, (action, answer)
+        return answer
+
+    async def hold(self) -> None:
+        await self.act("hold")
+        await until(lambda: self.call.held, 5, "the call held")
+
+    async def resume(self) -> None:
+        await self.act("resume")
+        await until(lambda: not self.call.held, 5, "the call resumed")
+
+    async def consult(self, count: int = 1) -> None:
+        """Alice consults Bruno (an attended transfer): Bruno answers (his `count`th call)."""
+        await self.act("transfer", {"kind": "agent", "target": "bruno", "attended": True})
+        await self.phones["bruno"].wait_calls("answered", count, timeout=15)
+
+    async def cancel(self) -> None:
+        """The consultation cancelled: Alice is back with the customer."""
+        await self.act("transfer/cancel")
+        await until(lambda: not self.call.held, 5, "the customer back with alice")
+
+    async def merge(self) -> None:
+        """The consultation becomes a three-way call."""
+        await until(lambda: self.call.settled, 5, "the consultation in place")
+        await self.act("transfer/merge")
+
+    async def complete(self) -> None:
+        """The attended transfer completed: Alice's leg ends, the customer is with Bruno."""
+        await until(lambda: self.call.settled, 5, "the consultation in place")
+        await self.act("transfer/complete")
+        await self.alice_gone(1)
+
+    async def blind_transfer(self, count: int = 1) -> None:
+        """A blind transfer to Bruno, who answers (his `count`th call)."""
+        await self.act("transfer", {"kind": "agent", "target": "bruno"})
+        await self.phones["bruno"].wait_calls("answered", count, timeout=15)
+
+    async def leave(self) -> None:
+        """Alice leaves the three-way call."""
+        await self.act("leave")
+        await self.alice_gone(1)
+
+    async def alice_gone(self, count: int) -> None:
+        alice = self.phones["alice"]
+        await alice.wait_for(lambda: alice.calls_ended == count, 10, "alice's leg ended")
+
+    async def desk(self, username: str):
+        """Another agent's desk (a browser-like client), closed with the call."""
+        client = await self.srv.login(username, "password-1234")
+        self.desks.append(client)
+        return client
+
+    async def recording(self, action: str, client=None) -> dict:
+        """Pause or resume the recording from Alice's desk (or `client`'s); the recording as
+        answered."""
+        status, body = await post(client or self.client, f"/api/agent/recording/{action}")
+        assert status == 200, (action, body)
+        return body["recording"]
+
+    async def hang_up(self) -> None:
+        """The customer's channel hung up (mark "end"); the caller's sipp ends."""
+        self.mark("end")
+        await self.rt.pbx.ami.hangup(self.rt.call_tracker.open[self.uid].channel)
+        await self.caller.wait(timeout=10)
+        self.ended = True
+
+    # --- the stored recording --------------------------------------------------------------------
+    async def stored(self):
+        """(row, path, heard): the call's one stored recording, its file and who is heard in it
+        per TONE_WINDOW; its length is the call's (within 1.5 s)."""
+        rows = await until(lambda: [r for r in self.rt.recording.repo.for_call(self.uid) if r.ended_at is not None], 15)
+        assert len(rows) == 1, rows  # one recording for the whole call, never a second one
+        [row] = rows
+        assert row.status == "stored", row.error
+        path = self.rt.recording.store.store_dir / row.path
+        assert abs(row.duration_ms / 1000 - self.marks["end"]) <= 1.5, (row.duration_ms, self.marks)
+        return row, path, who_is_heard(path)
+
+    def between(self, heard: list[set[str]], first: str, then: str) -> set[str]:
+        """Who is heard from mark `first` (+0.7 s, the change settling) to mark `then` (-0.3 s);
+        the mark "start" is the recording's start."""
+        start = self.marks.get(first, 0.0)
+        return heard_during(heard, start + 0.7, self.marks[then] - 0.3)
+
+
+@asynccontextmanager
+async def tone_call(asterisk, tmp_path: Path):
+    """The support queue (records every call), Alice and Bruno (setup_call_center): a customer
+    calls, Alice answers. The customer plays 350 Hz, Alice 800 Hz, Bruno 1200 Hz (TONES), so the
+    stored WAV says who was heard when. Yields a ToneCall once its recording started; the call is
+    hung up at the end if the test did not."""
+    async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
+        accounts = await setup_call_center(srv)
+        audio = {name: tone_wav(tmp_path / f"{name}.wav", freq) for name, freq in TONES.items()}
+        agents = {name: Answer(audio=audio[name], audio_seconds=120) for name in ("alice", "bruno")}
+        async with queue_call(srv, asterisk, accounts, caller_audio=audio["caller"], **agents) as (phones, caller, uid):
+            client = await srv.login("alice", "password-1234")
+            call = ToneCall(srv, phones, caller, uid, client)
+            try:
+                await call.recording_started()
+                yield call
+                if not call.ended:
+                    await call.hang_up()
+            finally:
+                for desk in call.desks:
+                    await desk.close()
