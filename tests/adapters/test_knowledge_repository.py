@@ -217,3 +217,16 @@ def test_articles_written_before_0027_get_their_title_words_indexed(empty_databa
     repo = KnowledgeRepository(db)
     assert search(repo, "déménagement")[0] == "Déménagement"
     assert search(repo, "contester")[0] == "Contester une facture"
+
+
+def test_a_search_answers_after_the_server_dropped_its_connection(repo, database):
+    """PostgreSQL searches run alone on autocommit connections that are not pinged before use
+    (one round trip): one found dropped is replaced and the search sent again."""
+    assert search(repo, "déménagement") == ["Déménagement"]
+    if database.dialect != "postgresql":
+        return  # SQLite runs in-process
+    with database._read_engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar_one()
+    assert search(repo, "déménagement") == ["Déménagement"]

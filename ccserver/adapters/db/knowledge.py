@@ -274,8 +274,7 @@ class KnowledgeRepository:
             params.update(kind=tag.kind, value=tag.value)
         columns = _HIT_COLUMNS.format(agg=_TAGS_AGG[dialect])
         query = text(_FTS_SEARCH[dialect].format(tags=tags, columns=columns)).columns(updated_at=UtcDateTime)
-        with self.db.engine.connect() as conn:  # a read: no ORM session needed
-            return [_hit(row)[0] for row in conn.execute(query, params)]
+        return [_hit(row)[0] for row in self.db.read_rows(query, params)]
 
     def tagged(self, tags: tuple[Tag, ...], limit: int = 200) -> list[tuple[Hit, datetime]]:
         """The articles carrying any of `tags`, with when they were last updated."""
