@@ -230,3 +230,13 @@ def test_a_search_answers_after_the_server_dropped_its_connection(repo, database
     with database.engine.connect() as conn:
         assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar_one()
     assert search(repo, "déménagement") == ["Déménagement"]
+
+
+def test_a_result_shows_the_snippet_of_the_current_revision(repo):
+    """Snippets are kept per article between searches: an edit shows at the next search."""
+    before = repo.search(*(lambda s: (fts5_match(s), tsquery(s)))(query_terms("déménagement")))[0]
+    assert before.snippet == "Résilier l'ancien contrat et ouvrir le nouveau."
+    repo.update(before.id, _draft("Déménagement", "## Étapes\n\nTransférer **le** contrat.", ""), "sup1", 1)
+    after = repo.search(*(lambda s: (fts5_match(s), tsquery(s)))(query_terms("déménagement")))[0]
+    assert after.snippet == "Étapes Transférer le contrat."
+    assert repo.articles()[0].snippet == "Étapes Transférer le contrat."
