@@ -10,7 +10,15 @@ from sqlalchemy import text
 
 from ccserver.adapters.db.knowledge import KnowledgeRepository
 from ccserver.capabilities.knowledge.errors import ArticleChanged, NoSuchArticle, NoSuchRevision
-from ccserver.capabilities.knowledge.model import Tag, fts5_match, query_terms, tsquery, validate_draft
+from ccserver.capabilities.knowledge.model import (
+    Tag,
+    fts5_match,
+    query_terms,
+    search_text,
+    title_text,
+    tsquery,
+    validate_draft,
+)
 
 ARTICLES = [
     ("Contester une facture", "Le client conteste sa facture : vérifier le relevé du compteur.", "queue:support"),
@@ -142,3 +150,93 @@ def test_postgresql_searches_never_scan_a_pending_list(repo, database):
             text("SELECT reloptions FROM pg_class WHERE oid = 'ix_knowledge_fts_search_vector'::regclass")
         ).scalar_one()
     assert options == ["fastupdate=off"]
+
+
+def test_an_article_whose_title_has_every_word_comes_before_those_that_only_mention_them(database):
+    repo = KnowledgeRepository(database)
+    repo.add_many(
+        [
+            _draft("Compteur communicant", "Le relevé de la facture. " * 30 + "Facture, factures, facturation.", ""),
+            _draft("Facture", "Où la trouver.", ""),
+            _draft("Relevé de compteur", "Comparer avec la dernière facture.", ""),
+        ],
+        "admin1",
+    )
+    assert search(repo, "facture") == ["Facture", "Compteur communicant", "Relevé de compteur"]
+    # neither title has both words: both found in their text (their order is bm25's or ts_rank's)
+    assert set(search(repo, "compteur facture")) == {"Compteur communicant", "Relevé de compteur"}
+    assert search(repo, "relevé compteur") == ["Relevé de compteur", "Compteur communicant"]
+
+
+def test_when_titles_do_not_fill_the_page_the_text_matches_follow(database):
+    repo = KnowledgeRepository(database)
+    repo.add_many(
+        [_draft(f"Remboursement {i}", "Virement sous cinq jours.", "") for i in range(3)]
+        + [_draft(f"Procédure {i}", "Le remboursement passe par un virement.", "") for i in range(3)],
+        "admin1",
+    )
+    stems = query_terms("rembours")
+    titles = [h.title for h in repo.search(fts5_match(stems), tsquery(stems), limit=5)]
+    assert sorted(titles[:3]) == ["Remboursement 0", "Remboursement 1", "Remboursement 2"]
+    assert len(titles) == 5 and all(t.startswith("Procédure") for t in titles[3:])
+
+
+def test_articles_written_before_0027_get_their_title_words_indexed(empty_database):
+    """0027 fills the title index from search_text (which starts with the title's words twice)."""
+    db = empty_database
+    db.upgrade(target=26)
+    drafts = [_draft(*a) for a in ARTICLES] + [_draft("Le la les", "Titre sans mot à chercher.", "")]
+    fts = {
+        "sqlite": "INSERT INTO knowledge_fts (rowid, search_text) VALUES (:id, :words)",
+        "postgresql": "INSERT INTO knowledge_fts (article_id, search_vector) VALUES (:id, to_tsvector('simple', :words))",
+    }[db.dialect]
+    now = datetime(2026, 1, 1)
+    with db.engine.begin() as conn:
+        for i, d in enumerate(drafts, 1):
+            words = search_text(d.title, d.body, d.tags)
+            conn.execute(
+                text(
+                    "INSERT INTO knowledge_articles (id, title, body, search_text, revision, created_at, created_by,"
+                    " updated_at, updated_by) VALUES (:id, :title, :body, :words, 1, :now, 'a', :now, 'a')"
+                ),
+                {"id": i, "title": d.title, "body": d.body, "words": words, "now": now},
+            )
+            conn.execute(text(fts), {"id": i, "words": words})
+    db.upgrade()
+    column = {"sqlite": "rowid, title_text", "postgresql": "article_id, title_vector"}[db.dialect]
+    with db.engine.connect() as conn:
+        indexed = dict(conn.execute(text(f"SELECT {column} FROM knowledge_fts_title")).all())
+    if db.dialect == "postgresql":
+        expected = {i: " ".join(sorted(set(title_text(d.title).split()))) for i, d in enumerate(drafts, 1)}
+        indexed = {i: " ".join(sorted(w.split(":")[0].strip("'") for w in v.split())) for i, v in indexed.items()}
+        expected = {i: v for i, v in expected.items() if v}
+        indexed = {i: v for i, v in indexed.items() if v}
+    else:
+        expected = {i: title_text(d.title) for i, d in enumerate(drafts, 1) if title_text(d.title)}
+    assert indexed == expected
+    repo = KnowledgeRepository(db)
+    assert search(repo, "déménagement")[0] == "Déménagement"
+    assert search(repo, "contester")[0] == "Contester une facture"
+
+
+def test_a_search_answers_after_the_server_dropped_its_connection(repo, database):
+    """PostgreSQL searches run alone on autocommit connections that are not pinged before use
+    (one round trip): one found dropped is replaced and the search sent again."""
+    assert search(repo, "déménagement") == ["Déménagement"]
+    if database.dialect != "postgresql":
+        return  # SQLite runs in-process
+    with database._read_engine.connect() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with database.engine.connect() as conn:
+        assert conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})").scalar_one()
+    assert search(repo, "déménagement") == ["Déménagement"]
+
+
+def test_a_result_shows_the_snippet_of_the_current_revision(repo):
+    """Snippets are kept per article between searches: an edit shows at the next search."""
+    before = repo.search(*(lambda s: (fts5_match(s), tsquery(s)))(query_terms("déménagement")))[0]
+    assert before.snippet == "Résilier l'ancien contrat et ouvrir le nouveau."
+    repo.update(before.id, _draft("Déménagement", "## Étapes\n\nTransférer **le** contrat.", ""), "sup1", 1)
+    after = repo.search(*(lambda s: (fts5_match(s), tsquery(s)))(query_terms("déménagement")))[0]
+    assert after.snippet == "Étapes Transférer le contrat."
+    assert repo.articles()[0].snippet == "Étapes Transférer le contrat."

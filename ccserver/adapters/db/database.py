@@ -22,9 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import DateTime, create_engine, event, inspect, make_url, text
-from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.engine import URL, Connection, Engine, Row
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 from ...core.errors import CcError, ConfigurationError
@@ -223,6 +224,18 @@ class Database:
         self.migrations_dir = migrations_dir or default_sql_dir() / "migrations"
         self._healthy: bool | None = None
         self.engine: Engine = self._create_engine(echo)
+        # PostgreSQL: quick reads (`read_rows`) on their own pool: autocommit, no ping on checkout
+        self._read_engine: Engine = (
+            create_engine(
+                self.url,
+                echo=echo,
+                isolation_level="AUTOCOMMIT",
+                pool_timeout=10,
+                connect_args={} if "connect_timeout" in self.url.query else {"connect_timeout": CONNECT_TIMEOUT},
+            )
+            if self.dialect == "postgresql"
+            else self.engine
+        )
         self._session_engine = (
             self.engine.execution_options(ccserver_immediate=True) if self.dialect == "sqlite" else self.engine
         )
@@ -278,6 +291,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not self.engine:
+            self._read_engine.dispose()
+
+    def read_rows(self, statement: Executable, params: dict[str, object]) -> list[Row]:
+        """The rows of one read-only statement, in one round trip: on PostgreSQL the statement
+        alone on an autocommit connection (no BEGIN, no ROLLBACK, no ping before it: each is a
+        round trip, and a wait for the server's process on a busy machine); a connection found
+        dropped (server restarted) is replaced and the statement sent once more. On SQLite a
+        plain read transaction (in-process, nothing to save)."""
+        for attempt in (1, 2):
+            try:
+                with self._read_engine.connect() as conn:
+                    return list(conn.execute(statement, params))
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -3,8 +3,11 @@ and the full-text index `knowledge_fts` — an FTS5 table on SQLite, a tsvector 
 PostgreSQL (written through, no pending list: 0026). Both index the same words, computed by the
 capability (`model.search_text`: accents folded, French stems), and are asked the same stems
 (`model.query_terms`): the same articles are found on both. Only the ranking of equally good
-results may differ (bm25 versus ts_rank). A search is one statement: the database ranks every
-match, keeps the page and returns its rows."""
+results may differ (bm25 versus ts_rank). A second index holds the titles' words alone
+(`knowledge_fts_title`, 0027). A search is one statement: the articles whose title has every
+word come first, ranked on their title; the other matches fill the page only when those do not,
+and then only the newest `SEARCH_POOL` of them are ranked (on the whole text). A common word
+therefore never makes the database rank thousands of articles (bench/knowledge_search.py)."""
 
 from __future__ import annotations
 
@@ -25,21 +28,34 @@ from ...capabilities.knowledge.model import (
     snippet,
     tags_from_json,
     tags_json,
+    title_text,
 )
 from ...core.clock import Clock, SystemClock
 from .database import Database
 from .tables import KnowledgeArticle, KnowledgeRevision, KnowledgeTag, UtcDateTime
 
 _FTS_DELETE = {
-    "sqlite": text("DELETE FROM knowledge_fts WHERE rowid = :id"),
-    "postgresql": text("DELETE FROM knowledge_fts WHERE article_id = :id"),
+    "sqlite": [
+        text("DELETE FROM knowledge_fts WHERE rowid = :id"),
+        text("DELETE FROM knowledge_fts_title WHERE rowid = :id"),
+    ],
+    "postgresql": [
+        text("DELETE FROM knowledge_fts WHERE article_id = :id"),
+        text("DELETE FROM knowledge_fts_title WHERE article_id = :id"),
+    ],
 }
 _FTS_INSERT = {
-    "sqlite": text("INSERT INTO knowledge_fts (rowid, search_text) VALUES (:id, :words)"),
-    "postgresql": text(
-        "INSERT INTO knowledge_fts (article_id, search_vector) VALUES (:id, to_tsvector('simple', :words))"
-    ),
+    "sqlite": [
+        text("INSERT INTO knowledge_fts (rowid, search_text) VALUES (:id, :words)"),
+        text("INSERT INTO knowledge_fts_title (rowid, title_text) VALUES (:id, :title)"),
+    ],
+    "postgresql": [
+        text("INSERT INTO knowledge_fts (article_id, search_vector) VALUES (:id, to_tsvector('simple', :words))"),
+        text("INSERT INTO knowledge_fts_title (article_id, title_vector) VALUES (:id, to_tsvector('simple', :title))"),
+    ],
 }
+# how many of the newest matches a search ranks when the titles do not fill its page
+SEARCH_POOL = 300
 # what a result list shows of an article: title, body (for the snippet), when it was last updated
 # and its tags as "kind:value" lines (values never hold a newline: model.parse_tag)
 _HIT_COLUMNS = "a.id, a.title, a.body, a.updated_at, (SELECT {agg} FROM knowledge_tags t WHERE t.article_id = a.id)"
@@ -47,29 +63,65 @@ _TAGS_AGG = {
     "sqlite": "group_concat(t.kind || ':' || t.value, char(10))",
     "postgresql": "string_agg(t.kind || ':' || t.value, E'\\n')",
 }
-# the best `limit` matches and their columns in one statement: the database ranks, only the page's
-# rows come back. {tags}: an optional filter on the articles' tags
+# the best `limit` matches and their columns in one statement. First the articles whose title has
+# every word (`t`: the title index, ranked: titles are short and few match), then, only when those
+# do not fill the page, the other matches (`b`): the newest :pool of them ranked on the whole
+# text, so that a common word never makes the database rank thousands of articles. Lower scores
+# first (bm25 is negative, ts_rank is negated). {tags}: an optional filter on the articles' tags
 _FTS_SEARCH = {
     "sqlite": (
-        "WITH best AS (SELECT rowid AS id, rank AS score FROM knowledge_fts WHERE knowledge_fts MATCH :q{tags}"
-        " ORDER BY rank, rowid LIMIT :limit)"
-        " SELECT {columns} FROM best JOIN knowledge_articles a ON a.id = best.id ORDER BY best.score, best.id"
+        "WITH t AS MATERIALIZED (SELECT rowid AS id, bm25(knowledge_fts_title) AS score FROM knowledge_fts_title"
+        " WHERE knowledge_fts_title MATCH :q{tags} ORDER BY score, rowid LIMIT :limit),"
+        " b AS (SELECT id, score FROM (SELECT rowid AS id, bm25(knowledge_fts) AS score FROM knowledge_fts"
+        " WHERE knowledge_fts MATCH :q{tags} ORDER BY rowid DESC"
+        " LIMIT CASE WHEN (SELECT count(*) FROM t) < :limit THEN :pool ELSE 0 END)"
+        " WHERE id NOT IN (SELECT id FROM t) ORDER BY score, id LIMIT :limit),"
+        " best AS (SELECT 0 AS tier, id, score FROM t UNION ALL SELECT 1, id, score FROM b)"
+        " SELECT {columns} FROM best JOIN knowledge_articles a ON a.id = best.id"
+        " ORDER BY best.tier, best.score, best.id LIMIT :limit"
     ),
     "postgresql": (
-        "WITH best AS (SELECT f.article_id AS id, ts_rank(f.search_vector, q) AS score"
-        " FROM knowledge_fts f, to_tsquery('simple', :q) q WHERE f.search_vector @@ q{tags}"
-        " ORDER BY score DESC, f.article_id LIMIT :limit)"
-        " SELECT {columns} FROM best JOIN knowledge_articles a ON a.id = best.id ORDER BY best.score DESC, best.id"
+        "WITH t AS MATERIALIZED (SELECT f.article_id AS id, -ts_rank(f.title_vector, q) AS score"
+        " FROM knowledge_fts_title f, to_tsquery('simple', :q) q WHERE f.title_vector @@ q{tags}"
+        " ORDER BY score, f.article_id LIMIT :limit),"
+        " b AS (SELECT id, -ts_rank(v, q) AS score FROM (SELECT f.article_id AS id, f.search_vector AS v"
+        " FROM knowledge_fts f WHERE f.search_vector @@ to_tsquery('simple', :q){tags}"
+        " ORDER BY f.article_id DESC LIMIT :pool) c, to_tsquery('simple', :q) q"
+        " WHERE (SELECT count(*) FROM t) < :limit AND id NOT IN (SELECT id FROM t) ORDER BY score, id LIMIT :limit),"
+        " best AS (SELECT 0 AS tier, id, score FROM t UNION ALL SELECT 1, id, score FROM b)"
+        " SELECT {columns} FROM best JOIN knowledge_articles a ON a.id = best.id"
+        " ORDER BY best.tier, best.score, best.id LIMIT :limit"
     ),
 }
 _ID_COLUMN = {"sqlite": "rowid", "postgresql": "f.article_id"}
 
 
-def _hit(row) -> tuple[Hit, datetime]:
+class _Snippets:
+    """Each article's snippet computed once per content: cleaning the Markdown of a page of 20
+    bodies cost about half as much CPU as the search itself. Keyed by article, checked against
+    the body's hash and length (an edit changes them); emptied when it holds `MAX` articles."""
+
+    MAX = 50_000
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[int, int, str]] = {}
+
+    def of(self, article_id: int, body: str) -> str:
+        known = self._known.get(article_id)
+        if known is not None and known[0] == hash(body) and known[1] == len(body):
+            return known[2]
+        text = snippet(body)
+        if len(self._known) >= self.MAX:
+            self._known.clear()
+        self._known[article_id] = (hash(body), len(body), text)
+        return text
+
+
+def _hit(row, snippets: _Snippets) -> tuple[Hit, datetime]:
     """A result row (id, title, body, updated_at, tags as "kind:value" lines) as a Hit."""
     article_id, title, body, updated_at, tags = row
     found = tuple(sorted(Tag(*line.split(":", 1)) for line in tags.split("\n"))) if tags else ()
-    return Hit(article_id, title, snippet(body), found), updated_at
+    return Hit(article_id, title, snippets.of(article_id, body), found), updated_at
 
 
 def _tags_of(session: Session, ids: Iterable[int]) -> dict[int, tuple[Tag, ...]]:
@@ -114,14 +166,17 @@ class KnowledgeRepository:
     def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        self._snippets = _Snippets()
 
     # --- writes ----------------------------------------------------------------------------------
 
-    def _index(self, s: Session, article_id: int, words: str, *, replace: bool) -> None:
+    def _index(self, s: Session, article_id: int, words: str, title: str, *, replace: bool) -> None:
         conn = s.connection()
         if replace:
-            conn.execute(_FTS_DELETE[self.db.dialect], {"id": article_id})
-        conn.execute(_FTS_INSERT[self.db.dialect], {"id": article_id, "words": words})
+            for statement in _FTS_DELETE[self.db.dialect]:
+                conn.execute(statement, {"id": article_id})
+        for statement in _FTS_INSERT[self.db.dialect]:
+            conn.execute(statement, {"id": article_id, "words": words, "title": title})
 
     def _write(
         self, s: Session, row: KnowledgeArticle, draft: ArticleDraft, author: str, action: str, *, new: bool
@@ -149,7 +204,7 @@ class KnowledgeRepository:
                 tags=tags_json(draft.tags),
             )
         )
-        self._index(s, row.id, row.search_text, replace=not new)
+        self._index(s, row.id, row.search_text, title_text(draft.title), replace=not new)
         s.flush()
         return _article(row, draft.tags)
 
@@ -205,7 +260,7 @@ class KnowledgeRepository:
         query = text(f"SELECT {columns} FROM knowledge_articles a WHERE a.id IN :ids")
         query = query.bindparams(bindparam("ids", expanding=True))
         rows = {r[0]: r for r in s.connection().execute(query.columns(updated_at=UtcDateTime), {"ids": ids})}
-        return [_hit(rows[i]) for i in ids if i in rows]
+        return [_hit(rows[i], self._snippets) for i in ids if i in rows]
 
     def articles(self, tag: Tag | None = None, limit: int = 200) -> list[Hit]:
         """The most recently updated articles (with `tag` only, if given)."""
@@ -227,7 +282,11 @@ class KnowledgeRepository:
         """The best articles for a query: `match` is its FTS5 expression, `tsquery` the same as
         PostgreSQL's (model.fts5_match / model.tsquery of the same stems)."""
         dialect = self.db.dialect
-        params: dict[str, object] = {"q": match if dialect == "sqlite" else tsquery, "limit": limit}
+        params: dict[str, object] = {
+            "q": match if dialect == "sqlite" else tsquery,
+            "limit": limit,
+            "pool": SEARCH_POOL,
+        }
         tags = ""
         if tag is not None:
             tags = (
@@ -237,8 +296,7 @@ class KnowledgeRepository:
             params.update(kind=tag.kind, value=tag.value)
         columns = _HIT_COLUMNS.format(agg=_TAGS_AGG[dialect])
         query = text(_FTS_SEARCH[dialect].format(tags=tags, columns=columns)).columns(updated_at=UtcDateTime)
-        with self.db.read_session() as s:
-            return [_hit(row)[0] for row in s.connection().execute(query, params)]
+        return [_hit(row, self._snippets)[0] for row in self.db.read_rows(query, params)]
 
     def tagged(self, tags: tuple[Tag, ...], limit: int = 200) -> list[tuple[Hit, datetime]]:
         """The articles carrying any of `tags`, with when they were last updated."""

@@ -938,8 +938,9 @@ class DialplanDeployment(SQLModel, table=True):
 
 class KnowledgeArticle(SQLModel, table=True):
     """A knowledge-base article (Markdown) and its indexed words (`search_text`); 0019. The
-    full-text index itself (SQLite FTS5 table, PostgreSQL tsvector) is `knowledge_fts`, kept by
-    adapters/db/knowledge.py and not modelled here."""
+    full-text indexes themselves (SQLite FTS5 tables, PostgreSQL tsvectors) are `knowledge_fts`
+    and `knowledge_fts_title` (the titles' words, 0027), kept by adapters/db/knowledge.py and not
+    modelled here."""
 
     __tablename__ = "knowledge_articles"
 

@@ -167,9 +167,15 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in _WORD_RE.findall(fold(text)) if w not in STOP_WORDS]
 
 
+def title_text(title: str) -> str:
+    """The words of the title alone: searched first (an article whose title has every word of
+    the query comes before those that have them only in their text)."""
+    return " ".join(terms(title))
+
+
 def search_text(title: str, body: str, tags: tuple[Tag, ...] = ()) -> str:
     """The text both databases index for an article (the title counts twice, the tags' words once)."""
-    title_terms = " ".join(terms(title))
+    title_terms = title_text(title)
     tag_terms = " ".join(terms(" ".join(t.value.replace("/", " ").replace(":", " ") for t in tags)))
     return " ".join(p for p in (title_terms, title_terms, " ".join(terms(body)), tag_terms) if p)
 
