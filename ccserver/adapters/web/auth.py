@@ -21,6 +21,7 @@ from aiohttp import web
 
 from ...capabilities.audit.model import CLIENT_ADDRESS, normalise_address
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden, InvalidInput
+from ...core.text import Text
 from . import i18n, login_guard
 from .keys import AUDIT, CURRENT_USER, LANGUAGE, REALTIME, SESSIONS, USER_ADMIN, USERS
 from .requests import read_json
@@ -54,7 +55,7 @@ def roles(*allowed: str) -> Callable:
     """Restrict a handler to the given roles."""
     unknown = set(allowed) - set(ROLES)
     if unknown or not allowed:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
+        raise ValueError(Text("unknown roles %(value)s", value=sorted(unknown)))
 
     def mark(handler: Callable) -> Callable:
         setattr(handler, _ROLES_ATTR, frozenset(allowed))
@@ -137,7 +138,11 @@ async def _authorised(request: web.Request, handler):
         if user is None:
             raise AuthenticationRequired("please log in", path=request.path)
         if user.role not in audience:
-            raise Forbidden(f"the {user.role} role may not use {request.path}", path=request.path, role=user.role)
+            raise Forbidden(
+                Text("the %(role)s role may not use %(path)s", role=user.role, path=request.path),
+                path=request.path,
+                role=user.role,
+            )
         if request.method in _UNSAFE_METHODS:
             await _check_csrf(request, user.csrf_token)
     return await handler(request)
