@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+_PLAIN = (str, int, float, bool, type(None))
+
 
 def _format(template: str, params: Mapping[str, Any]) -> str:
     return template % params
@@ -34,8 +36,9 @@ class Text(str):
     params: dict[str, Any]
 
     def __new__(cls, msgid: str, /, **params: Any) -> Text:
-        # values kept as JSON-ready data (an exception, a date, a path: their text)
-        params = {k: v if isinstance(v, str | int | float | bool | None) else str(v) for k, v in params.items()}
+        # values kept as JSON-ready data: anything else (an exception, a date, a path, an enum)
+        # as an f-string would write it
+        params = {k: v if type(v) in _PLAIN or isinstance(v, Text) else format(v) for k, v in params.items()}
         try:
             english = _format(msgid, params)
         except (KeyError, ValueError, TypeError):

@@ -8,6 +8,7 @@ comes out in the reader's language, the same one as ``str()`` (English) for logs
 from __future__ import annotations
 
 import ast
+import json
 import pickle
 import re
 from datetime import UTC, datetime
@@ -165,3 +166,21 @@ def test_import_rejections_and_ivr_errors_are_translatable():
     assert "champ « prompt » manquant pour un nœud menu" in shown
     english = {issue.as_dict()["message"] for issue in validate_script(script)}
     assert "missing field 'prompt' for a menu node" in english
+
+
+async def test_a_live_update_carries_the_domain_messages_in_each_pages_language():
+    from ccserver.adapters.web.auth import CurrentUser
+    from ccserver.adapters.web.realtime import RealtimeClient, RealtimeHub
+
+    hub = RealtimeHub()
+    pages = {}
+    for n, language in enumerate(("fr", "en", "fr")):
+        user = CurrentUser(id=n, username=f"u{n}", role="supervisor", display_name="", csrf_token="")
+        pages[n] = RealtimeClient(user=user, ws=None, language=language)
+        hub.clients.add(pages[n])
+    message = {"topic": "import", "rejected": [with_texts({"line": 3, "reason": Text("no caller ID given")})]}
+    assert hub.broadcast(message) == 3
+    got = {n: json.loads(client.queue.get_nowait()) for n, client in pages.items()}
+    assert got[0]["rejected"][0]["reason"] == got[2]["rejected"][0]["reason"] == "aucun numéro présenté donné"
+    assert got[1]["rejected"][0]["reason"] == "no caller ID given"
+    assert got[0]["rejected"][0]["reason_text"] == got[1]["rejected"][0]["reason_text"]

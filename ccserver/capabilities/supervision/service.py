@@ -112,7 +112,7 @@ class SupervisionService:
     def _audit_done(self, task: asyncio.Task) -> None:
         self._audit_tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            logger.error(Text("supervision: audit entry not written"), exc_info=task.exception())
+            logger.error("supervision: audit entry not written", exc_info=task.exception())
 
     # --- the wallboard -------------------------------------------------------------------------
     def board_snapshot(self) -> dict:
