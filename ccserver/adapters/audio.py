@@ -17,6 +17,7 @@ import numpy as np
 from ..capabilities.media.model import SAMPLE_RATE, check_duration
 from ..capabilities.media.ports import ConvertedAudio
 from ..core.errors import InvalidInput
+from ..core.text import Text
 
 
 class SoundfileConverter:
@@ -28,10 +29,16 @@ class SoundfileConverter:
             info = soundfile.info(io.BytesIO(data))
         except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
             raise InvalidInput(
-                f"{filename}: not a WAV or MP3 file that can be read ({_reason(exc)})", field="file", file=filename
+                Text(
+                    "%(filename)s: not a WAV or MP3 file that can be read (%(value)s)",
+                    filename=filename,
+                    value=_reason(exc),
+                ),
+                field="file",
+                file=filename,
             ) from None
         if info.samplerate <= 0:
-            raise InvalidInput(f"{filename}: no sample rate", field="file", file=filename)
+            raise InvalidInput(Text("%(filename)s: no sample rate", filename=filename), field="file", file=filename)
         # the header's length first: a 3-hour file is refused before it is decoded
         if info.frames > 0:
             check_duration(filename, info.frames / info.samplerate, max_seconds)
@@ -39,7 +46,9 @@ class SoundfileConverter:
             samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
         except (soundfile.LibsndfileError, RuntimeError, ValueError) as exc:
             raise InvalidInput(
-                f"{filename}: the audio cannot be decoded ({_reason(exc)})", field="file", file=filename
+                Text("%(filename)s: the audio cannot be decoded (%(value)s)", filename=filename, value=_reason(exc)),
+                field="file",
+                file=filename,
             ) from None
         mono = samples.mean(axis=1)
         check_duration(filename, len(mono) / rate, max_seconds)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from .text import Text
+
 RECORDING_MISSED = "recording_missed"  # a call whose policy says "record" was not recorded
 CALL_REFUSED = "call_refused"  # a caller refused by Asterisk for lack of resources
 
@@ -28,7 +30,7 @@ class Alerts:
     def note(self, kind: str, at: datetime, **details: Any) -> int:
         """Count one occurrence of `kind` (one of KINDS); returns the new count."""
         if kind not in self.counts:
-            raise ValueError(f"unknown alert kind {kind!r}")
+            raise ValueError(Text("unknown alert kind %(kind)r", kind=kind))
         self.counts[kind] += 1
         self.last[kind] = {"at": at.isoformat(), **details}
         for listener in self.listeners:

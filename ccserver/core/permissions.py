@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import Forbidden
+from .text import Text
 
 ADMIN, SUPERVISOR, AGENT = "admin", "supervisor", "agent"
 
@@ -93,7 +94,16 @@ def require(actor: Actor, target: Target, action: str = "act on") -> None:
     else:
         why = f"the {actor.role} role may not {action} a {target.kind}"
     raise Forbidden(
-        f"you may not {action} {target.kind} {target.ident}: {why}", kind=target.kind, id=target.ident, role=actor.role
+        Text(
+            "you may not %(action)s %(kind)s %(ident)s: %(why)s",
+            action=action,
+            kind=target.kind,
+            ident=target.ident,
+            why=why,
+        ),
+        kind=target.kind,
+        id=target.ident,
+        role=actor.role,
     )
 
 

@@ -45,6 +45,6 @@ async def test_a_supervisor_sets_a_campaigns_language_in_the_browser(tmp_path):
         await page.click("#campaign-language button[type=submit]")
         error = page.locator("#campaign-language [data-error]")
         await error.filter(has_text="language").wait_for()
-        assert "no sounds in 'en'" in await error.text_content()
+        assert "pas de sons en 'en'" in await error.text_content()  # the French browser's language
         assert (await campaigns.campaign(cid))["language"] == "en"
         assert refused == []

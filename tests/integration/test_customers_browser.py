@@ -100,7 +100,7 @@ async def test_import_with_errors_in_chromium_shows_report_then_progress_to_100(
                 "#rejected tbody tr", "trs => trs.map(tr => [...tr.cells].map(td => td.textContent.trim()))"
             )
             assert [(r[0], r[1]) for r in rows] == [("4", "phone"), ("7", "email"), ("7", "postcode")]
-            assert "too short" in rows[0][4] and "noel-at-example.fr" in rows[1][3]
+            assert "trop court" in rows[0][4] and "noel-at-example.fr" in rows[1][3]
             assert (await page.text_content("#confirm-button")).strip() == f"Importer les {GOOD_LINES} lignes valides"
 
             # confirming without ticking the partial-import box is not possible

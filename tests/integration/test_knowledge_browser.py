@@ -43,7 +43,7 @@ async def test_supervisor_writes_edits_and_restores_agent_reads_safely(tmp_path)
         await sup.fill("#kb-text", HOSTILE)
         await sup.fill("#kb-tags", "queue:support")  # not in sup's scope: refused, named
         await sup.click("#kb-save")
-        await sup.wait_for_selector("#kb-form-error:has-text('scope')")
+        await sup.wait_for_selector("#kb-form-error:has-text('périmètre')")
         await sup.fill("#kb-tags", "queue:ventes\nivr:accueil/menu:2")
         await sup.fill("#kb-comment", "première version")
         await sup.click("#kb-save")

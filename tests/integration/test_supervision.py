@@ -144,7 +144,7 @@ async def test_supervisor_cannot_spy_outside_their_queues_or_without_a_call(aste
         await rt.acd.login("alice")
         await until(lambda: rt.agent_board.agents["alice"].state is AgentState.AVAILABLE, 5)
         resp = await client.post("/api/supervision/spy", json={"agent": "alice", "mode": "listen"}, headers=headers)
-        assert resp.status == 409 and "not on a call" in (await resp.json())["message"]
+        assert resp.status == 409 and "n'est pas en communication" in (await resp.json())["message"]
         resp = await client.post("/api/supervision/agents/alice/pause", json={"reason": "break"}, headers=headers)
         assert resp.status == 200
         await until(lambda: rt.agent_board.agents["alice"].state is AgentState.PAUSED, 5)

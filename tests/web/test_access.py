@@ -13,6 +13,8 @@ from tests.web.conftest import PASSWORD, csrf_of, login
 EXPECTED_PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
+    # the login page's language (a cookie until the login)
+    ("POST", "/login/language"),
     ("GET", "/status"),
     # a phone fetches its configuration once, through the link of the QR code (capabilities/phones)
     ("GET", "/provisioning/linphone/{token}"),

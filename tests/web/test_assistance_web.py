@@ -158,7 +158,7 @@ async def test_only_the_agent_on_the_call_may_ask_and_outsiders_cannot_take(cent
 
 @pytest.mark.parametrize(
     ("reason", "why"),
-    [("x" * 201, "at most 200"), ("aide\r\nAction: Originate", "control characters"), (12, "text")],
+    [("x" * 201, "au plus 200"), ("aide\r\nAction: Originate", "control characters"), (12, "text")],
 )
 async def test_a_bad_reason_is_refused_and_nothing_is_asked(center, reason, why):
     runtime, clients = center

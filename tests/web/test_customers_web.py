@@ -84,7 +84,7 @@ async def test_lookup_api_finds_any_writing_and_prefills_unknown_numbers(web_app
     assert bad.status == 400
     error = await bad.json()
     assert error["error"] == "invalid-input" and error["details"]["field"] == "number"
-    assert "not part of a phone number" in error["message"]
+    assert "ne font pas partie d'un numéro de téléphone" in error["message"]  # French by default
     assert (await client.get("/api/customers/lookup")).status == 400
     await client.close()
 
@@ -95,7 +95,7 @@ async def test_create_with_a_bad_number_is_refused_naming_the_field(web_app):
     resp = await client.post("/api/customers", json={"phone": "06 12 34", "last_name": "X"}, headers=headers)
     assert resp.status == 400
     body = await resp.json()
-    assert body["details"]["field"] == "phone" and "too short" in body["message"]
+    assert body["details"]["field"] == "phone" and "trop court" in body["message"]
     resp = await client.post(
         "/api/customers", json={"phone": "0612345678", "mobile": "07 00", "last_name": "X"}, headers=headers
     )
@@ -188,7 +188,7 @@ async def test_import_preview_shows_every_rejected_line_and_imports_nothing_yet(
     assert re.search(r'id="good-count">2<', html) and re.search(r'id="rejected-count">2<', html)
     rows = re.findall(r"<tr><td>(\d+)</td><td>(\w+)</td>", html)
     assert rows == [("3", "phone"), ("4", "email")]
-    assert "too short" in html and "pas-un-email" in html
+    assert "trop court" in html and "pas-un-email" in html
     assert "Importer les 2 lignes valides" in html and 'name="confirm_partial"' in html
     assert (await (await client.get("/api/customers")).json())["total"] == 0
     await client.close()
@@ -263,7 +263,7 @@ async def test_unusable_upload_is_refused_with_the_reason_on_the_page(web_app):
     resp = await upload(client, "Nom;Prénom\nDupont;Jean\n".encode(), "noms.csv")
     assert resp.status == 400
     html = await resp.text()
-    assert 'id="upload-error"' in html and "no phone column" in html and "numéro client" in html
+    assert 'id="upload-error"' in html and "ni colonne téléphone" in html and "numéro client" in html
     resp = await upload(client, b"PK\x03\x04xlsx", "clients.xlsx")
     assert resp.status == 400 and "Excel" in await resp.text()
     await client.close()

@@ -69,7 +69,7 @@ async def test_admin_page_lists_scripts_versions_and_refused_files(ivr_app):
     page = await (await client.get("/ivr")).text()
     assert "accueil-web" in page and "ivr_scripts/accueil-web.yaml" in page
     assert "ivr_scripts/casse.yaml" in page
-    assert re.search(r"ligne 15, nœud ventes : unknown queue &#39;inconnue&#39;", page)
+    assert re.search(r"ligne 15, nœud ventes : file inconnue &#39;inconnue&#39;", page)  # in French
     assert 'action="/ivr/upload"' in page
     body = await (await client.get("/api/ivr/scripts")).json()
     assert [s["name"] for s in body["scripts"]] == ["accueil-web"]
@@ -113,7 +113,7 @@ async def test_form_upload_shows_errors_on_the_page_or_redirects(ivr_app, tmp_pa
     resp = await client.post("/ivr/upload", data=form, allow_redirects=False)
     assert resp.status == 400
     page = await resp.text()
-    assert "casse-web.yaml:15: nœud ventes : unknown queue" in page
+    assert "casse-web.yaml:15: nœud ventes : file inconnue" in page
     form = FormData()
     form.add_field("csrf_token", token)
     form.add_field("script", SCRIPT.replace('version: "1"', 'version: "3"').encode(), filename="accueil-web.yaml")
@@ -227,7 +227,7 @@ async def test_rollback_to_a_version_naming_a_removed_queue_is_refused_on_the_pa
     assert resp.status == 400
     page = await resp.text()
     assert "version 1 of accueil-web no longer validates (unknown queue &#39;ventes&#39;" in page
-    assert "ivr_scripts/accueil-web.yaml:15: nœud ventes : unknown queue" in page
+    assert "ivr_scripts/accueil-web.yaml:15: nœud ventes : file inconnue" in page
     assert runtime.ivr.registry.active("accueil-web").revision == 2
     assert len(await runtime.ivr.history("accueil-web")) == 2
     await client.close()

@@ -84,7 +84,7 @@ async def test_an_admin_uploads_a_prompt_and_gives_it_to_a_queue(web_app, tmp_pa
     )
     assert resp.status == 400
     error = await resp.json()
-    assert error["error"] == "invalid-input" and error["message"].startswith("notes.wav: not a WAV or MP3")
+    assert error["error"] == "invalid-input" and error["message"].startswith("notes.wav : pas un fichier WAV ou MP3")
     resp = await client.put("/api/media/queues/support", json={"language": "de"}, headers={"X-CSRF-Token": token})
     assert resp.status == 400 and "language" in (await resp.json())["message"]
     resp = await client.put(
@@ -104,7 +104,7 @@ async def test_the_page_form_shows_the_error_naming_the_field(web_app, tmp_path)
     resp = await client.post("/admin/media/prompts", data=upload(wav(), "texte.txt", language="fr", csrf_token=token))
     assert resp.status == 400
     page = await resp.text()
-    assert "texte.txt: only WAV or MP3 files can be uploaded" in page and "<strong>file</strong>" in page
+    assert "texte.txt : seuls les fichiers WAV ou MP3 peuvent être envoyés" in page and "<strong>file</strong>" in page
     resp = await client.post("/admin/media/moh", data={"name": "Jazz!", "csrf_token": token})
     assert resp.status == 400 and "<strong>name</strong>" in await resp.text()
     resp = await client.post("/admin/media/moh", data={"name": "jazz", "csrf_token": token})

@@ -113,7 +113,7 @@ async def test_bad_file_gives_a_line_numbered_error(web_app):
         data=upload_form(b"Nom;Ville\nA;B\n"),
         headers={"X-CSRF-Token": token},
     )
-    assert resp.status == 400 and "no number column" in (await resp.json())["message"]
+    assert resp.status == 400 and "pas de colonne numéro" in (await resp.json())["message"]
     await client.close()
 
 
@@ -267,7 +267,7 @@ async def test_a_campaigns_language_is_chosen_among_the_installed_ones_on_create
     try:
         client = await login(web_app, "supervisor1")
         token = await csrf_of(client)
-        for bad, words in (("de", "no sounds in 'de' (installed: en, fr)"), ("fr)\nX", "not a language code")):
+        for bad, words in (("de", "pas de sons en 'de' (installés : en, fr)"), ("fr)\nX", "pas un code de langue")):
             resp = await client.post(
                 "/api/outbound/campaigns",
                 headers={"X-CSRF-Token": token},

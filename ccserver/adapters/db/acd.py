@@ -22,6 +22,7 @@ from ...capabilities.acd.model import (
 from ...capabilities.callbacks.errors import NoSuchCallback
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
+from ...core.text import Text
 from .database import Database
 from .repositories import UserRepository
 from .tables import (
@@ -154,7 +155,7 @@ class AcdRepository:
         with self.db.read_session() as s:
             row = s.exec(select(Queue).where(Queue.name == name)).first()
             if row is None:
-                raise NoSuchQueue(f"no queue named {name!r}", queue=name)
+                raise NoSuchQueue(Text("no queue named %(name)r", name=name), queue=name)
             return _queue_definition(row)
 
     def save_queue(self, queue: QueueDefinition, *, create: bool) -> None:
@@ -162,9 +163,9 @@ class AcdRepository:
         with self.db.write_session() as s:
             row = s.exec(select(Queue).where(Queue.name == queue.name)).first()
             if create and row is not None:
-                raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
+                raise Conflict(Text("a queue named %(name)r already exists", name=queue.name), field="name")
             if not create and row is None:
-                raise NoSuchQueue(f"no queue named {queue.name!r}", queue=queue.name)
+                raise NoSuchQueue(Text("no queue named %(name)r", name=queue.name), queue=queue.name)
             if row is None:
                 row = Queue(created_at=now, updated_at=now, **_queue_columns(queue))
             else:
@@ -176,7 +177,7 @@ class AcdRepository:
     def delete_queue(self, name: str) -> None:
         with self.db.write_session() as s:
             if s.exec(select(Queue).where(Queue.name == name)).first() is None:
-                raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
+                raise NoSuchQueue(Text("no queue named %(name)r", name=name), field="name", queue=name)
             s.exec(delete(Queue).where(Queue.name == name))
 
     # --- agents ---------------------------------------------------------------------------------
@@ -198,7 +199,9 @@ class AcdRepository:
             with self.db.write_session() as s:
                 sip_user = sip_username or username.replace(".", "-")
                 if s.exec(select(Agent).where(Agent.sip_username == sip_user)).first() is not None:
-                    raise Conflict(f"SIP account {sip_user!r} already exists", field="sip_username")
+                    raise Conflict(
+                        Text("SIP account %(sip_user)r already exists", sip_user=sip_user), field="sip_username"
+                    )
                 s.add(
                     Agent(
                         user_id=user.id,
@@ -229,7 +232,7 @@ class AcdRepository:
     def _agent_row(self, s, username: str) -> tuple[Agent, User]:
         row = s.exec(select(Agent, User).join(User, User.id == Agent.user_id).where(User.username == username)).first()
         if row is None:
-            raise NoSuchAgent(f"no agent named {username!r}", agent=username)
+            raise NoSuchAgent(Text("no agent named %(username)r", username=username), agent=username)
         return row
 
     def agent(self, username: str) -> AgentAccount:
@@ -468,7 +471,7 @@ class AcdRepository:
         with self.db.write_session() as s:
             row = s.get(CallbackRequest, callback_id)
             if row is None:
-                raise NoSuchCallback(f"no callback {callback_id}", callback=callback_id)
+                raise NoSuchCallback(Text("no callback %(callback_id)s", callback_id=callback_id), callback=callback_id)
             for key, value in fields.items():
                 setattr(row, key, value)
             s.add(row)

@@ -13,6 +13,7 @@ from ...capabilities.callcenter.errors import NoSuchPauseCode, NoSuchSkill, NoSu
 from ...capabilities.callcenter.model import PauseCode, Skill, WrapupCode, renamed_key
 from ...capabilities.outbound.errors import NoSuchCampaign
 from ...core.errors import Conflict
+from ...core.text import Text
 from .database import Database
 from .tables import Agent, CampaignWrapupCode, OutboundCampaign, PauseReason, Queue, User
 from .tables import Skill as SkillRow
@@ -34,7 +35,7 @@ class CallCenterRepository:
     def add_skill(self, skill: Skill) -> None:
         with self.db.write_session() as s:
             if s.exec(select(SkillRow).where(SkillRow.name == skill.name)).first() is not None:
-                raise Conflict(f"a skill named {skill.name!r} already exists", field="name")
+                raise Conflict(Text("a skill named %(name)r already exists", name=skill.name), field="name")
             s.add(SkillRow(name=skill.name, label=skill.label))
 
     def rename_skill(self, old: str, new: Skill) -> None:
@@ -42,9 +43,9 @@ class CallCenterRepository:
         with self.db.write_session() as s:
             row = s.exec(select(SkillRow).where(SkillRow.name == old)).first()
             if row is None:
-                raise NoSuchSkill(f"no skill named {old!r}", field="name", skill=old)
+                raise NoSuchSkill(Text("no skill named %(old)r", old=old), field="name", skill=old)
             if new.name != old and s.exec(select(SkillRow).where(SkillRow.name == new.name)).first() is not None:
-                raise Conflict(f"a skill named {new.name!r} already exists", field="new_name")
+                raise Conflict(Text("a skill named %(name)r already exists", name=new.name), field="new_name")
             row.name, row.label = new.name, new.label
             s.add(row)
             if new.name != old:
@@ -62,7 +63,7 @@ class CallCenterRepository:
     def remove_skill(self, name: str) -> None:
         with self.db.write_session() as s:
             if s.exec(select(SkillRow).where(SkillRow.name == name)).first() is None:
-                raise NoSuchSkill(f"no skill named {name!r}", field="name", skill=name)
+                raise NoSuchSkill(Text("no skill named %(name)r", name=name), field="name", skill=name)
             s.exec(delete(SkillRow).where(SkillRow.name == name))
 
     def agents_levels(self) -> list[tuple[str, dict[str, int]]]:
@@ -76,7 +77,9 @@ class CallCenterRepository:
         with self.db.write_session() as s:
             row = s.exec(select(Agent).join(User, User.id == Agent.user_id).where(User.username == username)).first()
             if row is None:
-                raise NoSuchAgent(f"no agent named {username!r}", field="username", agent=username)
+                raise NoSuchAgent(
+                    Text("no agent named %(username)r", username=username), field="username", agent=username
+                )
             before = json.loads(row.skills or "{}")
             row.skills = json.dumps(levels, sort_keys=True)
             s.add(row)
@@ -94,7 +97,7 @@ class CallCenterRepository:
         with self.db.read_session() as s:
             row = s.exec(select(PauseReason).where(PauseReason.code == code)).first()
             if row is None:
-                raise NoSuchPauseCode(f"no pause code {code!r}", field="code", code=code)
+                raise NoSuchPauseCode(Text("no pause code %(code)r", code=code), field="code", code=code)
             return _pause_code(row)
 
     def save_pause_code(self, code: PauseCode, *, create: bool) -> PauseCode | None:
@@ -103,9 +106,9 @@ class CallCenterRepository:
         with self.db.write_session() as s:
             row = s.exec(select(PauseReason).where(PauseReason.code == code.code)).first()
             if row is None and not create:
-                raise NoSuchPauseCode(f"no pause code {code.code!r}", field="code", code=code.code)
+                raise NoSuchPauseCode(Text("no pause code %(code)r", code=code.code), field="code", code=code.code)
             if row is not None and create and row.active:
-                raise Conflict(f"a pause code {code.code!r} already exists", field="code")
+                raise Conflict(Text("a pause code %(code)r already exists", code=code.code), field="code")
             before = _pause_code(row) if row is not None else None
             row = row or PauseReason(code=code.code)
             row.label, row.paid, row.max_minutes, row.active = code.label, code.paid, code.max_minutes, True
@@ -117,7 +120,7 @@ class CallCenterRepository:
         with self.db.write_session() as s:
             row = s.exec(select(PauseReason).where(PauseReason.code == code)).first()
             if row is None or not row.active:
-                raise NoSuchPauseCode(f"no pause code {code!r}", field="code", code=code)
+                raise NoSuchPauseCode(Text("no pause code %(code)r", code=code), field="code", code=code)
             before = _pause_code(row)
             row.active = False
             s.add(row)
@@ -128,14 +131,14 @@ class CallCenterRepository:
         with self.db.read_session() as s:
             row = s.exec(select(Queue).where(Queue.name == queue)).first()
             if row is None:
-                raise NoSuchQueue(f"no queue named {queue!r}", field="queue", queue=queue)
+                raise NoSuchQueue(Text("no queue named %(queue)r", queue=queue), field="queue", queue=queue)
             return list(json.loads(row.dispositions or "[]"))
 
     def set_queue_codes(self, queue: str, codes: list[str]) -> None:
         with self.db.write_session() as s:
             row = s.exec(select(Queue).where(Queue.name == queue)).first()
             if row is None:
-                raise NoSuchQueue(f"no queue named {queue!r}", field="queue", queue=queue)
+                raise NoSuchQueue(Text("no queue named %(queue)r", queue=queue), field="queue", queue=queue)
             row.dispositions = json.dumps(list(codes))
             s.add(row)
 
@@ -143,7 +146,9 @@ class CallCenterRepository:
         with self.db.read_session() as s:
             row = s.get(OutboundCampaign, campaign_id)
             if row is None:
-                raise NoSuchCampaign(f"no campaign {campaign_id}", field="campaign", campaign=campaign_id)
+                raise NoSuchCampaign(
+                    Text("no campaign %(campaign_id)s", campaign_id=campaign_id), field="campaign", campaign=campaign_id
+                )
             return row.name
 
     def campaign_codes(self, campaign_id: int) -> list[WrapupCode]:
@@ -165,7 +170,14 @@ class CallCenterRepository:
                 )
             ).first()
             if exists is not None:
-                raise Conflict(f"campaign {campaign_id} already has the code {code.code!r}", field="code")
+                raise Conflict(
+                    Text(
+                        "campaign %(campaign_id)s already has the code %(code)r",
+                        campaign_id=campaign_id,
+                        code=code.code,
+                    ),
+                    field="code",
+                )
             s.add(CampaignWrapupCode(campaign_id=campaign_id, code=code.code, label=code.label))
 
     def remove_campaign_code(self, campaign_id: int, code: str) -> WrapupCode:
@@ -176,7 +188,11 @@ class CallCenterRepository:
                 )
             ).first()
             if row is None:
-                raise NoSuchWrapupCode(f"campaign {campaign_id} has no code {code!r}", field="code", code=code)
+                raise NoSuchWrapupCode(
+                    Text("campaign %(campaign_id)s has no code %(code)r", campaign_id=campaign_id, code=code),
+                    field="code",
+                    code=code,
+                )
             removed = WrapupCode(row.code, row.label)
             s.delete(row)
             return removed

@@ -31,6 +31,7 @@ from ...capabilities.customers.model import (
     TicketView,
 )
 from ...core.errors import Conflict
+from ...core.text import Text
 from .database import Database
 from .tables import Call, Customer, CustomerPhone, Interaction, Ticket
 
@@ -89,7 +90,7 @@ class CustomerRepository:
         with self._session() as session:
             found = self._file(session, Customer.id == customer_id)
         if found is None:
-            raise NoSuchCustomer(f"no customer #{customer_id}", customer_id=customer_id)
+            raise NoSuchCustomer(Text("no customer #%(customer_id)s", customer_id=customer_id), customer_id=customer_id)
         return found
 
     def _file(
@@ -229,7 +230,9 @@ class CustomerRepository:
             with self._session(write=True) as session:
                 customer = session.get(Customer, customer_id)
                 if customer is None:
-                    raise NoSuchCustomer(f"no customer #{customer_id}", customer_id=customer_id)
+                    raise NoSuchCustomer(
+                        Text("no customer #%(customer_id)s", customer_id=customer_id), customer_id=customer_id
+                    )
                 self._check_taken(session, customer_id, changes.get("customer_number"), numbers)
                 for name, value in changes.items():
                     setattr(customer, name, value)
@@ -260,7 +263,9 @@ class CustomerRepository:
             owner = session.execute(select(Customer.id).where(Customer.customer_number == number)).scalar()
             if owner is not None and owner != customer_id:
                 raise Conflict(
-                    f"customer number {number} already belongs to customer #{owner}",
+                    Text(
+                        "customer number %(number)s already belongs to customer #%(owner)s", number=number, owner=owner
+                    ),
                     field="customer_number",
                     value=number,
                     customer_id=owner,
@@ -271,7 +276,7 @@ class CustomerRepository:
             ):
                 if owner != customer_id:
                     raise Conflict(
-                        f"{e164} already belongs to customer #{owner}",
+                        Text("%(e164)s already belongs to customer #%(owner)s", e164=e164, owner=owner),
                         field=f"phones[{list(phones).index(e164)}]",
                         value=e164,
                         customer_id=owner,
@@ -291,7 +296,7 @@ class CustomerRepository:
 
     def require_customer(self, session: Session, customer_id: int) -> None:
         if session.execute(select(Customer.id).where(Customer.id == customer_id)).scalar() is None:
-            raise NoSuchCustomer(f"no customer #{customer_id}", customer_id=customer_id)
+            raise NoSuchCustomer(Text("no customer #%(customer_id)s", customer_id=customer_id), customer_id=customer_id)
 
     def save_interaction(self, values: dict[str, Any]) -> InteractionView:
         """Insert an interaction; with a call uniqueid, the same agent saving the same call
@@ -339,14 +344,14 @@ class CustomerRepository:
         with self._session() as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
-                raise NoSuchTicket(f"no ticket #{ticket_id}", ticket_id=ticket_id)
+                raise NoSuchTicket(Text("no ticket #%(ticket_id)s", ticket_id=ticket_id), ticket_id=ticket_id)
             return _ticket_view(ticket)
 
     def change_ticket(self, ticket_id: int, change: Callable[[Ticket], None]) -> TicketView:
         with self._session(write=True) as session:
             ticket = session.get(Ticket, ticket_id)
             if ticket is None:
-                raise NoSuchTicket(f"no ticket #{ticket_id}", ticket_id=ticket_id)
+                raise NoSuchTicket(Text("no ticket #%(ticket_id)s", ticket_id=ticket_id), ticket_id=ticket_id)
             change(ticket)
             session.flush()
             return _ticket_view(ticket)
@@ -388,7 +393,9 @@ class CustomerRepository:
                 bad = next((r.conflict for r in resolutions if r.conflict is not None), None)
                 if bad is not None:
                     raise ImportConflict(
-                        f"line {bad.line}: {bad.reason}; nothing was imported", line=bad.line, field=bad.field
+                        Text("line %(line)s: %(reason)s; nothing was imported", line=bad.line, reason=bad.reason),
+                        line=bad.line,
+                        field=bad.field,
                     )
                 new = [r for r in resolutions if r.customer_id is None]
                 phone_rows: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from ...capabilities.dialplans.errors import NoSuchVersion
 from ...capabilities.dialplans.model import Deployment, Version
 from ...core.clock import Clock, SystemClock
+from ...core.text import Text
 from .database import Database
 from .tables import DialplanDeployment, DialplanVersion
 
@@ -58,7 +59,11 @@ class DialplanRepository:
         with self.db.read_session() as s:
             row = s.get(DialplanVersion, version_id)
             if row is None:
-                raise NoSuchVersion(f"no dialplan version {version_id}", field="version", version=version_id)
+                raise NoSuchVersion(
+                    Text("no dialplan version %(version_id)s", version_id=version_id),
+                    field="version",
+                    version=version_id,
+                )
             return _version(row)
 
     def versions(self) -> list[Version]:

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from ...capabilities.privacy.model import Person
 from ...capabilities.privacy.ports import ErasedPerson
 from ...core.errors import NotFound
+from ...core.text import Text
 from .audit import lock_chain, rechain
 from .database import Database
 from .tables import (
@@ -50,7 +51,7 @@ class ErasureRepository:
         with self.db.read_session() as s:
             row = s.get(Customer, customer_id)
             if row is None:
-                raise NotFound(f"no customer {customer_id}", customer=customer_id)
+                raise NotFound(Text("no customer %(customer_id)s", customer_id=customer_id), customer=customer_id)
             phones = [p.e164 for p in s.exec(select(CustomerPhone).where(CustomerPhone.customer_id == customer_id))]
             names = [
                 f"{row.first_name} {row.last_name}".strip(),
@@ -83,7 +84,7 @@ class ErasureRepository:
         kept_hash = hash_of(nsns[0]) if nsns else (hash_of(person.numbers[0]) if person.numbers else "")
         with self.db.write_session() as s:
             if cid is not None and s.get(Customer, cid) is None:
-                raise NotFound(f"no customer {cid}", customer=cid)
+                raise NotFound(Text("no customer %(cid)s", cid=cid), customer=cid)
             # --- the person's calls: by customer, number, callbacks, dial attempts, live calls
             uniqueids = {u for u in live_uniqueids if u}
             callback_match = [col(CallbackRequest.number).in_(forms)] if forms else []

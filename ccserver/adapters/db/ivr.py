@@ -16,6 +16,7 @@ from sqlmodel import func, select
 from ...capabilities.ivr.errors import NoSuchIvrVersion
 from ...capabilities.ivr.model import VERSION_ORIGINS, ScriptVersion, content_checksum
 from ...core.errors import Conflict
+from ...core.text import Text
 from .database import Database
 from .tables import IvrActiveScript, IvrScriptVersion, IvrStat
 
@@ -145,7 +146,9 @@ class IvrVersionRepository:
         advisory lock per script); should one still fail on the unique (script, number), it is
         retried with the next number (up to `ADD_ATTEMPTS` times)."""
         if origin not in VERSION_ORIGINS:
-            raise ValueError(f"origin must be one of {', '.join(VERSION_ORIGINS)}, not {origin!r}")
+            raise ValueError(
+                Text("origin must be one of %(value)s, not %(origin)r", value=", ".join(VERSION_ORIGINS), origin=origin)
+            )
         for attempt in range(ADD_ATTEMPTS):
             try:
                 with self.db.write_session() as s:
@@ -174,7 +177,7 @@ class IvrVersionRepository:
             except IntegrityError:
                 if attempt == ADD_ATTEMPTS - 1:
                     raise Conflict(
-                        f"another version of {script!r} was stored at the same time", script=script
+                        Text("another version of %(script)r was stored at the same time", script=script), script=script
                     ) from None
         raise AssertionError("unreachable")
 
@@ -203,7 +206,11 @@ class IvrVersionRepository:
                 select(IvrScriptVersion.id).where(IvrScriptVersion.script == script, IvrScriptVersion.number == number)
             ).first()
             if exists is None:
-                raise NoSuchIvrVersion(f"{script!r} has no version {number}", script=script, version=number)
+                raise NoSuchIvrVersion(
+                    Text("%(script)r has no version %(number)s", script=script, number=number),
+                    script=script,
+                    version=number,
+                )
             self._point(s, script, number, actor, at)
 
     def versions(self, script: str) -> list[ScriptVersion]:

@@ -31,6 +31,7 @@ from ...capabilities.knowledge.model import (
     title_text,
 )
 from ...core.clock import Clock, SystemClock
+from ...core.text import Text
 from .database import Database
 from .tables import KnowledgeArticle, KnowledgeRevision, KnowledgeTag, UtcDateTime
 
@@ -232,11 +233,18 @@ class KnowledgeRepository:
         with self.db.write_session() as s:
             row = s.get(KnowledgeArticle, article_id)
             if row is None:
-                raise NoSuchArticle(f"no article {article_id}", field="id", article=article_id)
+                raise NoSuchArticle(
+                    Text("no article %(article_id)s", article_id=article_id), field="id", article=article_id
+                )
             if expected_revision is not None and row.revision != expected_revision:
                 raise ArticleChanged(
-                    f"article {article_id} was saved by {row.updated_by} (revision {row.revision}) since "
-                    f"revision {expected_revision} was loaded: reload it",
+                    Text(
+                        "article %(article_id)s was saved by %(updated_by)s (revision %(revision)s) since revision %(expected_revision)s was loaded: reload it",
+                        article_id=article_id,
+                        updated_by=row.updated_by,
+                        revision=row.revision,
+                        expected_revision=expected_revision,
+                    ),
                     field="revision",
                     article=article_id,
                     revision=row.revision,
@@ -250,7 +258,9 @@ class KnowledgeRepository:
         with self.db.read_session() as s:
             row = s.get(KnowledgeArticle, article_id)
             if row is None:
-                raise NoSuchArticle(f"no article {article_id}", field="id", article=article_id)
+                raise NoSuchArticle(
+                    Text("no article %(article_id)s", article_id=article_id), field="id", article=article_id
+                )
             return _article(row, _tags_of(s, [article_id])[article_id])
 
     def _hits(self, s: Session, ids: list[int]) -> list[tuple[Hit, datetime]]:
@@ -314,7 +324,9 @@ class KnowledgeRepository:
         """Newest first."""
         with self.db.read_session() as s:
             if s.get(KnowledgeArticle, article_id) is None:
-                raise NoSuchArticle(f"no article {article_id}", field="id", article=article_id)
+                raise NoSuchArticle(
+                    Text("no article %(article_id)s", article_id=article_id), field="id", article=article_id
+                )
             rows = s.exec(
                 select(KnowledgeRevision)
                 .where(KnowledgeRevision.article_id == article_id)
@@ -331,6 +343,8 @@ class KnowledgeRepository:
             ).first()
             if row is None:
                 raise NoSuchRevision(
-                    f"article {article_id} has no revision {number}", field="revision", article=article_id
+                    Text("article %(article_id)s has no revision %(number)s", article_id=article_id, number=number),
+                    field="revision",
+                    article=article_id,
                 )
             return _revision(row)

@@ -13,6 +13,7 @@ from ...capabilities.media.errors import NoSuchMusicClass
 from ...capabilities.media.model import ClosedDay, MediaFile, QueueMedia
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict
+from ...core.text import Text
 from .database import Database
 from .tables import MediaMohClass, MediaMohFile, MediaPrompt, MediaQueueSettings
 
@@ -82,10 +83,10 @@ class MediaRepository:
         try:
             with self.db.write_session() as s:
                 if s.get(MediaMohClass, name) is not None:
-                    raise Conflict(f"there is already a music class {name!r}", field="name")
+                    raise Conflict(Text("there is already a music class %(name)r", name=name), field="name")
                 s.add(MediaMohClass(name=name, created_by=actor, created_at=self.clock.now()))
         except IntegrityError:
-            raise Conflict(f"there is already a music class {name!r}", field="name") from None
+            raise Conflict(Text("there is already a music class %(name)r", name=name), field="name") from None
 
     def delete_music_class(self, name: str) -> bool:
         with self.db.write_session() as s:
@@ -101,7 +102,7 @@ class MediaRepository:
     def save_music_file(self, music: MediaFile) -> None:
         with self.db.write_session() as s:
             if s.get(MediaMohClass, music.group) is None:
-                raise NoSuchMusicClass(f"no music on hold class {music.group!r}", field="music_class")
+                raise NoSuchMusicClass(Text("no music on hold class %(group)r", group=music.group), field="music_class")
             row = s.get(MediaMohFile, (music.group, music.name)) or MediaMohFile(
                 class_name=music.group, name=music.name, uploaded_at=music.uploaded_at
             )

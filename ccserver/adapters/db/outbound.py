@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from ...capabilities.outbound.errors import NoSuchAttempt, NoSuchCampaign, NoSuchContact, NoSuchImport
 from ...core.errors import Conflict
+from ...core.text import Text
 from .database import Database
 from .tables import (
     CampaignWrapupCode,
@@ -84,14 +85,16 @@ class OutboundRepository:
             with self.db.write_session() as session:
                 session.add(row)
         except IntegrityError:
-            raise Conflict(f"a campaign named {name!r} exists already", field="name", value=name) from None
+            raise Conflict(
+                Text("a campaign named %(name)r exists already", name=name), field="name", value=name
+            ) from None
         return row
 
     def campaign(self, campaign_id: int) -> OutboundCampaign:
         with self.db.read_session() as session:
             row = session.get(OutboundCampaign, campaign_id)
         if row is None:
-            raise NoSuchCampaign(f"no campaign {campaign_id}", campaign_id=campaign_id)
+            raise NoSuchCampaign(Text("no campaign %(campaign_id)s", campaign_id=campaign_id), campaign_id=campaign_id)
         return row
 
     def campaigns(self, statuses: Iterable[str] | None = None) -> list[OutboundCampaign]:
@@ -105,7 +108,9 @@ class OutboundRepository:
         with self.db.write_session() as session:
             row = session.get(OutboundCampaign, campaign_id)
             if row is None:
-                raise NoSuchCampaign(f"no campaign {campaign_id}", campaign_id=campaign_id)
+                raise NoSuchCampaign(
+                    Text("no campaign %(campaign_id)s", campaign_id=campaign_id), campaign_id=campaign_id
+                )
             for key, value in changes.items():
                 setattr(row, key, value)
             row.updated_at = now
@@ -143,7 +148,9 @@ class OutboundRepository:
         wanted = sorted(set(usernames))
         with self.db.write_session() as session:
             if session.get(OutboundCampaign, campaign_id) is None:
-                raise NoSuchCampaign(f"no campaign {campaign_id}", campaign_id=campaign_id)
+                raise NoSuchCampaign(
+                    Text("no campaign %(campaign_id)s", campaign_id=campaign_id), campaign_id=campaign_id
+                )
             current = {
                 r.username: r
                 for r in session.exec(
@@ -205,7 +212,7 @@ class OutboundRepository:
         with self.db.read_session() as session:
             row = session.get(OutboundImport, import_id)
         if row is None:
-            raise NoSuchImport(f"no import {import_id}", import_id=import_id)
+            raise NoSuchImport(Text("no import %(import_id)s", import_id=import_id), import_id=import_id)
         if not with_payload:
             row.payload = ""
         return row
@@ -244,9 +251,13 @@ class OutboundRepository:
             if guard.rowcount != 1:
                 row = session.get(OutboundImport, import_id)
                 if row is None:
-                    raise NoSuchImport(f"no import {import_id}", import_id=import_id)
+                    raise NoSuchImport(Text("no import %(import_id)s", import_id=import_id), import_id=import_id)
                 raise Conflict(
-                    f"import {import_id} is {row.status}, not a preview: nothing done",
+                    Text(
+                        "import %(import_id)s is %(status)s, not a preview: nothing done",
+                        import_id=import_id,
+                        status=row.status,
+                    ),
                     import_id=import_id,
                     status=row.status,
                 )
@@ -278,15 +289,18 @@ class OutboundRepository:
             if result.rowcount != 1:
                 row = session.get(OutboundImport, import_id)
                 if row is None:
-                    raise NoSuchImport(f"no import {import_id}", import_id=import_id)
-                raise Conflict(f"import {import_id} is {row.status}", import_id=import_id)
+                    raise NoSuchImport(Text("no import %(import_id)s", import_id=import_id), import_id=import_id)
+                raise Conflict(
+                    Text("import %(import_id)s is %(status)s", import_id=import_id, status=row.status),
+                    import_id=import_id,
+                )
 
     # --- contacts --------------------------------------------------------------------------------
     def contact(self, contact_id: int) -> OutboundContact:
         with self.db.read_session() as session:
             row = session.get(OutboundContact, contact_id)
         if row is None:
-            raise NoSuchContact(f"no contact {contact_id}", contact_id=contact_id)
+            raise NoSuchContact(Text("no contact %(contact_id)s", contact_id=contact_id), contact_id=contact_id)
         return row
 
     def contacts(
@@ -517,7 +531,7 @@ class OutboundRepository:
         with self.db.read_session() as session:
             row = session.get(OutboundAttempt, attempt_id)
         if row is None:
-            raise NoSuchAttempt(f"no attempt {attempt_id}", attempt_id=attempt_id)
+            raise NoSuchAttempt(Text("no attempt %(attempt_id)s", attempt_id=attempt_id), attempt_id=attempt_id)
         return row
 
     def attempts_of_contact(self, contact_id: int) -> list[OutboundAttempt]:

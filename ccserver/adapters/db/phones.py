@@ -12,6 +12,7 @@ from ...capabilities.phones.errors import NoSuchPhone
 from ...capabilities.phones.model import PhoneLine
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict
+from ...core.text import Text
 from .acd import _digest_columns
 from .database import Database
 from .tables import Agent, User
@@ -53,7 +54,9 @@ class PhoneRepository:
             .where(User.username == username, User.active == True)
         ).first()
         if row is None:
-            raise NoSuchUser(f"no active user named {username!r}", field="username", username=username)
+            raise NoSuchUser(
+                Text("no active user named %(username)r", username=username), field="username", username=username
+            )
         return row
 
     def create_phone(self, username: str, sip_username: str, password: str) -> PhoneLine:
@@ -61,10 +64,20 @@ class PhoneRepository:
             with self.db.write_session() as s:
                 user, agent = self._row(s, username)
                 if agent is not None:
-                    raise Conflict(f"{username} already has a phone ({agent.sip_username})", field="username")
+                    raise Conflict(
+                        Text(
+                            "%(username)s already has a phone (%(sip_username)s)",
+                            username=username,
+                            sip_username=agent.sip_username,
+                        ),
+                        field="username",
+                    )
                 taken = s.exec(select(Agent).where(Agent.sip_username == sip_username)).first()
                 if taken is not None:
-                    raise Conflict(f"the SIP user {sip_username!r} is taken by another phone", field="username")
+                    raise Conflict(
+                        Text("the SIP user %(sip_username)r is taken by another phone", sip_username=sip_username),
+                        field="username",
+                    )
                 agent = Agent(
                     user_id=user.id,
                     sip_username=sip_username,
@@ -77,13 +90,17 @@ class PhoneRepository:
                 s.flush()
                 return _line(user, agent)
         except IntegrityError:  # a concurrent creation won the race
-            raise Conflict(f"{username} already has a phone, or its SIP user is taken", field="username") from None
+            raise Conflict(
+                Text("%(username)s already has a phone, or its SIP user is taken", username=username), field="username"
+            ) from None
 
     def set_phone_password(self, username: str, password: str) -> PhoneLine:
         with self.db.write_session() as s:
             user, agent = self._row(s, username)
             if agent is None:
-                raise NoSuchPhone(f"{username} has no phone yet: create it first", field="username")
+                raise NoSuchPhone(
+                    Text("%(username)s has no phone yet: create it first", username=username), field="username"
+                )
             for key, value in _digest_columns(agent.sip_username, password).items():
                 setattr(agent, key, value)
             s.add(agent)

@@ -22,6 +22,7 @@ from ...capabilities.recording.model import (
 from ...capabilities.recording.ports import RecordingFilter
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict
+from ...core.text import Text
 from .database import Database
 from .tables import Call, CampaignRecordingPolicy, QaEvaluation, QaGrid, Queue, Recording
 
@@ -86,7 +87,9 @@ class RecordingRepository:
         with self._write() as s:
             row = s.get(Recording, recording_id)
             if row is None:
-                raise NoSuchRecording(f"no recording {recording_id}", recording=recording_id)
+                raise NoSuchRecording(
+                    Text("no recording %(recording_id)s", recording_id=recording_id), recording=recording_id
+                )
             for key, value in fields.items():
                 setattr(row, key, value)
             s.add(row)
@@ -96,7 +99,9 @@ class RecordingRepository:
         with self.db.read_session() as s:
             row = s.get(Recording, recording_id)
             if row is None:
-                raise NoSuchRecording(f"no recording {recording_id}", recording=recording_id)
+                raise NoSuchRecording(
+                    Text("no recording %(recording_id)s", recording_id=recording_id), recording=recording_id
+                )
             return row
 
     def for_call(self, uniqueid: str) -> list[Recording]:
@@ -205,7 +210,7 @@ class RecordingRepository:
         with self.db.read_session() as s:
             row = s.get(QaGrid, grid_id)
             if row is None:
-                raise NoSuchGrid(f"no grid {grid_id}", grid=grid_id)
+                raise NoSuchGrid(Text("no grid %(grid_id)s", grid_id=grid_id), grid=grid_id)
             return row
 
     def save_grid(
@@ -215,7 +220,7 @@ class RecordingRepository:
         with self._write() as s:
             clash = s.exec(select(QaGrid).where(QaGrid.name == name)).first()
             if clash is not None and clash.id != grid_id:
-                raise Conflict(f"a grid named {name!r} already exists", field="name")
+                raise Conflict(Text("a grid named %(name)r already exists", name=name), field="name")
             if grid_id is None:
                 row = QaGrid(
                     name=name,
@@ -230,7 +235,7 @@ class RecordingRepository:
             else:
                 row = s.get(QaGrid, grid_id)
                 if row is None:
-                    raise NoSuchGrid(f"no grid {grid_id}", grid=grid_id)
+                    raise NoSuchGrid(Text("no grid %(grid_id)s", grid_id=grid_id), grid=grid_id)
                 text = json.dumps(definition)
                 if text != row.definition:
                     row.version += 1
@@ -252,14 +257,18 @@ class RecordingRepository:
         with self.db.read_session() as s:
             row = s.get(QaEvaluation, evaluation_id)
             if row is None:
-                raise NoSuchEvaluation(f"no evaluation {evaluation_id}", evaluation=evaluation_id)
+                raise NoSuchEvaluation(
+                    Text("no evaluation %(evaluation_id)s", evaluation_id=evaluation_id), evaluation=evaluation_id
+                )
             return row
 
     def update_evaluation(self, evaluation_id: int, **fields: Any) -> QaEvaluation:
         with self._write() as s:
             row = s.get(QaEvaluation, evaluation_id)
             if row is None:
-                raise NoSuchEvaluation(f"no evaluation {evaluation_id}", evaluation=evaluation_id)
+                raise NoSuchEvaluation(
+                    Text("no evaluation %(evaluation_id)s", evaluation_id=evaluation_id), evaluation=evaluation_id
+                )
             for key, value in fields.items():
                 setattr(row, key, value)
             s.add(row)

@@ -21,6 +21,7 @@ from ...capabilities.admin.errors import NoSuchUser
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
 from ...core.passwords import hash_password, needs_rehash, verify_dummy, verify_password
+from ...core.text import Text
 from .audit import AuditLog
 from .database import Database
 from .tables import ROLES, Call, User, WebSession
@@ -56,15 +57,26 @@ class UserRepository:
     @staticmethod
     def validate_role(role: str) -> str:
         if role not in ROLES:
-            raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role", value=role)
+            raise InvalidInput(Text("role must be one of %(value)s", value=", ".join(ROLES)), field="role", value=role)
         return role
 
     @staticmethod
     def validate_password(password: str) -> str:
         if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-            raise InvalidInput(f"a password has at least {MIN_PASSWORD_LENGTH} characters", field="password")
+            raise InvalidInput(
+                Text(
+                    "a password has at least %(MIN_PASSWORD_LENGTH)s characters",
+                    MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+                ),
+                field="password",
+            )
         if len(password) > MAX_PASSWORD_LENGTH:
-            raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters", field="password")
+            raise InvalidInput(
+                Text(
+                    "a password has at most %(MAX_PASSWORD_LENGTH)s characters", MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH
+                ),
+                field="password",
+            )
         return password
 
     def create_user(self, username: str, password: str, role: str = "agent", display_name: str = "") -> User:
@@ -88,7 +100,9 @@ class UserRepository:
         except IntegrityError:
             if self.get_by_username(username) is None:
                 raise
-            raise Conflict(f"user {username!r} already exists", field="username", value=username) from None
+            raise Conflict(
+                Text("user %(username)r already exists", username=username), field="username", value=username
+            ) from None
         return user
 
     def get(self, user_id: int) -> User | None:
@@ -100,7 +114,7 @@ class UserRepository:
         with self.db.write_session() as session:
             user = session.get(User, user_id)
             if user is None:
-                raise NoSuchUser(f"no user {user_id}", user=user_id)
+                raise NoSuchUser(Text("no user %(user_id)s", user_id=user_id), user=user_id)
             user.language = language
             session.add(user)
 
@@ -111,7 +125,7 @@ class UserRepository:
     def require(self, username: str) -> User:
         user = self.get_by_username(username)
         if user is None:
-            raise NoSuchUser(f"no user {username!r}", username=username)
+            raise NoSuchUser(Text("no user %(username)r", username=username), username=username)
         return user
 
     def list(self, *, include_inactive: bool = True, role: str | None = None) -> builtins.list[User]:
@@ -170,7 +184,7 @@ class UserRepository:
         with self.db.write_session() as session:
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
-                raise NoSuchUser(f"no user {username!r}", username=username)
+                raise NoSuchUser(Text("no user %(username)r", username=username), username=username)
             for name, value in changes.items():
                 setattr(user, name, value)
             session.add(user)
@@ -305,12 +319,17 @@ class CallRepository:
                     raise InvalidInput("a call needs a uniqueid", field="uniqueid")
                 unknown = set(fields) - CALL_FIELDS
                 if unknown:
-                    raise InvalidInput(f"unknown call fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+                    raise InvalidInput(
+                        Text("unknown call fields: %(value)s", value=", ".join(sorted(unknown))),
+                        field=sorted(unknown)[0],
+                    )
                 for name, value in (("uniqueid", uniqueid), *fields.items()):
                     limit = _CALL_LENGTHS.get(name)
                     if limit and isinstance(value, str) and len(value) > limit:
                         raise InvalidInput(
-                            f"call {name} is longer than {limit} characters", field=name, uniqueid=uniqueid[:64]
+                            Text("call %(name)s is longer than %(limit)s characters", name=name, limit=limit),
+                            field=name,
+                            uniqueid=uniqueid[:64],
                         )
                 values = {"created_at": self.clock.now(), **fields, "uniqueid": uniqueid}
                 statement = insert(Call).values(**values)

@@ -22,6 +22,7 @@ from ...capabilities.admin.errors import LastAdmin, NoSuchTeam, NoSuchUser
 from ...capabilities.admin.model import Scopes, UserEdit, UserView, check_scopes_exist
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
+from ...core.text import Text
 from .database import Database
 from .tables import Agent, OutboundCampaign, Queue, SupervisorScope, Team, User
 
@@ -45,7 +46,7 @@ class UserDirectoryRepository:
     def _view_of(self, s, username: str) -> UserView:
         views = self._views(s, select(User).where(User.username == username))
         if not views:
-            raise NoSuchUser(f"no user {username!r}", field="username", username=username)
+            raise NoSuchUser(Text("no user %(username)r", username=username), field="username", username=username)
         return views[0]
 
     def _views(self, s, query) -> builtins.list[UserView]:
@@ -106,7 +107,9 @@ class UserDirectoryRepository:
         try:
             with self.db.write_session() as s:
                 if s.exec(select(User.id).where(User.username == username)).first() is not None:
-                    raise Conflict(f"user {username!r} already exists", field="username", value=username)
+                    raise Conflict(
+                        Text("user %(username)r already exists", username=username), field="username", value=username
+                    )
                 self._check_scopes(s, scopes)
                 user = User(
                     username=username,
@@ -123,7 +126,9 @@ class UserDirectoryRepository:
                 s.flush()
                 return self._view_of(s, username)
         except IntegrityError:  # a concurrent create of the same name
-            raise Conflict(f"user {username!r} already exists", field="username", value=username) from None
+            raise Conflict(
+                Text("user %(username)r already exists", username=username), field="username", value=username
+            ) from None
 
     def edit(self, username: str, edit: UserEdit) -> tuple[UserView, UserView]:
         """Apply `edit` in one transaction; (before, after). Raises `NoSuchUser`, `LastAdmin`
@@ -144,11 +149,14 @@ class UserDirectoryRepository:
                 agent = s.exec(select(Agent).where(Agent.user_id == user.id)).first()
                 if agent is None:
                     raise InvalidInput(
-                        f"{username} has no SIP account yet: give them a phone (/admin/phones) before a team",
+                        Text(
+                            "%(username)s has no SIP account yet: give them a phone (/admin/phones) before a team",
+                            username=username,
+                        ),
                         field="team",
                     )
                 if edit.team and edit.team not in _team_names(s):
-                    raise InvalidInput(f"unknown team {edit.team!r}", field="team", value=edit.team)
+                    raise InvalidInput(Text("unknown team %(team)r", team=edit.team), field="team", value=edit.team)
                 agent.team = edit.team
                 s.add(agent)
             scopes = edit.scopes
@@ -179,10 +187,10 @@ class UserDirectoryRepository:
         try:
             with self.db.write_session() as s:
                 if s.exec(select(Team.id).where(Team.name == name)).first() is not None:
-                    raise Conflict(f"team {name!r} already exists", field="name", value=name)
+                    raise Conflict(Text("team %(name)r already exists", name=name), field="name", value=name)
                 s.add(Team(name=name, created_at=self.clock.now()))
         except IntegrityError:
-            raise Conflict(f"team {name!r} already exists", field="name", value=name) from None
+            raise Conflict(Text("team %(name)r already exists", name=name), field="name", value=name) from None
 
     def rename_team(self, old: str, new: str) -> int:
         """Rename a team everywhere (its agents, the supervisors given it) in one transaction;
@@ -190,11 +198,11 @@ class UserDirectoryRepository:
         with self.db.write_session() as s:
             names = _team_names(s)
             if old not in names:
-                raise NoSuchTeam(f"no team {old!r}", field="name", team=old)
+                raise NoSuchTeam(Text("no team %(old)r", old=old), field="name", team=old)
             if old == new:
                 return 0
             if new in names:
-                raise Conflict(f"team {new!r} already exists", field="new_name", value=new)
+                raise Conflict(Text("team %(new)r already exists", new=new), field="new_name", value=new)
             team = s.exec(select(Team).where(Team.name == old)).first()
             if team is None:  # a team only its agents named (made in /admin/acd) becomes a named one
                 team = Team(name=old, created_at=self.clock.now())
@@ -212,7 +220,7 @@ class UserDirectoryRepository:
     def _user_row(self, s, username: str) -> User:
         user = s.exec(select(User).where(User.username == username)).first()
         if user is None:
-            raise NoSuchUser(f"no user {username!r}", field="username", username=username)
+            raise NoSuchUser(Text("no user %(username)r", username=username), field="username", username=username)
         return user
 
     def _serialise_admin_changes(self, s) -> None:

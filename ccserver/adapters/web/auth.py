@@ -15,12 +15,14 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from ...capabilities.audit.model import CLIENT_ADDRESS, normalise_address
 from ...core.errors import AuthenticationRequired, CsrfRejected, Forbidden, InvalidInput
+from ...core.text import Text
 from . import i18n, login_guard
 from .keys import AUDIT, CURRENT_USER, LANGUAGE, REALTIME, SESSIONS, USER_ADMIN, USERS
 from .requests import read_json
@@ -31,6 +33,10 @@ logger = logging.getLogger(__name__)
 ROLES = ("agent", "supervisor", "admin")
 SESSION_COOKIE = "ccs_session"
 LOGIN_CSRF_COOKIE = "ccs_login_csrf"
+# the language chosen on the login page, before anybody is logged in (applied at login to a
+# user who has not saved one, then dropped)
+LANGUAGE_COOKIE = "ccs_language"
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
 SESSION_TTL_SECONDS = 12 * 3600
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _ROLES_ATTR = "__ccserver_roles__"
@@ -54,7 +60,7 @@ def roles(*allowed: str) -> Callable:
     """Restrict a handler to the given roles."""
     unknown = set(allowed) - set(ROLES)
     if unknown or not allowed:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
+        raise ValueError(Text("unknown roles %(value)s", value=sorted(unknown)))
 
     def mark(handler: Callable) -> Callable:
         setattr(handler, _ROLES_ATTR, frozenset(allowed))
@@ -115,7 +121,7 @@ async def auth_middleware(request: web.Request, handler):
     guard = request.app.get(login_guard.LOGIN_GUARD)
     address = guard.client_address(request) if guard is not None else (request.remote or "")
     token = CLIENT_ADDRESS.set(normalise_address(address))
-    i18n.set_request_language(request, None)
+    i18n.set_request_language(request, _cookie_language(request))
     try:
         return await _authorised(request, handler)
     finally:
@@ -129,7 +135,7 @@ async def _authorised(request: web.Request, handler):
         audience = PUBLIC  # 404/405: let the error middleware answer
     user = await _load_user(request)
     request[CURRENT_USER] = user
-    i18n.set_request_language(request, user.language if user else None)
+    i18n.set_request_language(request, user.language if user else _cookie_language(request))
     if audience is None:
         logger.error("route %s declares no roles: refused", request.path)
         raise Forbidden("this route declares no audience and is refused", path=request.path)
@@ -137,7 +143,11 @@ async def _authorised(request: web.Request, handler):
         if user is None:
             raise AuthenticationRequired("please log in", path=request.path)
         if user.role not in audience:
-            raise Forbidden(f"the {user.role} role may not use {request.path}", path=request.path, role=user.role)
+            raise Forbidden(
+                Text("the %(role)s role may not use %(path)s", role=user.role, path=request.path),
+                path=request.path,
+                role=user.role,
+            )
         if request.method in _UNSAFE_METHODS:
             await _check_csrf(request, user.csrf_token)
     return await handler(request)
@@ -156,6 +166,12 @@ def _cookie_secure(request: web.Request) -> bool:
     return served_over_https(request)
 
 
+def _cookie_language(request: web.Request) -> str | None:
+    """The language chosen on the login page (a supported one), else None."""
+    value = request.cookies.get(LANGUAGE_COOKIE)
+    return value if value in i18n.LANGUAGES else None
+
+
 # --- views ---------------------------------------------------------------------------------
 
 
@@ -163,7 +179,14 @@ def _cookie_secure(request: web.Request) -> bool:
 async def login_page(request: web.Request) -> web.StreamResponse:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = aiohttp_jinja2.render_template(
-        "login.html", request, {"login_csrf": token, "next": _safe_next(request.query.get("next")), "error": None}
+        "login.html",
+        request,
+        {
+            "login_csrf": token,
+            "next": _safe_next(request.query.get("next")),
+            "error": None,
+            "chosen_language": _cookie_language(request),
+        },
     )
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict", secure=_cookie_secure(request), path="/login"
@@ -185,7 +208,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         response = aiohttp_jinja2.render_template(
             "login.html",
             request,
-            {"login_csrf": cookie, "next": _safe_next(str(form.get("next", ""))), "error": refused.message},
+            {
+                "login_csrf": cookie,
+                "next": _safe_next(str(form.get("next", ""))),
+                "error": refused.message,
+                "chosen_language": _cookie_language(request),
+            },
             status=refused.status,
         )
         response.headers["Retry-After"] = str(refused.retry_after)
@@ -202,10 +230,15 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
                 "login_csrf": cookie,
                 "next": _safe_next(str(form.get("next", ""))),
                 "error": i18n.gettext("Identifiant inconnu ou mot de passe erroné."),
+                "chosen_language": _cookie_language(request),
             },
             status=401,
         )
         return response
+    chosen = _cookie_language(request)
+    if chosen and not getattr(user, "language", None):
+        # the language picked on the login page becomes the user's (one saved before wins)
+        await asyncio.to_thread(request.app[USERS].set_language, user.id, chosen)
     token, _csrf = await asyncio.to_thread(request.app[SESSIONS].create, user.id, SESSION_TTL_SECONDS)
     await asyncio.to_thread(request.app[AUDIT].record, user.username, "login", user.username)
     response = web.HTTPFound(_safe_next(str(form.get("next", ""))) or "/")
@@ -219,6 +252,40 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         path="/",
     )
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    if request.cookies.get(LANGUAGE_COOKIE) is not None:
+        response.del_cookie(LANGUAGE_COOKIE, path="/")
+    raise response
+
+
+@public
+async def login_language(request: web.Request) -> web.StreamResponse:
+    """The language of the login page (a form: works without JavaScript), kept in a cookie
+    until the login; "" goes back to the browser's language."""
+    form = await login_guard.read_login_form(request)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, str(form.get("csrf_token", ""))):
+        raise CsrfRejected("the login form expired: reload it and try again")
+    try:
+        language = i18n.valid_language(str(form.get("language", "")))
+    except ValueError:
+        raise InvalidInput(
+            Text("language: one of %(value)s, or empty to follow the browser", value=", ".join(i18n.LANGUAGES)),
+            field="language",
+        ) from None
+    target = _safe_next(str(form.get("next", "")))
+    response = web.HTTPSeeOther("/login" + (f"?next={quote(target, safe='/')}" if target else ""))
+    if language is None:
+        response.del_cookie(LANGUAGE_COOKIE, path="/")
+    else:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            language,
+            httponly=True,
+            samesite="Lax",
+            secure=_cookie_secure(request),
+            max_age=LANGUAGE_COOKIE_SECONDS,
+            path="/",
+        )
     raise response
 
 
@@ -287,4 +354,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/logout", logout, name="logout")
     app.router.add_get("/api/me", api_me, name="api-me")
     app.router.add_post("/api/me/language", api_me_language, name="api-me-language")
+    app.router.add_post("/login/language", login_language, name="login-language")
     login_guard.install(app)

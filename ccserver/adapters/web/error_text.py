@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...core.text import Text
 from . import i18n
 from .i18n import N_
 
@@ -104,7 +105,10 @@ def title(code: str, status: int, language: str) -> str:
 
 
 def message(text: str, language: str) -> str:
-    """The server's message in `language` when the errors catalog has it, else as written."""
+    """The server's message in `language`: a `Text` (id + values) through the texts catalog;
+    a plain message through the errors catalog when it has it, else as written."""
+    if isinstance(text, Text):
+        return i18n.render(text, language)
     return i18n.translate(text, language, domain="errors")
 
 

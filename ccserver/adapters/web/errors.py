@@ -8,6 +8,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ...core.errors import AuthenticationRequired, CcError
+from ...core.text import Text
 from . import error_text, i18n
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ async def error_middleware(request: web.Request, handler):
     except web.HTTPNotFound:
         return render_error(request, _not_found(request))
     except web.HTTPMethodNotAllowed as exc:
-        err = CcError(f"method {request.method} not allowed on {request.path}")
+        err = CcError(Text("method %(method)s not allowed on %(path)s", method=request.method, path=request.path))
         err.error_id, err.status = "method-not-allowed", exc.status
         return render_error(request, err)
     except web.HTTPException:
@@ -60,6 +61,6 @@ async def error_middleware(request: web.Request, handler):
 
 
 def _not_found(request: web.Request) -> CcError:
-    err = CcError(f"no page or API at {request.path}", path=request.path)
+    err = CcError(Text("no page or API at %(path)s", path=request.path), path=request.path)
     err.error_id, err.status = "not-found", 404
     return err

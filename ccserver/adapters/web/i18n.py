@@ -9,6 +9,10 @@ The catalogs are gettext ``.po`` files under ``ccserver/locale/<lang>/LC_MESSAGE
   (``tests/unit/test_i18n.py`` fails on a missing translation).
 - ``errors.po``: the server's error messages, written in English in the code; the French
   catalog translates the common ones (the others stay as written, under a French title).
+- ``texts.po``: the domain's messages with values in them (``ccserver.core.text.Text``:
+  compliance explanations, IVR validation messages, import rejections, API errors naming a
+  value). msgids are the English ids with ``%(name)s`` placeholders; both fr and en catalogs
+  hold every one (``tests/unit/test_texts_catalog.py``).
 
 The ``.po`` files are compiled in memory on first use (no ``.mo`` to build or commit).
 Update them after changing a marked string (``pybabel`` comes with the Babel dependency)::
@@ -34,6 +38,8 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+
+from ...core.text import Text
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
@@ -87,7 +93,7 @@ def valid_language(value: object) -> str | None:
         return None
     if isinstance(value, str) and value in LANGUAGES:
         return value
-    raise ValueError(f"language: one of {', '.join(LANGUAGES)}, or null to follow the browser")
+    raise ValueError(Text("language: one of %(value)s, or null to follow the browser", value=", ".join(LANGUAGES)))
 
 
 @functools.cache
@@ -130,6 +136,48 @@ def translate(message: str, language: str, domain: str = "messages") -> str:
     return translations(language, domain).gettext(message)
 
 
+def render(value: str, language: str | None = None) -> str:
+    """A domain message in `language` (the request's by default): a `Text` through the ``texts``
+    catalog, its placeholders filled; any other string as it is."""
+    if isinstance(value, Text):
+        return value.render(translations(language or current_language(), "texts").gettext)
+    return value
+
+
+def localize(value, language: str | None = None):
+    """A JSON-ready value with every domain message in `language`: each `Text` rendered, and in
+    each mapping, ``K`` re-rendered from ``K_text`` (a stored message's id and parameters; see
+    ``ccserver.core.text.with_texts``). The ``K_text`` records stay as they are."""
+    language = language or current_language()
+    if isinstance(value, Text):
+        return render(value, language)
+    if isinstance(value, dict):
+        out = {k: localize(v, language) for k, v in value.items()}
+        for key, record in value.items():
+            if isinstance(key, str) and key.endswith("_text") and isinstance(value.get(key[:-5]), str):
+                text = Text.from_json(record)
+                if text is not None:
+                    out[key[:-5]] = render(text, language)
+        return out
+    if isinstance(value, list | tuple):
+        return [localize(v, language) for v in value]
+    return value
+
+
+def json_response(data, **kwargs):
+    """``web.json_response`` with the domain messages in the request's language (`localize`)."""
+    from aiohttp import web
+
+    return web.json_response(localize(data), **kwargs)
+
+
+def render_template(name: str, request, context: dict, **kwargs):
+    """``aiohttp_jinja2.render_template`` with the domain messages of `context` localized."""
+    import aiohttp_jinja2
+
+    return aiohttp_jinja2.render_template(name, request, localize(context), **kwargs)
+
+
 def N_(message: str) -> str:
     """Marks a string for extraction; it is translated where it is shown."""
     return message
@@ -162,6 +210,9 @@ def set_request_language(request, saved: str | None) -> str:
 def install(env) -> None:
     """The jinja2 i18n extension's callables, reading the request's language."""
     env.add_extension("jinja2.ext.i18n")
+    env.filters["localize"] = lambda value: localize(value)
+    # every domain message a template prints ({{ r.reason }}) comes out in the page's language
+    env.finalize = lambda value: render(value) if isinstance(value, Text) else value
     env.install_gettext_callables(
         lambda message: translations(current_language()).gettext(message),
         lambda singular, plural, n: translations(current_language()).ngettext(singular, plural, n),

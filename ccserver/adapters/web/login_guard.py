@@ -27,6 +27,7 @@ from multidict import MultiDict
 from ...core.errors import ConfigurationError, InvalidInput, PayloadTooLarge
 from ...core.login_throttle import ACCOUNT_POLICY, ADDRESS_POLICY, Lock, LoginThrottle, Refusal
 from ...core.passwords import HashingBusy, HashingPool
+from ...core.text import Text
 from .i18n import gettext as _
 from .keys import AUDIT, CLOCK, SETTINGS, USERS
 
@@ -183,7 +184,9 @@ def parse_networks(text: str, field: str = "trusted_proxies"):
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
             raise ConfigurationError(
-                f"setting {field!r}: {part!r} is not an address or network", field=field, value=part
+                Text("setting %(field)r: %(part)r is not an address or network", field=field, part=part),
+                field=field,
+                value=part,
             ) from None
     return networks
 
@@ -196,7 +199,7 @@ def install(app: web.Application) -> LoginGuard:
     settings = app[SETTINGS]
     for name in ("account_failures", "address_failures", "hash_queue"):
         if getattr(settings.login, name) < 0:
-            raise ConfigurationError(f"login.{name}: must be >= 0", field=f"login.{name}")
+            raise ConfigurationError(Text("login.%(name)s: must be >= 0", name=name), field=f"login.{name}")
     if settings.login.hash_workers < 1:
         raise ConfigurationError("login.hash_workers: must be >= 1", field="login.hash_workers")
     throttle = LoginThrottle(
@@ -220,12 +223,17 @@ def install(app: web.Application) -> LoginGuard:
 
 async def read_login_form(request: web.Request) -> MultiDict[str]:
     """The fields of a login POST, read from at most `LOGIN_BODY_LIMIT` bytes (else 413)."""
-    too_large = PayloadTooLarge(f"a login form has at most {LOGIN_BODY_LIMIT} bytes", limit=LOGIN_BODY_LIMIT)
+    too_large = PayloadTooLarge(
+        Text("a login form has at most %(LOGIN_BODY_LIMIT)s bytes", LOGIN_BODY_LIMIT=LOGIN_BODY_LIMIT),
+        limit=LOGIN_BODY_LIMIT,
+    )
     if request.content_length is not None and request.content_length > LOGIN_BODY_LIMIT:
         raise too_large
     if request.content_type != _FORM_TYPE:
         raise InvalidInput(
-            f"the login form is sent as {_FORM_TYPE}", field="Content-Type", value=request.content_type[:100]
+            Text("the login form is sent as %(FORM_TYPE)s", FORM_TYPE=_FORM_TYPE),
+            field="Content-Type",
+            value=request.content_type[:100],
         )
     body = bytearray()
     while True:  # a chunked body has no Content-Length: stop reading past the limit

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, web
 
 from ...core.errors import Forbidden
+from . import i18n
 from .auth import ROLES, CurrentUser, current_user, roles
-from .keys import REALTIME, SETTINGS
+from .keys import LANGUAGE, REALTIME, SETTINGS
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class RealtimeClient:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(256))
     dropped: bool = False
     seq: int = 0  # the number of the last message queued for this socket (its hello is 0)
+    language: str = i18n.DEFAULT_LANGUAGE  # the page's: the domain's messages come in it
 
 
 class RealtimeHub:
@@ -128,7 +130,7 @@ class RealtimeHub:
         usernames: set[str] | None = None,
     ) -> int:
         """Queue `message` for the matching clients; returns how many got it. Never blocks."""
-        payload = None
+        payloads: dict[str, str] = {}  # one per language (the domain's messages translated)
         count = 0
         for client in list(self.clients):
             if (
@@ -139,8 +141,11 @@ class RealtimeHub:
                 continue
             if roles is None and usernames is not None and client.user.username not in usernames:
                 continue
+            payload = payloads.get(client.language)
             if payload is None:
-                payload = json.dumps(message, default=str, separators=(",", ":"))
+                payload = payloads[client.language] = json.dumps(
+                    i18n.localize(message, client.language), default=str, separators=(",", ":")
+                )
             client.seq += 1  # counted even when dropped: the page sees the gap
             try:
                 client.queue.put_nowait(_numbered(payload, client.seq))
@@ -190,7 +195,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
     await ws.prepare(request)
     hub = request.app[REALTIME]
-    client = RealtimeClient(user=user, ws=ws)
+    client = RealtimeClient(user=user, ws=ws, language=request.get(LANGUAGE, i18n.DEFAULT_LANGUAGE))
     # the hello (seq 0) is queued before any broadcast can be
     client.queue.put_nowait(json.dumps({"seq": 0, "topic": "hello", "user": user.username, "role": user.role}))
     hub.clients.add(client)

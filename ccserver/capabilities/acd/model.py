@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from ..media.model import MediaConfig, closed_day_lines
 from ..supervision.model import SPY_MODES, chanspy_options
 
@@ -41,14 +42,16 @@ def check_phone_choice(value: object) -> str:
     if value is None or value == "":
         return "softphone"
     if value not in PHONE_CHOICES:
-        raise InvalidInput(f"phone must be one of {', '.join(PHONE_CHOICES)}", field="phone")
+        raise InvalidInput(Text("phone must be one of %(value)s", value=", ".join(PHONE_CHOICES)), field="phone")
     return str(value)
 
 
 def phone_interface(sip_username: str, phone: str) -> str:
     """The queue member interface of an agent taking calls on `phone`."""
     if not SIP_USER_RE.match(sip_username or ""):
-        raise InvalidInput(f"{sip_username!r} is not a SIP user name", field="sip_username")
+        raise InvalidInput(
+            Text("%(sip_username)r is not a SIP user name", sip_username=sip_username), field="sip_username"
+        )
     suffix = WEBRTC_SUFFIX if check_phone_choice(phone) == "browser" else ""
     return f"PJSIP/{sip_username}{suffix}"
 
@@ -228,7 +231,7 @@ def parse_skills(text: str) -> dict[str, int]:
         name, sep, level = part.partition(":")
         name = name.strip()
         if not sep or not NAME_RE.match(name) or not level.strip().isdigit():
-            raise InvalidInput(f"bad skill {part!r}: write name:level, e.g. fr:5", field="skills")
+            raise InvalidInput(Text("bad skill %(part)r: write name:level, e.g. fr:5", part=part), field="skills")
         skills[name] = int(level)
     return skills
 
@@ -341,12 +344,14 @@ def parse_hours(hours: Mapping[str, str]) -> list[tuple[str, str]]:
     for days, ranges in hours.items():
         parts = days.strip().lower().split("-")
         if not 1 <= len(parts) <= 2 or any(p not in DAYS for p in parts):
-            raise InvalidInput(f"hours: {days!r} is not a day or a day range like mon-fri", field="hours")
+            raise InvalidInput(
+                Text("hours: %(days)r is not a day or a day range like mon-fri", days=days), field="hours"
+            )
         for text in str(ranges).split(","):
             text = text.strip()
             match = _RANGE_RE.match(text)
             if not match or text[:5] >= text[6:]:
-                raise InvalidInput(f"hours: {text!r} is not a range like 08:00-12:30", field="hours")
+                raise InvalidInput(Text("hours: %(text)r is not a range like 08:00-12:30", text=text), field="hours")
             slots.append((text, "-".join(parts)))
     return slots
 
@@ -361,14 +366,14 @@ def holiday_dates(calendar: str, years: Iterable[int]) -> list[tuple]:
     try:
         table = holidays.country_holidays(country, subdiv=subdiv or None, years=list(years))
     except NotImplementedError:
-        raise InvalidInput(f"unknown holiday calendar {calendar!r}", field="holidays") from None
+        raise InvalidInput(Text("unknown holiday calendar %(calendar)r", calendar=calendar), field="holidays") from None
     return sorted(table.items())
 
 
 def _dialplan_value(text: str) -> str:
     """Values placed in dialplan lines come from validated fields; refuse anything else."""
     if re.search(r"[\x00-\x1f,;()\[\]$\"\\]", text):
-        raise InvalidInput(f"{text!r} cannot go into a dialplan", field="dialplan")
+        raise InvalidInput(Text("%(text)r cannot go into a dialplan", text=text), field="dialplan")
     return text
 
 
@@ -384,7 +389,7 @@ def render_agent_to_agent(phones: Iterable[AgentAccount]) -> list[str]:
     ]
     for user in sorted({p.sip_username for p in phones}):
         if not SIP_USER_RE.match(user or ""):
-            raise InvalidInput(f"SIP user {user!r} cannot be an extension", field="sip_username")
+            raise InvalidInput(Text("SIP user %(user)r cannot be an extension", user=user), field="sip_username")
         lines += [f"exten => {user},1,Dial(PJSIP/{user},30)", " same => n,Hangup()"]
     return lines + [""]
 

@@ -19,6 +19,7 @@ from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, NotFound, PbxCommandFailed, PbxUnavailable
 from ...core.permissions import Actor, Target, actor_for, require
 from ...core.ports import AuditTrail, ConfigWriter, PbxCommands
+from ...core.text import Text
 from ..agents.model import (
     WRAPUP_REASON,
     AgentBoard,
@@ -157,7 +158,7 @@ class AcdService:
         async with self._queue_changes:
             current = await asyncio.to_thread(self.repo.queues)
             if queue.name in {q.name for q in current}:
-                raise Conflict(f"a queue named {queue.name!r} already exists", field="name")
+                raise Conflict(Text("a queue named %(name)r already exists", name=queue.name), field="name")
             validate_queue(queue, await asyncio.to_thread(self.repo.skills), {q.name for q in current} | {queue.name})
             await self._apply_checked([*current, queue], current, queue)
             await asyncio.to_thread(self.repo.save_queue, queue, create=True)
@@ -171,7 +172,7 @@ class AcdService:
             current = await asyncio.to_thread(self.repo.queues)
             by_name = {q.name: q for q in current}
             if queue.name not in by_name:
-                raise NoSuchQueue(f"no queue named {queue.name!r}", field="name", queue=queue.name)
+                raise NoSuchQueue(Text("no queue named %(name)r", name=queue.name), field="name", queue=queue.name)
             validate_queue(queue, await asyncio.to_thread(self.repo.skills), set(by_name))
             before = by_name[queue.name]
             proposed = [queue if q.name == queue.name else q for q in current]
@@ -195,7 +196,7 @@ class AcdService:
             current = await asyncio.to_thread(self.repo.queues)
             by_name = {q.name: q for q in current}
             if name not in by_name:
-                raise NoSuchQueue(f"no queue named {name!r}", field="name", queue=name)
+                raise NoSuchQueue(Text("no queue named %(name)r", name=name), field="name", queue=name)
             users = sorted(f"agent {s.username} (logged in)" for s in self.board.agents.values() if name in s.queues)
             users += sorted(
                 f"queue {q.name} (overflow)"
@@ -204,7 +205,11 @@ class AcdService:
             )
             users += [where for find in self.queue_users for where in find(name)]
             if users:
-                raise Conflict(f"queue {name!r} is in use by {', '.join(users)}", field="name", used_by=users)
+                raise Conflict(
+                    Text("queue %(name)r is in use by %(value)s", name=name, value=", ".join(users)),
+                    field="name",
+                    used_by=users,
+                )
             remaining = [q for q in current if q.name != name]
             await self._apply_checked(remaining, current, None)
             await asyncio.to_thread(self.repo.delete_queue, name)
@@ -243,7 +248,11 @@ class AcdService:
             await self._restore(member, quiet=True)
         name = changed.name if changed else ""
         raise QueueSettingRefused(
-            f"Asterisk did not take the settings of queue {name!r}: {problem}; the previous settings are running",
+            Text(
+                "Asterisk did not take the settings of queue %(name)r: %(problem)s; the previous settings are running",
+                name=name,
+                problem=problem,
+            ),
             field=problem.split(" ", 1)[0] if problem.split(" ", 1)[0] in QueueDefinition.__dataclass_fields__ else "",
             queue=name,
         )
@@ -320,7 +329,7 @@ class AcdService:
     def _status(self, username: str):
         status = self.board.agents.get(username)
         if status is None:
-            raise InvalidInput(f"{username!r} is not an agent", field="username")
+            raise InvalidInput(Text("%(username)r is not an agent", username=username), field="username")
         return status
 
     def _require_pbx(self):
@@ -356,7 +365,11 @@ class AcdService:
         interface = agent.interface_for(phone)
         if status.queues and interface != status.interface:
             raise Conflict(
-                f"{username} is logged in with the {self.phone_of(username)}: log out before changing phones",
+                Text(
+                    "%(username)s is logged in with the %(value)s: log out before changing phones",
+                    username=username,
+                    value=self.phone_of(username),
+                ),
                 field="phone",
             )
         eligible = {q.name: penalty for q, penalty in await self.eligible_queues(username)}
@@ -364,10 +377,14 @@ class AcdService:
         refused = [q for q in wanted if q not in eligible]
         if refused:
             raise InvalidInput(
-                f"{username} lacks the skills of queue(s) {', '.join(refused)}", field="queues", queues=refused
+                Text(
+                    "%(username)s lacks the skills of queue(s) %(value)s", username=username, value=", ".join(refused)
+                ),
+                field="queues",
+                queues=refused,
             )
         if not wanted:
-            raise InvalidInput(f"no queue matches {username}'s skills", field="queues")
+            raise InvalidInput(Text("no queue matches %(username)s's skills", username=username), field="queues")
         self.phones[username] = phone
         status = self.board.add_agent(username, interface)
         for queue in wanted:
@@ -423,7 +440,9 @@ class AcdService:
         status = self._status(username)
         codes = {r.code for r in await asyncio.to_thread(self.repo.pause_reasons)}
         if reason not in codes:
-            raise InvalidInput(f"unknown pause reason {reason!r}", field="reason", allowed=sorted(codes))
+            raise InvalidInput(
+                Text("unknown pause reason %(reason)r", reason=reason), field="reason", allowed=sorted(codes)
+            )
         if not status.queues:
             raise Conflict("log in before pausing", field="state")
         await pbx.queue_pause(None, status.interface, True, reason)
@@ -510,7 +529,7 @@ class AcdService:
         open_record = self.tracker.open.get(uniqueid)
         agent = (open_record.agent if open_record else None) or (call.agent if call else None)
         if call is None and open_record is None:
-            raise InvalidInput(f"no call {uniqueid!r}", field="uniqueid")
+            raise InvalidInput(Text("no call %(uniqueid)r", uniqueid=uniqueid), field="uniqueid")
         # only an agent who took the call (the queue's, or one it was transferred to) annotates
         # it (403 for anybody else's call)
         agents = [agent, *(leg.agent for leg in self.call_legs([uniqueid]).get(uniqueid, []))]
@@ -521,7 +540,11 @@ class AcdService:
             allowed = self.repo.queue(queue_name).dispositions if queue_name else ()
             if disposition not in allowed:
                 raise InvalidInput(
-                    f"unknown disposition {disposition!r} for queue {queue_name}",
+                    Text(
+                        "unknown disposition %(disposition)r for queue %(queue_name)s",
+                        disposition=disposition,
+                        queue_name=queue_name,
+                    ),
                     field="disposition",
                     allowed=list(allowed),
                 )
@@ -597,7 +620,7 @@ class AcdService:
         record = self.tracker.open.get(uniqueid)
         row = self.repo.call(uniqueid) if record is None else None
         if record is None and row is None:
-            raise NotFound(f"no call {uniqueid!r}", field="call")
+            raise NotFound(Text("no call %(uniqueid)r", uniqueid=uniqueid), field="call")
         if record is None:
             record = record_from_row(row)
         legs = self.call_legs([uniqueid]).get(uniqueid, [])

@@ -12,6 +12,7 @@ from ...adapters.web.auth import current_user, roles
 from ...adapters.web.realtime import RealtimeHub
 from ...adapters.web.requests import read_json
 from ...core.errors import Conflict, InvalidInput, NotFound
+from ...core.text import Text
 from ..agents.model import AgentStateChanged
 from .model import OVERFLOW_KINDS, SIP_REALM, STRATEGIES, QueueDefinition, check_phone_choice, parse_skills
 from .service import AcdService
@@ -34,7 +35,7 @@ async def api_desk(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
     status = acd.status_of(user.username)
     if status is None:
-        raise NotFound(f"{user.username} has no agent account", field="username")
+        raise NotFound(Text("%(username)s has no agent account", username=user.username), field="username")
     eligible = await acd.eligible_queues(user.username)
     reasons = await acd.pause_reasons()
     return web.json_response(
@@ -103,7 +104,9 @@ def _queue_from_json(body: dict) -> QueueDefinition:
     known = set(QueueDefinition.__dataclass_fields__)
     unknown = set(body) - known
     if unknown:
-        raise InvalidInput(f"unknown queue field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            Text("unknown queue field(s): %(value)s", value=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+        )
     try:
         values = dict(body)
         for key in ("numbers", "dispositions"):
@@ -111,7 +114,7 @@ def _queue_from_json(body: dict) -> QueueDefinition:
                 values[key] = tuple(values[key])
         return QueueDefinition(**values)
     except TypeError as exc:
-        raise InvalidInput(f"bad queue: {exc}") from None
+        raise InvalidInput(Text("bad queue: %(exc)s", exc=exc)) from None
 
 
 @roles("supervisor", "admin")
@@ -171,7 +174,7 @@ async def api_agent_create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     for key in ("username", "password", "display_name"):
         if not isinstance(body.get(key), str) or not body.get(key):
-            raise InvalidInput(f"{key} is required", field=key)
+            raise InvalidInput(Text("%(key)s is required", key=key), field=key)
     skills = body.get("skills", "")
     if not isinstance(skills, (str, dict)):
         raise InvalidInput("skills: 'fr:5, billing:3' or an object", field="skills")
@@ -272,7 +275,7 @@ def _form_queue(form, current: QueueDefinition | None) -> QueueDefinition:
         if not text:
             return default
         if not text.isdigit():
-            raise InvalidInput(f"{field}: a whole number", field=field)
+            raise InvalidInput(Text("%(field)s: a whole number", field=field), field=field)
         return int(text)
 
     def listing(field: str) -> tuple[str, ...]:
@@ -347,7 +350,7 @@ async def admin_agent_submit(request: web.Request) -> web.StreamResponse:
     try:
         for key in ("username", "display_name", "password"):
             if not str(form.get(key, "")).strip():
-                raise InvalidInput(f"{key} is required", field=key)
+                raise InvalidInput(Text("%(key)s is required", key=key), field=key)
         account = await request.app[ACD].create_agent(
             str(form["username"]).strip(),
             str(form["password"]),

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 ROLES = ("agent", "supervisor", "admin")
 USERNAME_RE = re.compile(r"^[a-z0-9._-]{2,32}$")
@@ -122,7 +123,11 @@ def check_username(username: Any) -> str:
 
 def check_role(role: Any) -> str:
     if role not in ROLES:
-        raise InvalidInput(f"unknown role {role!r}: one of {', '.join(ROLES)}", field="role", value=str(role)[:40])
+        raise InvalidInput(
+            Text("unknown role %(role)r: one of %(value)s", role=role, value=", ".join(ROLES)),
+            field="role",
+            value=str(role)[:40],
+        )
     return role
 
 
@@ -131,7 +136,10 @@ def check_display_name(name: Any) -> str:
         raise InvalidInput("a display name is text", field="display_name")
     name = name.strip()
     if len(name) > MAX_DISPLAY_NAME:
-        raise InvalidInput(f"a display name has at most {MAX_DISPLAY_NAME} characters", field="display_name")
+        raise InvalidInput(
+            Text("a display name has at most %(MAX_DISPLAY_NAME)s characters", MAX_DISPLAY_NAME=MAX_DISPLAY_NAME),
+            field="display_name",
+        )
     if any(ord(c) < 32 for c in name):
         raise InvalidInput("a display name has no control characters", field="display_name")
     return name
@@ -141,9 +149,18 @@ def check_password(password: Any) -> str:
     if not isinstance(password, str) or not password:
         raise InvalidInput("the password is empty", field="password")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"the password is too weak: at least {MIN_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInput(
+            Text(
+                "the password is too weak: at least %(MIN_PASSWORD_LENGTH)s characters",
+                MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH,
+            ),
+            field="password",
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(f"a password has at most {MAX_PASSWORD_LENGTH} characters", field="password")
+        raise InvalidInput(
+            Text("a password has at most %(MAX_PASSWORD_LENGTH)s characters", MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH),
+            field="password",
+        )
     if password.strip() == "" or len(set(password)) < 3:
         raise InvalidInput("the password is too weak: use at least 3 different characters", field="password")
     return password
@@ -173,21 +190,29 @@ def parse_scopes(value: Any) -> Scopes:
         raise InvalidInput("scopes: an object with teams, queues and campaigns", field="scopes")
     unknown = set(value) - {"teams", "queues", "campaigns"}
     if unknown:
-        raise InvalidInput(f"scopes: unknown key {sorted(unknown)[0]!r} (teams, queues, campaigns)", field="scopes")
+        raise InvalidInput(
+            Text("scopes: unknown key %(value)r (teams, queues, campaigns)", value=sorted(unknown)[0]), field="scopes"
+        )
     out: dict[str, frozenset[str]] = {}
     for key in ("teams", "queues", "campaigns"):
         items = value.get(key) or []
         if isinstance(items, str):
             items = [i for i in (p.strip() for p in items.split(",")) if i]
         if not isinstance(items, list) or not all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in items):
-            raise InvalidInput(f"scopes.{key}: a list of names", field=f"scopes.{key}")
+            raise InvalidInput(Text("scopes.%(key)s: a list of names", key=key), field=f"scopes.{key}")
         names = [str(i).strip() for i in items]
         for name in names:
             if not name or len(name) > 64 or any(ord(c) < 32 for c in name):
-                raise InvalidInput(f"scopes.{key}: bad name {name!r}", field=f"scopes.{key}", value=name[:70])
+                raise InvalidInput(
+                    Text("scopes.%(key)s: bad name %(name)r", key=key, name=name),
+                    field=f"scopes.{key}",
+                    value=name[:70],
+                )
             if key == "campaigns" and not name.isdigit():
                 raise InvalidInput(
-                    f"scopes.campaigns: a campaign id, not {name!r}", field="scopes.campaigns", value=name
+                    Text("scopes.campaigns: a campaign id, not %(name)r", name=name),
+                    field="scopes.campaigns",
+                    value=name,
                 )
         out[key] = frozenset(str(int(n)) if key == "campaigns" else n for n in names)
     return Scopes(out["teams"], out["queues"], out["campaigns"])
@@ -206,7 +231,11 @@ def check_scopes_exist(
         missing = sorted(given - known)
         if missing:
             kind = key[:-1]
-            raise InvalidInput(f"unknown {kind} {missing[0]!r}", field=f"scopes.{key}", value=missing[0])
+            raise InvalidInput(
+                Text("unknown %(kind)s %(missing)r", kind=kind, missing=missing[0]),
+                field=f"scopes.{key}",
+                value=missing[0],
+            )
 
 
 def changes(before: UserView, after: UserView) -> dict[str, dict[str, Any]]:

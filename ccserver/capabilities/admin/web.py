@@ -14,6 +14,7 @@ from ...adapters.web.i18n import N_
 from ...adapters.web.i18n import gettext as _
 from ...adapters.web.requests import read_json
 from ...core.errors import CcError, InvalidInput
+from ...core.text import Text
 from .model import ROLES, Scopes, UserEdit, UserView, check_username, parse_scopes
 from .service import UserAdminService
 
@@ -48,7 +49,7 @@ async def _act(request: web.Request, username: str, action: str, password: str |
 def _optional_str(body: dict, key: str) -> str | None:
     value = body.get(key)
     if value is not None and not isinstance(value, str):
-        raise InvalidInput(f"{key} must be text", field=key)
+        raise InvalidInput(Text("%(key)s must be text", key=key), field=key)
     return value
 
 
@@ -88,7 +89,7 @@ async def api_user_update(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     unknown = set(body) - {"display_name", "role", "team", "scopes"}
     if unknown:
-        raise InvalidInput(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+        raise InvalidInput(Text("unknown field %(value)r", value=sorted(unknown)[0]), field=sorted(unknown)[0])
     edit = UserEdit(
         display_name=_optional_str(body, "display_name"),
         role=body.get("role"),

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 from ...core import events as ev
 from ...core.errors import Conflict, InvalidInput, NotFound
+from ...core.text import Text
 
 REASON_MAX = 200  # characters: a short note for the supervisor, not a report
 END_REASONS = ("taken", "cancelled", "call_ended")
@@ -40,7 +41,10 @@ def check_reason(value: object) -> str:
         raise InvalidInput("reason must be text", field="reason")
     text = value.strip()
     if len(text) > REASON_MAX:
-        raise InvalidInput(f"reason: at most {REASON_MAX} characters ({len(text)} given)", field="reason")
+        raise InvalidInput(
+            Text("reason: at most %(REASON_MAX)s characters (%(count)s given)", REASON_MAX=REASON_MAX, count=len(text)),
+            field="reason",
+        )
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in text):
         raise InvalidInput("reason: one line of text, without control characters", field="reason")
     return text
@@ -51,13 +55,13 @@ def check_mode(value: object) -> str:
     if value is None or value == "":
         return "listen"
     if value not in TAKE_MODES:
-        raise InvalidInput(f"mode: one of {', '.join(TAKE_MODES)}", field="mode")
+        raise InvalidInput(Text("mode: one of %(value)s", value=", ".join(TAKE_MODES)), field="mode")
     return str(value)
 
 
 def check_request_id(value: object) -> str:
     if not isinstance(value, str) or not REQUEST_ID_RE.match(value):
-        raise NotFound(f"no request {value!r}", request=str(value)[:64])
+        raise NotFound(Text("no request %(value)r", value=value), request=str(value)[:64])
     return value
 
 
@@ -149,7 +153,9 @@ class AssistanceDesk:
     def get(self, request_id: str) -> AssistanceRequest:
         request = self.open.get(request_id)
         if request is None:
-            raise NotFound(f"no open request {request_id} (it may have ended)", request=request_id)
+            raise NotFound(
+                Text("no open request %(request_id)s (it may have ended)", request_id=request_id), request=request_id
+            )
         return request
 
     def ask(
@@ -193,7 +199,7 @@ class AssistanceDesk:
     def cancel(self, call: str, now: datetime) -> tuple[AssistanceRequest, list[ev.Event]]:
         request = self.for_call(call)
         if request is None:
-            raise NotFound(f"no open request for call {call}", call=call)
+            raise NotFound(Text("no open request for call %(call)s", call=call), call=call)
         return self._end(request, "cancelled", now)
 
     def call_ended(self, call: str, now: datetime) -> tuple[AssistanceRequest | None, list[ev.Event]]:

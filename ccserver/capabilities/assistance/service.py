@@ -16,6 +16,7 @@ from ...core.clock import Clock
 from ...core.errors import Conflict, NotFound
 from ...core.permissions import Actor, Target, may_act, require
 from ...core.ports import AuditTrail, EventBus
+from ...core.text import Text
 from ..calls.model import CallRecord, CallRecordChanged, CallTracker
 from ..supervision.service import SupervisionService
 from .model import AssistanceDesk, AssistanceRequest, check_mode, check_reason, check_request_id
@@ -72,7 +73,7 @@ class AssistanceService:
         """The answered call `call` if it is `username`'s (NoSuchCall / Forbidden otherwise)."""
         record = self.tracker.open.get(call)
         if record is None or not record.agent or record.answered_at is None:
-            raise NoSuchCall(f"no call {call} in progress (it may have ended)", call=call)
+            raise NoSuchCall(Text("no call %(call)s in progress (it may have ended)", call=call), call=call)
         require(
             Actor(username, role),
             Target.of("call", call, agents=[record.agent], queues=[record.queue]),
@@ -139,7 +140,7 @@ class AssistanceService:
         require(await self.supervision.actor(username, role), self.target(request), "take")
         other = self.taking.get(request_id)
         if other is not None:
-            raise Conflict(f"{other} is already taking this request", request=request_id)
+            raise Conflict(Text("%(other)s is already taking this request", other=other), request=request_id)
         self.taking[request_id] = username
         try:
             await self.supervision.start_spy(username, role, request.agent, mode)

@@ -23,6 +23,7 @@ from typing import Any
 
 from ...core.csvtext import neutralise_cell
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 GENESIS = "0" * 64
 CHAIN_VERSION = 1  # part of every canonical form: a future format cannot be confused with this one
@@ -52,7 +53,7 @@ class Link:
 def timestamp(at: datetime) -> str:
     """UTC, microseconds, as both databases store it (a naive time is refused, not guessed)."""
     if at.tzinfo is None:
-        raise ValueError(f"naive datetime {at!r} in the audit chain")
+        raise ValueError(Text("naive datetime %(at)r in the audit chain", at=at))
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -227,7 +228,7 @@ def parse_instant(text: str, name: str) -> datetime:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"{name} must be a date or an ISO 8601 time (2026-12-05T14:00Z)", field=name, value=text
+            Text("%(name)s must be a date or an ISO 8601 time (2026-12-05T14:00Z)", name=name), field=name, value=text
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -239,9 +240,9 @@ def parse_filters(query: dict[str, str] | Any) -> Filters:
     for name in ("actor", "action", "target", "q"):
         value = str(get(name, "") or "").strip()
         if len(value) > (TEXT_LIMIT if name == "q" else 255):
-            raise InvalidInput(f"{name} is too long", field=name)
+            raise InvalidInput(Text("%(name)s is too long", name=name), field=name)
         if any(ch in value for ch in "\r\n\x00"):
-            raise InvalidInput(f"{name} may not contain control characters", field=name)
+            raise InvalidInput(Text("%(name)s may not contain control characters", name=name), field=name)
         values["text" if name == "q" else name] = value
     since = parse_instant(get("from"), "from") if get("from") else None
     until = parse_instant(get("to"), "to") if get("to") else None
@@ -256,7 +257,9 @@ def parse_page(query: Any, default_size: int = 50) -> tuple[int, int]:
     for name, default, top in (("page", 1, 1_000_000), ("size", default_size, MAX_PAGE)):
         text = str(query.get(name, "") or default)
         if not text.isdigit() or not 1 <= int(text) <= top:
-            raise InvalidInput(f"{name} must be a whole number from 1 to {top}", field=name, value=text)
+            raise InvalidInput(
+                Text("%(name)s must be a whole number from 1 to %(top)s", name=name, top=top), field=name, value=text
+            )
         out.append(int(text))
     return out[0], out[1]
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from ..acd.model import MAX_SKILL_LEVEL, NAME_RE, QueueDefinition, member_penalty
 
 CODE_RE = NAME_RE  # skills, pause codes and wrap-up codes: the same safe identifiers
@@ -164,7 +165,14 @@ def require_code(code: str, allowed: Iterable[str], where: str) -> str:
     if code not in allowed:
         choices = ", ".join(allowed) if allowed else "none defined: an admin adds them in /admin/callcenter"
         raise InvalidInput(
-            f"disposition: unknown code {code!r} for {where} (allowed: {choices})", field="disposition", allowed=allowed
+            Text(
+                "disposition: unknown code %(code)r for %(where)s (allowed: %(choices)s)",
+                code=code,
+                where=where,
+                choices=choices,
+            ),
+            field="disposition",
+            allowed=allowed,
         )
     return code
 

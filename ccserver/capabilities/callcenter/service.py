@@ -17,6 +17,7 @@ from ...core.alerts import PAUSE_OVERRUN, Alerts
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput
 from ...core.ports import AuditTrail
+from ...core.text import Text
 from ..acd.service import AcdService
 from ..agents.model import AgentState
 from .errors import SkillInUse
@@ -79,7 +80,7 @@ class CallCenterService:
         if before is None:
             from .errors import NoSuchSkill
 
-            raise NoSuchSkill(f"no skill named {name!r}", field="name", skill=name)
+            raise NoSuchSkill(Text("no skill named %(name)r", name=name), field="name", skill=name)
         after = Skill(new_name or name, before.label if label is None else label)
         try:
             validate_skill(after)
@@ -151,7 +152,9 @@ class CallCenterService:
         current = await asyncio.to_thread(self.repo.pause_code, code)
         unknown = set(changes) - {"label", "paid", "max_minutes"}
         if unknown:
-            raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+            raise InvalidInput(
+                Text("unknown field(s): %(value)s", value=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+            )
         updated = validate_pause_code(replace(current, **changes, active=True))
         before = await asyncio.to_thread(self.repo.save_pause_code, updated, create=False)
         await self._audit(
@@ -169,7 +172,9 @@ class CallCenterService:
         )
         if paused:
             raise Conflict(
-                f"pause code {code!r} is in use: {', '.join(paused)} paused with it", field="code", used_by=paused
+                Text("pause code %(code)r is in use: %(value)s paused with it", code=code, value=", ".join(paused)),
+                field="code",
+                used_by=paused,
             )
         before = await asyncio.to_thread(self.repo.retire_pause_code, code)
         await self._audit(actor, "pause_code.remove", code, before=before.to_dict())
@@ -219,7 +224,10 @@ class CallCenterService:
         validate_wrapup_code(code)
         before = [c.code for c in await self.wrapup_codes(queue=queue, campaign=campaign)]
         if code.code in before:
-            raise Conflict(f"{_where(queue, campaign)} already has the code {code.code!r}", field="code")
+            raise Conflict(
+                Text("%(value)s already has the code %(code)r", value=_where(queue, campaign), code=code.code),
+                field="code",
+            )
         if queue is not None:
             await asyncio.to_thread(self.repo.set_queue_codes, queue, [*before, code.code])
         else:

@@ -16,6 +16,7 @@ from aiohttp import web
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from ..acd.model import MAX_SKILL_LEVEL, OVERFLOW_KINDS, STRATEGIES, QueueDefinition
 from ..acd.service import queue_dict
 from .model import PauseCode, WrapupCode
@@ -35,7 +36,7 @@ def _actor(request: web.Request) -> str:
 def _text(body: dict, key: str, default: str | None = None) -> str:
     value = body.get(key, default)
     if not isinstance(value, str):
-        raise InvalidInput(f"{key} is required (text)", field=key)
+        raise InvalidInput(Text("%(key)s is required (text)", key=key), field=key)
     return value
 
 
@@ -124,7 +125,9 @@ async def api_agent_levels(request: web.Request) -> web.StreamResponse:
 def _pause_code(body: dict) -> PauseCode:
     unknown = set(body) - {"code", "label", "paid", "max_minutes"}
     if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            Text("unknown field(s): %(value)s", value=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+        )
     return PauseCode(
         code=_text(body, "code"),
         label=_text(body, "label", ""),

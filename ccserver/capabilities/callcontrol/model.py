@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from ...core import events as ev
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 DTMF_RE = re.compile(r"^[0-9*#A-D]{1,32}$")
 SIP_USER_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -56,9 +57,9 @@ def external_number(number: object, region: str = "FR") -> str:
     try:
         parsed = phonenumbers.parse(number, region)
     except phonenumbers.NumberParseException:
-        raise InvalidInput(f"target: {number!r} is not a phone number", field="target") from None
+        raise InvalidInput(Text("target: %(number)r is not a phone number", number=number), field="target") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput(f"target: {number!r} is not a valid phone number", field="target")
+        raise InvalidInput(Text("target: %(number)r is not a valid phone number", number=number), field="target")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -78,7 +79,7 @@ class TransferTarget:
 
 def check_kind(kind: object) -> str:
     if kind not in XFER_EXTEN:
-        raise InvalidInput(f"kind: one of {', '.join(TRANSFER_KINDS)}", field="kind")
+        raise InvalidInput(Text("kind: one of %(value)s", value=", ".join(TRANSFER_KINDS)), field="kind")
     return str(kind)
 
 

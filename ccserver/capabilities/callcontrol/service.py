@@ -17,6 +17,7 @@ from ...core.clock import Clock
 from ...core.errors import PbxUnavailable
 from ...core.permissions import Target, actor_for, require
 from ...core.ports import AuditTrail, EventBus
+from ...core.text import Text
 from ..agents.model import AgentBoard
 from ..calls.legs import CallLegTracker
 from ..calls.model import CallTracker
@@ -157,7 +158,9 @@ class CallControlService:
         """The call `uniqueid` as `username` may act on it (raises NoSuchCall / Forbidden)."""
         record = self.tracker.open.get(uniqueid)
         if record is None or not record.agent or record.answered_at is None:
-            raise NoSuchCall(f"no call {uniqueid} in progress (it may have ended)", call=uniqueid)
+            raise NoSuchCall(
+                Text("no call %(uniqueid)s in progress (it may have ended)", uniqueid=uniqueid), call=uniqueid
+            )
         # the agent with the customer now: a call transferred to bruno is bruno's to control
         leg = self._current_leg(uniqueid, username)
         agent = leg.agent if leg is not None else record.agent
@@ -174,7 +177,7 @@ class CallControlService:
         if not channel and known is not None and known.agent == agent and known.agent_channel in live:
             channel = known.agent_channel
         if not channel:
-            raise NoSuchCall(f"call {uniqueid} has no agent on it now", call=uniqueid)
+            raise NoSuchCall(Text("call %(uniqueid)s has no agent on it now", uniqueid=uniqueid), call=uniqueid)
         if known is None or known.agent_channel != channel or known.agent != agent:  # a new leg
             known = self.board.track(ControlledCall(uniqueid=uniqueid, agent=agent, agent_channel=channel))
         return known
@@ -190,7 +193,9 @@ class CallControlService:
     def _customer_channel(self, uniqueid: str) -> str:
         record = self.tracker.open.get(uniqueid)
         if record is None:
-            raise NoSuchCall(f"no call {uniqueid} in progress (it may have ended)", call=uniqueid)
+            raise NoSuchCall(
+                Text("no call %(uniqueid)s in progress (it may have ended)", uniqueid=uniqueid), call=uniqueid
+            )
         return record.channel
 
     async def _audit(self, actor: str, action: str, uniqueid: str, **details) -> None:
@@ -256,12 +261,14 @@ class CallControlService:
         if kind == "agent":
             account = await asyncio.to_thread(self.directory.sip_account_of, name)
             if account is None or not SIP_USER_RE.match(account.sip_username or ""):
-                raise NoSuchTransferTarget(f"no agent {name!r} with a phone", target=name, field="target")
+                raise NoSuchTransferTarget(
+                    Text("no agent %(name)r with a phone", name=name), target=name, field="target"
+                )
             return TransferTarget("agent", name, account.sip_username)
         if kind == "queue":
             queues = {q.name for q in await asyncio.to_thread(self.directory.queues)}
             if name not in queues or not QUEUE_RE.match(name):
-                raise NoSuchTransferTarget(f"no queue {name!r}", target=name, field="target")
+                raise NoSuchTransferTarget(Text("no queue %(name)r", name=name), target=name, field="target")
             return TransferTarget("queue", name, name)
         number = external_number(name, self.region)
         return TransferTarget("external", number, number)

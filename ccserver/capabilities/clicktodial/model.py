@@ -18,6 +18,7 @@ from ...core import events as ev
 from ...core.clock import Clock
 from ...core.errors import InvalidInput
 from ...core.permissions import Target
+from ...core.text import Text, join
 from ..calls.model import CallRecord, CallRecordChanged
 from .errors import NoPhoneNumber
 
@@ -42,7 +43,7 @@ def parse_target(body: Mapping[str, Any]) -> DialTarget:
         raise InvalidInput("the request body must be a JSON object", field="body")
     unknown = sorted(set(body) - set(KINDS) - {"phone"})
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
+        raise InvalidInput(Text("unknown field %(unknown)r", unknown=unknown[0]), field=unknown[0])
     given = [k for k in KINDS if body.get(k) not in (None, "")]
     if len(given) != 1:
         raise InvalidInput(
@@ -62,10 +63,10 @@ def parse_target(body: Mapping[str, Any]) -> DialTarget:
         return DialTarget("number", 0, number)
     value = body[kind]
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise InvalidInput(f"{kind} must be a number", field=kind)
+        raise InvalidInput(Text("%(kind)s must be a number", kind=kind), field=kind)
     text = str(value).strip()
     if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise InvalidInput(f"{kind} must be a positive number", field=kind, value=text[:20])
+        raise InvalidInput(Text("%(kind)s must be a positive number", kind=kind), field=kind, value=text[:20])
     return DialTarget(kind, int(text), phone or "")
 
 
@@ -78,7 +79,7 @@ def choose_phone(phones: Sequence[str], wanted: str, normalize: Callable[[str], 
         return phones[0]
     e164 = normalize(wanted)
     if e164 not in phones:
-        raise InvalidInput(f"{wanted!r} is not a number of {owner}", field="phone")
+        raise InvalidInput(Text("%(wanted)r is not a number of %(owner)s", wanted=wanted, owner=owner), field="phone")
     return e164
 
 
@@ -92,8 +93,11 @@ def callback_target(callback_id: int, holder: str, queue: str, username: str, my
 def refusal_message(failed: Sequence[Any]) -> str:
     """What the desk shows when the engine forbids a campaign call: each failed rule with its
     explanation (`failed`: the decision's failed RuleOutcome's)."""
-    parts = [f"{r.rule}: {r.explanation}" for r in failed] or ["undetermined"]
-    return "the compliance engine forbids this call now (" + "; ".join(parts) + ")"
+    parts = [Text("%(rule)s: %(explanation)s", rule=r.rule, explanation=r.explanation) for r in failed]
+    return Text(
+        "the compliance engine forbids this call now (%(reasons)s)",
+        reasons=join("; ", parts) if parts else Text("undetermined"),
+    )
 
 
 # --- the outbound call record of a customer-service call ---------------------------------------

@@ -25,6 +25,7 @@ from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, PbxUnavailable
 from ...core.permissions import Actor, actor_for, may_act, require
 from ...core.ports import AuditTrail, OriginateRequest, PbxCommands
+from ...core.text import Text, blocker_text
 from ..agents.model import AgentBoard, AgentState
 from ..callbacks.errors import NoSuchCallback
 from ..calls.model import CallRecordChanged
@@ -262,12 +263,15 @@ class ClickToDialService:
             rows = await asyncio.to_thread(self.callbacks.callbacks)
             row = next((r for r in rows if r.id == target.ident), None)
             if row is None:
-                raise NoSuchCallback(f"no callback #{target.ident}", field="callback_id")
+                raise NoSuchCallback(Text("no callback #%(ident)s", ident=target.ident), field="callback_id")
             actor = await self._actor(username, role)
             mine = self.board.agents[username].queues if username in self.board.agents else frozenset()
             require(actor, callback_target(row.id, row.agent or "", row.queue, username, mine), "call back")
             if row.status != "pending":
-                raise CallbackClosed(f"callback #{row.id} is {row.status}: nothing to call back", callback_id=row.id)
+                raise CallbackClosed(
+                    Text("callback #%(id)s is %(status)s: nothing to call back", id=row.id, status=row.status),
+                    callback_id=row.id,
+                )
             number = normalize_number(row.number, region, field="callback_id")
             customer = await asyncio.to_thread(service.find_by_number, number)
             return customer, number, row.id
@@ -287,12 +291,18 @@ class ClickToDialService:
         contact = await outbound.access.require_contact(contact_id, username, role, "call")
         campaign = await asyncio.to_thread(outbound.repo.campaign, contact.campaign_id)
         if contact.status == "dialing":
-            raise Conflict(f"contact {contact_id} is being called already", contact_id=contact_id)
+            raise Conflict(
+                Text("contact %(contact_id)s is being called already", contact_id=contact_id), contact_id=contact_id
+            )
         if contact.status == "reserved" and contact.reserved_by and contact.reserved_by != username:
-            raise Forbidden(f"contact {contact_id} is reserved for another agent", kind="contact", id=str(contact_id))
+            raise Forbidden(
+                Text("contact %(contact_id)s is reserved for another agent", contact_id=contact_id),
+                kind="contact",
+                id=str(contact_id),
+            )
         blockers = outbound.dialer.blockers_of(campaign)
         if blockers:
-            raise CampaignBlocked(blockers[0]["explanation"], blockers=blockers)
+            raise CampaignBlocked(blocker_text(blockers[0]), blockers=blockers)
         interface = await self._interface(username)
         dial_channel(outbound.dialer.dial_uri, contact.number)  # not dialable: say so before deciding
         self._require_up()

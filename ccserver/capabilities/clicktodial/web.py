@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ...adapters.web import i18n
 from ...adapters.web.auth import ROLES, current_user, roles
 from ...adapters.web.requests import read_json
 from .service import ClickToDialService
@@ -21,13 +22,13 @@ async def api_dial(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     user = current_user(request)
     result = await request.app[CLICK_TO_DIAL].dial(body, user.username, user.role)
-    return web.json_response(result, status=201)
+    return i18n.json_response(result, status=201)
 
 
 @roles(*ROLES)
 async def api_callbacks(request: web.Request) -> web.StreamResponse:
     user = current_user(request)
-    return web.json_response(await request.app[CLICK_TO_DIAL].callbacks_for(user.username, user.role))
+    return i18n.json_response(await request.app[CLICK_TO_DIAL].callbacks_for(user.username, user.role))
 
 
 def add_routes(app: web.Application, service: ClickToDialService) -> None:

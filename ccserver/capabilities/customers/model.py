@@ -31,6 +31,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResu
 
 from ...core.csvtext import sniff_delimiter
 from ...core.errors import InvalidInput
+from ...core.text import Text, with_texts
 
 # --- phone numbers -------------------------------------------------------------------------
 
@@ -63,22 +64,24 @@ _OVERSEAS_CC = {
 _FRENCH_PLAN_REGIONS = frozenset({"FR", "RE", "YT", "GP", "BL", "MF", "GF", "MQ"})
 
 _PARSE_REASONS = {
-    NumberParseException.INVALID_COUNTRY_CODE: "does not start with a known country code",
-    NumberParseException.NOT_A_NUMBER: "is not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "is too short after the international prefix",
-    NumberParseException.TOO_SHORT_NSN: "is too short to be a phone number",
-    NumberParseException.TOO_LONG: "is too long to be a phone number",
+    NumberParseException.INVALID_COUNTRY_CODE: Text("does not start with a known country code"),
+    NumberParseException.NOT_A_NUMBER: Text("is not a phone number"),
+    NumberParseException.TOO_SHORT_AFTER_IDD: Text("is too short after the international prefix"),
+    NumberParseException.TOO_SHORT_NSN: Text("is too short to be a phone number"),
+    NumberParseException.TOO_LONG: Text("is too long to be a phone number"),
 }
 _POSSIBLE_REASONS = {
-    ValidationResult.TOO_SHORT: "is too short",
-    ValidationResult.TOO_LONG: "is too long",
-    ValidationResult.INVALID_LENGTH: "has the wrong number of digits",
-    ValidationResult.INVALID_COUNTRY_CODE: "does not start with a known country code",
+    ValidationResult.TOO_SHORT: Text("is too short"),
+    ValidationResult.TOO_LONG: Text("is too long"),
+    ValidationResult.INVALID_LENGTH: Text("has the wrong number of digits"),
+    ValidationResult.INVALID_COUNTRY_CODE: Text("does not start with a known country code"),
 }
 
 
 def _number_error(raw: str, why: str, field: str) -> InvalidInput:
-    return InvalidInput(f"{raw!r} {why}", field=field, value=raw[: MAX_NUMBER_LENGTH + 10], reason=why)
+    return InvalidInput(
+        Text("%(number)r %(why)s", number=raw, why=why), field=field, value=raw[: MAX_NUMBER_LENGTH + 10], reason=why
+    )
 
 
 def _rehome_overseas(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
@@ -100,33 +103,45 @@ def normalize_number(raw: str, default_region: str = "FR", *, field: str = "phon
     ``0692 12 34 56``). Raises `InvalidInput` with ``field`` and a ``reason`` saying why the
     text is not a phone number in use."""
     if not isinstance(raw, str):
-        raise InvalidInput("a phone number is required", field=field, reason="missing")
+        raise InvalidInput(Text("a phone number is required"), field=field, reason="missing")
     text = raw.strip()
     if not text:
-        raise InvalidInput("a phone number is required", field=field, reason="empty")
+        raise InvalidInput(Text("a phone number is required"), field=field, reason="empty")
     if len(text) > MAX_NUMBER_LENGTH:
-        raise _number_error(text[:MAX_NUMBER_LENGTH] + "…", "is too long to be a phone number", field)
+        raise _number_error(text[:MAX_NUMBER_LENGTH] + "…", Text("is too long to be a phone number"), field)
     if not _NUMBER_CHARS.fullmatch(text):
         bad = "".join(sorted({ch for ch in text if not _NUMBER_CHARS.fullmatch(ch)}))
-        raise _number_error(text, f"contains characters that are not part of a phone number ({bad})", field)
+        raise _number_error(
+            text, Text("contains characters that are not part of a phone number (%(chars)s)", chars=bad), field
+        )
     if "+" in text[1:]:
-        raise _number_error(text, "has a '+' that is not at the start", field)
+        raise _number_error(text, Text("has a '+' that is not at the start"), field)
     digits = re.sub(r"\D", "", text)
     if not digits:
-        raise _number_error(text, "has no digits", field)
+        raise _number_error(text, Text("has no digits"), field)
     try:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
-        raise _number_error(text, _PARSE_REASONS.get(exc.error_type, "is not a phone number"), field) from None
+        raise _number_error(text, _PARSE_REASONS.get(exc.error_type, Text("is not a phone number")), field) from None
     number = _rehome_overseas(number)
     possible = phonenumbers.is_possible_number_with_reason(number)
     region = phonenumbers.region_code_for_country_code(number.country_code)
     if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
-        why = _POSSIBLE_REASONS.get(possible, "is not a possible phone number")
-        raise _number_error(text, f"{why} for a number in {region} (+{number.country_code})", field)
+        why = _POSSIBLE_REASONS.get(possible, Text("is not a possible phone number"))
+        raise _number_error(
+            text,
+            Text("%(why)s for a number in %(region)s (+%(cc)s)", why=why, region=region, cc=number.country_code),
+            field,
+        )
     if not phonenumbers.is_valid_number(number):
         raise _number_error(
-            text, f"is not a number in use in {region} (no such range in the +{number.country_code} plan)", field
+            text,
+            Text(
+                "is not a number in use in %(region)s (no such range in the +%(cc)s plan)",
+                region=region,
+                cc=number.country_code,
+            ),
+            field,
         )
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
@@ -155,6 +170,16 @@ TICKET_STATUSES = ("open", "pending", "closed")
 DIRECTIONS = ("inbound", "outbound")
 
 
+# the fields as the messages name them
+_FIELD_WORDS = {
+    "first_name": Text("first name"),
+    "last_name": Text("last name"),
+    "company": Text("company"),
+    "email": Text("email"),
+    "notes": Text("notes"),
+}
+
+
 def clean_customer_number(raw: Any, *, field: str = "customer_number") -> str | None:
     """None for an empty value, else the 8 digits; spaces are dropped (``1234 5678``)."""
     if raw is None:
@@ -164,15 +189,30 @@ def clean_customer_number(raw: Any, *, field: str = "customer_number") -> str | 
         return None
     if not text.isdigit() or not text.isascii():
         raise InvalidInput(
-            f"customer number {text!r} must be {CUSTOMER_NUMBER_LENGTH} digits",
+            Text("customer number %(number)r must be %(length)s digits", number=text, length=CUSTOMER_NUMBER_LENGTH),
             field=field,
             value=text[:40],
             reason="not digits",
         )
     if len(text) != CUSTOMER_NUMBER_LENGTH:
-        hint = " (did a spreadsheet drop its leading zeros?)" if len(text) < CUSTOMER_NUMBER_LENGTH else ""
+        message = (
+            Text(
+                "customer number %(number)r has %(count)s digits, not %(length)s "
+                "(did a spreadsheet drop its leading zeros?)",
+                number=text,
+                count=len(text),
+                length=CUSTOMER_NUMBER_LENGTH,
+            )
+            if len(text) < CUSTOMER_NUMBER_LENGTH
+            else Text(
+                "customer number %(number)r has %(count)s digits, not %(length)s",
+                number=text,
+                count=len(text),
+                length=CUSTOMER_NUMBER_LENGTH,
+            )
+        )
         raise InvalidInput(
-            f"customer number {text!r} has {len(text)} digits, not {CUSTOMER_NUMBER_LENGTH}{hint}",
+            message,
             field=field,
             value=text[:40],
             reason="wrong length",
@@ -186,7 +226,10 @@ def clean_email(raw: Any, *, field: str = "email") -> str:
         return ""
     if len(text) > FIELD_LIMITS["email"] or not _EMAIL.fullmatch(text):
         raise InvalidInput(
-            f"{text[:80]!r} is not an email address (name@domain.tld)", field=field, value=text[:80], reason="bad email"
+            Text("%(value)r is not an email address (name@domain.tld)", value=text[:80]),
+            field=field,
+            value=text[:80],
+            reason="bad email",
         )
     return text
 
@@ -197,12 +240,14 @@ def clean_postcode(raw: Any, *, field: str = "postcode") -> str:
         return ""
     if not text.isascii() or not _POSTCODE.fullmatch(text):
         if text.isdigit() and len(text) == 4:
-            why = "has 4 digits, not 5 (did a spreadsheet drop its leading zero?)"
+            why = Text("has 4 digits, not 5 (did a spreadsheet drop its leading zero?)")
         elif text.isdigit() and len(text) == 5:
-            why = "is not a French postcode (department 01-95, 971-978 or 98x)"
+            why = Text("is not a French postcode (department 01-95, 971-978 or 98x)")
         else:
-            why = "is not a postcode: 5 digits expected"
-        raise InvalidInput(f"postcode {text[:20]!r} {why}", field=field, value=text[:20], reason=why)
+            why = Text("is not a postcode: 5 digits expected")
+        raise InvalidInput(
+            Text("postcode %(value)r %(why)s", value=text[:20], why=why), field=field, value=text[:20], reason=why
+        )
     return text
 
 
@@ -215,7 +260,9 @@ def clean_text(raw: Any, field: str, *, multiline: bool = False) -> str:
     limit = FIELD_LIMITS[field]
     if len(text) > limit:
         raise InvalidInput(
-            f"{field.replace('_', ' ')} is longer than {limit} characters", field=field, reason="too long"
+            Text("%(field)s is longer than %(limit)s characters", field=_FIELD_WORDS.get(field, field), limit=limit),
+            field=field,
+            reason="too long",
         )
     return text
 
@@ -223,7 +270,7 @@ def clean_text(raw: Any, field: str, *, multiline: bool = False) -> str:
 def clean_label(raw: Any, *, field: str = "label") -> str:
     text = " ".join(str(raw or "").split())
     if len(text) > PHONE_LABEL_LIMIT:
-        raise InvalidInput(f"a phone label has at most {PHONE_LABEL_LIMIT} characters", field=field)
+        raise InvalidInput(Text("a phone label has at most %(limit)s characters", limit=PHONE_LABEL_LIMIT), field=field)
     return text
 
 
@@ -235,7 +282,9 @@ def clean_identity(fields: dict[str, Any]) -> dict[str, Any]:
     `InvalidInput` naming the first bad field; unknown fields are refused."""
     unknown = set(fields) - set(IDENTITY_FIELDS)
     if unknown:
-        raise InvalidInput(f"unknown customer fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            Text("unknown customer fields: %(value)s", value=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+        )
     cleaned: dict[str, Any] = {}
     for name, value in fields.items():
         if name == "customer_number":
@@ -269,14 +318,20 @@ def clean_phones(phones: Iterable[Any], *, default_region: str = "FR") -> list[t
 def clean_ticket_status(status: Any) -> str:
     if status not in TICKET_STATUSES:
         raise InvalidInput(
-            f"a ticket status is one of {', '.join(TICKET_STATUSES)}", field="status", value=str(status)[:20]
+            Text("a ticket status is one of %(value)s", value=", ".join(TICKET_STATUSES)),
+            field="status",
+            value=str(status)[:20],
         )
     return status
 
 
 def clean_direction(direction: Any) -> str:
     if direction not in DIRECTIONS:
-        raise InvalidInput(f"direction is one of {', '.join(DIRECTIONS)}", field="direction", value=str(direction)[:20])
+        raise InvalidInput(
+            Text("direction is one of %(value)s", value=", ".join(DIRECTIONS)),
+            field="direction",
+            value=str(direction)[:20],
+        )
     return direction
 
 
@@ -397,7 +452,7 @@ class Rejection:
 
     line: int
     field: str  # a customer field (phone, email, postcode...) or "line" for the whole line
-    reason: str
+    reason: str  # a Text (shown in the reader's language)
     column: str = ""  # the header as written in the file
     value: str = ""
 
@@ -407,7 +462,7 @@ class Rejection:
             "field": self.field,
             "column": self.column,
             "value": self.value,
-            "reason": self.reason,
+            **with_texts({"reason": self.reason}),
         }
 
 
@@ -471,7 +526,9 @@ def decode_csv(data: bytes) -> tuple[str, str]:
     is a Windows-1252 export (Excel on Windows), else Latin-1. UTF-16 only with its BOM."""
     if data.startswith(b"PK\x03\x04"):
         raise InvalidInput(
-            "this is an Excel or zip file, not a CSV: save it as « CSV (séparateur: point-virgule) » and upload that",
+            Text(
+                "this is an Excel or zip file, not a CSV: save it as « CSV (séparateur: point-virgule) » and upload that"
+            ),
             field="file",
             reason="not a csv",
         )
@@ -479,15 +536,15 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
-            raise InvalidInput("the file starts like UTF-16 but is not", field="file") from None
+            raise InvalidInput(Text("the file starts like UTF-16 but is not"), field="file") from None
     if b"\x00" in data[:65536]:
-        raise InvalidInput("this is a binary file, not a CSV text file", field="file", reason="binary")
+        raise InvalidInput(Text("this is a binary file, not a CSV text file"), field="file", reason="binary")
     if data.startswith(b"\xef\xbb\xbf"):
         try:
             return data.decode("utf-8-sig"), "utf-8 (BOM)"
         except UnicodeDecodeError as exc:
             raise InvalidInput(
-                f"the file announces UTF-8 (BOM) but byte {exc.start} is not UTF-8", field="file"
+                Text("the file announces UTF-8 (BOM) but byte %(byte)s is not UTF-8", byte=exc.start), field="file"
             ) from None
     try:
         return data.decode("utf-8"), "utf-8"
@@ -512,7 +569,12 @@ def _map_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, 
             continue
         if name in positions:
             raise InvalidInput(
-                f"columns {written[name]!r} and {title!r} both mean {name}: keep one",
+                Text(
+                    "columns %(first)r and %(second)r both mean %(field)s: keep one",
+                    first=written[name],
+                    second=title,
+                    field=name,
+                ),
                 field="header",
                 line=line,
                 column=title,
@@ -521,9 +583,13 @@ def _map_header(cells: list[str], line: int) -> tuple[dict[str, int], dict[str, 
         written[name] = title
     if not ({"phone", "mobile", "customer_number"} & set(positions)):
         raise InvalidInput(
-            "the file has no phone column and no customer number column: its header (line "
-            f"{line}) must name one of {', '.join(EXPECTED_KEY_COLUMNS)} "
-            f"(found: {', '.join(c.strip() for c in cells if c.strip()) or 'nothing'})",
+            Text(
+                "the file has no phone column and no customer number column: its header (line "
+                "%(line)s) must name one of %(expected)s (found: %(found)s)",
+                line=line,
+                expected=", ".join(EXPECTED_KEY_COLUMNS),
+                found=", ".join(c.strip() for c in cells if c.strip()) or Text("nothing"),
+            ),
             field="header",
             line=line,
             expected=list(EXPECTED_KEY_COLUMNS),
@@ -570,7 +636,9 @@ def parse_customer_csv(data: bytes, filename: str = "", *, default_region: str =
                 continue
             data_lines += 1
             if data_lines > MAX_IMPORT_ROWS:
-                raise InvalidInput(f"the file has more than {MAX_IMPORT_ROWS} lines: split it", field="file", line=line)
+                raise InvalidInput(
+                    Text("the file has more than %(max)s lines: split it", max=MAX_IMPORT_ROWS), field="file", line=line
+                )
             row, problems = _check_row(
                 cells, header, positions, written, line, previous_end, seen_numbers, seen_phones, default_region
             )
@@ -585,7 +653,9 @@ def parse_customer_csv(data: bytes, filename: str = "", *, default_region: str =
                     seen_phones[e164] = line
     except csv.Error as exc:
         raise InvalidInput(
-            f"line {reader.line_num} cannot be read as CSV: {exc}", field="file", line=reader.line_num
+            Text("line %(line)s cannot be read as CSV: %(error)s", line=reader.line_num, error=str(exc)),
+            field="file",
+            line=reader.line_num,
         ) from None
     if header is None:
         raise InvalidInput("the file is empty", field="file", reason="empty")
@@ -618,9 +688,17 @@ def _check_row(
     while len(cells) > len(header) and not cells[-1].strip():
         cells = cells[:-1]
     if len(cells) != len(header):
-        why = f"has {len(cells)} columns, the header has {len(header)}"
-        if end_line > line:
-            why += f" (a quote is probably not closed: this line runs to line {end_line})"
+        why = (
+            Text(
+                "has %(count)s columns, the header has %(expected)s "
+                "(a quote is probably not closed: this line runs to line %(end)s)",
+                count=len(cells),
+                expected=len(header),
+                end=end_line,
+            )
+            if end_line > line
+            else Text("has %(count)s columns, the header has %(expected)s", count=len(cells), expected=len(header))
+        )
         return None, [Rejection(line, "line", why, value=_preview(cells))]
     problems: list[Rejection] = []
 
@@ -653,8 +731,11 @@ def _check_row(
         if customer_number and customer_number in seen_numbers:
             problem(
                 "customer_number",
-                f"customer number {customer_number} is already on line "
-                f"{seen_numbers[customer_number]} (duplicate in the file)",
+                Text(
+                    "customer number %(number)s is already on line %(line)s (duplicate in the file)",
+                    number=customer_number,
+                    line=seen_numbers[customer_number],
+                ),
             )
     phones: dict[str, str] = {}
     for name, label in PHONE_FIELDS.items():
@@ -667,7 +748,15 @@ def _check_row(
             problem(name, exc.message)
             continue
         if e164 in seen_phones:
-            problem(name, f"{raw!r} ({e164}) is already on line {seen_phones[e164]} (duplicate in the file)")
+            problem(
+                name,
+                Text(
+                    "%(number)r (%(e164)s) is already on line %(line)s (duplicate in the file)",
+                    number=raw,
+                    e164=e164,
+                    line=seen_phones[e164],
+                ),
+            )
             continue
         phones.setdefault(e164, label)
     if (
@@ -679,7 +768,7 @@ def _check_row(
             Rejection(
                 line,
                 "phone" if "phone" in positions or "mobile" in positions else "customer_number",
-                "no phone number and no customer number: nothing identifies this customer",
+                Text("no phone number and no customer number: nothing identifies this customer"),
             )
         )
     if problems:

@@ -17,6 +17,7 @@ from typing import Any
 from ...core.clock import Clock, SystemClock
 from ...core.errors import Conflict, InvalidInput
 from ...core.ports import AuditTrail
+from ...core.text import Text
 from . import model
 from .errors import ImportConflict, NoSuchCustomer, NoSuchTicket  # noqa: F401  (raised by the repository)
 from .model import CustomerFile, CustomerSummary, ImportPreview, ImportReport, InteractionView, TicketView
@@ -38,10 +39,15 @@ class ImportNeedsConfirmation(Conflict):
 def _short(value: Any, field: str, *, required: bool = False) -> str:
     text = " ".join(str(value or "").split())
     if required and not text:
-        raise InvalidInput(f"{field.replace('_', ' ')} is required", field=field)
+        raise InvalidInput(Text("%(value)s is required", value=field.replace("_", " ")), field=field)
     if len(text) > SHORT_LIMITS.get(field, SUBJECT_LIMIT):
         raise InvalidInput(
-            f"{field.replace('_', ' ')} is longer than {SHORT_LIMITS.get(field, SUBJECT_LIMIT)} characters", field=field
+            Text(
+                "%(value)s is longer than %(value2)s characters",
+                value=field.replace("_", " "),
+                value2=SHORT_LIMITS.get(field, SUBJECT_LIMIT),
+            ),
+            field=field,
         )
     return text
 
@@ -49,13 +55,16 @@ def _short(value: Any, field: str, *, required: bool = False) -> str:
 def _notes(value: Any, field: str = "notes") -> str:
     text = str(value or "").replace("\r\n", "\n").strip()
     if len(text) > NOTES_LIMIT:
-        raise InvalidInput(f"{field} is longer than {NOTES_LIMIT} characters", field=field)
+        raise InvalidInput(
+            Text("%(field)s is longer than %(NOTES_LIMIT)s characters", field=field, NOTES_LIMIT=NOTES_LIMIT),
+            field=field,
+        )
     return text
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:
     if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
-        raise InvalidInput(f"{field} must be a timezone-aware date and time", field=field)
+        raise InvalidInput(Text("%(field)s must be a timezone-aware date and time", field=field), field=field)
     return value
 
 
@@ -349,7 +358,11 @@ class CustomerService:
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise InvalidInput(f"{field} must be a number", field=field, value=str(value)[:20]) from None
+            raise InvalidInput(
+                Text("%(field)s must be a number", field=field), field=field, value=str(value)[:20]
+            ) from None
         if isinstance(value, bool) or number < 1 or number > 2**31 - 1:
-            raise InvalidInput(f"{field} must be a positive number", field=field, value=str(value)[:20])
+            raise InvalidInput(
+                Text("%(field)s must be a positive number", field=field), field=field, value=str(value)[:20]
+            )
         return number

@@ -22,12 +22,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
+from ...adapters.web import i18n
 from ...adapters.web.auth import ROLES, current_user, roles
 from ...adapters.web.keys import REALTIME
 from ...core.errors import CcError, Conflict, InvalidInput, NotFound
+from ...core.text import Text
 from .model import IDENTITY_FIELDS, ImportPreview, ImportReport, display_number, normalize_number
 from .service import CustomerService
 
@@ -130,9 +131,9 @@ def _int(value: Any, name: str) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be a number", field=name) from None
+        raise InvalidInput(Text("%(name)s must be a number", name=name), field=name) from None
     if number < 1:
-        raise InvalidInput(f"{name} must be a positive number", field=name)
+        raise InvalidInput(Text("%(name)s must be a positive number", name=name), field=name)
     return number
 
 
@@ -159,7 +160,7 @@ def _phones_from_body(body: dict[str, Any]) -> tuple[list[Any] | None, list[str]
     for key, label in (("phone", ""), ("mobile", "mobile")):
         value = body.get(key)
         if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"{key} must be a string", field=key)
+            raise InvalidInput(Text("%(key)s must be a string", key=key), field=key)
         if value and value.strip():
             phones.append({"number": value, "label": label})
             sources.append(key)
@@ -182,7 +183,7 @@ def _identity_from_body(body: dict[str, Any]) -> dict[str, Any]:
         if name in body:
             value = body[name]
             if value is not None and not isinstance(value, str):
-                raise InvalidInput(f"{name} must be a string", field=name)
+                raise InvalidInput(Text("%(name)s must be a string", name=name), field=name)
             values[name] = value
     return values
 
@@ -200,7 +201,7 @@ async def list_page(request: web.Request) -> web.StreamResponse:
     customers, total = await asyncio.to_thread(
         _service(request).search, query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
-    return aiohttp_jinja2.render_template(
+    return i18n.render_template(
         "customers/list.html",
         request,
         {
@@ -218,16 +219,14 @@ async def list_page(request: web.Request) -> web.StreamResponse:
 async def new_page(request: web.Request) -> web.StreamResponse:
     number = request.query.get("number", "")[:40]
     customer_number = request.query.get("customer_number", "")[:20]
-    return aiohttp_jinja2.render_template(
-        "customers/new.html", request, {"number": number, "customer_number": customer_number}
-    )
+    return i18n.render_template("customers/new.html", request, {"number": number, "customer_number": customer_number})
 
 
 @roles(*ROLES)
 async def file_page(request: web.Request) -> web.StreamResponse:
     customer_id = _int(request.match_info["id"], "customer_id")
     file = await asyncio.to_thread(_service(request).customer_file, customer_id)
-    return aiohttp_jinja2.render_template("customers/file.html", request, {"c": file})
+    return i18n.render_template("customers/file.html", request, {"c": file})
 
 
 # --- JSON API ------------------------------------------------------------------------------
@@ -243,7 +242,7 @@ async def api_search(request: web.Request) -> web.StreamResponse:
     customers, total = await asyncio.to_thread(
         _service(request).search, request.query.get("q", ""), limit=limit, offset=offset
     )
-    return web.json_response({"total": total, "customers": [c.to_dict() for c in customers]})
+    return i18n.json_response({"total": total, "customers": [c.to_dict() for c in customers]})
 
 
 @roles(*ROLES)
@@ -265,8 +264,8 @@ async def api_lookup(request: web.Request) -> web.StreamResponse:
         file = await asyncio.to_thread(service.find_by_number, e164)
     elapsed = round((time.perf_counter() - started) * 1000, 2)
     if file is not None:
-        return web.json_response({"found": True, "customer": _customer_json(file), "lookup_ms": elapsed})
-    return web.json_response(
+        return i18n.json_response({"found": True, "customer": _customer_json(file), "lookup_ms": elapsed})
+    return i18n.json_response(
         {
             "found": False,
             "lookup_ms": elapsed,
@@ -283,7 +282,7 @@ async def api_lookup(request: web.Request) -> web.StreamResponse:
 async def api_get(request: web.Request) -> web.StreamResponse:
     customer_id = _int(request.match_info["id"], "customer_id")
     file = await asyncio.to_thread(_service(request).customer_file, customer_id)
-    return web.json_response(_customer_json(file))
+    return i18n.json_response(_customer_json(file))
 
 
 @roles(*ROLES)
@@ -299,7 +298,7 @@ async def api_create(request: web.Request) -> web.StreamResponse:
         )
     except (InvalidInput, Conflict) as error:
         raise _renamed_field(error, sources)
-    return web.json_response(_customer_json(file), status=201)
+    return i18n.json_response(_customer_json(file), status=201)
 
 
 @roles(*ROLES)
@@ -314,7 +313,7 @@ async def api_update(request: web.Request) -> web.StreamResponse:
         )
     except (InvalidInput, Conflict) as error:
         raise _renamed_field(error, sources)
-    return web.json_response(_customer_json(file))
+    return i18n.json_response(_customer_json(file))
 
 
 @roles(*ROLES)
@@ -328,7 +327,7 @@ async def api_ticket_create(request: web.Request) -> web.StreamResponse:
         body.get("subject", ""),
         body.get("notes"),
     )
-    return web.json_response(ticket.to_dict(), status=201)
+    return i18n.json_response(ticket.to_dict(), status=201)
 
 
 @roles(*ROLES)
@@ -337,7 +336,9 @@ async def api_ticket_update(request: web.Request) -> web.StreamResponse:
     body = await _json(request)
     unknown = set(body) - {"status", "notes", "subject", "append_note"}
     if unknown:
-        raise InvalidInput(f"unknown ticket fields: {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            Text("unknown ticket fields: %(value)s", value=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+        )
     user = current_user(request)
     ticket = await asyncio.to_thread(
         lambda: _service(request).update_ticket(
@@ -349,7 +350,7 @@ async def api_ticket_update(request: web.Request) -> web.StreamResponse:
             author=user.username,
         )
     )
-    return web.json_response(ticket.to_dict())
+    return i18n.json_response(ticket.to_dict())
 
 
 @roles(*ROLES)
@@ -369,7 +370,7 @@ async def api_interaction_create(request: web.Request) -> web.StreamResponse:
             direction=body.get("direction") or "inbound",
         )
     )
-    return web.json_response(interaction.to_dict(), status=201)
+    return i18n.json_response(interaction.to_dict(), status=201)
 
 
 # --- import --------------------------------------------------------------------------------
@@ -377,7 +378,7 @@ async def api_interaction_create(request: web.Request) -> web.StreamResponse:
 
 @roles(*IMPORT_ROLES)
 async def import_page(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template("customers/import.html", request, {"job": None, "upload_error": None})
+    return i18n.render_template("customers/import.html", request, {"job": None, "upload_error": None})
 
 
 @roles(*IMPORT_ROLES)
@@ -391,14 +392,13 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
         data = upload.file.read(MAX_UPLOAD_BYTES + 1)
         if len(data) > MAX_UPLOAD_BYTES:
             raise InvalidInput(
-                f"the file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it", field="file"
+                Text("the file is larger than %(value)s MB: split it", value=MAX_UPLOAD_BYTES // (1024 * 1024)),
+                field="file",
             )
         filename = str(upload.filename)[:200]
         preview = await asyncio.to_thread(_service(request).preview_import, data, filename)
     except InvalidInput as error:
-        return aiohttp_jinja2.render_template(
-            "customers/import.html", request, {"job": None, "upload_error": error}, status=400
-        )
+        return i18n.render_template("customers/import.html", request, {"job": None, "upload_error": error}, status=400)
     job = request.app[IMPORT_JOBS].add(user.username, preview)
     logger.info(
         "import %s: %s uploaded by %s (%s, %d good lines, %d rejected)",
@@ -415,13 +415,13 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
 @roles(*IMPORT_ROLES)
 async def import_job_page(request: web.Request) -> web.StreamResponse:
     job = request.app[IMPORT_JOBS].get(request.match_info["job"], current_user(request).username)
-    return aiohttp_jinja2.render_template("customers/import.html", request, {"job": job, "upload_error": None})
+    return i18n.render_template("customers/import.html", request, {"job": job, "upload_error": None})
 
 
 @roles(*IMPORT_ROLES)
 async def api_import_job(request: web.Request) -> web.StreamResponse:
     job = request.app[IMPORT_JOBS].get(request.match_info["job"], current_user(request).username)
-    return web.json_response(job.to_dict())
+    return i18n.json_response(job.to_dict())
 
 
 @roles(*IMPORT_ROLES)
@@ -436,25 +436,32 @@ async def import_confirm(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         confirm_partial = form.get("confirm_partial") in ("1", "on", "true", "yes")
     if job.state != "preview":
-        raise Conflict(f"this import is already {job.state}", field="job", state=job.state)
+        raise Conflict(Text("this import is already %(state)s", state=job.state), field="job", state=job.state)
     if job.preview.good_count == 0:
         raise InvalidInput("the file has no good line to import", field="file")
     if job.preview.rejected and not confirm_partial:
         raise Conflict(
-            f"{job.preview.rejected_count} lines are rejected: tick « importer seulement les "
-            f"{job.preview.good_count} lignes valides » to go on",
+            Text(
+                "%(rejected_count)s lines are rejected: tick « importer seulement les %(good_count)s lignes valides » to go on",
+                rejected_count=job.preview.rejected_count,
+                good_count=job.preview.good_count,
+            ),
             field="confirm_partial",
         )
     running = jobs.running()
     if running is not None:
         raise Conflict(
-            f"an import is already running ({running.preview.filename} by {running.owner}): wait for it to finish",
+            Text(
+                "an import is already running (%(filename)s by %(owner)s): wait for it to finish",
+                filename=running.preview.filename,
+                owner=running.owner,
+            ),
             field="job",
         )
     job.state, job.confirm_partial, job.done = "running", confirm_partial, 0
     job.task = asyncio.get_running_loop().create_task(_run_import(request.app, job), name=f"customer-import-{job.id}")
     if request.content_type == "application/json":
-        return web.json_response(job.to_dict(), status=202)
+        return i18n.json_response(job.to_dict(), status=202)
     raise web.HTTPSeeOther(f"/customers/import/{job.id}")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ...core.clock import Clock
 from ...core.errors import NotFound
+from ...core.text import Text
 from .model import DeskSnapshot, PopMemory, control_of, current_pop
 from .ports import AgentStates, Callbacks, CallControls, Recordings
 
@@ -44,7 +45,7 @@ class DeskService:
         have no agent account."""
         live = self.agents.status_of(username)
         if live is None:
-            raise NotFound(f"{username} has no agent account", field="username")
+            raise NotFound(Text("%(username)s has no agent account", username=username), field="username")
         status = live.to_dict()
         if status["state"] == "logged_out":
             self.pops.forget(username)

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 FILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}\.conf$")
 MAX_FILES = 40
@@ -118,25 +119,43 @@ def check_files(files: Any) -> dict[str, str]:
     if not isinstance(files, Mapping) or not files:
         raise InvalidInput("files: at least one dialplan file (name -> text)", field="files")
     if len(files) > MAX_FILES:
-        raise InvalidInput(f"files: at most {MAX_FILES} files", field="files")
+        raise InvalidInput(Text("files: at most %(MAX_FILES)s files", MAX_FILES=MAX_FILES), field="files")
     clean: dict[str, str] = {}
     for name, text in files.items():
         if not isinstance(name, str) or not FILE_NAME.match(name):
             raise InvalidInput(
-                f"files: {name!r} is not a file name such as default.conf (a-z, 0-9, _ or -, then .conf)",
+                Text(
+                    "files: %(name)r is not a file name such as default.conf (a-z, 0-9, _ or -, then .conf)", name=name
+                ),
                 field="files",
                 file=str(name),
             )
         if not isinstance(text, str):
-            raise InvalidInput(f"files: {name} must be text", field="files", file=name)
+            raise InvalidInput(Text("files: %(name)s must be text", name=name), field="files", file=name)
         if len(text) > MAX_FILE_CHARS:
-            raise InvalidInput(f"files: {name} is longer than {MAX_FILE_CHARS} characters", field="files", file=name)
+            raise InvalidInput(
+                Text(
+                    "files: %(name)s is longer than %(MAX_FILE_CHARS)s characters",
+                    name=name,
+                    MAX_FILE_CHARS=MAX_FILE_CHARS,
+                ),
+                field="files",
+                file=name,
+            )
         text = text.replace("\r\n", "\n")
         for number, line in enumerate(text.split("\n"), 1):
             bad = next((c for c in line if (ord(c) < 32 and c != "\t") or ord(c) == 127), None)
             if bad is not None:
                 raise InvalidInput(
-                    f"files: {name}:{number}: control character {ord(bad):#04x}", field="files", file=name, line=number
+                    Text(
+                        "files: %(name)s:%(number)s: control character %(value)s",
+                        name=name,
+                        number=number,
+                        value=f"{ord(bad):#04x}",
+                    ),
+                    field="files",
+                    file=name,
+                    line=number,
                 )
         clean[name] = text
     return clean
@@ -146,7 +165,9 @@ def check_comment(comment: Any) -> str:
     if comment is None:
         return ""
     if not isinstance(comment, str) or len(comment) > MAX_COMMENT or any(ord(c) < 32 for c in comment):
-        raise InvalidInput(f"comment: one line of at most {MAX_COMMENT} characters", field="comment")
+        raise InvalidInput(
+            Text("comment: one line of at most %(MAX_COMMENT)s characters", MAX_COMMENT=MAX_COMMENT), field="comment"
+        )
     return comment.strip()
 
 

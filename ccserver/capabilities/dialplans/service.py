@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...core.errors import CcError
+from ...core.text import Text
 from .errors import DialplanBusy, DialplanRefused, DialplanUnavailable
 from .model import (
     ADMIN_HOOKS,
@@ -157,7 +158,9 @@ class DialplanService:
         try:
             apps = await self.scratch.applications()
         except CcError as exc:
-            raise DialplanUnavailable(f"the scratch Asterisk did not start: {exc.message}") from None
+            raise DialplanUnavailable(
+                Text("the scratch Asterisk did not start: %(message)s", message=exc.message)
+            ) from None
         problems = lint(files, known_apps=apps) + probe_rule(files)
         if not any(p.rule in GUARD_RULES for p in problems):  # never load what the guards refuse
             messages = await self.scratch.load(files)
@@ -170,7 +173,11 @@ class DialplanService:
         report = await self.check(files)
         if not report.ok:
             raise DialplanRefused(
-                f"the dialplan has {len(report.problems)} problem(s); first: {report.problems[0]}",
+                Text(
+                    "the dialplan has %(count)s problem(s); first: %(problems)s",
+                    count=len(report.problems),
+                    problems=report.problems[0],
+                ),
                 problems=[p.to_dict() for p in report.problems],
             )
         version = await asyncio.to_thread(self.repository.add_version, check_files(files), author, comment)
@@ -207,7 +214,7 @@ class DialplanService:
                     0.0,
                 )
                 raise DialplanRefused(
-                    f"v{version.id} was not applied: {report.problems[0]}",
+                    Text("v%(id)s was not applied: %(problems)s", id=version.id, problems=report.problems[0]),
                     problems=[p.to_dict() for p in report.problems],
                     deployment=deployment.id,
                 )
@@ -237,9 +244,10 @@ class DialplanService:
         while not await self._try_acquire(lock):
             if time.monotonic() >= deadline:
                 raise DialplanBusy(
-                    "another apply or rollback of the dialplan is under way (the server or `ccserver dialplan` "
-                    f"in another process) and did not end within {self.lock_wait:g} s; nothing was changed: "
-                    "try again when it has ended (see the history)",
+                    Text(
+                        "another apply or rollback of the dialplan is under way (the server or `ccserver dialplan` in another process) and did not end within %(lock_wait)s s; nothing was changed: try again when it has ended (see the history)",
+                        lock_wait=f"{self.lock_wait:g}",
+                    ),
                     actor=actor,
                 )
             await asyncio.sleep(LOCK_POLL_SECONDS)  # polling the lock itself: it has no event to wait on

@@ -11,6 +11,7 @@ from aiohttp import web
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from .model import ADMIN_HOOKS, PROBE_CONTEXT, PROBE_EXTEN, SERVER_ENTRY_CONTEXTS
 from .service import DialplanService
 
@@ -20,7 +21,7 @@ DIALPLANS: web.AppKey[DialplanService] = web.AppKey("dialplans", DialplanService
 def _version_id(request: web.Request) -> int:
     raw = request.match_info["id"]
     if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput(f"id: a version number, not {raw!r}", field="id")
+        raise InvalidInput(Text("id: a version number, not %(raw)r", raw=raw), field="id")
     return int(raw)
 
 

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 from ccserver.core import events as ev
 from ccserver.core.errors import CcError, PbxCommandFailed
+from ccserver.core.text import Text
 
 from .errors import HandOverFailed
 from .model import (
@@ -260,7 +261,7 @@ class IvrEngine:
             return
         try:
             if s.call is not None and not s.call.finished:
-                actions = s.call.error(f"engine error: {type(exc).__name__}: {exc}")
+                actions = s.call.error(Text("engine error: %(name)s: %(exc)s", name=type(exc).__name__, exc=exc))
                 if actions:
                     await self._perform(s, actions, depth=MAX_RECOVERY_DEPTH - 1)
                     return
@@ -378,7 +379,9 @@ class IvrEngine:
         elif kind == "playback":
             state = rest[0] if rest else ""
             if state == "failed" and payload == call.playback_id:
-                await self._perform(s, call.error(f"playback {payload} failed (missing prompt file?)"))
+                await self._perform(
+                    s, call.error(Text("playback %(payload)s failed (missing prompt file?)", payload=payload))
+                )
             else:
                 await self._perform(s, call.playback_finished(payload))
         elif kind == "timer":
@@ -414,7 +417,7 @@ class IvrEngine:
                 logger.warning("ivr channel %s: %s failed: %s", s.channel_id, action.kind, message)
                 if depth >= MAX_RECOVERY_DEPTH or s.call is None:
                     raise
-                more = s.call.error(f"{action.kind} failed: {message}")
+                more = s.call.error(Text("%(kind)s failed: %(message)s", kind=action.kind, message=message))
                 if more:  # the runtime's answer: its fallback
                     await self._perform(s, more, depth + 1)
                 else:  # the runtime had let the call go already: the dialplan's fallback
@@ -508,7 +511,7 @@ class IvrEngine:
             s.left = True
             s.outcome = s.call.outcome if s.call else "hangup"
         else:  # pragma: no cover - every action of the model is handled above
-            raise TypeError(f"unknown IVR action {action!r}")
+            raise TypeError(Text("unknown IVR action %(action)r", action=action))
 
     async def _hand_over(
         self, s: IvrSession, context: str, exten: str, priority: int, extra: dict[str, str], check: bool = True
@@ -518,7 +521,15 @@ class IvrEngine:
             found = await self.stasis.get_variable(cid, f"DIALPLAN_EXISTS({context},{exten},{priority})")
             if found != "1":
                 raise HandOverFailed(
-                    f"no dialplan at {context},{exten},{priority}", context=context, exten=exten, priority=priority
+                    Text(
+                        "no dialplan at %(context)s,%(exten)s,%(priority)s",
+                        context=context,
+                        exten=exten,
+                        priority=priority,
+                    ),
+                    context=context,
+                    exten=exten,
+                    priority=priority,
                 )
         variables = dict(s.call.call_data.channel_variables()) if s.call else {}
         variables.update(extra)

@@ -29,6 +29,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.nodes import Node as YamlNode
 
 from ccserver.core.errors import InvalidInput
+from ccserver.core.text import Text
 
 from .model import (
     _TEMPLATE_RE,
@@ -222,11 +223,16 @@ class _Fields:
         self.used: set[str] = set()
         for key, value in node.value:
             if not isinstance(key, ScalarNode) or _is_null(key):
-                self.err(_line(key), "keys must be plain names")
+                self.err(_line(key), Text("keys must be plain names"))
                 continue
             name = key.value
             if name in self.pairs:
-                self.err(_line(key), f"duplicate key {name!r} (first at line {_line(self.pairs[name][0])})")
+                self.err(
+                    _line(key),
+                    Text(
+                        "duplicate key %(name)r (first at line %(value)s)", name=name, value=_line(self.pairs[name][0])
+                    ),
+                )
                 continue
             self.pairs[name] = (key, value)
             self.lines[name] = _line(key)
@@ -247,7 +253,7 @@ class _Fields:
 
     def _missing(self, name: str, required: bool) -> None:
         if required:
-            self.err(self.line, f"missing field '{name}' for {self.what}")
+            self.err(self.line, Text("missing field '%(name)s' for %(what)s", name=name, what=self.what))
 
     def text(
         self,
@@ -263,17 +269,26 @@ class _Fields:
             self._missing(name, required)
             return default
         if _is_null(node):
-            self.err(_line(node), f"field '{name}' is empty")
+            self.err(_line(node), Text("field '%(name)s' is empty", name=name))
             return default
         if not isinstance(node, ScalarNode):
             self.err(
                 _line(node),
-                f"field '{name}' must be a text, not a {'list' if isinstance(node, SequenceNode) else 'mapping'}",
+                Text(
+                    "field '%(name)s' must be a text, not a %(value)s",
+                    name=name,
+                    value="list" if isinstance(node, SequenceNode) else "mapping",
+                ),
             )
             return default
         value = node.value
         if pattern is not None and not pattern.fullmatch(value):
-            self.err(_line(node), f"field '{name}': {value!r} is not valid" + (f" ({hint})" if hint else ""))
+            self.err(
+                _line(node),
+                Text("field '%(name)s': %(value)r is not valid (%(hint)s)", name=name, value=value, hint=hint)
+                if hint
+                else Text("field '%(name)s': %(value)r is not valid", name=name, value=value),
+            )
             return default
         return value
 
@@ -285,7 +300,15 @@ class _Fields:
         if value is None:
             return default
         if value not in allowed:
-            self.err(self.line_of(name), f"field '{name}': {value!r} is not one of {', '.join(allowed)}")
+            self.err(
+                self.line_of(name),
+                Text(
+                    "field '%(name)s': %(value)r is not one of %(value2)s",
+                    name=name,
+                    value=value,
+                    value2=", ".join(allowed),
+                ),
+            )
             return default
         return value
 
@@ -306,11 +329,19 @@ class _Fields:
         tags = (INT_TAG,) if integer else (INT_TAG, FLOAT_TAG)
         if not isinstance(node, ScalarNode) or node.tag not in tags:
             kind = "a whole number" if integer else "a number"
-            self.err(_line(node), f"field '{name}' must be {kind}")
+            self.err(_line(node), Text("field '%(name)s' must be %(kind)s", name=name, kind=kind))
             return default
         value = self.r.value(node)
         if not minimum <= value <= maximum:
-            self.err(_line(node), f"field '{name}' must be between {minimum} and {maximum}")
+            self.err(
+                _line(node),
+                Text(
+                    "field '%(name)s' must be between %(minimum)s and %(maximum)s",
+                    name=name,
+                    minimum=minimum,
+                    maximum=maximum,
+                ),
+            )
             return default
         return value
 
@@ -319,7 +350,7 @@ class _Fields:
         if node is None:
             return default
         if not isinstance(node, ScalarNode) or node.tag != BOOL_TAG:
-            self.err(_line(node), f"field '{name}' must be true or false")
+            self.err(_line(node), Text("field '%(name)s' must be true or false", name=name))
             return default
         return bool(self.r.value(node))
 
@@ -332,7 +363,7 @@ class _Fields:
             self._missing(name, required)
             return None
         if not isinstance(node, MappingNode):
-            self.err(_line(node), f"field '{name}' must be a mapping (key: value lines)")
+            self.err(_line(node), Text("field '%(name)s' must be a mapping (key: value lines)", name=name))
             return None
         return node
 
@@ -347,17 +378,17 @@ class _Fields:
         elif isinstance(node, SequenceNode) and node.value:
             items = [(f"{name}.{i}", item) for i, item in enumerate(node.value)]
         else:
-            self.err(_line(node), f"field '{name}' must be a prompt or a list of prompts")
+            self.err(_line(node), Text("field '%(name)s' must be a prompt or a list of prompts", name=name))
             return ()
         out = []
         for key, item in items:
             self.lines[key] = _line(item)
             if not isinstance(item, ScalarNode) or _is_null(item):
-                self.err(_line(item), f"field '{name}': a prompt must be a text")
+                self.err(_line(item), Text("field '%(name)s': a prompt must be a text", name=name))
                 continue
             media, problem = parse_prompt(item.value)
             if problem:
-                self.err(_line(item), f"field '{name}': {problem}")
+                self.err(_line(item), Text("field '%(name)s': %(problem)s", name=name, problem=problem))
             else:
                 out.append(media)
         return tuple(out)
@@ -365,7 +396,7 @@ class _Fields:
     def finish(self) -> None:
         for name, (key, _value) in self.pairs.items():
             if name not in self.used:
-                self.err(_line(key), f"unknown field '{name}' for {self.what}")
+                self.err(_line(key), Text("unknown field '%(name)s' for %(what)s", name=name, what=self.what))
 
 
 def parse_prompt(raw: str) -> tuple[str, str | None]:
@@ -375,16 +406,19 @@ def parse_prompt(raw: str) -> tuple[str, str | None]:
     if not sep:
         kind, rest = "sound", raw
     if kind not in PROMPT_KINDS:
-        return "", (
-            f"unknown prompt kind {kind!r} in {raw!r} (expected " + ", ".join(f"{k}:" for k in PROMPT_KINDS) + ")"
+        return "", Text(
+            "unknown prompt kind %(kind)r in %(raw)r (expected %(kinds)s)",
+            kind=kind,
+            raw=raw,
+            kinds=", ".join(f"{k}:" for k in PROMPT_KINDS),
         )
     if kind in ("sound", "recording"):
         if rest.lower().endswith(SOUND_EXTENSIONS):
-            return "", f"write the sound {rest!r} without its file extension"
+            return "", Text("write the sound %(name)r without its file extension", name=rest)
         if not SOUND_RE.fullmatch(rest) or ".." in rest or rest.endswith("/"):
-            return "", f"bad sound name {rest!r} (letters, digits, _ - . /)"
+            return "", Text("bad sound name %(name)r (letters, digits, _ - . /)", name=rest)
     elif not PROMPT_VALUE_RE[kind].fullmatch(rest):
-        return "", f"bad {kind} prompt {raw!r}"
+        return "", Text("bad %(kind)s prompt %(raw)r", kind=kind, raw=raw)
     return f"{kind}:{rest}", None
 
 
@@ -404,20 +438,26 @@ def _scalar_refs(node: YamlNode) -> list[str]:
 def _parse_node(r: _Reader, node_id: str, line: int, ynode: YamlNode, script_tz: str) -> Node:
     """Read one node; `line` is the line of its id (where its errors are reported)."""
     if not isinstance(ynode, MappingNode):
-        r.error(line, node_id, "a node must be a mapping with a 'type'")
+        r.error(line, node_id, Text("a node must be a mapping with a 'type'"))
         return BrokenNode(id=node_id, line=line)
     type_node = next((v for k, v in ynode.value if isinstance(k, ScalarNode) and k.value == "type"), None)
     node_type = type_node.value if isinstance(type_node, ScalarNode) else None
     if node_type not in NODE_TYPES:
         if type_node is None:
-            r.error(line, node_id, "missing field 'type'")
+            r.error(line, node_id, Text("missing field 'type'"))
         else:
             r.error(
-                _line(type_node), node_id, f"unknown node type {node_type!r} (expected one of {', '.join(NODE_TYPES)})"
+                _line(type_node),
+                node_id,
+                Text(
+                    "unknown node type %(node_type)r (expected one of %(value)s)",
+                    node_type=node_type,
+                    value=", ".join(NODE_TYPES),
+                ),
             )
         refs = tuple(ref for _k, v in ynode.value for ref in _scalar_refs(v))
         return BrokenNode(id=node_id, line=line, refs=refs)
-    f = _Fields(r, ynode, node_id, f"a {node_type} node")
+    f = _Fields(r, ynode, node_id, Text("a %(type)s node", type=node_type))
     f.line = line
     f.get("type")
     f.get("description")
@@ -452,16 +492,19 @@ def _parse_menu(r: _Reader, f: _Fields, common, tz) -> Node:
     mapping = f.mapping("choices", required=True)
     if mapping is not None:
         if not mapping.value:
-            f.err(_line(mapping), "field 'choices' is empty")
+            f.err(_line(mapping), Text("field 'choices' is empty"))
         seen: dict[str, int] = {}
         for key_node, value in mapping.value:
             line = _line(key_node)
             key = key_node.value if isinstance(key_node, ScalarNode) else None
             if key is None or key not in DTMF_KEYS:
-                f.err(line, f'bad DTMF key {key!r} in \'choices\' (one of 0-9, "*", "#"; quote * and #)')
+                f.err(line, Text('bad DTMF key %(key)r in \'choices\' (one of 0-9, "*", "#"; quote * and #)', key=key))
                 continue
             if key in seen:
-                f.err(line, f"duplicate DTMF key {key!r} in 'choices' (first at line {seen[key]})")
+                f.err(
+                    line,
+                    Text("duplicate DTMF key %(key)r in 'choices' (first at line %(seen)s)", key=key, seen=seen[key]),
+                )
                 continue
             seen[key] = line
             f.lines[f"choices.{key}"] = line
@@ -469,17 +512,17 @@ def _parse_menu(r: _Reader, f: _Fields, common, tz) -> Node:
             if isinstance(value, ScalarNode) and not _is_null(value):
                 target = value.value
             elif isinstance(value, MappingNode):
-                sub = _Fields(r, value, f.node_id, f"choice {key!r}")
+                sub = _Fields(r, value, f.node_id, Text("choice %(key)r", key=key))
                 target = sub.ref("next", required=True)
                 label = sub.text("label", default="") or ""
                 sub.finish()
             else:
-                f.err(line, f"choice {key!r} must name a node, or be a mapping with 'next' and 'label'")
+                f.err(line, Text("choice %(key)r must name a node, or be a mapping with 'next' and 'label'", key=key))
                 continue
             if target is None:
                 continue
             if not NODE_ID_RE.fullmatch(target):
-                f.err(line, f"choice {key!r}: {target!r} is not a node id")
+                f.err(line, Text("choice %(key)r: %(target)r is not a node id", key=key, target=target))
                 continue
             choices.append(MenuChoice(key, target, label))
     return MenuNode(**common, prompts=prompts, choices=tuple(choices), **_retry_fields(f))
@@ -494,32 +537,33 @@ def _parse_collect(r: _Reader, f: _Fields, common, tz) -> Node:
         try:
             re.compile(pattern)
         except re.error as exc:
-            f.err(f.line_of("pattern"), f"bad regex {pattern!r}: {exc}")
+            f.err(f.line_of("pattern"), Text("bad regex %(pattern)r: %(exc)s", pattern=pattern, exc=exc))
             pattern = None
     validate = f.choice("validate", VALIDATORS, default="regex" if pattern else "digits")
     if validate == "regex" and pattern is None and not f.has("pattern"):
-        f.err(f.line_of("validate"), "validate: regex needs a 'pattern'")
+        f.err(f.line_of("validate"), Text("validate: regex needs a 'pattern'"))
     fixed = 8 if validate in ("customer_number", "date") else None
     min_digits = f.number("min_digits", default=fixed or 1, minimum=1, maximum=32, integer=True)
     max_digits = f.number("max_digits", default=fixed or 20, minimum=1, maximum=32, integer=True)
     if min_digits > max_digits:
-        f.err(f.line_of("max_digits"), "max_digits is smaller than min_digits")
+        f.err(f.line_of("max_digits"), Text("max_digits is smaller than min_digits"))
     if validate == "date" and (min_digits, max_digits) != (8, 8):
-        f.err(f.line_of("max_digits"), "a date is typed as 8 digits (DDMMYYYY)")
+        f.err(f.line_of("max_digits"), Text("a date is typed as 8 digits (DDMMYYYY)"))
     checksum = f.choice("checksum", ("luhn",))
     if checksum and validate != "customer_number":
-        f.err(f.line_of("checksum"), "checksum only applies to validate: customer_number")
+        f.err(f.line_of("checksum"), Text("checksum only applies to validate: customer_number"))
     terminator: str | None = "#"
     term_node = f.get("terminator")
     if term_node is not None:
         if _is_null(term_node):
             f.err(
                 _line(term_node),
-                "field 'terminator' is empty (write \"#\" in quotes: YAML "
-                "reads an unquoted # as a comment; 'none' for no terminator)",
+                Text(
+                    "field 'terminator' is empty (write \"#\" in quotes: YAML reads an unquoted # as a comment; 'none' for no terminator)"
+                ),
             )
         elif not isinstance(term_node, ScalarNode) or term_node.value not in ("#", "*", "none"):
-            f.err(_line(term_node), 'field \'terminator\' must be "#", "*" or none')
+            f.err(_line(term_node), Text('field \'terminator\' must be "#", "*" or none'))
         else:
             terminator = None if term_node.value == "none" else term_node.value
     retry = _retry_fields(f)
@@ -562,11 +606,11 @@ def _parse_ranges(f: _Fields, node: YamlNode, what: str) -> Ranges | None:
         texts = []
         for item in node.value:
             if not isinstance(item, ScalarNode) or _is_null(item):
-                f.err(_line(item), f'{what}: a time range must be a text like "08:30-12:30"')
+                f.err(_line(item), Text('%(what)s: a time range must be a text like "08:30-12:30"', what=what))
                 return None
             texts.append((item.value.strip(), _line(item)))
     else:
-        f.err(_line(node), f'{what}: expected time ranges like "08:30-12:30", or closed')
+        f.err(_line(node), Text('%(what)s: expected time ranges like "08:30-12:30", or closed', what=what))
         return None
     ranges = []
     for text, line in texts:
@@ -574,12 +618,19 @@ def _parse_ranges(f: _Fields, node: YamlNode, what: str) -> Ranges | None:
             continue
         match = TIME_RANGE_RE.fullmatch(text)
         if not match:
-            f.err(line, f"{what}: bad time range {text!r} (expected HH:MM-HH:MM)")
+            f.err(line, Text("%(what)s: bad time range %(text)r (expected HH:MM-HH:MM)", what=what, text=text))
             return None
         h1, m1, h2, m2 = (int(x) for x in match.groups())
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60 or start >= end:
-            f.err(line, f"{what}: bad time range {text!r} (start must be before end, within 00:00-24:00)")
+            f.err(
+                line,
+                Text(
+                    "%(what)s: bad time range %(text)r (start must be before end, within 00:00-24:00)",
+                    what=what,
+                    text=text,
+                ),
+            )
             return None
         ranges.append((start, end))
     return tuple(sorted(ranges))
@@ -589,7 +640,7 @@ def _parse_date(f: _Fields, text: str, line: int, what: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        f.err(line, f"{what}: bad date {text!r} (expected YYYY-MM-DD)")
+        f.err(line, Text("%(what)s: bad date %(text)r (expected YYYY-MM-DD)", what=what, text=text))
         return None
 
 
@@ -598,7 +649,7 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
     try:
         ZoneInfo(timezone)
     except Exception:
-        f.err(f.line_of("timezone"), f"unknown time zone {timezone!r}")
+        f.err(f.line_of("timezone"), Text("unknown time zone %(timezone)r", timezone=timezone))
         timezone = "Europe/Paris"
     schedule: list[list[tuple[int, int]]] = [[] for _ in range(7)]
     mapping = f.mapping("schedule", required=True)
@@ -607,9 +658,12 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
             spec = key_node.value if isinstance(key_node, ScalarNode) else ""
             days = _parse_days(str(spec))
             if days is None:
-                f.err(_line(key_node), f"schedule: bad days {spec!r} (e.g. mon-fri, sat, lun-ven, mon,wed)")
+                f.err(
+                    _line(key_node),
+                    Text("schedule: bad days %(spec)r (e.g. mon-fri, sat, lun-ven, mon,wed)", spec=spec),
+                )
                 continue
-            ranges = _parse_ranges(f, value, f"schedule {spec}")
+            ranges = _parse_ranges(f, value, Text("schedule %(days)s", days=spec))
             for day in days:
                 schedule[day].extend(ranges or ())
     country: str | None = "FR"
@@ -620,7 +674,7 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
         elif isinstance(hol_node, ScalarNode) and not _is_null(hol_node):
             country = hol_node.value.upper()
         else:
-            f.err(_line(hol_node), "field 'holidays' must be a country code (FR) or false")
+            f.err(_line(hol_node), Text("field 'holidays' must be a country code (FR) or false"))
     subdiv = f.text("holidays_subdiv")
     if country:
         try:
@@ -628,7 +682,14 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
         except Exception as exc:
             f.err(
                 f.line_of("holidays_subdiv" if subdiv else "holidays"),
-                f"unknown holidays calendar {country!r}" + (f" subdivision {subdiv!r}" if subdiv else "") + f": {exc}",
+                Text(
+                    "unknown holidays calendar %(country)r subdivision %(subdiv)r: %(error)s",
+                    country=country,
+                    subdiv=subdiv,
+                    error=str(exc),
+                )
+                if subdiv
+                else Text("unknown holidays calendar %(country)r: %(error)s", country=country, error=str(exc)),
             )
             country = None
     closed: list[tuple[date, date]] = []
@@ -637,19 +698,19 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
         if not isinstance(closed_node, SequenceNode):
             f.err(
                 _line(closed_node),
-                "field 'closed_dates' must be a list of dates (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)",
+                Text("field 'closed_dates' must be a list of dates (YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD)"),
             )
         else:
             for item in closed_node.value:
                 if not isinstance(item, ScalarNode) or _is_null(item):
-                    f.err(_line(item), "closed_dates: a date must be a text")
+                    f.err(_line(item), Text("closed_dates: a date must be a text"))
                     continue
                 first_text, sep, last_text = item.value.partition("..")
                 first = _parse_date(f, first_text, _line(item), "closed_dates")
                 last = _parse_date(f, last_text, _line(item), "closed_dates") if sep else first
                 if first and last:
                     if last < first:
-                        f.err(_line(item), f"closed_dates: {item.value!r} ends before it starts")
+                        f.err(_line(item), Text("closed_dates: %(value)r ends before it starts", value=item.value))
                     else:
                         closed.append((first, last))
     special: dict[date, Ranges] = {}
@@ -661,9 +722,9 @@ def _parse_hours(r: _Reader, f: _Fields, common, script_tz) -> Node:
             if day is None:
                 continue
             if day in special:
-                f.err(_line(key_node), f"special_days: {text!r} is given twice")
+                f.err(_line(key_node), Text("special_days: %(text)r is given twice", text=text))
                 continue
-            ranges = _parse_ranges(f, value, f"special_days {text}")
+            ranges = _parse_ranges(f, value, Text("special_days %(day)s", day=text))
             if ranges is not None:
                 special[day] = ranges
     return HoursNode(
@@ -684,9 +745,9 @@ def _source_fields(f: _Fields) -> tuple[str, str | None]:
     source = f.choice("from", ("caller_number", "collected"), default="caller_number")
     variable = f.text("variable", pattern=IDENT_RE, hint="a variable name")
     if source == "collected" and variable is None and not f.has("variable"):
-        f.err(f.line_of("from"), "from: collected needs a 'variable' (the collect node's store_as)")
+        f.err(f.line_of("from"), Text("from: collected needs a 'variable' (the collect node's store_as)"))
     if source == "caller_number" and f.has("variable"):
-        f.err(f.line_of("variable"), "'variable' is only used with from: collected")
+        f.err(f.line_of("variable"), Text("'variable' is only used with from: collected"))
     return source or "caller_number", variable
 
 
@@ -712,20 +773,20 @@ def _parse_set(r: _Reader, f: _Fields, common, tz) -> Node:
             key = key_node.value if isinstance(key_node, ScalarNode) else ""
             line = _line(key_node)
             if not IDENT_RE.fullmatch(str(key)):
-                f.err(line, f"data: bad key {key!r} (letters, digits, _)")
+                f.err(line, Text("data: bad key %(key)r (letters, digits, _)", key=key))
                 continue
             if key in seen:
-                f.err(line, f"data: duplicate key {key!r}")
+                f.err(line, Text("data: duplicate key %(key)r", key=key))
                 continue
             seen.add(key)
             f.lines[f"data.{key}"] = line
             if not isinstance(value, ScalarNode):
-                f.err(line, f"data: value of {key!r} must be a text or a number")
+                f.err(line, Text("data: value of %(key)r must be a text or a number", key=key))
                 continue
             data.append((key, "" if _is_null(value) else value.value))
     language = f.text("language", pattern=LANGUAGE_RE, hint="a language code like fr or en")
     if not data and language is None and not f.has("language") and mapping is None:
-        f.err(f.line, "a set node needs 'data' or 'language'")
+        f.err(f.line, Text("a set node needs 'data' or 'language'"))
     return SetNode(**common, data=tuple(data), language=language, next=f.ref("next", required=True))
 
 
@@ -738,15 +799,15 @@ def _parse_queue(r: _Reader, f: _Fields, common, tz) -> Node:
             key = key_node.value if isinstance(key_node, ScalarNode) else ""
             line = _line(key_node)
             if not QUEUE_RE.fullmatch(str(key)):
-                f.err(line, f"skills: bad skill name {key!r}")
+                f.err(line, Text("skills: bad skill name %(key)r", key=key))
                 continue
             if key in seen:
-                f.err(line, f"skills: duplicate skill {key!r}")
+                f.err(line, Text("skills: duplicate skill %(key)r", key=key))
                 continue
             seen.add(key)
             f.lines[f"skills.{key}"] = line
             if not isinstance(value, ScalarNode) or value.tag != INT_TAG or not 0 <= r.value(value) <= 100:
-                f.err(line, f"skills: level of {key!r} must be a whole number from 0 to 100")
+                f.err(line, Text("skills: level of %(key)r must be a whole number from 0 to 100", key=key))
                 continue
             skills.append((key, r.value(value)))
     return QueueNode(
@@ -787,8 +848,10 @@ def _parse_transfer(r, f: _Fields, common, tz) -> Node:
         if not number:
             f.err(
                 f.line_of("number"),
-                f"field 'number': {raw!r} is not a valid phone number "
-                f"(E.164 like +33123456789, or French like 0123456789)",
+                Text(
+                    "field 'number': %(raw)r is not a valid phone number (E.164 like +33123456789, or French like 0123456789)",
+                    raw=raw,
+                ),
             )
     return TransferNode(**common, number=number, prompts=f.prompts("prompt"))
 
@@ -829,14 +892,14 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        r.error(mark.line + 1 if mark else 1, None, f"not valid YAML: {problem}")
+        r.error(mark.line + 1 if mark else 1, None, Text("not valid YAML: %(problem)s", problem=problem))
         return IvrScript(name="", file=file, digest=digest, parse_issues=tuple(r.issues))
     finally:
         r.loader.dispose()
     if not isinstance(root, MappingNode):
-        r.error(_line(root) if root is not None else 1, None, "a script is a mapping with 'script' and 'nodes'")
+        r.error(_line(root) if root is not None else 1, None, Text("a script is a mapping with 'script' and 'nodes'"))
         return IvrScript(name="", file=file, digest=digest, parse_issues=tuple(r.issues))
-    top = _Fields(r, root, None, "a script file")
+    top = _Fields(r, root, None, Text("a script file"))
     header = top.mapping("script", required=True)
     nodes_map = top.mapping("nodes", required=True)
     top.finish()
@@ -845,7 +908,7 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
     lines: dict[str, int] = {}
     line = 1
     if header is not None:
-        h = _Fields(r, header, None, "the script header")
+        h = _Fields(r, header, None, Text("the script header"))
         line = h.line = top.line_of("script")
         meta["name"] = h.text("name", required=True, pattern=NAME_RE, hint="letters, digits, _ - .") or ""
         meta["version"] = h.text("version", default="1") or "1"
@@ -858,7 +921,7 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
         try:
             ZoneInfo(tz)
         except Exception:
-            h.err(h.line_of("timezone"), f"unknown time zone {tz!r}")
+            h.err(h.line_of("timezone"), Text("unknown time zone %(tz)r", tz=tz))
             tz = "Europe/Paris"
         meta["timezone"] = tz
         fb = h.get("fallback")
@@ -868,9 +931,9 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
             if NODE_ID_RE.fullmatch(fb.value):
                 meta["fallback_node"] = fb.value
             else:
-                h.err(_line(fb), f"fallback: {fb.value!r} is not a node id")
+                h.err(_line(fb), Text("fallback: %(value)r is not a node id", value=fb.value))
         elif isinstance(fb, MappingNode):
-            d = _Fields(r, fb, None, "the fallback")
+            d = _Fields(r, fb, None, Text("the fallback"))
             context = d.text("context", required=True, pattern=CONTEXT_RE, hint="a dialplan context")
             exten = (
                 d.text("exten", default="s", pattern=re.compile(r"[A-Za-z0-9*#+_.-]+"), hint="a dialplan extension")
@@ -881,7 +944,7 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
             if context:
                 meta["fallback_dialplan"] = DialplanTarget(context, exten, priority)
         else:
-            h.err(_line(fb), "fallback must be a node id or {context, exten, priority}")
+            h.err(_line(fb), Text("fallback must be a node id or {context, exten, priority}"))
         routes = h.mapping("routes")
         if routes is not None:
             rf = _Fields(r, routes, None, "routes")
@@ -901,11 +964,19 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
                         or _is_null(item)
                         or not pattern.fullmatch(item.value.replace(" ", ""))
                     ):
-                        rf.err(_line(item), f"routes: bad {name[:-1]} {getattr(item, 'value', '')!r} ({hint})")
+                        rf.err(
+                            _line(item),
+                            Text(
+                                "routes: bad %(name)s %(value)r (%(hint)s)",
+                                name=name[:-1],
+                                value=getattr(item, "value", ""),
+                                hint=hint,
+                            ),
+                        )
                         continue
                     value = item.value.replace(" ", "")
                     if value in values:
-                        rf.err(_line(item), f"routes: {value!r} is listed twice")
+                        rf.err(_line(item), Text("routes: %(value)r is listed twice", value=value))
                         continue
                     values.append(value)
                     lines[f"{name}.{value}"] = _line(item)
@@ -919,16 +990,16 @@ def parse_script(text: str, file: str = "<string>") -> IvrScript:
     nodes: dict[str, Node] = {}
     if nodes_map is not None:
         if not nodes_map.value:
-            r.error(_line(nodes_map), None, "'nodes' is empty")
+            r.error(_line(nodes_map), None, Text("'nodes' is empty"))
         seen: dict[str, int] = {}
         for key_node, value in nodes_map.value:
             node_id = key_node.value if isinstance(key_node, ScalarNode) else None
             kline = _line(key_node)
             if node_id is None or not NODE_ID_RE.fullmatch(node_id):
-                r.error(kline, None, f"bad node id {node_id!r} (letters, digits, _ - .)")
+                r.error(kline, None, Text("bad node id %(node_id)r (letters, digits, _ - .)", node_id=node_id))
                 continue
             if node_id in seen:
-                r.error(kline, node_id, f"duplicate node id (first at line {seen[node_id]})")
+                r.error(kline, node_id, Text("duplicate node id (first at line %(seen)s)", seen=seen[node_id]))
                 continue
             seen[node_id] = kline
             nodes[node_id] = _parse_node(r, node_id, kline, value, meta.get("timezone", "Europe/Paris"))
@@ -1028,11 +1099,19 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
             continue
         for field_name, target in node.successors():
             if target not in nodes:
-                err(node.line_of(field_name), node.id, f"unknown node {target!r} in '{field_name}'")
+                err(
+                    node.line_of(field_name),
+                    node.id,
+                    Text("unknown node %(target)r in '%(field_name)s'", target=target, field_name=field_name),
+                )
     if script.entry and script.entry not in nodes:
-        err(script.line_of("entry"), None, f"entry: unknown node {script.entry!r}")
+        err(script.line_of("entry"), None, Text("entry: unknown node %(entry)r", entry=script.entry))
     if script.fallback_node and script.fallback_node not in nodes:
-        err(script.line_of("fallback"), None, f"fallback: unknown node {script.fallback_node!r}")
+        err(
+            script.line_of("fallback"),
+            None,
+            Text("fallback: unknown node %(fallback_node)r", fallback_node=script.fallback_node),
+        )
 
     edges = {node_id: [t for _f, t in node.successors() if t in nodes] for node_id, node in nodes.items()}
 
@@ -1052,8 +1131,12 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
                 err(
                     node.line,
                     node.id,
-                    f"unreachable node: no path leads here from the entry "
-                    f"{script.entry!r}" + (" or the fallback" if script.fallback_node else ""),
+                    Text(
+                        "unreachable node: no path leads here from the entry %(entry)r or the fallback",
+                        entry=script.entry,
+                    )
+                    if script.fallback_node
+                    else Text("unreachable node: no path leads here from the entry %(entry)r", entry=script.entry),
                 )
 
     # loops without exit: nodes that can never reach a terminal node (or the fallback)
@@ -1119,12 +1202,16 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
             name = match.group(1)
             if name.startswith("customer."):
                 if not has_lookup:
-                    err(node.line_of(key), node.id, f"variable {{{name}}}: the script has no lookup node")
+                    err(
+                        node.line_of(key),
+                        node.id,
+                        Text("variable {%(name)s}: the script has no lookup node", name=name),
+                    )
             elif name not in known:
                 err(
                     node.line_of(key),
                     node.id,
-                    f"unknown variable {{{name}}} (no collect node stores it, no set node sets it)",
+                    Text("unknown variable {%(name)s} (no collect node stores it, no set node sets it)", name=name),
                 )
 
     for node in nodes.values():
@@ -1134,7 +1221,7 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
             and node.variable
             and node.variable not in collected
         ):
-            err(node.line_of("variable"), node.id, f"no collect node stores {node.variable!r}")
+            err(node.line_of("variable"), node.id, Text("no collect node stores %(variable)r", variable=node.variable))
         if isinstance(node, SetNode):
             for key, value in node.data:
                 check_template(node, f"data.{key}", value)
@@ -1149,14 +1236,25 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
                     err(
                         node.line_of(key),
                         node.id,
-                        f"missing prompt file {name!r}" + (" (stored recording)" if kind == "recording" else ""),
+                        Text("missing prompt file %(name)r (stored recording)", name=name)
+                        if kind == "recording"
+                        else Text("missing prompt file %(name)r", name=name),
                     )
 
     # languages: the script's (when it declares one) and the set nodes' must be installed
     def check_language(line: int, node: str | None, field_name: str, language: str | None) -> None:
         if language and ctx.languages is not None and language not in ctx.languages:
-            installed = ", ".join(sorted(ctx.languages)) or "none"
-            err(line, node, f"{field_name}: Asterisk has no sounds in {language!r} (installed: {installed})")
+            installed = ", ".join(sorted(ctx.languages)) or Text("none")
+            err(
+                line,
+                node,
+                Text(
+                    "%(field_name)s: Asterisk has no sounds in %(language)r (installed: %(installed)s)",
+                    field_name=field_name,
+                    language=language,
+                    installed=installed,
+                ),
+            )
 
     if "language" in script.lines:
         check_language(script.line_of("language"), None, "language", script.language)
@@ -1168,20 +1266,28 @@ def validate_script(script: IvrScript, context: ValidationContext | None = None)
     for node in nodes.values():
         queue_name = getattr(node, "queue", None) if isinstance(node, (QueueNode, CallbackNode)) else None
         if queue_name and ctx.queues is not None and queue_name not in ctx.queues:
-            err(node.line_of("queue"), node.id, f"unknown queue {queue_name!r}" + _known(ctx.queues))
+            err(
+                node.line_of("queue"),
+                node.id,
+                Text("unknown queue %(name)r%(known)s", name=queue_name, known=_known(ctx.queues)),
+            )
         if isinstance(node, QueueNode) and ctx.skills is not None:
             for skill, _level in node.skills:
                 if skill not in ctx.skills:
-                    err(node.line_of(f"skills.{skill}"), node.id, f"unknown skill {skill!r}" + _known(ctx.skills))
+                    err(
+                        node.line_of(f"skills.{skill}"),
+                        node.id,
+                        Text("unknown skill %(name)r%(known)s", name=skill, known=_known(ctx.skills)),
+                    )
     return _sorted(issues)
 
 
-def _known(names: Iterable[str]) -> str:
+def _known(names: Iterable[str]) -> Text:
     names = sorted(names)
     if not names:
-        return " (no queue or skill is defined)"
+        return Text(" (no queue or skill is defined)")
     shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
-    return f" (known: {shown})"
+    return Text(" (known: %(names)s)", names=shown)
 
 
 def _sorted(issues: list[ValidationIssue]) -> list[ValidationIssue]:
@@ -1204,7 +1310,12 @@ def check_routes(scripts: Iterable[IvrScript]) -> list[ValidationIssue]:
                             script.file,
                             script.line_of(f"{kind}.{value}"),
                             None,
-                            f"routes: {value!r} already maps to script {other.name!r} ({other.file})",
+                            Text(
+                                "routes: %(value)r already maps to script %(name)r (%(file)s)",
+                                value=value,
+                                name=other.name,
+                                file=other.file,
+                            ),
                         )
                     )
                 else:
@@ -1221,7 +1332,7 @@ def read_script(path: str | Path) -> IvrScript:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        issue = ValidationIssue(file, 1, None, f"cannot read the file: {exc}")
+        issue = ValidationIssue(file, 1, None, Text("cannot read the file: %(error)s", error=str(exc)))
         return IvrScript(name="", file=file, parse_issues=(issue,))
     return parse_script(text, file)
 
@@ -1252,7 +1363,9 @@ def check_files(
                     script.file,
                     script.line_of("name"),
                     None,
-                    f"script name {script.name!r} is also used by {names[script.name].file}",
+                    Text(
+                        "script name %(name)r is also used by %(file)s", name=script.name, file=names[script.name].file
+                    ),
                 )
             )
         elif script.name:
@@ -1264,7 +1377,7 @@ def check_files(
 def invalid_script_error(script: IvrScript, issues: list[ValidationIssue]) -> InvalidInput:
     name = script.name or script.file
     return InvalidInput(
-        f"IVR script {name!r} has {len(issues)} error(s)",
+        Text("IVR script %(name)r has %(count)s error(s)", name=name, count=len(issues)),
         file=script.file,
         script=script.name,
         errors=[i.as_dict() for i in issues],

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 import holidays as holidays_lib
 
 from ccserver.core.clock import Clock
+from ccserver.core.text import Text, with_texts
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class ValidationIssue:
         return f"{self.file}:{self.line}: {where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "node": self.node, "message": self.message}
+        return {"file": self.file, "line": self.line, "node": self.node, **with_texts({"message": self.message})}
 
 
 # --- script model --------------------------------------------------------------------------
@@ -897,7 +898,7 @@ class IvrCall:
         self._hops = 0
         try:
             if isinstance(event, AdapterError):
-                raise IvrRuntimeError(f"adapter error: {event.error}")
+                raise IvrRuntimeError(Text("adapter error: %(error)s", error=event.error))
             self._dispatch(event, out)
         except Exception as exc:  # never strand the caller
             return self._recover(exc, before)
@@ -923,7 +924,7 @@ class IvrCall:
         elif isinstance(event, LookupDone):
             self._on_lookup(event, out)
         else:
-            raise IvrRuntimeError(f"unknown input {event!r}")
+            raise IvrRuntimeError(Text("unknown input %(event)r", event=event))
 
     def _recover(self, exc: Exception, before: tuple[str | None, str | None]) -> list[Action]:
         node = self.node_id
@@ -1008,7 +1009,7 @@ class IvrCall:
         if name.startswith("customer."):
             key = name.split(".", 1)[1]
             if key not in data.customer:
-                raise IvrRuntimeError(f"no customer field {key!r}")
+                raise IvrRuntimeError(Text("no customer field %(key)r", key=key))
             return str(data.customer[key])
         if name in data.collected:
             return data.collected[name]
@@ -1024,7 +1025,7 @@ class IvrCall:
         }
         if name in builtin and builtin[name] is not None:
             return builtin[name]
-        raise IvrRuntimeError(f"variable {name!r} has no value")
+        raise IvrRuntimeError(Text("variable %(name)r has no value", name=name))
 
     def render(self, template: str) -> str:
         return _TEMPLATE_RE.sub(lambda m: self._variables(m.group(1)), template)
@@ -1053,16 +1054,18 @@ class IvrCall:
 
     def _goto(self, node_id: str | None, out: list[Action]) -> None:
         if not node_id:
-            raise IvrRuntimeError(f"node {self.node_id} has nowhere to go")
+            raise IvrRuntimeError(Text("node %(node_id)s has nowhere to go", node_id=self.node_id))
         node = self.script.nodes.get(node_id)
         if node is None or isinstance(node, BrokenNode):
-            raise IvrRuntimeError(f"unknown node {node_id!r}")
+            raise IvrRuntimeError(Text("unknown node %(node_id)r", node_id=node_id))
         self._hops += 1
         self._nodes_entered += 1
         if self._hops > MAX_HOPS_PER_INPUT:
-            raise IvrRuntimeError(f"loop: {self._hops} nodes entered without caller input")
+            raise IvrRuntimeError(Text("loop: %(hops)s nodes entered without caller input", hops=self._hops))
         if self._nodes_entered > MAX_NODES_PER_CALL:
-            raise IvrRuntimeError(f"more than {MAX_NODES_PER_CALL} nodes in one call")
+            raise IvrRuntimeError(
+                Text("more than %(MAX_NODES_PER_CALL)s nodes in one call", MAX_NODES_PER_CALL=MAX_NODES_PER_CALL)
+            )
         self.node = node
         self.phase = ""
         self.attempts = 0
@@ -1143,7 +1146,7 @@ class IvrCall:
             self._finish("hangup")
             out.append(Hangup())
         else:  # pragma: no cover - only terminal nodes get here
-            raise IvrRuntimeError(f"node {node.id} is not terminal")
+            raise IvrRuntimeError(Text("node %(id)s is not terminal", id=node.id))
 
     def _enter_callback(self, node: CallbackNode, out: list[Action]) -> None:
         if node.source == "caller_number":

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 
 from ccserver.core.clock import Clock
+from ccserver.core.text import Text
 
 from .errors import NoSuchIvrScript
 from .loader import (
@@ -88,7 +89,7 @@ class IvrRegistry:
 
     def deactivate(self, name: str) -> None:
         if name not in self._active:
-            raise NoSuchIvrScript(f"no active IVR script {name!r}", script=name)
+            raise NoSuchIvrScript(Text("no active IVR script %(name)r", name=name), script=name)
         del self._active[name]
         self._rebuild_routes()
 
@@ -122,7 +123,7 @@ class IvrRegistry:
         try:
             return self._active[name]
         except KeyError:
-            raise NoSuchIvrScript(f"no active IVR script {name!r}", script=name) from None
+            raise NoSuchIvrScript(Text("no active IVR script %(name)r", name=name), script=name) from None
 
     def names(self) -> list[str]:
         return sorted(self._active)

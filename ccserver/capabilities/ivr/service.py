@@ -34,6 +34,7 @@ import phonenumbers
 
 from ccserver.core.clock import Clock
 from ccserver.core.errors import Conflict, InvalidInput
+from ccserver.core.text import Text
 
 from .errors import NoSuchIvrScript, NoSuchIvrVersion
 from .loader import (
@@ -691,13 +692,20 @@ class IvrService:
             if old is None:
                 await self._known(name)
                 raise NoSuchIvrVersion(
-                    f"{name!r} has no version {number}", field="version", script=name, version=number
+                    Text("%(name)r has no version %(number)s", name=name, number=number),
+                    field="version",
+                    script=name,
+                    version=number,
                 )
             current = self._running(name)
             if current is not None and current.digest == old.checksum:
                 raise Conflict(
-                    f"version {number} of {name} has the content of the running version "
-                    f"(v{current.revision}): nothing to roll back",
+                    Text(
+                        "version %(number)s of %(name)s has the content of the running version (v%(revision)s): nothing to roll back",
+                        number=number,
+                        name=name,
+                        revision=current.revision,
+                    ),
                     field="version",
                     script=name,
                     version=number,
@@ -753,7 +761,7 @@ class IvrService:
     async def _known(self, name: str) -> list[ScriptVersion]:
         versions = await asyncio.to_thread(self.versions.versions, name)
         if not versions:
-            raise NoSuchIvrScript(f"no IVR script {name!r}", field="name", script=name)
+            raise NoSuchIvrScript(Text("no IVR script %(name)r", name=name), field="name", script=name)
         return versions
 
     async def history(self, name: str) -> list[ScriptVersion]:
@@ -764,7 +772,12 @@ class IvrService:
         found = await asyncio.to_thread(self.versions.version, name, number)
         if found is None:
             await self._known(name)
-            raise NoSuchIvrVersion(f"{name!r} has no version {number}", field="version", script=name, version=number)
+            raise NoSuchIvrVersion(
+                Text("%(name)r has no version %(number)s", name=name, number=number),
+                field="version",
+                script=name,
+                version=number,
+            )
         return found
 
     async def diff(self, name: str, old: int, new: int) -> str:
@@ -951,7 +964,7 @@ class IvrService:
         """The content of the running version of a script."""
         script = self._running(name)
         if script is None:
-            raise NoSuchIvrScript(f"no active IVR script {name!r}", script=name)
+            raise NoSuchIvrScript(Text("no active IVR script %(name)r", name=name), script=name)
         return (await self.version(name, script.revision)).content
 
 
@@ -998,7 +1011,11 @@ class MemoryVersionStore:
 
     def set_active(self, script: str, number: int, actor: str, at: datetime) -> None:
         if self.version(script, number) is None:
-            raise NoSuchIvrVersion(f"{script!r} has no version {number}", script=script, version=number)
+            raise NoSuchIvrVersion(
+                Text("%(script)r has no version %(number)s", script=script, number=number),
+                script=script,
+                version=number,
+            )
         self._active[script] = number
 
     def versions(self, script: str) -> list[ScriptVersion]:

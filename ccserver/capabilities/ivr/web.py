@@ -13,11 +13,12 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp_jinja2
 from aiohttp import web
 
+from ...adapters.web import i18n
 from ...adapters.web.auth import current_user, roles
 from ...core.errors import Conflict, InvalidInput
+from ...core.text import Text
 from .handlers import IvrEngine
 from .service import IvrService
 
@@ -45,7 +46,9 @@ def _comment(value: object) -> str:
         raise InvalidInput("comment must be a text", field="comment")
     value = value.strip()
     if len(value) > MAX_COMMENT:
-        raise InvalidInput(f"a comment may not exceed {MAX_COMMENT} characters", field="comment")
+        raise InvalidInput(
+            Text("a comment may not exceed %(MAX_COMMENT)s characters", MAX_COMMENT=MAX_COMMENT), field="comment"
+        )
     return value
 
 
@@ -53,9 +56,9 @@ def _number(value: object, field: str) -> int:
     try:
         number = int(str(value))
     except (TypeError, ValueError):
-        raise InvalidInput(f"{field} must be a version number (1, 2, ...)", field=field) from None
+        raise InvalidInput(Text("%(field)s must be a version number (1, 2, ...)", field=field), field=field) from None
     if number < 1:
-        raise InvalidInput(f"{field} must be a version number (1, 2, ...)", field=field)
+        raise InvalidInput(Text("%(field)s must be a version number (1, 2, ...)", field=field), field=field)
     return number
 
 
@@ -93,7 +96,7 @@ async def _upload_body(request: web.Request) -> tuple[str, str, str]:
     else:
         raise InvalidInput("send the script as JSON or as a form", field="text")
     if len(text.encode("utf-8")) > MAX_SCRIPT_BYTES:
-        raise InvalidInput(f"a script may not exceed {MAX_SCRIPT_BYTES // 1024} KiB", field="text")
+        raise InvalidInput(Text("a script may not exceed %(value)s KiB", value=MAX_SCRIPT_BYTES // 1024), field="text")
     return filename, text, comment
 
 
@@ -119,7 +122,7 @@ async def _page_context(request: web.Request) -> dict[str, Any]:
 
 @roles("admin", "supervisor")
 async def ivr_page(request: web.Request) -> web.StreamResponse:
-    return aiohttp_jinja2.render_template("ivr.html", request, await _page_context(request))
+    return i18n.render_template("ivr.html", request, await _page_context(request))
 
 
 @roles("admin")
@@ -134,7 +137,7 @@ async def ivr_upload_form(request: web.Request) -> web.StreamResponse:
             {"file": "", "line": 0, "node": None, "message": exc.message}
         ]
         context["upload_message"] = exc.message
-        return aiohttp_jinja2.render_template("ivr.html", request, context, status=400)
+        return i18n.render_template("ivr.html", request, context, status=400)
     raise web.HTTPSeeOther(f"/ivr?activated={script.name}")
 
 
@@ -144,7 +147,7 @@ async def ivr_upload_form(request: web.Request) -> web.StreamResponse:
 @roles("admin")
 async def api_scripts(request: web.Request) -> web.StreamResponse:
     service = _service(request)
-    return web.json_response(
+    return i18n.json_response(
         {"scripts": await service.overview(), "errors": service.errors(), "engine": _engine_stats(request)}
     )
 
@@ -155,7 +158,7 @@ async def api_script(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     source = await service.source(name)
     info = next(s for s in await service.overview() if s["name"] == name)
-    return web.json_response({**info, "source": source})
+    return i18n.json_response({**info, "source": source})
 
 
 @roles("admin")
@@ -164,7 +167,7 @@ async def api_upload(request: web.Request) -> web.StreamResponse:
     filename, text, comment = await _upload_body(request)
     script = await _service(request).upload(text, filename, current_user(request).username, comment)
     info = next(s for s in await _service(request).overview() if s["name"] == script.name)
-    return web.json_response(info, status=201)
+    return i18n.json_response(info, status=201)
 
 
 @roles("admin")
@@ -172,13 +175,13 @@ async def api_check(request: web.Request) -> web.StreamResponse:
     """Validate without activating: {"valid": bool, "errors": [...]}."""
     filename, text, _comment_ = await _upload_body(request)
     issues = await _service(request).check(text, filename or "<upload>")
-    return web.json_response({"valid": not issues, "errors": [i.as_dict() | {"text": str(i)} for i in issues]})
+    return i18n.json_response({"valid": not issues, "errors": [i.as_dict() | {"text": str(i)} for i in issues]})
 
 
 @roles("admin")
 async def api_reload(request: web.Request) -> web.StreamResponse:
     report = await _service(request).load_all()
-    return web.json_response(
+    return i18n.json_response(
         {"activated": report.activated, "errors": [i.as_dict() | {"text": str(i)} for i in report.issues]}
     )
 
@@ -187,7 +190,7 @@ async def api_reload(request: web.Request) -> web.StreamResponse:
 async def api_stats(request: web.Request) -> web.StreamResponse:
     script = request.query.get("script") or None
     stats = await _service(request).stats_report(script)
-    return web.json_response({"stats": stats, "engine": _engine_stats(request)})
+    return i18n.json_response({"stats": stats, "engine": _engine_stats(request)})
 
 
 @roles("admin")
@@ -230,7 +233,7 @@ async def _history_context(request: web.Request) -> dict[str, Any]:
 async def ivr_history_page(request: web.Request) -> web.StreamResponse:
     """A script's versions (author, time, comment, origin), a diff between any two, and a
     rollback button for each version that is not the running one."""
-    return aiohttp_jinja2.render_template("ivr_history.html", request, await _history_context(request))
+    return i18n.render_template("ivr_history.html", request, await _history_context(request))
 
 
 @roles("admin")
@@ -247,7 +250,7 @@ async def ivr_rollback_form(request: web.Request) -> web.StreamResponse:
         context = await _history_context(request)
         context["rollback_errors"] = exc.details.get("errors") or []
         context["rollback_message"] = exc.message
-        return aiohttp_jinja2.render_template("ivr_history.html", request, context, status=exc.status)
+        return i18n.render_template("ivr_history.html", request, context, status=exc.status)
     raise web.HTTPSeeOther(f"/ivr/scripts/{quote(name, safe='')}/history?rolled_back={number}")
 
 
@@ -256,7 +259,7 @@ async def api_versions(request: web.Request) -> web.StreamResponse:
     """{"script", "versions": [...]} newest first, without their content."""
     name = request.match_info["name"]
     versions = await _service(request).history(name)
-    return web.json_response({"script": name, "versions": [v.summary() for v in versions]})
+    return i18n.json_response({"script": name, "versions": [v.summary() for v in versions]})
 
 
 @roles("admin")
@@ -264,7 +267,7 @@ async def api_version(request: web.Request) -> web.StreamResponse:
     """One version with its content."""
     name = request.match_info["name"]
     number = _number(request.match_info["number"], "number")
-    return web.json_response((await _service(request).version(name, number)).to_dict())
+    return i18n.json_response((await _service(request).version(name, number)).to_dict())
 
 
 @roles("admin")
@@ -273,7 +276,7 @@ async def api_diff(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     old = _number(request.query.get("from"), "from")
     new = _number(request.query.get("to"), "to")
-    return web.json_response(
+    return i18n.json_response(
         {"script": name, "from": old, "to": new, "diff": await _service(request).diff(name, old, new)}
     )
 
@@ -294,7 +297,7 @@ async def api_rollback(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     await service.rollback(name, number, current_user(request).username, _comment(body.get("comment")))
     info = next(s for s in await service.overview() if s["name"] == name)
-    return web.json_response(info, status=201)
+    return i18n.json_response(info, status=201)
 
 
 def add_routes(app: web.Application, service: IvrService, engine: IvrEngine | None) -> None:

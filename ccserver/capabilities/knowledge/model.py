@@ -23,6 +23,7 @@ import snowballstemmer
 from markdown_it import MarkdownIt
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 TITLE_MAX = 200
 BODY_MAX = 100_000
@@ -186,7 +187,7 @@ def query_terms(query: Any) -> tuple[str, ...]:
     if not isinstance(query, str):
         raise InvalidInput("q: a text to search for", field="q")
     if len(query) > QUERY_MAX:
-        raise InvalidInput(f"q: at most {QUERY_MAX} characters", field="q")
+        raise InvalidInput(Text("q: at most %(QUERY_MAX)s characters", QUERY_MAX=QUERY_MAX), field="q")
     found = list(dict.fromkeys(terms(query)))
     if not found:
         raise InvalidInput("q: give at least one meaningful word", field="q")
@@ -210,18 +211,18 @@ def _clean_text(value: Any, name: str, limit: int, *, required: bool, multiline:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{name}: text expected", field=name)
+        raise InvalidInput(Text("%(name)s: text expected", name=name), field=name)
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     if not multiline:
         value = " ".join(value.split())
     else:
         value = value.strip("\n")
     if _CONTROL_RE.search(value) or (not multiline and "\n" in value):
-        raise InvalidInput(f"{name}: control characters are not allowed", field=name)
+        raise InvalidInput(Text("%(name)s: control characters are not allowed", name=name), field=name)
     if required and not value.strip():
-        raise InvalidInput(f"{name}: required", field=name)
+        raise InvalidInput(Text("%(name)s: required", name=name), field=name)
     if len(value) > limit:
-        raise InvalidInput(f"{name}: at most {limit} characters", field=name)
+        raise InvalidInput(Text("%(name)s: at most %(limit)s characters", name=name, limit=limit), field=name)
     return value
 
 
@@ -232,14 +233,19 @@ def parse_tag(raw: Any) -> Tag:
     elif isinstance(raw, str) and ":" in raw:
         kind, value = raw.split(":", 1)
     else:
-        raise InvalidInput(f"tags: {raw!r} is not kind:value", field="tags")
+        raise InvalidInput(Text("tags: %(raw)r is not kind:value", raw=raw), field="tags")
     if kind not in TAG_KINDS:
-        raise InvalidInput(f"tags: kind {kind!r} is not one of {', '.join(TAG_KINDS)}", field="tags")
+        raise InvalidInput(
+            Text("tags: kind %(kind)r is not one of %(value)s", kind=kind, value=", ".join(TAG_KINDS)), field="tags"
+        )
     value = value.strip() if isinstance(value, str) else value
     pattern = _IVR_RE if kind == "ivr" else _CODE_RE
     if not isinstance(value, str) or not pattern.match(value):
         expected = "script or script/node:key" if kind == "ivr" else "a lowercase name"
-        raise InvalidInput(f"tags: {kind} {value!r} is not {expected}", field="tags")
+        raise InvalidInput(
+            Text("tags: %(kind)s %(value)r is not %(expected)s", kind=kind, value=value, expected=expected),
+            field="tags",
+        )
     return Tag(kind, value)
 
 
@@ -252,7 +258,7 @@ def parse_tags(raw: Any) -> tuple[Tag, ...]:
         raise InvalidInput("tags: a list of kind:value", field="tags")
     tags = sorted({parse_tag(t.strip() if isinstance(t, str) else t) for t in raw})
     if len(tags) > TAGS_MAX:
-        raise InvalidInput(f"tags: at most {TAGS_MAX}", field="tags")
+        raise InvalidInput(Text("tags: at most %(TAGS_MAX)s", TAGS_MAX=TAGS_MAX), field="tags")
     return tuple(tags)
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...core.errors import Forbidden, InvalidInput
+from ...core.text import Text
 from .errors import NoSuchRevision
 from .model import (
     Article,
@@ -67,7 +68,9 @@ class KnowledgeService:
         except (TypeError, ValueError):
             raise InvalidInput("limit: a number of results", field="limit") from None
         if not 1 <= count <= SEARCH_LIMIT_MAX:
-            raise InvalidInput(f"limit: between 1 and {SEARCH_LIMIT_MAX}", field="limit")
+            raise InvalidInput(
+                Text("limit: between 1 and %(SEARCH_LIMIT_MAX)s", SEARCH_LIMIT_MAX=SEARCH_LIMIT_MAX), field="limit"
+            )
         return await asyncio.to_thread(self.repository.search, fts5_match(stems), tsquery(stems), wanted, count)
 
     async def articles(self, tag: Any = None) -> list[Hit]:
@@ -98,9 +101,10 @@ class KnowledgeService:
         if not await self.may_edit(user, tags):
             if user.role == "supervisor":
                 raise Forbidden(
-                    f"{what}: a supervisor edits only articles tagged with queues of their scope", field="tags"
+                    Text("%(what)s: a supervisor edits only articles tagged with queues of their scope", what=what),
+                    field="tags",
                 )
-            raise Forbidden(f"{what}: only supervisors and admins edit the knowledge base")
+            raise Forbidden(Text("%(what)s: only supervisors and admins edit the knowledge base", what=what))
 
     async def _check_queues(self, draft: ArticleDraft, kept: tuple[Tag, ...] = ()) -> None:
         """Queue tags name queues of the ACD (those the article already had may stay: a removed
@@ -110,7 +114,9 @@ class KnowledgeService:
             known = set(await asyncio.to_thread(self.queue_names))
             unknown = sorted(set(queues) - known)
             if unknown:
-                raise InvalidInput(f"tags: no queue named {', '.join(unknown)}", field="tags", queues=unknown)
+                raise InvalidInput(
+                    Text("tags: no queue named %(value)s", value=", ".join(unknown)), field="tags", queues=unknown
+                )
 
     # --- editing ---------------------------------------------------------------------------------
 
@@ -194,7 +200,10 @@ class KnowledgeService:
             try:
                 drafts.append(validate_draft(item))
             except InvalidInput as exc:
-                raise InvalidInput(f"articles[{index}]: {exc.message}", field=f"articles[{index}]") from None
+                raise InvalidInput(
+                    Text("articles[%(index)s]: %(message)s", index=index, message=exc.message),
+                    field=f"articles[{index}]",
+                ) from None
         for draft in drafts:
             await self.require_edit(user, draft.tags, "tags")
             await self._check_queues(draft)

@@ -10,6 +10,7 @@ from aiohttp import web
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.requests import read_json
 from ...core.errors import CcError, InvalidInput
+from ...core.text import Text
 from .model import TAG_KIND_LABELS, render_markdown
 from .service import KnowledgeService
 
@@ -20,7 +21,7 @@ EDITORS = ("supervisor", "admin")
 
 def _number(raw: str, name: str) -> int:
     if not raw.isdigit() or len(raw) > 9:
-        raise InvalidInput(f"{name}: a number, not {raw!r}", field=name)
+        raise InvalidInput(Text("%(name)s: a number, not %(raw)r", name=name, raw=raw), field=name)
     return int(raw)
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 LANGUAGE_RE = re.compile(r"^[a-z]{2}(_[A-Z]{2})?$")
 MEDIA_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
@@ -42,10 +43,22 @@ def check_language(language: str, installed: Iterable[str], field_name: str = "l
         return language
     have = sorted(set(installed))
     if not isinstance(language, str) or not LANGUAGE_RE.match(language):
-        raise InvalidInput(f"{field_name}: {language!r} is not a language code like fr or en", field=field_name)
+        raise InvalidInput(
+            Text(
+                "%(field_name)s: %(language)r is not a language code like fr or en",
+                field_name=field_name,
+                language=language,
+            ),
+            field=field_name,
+        )
     if language not in have:
         raise InvalidInput(
-            f"{field_name}: Asterisk has no sounds in {language!r} (installed: {', '.join(have) or 'none'})",
+            Text(
+                "%(field_name)s: Asterisk has no sounds in %(language)r (installed: %(value)s)",
+                field_name=field_name,
+                language=language,
+                value=", ".join(have) or "none",
+            ),
             field=field_name,
             installed=have,
         )
@@ -55,7 +68,12 @@ def check_language(language: str, installed: Iterable[str], field_name: str = "l
 def check_media_name(name: str, field_name: str = "name") -> str:
     if not isinstance(name, str) or not MEDIA_NAME_RE.match(name):
         raise InvalidInput(
-            f"{field_name}: {name!r} must be lower-case letters, digits, '-' or '_' (max 48)", field=field_name
+            Text(
+                "%(field_name)s: %(name)r must be lower-case letters, digits, '-' or '_' (max 48)",
+                field_name=field_name,
+                name=name,
+            ),
+            field=field_name,
         )
     return name
 
@@ -63,7 +81,11 @@ def check_media_name(name: str, field_name: str = "name") -> str:
 def check_class_name(name: str, field_name: str = "music_class") -> str:
     if not isinstance(name, str) or not CLASS_NAME_RE.match(name):
         raise InvalidInput(
-            f"{field_name}: {name!r} must be lower-case letters, digits, '-' or '_' (max 32), starting with a letter",
+            Text(
+                "%(field_name)s: %(name)r must be lower-case letters, digits, '-' or '_' (max 32), starting with a letter",
+                field_name=field_name,
+                name=name,
+            ),
             field=field_name,
         )
     return name
@@ -83,12 +105,19 @@ def check_upload(filename: str, size: int) -> None:
     .wav/.mp3, an empty or too big file."""
     shown = filename or "(no file name)"
     if not filename or not filename.lower().endswith(UPLOAD_SUFFIXES):
-        raise InvalidInput(f"{shown}: only WAV or MP3 files can be uploaded", field="file", file=shown)
+        raise InvalidInput(
+            Text("%(shown)s: only WAV or MP3 files can be uploaded", shown=shown), field="file", file=shown
+        )
     if size == 0:
-        raise InvalidInput(f"{shown}: the file is empty", field="file", file=shown)
+        raise InvalidInput(Text("%(shown)s: the file is empty", shown=shown), field="file", file=shown)
     if size > MAX_UPLOAD_BYTES:
         raise InvalidInput(
-            f"{shown}: {size / 1048576:.1f} MB is too big (at most {MAX_UPLOAD_BYTES // 1048576} MB)",
+            Text(
+                "%(shown)s: %(value)s MB is too big (at most %(value2)s MB)",
+                shown=shown,
+                value=f"{size / 1048576:.1f}",
+                value2=MAX_UPLOAD_BYTES // 1048576,
+            ),
             field="file",
             file=shown,
         )
@@ -96,9 +125,18 @@ def check_upload(filename: str, size: int) -> None:
 
 def check_duration(filename: str, seconds: float, limit: int) -> None:
     if seconds <= 0:
-        raise InvalidInput(f"{filename}: no sound in this file", field="file", file=filename)
+        raise InvalidInput(Text("%(filename)s: no sound in this file", filename=filename), field="file", file=filename)
     if seconds > limit:
-        raise InvalidInput(f"{filename}: {seconds:.0f} s is too long (at most {limit} s)", field="file", file=filename)
+        raise InvalidInput(
+            Text(
+                "%(filename)s: %(seconds)s s is too long (at most %(limit)s s)",
+                filename=filename,
+                seconds=f"{seconds:.0f}",
+                limit=limit,
+            ),
+            field="file",
+            file=filename,
+        )
 
 
 # --- what is stored -----------------------------------------------------------------------------
@@ -191,16 +229,24 @@ def parse_closed_days(value: object) -> tuple[ClosedDay, ...]:
             day = date.fromisoformat(raw.strip())
         except ValueError:
             raise InvalidInput(
-                f"closed_days: {raw!r} (entry {position}) is not a date like 2026-12-24", field="closed_days"
+                Text(
+                    "closed_days: %(raw)r (entry %(position)s) is not a date like 2026-12-24",
+                    raw=raw,
+                    position=position,
+                ),
+                field="closed_days",
             ) from None
         label = label.strip()
         if len(label) > 80 or re.search(r"[\x00-\x1f]", label):
             raise InvalidInput(
-                f"closed_days: the label of {raw} is too long or has control characters", field="closed_days"
+                Text("closed_days: the label of %(raw)s is too long or has control characters", raw=raw),
+                field="closed_days",
             )
         days[day] = ClosedDay(day, label)
     if len(days) > MAX_CLOSED_DAYS:
-        raise InvalidInput(f"closed_days: at most {MAX_CLOSED_DAYS} days", field="closed_days")
+        raise InvalidInput(
+            Text("closed_days: at most %(MAX_CLOSED_DAYS)s days", MAX_CLOSED_DAYS=MAX_CLOSED_DAYS), field="closed_days"
+        )
     return tuple(sorted(days.values(), key=lambda d: d.day))
 
 
@@ -216,7 +262,10 @@ def validate_queue_media(
     exist, or a prompt does not exist in the queue's language."""
     check_language(media.language, languages)
     if media.music_class and media.music_class != BUILTIN_MOH_CLASS and media.music_class not in set(music_classes):
-        raise InvalidInput(f"music_class: no music on hold class {media.music_class!r}", field="music_class")
+        raise InvalidInput(
+            Text("music_class: no music on hold class %(music_class)r", music_class=media.music_class),
+            field="music_class",
+        )
     language = media.effective_language(default_language)
     have = set(prompts)
     for field_name in ("welcome_prompt", "closed_prompt"):
@@ -225,7 +274,13 @@ def validate_queue_media(
             check_media_name(name, field_name)
             if (language, name) not in have:
                 raise InvalidInput(
-                    f"{field_name}: no prompt {name!r} in {language!r}: upload it first", field=field_name
+                    Text(
+                        "%(field_name)s: no prompt %(name)r in %(language)r: upload it first",
+                        field_name=field_name,
+                        name=name,
+                        language=language,
+                    ),
+                    field=field_name,
                 )
     return media
 
@@ -249,18 +304,22 @@ def _slots(hours: Mapping[str, str]) -> list[tuple[set[int], int, int]]:
     for days, ranges in hours.items():
         parts = days.strip().lower().split("-")
         if not 1 <= len(parts) <= 2 or any(p not in DAYS for p in parts):
-            raise InvalidInput(f"hours: {days!r} is not a day or a day range like mon-fri", field="hours")
+            raise InvalidInput(
+                Text("hours: %(days)r is not a day or a day range like mon-fri", days=days), field="hours"
+            )
         first, last = DAYS.index(parts[0]), DAYS.index(parts[-1])
         # a range wraps like Asterisk's GotoIfTime: fri-mon is fri, sat, sun, mon
         weekdays = {(first + i) % 7 for i in range((last - first) % 7 + 1)}
         for text in str(ranges).split(","):
             match = _RANGE_RE.match(text.strip())
             if not match:
-                raise InvalidInput(f"hours: {text.strip()!r} is not a range like 08:00-12:30", field="hours")
+                raise InvalidInput(
+                    Text("hours: %(value)r is not a range like 08:00-12:30", value=text.strip()), field="hours"
+                )
             start = int(match[1]) * 60 + int(match[2])
             end = int(match[3]) * 60 + int(match[4])
             if start >= end:
-                raise InvalidInput(f"hours: {text.strip()!r} ends before it starts", field="hours")
+                raise InvalidInput(Text("hours: %(value)r ends before it starts", value=text.strip()), field="hours")
             slots.append((weekdays, start, end))
     return slots
 
@@ -275,7 +334,9 @@ def holidays_of(calendar: str, year: int) -> dict[date, str]:
     try:
         return dict(holidays.country_holidays(country, subdiv=subdiv or None, years=[year]))
     except NotImplementedError:
-        raise InvalidInput(f"holidays: unknown holiday calendar {calendar!r}", field="holidays") from None
+        raise InvalidInput(
+            Text("holidays: unknown holiday calendar %(calendar)r", calendar=calendar), field="holidays"
+        ) from None
 
 
 def open_state(

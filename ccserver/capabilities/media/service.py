@@ -20,6 +20,7 @@ from typing import Any
 from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, PbxCommandFailed, PbxTimeout, PbxUnavailable
 from ...core.ports import ConfigWriter, PbxCommands
+from ...core.text import Text
 from .errors import MediaInUse, NoMediaDirectory, NoSuchMusicClass, NoSuchPrompt
 from .model import (
     BUILTIN_MOH_CLASS,
@@ -170,7 +171,9 @@ class MediaService:
         async with self._lock:
             prompts = {(p.group, p.name) for p in await self.prompts()}
             if (language, name) not in prompts:
-                raise NoSuchPrompt(f"no prompt {name!r} in {language!r}", field="name")
+                raise NoSuchPrompt(
+                    Text("no prompt %(name)r in %(language)r", name=name, language=language), field="name"
+                )
             users = [
                 f"{q.queue} ({field_name})"
                 for q in (await asyncio.to_thread(self.repo.queue_media)).values()
@@ -187,7 +190,7 @@ class MediaService:
     async def create_music_class(self, name: str, actor: str) -> None:
         check_class_name(name, "name")
         if name == BUILTIN_MOH_CLASS:
-            raise Conflict(f"{name!r} is the built-in class", field="name")
+            raise Conflict(Text("%(name)r is the built-in class", name=name), field="name")
         async with self._lock:
             await asyncio.to_thread(self.repo.create_music_class, name, actor)
             await asyncio.to_thread(self.audit.record, actor, "moh.class_create", name)
@@ -203,7 +206,7 @@ class MediaService:
             if users:
                 raise MediaInUse(f"music class {name!r} is used by {', '.join(users)}: change that first", field="name")
             if not await asyncio.to_thread(self.repo.delete_music_class, name):
-                raise NoSuchMusicClass(f"no music on hold class {name!r}", field="name")
+                raise NoSuchMusicClass(Text("no music on hold class %(name)r", name=name), field="name")
             await asyncio.to_thread(files.remove, f"moh/{name}")
             await asyncio.to_thread(self.audit.record, actor, "moh.class_remove", name)
             await self._apply_music()
@@ -214,7 +217,9 @@ class MediaService:
         check_upload(filename, len(data))
         name = check_media_name(name or name_from_filename(filename))
         if class_name not in await self.music_classes():
-            raise NoSuchMusicClass(f"no music on hold class {class_name!r}", field="music_class")
+            raise NoSuchMusicClass(
+                Text("no music on hold class %(class_name)r", class_name=class_name), field="music_class"
+            )
         converted = await asyncio.to_thread(self.converter.convert, filename, data, MAX_MOH_SECONDS)
         music = MediaFile(
             class_name,
@@ -239,7 +244,10 @@ class MediaService:
         check_media_name(name)
         async with self._lock:
             if not await asyncio.to_thread(self.repo.delete_music_file, class_name, name):
-                raise NoSuchPrompt(f"no file {name!r} in music class {class_name!r}", field="name")
+                raise NoSuchPrompt(
+                    Text("no file %(name)r in music class %(class_name)r", name=name, class_name=class_name),
+                    field="name",
+                )
             await asyncio.to_thread(files.remove, f"moh/{class_name}/{name}.wav")
             await asyncio.to_thread(self.audit.record, actor, "moh.file_remove", f"{class_name}/{name}")
             await self._apply_music()
@@ -267,18 +275,20 @@ class MediaService:
         whole, stored, audited with before and after, and applied to Asterisk."""
         unknown = sorted(set(changes) - set(QUEUE_FIELDS))
         if unknown:
-            raise InvalidInput(f"{unknown[0]}: not a media setting of a queue", field=unknown[0])
+            raise InvalidInput(
+                Text("%(unknown)s: not a media setting of a queue", unknown=unknown[0]), field=unknown[0]
+            )
         async with self._lock:
             current = (await self.queue_media()).get(queue)
             if current is None:
-                raise InvalidInput(f"queue: no queue {queue!r}", field="queue")
+                raise InvalidInput(Text("queue: no queue %(queue)r", queue=queue), field="queue")
             updated = current
             for key, value in changes.items():
                 if key == "closed_days":
                     updated = replace(updated, closed_days=parse_closed_days(value))
                 else:
                     if not isinstance(value, str):
-                        raise InvalidInput(f"{key}: a text value", field=key)
+                        raise InvalidInput(Text("%(key)s: a text value", key=key), field=key)
                     updated = replace(updated, **{key: value.strip()})
             installed = self.languages()
             validate_queue_media(

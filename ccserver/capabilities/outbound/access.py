@@ -17,6 +17,7 @@ from typing import Any
 from ...core.errors import Forbidden
 from ...core.permissions import Actor, Target, actor_for, may_act, require
 from ...core.ports import AuditTrail
+from ...core.text import Text
 from .dialer import queue_name
 from .ports import OutboundRepositoryPort, ScopeSource
 
@@ -130,7 +131,14 @@ class Access:
     async def require_assigned(self, campaign_id: int, username: str) -> None:
         agents = await asyncio.to_thread(self.repo.campaign_agents, campaign_id)
         if username not in agents:
-            raise Forbidden(f"{username} is not assigned to campaign {campaign_id}", campaign_id=campaign_id)
+            raise Forbidden(
+                Text(
+                    "%(username)s is not assigned to campaign %(campaign_id)s",
+                    username=username,
+                    campaign_id=campaign_id,
+                ),
+                campaign_id=campaign_id,
+            )
 
     async def visible(self, rows: list[dict], username: str, role: str) -> list[dict]:
         """The campaigns (dicts) this user may see in the list (a supervisor: their scope's)."""

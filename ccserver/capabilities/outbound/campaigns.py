@@ -17,6 +17,7 @@ from typing import Any
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, InvalidInput
 from ...core.ports import ConfigWriter, PbxCommands
+from ...core.text import Text
 from ..media.model import check_language
 from .access import Access, Notifier, RunningCampaigns
 from .dialer import MODES, check_caller_id_pool, queue_name
@@ -117,11 +118,17 @@ class CampaignService:
             if key in ints:
                 low, high = ints[key]
                 if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                    raise InvalidInput(f"{key} must be a whole number from {low} to {high}", field=key, value=value)
+                    raise InvalidInput(
+                        Text("%(key)s must be a whole number from %(low)s to %(high)s", key=key, low=low, high=high),
+                        field=key,
+                        value=value,
+                    )
                 out[key] = value
             elif key == "mode":
                 if value not in MODES:
-                    raise InvalidInput(f"mode must be one of {', '.join(MODES)}", field="mode", value=value)
+                    raise InvalidInput(
+                        Text("mode must be one of %(value)s", value=", ".join(MODES)), field="mode", value=value
+                    )
                 out[key] = value
             elif key == "amd":
                 if not isinstance(value, bool):
@@ -135,7 +142,9 @@ class CampaignService:
                 out[key] = check_caller_id_pool(value)
             elif key in ("abandon_message", "machine_message"):
                 if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_/&.-]{0,128}", value):
-                    raise InvalidInput(f"{key}: a sound name (letters, digits, _ / & - .)", field=key, value=value)
+                    raise InvalidInput(
+                        Text("%(key)s: a sound name (letters, digits, _ / & - .)", key=key), field=key, value=value
+                    )
                 out[key] = value
             elif key == "language":
                 out[key] = self._check_language(value)
@@ -146,7 +155,7 @@ class CampaignService:
             elif key == "name" and creating:
                 continue
             else:
-                raise InvalidInput(f"unknown campaign field {key!r}", field=key)
+                raise InvalidInput(Text("unknown campaign field %(key)r", key=key), field=key)
         if "abandon_message" in out and not out["abandon_message"]:
             raise InvalidInput(
                 "the abandon message is required (played when no agent is free)", field="abandon_message"
@@ -190,7 +199,10 @@ class CampaignService:
         def change():
             row = self.repo.campaign(campaign_id)
             if row.status not in STATUS_CHANGES[action]:
-                raise Conflict(f"a {row.status} campaign cannot be {target}", status=row.status)
+                raise Conflict(
+                    Text("a %(status)s campaign cannot be %(target)s", status=row.status, target=target),
+                    status=row.status,
+                )
             return self.repo.update_campaign(campaign_id, {"status": target}, now)
 
         row = await asyncio.to_thread(change)
@@ -369,7 +381,10 @@ class CampaignService:
         await self.access.require_import(import_id, actor, role, "confirm")
         imp = await asyncio.to_thread(self.repo.get_import, import_id, True)
         if imp.status != "preview":
-            raise Conflict(f"import {import_id} is {imp.status}: nothing to do", import_id=import_id)
+            raise Conflict(
+                Text("import %(import_id)s is %(status)s: nothing to do", import_id=import_id, status=imp.status),
+                import_id=import_id,
+            )
         now = self.clock.now()
         rows = [row_from_list(values) for values in json.loads(imp.payload or "[]")]
         loop = asyncio.get_running_loop()

@@ -41,7 +41,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...core.errors import InvalidInput
-from .numbers import FrenchNumber, NumberKind, check_caller_id, try_parse_number
+from ...core.text import Text, with_texts
+from .numbers import KIND_WORDS, FrenchNumber, NumberKind, check_caller_id, try_parse_number
 from .windows import Area, check_area, normalize_postcode, resolve_area
 
 CONSENT_REGIME_START = date(2026, 8, 11)  # loi n° 2025-594 du 30 juin 2025, art. 13, III
@@ -57,6 +58,10 @@ SOURCE_BLOCTEL = "C. consom. art. L223-1 (version until 10 August 2026)"
 SOURCE_DNC = "company do-not-call list (internal policy, consumer's objection)"
 SOURCE_CALLER_ID = "ARCEP décision n° 2022-1583 (plan national de numérotation)"
 SOURCE_NUMBER = "ARCEP plan national de numérotation"
+
+
+# the words put in the explanations (translated with them)
+_AREA_SOURCES = {"postcode": Text("postcode"), "number": Text("number")}
 
 
 class Basis(str, enum.Enum):
@@ -86,7 +91,7 @@ class Status(str, enum.Enum):
 class RuleOutcome:
     rule: str
     status: Status
-    explanation: str
+    explanation: str  # a Text: the web layer shows it in the user's language
     source: str
 
     @property
@@ -98,7 +103,7 @@ class RuleOutcome:
             "rule": self.rule,
             "passed": self.passed,
             "status": self.status.value,
-            "explanation": self.explanation,
+            **with_texts({"explanation": self.explanation}),
             "source": self.source,
         }
 
@@ -200,7 +205,7 @@ def decide(
             RuleOutcome(
                 "number.invalid",
                 Status.FAILED,
-                f"{request.number!r} is not a number of the French 10-digit plan",
+                Text("%(number)r is not a number of the French 10-digit plan", number=request.number),
                 SOURCE_NUMBER,
             )
         )
@@ -209,7 +214,7 @@ def decide(
             RuleOutcome(
                 "number.invalid",
                 Status.FAILED,
-                f"{number.national} is an 08 service number, not a consumer's line",
+                Text("%(number)s is an 08 service number, not a consumer's line", number=number.national),
                 SOURCE_NUMBER,
             )
         )
@@ -218,7 +223,12 @@ def decide(
             RuleOutcome(
                 "number.invalid",
                 Status.PASSED,
-                f"{number.national} ({number.e164}) is a valid {number.kind.value} number",
+                Text(
+                    "%(number)s (%(e164)s) is a valid %(kind)s number",
+                    number=number.national,
+                    e164=number.e164,
+                    kind=KIND_WORDS[number.kind.value],
+                ),
                 SOURCE_NUMBER,
             )
         )
@@ -226,15 +236,26 @@ def decide(
     area, area_source = resolve_area(number, postcode)
     if area is None:
         what = (
-            f"postcode {postcode} is outside the areas this engine knows"
+            Text(
+                "consumer's time zone unknown: postcode %(postcode)s is outside the areas this engine knows",
+                postcode=postcode,
+            )
             if postcode
-            else "neither a valid number nor a postcode to place the consumer"
+            else Text("consumer's time zone unknown: neither a valid number nor a postcode to place the consumer")
         )
-        add(RuleOutcome("timezone.known", Status.FAILED, f"consumer's time zone unknown: {what}", SOURCE_HOURS))
+        add(RuleOutcome("timezone.known", Status.FAILED, what, SOURCE_HOURS))
     else:
         add(
             RuleOutcome(
-                "timezone.known", Status.PASSED, f"{area.label}: {area.timezone} (from the {area_source})", SOURCE_HOURS
+                "timezone.known",
+                Status.PASSED,
+                Text(
+                    "%(area)s: %(timezone)s (from the %(source)s)",
+                    area=area.label,
+                    timezone=area.timezone,
+                    source=_AREA_SOURCES.get(area_source, area_source),
+                ),
+                SOURCE_HOURS,
             )
         )
 
@@ -246,36 +267,45 @@ def decide(
     # --- hours ---------------------------------------------------------------------------
     if area is None:
         for rule in ("hours.weekday", "hours.holiday", "hours.window"):
-            add(RuleOutcome(rule, Status.UNDETERMINED, "cannot be checked: consumer's time zone unknown", SOURCE_HOURS))
+            add(
+                RuleOutcome(
+                    rule, Status.UNDETERMINED, Text("cannot be checked: consumer's time zone unknown"), SOURCE_HOURS
+                )
+            )
     else:
         checks = check_area(area, at)
-        waiver = (
-            " — waived: the consumer gave express prior consent to calls outside the "
-            "legal days and hours (D223-9 al. 2)"
-        )
 
-        def outcome(rule: str, ok: bool, text: str) -> RuleOutcome:
+        def outcome(rule: str, ok: bool, text: Text) -> RuleOutcome:
             if ok:
                 return RuleOutcome(rule, Status.PASSED, text, SOURCE_HOURS)
             if request.outside_hours_consent:
-                return RuleOutcome(rule, Status.WAIVED, text + waiver, SOURCE_HOURS)
+                waived = Text(
+                    "%(reason)s — waived: the consumer gave express prior consent to calls outside the "
+                    "legal days and hours (D223-9 al. 2)",
+                    reason=text,
+                )
+                return RuleOutcome(rule, Status.WAIVED, waived, SOURCE_HOURS)
             return RuleOutcome(rule, Status.FAILED, text, SOURCE_HOURS)
 
-        days = ", ".join(f"{c.local_time:%A %Y-%m-%d %H:%M} in {c.tz}" for c in checks)
+        days = ", ".join(f"{c.local_time:%Y-%m-%d %H:%M} ({c.tz})" for c in checks)
+        weekday_ok = all(c.weekday_ok for c in checks)
         add(
             outcome(
                 "hours.weekday",
-                all(c.weekday_ok for c in checks),
-                f"{days}: "
-                + ("a weekday" if all(c.weekday_ok for c in checks) else "Saturday or Sunday: no canvassing"),
+                weekday_ok,
+                Text("%(days)s: a weekday", days=days)
+                if weekday_ok
+                else Text("%(days)s: Saturday or Sunday: no canvassing", days=days),
             )
         )
-        hols = [f"{c.holiday} in {c.tz}" for c in checks if c.holiday]
+        hols = [f"{c.holiday} ({c.tz})" for c in checks if c.holiday]
         add(
             outcome(
                 "hours.holiday",
                 not hols,
-                "public holiday: " + "; ".join(hols) if hols else f"{days}: not a public holiday",
+                Text("public holiday: %(holidays)s", holidays="; ".join(hols))
+                if hols
+                else Text("%(days)s: not a public holiday", days=days),
             )
         )
         hours_ok = all(c.hours_ok for c in checks)
@@ -283,8 +313,9 @@ def decide(
             outcome(
                 "hours.window",
                 hours_ok,
-                f"{days}: "
-                + ("within 10:00-13:00 / 14:00-20:00" if hours_ok else "outside 10:00-13:00 and 14:00-20:00"),
+                Text("%(days)s: within 10:00-13:00 / 14:00-20:00", days=days)
+                if hours_ok
+                else Text("%(days)s: outside 10:00-13:00 and 14:00-20:00", days=days),
             )
         )
 
@@ -300,8 +331,10 @@ def decide(
                 RuleOutcome(
                     "consent.required",
                     Status.PASSED,
-                    "the consumer's prior consent to canvassing is on record (it must be "
-                    "free, specific, informed, unambiguous, revocable and provable)",
+                    Text(
+                        "the consumer's prior consent to canvassing is on record (it must be "
+                        "free, specific, informed, unambiguous, revocable and provable)"
+                    ),
                     SOURCE_CONSENT,
                 )
             )
@@ -310,7 +343,7 @@ def decide(
                 RuleOutcome(
                     "consent.required",
                     Status.NOT_APPLICABLE,
-                    "exempt: call within a current contract and related to its subject",
+                    Text("exempt: call within a current contract and related to its subject"),
                     SOURCE_CONSENT,
                 )
             )
@@ -319,8 +352,11 @@ def decide(
                 RuleOutcome(
                     "consent.required",
                     Status.FAILED,
-                    f"since {CONSENT_REGIME_START} canvassing needs the consumer's prior "
-                    "consent (or a current contract), and none is on record",
+                    Text(
+                        "since %(start)s canvassing needs the consumer's prior "
+                        "consent (or a current contract), and none is on record",
+                        start=str(CONSENT_REGIME_START),
+                    ),
                     SOURCE_CONSENT,
                 )
             )
@@ -329,7 +365,7 @@ def decide(
                 RuleOutcome(
                     rule,
                     Status.NOT_APPLICABLE,
-                    f"the Bloctel regime ended on {CONSENT_REGIME_START - timedelta(days=1)}",
+                    Text("the Bloctel regime ended on %(day)s", day=str(CONSENT_REGIME_START - timedelta(days=1))),
                     SOURCE_BLOCTEL,
                 )
             )
@@ -338,7 +374,10 @@ def decide(
             RuleOutcome(
                 "consent.required",
                 Status.NOT_APPLICABLE,
-                f"prior consent is required only from {CONSENT_REGIME_START} (Bloctel opposition regime on this date)",
+                Text(
+                    "prior consent is required only from %(start)s (Bloctel opposition regime on this date)",
+                    start=str(CONSENT_REGIME_START),
+                ),
                 SOURCE_CONSENT,
             )
         )
@@ -348,7 +387,7 @@ def decide(
                     RuleOutcome(
                         rule,
                         Status.NOT_APPLICABLE,
-                        "exception: call within a current contract related to its subject",
+                        Text("exception: call within a current contract related to its subject"),
                         SOURCE_BLOCTEL,
                     )
                 )
@@ -360,17 +399,23 @@ def decide(
     if facts.company_dnc:
         add(
             RuleOutcome(
-                "dnc.company_list", Status.FAILED, "the number is on the company's do-not-call list", SOURCE_DNC
+                "dnc.company_list",
+                Status.FAILED,
+                Text("the number is on the company's do-not-call list"),
+                SOURCE_DNC,
             )
         )
     else:
         add(
             RuleOutcome(
-                "dnc.company_list", Status.PASSED, "the number is not on the company's do-not-call list", SOURCE_DNC
+                "dnc.company_list",
+                Status.PASSED,
+                Text("the number is not on the company's do-not-call list"),
+                SOURCE_DNC,
             )
         )
     if request.caller_id is None:
-        add(RuleOutcome("caller_id.npv", Status.NOT_APPLICABLE, "no caller ID given", SOURCE_CALLER_ID))
+        add(RuleOutcome("caller_id.npv", Status.NOT_APPLICABLE, Text("no caller ID given"), SOURCE_CALLER_ID))
     else:
         check = check_caller_id(request.caller_id, automated=request.automated)
         add(
@@ -404,15 +449,28 @@ def _four_in_thirty(past: Sequence[Attempt], tz: ZoneInfo, today: date) -> RuleO
         return RuleOutcome(
             "frequency.4_in_30_days",
             Status.FAILED,
-            f"{len(recent)} attempts from {start} to {today} (30 calendar days): a 5th is "
-            f"forbidden; possible again from {again}",
+            Text(
+                "%(count)s attempts from %(start)s to %(today)s (30 calendar days): a 5th is "
+                "forbidden; possible again from %(again)s",
+                count=len(recent),
+                start=str(start),
+                today=str(today),
+                again=str(again),
+            ),
             SOURCE_FREQ,
         )
     return RuleOutcome(
         "frequency.4_in_30_days",
         Status.PASSED,
-        f"{len(recent)} attempt(s) from {start} to {today} (30 calendar days), at most "
-        f"{MAX_ATTEMPTS} allowed: this would be attempt {len(recent) + 1}",
+        Text(
+            "%(count)s attempt(s) from %(start)s to %(today)s (30 calendar days), at most "
+            "%(max)s allowed: this would be attempt %(next)s",
+            count=len(recent),
+            start=str(start),
+            today=str(today),
+            max=MAX_ATTEMPTS,
+            next=len(recent) + 1,
+        ),
         SOURCE_FREQ,
     )
 
@@ -420,21 +478,29 @@ def _four_in_thirty(past: Sequence[Attempt], tz: ZoneInfo, today: date) -> RuleO
 def _sixty_days(past: Sequence[Attempt], tz: ZoneInfo, today: date) -> RuleOutcome:
     refusals = [a.at.astimezone(tz).date() for a in past if a.refused]
     if not refusals:
-        return RuleOutcome("frequency.60_days_after_refusal", Status.PASSED, "no refusal on record", SOURCE_FREQ)
+        return RuleOutcome("frequency.60_days_after_refusal", Status.PASSED, Text("no refusal on record"), SOURCE_FREQ)
     last = max(refusals)
     again = last + timedelta(days=REFUSAL_QUIET_DAYS + 1)
     if today < again:
         return RuleOutcome(
             "frequency.60_days_after_refusal",
             Status.FAILED,
-            f"the consumer refused on {last}: no contact or attempt before 60 full calendar "
-            f"days have passed, i.e. before {again}",
+            Text(
+                "the consumer refused on %(day)s: no contact or attempt before 60 full calendar "
+                "days have passed, i.e. before %(again)s",
+                day=str(last),
+                again=str(again),
+            ),
             SOURCE_FREQ,
         )
     return RuleOutcome(
         "frequency.60_days_after_refusal",
         Status.PASSED,
-        f"last refusal on {last}: 60 full calendar days passed (allowed from {again})",
+        Text(
+            "last refusal on %(day)s: 60 full calendar days passed (allowed from %(again)s)",
+            day=str(last),
+            again=str(again),
+        ),
         SOURCE_FREQ,
     )
 
@@ -442,16 +508,21 @@ def _sixty_days(past: Sequence[Attempt], tz: ZoneInfo, today: date) -> RuleOutco
 def _bloctel_opposed(facts: OppositionFacts) -> RuleOutcome:
     if facts.bloctel_listed is None:
         return RuleOutcome(
-            "bloctel.opposed", Status.UNDETERMINED, "the number was not checked against a Bloctel list", SOURCE_BLOCTEL
+            "bloctel.opposed",
+            Status.UNDETERMINED,
+            Text("the number was not checked against a Bloctel list"),
+            SOURCE_BLOCTEL,
         )
     if facts.bloctel_listed:
         return RuleOutcome(
             "bloctel.opposed",
             Status.FAILED,
-            "the consumer is registered on Bloctel and there is no current contract",
+            Text("the consumer is registered on Bloctel and there is no current contract"),
             SOURCE_BLOCTEL,
         )
-    return RuleOutcome("bloctel.opposed", Status.PASSED, "not registered on the Bloctel list used", SOURCE_BLOCTEL)
+    return RuleOutcome(
+        "bloctel.opposed", Status.PASSED, Text("not registered on the Bloctel list used"), SOURCE_BLOCTEL
+    )
 
 
 def _bloctel_stale(facts: OppositionFacts, at: datetime) -> RuleOutcome:
@@ -460,7 +531,7 @@ def _bloctel_stale(facts: OppositionFacts, at: datetime) -> RuleOutcome:
         return RuleOutcome(
             "bloctel.list_stale",
             Status.FAILED,
-            "no Bloctel scrub on record: the file must be scrubbed before the campaign",
+            Text("no Bloctel scrub on record: the file must be scrubbed before the campaign"),
             SOURCE_BLOCTEL,
         )
     if when.tzinfo is None:
@@ -470,14 +541,17 @@ def _bloctel_stale(facts: OppositionFacts, at: datetime) -> RuleOutcome:
         return RuleOutcome(
             "bloctel.list_stale",
             Status.FAILED,
-            f"the Bloctel list was scrubbed {age.days} days ago "
-            f"({when:%Y-%m-%d}): more than 30 days, re-scrub before calling",
+            Text(
+                "the Bloctel list was scrubbed %(days)s days ago (%(day)s): more than 30 days, re-scrub before calling",
+                days=age.days,
+                day=f"{when:%Y-%m-%d}",
+            ),
             SOURCE_BLOCTEL,
         )
     return RuleOutcome(
         "bloctel.list_stale",
         Status.PASSED,
-        f"Bloctel list scrubbed on {when:%Y-%m-%d %H:%M} UTC, within 30 days",
+        Text("Bloctel list scrubbed on %(when)s UTC, within 30 days", when=f"{when:%Y-%m-%d %H:%M}"),
         SOURCE_BLOCTEL,
     )
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from ...core import events as ev
 from ...core.errors import InvalidInput
+from ...core.text import Text, with_texts
 from .compliance import BLOCTEL_MAX_AGE, Decision, Regime, regime_on
 from .numbers import FrenchNumber, check_caller_id, try_parse_number
 from .windows import AREA_INDEX, AREAS, WINDOWS, Area, is_open, next_opening
@@ -260,10 +261,10 @@ def next_window_change(codes: Iterable[str], at: datetime) -> datetime | None:
 @dataclass(frozen=True)
 class Blocker:
     rule: str
-    explanation: str
+    explanation: str  # a Text
 
-    def as_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "explanation": self.explanation}
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, **with_texts({"explanation": self.explanation})}
 
 
 def campaign_blockers(
@@ -278,12 +279,12 @@ def campaign_blockers(
     """Campaign-level reasons not to dial at all (the per-call engine checks the rest)."""
     out: list[Blocker] = []
     if not dial_configured:
-        out.append(Blocker("dialer.not_configured", "outbound.dial_uri is not set: no trunk to dial through"))
+        out.append(Blocker("dialer.not_configured", Text("outbound.dial_uri is not set: no trunk to dial through")))
     if mode != "preview" and not caller_ids:
         out.append(
             Blocker(
                 "caller_id.npv",
-                "the caller ID pool is empty: an automated dialer must present an NPV number (ARCEP 2022-1583)",
+                Text("the caller ID pool is empty: an automated dialer must present an NPV number (ARCEP 2022-1583)"),
             )
         )
     for number in caller_ids:
@@ -298,15 +299,18 @@ def campaign_blockers(
             out.append(
                 Blocker(
                     "bloctel.list_stale",
-                    "no Bloctel list nor scrub on record: scrub the file before calling (30 days at most)",
+                    Text("no Bloctel list nor scrub on record: scrub the file before calling (30 days at most)"),
                 )
             )
         elif at - latest > BLOCTEL_MAX_AGE:
             out.append(
                 Blocker(
                     "bloctel.list_stale",
-                    f"the newest Bloctel list is of {latest:%Y-%m-%d}, "
-                    f"{(at - latest).days} days ago: re-scrub before calling",
+                    Text(
+                        "the newest Bloctel list is of %(day)s, %(days)s days ago: re-scrub before calling",
+                        day=f"{latest:%Y-%m-%d}",
+                        days=(at - latest).days,
+                    ),
                 )
             )
     return out

@@ -27,6 +27,7 @@ from typing import Any
 from ...core.clock import Clock
 from ...core.errors import CcError, InvalidInput, NotFound
 from ...core.ports import OriginateRequest, PbxCommands
+from ...core.text import Text
 from ..agents.model import AgentState
 from .access import Access, Notifier, RunningCampaigns
 from .decisions import ComplianceService
@@ -196,7 +197,7 @@ class DialerService:
         if not interface and self._interface_of is not None:
             interface = self._interface_of(username)
         if not interface:
-            raise NotFound(f"{username!r} has no phone (no agent account)", field="username")
+            raise NotFound(Text("%(username)r has no phone (no agent account)", username=username), field="username")
         return interface
 
     # --- windows (APScheduler)

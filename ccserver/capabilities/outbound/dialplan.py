@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ccserver.core.text import Text
+
 from .dialer import queue_name
 
 DIALER_CONTEXT = "ccserver-dialer"
@@ -23,7 +25,7 @@ def render_dialer_dialplan(default_language: str = "") -> str:
     (the queue member's, through Queue's gosub; the preview's dialed customer through Dial's
     U()). CCS_LANGUAGE is a checked language code (campaigns.py), never raw input."""
     if not re.fullmatch(r"([a-z]{2}(_[A-Z]{2})?)?", default_language):
-        raise ValueError(f"bad default language {default_language!r}")
+        raise ValueError(Text("bad default language %(default_language)r", default_language=default_language))
     default = (
         f' same => n,ExecIf($["${{CCS_LANGUAGE}}" = ""]?Set(CCS_LANGUAGE={default_language}))\n'
         if default_language

@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from ...core.csvtext import sniff_delimiter
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from .numbers import FrenchNumber, NumberKind, parse_number
 from .windows import area_for_postcode, resolve_area
 
@@ -202,7 +203,9 @@ def decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
     """(text, encoding used). Refuses, with line numbers, a file that is not in `encoding`."""
     if encoding not in ENCODINGS:
         raise InvalidInput(
-            f"unknown encoding, expected one of {', '.join(ENCODINGS)}", field="encoding", value=encoding
+            Text("unknown encoding, expected one of %(value)s", value=", ".join(ENCODINGS)),
+            field="encoding",
+            value=encoding,
         )
     if not data or not data.strip():
         raise InvalidInput("the file is empty", field="file", line=1)
@@ -219,7 +222,9 @@ def decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
         raise InvalidInput("the file is not UTF-16 (no byte order mark)", field="encoding", line=1)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise InvalidInput(f"line {line}: binary data (NUL byte): this is not a text file", field="file", line=line)
+        raise InvalidInput(
+            Text("line %(line)s: binary data (NUL byte): this is not a text file", line=line), field="file", line=line
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data, encoding = data[3:], "utf-8"  # a BOM says UTF-8 whatever was chosen
     codec = ENCODINGS[encoding]
@@ -240,7 +245,15 @@ def decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
         )
         shown = ", ".join(map(str, bad[:MAX_LINES_LISTED])) + (" ..." if len(bad) > MAX_LINES_LISTED else "")
         raise InvalidInput(
-            f"line {first[0]}: byte 0x{first[1]} is not {encoding} text ({len(bad)} line(s): {shown}); {hint}",
+            Text(
+                "line %(first)s: byte 0x%(first2)s is not %(encoding)s text (%(count)s line(s): %(shown)s); %(hint)s",
+                first=first[0],
+                first2=first[1],
+                encoding=encoding,
+                count=len(bad),
+                shown=shown,
+                hint=hint,
+            ),
             field="encoding",
             line=first[0],
             lines=bad[:MAX_LINES_LISTED],
@@ -253,8 +266,11 @@ def decode(data: bytes, encoding: str = "utf-8") -> tuple[str, str]:
         ]
         if suspicious:
             raise InvalidInput(
-                f"line {suspicious[0]}: the text is UTF-8, not {encoding} "
-                f"(accents would be garbled); re-import it as utf-8",
+                Text(
+                    "line %(suspicious)s: the text is UTF-8, not %(encoding)s (accents would be garbled); re-import it as utf-8",
+                    suspicious=suspicious[0],
+                    encoding=encoding,
+                ),
                 field="encoding",
                 line=suspicious[0],
                 lines=suspicious[:MAX_LINES_LISTED],
@@ -324,7 +340,12 @@ def _map_contact_header(cells: list[str], line: int) -> tuple[dict[str, int], di
         if not title:
             continue
         if key in seen:
-            raise InvalidInput(f"line {line}: column {title!r} appears twice", field="header", line=line, column=title)
+            raise InvalidInput(
+                Text("line %(line)s: column %(title)r appears twice", line=line, title=title),
+                field="header",
+                line=line,
+                column=title,
+            )
         seen[key] = title
         name = CONTACT_COLUMNS.get(key)
         if name is None:
@@ -334,16 +355,26 @@ def _map_contact_header(cells: list[str], line: int) -> tuple[dict[str, int], di
         written[name] = title
     if "number" not in positions:
         raise InvalidInput(
-            f"line {line}: no number column; the header must name one of "
-            f"{', '.join(NUMBER_COLUMN_NAMES)} (found: "
-            f"{', '.join(c.strip() for c in cells if c.strip()) or 'nothing'})",
+            Text(
+                "line %(line)s: no number column; the header must name one of %(value)s (found: %(value2)s)",
+                line=line,
+                value=", ".join(NUMBER_COLUMN_NAMES),
+                value2=", ".join(c.strip() for c in cells if c.strip()) or "nothing",
+            ),
             field="header",
             line=line,
             found=[c.strip() for c in cells],
         )
     if len(custom) > MAX_CUSTOM_FIELDS:
         raise InvalidInput(
-            f"line {line}: {len(custom)} custom columns, at most {MAX_CUSTOM_FIELDS}", field="header", line=line
+            Text(
+                "line %(line)s: %(count)s custom columns, at most %(MAX_CUSTOM_FIELDS)s",
+                line=line,
+                count=len(custom),
+                MAX_CUSTOM_FIELDS=MAX_CUSTOM_FIELDS,
+            ),
+            field="header",
+            line=line,
         )
     return positions, written, custom
 
@@ -354,10 +385,13 @@ def clean_postcode(raw: str) -> str:
     if text.isdigit() and len(text) == 4:
         text = "0" + text
     if len(text) != 5 or not text.isdigit():
-        raise InvalidInput(f"postcode {raw.strip()!r} is not 5 digits", field="postcode")
+        raise InvalidInput(Text("postcode %(value)r is not 5 digits", value=raw.strip()), field="postcode")
     if area_for_postcode(text) is None:
         raise InvalidInput(
-            f"postcode {text} is outside the areas whose calling rules are known (metropolitan France and the DROM)",
+            Text(
+                "postcode %(text)s is outside the areas whose calling rules are known (metropolitan France and the DROM)",
+                text=text,
+            ),
             field="postcode",
         )
     return text
@@ -618,7 +652,7 @@ def parse_moment(text: str, field: str = "at", tz: str = "Europe/Paris") -> date
             value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            f"{raw!r} is not a date (AAAA-MM-JJ[THH:MM], JJ/MM/AAAA [HH:MM])", field=field, value=raw
+            Text("%(raw)r is not a date (AAAA-MM-JJ[THH:MM], JJ/MM/AAAA [HH:MM])", raw=raw), field=field, value=raw
         ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=ZoneInfo(tz))
@@ -650,7 +684,9 @@ def consent_entry(
     if moment.tzinfo is None:
         raise InvalidInput("the date must be timezone-aware", field="at", value=str(at))
     if moment > now.astimezone(UTC).replace(microsecond=0) + _FUTURE_SLACK:
-        raise InvalidInput(f"{moment:%Y-%m-%d %H:%M} UTC is in the future", field="at", value=str(at))
+        raise InvalidInput(
+            Text("%(moment)s UTC is in the future", moment=f"{moment:%Y-%m-%d %H:%M}"), field="at", value=str(at)
+        )
     source = (source or "").strip()
     proof_ref = (proof_ref or "").strip()
     if len(source) > 64:
@@ -684,13 +720,20 @@ def parse_consents(
         name = CONSENT_COLUMNS.get(header_key(cell))
         if name is not None:
             if name in positions:
-                raise InvalidInput(f"line {header_line}: two columns mean {name}", field="header", line=header_line)
+                raise InvalidInput(
+                    Text("line %(header_line)s: two columns mean %(name)s", header_line=header_line, name=name),
+                    field="header",
+                    line=header_line,
+                )
             positions[name] = index
     missing = [n for n in ("number", "at") if n not in positions]
     if missing:
         raise InvalidInput(
-            f"line {header_line}: no {' nor '.join(missing)} column (expected: "
-            "numéro, portée, opération, date, source, preuve)",
+            Text(
+                "line %(header_line)s: no %(value)s column (expected: numéro, portée, opération, date, source, preuve)",
+                header_line=header_line,
+                value=" nor ".join(missing),
+            ),
             field="header",
             line=header_line,
         )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 
 NSN_SPACE = 10**9  # 9-digit national significant numbers: 0 .. 999,999,999
 
@@ -162,7 +163,7 @@ def parse_number(text: str, field: str = "number") -> FrenchNumber:
         if "0" <= ch <= "9":
             digits.append(ch)
         elif ch not in _SEPARATORS:
-            raise InvalidInput(f"unexpected character {ch!r} in telephone number", field=field, value=text)
+            raise InvalidInput(Text("unexpected character %(ch)r in telephone number", ch=ch), field=field, value=text)
     nsn = _interpret("".join(digits), plus="+" in text)
     if nsn is None:
         raise InvalidInput(
@@ -360,32 +361,52 @@ def _interpret_many(value: np.ndarray, ndig: np.ndarray, plus: np.ndarray | None
 
 
 # --- caller ID ---------------------------------------------------------------------------------
+# the kinds as the explanations name them (translated with them)
+KIND_WORDS = {
+    "geographic": Text("geographic"),
+    "mobile": Text("mobile"),
+    "npv": Text("npv"),
+    "polyvalent": Text("polyvalent"),
+    "special": Text("special"),
+}
+
+
 @dataclass(frozen=True)
 class CallerIdCheck:
     allowed: bool
-    explanation: str
+    explanation: str  # a Text
 
 
 def check_caller_id(text: str, automated: bool = True) -> CallerIdCheck:
     """Whether a number may be presented as caller ID by this (automated) dialer."""
     number = try_parse_number(text)
     if number is None:
-        return CallerIdCheck(False, f"caller ID {text!r} is not a French number")
+        return CallerIdCheck(False, Text("caller ID %(number)r is not a French number", number=text))
     kind = number.kind
     if kind is NumberKind.MOBILE:
         return CallerIdCheck(
             False,
-            f"caller ID {number.national} is a mobile number (06/07): "
-            "reserved to interpersonal communications (ARCEP 2022-1583)",
+            Text(
+                "caller ID %(number)s is a mobile number (06/07): "
+                "reserved to interpersonal communications (ARCEP 2022-1583)",
+                number=number.national,
+            ),
         )
     if automated and kind is not NumberKind.NPV:
         return CallerIdCheck(
             False,
-            f"caller ID {number.national} is not in an NPV range: an "
-            "automated calling system must present a numéro polyvalent vérifié "
-            "(ARCEP 2022-1583)",
+            Text(
+                "caller ID %(number)s is not in an NPV range: an "
+                "automated calling system must present a numéro polyvalent vérifié "
+                "(ARCEP 2022-1583)",
+                number=number.national,
+            ),
         )
     return CallerIdCheck(
         True,
-        f"caller ID {number.national} is a {kind.value} number" + (" (NPV range)" if kind is NumberKind.NPV else ""),
+        Text(
+            "caller ID %(number)s is a %(kind)s number (NPV range)", number=number.national, kind=KIND_WORDS[kind.value]
+        )
+        if kind is NumberKind.NPV
+        else Text("caller ID %(number)s is a %(kind)s number", number=number.national, kind=KIND_WORDS[kind.value]),
     )

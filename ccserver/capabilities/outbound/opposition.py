@@ -36,6 +36,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from .numbers import NSN_SPACE, normalize_many, parse_lines
 
 logger = logging.getLogger(__name__)
@@ -194,7 +195,9 @@ class BitmapBuilder:
 
     def write(self, path: str | Path, *, kind: str, scrubbed_at: datetime | None, source: str) -> ListMeta:
         if kind not in KINDS:
-            raise InvalidInput(f"unknown opposition list kind, expected one of {KINDS}", field="kind", value=kind)
+            raise InvalidInput(
+                Text("unknown opposition list kind, expected one of %(KINDS)s", KINDS=KINDS), field="kind", value=kind
+            )
         if kind != "company-dnc" and scrubbed_at is None:
             raise InvalidInput("a Bloctel list needs its scrub date", field="scrubbed_at")
         if scrubbed_at is not None and scrubbed_at.tzinfo is None:
@@ -301,7 +304,7 @@ def _read_header(header: bytes, path: Path) -> ListMeta:
         data = json.loads(header[len(MAGIC) :].rstrip(b"\0").decode("utf-8"))
         return ListMeta(**data)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"unreadable opposition bitmap header: {exc}", file=str(path)) from None
+        raise InvalidInput(Text("unreadable opposition bitmap header: %(exc)s", exc=exc), file=str(path)) from None
 
 
 def is_bitmap_file(path: str | Path) -> bool:

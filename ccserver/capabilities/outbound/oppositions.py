@@ -23,6 +23,7 @@ from typing import Any
 
 from ...core.clock import Clock
 from ...core.errors import CcError, InvalidInput, NotFound
+from ...core.text import Text
 from .access import Access, RunningCampaigns
 from .compliance import parse_instant
 from .imports import ConsentRow, consent_entry, parse_consents, parse_number_list
@@ -40,7 +41,12 @@ def refuse_bad_lines(rejections: list) -> None:
     if rejections:
         first = rejections[0]
         raise InvalidInput(
-            f"line {first.line}: {first.reason} ({len(rejections)} bad line(s)); nothing imported",
+            Text(
+                "line %(line)s: %(reason)s (%(count)s bad line(s)); nothing imported",
+                line=first.line,
+                reason=first.reason,
+                count=len(rejections),
+            ),
             field="file",
             line=first.line,
             rejections=[r.to_dict() for r in rejections[:500]],
@@ -194,7 +200,7 @@ class OppositionService:
             return True
 
         if not await asyncio.to_thread(remove):
-            raise NotFound(f"{n.national} is not on the do-not-call list", field="number")
+            raise NotFound(Text("%(national)s is not on the do-not-call list", national=n.national), field="number")
         await self.access.record(actor, "dnc.remove", n.national)
         return {"removed": n.national}
 
@@ -236,7 +242,12 @@ class OppositionService:
         if report.meta.count == 0:
             target.unlink(missing_ok=True)
             raise InvalidInput(
-                f"no valid number in the file ({report.invalid_lines} invalid line(s))", field="file", line=1
+                Text(
+                    "no valid number in the file (%(invalid_lines)s invalid line(s))",
+                    invalid_lines=report.invalid_lines,
+                ),
+                field="file",
+                line=1,
             )
         now = self.clock.now()
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput
+from ...core.text import Text, blocker_text
 from ..callcenter.model import require_code
 from .access import Access, RunningCampaigns
 from .compliance import Decision, parse_instant
@@ -106,12 +107,16 @@ class PreviewService:
         self._require_reserved_for(contact, username)
         if contact.status != "reserved" or contact.reserved_by != username:
             raise Conflict(
-                f"contact {contact_id} is not reserved for {username} (get it with /api/outbound/preview/next)",
+                Text(
+                    "contact %(contact_id)s is not reserved for %(username)s (get it with /api/outbound/preview/next)",
+                    contact_id=contact_id,
+                    username=username,
+                ),
                 contact_id=contact_id,
             )
         blockers = self.dialer.blockers_of(campaign)
         if blockers:
-            raise CampaignBlocked(blockers[0]["explanation"], blockers=blockers)
+            raise CampaignBlocked(blocker_text(blockers[0]), blockers=blockers)
         caller = choose_caller_id(json.loads(campaign.caller_ids), contact.area, 0)
 
         def check() -> tuple[Decision, int]:
@@ -146,14 +151,20 @@ class PreviewService:
     def _require_reserved_for(contact, username: str) -> None:
         """A contact reserved for another agent is theirs: 403 (not reserved at all: 409)."""
         if contact.status == "reserved" and contact.reserved_by and contact.reserved_by != username:
-            raise Forbidden(f"contact {contact.id} is reserved for another agent", kind="contact", id=str(contact.id))
+            raise Forbidden(
+                Text("contact %(id)s is reserved for another agent", id=contact.id), kind="contact", id=str(contact.id)
+            )
 
     async def preview_skip(self, contact_id: int, username: str) -> dict:
         now = self.clock.now()
         contact = await asyncio.to_thread(self.repo.contact, contact_id)
         self._require_reserved_for(contact, username)
         if contact.status != "reserved" or contact.reserved_by != username:
-            raise Conflict(f"contact {contact_id} is not reserved for {username}")
+            raise Conflict(
+                Text(
+                    "contact %(contact_id)s is not reserved for %(username)s", contact_id=contact_id, username=username
+                )
+            )
         back = "callback" if contact.callback_agent == username else "pending"
         await asyncio.to_thread(
             self.repo.claim_contact, contact_id, ["reserved"], back, now, reserved_by="", reserved_until=None
@@ -172,7 +183,14 @@ class PreviewService:
             raise InvalidInput("the callback time is in the past", field="at")
         contact = await self.access.require_contact(contact_id, username, role, "schedule a callback on")
         if contact.status in ("blocked",):
-            raise Conflict(f"contact {contact_id} is blocked ({contact.blocked_rule})", contact_id=contact_id)
+            raise Conflict(
+                Text(
+                    "contact %(contact_id)s is blocked (%(blocked_rule)s)",
+                    contact_id=contact_id,
+                    blocked_rule=contact.blocked_rule,
+                ),
+                contact_id=contact_id,
+            )
         await asyncio.to_thread(
             self.repo.update_contact,
             contact_id,

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-import aiohttp_jinja2
 from aiohttp import web
 
+from ...adapters.web import i18n
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from .compliance import Basis, CallRequest, OppositionFacts, decide, parse_history, parse_instant
 from .imports import ENCODINGS
 from .service import OutboundService
@@ -38,7 +39,7 @@ def _who(request: web.Request) -> tuple[str, str]:
 def _int(request: web.Request, name: str) -> int:
     text = request.match_info.get(name, "")
     if not text.isdigit():
-        raise InvalidInput(f"{name} must be a number", field=name, value=text)
+        raise InvalidInput(Text("%(name)s must be a number", name=name), field=name, value=text)
     return int(text)
 
 
@@ -47,7 +48,7 @@ def _query_int(request: web.Request, name: str, default: int, high: int) -> int:
     if not text:
         return default
     if not text.isdigit():
-        raise InvalidInput(f"{name} must be a whole number", field=name, value=text)
+        raise InvalidInput(Text("%(name)s must be a whole number", name=name), field=name, value=text)
     return min(int(text), high)
 
 
@@ -67,7 +68,9 @@ async def _upload(request: web.Request) -> tuple[bytes, str, dict[str, str]]:
 def _encoding(fields: dict[str, str]) -> str:
     encoding = fields.get("encoding", "utf-8") or "utf-8"
     if encoding not in ENCODINGS:
-        raise InvalidInput(f"encoding must be one of {', '.join(ENCODINGS)}", field="encoding", value=encoding)
+        raise InvalidInput(
+            Text("encoding must be one of %(value)s", value=", ".join(ENCODINGS)), field="encoding", value=encoding
+        )
     return encoding
 
 
@@ -76,7 +79,7 @@ def _encoding(fields: dict[str, str]) -> str:
 async def campaigns_page(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     campaigns = await service.campaigns.visible_campaigns(*_who(request))
-    return aiohttp_jinja2.render_template(
+    return i18n.render_template(
         "outbound/campaigns.html",
         request,
         {
@@ -100,7 +103,7 @@ async def campaign_page(request: web.Request) -> web.StreamResponse:
         campaign_id, status=status, search=search, offset=offset, limit=50
     )
     imports = await service.campaigns.imports(campaign_id)
-    return aiohttp_jinja2.render_template(
+    return i18n.render_template(
         "outbound/campaign.html",
         request,
         {
@@ -122,7 +125,7 @@ async def campaign_page(request: web.Request) -> web.StreamResponse:
 async def contact_page(request: web.Request) -> web.StreamResponse:
     await _service(request).access.require_contact(_int(request, "id"), *_who(request), "see")
     why = await _service(request).compliance.why_not_called(_int(request, "id"))
-    return aiohttp_jinja2.render_template("outbound/contact.html", request, {"why": why})
+    return i18n.render_template("outbound/contact.html", request, {"why": why})
 
 
 @roles(*MANAGERS)
@@ -131,7 +134,7 @@ async def compliance_page(request: web.Request) -> web.StreamResponse:
     status = await service.oppositions.opposition_status()
     consents = await service.oppositions.recent_consents(50)
     campaigns = await service.campaigns.visible_campaigns(*_who(request))
-    return aiohttp_jinja2.render_template(
+    return i18n.render_template(
         "outbound/compliance.html",
         request,
         {"opposition": status, "consents": consents, "campaigns": campaigns, "encodings": list(ENCODINGS)},
@@ -141,7 +144,7 @@ async def compliance_page(request: web.Request) -> web.StreamResponse:
 # --- campaigns API ---------------------------------------------------------------------------------
 @roles(*MANAGERS)
 async def api_campaigns(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).campaigns.visible_campaigns(*_who(request)))
+    return i18n.json_response(await _service(request).campaigns.visible_campaigns(*_who(request)))
 
 
 @roles(*MANAGERS)
@@ -149,14 +152,14 @@ async def api_campaign_create(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     name = body.pop("name", None)
     campaign = await _service(request).campaigns.create_campaign(name, body, *_who(request))
-    return web.json_response(campaign, status=201)
+    return i18n.json_response(campaign, status=201)
 
 
 @roles(*MANAGERS)
 async def api_campaign(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     await service.access.require_campaign(_int(request, "id"), *_who(request), "see")
-    return web.json_response(await service.campaigns.campaign(_int(request, "id")))
+    return i18n.json_response(await service.campaigns.campaign(_int(request, "id")))
 
 
 @roles(*MANAGERS)
@@ -164,7 +167,7 @@ async def api_campaign_update(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     body.pop("name", None)
     campaign = await _service(request).campaigns.update_campaign(_int(request, "id"), body, *_who(request))
-    return web.json_response(campaign)
+    return i18n.json_response(campaign)
 
 
 @roles(*MANAGERS)
@@ -172,14 +175,14 @@ async def api_campaign_action(request: web.Request) -> web.StreamResponse:
     campaign = await _service(request).campaigns.change_status(
         _int(request, "id"), request.match_info["action"], *_who(request)
     )
-    return web.json_response(campaign)
+    return i18n.json_response(campaign)
 
 
 @roles(*MANAGERS)
 async def api_campaign_agents(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     agents = await _service(request).campaigns.set_agents(_int(request, "id"), body.get("agents"), *_who(request))
-    return web.json_response({"agents": agents})
+    return i18n.json_response({"agents": agents})
 
 
 @roles(*MANAGERS)
@@ -193,7 +196,7 @@ async def api_contacts(request: web.Request) -> web.StreamResponse:
         offset=_query_int(request, "offset", 0, 10**9),
         limit=_query_int(request, "limit", 100, 1000),
     )
-    return web.json_response({"total": total, "contacts": rows})
+    return i18n.json_response({"total": total, "contacts": rows})
 
 
 # --- imports ---------------------------------------------------------------------------------------
@@ -203,26 +206,26 @@ async def api_import_preview(request: web.Request) -> web.StreamResponse:
     report = await _service(request).campaigns.preview_import(
         _int(request, "id"), data, filename, _encoding(fields), *_who(request)
     )
-    return web.json_response(report, status=201)
+    return i18n.json_response(report, status=201)
 
 
 @roles(*MANAGERS)
 async def api_import(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     await service.access.require_import(_int(request, "id"), *_who(request), "see")
-    return web.json_response(await service.campaigns.import_report(_int(request, "id")))
+    return i18n.json_response(await service.campaigns.import_report(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_import_confirm(request: web.Request) -> web.StreamResponse:
     result = await _service(request).campaigns.commit_import(_int(request, "id"), *_who(request))
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 @roles(*MANAGERS)
 async def api_import_cancel(request: web.Request) -> web.StreamResponse:
     result = await _service(request).campaigns.cancel_import(_int(request, "id"), *_who(request))
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 # --- compliance ------------------------------------------------------------------------------------
@@ -230,21 +233,21 @@ async def api_import_cancel(request: web.Request) -> web.StreamResponse:
 async def api_contact(request: web.Request) -> web.StreamResponse:
     """A contact's card (custom fields included): the agent desk reads it for the screen-pop
     of an outbound call (call data ``contact_id``); agents see their campaigns' contacts only."""
-    return web.json_response(await _service(request).campaigns.contact(_int(request, "id"), *_who(request)))
+    return i18n.json_response(await _service(request).campaigns.contact(_int(request, "id"), *_who(request)))
 
 
 @roles(*MANAGERS)
 async def api_contact_why(request: web.Request) -> web.StreamResponse:
     """Why was this contact (not) called: every stored decision with every rule."""
     await _service(request).access.require_contact(_int(request, "id"), *_who(request), "see")
-    return web.json_response(await _service(request).compliance.why_not_called(_int(request, "id")))
+    return i18n.json_response(await _service(request).compliance.why_not_called(_int(request, "id")))
 
 
 @roles(*MANAGERS)
 async def api_contact_check(request: web.Request) -> web.StreamResponse:
     """The engine's answer for this contact now (stored like the dialer's decisions)."""
     result = await _service(request).compliance.check_contact(_int(request, "id"), *_who(request))
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 @roles(*MANAGERS)
@@ -274,7 +277,7 @@ async def api_compliance_check(request: web.Request) -> web.StreamResponse:
         bloctel_scrubbed_at=parse_instant(scrubbed, "bloctel_scrubbed_at") if scrubbed else None,
     )
     history = parse_history(body.get("history", []))
-    return web.json_response(decide(request_, history, facts, at).as_dict())
+    return i18n.json_response(decide(request_, history, facts, at).as_dict())
 
 
 def _moment(text: str | None, name: str) -> datetime | None:
@@ -325,7 +328,7 @@ async def api_consents(request: web.Request) -> web.StreamResponse:
     number = request.query.get("number")
     if not number:
         raise InvalidInput("number is required", field="number")
-    return web.json_response(await _service(request).oppositions.consents_of(number))
+    return i18n.json_response(await _service(request).oppositions.consents_of(number))
 
 
 @roles(*MANAGERS)
@@ -334,7 +337,9 @@ async def api_consent_add(request: web.Request) -> web.StreamResponse:
     allowed = {"number", "scope", "action", "at", "source", "proof_ref", "campaign_id"}
     unknown = set(body) - allowed
     if unknown:
-        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            Text("unknown field(s): %(value)s", value=", ".join(sorted(unknown))), field=sorted(unknown)[0]
+        )
     if not isinstance(body.get("number"), str):
         raise InvalidInput("number is required", field="number")
     entry = await _service(request).oppositions.record_consent(
@@ -347,7 +352,7 @@ async def api_consent_add(request: web.Request) -> web.StreamResponse:
         actor=current_user(request).username,
         campaign_id=body.get("campaign_id"),
     )
-    return web.json_response(entry, status=201)
+    return i18n.json_response(entry, status=201)
 
 
 @roles(*MANAGERS)
@@ -356,12 +361,12 @@ async def api_consent_import(request: web.Request) -> web.StreamResponse:
     result = await _service(request).oppositions.import_consents(
         data, _encoding(fields), current_user(request).username, filename
     )
-    return web.json_response(result, status=201)
+    return i18n.json_response(result, status=201)
 
 
 @roles(*MANAGERS)
 async def api_opposition(request: web.Request) -> web.StreamResponse:
-    return web.json_response(await _service(request).oppositions.opposition_status())
+    return i18n.json_response(await _service(request).oppositions.opposition_status())
 
 
 @roles(*MANAGERS)
@@ -381,7 +386,7 @@ async def api_dnc_add(request: web.Request) -> web.StreamResponse:
         if not isinstance(numbers, list):
             raise InvalidInput("numbers (a list) or number is required", field="numbers")
         result = await service.dnc_add(numbers, str(body.get("reason", "")), user)
-    return web.json_response(result, status=201)
+    return i18n.json_response(result, status=201)
 
 
 @roles(*MANAGERS)
@@ -389,7 +394,7 @@ async def api_dnc_remove(request: web.Request) -> web.StreamResponse:
     result = await _service(request).oppositions.dnc_remove(
         request.match_info["number"], current_user(request).username
     )
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 @roles(*MANAGERS)
@@ -400,7 +405,7 @@ async def api_bloctel_list(request: web.Request) -> web.StreamResponse:
     result = await _service(request).oppositions.import_bloctel_list(
         data, fields["scrubbed_at"], filename, current_user(request).username
     )
-    return web.json_response(result, status=201)
+    return i18n.json_response(result, status=201)
 
 
 @roles(*MANAGERS)
@@ -417,26 +422,26 @@ async def api_bloctel_scrub(request: web.Request) -> web.StreamResponse:
         encoding=_encoding(fields),
         role=current_user(request).role,
     )
-    return web.json_response(result, status=201)
+    return i18n.json_response(result, status=201)
 
 
 # --- agents ----------------------------------------------------------------------------------------
 @roles("agent")
 async def api_my_campaigns(request: web.Request) -> web.StreamResponse:
     campaigns = await _service(request).campaigns.my_campaigns(current_user(request).username)
-    return web.json_response(campaigns)
+    return i18n.json_response(campaigns)
 
 
 @roles("agent")
 async def api_join(request: web.Request) -> web.StreamResponse:
     queue = await _service(request).campaigns.join(_int(request, "id"), current_user(request).username)
-    return web.json_response({"queue": queue})
+    return i18n.json_response({"queue": queue})
 
 
 @roles("agent")
 async def api_leave(request: web.Request) -> web.StreamResponse:
     await _service(request).campaigns.leave(_int(request, "id"), current_user(request).username)
-    return web.json_response({"ok": True})
+    return i18n.json_response({"ok": True})
 
 
 @roles("agent")
@@ -446,19 +451,19 @@ async def api_preview_next(request: web.Request) -> web.StreamResponse:
     found = await _service(request).preview.preview_next(current_user(request).username)
     if found is None:
         return web.Response(status=204)
-    return web.json_response(found)
+    return i18n.json_response(found)
 
 
 @roles("agent")
 async def api_preview_dial(request: web.Request) -> web.StreamResponse:
     result = await _service(request).preview.preview_dial(_int(request, "id"), current_user(request).username)
-    return web.json_response(result, status=201)
+    return i18n.json_response(result, status=201)
 
 
 @roles("agent")
 async def api_preview_skip(request: web.Request) -> web.StreamResponse:
     result = await _service(request).preview.preview_skip(_int(request, "id"), current_user(request).username)
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 @roles("agent")
@@ -473,7 +478,7 @@ async def api_callback(request: web.Request) -> web.StreamResponse:
         mine=bool(body.get("mine", True)),
         role=current_user(request).role,
     )
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 @roles("agent", *MANAGERS)
@@ -488,7 +493,7 @@ async def api_attempt_result(request: web.Request) -> web.StreamResponse:
         notes=str(body.get("notes", "")),
         role=current_user(request).role,
     )
-    return web.json_response(result)
+    return i18n.json_response(result)
 
 
 def add_routes(app: web.Application) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from ..acd.model import SIP_REALM, SIP_USER_RE
 
 USERNAME_RE = re.compile(r"^[a-z0-9._-]{2,32}$")  # the users table's alphabet
@@ -79,7 +80,10 @@ def sip_username_for(username: str) -> str:
     letter: it is also a dialplan extension)."""
     sip = check_username(username).replace(".", "-")
     if not SIP_USER_RE.match(sip):
-        raise InvalidInput(f"{username!r} cannot be a SIP user name: it must start with a letter", field="username")
+        raise InvalidInput(
+            Text("%(username)r cannot be a SIP user name: it must start with a letter", username=username),
+            field="username",
+        )
     return sip
 
 

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from ...core.clock import Clock
 from ...core.errors import Conflict, PbxCommandFailed, PbxTimeout, PbxUnavailable
+from ...core.text import Text
 from .errors import NoSuchPhone, NoSuchProvisioning
 from .model import PhoneLine, PhoneServer, SoftphoneSettings, check_username, host_or_default, sip_username_for
 from .ports import Audit, PhoneRepository, Registrations
@@ -100,7 +101,11 @@ class PhoneService:
         line = await asyncio.to_thread(self.repo.line, username)
         if line.has_phone:
             raise Conflict(
-                f"{username} already has a phone ({line.sip_username}): regenerate its password instead",
+                Text(
+                    "%(username)s already has a phone (%(sip_username)s): regenerate its password instead",
+                    username=username,
+                    sip_username=line.sip_username,
+                ),
                 field="username",
             )
         sip_username = sip_username_for(username)
@@ -117,7 +122,9 @@ class PhoneService:
         check_username(username)
         line = await asyncio.to_thread(self.repo.line, username)
         if not line.has_phone:
-            raise NoSuchPhone(f"{username} has no phone yet: create it first", field="username")
+            raise NoSuchPhone(
+                Text("%(username)s has no phone yet: create it first", username=username), field="username"
+            )
         password = generate_sip_password()
         async with self._lock:
             line = await asyncio.to_thread(self.repo.set_phone_password, username, password)

@@ -34,6 +34,7 @@ from typing import Any
 from ...core import events as ev
 from ...core.errors import CcError, ConfigurationError, InvalidInput
 from ...core.ports import AuditTrail, PbxCommands
+from ...core.text import Text
 from .errors import ErasureIncomplete
 from .model import HASH_PREFIX, Person, canonical, canonical_nsn, filter_lines, keyed_hash, parse_person_number
 from .ports import Compactor, ErasureRepository, LiveRecordings
@@ -94,7 +95,7 @@ def load_key(setting: str, data_dir: Path) -> bytes:
             logger.info("erasure: generated the HMAC key %s (mode 0600); back it up", path)
     key = bytes.fromhex(path.read_text().strip())
     if len(key) < 32:
-        raise ConfigurationError(f"{path} must hold at least 32 bytes in hex", file=str(path))
+        raise ConfigurationError(Text("%(path)s must hold at least 32 bytes in hex", path=path), file=str(path))
     return key
 
 
@@ -324,7 +325,9 @@ class ErasureService:
             )
             if raise_on_failure:
                 raise ErasureIncomplete(
-                    f"the database part is erased, but {len(failures)} file(s) could not be removed",
+                    Text(
+                        "the database part is erased, but %(count)s file(s) could not be removed", count=len(failures)
+                    ),
                     failures=failures,
                     summary=summary,
                 )

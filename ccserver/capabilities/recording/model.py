@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...core.errors import Conflict, Forbidden, InvalidInput
+from ...core.text import Text
 
 POLICIES = ("always", "on_demand", "never")
 DEFAULT_POLICY = "always"
@@ -47,7 +48,9 @@ class RecordingPolicy:
 def validate_policy(policy: Any, retention_days: Any) -> RecordingPolicy:
     if policy not in POLICIES:
         raise InvalidInput(
-            f"recording policy must be one of {', '.join(POLICIES)}", field="recording_policy", allowed=list(POLICIES)
+            Text("recording policy must be one of %(value)s", value=", ".join(POLICIES)),
+            field="recording_policy",
+            allowed=list(POLICIES),
         )
     if (
         not isinstance(retention_days, int)
@@ -55,7 +58,10 @@ def validate_policy(policy: Any, retention_days: Any) -> RecordingPolicy:
         or not 0 <= retention_days <= MAX_RETENTION_DAYS
     ):
         raise InvalidInput(
-            f"retention_days: a whole number of days from 0 (keep for ever) to {MAX_RETENTION_DAYS}",
+            Text(
+                "retention_days: a whole number of days from 0 (keep for ever) to %(MAX_RETENTION_DAYS)s",
+                MAX_RETENTION_DAYS=MAX_RETENTION_DAYS,
+            ),
             field="retention_days",
         )
     return RecordingPolicy(policy, retention_days)
@@ -126,10 +132,14 @@ def allowed_actions(live: LiveRecording) -> list[str]:
 def check_action(live: LiveRecording, action: str) -> None:
     """Raise when `action` (start, pause, resume, stop) is not possible now."""
     if action not in ACTIONS:
-        raise InvalidInput(f"unknown recording action {action!r}", field="action")
+        raise InvalidInput(Text("unknown recording action %(action)r", action=action), field="action")
     if action == "start":
         if live.policy == "never":
-            raise Forbidden(f"calls of queue {live.queue} are never recorded", field="policy", policy=live.policy)
+            raise Forbidden(
+                Text("calls of queue %(queue)s are never recorded", queue=live.queue),
+                field="policy",
+                policy=live.policy,
+            )
         if live.state in (RECORDING, PAUSED):
             raise Conflict("the call is already being recorded", field="state", state=live.state)
         if live.state == STOPPED:
@@ -145,7 +155,9 @@ def check_action(live: LiveRecording, action: str) -> None:
         raise Conflict("the recording is not paused", field="state", state=live.state)
     if action == "stop" and live.policy == "always":
         raise Forbidden(
-            f"calls of queue {live.queue} are always recorded: pause instead", field="policy", policy=live.policy
+            Text("calls of queue %(queue)s are always recorded: pause instead", queue=live.queue),
+            field="policy",
+            policy=live.policy,
         )
 
 
@@ -367,7 +379,9 @@ def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
     criteria = grid.criteria
     unknown = sorted(set(answers) - set(criteria))
     if unknown:
-        raise InvalidInput(f"unknown criteria: {', '.join(map(str, unknown))}", field="answers", unknown=unknown)
+        raise InvalidInput(
+            Text("unknown criteria: %(value)s", value=", ".join(map(str, unknown))), field="answers", unknown=unknown
+        )
     clean: dict[str, dict[str, Any]] = {}
     missing = []
     for cid, criterion in criteria.items():
@@ -379,11 +393,13 @@ def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
         if isinstance(raw, Mapping):
             comment = raw.get("comment", "") or ""
             if not isinstance(comment, str) or len(comment) > 2000:
-                raise InvalidInput(f"{cid}: a comment is text up to 2000 characters", field=cid)
+                raise InvalidInput(Text("%(cid)s: a comment is text up to 2000 characters", cid=cid), field=cid)
             raw = raw.get("value")
         if raw == "na":
             if not criterion.allow_na:
-                raise InvalidInput(f"{cid}: 'not applicable' is not allowed for this criterion", field=cid)
+                raise InvalidInput(
+                    Text("%(cid)s: 'not applicable' is not allowed for this criterion", cid=cid), field=cid
+                )
             value: Any = "na"
         elif isinstance(raw, bool):
             value = criterion.max_points if raw else 0
@@ -396,7 +412,9 @@ def score_evaluation(grid: Grid, answers: Any) -> EvaluationResult:
             )
         clean[cid] = {"value": value, **({"comment": comment.strip()} if comment.strip() else {})}
     if missing:
-        raise InvalidInput(f"unanswered criteria: {', '.join(missing)}", field="answers", missing=missing)
+        raise InvalidInput(
+            Text("unanswered criteria: %(value)s", value=", ".join(missing)), field="answers", missing=missing
+        )
     section_scores = []
     total_weight = total = 0.0
     for section in grid.sections:

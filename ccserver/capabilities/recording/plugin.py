@@ -8,6 +8,7 @@ from typing import Any
 
 from ...core.errors import InvalidInput
 from ...core.plugin import Deps, Plugin
+from ...core.text import Text
 from .model import validate_policy
 from .ports import CustomerLookup, RecordingRepository, Scopes
 from .service import TOPICS, RecordingService
@@ -49,7 +50,10 @@ def setup(
         )
     except InvalidInput as exc:
         name = "policy" if exc.details.get("field") == "recording_policy" else "retention_days"
-        raise InvalidInput(f"recording.click_to_dial_{name}: {exc.message}", field=f"recording.click_to_dial_{name}")
+        raise InvalidInput(
+            Text("recording.click_to_dial_%(name)s: %(message)s", name=name, message=exc.message),
+            field=f"recording.click_to_dial_{name}",
+        )
     service = RecordingService(
         repository,
         store or store_of(settings, deps.config_writer),

@@ -45,6 +45,7 @@ from ...core.clock import Clock
 from ...core.errors import CcError, Conflict, Forbidden, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Target, actor_for, may_act, require
 from ...core.ports import AuditTrail, PbxCommands
+from ...core.text import Text
 from ..calls.model import CallRecordChanged
 from .model import (
     PAUSED,
@@ -511,7 +512,7 @@ class RecordingService:
         )
         try:
             if not live.channel:
-                raise Conflict(f"call {live.uniqueid}: its channel is unknown; cannot record")
+                raise Conflict(Text("call %(uniqueid)s: its channel is unknown; cannot record", uniqueid=live.uniqueid))
             if self.pbx is None or not self.pbx.is_up:
                 raise PbxUnavailable("the telephone system is not reachable right now")
             await self.pbx.mix_monitor(live.channel, name, "b")
@@ -810,7 +811,11 @@ class RecordingService:
                 raise Forbidden("this recording is not one of your calls", recording=recording_id)
         if row.status != "stored" or not row.path:
             raise NotFound(
-                f"recording {recording_id} has no audio ({row.status})", recording=recording_id, status=row.status
+                Text(
+                    "recording %(recording_id)s has no audio (%(status)s)", recording_id=recording_id, status=row.status
+                ),
+                recording=recording_id,
+                status=row.status,
             )
         return row
 
@@ -992,7 +997,7 @@ class RecordingService:
             )
         grid_row = self.repo.grid(grid_id)
         if not grid_row.active:
-            raise Conflict(f"grid {grid_row.name!r} is retired", field="grid_id")
+            raise Conflict(Text("grid %(name)r is retired", name=grid_row.name), field="grid_id")
         comment = self._comment(comment)
         if recording.agent == evaluator:
             raise Forbidden("nobody evaluates their own calls", field="recording_id")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...core.errors import ConfigurationError, NotFound
+from ...core.text import Text
 from .model import parse_wav_header
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class RecordingStore:
             return None
         path = (self.spool_dir / spool_name).resolve()
         if self.spool_dir.resolve() not in path.parents:
-            raise ValueError(f"spool name {spool_name!r} leaves the spool directory")
+            raise ValueError(Text("spool name %(spool_name)r leaves the spool directory", spool_name=spool_name))
         return path
 
     def wait_closed(self, spool_name: str, timeout: float | None = None, step: float = 0.1) -> Path | None:
@@ -172,7 +173,7 @@ class RecordingStore:
     def _path(self, relative: str) -> Path:
         path = (self.store_dir / relative).resolve()
         if self.store_dir.resolve() not in path.parents:
-            raise ValueError(f"recording path {relative!r} leaves the store")
+            raise ValueError(Text("recording path %(relative)r leaves the store", relative=relative))
         return path
 
     def exists(self, relative: str) -> bool:
@@ -209,7 +210,7 @@ class RecordingStore:
             header = f.read(HEADER.size)
             magic, chunk, prefix, size = HEADER.unpack(header)
             if magic != MAGIC:
-                raise ConfigurationError(f"{path.name} is not an encrypted recording")
+                raise ConfigurationError(Text("%(name)s is not an encrypted recording", name=path.name))
             count = max(1, -(-size // chunk))
             end = min(end, size - 1)
             for index in range(start // chunk, end // chunk + 1):

@@ -15,6 +15,7 @@ from aiohttp import web
 from ...adapters.web.auth import current_user, roles
 from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from .model import RangeNotSatisfiable, parse_range, validate_policy
 from .ports import RecordingFilter
 from .service import RecordingService
@@ -32,9 +33,9 @@ def _int(value: Any, field: str) -> int:
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{field} must be a whole number", field=field) from None
+        raise InvalidInput(Text("%(field)s must be a whole number", field=field), field=field) from None
     if number < 0 or number > 2**62:
-        raise InvalidInput(f"{field} is out of range", field=field)
+        raise InvalidInput(Text("%(field)s is out of range", field=field), field=field)
     return number
 
 
@@ -45,7 +46,7 @@ def _date(value: str | None, field: str, *, end: bool = False) -> datetime | Non
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{field}: a date like 2026-11-23", field=field) from None
+        raise InvalidInput(Text("%(field)s: a date like 2026-11-23", field=field), field=field) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     if end and len(value) == 10:

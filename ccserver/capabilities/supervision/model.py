@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from ccserver.core.text import Text
+
 from ..agents.model import AgentState, AgentStatus
 
 # the browser phone's endpoint is <sip user>~webrtc (acd.model.WEBRTC_SUFFIX, which imports this
@@ -27,7 +29,7 @@ def chanspy_options(mode: str) -> str:
     """ChanSpy options for a mode: q quiet, E exit when the spied call ends, d lets DTMF 4/5/6
     switch listen/whisper/barge during the session (the server sends them with PlayDTMF)."""
     if mode not in SPY_MODES:
-        raise ValueError(f"unknown spy mode {mode!r}")
+        raise ValueError(Text("unknown spy mode %(mode)r", mode=mode))
     return SPY_MODES[mode][0] + "Ed"
 
 
@@ -45,7 +47,7 @@ def spy_endpoint(interface: str, sip_username: str) -> str:
 
 def mode_digit(mode: str) -> str:
     if mode not in SPY_MODES:
-        raise ValueError(f"unknown spy mode {mode!r}")
+        raise ValueError(Text("unknown spy mode %(mode)r", mode=mode))
     return SPY_MODES[mode][1]
 
 

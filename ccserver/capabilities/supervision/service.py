@@ -15,6 +15,7 @@ from ...core.clock import Clock
 from ...core.errors import Conflict, InvalidInput, NotFound, PbxUnavailable
 from ...core.permissions import Actor, Target, actor_for, channel_target, may_act, require
 from ...core.ports import AuditTrail, OriginateRequest, PbxCommands
+from ...core.text import Text
 from ..acd.service import AcdService, record_from_row
 from ..agents.model import AgentBoard, AgentState
 from ..callbacks.model import WaitingLine
@@ -177,7 +178,7 @@ class SupervisionService:
             return  # admins supervise everybody (an unknown agent fails at the PBX step)
         status = self.board.agents.get(agent)
         if status is None:
-            raise NotFound(f"no agent {agent!r}", agent=agent)
+            raise NotFound(Text("no agent %(agent)r", agent=agent), agent=agent)
         require(
             await self.actor(supervisor, role),
             Target.of("agent", agent, agents=[agent], queues=status.queues),
@@ -207,11 +208,11 @@ class SupervisionService:
 
     async def start_spy(self, supervisor: str, role: str, agent: str, mode: str) -> SpySession:
         if mode not in SPY_MODES:
-            raise InvalidInput(f"mode: one of {', '.join(SPY_MODES)}", field="mode")
+            raise InvalidInput(Text("mode: one of %(value)s", value=", ".join(SPY_MODES)), field="mode")
         await self.check_allowed(supervisor, role, agent)
         status = self.board.agents.get(agent)
         if status is None or status.state is not AgentState.ON_CALL:
-            raise Conflict(f"{agent} is not on a call", field="agent")
+            raise Conflict(Text("%(agent)s is not on a call", agent=agent), field="agent")
         if supervisor in self.sessions:
             raise Conflict("you are already listening to a call: stop it first", field="supervisor")
         phone = await asyncio.to_thread(self.repo.sip_account_of, supervisor)
@@ -252,7 +253,7 @@ class SupervisionService:
         if session is None or not session.spyer_channel:
             raise Conflict("no listening session in progress", field="supervisor")
         if mode not in SPY_MODES:
-            raise InvalidInput(f"mode: one of {', '.join(SPY_MODES)}", field="mode")
+            raise InvalidInput(Text("mode: one of %(value)s", value=", ".join(SPY_MODES)), field="mode")
         pbx = self._pbx()
         await pbx.play_dtmf(session.spyer_channel[:-2] + ";1", mode_digit(mode), duration_ms=120)
         # shown by `core show channel` on the spy leg: what an admin sees in Asterisk

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from ..acd.model import SIP_REALM, SIP_USER_RE, WEBRTC_SUFFIX, pjsip_account_lines, sip_password_digests
 
 REGISTER_EXPIRES = 300
@@ -27,7 +28,9 @@ REGISTER_EXPIRES = 300
 def webrtc_endpoint(sip_username: str) -> str:
     """The browser phone's endpoint (and SIP user) of the account `sip_username`."""
     if not SIP_USER_RE.match(sip_username or ""):
-        raise InvalidInput(f"{sip_username!r} is not a SIP user name", field="sip_username")
+        raise InvalidInput(
+            Text("%(sip_username)r is not a SIP user name", sip_username=sip_username), field="sip_username"
+        )
     return sip_username + WEBRTC_SUFFIX
 
 

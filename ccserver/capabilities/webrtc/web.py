@@ -9,6 +9,7 @@ from ...adapters.web.auth import current_user, roles
 from ...adapters.web.keys import CONNECT_SOURCES
 from ...adapters.web.requests import read_json
 from ...core.errors import InvalidInput
+from ...core.text import Text
 from .service import WebrtcService
 
 WEBRTC: web.AppKey[WebrtcService] = web.AppKey("webrtc", WebrtcService)
@@ -22,7 +23,7 @@ async def api_browser_phone(request: web.Request) -> web.StreamResponse:
     body = await read_json(request)
     if body:
         name = sorted(body)[0]
-        raise InvalidInput(f"unknown field {name!r}: the browser phone is always your own", field=name)
+        raise InvalidInput(Text("unknown field %(name)r: the browser phone is always your own", name=name), field=name)
     user = current_user(request)
     settings = await request.app[WEBRTC].credentials(user.username, user.session_id, host=request.url.host or "")
     return web.json_response(settings.to_dict(), headers=NO_STORE)

@@ -185,6 +185,8 @@ def test_every_rejection_kind_is_reported_with_its_line_in_the_file():
         "column": "téléphone",
         "value": "06 12 34",
         "reason": by_line[4].reason,
+        # the reason's message id and values: the web layer shows it in the reader's language
+        "reason_text": by_line[4].reason.as_json(),
     }
 
 

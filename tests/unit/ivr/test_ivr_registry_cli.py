@@ -52,9 +52,14 @@ def test_activate_refuses_an_invalid_script_and_keeps_the_previous_version():
     v1 = registry.activate_text(text(), "sc.yaml")
     with pytest.raises(InvalidInput) as info:
         registry.activate_text(text(version="2", queue="nope"), "sc.yaml")
-    assert info.value.details["errors"] == [
-        {"file": "sc.yaml", "line": 11, "node": "main", "message": "unknown queue 'nope' (known: q1)"}
-    ]
+    (error,) = info.value.details["errors"]
+    assert {k: error[k] for k in ("file", "line", "node", "message")} == {
+        "file": "sc.yaml",
+        "line": 11,
+        "node": "main",
+        "message": "unknown queue 'nope' (known: q1)",
+    }
+    assert error["message_text"]["id"] == "unknown queue %(name)r%(known)s"  # shown in the reader's language
     assert registry.active("sc") is v1
     assert registry.history("sc") == [v1]
     v2 = registry.activate_text(text(version="2"), "sc.yaml")
