@@ -19,14 +19,16 @@ from tests.support.sipp import Answer, SippCaller, SippPhone
 pytestmark = pytest.mark.asterisk
 
 
-async def supervisor_with_phone(srv, asterisk, quiet):
+async def supervisor_with_phone(srv, asterisk, audio):
+    """Sophie, supervisor of queue support, with a registered sipp phone answering and playing
+    `audio` (a WAV path, or True for the sample speech)."""
     rt = srv.runtime
     await asyncio.to_thread(rt.users.create_user, "sophie", "password-1234", role="supervisor", display_name="Sophie")
     account = await asyncio.to_thread(rt.acd_repo.add_sip_account, "sophie")
     await asyncio.to_thread(rt.acd_repo.give_scope, "sophie", "queue", "support")
     await rt.acd.apply_configuration()
     phone = SippPhone(
-        asterisk, account.sip_username, account.sip_password, behaviour=Answer(audio=quiet, audio_seconds=60)
+        asterisk, account.sip_username, account.sip_password, behaviour=Answer(audio=audio, audio_seconds=60)
     )
     await phone.start()
     await phone.wait_registered()

@@ -11,7 +11,12 @@ import time
 import pytest
 
 from tests.integration.test_assistance import supervisor_with_phone
-from tests.integration.test_browser_phone import browser_server, close_browser_phone, open_desk_with_browser_phone
+from tests.integration.test_browser_phone import (
+    answer_a_queue_call_in_the_page,
+    browser_server,
+    close_browser_phone,
+    open_desk_with_browser_phone,
+)
 from tests.integration.test_inbound import QUEUE_NUMBER, setup_call_center, start_phones
 from tests.integration.test_supervision import SPEECH, silence
 from tests.support.browser import WEBRTC_ARGS, chromium, log_in
@@ -106,15 +111,7 @@ async def test_supervisor_listens_to_an_agent_on_the_browser_phone(asterisk, tmp
         try:
             async with chromium(WEBRTC_ARGS) as browser:
                 page = await open_desk_with_browser_phone(browser, srv, "alice")
-                await page.click("#btn-login")
-                await page.wait_for_selector("#state[data-state=available]", timeout=10_000)
-                caller = SippCaller(
-                    asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=60
-                )
-                await caller.start()
-                await page.wait_for_selector("#browser-phone[data-call=ringing]", timeout=10_000)
-                await page.click("#bp-answer")
-                await page.wait_for_selector("#state[data-state=on_call]", timeout=10_000)
+                caller = await answer_a_queue_call_in_the_page(page, asterisk, True)
                 assert rt.agent_board.agents["alice"].interface == "PJSIP/alice~webrtc"
                 call = rt.agent_board.agents["alice"].call.uniqueid
 

@@ -36,6 +36,23 @@ async def open_desk_with_browser_phone(browser, srv: Server, username: str):
     return page
 
 
+async def answer_a_queue_call_in_the_page(page, asterisk, audio) -> SippCaller:
+    """The agent logs in to her queue from the desk, a sipp caller (playing `audio`) dials it,
+    and she answers in the page: returns the caller, on call with her."""
+    await page.click("#btn-login")
+    await page.wait_for_selector("#state[data-state=available]", timeout=10_000)
+    caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=audio, talk_seconds=None, max_seconds=60)
+    await caller.start()
+    try:
+        await page.wait_for_selector("#browser-phone[data-call=ringing]", timeout=10_000)
+        await page.click("#bp-answer")
+        await page.wait_for_selector("#state[data-state=on_call]", timeout=10_000)
+    except BaseException:
+        await caller.stop()
+        raise
+    return caller
+
+
 async def close_browser_phone(page) -> None:
     """Unregister and close the WebSocket as the page does when the agent switches phones (a
     page that just vanishes leaves Asterisk an abrupt TLS close, logged as an ERROR)."""

@@ -45,6 +45,16 @@ async def answered_call(srv, asterisk, accounts, tmp_path, *, with_bruno: bool =
     return phones, caller, uniqueid
 
 
+async def _alice_consults_bruno(alice, rt, phones, uid, count: int = 1) -> None:
+    """Alice's attended transfer to Bruno from her desk: Bruno answers (his `count`th call) and
+    the consultation is in place (the customer on hold)."""
+    body = {"kind": "agent", "target": "bruno", "attended": True}
+    status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
+    assert status == 200, answer
+    await phones["bruno"].wait_calls("answered", count, timeout=15)
+    await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+
+
 def _queue_log(asterisk, uid) -> list[list[str]]:
     lines = (asterisk.instance_dir / "log" / "queue_log").read_text().splitlines()
     return [line.split("|") for line in lines if f"|{uid}|" in line]
@@ -156,12 +166,8 @@ async def test_cancelled_consultation_then_three_way_call_the_first_agent_leaves
         phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
         try:
             alice = await srv.login("alice", "password-1234")
-            body = {"kind": "agent", "target": "bruno", "attended": True}
             # a consultation cancelled: bruno talked to alice only, no leg for him
-            status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
-            assert status == 200, answer
-            await phones["bruno"].wait_calls("answered", 1, timeout=15)
-            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            await _alice_consults_bruno(alice, rt, phones, uid, 1)
             await asyncio.sleep(1)
             status, answer = await post(alice, f"/api/calls/{uid}/transfer/cancel")
             assert status == 200, answer
@@ -169,10 +175,7 @@ async def test_cancelled_consultation_then_three_way_call_the_first_agent_leaves
             await until(lambda: not rt.call_control.board.calls[uid].held, 5)
             assert [leg.agent for leg in rt.acd.legs.legs(uid)] == ["alice"]
             # consult again, merge: the three together, then alice leaves
-            status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
-            assert status == 200, answer
-            await phones["bruno"].wait_calls("answered", 2, timeout=15)
-            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            await _alice_consults_bruno(alice, rt, phones, uid, 2)
             status, answer = await post(alice, f"/api/calls/{uid}/transfer/merge")
             assert status == 200, answer
             await until(lambda: len(rt.acd.legs.legs(uid)) == 2, 10, "bruno with the customer")
@@ -208,11 +211,7 @@ async def test_customer_hanging_up_during_the_consultation_leaves_one_leg(asteri
         phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
         try:
             alice = await srv.login("alice", "password-1234")
-            body = {"kind": "agent", "target": "bruno", "attended": True}
-            status, answer = await post(alice, f"/api/calls/{uid}/transfer", body)
-            assert status == 200, answer
-            await phones["bruno"].wait_calls("answered", 1, timeout=15)
-            await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+            await _alice_consults_bruno(alice, rt, phones, uid, 1)
             await asyncio.sleep(2)
             await _hang_up_customer(rt, uid)
             [leg] = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]

@@ -10,13 +10,18 @@ import time
 
 import pytest
 
-from tests.integration.test_browser_phone import browser_server, close_browser_phone, open_desk_with_browser_phone
+from tests.integration.test_assistance import supervisor_with_phone
+from tests.integration.test_browser_phone import (
+    answer_a_queue_call_in_the_page,
+    browser_server,
+    close_browser_phone,
+    open_desk_with_browser_phone,
+)
 from tests.integration.test_supervision import SPEECH, silence
 from tests.support.browser import WEBRTC_ARGS, chromium
-from tests.support.calls import QUEUE_NUMBER, setup_call_center
+from tests.support.calls import setup_call_center
 from tests.support.rtp_capture import RtpCapture
 from tests.support.server import until
-from tests.support.sipp import Answer, SippCaller, SippPhone
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
 
@@ -40,28 +45,12 @@ async def test_whisper_and_barge_reach_an_agent_on_the_browser_phone(asterisk, t
     async with browser_server(asterisk, tmp_path) as srv:
         rt = srv.runtime
         await setup_call_center(srv)
-        await asyncio.to_thread(rt.users.create_user, "sophie", "password-1234", role="supervisor", display_name="S")
-        account = await asyncio.to_thread(rt.acd_repo.add_sip_account, "sophie")
-        await asyncio.to_thread(rt.acd_repo.give_scope, "sophie", "queue", "support")
-        await rt.acd.apply_configuration()
-        sup_phone = SippPhone(
-            asterisk, account.sip_username, account.sip_password, behaviour=Answer(audio=True, audio_seconds=60)
-        )
-        await sup_phone.start()
-        await sup_phone.wait_registered()
+        sup_phone = await supervisor_with_phone(srv, asterisk, True)
         caller = None
         try:
             async with chromium([*WEBRTC_ARGS, f"--use-file-for-fake-audio-capture={quiet}"]) as browser:
                 page = await open_desk_with_browser_phone(browser, srv, "alice")
-                await page.click("#btn-login")
-                await page.wait_for_selector("#state[data-state=available]", timeout=10_000)
-                caller = SippCaller(
-                    asterisk, QUEUE_NUMBER, caller="0644556677", audio=quiet, talk_seconds=None, max_seconds=60
-                )
-                await caller.start()
-                await page.wait_for_selector("#browser-phone[data-call=ringing]", timeout=10_000)
-                await page.click("#bp-answer")
-                await page.wait_for_selector("#state[data-state=on_call]", timeout=10_000)
+                caller = await answer_a_queue_call_in_the_page(page, asterisk, quiet)
                 heard_by_caller = RtpCapture(caller._run.media_port).start()
 
                 sophie = await srv.login("sophie", "password-1234")

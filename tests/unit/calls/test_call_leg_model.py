@@ -52,6 +52,14 @@ class Call:
         self.enter("b1", CUSTOMER, ALICE)
         self.wait(talk)
 
+    def alice_consults_bruno(self, seconds: float) -> None:
+        """Alice's attended transfer: she leaves the customer's bridge (b1) for a consultation
+        bridge (b3) with a Local pair whose other half rings bruno (b4), then they talk."""
+        self.leave("b1", ALICE)
+        self.enter("b3", ALICE, LOCAL1)
+        self.enter("b4", LOCAL2, BRUNO)
+        self.wait(seconds)
+
     def legs(self):
         final = [e for e in self.out if isinstance(e, CallLegsChanged)]
         assert final and final[-1].ended, "the call's end publishes its legs"
@@ -138,10 +146,7 @@ def test_attended_transfer_whose_first_agent_hangs_up_after_the_second_connects(
     """Asterisk completes the transfer before the transferring agent's channel is gone."""
     c = Call()
     c.answered_by_alice(2)
-    c.leave("b1", ALICE)
-    c.enter("b3", ALICE, LOCAL1)
-    c.enter("b4", LOCAL2, BRUNO)
-    c.wait(2)
+    c.alice_consults_bruno(2)
     c.leave("b3", ALICE)
     c.leave("b4", BRUNO)
     c.enter("b1", BRUNO)
@@ -157,10 +162,7 @@ def test_attended_transfer_whose_first_agent_hangs_up_after_the_second_connects(
 def test_attended_transfer_through_an_unoptimised_local_pair_still_connects():
     c = Call()
     c.answered_by_alice(2)
-    c.leave("b1", ALICE)
-    c.enter("b3", ALICE, LOCAL1)
-    c.enter("b4", LOCAL2, BRUNO)
-    c.wait(4)
+    c.alice_consults_bruno(4)
     c.leave("b3", ALICE)
     c.hangup(ALICE)
     c.leave("b3", LOCAL1)
@@ -176,10 +178,7 @@ def test_attended_transfer_through_an_unoptimised_local_pair_still_connects():
 def test_attended_transfer_cancelled_leaves_one_leg_with_the_consultation_as_hold():
     c = Call()
     c.answered_by_alice(2)
-    c.leave("b1", ALICE)
-    c.enter("b3", ALICE, LOCAL1)
-    c.enter("b4", LOCAL2, BRUNO)
-    c.wait(4)
+    c.alice_consults_bruno(4)
     # CancelAtxfer: bruno's side hangs up, alice back in the customer's bridge
     c.leave("b4", BRUNO, LOCAL2)
     c.hangup(BRUNO)
@@ -196,10 +195,7 @@ def test_attended_transfer_cancelled_leaves_one_leg_with_the_consultation_as_hol
 def test_three_way_call_then_the_first_agent_leaves():
     c = Call()
     c.answered_by_alice(2)
-    c.leave("b1", ALICE)
-    c.enter("b3", ALICE, LOCAL1)
-    c.enter("b4", LOCAL2, BRUNO)
-    c.wait(1)
+    c.alice_consults_bruno(1)
     # merge (*3): all of them in one bridge
     c.leave("b3", ALICE, LOCAL1)
     c.enter("b1", ALICE, LOCAL1)
@@ -219,10 +215,7 @@ def test_three_way_call_then_the_first_agent_leaves():
 def test_customer_hanging_up_during_the_consultation_ends_the_call_with_one_leg():
     c = Call()
     c.answered_by_alice(2)
-    c.leave("b1", ALICE)
-    c.enter("b3", ALICE, LOCAL1)
-    c.enter("b4", LOCAL2, BRUNO)
-    c.wait(3)
+    c.alice_consults_bruno(3)
     c.leave("b1", CUSTOMER)
     c.hangup(CUSTOMER)
     assert brief(c.legs()) == [("alice", "queue", "hangup", 2, 3, "")]
