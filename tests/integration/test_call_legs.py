@@ -9,11 +9,9 @@ import time
 
 import pytest
 
-from ccserver.capabilities.agents.model import AgentState
 from tests.integration.test_inbound import setup_call_center
-from tests.support.calls import QUEUE_NUMBER, log_in, post, start_phones
+from tests.support.calls import post, queue_call
 from tests.support.server import Server, endpoint_of, until
-from tests.support.sipp import Answer, SippCaller
 
 pytestmark = pytest.mark.asterisk
 TOLERANCE = 1.2  # seconds: event latency and whole-second rounding
@@ -28,21 +26,10 @@ async def _hang_up_customer(rt, uid) -> None:
     await rt.call_writer.flush_now()
 
 
-async def answered_call(srv, asterisk, accounts, tmp_path, *, with_bruno: bool = False):
-    """Alice (logged in) answers a caller from the queue; Bruno's phone registered, not in queue.
-    Every party talks (the sample speech, looped). (test_call_control's former set-up, which
-    moved into tests/support/calls.py as queue_call.)"""
-    rt = srv.runtime
-    talk = Answer(audio=True, audio_seconds=120)
-    who = {"alice": accounts["alice"], **({"bruno": accounts["bruno"]} if with_bruno else {})}
-    phones = await start_phones(asterisk, who, alice=talk, bruno=talk)
-    await log_in(rt, "alice")
-    caller = SippCaller(asterisk, QUEUE_NUMBER, caller="0644556677", audio=True, talk_seconds=None, max_seconds=120)
-    await caller.start()
-    await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 15)
-    uniqueid = rt.agent_board.agents["alice"].call.uniqueid
-    await until(lambda: uniqueid in rt.call_tracker.open and rt.call_tracker.open[uniqueid].answered_at, 5)
-    return phones, caller, uniqueid
+def _call_with_bruno(srv, asterisk, accounts):
+    """Alice (logged in) answers a caller from the queue; Bruno's phone registered, not in the
+    queue; every party talks. Yields (phones, caller, uniqueid); stops them all afterwards."""
+    return queue_call(srv, asterisk, {name: accounts[name] for name in ("alice", "bruno")})
 
 
 async def _alice_consults_bruno(alice, rt, phones, uid, count: int = 1) -> None:
@@ -78,8 +65,7 @@ async def test_transfer_leaves_two_legs_each_agent_charged_their_own_seconds(ast
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with _call_with_bruno(srv, asterisk, accounts) as (phones, caller, uid):
             alice = await srv.login("alice", "password-1234")
             bruno = await srv.login("bruno", "password-1234")
             ws, pops, reader = await _screen_pops(bruno, srv)
@@ -153,18 +139,13 @@ async def test_transfer_leaves_two_legs_each_agent_charged_their_own_seconds(ast
             await ws.close()
             await alice.close()
             await bruno.close()
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
 
 
 async def test_cancelled_consultation_then_three_way_call_the_first_agent_leaves(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with _call_with_bruno(srv, asterisk, accounts) as (phones, caller, uid):
             alice = await srv.login("alice", "password-1234")
             # a consultation cancelled: bruno talked to alice only, no leg for him
             await _alice_consults_bruno(alice, rt, phones, uid, 1)
@@ -198,18 +179,13 @@ async def test_cancelled_consultation_then_three_way_call_the_first_agent_leaves
             assert abs(second.talk_seconds - (ended - merged).total_seconds()) <= TOLERANCE, second.talk_seconds
             assert first.ended_at <= left and second.answered_at <= left
             await alice.close()
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
 
 
 async def test_customer_hanging_up_during_the_consultation_leaves_one_leg(asterisk, tmp_path):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with _call_with_bruno(srv, asterisk, accounts) as (phones, caller, uid):
             alice = await srv.login("alice", "password-1234")
             await _alice_consults_bruno(alice, rt, phones, uid, 1)
             await asyncio.sleep(2)
@@ -218,10 +194,6 @@ async def test_customer_hanging_up_during_the_consultation_leaves_one_leg(asteri
             assert (leg.agent, leg.started_how, leg.ended_how) == ("alice", "queue", "hangup")
             assert leg.hold_seconds >= 1 and leg.ended_at is not None
             await alice.close()
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
 
 
 async def test_the_call_follows_the_agent_who_has_it_control_and_legs_along_a_chain(asterisk, tmp_path):
@@ -230,8 +202,7 @@ async def test_the_call_follows_the_agent_who_has_it_control_and_legs_along_a_ch
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
         rt = srv.runtime
         accounts = await setup_call_center(srv)
-        phones, caller, uid = await answered_call(srv, asterisk, accounts, tmp_path, with_bruno=True)
-        try:
+        async with _call_with_bruno(srv, asterisk, accounts) as (phones, caller, uid):
             alice = await srv.login("alice", "password-1234")
             bruno = await srv.login("bruno", "password-1234")
             status, answer = await post(bruno, f"/api/calls/{uid}/hold")
@@ -264,7 +235,3 @@ async def test_the_call_follows_the_agent_who_has_it_control_and_legs_along_a_ch
             assert actions == ["call.hold", "call.resume", "call.transfer"]
             await alice.close()
             await bruno.close()
-        finally:
-            for phone in phones.values():
-                await phone.stop()
-            await caller.stop()
