@@ -32,6 +32,15 @@ async def desk(browser, srv, username):
     return page
 
 
+async def _hold_and_resume_from_the_page(page, rt, uid) -> None:
+    """The desk's Hold button, then Resume once the hold is in place (both shown on the page)."""
+    await page.click("button[data-cc=hold]")
+    await page.wait_for_selector("#call-control[data-held=yes]", timeout=5_000)
+    await until(lambda: rt.call_control.board.calls[uid].settled, 5)
+    await page.click("button[data-cc=resume]")
+    await page.wait_for_selector("#call-control[data-held=no]", timeout=5_000)
+
+
 @pytest.mark.parametrize("attended", [False, True], ids=["blind", "attended"])
 async def test_transferred_call_pops_the_customer_file_with_the_first_agents_note(asterisk, tmp_path, attended):
     async with Server(tmp_path, endpoint_of(asterisk.info), config_writer=asterisk) as srv:
@@ -87,11 +96,7 @@ async def test_transferred_call_pops_the_customer_file_with_the_first_agents_not
                 assert kind in await bruno_page.text_content("#transferred-by")
                 # the call's controls follow it: bruno holds and resumes it from his desk
                 await bruno_page.wait_for_selector("#call-control:not([hidden])", timeout=3_000)
-                await bruno_page.click("button[data-cc=hold]")
-                await bruno_page.wait_for_selector("#call-control[data-held=yes]", timeout=5_000)
-                await until(lambda: rt.call_control.board.calls[uid].settled, 5)
-                await bruno_page.click("button[data-cc=resume]")
-                await bruno_page.wait_for_selector("#call-control[data-held=no]", timeout=5_000)
+                await _hold_and_resume_from_the_page(bruno_page, rt, uid)
                 # bruno reloads his desk: the snapshot brings back the customer's file, "transféré
                 # par alice" and the call's controls
                 await bruno_page.reload()
@@ -105,11 +110,7 @@ async def test_transferred_call_pops_the_customer_file_with_the_first_agents_not
                 assert "Hélène Dupont" in await bruno_page.text_content("#customer-name")
                 assert kind in await bruno_page.text_content("#transferred-by")
                 await bruno_page.wait_for_selector("#call-control:not([hidden])", timeout=5_000)
-                await bruno_page.click("button[data-cc=hold]")
-                await bruno_page.wait_for_selector("#call-control[data-held=yes]", timeout=5_000)
-                await until(lambda: rt.call_control.board.calls[uid].settled, 5)
-                await bruno_page.click("button[data-cc=resume]")
-                await bruno_page.wait_for_selector("#call-control[data-held=no]", timeout=5_000)
+                await _hold_and_resume_from_the_page(bruno_page, rt, uid)
                 # bruno may now wrap the call up too (it is his call as well)
                 await bruno_page.fill("textarea[name=notes]", "Technicien envoyé")
                 await bruno_page.click("#wrapup-form button[type=submit]")
