@@ -454,6 +454,31 @@ class TransferFailed(PbxEvent):
     xfer_id: str = ""
 
 
+@dataclass(slots=True)
+class CallRequeued(PbxEvent):
+    """A held customer whose agent's phone hung up is put back in their queue, at the front
+    (``UserEvent(CcsRequeued,...)`` from [ccserver-requeue], just before its Queue())."""
+
+    topic: ClassVar[str] = "call_requeued"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+
+
+@dataclass(slots=True)
+class RequeueFailed(PbxEvent):
+    """A held customer whose agent's phone hung up could not be put back in their queue
+    (``UserEvent(CcsRequeueFailed,...)`` from [ccserver-requeue]): `status` is why (CLOSED,
+    JOINEMPTY: nobody logged in, NOQUEUE, or the QUEUESTATUS the second wait ended with); the
+    customer hears "sorry" and the call ends."""
+
+    topic: ClassVar[str] = "requeue_failed"
+    queue: str = ""
+    uniqueid: str = ""
+    linkedid: str = ""
+    status: str = ""
+
+
 # --- outbound dialer ------------------------------------------------------------------------
 
 

@@ -6,7 +6,9 @@ Starts a private test Asterisk (tests/support/asterisk.py, the Asterisk root is 
 use), runs a ccserver against it (queues and agents provisioned as the product does), taps the
 raw AMI byte stream of the server's own AMI link (panoramisk's `save_stream`) and drives calls
 with sipp: an abandoned caller, agents logging in, pausing, a bridged call (a member refusing,
-another answering), MixMonitor, ChanSpy, an Originate, a hold and resume, a queue overflow, a callback request,
+another answering), MixMonitor, ChanSpy, an Originate, a hold and resume, a held customer put back
+in the queue when the agent's channel hangs up (CcsRequeued; CcsRequeueFailed with nobody left in
+the queue), a queue overflow, a callback request,
 QueueStatus and CoreShowChannels while a caller waits, logout, a caller above capacity; then a
 progressive outbound campaign with answering-machine detection (a machine, a person).
 
@@ -38,7 +40,15 @@ logger = logging.getLogger("record_ami")
 
 OUT = Path(__file__).parent / "ami"
 LIST_REPLIES = ("QueueParams", "QueueMember", "QueueEntry", "CoreShowChannel")
-USER_EVENTS = ("CcsOverflow", "CcsCallback", "CcsRefused", "CcsDialer", "CcsCallData")
+USER_EVENTS = (
+    "CcsOverflow",
+    "CcsCallback",
+    "CcsRefused",
+    "CcsDialer",
+    "CcsCallData",
+    "CcsRequeued",
+    "CcsRequeueFailed",
+)
 MAX_CALLS = 2  # max_concurrent_calls of the recording node (the scenario has at most 2 callers)
 PER_FILE = 3  # messages kept per event type
 EOL = "\r\n"
@@ -208,6 +218,27 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
 
         await step("answered call with MixMonitor, ChanSpy, Originate", answered_call())
 
+        async def held_then_agent_gone(requeue: bool):
+            # the desk's hold, then the agent's channel hangs up: [ccserver-requeue] puts the
+            # customer back in the queue (alice gets them again), or, nobody left in it, fails
+            if not requeue:
+                await rt.acd.login("alice", ["support"])
+            caller = SippCaller(asterisk, "4100", caller="0612345679", talk_seconds=12, max_seconds=40)
+            await caller.start()
+            await until(lambda: rt.agent_board.agents["alice"].state is AgentState.ON_CALL, 20, "alice on call")
+            uniqueid = rt.agent_board.agents["alice"].call.uniqueid
+            await until(lambda: uniqueid in rt.call_tracker.open, 10, "the call record")
+            await rt.call_control.hold("alice", "agent", uniqueid)
+            await until(lambda: rt.call_control.board.calls[uniqueid].settled, 10, "the customer on hold")
+            if not requeue:
+                await rt.acd.logout_everywhere("alice", actor="admin", why="trace")
+            await ami.hangup(rt.call_control.board.calls[uniqueid].agent_channel)
+            await caller.wait(timeout=40)
+            await until(lambda: not rt.call_tracker.open, 10, "the call closed")
+            await asyncio.sleep(2.0)  # wrap-up ends
+
+        await step("held customer put back in the queue", held_then_agent_gone(True))
+
         async def overflow_and_callback():
             # an overflow queue (nobody logged in, 2 s max wait) and a callback request
             over = SippCaller(asterisk, "4200", caller="0633445566", talk_seconds=8)
@@ -225,6 +256,7 @@ async def scenario(srv: Server, asterisk, tmp: Path) -> None:
             await asyncio.sleep(1.0)
 
         await step("logout", log_out())
+        await step("held customer, nobody left in the queue", held_then_agent_gone(False))
 
         async def refused_above_capacity():
             # the node admits MAX_CALLS callers at once: the next one is refused (CcsRefused)

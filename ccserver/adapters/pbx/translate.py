@@ -373,6 +373,21 @@ def _user_event(f: Mapping[str, str], node: str) -> ev.PbxEvent | None:
             xfer_id=clean_text(body.get("xferid"), 64),
             node=node,
         )
+    if name == "CcsRequeued":
+        return ev.CallRequeued(
+            queue=clean_text(body.get("queue"), 64),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            node=node,
+        )
+    if name == "CcsRequeueFailed":
+        return ev.RequeueFailed(
+            queue=clean_text(body.get("queue"), 64),
+            uniqueid=f.get("uniqueid", ""),
+            linkedid=f.get("linkedid", ""),
+            status=clean_text(body.get("status"), 32),
+            node=node,
+        )
     return None
 
 

@@ -3,7 +3,9 @@
 A call is known by its id, the customer's channel uniqueid (the call record's). Hold is an
 attended transfer to the silent [ccserver-hold] extension: the customer stays alone in the call's
 bridge and hears music on hold from Asterisk, the queue call (its record, queue_log, the
-customer's MixMonitor) goes on untouched; resume cancels it. Transfers go through
+customer's MixMonitor) goes on untouched; resume cancels it. Should the agent's phone hang up
+while holding, the customer goes back to the call's queue at the front ([ccserver-requeue]),
+when the call came from one of the call center's queues (`requeue_queue`). Transfers go through
 [ccserver-xfer] with a target the server checked (never text a user typed)."""
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ REASONS = {
     "CLOSED": "the queue is closed now (opening hours)",
     "CANCEL": "the transfer was cancelled",
 }
+
+
+def requeue_queue(queue: str, direction: str, queues: set[str] | frozenset[str]) -> str:
+    """The queue a held customer goes back to if the agent's phone hangs up: the call's own
+    queue when it is one of `queues` (the call center's) and the call an inbound or callback
+    one; "" otherwise (a click-to-dial or campaign call: it ends, as before)."""
+    if direction not in ("inbound", "callback") or queue not in queues or not QUEUE_RE.match(queue):
+        return ""
+    return queue
 
 
 def check_digits(digits: object) -> str:
@@ -160,6 +171,15 @@ class CallControlBoard:
             if not uniqueid:
                 return []
             return self.update(uniqueid, transfer="failed", reason=reason_of(event.status), consulting="")
+        if isinstance(event, ev.CallRequeued):
+            # the customer went back to the queue (their agent's phone hung up while holding):
+            # no longer that agent's call; the next agent's desk takes it from the queue
+            call = self.calls.pop(event.uniqueid, None)
+            if call is None:
+                return []
+            if self.by_agent_channel.get(call.agent_channel) == call.uniqueid:
+                del self.by_agent_channel[call.agent_channel]
+            return [CallControlChanged(call=call, ended=True)]
         if isinstance(event, ev.ChannelHungup):
             call = self.calls.pop(event.uniqueid, None)
             if call is not None:  # the customer's channel: the call is over

@@ -36,7 +36,14 @@ def setup(
         legs=legs,
     )
     plugin = Plugin("callcontrol", service=service)
-    for event_type in (ev.ChannelHeld, ev.ChannelUnheld, ev.BridgeEntered, ev.TransferFailed, ev.ChannelHungup):
+    for event_type in (
+        ev.ChannelHeld,
+        ev.ChannelUnheld,
+        ev.BridgeEntered,
+        ev.TransferFailed,
+        ev.CallRequeued,
+        ev.ChannelHungup,
+    ):
         plugin.handle(event_type, service.on_event)
     plugin.subscribe("callcontrol:legs", service.on_leg_started, [LegStarted.topic])
     plugin.web_routes = lambda app: web.add_routes(app, service)

@@ -36,6 +36,7 @@ from .model import (
     check_digits,
     check_kind,
     external_number,
+    requeue_queue,
 )
 from .ports import CallControlCommands, CallControlDirectory
 
@@ -217,9 +218,16 @@ class CallControlService:
             raise CallNotInState("the call is already on hold", call=uniqueid, field="call")
         await self._quiet(call)
         pbx = self._pbx()
+        record = self.tracker.open.get(uniqueid)
+        queues = {q.name for q in await asyncio.to_thread(self.directory.queues)}
+        queue = requeue_queue(record.queue, record.direction, queues) if record else ""
         # the hold extension watches the agent's channel: should the agent's phone hang up while
-        # holding, Asterisk completes the "transfer" to the hold extension, which then ends at
-        # once instead of keeping the customer in silence for hours
+        # holding, Asterisk completes the "transfer" to the hold extension, which then puts the
+        # customer back in their queue ([ccserver-requeue], the customer's CCS_REQUEUE), or ends
+        # at once when there is none, instead of keeping the customer in silence for hours
+        if queue:
+            await pbx.set_variable(record.channel, "CCS_REQUEUE", queue)
+        await pbx.set_variable(call.agent_channel, "__CCS_HOLD_CALLER", uniqueid if queue else "")
         await pbx.set_variable(call.agent_channel, "__CCS_HOLDER", call.agent_channel)
         await pbx.atxfer(call.agent_channel, HOLD_CONTEXT, HOLD_EXTEN)
         await self._audit(username, "hold", uniqueid, agent=call.agent)

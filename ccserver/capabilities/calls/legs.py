@@ -18,7 +18,9 @@ How a leg started: ``queue`` (the first), ``click_to_dial``, ``blind_transfer`` 
 channel went straight to the customer), ``attended_transfer`` (it talked to somebody else of
 the call before: the consultation), ``three_way`` (another agent was still with the customer).
 How it ended: ``hangup`` (the call ended with it), ``transferred`` (a later leg took the
-customer), ``left`` (another agent was still with the customer: a three-way call left).
+customer), ``left`` (another agent was still with the customer: a three-way call left),
+``requeued`` (the agent's phone hung up while holding: the customer went back to the queue, at
+the front, and the next leg starts as a ``queue`` one).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ...core import events as ev
 from ...core.clock import Clock
 
 STARTS = ("queue", "click_to_dial", "blind_transfer", "attended_transfer", "three_way")
-ENDS = ("hangup", "transferred", "left")
+ENDS = ("hangup", "transferred", "left", "requeued")
 MAX_CALLS = 20_000  # calls followed at once (a leak guard: ended calls are dropped at once)
 
 
@@ -179,6 +181,20 @@ class CallLegTracker:
     def _joined(self, e: ev.QueueCallerJoined) -> list[ev.Event]:
         self.open_call(e.uniqueid, e.linkedid, e.channel)
         return []
+
+    def _requeued(self, e: ev.CallRequeued) -> list[ev.Event]:
+        call = self.calls.get(e.uniqueid)
+        if call is None:
+            return []
+        # back in the queue after agents had it ([ccserver-requeue]): whoever left it without
+        # handing it over put it back; the next agent gets it from the queue
+        requeued = [x for x in call.legs.values() if x.ended_at is not None and x.ended_how == "hangup"]
+        if not requeued:
+            return []
+        for leg in requeued:
+            leg.ended_how = "requeued"
+        call.hint = ("queue", "")
+        return [self._changed(call)]
 
     def _call_for(self, linkedid: str) -> _Call | None:
         uniqueid = self.by_linkedid.get(linkedid)
@@ -425,6 +441,7 @@ class CallLegTracker:
 
     _handlers: ClassVar[dict] = {
         ev.QueueCallerJoined: _joined,
+        ev.CallRequeued: _requeued,
         ev.ChannelCreated: _created,
         ev.BridgeEntered: _entered,
         ev.BridgeLeft: _left,

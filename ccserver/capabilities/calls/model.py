@@ -1,7 +1,10 @@
 """Call records: one row per call, built from queue and channel events. Pure: no I/O.
 
 A record opens when a caller joins a queue and closes when the caller's channel hangs up (or a
-resync shows it is gone). Each change is published so the database writer can upsert by
+resync shows it is gone). A held customer whose agent's phone hung up is put back in the queue
+([ccserver-requeue]): the same record goes on, keeping its first answer (agent, wait, the first
+agent's talk seconds, as after a transfer); the later agents' parts are in the call's legs. When
+that requeue fails (queue closed, nobody logged in) the record's end reason says so. Each change is published so the database writer can upsert by
 uniqueid: a record is stored when it opens (nothing lost if the server stops mid-call) and
 overwritten when it ends (never duplicated).
 """
@@ -55,6 +58,24 @@ class CallRecordChanged(ev.DomainEvent):
     ended: bool = False
 
 
+# why a requeue failed ([ccserver-requeue]'s status), as the call record's end reason
+REQUEUE_FAILURES = {
+    "CLOSED": "queue closed",
+    "JOINEMPTY": "nobody logged in to the queue",
+    "LEAVEEMPTY": "nobody logged in to the queue",
+    "JOINUNAVAIL": "nobody available in the queue",
+    "LEAVEUNAVAIL": "nobody available in the queue",
+    "FULL": "queue full",
+    "TIMEOUT": "nobody answered in time",
+    "NOQUEUE": "no queue to go back to",
+}
+
+
+def requeue_failure(status: str) -> str:
+    """The end reason of a call whose customer could not be put back in their queue."""
+    return "requeue failed: " + REQUEUE_FAILURES.get(status, (status or "unknown").lower())
+
+
 def _direction(channel: str, queue: str) -> str:
     """A callback's stand-in (Local/<number>@ccq-<queue>-cbqueue) is a callback leg, a customer
     answering a campaign call joins the campaign's queue (camp-<id>): both are outbound for the
@@ -76,6 +97,10 @@ class CallTracker:
         # calls whose person was erased (GDPR): uniqueid -> what redacts their channel name
         # (a callback leg's carries the number); their records never carry the caller again
         self.erased: dict[str, Callable[[str], str]] = {}
+        # calls put back in their queue after an answer: uniqueid -> how many times
+        self.requeued: dict[str, int] = {}
+        # why a call is ending, said by the dialplan before the hang-up (a failed requeue)
+        self.end_reasons: dict[str, str] = {}
 
     def load_open(self, records: list[CallRecord]) -> None:
         """Records stored as open by a previous run: the next resync closes the vanished ones."""
@@ -133,8 +158,8 @@ class CallTracker:
 
     def _connected(self, e: ev.AgentConnected) -> list[ev.Event]:
         record = self.open.get(e.uniqueid)
-        if record is None:
-            return []
+        if record is None or (e.uniqueid in self.requeued and record.answered_at is not None):
+            return []  # a requeued call answered again: the record keeps its first answer
         record = replace(
             record,
             answered_at=self.clock.now(),
@@ -146,8 +171,8 @@ class CallTracker:
 
     def _completed(self, e: ev.AgentCompleted) -> list[ev.Event]:
         record = self.open.get(e.uniqueid)
-        if record is None:
-            return []
+        if record is None or (e.uniqueid in self.requeued and record.talk_seconds is not None):
+            return []  # a later agent of a requeued call: their part is their leg's
         return self._changed(replace(record, talk_seconds=e.talk_time))
 
     def _abandoned(self, e: ev.QueueCallerAbandoned) -> list[ev.Event]:
@@ -221,12 +246,22 @@ class CallTracker:
         self.open.pop(e.uniqueid, None)
         return [CallRecordChanged(record=record, ended=True)]
 
+    def _requeued(self, e: ev.CallRequeued) -> list[ev.Event]:
+        if e.uniqueid in self.open:
+            self.requeued[e.uniqueid] = self.requeued.get(e.uniqueid, 0) + 1
+        return []
+
+    def _requeue_failed(self, e: ev.RequeueFailed) -> list[ev.Event]:
+        if e.uniqueid in self.open:
+            self.end_reasons[e.uniqueid] = requeue_failure(e.status)
+        return []
+
     def _hungup(self, e: ev.ChannelHungup) -> list[ev.Event]:
         self.pending_data.pop(e.uniqueid, None)
         record = self.open.get(e.uniqueid)
         if record is None:
             return []
-        return self._close(record, e.cause, e.cause_text)
+        return self._close(record, e.cause, self.end_reasons.get(e.uniqueid) or e.cause_text)
 
     def _snapshot(self, snapshot: ev.PbxSnapshot) -> list[ev.Event]:
         alive = {c.uniqueid for c in snapshot.channels}
@@ -237,6 +272,8 @@ class CallTracker:
         return out
 
     def _close(self, record: CallRecord, cause: int | None, reason: str) -> list[ev.Event]:
+        self.requeued.pop(record.uniqueid, None)
+        self.end_reasons.pop(record.uniqueid, None)
         now = self.clock.now()
         outcome = record.outcome
         if record.answered_at is not None:
@@ -274,6 +311,8 @@ class CallTracker:
         ev.ChannelHungup: _hungup,
         ev.CallRefused: _refused,
         ev.QueueClosed: _closed,
+        ev.CallRequeued: _requeued,
+        ev.RequeueFailed: _requeue_failed,
         ev.PbxSnapshot: _snapshot,
     }
 

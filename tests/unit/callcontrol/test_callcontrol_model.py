@@ -12,6 +12,7 @@ from ccserver.capabilities.callcontrol.model import (
     check_kind,
     external_number,
     reason_of,
+    requeue_queue,
 )
 from ccserver.core import events as ev
 from ccserver.core.errors import InvalidInput
@@ -69,3 +70,22 @@ def test_reasons_are_readable():
     assert reason_of("CLOSED") == "the queue is closed now (opening hours)"  # [ccserver-xfer]
     assert reason_of("FULL") == "the queue is full"
     assert "WEIRD" in reason_of("WEIRD")
+
+
+def test_a_requeued_call_leaves_its_agents_desk():
+    board = CallControlBoard()
+    board.track(ControlledCall(uniqueid="1.1", agent="alice", agent_channel="PJSIP/alice-01", held=True))
+    board.apply(ev.ChannelHungup(uniqueid="1.2", channel="PJSIP/alice-01"))  # her phone hung up
+    [gone] = board.apply(ev.CallRequeued(queue="support", uniqueid="1.1"))
+    assert gone.ended and gone.call.agent == "alice" and "1.1" not in board.calls
+    assert board.apply(ev.CallRequeued(queue="support", uniqueid="1.1")) == []
+
+
+def test_only_calls_of_the_call_centers_queues_go_back_to_their_queue():
+    queues = {"support", "billing-2"}
+    assert requeue_queue("support", "inbound", queues) == "support"
+    assert requeue_queue("billing-2", "callback", queues) == "billing-2"
+    assert requeue_queue("camp-3", "outbound", queues | {"camp-3"}) == ""  # a campaign call
+    assert requeue_queue("", "inbound", queues) == ""  # a click-to-dial call has no queue
+    assert requeue_queue("gone", "inbound", queues) == ""  # a queue since deleted
+    assert requeue_queue("a,b", "inbound", {"a,b"}) == ""  # never a name the dialplan would split

@@ -312,3 +312,53 @@ def test_click_to_dial_never_reaching_the_customer_leaves_nothing_open():
     c.send(ev.BridgeEntered(bridge_id="z", uniqueid="9.1", linkedid="9.1", channel="PJSIP/alice-00000011"))
     c.send(ev.ChannelHungup(uniqueid="9.1", linkedid="9.1", channel="PJSIP/alice-00000011"))
     assert "9.1" not in c.tracker.calls
+
+
+HOLD1, HOLD2 = "Local/1@ccserver-hold-00000003;1", "Local/1@ccserver-hold-00000003;2"
+
+
+def test_agent_phone_dropping_on_hold_puts_the_call_back_in_the_queue_for_the_next_agent():
+    """Alice holds (Atxfer to [ccserver-hold]) and her phone hangs up: Asterisk completes the
+    transfer, [ccserver-requeue] puts the customer back in the queue (CcsRequeued), bruno
+    answers from the queue. Alice's leg ends "requeued", bruno's starts as a queue leg."""
+    c = Call()
+    c.answered_by_alice(3)
+    c.leave("b1", ALICE)
+    c.created(HOLD1)
+    c.created(HOLD2)
+    c.enter("b3", ALICE, HOLD1)
+    c.wait(4)  # on hold
+    c.leave("b3", ALICE, HOLD1)
+    c.hangup(ALICE)  # her phone hangs up: the transfer completes, the hold channel with the customer
+    c.enter("b1", HOLD1)
+    c.wait(1)
+    c.leave("b1", CUSTOMER, HOLD1)  # ChannelRedirect to [ccserver-requeue]
+    c.hangup(HOLD1)
+    c.hangup(HOLD2)
+    c.send(ev.CallRequeued(queue="support", uniqueid=L, linkedid=L))
+    assert brief(c.tracker.legs(L)) == [("alice", "queue", "requeued", 3, 4, "")]
+    c.send(ev.QueueCallerJoined(queue="support", uniqueid=L, linkedid=L, channel=CUSTOMER))
+    c.wait(6)  # waiting at the front of the queue, then bruno rings and answers
+    c.created(BRUNO)
+    c.wait(1)
+    c.enter("b5", CUSTOMER, BRUNO)
+    c.wait(5)
+    c.leave("b5", BRUNO, CUSTOMER)
+    c.hangup(BRUNO)
+    c.hangup(CUSTOMER)
+    legs = c.legs()
+    assert brief(legs) == [
+        ("alice", "queue", "requeued", 3, 4, ""),  # her own seconds only, the hold too
+        ("bruno", "queue", "hangup", 5, 0, ""),  # from the queue, not a transfer from alice
+    ]
+    assert talk_by_agent(list(legs)) == {"alice": 3, "bruno": 5}
+    assert c.started() == []  # the queue's own screen-pop rings bruno
+
+
+def test_requeue_of_an_unknown_call_or_one_nobody_left_changes_nothing():
+    c = Call()
+    assert c.tracker.apply(ev.CallRequeued(queue="support", uniqueid="9.9", linkedid="9.9")) == []
+    c.answered_by_alice(2)
+    assert c.tracker.apply(ev.CallRequeued(queue="support", uniqueid=L, linkedid=L)) == []  # alice still on it
+    c.hangup(CUSTOMER)
+    assert brief(c.legs()) == [("alice", "queue", "hangup", 2, 0, "")]

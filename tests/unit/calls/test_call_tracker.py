@@ -1,6 +1,12 @@
 from datetime import UTC, datetime
 
-from ccserver.capabilities.calls.model import CallRecord, CallRecordChanged, CallTracker
+from ccserver.capabilities.calls.model import (
+    REQUEUE_FAILURES,
+    CallRecord,
+    CallRecordChanged,
+    CallTracker,
+    requeue_failure,
+)
 from ccserver.core import events as ev
 from ccserver.core.clock import ManualClock
 
@@ -148,3 +154,48 @@ def test_campaign_queue_calls_are_outbound():
         )
     )
     assert out[0].record.direction == "outbound"
+
+
+def test_requeued_call_keeps_one_record_with_its_first_answer():
+    """The customer of a held call whose agent's phone hung up goes back to the same queue
+    (CcsRequeued, then Queue() again) and bruno answers: still one record, alice's answer and
+    talk kept (bruno's part is his leg's), answered once for the queue's figures."""
+    t, clock = tracker()
+    t._agent_of = {"PJSIP/agent1": "alice", "PJSIP/agent2": "bruno"}.get
+    join(t)
+    clock.advance(seconds=7)
+    t.apply(ev.AgentConnected(queue="support", uniqueid="u1", interface="PJSIP/agent1", hold_time=7))
+    clock.advance(seconds=30)
+    # alice's phone hangs up while holding: app_queue ends her part (ATTENDEDTRANSFER)
+    t.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface="PJSIP/agent1", talk_time=30))
+    assert t.apply(ev.CallRequeued(queue="support", uniqueid="u1", linkedid="u1")) == []
+    assert join(t) == []  # the same record goes on
+    clock.advance(seconds=10)
+    assert t.apply(ev.AgentConnected(queue="support", uniqueid="u1", interface="PJSIP/agent2", hold_time=10)) == []
+    clock.advance(seconds=20)
+    assert t.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface="PJSIP/agent2", talk_time=20)) == []
+    [rec] = ended(t.apply(ev.ChannelHungup(uniqueid="u1", cause=16, cause_text="Normal Clearing")))
+    assert (rec.outcome, rec.agent, rec.wait_seconds, rec.talk_seconds) == ("answered", "alice", 7, 30)
+    assert rec.answered_at == datetime(2026, 11, 23, 9, 0, 7, tzinfo=UTC)
+    assert rec.hangup_reason == "Normal Clearing"
+    assert t.requeued == {} and t.end_reasons == {}
+
+
+def test_failed_requeue_is_the_records_end_reason():
+    t, clock = tracker()
+    join(t)
+    t.apply(ev.AgentConnected(queue="support", uniqueid="u1", interface="PJSIP/agent1", hold_time=3))
+    clock.advance(seconds=30)
+    t.apply(ev.RequeueFailed(queue="support", uniqueid="u1", status="JOINEMPTY"))
+    [rec] = ended(t.apply(ev.ChannelHungup(uniqueid="u1", cause=16, cause_text="Normal Clearing")))
+    assert rec.outcome == "answered" and rec.hangup_reason == "requeue failed: nobody logged in to the queue"
+    assert t.apply(ev.RequeueFailed(queue="support", uniqueid="u9", status="CLOSED")) == []
+    assert t.end_reasons == {}
+
+
+def test_requeue_failures_read_as_reasons():
+    assert requeue_failure("CLOSED") == "requeue failed: queue closed"
+    assert requeue_failure("NOQUEUE") == "requeue failed: no queue to go back to"
+    assert requeue_failure("WEIRD") == "requeue failed: weird"
+    assert requeue_failure("") == "requeue failed: unknown"
+    assert all(len(requeue_failure(s)) <= 64 for s in REQUEUE_FAILURES)  # the stored column

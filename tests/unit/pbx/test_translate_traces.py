@@ -178,6 +178,10 @@ def expected(name: str, f: dict[str, str]) -> tuple[type, dict]:
             keys = list(f)
             body = keys[keys.index("userevent") + 1 :]
             return ev.CallDataSet, dict(call, data=tuple(sorted((k[4:], f[k]) for k in body if k.startswith("ccs_"))))
+        if kind == "CcsRequeued":
+            return ev.CallRequeued, dict(call, queue=f["queue"])
+        if kind == "CcsRequeueFailed":
+            return ev.RequeueFailed, dict(call, queue=f["queue"], status=f["status"])
         if kind == "CcsRefused":
             return ev.CallRefused, dict(
                 call,
@@ -218,6 +222,10 @@ def test_the_traced_call_is_seen_whole():
     assert {(e.stage, e.result) for e in dialer} >= {("amd", "MACHINE"), ("amd", "HUMAN")}
     [data] = [translate_ami(m, NODE) for m in read_trace(TRACES / "UserEvent-CcsCallData.txt")]
     assert dict(data.data)["direction"] == "outbound" and dict(data.data)["campaign"] == "1"
+    [requeued] = [translate_ami(m, NODE) for m in read_trace(TRACES / "UserEvent-CcsRequeued.txt")]
+    assert requeued.queue == "support" and requeued.uniqueid
+    [failed] = [translate_ami(m, NODE) for m in read_trace(TRACES / "UserEvent-CcsRequeueFailed.txt")]
+    assert (failed.queue, failed.status) == ("support", "JOINEMPTY")
 
 
 class _ListReplies(AmiLink):

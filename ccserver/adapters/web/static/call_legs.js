@@ -4,7 +4,8 @@
 (function () {
   const STARTS = { queue: t("file"), click_to_dial: t("clic-pour-appeler"), blind_transfer: t("transfert direct"),
                    attended_transfer: t("transfert supervisé"), three_way: t("conférence à trois") };
-  const ENDS = { hangup: t("raccroché"), transferred: t("transféré"), left: t("a quitté la conférence") };
+  const ENDS = { hangup: t("raccroché"), transferred: t("transféré"), left: t("a quitté la conférence"),
+                  requeued: t("remis en file") };
 
   function legLine(leg) {
     let line = leg.seq + ". " + leg.agent + " — " + (STARTS[leg.started_how] || leg.started_how);
