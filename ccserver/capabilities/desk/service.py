@@ -10,7 +10,7 @@ from typing import Any
 from ...core.clock import Clock
 from ...core.errors import NotFound
 from ...core.text import Text
-from .model import DeskSnapshot, PopMemory, control_of, current_pop
+from .model import DeskSnapshot, PopMemory, control_of, current_pop, pop_wanted
 from .ports import AgentStates, Callbacks, CallControls, Recordings
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,18 @@ class DeskService:
         status = live.to_dict()
         if status["state"] == "logged_out":
             self.pops.forget(username)
-        pop = current_pop(status, self.pops.of(username))
+        wanted = pop_wanted(status)
+        pop = current_pop(status, self.pops.of(username, wanted) if wanted else self.pops.of(username))
         call = status.get("call")
         known = self.controls.control_state(call["uniqueid"]) if self.controls and call else None
+        other_calls = []
+        for other in status.get("other_calls") or ():
+            uid = other["uniqueid"]
+            shown = {"username": username, "call": other}
+            other_known = self.controls.control_state(uid) if self.controls else None
+            other_calls.append(
+                {**other, "screen_pop": self.pops.of(username, uid), "call_control": control_of(shown, other_known)}
+            )
         callbacks: list[dict[str, Any]] = []
         if self.callbacks is not None:
             try:
@@ -66,6 +75,7 @@ class DeskService:
             status=status,
             pop=pop,
             control=control_of(status, known),
+            other_calls=other_calls,
             callbacks=callbacks,
             recording=recording,
             at=self.clock.now().isoformat(),
