@@ -9,6 +9,7 @@ from typing import Any
 
 from ...core.clock import Clock
 from ...core.errors import NotFound
+from ...core.ports import EventBus
 from ...core.text import Text
 from .model import DeskSnapshot, PopMemory, control_of, current_pop, pop_wanted
 from .ports import AgentStates, Callbacks, CallControls, Recordings
@@ -26,6 +27,7 @@ class DeskService:
         callbacks: Callbacks | None = None,
         recordings: Recordings | None = None,
         resync_after: float = 2.0,
+        bus: EventBus | None = None,
     ) -> None:
         self.agents = agents
         self.clock = clock
@@ -35,10 +37,29 @@ class DeskService:
         self.pops = PopMemory()
         self.resync_after = max(0.0, resync_after)
         self.served = 0
+        self.bus = bus  # the board's events when the agent picks another of their calls
 
     def remember_pop(self, username: str, message: dict[str, Any]) -> None:
         """A screen-pop just sent to `username`'s pages (kept for their next snapshot)."""
         self.pops.remember(username, message)
+
+    async def focus(self, username: str, uniqueid: object) -> DeskSnapshot:
+        """`username` (an agent with calls at once) shows their call `uniqueid` on the desk:
+        its screen-pop and controls; the call shown until then joins their other calls. Raises
+        NotFound when it is not one of their calls (it ended meanwhile)."""
+        live = self.agents.status_of(username)
+        if live is None:
+            raise NotFound(Text("%(username)s has no agent account", username=username), field="username")
+        calls = [live.to_dict().get("call")] + list(live.to_dict().get("other_calls") or ())
+        if not isinstance(uniqueid, str) or not any(c and c.get("uniqueid") == uniqueid for c in calls):
+            raise NotFound(
+                Text("no call %(uniqueid)s in progress (it may have ended)", uniqueid=str(uniqueid)[:64]),
+                field="uniqueid",
+            )
+        for event in self.agents.focus_call(username, uniqueid):
+            if self.bus is not None:
+                self.bus.publish(event)
+        return await self.snapshot(username)
 
     async def snapshot(self, username: str) -> DeskSnapshot:
         """The desk of `username` (an agent: only ever their own). Raises NotFound when they
