@@ -71,7 +71,10 @@ class DeskService:
         if status["state"] == "logged_out":
             self.pops.forget(username)
         wanted = pop_wanted(status)
-        pop = current_pop(status, self.pops.of(username, wanted) if wanted else self.pops.of(username))
+        pop = self.pops.of(username, wanted) if wanted else None
+        if pop is None and status.get("call") is None:  # an outbound call's pop has its own id
+            pop = self.pops.of(username)
+        pop = current_pop(status, pop)
         call = status.get("call")
         known = self.controls.control_state(call["uniqueid"]) if self.controls and call else None
         other_calls = []

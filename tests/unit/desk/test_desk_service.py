@@ -98,3 +98,11 @@ async def test_two_calls_at_once_the_other_one_comes_with_its_pop_and_controls()
     # it ends too, into wrap-up: the pop of the call that ended last
     status.data.update(state="wrap_up", call=None, last_call="c0")
     assert (await service.snapshot("zoe")).pop["uniqueid"] == "c0"
+
+
+async def test_wrap_up_of_a_call_whose_pop_has_another_id_keeps_the_latest_pop():
+    status = Status("wrap_up", None)
+    status.data["last_call"] = "agent-leg-id"  # a click-to-dial call: its pop has the customer's id
+    service = DeskService(Agents(status), Clock())
+    service.remember_pop("zoe", {"topic": "screen_pop", "uniqueid": "c7", "direction": "outbound"})
+    assert (await service.snapshot("zoe")).pop["uniqueid"] == "c7"
