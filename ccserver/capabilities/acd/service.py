@@ -303,6 +303,11 @@ class AcdService:
         """The agent's live state (None: no agent account)."""
         return self.board.agents.get(username)
 
+    def focus_call(self, username: str, uniqueid: str) -> list[ev.Event]:
+        """The agent's desk shows their call `uniqueid` (one of their calls at once) from now:
+        the board's events to publish (none when it is shown already or not theirs)."""
+        return self.board.focus(username, uniqueid)
+
     async def queues(self) -> list[QueueDefinition]:
         return await asyncio.to_thread(self.repo.queues)
 

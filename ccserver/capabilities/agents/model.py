@@ -44,6 +44,16 @@ class CurrentCall:
     caller_name: str = ""
     via: str = "queue"  # "leg": reached by a transfer or a three-way call (no queue events)
 
+    def to_dict(self) -> dict:
+        return {
+            "uniqueid": self.uniqueid,
+            "queue": self.queue,
+            "caller_number": self.caller_number,
+            "caller_name": self.caller_name,
+            "ringing_at": self.ringing_at.isoformat(),
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+        }
+
 
 @dataclass
 class AgentStatus:
@@ -54,9 +64,18 @@ class AgentStatus:
     pause_reason: str = ""
     queues: frozenset[str] = frozenset()
     paused_in: frozenset[str] = frozenset()
-    call: CurrentCall | None = None
+    call: CurrentCall | None = None  # the call the desk shows
+    # the agent's other calls at the same time (a call transferred to them while on another,
+    # the call they left for another): the most recent first
+    other_calls: tuple[CurrentCall, ...] = ()
+    last_call: str = ""  # the uniqueid of the call that ended last (the one a wrap-up is for)
     phone_reachable: bool = True
     reported_reason: str = ""  # the reason last published with the state
+
+    @property
+    def outside_queues(self) -> bool:
+        """On a call (a transfer, a three-way call) while logged in to no queue."""
+        return self.call is not None and not self.queues
 
     def to_dict(self) -> dict:
         return {
@@ -67,16 +86,10 @@ class AgentStatus:
             "pause_reason": self.pause_reason,
             "queues": sorted(self.queues),
             "phone_reachable": self.phone_reachable,
-            "call": None
-            if self.call is None
-            else {
-                "uniqueid": self.call.uniqueid,
-                "queue": self.call.queue,
-                "caller_number": self.call.caller_number,
-                "caller_name": self.call.caller_name,
-                "ringing_at": self.call.ringing_at.isoformat(),
-                "answered_at": self.call.answered_at.isoformat() if self.call.answered_at else None,
-            },
+            "call": None if self.call is None else self.call.to_dict(),
+            "other_calls": [call.to_dict() for call in self.other_calls],
+            "outside_queues": self.outside_queues,
+            "last_call": self.last_call,
         }
 
 
@@ -193,29 +206,38 @@ class AgentBoard:
             agent.pause_reason = reason or agent.pause_reason
         else:
             agent.pause_reason = ""
-        if agent.state in (AgentState.RINGING, AgentState.ON_CALL) and queues:
-            return []  # pause/unpause during a call shows once the call ends
+        if (agent.state is AgentState.RINGING and queues) or (agent.state is AgentState.ON_CALL and agent.call):
+            # pause/unpause (or a logout) during a call shows once the call ends: an agent who
+            # logs out of every queue while on a call is still on it
+            return []
         return self._change(agent, _resting_state(agent), queue=queue)
 
     def _agent_called(self, event: ev.AgentCalled) -> list[ev.Event]:
         agent = self.agent_for(event.interface)
         if agent is None:
             return []
-        agent.call = CurrentCall(
-            uniqueid=event.uniqueid,
-            linkedid=event.linkedid,
-            queue=event.queue,
-            caller_number=event.caller_number,
-            caller_name=event.caller_name,
-            ringing_at=self.clock.now(),
+        shown = _take(
+            agent,
+            CurrentCall(
+                uniqueid=event.uniqueid,
+                linkedid=event.linkedid,
+                queue=event.queue,
+                caller_number=event.caller_number,
+                caller_name=event.caller_name,
+                ringing_at=self.clock.now(),
+            ),
         )
-        return self._change(agent, AgentState.RINGING, queue=event.queue, uniqueid=event.uniqueid)
+        return self._change(agent, AgentState.RINGING, queue=event.queue, uniqueid=event.uniqueid, force=shown)
 
     def _ring_no_answer(self, event: ev.AgentRingNoAnswer) -> list[ev.Event]:
         agent = self.agent_for(event.interface)
-        if agent is None or agent.call is None or agent.call.uniqueid != event.uniqueid:
+        if agent is None or _find(agent, event.uniqueid) is None:
             return []
-        agent.call = None
+        _drop(agent, event.uniqueid)
+        if agent.call is not None:  # back to the call they were on
+            return self._change(
+                agent, _call_state(agent.call), queue=agent.call.queue, uniqueid=agent.call.uniqueid, force=True
+            )
         return self._change(
             agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid, reason="no answer"
         )
@@ -225,15 +247,11 @@ class AgentBoard:
         if agent is None:
             return []
         now = self.clock.now()
-        call = (
-            agent.call
-            if agent.call and agent.call.uniqueid == event.uniqueid
-            else CurrentCall(
-                uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue, caller_number="", ringing_at=now
-            )
+        call = _find(agent, event.uniqueid) or CurrentCall(
+            uniqueid=event.uniqueid, linkedid=event.linkedid, queue=event.queue, caller_number="", ringing_at=now
         )
-        agent.call = replace(call, answered_at=now, via="queue")
-        return self._change(agent, AgentState.ON_CALL, queue=event.queue, uniqueid=event.uniqueid)
+        shown = _take(agent, replace(call, answered_at=now, via="queue"))
+        return self._change(agent, AgentState.ON_CALL, queue=event.queue, uniqueid=event.uniqueid, force=shown)
 
     def _completed(self, event: ev.AgentCompleted) -> list[ev.Event]:
         agent = self.agent_for(event.interface)
@@ -242,8 +260,17 @@ class AgentBoard:
         return self._call_over(agent, event.queue, event.uniqueid)
 
     def _call_over(self, agent: AgentStatus, queue: str, uniqueid: str) -> list[ev.Event]:
-        """The agent's call ended: wrap-up when its queue has one, else their resting state."""
-        agent.call = None
+        """The agent's call ended: wrap-up when its queue has one, else their resting state;
+        still on call (the next one shown) while another call of theirs goes on."""
+        if _find(agent, uniqueid) is not None:
+            _drop(agent, uniqueid)
+        elif not agent.other_calls:
+            agent.call = None  # a call the board did not follow to its end (a restart)
+        agent.last_call = uniqueid
+        if agent.call is not None:
+            return self._change(
+                agent, _call_state(agent.call), queue=agent.call.queue, uniqueid=agent.call.uniqueid, force=True
+            )
         seconds = self.wrapup_seconds.get(queue, 0)
         if seconds > 0 and agent.queues:
             agent.pause_reason = WRAPUP_REASON
@@ -267,12 +294,13 @@ class AgentBoard:
         (a transfer or a three-way call, seen from the PBX's bridge events): on call. A call the
         queue gave them is left to the queue's events."""
         agent = self.agents.get(username)
-        if agent is None or (agent.call is not None and agent.call.uniqueid != uniqueid):
-            return []  # unknown, or on another call the board follows
-        if agent.call is not None and agent.call.via == "queue":
+        if agent is None:
+            return []
+        known = _find(agent, uniqueid)
+        if known is not None and known.via == "queue":
             return []
         now = self.clock.now()
-        agent.call = CurrentCall(
+        call = CurrentCall(
             uniqueid=uniqueid,
             linkedid=linkedid,
             queue=queue,
@@ -281,21 +309,42 @@ class AgentBoard:
             answered_at=now,
             via="leg",
         )
-        return self._change(agent, AgentState.ON_CALL, queue=queue, uniqueid=uniqueid)
+        shown = _take(agent, call)  # a call they were on already stays in their other calls
+        return self._change(agent, AgentState.ON_CALL, queue=queue, uniqueid=uniqueid, force=shown)
 
     def leg_ended(self, username: str, *, uniqueid: str) -> list[ev.Event]:
         """`username`'s leg of call `uniqueid` (reached without the queue) ended: back to wrap-up
-        when the call's queue has one, else to their resting state."""
+        when the call's queue has one, else to their resting state (logged out when they are in
+        no queue); on call still while another call of theirs goes on."""
         agent = self.agents.get(username)
-        if agent is None or agent.call is None or agent.call.uniqueid != uniqueid or agent.call.via != "leg":
+        call = _find(agent, uniqueid) if agent is not None else None
+        if agent is None or call is None or call.via != "leg":
             return []
-        return self._call_over(agent, agent.call.queue, uniqueid)
+        return self._call_over(agent, call.queue, uniqueid)
+
+    def focus(self, username: str, uniqueid: str) -> list[ev.Event]:
+        """The agent's desk shows their call `uniqueid` (one of their other calls) from now."""
+        agent = self.agents.get(username)
+        call = _find(agent, uniqueid) if agent is not None else None
+        if agent is None or call is None:
+            return []
+        if agent.call is not None and agent.call.uniqueid == uniqueid:
+            return []
+        _take(agent, call)
+        return self._change(agent, _call_state(call), queue=call.queue, uniqueid=uniqueid, force=True)
 
     def _caller_abandoned(self, event: ev.QueueCallerAbandoned) -> list[ev.Event]:
         out: list[ev.Event] = []
         for agent in self.agents.values():
-            if agent.call is not None and agent.call.uniqueid == event.uniqueid and agent.call.answered_at is None:
-                agent.call = None
+            call = _find(agent, event.uniqueid)
+            if call is None or call.answered_at is not None:
+                continue
+            _drop(agent, event.uniqueid)
+            if agent.call is not None:
+                out += self._change(
+                    agent, _call_state(agent.call), queue=agent.call.queue, uniqueid=agent.call.uniqueid, force=True
+                )
+            else:
                 out += self._change(
                     agent, _resting_state(agent), queue=event.queue, uniqueid=event.uniqueid, reason="caller hung up"
                 )
@@ -318,8 +367,11 @@ class AgentBoard:
         for agent in self.agents.values():
             if agent.username in seen:
                 queues, paused, reason = seen[agent.username]
-                if agent.call is not None and not any(c.uniqueid == agent.call.uniqueid for c in snapshot.channels):
-                    agent.call = None
+                live = {c.uniqueid for c in snapshot.channels}
+                for call in _calls(agent):
+                    if call.uniqueid not in live:
+                        _drop(agent, call.uniqueid)
+                if agent.call is None and agent.state in (AgentState.RINGING, AgentState.ON_CALL):
                     agent.state = _resting_state(agent)
                 out += self._settle(agent, frozenset(queues), frozenset(paused), reason, "")
             elif agent.queues:
@@ -333,17 +385,25 @@ class AgentBoard:
                     )
                 )
                 if agent.call is not None:
-                    agent.call = None
+                    agent.call, agent.other_calls = None, ()
                     out += self._change(agent, _resting_state(agent), reason="call ended during outage")
         return out
 
     def _change(
-        self, agent: AgentStatus, state: AgentState, *, queue: str = "", uniqueid: str = "", reason: str = ""
+        self,
+        agent: AgentStatus,
+        state: AgentState,
+        *,
+        queue: str = "",
+        uniqueid: str = "",
+        reason: str = "",
+        force: bool = False,
     ) -> list[ev.Event]:
-        """Move to `state`; an event only when the state (or a pause's reason) really changes."""
+        """Move to `state`; an event only when the state (or a pause's reason) really changes,
+        or with `force` when the call shown changed (another call of the agent's)."""
         paused = state in (AgentState.PAUSED, AgentState.WRAP_UP)
         reason = agent.pause_reason if paused else reason
-        if state == agent.state and (not paused or reason == agent.reported_reason):
+        if state == agent.state and not force and (not paused or reason == agent.reported_reason):
             return []
         previous = agent.state
         agent.state, agent.since, agent.reported_reason = state, self.clock.now(), reason
@@ -373,6 +433,34 @@ class AgentBoard:
     def register(self, intake) -> None:
         for event_type in self._handlers:
             intake.add_handler(event_type, self.apply)
+
+
+def _calls(agent: AgentStatus) -> tuple[CurrentCall, ...]:
+    """Every call the agent is on: the one shown first."""
+    return ((agent.call,) if agent.call is not None else ()) + agent.other_calls
+
+
+def _find(agent: AgentStatus, uniqueid: str) -> CurrentCall | None:
+    return next((c for c in _calls(agent) if c.uniqueid == uniqueid), None)
+
+
+def _take(agent: AgentStatus, call: CurrentCall) -> bool:
+    """`call` is the one shown; the call shown until now (another one) joins the other calls.
+    True when the agent was on other calls (what the desk and the wallboard show changed)."""
+    others = tuple(c for c in _calls(agent) if c.uniqueid != call.uniqueid)
+    agent.call, agent.other_calls = call, others
+    return bool(others)
+
+
+def _drop(agent: AgentStatus, uniqueid: str) -> None:
+    """Call `uniqueid` is over for the agent: the most recent of their other calls (if any) is
+    the one shown now."""
+    rest = tuple(c for c in _calls(agent) if c.uniqueid != uniqueid)
+    agent.call, agent.other_calls = (rest[0], rest[1:]) if rest else (None, ())
+
+
+def _call_state(call: CurrentCall) -> AgentState:
+    return AgentState.ON_CALL if call.answered_at is not None else AgentState.RINGING
 
 
 def _resting_state(agent: AgentStatus) -> AgentState:

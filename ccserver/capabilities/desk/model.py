@@ -11,21 +11,42 @@ from typing import Any
 _POP_STATES = frozenset({"ringing", "on_call", "wrap_up"})
 
 
+POPS_PER_AGENT = 8  # an agent's calls at once (and the one just ended) fit many times over
+
+
 class PopMemory:
-    """The last screen-pop sent to each agent (one per agent: a new call replaces it)."""
+    """The last screen-pops sent to each agent, one per call (an agent may have two calls at
+    once: a call transferred to them while on another), the latest last."""
 
     def __init__(self) -> None:
-        self.last: dict[str, dict[str, Any]] = {}
+        self.pops: dict[str, dict[str, dict[str, Any]]] = {}
 
     def remember(self, username: str, message: dict[str, Any]) -> None:
         if message.get("topic") == "screen_pop" and message.get("uniqueid"):
-            self.last[username] = dict(message)
+            pops = self.pops.setdefault(username, {})
+            pops.pop(message["uniqueid"], None)
+            pops[message["uniqueid"]] = dict(message)
+            while len(pops) > POPS_PER_AGENT:
+                pops.pop(next(iter(pops)))
 
     def forget(self, username: str) -> None:
-        self.last.pop(username, None)
+        self.pops.pop(username, None)
 
-    def of(self, username: str) -> dict[str, Any] | None:
-        return self.last.get(username)
+    def of(self, username: str, uniqueid: str = "") -> dict[str, Any] | None:
+        """The pop of call `uniqueid`, else (no id) the latest one sent."""
+        pops = self.pops.get(username) or {}
+        if uniqueid:
+            return pops.get(uniqueid)
+        return pops[next(reversed(pops))] if pops else None
+
+
+def pop_wanted(status: dict[str, Any]) -> str:
+    """Which call's screen-pop the desk shows: the call shown, else (wrap-up) the call that
+    just ended; "" for the latest pop sent (an outbound call without a queue call)."""
+    call = status.get("call")
+    if call is not None:
+        return call.get("uniqueid", "")
+    return status.get("last_call", "") if status.get("state") == "wrap_up" else ""
 
 
 def current_pop(status: dict[str, Any], pop: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -65,6 +86,8 @@ class DeskSnapshot:
     status: dict[str, Any]
     pop: dict[str, Any] | None = None
     control: dict[str, Any] | None = None
+    # the agent's other calls at the same time, each with its screen-pop and call-control state
+    other_calls: list[dict[str, Any]] = field(default_factory=list)
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     recording: dict[str, Any] | None = None
     at: str = ""
@@ -75,6 +98,7 @@ class DeskSnapshot:
             "status": self.status,
             "screen_pop": self.pop,
             "call_control": self.control,
+            "other_calls": self.other_calls,
             "callbacks": self.callbacks,
             "recording": self.recording,
             "at": self.at,

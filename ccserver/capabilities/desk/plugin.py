@@ -38,6 +38,7 @@ def setup(
         callbacks=callbacks,
         recordings=recordings,
         resync_after=deps.settings.web.resync_after,
+        bus=deps.bus,
     )
     plugin = Plugin("desk", service)
     plugin.web_routes = lambda app: web.add_routes(app, service)

@@ -10,6 +10,10 @@ class AgentStates(Protocol):
         """The agent's live `AgentStatus` (with `to_dict()`), None if they have no agent account."""
         ...
 
+    def focus_call(self, username: str, uniqueid: str) -> list[Any]:
+        """Show the agent's call `uniqueid` (one of their other calls): the events to publish."""
+        ...
+
 
 class CallControls(Protocol):
     def control_state(self, uniqueid: str) -> dict[str, Any] | None:

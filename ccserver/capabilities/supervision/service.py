@@ -151,7 +151,9 @@ class SupervisionService:
             return board
         queues = queues or set()
         visible_agents = {
-            a["username"] for a in board["agents"] if (agents and a["username"] in agents) or set(a["queues"]) & queues
+            a["username"]
+            for a in board["agents"]
+            if (agents and a["username"] in agents) or set(a["queues"]) & queues or _calls_queues(a) & queues
         }
         return {
             **board,
@@ -295,3 +297,10 @@ class SupervisionService:
         else:
             raise InvalidInput("action: pause, unpause or logout", field="action")
         await asyncio.to_thread(self.audit.record, supervisor, f"supervision.force_{action}", agent, reason=reason)
+
+
+def _calls_queues(row: dict) -> set[str]:
+    """The queues of the calls an agent is on: a call of a supervisor's queue transferred to an
+    agent logged in to no queue (or to other queues) keeps them on that supervisor's wallboard."""
+    calls = [row.get("call")] + list(row.get("other_calls") or ())
+    return {c["queue"] for c in calls if c and c.get("queue")}

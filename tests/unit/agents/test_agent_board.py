@@ -177,12 +177,16 @@ def test_a_queue_call_is_left_to_the_queue_events_and_another_call_is_kept():
     assert b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support") == []
     assert b.leg_ended("alice", uniqueid="u1") == []
     assert b.agents["alice"].state is AgentState.ON_CALL
-    # a three-way call of another customer while on this one: the board keeps this one
-    assert b.leg_started("alice", uniqueid="u2", linkedid="u2", queue="support") == []
-    assert b.agents["alice"].call.uniqueid == "u1"
-    assert states(b.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface=IFACE))) == [
-        ("on_call", "available", "")
-    ]
+    # another customer's call transferred to her while on this one: shown, this one kept aside
+    assert states(b.leg_started("alice", uniqueid="u2", linkedid="u2", queue="sales")) == [("on_call", "on_call", "")]
+    alice = b.agents["alice"]
+    assert alice.call.uniqueid == "u2" and [c.uniqueid for c in alice.other_calls] == ["u1"]
+    assert [c["uniqueid"] for c in alice.to_dict()["other_calls"]] == ["u1"]
+    # the queue call ends: still on call with the other one, never available in between
+    out = b.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface=IFACE))
+    assert states(out) == [("on_call", "on_call", "")] and out[0].status["other_calls"] == []
+    assert alice.call.uniqueid == "u2"
+    assert states(b.leg_ended("alice", uniqueid="u2")) == [("on_call", "available", "")]
 
 
 def test_an_agent_logged_out_is_on_call_with_a_transferred_call_then_logged_out_again():
@@ -193,3 +197,64 @@ def test_an_agent_logged_out_is_on_call_with_a_transferred_call_then_logged_out_
     out = b.leg_ended("alice", uniqueid="u1")
     assert states(out) == [("on_call", "logged_out", "")] and not any(isinstance(e, AgentWrapUpStarted) for e in out)
     assert b.leg_started("nobody", uniqueid="u1", linkedid="u1", queue="support") == []
+
+
+def test_the_call_shown_ends_first_the_other_one_is_shown_then_wrapped_up():
+    b, _ = board(wrapup={"support": 30})
+    b.apply(member("added"))
+    b.apply(ev.AgentCalled(queue="support", uniqueid="u1", linkedid="u1", caller_number="06", interface=IFACE))
+    b.apply(ev.AgentConnected(queue="support", uniqueid="u1", linkedid="u1", interface=IFACE))
+    b.leg_started("alice", uniqueid="u2", linkedid="u2", queue="sales", caller_number="07")
+    out = b.leg_ended("alice", uniqueid="u2")  # the transferred call, shown, ends first
+    assert states(out) == [("on_call", "on_call", "")] and not any(isinstance(e, AgentWrapUpStarted) for e in out)
+    alice = b.agents["alice"]
+    assert alice.call.uniqueid == "u1" and alice.call.caller_number == "06" and alice.other_calls == ()
+    assert alice.last_call == "u2"
+    out = b.apply(ev.AgentCompleted(queue="support", uniqueid="u1", interface=IFACE))
+    assert states(out) == [("on_call", "wrap_up", "wrapup")] and alice.last_call == "u1"
+
+
+def test_an_agent_shows_the_other_call_they_pick():
+    b, _ = board()
+    b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support")
+    b.leg_started("alice", uniqueid="u2", linkedid="u2", queue="support")
+    assert states(b.focus("alice", "u1")) == [("on_call", "on_call", "")]
+    alice = b.agents["alice"]
+    assert alice.call.uniqueid == "u1" and [c.uniqueid for c in alice.other_calls] == ["u2"]
+    assert b.focus("alice", "u1") == [] and b.focus("alice", "nope") == [] and b.focus("nobody", "u1") == []
+
+
+def test_a_queue_ring_unanswered_while_on_a_call_leaves_the_agent_on_that_call():
+    b, _ = board()
+    b.apply(member("added"))
+    b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support")
+    b.apply(ev.AgentCalled(queue="support", uniqueid="u2", linkedid="u2", caller_number="06", interface=IFACE))
+    assert b.agents["alice"].state is AgentState.RINGING
+    out = b.apply(ev.AgentRingNoAnswer(queue="support", uniqueid="u2", interface=IFACE))
+    assert states(out) == [("ringing", "on_call", "")] and b.agents["alice"].call.uniqueid == "u1"
+
+
+def test_a_logout_during_a_call_keeps_the_agent_on_call_outside_queues():
+    b, _ = board()
+    b.apply(member("added"))
+    b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support")
+    assert not b.agents["alice"].to_dict()["outside_queues"]
+    assert states(b.apply(member("removed"))) == []
+    alice = b.agents["alice"]
+    assert alice.state is AgentState.ON_CALL and alice.to_dict()["outside_queues"]
+    assert states(b.leg_ended("alice", uniqueid="u1")) == [("on_call", "logged_out", "")]
+    assert not alice.to_dict()["outside_queues"]
+
+
+def test_snapshot_forgets_another_call_asterisk_no_longer_has():
+    b, _ = board()
+    b.apply(member("added"))
+    b.leg_started("alice", uniqueid="u1", linkedid="u1", queue="support")
+    b.leg_started("alice", uniqueid="u2", linkedid="u2", queue="support")
+    snapshot = ev.PbxSnapshot(
+        queue_members=(ev.QueueMemberChanged(change="snapshot", queue="support", interface=IFACE),),
+        channels=(ev.ChannelSnapshot(uniqueid="u2", linkedid="u2", channel="PJSIP/x-1", state="Up"),),
+    )
+    b.apply(snapshot)
+    alice = b.agents["alice"]
+    assert alice.state is AgentState.ON_CALL and alice.call.uniqueid == "u2" and alice.other_calls == ()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ccserver.adapters.web.realtime import _numbered
-from ccserver.capabilities.desk.model import PopMemory, control_of, current_pop
+from ccserver.capabilities.desk.model import PopMemory, control_of, current_pop, pop_wanted
 
 CALL = {"uniqueid": "c1", "answered_at": "2026-12-06T02:00:00+00:00"}
 POP = {"topic": "screen_pop", "uniqueid": "c1", "caller_number": "0611111111"}
@@ -49,16 +49,27 @@ def test_controls_go_with_an_answered_call_only():
     assert control_of(status("on_call", CALL), {"uniqueid": "c0", "held": True})["held"] is False
 
 
-def test_pop_memory_keeps_the_last_screen_pop_per_agent_only():
+def test_pop_memory_keeps_each_call_pop_per_agent_the_latest_last():
     memory = PopMemory()
     memory.remember("zoe", POP)
     memory.remember("zoe", {"topic": "click_to_dial_call", "uniqueid": "x"})  # not a pop
     memory.remember("yann", {**POP, "uniqueid": "c9"})
     assert memory.of("zoe") == POP and memory.of("yann")["uniqueid"] == "c9"
     memory.remember("zoe", {**POP, "uniqueid": "c2"})
-    assert memory.of("zoe")["uniqueid"] == "c2"
+    # two calls at once: each keeps its own pop
+    assert memory.of("zoe")["uniqueid"] == "c2" and memory.of("zoe", "c1") == POP
+    assert memory.of("zoe", "x") is None
+    for n in range(20):
+        memory.remember("zoe", {**POP, "uniqueid": f"n{n}"})
+    assert memory.of("zoe", "c1") is None and memory.of("zoe", "n19") is not None  # bounded
     memory.forget("zoe")
     assert memory.of("zoe") is None and memory.of("nobody") is None
+
+
+def test_the_pop_wanted_is_the_shown_call_then_the_one_ended_into_wrap_up():
+    assert pop_wanted({"state": "on_call", "call": CALL, "last_call": "c0"}) == "c1"
+    assert pop_wanted({"state": "wrap_up", "call": None, "last_call": "c0"}) == "c0"
+    assert pop_wanted({"state": "on_call", "call": None, "last_call": "c0"}) == ""
 
 
 def test_live_messages_are_numbered_without_being_parsed_again():

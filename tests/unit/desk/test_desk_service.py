@@ -77,3 +77,32 @@ async def test_logging_out_forgets_the_last_pop():
     assert (await service.snapshot("zoe")).pop is None
     agents.status = Status("wrap_up", None)
     assert (await service.snapshot("zoe")).pop is None  # forgotten, not merely hidden
+
+
+async def test_two_calls_at_once_the_other_one_comes_with_its_pop_and_controls():
+    other = {"uniqueid": "c0", "answered_at": "2026-12-06T01:50:00+00:00", "caller_number": "0622"}
+    status = Status("on_call", CALL)
+    status.data["other_calls"] = [other]
+    service = DeskService(Agents(status), Clock(), controls=Controls())
+    service.remember_pop("zoe", {"topic": "screen_pop", "uniqueid": "c0"})
+    service.remember_pop("zoe", {"topic": "screen_pop", "uniqueid": "c1"})
+    snap = (await service.snapshot("zoe")).to_dict()
+    assert snap["screen_pop"]["uniqueid"] == "c1" and snap["call_control"]["uniqueid"] == "c1"
+    [listed] = snap["other_calls"]
+    assert listed["uniqueid"] == "c0" and listed["caller_number"] == "0622"
+    assert listed["screen_pop"]["uniqueid"] == "c0" and listed["call_control"]["uniqueid"] == "c0"
+    # the call shown ends: the other one is shown with its own pop (not the latest one sent)
+    status.data.update(call=other, other_calls=[], last_call="c1")
+    snap = (await service.snapshot("zoe")).to_dict()
+    assert snap["screen_pop"]["uniqueid"] == "c0" and snap["other_calls"] == []
+    # it ends too, into wrap-up: the pop of the call that ended last
+    status.data.update(state="wrap_up", call=None, last_call="c0")
+    assert (await service.snapshot("zoe")).pop["uniqueid"] == "c0"
+
+
+async def test_wrap_up_of_a_call_whose_pop_has_another_id_keeps_the_latest_pop():
+    status = Status("wrap_up", None)
+    status.data["last_call"] = "agent-leg-id"  # a click-to-dial call: its pop has the customer's id
+    service = DeskService(Agents(status), Clock())
+    service.remember_pop("zoe", {"topic": "screen_pop", "uniqueid": "c7", "direction": "outbound"})
+    assert (await service.snapshot("zoe")).pop["uniqueid"] == "c7"

@@ -29,3 +29,12 @@ def test_a_supervisor_without_scope_sees_no_session():
 
 def test_an_admin_sees_every_session():
     assert SupervisionService.filtered(BOARD, None, None)["spying"] == BOARD["spying"]
+
+
+def test_an_agent_outside_queues_on_a_call_of_the_supervisors_queue_is_on_their_wallboard():
+    outside = {"username": "chloe", "queues": [], "call": {"queue": "support"}, "other_calls": []}
+    aside = {"username": "dan", "queues": ["sales"], "call": {"queue": "sales"}, "other_calls": [{"queue": "support"}]}
+    idle = {"username": "eve", "queues": [], "call": None, "other_calls": []}
+    board = {**BOARD, "agents": BOARD["agents"] + [outside, aside, idle]}
+    view = SupervisionService.filtered(board, {"support"}, set())
+    assert [a["username"] for a in view["agents"]] == ["alice", "chloe", "dan"]

@@ -25,10 +25,11 @@
     status = s;
     const st = $("state");
     st.dataset.state = s.state;
-    text(st, labels[s.state] || s.state);
+    // on a call transferred to them while logged in to no queue
+    text(st, s.state === "on_call" && s.outside_queues ? t("En appel (hors file)") : (labels[s.state] || s.state));
     text($("pause-reason"), s.state === "paused" ? t("Motif : {reason}", { reason: s.pause_reason }) : "");
     $("login-box").hidden = s.state !== "logged_out";
-    $("controls").hidden = s.state === "logged_out";
+    $("controls").hidden = s.state === "logged_out" || !(s.queues || []).length;  // pause needs a queue
     if (s.call) {
       call = s.call;
       $("call-card").hidden = false;
@@ -39,6 +40,25 @@
       $("call-card").hidden = true;
     }
     if (s.state === "wrap_up" || s.state === "on_call") $("wrapup-card").hidden = false;
+    renderOtherCalls(s.other_calls || []);
+  }
+
+  // the agent's other calls at the same time (a call transferred to them while on another):
+  // "Afficher" shows one of them here, with its screen-pop and controls (desk_live.js reads the
+  // desk's snapshot when the call shown changes)
+  function renderOtherCalls(others) {
+    const list = $("other-calls-list");
+    list.replaceChildren();
+    $("other-calls").hidden = others.length === 0;
+    for (const c of others) {
+      const li = document.createElement("li");
+      li.dataset.uniqueid = c.uniqueid;
+      const who = [c.caller_name, c.caller_number].filter(Boolean).join(" ") || "—";
+      li.textContent = t("{who} · file {queue}", { who, queue: c.queue || "—" }) + " ";
+      const b = document.createElement("button"); b.type = "button"; b.textContent = t("Afficher cet appel");
+      b.onclick = () => api("POST", "/api/agent/desk/focus", { uniqueid: c.uniqueid });
+      li.appendChild(b); list.appendChild(li);
+    }
   }
 
   function renderPop(msg) {

@@ -24,7 +24,8 @@
     const first = lastState === null;
     lastState = key;
     if (first && m.replayed) return;  // the page just loaded: nothing changed for the agent
-    let words = t("État : {state}", { state: labels[s.state] || s.state });
+    const label = s.state === "on_call" && s.outside_queues ? t("En appel (hors file)") : (labels[s.state] || s.state);
+    let words = t("État : {state}", { state: label });
     if (s.state === "paused" && s.pause_reason) words += " (" + s.pause_reason + ")";
     if (s.state === "on_call" && s.call) words += " " + t("avec {who}", { who: s.call.caller_name || s.call.caller_number });
     say(polite, words);

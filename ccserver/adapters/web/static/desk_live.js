@@ -20,6 +20,18 @@
   }
   ccsLive.on("*", () => { received += 1; });
   ccsLive.on("screen_pop", (m) => { shownPop = m.uniqueid; });
+  // an agent with calls at once: when the call shown changes (one ended, or they picked
+  // another), its screen-pop and controls come with the desk's snapshot
+  let shownCall = null, hadOthers = false;
+  ccsLive.on("agent_state", (m) => {
+    const s = m.status || {};
+    const id = s.call ? s.call.uniqueid : null;
+    const others = (s.other_calls || []).length > 0;
+    const switched = id && shownCall && id !== shownCall && (others || hadOthers);
+    shownCall = id;
+    hadOthers = others;
+    if (switched && !m.replayed && id !== shownPop) resync("call");
+  });
 
   function apply(snap) {
     if (typeof snap.resync_after === "number") resyncAfter = snap.resync_after;

@@ -40,9 +40,12 @@
     const ab = document.querySelector("#agents tbody"); ab.replaceChildren();
     for (const a of board.agents) {
       const tr = document.createElement("tr"); tr.dataset.agent = a.username;
-      cell(tr, a.username); cell(tr, labels[a.state] || a.state).className = "state-" + a.state;
+      const label = a.state === "on_call" && a.outside_queues ? t("En appel (hors file)") : (labels[a.state] || a.state);
+      cell(tr, a.username); cell(tr, label).className = "state-" + a.state;
       cell(tr, secs(a.seconds_in_state + drift)); cell(tr, a.pause_reason);
-      cell(tr, a.call ? [a.call.caller_name, a.call.caller_number].filter(Boolean).join(" ") + " (" + a.call.queue + ")" : "");
+      const others = (a.other_calls || []).length;
+      cell(tr, a.call ? [a.call.caller_name, a.call.caller_number].filter(Boolean).join(" ") + " (" + (a.call.queue || "—") + ")"
+                        + (others ? " " + t("+ {n} autre(s) appel(s)", { n: others }) : "") : "");
       cell(tr, a.call ? secs((a.call_seconds || 0) + drift) : "");
       const actions = cell(tr, "");
       if (a.state === "on_call") {
