@@ -10,20 +10,11 @@ import time
 import pytest
 
 from tests.integration.test_inbound import setup_call_center
-from tests.support.calls import post, queue_call
+from tests.support.calls import hang_up_customer, post, queue_call
 from tests.support.server import Server, endpoint_of, until
 
 pytestmark = pytest.mark.asterisk
 TOLERANCE = 1.2  # seconds: event latency and whole-second rounding
-
-
-async def _hang_up_customer(rt, uid) -> None:
-    await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
-    await until(lambda: uid not in rt.call_tracker.open, 10)
-    await until(lambda: uid not in rt.acd.legs.calls, 5)
-    await rt.bus.drain()
-    await rt.writers["db:call-legs"].flush_now()
-    await rt.call_writer.flush_now()
 
 
 def _call_with_bruno(srv, asterisk, accounts):
@@ -99,7 +90,7 @@ async def test_transfer_leaves_two_legs_each_agent_charged_their_own_seconds(ast
             assert pop["caller_number"] == "0644556677"
             await asyncio.sleep(3)
             bruno_seconds = time.monotonic() - bruno_from
-            await _hang_up_customer(rt, uid)
+            await hang_up_customer(rt, uid)
 
             # the stored legs: each agent's own seconds and how the call went from one to the other
             stored = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
@@ -167,7 +158,7 @@ async def test_cancelled_consultation_then_three_way_call_the_first_agent_leaves
             await phones["alice"].wait_for(lambda: phones["alice"].calls_ended == 1, 10, "alice left")
             left = rt.clock.now()
             await asyncio.sleep(2)
-            await _hang_up_customer(rt, uid)
+            await hang_up_customer(rt, uid)
             ended = rt.clock.now()
             stored = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
             assert [(r.agent, r.started_how, r.ended_how, r.transferred_by) for r in stored] == [
@@ -189,7 +180,7 @@ async def test_customer_hanging_up_during_the_consultation_leaves_one_leg(asteri
             alice = await srv.login("alice", "password-1234")
             await _alice_consults_bruno(alice, rt, phones, uid, 1)
             await asyncio.sleep(2)
-            await _hang_up_customer(rt, uid)
+            await hang_up_customer(rt, uid)
             [leg] = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
             assert (leg.agent, leg.started_how, leg.ended_how) == ("alice", "queue", "hangup")
             assert leg.hold_seconds >= 1 and leg.ended_at is not None
@@ -223,7 +214,7 @@ async def test_the_call_follows_the_agent_who_has_it_control_and_legs_along_a_ch
             assert status == 200, answer
             await until(lambda: len(rt.acd.legs.legs(uid)) == 3, 15, "alice with the customer again")
             await asyncio.sleep(1)
-            await _hang_up_customer(rt, uid)
+            await hang_up_customer(rt, uid)
             stored = (await asyncio.to_thread(rt.acd_repo.legs_of, [uid]))[uid]
             assert [(r.agent, r.started_how, r.ended_how, r.transferred_by) for r in stored] == [
                 ("alice", "queue", "transferred", None),

@@ -20,6 +20,7 @@ from tests.support.calls import (
     TONE_WINDOW,
     TONES,
     assert_talking_together,
+    hang_up_customer,
     heard_during,
     log_in,
     post,
@@ -153,12 +154,7 @@ async def test_held_customer_goes_back_to_the_queue_first_when_the_agents_phone_
             await asyncio.sleep(1)
             bruno_seconds = time.monotonic() - bruno_from
             talking = time.monotonic() - talking_from
-            await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
-            await until(lambda: uid not in rt.call_tracker.open, 10)
-            await until(lambda: uid not in rt.acd.legs.calls, 5)
-            await rt.bus.drain()
-            await rt.writers["db:call-legs"].flush_now()
-            await rt.call_writer.flush_now()
+            await hang_up_customer(rt, uid)
         finally:
             reader.cancel()
             await ws.close()

@@ -96,6 +96,17 @@ async def post(client, path, body=None):
     return resp.status, await resp.json()
 
 
+async def hang_up_customer(rt, uid) -> None:
+    """The customer's channel hung up over AMI; returns once the call and its legs are closed
+    and written (the call record and legs flushed to the database)."""
+    await rt.pbx.ami.hangup(rt.call_tracker.open[uid].channel)
+    await until(lambda: uid not in rt.call_tracker.open, 10)
+    await until(lambda: uid not in rt.acd.legs.calls, 5)
+    await rt.bus.drain()
+    await rt.writers["db:call-legs"].flush_now()
+    await rt.call_writer.flush_now()
+
+
 @asynccontextmanager
 async def queue_call(
     srv,
